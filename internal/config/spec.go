@@ -1,0 +1,385 @@
+package config
+
+import "time"
+
+// Spec is the typed, validated result of a configuration: what Check
+// produces from an AST, and the only thing the rest of wsgate reads. It is
+// plain data (no sockets, no compiled regexps, no net/http) so that -t,
+// golden dumps and fuzzing stay cheap. Inheritance is already resolved:
+// every Location carries its effective settings.
+type Spec struct {
+	Main MainConf
+	HTTP *HTTP // nil when the file has no http context and no top-level server
+
+	// Files read, main file first (for -T).
+	Files []File
+	// Notices: directives accepted but meaningless here, the implicit http{}
+	// around a sites file, and the like. Never errors.
+	Notices []Notice
+}
+
+// Notice is an informational message tied to a place.
+type Notice struct {
+	Pos Pos
+	Msg string
+}
+
+// MainConf is the main and events contexts.
+type MainConf struct {
+	PID       string // pid file; "" when not set (default "logs/nginx.pid" relative to prefix is the caller's choice)
+	ErrorLogs []ErrorLog
+	// WorkerRlimitNofile raises RLIMIT_NOFILE when > 0.
+	WorkerRlimitNofile int
+	// WorkerConnections, when set (> 0), bounds concurrent client connections.
+	WorkerConnections int
+}
+
+// ErrorLog is one error_log target. Path "stderr" means standard error.
+type ErrorLog struct {
+	Pos   Pos
+	Path  string
+	Level string // debug info notice warn error crit alert emerg; default "error"
+}
+
+// HTTP is the http context.
+type HTTP struct {
+	Pos        Pos
+	Servers    []*Server   // in file order
+	Upstreams  []*Upstream // in file order; names are unique
+	Maps       []*Map      // in file order
+	LogFormats []*LogFormat
+	// Implicit is true when the file had top-level server blocks (a sites
+	// file) and wsgate supplied the http context.
+	Implicit bool
+}
+
+// Server is one server{} block.
+type Server struct {
+	Pos     Pos
+	Listens []Listen // default: one entry for *:80 (nginx: *:8000 when not root; wsgate uses 80)
+	Names   []ServerName
+	// Locations are the top-level locations in file order; nested ones hang
+	// off their parents.
+	Locations []*Location
+	// Conf is the server-level location configuration: what a request that
+	// matches no location gets, and what locations inherit.
+	Conf LocConf
+
+	// Server-level (ngx_http_core_srv_conf_t) settings.
+	ClientHeaderTimeout      time.Duration // default 60s
+	ClientHeaderBufferSize   int64         // default 1k
+	LargeClientHeaderBuffers Buffers       // default 4 8k
+	MergeSlashes             bool          // default on
+	UnderscoresInHeaders     bool          // default off
+	IgnoreInvalidHeaders     bool          // default on
+	TLS                      *TLSConf      // nil unless ssl_certificate is set
+}
+
+// Buffers is a "number size" pair (large_client_header_buffers, proxy_buffers).
+type Buffers struct {
+	Num  int
+	Size int64
+}
+
+// Listen is one listen directive.
+type Listen struct {
+	Pos  Pos
+	Addr string // host:port as net.Listen wants it: "0.0.0.0:80", "[::]:80", "127.0.0.1:8080"
+	// Wildcard is true when no address was given or it was * / 0.0.0.0 / [::].
+	Wildcard      bool
+	DefaultServer bool
+	SSL           bool
+	HTTP2         bool
+	HTTP3         bool // listen ... quic
+	ReusePort     bool
+	Backlog       int  // 0: system default (nginx: 511)
+	IPv6Only      bool // ipv6only=on (nginx default on)
+}
+
+// NameKind says how a server_name entry matches.
+type NameKind int
+
+const (
+	NameExact     NameKind = iota // example.com, "" (empty Host)
+	NameWildStart                 // *.example.com (and .example.com, which also matches example.com)
+	NameWildEnd                   // www.example.*
+	NameRegex                     // ~^(?<sub>.+)\.example\.com$
+)
+
+// ServerName is one server_name entry. Name is lower-cased for non-regex
+// kinds; for NameWildStart it is the suffix without "*" (".example.com"),
+// for NameWildEnd the prefix without "*" ("www.example."), for NameRegex the
+// pattern without "~" (converted to Go RE2 syntax: (?<n>…) → (?P<n>…)).
+type ServerName struct {
+	Pos  Pos
+	Kind NameKind
+	Name string
+	// Dot is true for the ".example.com" form, which matches example.com too.
+	Dot bool
+}
+
+// MatchKind is a location's modifier.
+type MatchKind int
+
+const (
+	MatchPrefix      MatchKind = iota // location /path
+	MatchExact                        // location = /path
+	MatchPrefixNoRe                   // location ^~ /path
+	MatchRegex                        // location ~ re
+	MatchRegexNoCase                  // location ~* re
+)
+
+func (k MatchKind) String() string {
+	switch k {
+	case MatchExact:
+		return "="
+	case MatchPrefixNoRe:
+		return "^~"
+	case MatchRegex:
+		return "~"
+	case MatchRegexNoCase:
+		return "~*"
+	}
+	return ""
+}
+
+// Location is one location{} block with its effective configuration.
+type Location struct {
+	Pos       Pos
+	Match     MatchKind
+	Path      string // the prefix, exact path, or regex pattern (RE2 syntax)
+	Locations []*Location
+	Conf      LocConf
+}
+
+// LocConf is everything that can be set at http, server or location level,
+// with nginx's defaults and inheritance already applied.
+type LocConf struct {
+	Return *Return // return directive; nil if none
+
+	ProxyPass *ProxyPass // nil: not proxied (nginx would serve files; wsgate answers 404)
+
+	ProxyHTTPVersion string // "1.0" (default, nginx 1.22) or "1.1"
+	// ProxySetHeaders is the effective proxy_set_header list in config order
+	// (inherited all-or-nothing). Value may contain variables; a literal ""
+	// value removes the header.
+	ProxySetHeaders []HeaderSet
+	// SetHeadersInherited is true when ProxySetHeaders came from an outer
+	// level (this level had none of its own).
+	SetHeadersInherited bool
+	// SetHeadersDropped lists headers set at an outer level that this level
+	// discarded by having its own proxy_set_header (for the lint).
+	SetHeadersDropped []HeaderSet
+
+	ProxyHideHeaders []string // lower-case names, in addition to nginx's defaults
+	ProxyPassHeaders []string // lower-case names removed from the default hidden set
+	ProxyRedirect    []Redirect
+	// ProxyRedirectOff is true for "proxy_redirect off"; ProxyRedirect is
+	// then empty. "default" is expanded into a Redirect at Check time.
+	ProxyRedirectOff bool
+
+	ProxyConnectTimeout time.Duration // default 60s
+	ProxyReadTimeout    time.Duration // default 60s
+	ProxySendTimeout    time.Duration // default 60s
+
+	ProxyNextUpstream        NextUpstream  // default error|timeout
+	ProxyNextUpstreamTries   int           // 0: unlimited
+	ProxyNextUpstreamTimeout time.Duration // 0: unlimited
+
+	ProxyBuffering          bool  // default on
+	ProxyBufferSize         int64 // default 4k (one page)
+	ProxyRequestBuffering   bool  // default on
+	ProxyPassRequestHeaders bool  // default on
+	ProxyPassRequestBody    bool  // default on
+	ProxyIgnoreClientAbort  bool  // default off
+
+	ClientMaxBodySize int64         // default 1m; 0 disables the check
+	ClientBodyTimeout time.Duration // default 60s
+	SendTimeout       time.Duration // default 60s
+	KeepaliveTimeout  time.Duration // default 75s; 0 disables keep-alive
+	KeepaliveRequests int           // default 1000
+	ServerTokens      bool          // default on
+
+	Resolver        []string      // addresses; empty: system resolver
+	ResolverTimeout time.Duration // default 30s
+
+	AccessLogs   []AccessLog // effective; empty slice with AccessLogOff means off
+	AccessLogOff bool
+	ErrorLogs    []ErrorLog
+
+	// wsgate's own directives (ws_*): see directives.go for each.
+	WS WSConf
+}
+
+// WSConf holds wsgate's own WebSocket settings.
+type WSConf struct {
+	// Upgrade: forward a client's WebSocket handshake as an upgrade even
+	// when the location lacks proxy_http_version 1.1 and the Upgrade and
+	// Connection lines (directive ws_upgrade, default on).
+	Upgrade bool
+	// AllowUpgrades lists non-WebSocket Upgrade tokens (lower-case, e.g.
+	// "h2c") that may be tunnelled (directive ws_allow_upgrade; default none).
+	AllowUpgrades []string
+	// ReloadClose is the Close code sent to tunnels on a removed or changed
+	// route at reload (ws_reload_close_code, default 1012).
+	ReloadClose int
+	// DrainWindow spreads reload/shutdown closes over this long (ws_drain_window, default 10s).
+	DrainWindow time.Duration
+}
+
+// HeaderSet is one proxy_set_header line.
+type HeaderSet struct {
+	Pos   Pos
+	Name  string // as written
+	Value string // raw, variables uncompiled
+}
+
+// Redirect is one proxy_redirect replacement: a Location/Refresh prefix
+// From (or regex when Regex is set) replaced by To (may hold variables).
+type Redirect struct {
+	Pos      Pos
+	From, To string
+	Regex    bool
+	NoCase   bool
+	Default  bool // came from "proxy_redirect default"
+}
+
+// NextUpstream is the proxy_next_upstream set.
+type NextUpstream uint16
+
+const (
+	NextError NextUpstream = 1 << iota
+	NextTimeout
+	NextInvalidHeader
+	NextHTTP500
+	NextHTTP502
+	NextHTTP503
+	NextHTTP504
+	NextHTTP403
+	NextHTTP404
+	NextHTTP429
+	NextNonIdempotent
+	NextOff NextUpstream = 0
+)
+
+// ProxyPass is a parsed proxy_pass URL.
+type ProxyPass struct {
+	Pos Pos
+	Raw string // as written
+	// Scheme is "http" or "https".
+	Scheme string
+	// HasVars is true when the URL contains variables; Host, Port, URI and
+	// Upstream are then unset and the URL is evaluated per request.
+	HasVars bool
+	// Host as written (not lower-cased); Port as written or "" (then 80/443).
+	Host string
+	Port string
+	// URI is the part after host[:port], "" when absent (then the client's
+	// request target is sent unchanged). "/" counts as present.
+	URI    string
+	HasURI bool
+	// Upstream names the upstream{} block when Host matches one; otherwise
+	// "" and Host:Port is an implicit upstream resolved at start.
+	Upstream string
+}
+
+// Return is the return directive: "return code [text|URL]" or "return URL".
+type Return struct {
+	Pos  Pos
+	Code int    // 301/302 for a bare URL
+	Text string // body text, or redirect URL for 301 302 303 307 308; may hold variables
+}
+
+// Upstream is one upstream{} block.
+type Upstream struct {
+	Pos     Pos
+	Name    string
+	Servers []UpstreamServer
+	Balance Balance
+	// HashKey is the key of "hash KEY [consistent]" (may hold variables).
+	HashKey        string
+	HashConsistent bool
+	// RandomTwo is "random two [least_conn]"; the method is then least_conn.
+	RandomTwo bool
+
+	Keepalive         int           // 0: no cache
+	KeepaliveTimeout  time.Duration // default 60s
+	KeepaliveRequests int           // default 1000
+	Zone              string
+}
+
+// Balance is the balancing method of an upstream.
+type Balance int
+
+const (
+	BalanceRoundRobin Balance = iota
+	BalanceLeastConn
+	BalanceIPHash
+	BalanceHash
+	BalanceRandom
+)
+
+func (b Balance) String() string {
+	return [...]string{"round_robin", "least_conn", "ip_hash", "hash", "random"}[b]
+}
+
+// UpstreamServer is one server line in an upstream.
+type UpstreamServer struct {
+	Pos         Pos
+	Addr        string        // as written: "127.0.0.1:8080", "localhost:8080", "backend" (port 80 implied)
+	Weight      int           // default 1
+	MaxFails    int           // default 1; 0 disables
+	FailTimeout time.Duration // default 10s
+	Backup      bool
+	Down        bool
+	MaxConns    int // 0: unlimited
+}
+
+// Map is one map{} block.
+type Map struct {
+	Pos       Pos
+	Source    string // complex value, e.g. "$http_upgrade"
+	Var       string // target variable name without "$"
+	Hostnames bool
+	Volatile  bool
+	Default   string
+	Entries   []MapEntry // in file order
+}
+
+// MapEntry is one key/value line of a map.
+type MapEntry struct {
+	Pos    Pos
+	Key    string // exact: lower-cased; regex: pattern without ~/~*; wildcard as written
+	Value  string
+	Regex  bool
+	NoCase bool
+}
+
+// LogFormat is one log_format (the predefined "combined" is always present).
+type LogFormat struct {
+	Pos    Pos
+	Name   string
+	Escape string // "default", "json" or "none"
+	Format string // the concatenated format strings, variables uncompiled
+}
+
+// AccessLog is one access_log target.
+type AccessLog struct {
+	Pos    Pos
+	Path   string // file path or "stderr"/"/dev/stdout"
+	Format string // log_format name; default "combined"
+	Buffer int64  // buffer=size; 0: unbuffered
+	Flush  time.Duration
+	If     string // if=condition (a complex value; "" or "0" skips the line)
+}
+
+// TLSConf is the server's TLS settings.
+type TLSConf struct {
+	Certificate         string
+	CertificateKey      string
+	Protocols           []string // default TLSv1.2 TLSv1.3
+	Ciphers             string
+	PreferServerCiphers bool
+	SessionCache        string
+	SessionTimeout      time.Duration
+}
