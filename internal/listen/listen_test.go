@@ -1,0 +1,102 @@
+package listen
+
+import (
+	"net"
+	"strings"
+	"testing"
+)
+
+func TestReconcileKeepsSocketsByAddress(t *testing.T) {
+	var s Set
+	defer s.CloseAll()
+	added, removed, err := s.Reconcile([]Want{{Addr: "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(added) != 1 || len(removed) != 0 {
+		t.Fatalf("got %d added, %d removed; want 1, 0", len(added), len(removed))
+	}
+	addr := added[0].Addr().String()
+	// Port 0 picks a port; reconcile again on the concrete address so the
+	// socket is found by the key it was opened with.
+	first := added[0]
+	added, removed, err = s.Reconcile([]Want{{Addr: "127.0.0.1:0"}, {Addr: "127.0.0.2:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(added) != 1 || added[0].Want.Addr != "127.0.0.2:0" || len(removed) != 0 {
+		t.Fatalf("got added %v removed %v; want only 127.0.0.2:0 added", added, removed)
+	}
+	if first.Addr().String() != addr {
+		t.Fatalf("kept listener moved: got %s; want %s", first.Addr(), addr)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("kept listener refused a connection: %v", err)
+	}
+	c.Close()
+	_, removed, err = s.Reconcile([]Want{{Addr: "127.0.0.2:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0] != first {
+		t.Fatalf("got removed %v; want the 127.0.0.1 listener", removed)
+	}
+	removed[0].Close()
+}
+
+func TestReconcileFailureOpensNothing(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	var s Set
+	defer s.CloseAll()
+	_, _, err = s.Reconcile([]Want{{Addr: "127.0.0.3:0"}, {Addr: busy.Addr().String()}})
+	if err == nil {
+		t.Fatal("got no error binding a busy address")
+	}
+	want := "bind " + busy.Addr().String() + ": address already in use"
+	if !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %q; want it to contain %q", err, want)
+	}
+	if n := len(s.All()); n != 0 {
+		t.Fatalf("got %d listeners after a failed reconcile; want 0", n)
+	}
+}
+
+func TestOpenOptions(t *testing.T) {
+	tests := []struct {
+		desc string
+		want Want
+	}{
+		{"ipv4 with backlog", Want{Addr: "127.0.0.1:0", Backlog: 16}},
+		{"reuseport", Want{Addr: "127.0.0.1:0", ReusePort: true}},
+		{"ipv6 only", Want{Addr: "[::1]:0", IPv6Only: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			l, err := Open(tt.want)
+			if err != nil {
+				if strings.Contains(tt.want.Addr, "::1") && strings.Contains(err.Error(), "cannot assign") {
+					t.Skip("no IPv6 loopback here")
+				}
+				t.Fatal(err)
+			}
+			defer l.Close()
+			c, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+		})
+	}
+}
+
+func TestOpenBadAddress(t *testing.T) {
+	_, err := Open(Want{Addr: "nonsense"})
+	if err == nil || !strings.Contains(err.Error(), "invalid address") {
+		t.Fatalf("got %v; want an invalid address error", err)
+	}
+}
