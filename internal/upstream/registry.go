@@ -1,0 +1,392 @@
+// Package upstream holds wsgate's upstream pools: the peers of every
+// upstream{} block and of every implicit upstream that a proxy_pass
+// host:port creates, the balancers that choose among them (nginx's smooth
+// weighted round robin, least_conn, ip_hash, hash [consistent], random
+// [two]), passive health (max_fails/fail_timeout), in-flight counts and the
+// idle keepalive connection cache.
+//
+// A Registry lives as long as the process. Each configuration snapshot gets
+// its own immutable Set from Registry.Build; the mutable state a Set's peers
+// point at (failure counts, connections in flight, idle connections) is
+// owned by the Registry and keyed by pool key and peer address, so a reload
+// that keeps a server keeps its health and counts. nginx itself loses this
+// state on reload; wsgate keeps it so that tunnels that survive a reload
+// stay counted.
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"wsgate/internal/config"
+)
+
+// Resolver returns the addresses of host. Build calls it once per host name
+// (never for IP literals), as nginx resolves upstream names once at start.
+type Resolver func(ctx context.Context, host string) ([]netip.Addr, error)
+
+// Options configure a Registry. The zero value is ready to use.
+type Options struct {
+	// Now is the clock used for fail_timeout and keepalive_timeout
+	// accounting; nil means time.Now. Tests inject a fake clock here.
+	Now func() time.Time
+	// Logger receives nginx's "upstream server temporarily disabled"
+	// warning; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Registry owns the long-lived state of all upstream pools. It is safe for
+// concurrent use.
+type Registry struct {
+	now func() time.Time
+	log *slog.Logger
+
+	mu    sync.Mutex
+	pools map[string]*poolState // by pool key
+}
+
+// NewRegistry returns an empty Registry.
+func NewRegistry(opts Options) *Registry {
+	r := &Registry{now: opts.Now, log: opts.Logger, pools: make(map[string]*poolState)}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	return r
+}
+
+// poolState is the part of a pool that outlives a configuration: the lock
+// every Set's view of the pool shares, the peers by address, and the idle
+// connection cache.
+type poolState struct {
+	key string
+	mu  sync.Mutex
+	// peers by peer key (Peer.Name); guarded by Registry.mu for
+	// insertion and removal, read under mu by retirement.
+	peers map[string]*peerState
+	idle  idleCache // guarded by mu
+}
+
+// peerState is the health and load of one peer address, shared by every
+// Set that lists it. All fields are guarded by the owning poolState.mu.
+type peerState struct {
+	name     string
+	fails    int
+	checked  int64 // unix seconds, as nginx's peer->checked
+	accessed int64 // unix seconds, as nginx's peer->accessed
+	conns    int   // leases in flight: requests and open tunnels
+	// retired is set when the active Set no longer lists this peer; its
+	// idle connections are closed once conns drops to zero.
+	retired bool
+}
+
+// Set is the upstream view of one configuration snapshot: a Pool per
+// upstream{} block and per implicit upstream. It never changes once built.
+type Set struct {
+	pools map[string]*Pool
+}
+
+// Pool returns the pool with the given key (see UpstreamKey and
+// ImplicitKey), or nil.
+func (s *Set) Pool(key string) *Pool {
+	if s == nil {
+		return nil
+	}
+	return s.pools[strings.ToLower(key)]
+}
+
+// Pools returns the keys of all pools, sorted.
+func (s *Set) Pools() []string {
+	keys := make([]string, 0, len(s.pools))
+	for k := range s.pools {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// UpstreamKey is the pool key of upstream{} block name: nginx matches
+// proxy_pass hosts against upstream names case-insensitively.
+func UpstreamKey(name string) string { return strings.ToLower(name) }
+
+// ImplicitKey is the pool key of the implicit upstream a proxy_pass without
+// variables and without a matching upstream{} block creates: "host:port",
+// host lower-cased, port defaulted from the scheme (80 for http, 443 for
+// https).
+func ImplicitKey(pp *config.ProxyPass) string {
+	port := pp.Port
+	if port == "" {
+		port = "80"
+		if pp.Scheme == "https" {
+			port = "443"
+		}
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(pp.Host, "["), "]")
+	return strings.ToLower(net.JoinHostPort(host, port))
+}
+
+// Implicit upstream parameters (ngx_http_upstream_init_round_robin, "an
+// upstream implicitly defined by proxy_pass"): weight=1 max_fails=1
+// fail_timeout=10.
+const (
+	implicitMaxFails    = 1
+	implicitFailTimeout = 10 * time.Second
+)
+
+// Build resolves and compiles the upstreams of one configuration into a
+// Set. Pools and peers whose key and address already exist in r reuse the
+// existing state. ups are the upstream{} blocks; implicit are the
+// proxy_pass values that name no upstream{} block (entries with variables
+// or a named Upstream are skipped; duplicates share one pool). resolve may
+// be nil (then net.DefaultResolver). All errors are returned together.
+//
+// Build does not retire anything: call Activate with the Set once it is
+// published.
+func (r *Registry) Build(ctx context.Context, ups []*config.Upstream, implicit []*config.ProxyPass, resolve Resolver) (*Set, error) {
+	if resolve == nil {
+		resolve = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		}
+	}
+	set := &Set{pools: make(map[string]*Pool)}
+	var errs []error
+	for _, u := range ups {
+		key := UpstreamKey(u.Name)
+		if _, dup := set.pools[key]; dup {
+			errs = append(errs, fmt.Errorf("%s: duplicate upstream %q", u.Pos, u.Name))
+			continue
+		}
+		p, err := r.buildUpstream(ctx, key, u, resolve)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		set.pools[key] = p
+	}
+	for _, pp := range implicit {
+		if pp == nil || pp.HasVars || pp.Upstream != "" {
+			continue
+		}
+		key := ImplicitKey(pp)
+		if _, ok := set.pools[key]; ok {
+			continue
+		}
+		p, err := r.buildImplicit(ctx, key, pp, resolve)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		set.pools[key] = p
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return set, nil
+}
+
+// Activate records s as the published Set: peers (and whole pools) that s
+// no longer lists are retired. A retired peer keeps serving the leases it
+// has and any picks from older Sets still in use; its idle connections are
+// closed as soon as none of its leases is in flight.
+func (r *Registry) Activate(s *Set) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for key, ps := range r.pools {
+		p := s.pools[key]
+		ps.mu.Lock()
+		for name, st := range ps.peers {
+			if p != nil && p.lists(name) {
+				continue
+			}
+			st.retired = true
+			delete(ps.peers, name)
+			if st.conns == 0 {
+				ps.idle.closePeer(st)
+			}
+		}
+		ps.mu.Unlock()
+		if p == nil {
+			delete(r.pools, key)
+		}
+	}
+}
+
+// Close closes every idle connection the Registry holds. Leases in flight
+// stay valid.
+func (r *Registry) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ps := range r.pools {
+		ps.mu.Lock()
+		ps.idle.closeAll()
+		ps.mu.Unlock()
+	}
+}
+
+// state returns the long-lived state of pool key and of the named peers,
+// creating what does not exist yet.
+func (r *Registry) state(key string, names []string) (*poolState, []*peerState) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ps := r.pools[key]
+	if ps == nil {
+		ps = &poolState{key: key, peers: make(map[string]*peerState)}
+		r.pools[key] = ps
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	sts := make([]*peerState, len(names))
+	for i, n := range names {
+		st := ps.peers[n]
+		if st == nil {
+			st = &peerState{name: n}
+			ps.peers[n] = st
+		}
+		sts[i] = st
+	}
+	return ps, sts
+}
+
+// resolvedAddr is one address a server line expands to.
+type resolvedAddr struct {
+	network string // "tcp" or "unix"
+	addr    string // dialable: "127.0.0.1:8080", "[::1]:8080", "/run/app.sock"
+	name    string // nginx's peer name: addr, or "unix:/run/app.sock"
+}
+
+// resolveServer expands a server address as written ("host:port", "host"
+// with port 80 implied, "[v6]:port", "unix:/path") into one address per IP,
+// IPv4 first as ngx_inet_resolve_host orders them.
+func resolveServer(ctx context.Context, addr, defPort string, resolve Resolver) ([]resolvedAddr, error) {
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		if path == "" {
+			return nil, fmt.Errorf("no path in %q", addr)
+		}
+		return []resolvedAddr{{network: "unix", addr: path, name: addr}}, nil
+	}
+	host, port := addr, defPort
+	if h, p, err := net.SplitHostPort(addr); err == nil {
+		host, port = h, p
+	} else if strings.HasPrefix(addr, "[") && strings.HasSuffix(addr, "]") {
+		host = addr[1 : len(addr)-1]
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return nil, fmt.Errorf("invalid port in %q", addr)
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		a := netip.AddrPortFrom(ip.Unmap(), mustPort(port)).String()
+		return []resolvedAddr{{network: "tcp", addr: a, name: a}}, nil
+	}
+	ips, err := resolve(ctx, host)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %q: %w", host, err)
+	}
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("host not found: %q", host)
+	}
+	var v4, v6 []resolvedAddr
+	seen := make(map[netip.Addr]bool, len(ips))
+	for _, ip := range ips {
+		ip = ip.Unmap()
+		if seen[ip] {
+			continue
+		}
+		seen[ip] = true
+		a := netip.AddrPortFrom(ip, mustPort(port)).String()
+		ra := resolvedAddr{network: "tcp", addr: a, name: a}
+		if ip.Is4() {
+			v4 = append(v4, ra)
+		} else {
+			v6 = append(v6, ra)
+		}
+	}
+	return append(v4, v6...), nil
+}
+
+func mustPort(s string) uint16 {
+	n, _ := strconv.Atoi(s)
+	return uint16(n)
+}
+
+func (r *Registry) buildUpstream(ctx context.Context, key string, u *config.Upstream, resolve Resolver) (*Pool, error) {
+	var specs []memberSpec
+	var errs []error
+	for _, s := range u.Servers {
+		addrs, err := resolveServer(ctx, s.Addr, "80", resolve)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w in upstream %q", s.Pos, err, u.Name))
+			continue
+		}
+		w := s.Weight
+		if w < 1 {
+			w = 1
+		}
+		for _, a := range addrs {
+			specs = append(specs, memberSpec{
+				addr: a, server: s.Addr, weight: w, maxFails: s.MaxFails,
+				failTimeout: s.FailTimeout, maxConns: s.MaxConns, down: s.Down, backup: s.Backup,
+			})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if countPrimary(specs) == 0 {
+		return nil, fmt.Errorf("%s: no servers in upstream %q", u.Pos, u.Name)
+	}
+	ka := keepaliveConf{
+		max:         u.Keepalive,
+		timeout:     u.KeepaliveTimeout,
+		maxRequests: u.KeepaliveRequests,
+		maxLifetime: defaultKeepaliveTime,
+	}
+	if ka.timeout <= 0 {
+		ka.timeout = defaultKeepaliveTimeout
+	}
+	if ka.maxRequests <= 0 {
+		ka.maxRequests = defaultKeepaliveRequests
+	}
+	return r.newPool(key, u.Name, u.Balance, u.RandomTwo, u.HashConsistent, u.HashKey, specs, ka), nil
+}
+
+func (r *Registry) buildImplicit(ctx context.Context, key string, pp *config.ProxyPass, resolve Resolver) (*Pool, error) {
+	defPort := "80"
+	if pp.Scheme == "https" {
+		defPort = "443"
+	}
+	host := pp.Host
+	if pp.Port != "" {
+		host = net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(pp.Host, "["), "]"), pp.Port)
+	}
+	addrs, err := resolveServer(ctx, host, defPort, resolve)
+	if err != nil {
+		// nginx: "host not found in upstream "h"" (emerg at start).
+		return nil, fmt.Errorf("%s: %w in upstream %q", pp.Pos, err, pp.Host)
+	}
+	specs := make([]memberSpec, len(addrs))
+	for i, a := range addrs {
+		specs[i] = memberSpec{addr: a, server: host, weight: 1, maxFails: implicitMaxFails, failTimeout: implicitFailTimeout}
+	}
+	return r.newPool(key, pp.Host, config.BalanceRoundRobin, false, false, "", specs, keepaliveConf{}), nil
+}
+
+func countPrimary(specs []memberSpec) int {
+	n := 0
+	for _, s := range specs {
+		if !s.backup {
+			n++
+		}
+	}
+	return n
+}
