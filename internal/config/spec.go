@@ -88,12 +88,16 @@ type Listen struct {
 	// Wildcard is true when no address was given or it was * / 0.0.0.0 / [::].
 	Wildcard      bool
 	DefaultServer bool
-	SSL           bool
-	HTTP2         bool
-	HTTP3         bool // listen ... quic
-	ReusePort     bool
-	Backlog       int  // 0: system default (nginx: 511)
-	IPv6Only      bool // ipv6only=on (nginx default on)
+	// IsDefault is set by Check on the listen of the server that is the
+	// default for Addr: the one with default_server there, else the first
+	// server in file order listening on Addr (ngx_http_add_addresses).
+	IsDefault bool
+	SSL       bool
+	HTTP2     bool
+	HTTP3     bool // listen ... quic
+	ReusePort bool
+	Backlog   int  // 0: system default (nginx: 511)
+	IPv6Only  bool // ipv6only=on (nginx default on)
 }
 
 // NameKind says how a server_name entry matches.
@@ -155,9 +159,16 @@ type Location struct {
 // LocConf is everything that can be set at http, server or location level,
 // with nginx's defaults and inheritance already applied.
 type LocConf struct {
-	Return *Return // return directive; nil if none
+	// Return is this level's own return directive; nil if none. It is not
+	// inherited: a server-level return (Server.Conf.Return) answers every
+	// request of the server before any location is chosen (nginx's server
+	// rewrite phase); a location's answers requests routed to it.
+	Return *Return
 
-	ProxyPass *ProxyPass // nil: not proxied (nginx would serve files; wsgate answers 404)
+	// ProxyPass is this location's own proxy_pass (never inherited: a
+	// nested location without one is not proxied). nil: not proxied (nginx
+	// would serve files; wsgate answers 404).
+	ProxyPass *ProxyPass
 
 	ProxyHTTPVersion string // "1.0" (default, nginx 1.22) or "1.1"
 	// ProxySetHeaders is the effective proxy_set_header list in config order
@@ -203,7 +214,10 @@ type LocConf struct {
 	Resolver        []string      // addresses; empty: system resolver
 	ResolverTimeout time.Duration // default 30s
 
-	AccessLogs   []AccessLog // effective; empty slice with AccessLogOff means off
+	// AccessLogs is effective; empty with AccessLogOff means off. With no
+	// access_log anywhere it holds nginx's default, "logs/access.log
+	// combined" (relative to the prefix), with a zero Pos.
+	AccessLogs   []AccessLog
 	AccessLogOff bool
 	ErrorLogs    []ErrorLog
 
