@@ -359,11 +359,22 @@ func TestBackup(t *testing.T) {
 	if join(got) != "a b c d" {
 		t.Errorf("one request retrying got %q; want %q", join(got), "a b c d")
 	}
-	clk.Advance(time.Second)
-	// Primaries failed: new requests go to the backups only.
-	if got := join(pickSeq(t, p, 2, PickKey{}, abcd)); got != "-" + " " + "-" {
-		// c and d failed too in the loop above; all four are down now.
-		t.Errorf("with everything failed got %q; want no live upstreams", got)
+	if _, err := p.Pick(PickKey{}, nil); !errors.Is(err, ErrNoLive) {
+		t.Errorf("with all four failed got %v; want ErrNoLive", err)
+	}
+	// Only the primaries failed: new requests go to the backups.
+	p1 := buildPool(t, NewRegistry(Options{Now: clk.Now}), &config.Upstream{Servers: []config.UpstreamServer{
+		srv("127.0.0.1:1001"), srv("127.0.0.1:1002"), srv("127.0.0.1:1003", backup), srv("127.0.0.1:1004", backup),
+	}})
+	for range 2 {
+		l, err := p1.Pick(PickKey{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Done(FailError)
+	}
+	if got := join(pickSeq(t, p1, 4, PickKey{}, abcd)); got != "c d c d" {
+		t.Errorf("with the primaries failed got %q; want %q", got, "c d c d")
 	}
 	p2 := buildPool(t, NewRegistry(Options{}), &config.Upstream{Servers: []config.UpstreamServer{
 		srv("127.0.0.1:1001", down), srv("127.0.0.1:1003", backup), srv("127.0.0.1:1004", backup),
