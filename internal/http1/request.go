@@ -1,0 +1,583 @@
+package http1
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+)
+
+// Header is one header line as received or to be sent: name with its
+// original case and value without surrounding spaces. In a parsed Request or
+// Response both slices alias that value's scratch buffer (see the package
+// documentation for their lifetime).
+type Header struct {
+	Name, Value []byte
+}
+
+// HeadConfig holds the server-level settings that shape request head
+// parsing (ngx_http_core_srv_conf_t). Start from DefaultHeadConfig: the
+// zero value of the booleans is nginx's "off".
+type HeadConfig struct {
+	// HeaderBufferSize is client_header_buffer_size (default 1k): the first
+	// buffer the request line is read into.
+	HeaderBufferSize int
+	// LargeBufferSize and LargeBufferCount are large_client_header_buffers
+	// (default 4 8k): a request line longer than one large buffer is 414, a
+	// header line longer than one large buffer or a head that does not fit
+	// all of them is 400 "Request Header Or Cookie Too Large".
+	LargeBufferSize  int
+	LargeBufferCount int
+	// UnderscoresInHeaders (default off) accepts '_' in header names;
+	// otherwise such names are invalid.
+	UnderscoresInHeaders bool
+	// IgnoreInvalidHeaders (default on) drops lines with invalid names
+	// instead of passing them on.
+	IgnoreInvalidHeaders bool
+	// MergeSlashes (default on) merges "//" in Request.NormalizedPath.
+	MergeSlashes bool
+}
+
+// DefaultHeadConfig returns nginx's defaults.
+func DefaultHeadConfig() HeadConfig {
+	return HeadConfig{
+		HeaderBufferSize:     1024,
+		LargeBufferSize:      8192,
+		LargeBufferCount:     4,
+		IgnoreInvalidHeaders: true,
+		MergeSlashes:         true,
+	}
+}
+
+func (c *HeadConfig) sizes() (small, large, num int) {
+	small, large, num = c.HeaderBufferSize, c.LargeBufferSize, c.LargeBufferCount
+	if small <= 0 {
+		small = 1024
+	}
+	if large <= 0 {
+		large = 8192
+	}
+	if num <= 0 {
+		num = 4
+	}
+	return small, large, num
+}
+
+// Request is a parsed request head. Byte-slice fields alias the Request's
+// scratch buffer and stay valid until the Request is passed to
+// ParseRequestHead again.
+type Request struct {
+	Method []byte
+	// RawTarget is the request-target exactly as sent.
+	RawTarget []byte
+	// URI is nginx's $request_uri (r->unparsed_uri): RawTarget for the
+	// origin form, the part from the path on for the absolute form.
+	URI []byte
+	// Path is URI before the first '?', raw (not decoded).
+	Path []byte
+	// Query is URI after the first '?' ($args); HasQuery tells "?" from none.
+	Query    []byte
+	HasQuery bool
+	// NormalizedPath is nginx's $uri: Path decoded, dot segments resolved,
+	// slashes merged per HeadConfig.MergeSlashes (ngx_http_parse_complex_uri).
+	NormalizedPath []byte
+	// ProtoMajor and ProtoMinor are the version; HTTP/0.9 is 0.9.
+	ProtoMajor, ProtoMinor int
+	// Headers are the accepted header lines in arrival order, original case.
+	Headers []Header
+	// Host is nginx's headers_in.server: the host of an absolute target, else
+	// of the Host header; lower-cased, port and trailing dot removed. Empty
+	// when neither was sent.
+	Host []byte
+	// ContentLength is the Content-Length value, -1 when absent.
+	ContentLength int64
+	// Chunked is true for "Transfer-Encoding: chunked".
+	Chunked bool
+	// ConnectionClose is true when a Connection header contains "close".
+	ConnectionClose bool
+	// KeepAlive is what the client asked for (nginx r->keepalive before
+	// location checks): HTTP/1.1 unless "close", HTTP/1.0 only with
+	// "keep-alive".
+	KeepAlive bool
+	// Upgrade is the first Upgrade header's value, nil when none.
+	Upgrade []byte
+	// Expect100 is true for HTTP/1.1 with "Expect: 100-continue" (exact,
+	// case-insensitive, as ngx_http_test_expect).
+	Expect100 bool
+	// HeadLength is the number of bytes the head took on the wire.
+	HeadLength int
+	// Body reads the request body; Serve sets it, ParseRequestHead does not.
+	Body *Body
+
+	buf        []byte
+	spans      []span // header name/value spans into buf, two per header
+	rl         rlOffsets
+	hasUpgrade bool
+}
+
+type span struct{ s, e int32 }
+
+func (r *Request) reset() {
+	buf, spans, hs, body := r.buf[:0], r.spans[:0], r.Headers[:0], r.Body
+	*r = Request{buf: buf, spans: spans, Headers: hs, Body: body, ContentLength: -1}
+	none := span{-1, -1}
+	r.rl = rlOffsets{none, none, none, none, none, none, none}
+}
+
+// IsHEAD reports whether the method is HEAD.
+func (r *Request) IsHEAD() bool { return string(r.Method) == "HEAD" }
+
+// Header returns the value of the first header named name
+// (case-insensitive), or nil.
+func (r *Request) Header(name string) []byte {
+	return lookup(r.Headers, name)
+}
+
+// HasToken reports whether any header named name has token among its
+// comma-separated elements (case-insensitive), e.g. HasToken("Connection",
+// "upgrade").
+func (r *Request) HasToken(name, token string) bool {
+	return hasToken(r.Headers, name, token)
+}
+
+func lookup(hs []Header, name string) []byte {
+	for i := range hs {
+		if equalFold(hs[i].Name, name) {
+			return hs[i].Value
+		}
+	}
+	return nil
+}
+
+func hasToken(hs []Header, name, token string) bool {
+	for i := range hs {
+		if !equalFold(hs[i].Name, name) {
+			continue
+		}
+		v := hs[i].Value
+		for len(v) > 0 {
+			j := bytes.IndexByte(v, ',')
+			el := v
+			if j >= 0 {
+				el, v = v[:j], v[j+1:]
+			} else {
+				v = nil
+			}
+			if equalFold(bytes.Trim(el, " \t"), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c, d := b[i], s[i]
+		if c|0x20 != d|0x20 {
+			return false
+		}
+		if c|0x20 < 'a' || c|0x20 > 'z' {
+			if c != d {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// containsFold reports whether s contains the lower-case ASCII word sub,
+// case-insensitively (nginx's ngx_strcasestrn).
+func containsFold(s []byte, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if equalFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// headLimiter reproduces how nginx packs a head into its buffers
+// (ngx_http_alloc_large_header_buffer): lines fill the current buffer; a
+// line that does not end in it is moved whole to the next large buffer,
+// which fails when the part already read is a whole large buffer or when
+// all large buffers are taken. A line ending exactly at a buffer's end
+// takes a fresh buffer for the next line.
+type headLimiter struct {
+	cap, off, nlarge, large, num int
+}
+
+func (l *headLimiter) place(n int, commit bool) bool {
+	cap, off, nl := l.cap, l.off, l.nlarge
+	if off == cap {
+		if nl == l.num {
+			return false
+		}
+		nl, cap, off = nl+1, l.large, 0
+	}
+	for off+n > cap {
+		if cap-off >= l.large || nl == l.num {
+			return false
+		}
+		nl, cap, off = nl+1, l.large, 0
+	}
+	if commit {
+		l.cap, l.off, l.nlarge = cap, off+n, nl
+	}
+	return true
+}
+
+// ParseRequestHead reads one request head from br into req (reusing req's
+// memory) with nginx 1.22's rules and limits. It returns io.EOF when the
+// peer closed before sending a byte, io.ErrUnexpectedEOF when it closed
+// inside the head, br's error (e.g. a timeout) as is, and a *StatusError
+// with nginx's status for a head nginx rejects: 400, 414, 494 (400 "Request
+// Header Or Cookie Too Large"), 405 (CONNECT, TRACE), 501 (unknown
+// Transfer-Encoding), 505 (HTTP/2 and above).
+func ParseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
+	req.reset()
+	small, large, num := cfg.sizes()
+	lim := headLimiter{cap: small, large: large, num: num}
+
+	// Request line; empty lines before it are skipped as nginx's sw_start
+	// skips CR and LF.
+	var line []byte
+	started := false
+	for {
+		start := len(req.buf)
+		l, err := readLine(br, req, &lim, 414, "client sent too long URI", started)
+		if err != nil {
+			return err
+		}
+		started = true
+		line = l
+		if !onlyCRLF(line) {
+			req.buf = req.buf[:start+len(line)]
+			break
+		}
+		req.buf = req.buf[:start]
+	}
+	lineStart := len(req.buf) - len(line)
+	rl, err := parseRequestLine(line)
+	if err != nil {
+		return err
+	}
+	if err := req.setRequestLine(&rl, lineStart, cfg); err != nil {
+		return err
+	}
+	headLen := len(line)
+
+	if rl.major == 0 {
+		// HTTP/0.9: no headers (ngx_http_process_request_line).
+		req.HeadLength = headLen
+		req.materialize()
+		return nil
+	}
+
+	var seen uint16
+	var connType int
+	hostFromLine := len(req.Host) > 0
+	hostSpan := span{-1, -1}
+	for {
+		l, err := readLine(br, req, &lim, StatusRequestHeaderTooLarge, "client sent too long header line", true)
+		if err != nil {
+			return err
+		}
+		headLen += len(l)
+		ls := len(req.buf) - len(l)
+		h, err := parseHeaderLine(l, cfg.UnderscoresInHeaders, false)
+		if err != nil {
+			return err
+		}
+		if h.done {
+			break
+		}
+		if h.invalid && cfg.IgnoreInvalidHeaders {
+			// "client sent invalid header line": dropped.
+			req.buf = req.buf[:ls]
+			continue
+		}
+		name := req.buf[ls+h.ns : ls+h.ne]
+		value := req.buf[ls+h.vs : ls+h.ve]
+		req.spans = append(req.spans, span{int32(ls + h.ns), int32(ls + h.ne)}, span{int32(ls + h.vs), int32(ls + h.ve)})
+
+		// ngx_http_headers_in handlers.
+		if bit := uniqueBit(name); bit != 0 {
+			if seen&bit != 0 {
+				return statusErr(400, "client sent duplicate header line")
+			}
+			seen |= bit
+		}
+		switch {
+		case equalFold(name, "Host"):
+			if hostSpan.s >= 0 {
+				return statusErr(400, "client sent duplicate host header")
+			}
+			hostSpan = span{int32(ls + h.vs), int32(ls + h.ve)}
+			hl, ok := validateHost(value)
+			if !ok {
+				return statusErr(400, "client sent invalid host header")
+			}
+			if !hostFromLine {
+				hostSpan.e = hostSpan.s + int32(hl)
+			}
+		case equalFold(name, "Connection"):
+			if containsFold(value, "close") {
+				connType = connClose
+			} else if containsFold(value, "keep-alive") {
+				connType = connKeepAlive
+			}
+		case equalFold(name, "Upgrade"):
+			req.hasUpgrade = true
+		case equalFold(name, "Content-Length"):
+			n, ok := parseContentLength(value)
+			if !ok {
+				// Checked after the head (ngx_http_process_request_header);
+				// remember it as invalid.
+				req.ContentLength = -2
+			} else {
+				req.ContentLength = n
+			}
+		case equalFold(name, "Transfer-Encoding"):
+			req.Chunked = true // refined below
+		case equalFold(name, "Expect"):
+			req.Expect100 = equalFold(value, "100-continue")
+		}
+	}
+	req.HeadLength = headLen
+
+	// ngx_http_process_request_header.
+	if hostSpan.s < 0 && req.ProtoMajor*1000+req.ProtoMinor > 1000 {
+		return statusErr(400, "client sent HTTP/1.1 request without \"Host\" header")
+	}
+	if req.ContentLength == -2 {
+		return statusErr(400, "client sent invalid \"Content-Length\" header")
+	}
+	if req.Chunked {
+		te := lookup(req.headersView(), "Transfer-Encoding")
+		if req.ProtoMinor < 1 {
+			return statusErr(400, "client sent HTTP/1.0 request with \"Transfer-Encoding\" header")
+		}
+		if !equalFold(te, "chunked") {
+			return statusErr(501, "client sent unknown \"Transfer-Encoding\"")
+		}
+		if req.ContentLength >= 0 {
+			return statusErr(400, "client sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time")
+		}
+	}
+	switch string(req.Method) {
+	case "CONNECT":
+		return statusErr(405, "client sent CONNECT method")
+	case "TRACE":
+		return statusErr(405, "client sent TRACE method")
+	}
+	if req.ProtoMinor < 1 {
+		req.Expect100 = false
+	}
+	req.ConnectionClose = connType == connClose
+	switch connType {
+	case connClose:
+		req.KeepAlive = false
+	case connKeepAlive:
+		req.KeepAlive = true
+	default:
+		req.KeepAlive = req.ProtoMinor >= 1
+	}
+	if !hostFromLine && hostSpan.s >= 0 {
+		// Lower-case into the scratch buffer so Host does not alias the
+		// header value.
+		hs := len(req.buf)
+		for _, c := range req.buf[hostSpan.s:hostSpan.e] {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			req.buf = append(req.buf, c)
+		}
+		req.rl.host = span{int32(hs), int32(len(req.buf))}
+	}
+	req.materialize()
+	return nil
+}
+
+const (
+	connNone = iota
+	connClose
+	connKeepAlive
+)
+
+// headersView builds Headers from spans without committing; used before
+// materialize when a lookup is needed.
+func (r *Request) headersView() []Header {
+	r.materializeHeaders()
+	return r.Headers
+}
+
+func (r *Request) materializeHeaders() {
+	r.Headers = r.Headers[:0]
+	n := len(r.spans) &^ 1
+	for i := 0; i+1 < n; i += 2 {
+		ns, vs := r.spans[i], r.spans[i+1]
+		r.Headers = append(r.Headers, Header{
+			Name:  r.buf[ns.s:ns.e:ns.e],
+			Value: r.buf[vs.s:vs.e:vs.e],
+		})
+	}
+}
+
+// materialize points every field into the final scratch buffer (appends
+// may have moved it).
+func (r *Request) materialize() {
+	r.materializeHeaders()
+	r.rl.apply(r)
+}
+
+// Request-line fields are kept as offsets too (see setRequestLine).
+type rlOffsets struct {
+	method, target, uri, path, query, norm, host span
+}
+
+func (o *rlOffsets) apply(r *Request) {
+	get := func(s span) []byte {
+		if s.s < 0 {
+			return nil
+		}
+		return r.buf[s.s:s.e:s.e]
+	}
+	r.Method = get(o.method)
+	r.RawTarget = get(o.target)
+	r.URI = get(o.uri)
+	r.Path = get(o.path)
+	r.Query = get(o.query)
+	r.NormalizedPath = get(o.norm)
+	r.Host = get(o.host)
+	if r.hasUpgrade {
+		for _, h := range r.Headers {
+			if equalFold(h.Name, "Upgrade") {
+				r.Upgrade = h.Value
+				break
+			}
+		}
+	}
+}
+
+func onlyCRLF(b []byte) bool {
+	for _, c := range b {
+		if c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+// readLine appends the next LF-terminated line from br to req.buf, enforcing
+// lim; a line that cannot fit is a StatusError with status/msg.
+func readLine(br *bufio.Reader, req *Request, lim *headLimiter, status int, msg string, started bool) ([]byte, error) {
+	start := len(req.buf)
+	for {
+		chunk, err := br.ReadSlice('\n')
+		req.buf = append(req.buf, chunk...)
+		n := len(req.buf) - start
+		switch {
+		case err == nil:
+			if !lim.place(n, true) {
+				return nil, statusErr(status, msg)
+			}
+			return req.buf[start:], nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			if !lim.place(n, false) {
+				return nil, statusErr(status, msg)
+			}
+		case errors.Is(err, io.EOF):
+			if n == 0 && !started {
+				return nil, io.EOF
+			}
+			return nil, io.ErrUnexpectedEOF
+		default:
+			return nil, err
+		}
+	}
+}
+
+// uniqueBit is the bit for headers nginx allows once
+// (ngx_http_process_unique_header_line), 0 for others.
+func uniqueBit(name []byte) uint16 {
+	for i, n := range uniqueHeaders {
+		if equalFold(name, n) {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+var uniqueHeaders = [...]string{
+	"Content-Length", "Content-Range", "Transfer-Encoding", "Expect", "Authorization",
+	"If-Modified-Since", "If-Unmodified-Since", "If-Match", "If-None-Match", "If-Range",
+}
+
+// parseContentLength is ngx_atoof: one or more decimal digits, no sign or
+// spaces, no overflow.
+func parseContentLength(v []byte) (int64, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if n > (1<<63-1-9)/10 {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// validateHost is ngx_http_validate_host: it returns the length of the host
+// part (port and one trailing dot removed) or false for an invalid host.
+func validateHost(h []byte) (int, bool) {
+	const (
+		usual = iota
+		literal
+		rest
+	)
+	state := usual
+	dotPos, hostLen := -2, len(h)
+	for i, ch := range h {
+		switch ch {
+		case '.':
+			if dotPos == i-1 {
+				return 0, false
+			}
+			dotPos = i
+		case ':':
+			if state == usual {
+				hostLen = i
+				state = rest
+			}
+		case '[':
+			if i == 0 {
+				state = literal
+			}
+		case ']':
+			if state == literal {
+				hostLen = i + 1
+				state = rest
+			}
+		default:
+			if ch == '/' || ch <= 0x20 || ch == 0x7f {
+				return 0, false
+			}
+		}
+	}
+	if dotPos == hostLen-1 {
+		hostLen--
+	}
+	if hostLen <= 0 {
+		return 0, false
+	}
+	return hostLen, true
+}

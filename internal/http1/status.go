@@ -1,0 +1,177 @@
+package http1
+
+import (
+	"errors"
+	"strconv"
+)
+
+// StatusRequestHeaderTooLarge is nginx's internal code 494
+// (NGX_HTTP_REQUEST_HEADER_TOO_LARGE): sent as "400 Bad Request" with the
+// "Request Header Or Cookie Too Large" page.
+const StatusRequestHeaderTooLarge = 494
+
+// StatusClientClosedRequest is nginx's 499: logged, never sent.
+const StatusClientClosedRequest = 499
+
+// StatusError is a client error that maps to an nginx status. Status is the
+// code nginx would finalize the request with (494 for too large headers,
+// 408 for timeouts, which nginx never sends).
+type StatusError struct {
+	Status int
+	Msg    string // nginx's log wording, e.g. "client sent invalid request"
+}
+
+func (e *StatusError) Error() string {
+	return strconv.Itoa(e.Status) + ": " + e.Msg
+}
+
+func statusErr(status int, msg string) error {
+	return &StatusError{Status: status, Msg: msg}
+}
+
+// StatusOf returns the status carried by err (a *StatusError in its chain),
+// or 0.
+func StatusOf(err error) int {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Status
+	}
+	return 0
+}
+
+// StatusText returns nginx's status line text for code without the code
+// (ngx_http_status_lines in ngx_http_header_filter_module.c), or "" for codes
+// nginx has no text for (it then sends "NNN " with an empty reason).
+func StatusText(code int) string {
+	switch code {
+	case 100:
+		return "Continue"
+	case 101:
+		return "Switching Protocols"
+	case 200:
+		return "OK"
+	case 201:
+		return "Created"
+	case 202:
+		return "Accepted"
+	case 204:
+		return "No Content"
+	case 206:
+		return "Partial Content"
+	case 301:
+		return "Moved Permanently"
+	case 302:
+		return "Moved Temporarily"
+	case 303:
+		return "See Other"
+	case 304:
+		return "Not Modified"
+	case 307:
+		return "Temporary Redirect"
+	case 308:
+		return "Permanent Redirect"
+	case 400, StatusRequestHeaderTooLarge:
+		return "Bad Request"
+	case 401:
+		return "Unauthorized"
+	case 402:
+		return "Payment Required"
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 405:
+		return "Not Allowed"
+	case 406:
+		return "Not Acceptable"
+	case 408:
+		return "Request Time-out"
+	case 409:
+		return "Conflict"
+	case 410:
+		return "Gone"
+	case 411:
+		return "Length Required"
+	case 412:
+		return "Precondition Failed"
+	case 413:
+		return "Request Entity Too Large"
+	case 414:
+		return "Request-URI Too Large"
+	case 415:
+		return "Unsupported Media Type"
+	case 416:
+		return "Requested Range Not Satisfiable"
+	case 421:
+		return "Misdirected Request"
+	case 429:
+		return "Too Many Requests"
+	case 500:
+		return "Internal Server Error"
+	case 501:
+		return "Not Implemented"
+	case 502:
+		return "Bad Gateway"
+	case 503:
+		return "Service Temporarily Unavailable"
+	case 504:
+		return "Gateway Time-out"
+	case 505:
+		return "HTTP Version Not Supported"
+	case 507:
+		return "Insufficient Storage"
+	}
+	return ""
+}
+
+// errorPageTitle is the <title>/<h1> text of nginx's built-in page for code
+// (ngx_http_error_pages in ngx_http_special_response.c); "" means nginx
+// sends the status with an empty body.
+func errorPageTitle(code int) string {
+	switch code {
+	case 401:
+		return "401 Authorization Required"
+	case 302:
+		return "302 Found"
+	case StatusRequestHeaderTooLarge:
+		return "400 Request Header Or Cookie Too Large"
+	case 301, 303, 307, 308,
+		400, 402, 403, 404, 405, 406, 408, 409, 410, 411, 412, 413, 414, 415, 416, 421, 429,
+		500, 501, 502, 503, 504, 505, 507:
+		return strconv.Itoa(code) + " " + StatusText(code)
+	}
+	return ""
+}
+
+// AppendErrorPage appends nginx's built-in HTML body for code, with server
+// (e.g. "wsgate" or "wsgate/1.0") in the footer where nginx puts
+// NGINX_VER. It appends nothing for codes without a page (204, 304, 1xx…).
+func AppendErrorPage(dst []byte, code int, server string) []byte {
+	title := errorPageTitle(code)
+	if title == "" {
+		return dst
+	}
+	dst = append(dst, "<html>\r\n<head><title>"...)
+	dst = append(dst, title...)
+	dst = append(dst, "</title></head>\r\n<body>\r\n<center><h1>"...)
+	if code == StatusRequestHeaderTooLarge {
+		dst = append(dst, "400 Bad Request</h1></center>\r\n<center>Request Header Or Cookie Too Large</center>\r\n"...)
+	} else {
+		dst = append(dst, title...)
+		dst = append(dst, "</h1></center>\r\n"...)
+	}
+	dst = append(dst, "<hr><center>"...)
+	dst = append(dst, server...)
+	dst = append(dst, "</center>\r\n</body>\r\n</html>\r\n"...)
+	return dst
+}
+
+// closesKeepalive reports whether nginx turns keep-alive off when it answers
+// with code (ngx_http_special_response_handler).
+func closesKeepalive(code int) bool {
+	switch code {
+	case 400, 413, 414, 500, 501, StatusRequestHeaderTooLarge:
+		return true
+	}
+	return false
+}
