@@ -1,0 +1,211 @@
+package upstream
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"wsgate/internal/config"
+)
+
+// TestNginxSequences runs real nginx with upstreams over recording loopback
+// backends and checks that Pick chooses the same backends in the same
+// order for the same requests.
+func TestNginxSequences(t *testing.T) {
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		t.Skip("nginx not installed")
+	}
+	const nb = 4
+	var backends [nb]string // "127.0.0.1:port"
+	for i := range nb {
+		name := fmt.Sprintf("b%d", i)
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			io.WriteString(w, name)
+		}))
+		defer s.Close()
+		backends[i] = strings.TrimPrefix(s.URL, "http://")
+	}
+	short := map[string]string{}
+	for i, b := range backends {
+		short[b] = fmt.Sprintf("b%d", i)
+	}
+	type upstreamCase struct {
+		name     string
+		balance  config.Balance
+		hashKey  string
+		chash    bool
+		weights  [nb]int
+		directive string
+	}
+	cases := []upstreamCase{
+		{"rr", config.BalanceRoundRobin, "", false, [nb]int{5, 1, 1, 0}, ""},
+		{"rr4", config.BalanceRoundRobin, "", false, [nb]int{3, 2, 1, 4}, ""},
+		{"lc", config.BalanceLeastConn, "", false, [nb]int{2, 1, 1, 3}, "least_conn;"},
+		{"iph", config.BalanceIPHash, "", false, [nb]int{1, 1, 2, 1}, "ip_hash;"},
+		{"h", config.BalanceHash, "$arg_k", false, [nb]int{2, 1, 1, 1}, "hash $arg_k;"},
+		{"ch", config.BalanceHash, "$arg_k", true, [nb]int{1, 2, 1, 1}, "hash $arg_k consistent;"},
+	}
+
+	dir := t.TempDir()
+	port := freePort(t)
+	var conf strings.Builder
+	fmt.Fprintf(&conf, "pid %s;\nevents { worker_connections 128; }\nhttp {\n access_log off;\n", filepath.Join(dir, "nginx.pid"))
+	for _, p := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		fmt.Fprintf(&conf, " %s_temp_path %s;\n", p, filepath.Join(dir, p))
+	}
+	var ups []*config.Upstream
+	for _, c := range cases {
+		fmt.Fprintf(&conf, " upstream %s {\n  %s\n", c.name, c.directive)
+		u := &config.Upstream{Name: c.name, Balance: c.balance, HashKey: c.hashKey, HashConsistent: c.chash}
+		for i, w := range c.weights {
+			if w == 0 {
+				continue
+			}
+			fmt.Fprintf(&conf, "  server %s weight=%d;\n", backends[i], w)
+			u.Servers = append(u.Servers, srv(backends[i], weight(w)))
+		}
+		conf.WriteString(" }\n")
+		ups = append(ups, u)
+	}
+	fmt.Fprintf(&conf, " server {\n  listen 127.0.0.1:%d;\n", port)
+	for _, c := range cases {
+		fmt.Fprintf(&conf, "  location /%s { proxy_pass http://%s; }\n", c.name, c.name)
+	}
+	conf.WriteString(" }\n}\n")
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd := exec.Command(nginx, "-p", dir, "-c", confPath, "-e", "stderr",
+		"-g", "daemon off; master_process off;")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting nginx: %v", err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	waitListening(t, addr, &stderr)
+
+	reg := NewRegistry(Options{})
+	set, err := reg.Build(context.Background(), ups, nil, noResolve)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	reg.Activate(set)
+
+	get := func(t *testing.T, src netip.Addr, path string) string {
+		t.Helper()
+		d := &net.Dialer{Timeout: 5 * time.Second}
+		if src.IsValid() {
+			d.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
+		}
+		client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			DialContext: d.DialContext, DisableKeepAlives: true,
+		}}
+		resp, err := client.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: got %d %q; want 200", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	pick := func(t *testing.T, pool string, key PickKey) string {
+		t.Helper()
+		l, err := set.Pool(pool).Pick(key, nil)
+		if err != nil {
+			t.Fatalf("Pick %s: %v", pool, err)
+		}
+		defer l.Done(Success)
+		return short[l.Peer().Name]
+	}
+
+	for _, name := range []string{"rr", "rr4", "lc"} {
+		t.Run(name, func(t *testing.T) {
+			var got, want []string
+			for range 30 {
+				want = append(want, get(t, netip.Addr{}, "/"+name))
+				got = append(got, pick(t, name, PickKey{}))
+			}
+			checkSeq(t, got, want)
+		})
+	}
+	t.Run("iph", func(t *testing.T) {
+		var got, want []string
+		for i := range 40 {
+			ip := netip.AddrFrom4([4]byte{127, byte(i * 37 % 256), byte(i * 101 % 256), 1})
+			want = append(want, get(t, ip, "/iph"))
+			got = append(got, pick(t, "iph", PickKey{ClientIP: ip}))
+		}
+		checkSeq(t, got, want)
+	})
+	for _, name := range []string{"h", "ch"} {
+		t.Run(name, func(t *testing.T) {
+			var got, want []string
+			for i := range 60 {
+				k := fmt.Sprintf("user%d", i*7919)
+				want = append(want, get(t, netip.Addr{}, "/"+name+"?k="+k))
+				got = append(got, pick(t, name, PickKey{Hash: []byte(k)}))
+			}
+			checkSeq(t, got, want)
+		})
+	}
+}
+
+// checkSeq compares Pick's sequence with nginx's, and rejects a sequence
+// that names a single backend (it would prove nothing).
+func checkSeq(t *testing.T, got, want []string) {
+	t.Helper()
+	if join(got) != join(want) {
+		t.Errorf("got  %s\nwant %s (nginx)", join(got), join(want))
+	}
+	distinct := map[string]bool{}
+	for _, w := range want {
+		distinct[w] = true
+	}
+	if len(distinct) < 2 {
+		t.Errorf("nginx used only %v; want a sequence over several backends", want)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func waitListening(t *testing.T, addr string, stderr *strings.Builder) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("nginx did not listen on %s: %s", addr, stderr.String())
+}
