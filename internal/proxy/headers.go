@@ -167,17 +167,14 @@ func NewHeaderPlan(lc *config.LocConf, compile CompileFunc) (*HeaderPlan, error)
 		return mergeConst(lines)
 	}
 
-	for _, d := range defaultHeaders {
-		low := lowerString(d.name)
-		if !set[low] {
-			set[low] = true
-			p.hidden = append(p.hidden, low)
-		}
-	}
-
 	p.plain = variant{http11: lc.ProxyHTTPVersion == "1.1", lines: build(false)}
 	if lc.WS.Upgrade {
 		p.upgrade = variant{http11: true, lines: build(true)}
+	}
+	for _, d := range defaultHeaders {
+		if low := lowerString(d.name); !set[low] {
+			p.hidden = append(p.hidden, low)
+		}
 	}
 	return p, nil
 }
