@@ -1,0 +1,435 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Check turns a parsed configuration into a Spec: every directive is looked
+// up in the directive table, its context and argument count checked, its
+// arguments parsed into typed values, and nginx's defaults and inheritance
+// (http → server → location → nested location) applied. Check reports every
+// problem it finds, not just the first; the Spec it returns alongside a
+// non-empty ErrorList is partial and must not be served.
+//
+// A file whose top level holds server{} blocks and no http{} (a sites file,
+// as nginx includes from sites-enabled/) is read as the body of an implicit
+// http{} and a Notice says so.
+func Check(ast *AST) (*Spec, ErrorList) {
+	c := newChecker()
+	if ast == nil {
+		return c.spec, nil
+	}
+	c.spec.Files = ast.Files
+	c.checkMain(ast.Globals, ast.Main)
+	return c.spec, c.errs
+}
+
+// checker holds the state of one Check call.
+type checker struct {
+	table map[string]*directive
+	spec  *Spec
+	errs  ErrorList
+
+	// http is the raw http level; nil until an http context is met.
+	http *httpLevel
+}
+
+func newChecker() *checker {
+	return &checker{table: directiveTable(), spec: &Spec{}}
+}
+
+func (c *checker) errorf(pos Pos, format string, args ...any) {
+	c.errs.Add(pos, format, args...)
+}
+
+func (c *checker) notice(pos Pos, format string, args ...any) {
+	c.spec.Notices = append(c.spec.Notices, Notice{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+// ctxMask is the set of contexts a directive may appear in
+// (NGX_MAIN_CONF, NGX_EVENT_CONF, NGX_HTTP_MAIN_CONF, …).
+type ctxMask uint16
+
+const (
+	ctxMain ctxMask = 1 << iota
+	ctxEvents
+	ctxHTTP
+	ctxServer
+	ctxLocation
+	ctxUpstream
+
+	ctxHTTPAll = ctxHTTP | ctxServer | ctxLocation // NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
+	ctxSrvAll  = ctxHTTP | ctxServer               // ngx_http_core_srv_conf_t settings
+)
+
+// frame is one block being read: its context and where its directives go.
+type frame struct {
+	ctx  ctxMask
+	seen map[string]bool // directives met in this block, for "is duplicate"
+
+	lvl    *level       // http, server and location frames: their own settings
+	server *serverLevel // server and location frames
+	loc    *locLevel    // location frames
+	ups    *Upstream    // upstream frames
+}
+
+// level is the settings one http, server or location block gives itself,
+// recorded as appliers in file order and replayed over the parent's
+// effective settings once the whole configuration is read (nginx's
+// create_loc_conf/merge_loc_conf, which is why a directive after a nested
+// location still applies to it).
+type level struct {
+	loc []func(*LocConf)
+	srv []func(*Server) // http and server levels only
+	tls []func(*TLSConf)
+}
+
+type httpLevel struct {
+	level
+	h       *HTTP
+	servers []*serverLevel
+}
+
+type serverLevel struct {
+	level
+	s    *Server
+	locs []*locLevel
+	// namedOK and listen bookkeeping
+}
+
+type locLevel struct {
+	level
+	l        *Location
+	parent   *locLevel // nil for a server's top-level location
+	children []*locLevel
+}
+
+func (c *checker) newFrame(ctx ctxMask) *frame {
+	return &frame{ctx: ctx, seen: map[string]bool{}}
+}
+
+// checkMain reads the main context, the -g directives first (nginx's
+// ngx_conf_param runs before the main file). A sites file is read as http.
+func (c *checker) checkMain(globals, dirs []*Directive) {
+	f := c.newFrame(ctxMain)
+	c.walk(f, globals)
+	var hasHTTP, hasEvents bool
+	var firstServer *Directive
+	for _, d := range dirs {
+		switch d.Name {
+		case "http":
+			hasHTTP = true
+		case "events":
+			hasEvents = true
+		case "server":
+			if firstServer == nil {
+				firstServer = d
+			}
+		}
+	}
+	if firstServer != nil && !hasHTTP {
+		c.notice(firstServer.Pos, "no http context: reading this file as the body of an implicit http { } (a sites file)")
+		c.enterHTTP(Pos{File: firstServer.Pos.File, Line: 1, Col: 1}, dirs, true)
+		c.finish()
+		return
+	}
+	c.walk(f, dirs)
+	if hasHTTP && !hasEvents && len(dirs) > 0 {
+		c.errorf(dirs[len(dirs)-1].Pos, `no "events" section in configuration`)
+	}
+	c.finish()
+}
+
+// walk checks each directive of one block against the table and runs its setter.
+func (c *checker) walk(f *frame, dirs []*Directive) {
+	for _, d := range dirs {
+		c.directive(f, d)
+	}
+}
+
+// directive is ngx_conf_handler: look the name up, check context, block
+// shape, argument count and repetition, then hand it to the setter.
+func (c *checker) directive(f *frame, d *Directive) {
+	t, ok := c.table[d.Name]
+	if !ok {
+		c.errorf(d.Pos, "unknown directive %q", d.Name)
+		return
+	}
+	if t.instead != "" {
+		c.errorf(d.Pos, "%q directive is not supported by wsgate; %s", d.Name, t.instead)
+		return
+	}
+	if t.ctx&f.ctx == 0 {
+		c.errorf(d.Pos, "%q directive is not allowed here", d.Name)
+		return
+	}
+	block := t.block || t.blockIn&f.ctx != 0
+	if block && !d.HasBlock {
+		c.errorf(d.Pos, "directive %q has no opening \"{\"", d.Name)
+		return
+	}
+	if !block && d.HasBlock {
+		c.errorf(d.Pos, "directive %q is not terminated by \";\"", d.Name)
+		return
+	}
+	if len(d.Args) < t.min || t.max >= 0 && len(d.Args) > t.max {
+		c.errorf(d.Pos, "invalid number of arguments in %q directive", d.Name)
+		return
+	}
+	if t.once && f.seen[d.Name] {
+		c.errorf(d.Pos, "%q directive is duplicate", d.Name)
+		return
+	}
+	first := !f.seen[d.Name]
+	f.seen[d.Name] = true
+	if t.ignored {
+		c.notice(d.Pos, "%q accepted and ignored: wsgate has no use for it", d.Name)
+		return
+	}
+	t.set(c, f, d, first)
+}
+
+// convertRegex turns an nginx (PCRE) regular expression into Go RE2 syntax
+// and checks that it compiles: named groups (?<n>…) and (?'n'…) become
+// (?P<n>…). Constructs RE2 lacks (lookaround, backreferences, atomic groups,
+// possessive quantifiers) are reported at pos.
+func (c *checker) convertRegex(pos Pos, re string, noCase bool) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(re); i++ {
+		ch := re[i]
+		if ch == '\\' && i+1 < len(re) {
+			b.WriteByte(ch)
+			b.WriteByte(re[i+1])
+			i++
+			continue
+		}
+		if ch == '(' && strings.HasPrefix(re[i:], "(?<") && i+3 < len(re) && re[i+3] != '=' && re[i+3] != '!' {
+			b.WriteString("(?P<")
+			i += 2
+			continue
+		}
+		if ch == '(' && strings.HasPrefix(re[i:], "(?'") {
+			if end := strings.IndexByte(re[i+3:], '\''); end >= 0 {
+				b.WriteString("(?P<" + re[i+3:i+3+end] + ">")
+				i += 3 + end
+				continue
+			}
+		}
+		b.WriteByte(ch)
+	}
+	out := b.String()
+	test := out
+	if noCase {
+		test = "(?i)" + out
+	}
+	if _, err := regexp.Compile(test); err != nil {
+		msg := err.Error()
+		msg = strings.TrimPrefix(msg, "error parsing regexp: ")
+		c.errorf(pos, "regular expression %q is not supported by wsgate (Go RE2 has no lookaround, backreferences, atomic groups or possessive quantifiers): %s", re, msg)
+		return out, false
+	}
+	return out, true
+}
+
+// defaultLocConf is nginx's defaults for an http level with nothing set
+// (ngx_http_core_merge_loc_conf, ngx_http_proxy_merge_loc_conf, section 10
+// of the semantics notes) plus wsgate's own.
+func defaultLocConf() LocConf {
+	return LocConf{
+		ProxyHTTPVersion:        "1.0",
+		ProxyConnectTimeout:     60 * time.Second,
+		ProxyReadTimeout:        60 * time.Second,
+		ProxySendTimeout:        60 * time.Second,
+		ProxyNextUpstream:       NextError | NextTimeout,
+		ProxyBuffering:          true,
+		ProxyBufferSize:         4096,
+		ProxyRequestBuffering:   true,
+		ProxyPassRequestHeaders: true,
+		ProxyPassRequestBody:    true,
+		ClientMaxBodySize:       1 << 20,
+		ClientBodyTimeout:       60 * time.Second,
+		SendTimeout:             60 * time.Second,
+		KeepaliveTimeout:        75 * time.Second,
+		KeepaliveRequests:       1000,
+		ServerTokens:            true,
+		ResolverTimeout:         30 * time.Second,
+		AccessLogs:              []AccessLog{{Path: "logs/access.log", Format: "combined"}},
+		WS:                      WSConf{Upgrade: true, ReloadClose: 1012, DrainWindow: 10 * time.Second},
+	}
+}
+
+// inherit is one merge step: the parent's effective settings, minus what
+// nginx never inherits (proxy_pass is a location's handler, return acts
+// where it is written), with lvl's own directives replayed on top.
+func inherit(parent LocConf, lvl *level) LocConf {
+	eff := parent
+	eff.ProxyPass, eff.Return = nil, nil
+	eff.SetHeadersDropped = nil
+	eff.SetHeadersInherited = len(eff.ProxySetHeaders) > 0
+	for _, apply := range lvl.loc {
+		apply(&eff)
+	}
+	return eff
+}
+
+// finish merges every level once the whole configuration is read.
+func (c *checker) finish() {
+	if c.http == nil {
+		return
+	}
+	h := c.http.h
+	h.LogFormats = append([]*LogFormat{{Name: "combined", Escape: "default", Format: combinedFormat}}, h.LogFormats...)
+	httpConf := inherit(defaultLocConf(), &c.http.level)
+	if len(c.http.servers) == 0 && len(c.http.level.loc) > 0 {
+		// Nothing to attach http-level settings to; they still were checked.
+		_ = httpConf
+	}
+	defaults := map[string]*Listen{}
+	for _, sl := range c.http.servers {
+		s := sl.s
+		s.ClientHeaderTimeout = 60 * time.Second
+		s.ClientHeaderBufferSize = 1 << 10
+		s.LargeClientHeaderBuffers = Buffers{Num: 4, Size: 8 << 10}
+		s.MergeSlashes, s.UnderscoresInHeaders, s.IgnoreInvalidHeaders = true, false, true
+		for _, apply := range c.http.level.srv {
+			apply(s)
+		}
+		for _, apply := range sl.level.srv {
+			apply(s)
+		}
+		tls := TLSConf{Protocols: []string{"TLSv1.2", "TLSv1.3"}, Ciphers: "HIGH:!aNULL:!MD5", SessionCache: "none", SessionTimeout: 5 * time.Minute}
+		for _, apply := range c.http.level.tls {
+			apply(&tls)
+		}
+		for _, apply := range sl.level.tls {
+			apply(&tls)
+		}
+		if tls.Certificate != "" {
+			s.TLS = &tls
+		}
+		if len(s.Listens) == 0 {
+			s.Listens = []Listen{{Pos: s.Pos, Addr: "0.0.0.0:80", Wildcard: true, IPv6Only: true}}
+		}
+		if len(s.Names) == 0 {
+			s.Names = []ServerName{{Pos: s.Pos, Kind: NameExact, Name: ""}}
+		}
+		for i := range s.Listens {
+			l := &s.Listens[i]
+			if l.SSL && s.TLS == nil {
+				c.errorf(l.Pos, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive")
+			}
+			if (l.SSL || l.HTTP3) && s.TLS != nil && s.TLS.CertificateKey == "" {
+				c.errorf(l.Pos, "no \"ssl_certificate_key\" is defined for certificate %q", s.TLS.Certificate)
+			}
+			prev, ok := defaults[l.Addr]
+			switch {
+			case !ok:
+				defaults[l.Addr] = l
+			case l.DefaultServer && prev.DefaultServer:
+				c.errorf(l.Pos, "a duplicate default server for %s", l.Addr)
+			case l.DefaultServer:
+				defaults[l.Addr] = l
+			}
+		}
+		s.Conf = inherit(httpConf, &sl.level)
+		dropDefaultMarkers(&s.Conf)
+		for _, ll := range sl.locs {
+			c.mergeLocation(s.Conf, ll)
+		}
+	}
+	for _, l := range defaults {
+		l.IsDefault = true
+	}
+}
+
+// mergeLocation gives ll and its nested locations their effective settings.
+func (c *checker) mergeLocation(parent LocConf, ll *locLevel) {
+	l := ll.l
+	l.Conf = inherit(parent, &ll.level)
+	c.linkUpstream(l.Conf.ProxyPass)
+	expandRedirects(&l.Conf, l.Path)
+	for _, child := range ll.children {
+		c.mergeLocation(l.Conf, child)
+	}
+}
+
+// linkUpstream points proxy_pass at an upstream{} of the same name
+// (case-insensitive, as ngx_http_upstream_add compares), which may not be
+// given a port.
+func (c *checker) linkUpstream(pp *ProxyPass) {
+	if pp == nil || pp.HasVars {
+		return
+	}
+	for _, u := range c.http.h.Upstreams {
+		if strings.EqualFold(u.Name, pp.Host) {
+			if pp.Port != "" {
+				c.errorf(pp.Pos, "upstream %q may not have port %s", u.Name, pp.Port)
+				return
+			}
+			pp.Upstream = u.Name
+			return
+		}
+	}
+}
+
+// expandRedirects turns "proxy_redirect default" (explicit, or implied when
+// a proxied location has no proxy_redirect at any level) into its
+// replacement, as ngx_http_proxy_merge_loc_conf does: with a URI part the
+// proxy_pass URL is replaced by the location name, without one "URL/" by
+// "/". Inherited, already expanded entries stay as they are (nginx copies
+// the parent's array).
+func expandRedirects(l *LocConf, locPath string) {
+	if l.ProxyRedirectOff {
+		l.ProxyRedirect = nil
+		return
+	}
+	pp := l.ProxyPass
+	def := func(pos Pos) (Redirect, bool) {
+		if pp == nil || pp.HasVars {
+			return Redirect{}, false
+		}
+		if pp.HasURI {
+			return Redirect{Pos: pos, From: pp.Raw, To: locPath, Default: true}, true
+		}
+		return Redirect{Pos: pos, From: pp.Raw + "/", To: "/", Default: true}, true
+	}
+	if len(l.ProxyRedirect) == 0 {
+		if r, ok := def(pp.posOrZero()); ok {
+			l.ProxyRedirect = []Redirect{r}
+		}
+		return
+	}
+	out := make([]Redirect, 0, len(l.ProxyRedirect))
+	for _, r := range l.ProxyRedirect {
+		if r.Default && r.From == "" {
+			if e, ok := def(r.Pos); ok {
+				out = append(out, e)
+			}
+			continue
+		}
+		out = append(out, r)
+	}
+	l.ProxyRedirect = out
+}
+
+func (pp *ProxyPass) posOrZero() Pos {
+	if pp == nil {
+		return Pos{}
+	}
+	return pp.Pos
+}
+
+// dropDefaultMarkers removes unexpanded "default" entries where no
+// proxy_pass can give them meaning (server level).
+func dropDefaultMarkers(l *LocConf) {
+	var out []Redirect
+	for _, r := range l.ProxyRedirect {
+		if !(r.Default && r.From == "") {
+			out = append(out, r)
+		}
+	}
+	l.ProxyRedirect = out
+}
