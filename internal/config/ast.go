@@ -34,6 +34,10 @@ type File struct {
 // AST is a parsed configuration: the main context's statements with includes
 // expanded, and every file that was read.
 type AST struct {
-	Main  []*Directive
-	Files []File
+	Main []*Directive
+	// Globals are the directives given on the command line (-g), parsed
+	// with positions in File "command line". They belong to the main
+	// context, and nginx applies them before the main file.
+	Globals []*Directive
+	Files   []File
 }
