@@ -293,7 +293,7 @@ func TestInclude(t *testing.T) {
 		{
 			name: "glob sorted, hidden files skipped",
 			files: map[string]string{
-				"nginx.conf": "include conf.d/*.conf;",
+				"nginx.conf":    "include conf.d/*.conf;",
 				"conf.d/b.conf": "b;", "conf.d/a.conf": "a;", "conf.d/c.conf": "c;",
 				"conf.d/.hidden.conf": "hidden;", "conf.d/x.txt": "txt;",
 			},
