@@ -41,11 +41,11 @@ func TestNginxSequences(t *testing.T) {
 		short[b] = fmt.Sprintf("b%d", i)
 	}
 	type upstreamCase struct {
-		name     string
-		balance  config.Balance
-		hashKey  string
-		chash    bool
-		weights  [nb]int
+		name      string
+		balance   config.Balance
+		hashKey   string
+		chash     bool
+		weights   [nb]int
 		directive string
 	}
 	cases := []upstreamCase{
