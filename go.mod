@@ -1,3 +1,5 @@
 module wsgate
 
 go 1.26
+
+require github.com/coder/websocket v1.8.15 // indirect

@@ -1,0 +1,260 @@
+// Package proxytest provides real loopback peers for proxy tests: backends
+// that record exactly what reached them (request line, header lines in
+// order with their original case, body bytes, and which connection each
+// request came on) and backends that misbehave on purpose (slow, abrupt,
+// non-upgrading, unsolicited 101, garbage).
+//
+// Every backend listens on 127.0.0.1 on a port the kernel picks, is closed
+// by t.Cleanup (Close may also be called earlier, more than once), and
+// never blocks a test beyond that: Close drops every open connection.
+package proxytest
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// FreeAddr returns "127.0.0.1:PORT" for a port that was free when asked.
+// Another process may take it before the caller binds it; callers that can
+// pass a listener instead should.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("finding a free port: %v", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// FreePort is FreeAddr's port number.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	_, p, _ := net.SplitHostPort(FreeAddr(t))
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// Backend is a running loopback backend.
+type Backend struct {
+	// Addr is "127.0.0.1:PORT", ready to accept when the constructor returns.
+	Addr string
+
+	ln      net.Listener
+	serve   func(b *Backend, c net.Conn, id int) // owns c until it returns
+	done    chan struct{}
+	wg      sync.WaitGroup
+	closing sync.Once
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	accepted int
+	conns    map[net.Conn]struct{}
+	reqs     []Request
+	messages [][]byte
+}
+
+func start(t testing.TB, serve func(b *Backend, c net.Conn, id int)) *Backend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listening for a backend: %v", err)
+	}
+	b := &Backend{
+		Addr:  ln.Addr().String(),
+		ln:    ln,
+		serve: serve,
+		done:  make(chan struct{}),
+		conns: map[net.Conn]struct{}{},
+	}
+	b.cond = sync.NewCond(&b.mu)
+	b.wg.Add(1)
+	go b.acceptLoop()
+	t.Cleanup(b.Close)
+	return b
+}
+
+func (b *Backend) acceptLoop() {
+	defer b.wg.Done()
+	for {
+		c, err := b.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(5 * time.Millisecond) // EMFILE and the like: back off
+			continue
+		}
+		b.mu.Lock()
+		select {
+		case <-b.done:
+			b.mu.Unlock()
+			c.Close()
+			return
+		default:
+		}
+		b.accepted++
+		id := b.accepted
+		b.conns[c] = struct{}{}
+		b.cond.Broadcast()
+		b.mu.Unlock()
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			defer b.drop(c)
+			b.serve(b, c, id)
+		}()
+	}
+}
+
+func (b *Backend) drop(c net.Conn) {
+	c.Close()
+	b.mu.Lock()
+	delete(b.conns, c)
+	b.mu.Unlock()
+}
+
+// Close stops accepting, closes every open connection and waits for the
+// backend's goroutines to end.
+func (b *Backend) Close() {
+	b.closing.Do(func() {
+		b.mu.Lock()
+		close(b.done)
+		b.ln.Close()
+		for c := range b.conns {
+			c.Close()
+		}
+		b.cond.Broadcast()
+		b.mu.Unlock()
+		b.wg.Wait()
+	})
+}
+
+// Accepted returns how many connections the backend has accepted.
+func (b *Backend) Accepted() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.accepted
+}
+
+// Open returns how many accepted connections are still open.
+func (b *Backend) Open() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.conns)
+}
+
+// Requests returns a copy of the requests recorded so far, in the order
+// they were read completely.
+func (b *Backend) Requests() []Request {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]Request(nil), b.reqs...)
+}
+
+// Messages returns a copy of the WebSocket messages (payloads) the backend
+// received so far, for backends that speak WebSocket.
+func (b *Backend) Messages() [][]byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([][]byte(nil), b.messages...)
+}
+
+// Reset forgets the recorded requests and messages; connection counts stay.
+func (b *Backend) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.reqs, b.messages = nil, nil
+}
+
+// WaitRequests waits up to timeout for at least n recorded requests and
+// returns them; on timeout it returns what there is.
+func (b *Backend) WaitRequests(n int, timeout time.Duration) []Request {
+	timer := time.AfterFunc(timeout, func() {
+		b.mu.Lock()
+		b.cond.Broadcast()
+		b.mu.Unlock()
+	})
+	defer timer.Stop()
+	deadline := time.Now().Add(timeout)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for len(b.reqs) < n && time.Now().Before(deadline) {
+		select {
+		case <-b.done:
+			return append([]Request(nil), b.reqs...)
+		default:
+		}
+		b.cond.Wait()
+	}
+	return append([]Request(nil), b.reqs...)
+}
+
+// WaitAccepted waits up to timeout until at least n connections were
+// accepted and reports whether that happened.
+func (b *Backend) WaitAccepted(n int, timeout time.Duration) bool {
+	timer := time.AfterFunc(timeout, func() {
+		b.mu.Lock()
+		b.cond.Broadcast()
+		b.mu.Unlock()
+	})
+	defer timer.Stop()
+	deadline := time.Now().Add(timeout)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.accepted < n && time.Now().Before(deadline) {
+		b.cond.Wait()
+	}
+	return b.accepted >= n
+}
+
+func (b *Backend) record(r *Request) {
+	b.mu.Lock()
+	b.reqs = append(b.reqs, *r)
+	b.cond.Broadcast()
+	b.mu.Unlock()
+}
+
+func (b *Backend) recordMessage(p []byte) {
+	b.mu.Lock()
+	b.messages = append(b.messages, append([]byte(nil), p...))
+	b.mu.Unlock()
+}
+
+// closed reports whether Close has begun.
+func (b *Backend) closed() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// readNext reads the next request on c and records it with its connection
+// and sequence numbers. It returns nil at end of input or on error.
+func (b *Backend) readNext(br *bufio.Reader, id int, seq *int) *Request {
+	r, err := ReadRequest(br)
+	if err != nil {
+		return nil
+	}
+	*seq++
+	r.Conn, r.Seq = id, *seq
+	b.record(r)
+	return r
+}
+
+// reset closes c with SO_LINGER 0, so the peer sees a TCP RST instead of
+// a FIN.
+func reset(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	c.Close()
+}
