@@ -1,0 +1,209 @@
+package tunnel
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"wsgate/internal/ws"
+)
+
+// Info describes one live tunnel. Route, Upstream, Client and Start are fixed
+// at Add; the byte counts are a snapshot of live counters.
+type Info struct {
+	Route    string    // route key: reload closes tunnels whose route changed or went away
+	Upstream string    // upstream peer address
+	Client   string    // client address
+	Start    time.Time // when the tunnel was added (time.Now when zero at Add)
+
+	FromClient   int64 // bytes relayed client → upstream so far
+	FromUpstream int64 // bytes relayed upstream → client so far
+}
+
+type closeRequest struct {
+	cause  Cause
+	code   uint16
+	reason string
+}
+
+// Handle is one tunnel's entry in a Registry. Run updates its counters,
+// obeys its close requests and removes it when the tunnel ends.
+type Handle struct {
+	reg          *Registry
+	info         Info
+	fromClient   atomic.Int64
+	fromUpstream atomic.Int64
+	req          chan closeRequest // capacity 1: the first pending request wins
+	done         chan struct{}
+	once         sync.Once
+}
+
+// Info returns the tunnel's description with current byte counts.
+func (h *Handle) Info() Info {
+	i := h.info
+	i.FromClient = h.fromClient.Load()
+	i.FromUpstream = h.fromUpstream.Load()
+	return i
+}
+
+// Close asks the tunnel to end: in frame-aware mode with a Close frame of
+// code (and reason) to each side at a frame boundary, otherwise by closing
+// both sockets. cause is what Result.ClosedBy reports. It does not wait; a
+// request made before Run starts is honoured when it starts. Later requests
+// while one is pending are dropped.
+func (h *Handle) Close(cause Cause, code uint16, reason string) {
+	select {
+	case h.req <- closeRequest{cause: cause, code: code, reason: reason}:
+	default:
+	}
+}
+
+// Done is closed once the tunnel has ended (Remove was called).
+func (h *Handle) Done() <-chan struct{} { return h.done }
+
+// Remove takes the tunnel out of its registry. Run calls it when the tunnel
+// ends; call it yourself only for a handle that never reached Run. It is
+// idempotent.
+func (h *Handle) Remove() {
+	h.once.Do(func() {
+		if h.reg != nil {
+			h.reg.mu.Lock()
+			delete(h.reg.live, h)
+			h.reg.mu.Unlock()
+		}
+		close(h.done)
+	})
+}
+
+// Registry holds the live tunnels of a process. It outlives reloads: reload
+// closes the tunnels of changed routes through CloseWhere, shutdown closes
+// all through Shutdown, metrics read Len and Each. Safe for concurrent use.
+type Registry struct {
+	mu       sync.Mutex
+	live     map[*Handle]struct{}
+	shutdown *closeRequest // set by Shutdown; later Adds are closed at once
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{live: make(map[*Handle]struct{})}
+}
+
+func newHandle(r *Registry, info Info) *Handle {
+	if info.Start.IsZero() {
+		info.Start = time.Now()
+	}
+	return &Handle{reg: r, info: info, req: make(chan closeRequest, 1), done: make(chan struct{})}
+}
+
+// Add registers a tunnel and returns its handle, to be passed to Run in
+// Options.Handle. After Shutdown the handle carries a close request already.
+func (r *Registry) Add(info Info) *Handle {
+	h := newHandle(r, info)
+	r.mu.Lock()
+	r.live[h] = struct{}{}
+	sd := r.shutdown
+	r.mu.Unlock()
+	if sd != nil {
+		h.Close(sd.cause, sd.code, sd.reason)
+	}
+	return h
+}
+
+// Len returns the number of live tunnels.
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.live)
+}
+
+func (r *Registry) handles() []*Handle {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	hs := make([]*Handle, 0, len(r.live))
+	for h := range r.live {
+		hs = append(hs, h)
+	}
+	return hs
+}
+
+// Each calls fn with every live tunnel's Info, in no particular order, not
+// under the registry's lock.
+func (r *Registry) Each(fn func(Info)) {
+	for _, h := range r.handles() {
+		fn(h.Info())
+	}
+}
+
+// CloseWhere asks every live tunnel whose Info matches to close with code
+// (ws.CloseServiceRestart or ws.CloseGoingAway at reload) and reason, with
+// cause CauseReload. The requests are spread evenly over spread, so that
+// thousands of clients do not reconnect in the same second (ws_drain_window);
+// spread <= 0 closes all at once. It returns the number matched without
+// waiting; the pacing runs in its own goroutine for at most spread.
+func (r *Registry) CloseWhere(match func(Info) bool, code uint16, reason string, spread time.Duration) int {
+	var hs []*Handle
+	for _, h := range r.handles() {
+		if match(h.Info()) {
+			hs = append(hs, h)
+		}
+	}
+	if len(hs) == 0 {
+		return 0
+	}
+	if spread <= 0 || len(hs) == 1 {
+		for _, h := range hs {
+			h.Close(CauseReload, code, reason)
+		}
+		return len(hs)
+	}
+	go paceCloses(hs, code, reason, spread)
+	return len(hs)
+}
+
+// paceCloses sends hs[i] its close request at i·spread/len(hs) after start.
+func paceCloses(hs []*Handle, code uint16, reason string, spread time.Duration) {
+	start := time.Now()
+	step := spread / time.Duration(len(hs))
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	for i, h := range hs {
+		if wait := time.Until(start.Add(time.Duration(i) * step)); wait > 0 {
+			timer.Reset(wait)
+			<-timer.C
+		}
+		h.Close(CauseReload, code, reason)
+	}
+}
+
+// Shutdown asks every live tunnel, and any added later, to close with code
+// (ws.CloseGoingAway) and cause CauseShutdown, then waits until all have
+// ended or ctx is done, returning ctx's error in the latter case.
+func (r *Registry) Shutdown(ctx context.Context, code uint16) error {
+	req := &closeRequest{cause: CauseShutdown, code: code, reason: "server shutting down"}
+	if code == 0 {
+		req.code = ws.CloseGoingAway
+	}
+	r.mu.Lock()
+	r.shutdown = req
+	r.mu.Unlock()
+	hs := r.handles()
+	for _, h := range hs {
+		h.Close(req.cause, req.code, req.reason)
+	}
+	for {
+		for _, h := range hs {
+			select {
+			case <-h.Done():
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		// Tunnels added while waiting were closed by Add; wait for them too.
+		if hs = r.handles(); len(hs) == 0 {
+			return nil
+		}
+	}
+}
