@@ -1,0 +1,213 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Warning is a configuration that works but is a known trap: where it is,
+// what is wrong, and the exact lines that fix it.
+type Warning struct {
+	Pos Pos
+	Msg string
+	Fix string
+}
+
+// String renders "file:line:col: warning: msg (fix: …)".
+func (w Warning) String() string {
+	return fmt.Sprintf("%s: warning: %s\n\tfix: %s", w.Pos, w.Msg, w.Fix)
+}
+
+// Lint finds the seed tutorial's pitfalls and their relatives in s, in
+// file order of servers and locations. It never changes s.
+func Lint(s *Spec) []Warning {
+	if s == nil || s.HTTP == nil {
+		return nil
+	}
+	l := &linter{spec: s, upstreams: map[string]*Upstream{}}
+	for _, u := range s.HTTP.Upstreams {
+		l.upstreams[strings.ToLower(u.Name)] = u
+	}
+	for _, srv := range s.HTTP.Servers {
+		l.dropped(srv.Pos, "server", &srv.Conf)
+		wsLoc := l.locations(srv.Locations)
+		if wsLoc != nil {
+			for _, ln := range srv.Listens {
+				if ln.HTTP2 {
+					l.add(ln.Pos,
+						fmt.Sprintf("listen %s has http2 and the server proxies WebSockets (location %q): nginx 1.22 cannot carry WebSockets over HTTP/2 (RFC 8441), so clients must open a separate HTTP/1.1 connection; wsgate bridges RFC 8441, nginx would not", ln.Addr, wsLoc.Path),
+						"serve WebSockets from a listen without http2 if this file must also run under nginx, e.g. a separate server { listen 8443 ssl; } for the WebSocket locations")
+				}
+			}
+		}
+	}
+	return l.out
+}
+
+type linter struct {
+	spec      *Spec
+	upstreams map[string]*Upstream
+	out       []Warning
+}
+
+func (l *linter) add(pos Pos, msg, fix string) {
+	l.out = append(l.out, Warning{Pos: pos, Msg: msg, Fix: fix})
+}
+
+// header returns the value of the effective proxy_set_header name, and
+// whether it is set.
+func header(c *LocConf, name string) (string, bool) {
+	for _, h := range c.ProxySetHeaders {
+		if strings.EqualFold(h.Name, name) {
+			return h.Value, true
+		}
+	}
+	return "", false
+}
+
+// looksWebSocket says whether s names a WebSocket endpoint ("ws",
+// "socket", as in /ws/, /socket.io/, ws_backend).
+func looksWebSocket(s string) bool {
+	s = strings.ToLower(s)
+	return strings.Contains(s, "ws") || strings.Contains(s, "socket")
+}
+
+// isWebSocket reports whether a proxied location is meant for WebSockets:
+// it forwards Upgrade, or its path or upstream name says so.
+func isWebSocket(loc *Location) bool {
+	c := &loc.Conf
+	if c.ProxyPass == nil {
+		return false
+	}
+	if _, ok := header(c, "Upgrade"); ok {
+		return true
+	}
+	return looksWebSocket(loc.Path) || c.ProxyPass.Upstream != "" && looksWebSocket(c.ProxyPass.Upstream)
+}
+
+// wsOnly reports whether the location looks dedicated to WebSockets (so
+// plain requests are not expected there).
+func wsOnly(loc *Location) bool {
+	c := &loc.Conf
+	return looksWebSocket(loc.Path) || c.ProxyPass != nil && c.ProxyPass.Upstream != "" && looksWebSocket(c.ProxyPass.Upstream)
+}
+
+// locations lints a location list recursively and returns the first
+// WebSocket location found (for the http2 check).
+func (l *linter) locations(locs []*Location) *Location {
+	var first *Location
+	for _, loc := range locs {
+		if l.location(loc) && first == nil {
+			first = loc
+		}
+		if f := l.locations(loc.Locations); f != nil && first == nil {
+			first = f
+		}
+	}
+	return first
+}
+
+func (l *linter) location(loc *Location) (ws bool) {
+	c := &loc.Conf
+	l.dropped(loc.Pos, fmt.Sprintf("location %q", loc.Path), c)
+	if c.ProxyPass == nil {
+		return false
+	}
+	l.keepalive(loc)
+	conn, hasConn := header(c, "Connection")
+	if hasConn && strings.EqualFold(conn, "upgrade") && !wsOnly(loc) {
+		l.add(loc.Pos,
+			fmt.Sprintf("location %q sends \"Connection: upgrade\" on every request, also on plain HTTP ones that pass here; backends may then keep or upgrade connections they should close", loc.Path),
+			"in http { }: map $http_upgrade $connection_upgrade { default upgrade; '' close; }\n\tin this location: proxy_set_header Connection $connection_upgrade;")
+	}
+	if !isWebSocket(loc) {
+		return false
+	}
+	if c.ProxyHTTPVersion != "1.1" {
+		l.add(loc.Pos,
+			fmt.Sprintf("location %q proxies WebSockets with proxy_http_version %s: nginx would send the handshake as HTTP/1.0 and the backend cannot upgrade (wsgate upgrades anyway)", loc.Path, c.ProxyHTTPVersion),
+			"proxy_http_version 1.1;")
+	}
+	_, hasUp := header(c, "Upgrade")
+	if !hasUp || !hasConn {
+		var fix []string
+		if !hasUp {
+			fix = append(fix, "proxy_set_header Upgrade $http_upgrade;")
+		}
+		if !hasConn {
+			fix = append(fix, `proxy_set_header Connection "upgrade";`)
+		}
+		l.add(loc.Pos,
+			fmt.Sprintf("location %q proxies WebSockets without the Upgrade and Connection headers: nginx drops the client's Upgrade and sends \"Connection: close\", so the handshake never reaches the backend (wsgate upgrades anyway)", loc.Path),
+			strings.Join(fix, " "))
+	}
+	if c.ProxyReadTimeout <= 60*time.Second {
+		l.add(loc.Pos,
+			fmt.Sprintf("location %q proxies WebSockets with proxy_read_timeout %s: an idle WebSocket is closed after that long with no Close frame", loc.Path, formatDuration(c.ProxyReadTimeout)),
+			"proxy_read_timeout 3600s;")
+	}
+	return true
+}
+
+// dropped warns where a level's own proxy_set_header discarded headers
+// set at an outer level (nginx's all-or-nothing inheritance, §1.4).
+func (l *linter) dropped(pos Pos, where string, c *LocConf) {
+	if len(c.SetHeadersDropped) == 0 {
+		return
+	}
+	var names, fix []string
+	for _, h := range c.SetHeadersDropped {
+		if _, ok := header(c, h.Name); ok {
+			continue // set again here
+		}
+		names = append(names, h.Name)
+		fix = append(fix, fmt.Sprintf("proxy_set_header %s %s;", h.Name, quoteArg(h.Value)))
+	}
+	if len(names) == 0 {
+		return
+	}
+	l.add(pos,
+		fmt.Sprintf("%s has its own proxy_set_header, so %s set at an outer level %s not sent from here (proxy_set_header is inherited only by levels with none of their own)",
+			where, strings.Join(names, ", "), map[bool]string{true: "is", false: "are"}[len(names) == 1]),
+		strings.Join(fix, " "))
+}
+
+// keepalive warns when a location proxies to an upstream with keepalive
+// but its requests make the backend close: HTTP/1.0, or nginx's default
+// "Connection: close" not cleared (§7.6).
+func (l *linter) keepalive(loc *Location) {
+	c := &loc.Conf
+	if c.ProxyPass.Upstream == "" {
+		return
+	}
+	u := l.upstreams[strings.ToLower(c.ProxyPass.Upstream)]
+	if u == nil || u.Keepalive == 0 {
+		return
+	}
+	conn, hasConn := header(c, "Connection")
+	cleared := hasConn && (conn == "" || strings.Contains(conn, "$"))
+	if c.ProxyHTTPVersion == "1.1" && cleared {
+		return
+	}
+	var fix []string
+	if c.ProxyHTTPVersion != "1.1" {
+		fix = append(fix, "proxy_http_version 1.1;")
+	}
+	if !cleared {
+		fix = append(fix, `proxy_set_header Connection "";`)
+	}
+	l.add(loc.Pos,
+		fmt.Sprintf("location %q proxies to upstream %q, which has keepalive %d, but sends proxy_http_version %s with \"Connection: %s\": the backend closes every connection and none is reused",
+			loc.Path, u.Name, u.Keepalive, c.ProxyHTTPVersion, map[bool]string{true: conn, false: "close"}[hasConn]),
+		strings.Join(fix, " "))
+}
+
+// quoteArg writes a value as an nginx argument: quoted when it is empty or
+// holds spaces, quotes or semicolons.
+func quoteArg(v string) string {
+	if v == "" || strings.ContainsAny(v, " \t\"';{}") {
+		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+	}
+	return v
+}
