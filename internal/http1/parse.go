@@ -338,6 +338,16 @@ func (r *Request) setRequestLine(rl *reqLine, ls int, cfg *HeadConfig) error {
 	uriS, uriE := rl.uriStart, rl.uriEnd
 	r.rl.uri = sp(uriS, uriE)
 	pathE := uriE
+	if rl.argsStart < 0 {
+		// After "/." "//" "%" or "#" nginx stops looking for '?' in the
+		// request line and ngx_http_parse_complex_uri finds it.
+		for i := uriS; i < uriE; i++ {
+			if r.buf[ls+i] == '?' {
+				rl.argsStart = i + 1
+				break
+			}
+		}
+	}
 	if rl.argsStart >= 0 {
 		pathE = rl.argsStart - 1
 		r.rl.query = sp(rl.argsStart, uriE)

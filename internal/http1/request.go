@@ -279,7 +279,7 @@ func ParseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 
 	var seen uint16
 	var connType int
-	hostFromLine := len(req.Host) > 0
+	hostFromLine := req.rl.host.s >= 0
 	hostSpan := span{-1, -1}
 	for {
 		l, err := readLine(br, req, &lim, StatusRequestHeaderTooLarge, "client sent too long header line", true)
@@ -368,7 +368,7 @@ func ParseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 			return statusErr(400, "client sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time")
 		}
 	}
-	switch string(req.Method) {
+	switch string(req.buf[req.rl.method.s:req.rl.method.e]) {
 	case "CONNECT":
 		return statusErr(405, "client sent CONNECT method")
 	case "TRACE":
