@@ -191,8 +191,8 @@ Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits
 			want:    "POST / HTTP/1.0\nHost: b\nConnection: close\nContent-Length: 11\n\n",
 		},
 		{
-			name: "proxy_pass_request_headers off",
-			lc:   &config.LocConf{ProxyPass: &config.ProxyPass{Scheme: "http", Host: "b"}, ProxyHTTPVersion: "1.0"},
+			name:   "proxy_pass_request_headers off",
+			lc:     &config.LocConf{ProxyPass: &config.ProxyPass{Scheme: "http", Host: "b"}, ProxyHTTPVersion: "1.0"},
 			method: "GET", target: "/", bodyLen: -1, headers: "A: 1\n",
 			want: "GET / HTTP/1.0\nHost: b\nConnection: close\n\n",
 		},

@@ -182,7 +182,10 @@ func exchange(t *testing.T, port int, req string) []byte {
 	}
 }
 
-var dateLine = regexp.MustCompile(`(?m)^Date: [^\r]*\r$`)
+var (
+	dateLine = regexp.MustCompile(`(?m)^Date: [^\r]*\r$`)
+	clLine   = regexp.MustCompile(`Content-Length: [0-9]+`)
+)
 
 func TestAgainstNginx(t *testing.T) {
 	if testing.Short() {
@@ -264,7 +267,7 @@ func TestAgainstNginx(t *testing.T) {
 		},
 		{
 			name: "raw target kept", loc: "/", method: "POST",
-			target: ClientTarget{RequestURI: []byte("/p%2Fq/../r?a=%2F"), URI: []byte("/r"), Args: []byte("a=%2F"), Quoted: true},
+			target:  ClientTarget{RequestURI: []byte("/p%2Fq/../r?a=%2F"), URI: []byte("/r"), Args: []byte("a=%2F"), Quoted: true},
 			headers: "Host: example.com\nExpect: 100-continue\nContent-Length: 3\n", bodyLen: 3, body: "abc",
 			response: okResp, clientCL: 0,
 		},
@@ -338,6 +341,51 @@ func TestAgainstNginx(t *testing.T) {
 			want := bytes.ReplaceAll(nginxResp, []byte("Server: nginx/1.22.1\r\n"), []byte("Server: wsgate/1.22.1\r\n"))
 			want = dateLine.ReplaceAll(want, []byte("Date: "+testDate+"\r"))
 			diffBytes(t, gotResp, want)
+		})
+	}
+}
+
+func TestErrorPageAgainstNginx(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nginx")
+	}
+	if _, err := exec.LookPath("nginx"); err != nil {
+		t.Skip("nginx not installed")
+	}
+	dead := freePort(t) // nothing listens there: connect() is refused
+	port := startNginx(t, fmt.Sprintf("        location / { proxy_pass http://127.0.0.1:%d; }\n", dead))
+	tests := []struct {
+		name, ua string
+	}{
+		{"plain client", "curl/8.0"},
+		{"chrome gets padding", "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: example.com\r\nUser-Agent: "+tc.ua+"\r\nConnection: close\r\n\r\n")
+			got, err := io.ReadAll(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = bytes.ReplaceAll(got, []byte("nginx/1.22.1"), []byte("wsgate/1.22.1"))
+			// The body names the server once: "wsgate" is one byte longer.
+			got = clLine.ReplaceAllFunc(got, func(m []byte) []byte {
+				n, _ := strconv.Atoi(string(m[len("Content-Length: "):]))
+				return []byte("Content-Length: " + strconv.Itoa(n+len("wsgate")-len("nginx")))
+			})
+			got = dateLine.ReplaceAll(got, []byte("Date: "+testDate+"\r"))
+			status := StatusFor(&UpstreamError{Kind: KindConnect})
+			want := AppendErrorResponse(nil, &ErrorResponse{
+				Status: status, Server: ServerInfo{Version: "1.22.1", Tokens: true}, Date: []byte(testDate),
+				Padding: WantsPadding([]byte(tc.ua)),
+			})
+			diffBytes(t, got, want)
 		})
 	}
 }
