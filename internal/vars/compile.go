@@ -1,0 +1,303 @@
+package vars
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"wsgate/internal/config"
+)
+
+// kind is what a variable reads.
+type kind uint8
+
+const (
+	kLiteral kind = iota
+	kHost
+	kHTTP     // $http_NAME: first matching header
+	kHTTPJoin // $http_x_forwarded_for, $http_cookie: all, joined
+	kRemoteAddr
+	kRemotePort
+	kProxyAddXFF
+	kScheme
+	kHTTPS
+	kRequestURI
+	kURI
+	kArgs
+	kArg
+	kIsArgs
+	kMethod
+	kServerName
+	kServerPort
+	kServerAddr
+	kProtocol
+	kProxyHost
+	kProxyPort
+	kRequest
+	kStatus
+	kRequestTime
+	kUpstreamAddr
+	kUpstreamStatus
+	kUpstreamResponseTime
+	kUpstreamConnectTime
+	kBodyBytesSent
+	kBytesSent
+	kRequestLength
+	kTimeLocal
+	kTimeISO8601
+	kMsec
+	kConnection
+	kConnectionRequests
+	kRemoteUser
+	kHostname
+	kCookie
+	kCapture
+	kNamedCapture
+	kMap
+	kWSDuration
+	kWSBytesIn
+	kWSBytesOut
+	kWSClosedBy
+	kWSCloseCode
+)
+
+// builtin maps the fixed variable names to their kinds (ngx_http_core_variables
+// and the proxy, log and wsgate variables). Read-only.
+var builtin = map[string]kind{
+	"host":                      kHost,
+	"remote_addr":               kRemoteAddr,
+	"remote_port":               kRemotePort,
+	"proxy_add_x_forwarded_for": kProxyAddXFF,
+	"scheme":                    kScheme,
+	"https":                     kHTTPS,
+	"request_uri":               kRequestURI,
+	"uri":                       kURI,
+	"document_uri":              kURI,
+	"args":                      kArgs,
+	"query_string":              kArgs,
+	"is_args":                   kIsArgs,
+	"request_method":            kMethod,
+	"server_name":               kServerName,
+	"server_port":               kServerPort,
+	"server_addr":               kServerAddr,
+	"server_protocol":           kProtocol,
+	"proxy_host":                kProxyHost,
+	"proxy_port":                kProxyPort,
+	"request":                   kRequest,
+	"status":                    kStatus,
+	"request_time":              kRequestTime,
+	"upstream_addr":             kUpstreamAddr,
+	"upstream_status":           kUpstreamStatus,
+	"upstream_response_time":    kUpstreamResponseTime,
+	"upstream_connect_time":     kUpstreamConnectTime,
+	"body_bytes_sent":           kBodyBytesSent,
+	"bytes_sent":                kBytesSent,
+	"request_length":            kRequestLength,
+	"time_local":                kTimeLocal,
+	"time_iso8601":              kTimeISO8601,
+	"msec":                      kMsec,
+	"connection":                kConnection,
+	"connection_requests":       kConnectionRequests,
+	"remote_user":               kRemoteUser,
+	"hostname":                  kHostname,
+	"ws_duration":               kWSDuration,
+	"ws_bytes_in":               kWSBytesIn,
+	"ws_bytes_out":              kWSBytesOut,
+	"ws_closed_by":              kWSClosedBy,
+	"ws_close_code":             kWSCloseCode,
+}
+
+// Compiler turns strings with variables into Templates for one
+// configuration: it knows the map blocks and the named captures of the
+// configuration's regular expressions. It is read-only once built and safe
+// for concurrent use by Compile's results.
+type Compiler struct {
+	maps     []*compiledMap
+	mapIndex map[string]int // variable name → maps index
+	captures map[string]bool
+	hostname string
+}
+
+// NewCompiler compiles the map blocks (in file order; a later map of the
+// same variable replaces an earlier one, as nginx's changeable map
+// variables do). Every problem is reported, at the map's or entry's
+// position, in one config.ErrorList.
+func NewCompiler(maps []*config.Map) (*Compiler, error) {
+	c := &Compiler{mapIndex: make(map[string]int), captures: make(map[string]bool)}
+	c.hostname, _ = os.Hostname()
+	var errs config.ErrorList
+	// Names first: a map's source or values may use maps defined later.
+	for _, m := range maps {
+		name := strings.ToLower(m.Var)
+		if _, ok := builtin[name]; ok || isPrefixVar(name) {
+			errs.Add(m.Pos, "the duplicate %q variable", name)
+			continue
+		}
+		cm := &compiledMap{cfg: m, index: len(c.maps), exact: make(map[string]*mapValue)}
+		if i, ok := c.mapIndex[name]; ok {
+			c.maps[i] = cm
+			cm.index = i
+			continue
+		}
+		c.mapIndex[name] = len(c.maps)
+		c.maps = append(c.maps, cm)
+	}
+	// Named groups of map regexes are variables too.
+	for _, cm := range c.maps {
+		for _, e := range cm.cfg.Entries {
+			if e.Regex {
+				if re, err := regexp.Compile(e.Key); err == nil {
+					c.declare(re.SubexpNames())
+				}
+			}
+		}
+	}
+	for _, cm := range c.maps {
+		cm.compile(c, &errs)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DeclareCaptures makes the named groups of the configuration's other
+// regexes (server names, locations: route.Table.CaptureNames) usable as
+// variables. Call it before Compile.
+func (c *Compiler) DeclareCaptures(names []string) { c.declare(names) }
+
+func (c *Compiler) declare(names []string) {
+	for _, n := range names {
+		if n != "" {
+			c.captures[strings.ToLower(n)] = true
+		}
+	}
+}
+
+func isPrefixVar(name string) bool {
+	for _, p := range [...]string{"http_", "arg_", "cookie_"} {
+		if strings.HasPrefix(name, p) && len(name) > len(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// part is one piece of a template: a literal or a variable.
+type part struct {
+	kind kind
+	lit  string // kLiteral text; for kHTTP the lower-cased name with "_"; kArg, kCookie, kNamedCapture the name
+	n    int    // kCapture group, kMap index
+	sep  string // kHTTPJoin separator
+}
+
+// Template is a compiled string with variables (ngx_http_complex_value_t).
+// It is immutable and safe for concurrent use.
+type Template struct {
+	src   string
+	parts []part
+	c     *Compiler
+}
+
+// String returns the source text.
+func (t *Template) String() string { return t.src }
+
+// IsConst reports whether the template has no variables; its value is
+// then String().
+func (t *Template) IsConst() bool {
+	for _, p := range t.parts {
+		if p.kind != kLiteral {
+			return false
+		}
+	}
+	return true
+}
+
+// Compile compiles s as ngx_http_script_compile reads it: "$name" (letters,
+// digits, "_"), "${name}", "$1".."$9" (one digit). Names are
+// case-insensitive. Errors: `unknown "name" variable`, `invalid variable
+// name in "s"`, `the closing bracket in "name" variable is missing`.
+func (c *Compiler) Compile(s string) (*Template, error) {
+	t := &Template{src: s, c: c}
+	for i := 0; i < len(s); {
+		if s[i] != '$' {
+			j := strings.IndexByte(s[i:], '$')
+			if j < 0 {
+				j = len(s) - i
+			}
+			t.parts = append(t.parts, part{kind: kLiteral, lit: s[i : i+j]})
+			i += j
+			continue
+		}
+		i++
+		if i == len(s) {
+			return nil, fmt.Errorf("invalid variable name in %q", s)
+		}
+		if s[i] >= '1' && s[i] <= '9' {
+			t.parts = append(t.parts, part{kind: kCapture, n: int(s[i] - '0')})
+			i++
+			continue
+		}
+		bracket := false
+		if s[i] == '{' {
+			bracket = true
+			i++
+			if i == len(s) {
+				return nil, fmt.Errorf("invalid variable name in %q", s)
+			}
+		}
+		start := i
+		for i < len(s) && isNameByte(s[i]) {
+			i++
+		}
+		name := s[start:i]
+		if bracket {
+			if i == len(s) || s[i] != '}' {
+				return nil, fmt.Errorf("the closing bracket in %q variable is missing", s[start:i])
+			}
+			i++
+		}
+		if name == "" {
+			return nil, fmt.Errorf("invalid variable name in %q", s)
+		}
+		p, err := c.resolve(strings.ToLower(name))
+		if err != nil {
+			return nil, err
+		}
+		t.parts = append(t.parts, p)
+	}
+	return t, nil
+}
+
+func isNameByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_'
+}
+
+// resolve finds the variable called name (lower-case).
+func (c *Compiler) resolve(name string) (part, error) {
+	if i, ok := c.mapIndex[name]; ok {
+		return part{kind: kMap, n: i}, nil
+	}
+	if k, ok := builtin[name]; ok {
+		return part{kind: k}, nil
+	}
+	switch {
+	case name == "http_x_forwarded_for":
+		return part{kind: kHTTPJoin, lit: name[5:], sep: ", "}, nil
+	case name == "http_cookie":
+		return part{kind: kHTTPJoin, lit: name[5:], sep: "; "}, nil
+	case name == "content_type", name == "content_length":
+		return part{kind: kHTTP, lit: name}, nil
+	case strings.HasPrefix(name, "http_") && len(name) > 5:
+		return part{kind: kHTTP, lit: name[5:]}, nil
+	case strings.HasPrefix(name, "arg_") && len(name) > 4:
+		return part{kind: kArg, lit: name[4:]}, nil
+	case strings.HasPrefix(name, "cookie_") && len(name) > 7:
+		return part{kind: kCookie, lit: name[7:]}, nil
+	}
+	if c.captures[name] {
+		return part{kind: kNamedCapture, lit: name}, nil
+	}
+	return part{}, fmt.Errorf("unknown %q variable", name)
+}

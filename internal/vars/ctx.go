@@ -1,0 +1,155 @@
+// Package vars implements nginx $variables: strings such as
+// "$host:$server_port" are compiled once into Templates and evaluated per
+// request or tunnel against a Ctx, map{} blocks are evaluated lazily and
+// cached per Ctx, and log_format escaping follows ngx_http_log_module.
+package vars
+
+import (
+	"time"
+
+	"wsgate/internal/route"
+)
+
+// Header is one client request header line as received: original case,
+// value without surrounding whitespace.
+type Header struct {
+	Name, Value string
+}
+
+// UpstreamTry is one attempt at an upstream peer, for the $upstream_*
+// variables, which list one entry per try (ngx_http_upstream_state_t).
+type UpstreamTry struct {
+	// Addr is the peer's "ip:port" (or the upstream name when no peer
+	// was available, as nginx logs it).
+	Addr string
+	// Status is the upstream response status; 0 when no response
+	// was read, which prints "-" in $upstream_status and the times.
+	Status int
+	// ResponseTime is from the start of the try to the end of the
+	// response (or of the tunnel); ConnectTime is the time to connect.
+	// A negative ConnectTime prints "-" (the connect did not finish).
+	ResponseTime time.Duration
+	ConnectTime  time.Duration
+}
+
+// Ctx is everything variables read for one request or tunnel. The proxy
+// fills it; fields that a template does not use cost nothing. A Ctx is not
+// safe for concurrent use, and must be evaluated against templates of one
+// Compiler (it caches that compiler's map results).
+type Ctx struct {
+	// Method is $request_method ("GET").
+	Method string
+	// RequestURI is $request_uri: the request-target as received, with
+	// its query; for an absolute-form target only path and query.
+	RequestURI string
+	// URI is $uri and $document_uri: the decoded, normalized path
+	// (dot segments resolved, slashes merged), without the query.
+	URI string
+	// Args is $args and $query_string: the raw query after "?" (not
+	// decoded). HasArgs tells an empty query ("/x?") from none ("/x"):
+	// $args is "not found" (logged "-") only without a "?".
+	Args    string
+	HasArgs bool
+	// RequestLine is $request, the first line as received without CRLF;
+	// when empty, $request is Method + " " + RequestURI + " " + Proto.
+	RequestLine string
+	// Host is the validated host (route.ValidHost) from the absolute
+	// request-target, else the Host header; "" when the request had
+	// neither ($host then falls back to ServerName).
+	Host string
+	// TLS is true on a TLS connection: $scheme "https", $https "on".
+	TLS bool
+	// Proto is $server_protocol ("HTTP/1.1", "HTTP/2.0", "HTTP/3.0").
+	Proto string
+	// Headers are the client request headers in arrival order.
+	Headers []Header
+	// RemoteAddr and RemotePort are the client's address ($remote_addr,
+	// an IP without brackets) and port ($remote_port), as text.
+	RemoteAddr, RemotePort string
+	// ServerAddr and ServerPort are the local socket address and port
+	// the request came in on ($server_addr, $server_port).
+	ServerAddr, ServerPort string
+	// ServerName is $server_name: the first server_name of the chosen
+	// server (route.Server.Name).
+	ServerName string
+	// Captures are the groups of the last regex that matched (server
+	// name, location, or a map regex evaluated through this Ctx, which
+	// replaces them as nginx does): $1..$9 and named captures.
+	Captures route.Captures
+	// Proxied is true when the request is handled by proxy_pass; only
+	// then are $proxy_host and $proxy_port found
+	// (ngx_http_proxy_host_variable). ProxyHost is the host of the
+	// proxy_pass URL plus ":port" when written and not the scheme's
+	// default; ProxyPort is the port, "80"/"443" when not written.
+	Proxied              bool
+	ProxyHost, ProxyPort string
+
+	// Fields read by access logs.
+
+	// Status is the response status sent ($status); 0 prints "000".
+	Status int
+	// BodyBytesSent is the response body bytes sent to the client
+	// ($body_bytes_sent); BytesSent counts the response head too
+	// ($bytes_sent).
+	BodyBytesSent, BytesSent int64
+	// RequestLength is the request head plus body bytes read
+	// ($request_length).
+	RequestLength int64
+	// Start is when the first request byte was read; $request_time is
+	// End - Start in seconds with millisecond resolution.
+	Start time.Time
+	// End is "now" for $request_time, $time_local, $time_iso8601 and
+	// $msec; the zero value means time.Now() at evaluation.
+	End time.Time
+	// Upstream lists the upstream tries in order; empty when the request
+	// did not reach the upstream stage, which makes the $upstream_*
+	// variables not found (logged "-").
+	Upstream []UpstreamTry
+	// Connection is the connection serial number ($connection) and
+	// ConnectionRequests the number of requests made on it so far,
+	// this one included ($connection_requests).
+	Connection         uint64
+	ConnectionRequests int
+
+	// WebSocket session, for the wsgate variables. WS is true once the
+	// upstream answered 101 and the tunnel started; without it the $ws_*
+	// variables are not found (logged "-").
+	WS bool
+	// WSDuration is how long the tunnel lasted ($ws_duration, seconds
+	// with millisecond resolution).
+	WSDuration time.Duration
+	// WSBytesIn counts bytes relayed client → upstream ($ws_bytes_in),
+	// WSBytesOut upstream → client ($ws_bytes_out), frame headers
+	// included, handshake excluded.
+	WSBytesIn, WSBytesOut int64
+	// WSClosedBy says who ended the tunnel ($ws_closed_by): "client",
+	// "upstream", "proxy" (timeout, reload, shutdown), or "" while open.
+	WSClosedBy string
+	// WSCloseCode is the status code of the first Close frame seen
+	// ($ws_close_code); 0 when none was seen (prints "").
+	WSCloseCode int
+
+	mapInline [4]mapSlot
+	mapExtra  []mapSlot
+	scratch   []byte // map sources, used as a stack
+}
+
+// mapSlot caches one map's value for this Ctx.
+type mapSlot struct {
+	state uint8 // 0 not evaluated, 1 being evaluated (cycle guard), 2 done
+	val   string
+}
+
+func (c *Ctx) slot(i int, n int) *mapSlot {
+	if n <= len(c.mapInline) {
+		return &c.mapInline[i]
+	}
+	if c.mapExtra == nil {
+		c.mapExtra = make([]mapSlot, n)
+	}
+	return &c.mapExtra[i]
+}
+
+func captures(s string, idx []int, names []string) route.Captures {
+	return route.Captures{Subject: s, Index: idx, Names: names}
+}
