@@ -139,6 +139,10 @@ func (b *Body) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	if !b.started {
+		if b.max > 0 && b.kind == bodyLength && b.total > b.max {
+			b.err = errBodyTooLarge
+			return 0, b.err
+		}
 		b.started = true
 		if b.beforeRead != nil {
 			if err := b.beforeRead(); err != nil {

@@ -119,7 +119,8 @@ type span struct{ s, e int32 }
 
 func (r *Request) reset() {
 	buf, spans, hs, body := r.buf[:0], r.spans[:0], r.Headers[:0], r.Body
-	*r = Request{buf: buf, spans: spans, Headers: hs, Body: body, ContentLength: -1}
+	// Until a request line parses, the version is 1.0 (ngx_http_alloc_request).
+	*r = Request{buf: buf, spans: spans, Headers: hs, Body: body, ContentLength: -1, ProtoMajor: 1}
 	none := span{-1, -1}
 	r.rl = rlOffsets{none, none, none, none, none, none, none}
 }
@@ -263,6 +264,9 @@ func ParseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 	lineStart := len(req.buf) - len(line)
 	rl, err := parseRequestLine(line)
 	if err != nil {
+		if err == errInvalid09 {
+			req.ProtoMajor, req.ProtoMinor = 0, 9
+		}
 		return err
 	}
 	if err := req.setRequestLine(&rl, lineStart, cfg); err != nil {
