@@ -396,3 +396,29 @@ func appendEscapedURI(dst []byte, s string) []byte {
 	}
 	return dst
 }
+
+// appendNames adds the named groups of the level's regexes, nested ones
+// included, and of the static locations' nested levels.
+func (lv *level) appendNames(dst []string) []string {
+	for _, l := range lv.regex {
+		dst = appendNames(dst, l.names)
+		dst = l.nested.appendNames(dst)
+	}
+	lv.static.walk(func(l *loc) { dst = l.nested.appendNames(dst) })
+	return dst
+}
+
+func (nd *node) walk(f func(*loc)) {
+	if nd == nil {
+		return
+	}
+	if nd.exact != nil {
+		f(nd.exact)
+	}
+	if nd.inclusive != nil {
+		f(nd.inclusive)
+	}
+	nd.left.walk(f)
+	nd.right.walk(f)
+	nd.tree.walk(f)
+}

@@ -280,3 +280,44 @@ func TestBuildErrors(t *testing.T) {
 		t.Fatalf("got %v; want nil", err)
 	}
 }
+
+func TestCaptureNames(t *testing.T) {
+	b := newLocs()
+	h := &config.HTTP{Servers: []*config.Server{{
+		Names: []config.ServerName{sn(config.NameRegex, `^(?P<sub>\w+)\.x$`, false)},
+		Locations: []*config.Location{
+			b.L(pre, "/a/", "a", false, b.L(re, `^/a/(?P<inner>\w+)`, "in", false)),
+			b.L(re, `^/(?P<top>\w+)/(?P<sub>\w+)`, "top", false),
+		},
+	}}}
+	tab, err := Build(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(tab.CaptureNames(), " "), "sub top inner"; got != want {
+		t.Fatalf("got %q; want %q", got, want)
+	}
+}
+
+// BenchmarkLocation looks up URIs in a server with 50 locations: prefix
+// matches, an exact match, a regex without groups and one with groups.
+func BenchmarkLocation(b *testing.B) {
+	lb := newLocs()
+	ls := locationFixture(lb)
+	for i := len(ls); i < 50; i++ {
+		ls = append(ls, lb.L(pre, "/svc"+strings.Repeat("x", i%7)+string(rune('a'+i%26))+"/", "svc", true))
+	}
+	tab, err := Build(&config.HTTP{Servers: []*config.Server{{Locations: ls}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := tab.Default("0.0.0.0:80")
+	for _, uri := range []string{"/ws/chat", "/files/deep/a", "/", "/static/x.png", "/z.jpg", "/cap/12/ab"} {
+		b.Run(uri, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = s.Location(uri)
+			}
+		})
+	}
+}

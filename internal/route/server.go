@@ -8,6 +8,7 @@ package route
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"wsgate/internal/config"
@@ -17,6 +18,8 @@ import (
 type Table struct {
 	addrs map[string]*addrConf // by config.Listen.Addr
 	order []string             // listen addresses, first seen first
+
+	captureNames []string
 	// wild4 and wild6 are the wildcard addresses ("0.0.0.0:P", "[::]:P")
 	// by port, for lookups by a connection's local address.
 	wild4, wild6 map[string]*addrConf
@@ -124,7 +127,29 @@ func Build(h *config.HTTP) (*Table, error) {
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
+	seen := make(map[*Server]bool)
+	for _, a := range order {
+		for _, r := range a.regex {
+			t.captureNames = appendNames(t.captureNames, r.names)
+		}
+		for _, s := range a.servers {
+			if !seen[s] {
+				seen[s] = true
+				t.captureNames = s.locs.appendNames(t.captureNames)
+			}
+		}
+	}
 	return t, nil
+}
+
+// appendNames adds the non-empty names not yet in dst.
+func appendNames(dst, names []string) []string {
+	for _, n := range names {
+		if n != "" && !slices.Contains(dst, n) {
+			dst = append(dst, n)
+		}
+	}
+	return dst
 }
 
 func containsServer(ss []*Server, s *Server) bool {
@@ -266,6 +291,10 @@ func (t *Table) Default(listenAddr string) *Server {
 	}
 	return nil
 }
+
+// CaptureNames lists the named groups of every server_name and location
+// regex, so that a variables compiler can accept them as $name.
+func (t *Table) CaptureNames() []string { return t.captureNames }
 
 // Addrs lists the listen addresses (config.Listen.Addr) in the order
 // first seen. The caller must not modify the result.
