@@ -660,11 +660,9 @@ const combinedFormat = `$remote_addr - $remote_user [$time_local] "$request" $st
 // setLogFormat is ngx_http_log_set_format: "name [escape=default|json|none] string ...".
 func setLogFormat(c *checker, f *frame, d *Directive, _ bool) {
 	name := d.Args[0].Text
-	for _, lf := range c.http.h.LogFormats {
-		if lf.Name == name {
-			c.errorf(d.Args[0].Pos, "duplicate \"log_format\" name %q", name)
-			return
-		}
+	if name == "combined" || c.hasLogFormat(name) {
+		c.errorf(d.Args[0].Pos, "duplicate \"log_format\" name %q", name)
+		return
 	}
 	lf := &LogFormat{Pos: d.Pos, Name: name, Escape: "default"}
 	args := d.Args[1:]
@@ -1173,8 +1171,9 @@ func setUpstream(c *checker, f *frame, d *Directive, _ bool) {
 	u := &Upstream{Pos: d.Pos, Name: name, KeepaliveTimeout: 60 * time.Second, KeepaliveRequests: 1000}
 	uf := c.newFrame(ctxUpstream)
 	uf.ups = u
+	nerr := len(c.errs)
 	c.walk(uf, d.Block)
-	if len(u.Servers) == 0 {
+	if len(u.Servers) == 0 && len(c.errs) == nerr {
 		c.errorf(d.Pos, "no servers are inside upstream")
 	}
 	c.http.h.Upstreams = append(c.http.h.Upstreams, u)
@@ -1245,7 +1244,7 @@ func setMap(c *checker, f *frame, d *Directive, _ bool) {
 			me.Key = strings.TrimSuffix(me.Key, ".")
 		}
 		if seen[me.Key] {
-			c.errorf(e.Pos, "conflicting parameter %q", e.Name)
+			c.errorf(e.Pos, "conflicting parameter %q", me.Key)
 			continue
 		}
 		seen[me.Key] = true

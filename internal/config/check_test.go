@@ -1,0 +1,179 @@
+package config
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCheckMatchesNginx checks that wsgate reports the same message nginx
+// 1.22 does for configurations nginx rejects, and runs nginx -t on each
+// when nginx is installed to confirm the wording.
+func TestCheckMatchesNginx(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"unknown", `location / { foo; }`, `unknown directive "foo"`},
+		{"not allowed", `location / { server_name x; }`, `"server_name" directive is not allowed here`},
+		{"arity", `location / { proxy_http_version; }`, `invalid number of arguments in "proxy_http_version" directive`},
+		{"time", `location / { proxy_read_timeout 10x; }`, `"proxy_read_timeout" directive invalid value`},
+		{"time year in msec", `location / { proxy_read_timeout 1y; }`, `"proxy_read_timeout" directive invalid value`},
+		{"size", `location / { client_max_body_size 1q; }`, `"client_max_body_size" directive invalid value`},
+		{"number", `location / { keepalive_requests x; }`, `"keepalive_requests" directive invalid number`},
+		{"flag", `location / { proxy_buffering maybe; }`, `invalid value "maybe" in "proxy_buffering" directive, it must be "on" or "off"`},
+		{"enum", `location / { proxy_http_version 2; }`, `invalid value "2"`},
+		{"bitmask", `location / { proxy_next_upstream foo; }`, `invalid value "foo"`},
+		{"duplicate", `location / { proxy_read_timeout 1s; proxy_read_timeout 2s; }`, `"proxy_read_timeout" directive is duplicate`},
+		{"regex uri", `location ~ /a { proxy_pass http://127.0.0.1:1/y; }`, `"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block`},
+		{"redirect default", `location / { proxy_redirect default; }`, `"proxy_redirect default" should be placed after the "proxy_pass" directive`},
+		{"return code", `location / { return 1000; }`, `invalid return code "1000"`},
+		{"duplicate location", `location /a {} location /a {}`, `duplicate location "/a"`},
+		{"inside exact", `location = / { location /x {} }`, `location "/x" cannot be inside the exact location "/"`},
+		{"listen param", `listen 127.0.0.1:18999 foo;`, `invalid parameter "foo"`},
+		{"backlog", `listen 127.0.0.1:18999 backlog=x;`, `invalid backlog "backlog=x"`},
+	}
+	httpTests := []struct {
+		name, http, want string
+	}{
+		{"map default", `map $a $b { default 1; default 2; }`, `duplicate default map parameter`},
+		{"map conflict", `map $a $b { x 1; X 2; }`, `conflicting parameter "x"`},
+		{"map arity", `map $a $b { x 1 2; }`, `invalid number of the map parameters`},
+		{"map var", `map $a b { x 1; }`, `invalid variable name "b"`},
+		{"ip_hash backup", `upstream u { ip_hash; server 127.0.0.1 backup; }`, `balancing method does not support parameter "backup"`},
+		{"weight", `upstream u { server 127.0.0.1 weight=0; }`, `invalid parameter "weight=0"`},
+		{"duplicate upstream", `upstream u { server 127.0.0.1; } upstream u { server 127.0.0.1; }`, `duplicate upstream "u"`},
+		{"upstream port", `upstream u { server 127.0.0.1; } server { listen 127.0.0.1:18999; location / { proxy_pass http://u:81; } }`, `upstream "u" may not have port 81`},
+		{"log_format", `log_format combined "x";`, `duplicate "log_format" name "combined"`},
+		{"access_log format", `access_log /dev/null nosuch;`, `unknown log format "nosuch"`},
+		{"default server", `server { listen 127.0.0.1:18999 default_server; } server { listen 127.0.0.1:18999 default_server; }`, `a duplicate default server for 127.0.0.1:18999`},
+	}
+	type tc struct{ name, conf, want string }
+	var all []tc
+	for _, tt := range tests {
+		all = append(all, tc{tt.name, "events {}\nhttp { server { listen 127.0.0.1:18999; " + tt.body + " } }\n", tt.want})
+	}
+	for _, tt := range httpTests {
+		all = append(all, tc{tt.name, "events {}\nhttp { " + tt.http + " }\n", tt.want})
+	}
+	nginx, _ := exec.LookPath("nginx")
+	for _, tt := range all {
+		t.Run(tt.name, func(t *testing.T) {
+			ast, errs := ParseBytes("test.conf", []byte(tt.conf), ParseOptions{})
+			if len(errs) > 0 {
+				t.Fatalf("parsing: %v", errs)
+			}
+			_, errs = Check(ast)
+			if len(errs) != 1 || errs[0].Msg != tt.want {
+				t.Errorf("got errors %q; want exactly %q", errs.Error(), tt.want)
+			}
+			if nginx == "" {
+				return
+			}
+			dir := t.TempDir()
+			conf := filepath.Join(dir, "x.conf")
+			if err := os.WriteFile(conf, []byte(tt.conf), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, _ := exec.Command(nginx, "-t", "-p", dir+"/", "-c", conf,
+				"-g", "pid "+filepath.Join(dir, "p")+"; error_log stderr;").CombinedOutput()
+			if !strings.Contains(string(out), "[emerg]") || !strings.Contains(string(out), tt.want+" in ") {
+				t.Errorf("nginx -t said %q; want an emerg with %q", out, tt.want)
+			}
+		})
+	}
+}
+
+// TestInheritance pins nginx's merge rules directly.
+func TestInheritance(t *testing.T) {
+	s := checkText(t, `
+http {
+	proxy_set_header X-A a;
+	proxy_read_timeout 5s;
+	server {
+		location /p/ {
+			proxy_pass http://App/v1/;
+			location /p/n/ { proxy_set_header X-B b; }
+		}
+		proxy_send_timeout 7s;
+	}
+	upstream app { server 127.0.0.1:1; }
+}
+events {}`)
+	srv := s.HTTP.Servers[0]
+	p := srv.Locations[0]
+	n := p.Locations[0]
+	if got := p.Conf.ProxySendTimeout; got != 7*time.Second {
+		t.Errorf("directive after a location: got proxy_send_timeout %v; want 7s", got)
+	}
+	if got := n.Conf.ProxyReadTimeout; got != 5*time.Second {
+		t.Errorf("nested location: got proxy_read_timeout %v; want 5s from http", got)
+	}
+	if !p.Conf.SetHeadersInherited || len(p.Conf.ProxySetHeaders) != 1 || p.Conf.ProxySetHeaders[0].Name != "X-A" {
+		t.Errorf("location without proxy_set_header: got %+v inherited=%v; want X-A inherited", p.Conf.ProxySetHeaders, p.Conf.SetHeadersInherited)
+	}
+	if n.Conf.SetHeadersInherited || len(n.Conf.ProxySetHeaders) != 1 || len(n.Conf.SetHeadersDropped) != 1 {
+		t.Errorf("nested with its own: got %+v dropped %+v; want only X-B, X-A dropped", n.Conf.ProxySetHeaders, n.Conf.SetHeadersDropped)
+	}
+	if n.Conf.ProxyPass != nil {
+		t.Errorf("proxy_pass inherited into a nested location: got %+v; want nil", n.Conf.ProxyPass)
+	}
+	pp := p.Conf.ProxyPass
+	if pp == nil || pp.Upstream != "app" || pp.URI != "/v1/" || !pp.HasURI || pp.Host != "App" {
+		t.Errorf("proxy_pass: got %+v; want upstream app (case-insensitive), URI /v1/", pp)
+	}
+	if len(srv.Listens) != 1 || srv.Listens[0].Addr != "0.0.0.0:80" || !srv.Listens[0].IsDefault {
+		t.Errorf("server without listen: got %+v; want default *:80", srv.Listens)
+	}
+	if len(p.Conf.ProxyRedirect) != 1 || p.Conf.ProxyRedirect[0].From != "http://App/v1/" || p.Conf.ProxyRedirect[0].To != "/p/" {
+		t.Errorf("proxy_redirect default: got %+v; want http://App/v1/ → /p/", p.Conf.ProxyRedirect)
+	}
+}
+
+// TestCheckReportsAll: errors do not stop Check.
+func TestCheckReportsAll(t *testing.T) {
+	ast, errs := ParseBytes("t.conf", []byte("server { foo; bar; location / { proxy_read_timeout x; baz; } }"), ParseOptions{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	_, errs = Check(ast)
+	if len(errs) != 4 {
+		t.Errorf("got %d errors (%v); want 4", len(errs), errs)
+	}
+}
+
+// TestGlobals: -g directives are checked in the main context before the file.
+func TestGlobals(t *testing.T) {
+	ast, errs := ParseBytes("t.conf", []byte("pid a.pid;\nevents {}\n"), ParseOptions{Globals: "pid b.pid; daemon off;"})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	_, errs = Check(ast)
+	if len(errs) != 1 || errs[0].Msg != `"pid" directive is duplicate` || errs[0].Pos.File != "t.conf" {
+		t.Errorf("got %v; want one \"pid\" duplicate in t.conf", errs)
+	}
+}
+
+func FuzzCheck(f *testing.F) {
+	inputs, _ := filepath.Glob(filepath.Join(goldenDir, "*.conf"))
+	for _, in := range inputs {
+		if data, err := os.ReadFile(in); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ast, _ := ParseBytes("fuzz.conf", data, ParseOptions{
+			ReadFile: func(string) ([]byte, error) { return nil, os.ErrNotExist },
+			Glob:     func(string) ([]string, error) { return nil, nil },
+		})
+		if ast == nil {
+			return
+		}
+		s, _ := Check(ast)
+		var b strings.Builder
+		Dump(&b, s)
+		_ = Lint(s)
+	})
+}

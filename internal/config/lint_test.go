@@ -1,0 +1,133 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// checkText parses and checks an in-memory configuration, failing the test
+// on any error.
+func checkText(t *testing.T, text string) *Spec {
+	t.Helper()
+	ast, errs := ParseBytes("test.conf", []byte(text), ParseOptions{})
+	if len(errs) > 0 {
+		t.Fatalf("parsing: %v", errs)
+	}
+	s, errs := Check(ast)
+	if len(errs) > 0 {
+		t.Fatalf("checking: %v", errs)
+	}
+	return s
+}
+
+func TestLint(t *testing.T) {
+	const wsOK = `proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_read_timeout 1h;`
+	tests := []struct {
+		name       string
+		bad, fixed string
+		msg        string // substring of the warning that must fire on bad only
+		fix        string // substring of its Fix
+	}{
+		{
+			name:  "http version",
+			bad:   `server { location /ws/ { proxy_pass http://127.0.0.1:8080; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_read_timeout 1h; } }`,
+			fixed: `server { location /ws/ { proxy_pass http://127.0.0.1:8080; ` + wsOK + ` } }`,
+			msg:   "with proxy_http_version 1.0",
+			fix:   "proxy_http_version 1.1;",
+		},
+		{
+			name:  "upgrade headers (seed's wrong example)",
+			bad:   `server { location /ws/ { proxy_pass http://127.0.0.1:8080; proxy_http_version 1.1; proxy_read_timeout 1h; } }`,
+			fixed: `server { location /ws/ { proxy_pass http://127.0.0.1:8080; ` + wsOK + ` } }`,
+			msg:   "without the Upgrade and Connection headers",
+			fix:   "proxy_set_header Upgrade $http_upgrade;",
+		},
+		{
+			name:  "websocket by upstream name",
+			bad:   `upstream socket_pool { server 127.0.0.1:1; } server { location /live/ { proxy_pass http://socket_pool; proxy_read_timeout 1h; } }`,
+			fixed: `upstream socket_pool { server 127.0.0.1:1; } server { location /live/ { proxy_pass http://socket_pool; ` + wsOK + ` } }`,
+			msg:   "without the Upgrade and Connection headers",
+			fix:   `proxy_set_header Connection "upgrade";`,
+		},
+		{
+			name: "connection upgrade hard-coded",
+			bad:  `server { location / { proxy_pass http://127.0.0.1:3000; ` + wsOK + ` } }`,
+			fixed: `map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+				server { location / { proxy_pass http://127.0.0.1:3000; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade; proxy_read_timeout 1h; } }`,
+			msg: `sends "Connection: upgrade" on every request`,
+			fix: "map $http_upgrade $connection_upgrade { default upgrade; '' close; }",
+		},
+		{
+			name:  "read timeout",
+			bad:   `server { location /ws/ { proxy_pass http://127.0.0.1:8080; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_read_timeout 60s; } }`,
+			fixed: `server { location /ws/ { proxy_pass http://127.0.0.1:8080; ` + wsOK + ` } }`,
+			msg:   "proxy_read_timeout 60s",
+			fix:   "proxy_read_timeout 3600s;",
+		},
+		{
+			name:  "http2 listener",
+			bad:   `server { listen 443 ssl http2; ssl_certificate c; ssl_certificate_key k; location /ws/ { proxy_pass http://127.0.0.1:8080; ` + wsOK + ` } }`,
+			fixed: `server { listen 443 ssl; ssl_certificate c; ssl_certificate_key k; location /ws/ { proxy_pass http://127.0.0.1:8080; ` + wsOK + ` } }`,
+			msg:   "has http2 and the server proxies WebSockets",
+			fix:   "listen 8443 ssl;",
+		},
+		{
+			name:  "dropped headers",
+			bad:   `server { proxy_set_header X-Real-IP $remote_addr; location / { proxy_pass http://127.0.0.1:3000; proxy_set_header Host $host; } }`,
+			fixed: `server { proxy_set_header X-Real-IP $remote_addr; location / { proxy_pass http://127.0.0.1:3000; proxy_set_header Host $host; proxy_set_header X-Real-IP $remote_addr; } }`,
+			msg:   "so X-Real-IP set at an outer level is not sent from here",
+			fix:   "proxy_set_header X-Real-IP $remote_addr;",
+		},
+		{
+			name:  "keepalive with http 1.0",
+			bad:   `upstream app { server 127.0.0.1:1; keepalive 8; } server { location / { proxy_pass http://app; } }`,
+			fixed: `upstream app { server 127.0.0.1:1; keepalive 8; } server { location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
+			msg:   "which has keepalive 8",
+			fix:   `proxy_http_version 1.1; proxy_set_header Connection "";`,
+		},
+		{
+			name:  "keepalive without clearing Connection",
+			bad:   `upstream app { server 127.0.0.1:1; keepalive 8; } server { location / { proxy_pass http://app; proxy_http_version 1.1; } }`,
+			fixed: `upstream app { server 127.0.0.1:1; keepalive 8; } server { location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
+			msg:   `with "Connection: close"`,
+			fix:   `proxy_set_header Connection "";`,
+		},
+	}
+	find := func(ws []Warning, msg string) *Warning {
+		for i := range ws {
+			if strings.Contains(ws[i].Msg, msg) {
+				return &ws[i]
+			}
+		}
+		return nil
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := Lint(checkText(t, tt.bad))
+			w := find(bad, tt.msg)
+			if w == nil {
+				t.Fatalf("bad config: got warnings %v; want one containing %q", bad, tt.msg)
+			}
+			if !strings.Contains(w.Fix, tt.fix) {
+				t.Errorf("fix: got %q; want it to contain %q", w.Fix, tt.fix)
+			}
+			if w.Pos.File != "test.conf" || w.Pos.Line != 1 {
+				t.Errorf("position: got %v; want test.conf:1", w.Pos)
+			}
+			if got := find(Lint(checkText(t, tt.fixed)), tt.msg); got != nil {
+				t.Errorf("fixed config: got warning %q; want none", got.Msg)
+			}
+		})
+	}
+}
+
+// TestLintSeed: the seed tutorial's own config is clean.
+func TestLintSeed(t *testing.T) {
+	s, errs := Load(goldenDir+"/seed.conf", ParseOptions{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if ws := Lint(s); len(ws) != 0 {
+		t.Errorf("got %d warnings on the seed (%v); want 0", len(ws), ws)
+	}
+}
