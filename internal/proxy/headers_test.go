@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"wsgate/internal/config"
+	"wsgate/internal/vars"
 )
 
 // seedHandshake is the browser handshake of reference §9.1.
@@ -287,6 +288,81 @@ func BenchmarkAppendRequestSeedHandshake(b *testing.B) {
 	for b.Loop() {
 		target, _ = rule.Append(target[:0], ct, nil)
 		req.Target = target
+		buf = plan.AppendRequest(buf[:0], req)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+// TestAppendRequestWithVars runs the seed handshake through the real
+// variables package, including the canonical $connection_upgrade map.
+func TestAppendRequestWithVars(t *testing.T) {
+	maps := []*config.Map{{
+		Source: "$http_upgrade", Var: "connection_upgrade", Default: "upgrade",
+		Entries: []config.MapEntry{{Key: "", Value: "close"}},
+	}}
+	vc, err := vars.NewCompiler(maps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := seedWSConf()
+	lc.ProxySetHeaders[1].Value = "$connection_upgrade"
+	lc.ProxySetHeaders = append(lc.ProxySetHeaders, config.HeaderSet{Name: "X-Forwarded-For", Value: "$proxy_add_x_forwarded_for"})
+	plan, err := NewHeaderPlan(lc, CompileWith(vc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		headers []vars.Header
+		want    string
+	}{
+		{
+			name:    "handshake",
+			headers: []vars.Header{{Name: "Host", Value: "Example.com"}, {Name: "Upgrade", Value: "websocket"}, {Name: "X-Forwarded-For", Value: "192.0.2.1"}},
+			want:    "GET /ws/x HTTP/1.1\nUpgrade: websocket\nConnection: upgrade\nHost: example.com\nX-Forwarded-For: 192.0.2.1, 127.0.0.1\n\n",
+		},
+		{
+			name:    "no upgrade header",
+			headers: []vars.Header{{Name: "Host", Value: "example.com"}, {Name: "Accept", Value: "*/*"}},
+			want:    "GET /ws/x HTTP/1.1\nConnection: close\nHost: example.com\nX-Forwarded-For: 127.0.0.1\nAccept: */*\n\n",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := &vars.Ctx{Method: "GET", RequestURI: "/ws/x", URI: "/ws/x", Host: "example.com",
+				Headers: tc.headers, RemoteAddr: "127.0.0.1", Proxied: true, ProxyHost: "localhost:8080", ProxyPort: "8080"}
+			var f Fields
+			for _, h := range tc.headers {
+				f = append(f, Field{Name: []byte(h.Name), Value: []byte(h.Value)})
+			}
+			got := plan.AppendRequest(nil, &UpstreamRequest{
+				Method: []byte("GET"), Target: []byte("/ws/x"), Headers: &f, BodyLength: -1, Vars: ctx,
+			})
+			diffBytes(t, got, []byte(crlf(tc.want)))
+		})
+	}
+}
+
+func BenchmarkAppendRequestSeedHandshakeVars(b *testing.B) {
+	vc, err := vars.NewCompiler(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plan, err := NewHeaderPlan(seedWSConf(), CompileWith(vc))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := parseHead(b, seedHandshake)
+	vh := make([]vars.Header, 0, len(*f))
+	for _, h := range *f {
+		vh = append(vh, vars.Header{Name: string(h.Name), Value: string(h.Value)})
+	}
+	ctx := &vars.Ctx{Method: "GET", RequestURI: "/ws/chat?room=1", URI: "/ws/chat", Args: "room=1", HasArgs: true,
+		Host: "example.com", Headers: vh, Proxied: true, ProxyHost: "localhost:8080", ProxyPort: "8080"}
+	req := &UpstreamRequest{Method: []byte("GET"), Target: []byte("/ws/chat?room=1"), Headers: f, BodyLength: -1, Upgrade: true, Vars: ctx}
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
 		buf = plan.AppendRequest(buf[:0], req)
 	}
 	b.SetBytes(int64(len(buf)))
