@@ -1,0 +1,134 @@
+package http1
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startNginx runs the system nginx on a free loopback port with conf's
+// server body, or skips when nginx is absent.
+func startNginx(t *testing.T, serverBody string) string {
+	t.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, e := os.Stat("/usr/sbin/nginx"); e != nil {
+			t.Skip("nginx not installed")
+		}
+		bin = "/usr/sbin/nginx"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`pid %[1]s/nginx.pid;
+error_log stderr crit;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    server {
+        listen %[2]s;
+        %[3]s
+    }
+}
+`, dir, addr, serverBody)
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-p", dir, "-c", path, "-g", "daemon off; master_process off;")
+	if err := cmd.Start(); err != nil {
+		t.Skipf("starting nginx: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Skip("nginx did not start listening")
+	return ""
+}
+
+// TestDifferentialNginx sends the same raw bytes to nginx 1.22 and to
+// Serve and compares the status of the first response ("" for none).
+func TestDifferentialNginx(t *testing.T) {
+	ngx := startNginx(t, `location / { return 200 "ok"; }`)
+	ours, _ := startServer(t, DefaultConnConfig(), echoHandler)
+	long := strings.Repeat("a", 9000)
+	cases := []struct{ name, raw string }{
+		{"plain", "GET / HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"bare LF", "GET / HTTP/1.1\nHost: a\n\n"},
+		{"no host", "GET / HTTP/1.1\r\n\r\n"},
+		{"dup host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
+		{"bad host", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"},
+		{"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n"},
+		{"bare CR", "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n"},
+		{"CL+TE", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"},
+		{"dup CL", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx"},
+		{"bad CL", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n"},
+		{"TE gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"},
+		{"TE 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"},
+		{"TRACE", "TRACE / HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"CONNECT", "CONNECT a:1 HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n"},
+		{"HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n"},
+		{"preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"},
+		{"lowercase method", "get / HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"dotdot", "GET /../a HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"%00", "GET /a%00b HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"bad escape", "GET /a%4 HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"absolute", "GET http://x.example:1/a?b HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"absolute bad host", "GET http://a..b/ HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"414", "GET /" + long + " HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"494 line", "GET / HTTP/1.1\r\nHost: a\r\nX: " + long + "\r\n\r\n"},
+		{"494 total", "GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X: "+long[:4000]+"\r\n", 10) + "\r\n"},
+		{"fits 4 buffers", "GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X: "+long[:4000]+"\r\n", 7) + "\r\n"},
+		{"no colon", "GET / HTTP/1.1\r\nHost: a\r\nFoo\r\n\r\n"},
+		{"space in name", "GET / HTTP/1.1\r\nHost: a\r\nA B: c\r\n\r\n"},
+		{"0.9 POST", "POST /\r\n"},
+		{"big CL", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n"},
+		{"dup Expect", "GET / HTTP/1.1\r\nHost: a\r\nExpect: x\r\nExpect: y\r\n\r\n"},
+	}
+	// Buffer packing boundaries (ngx_http_alloc_large_header_buffer).
+	for _, n := range []int{1000, 1010, 1024, 8170, 8176, 8177, 8178, 8200} {
+		cases = append(cases, struct{ name, raw string }{
+			fmt.Sprintf("request line %d", n), "GET /" + long[:n-16] + " HTTP/1.1\r\nHost: a\r\n\r\n"})
+		cases = append(cases, struct{ name, raw string }{
+			fmt.Sprintf("header line %d", n), "GET / HTTP/1.1\r\nHost: a\r\nX: " + long[:n-5] + "\r\n\r\n"})
+		cases = append(cases, struct{ name, raw string }{
+			fmt.Sprintf("4 headers %d", n), "GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X: "+long[:n-5]+"\r\n", 4) + "\r\n"})
+		cases = append(cases, struct{ name, raw string }{
+			fmt.Sprintf("2 headers %d then small", n), "GET / HTTP/1.1\r\n" + strings.Repeat("X: "+long[:n-5]+"\r\n", 2) + strings.Repeat("Host: a\r\n", 1) + strings.Repeat("Y: "+long[:n/2]+"\r\n", 3) + "\r\n"})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			first := func(addr string) string {
+				s := statuses(roundTrip(t, addr, tc.raw, true))
+				if len(s) == 0 {
+					return ""
+				}
+				return s[0]
+			}
+			want, got := first(ngx), first(ours)
+			if got != want {
+				t.Errorf("got %q; nginx %q", got, want)
+			}
+		})
+	}
+}
