@@ -1,0 +1,489 @@
+// Command runner runs wsgate's benchmark: cases a–f (see bench/cmd/load)
+// against direct (no proxy), nginx, nginx with 64 KiB proxy buffers (case b
+// only), HAProxy and wsgate, interleaved and repeated, with the proxy pinned
+// to core 0 and the load generator and echo backend to core 1. It prints a
+// Markdown table of medians, appends it to RESULTS.md and writes every run
+// as a JSON line to YYYY-MM-DD.jsonl in the results directory.
+//
+// nginx and wsgate read the same configuration file: the seed tutorial's
+// server block on loopback ports.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// options are the runner's flags.
+type options struct {
+	repo, results, bin string
+	cases, targets     []string
+	reps               int
+	dur, warm          time.Duration
+	idle               int
+	quick              bool
+}
+
+func main() {
+	var o options
+	var cases, targets string
+	flag.StringVar(&o.repo, "repo", ".", "repository root, where ./cmd/wsgate is built")
+	flag.StringVar(&o.results, "results", "bench/results", "directory of RESULTS.md and the JSON lines")
+	flag.StringVar(&o.bin, "bin", "", "directory holding the echo and load binaries (default: this binary's directory)")
+	flag.StringVar(&cases, "cases", "a,b,c,d,e,f", "cases to run")
+	flag.StringVar(&targets, "targets", "direct,nginx,nginx-tuned,haproxy,wsgate", "targets to run")
+	flag.IntVar(&o.reps, "reps", 3, "interleaved repetitions")
+	flag.DurationVar(&o.dur, "dur", 3*time.Second, "measured window per run")
+	flag.DurationVar(&o.warm, "warm", 500*time.Millisecond, "warm-up per run")
+	flag.IntVar(&o.idle, "idle", 9500, "idle WebSockets held in case d (capped by the fd limit)")
+	flag.BoolVar(&o.quick, "quick", false, "smoke run: 1 repetition, 1 s windows, 2,000 idle WebSockets")
+	flag.Parse()
+	if o.quick {
+		o.reps, o.dur, o.warm, o.idle = 1, time.Second, 300*time.Millisecond, 2000
+	}
+	o.cases = split(cases)
+	o.targets = split(targets)
+	if o.bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "runner: %v\n", err)
+			os.Exit(1)
+		}
+		o.bin = filepath.Dir(exe)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	r := &runner{o: o, log: log, procs: map[int]*exec.Cmd{}}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		s := <-sig
+		log.Warn("stopping on signal", "signal", s)
+		r.killAll()
+		os.Exit(130)
+	}()
+	err := r.run()
+	r.killAll()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "runner: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// runner owns every process it starts, by PID.
+type runner struct {
+	o     options
+	log   *slog.Logger
+	mu    sync.Mutex
+	procs map[int]*exec.Cmd
+	work  string
+	ports ports
+	pin   bool
+	unav  map[string]string // target → reason it cannot run
+	echo  *proc
+}
+
+type ports struct{ ws, app, proxy, haproxy int }
+
+// proc is a started process and its exit, observed once.
+type proc struct {
+	cmd    *exec.Cmd
+	done   chan struct{}
+	err    error
+	stderr string // path of the file holding its stderr
+}
+
+func (r *runner) start(name string, core int, argv ...string) (*proc, error) {
+	if r.pin {
+		argv = append([]string{"taskset", "-c", fmt.Sprint(core)}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	errPath := filepath.Join(r.work, name+".stderr")
+	f, err := os.OpenFile(errPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = f
+	cmd.Stdout = f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{}), stderr: errPath}
+	r.mu.Lock()
+	r.procs[cmd.Process.Pid] = cmd
+	r.mu.Unlock()
+	go func() {
+		p.err = cmd.Wait()
+		f.Close()
+		r.mu.Lock()
+		delete(r.procs, cmd.Process.Pid)
+		r.mu.Unlock()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// stop sends SIGTERM (a fast shutdown for nginx, HAProxy and wsgate alike),
+// then SIGKILL after 5 s.
+func (p *proc) stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *proc) tail() string {
+	b, _ := os.ReadFile(p.stderr)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 3 {
+		lines = lines[len(lines)-3:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+func (r *runner) killAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for pid, cmd := range r.procs {
+		cmd.Process.Signal(syscall.SIGTERM)
+		r.log.Info("stopped", "pid", pid)
+	}
+	time.Sleep(200 * time.Millisecond)
+	for _, cmd := range r.procs {
+		cmd.Process.Kill()
+	}
+}
+
+func (r *runner) run() error {
+	o := r.o
+	if err := os.MkdirAll(filepath.Join(o.results, "tmp"), 0o755); err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp(filepath.Join(o.results, "tmp"), "run-")
+	if err != nil {
+		return err
+	}
+	r.work, _ = filepath.Abs(work)
+	r.pin = runtime.NumCPU() >= 2 && lookPath("taskset") == nil
+	if !r.pin {
+		r.log.Warn("not pinning: needs 2 cores and taskset")
+	}
+	r.idleLimit()
+	r.unav = map[string]string{}
+	r.ports.ws, r.ports.app, r.ports.proxy, r.ports.haproxy = freePort(), freePort(), freePort(), freePort()
+	if err := r.writeConfigs(); err != nil {
+		return err
+	}
+	r.checkPeers()
+	r.echo, err = r.start("echo", 1, filepath.Join(o.bin, "echo"),
+		"-ws", fmt.Sprintf("127.0.0.1:%d", r.ports.ws), "-http", fmt.Sprintf("127.0.0.1:%d", r.ports.app))
+	if err != nil {
+		return err
+	}
+	defer r.echo.stop()
+	if err := waitPort(r.ports.ws, 5*time.Second); err != nil {
+		return fmt.Errorf("starting echo backend: %w (%s)", err, r.echo.tail())
+	}
+	waitPort(r.ports.app, 5*time.Second)
+
+	started := time.Now().UTC()
+	machine := machineLine()
+	r.log.Info("benchmark", "cases", o.cases, "targets", o.targets, "reps", o.reps, "machine", machine)
+	var runs []Result
+	for rep := range o.reps {
+		for _, c := range o.cases {
+			order := targetsFor(c, o.targets)
+			if len(order) > 0 {
+				k := rep % len(order)
+				order = append(order[k:], order[:k]...)
+			}
+			for _, t := range order {
+				if reason, ok := r.unav[t]; ok {
+					r.log.Info("skipping", "target", t, "reason", reason)
+					continue
+				}
+				res := r.runOne(c, t, rep)
+				runs = append(runs, res)
+			}
+		}
+	}
+	return r.report(started, machine, runs)
+}
+
+// targetsFor drops targets that do not apply: nginx-tuned exists for the
+// bulk case only, direct has no proxy whose memory could be read.
+func targetsFor(c string, targets []string) []string {
+	var out []string
+	for _, t := range targets {
+		if t == "nginx-tuned" && c != "b" || t == "direct" && c == "d" {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// idleLimit caps case d at what the proxy's fd limit allows: two sockets per
+// proxied WebSocket plus listeners, logs and slack.
+func (r *runner) idleLimit() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) != nil {
+		return
+	}
+	if l.Cur < l.Max {
+		l.Cur = l.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+	if max := int(l.Cur-200) / 2; r.o.idle > max {
+		r.log.Info("capping idle connections at the fd limit", "idle", max, "nofile", l.Cur)
+		r.o.idle = max
+	}
+}
+
+func lookPath(name string) error {
+	_, err := exec.LookPath(name)
+	return err
+}
+
+// checkPeers marks targets whose programs are missing and builds wsgate.
+func (r *runner) checkPeers() {
+	for _, t := range r.o.targets {
+		switch t {
+		case "nginx", "nginx-tuned":
+			if err := lookPath("nginx"); err != nil {
+				r.unav[t] = "nginx not installed"
+			}
+		case "haproxy":
+			if err := lookPath("haproxy"); err != nil {
+				r.unav[t] = "haproxy not installed"
+			}
+		case "wsgate":
+			out, err := exec.Command("go", "build", "-C", r.o.repo, "-o", filepath.Join(r.work, "wsgate"), "./cmd/wsgate").CombinedOutput()
+			if err != nil {
+				r.unav[t] = "build failed: " + firstLine(string(out), err)
+				continue
+			}
+			// wsgate must check the shared file as nginx would before it serves.
+			out, err = exec.Command(filepath.Join(r.work, "wsgate"), "-t", "-p", r.prefix("nginx"), "-c", "conf/nginx.conf").CombinedOutput()
+			if err != nil {
+				r.unav[t] = "-t rejects the nginx config: " + firstLine(string(out), err)
+			}
+		case "direct":
+		default:
+			r.unav[t] = "unknown target"
+		}
+	}
+	for t, reason := range r.unav {
+		r.log.Warn("target unavailable", "target", t, "reason", reason)
+	}
+}
+
+func firstLine(out string, err error) string {
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			return l
+		}
+	}
+	return err.Error()
+}
+
+func (r *runner) prefix(name string) string { return filepath.Join(r.work, name) }
+
+// startTarget starts the proxy for target t and returns it and the address
+// the load generator uses; direct starts nothing.
+func (r *runner) startTarget(t string) (*proc, string, error) {
+	proxyAddr := fmt.Sprintf("127.0.0.1:%d", r.ports.proxy)
+	var p *proc
+	var err error
+	switch t {
+	case "direct":
+		return nil, fmt.Sprintf("127.0.0.1:%d", r.ports.ws), nil
+	case "nginx", "nginx-tuned":
+		pre := r.prefix(t)
+		p, err = r.start(t, 0, "nginx", "-p", pre, "-c", "conf/nginx.conf", "-e", "stderr",
+			"-g", "daemon off; master_process off; pid "+filepath.Join(pre, "nginx.pid")+";")
+	case "haproxy":
+		proxyAddr = fmt.Sprintf("127.0.0.1:%d", r.ports.haproxy)
+		p, err = r.start(t, 0, "haproxy", "-db", "-f", filepath.Join(r.work, "haproxy.cfg"))
+	case "wsgate":
+		p, err = r.start(t, 0, filepath.Join(r.work, "wsgate"), "-p", r.prefix("nginx"), "-c", "conf/nginx.conf")
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	port := r.ports.proxy
+	if t == "haproxy" {
+		port = r.ports.haproxy
+	}
+	if err := waitPort(port, 5*time.Second); err != nil || p.exited() {
+		p.stop()
+		return nil, "", fmt.Errorf("not listening on %s: %s", proxyAddr, p.tail())
+	}
+	if err := probe(proxyAddr); err != nil {
+		p.stop()
+		return nil, "", fmt.Errorf("probing %s: %w", proxyAddr, err)
+	}
+	return p, proxyAddr, nil
+}
+
+// runOne starts the target, runs one case with the load generator and stops
+// the target. A wsgate that does not serve marks wsgate unavailable.
+func (r *runner) runOne(c, t string, rep int) Result {
+	res := Result{Case: c, Target: t, Rep: rep + 1}
+	p, addr, err := r.startTarget(t)
+	if err != nil {
+		res.RunError = err.Error()
+		r.log.Warn("target failed to start", "target", t, "err", err)
+		if t == "wsgate" {
+			r.unav[t] = err.Error()
+		}
+		return res
+	}
+	pid := 0
+	if p != nil {
+		pid = p.cmd.Process.Pid
+		defer p.stop()
+	}
+	args := []string{filepath.Join(r.o.bin, "load"), "-case", c, "-target", t, "-addr", addr,
+		"-pid", fmt.Sprint(pid), "-echopid", fmt.Sprint(r.echo.cmd.Process.Pid),
+		"-dur", r.o.dur.String(), "-warm", r.o.warm.String()}
+	if c == "d" {
+		args = append(args, "-conns", fmt.Sprint(r.o.idle))
+	}
+	if r.pin {
+		args = append([]string{"taskset", "-c", "1"}, args...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.o.dur+r.o.warm+2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Start(); err != nil {
+		res.RunError = err.Error()
+		return res
+	}
+	r.mu.Lock()
+	r.procs[cmd.Process.Pid] = cmd
+	r.mu.Unlock()
+	err = cmd.Wait()
+	r.mu.Lock()
+	delete(r.procs, cmd.Process.Pid)
+	r.mu.Unlock()
+	if err != nil {
+		res.RunError = fmt.Sprintf("load: %v: %s", err, strings.TrimSpace(stderr.String()))
+		return res
+	}
+	if err := json.Unmarshal(out.Bytes(), &res.Load); err != nil {
+		res.RunError = fmt.Sprintf("decoding load output: %v", err)
+		return res
+	}
+	if p != nil && p.exited() {
+		res.RunError = "proxy exited during the run: " + p.tail()
+	}
+	r.log.Info("run", "rep", rep+1, "case", c, "target", t, "ops/s", int(res.Load.OpsPerSec),
+		"MB/s", round1(res.Load.MBPerSec), "cpu_us/op", round1(res.Load.CPUPerOp),
+		"p99_us", int(res.Load.P99), "KiB/conn", round1(res.Load.KiBPerConn), "errors", res.Load.Errors)
+	return res
+}
+
+func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
+
+func machineLine() string {
+	model := ""
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	load := ""
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) >= 3 {
+			load = strings.Join(f[:3], " ")
+		}
+	}
+	var uts syscall.Utsname
+	syscall.Uname(&uts)
+	rel := make([]byte, 0, len(uts.Release))
+	for _, c := range uts.Release {
+		if c == 0 {
+			break
+		}
+		rel = append(rel, byte(c))
+	}
+	return fmt.Sprintf("nproc %d, %s, Linux %s, %s, %s, %s, load average %s",
+		runtime.NumCPU(), model, rel, version("nginx", "-v"), version("haproxy", "-v"), runtime.Version(), load)
+}
+
+func version(name string, arg string) string {
+	out, err := exec.Command(name, arg).CombinedOutput()
+	if err != nil {
+		return name + " absent"
+	}
+	l := strings.TrimSpace(strings.Split(string(out), "\n")[0])
+	l = strings.TrimPrefix(l, "nginx version: ")
+	if f := strings.Fields(l); name == "haproxy" && len(f) >= 3 {
+		l = "haproxy " + f[2]
+	}
+	return l
+}
+
+var errNoMedian = errors.New("no runs")
+
+func median(xs []float64) (float64, error) {
+	if len(xs) == 0 {
+		return 0, errNoMedian
+	}
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2], nil
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2, nil
+}

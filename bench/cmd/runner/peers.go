@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"wsgate/bench/internal/wsframe"
+)
+
+// nginxConf is the seed tutorial's server block on loopback ports, inside
+// the smallest complete nginx.conf. Access logging is off for every proxy
+// (HAProxy logs nothing without a log line either). The upstreams are
+// 127.0.0.1, not the tutorial's localhost, which nginx would resolve to
+// both 127.0.0.1 and ::1 and balance between. nginx and wsgate read this
+// same file.
+const nginxConf = `worker_processes 1;
+
+events {
+    worker_connections %d;
+}
+
+http {
+    access_log off;
+
+    server {
+        listen 127.0.0.1:%d;
+        server_name example.com;
+
+        location /ws/ {
+            proxy_pass http://127.0.0.1:%d;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_set_header Host $host;
+            proxy_read_timeout 86400;%s
+        }
+
+        location / {
+            proxy_pass http://127.0.0.1:%d;
+        }
+    }
+}
+`
+
+// tunedBuffers are the tuned nginx's extra lines: 64 KiB buffers in both
+// directions of an upgraded connection (ngx_http_upstream_upgrade uses
+// proxy_buffer_size for each).
+const tunedBuffers = `
+            proxy_buffer_size 64k;
+            proxy_buffers 4 64k;`
+
+// haproxyConf routes like the nginx config: /ws/ to the echo backend,
+// everything else to the HTTP responder, one thread, tunnels kept 24 h.
+const haproxyConf = `global
+    nbthread 1
+    maxconn %d
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout tunnel 24h
+
+frontend fe
+    bind 127.0.0.1:%d
+    acl is_ws path_beg /ws/
+    use_backend ws if is_ws
+    default_backend app
+
+backend ws
+    server ws1 127.0.0.1:%d
+
+backend app
+    server app1 127.0.0.1:%d
+`
+
+func (r *runner) writeConfigs() error {
+	conns := 2*r.o.idle + 1000
+	for _, v := range []struct{ name, extra string }{{"nginx", ""}, {"nginx-tuned", tunedBuffers}} {
+		dir := filepath.Join(r.prefix(v.name), "conf")
+		if err := os.MkdirAll(filepath.Join(r.prefix(v.name), "logs"), 0o755); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		conf := fmt.Sprintf(nginxConf, conns, r.ports.proxy, r.ports.ws, v.extra, r.ports.app)
+		if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+			return err
+		}
+	}
+	conf := fmt.Sprintf(haproxyConf, r.o.idle+1000, r.ports.haproxy, r.ports.ws, r.ports.app)
+	return os.WriteFile(filepath.Join(r.work, "haproxy.cfg"), []byte(conf), 0o644)
+}
+
+func freePort() int {
+	// The kernel picks the port; it is handed to a child after the listener
+	// closes, which races only with other programs binding loopback ports.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("listening on a free loopback port: %v", err))
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func waitPort(port int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// probe checks that addr routes like the seed: GET / answers 200 from the
+// app, and /ws/ upgrades and echoes a message.
+func probe(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
+	resp, err := wsframe.ReadResponseHead(br)
+	if err != nil {
+		return fmt.Errorf("GET /: %w", err)
+	}
+	if resp.Status != 200 {
+		return fmt.Errorf("GET / answered %d; want 200", resp.Status)
+	}
+	w, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	w.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(w, "GET /ws/ HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	wr := bufio.NewReader(w)
+	if resp, err = wsframe.ReadResponseHead(wr); err != nil {
+		return fmt.Errorf("upgrading /ws/: %w", err)
+	}
+	if resp.Status != 101 {
+		return fmt.Errorf("upgrading /ws/ answered %d; want 101", resp.Status)
+	}
+	mask := [4]byte{1, 2, 3, 4}
+	w.Write(wsframe.AppendFrame(nil, wsframe.OpText, []byte("probe"), &mask))
+	h, err := wsframe.ReadHeader(wr)
+	if err != nil {
+		return fmt.Errorf("reading echo: %w", err)
+	}
+	p := make([]byte, h.Length)
+	if _, err := io.ReadFull(wr, p); err != nil || !strings.EqualFold(string(p), "probe") {
+		return fmt.Errorf("echo %q, %v; want \"probe\"", p, err)
+	}
+	return nil
+}

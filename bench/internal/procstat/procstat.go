@@ -1,0 +1,59 @@
+// Package procstat reads a process's CPU time and resident memory from
+// Linux's /proc, as proc(5) documents them.
+package procstat
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTick is USER_HZ, the unit of utime and stime in /proc/PID/stat. It
+// is 100 on every Linux ABI Go supports.
+const clockTick = 10 * time.Millisecond
+
+// CPU returns utime+stime of process pid, summed over all its threads
+// (fields 14 and 15 of /proc/PID/stat), with 10 ms resolution.
+func CPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading stat of %d: %w", pid, err)
+	}
+	// The command name (field 2) may contain spaces; fields resume after ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parsing stat of %d: no ')'", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("parsing stat of %d: %d fields", pid, len(f))
+	}
+	// f[0] is field 3 (state), so utime (14) is f[11] and stime (15) f[12].
+	ut, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("parsing stat of %d: utime %q stime %q", pid, f[11], f[12])
+	}
+	return time.Duration(ut+st) * clockTick, nil
+}
+
+// RSSKiB returns VmRSS of process pid in KiB, from /proc/PID/status.
+func RSSKiB(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading status of %d: %w", pid, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 0 {
+				break
+			}
+			return strconv.ParseInt(f[0], 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("parsing status of %d: no VmRSS", pid)
+}
