@@ -14,6 +14,25 @@
 // statuses (400 "Request Header Or Cookie Too Large", 414, 413, silent close
 // on header timeout).
 //
+// Where this package differs from nginx 1.22 on purpose:
+//   - chunked bodies are strict: every line must end in CRLF (nginx also
+//     takes a bare LF), extensions may hold no control bytes but HTAB, a
+//     chunk-size line is at most MaxChunkLine bytes and trailers at most
+//     MaxTrailerBytes (nginx bounds neither);
+//   - a closing response is always followed by a lingering close (half-close,
+//     then discard what the client still sends), also after 400 and 414
+//     where nginx closes at once and may reset the connection;
+//   - an unread request body is discarded only up to ConnConfig.DrainLimit
+//     and never when "100 Continue" was not sent; otherwise the connection
+//     closes (nginx discards any amount);
+//   - upstream responses: a status line that is not HTTP/1.x, and duplicate,
+//     invalid or conflicting Content-Length/Transfer-Encoding, are errors
+//     (502), as in nginx 1.23+, where 1.22 relays an HTTP/0.9 body or picks
+//     one header;
+//   - a pipelined request always starts in a fresh client_header_buffer_size
+//     buffer; nginx continues in the previous request's large buffer, so
+//     its 414/494 boundaries for pipelined heads can differ by a few bytes.
+//
 // Memory: a parsed Request or Response owns one scratch buffer that its
 // byte-slice fields alias. They stay valid until the value is reused for
 // the next head (ParseRequestHead / ReadHead with the same value) and must

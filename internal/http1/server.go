@@ -701,8 +701,7 @@ func (w *ResponseWriter) finish() error {
 	return nil
 }
 
-// ErrHijacked is returned by Hijack when the connection was already taken
-// or the response was not a 101 and not unwritten.
+// ErrHijacked is returned by Hijack when the connection was already taken.
 var ErrHijacked = errors.New("http1: connection already hijacked")
 
 // Hijack takes the connection over: buffered response bytes are flushed,
