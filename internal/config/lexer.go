@@ -99,14 +99,14 @@ func (l *lexer) setStart(off int) {
 	l.longDone = false
 }
 
-// checkLong reproduces the NGX_CONF_BUFFER check, made before byte l.i is
+// tooLong reproduces the NGX_CONF_BUFFER check, made before byte l.i is
 // read: when maxTokenLen bytes have been read since start and input
 // remains, nginx fails with "too long parameter". quote is the open quote
 // of the current word, or 0.
-func (l *lexer) checkLong(quote byte) {
-	if l.longDone || l.i-l.start < maxTokenLen {
-		return
-	}
+//
+// The test is written out at each call site (it runs once per byte and
+// must stay inlined); tooLong reports.
+func (l *lexer) tooLong(quote byte) {
 	l.longDone = true
 	pos := Pos{File: l.file, Line: l.startLine, Col: l.startCol, Via: l.via}
 	if quote != 0 {
@@ -125,6 +125,19 @@ func (l *lexer) advance(c byte) {
 	}
 }
 
+// plainByte marks the bytes that, inside a word, change no lexer state
+// other than ending a "$" run: everything but whitespace, quotes, "\",
+// "$", ";" and "{".
+var plainByte = func() (t [256]bool) {
+	for i := range t {
+		t[i] = true
+	}
+	for _, c := range []byte(" \t\r\n\"'\\${;") {
+		t[c] = false
+	}
+	return t
+}()
+
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // next returns the next token. At the end of input it returns tokEOF, again
@@ -136,7 +149,9 @@ func (l *lexer) next() token {
 		return t
 	}
 	for l.i < len(l.src) {
-		l.checkLong(0)
+		if l.i-l.start >= maxTokenLen && !l.longDone {
+			l.tooLong(0)
+		}
 		c := l.src[l.i]
 		if l.needSpace {
 			l.needSpace = false
@@ -193,7 +208,9 @@ func (l *lexer) punct(k tokKind) token {
 func (l *lexer) comment() {
 	l.i++
 	for l.i < len(l.src) {
-		l.checkLong(0)
+		if l.i-l.start >= maxTokenLen && !l.longDone {
+			l.tooLong(0)
+		}
 		if l.src[l.i] == '\n' {
 			return
 		}
@@ -222,8 +239,16 @@ func (l *lexer) word() token {
 	l.advance(l.src[l.i])
 
 	for l.i < len(l.src) {
-		l.checkLong(quote)
 		c := l.src[l.i]
+		if plainByte[c] && !escaped && l.i-l.start < maxTokenLen {
+			// Fast path: a byte that changes no state.
+			l.i++
+			variable = false
+			continue
+		}
+		if l.i-l.start >= maxTokenLen && !l.longDone {
+			l.tooLong(quote)
+		}
 		l.advance(c)
 		if escaped {
 			escaped = false
