@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -514,5 +516,69 @@ func BenchmarkParse5000Servers(b *testing.B) {
 		if _, errs := ParseBytes("/conf/nginx.conf", data, noFiles); errs != nil {
 			b.Fatal(errs)
 		}
+	}
+}
+
+// TestNginxAgrees runs nginx -t on each input and checks that nginx's
+// (first and only) error has the message and line of our first error.
+// Each input is one that nginx rejects while reading it, before any
+// directive it contains could be refused for its meaning.
+func TestNginxAgrees(t *testing.T) {
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		t.Skip("nginx is not installed")
+	}
+	long := strings.Repeat("a", 5000)
+	inputs := []string{
+		";",
+		"worker_processes 1;\n{",
+		"events {\n}\n}",
+		"events {",
+		"events {\nworker_connections 8;",
+		"events {\nworker_connections \"8\"}",
+		"worker_processes \"1\"x;",
+		"worker_processes 1",
+		"worker_processes 'a\n\nb",
+		"worker_processes \"1\")",
+		"include;",
+		"include a b;",
+		"include missing.conf;",
+		"include x { }",
+		"events {}\nworker_processes " + long + ";",
+		"events {}\nworker_processes \"" + long,
+		"events {}\nworker_processes '" + long,
+		"events {}\n#" + long + "\n",
+		"events {}\nworker_processes \"" + strings.Repeat("a", 4095) + "\";",
+		"events {}\n\n\nworker_processes 1; }",
+	}
+	re := regexp.MustCompile(`\[emerg\] \d+#\d+: (.*) in (.*):(\d+)$`)
+	for i, in := range inputs {
+		t.Run(fmt.Sprintf("%d", i), func(t *testing.T) {
+			dir := t.TempDir()
+			conf := filepath.Join(dir, "x.conf")
+			if err := os.WriteFile(conf, []byte(in), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(nginx, "-t", "-p", dir+"/", "-c", conf,
+				"-g", "pid "+filepath.Join(dir, "p")+"; error_log stderr;")
+			out, _ := cmd.CombinedOutput()
+			var m []string
+			for _, line := range strings.Split(string(out), "\n") {
+				if m = re.FindStringSubmatch(line); m != nil {
+					break
+				}
+			}
+			if m == nil {
+				t.Fatalf("nginx printed no [emerg] line:\n%s", out)
+			}
+			_, errs := ParseFile(conf, ParseOptions{})
+			if len(errs) == 0 {
+				t.Fatalf("got no errors; nginx says %q", m[1])
+			}
+			got := fmt.Sprintf("%s in %s:%d", errs[0].Msg, errs[0].Pos.File, errs[0].Pos.Line)
+			if want := fmt.Sprintf("%s in %s:%s", m[1], m[2], m[3]); got != want {
+				t.Errorf("got %q; want %q (nginx)", got, want)
+			}
+		})
 	}
 }
