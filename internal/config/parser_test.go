@@ -582,3 +582,39 @@ func TestNginxAgrees(t *testing.T) {
 		})
 	}
 }
+
+// TestNginxWordText checks escape and quote processing against nginx: for
+// an unknown directive nginx prints its name as the lexer produced it.
+func TestNginxWordText(t *testing.T) {
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		t.Skip("nginx is not installed")
+	}
+	inputs := []string{
+		`a\"b'c;`, `'a\'b"c' x;`, `"a\\b" x;`, `a\x\ y;`, `a\tb;`, `"a;{b}" x;`,
+		`${a}x;`, `a${{b}};`, `a#b;`, `\#a;`, `"" x;`, `a"b" x;`, `"$x\$y";`,
+	}
+	re := regexp.MustCompile(`(?s)\[emerg\] \d+#\d+: unknown directive "(.*)" in `)
+	for i, in := range inputs {
+		t.Run(fmt.Sprintf("%d", i), func(t *testing.T) {
+			dir := t.TempDir()
+			conf := filepath.Join(dir, "x.conf")
+			if err := os.WriteFile(conf, []byte(in), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, _ := exec.Command(nginx, "-t", "-p", dir+"/", "-c", conf,
+				"-g", "pid "+filepath.Join(dir, "p")+"; error_log stderr;").CombinedOutput()
+			m := re.FindSubmatch(out)
+			if m == nil {
+				t.Fatalf("nginx printed no unknown directive error:\n%s", out)
+			}
+			ast, errs := ParseFile(conf, ParseOptions{})
+			if errs != nil || len(ast.Main) == 0 {
+				t.Fatalf("got errors %v and %d statements; want one statement", errs, len(ast.Main))
+			}
+			if got, want := ast.Main[0].Name, string(m[1]); got != want {
+				t.Errorf("name: got %q; want %q (nginx)", got, want)
+			}
+		})
+	}
+}
