@@ -394,9 +394,18 @@ type hdrLine struct {
 
 // headerNameChar is nginx's lowcase[] table: the bytes a valid header name
 // is made of ('_' handled separately).
-func headerNameChar(c byte) bool {
-	return c == '-' || isDigit(c) || isAlpha(c)
-}
+func headerNameChar(c byte) bool { return nameChars[c] }
+
+var nameChars = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		t[c] = b == '-' || isDigit(b) || isAlpha(b)
+	}
+	return t
+}()
+
+// valueStop marks the bytes the value states act on.
+var valueStop = [256]bool{' ': true, '\r': true, '\n': true, 0: true}
 
 // parseHeaderLine is ngx_http_parse_header_line (nginx 1.22) over one
 // complete line including its '\n'. upstream enables the "HTTP/" line
@@ -439,6 +448,10 @@ func parseHeaderLine(line []byte, allowUnderscores, upstream bool) (hdrLine, err
 				h.invalid = true
 			}
 		case swName:
+			for nameChars[ch] && p+1 < len(line) {
+				p++
+				ch = line[p]
+			}
 			if headerNameChar(ch) {
 				break
 			}
@@ -479,6 +492,10 @@ func parseHeaderLine(line []byte, allowUnderscores, upstream bool) (hdrLine, err
 				state = swValue
 			}
 		case swValue:
+			for !valueStop[ch] && p+1 < len(line) {
+				p++
+				ch = line[p]
+			}
 			switch ch {
 			case ' ':
 				h.ve = p
