@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -614,6 +615,56 @@ func TestNginxWordText(t *testing.T) {
 			}
 			if got, want := ast.Main[0].Name, string(m[1]); got != want {
 				t.Errorf("name: got %q; want %q (nginx)", got, want)
+			}
+		})
+	}
+}
+
+var updateParse = flag.Bool("update-parse", false, "rewrite testdata/parse/*.golden from the current output")
+
+// TestParseGolden parses each testdata/parse/*.conf (includes resolved
+// against testdata/parse) and compares the files read, the errors and the
+// printed AST with NAME.golden. Run with -update-parse to rewrite them.
+func TestParseGolden(t *testing.T) {
+	dir, err := filepath.Abs(filepath.Join("testdata", "parse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	confs, err := filepath.Glob(filepath.Join(dir, "*.conf"))
+	if err != nil || len(confs) == 0 {
+		t.Fatalf("finding fixtures: %v (%d files)", err, len(confs))
+	}
+	for _, conf := range confs {
+		name := strings.TrimSuffix(filepath.Base(conf), ".conf")
+		t.Run(name, func(t *testing.T) {
+			ast, errs := ParseFile(conf, ParseOptions{})
+			var b strings.Builder
+			b.WriteString("# files read\n")
+			for _, f := range ast.Files {
+				b.WriteString(f.Path + "\n")
+			}
+			b.WriteString("# errors\n")
+			for _, e := range errs {
+				b.WriteString(e.Error() + "\n")
+			}
+			b.WriteString("# ast\n")
+			if err := Print(&b, ast.Main); err != nil {
+				t.Fatalf("printing: %v", err)
+			}
+			got := strings.ReplaceAll(b.String(), dir+"/", "")
+			golden := filepath.Join(dir, name+".golden")
+			if *updateParse {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("reading golden file (run with -update-parse to create it): %v", err)
+			}
+			if got != string(want) {
+				t.Errorf("got:\n%s\nwant:\n%s", got, want)
 			}
 		})
 	}
