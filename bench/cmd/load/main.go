@@ -116,6 +116,8 @@ func main() {
 	case "b":
 		err = l.closedLoop(&res, wsframe.OpBinary)
 	case "c":
+		// 1,000 connections need a moment to settle into their schedule.
+		l.cfg.warm = max(l.cfg.warm, time.Second)
 		err = l.openLoop(&res)
 	case "d":
 		err = l.idle(&res)

@@ -37,6 +37,7 @@ type options struct {
 	reps               int
 	dur, warm          time.Duration
 	idle               int
+	nice               int
 	quick              bool
 }
 
@@ -52,6 +53,7 @@ func main() {
 	flag.DurationVar(&o.dur, "dur", 3*time.Second, "measured window per run")
 	flag.DurationVar(&o.warm, "warm", 500*time.Millisecond, "warm-up per run")
 	flag.IntVar(&o.idle, "idle", 9500, "idle WebSockets held in case d (capped by the fd limit)")
+	flag.IntVar(&o.nice, "nice", 0, "run proxy, load generator and echo backend under nice -n N (negative needs root; lessens noise on a shared machine)")
 	flag.BoolVar(&o.quick, "quick", false, "smoke run: 1 repetition, 1 s windows, 2,000 idle WebSockets")
 	flag.Parse()
 	if o.quick {
@@ -118,10 +120,20 @@ type proc struct {
 	stderr string // path of the file holding its stderr
 }
 
-func (r *runner) start(name string, core int, argv ...string) (*proc, error) {
+// wrap prefixes argv with nice and taskset as configured; both exec the
+// program, so its PID is the one started.
+func (r *runner) wrap(core int, argv []string) []string {
+	if r.o.nice != 0 {
+		argv = append([]string{"nice", "-n", fmt.Sprint(r.o.nice)}, argv...)
+	}
 	if r.pin {
 		argv = append([]string{"taskset", "-c", fmt.Sprint(core)}, argv...)
 	}
+	return argv
+}
+
+func (r *runner) start(name string, core int, argv ...string) (*proc, error) {
+	argv = r.wrap(core, argv)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	errPath := filepath.Join(r.work, name+".stderr")
 	f, err := os.OpenFile(errPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -393,9 +405,7 @@ func (r *runner) runOne(c, t string, rep int) Result {
 	if c == "d" {
 		args = append(args, "-conns", fmt.Sprint(r.o.idle))
 	}
-	if r.pin {
-		args = append([]string{"taskset", "-c", "1"}, args...)
-	}
+	args = r.wrap(1, args)
 	ctx, cancel := context.WithTimeout(context.Background(), r.o.dur+r.o.warm+2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)

@@ -147,7 +147,7 @@ func (r *runner) report(started time.Time, machine string, runs []Result) error 
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s (%s: %d× interleaved, %v windows)\n\n", stamp, mode, r.o.reps, r.o.dur)
-	fmt.Fprintf(&b, "Machine: %s. Proxy on core 0, load generator and echo backend on core 1: %v.\n\n", machine, r.pin)
+	fmt.Fprintf(&b, "Machine: %s. Proxy on core 0, load generator and echo backend on core 1: %v. Nice: %d.\n\n", machine, r.pin, r.o.nice)
 	b.WriteString("| case | target | ops/s | MB/s | p50 µs | p99 µs | p99.9 µs | p99 +direct µs | proxy CPU µs/op | KiB/idle conn | load core | errors | vs nginx | vs HAProxy |\n")
 	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, s := range sums {
@@ -186,9 +186,13 @@ func (r *runner) report(started time.Time, machine string, runs []Result) error 
 		if s.Case == "d" {
 			ops = ""
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f%% | %s | %s | %s |\n",
+		util := fmt.Sprintf("%.0f%%", 100*s.Core1Util)
+		if s.Case == "d" {
+			util = ""
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			s.Case, s.Target, ops, mbs, lat(s.P50), lat(s.P99), lat(s.P999), p99d, cpu, kib,
-			100*s.Core1Util, errs, vsN, ratioCell(s.VsHAProxy))
+			util, errs, vsN, ratioCell(s.VsHAProxy))
 	}
 	b.WriteString("\nCases: ")
 	for i, c := range r.o.cases {
