@@ -17,11 +17,13 @@
 //	    {{listen}} (127.0.0.1:PORT, the target's listening address),
 //	    {{listen_port}}, {{backend:B}} (127.0.0.1:PORT of backend B) and
 //	    {{port:B}}.
-//	=== backend B [raw|refused|garbage]
+//	=== backend B [raw|once|refused|garbage]
 //	    A backend named B. raw (the default) is a proxytest recording
 //	    backend answering with the section's bytes (empty: a 200 "hello\n";
-//	    a 101 answer turns the connection into an echo tunnel); refused is
-//	    a loopback port nobody listens on; garbage answers non-HTTP bytes.
+//	    a 101 answer turns the connection into an echo tunnel); once writes
+//	    the section's bytes and closes, one request per connection; refused
+//	    is a loopback port nobody listens on; garbage answers non-HTTP
+//	    bytes and closes.
 //	=== request R [conn=new] [tunnel=TEXT] [probe=MS]
 //	    Raw bytes sent to the target. Every line is sent followed by CRLF
 //	    except a line ending in a lone "\" (sent without terminator).
@@ -72,8 +74,8 @@ type Case struct {
 // BackendSpec is one "=== backend" section.
 type BackendSpec struct {
 	Name     string
-	Kind     string // raw, refused, garbage
-	Response string // raw bytes (placeholders unrendered) for kind raw
+	Kind     string // raw, once, refused, garbage
+	Response string // raw bytes (placeholders unrendered) for kinds raw and once
 }
 
 // RequestSpec is one "=== request" section and what is expected of it.
@@ -182,7 +184,7 @@ func ParseCase(name string, data []byte) (*Case, error) {
 			if b.Kind == "" {
 				b.Kind = "raw"
 			}
-			if b.Kind != "raw" && b.Kind != "refused" && b.Kind != "garbage" {
+			if b.Kind != "raw" && b.Kind != "once" && b.Kind != "refused" && b.Kind != "garbage" {
 				return nil, fmt.Errorf("line %d: unknown backend kind %q", s.line, b.Kind)
 			}
 			if backends[b.Name] {

@@ -37,6 +37,9 @@ func StartBackends(t testing.TB, c *Case) *Env {
 		case "garbage":
 			be := proxytest.NewGarbage(t, nil)
 			e.Backends[b.Name], e.Addrs[b.Name] = be, be.Addr
+		case "once":
+			be := proxytest.NewGarbage(t, []byte(b.Response))
+			e.Backends[b.Name], e.Addrs[b.Name] = be, be.Addr
 		default:
 			// The response is rendered lazily: it may name other backends.
 			name := b.Name
@@ -111,7 +114,11 @@ func (r *Result) ResponseText() string {
 	if r.Headers != "" {
 		s += "\n" + r.Headers
 	}
-	return s + "\n\n" + r.Body + "\n[conn: " + r.Conn + "]"
+	s += "\n\n"
+	if r.Body != "" {
+		s += r.Body + "\n"
+	}
+	return s + "[conn: " + r.Conn + "]"
 }
 
 // WriteConfig renders the case's config for a target listening on listen
@@ -140,6 +147,7 @@ func Run(t testing.TB, c *Case, e *Env, target Target) []Result {
 	}
 	var results []Result
 	var conn net.Conn
+	var tee *teeConn
 	var br *bufio.Reader
 	defer func() {
 		if conn != nil {
@@ -156,10 +164,12 @@ func Run(t testing.TB, c *Case, e *Env, target Target) []Result {
 			if err != nil {
 				t.Fatalf("%s: dialing %s: %v", target.Name(), addr, err)
 			}
-			br = bufio.NewReader(conn)
+			tee = &teeConn{Conn: conn}
+			br = bufio.NewReader(tee)
 		}
+		tee.seen = tee.seen[:0]
 		last := i == len(c.Requests)-1 || c.Requests[i+1].NewConn
-		res := exchange(conn, br, e.render(rs.Raw, listen), rs, last)
+		res := exchange(tee, br, e.render(rs.Raw, listen), rs, last)
 		res.Request = rs.Name
 		res.Upstream = upstreamText(e, c)
 		for _, p := range []*string{&res.Upstream, &res.Status, &res.Headers, &res.Body, &res.Conn} {
@@ -196,8 +206,23 @@ func method(raw string) string {
 	return m
 }
 
+// teeConn keeps the bytes read from the connection since the last reset,
+// so that an unparsable answer can be shown as it came.
+type teeConn struct {
+	net.Conn
+	seen []byte
+}
+
+func (c *teeConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if len(c.seen) < 64<<10 {
+		c.seen = append(c.seen, p[:n]...)
+	}
+	return n, err
+}
+
 // exchange sends one request and reads its response.
-func exchange(c net.Conn, br *bufio.Reader, raw string, rs *RequestSpec, probe bool) Result {
+func exchange(c *teeConn, br *bufio.Reader, raw string, rs *RequestSpec, probe bool) Result {
 	var res Result
 	c.SetDeadline(time.Now().Add(ioTimeout))
 	if _, err := io.WriteString(c, raw); err != nil {
@@ -207,12 +232,13 @@ func exchange(c net.Conn, br *bufio.Reader, raw string, rs *RequestSpec, probe b
 	}
 	resp, err := proxytest.ReadResponse(br, method(raw))
 	if err != nil {
+		// What follows an unparsable answer (an HTTP/0.9 relay, say) is
+		// reported as the connection's data.
 		res.Status = "(no response: " + errKind(err) + ")"
-		rest, _ := io.ReadAll(io.LimitReader(br, 64<<10))
-		if len(rest) > 0 {
-			res.Body = Escape(string(rest))
+		if consumed := len(c.seen) - br.Buffered(); consumed > 0 {
+			res.Body = Escape(string(c.seen[:consumed]))
 		}
-		res.Conn = "closed"
+		res.Conn = probeConn(c, br, time.Duration(rs.ProbeMS)*time.Millisecond)
 		return res
 	}
 	res.Status = resp.StatusLine
