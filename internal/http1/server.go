@@ -494,22 +494,8 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	if !safeField(reason) {
 		reason = ""
 	}
-	w.wroteHeader = true
-	w.status = status
+	w.decideFraming(status, contentLength)
 	req := w.req
-	w.noBody = req.IsHEAD() || status == 101 || status == 204 || status == 304
-	w.clen = contentLength
-	if status == 101 || status == 204 {
-		w.clen = -1
-	}
-	if !w.noBody && w.clen < 0 {
-		if req.ProtoMinor >= 1 && req.ProtoMajor == 1 {
-			w.chunked = true
-		} else {
-			w.closeAfter = true
-		}
-	}
-	w.keepalive = w.decideKeepalive()
 	if req.ProtoMajor == 0 {
 		// HTTP/0.9: no status line, no headers (ngx_http_header_filter).
 		w.keepalive = false
@@ -552,6 +538,27 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 		w.broken = true
 	}
 	return err
+}
+
+// decideFraming records the status and decides the body's framing and the
+// connection's keep-alive (ngx_http_header_filter, ngx_http_chunked_header_filter).
+func (w *ResponseWriter) decideFraming(status int, contentLength int64) {
+	w.wroteHeader = true
+	w.status = status
+	req := w.req
+	w.noBody = req.IsHEAD() || status == 101 || status == 204 || status == 304
+	w.clen = contentLength
+	if status == 101 || status == 204 {
+		w.clen = -1
+	}
+	if !w.noBody && w.clen < 0 {
+		if req.ProtoMinor >= 1 && req.ProtoMajor == 1 {
+			w.chunked = true
+		} else {
+			w.closeAfter = true
+		}
+	}
+	w.keepalive = w.decideKeepalive()
 }
 
 // decideKeepalive follows ngx_http_handler / ngx_http_update_location_config

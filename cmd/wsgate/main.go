@@ -1,0 +1,143 @@
+// Command wsgate is a WebSocket-first reverse proxy that reads nginx
+// configuration. Its command line and signals are nginx's; "wsgate demo"
+// and "wsgate probe" are its own.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"wsgate/internal/config"
+)
+
+// version is wsgate's release, reported by -v and in the Server header.
+const version = "0.1.0"
+
+// configureArgs names, in nginx -V's format, the nginx modules whose
+// directives wsgate reads, so that tools which parse `nginx -V` work: the
+// non-default modules it has, and the default modules it has not.
+const configureArgs = "--with-http_ssl_module --with-http_v2_module --with-http_v3_module" +
+	" --without-http_rewrite_module --without-http_gzip_module --without-http_fastcgi_module" +
+	" --without-http_uwsgi_module --without-http_scgi_module --without-http_grpc_module" +
+	" --without-http_memcached_module --without-http_auth_basic_module" +
+	" --without-http_limit_req_module --without-http_limit_conn_module" +
+	" --without-http_access_module --without-http_autoindex_module --without-http_index_module" +
+	" --without-http_ssi_module --without-http_userid_module --without-http_geo_module" +
+	" --without-http_split_clients_module --without-http_referer_module" +
+	" --without-http_browser_module --without-http_empty_gif_module --without-http_mirror_module" +
+	" --without-mail_pop3_module --without-mail_imap_module --without-mail_smtp_module"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "demo":
+			return runDemo(args[1:], stdout, stderr)
+		case "probe":
+			return runProbe(args[1:], stdout, stderr)
+		}
+	}
+	o, err := parseOptions(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate: %v\n", err)
+		return 1
+	}
+	if o.help {
+		fmt.Fprintf(stderr, "wsgate version: wsgate/%s\n%s", version, usage)
+		return 0
+	}
+	if o.version {
+		fmt.Fprintf(stderr, "wsgate version: wsgate/%s\n", version)
+		if o.build {
+			fmt.Fprintf(stderr, "built with %s %s/%s\nTLS SNI support enabled\nconfigure arguments: %s\n",
+				runtime.Version(), runtime.GOOS, runtime.GOARCH, configureArgs)
+		}
+		if !o.test && o.signal == "" {
+			return 0
+		}
+	}
+	confPath, prefix, err := resolvePaths(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate: [emerg] %v\n", err)
+		return 1
+	}
+	if o.test {
+		return testConfig(o, confPath, prefix, stdout, stderr)
+	}
+	if o.signal != "" {
+		return sendSignal(o, confPath, prefix, stderr)
+	}
+	return serve(o, confPath, prefix, stderr)
+}
+
+// resolvePaths applies nginx's rules: -c is relative to the prefix; the
+// prefix defaults to the directory of the configuration file (nginx's
+// compiled-in prefix has no meaning for wsgate).
+func resolvePaths(o *options) (conf, prefix string, err error) {
+	conf = o.conf
+	prefix = o.prefix
+	if conf == "" {
+		conf = "nginx.conf"
+		if prefix == "" {
+			prefix = "./"
+		}
+	}
+	if !filepath.IsAbs(conf) && prefix != "" {
+		conf = filepath.Join(prefix, conf)
+	}
+	if conf, err = filepath.Abs(conf); err != nil {
+		return "", "", fmt.Errorf("resolving %q: %w", o.conf, err)
+	}
+	if prefix == "" {
+		prefix = filepath.Dir(conf)
+	}
+	if prefix, err = filepath.Abs(prefix); err != nil {
+		return "", "", fmt.Errorf("resolving prefix %q: %w", o.prefix, err)
+	}
+	return conf, prefix, nil
+}
+
+// loadConfig reads and checks the configuration, returning every error.
+func loadConfig(o *options, confPath, prefix string) (*config.Spec, config.ErrorList) {
+	return config.Load(confPath, config.ParseOptions{Prefix: prefix, Globals: o.globals})
+}
+
+// testConfig is -t / -T: nginx's output lines, plus every error at once and
+// wsgate's pitfall warnings, each with its fix.
+func testConfig(o *options, confPath, prefix string, stdout, stderr io.Writer) int {
+	spec, errs := loadConfig(o, confPath, prefix)
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintf(stderr, "wsgate: [emerg] %s\n", e.Error())
+		}
+		fmt.Fprintf(stderr, "wsgate: configuration file %s test failed\n", confPath)
+		return 1
+	}
+	if !o.quiet {
+		for _, n := range spec.Notices {
+			fmt.Fprintf(stderr, "wsgate: [notice] %s: %s\n", n.Pos, n.Msg)
+		}
+		for _, w := range config.Lint(spec) {
+			fmt.Fprintf(stderr, "wsgate: [warn] %s: %s\n", w.Pos, w.Msg)
+			if w.Fix != "" {
+				fmt.Fprintf(stderr, "\tfix: %s\n", w.Fix)
+			}
+		}
+		fmt.Fprintf(stderr, "wsgate: the configuration file %s syntax is ok\n", confPath)
+		fmt.Fprintf(stderr, "wsgate: configuration file %s test is successful\n", confPath)
+	}
+	if o.dump {
+		for _, f := range spec.Files {
+			fmt.Fprintf(stdout, "# configuration file %s:\n", f.Path)
+			stdout.Write(f.Data)
+			fmt.Fprintln(stdout)
+		}
+	}
+	return 0
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"wsgate/internal/accesslog"
+	"wsgate/internal/config"
+	"wsgate/internal/reload"
+)
+
+// shutdownTimeout bounds a graceful stop (QUIT): the closing handshakes of
+// all tunnels and the HTTP requests in flight.
+const shutdownTimeout = 30 * time.Second
+
+// serve runs wsgate in the foreground until a stop signal.
+func serve(o *options, confPath, prefix string, stderr io.Writer) int {
+	spec, errs := loadConfig(o, confPath, prefix)
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintf(stderr, "wsgate: [emerg] %s\n", e.Error())
+		}
+		return 1
+	}
+	log, closeLog, err := errorLog(o, spec, prefix, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate: [emerg] %v\n", err)
+		return 1
+	}
+	defer closeLog()
+	if n := spec.Main.WorkerRlimitNofile; n > 0 {
+		raiseNofile(uint64(n), log)
+	} else {
+		raiseNofile(0, log)
+	}
+	srv, err := reload.Start(reload.Options{ConfPath: confPath, Prefix: prefix, Globals: o.globals, Version: version, Log: log})
+	if err != nil {
+		var el config.ErrorList
+		if ok := asErrorList(err, &el); ok {
+			for _, e := range el {
+				fmt.Fprintf(stderr, "wsgate: [emerg] %s\n", e.Error())
+			}
+		} else {
+			fmt.Fprintf(stderr, "wsgate: [emerg] %v\n", err)
+		}
+		return 1
+	}
+	pidPath := pidFile(spec, confPath, prefix)
+	if err := os.WriteFile(pidPath, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		log.Warn("writing pid file", "path", pidPath, "err", err)
+	} else {
+		defer os.Remove(pidPath)
+	}
+	var addrs []string
+	for _, a := range srv.Addrs() {
+		addrs = append(addrs, a.String())
+	}
+	log.Info("wsgate started", "version", version, "config", confPath, "listen", strings.Join(addrs, " "), "pid", os.Getpid())
+	srv.Run(shutdownTimeout)
+	log.Info("wsgate stopped")
+	return 0
+}
+
+func asErrorList(err error, el *config.ErrorList) bool {
+	l, ok := err.(config.ErrorList)
+	if ok {
+		*el = l
+	}
+	return ok
+}
+
+// errorLog opens the error log: -e, else the first error_log directive,
+// else standard error.
+func errorLog(o *options, spec *config.Spec, prefix string, stderr io.Writer) (*slog.Logger, func(), error) {
+	path, level := "stderr", "error"
+	if len(spec.Main.ErrorLogs) > 0 {
+		path, level = spec.Main.ErrorLogs[0].Path, spec.Main.ErrorLogs[0].Level
+	}
+	if level == "" {
+		level = "error"
+	}
+	if o.errLog != "" {
+		path = o.errLog
+	}
+	lv, ok := accesslog.Levels[level]
+	if !ok {
+		lv = slog.LevelError
+	}
+	// wsgate's start, reload and stop notices are worth seeing in the
+	// foreground even at nginx's default level.
+	if lv > slog.LevelInfo {
+		lv = slog.LevelInfo
+	}
+	var w io.Writer = stderr
+	closeFn := func() {}
+	if path != "stderr" && path != "/dev/stderr" {
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(prefix, path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening error log: %w", err)
+		}
+		w, closeFn = f, func() { f.Close() }
+	}
+	return slog.New(accesslog.NewErrorLog(w, lv)), closeFn, nil
+}
+
+// pidFile is the pid directive's path, or one derived from the
+// configuration file's path in the temporary directory, so that -s finds
+// the process of the same configuration without a pid directive.
+func pidFile(spec *config.Spec, confPath, prefix string) string {
+	if p := spec.Main.PID; p != "" {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(prefix, p)
+		}
+		return p
+	}
+	sum := sha256.Sum256([]byte(confPath))
+	return filepath.Join(os.TempDir(), "wsgate-"+hex.EncodeToString(sum[:6])+".pid")
+}
+
+// sendSignal is -s: signal the running wsgate of this configuration.
+func sendSignal(o *options, confPath, prefix string, stderr io.Writer) int {
+	spec, errs := loadConfig(o, confPath, prefix)
+	if len(errs) > 0 && spec == nil {
+		for _, e := range errs {
+			fmt.Fprintf(stderr, "wsgate: [emerg] %s\n", e.Error())
+		}
+		return 1
+	}
+	path := pidFile(spec, confPath, prefix)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate: [error] open() %q failed (%v)\n", path, err)
+		return 1
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		fmt.Fprintf(stderr, "wsgate: [error] invalid PID number %q in %q\n", strings.TrimSpace(string(b)), path)
+		return 1
+	}
+	if err := reload.Signal(pid, o.signal); err != nil {
+		fmt.Fprintf(stderr, "wsgate: [error] kill(%d) failed (%v)\n", pid, err)
+		return 1
+	}
+	return 0
+}

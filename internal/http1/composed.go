@@ -1,0 +1,43 @@
+package http1
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Framing is what the writer decided about a response before its head is
+// composed: the length or chunking of the body and whether the connection
+// stays open.
+type Framing struct {
+	ContentLength int64 // -1: none sent
+	Chunked       bool
+	KeepAlive     bool
+}
+
+// WriteComposedHeader writes a head composed by the caller (a proxied
+// response, whose header order is the upstream's): the writer decides the
+// framing and keep-alive exactly as WriteHeader does and passes them to
+// compose, which appends the whole head, status line to empty line, to dst.
+func (w *ResponseWriter) WriteComposedHeader(status int, contentLength int64, compose func(dst []byte, f Framing) []byte) error {
+	if w.wroteHeader {
+		return ErrHeaderWritten
+	}
+	if status < 100 || status > 999 || (status < 200 && status != 101) {
+		return errors.New("http1: invalid response status " + strconv.Itoa(status))
+	}
+	w.decideFraming(status, contentLength)
+	if w.req.ProtoMajor == 0 {
+		w.keepalive = false
+		return nil
+	}
+	f := Framing{ContentLength: w.clen, Chunked: w.chunked, KeepAlive: w.keepalive}
+	if status == 204 || (status >= 100 && status < 200) {
+		f.ContentLength = -1
+	}
+	w.scratch = compose(w.scratch[:0], f)
+	_, err := w.c.bw.Write(w.scratch)
+	if err != nil {
+		w.broken = true
+	}
+	return err
+}

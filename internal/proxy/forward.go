@@ -1,0 +1,651 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"wsgate/internal/config"
+	"wsgate/internal/http1"
+	"wsgate/internal/upstream"
+	"wsgate/internal/vars"
+)
+
+// attempt is one try at one peer: the lease (nil for a proxy_pass with
+// variables whose host is not an upstream), the connection and its reader.
+type attempt struct {
+	lease  *upstream.Lease
+	peer   upstream.Peer
+	conn   net.Conn
+	br     *bufio.Reader
+	reused bool
+	reqs   int
+	dialed time.Time
+	// connected is when the connection was ready; sentBody is set once
+	// a body byte was consumed from the client.
+	connected time.Time
+	sentBody  bool
+}
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+var copyPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// target is where a request goes: a pool, or one address of an evaluated
+// proxy_pass.
+type target struct {
+	pool      *upstream.Pool
+	addr      string // host:port when pool is nil
+	host      string // for TLS and logs
+	tls       bool
+	proxyHost []byte
+}
+
+// forward proxies req to the location's upstream and relays the answer; a
+// WebSocket (or allowed) upgrade that the upstream accepts becomes a tunnel.
+// It returns the status to log.
+func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *State, plan *locPlan, lc *config.LocConf) int {
+	loc := plan.rt
+	upgrade := req.Upgrade != nil
+	isWS := upgrade && tokenIn(req.Upgrade, "websocket") && req.HasToken("Connection", "upgrade")
+	allowTunnel := isWS || (upgrade && allowedUpgrade(lc.WS.AllowUpgrades, req.Upgrade))
+	variant := isWS && lc.WS.Upgrade
+	if isWS {
+		if status, reason := checkHandshake(req); status != 0 {
+			c.h.Log.Info("bad websocket handshake", "client", c.remoteAddr, "uri", c.vc.RequestURI, "reason", reason)
+			if status == 426 {
+				w.AddHeader("Sec-WebSocket-Version", "13")
+			}
+			return c.writeError(w, req, plan, status)
+		}
+	}
+
+	// Where to: the static pool, or the evaluated proxy_pass.
+	var tg target
+	var evaluatedURI []byte
+	c.vc.Proxied = true
+	pp := lc.ProxyPass
+	if loc.PassURL != nil {
+		v := loc.PassURL.Append(nil, &c.vc)
+		pu, err := ParsePassURL(v)
+		if err != nil {
+			c.h.Log.Error("bad proxy_pass value", "value", string(v), "err", err)
+			return c.writeError(w, req, plan, 500)
+		}
+		evaluatedURI = pu.URI
+		tg.proxyHost = pu.ProxyHost()
+		tg.tls = pu.TLS
+		tg.host = string(pu.Host)
+		c.vc.ProxyHost = string(tg.proxyHost)
+		c.vc.ProxyPort = string(pu.AppendProxyPort(nil))
+		if p := st.Snap.Upstreams.Pool(upstream.UpstreamKey(tg.host)); p != nil && len(pu.PortText) == 0 {
+			tg.pool = p
+		} else {
+			addr, err := resolveOne(tg.host, lc.Resolver, lc.ResolverTimeout)
+			if err != nil {
+				c.h.Log.Error("resolving proxy_pass host", "host", tg.host, "err", err)
+				return c.writeError(w, req, plan, 502)
+			}
+			tg.addr = net.JoinHostPort(addr, strconv.Itoa(pu.Port))
+		}
+	} else {
+		tg.pool = loc.Pool
+		tg.tls = pp.Scheme == "https"
+		tg.host = pp.Host
+		c.vc.ProxyHost = ProxyHost(pp)
+		c.vc.ProxyPort = ProxyPort(pp)
+	}
+
+	ct := ClientTarget{
+		RequestURI: req.URI,
+		URI:        req.NormalizedPath,
+		Args:       req.Query,
+		Quoted:     PathQuoted(req.URI),
+		EmptyPath:  len(req.Path) == 0,
+	}
+	var err error
+	c.tgt, err = plan.target.Append(c.tgt[:0], &ct, evaluatedURI)
+	if err != nil {
+		c.h.Log.Error("building upstream uri", "err", err)
+		return c.writeError(w, req, plan, 500)
+	}
+
+	// The body: streamed as it comes (Content-Length, or chunked to an
+	// HTTP/1.1 upstream); a chunked body to an HTTP/1.0 upstream is spooled
+	// first so that it can carry a Content-Length, as nginx does.
+	bodyLen := req.ContentLength
+	var spool *spooled
+	if req.Chunked {
+		bodyLen = -1
+		if !plan.headers.HTTP11(variant) {
+			spool, err = spoolBody(req.Body)
+			if err != nil {
+				defer spool.close()
+				return c.writeError(w, req, plan, bodyStatus(err))
+			}
+			defer spool.close()
+			bodyLen = spool.size
+		}
+	}
+	if !lc.ProxyPassRequestBody {
+		bodyLen = -1
+	}
+	hl := reqHeaders(req.Headers)
+	ur := UpstreamRequest{
+		Method:     req.Method,
+		Target:     c.tgt,
+		Headers:    &hl,
+		BodyLength: bodyLen,
+		Chunked:    req.Chunked && spool == nil && lc.ProxyPassRequestBody,
+		ProxyHost:  tg.proxyHost,
+		Upgrade:    variant,
+		Vars:       &c.vc,
+	}
+	c.buf = plan.headers.AppendRequest(c.buf[:0], &ur)
+	head := c.buf
+	hasBody := lc.ProxyPassRequestBody && (bodyLen > 0 || ur.Chunked)
+
+	// Attempts, with proxy_next_upstream.
+	var tried upstream.Tried
+	start := time.Now()
+	var key upstream.PickKey
+	if tg.pool != nil {
+		if ip, err := netip.ParseAddr(c.remoteAddr); err == nil {
+			key.ClientIP = ip
+		}
+		if loc.HashKey != nil {
+			key.Hash = loc.HashKey.Append(nil, &c.vc)
+		}
+	}
+	resp := &http1.Response{}
+	var at *attempt
+	for n := 1; ; n++ {
+		a, kind, err := c.try(tg, key, &tried, lc, head, req, spool, hasBody)
+		if err == nil {
+			if err = c.readHead(a, resp, lc, req); err == nil {
+				if nu := statusNext(resp.Status); nu != 0 && lc.ProxyNextUpstream&nu != 0 && c.canRetry(&tried, lc, n, start, req, hasBody, spool) {
+					c.record(a, resp.Status, start)
+					a.conn.Close()
+					a.done(upstream.FailHTTP)
+					continue
+				}
+				at = a
+				break
+			}
+			kind = Classify(err)
+			c.h.Log.Error(kind.String(), "upstream", a.peer.Name, "err", err, "client", c.remoteAddr)
+			c.record(a, 0, start)
+			a.conn.Close()
+			a.done(outcomeOf(kind))
+		}
+		if kind == kindClientBody {
+			if isTimeout(err) {
+				// client_body_timeout: nginx logs 408 and closes.
+				w.CloseAfter()
+				return 408
+			}
+			return c.writeError(w, req, plan, bodyStatus(err))
+		}
+		if kind == KindNoLive {
+			c.h.Log.Error("no live upstreams", "upstream", tg.poolName(), "client", c.remoteAddr)
+		}
+		if kind != KindNoLive && kind.NextUpstream()&lc.ProxyNextUpstream != 0 && c.canRetry(&tried, lc, n, start, req, hasBody, spool) {
+			continue
+		}
+		return c.writeError(w, req, plan, kind.Status())
+	}
+
+	if resp.Status == 101 {
+		return c.upgrade(w, req, plan, lc, at, resp, upgrade, allowTunnel, isWS, start)
+	}
+	return c.relay(w, req, plan, at, resp, start)
+}
+
+func (tg *target) poolName() string {
+	if tg.pool != nil {
+		return tg.pool.Name()
+	}
+	return tg.addr
+}
+
+// try picks a peer, connects (or reuses an idle connection) and sends the
+// request head and body. kind classifies err.
+func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried, lc *config.LocConf, head []byte, req *http1.Request, spool *spooled, hasBody bool) (*attempt, ErrorKind, error) {
+	a := &attempt{}
+	if tg.pool != nil {
+		lease, err := tg.pool.Pick(key, tried)
+		if err != nil {
+			return nil, KindNoLive, err
+		}
+		a.lease, a.peer = lease, *lease.Peer()
+	} else {
+		a.peer = upstream.Peer{Network: "tcp", Addr: tg.addr, Name: tg.addr, Server: tg.host}
+	}
+	for {
+		if a.lease != nil {
+			if ic, ok := a.lease.TakeIdle(); ok {
+				a.conn, a.reused, a.reqs, a.dialed = ic.Conn, true, ic.Requests, ic.Dialed
+			}
+		}
+		if a.conn == nil {
+			d := net.Dialer{Timeout: lc.ProxyConnectTimeout}
+			conn, err := d.Dial(a.peer.Network, a.peer.Addr)
+			if err != nil {
+				kind := KindConnect
+				if isTimeout(err) {
+					kind = KindConnectTimeout
+				}
+				c.h.Log.Error("connecting to upstream", "upstream", a.peer.Name, "err", err, "client", c.remoteAddr)
+				c.vc.Upstream = append(c.vc.Upstream, vars.UpstreamTry{Addr: a.peer.Name})
+				a.done(outcomeOf(kind))
+				return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
+			}
+			if tg.tls {
+				// proxy_ssl_verify and proxy_ssl_server_name are off by
+				// default in nginx: no verification, no SNI.
+				tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true})
+				if lc.ProxyConnectTimeout > 0 {
+					tc.SetDeadline(time.Now().Add(lc.ProxyConnectTimeout))
+				}
+				if err := tc.Handshake(); err != nil {
+					conn.Close()
+					c.vc.Upstream = append(c.vc.Upstream, vars.UpstreamTry{Addr: a.peer.Name})
+					a.done(upstream.FailError)
+					return nil, KindConnect, &UpstreamError{Kind: KindConnect, Peer: a.peer.Name, Err: err}
+				}
+				tc.SetDeadline(time.Time{})
+				conn = tc
+			}
+			a.conn, a.dialed = conn, time.Now()
+		}
+		a.connected = time.Now()
+		err := c.send(a, lc, head, req, spool, hasBody)
+		if err == nil {
+			return a, 0, nil
+		}
+		a.conn.Close()
+		a.conn = nil
+		if a.reused && !a.sentBody {
+			// A cached connection the upstream closed meanwhile: nginx
+			// retries on a fresh one (ngx_http_upstream_next, peer.cached).
+			a.reused = false
+			continue
+		}
+		kind := KindConnect
+		if isTimeout(err) {
+			kind = KindSendTimeout
+		}
+		var se *http1.StatusError
+		if errors.As(err, &se) {
+			// The client's body was bad or too slow: not the upstream's fault.
+			a.done(upstream.Success)
+			return nil, kindClientBody, err
+		}
+		c.vc.Upstream = append(c.vc.Upstream, vars.UpstreamTry{Addr: a.peer.Name})
+		a.done(outcomeOf(kind))
+		return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
+	}
+}
+
+// kindClientBody marks a failure reading the client's body while sending.
+const kindClientBody ErrorKind = 100
+
+// send writes the head and the body under proxy_send_timeout.
+func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *http1.Request, spool *spooled, hasBody bool) error {
+	conn := a.conn
+	if lc.ProxySendTimeout > 0 {
+		conn.SetWriteDeadline(time.Now().Add(lc.ProxySendTimeout))
+		defer conn.SetWriteDeadline(time.Time{})
+	}
+	if !hasBody {
+		_, err := conn.Write(head)
+		return err
+	}
+	bp := copyPool.Get().(*[]byte)
+	defer copyPool.Put(bp)
+	buf := *bp
+	if spool != nil {
+		if _, err := conn.Write(head); err != nil {
+			return err
+		}
+		a.sentBody = true
+		return spool.writeTo(conn, buf)
+	}
+	if _, err := conn.Write(head); err != nil {
+		return err
+	}
+	var sizeLine [18]byte
+	for {
+		m, rerr := req.Body.Read(buf)
+		if m > 0 {
+			a.sentBody = true
+			var err error
+			if req.Chunked {
+				line := strconv.AppendInt(sizeLine[:0], int64(m), 16)
+				line = append(line, '\r', '\n')
+				bufs := net.Buffers{line, buf[:m], crlfBytes}
+				_, err = bufs.WriteTo(conn)
+			} else {
+				_, err = conn.Write(buf[:m])
+			}
+			if err != nil {
+				return err
+			}
+			if lc.ProxySendTimeout > 0 {
+				conn.SetWriteDeadline(time.Now().Add(lc.ProxySendTimeout))
+			}
+		}
+		if rerr == io.EOF {
+			if req.Chunked {
+				_, err := conn.Write(lastChunk)
+				return err
+			}
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+var (
+	crlfBytes = []byte("\r\n")
+	lastChunk = []byte("0\r\n\r\n")
+)
+
+// readHead reads the upstream's response head under proxy_read_timeout.
+func (c *clientConn) readHead(a *attempt, resp *http1.Response, lc *config.LocConf, req *http1.Request) error {
+	a.br = readerPool.Get().(*bufio.Reader)
+	a.br.Reset(a.conn)
+	if lc.ProxyReadTimeout > 0 {
+		a.conn.SetReadDeadline(time.Now().Add(lc.ProxyReadTimeout))
+	}
+	max := int(lc.ProxyBufferSize)
+	for {
+		err := resp.ReadHead(a.br, max)
+		if err != nil {
+			switch {
+			case errors.Is(err, http1.ErrHeaderTooBig):
+				return &UpstreamError{Kind: KindTooBigHeader, Peer: a.peer.Name, Err: err}
+			case errors.Is(err, http1.ErrInvalidHeader):
+				return &UpstreamError{Kind: KindInvalidHeader, Peer: a.peer.Name, Err: err}
+			case isTimeout(err):
+				return &UpstreamError{Kind: KindReadTimeout, Peer: a.peer.Name, Err: err}
+			case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+				return &UpstreamError{Kind: KindPrematureClose, Peer: a.peer.Name, Err: err}
+			}
+			return &UpstreamError{Kind: KindConnect, Peer: a.peer.Name, Err: err}
+		}
+		// 1xx other than 101 are interim answers nginx does not relay.
+		if resp.Status >= 100 && resp.Status < 200 && resp.Status != 101 {
+			continue
+		}
+		return nil
+	}
+}
+
+// canRetry applies proxy_next_upstream's limits: tries left,
+// proxy_next_upstream_tries and _timeout, and never resending a body that
+// was streamed, nor a non-idempotent request once sent unless
+// "non_idempotent" is listed (ngx_http_upstream_next).
+func (c *clientConn) canRetry(tried *upstream.Tried, lc *config.LocConf, n int, start time.Time, req *http1.Request, hasBody bool, spool *spooled) bool {
+	if tried.Left() <= 0 {
+		return false
+	}
+	if lc.ProxyNextUpstreamTries > 0 && n >= lc.ProxyNextUpstreamTries {
+		return false
+	}
+	if lc.ProxyNextUpstreamTimeout > 0 && time.Since(start) >= lc.ProxyNextUpstreamTimeout {
+		return false
+	}
+	if hasBody && spool == nil && req.Body.BytesRead() > 0 {
+		return false
+	}
+	if lc.ProxyNextUpstream&config.NextNonIdempotent == 0 {
+		switch string(req.Method) {
+		case "POST", "LOCK", "PATCH":
+			return false
+		}
+	}
+	return true
+}
+
+// record appends this try to $upstream_addr and friends.
+func (c *clientConn) record(a *attempt, status int, start time.Time) {
+	t := vars.UpstreamTry{Addr: a.peer.Name, Status: status, ResponseTime: time.Since(a.connected)}
+	if !a.dialed.IsZero() && !a.reused {
+		t.ConnectTime = a.connected.Sub(start)
+	}
+	c.vc.Upstream = append(c.vc.Upstream, t)
+}
+
+func (a *attempt) done(o upstream.Outcome) {
+	if a.br != nil {
+		a.br.Reset(nil)
+		readerPool.Put(a.br)
+		a.br = nil
+	}
+	if a.lease != nil {
+		a.lease.Done(o)
+	}
+}
+
+// statusNext maps a response status to its proxy_next_upstream condition.
+func statusNext(status int) config.NextUpstream {
+	switch status {
+	case 500:
+		return config.NextHTTP500
+	case 502:
+		return config.NextHTTP502
+	case 503:
+		return config.NextHTTP503
+	case 504:
+		return config.NextHTTP504
+	case 403:
+		return config.NextHTTP403
+	case 404:
+		return config.NextHTTP404
+	case 429:
+		return config.NextHTTP429
+	}
+	return 0
+}
+
+func outcomeOf(k ErrorKind) upstream.Outcome {
+	switch k {
+	case KindConnectTimeout, KindReadTimeout, KindSendTimeout:
+		return upstream.FailTimeout
+	case KindInvalidHeader, KindTooBigHeader:
+		return upstream.FailInvalidHeader
+	}
+	return upstream.FailError
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// relay sends the upstream's response to the client, streaming the body,
+// and returns the connection to the keepalive cache when it can carry
+// another request.
+func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, a *attempt, resp *http1.Response, start time.Time) int {
+	c.record(a, resp.Status, start)
+	cl, chunked := resp.BodyFraming(req.IsHEAD())
+	var body http1.Body
+	body.Reset(a.br, cl, chunked)
+	outLen := cl
+	if chunked {
+		outLen = -1
+	}
+	rh := respHeaders(resp.Headers)
+	up := UpstreamResponse{Status: resp.Status, StatusLine: resp.StatusLine, Headers: &rh}
+	err := w.WriteComposedHeader(resp.Status, outLen, func(dst []byte, f http1.Framing) []byte {
+		cr := ClientResponse{
+			Date:          AppendHTTPDate(nil, time.Now()),
+			ContentLength: f.ContentLength,
+			Chunked:       f.Chunked,
+			Host:          []byte(c.redirectHost()),
+			TLS:           c.tls,
+			Vars:          &c.vc,
+		}
+		cr.Port, _ = strconv.Atoi(c.localPort)
+		if (c.tls && cr.Port == 443) || (!c.tls && cr.Port == 80) {
+			cr.Port = 0
+		}
+		if f.KeepAlive {
+			cr.Conn = ConnKeepAlive
+		}
+		return plan.resp.AppendResponse(dst, &up, &cr)
+	})
+	status := resp.Status
+	ok := err == nil
+	if ok && !body.Empty() {
+		bp := copyPool.Get().(*[]byte)
+		_, cerr := io.CopyBuffer(w, &bodyReader{b: &body, conn: a.conn, timeout: plan.readTimeout}, *bp)
+		copyPool.Put(bp)
+		if cerr != nil {
+			ok = false
+			w.CloseAfter()
+			c.h.Log.Error("relaying upstream response", "upstream", a.peer.Name, "err", cerr, "client", c.remoteAddr)
+		}
+	}
+	if ok {
+		w.Flush()
+	}
+	if ok && body.Done() && !resp.ConnectionClose && a.lease != nil && a.br.Buffered() == 0 {
+		a.conn.SetReadDeadline(time.Time{})
+		a.lease.PutIdle(upstream.IdleConn{Conn: a.conn, Requests: a.reqs + 1, Dialed: a.dialed})
+	} else {
+		a.conn.Close()
+	}
+	a.done(upstream.Success)
+	return status
+}
+
+// redirectHost is the host for absolute redirects: the request's, the
+// server name, or the local address.
+func (c *clientConn) redirectHost() string {
+	if c.vc.Host != "" {
+		return c.vc.Host
+	}
+	if c.vc.ServerName != "" {
+		return c.vc.ServerName
+	}
+	return c.localAddr
+}
+
+// bodyReader reads an upstream body with proxy_read_timeout between reads.
+type bodyReader struct {
+	b       *http1.Body
+	conn    net.Conn
+	timeout time.Duration
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	if r.timeout > 0 {
+		r.conn.SetReadDeadline(time.Now().Add(r.timeout))
+	}
+	return r.b.Read(p)
+}
+
+// respHeaders adapts a parsed response's header lines to HeaderList.
+type respHeaders []http1.Header
+
+func (h *respHeaders) Len() int                      { return len(*h) }
+func (h *respHeaders) At(i int) (name, value []byte) { return (*h)[i].Name, (*h)[i].Value }
+
+// tokenIn reports whether the comma-separated list v holds tok
+// (case-insensitive).
+func tokenIn(v []byte, tok string) bool {
+	for len(v) > 0 {
+		i := 0
+		for i < len(v) && v[i] != ',' {
+			i++
+		}
+		t := trimOWS(v[:i])
+		if len(t) == len(tok) && equalFold(t, tok) {
+			return true
+		}
+		if i == len(v) {
+			break
+		}
+		v = v[i+1:]
+	}
+	return false
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func allowedUpgrade(allowed []string, v []byte) bool {
+	for _, a := range allowed {
+		if tokenIn(v, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveOne resolves host for a proxy_pass with variables. Like nginx,
+// a name needs a configured resolver; an IP literal does not.
+func resolveOne(host string, resolvers []string, timeout time.Duration) (string, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.String(), nil
+	}
+	if len(resolvers) == 0 {
+		return "", fmt.Errorf("no resolver defined to resolve %s", host)
+	}
+	server := resolvers[0]
+	if _, _, err := net.SplitHostPort(server); err != nil {
+		server = net.JoinHostPort(server, "53")
+	}
+	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, server)
+	}}
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	addrs, err := r.LookupHost(ctx, host)
+	if err != nil {
+		return "", fmt.Errorf("%s could not be resolved: %w", host, err)
+	}
+	return addrs[0], nil
+}

@@ -1,0 +1,226 @@
+package proxy
+
+import (
+	"net"
+	"strconv"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"wsgate/internal/config"
+	"wsgate/internal/http1"
+	"wsgate/internal/route"
+	"wsgate/internal/vars"
+)
+
+// clientConn is one client connection and the per-request state it reuses.
+type clientConn struct {
+	h          *Handler
+	nc         net.Conn
+	listenAddr string
+	tls        bool
+	serial     uint64
+	requests   int
+	busy       atomic.Bool
+
+	remoteAddr, remotePort string
+	localAddr, localPort   string
+
+	vc   vars.Ctx
+	hdrs []vars.Header
+	buf  []byte // upstream request head, error pages
+	tgt  []byte // upstream request-target
+}
+
+var _ http1.Handler = (*clientConn)(nil)
+
+// bstr views b as a string without copying; b must not change while the
+// string is in use.
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// ServeHTTP1 serves one request: pick the server and location as nginx
+// does, then answer it (return, the trailing-slash redirect, 404 for a
+// location that does not proxy) or proxy it.
+func (c *clientConn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
+	c.busy.Store(true)
+	defer c.busy.Store(false)
+	c.requests++
+	st := c.h.state.Load()
+	if c.h.draining.Load() {
+		w.CloseAfter()
+	}
+
+	host := bstr(req.Host)
+	srv, caps := st.Snap.Routes.Server(c.listenAddr, host)
+	if srv == nil {
+		w.WriteError(400)
+		return
+	}
+	uri := bstr(req.NormalizedPath)
+	var m route.Match
+	conf := srv.Conf
+	if conf.Return == nil {
+		m = srv.Location(uri)
+		conf = m.Conf
+		if m.Regex {
+			caps = m.Captures
+		}
+	}
+	plan := st.locs[conf]
+
+	c.hdrs = fillHeaders(c.hdrs, req.Headers)
+	c.vc = vars.Ctx{
+		Method:             bstr(req.Method),
+		RequestURI:         bstr(req.URI),
+		URI:                uri,
+		Args:               bstr(req.Query),
+		HasArgs:            req.HasQuery,
+		Host:               host,
+		TLS:                c.tls,
+		Proto:              protoString(req),
+		Headers:            c.hdrs,
+		RemoteAddr:         c.remoteAddr,
+		RemotePort:         c.remotePort,
+		ServerAddr:         c.localAddr,
+		ServerPort:         c.localPort,
+		ServerName:         srv.Name,
+		Captures:           caps,
+		Start:              time.Now(),
+		Connection:         c.serial,
+		ConnectionRequests: c.requests,
+		RequestLength:      int64(req.HeadLength),
+	}
+	if err := w.SetLimits(plan.limits); err != nil {
+		c.finish(w, plan, c.writeError(w, req, plan, http1.StatusOf(err)))
+		return
+	}
+
+	var status int
+	switch {
+	case conf.Return != nil:
+		status = c.serveReturn(w, req, plan, conf.Return)
+	case m.Redirect:
+		c.buf = m.AppendRedirect(c.buf[:0], bstr(req.Query))
+		status = c.redirect(w, req, plan, 301, c.buf)
+	case conf.ProxyPass == nil:
+		// nginx would serve files from root; wsgate serves none.
+		status = c.writeError(w, req, plan, 404)
+	default:
+		status = c.forward(w, req, st, plan, conf)
+	}
+	c.finish(w, plan, status)
+}
+
+// finish writes the access log line and tells the observer.
+func (c *clientConn) finish(w *http1.ResponseWriter, plan *locPlan, status int) {
+	if status == 0 {
+		status = w.Status()
+	}
+	c.vc.Status = status
+	c.vc.BodyBytesSent = w.BodyBytes()
+	c.vc.BytesSent = w.BodyBytes() // head bytes are not counted separately
+	c.vc.End = time.Now()
+	for _, lg := range plan.logs {
+		lg.Log(&c.vc)
+	}
+	if obs := c.h.Observe; obs != nil {
+		o := Observation{Server: c.vc.ServerName, Location: plan.rt.Name, Status: status, Tunnel: c.vc.WS}
+		if n := len(c.vc.Upstream); n > 0 {
+			o.Upstream = c.vc.Upstream[n-1].Addr
+		}
+		obs(o)
+	}
+}
+
+func protoString(req *http1.Request) string {
+	switch {
+	case req.ProtoMajor == 1 && req.ProtoMinor == 1:
+		return "HTTP/1.1"
+	case req.ProtoMajor == 1 && req.ProtoMinor == 0:
+		return "HTTP/1.0"
+	case req.ProtoMajor == 0:
+		return "HTTP/0.9"
+	}
+	return "HTTP/" + strconv.Itoa(req.ProtoMajor) + "." + strconv.Itoa(req.ProtoMinor)
+}
+
+// writeError answers with nginx's built-in page for status and returns the
+// status to log.
+func (c *clientConn) writeError(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, status int) int {
+	if w.Written() {
+		w.CloseAfter()
+		return status
+	}
+	w.WriteError(status)
+	return status
+}
+
+// serveReturn is the return directive (ngx_http_rewrite_return): a
+// redirect for 301 302 303 307 308 with a URL, a body for other codes with
+// text, nginx's page for a bare code, and 444 closes without answering.
+func (c *clientConn) serveReturn(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, r *config.Return) int {
+	if r.Code == 444 {
+		w.CloseAfter()
+		return 444
+	}
+	var text []byte
+	if plan.rt.Return != nil {
+		text = plan.rt.Return.Append(c.buf[:0], &c.vc)
+		c.buf = text
+	}
+	switch r.Code {
+	case 301, 302, 303, 307, 308:
+		if plan.rt.Return == nil {
+			return c.writeError(w, req, plan, r.Code)
+		}
+		return c.redirect(w, req, plan, r.Code, text)
+	}
+	if plan.rt.Return == nil {
+		return c.writeError(w, req, plan, r.Code)
+	}
+	w.AddServerDate()
+	w.AddHeader("Content-Type", "text/plain")
+	w.MarkFraming()
+	if err := w.WriteHeader(r.Code, "", int64(len(text))); err == nil && !req.IsHEAD() {
+		w.Write(text)
+	}
+	return r.Code
+}
+
+// redirect answers with status and a Location made absolute as nginx's
+// header filter does (absolute_redirect on, port_in_redirect on,
+// server_name_in_redirect off).
+func (c *clientConn) redirect(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, status int, loc []byte) int {
+	var abs []byte
+	if len(loc) > 0 && loc[0] == '/' {
+		if c.tls {
+			abs = append(abs, "https://"...)
+		} else {
+			abs = append(abs, "http://"...)
+		}
+		host := c.vc.Host
+		if host == "" {
+			host = c.vc.ServerName
+		}
+		if host == "" {
+			host = c.localAddr
+		}
+		abs = append(abs, host...)
+		if (c.tls && c.localPort != "443") || (!c.tls && c.localPort != "80") {
+			abs = append(abs, ':')
+			abs = append(abs, c.localPort...)
+		}
+		abs = append(abs, loc...)
+	} else {
+		abs = append(abs, loc...)
+	}
+	w.AddServerDate()
+	w.AddHeader("Content-Type", "text/html")
+	w.MarkFraming()
+	w.AddHeaderBytes([]byte("Location"), abs)
+	body := http1.AppendErrorPage(nil, status, plan.server.name())
+	if err := w.WriteHeader(status, "", int64(len(body))); err == nil && !req.IsHEAD() {
+		w.Write(body)
+	}
+	return status
+}

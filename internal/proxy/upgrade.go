@@ -1,0 +1,127 @@
+package proxy
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"wsgate/internal/config"
+	"wsgate/internal/http1"
+	"wsgate/internal/tunnel"
+	"wsgate/internal/upstream"
+	"wsgate/internal/ws"
+)
+
+// checkHandshake validates a client's WebSocket handshake (RFC 6455
+// 4.2.1). nginx passes any handshake on and lets the backend judge; wsgate
+// answers the malformed ones itself, so that nothing half-valid reaches a
+// backend: 400 for a bad method, version of HTTP or key, 426 with
+// "Sec-WebSocket-Version: 13" for another WebSocket version.
+func checkHandshake(req *http1.Request) (status int, reason string) {
+	h := make(http.Header, 4)
+	for _, name := range [...]string{"Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version"} {
+		for _, hd := range req.Headers {
+			if equalFold(hd.Name, name) {
+				h.Add(name, string(hd.Value))
+			}
+		}
+	}
+	err := ws.CheckClientHandshake(string(req.Method), req.ProtoMajor, req.ProtoMinor, h)
+	if err == nil {
+		return 0, ""
+	}
+	if he, ok := err.(*ws.HandshakeError); ok && he.Status != 0 {
+		return he.Status, he.Error()
+	}
+	return 400, err.Error()
+}
+
+// upgrade handles a 101 from the upstream. It becomes a tunnel only when
+// the client asked for an upgrade that this location may carry, and, for
+// WebSockets, the upstream agreed to "websocket"; anything else is a bad
+// gateway and the client connection is not turned into a blind tunnel
+// (nginx tunnels any 101 to a client that sent Upgrade, which lets an
+// upstream smuggle an h2c or other protocol through).
+func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, lc *config.LocConf, a *attempt, resp *http1.Response, asked, allowed, isWS bool, start time.Time) int {
+	c.record(a, resp.Status, start)
+	reason := ""
+	switch {
+	case !asked:
+		reason = "upstream sent 101 to a request without Upgrade"
+	case !allowed:
+		reason = "upstream switched to a protocol this location does not allow: " + string(req.Upgrade)
+	case isWS && !tokenIn(resp.Header("Upgrade"), "websocket"):
+		reason = "upstream sent 101 without \"Upgrade: websocket\""
+	}
+	if reason != "" {
+		c.h.Log.Error(reason, "upstream", a.peer.Name, "client", c.remoteAddr)
+		a.conn.Close()
+		a.done(upstream.FailInvalidHeader)
+		return c.writeError(w, req, plan, 502)
+	}
+	rh := respHeaders(resp.Headers)
+	up := UpstreamResponse{Status: 101, StatusLine: resp.StatusLine, Headers: &rh}
+	err := w.WriteComposedHeader(101, -1, func(dst []byte, f http1.Framing) []byte {
+		cr := ClientResponse{Date: AppendHTTPDate(nil, time.Now()), ContentLength: -1, Vars: &c.vc}
+		return plan.resp.AppendResponse(dst, &up, &cr)
+	})
+	if err != nil {
+		a.conn.Close()
+		a.done(upstream.Success)
+		return 101
+	}
+	cc, cbr, err := w.Hijack()
+	if err != nil {
+		a.conn.Close()
+		a.done(upstream.Success)
+		return 101
+	}
+	// Bytes either side sent past the handshake go first (tunnel.Run).
+	var clientBuf, upstreamBuf []byte
+	if n := cbr.Buffered(); n > 0 {
+		clientBuf, _ = cbr.Peek(n)
+	}
+	if n := a.br.Buffered(); n > 0 {
+		upstreamBuf, _ = a.br.Peek(n)
+	}
+	a.conn.SetDeadline(time.Time{})
+	handle := c.h.Tunnels.Add(tunnel.Info{
+		Route:    plan.rt.Key,
+		Upstream: a.peer.Name,
+		Client:   c.remoteAddr + ":" + c.remotePort,
+		Start:    time.Now(),
+	})
+	c.vc.WS = true
+	res := tunnel.Run(context.Background(), cc, a.conn, clientBuf, upstreamBuf, tunnel.Options{
+		ReadTimeout:  plan.readTimeout,
+		SendTimeout:  plan.sendTimeout,
+		FrameAware:   isWS,
+		Splice:       !isWS,
+		CloseTimeout: tunnel.DefaultCloseTimeout,
+		Handle:       handle,
+		Pool:         c.h.Buffers,
+	})
+	c.vc.WSDuration = res.Duration
+	c.vc.WSBytesIn = res.FromClient
+	c.vc.WSBytesOut = res.FromUpstream
+	c.vc.WSCloseCode = int(res.CloseCode)
+	c.vc.WSClosedBy = closedBy(res.ClosedBy)
+	c.vc.RequestLength += res.FromClient
+	if n := len(c.vc.Upstream); n > 0 {
+		c.vc.Upstream[n-1].ResponseTime = time.Since(a.connected)
+	}
+	a.done(upstream.Success)
+	return 101
+}
+
+func closedBy(cause tunnel.Cause) string {
+	switch cause {
+	case tunnel.CauseClient:
+		return "client"
+	case tunnel.CauseUpstream:
+		return "upstream"
+	case tunnel.CauseNone:
+		return ""
+	}
+	return "proxy"
+}
