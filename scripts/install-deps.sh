@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# install-deps.sh installs what wsgate's tests need on Debian 12, and
+# nothing that is already there:
+#   nginx-light         the reference for differential tests
+#   chromium            the browser for end-to-end tests
+#   python3-websockets  a second real WebSocket client (/usr/bin/python3)
+#   haproxy             only with BENCH=1, for bench/
+#   e2e/node_modules    ws and playwright-core, pinned by e2e/package-lock.json
+# Runs as root or through sudo. Safe to run again: it only acts on what is
+# missing. A system nginx is never left running on port 80.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=(sudo)
+fi
+
+have_cmd() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
+
+missing=()
+have_cmd nginx || missing+=(nginx-light)
+have_cmd chromium || missing+=(chromium)
+/usr/bin/python3 -c 'import websockets' >/dev/null 2>&1 || missing+=(python3-websockets)
+if [ "${BENCH:-0}" = 1 ]; then
+	have_cmd haproxy || missing+=(haproxy)
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+	echo "install-deps: installing ${missing[*]}"
+	# Debian starts services on install; policy-rc.d exit 101 forbids it
+	# (invoke-rc.d(8)). Only a file created here is removed afterwards.
+	made_policy=0
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+		"${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
+		made_policy=1
+	fi
+	remove_policy() {
+		if [ "$made_policy" = 1 ]; then
+			"${SUDO[@]}" rm -f /usr/sbin/policy-rc.d
+			made_policy=0
+		fi
+	}
+	trap remove_policy EXIT
+	"${SUDO[@]}" apt-get update
+	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+	remove_policy
+	trap - EXIT
+	# Should a system nginx have started anyway, stop exactly that one.
+	if [ -s /run/nginx.pid ]; then
+		pid=$(cat /run/nginx.pid)
+		if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = nginx ]; then
+			echo "install-deps: stopping the system nginx (pid $pid) started by the install"
+			"${SUDO[@]}" kill -QUIT "$pid" || true
+		fi
+	fi
+else
+	echo "install-deps: system packages present"
+fi
+
+# npm packages, exactly as locked. Skipped when the installed versions
+# already match the lock file.
+node_ok() {
+	node -e '
+		const lock = require("./e2e/package-lock.json").packages;
+		for (const p of ["ws", "playwright-core"]) {
+			const want = lock["node_modules/" + p].version;
+			const got = require("./e2e/node_modules/" + p + "/package.json").version;
+			if (got !== want) process.exit(1);
+		}' >/dev/null 2>&1
+}
+if ! have_cmd node; then
+	echo "install-deps: node is missing; it comes with the machine image" >&2
+	exit 1
+fi
+if node_ok; then
+	echo "install-deps: e2e npm packages present"
+else
+	echo "install-deps: installing e2e npm packages"
+	npm ci --prefix e2e --no-audit --no-fund --ignore-scripts
+fi
