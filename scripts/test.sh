@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# test.sh is the one command that checks wsgate: dependencies, vet, the
+# unit and differential tests, a race-detector pass, a short run of every
+# fuzz target, and the real-client end-to-end suites. It prints a summary
+# and exits non-zero if any step failed.
+#
+# Environment:
+#   FUZZTIME=5s      how long each fuzz target runs (0 skips fuzzing)
+#   SKIP_INSTALL=1   do not run scripts/install-deps.sh
+#   SKIP_RACE=1      skip the race-detector pass
+#   DIFF_WSGATE=1    also run the differential cases against a built wsgate
+#   RACE_PKGS        packages for the race pass (default: ./internal/... but
+#                    internal/difftest, which mostly waits on nginx)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
+
+FUZZTIME=${FUZZTIME:-5s}
+work=$(mktemp -d)
+declare -a pids=() summary=()
+passed=0
+failed=0
+t_start=$(date +%s)
+
+# Every step runs in its own session, so that stopping it by its PID
+# (as a process group) also stops what it started (go test binaries, nginx).
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill -TERM -- "-$p" 2>/dev/null
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'echo "test.sh: interrupted" >&2; exit 130' INT TERM
+
+step() {
+	local name=$1
+	shift
+	local t0 rc
+	t0=$(date +%s)
+	echo
+	echo "==> $name: $*"
+	setsid "$@" &
+	local pid=$!
+	pids+=("$pid")
+	wait "$pid"
+	rc=$?
+	unset 'pids[-1]'
+	local dt=$(($(date +%s) - t0))
+	if [ "$rc" -eq 0 ]; then
+		passed=$((passed + 1))
+		summary+=("$(printf '  ok    %-34s %4ss' "$name" "$dt")")
+	else
+		failed=$((failed + 1))
+		summary+=("$(printf '  FAIL  %-34s %4ss  (exit %s)' "$name" "$dt" "$rc")")
+	fi
+}
+
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+	step "install dependencies" ./scripts/install-deps.sh
+fi
+
+step "go build" go build ./...
+step "go vet" go vet ./...
+# difftest runs nginx pairs that mostly wait on sockets: more of them at once.
+step "go test" go test -count=1 -timeout 10m -parallel 8 ./...
+
+if [ "${SKIP_RACE:-0}" != 1 ]; then
+	if [ -z "${RACE_PKGS:-}" ]; then
+		RACE_PKGS=$(go list ./internal/... | grep -v '/internal/difftest$' | tr '\n' ' ')
+	fi
+	# shellcheck disable=SC2086
+	step "go test -race" go test -race -count=1 -timeout 10m $RACE_PKGS
+fi
+
+# Fuzz targets, discovered per package.
+if [ "$FUZZTIME" != 0 ]; then
+	for pkg in $(go list ./...); do
+		names=$(go test -list 'Fuzz.*' -run '^$' "$pkg" 2>/dev/null | grep '^Fuzz' || true)
+		for name in $names; do
+			step "fuzz ${pkg#wsgate/}.$name" go test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$pkg"
+		done
+	done
+fi
+
+if [ "${DIFF_WSGATE:-0}" = 1 ]; then
+	step "build wsgate" go build -o "$work/wsgate" ./cmd/wsgate
+	if [ -x "$work/wsgate" ]; then
+		step "difftest nginx vs wsgate" env WSGATE_BIN="$work/wsgate" go test -count=1 -parallel 8 -run 'TestCases' ./internal/difftest
+	fi
+fi
+
+# End-to-end suites with real clients, when present.
+shopt -s nullglob
+node_suites=(e2e/*.test.mjs)
+py_suites=(e2e/*_test.py)
+shopt -u nullglob
+if [ "${#node_suites[@]}" -gt 0 ]; then
+	step "e2e node (ws, chromium)" node --test "${node_suites[@]}"
+fi
+if [ "${#py_suites[@]}" -gt 0 ]; then
+	# Debian's python3 has python3-websockets; a pyenv python3 on PATH may not.
+	step "e2e python (websockets)" /usr/bin/python3 -m unittest discover -s e2e -p '*_test.py'
+fi
+
+total=$(($(date +%s) - t_start))
+echo
+echo "==> summary (${total}s)"
+printf '%s\n' "${summary[@]}"
+echo "summary: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
