@@ -241,3 +241,250 @@ func TestUnescape(t *testing.T) {
 		})
 	}
 }
+
+// refStatements is a literal transcription of nginx 1.22.1's
+// ngx_conf_read_token loop (core/ngx_conf_file.c), without the 4096-byte
+// buffer: it returns each statement's words and how it ended (";", "{",
+// "}", "eof", or the error message), stopping at the first error as nginx
+// does.
+func refStatements(src string) []string {
+	var out []string
+	pos := 0
+	for {
+		var args []string
+		var word []byte
+		found, needSpace, lastSpace, sharpComment, variable := false, false, true, false, false
+		quoted, sQuoted, dQuoted := false, false, false
+		start := pos
+		rc := ""
+		for rc == "" {
+			if pos >= len(src) {
+				if len(args) > 0 || !lastSpace {
+					rc = `unexpected end of file, expecting ";" or "}"`
+				} else {
+					rc = "eof"
+				}
+				break
+			}
+			ch := src[pos]
+			pos++
+			if ch == '\n' && sharpComment {
+				sharpComment = false
+			}
+			if sharpComment {
+				continue
+			}
+			if quoted {
+				quoted = false
+				continue
+			}
+			if needSpace {
+				if isSpace(ch) {
+					lastSpace, needSpace = true, false
+					continue
+				}
+				if ch == ';' {
+					rc = ";"
+					break
+				}
+				if ch == '{' {
+					rc = "{"
+					break
+				}
+				if ch == ')' {
+					lastSpace, needSpace = true, false
+				} else {
+					rc = fmt.Sprintf("unexpected \"%c\"", ch)
+					break
+				}
+			}
+			if lastSpace {
+				start = pos - 1
+				if isSpace(ch) {
+					continue
+				}
+				switch ch {
+				case ';', '{':
+					if len(args) == 0 {
+						rc = fmt.Sprintf("unexpected \"%c\"", ch)
+					} else {
+						rc = string(ch)
+					}
+					continue
+				case '}':
+					if len(args) != 0 {
+						rc = `unexpected "}"`
+					} else {
+						rc = "}"
+					}
+					continue
+				case '#':
+					sharpComment = true
+					continue
+				case '\\':
+					quoted, lastSpace = true, false
+					continue
+				case '"':
+					start++
+					dQuoted, lastSpace = true, false
+					continue
+				case '\'':
+					start++
+					sQuoted, lastSpace = true, false
+					continue
+				case '$':
+					variable, lastSpace = true, false
+					continue
+				default:
+					lastSpace = false
+				}
+			} else {
+				if ch == '{' && variable {
+					continue
+				}
+				variable = false
+				if ch == '\\' {
+					quoted = true
+					continue
+				}
+				if ch == '$' {
+					variable = true
+					continue
+				}
+				if dQuoted {
+					if ch == '"' {
+						dQuoted, needSpace, found = false, true, true
+					}
+				} else if sQuoted {
+					if ch == '\'' {
+						sQuoted, needSpace, found = false, true, true
+					}
+				} else if isSpace(ch) || ch == ';' || ch == '{' {
+					lastSpace, found = true, true
+				}
+				if found {
+					word = word[:0]
+					raw := src[start : pos-1]
+					for i := 0; i < len(raw); {
+						if raw[i] == '\\' && i+1 < len(raw) {
+							switch raw[i+1] {
+							case '"', '\'', '\\':
+								i++
+							case 't':
+								word = append(word, '\t')
+								i += 2
+								continue
+							case 'r':
+								word = append(word, '\r')
+								i += 2
+								continue
+							case 'n':
+								word = append(word, '\n')
+								i += 2
+								continue
+							}
+						}
+						word = append(word, raw[i])
+						i++
+					}
+					args = append(args, string(word))
+					if ch == ';' || ch == '{' {
+						rc = string(ch)
+					}
+					found = false
+				}
+			}
+		}
+		if rc != ";" && rc != "{" && rc != "}" && rc != "eof" {
+			return append(out, rc) // the words read so far do not matter
+		}
+		out = append(out, fmt.Sprintf("%q %s", args, rc))
+		if rc == "eof" {
+			return out
+		}
+	}
+}
+
+// ourStatements groups our lexer's tokens the way refStatements does, up
+// to the first error.
+func ourStatements(src string) []string {
+	var out []string
+	var rep reporter
+	l := newLexer("f", src, nil, &rep)
+	args := []string{}
+	for {
+		t := l.next()
+		rc := ""
+		switch {
+		case len(rep.errs) > 0:
+			rc = rep.errs[0].Msg
+		case t.kind == tokWord:
+			args = append(args, t.text)
+			continue
+		case t.kind == tokSemi || t.kind == tokOpen:
+			rc = map[tokKind]string{tokSemi: ";", tokOpen: "{"}[t.kind]
+			if len(args) == 0 {
+				rc = "unexpected \"" + rc + "\""
+			}
+		case t.kind == tokClose:
+			rc = "}"
+			if len(args) > 0 {
+				rc = `unexpected "}"`
+			}
+		default:
+			rc = "eof"
+			if len(args) > 0 {
+				rc = `unexpected end of file, expecting ";" or "}"`
+			}
+		}
+		if len(args) == 0 {
+			args = nil
+		}
+		if rc != ";" && rc != "{" && rc != "}" && rc != "eof" {
+			return append(out, rc)
+		}
+		out = append(out, fmt.Sprintf("%q %s", args, rc))
+		if rc == "eof" {
+			return out
+		}
+		args = []string{}
+	}
+}
+
+// TestLexerMatchesReference compares our lexer with the transcription of
+// ngx_conf_read_token on every string of up to 5 bytes over the bytes that
+// matter to it, and on longer pseudo-random strings.
+func TestLexerMatchesReference(t *testing.T) {
+	const alphabet = "a$\\{};\"'# )\nt"
+	check := func(src string) {
+		t.Helper()
+		want := strings.Join(refStatements(src), " | ")
+		got := strings.Join(ourStatements(src), " | ")
+		if got != want {
+			t.Fatalf("input %q:\ngot  %s\nwant %s", src, got, want)
+		}
+	}
+	var gen func(prefix string, n int)
+	gen = func(prefix string, n int) {
+		check(prefix)
+		if n == 0 {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			gen(prefix+alphabet[i:i+1], n-1)
+		}
+	}
+	gen("", 5)
+	// Longer inputs from a fixed linear congruential sequence.
+	x := uint32(1)
+	for range 20000 {
+		x = x*1664525 + 1013904223
+		n := int(x>>24) % 24
+		b := make([]byte, n)
+		for i := range b {
+			x = x*1664525 + 1013904223
+			b[i] = alphabet[int(x>>16)%len(alphabet)]
+		}
+		check(string(b))
+	}
+}
