@@ -118,7 +118,11 @@ func (c *clientConn) finish(w *http1.ResponseWriter, plan *locPlan, status int) 
 	}
 	c.vc.Status = status
 	c.vc.BodyBytesSent = w.BodyBytes()
-	c.vc.BytesSent = w.BodyBytes() // head bytes are not counted separately
+	if c.vc.WS {
+		// nginx counts what the tunnel sent to the client.
+		c.vc.BodyBytesSent = c.vc.WSBytesOut
+	}
+	c.vc.BytesSent = c.vc.BodyBytesSent // head bytes are not counted separately
 	c.vc.End = time.Now()
 	for _, lg := range plan.logs {
 		lg.Log(&c.vc)
