@@ -72,17 +72,18 @@ func ParseFile(path string, opts ParseOptions) (*AST, ErrorList) {
 	return parse(path, data, opts)
 }
 
-// ParseBytes parses data as the main configuration file named name (used
-// verbatim in positions and AST.Files). Includes are resolved through opts
-// as for ParseFile.
+// ParseBytes parses data as the main configuration file named name: name
+// is used verbatim in positions, made absolute in AST.Files, and its
+// directory is the default prefix. Includes are resolved through opts as
+// for ParseFile.
 func ParseBytes(name string, data []byte, opts ParseOptions) (*AST, ErrorList) {
 	return parse(name, data, opts)
 }
 
 func parse(name string, data []byte, opts ParseOptions) (*AST, ErrorList) {
 	p := newParser(name, opts)
-	p.ast.Files = append(p.ast.Files, File{Path: name, Data: data})
 	key := cleanAbs(name)
+	p.ast.Files = append(p.ast.Files, File{Path: key, Data: data})
 	p.read[key] = data
 	// nginx applies -g (ngx_conf_param) before parsing the main file.
 	p.parseGlobals()
