@@ -247,6 +247,30 @@ func (l *loader) dialAll(n, bufSize int, after func(*wsConn) error) []*wsConn {
 	return out
 }
 
+// closeAll ends WebSockets with a Close frame (RFC 6455 section 5.5.1) and
+// waits up to 2 s for the peer's Close or EOF before closing the socket.
+// The backend answers Close and closes first, so TIME_WAIT sockets land on
+// the backend's listening port and not on the proxy's ephemeral ports,
+// which later cases need.
+func (l *loader) closeAll(conns []*wsConn) {
+	frame := wsframe.AppendFrame(nil, wsframe.OpClose, []byte{0x03, 0xe8}, &l.cfg.clientMask)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 256)
+	for _, w := range conns {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			w.c.SetDeadline(time.Now().Add(2 * time.Second))
+			if _, err := w.c.Write(frame); err == nil {
+				io.Copy(io.Discard, w.r)
+			}
+			w.c.Close()
+		}()
+	}
+	wg.Wait()
+}
+
 // window runs the warm-up and the measured window while the workers run,
 // and fills the result's counts, rates, latencies and CPU.
 func (l *loader) window(res *result.Load, bytesPerOp int) {
@@ -335,10 +359,12 @@ func (l *loader) closedLoop(res *result.Load, op byte) error {
 		}()
 	}
 	l.window(res, l.cfg.size)
+	// Workers finish their round trip and stop; then the sockets close.
 	for _, w := range conns {
-		w.c.Close()
+		w.c.SetDeadline(time.Now().Add(5 * time.Second))
 	}
 	wg.Wait()
+	l.closeAll(conns)
 	return nil
 }
 
@@ -354,18 +380,22 @@ func (l *loader) openLoop(res *result.Load) error {
 	}
 	base := time.Now()
 	interval := time.Duration(float64(time.Second) / l.cfg.rate)
-	var wg sync.WaitGroup
+	var senders, receivers sync.WaitGroup
 	for i, w := range conns {
-		wg.Add(2)
+		senders.Add(1)
+		receivers.Add(1)
 		go func() { // receiver
-			defer wg.Done()
+			defer receivers.Done()
 			w.buf = make([]byte, l.cfg.size)
 			for {
-				_, p, err := w.readFrame()
+				h, p, err := w.readFrame()
 				if err != nil {
 					if !l.stop.Load() {
 						l.fail(fmt.Errorf("reading echo: %w", err))
 					}
+					return
+				}
+				if h.Opcode == wsframe.OpClose {
 					return
 				}
 				if len(p) >= 8 {
@@ -378,7 +408,7 @@ func (l *loader) openLoop(res *result.Load) error {
 			}
 		}()
 		go func() { // sender
-			defer wg.Done()
+			defer senders.Done()
 			plain := make([]byte, l.cfg.size)
 			for j := range plain {
 				plain[j] = 'a' + byte(j%26)
@@ -403,11 +433,18 @@ func (l *loader) openLoop(res *result.Load) error {
 		}()
 	}
 	l.window(res, l.cfg.size)
-	time.Sleep(100 * time.Millisecond)
+	// Senders stop within one interval; a Close frame then follows the
+	// last message, the backend answers it and closes first.
+	senders.Wait()
+	closeFrame := wsframe.AppendFrame(nil, wsframe.OpClose, []byte{0x03, 0xe8}, &l.cfg.clientMask)
+	for _, w := range conns {
+		w.c.SetDeadline(time.Now().Add(3 * time.Second))
+		w.c.Write(closeFrame)
+	}
+	receivers.Wait()
 	for _, w := range conns {
 		w.c.Close()
 	}
-	wg.Wait()
 	return nil
 }
 
@@ -430,16 +467,17 @@ func (l *loader) idle(res *result.Load) error {
 		return nil
 	}
 	// Warm the proxy's pools and lazily built state first.
-	for _, w := range l.dialAll(64, 512, once) {
-		w.c.Close()
-	}
+	l.closeAll(l.dialAll(64, 512, once))
 	time.Sleep(300 * time.Millisecond)
 	var err error
 	if res.RSSBefore, err = procstat.RSSKiB(l.cfg.pid); err != nil {
 		return err
 	}
+	t0 := time.Now()
 	conns := l.dialAll(l.cfg.conns, 512, once)
 	res.IdleConns = len(conns)
+	res.Seconds = time.Since(t0).Seconds() // setup time
+
 	time.Sleep(l.cfg.settle)
 	if res.RSSAfter, err = procstat.RSSKiB(l.cfg.pid); err != nil {
 		return err
@@ -448,9 +486,7 @@ func (l *loader) idle(res *result.Load) error {
 		res.KiBPerConn = float64(res.RSSAfter-res.RSSBefore) / float64(len(conns))
 	}
 	l.stop.Store(true)
-	for _, w := range conns {
-		w.c.Close()
-	}
+	l.closeAll(conns)
 	return nil
 }
 

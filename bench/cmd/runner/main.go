@@ -108,6 +108,8 @@ type runner struct {
 	pin   bool
 	unav  map[string]string // target → reason it cannot run
 	echo  *proc
+	// nofile is the fd limit the proxies inherit.
+	nofile int
 }
 
 type ports struct{ ws, app, proxy, haproxy int }
@@ -289,6 +291,7 @@ func (r *runner) idleLimit() {
 		l.Cur = l.Max
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
+	r.nofile = int(l.Cur)
 	if max := int(l.Cur-200) / 2; r.o.idle > max {
 		r.log.Info("capping idle connections at the fd limit", "idle", max, "nofile", l.Cur)
 		r.o.idle = max

@@ -82,7 +82,11 @@ backend app
 `
 
 func (r *runner) writeConfigs() error {
-	conns := 2*r.o.idle + 1000
+	// nginx needs headroom beyond two connections per tunnel: at exactly
+	// 2×idle+1000 it reports "worker_connections are not enough" and resets
+	// clients before 9,500 tunnels are open. Connections are limited by the
+	// fd limit anyway.
+	conns := 3*r.o.idle + 1000
 	for _, v := range []struct{ name, extra string }{{"nginx", ""}, {"nginx-tuned", tunedBuffers}} {
 		dir := filepath.Join(r.prefix(v.name), "conf")
 		if err := os.MkdirAll(filepath.Join(r.prefix(v.name), "logs"), 0o755); err != nil {
@@ -96,7 +100,13 @@ func (r *runner) writeConfigs() error {
 			return err
 		}
 	}
-	conf := fmt.Sprintf(haproxyConf, r.o.idle+1000, r.ports.haproxy, r.ports.ws, r.ports.app)
+	// HAProxy refuses to start when 2×maxconn plus a few exceeds the fd
+	// limit it cannot raise.
+	maxconn := r.o.idle + 200
+	if r.nofile > 0 {
+		maxconn = min(maxconn, (r.nofile-100)/2)
+	}
+	conf := fmt.Sprintf(haproxyConf, maxconn, r.ports.haproxy, r.ports.ws, r.ports.app)
 	return os.WriteFile(filepath.Join(r.work, "haproxy.cfg"), []byte(conf), 0o644)
 }
 
