@@ -105,7 +105,9 @@ func resolvePaths(o *options) (conf, prefix string, err error) {
 
 // loadConfig reads and checks the configuration, returning every error.
 func loadConfig(o *options, confPath, prefix string) (*config.Spec, config.ErrorList) {
-	return config.Load(confPath, config.ParseOptions{Prefix: prefix, Globals: o.globals})
+	// nginx resolves includes against the directory of the main file
+	// (conf_prefix), not against -p.
+	return config.Load(confPath, config.ParseOptions{Prefix: filepath.Dir(confPath), Globals: o.globals})
 }
 
 // testConfig is -t / -T: nginx's output lines, plus every error at once and

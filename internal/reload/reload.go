@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -103,7 +104,7 @@ func Start(opts Options) (*Server, error) {
 
 // load reads, checks and compiles the configuration file.
 func (s *Server) load() (*proxy.State, error) {
-	spec, errs := config.Load(s.opts.ConfPath, config.ParseOptions{Prefix: s.opts.Prefix, Globals: s.opts.Globals})
+	spec, errs := config.Load(s.opts.ConfPath, config.ParseOptions{Prefix: filepath.Dir(s.opts.ConfPath), Globals: s.opts.Globals})
 	if len(errs) > 0 {
 		return nil, errs
 	}
