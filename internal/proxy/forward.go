@@ -61,10 +61,7 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 	if isWS {
 		if status, reason := checkHandshake(req); status != 0 {
 			c.h.Log.Info("bad websocket handshake", "client", c.remoteAddr, "uri", c.vc.RequestURI, "reason", reason)
-			if status == 426 {
-				w.AddHeader("Sec-WebSocket-Version", "13")
-			}
-			return c.writeError(w, req, plan, status)
+			return c.refuseHandshake(w, req, plan, status)
 		}
 	}
 

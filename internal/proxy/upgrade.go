@@ -36,6 +36,25 @@ func checkHandshake(req *http1.Request) (status int, reason string) {
 	return 400, err.Error()
 }
 
+// refuseHandshake answers a malformed handshake with nginx's error page
+// for status; a 426 carries "Sec-WebSocket-Version: 13", the version this
+// proxy speaks (RFC 6455 4.4). WriteError starts the header list afresh,
+// so the page is written here.
+func (c *clientConn) refuseHandshake(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, status int) int {
+	if status != 426 {
+		return c.writeError(w, req, plan, status)
+	}
+	w.AddServerDate()
+	w.AddHeader("Content-Type", "text/html")
+	w.MarkFraming()
+	w.AddHeader("Sec-WebSocket-Version", "13")
+	body := http1.AppendErrorPage(nil, status, plan.server.name())
+	if err := w.WriteHeader(status, "", int64(len(body))); err == nil && !req.IsHEAD() {
+		w.Write(body)
+	}
+	return status
+}
+
 // upgrade handles a 101 from the upstream. It becomes a tunnel only when
 // the client asked for an upgrade that this location may carry, and, for
 // WebSockets, the upstream agreed to "websocket"; anything else is a bad
