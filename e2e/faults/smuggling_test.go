@@ -1,0 +1,248 @@
+package faults_test
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"wsgate/internal/proxytest"
+)
+
+// TestSmuggling sends requests whose framing two parsers could read
+// differently. Each must be refused by wsgate with the status nginx 1.22
+// answers, reach the backend not at all (the recording backend records no
+// request), and leave wsgate serving the next client.
+func TestSmuggling(t *testing.T) {
+	be := proxytest.NewRecording(t, "")
+	g := startGate(t, "", fmt.Sprintf("location / { proxy_pass http://%s; }", be.Addr))
+
+	cases := []struct {
+		name string
+		raw  string
+		want int
+	}{
+		{"cl and te", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+		{"te and cl", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n", 400},
+		{"duplicate cl same", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd", 400},
+		{"duplicate cl differ", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\nabcd", 400},
+		{"cl list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4, 4\r\n\r\nabcd", 400},
+		{"cl sign", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +4\r\n\r\nabcd", 400},
+		{"te not chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+		{"te identity", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", 501},
+		{"te on http/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+		{"bare cr in value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: one\rTransfer-Encoding: chunked\r\n\r\n", 400},
+		{"bare cr in request line", "GET /\r HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"nul in value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: a\x00b\r\n\r\n", 400},
+		{"space before colon", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length : 5\r\n\r\n", 400},
+		{"duplicate host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+		{"no host on 1.1", "GET / HTTP/1.1\r\nX-A: a\r\n\r\n", 400},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			be.Reset()
+			c, br := g.dial()
+			io.WriteString(c, tc.raw)
+			resp, err := proxytest.ReadResponse(br, "GET")
+			if err != nil {
+				t.Fatalf("reading response: %v", err)
+			}
+			if resp.Status != tc.want {
+				t.Fatalf("got status %d; want %d\n%s", resp.Status, tc.want, resp.Raw)
+			}
+			// A refused head ends the connection: nothing after it is read
+			// as a request.
+			expectClosed(t, c, br, 10*time.Second)
+			if got := be.Requests(); len(got) != 0 {
+				t.Fatalf("backend got %d requests; want none: %q", len(got), got[0].Raw)
+			}
+			g.mustServe("/after", 200)
+		})
+	}
+}
+
+// TestObsFold checks that a folded header line (RFC 9112 5.2 obs-fold) never
+// reaches the backend as a header or as part of one: nginx 1.22 takes the
+// continuation line for a header whose name begins with a blank, which is
+// invalid and dropped (ignore_invalid_headers on). A "Transfer-Encoding"
+// hidden in the fold must not frame the body.
+func TestObsFold(t *testing.T) {
+	be := proxytest.NewRecording(t, "")
+	g := startGate(t, "", fmt.Sprintf("location / { proxy_pass http://%s; }", be.Addr))
+
+	raw := "POST /fold HTTP/1.1\r\nHost: a\r\nX-A: one\r\n Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello"
+	resp, _, _ := g.roundTrip(raw, "POST")
+	t.Logf("obs-fold: status %d", resp.Status)
+	if resp.Status != 200 && resp.Status != 400 {
+		t.Fatalf("got status %d; want 200 (fold dropped) or 400 (fold refused)", resp.Status)
+	}
+	reqs := be.Requests()
+	if resp.Status == 400 {
+		if len(reqs) != 0 {
+			t.Fatalf("refused request reached the backend: %q", reqs[0].Raw)
+		}
+		return
+	}
+	reqs = be.WaitRequests(1, 5*time.Second)
+	if len(reqs) != 1 {
+		t.Fatalf("backend got %d requests; want 1", len(reqs))
+	}
+	r := reqs[0]
+	if r.Chunked || string(r.Body) != "hello" {
+		t.Fatalf("backend body: got chunked=%v %q; want Content-Length body \"hello\"", r.Chunked, r.Body)
+	}
+	if strings.Contains(string(r.Raw), "\n ") || strings.Contains(string(r.Raw), "\n\t") {
+		t.Fatalf("backend saw a folded line:\n%s", r.Raw)
+	}
+	if _, ok := r.Get("Transfer-Encoding"); ok {
+		t.Fatalf("backend saw Transfer-Encoding from a folded line:\n%s", r.Raw)
+	}
+	g.mustServe("/after", 200)
+}
+
+// TestBadChunkedFraming sends chunked bodies whose framing wsgate rejects
+// (a bare LF where CRLF must end a chunk line: wsgate is stricter than nginx
+// here, see internal/http1; a size that is not hex; a missing chunk end).
+// wsgate streams request bodies, so the backend may see the head of such a
+// request, but never a complete request: the upstream connection is
+// dropped before the body ends, and the recording backend, which records
+// only complete requests, records nothing. The client gets 400 and the
+// connection closes.
+func TestBadChunkedFraming(t *testing.T) {
+	be := proxytest.NewRecording(t, "")
+	g := startGate(t, "", fmt.Sprintf("location / { proxy_pass http://%s; }", be.Addr))
+
+	cases := []struct {
+		name, body string
+	}{
+		{"bare lf after size", "5\nhello\r\n0\r\n\r\n"},
+		{"bare lf after data", "5\r\nhello\n0\r\n\r\n"},
+		{"size not hex", "zz\r\nhello\r\n0\r\n\r\n"},
+		{"data longer than size", "3\r\nhello\r\n0\r\n\r\n"},
+		{"size overflow", "ffffffffffffffffff\r\nhello\r\n0\r\n\r\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			be.Reset()
+			c, br := g.dial()
+			io.WriteString(c, "POST /chunk HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"+tc.body+"GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n")
+			resp, err := proxytest.ReadResponse(br, "POST")
+			if err != nil {
+				t.Fatalf("reading response: %v", err)
+			}
+			if resp.Status != 400 {
+				t.Fatalf("got status %d; want 400\n%s", resp.Status, resp.Raw)
+			}
+			expectClosed(t, c, br, 10*time.Second)
+			time.Sleep(100 * time.Millisecond)
+			if got := be.Requests(); len(got) != 0 {
+				t.Fatalf("backend recorded %d requests; want none: %q", len(got), got[0].Raw)
+			}
+			g.mustServe("/after", 200)
+		})
+	}
+}
+
+// TestNonUpgradeThenRequest is the upgrade-based smuggling attempt: the
+// client asks for a WebSocket and pipelines a second request right after
+// it; the backend refuses the upgrade (426, 400, 200). wsgate must answer
+// the refusal as an ordinary response and read the next bytes as the next
+// HTTP request, which the backend must receive as its own request, parsed,
+// never as raw bytes in a tunnel.
+func TestNonUpgradeThenRequest(t *testing.T) {
+	for _, status := range []int{426, 400, 200} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			be := proxytest.NewNonUpgrade(t, status)
+			g := startGate(t, "", fmt.Sprintf(`location / {
+            proxy_pass http://%s;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+        }`, be.Addr))
+			c, br := g.dial()
+			io.WriteString(c, "GET /ws/chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"+
+				"GET /second HTTP/1.1\r\nHost: a\r\nX-Second: yes\r\n\r\n")
+			r1, err := proxytest.ReadResponse(br, "GET")
+			if err != nil {
+				t.Fatalf("reading first response: %v", err)
+			}
+			if r1.Status != status {
+				t.Fatalf("first response: got %d; want %d", r1.Status, status)
+			}
+			r2, err := proxytest.ReadResponse(br, "GET")
+			if err != nil {
+				t.Fatalf("reading second response: %v", err)
+			}
+			if r2.Status != status {
+				t.Fatalf("second response: got %d; want %d (the backend's answer to a parsed request)", r2.Status, status)
+			}
+			reqs := be.WaitRequests(2, 5*time.Second)
+			if len(reqs) != 2 {
+				t.Fatalf("backend got %d requests; want 2", len(reqs))
+			}
+			if reqs[0].Target != "/ws/chat" || strings.Contains(string(reqs[0].Raw), "/second") {
+				t.Fatalf("first backend request: got %q", reqs[0].Raw)
+			}
+			if reqs[1].Line != "GET /second HTTP/1.1" {
+				t.Fatalf("second backend request line: got %q; want %q", reqs[1].Line, "GET /second HTTP/1.1")
+			}
+			if v, _ := reqs[1].Get("X-Second"); v != "yes" {
+				t.Fatalf("second backend request lost its headers:\n%s", reqs[1].Raw)
+			}
+			if _, up := reqs[1].Get("Upgrade"); up {
+				t.Fatalf("second backend request carries an Upgrade it never had:\n%s", reqs[1].Raw)
+			}
+		})
+	}
+}
+
+// TestH2CNotTunnelled sends "Upgrade: h2c" to a location that allows only
+// WebSocket upgrades (no ws_allow_upgrade). A backend that answers with an
+// ordinary response leaves the connection an HTTP connection; a backend
+// that switches protocols anyway gets the client a 502, and no tunnel is
+// made.
+func TestH2CNotTunnelled(t *testing.T) {
+	const h2c = "GET /h2 HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n"
+	seedHeaders := `proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";`
+
+	t.Run("ordinary answer", func(t *testing.T) {
+		be := proxytest.NewRecording(t, "")
+		g := startGate(t, "", fmt.Sprintf("location / { proxy_pass http://%s; %s }", be.Addr, seedHeaders))
+		c, br := g.dial()
+		io.WriteString(c, h2c+"GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+		for i, want := range []int{200, 200} {
+			resp, err := proxytest.ReadResponse(br, "GET")
+			if err != nil {
+				t.Fatalf("response %d: %v", i+1, err)
+			}
+			if resp.Status != want {
+				t.Fatalf("response %d: got %d; want %d", i+1, resp.Status, want)
+			}
+		}
+		reqs := be.WaitRequests(2, 5*time.Second)
+		if len(reqs) != 2 || reqs[1].Line != "GET /next HTTP/1.1" {
+			t.Fatalf("backend requests: got %d; want the h2c request and GET /next as two requests", len(reqs))
+		}
+		if g.srv.Tunnels().Len() != 0 {
+			t.Fatalf("got %d live tunnels; want 0", g.srv.Tunnels().Len())
+		}
+	})
+	t.Run("backend switches anyway", func(t *testing.T) {
+		be := proxytest.NewUnsolicited101(t)
+		g := startGate(t, "", fmt.Sprintf("location / { proxy_pass http://%s; %s }", be.Addr, seedHeaders))
+		resp, _, _ := g.roundTrip(h2c, "GET")
+		if resp.Status != 502 {
+			t.Fatalf("got status %d; want 502", resp.Status)
+		}
+		if strings.Contains(string(resp.Raw), proxytest.Unsolicited101Tail) {
+			t.Fatalf("client saw bytes of the backend's switched protocol:\n%s", resp.Raw)
+		}
+		if g.srv.Tunnels().Len() != 0 {
+			t.Fatalf("got %d live tunnels; want 0", g.srv.Tunnels().Len())
+		}
+	})
+}
