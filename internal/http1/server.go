@@ -351,6 +351,7 @@ type ResponseWriter struct {
 	framingAt  int    // byte offset in hdr where framing lines go; -1: end
 	trailers   []byte
 	scratch    []byte
+	location   []byte // "Location: ...\r\n" or empty, see SetLocation
 	status     int
 	clen       int64 // declared Content-Length, -1 unknown
 	written    int64
@@ -368,7 +369,7 @@ func (w *ResponseWriter) reset(req *Request, l RequestLimits) {
 	*w = ResponseWriter{
 		c: w.c, req: req, limits: l,
 		hdr: w.hdr[:0], trailers: w.trailers[:0], scratch: w.scratch[:0],
-		framingAt: -1, clen: -1,
+		location: w.location[:0], framingAt: -1, clen: -1,
 	}
 }
 
@@ -405,6 +406,20 @@ func (w *ResponseWriter) AddHeaderBytes(name, value []byte) {
 	w.hdr = append(w.hdr, ": "...)
 	w.hdr = append(w.hdr, value...)
 	w.hdr = append(w.hdr, "\r\n"...)
+}
+
+// SetLocation sets the Location line of a redirect the server makes
+// itself. ngx_http_header_filter writes it after Content-Length and before
+// Transfer-Encoding and Connection, wherever MarkFraming put those. A value
+// with CR, LF or NUL is dropped.
+func (w *ResponseWriter) SetLocation(value []byte) {
+	w.location = w.location[:0]
+	if !safeFieldBytes(value) {
+		return
+	}
+	w.location = append(w.location, "Location: "...)
+	w.location = append(w.location, value...)
+	w.location = append(w.location, "\r\n"...)
 }
 
 // AddServerDate queues "Server: <ServerName>" and "Date: <now>", the two
@@ -519,6 +534,7 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 		b = strconv.AppendInt(b, w.clen, 10)
 		b = append(b, "\r\n"...)
 	}
+	b = append(b, w.location...)
 	if w.chunked {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	}
@@ -646,13 +662,13 @@ func (w *ResponseWriter) Flush() error {
 // WriteError writes nginx's built-in response for status (494 is sent as
 // 400 "Request Header Or Cookie Too Large"): Server, Date, Content-Type
 // text/html, Content-Length, and "Connection: close" for the statuses
-// after which nginx closes (400, 413, 414, 494, 500, 501). 408 and 499
+// after which nginx closes (400, 413, 414, 494, 500, 501). 408, 444 and 499
 // write nothing and close, as nginx never sends them.
 func (w *ResponseWriter) WriteError(status int) error {
 	if w.wroteHeader {
 		return ErrHeaderWritten
 	}
-	if status == 408 || status == StatusClientClosedRequest {
+	if status == 408 || status == StatusClientClosedRequest || status == StatusNoResponse {
 		w.wroteHeader, w.status, w.noBody, w.closeAfter = true, status, true, true
 		return nil
 	}
@@ -660,6 +676,7 @@ func (w *ResponseWriter) WriteError(status int) error {
 		w.closeAfter = true
 	}
 	w.hdr = w.hdr[:0]
+	w.location = w.location[:0]
 	w.framingAt = -1
 	page := AppendErrorPage(nil, status, w.c.serverName())
 	w.AddServerDate()
@@ -681,7 +698,7 @@ func (w *ResponseWriter) WriteError(status int) error {
 // finish ends the response: the last chunk and trailers, a check that a
 // declared length was met, and a flush.
 func (w *ResponseWriter) finish() error {
-	if w.status == 408 || w.status == StatusClientClosedRequest {
+	if w.status == 408 || w.status == StatusClientClosedRequest || w.status == StatusNoResponse {
 		w.keepalive = false
 		return nil
 	}

@@ -13,6 +13,10 @@ const StatusRequestHeaderTooLarge = 494
 // StatusClientClosedRequest is nginx's 499: logged, never sent.
 const StatusClientClosedRequest = 499
 
+// StatusNoResponse is nginx's 444 (return 444, NGX_HTTP_CLOSE): the
+// connection is closed without an answer and 444 is logged.
+const StatusNoResponse = 444
+
 // StatusError is a client error that maps to an nginx status. Status is the
 // code nginx would finalize the request with (494 for too large headers,
 // 408 for timeouts, which nginx never sends).

@@ -30,6 +30,7 @@ type clientConn struct {
 	hdrs []vars.Header
 	buf  []byte // upstream request head, error pages
 	tgt  []byte // upstream request-target
+	page []byte // redirect Location and page
 }
 
 var _ http1.Handler = (*clientConn)(nil)
@@ -163,9 +164,9 @@ func (c *clientConn) writeError(w *http1.ResponseWriter, req *http1.Request, pla
 // redirect for 301 302 303 307 308 with a URL, a body for other codes with
 // text, nginx's page for a bare code, and 444 closes without answering.
 func (c *clientConn) serveReturn(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, r *config.Return) int {
-	if r.Code == 444 {
-		w.CloseAfter()
-		return 444
+	if r.Code == http1.StatusNoResponse {
+		w.WriteError(http1.StatusNoResponse)
+		return http1.StatusNoResponse
 	}
 	var text []byte
 	if plan.rt.Return != nil {
@@ -195,34 +196,26 @@ func (c *clientConn) serveReturn(w *http1.ResponseWriter, req *http1.Request, pl
 // header filter does (absolute_redirect on, port_in_redirect on,
 // server_name_in_redirect off).
 func (c *clientConn) redirect(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, status int, loc []byte) int {
-	var abs []byte
+	abs := c.page[:0]
 	if len(loc) > 0 && loc[0] == '/' {
 		if c.tls {
 			abs = append(abs, "https://"...)
 		} else {
 			abs = append(abs, "http://"...)
 		}
-		host := c.vc.Host
-		if host == "" {
-			host = c.vc.ServerName
-		}
-		if host == "" {
-			host = c.localAddr
-		}
-		abs = append(abs, host...)
+		abs = append(abs, c.redirectHost()...)
 		if (c.tls && c.localPort != "443") || (!c.tls && c.localPort != "80") {
 			abs = append(abs, ':')
 			abs = append(abs, c.localPort...)
 		}
-		abs = append(abs, loc...)
-	} else {
-		abs = append(abs, loc...)
 	}
+	abs = append(abs, loc...)
 	w.AddServerDate()
 	w.AddHeader("Content-Type", "text/html")
 	w.MarkFraming()
-	w.AddHeaderBytes([]byte("Location"), abs)
-	body := http1.AppendErrorPage(nil, status, plan.server.name())
+	w.SetLocation(abs)
+	body := http1.AppendErrorPage(abs[:0], status, plan.server.name())
+	c.page = body
 	if err := w.WriteHeader(status, "", int64(len(body))); err == nil && !req.IsHEAD() {
 		w.Write(body)
 	}
