@@ -139,15 +139,20 @@ func TestDemoThroughWsgate(t *testing.T) {
 		if !r.OK {
 			t.Fatalf("probe: got %s (%s); want ok", r.Cause, r.Explanation)
 		}
-		if len(r.Other) != 1 {
+		if len(r.Other) != 1 || !strings.HasPrefix(r.Other[0], `{"type":"hello"`) {
 			t.Fatalf("messages besides the echoes: got %q; want the hello", r.Other)
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
 		var h Hello
-		if err := json.Unmarshal([]byte(r.Other[0]), &h); err != nil && !strings.HasPrefix(r.Other[0], `{"type":"hello"`) {
-			t.Fatalf("hello: got %q; want JSON", r.Other[0])
+		if err := json.Unmarshal(readJSON(t, ctx, dialWS(t, ctx, wsBase+"ws/echo")), &h); err != nil {
+			t.Fatalf("hello: %v", err)
 		}
-		if h.Type == "hello" && (h.Headers["Upgrade"] != "websocket" || h.Headers["Host"] != "localhost" && h.Headers["Host"] != "127.0.0.1") {
-			t.Errorf("hello headers: got %v; want Upgrade: websocket and Host: $host", h.Headers)
+		// The tutorial's proxy_set_header lines: Upgrade $http_upgrade,
+		// Connection "upgrade", Host $host (no port).
+		if h.Type != "hello" || h.Proto != "HTTP/1.1" || h.Headers["Upgrade"] != "websocket" ||
+			h.Headers["Connection"] != "upgrade" || h.Headers["Host"] != "127.0.0.1" {
+			t.Errorf("hello: got %+v; want HTTP/1.1 with Upgrade: websocket, Connection: upgrade, Host: 127.0.0.1", h)
 		}
 	})
 
