@@ -270,6 +270,13 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 		}
 		a.conn.Close()
 		a.conn = nil
+		var cbe *clientBodyError
+		if errors.As(err, &cbe) {
+			// The client's body was bad, too slow (client_body_timeout) or
+			// cut short: not the upstream's fault, and no reason to retry.
+			a.done(upstream.Success)
+			return nil, kindClientBody, cbe.err
+		}
 		if a.reused && !a.sentBody {
 			// A cached connection the upstream closed meanwhile: nginx
 			// retries on a fresh one (ngx_http_upstream_next, peer.cached).
@@ -348,10 +355,18 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *http
 			return nil
 		}
 		if rerr != nil {
-			return rerr
+			return &clientBodyError{rerr}
 		}
 	}
 }
+
+// clientBodyError is a failure reading the client's request body while
+// sending it upstream. It keeps a client_body_timeout apart from a
+// proxy_send_timeout: both are deadline errors.
+type clientBodyError struct{ err error }
+
+func (e *clientBodyError) Error() string { return "reading client request body: " + e.err.Error() }
+func (e *clientBodyError) Unwrap() error { return e.err }
 
 var (
 	crlfBytes = []byte("\r\n")
