@@ -1,0 +1,228 @@
+package faults_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"wsgate/internal/proxytest"
+)
+
+// TestHeadLimits checks nginx's head limits with the default
+// large_client_header_buffers 4 8k: a request line longer than a buffer is
+// 414, a header line longer than a buffer is 400 "Request Header Or Cookie
+// Too Large", and so is a head that needs more than four buffers (many
+// headers). The backend sees none of them.
+func TestHeadLimits(t *testing.T) {
+	be := proxytest.NewRecording(t, "")
+	g := startGate(t, "", fmt.Sprintf("location / { proxy_pass http://%s; }", be.Addr))
+
+	var many strings.Builder
+	for i := 0; i < 64; i++ {
+		fmt.Fprintf(&many, "X-H%d: %s\r\n", i, strings.Repeat("v", 1000))
+	}
+	cases := []struct {
+		name, raw string
+		want      int
+		text      string
+	}{
+		{"long request line", "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\nHost: a\r\n\r\n", 414, "414 Request-URI Too Large"},
+		{"long header line", "GET / HTTP/1.1\r\nHost: a\r\nCookie: " + strings.Repeat("c", 9000) + "\r\n\r\n", 400, "Request Header Or Cookie Too Large"},
+		{"too many headers", "GET / HTTP/1.1\r\nHost: a\r\n" + many.String() + "\r\n", 400, "Request Header Or Cookie Too Large"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			be.Reset()
+			resp, c, br := g.roundTrip(tc.raw, "GET")
+			if resp.Status != tc.want {
+				t.Fatalf("got status %d; want %d", resp.Status, tc.want)
+			}
+			if !strings.Contains(string(resp.Body), tc.text) {
+				t.Fatalf("body: got %q; want it to contain %q", resp.Body, tc.text)
+			}
+			expectClosed(t, c, br, 10*time.Second)
+			if got := be.Requests(); len(got) != 0 {
+				t.Fatalf("backend got %d requests; want none", len(got))
+			}
+			g.mustServe("/after", 200)
+		})
+	}
+	if be.Accepted() != len(cases) {
+		t.Fatalf("backend accepted %d connections; want %d (one per good request)", be.Accepted(), len(cases))
+	}
+}
+
+// TestSlowloris sends a head one byte every 200 ms with
+// client_header_timeout 2s. wsgate must close the connection silently
+// (nginx logs 408 and sends nothing) once the timeout passes, and the
+// backend must never be contacted.
+func TestSlowloris(t *testing.T) {
+	be := proxytest.NewRecording(t, "")
+	g := startGate(t, "client_header_timeout 2s;", fmt.Sprintf("location / { proxy_pass http://%s; }", be.Addr))
+
+	const n = 4
+	done := make(chan error, n)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		go func() {
+			c, err := net.Dial("tcp", g.Addr)
+			if err != nil {
+				done <- err
+				return
+			}
+			defer c.Close()
+			head := "GET / HTTP/1.1\r\nHost: a\r\nX-Slow: " + strings.Repeat("s", 200) + "\r\n\r\n"
+			for j := 0; j < len(head); j++ {
+				c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+				if _, err := c.Write([]byte{head[j]}); err != nil {
+					break // closed by wsgate
+				}
+				time.Sleep(200 * time.Millisecond)
+				if time.Since(start) > 15*time.Second {
+					done <- fmt.Errorf("still writing after 15s")
+					return
+				}
+			}
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			b, err := io.ReadAll(c)
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				done <- fmt.Errorf("connection not closed after the head timeout")
+				return
+			}
+			if len(b) > 0 {
+				done <- fmt.Errorf("got %q; want no response", b)
+				return
+			}
+			done <- nil
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d < 1500*time.Millisecond {
+		t.Fatalf("closed after %v; want no earlier than client_header_timeout 2s", d)
+	}
+	if be.Accepted() != 0 {
+		t.Fatalf("backend accepted %d connections; want 0", be.Accepted())
+	}
+	g.mustServe("/after", 200)
+}
+
+// TestSlowBody stalls a request body with client_body_timeout 1s: wsgate
+// logs 408 and closes the client connection without a response (nginx:
+// ngx_http_read_client_request_body_handler, "client timed out"). wsgate
+// streams request bodies, so the backend sees the head, but never a whole
+// request.
+func TestSlowBody(t *testing.T) {
+	be := proxytest.NewRecording(t, "")
+	g := startGate(t, "client_body_timeout 1s;", fmt.Sprintf("location / { proxy_pass http://%s; }", be.Addr))
+
+	c, br := g.dial()
+	io.WriteString(c, "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789")
+	start := time.Now()
+	b := expectClosed(t, c, br, 10*time.Second)
+	if d := time.Since(start); d < 800*time.Millisecond {
+		t.Fatalf("closed after %v; want no earlier than client_body_timeout 1s", d)
+	}
+	if len(b) > 0 && !strings.HasPrefix(string(b), "HTTP/1.1 408") {
+		t.Fatalf("got %q; want nothing (or a 408)", b)
+	}
+	if !g.waitAccess(`"POST /upload HTTP/1.1" 408 `, 5*time.Second) {
+		t.Fatalf("access log has no 408 for the stalled body:\n%s", g.accessLog())
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got := be.Requests(); len(got) != 0 {
+		t.Fatalf("backend recorded %d complete requests; want 0", len(got))
+	}
+	g.mustServe("/after", 200)
+}
+
+// TestSlowReader downloads a 1 GiB body from a fast backend with a client
+// that reads the head and then nothing. wsgate streams with backpressure
+// (it never buffers a response whole): the backend must stall after a few
+// MiB in socket buffers, and wsgate's heap must stay bounded.
+func TestSlowReader(t *testing.T) {
+	const size = 1 << 30
+	var written atomic.Int64
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				req, err := proxytest.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				if req.Target != "/big" {
+					io.WriteString(c, proxytest.DefaultResponse)
+					return
+				}
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", size)
+				buf := make([]byte, 64<<10)
+				for left := int64(size); left > 0; {
+					c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+					n, err := c.Write(buf[:min(int64(len(buf)), left)])
+					written.Add(int64(n))
+					left -= int64(n)
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	g := startGate(t, "", fmt.Sprintf("location / { proxy_pass http://%s; proxy_read_timeout 60s; send_timeout 60s; }", ln.Addr()))
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+
+	const clients = 4
+	for i := 0; i < clients; i++ {
+		c, br := g.dial()
+		io.WriteString(c, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
+		line, err := br.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
+			t.Fatalf("status line: got %q, %v; want 200", line, err)
+		}
+	}
+	// Wait until the backend's writes stall.
+	var last int64 = -1
+	eventually(20*time.Second, func() bool {
+		time.Sleep(300 * time.Millisecond)
+		n := written.Load()
+		stalled := n == last
+		last = n
+		return stalled
+	})
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	w := written.Load()
+	t.Logf("backend wrote %d MiB for %d stalled clients; heap in use %d -> %d MiB", w>>20, clients, before.HeapInuse>>20, after.HeapInuse>>20)
+	if w > 256<<20 {
+		t.Fatalf("backend wrote %d MiB to clients that read nothing; want it stalled by backpressure (< 256 MiB)", w>>20)
+	}
+	if grow := int64(after.HeapInuse) - int64(before.HeapInuse); grow > 64<<20 {
+		t.Fatalf("heap grew by %d MiB; want under 64 MiB", grow>>20)
+	}
+	g.mustServe("/small-"+strconv.Itoa(clients), 200)
+}
