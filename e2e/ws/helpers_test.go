@@ -26,7 +26,8 @@ import (
 
 // seedConf is the seed tutorial's server block (nginx-semantics §9) with its
 // ports replaced: {{LISTEN}} for wsgate, {{WS}} for the WebSocket backend,
-// {{APP}} for the plain one. {{EXTRA_WS}} adds lines to location /ws/,
+// {{APP}} for the plain one, {{READ_TIMEOUT}} for /ws/'s proxy_read_timeout
+// (86400, the seed's, unless given). {{EXTRA_WS}} adds lines to location /ws/,
 // {{EXTRA_HTTP}} lines to the http block, {{LOCS}} more locations.
 const seedConf = `events {}
 http {
@@ -43,7 +44,7 @@ http {
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection "upgrade";
             proxy_set_header Host $host;
-            proxy_read_timeout 86400;
+            proxy_read_timeout {{READ_TIMEOUT}};
             {{EXTRA_WS}}
         }
         {{LOCS}}
@@ -68,7 +69,7 @@ type gate struct {
 // confText fills the placeholders of tmpl from vars; missing ones become "".
 func confText(tmpl string, vars map[string]string) string {
 	out := tmpl
-	for _, k := range []string{"LISTEN", "WS", "APP", "LOG", "ERRLOG", "EXTRA_WS", "EXTRA_HTTP", "LOCS"} {
+	for _, k := range []string{"LISTEN", "WS", "APP", "LOG", "ERRLOG", "EXTRA_WS", "EXTRA_HTTP", "LOCS", "READ_TIMEOUT"} {
 		out = strings.ReplaceAll(out, "{{"+k+"}}", vars[k])
 	}
 	return out
@@ -91,6 +92,9 @@ func startGate(t testing.TB, tmpl string, vars map[string]string) *gate {
 	}
 	if v["ERRLOG"] == "" {
 		v["ERRLOG"] = filepath.Join(dir, "error.log")
+	}
+	if v["READ_TIMEOUT"] == "" {
+		v["READ_TIMEOUT"] = "86400"
 	}
 	if v["APP"] == "" {
 		v["APP"] = "127.0.0.1:9" // discard port: refused
