@@ -1,0 +1,111 @@
+// Headless Chromium through wsgate: opens the demo page that `wsgate demo`
+// serves, and checks that the page came through wsgate, that its WebSocket
+// opened through location /ws/, that messages make the round trip, and
+// that the page shows what wsgate reported. Saves a screenshot.
+//
+// Usage: node e2e/browser/demo.test.mjs URL [SCREENSHOT.png]
+// Environment: CHROMIUM (default /usr/bin/chromium).
+import { chromium } from "playwright-core";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+const url = process.argv[2];
+const shot = process.argv[3] || join(dirname(new URL(import.meta.url).pathname), "..", "out", "demo.png");
+if (!url) {
+  console.error("usage: node demo.test.mjs URL [SCREENSHOT.png]");
+  process.exit(2);
+}
+
+const failures = [];
+function check(ok, what, got) {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}${ok ? "" : ": got " + JSON.stringify(got)}`);
+  if (!ok) failures.push(what);
+}
+
+const profile = mkdtempSync(join(tmpdir(), "wsgate-chromium-"));
+// A fresh profile directory (Chromium's --user-data-dir, which Playwright
+// takes as launchPersistentContext's first argument).
+const browser = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  viewport: { width: 1280, height: 1000 },
+  timeout: 30000,
+});
+try {
+  const page = browser.pages()[0] || await browser.newPage();
+  const sockets = [];
+  page.on("websocket", (ws) => sockets.push(ws.url()));
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+
+  // The page, through wsgate: its Server header is wsgate's.
+  const resp = await page.goto(url, { waitUntil: "load", timeout: 15000 });
+  const server = resp.headers()["server"] || "";
+  check(resp.status() === 200, "page answered 200", resp.status());
+  check(server.startsWith("wsgate"), "page came through wsgate (Server header)", server);
+  check((await page.title()) === "wsgate demo", "page title", await page.title());
+
+  // The WebSocket opens through /ws/ on the same origin.
+  await page.waitForFunction(() => document.body.dataset.wsState === "open", null, { timeout: 10000 })
+    .catch(() => {});
+  const state = await page.textContent("#state");
+  check(state === "open", "WebSocket state shown as open", state);
+  const origin = new URL(url);
+  const echoURL = `ws://${origin.host}/ws/echo`;
+  check(sockets.includes(echoURL), `WebSocket opened to ${echoURL}`, sockets);
+
+  // The three greetings the page sends come back, plus one typed here.
+  await page.fill("#message", "typed in the browser");
+  await page.click("#send");
+  await page.waitForFunction(() => Number(document.getElementById("received").textContent) >= 4, null, { timeout: 10000 })
+    .catch(() => {});
+  const sent = Number(await page.textContent("#sent"));
+  const received = Number(await page.textContent("#received"));
+  check(sent >= 4 && received === sent, "messages sent and received", { sent, received });
+  const rtt = await page.textContent("#rtt");
+  check(/ms$/.test(rtt), "round trip shown", rtt);
+  const log = await page.textContent("#log");
+  check(log.includes("typed in the browser"), "typed message echoed in the log", log.slice(0, 200));
+
+  // What the backend saw: the tutorial's proxy_set_header lines at work.
+  const saw = await page.textContent("#backend-saw");
+  check(/Upgradewebsocket/.test(saw) && /Connectionupgrade/.test(saw), "backend saw Upgrade and Connection", saw.slice(0, 300));
+
+  // What wsgate saw: the quick-check WebSocket through location /ws/.
+  await page.waitForFunction(() => [...document.querySelectorAll("#observed tr")]
+    .some((tr) => tr.textContent.includes("location /ws/") && tr.textContent.includes("101")), null, { timeout: 10000 })
+    .catch(() => {});
+  const observed = await page.$$eval("#observed tr", (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+  const wsRow = observed.find((r) => r[2] === "location /ws/" && r[4] === "101" && r[5] === "WebSocket");
+  check(!!wsRow, "page shows wsgate's observation of location /ws/ (101, WebSocket)", observed);
+  check(!!wsRow && /:\d+$/.test(wsRow[3]), "observation names the upstream address", wsRow);
+  check(observed.some((r) => r[2] === "location /"), "page shows wsgate's observation of location /", observed);
+
+  // The chat and the configuration card.
+  await page.waitForFunction(() => !document.getElementById("chat-send").disabled, null, { timeout: 10000 }).catch(() => {});
+  await page.fill("#chat-text", "hello chat");
+  await page.click("#chat-send");
+  await page.waitForFunction(() => document.getElementById("chat-log").textContent.includes("hello chat"), null, { timeout: 10000 })
+    .catch(() => {});
+  check((await page.textContent("#chat-log")).includes("hello chat"), "chat message came back", await page.textContent("#chat-log"));
+  const conf = await page.textContent("#config");
+  check(conf.includes("proxy_read_timeout 86400;"), "configuration shown", conf.slice(0, 200));
+
+  check(errors.length === 0, "no page errors", errors);
+
+  mkdirSync(dirname(shot), { recursive: true });
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log(`screenshot: ${shot}`);
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+if (failures.length > 0) {
+  console.error(`${failures.length} check(s) failed`);
+  process.exit(1);
+}
+console.log("browser test passed");

@@ -1,0 +1,78 @@
+#!/bin/sh
+# Builds wsgate, starts `wsgate demo` on free loopback ports, runs the
+# headless Chromium test against it, stops the demo and exits non-zero on
+# any failure. Run from anywhere; needs go, node, e2e/node_modules
+# (npm ci in e2e/) and chromium (CHROMIUM overrides /usr/bin/chromium).
+# The screenshot goes to e2e/out/demo.png.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out="$root/e2e/out"
+mkdir -p "$out"
+work=$(mktemp -d)
+demo_pid=""
+
+cleanup() {
+	if [ -n "$demo_pid" ] && kill -0 "$demo_pid" 2>/dev/null; then
+		kill -INT "$demo_pid" 2>/dev/null || true
+		i=0
+		while kill -0 "$demo_pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -KILL "$demo_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+if [ ! -d "$root/e2e/node_modules/playwright-core" ]; then
+	echo "e2e/browser: e2e/node_modules/playwright-core is missing: run 'npm ci' in e2e/" >&2
+	exit 1
+fi
+if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+	echo "e2e/browser: chromium not found at ${CHROMIUM:-/usr/bin/chromium}" >&2
+	exit 1
+fi
+
+(cd "$root" && go build -o "$work/wsgate" ./cmd/wsgate)
+
+# Port 0 lets the demo pick free loopback ports; it prints the URL to open.
+"$work/wsgate" demo -listen 127.0.0.1:0 -ws-backend 127.0.0.1:0 -app 127.0.0.1:0 \
+	>"$work/demo.out" 2>"$work/demo.err" &
+demo_pid=$!
+
+url=""
+i=0
+while [ $i -lt 100 ]; do
+	url=$(sed -n 's/^Open \(http:[^ ]*\) in a browser\.$/\1/p' "$work/demo.out")
+	[ -n "$url" ] && break
+	if ! kill -0 "$demo_pid" 2>/dev/null; then break; fi
+	sleep 0.1
+	i=$((i + 1))
+done
+if [ -z "$url" ]; then
+	echo "e2e/browser: wsgate demo did not start:" >&2
+	cat "$work/demo.out" "$work/demo.err" >&2
+	exit 1
+fi
+echo "e2e/browser: demo at $url (pid $demo_pid)"
+
+status=0
+(cd "$root/e2e" && node browser/demo.test.mjs "$url" "$out/demo.png") || status=$?
+
+# Stop the demo with Ctrl-C's signal and check it stopped cleanly.
+kill -INT "$demo_pid"
+i=0
+while kill -0 "$demo_pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$demo_pid" 2>/dev/null; then
+	echo "e2e/browser: wsgate demo still running 10s after SIGINT" >&2
+	status=1
+else
+	wait "$demo_pid" || { echo "e2e/browser: wsgate demo exited with status $?" >&2; cat "$work/demo.err" >&2; status=1; }
+	grep -q '^stopped$' "$work/demo.out" || { echo "e2e/browser: demo did not report a clean stop" >&2; status=1; }
+fi
+demo_pid=""
+if [ -s "$work/demo.err" ]; then
+	echo "e2e/browser: wsgate demo's messages:" >&2
+	cat "$work/demo.err" >&2
+fi
+exit $status
