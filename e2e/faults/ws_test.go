@@ -1,0 +1,142 @@
+package faults_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"wsgate/internal/proxytest"
+	"wsgate/internal/ws"
+)
+
+// What wsgate does with malformed WebSocket traffic in a frame-aware tunnel
+// (a WebSocket upgrade, internal/tunnel with FrameAware set):
+//
+// wsgate relays it, byte for byte, as nginx does. The tunnel's frame
+// tracker (ws.Tracker) reads frame headers only to know where frames end;
+// it does not police the protocol. It accepts unmasked client frames,
+// reserved opcodes and RSV bits without comment (ws.ParseHeader checks none
+// of them), and on a header it cannot follow (a 64-bit length with its most
+// significant bit set, a fragmented control frame, a control frame longer
+// than 125 bytes) it becomes "lost": it keeps relaying but can no longer
+// place a Close frame at a frame boundary, so a reload or shutdown ends that
+// tunnel by closing the sockets instead of with a Close frame. The endpoint
+// judges the frame: a conforming server (here coder/websocket) answers with
+// Close 1002 Protocol Error and closes, wsgate relays that Close to the
+// client and ends the tunnel. A server that drops the connection without a
+// Close (coder/websocket does so for a 2^63 length and for an unmasked
+// frame) gets the client Close 1014 Bad Gateway from wsgate, as any upstream
+// that goes away without a Close does. Nothing is buffered: a 2^63-byte
+// length costs wsgate no memory.
+//
+// A tunnel for another allowed upgrade (ws_allow_upgrade) is a plain byte
+// tunnel: the same bytes are relayed untouched and never parsed.
+
+// wsLocations proxies /ws/ to a WebSocket backend and the rest to a
+// recording backend, with the seed's upgrade headers.
+func wsLocations(wsAddr, httpAddr string) string {
+	return fmt.Sprintf(`location /ws/ {
+            proxy_pass http://%s;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_read_timeout 30s;
+        }
+        location / { proxy_pass http://%s; }`, wsAddr, httpAddr)
+}
+
+func TestMalformedWebSocketFrames(t *testing.T) {
+	wsb := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	rec := proxytest.NewRecording(t, "")
+	g := startGate(t, "", wsLocations(wsb.Addr, rec.Addr))
+
+	huge := []byte{0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}
+	huge = append(huge, bytes.Repeat([]byte{'x'}, 64)...)
+	ctrlLong := frame(ws.OpPing, true, bytes.Repeat([]byte{'p'}, 200), false)
+	rsv := frame(ws.OpText, true, []byte("rsv"), false)
+	rsv[0] |= 0x40 // RSV1 without a negotiated extension
+	cases := []struct {
+		name  string
+		bytes []byte
+	}{
+		{"length 2^63", huge},
+		{"unmasked client frame", frame(ws.OpText, true, []byte("hello"), true)},
+		{"reserved data opcode", frame(ws.Opcode(0x3), true, []byte("op3"), false)},
+		{"reserved control opcode", frame(ws.Opcode(0xB), true, []byte("opB"), false)},
+		{"fragmented ping", frame(ws.OpPing, false, []byte("p"), false)},
+		{"control frame over 125 bytes", ctrlLong},
+		{"rsv1 without extension", rsv},
+		{"continuation without start", frame(ws.OpContinuation, true, []byte("c"), false)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := g.dialWS("/ws/echo")
+			w.echo(t, "before")
+			if err := w.send(tc.bytes); err != nil {
+				t.Fatalf("sending: %v", err)
+			}
+			code, closed := w.closeOutcome(10 * time.Second)
+			if !closed {
+				t.Fatalf("tunnel still open 10s after a malformed frame")
+			}
+			t.Logf("outcome: Close %d", code)
+			if code != 0 && code != ws.CloseProtocolError && code != ws.CloseBadGateway {
+				t.Fatalf("got Close %d; want 1002 (the backend's verdict, relayed), 1014 (the backend left without a Close) or none", code)
+			}
+			t0 := time.Now()
+			w.c.Close()
+			if !eventually(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 }) {
+				t.Fatalf("got %d live tunnels after the close; want 0", g.srv.Tunnels().Len())
+			}
+			t.Logf("tunnel gone %v after the client closed", time.Since(t0))
+			w2 := g.dialWS("/ws/echo")
+			w2.echo(t, "after "+tc.name)
+			w2.c.Close()
+			g.mustServe("/after", 200)
+		})
+	}
+}
+
+// TestPlainTunnelRelays checks that a non-WebSocket upgrade allowed with
+// ws_allow_upgrade is a plain byte tunnel: bytes that would be malformed
+// WebSocket frames go through untouched both ways.
+func TestPlainTunnelRelays(t *testing.T) {
+	be := proxytest.NewRecording(t, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: custom\r\nConnection: Upgrade\r\n\r\n")
+	g := startGate(t, "", fmt.Sprintf(`location / {
+            proxy_pass http://%s;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            ws_allow_upgrade custom;
+        }`, be.Addr))
+	c, br := g.dial()
+	io.WriteString(c, "GET /tun HTTP/1.1\r\nHost: a\r\nUpgrade: custom\r\nConnection: Upgrade\r\n\r\n")
+	resp, err := proxytest.ReadResponse(br, "GET")
+	if err != nil || resp.Status != 101 {
+		t.Fatalf("got %v, %v; want 101", resp, err)
+	}
+	payload := []byte{0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x09, 0x05, 'p', 'i', 'n', 'g', '!'}
+	var lenHdr [8]byte
+	binary.BigEndian.PutUint64(lenHdr[:], 1<<63)
+	payload = append(payload, lenHdr[:]...)
+	c.Write(payload)
+	got := make([]byte, len(payload))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(br, got); err != nil {
+		t.Fatalf("reading echo: %v", err)
+	}
+	if !bytes.Equal(got, payload) {
+		t.Fatalf("echo: got % x; want % x", got, payload)
+	}
+	c.Close()
+	if !eventually(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 }) {
+		t.Fatalf("got %d live tunnels; want 0", g.srv.Tunnels().Len())
+	}
+	if r := be.Requests(); len(r) != 1 || !strings.HasPrefix(r[0].Line, "GET /tun ") {
+		t.Fatalf("backend requests: got %d; want the one upgrade", len(r))
+	}
+}
