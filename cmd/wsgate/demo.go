@@ -74,7 +74,11 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "  | %s\n", l)
 		}
 		fmt.Fprintln(stdout)
-		fmt.Fprintf(stdout, "  wsgate             listening on %s\n", d.Listen)
+		listenShown := d.Listen
+		if !strings.Contains(listenShown, ":") {
+			listenShown = "*:" + listenShown // "listen 80;": every address
+		}
+		fmt.Fprintf(stdout, "  wsgate             listening on %s\n", listenShown)
 		fmt.Fprintf(stdout, "  WebSocket backend  %s  (echo at /ws/echo, chat at /ws/chat)\n", strings.Join(d.WSBackend, ", "))
 		fmt.Fprintf(stdout, "  app                %s  (the page)\n", strings.Join(d.App, ", "))
 	}
