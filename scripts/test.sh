@@ -50,10 +50,10 @@ step() {
 	local dt=$(($(date +%s) - t0))
 	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
-		summary+=("$(printf '  ok    %-34s %4ss' "$name" "$dt")")
+		summary+=("$(printf '  ok    %-46s %4ss' "$name" "$dt")")
 	else
 		failed=$((failed + 1))
-		summary+=("$(printf '  FAIL  %-34s %4ss  (exit %s)' "$name" "$dt" "$rc")")
+		summary+=("$(printf '  FAIL  %-46s %4ss  (exit %s)' "$name" "$dt" "$rc")")
 	fi
 }
 
