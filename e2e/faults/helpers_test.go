@@ -310,7 +310,10 @@ func (w *wsClient) closeOutcome(within time.Duration) (code uint16, closed bool)
 			return 0, true
 		}
 		if op == ws.OpClose {
+			// Answer as a client does (RFC 6455 5.5.1), then close.
 			c, _, _ := ws.ParseClosePayload(p)
+			w.send(frame(ws.OpClose, true, p, false))
+			w.c.Close()
 			return c, true
 		}
 	}

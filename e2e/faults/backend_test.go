@@ -1,0 +1,133 @@
+package faults_test
+
+import (
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"wsgate/internal/proxytest"
+	"wsgate/internal/ws"
+)
+
+// TestBackendFaults points one location at a misbehaving backend and checks
+// the status nginx answers (502 refused, broken or garbled, 504 timed out),
+// and that a good location keeps serving.
+func TestBackendFaults(t *testing.T) {
+	cases := []struct {
+		name  string
+		start func(t *testing.T) string
+		req   string
+		want  int
+	}{
+		{"refused", func(t *testing.T) string { return proxytest.FreeAddr(t) }, "", 502},
+		{"reset on accept", func(t *testing.T) string { return proxytest.NewAbrupt(t, proxytest.ResetOnAccept).Addr }, "", 502},
+		{"closes without answer", func(t *testing.T) string { return proxytest.NewAbrupt(t, proxytest.CloseAfterRequest).Addr }, "", 502},
+		{"never answers", func(t *testing.T) string { return proxytest.NewSlow(t, 0, "").Addr }, "", 504},
+		{"never reads", func(t *testing.T) string { return proxytest.NewSilent(t).Addr }, "", 504},
+		{"garbage", func(t *testing.T) string { return proxytest.NewGarbage(t, nil).Addr }, "", 502},
+		{"unsolicited 101", func(t *testing.T) string { return proxytest.NewUnsolicited101(t).Addr }, "", 502},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			good := proxytest.NewRecording(t, "")
+			bad := tc.start(t)
+			g := startGate(t, "", fmt.Sprintf(`location /bad/ {
+            proxy_pass http://%s;
+            proxy_read_timeout 1s;
+            proxy_connect_timeout 2s;
+        }
+        location / { proxy_pass http://%s; }`, bad, good.Addr))
+			raw := tc.req
+			if raw == "" {
+				raw = "GET /bad/x HTTP/1.1\r\nHost: a\r\n\r\n"
+			}
+			start := time.Now()
+			resp, _, _ := g.roundTrip(raw, "GET")
+			if resp.Status != tc.want {
+				t.Fatalf("got status %d; want %d\n%s", resp.Status, tc.want, resp.Raw)
+			}
+			if d := time.Since(start); d > 8*time.Second {
+				t.Fatalf("answer took %v; want it within proxy_read_timeout 1s and a margin", d)
+			}
+			if g.srv.Tunnels().Len() != 0 {
+				t.Fatalf("got %d live tunnels; want 0", g.srv.Tunnels().Len())
+			}
+			g.mustServe("/good", 200)
+		})
+	}
+}
+
+// TestBackendResetMidResponse: the backend announces 100 body bytes, sends
+// 10 and resets. The head is already sent, so the client must see the
+// connection end with the body truncated (nginx closes it), never a
+// complete response.
+func TestBackendResetMidResponse(t *testing.T) {
+	bad := proxytest.NewAbrupt(t, proxytest.ResetMidResponse)
+	good := proxytest.NewRecording(t, "")
+	g := startGate(t, "", fmt.Sprintf("location /bad/ { proxy_pass http://%s; }\nlocation / { proxy_pass http://%s; }", bad.Addr, good.Addr))
+	c, br := g.dial()
+	io.WriteString(c, "GET /bad/x HTTP/1.1\r\nHost: a\r\n\r\n")
+	_, err := proxytest.ReadResponse(br, "GET")
+	if err == nil {
+		t.Fatalf("got a complete response; want a truncated body and a closed connection")
+	}
+	expectClosed(t, c, br, 10*time.Second)
+	g.mustServe("/good", 200)
+}
+
+// TestBackendDiesMidWebSocket: the upstream dies inside a message (a frame
+// header promising 10 bytes, 3 sent, then RST), and, separately, a healthy
+// echo backend is shut down while tunnels are idle. The client must learn
+// promptly: a Close 1014 Bad Gateway where wsgate can place one at a frame
+// boundary of the client's stream, otherwise the connection closes.
+func TestBackendDiesMidWebSocket(t *testing.T) {
+	t.Run("mid message", func(t *testing.T) {
+		bad := proxytest.NewAbrupt(t, proxytest.ResetMidMessage)
+		good := proxytest.NewRecording(t, "")
+		g := startGate(t, "", wsLocations(bad.Addr, good.Addr))
+		w := g.dialWS("/ws/x")
+		start := time.Now()
+		code, closed := w.closeOutcome(10 * time.Second)
+		if !closed {
+			t.Fatalf("client connection still open 10s after the backend died")
+		}
+		if code != 0 && code != ws.CloseBadGateway {
+			t.Fatalf("got Close %d; want 1014 or no Close", code)
+		}
+		t.Logf("client learned after %v (Close %d)", time.Since(start), code)
+		if !eventually(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 }) {
+			t.Fatalf("got %d live tunnels; want 0", g.srv.Tunnels().Len())
+		}
+		g.mustServe("/good", 200)
+	})
+	t.Run("between messages", func(t *testing.T) {
+		echo := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+		good := proxytest.NewRecording(t, "")
+		g := startGate(t, "", wsLocations(echo.Addr, good.Addr))
+		var clients []*wsClient
+		for i := 0; i < 3; i++ {
+			w := g.dialWS("/ws/x")
+			w.echo(t, fmt.Sprint("hello ", i))
+			clients = append(clients, w)
+		}
+		start := time.Now()
+		echo.Close()
+		for i, w := range clients {
+			code, closed := w.closeOutcome(10 * time.Second)
+			if !closed {
+				t.Fatalf("client %d still open 10s after the backend died", i)
+			}
+			t.Logf("client %d: Close %d", i, code)
+			if code != ws.CloseBadGateway && code != ws.CloseGoingAway {
+				t.Fatalf("client %d: got Close %d; want 1014 (or the backend's own 1001)", i, code)
+			}
+		}
+		t.Logf("clients learned after %v", time.Since(start))
+		if !eventually(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 }) {
+			t.Fatalf("got %d live tunnels; want 0", g.srv.Tunnels().Len())
+		}
+		g.mustServe("/good", 200)
+	})
+}
