@@ -497,6 +497,14 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 	outLen := cl
 	if chunked {
 		outLen = -1
+	} else if cl == 0 && !chunked && (req.IsHEAD() || resp.Status == 304) {
+		// No body follows, but the client is told the length the
+		// upstream declared (headers_out.content_length_n); none when it
+		// declared none or chunked.
+		outLen = resp.ContentLength
+		if resp.Chunked {
+			outLen = -1
+		}
 	}
 	rh := respHeaders(resp.Headers)
 	up := UpstreamResponse{Status: resp.Status, StatusLine: resp.StatusLine, Headers: &rh}

@@ -184,7 +184,7 @@ func (c *clientConn) serveReturn(w *http1.ResponseWriter, req *http1.Request, pl
 		return c.writeError(w, req, plan, r.Code)
 	}
 	w.AddServerDate()
-	w.AddHeader("Content-Type", "text/plain")
+	w.AddHeader("Content-Type", contentType(c.vc.URI))
 	w.MarkFraming()
 	if err := w.WriteHeader(r.Code, "", int64(len(text))); err == nil && !req.IsHEAD() {
 		w.Write(text)
@@ -213,11 +213,45 @@ func (c *clientConn) redirect(w *http1.ResponseWriter, req *http1.Request, plan 
 	w.AddServerDate()
 	w.AddHeader("Content-Type", "text/html")
 	w.MarkFraming()
-	w.SetLocation(abs)
+	if len(loc) > 0 && loc[0] == '/' {
+		w.SetLocation(abs)
+	} else {
+		// ngx_http_header_filter writes only a Location it makes absolute
+		// in its own place; one that is already absolute stays in the
+		// header list, after Connection.
+		w.AddHeaderBytes(locationName, abs)
+	}
 	body := http1.AppendErrorPage(abs[:0], status, plan.server.name())
 	c.page = body
 	if err := w.WriteHeader(status, "", int64(len(body))); err == nil && !req.IsHEAD() {
 		w.Write(body)
 	}
 	return status
+}
+
+var locationName = []byte("Location")
+
+// contentType is the Content-Type of a response nginx builds itself with
+// a body (return CODE TEXT): ngx_http_set_content_type looks the URI's
+// extension up in the types, which without a types block are nginx's
+// built-in three (ngx_http_core_default_types), else default_type
+// text/plain.
+func contentType(uri string) string {
+	i := len(uri) - 1
+	for i >= 0 && uri[i] != '.' && uri[i] != '/' {
+		i--
+	}
+	if i < 0 || uri[i] != '.' {
+		return "text/plain"
+	}
+	ext := uri[i+1:]
+	switch {
+	case equalFold([]byte(ext), "html"):
+		return "text/html"
+	case equalFold([]byte(ext), "gif"):
+		return "image/gif"
+	case equalFold([]byte(ext), "jpg"):
+		return "image/jpeg"
+	}
+	return "text/plain"
 }

@@ -144,6 +144,7 @@ func TestGateReturn(t *testing.T) {
 server { listen {{listen}}; server_name s.test;
   location = /204 { return 204; }
   location = /text { return 200 "hi $host\n"; }
+  location ~* \.(jpg|gif|html)$ { return 200 "x"; }
   location = /url { return 302 /else?$args; }
   location = /abs { return 301 https://other.test/x; }
   location = /bare { return 403; }
@@ -159,10 +160,13 @@ server { listen {{listen}}; server_name s.test;
 	}{
 		{"/204", 204, "Connection: close\n", ""},
 		{"/text", 200, "Content-Type: text/plain\nContent-Length: 10\nConnection: close\n", "hi s.test\n"},
+		{"/a.JPG", 200, "Content-Type: image/jpeg\nContent-Length: 1\nConnection: close\n", "x"},
+		{"/a.gif", 200, "Content-Type: image/gif\nContent-Length: 1\nConnection: close\n", "x"},
+		{"/a.html", 200, "Content-Type: text/html\nContent-Length: 1\nConnection: close\n", "x"},
 		{"/url?a=1", 302, "Content-Type: text/html\nContent-Length: 145\nLocation: http://s.test:" + port + "/else?a=1\nConnection: close\n", "<html>\r\n<head><title>302 Found</title></head>"},
-		{"/abs", 301, "Content-Type: text/html\nContent-Length: 169\nLocation: https://other.test/x\nConnection: close\n", ""},
+		{"/abs", 301, "Content-Type: text/html\nContent-Length: 169\nConnection: close\nLocation: https://other.test/x\n", ""},
 		{"/bare", 403, "Content-Type: text/html\nContent-Length: 153\nConnection: close\n", "<html>\r\n<head><title>403 Forbidden</title></head>"},
-		{"/str", 302, "Content-Type: text/html\nContent-Length: 145\nLocation: http://other.test/y\nConnection: close\n", ""},
+		{"/str", 302, "Content-Type: text/html\nContent-Length: 145\nConnection: close\nLocation: http://other.test/y\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
