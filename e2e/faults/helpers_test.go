@@ -279,21 +279,29 @@ func (w *wsClient) readFrame(timeout time.Duration) (ws.Opcode, []byte, error) {
 // echo sends a text message and waits for the same text back.
 func (w *wsClient) echo(t testing.TB, msg string) {
 	t.Helper()
+	if err := w.echoErr(msg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// echoErr is echo for goroutines other than the test's: it reports a
+// failure instead of ending the test.
+func (w *wsClient) echoErr(msg string) error {
 	if err := w.send(frame(ws.OpText, true, []byte(msg), false)); err != nil {
-		t.Fatalf("sending %q: %v", msg, err)
+		return fmt.Errorf("sending %q: %w", msg, err)
 	}
 	for {
 		op, p, err := w.readFrame(10 * time.Second)
 		if err != nil {
-			t.Fatalf("reading echo of %q: %v", msg, err)
+			return fmt.Errorf("reading echo of %q: %w", msg, err)
 		}
 		if op == ws.OpPing || op == ws.OpPong {
 			continue
 		}
 		if op != ws.OpText || string(p) != msg {
-			t.Fatalf("echo: got opcode %d %q; want text %q", op, p, msg)
+			return fmt.Errorf("echo: got opcode %d %q; want text %q", op, p, msg)
 		}
-		return
+		return nil
 	}
 }
 

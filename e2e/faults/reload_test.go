@@ -1,0 +1,202 @@
+package faults_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"wsgate/internal/proxytest"
+	"wsgate/internal/ws"
+)
+
+// reloadLocations is the configuration the reload tests switch between:
+// /http/ and /ws/ never change; /extra/ is there when extra is set.
+func reloadLocations(wsAddr, httpAddr string, extra bool, n int) string {
+	s := wsLocations(wsAddr, httpAddr)
+	if extra {
+		s += fmt.Sprintf(`
+        location /extra/ {
+            proxy_pass http://%s;
+            proxy_set_header X-Generation %d;
+            ws_drain_window 0;
+        }`, wsAddr, n)
+	}
+	return s
+}
+
+// TestReloadBrokenConfig: a reload with a broken file keeps the running
+// configuration serving (HTTP and an open tunnel), returns the error and
+// logs it with file:line:col.
+func TestReloadBrokenConfig(t *testing.T) {
+	wsb := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	rec := proxytest.NewRecording(t, "")
+	g := startGate(t, "", reloadLocations(wsb.Addr, rec.Addr, false, 0))
+	w := g.dialWS("/ws/a")
+	w.echo(t, "before")
+
+	broken := reloadLocations(wsb.Addr, rec.Addr, false, 0) + "\n        location /broken/ {\n            proxy_pass http://127.0.0.1:1;\n            bogus_directive on;\n        }"
+	g.write("", broken)
+	text := g.confBody()
+	line := strings.Count(text[:strings.Index(text, "bogus_directive")], "\n") + 1
+	col := strings.Index(text, "bogus_directive") - strings.LastIndex(text[:strings.Index(text, "bogus_directive")], "\n")
+	want := fmt.Sprintf("%s:%d:%d", filepath.Base(g.Conf), line, col)
+
+	err := g.srv.Reload()
+	if err == nil {
+		t.Fatalf("reload of a broken config: got no error")
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Fatalf("reload error: got %q; want it to name %s", err, want)
+	}
+	if !strings.Contains(g.Log.String(), want) {
+		t.Fatalf("error log does not name %s:\n%s", want, g.Log.String())
+	}
+	w.echo(t, "after the failed reload")
+	g.mustServe("/http/x", 200)
+	g.mustServe("/broken/x", 200) // still the old config: served by location /
+}
+
+// TestReloadStorm reloads 100 times while HTTP clients and WebSocket
+// clients keep working on routes that never change. No request may fail,
+// no tunnel on an unchanged route may close, tunnels on a route that a
+// reload removes get Close 1012, and goroutines and file descriptors
+// return to their baseline afterwards.
+func TestReloadStorm(t *testing.T) {
+	wsb := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	rec := proxytest.NewRecording(t, "")
+	g := startGate(t, "", reloadLocations(wsb.Addr, rec.Addr, true, 0))
+	g.mustServe("/http/warm", 200)
+	w0 := g.dialWS("/ws/warm")
+	w0.echo(t, "warm")
+	w0.c.Close()
+	eventually(5*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 })
+	baseG, baseFD := settleGoroutines(runtime.NumGoroutine(), 0, 0), fdCount()
+
+	// A tunnel on /extra/, which the first reload removes.
+	extra := g.dialWS("/extra/x")
+	extra.echo(t, "extra")
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var httpOK, httpFail, wsOK atomic.Int64
+	var failures sync.Map
+	fail := func(kind string, err error) { failures.LoadOrStore(kind, err) }
+
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			var c net.Conn
+			var br *bufio.Reader
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					if c != nil {
+						c.Close()
+					}
+					return
+				default:
+				}
+				if c == nil || n%10 == 0 { // a new connection now and then
+					if c != nil {
+						c.Close()
+					}
+					var err error
+					c, err = net.Dial("tcp", g.Addr)
+					if err != nil {
+						httpFail.Add(1)
+						fail("dial", err)
+						c = nil
+						continue
+					}
+					br = bufio.NewReader(c)
+				}
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				fmt.Fprintf(c, "GET /http/%d/%d HTTP/1.1\r\nHost: a\r\n\r\n", i, n)
+				resp, err := proxytest.ReadResponse(br, "GET")
+				if err != nil || resp.Status != 200 {
+					httpFail.Add(1)
+					fail("http", fmt.Errorf("request %d: %v %v", n, resp, err))
+					c.Close()
+					c = nil
+					continue
+				}
+				httpOK.Add(1)
+			}
+		}(i)
+	}
+	var clients []*wsClient
+	for i := 0; i < 4; i++ {
+		clients = append(clients, g.dialWS(fmt.Sprintf("/ws/%d", i)))
+	}
+	for i, w := range clients {
+		wg.Add(1)
+		go func(i int, w *wsClient) {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := w.echoErr(fmt.Sprintf("client %d message %d", i, n)); err != nil {
+					fail("ws", err)
+					return
+				}
+				wsOK.Add(1)
+			}
+		}(i, w)
+	}
+
+	for n := 1; n <= 100; n++ {
+		g.write("", reloadLocations(wsb.Addr, rec.Addr, n%2 == 0, n))
+		if err := g.srv.Reload(); err != nil {
+			t.Fatalf("reload %d: %v", n, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	failures.Range(func(k, v any) bool {
+		t.Errorf("%s failure: %v", k, v)
+		return true
+	})
+	t.Logf("100 reloads: %d HTTP requests ok, %d failed; %d WebSocket echoes ok", httpOK.Load(), httpFail.Load(), wsOK.Load())
+	if httpOK.Load() == 0 || wsOK.Load() == 0 {
+		t.Fatalf("no traffic went through during the reloads")
+	}
+	if code, closed := extra.closeOutcome(10 * time.Second); !closed || code != ws.CloseServiceRestart {
+		t.Fatalf("tunnel on the removed route: got closed=%v code %d; want Close 1012", closed, code)
+	}
+	// Every tunnel on an unchanged route is still open and echoing.
+	for i, w := range clients {
+		if err := w.echoErr(fmt.Sprintf("client %d after", i)); err != nil {
+			t.Fatalf("tunnel %d on an unchanged route after the reloads: %v", i, err)
+		}
+		w.c.Close()
+	}
+	if !eventually(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 }) {
+		t.Fatalf("got %d live tunnels; want 0", g.srv.Tunnels().Len())
+	}
+	gr := settleGoroutines(baseG, 10, 15*time.Second)
+	var fds int
+	eventually(10*time.Second, func() bool { fds = fdCount(); return fds <= baseFD+4 })
+	t.Logf("goroutines %d -> %d, fds %d -> %d", baseG, gr, baseFD, fds)
+	if gr > baseG+10 {
+		buf := make([]byte, 1<<20)
+		n := runtime.Stack(buf, true)
+		t.Fatalf("goroutines: got %d; want at most baseline %d + 10\n%s", gr, baseG, buf[:n])
+	}
+	if fds > baseFD+4 {
+		t.Fatalf("open fds: got %d; want at most baseline %d + 4", fds, baseFD)
+	}
+}
