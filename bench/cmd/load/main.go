@@ -77,7 +77,7 @@ func main() {
 	flag.StringVar(&cfg.host, "host", "example.com", "Host header")
 	flag.IntVar(&cfg.pid, "pid", 0, "proxy process whose CPU and RSS are read (0: none)")
 	flag.IntVar(&cfg.echoPID, "echopid", 0, "echo backend process, for the load core's utilisation (0: none)")
-	flag.DurationVar(&cfg.dur, "dur", 3*time.Second, "measured window")
+	flag.DurationVar(&cfg.dur, "dur", 5*time.Second, "measured window")
 	flag.DurationVar(&cfg.warm, "warm", 500*time.Millisecond, "warm-up before the window")
 	flag.IntVar(&cfg.conns, "conns", 0, "connections or workers (0: the case's default)")
 	flag.IntVar(&cfg.size, "size", 0, "message payload bytes (0: the case's default)")
@@ -296,6 +296,9 @@ func (l *loader) window(res *result.Load, bytesPerOp int) {
 		res.ProxyCPU = float64((cpu1 - cpu0).Microseconds())
 		if res.Ops > 0 {
 			res.CPUPerOp = res.ProxyCPU / float64(res.Ops)
+		}
+		if res.CPUPerOp > 0 {
+			res.MBPerCPUSec = float64(bytesPerOp) / res.CPUPerOp // bytes per µs = MB/s
 		}
 	}
 	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }

@@ -50,7 +50,7 @@ func main() {
 	flag.StringVar(&cases, "cases", "a,b,c,d,e,f", "cases to run")
 	flag.StringVar(&targets, "targets", "direct,nginx,nginx-tuned,haproxy,wsgate", "targets to run")
 	flag.IntVar(&o.reps, "reps", 3, "interleaved repetitions")
-	flag.DurationVar(&o.dur, "dur", 3*time.Second, "measured window per run")
+	flag.DurationVar(&o.dur, "dur", 5*time.Second, "measured window per run")
 	flag.DurationVar(&o.warm, "warm", 500*time.Millisecond, "warm-up per run")
 	flag.IntVar(&o.idle, "idle", 9500, "idle WebSockets held in case d (capped by the fd limit)")
 	flag.IntVar(&o.nice, "nice", 0, "run proxy, load generator and echo backend under nice -n N (negative needs root; lessens noise on a shared machine)")
