@@ -23,7 +23,7 @@ type closeSeen struct {
 }
 
 // ctlBackend is a WebSocket backend the tests steer through messages: it
-// echoes every message streaming (same type, any size), answers the text
+// echoes every message as one frame (same type, any size), answers the text
 // "close:CODE:REASON" with a Close frame carrying them, and reports how
 // each connection ended. It offers the subprotocols "chat" and "superchat"
 // and permessage-deflate when the path has "?deflate".
@@ -88,39 +88,21 @@ func (b *ctlBackend) serve(w http.ResponseWriter, r *http.Request) {
 			c.CloseNow()
 			return
 		}
-		if typ == websocket.MessageText {
-			// Control messages are short; peek by reading up to 64 bytes.
-			head := make([]byte, 64)
-			n, _ := io.ReadFull(rd, head)
-			head = head[:n]
-			if s := string(head); strings.HasPrefix(s, "close:") {
-				parts := strings.SplitN(s, ":", 3)
-				code, _ := strconv.Atoi(parts[1])
-				c.Close(websocket.StatusCode(code), parts[2])
-				b.ends <- closeSeen{Code: code, Reason: "sent by backend"}
-				return
-			}
-			wr, err := c.Writer(ctx, typ)
-			if err != nil {
-				return
-			}
-			wr.Write(head)
-			if _, err := io.Copy(wr, rd); err != nil {
-				return
-			}
-			if err := wr.Close(); err != nil {
-				return
-			}
-			continue
-		}
-		wr, err := c.Writer(ctx, typ)
+		msg, err := io.ReadAll(rd)
 		if err != nil {
+			b.ends <- closeSeen{Code: int(websocket.CloseStatus(err)), Reason: closeReason(err), Err: err}
+			c.CloseNow()
 			return
 		}
-		if _, err := io.Copy(wr, rd); err != nil {
+		if s := string(msg); typ == websocket.MessageText && strings.HasPrefix(s, "close:") {
+			parts := strings.SplitN(s, ":", 3)
+			code, _ := strconv.Atoi(parts[1])
+			c.Close(websocket.StatusCode(code), parts[2])
+			b.ends <- closeSeen{Code: code, Reason: "sent by backend"}
 			return
 		}
-		if err := wr.Close(); err != nil {
+		// One frame per message, so that tests can count bytes.
+		if err := c.Write(ctx, typ, msg); err != nil {
 			return
 		}
 	}
