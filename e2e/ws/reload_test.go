@@ -119,9 +119,8 @@ func TestReloadTunnels(t *testing.T) {
 			g := startGate(t, seedConf, map[string]string{"WS": be.Addr, "LOCS": chgLoc(be.Addr, tc.extra)})
 			keep := dialMany(t, g.url("/ws/keep"), tc.n)
 			drop := dialMany(t, g.url("/chg/drop"), tc.n)
-			if got := g.srv.Tunnels().Len(); got != 2*tc.n {
-				t.Fatalf("got %d live tunnels; want %d", got, 2*tc.n)
-			}
+			// A tunnel is registered just after its 101 is written.
+			waitFor(t, fmt.Sprintf("%d live tunnels", 2*tc.n), func() bool { return g.srv.Tunnels().Len() == 2*tc.n })
 			after := ""
 			if tc.after != "" {
 				after = chgLoc(be.Addr, tc.after)
