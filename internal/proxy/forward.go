@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"wsgate/internal/config"
@@ -30,6 +31,9 @@ type attempt struct {
 	reused bool
 	reqs   int
 	dialed time.Time
+	// start is when this try began (nginx: u->start_time per
+	// ngx_http_upstream_connect); $upstream_*_time count from it.
+	start time.Time
 	// connected is when the connection was ready; sentBody is set once
 	// a body byte was consumed from the client.
 	connected time.Time
@@ -167,7 +171,19 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 	for n := 1; ; n++ {
 		a, kind, err := c.try(tg, key, &tried, lc, head, req, spool, hasBody)
 		if err == nil {
-			if err = c.readHead(a, resp, lc, req); err == nil {
+			watching := c.watchClient(a.conn)
+			err = c.readHead(a, resp, lc, req)
+			if watching && c.unwatchClient() {
+				// The client went away while the upstream worked: nginx
+				// closes both and logs 499, sending nothing.
+				c.h.Log.Info("client prematurely closed connection, so upstream connection is closed too", "upstream", a.peer.Name, "client", c.remoteAddr)
+				c.record(a, 0, start)
+				a.conn.Close()
+				a.done(upstream.Success)
+				w.WriteError(http1.StatusClientClosedRequest)
+				return http1.StatusClientClosedRequest
+			}
+			if err == nil {
 				if nu := statusNext(resp.Status); nu != 0 && lc.ProxyNextUpstream&nu != 0 && c.canRetry(&tried, lc, n, start, req, hasBody, spool) {
 					c.record(a, resp.Status, start)
 					a.conn.Close()
@@ -179,7 +195,7 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 			}
 			kind = Classify(err)
 			c.h.Log.Error(kind.String(), "upstream", a.peer.Name, "err", err, "client", c.remoteAddr)
-			c.record(a, 0, start)
+			c.recordFailed(a, kind, true)
 			a.conn.Close()
 			a.done(outcomeOf(kind))
 		}
@@ -216,10 +232,13 @@ func (tg *target) poolName() string {
 // try picks a peer, connects (or reuses an idle connection) and sends the
 // request head and body. kind classifies err.
 func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried, lc *config.LocConf, head []byte, req *http1.Request, spool *spooled, hasBody bool) (*attempt, ErrorKind, error) {
-	a := &attempt{}
+	a := &attempt{start: time.Now()}
 	if tg.pool != nil {
 		lease, err := tg.pool.Pick(key, tried)
 		if err != nil {
+			// nginx logs the upstream's name for a try that found no
+			// peer (ngx_http_upstream_next, NGX_HTTP_UPSTREAM_FT_NOLIVE).
+			c.vc.Upstream = append(c.vc.Upstream, vars.UpstreamTry{Addr: tg.pool.Name(), Status: 502, ConnectTime: -1})
 			return nil, KindNoLive, err
 		}
 		a.lease, a.peer = lease, *lease.Peer()
@@ -241,7 +260,7 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 					kind = KindConnectTimeout
 				}
 				c.h.Log.Error("connecting to upstream", "upstream", a.peer.Name, "err", err, "client", c.remoteAddr)
-				c.vc.Upstream = append(c.vc.Upstream, vars.UpstreamTry{Addr: a.peer.Name})
+				c.recordFailed(a, kind, false)
 				a.done(outcomeOf(kind))
 				return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
 			}
@@ -254,7 +273,7 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 				}
 				if err := tc.Handshake(); err != nil {
 					conn.Close()
-					c.vc.Upstream = append(c.vc.Upstream, vars.UpstreamTry{Addr: a.peer.Name})
+					c.recordFailed(a, KindConnect, false)
 					a.done(upstream.FailError)
 					return nil, KindConnect, &UpstreamError{Kind: KindConnect, Peer: a.peer.Name, Err: err}
 				}
@@ -293,7 +312,7 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 			a.done(upstream.Success)
 			return nil, kindClientBody, err
 		}
-		c.vc.Upstream = append(c.vc.Upstream, vars.UpstreamTry{Addr: a.peer.Name})
+		c.recordFailed(a, kind, true)
 		a.done(outcomeOf(kind))
 		return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
 	}
@@ -430,11 +449,24 @@ func (c *clientConn) canRetry(tried *upstream.Tried, lc *config.LocConf, n int, 
 	return true
 }
 
-// record appends this try to $upstream_addr and friends.
+// record appends this try to $upstream_addr and friends; both times
+// count from the try's start, as nginx's u->state does.
 func (c *clientConn) record(a *attempt, status int, start time.Time) {
-	t := vars.UpstreamTry{Addr: a.peer.Name, Status: status, ResponseTime: time.Since(a.connected)}
-	if !a.dialed.IsZero() && !a.reused {
-		t.ConnectTime = a.connected.Sub(start)
+	t := vars.UpstreamTry{Addr: a.peer.Name, Status: status, ResponseTime: time.Since(a.start)}
+	if !a.reused {
+		t.ConnectTime = a.connected.Sub(a.start)
+	}
+	c.vc.Upstream = append(c.vc.Upstream, t)
+}
+
+// recordFailed appends a try that got no usable response: nginx logs the
+// status it would answer with (502, or 504 for a timeout) and, when the
+// connect did not finish, "-" for $upstream_connect_time
+// (ngx_http_upstream_next).
+func (c *clientConn) recordFailed(a *attempt, kind ErrorKind, connected bool) {
+	t := vars.UpstreamTry{Addr: a.peer.Name, Status: kind.Status(), ResponseTime: time.Since(a.start), ConnectTime: -1}
+	if connected && !a.connected.IsZero() && !a.reused {
+		t.ConnectTime = a.connected.Sub(a.start)
 	}
 	c.vc.Upstream = append(c.vc.Upstream, t)
 }
@@ -668,4 +700,50 @@ func resolveOne(host string, resolvers []string, timeout time.Duration) (string,
 		return "", fmt.Errorf("%s could not be resolved: %w", host, err)
 	}
 	return addrs[0], nil
+}
+
+// watchClient starts watching the client connection for a close while
+// the upstream prepares its answer, as ngx_http_upstream_check_broken_connection
+// does with recv(MSG_PEEK): on end of input or an error it closes up, which
+// ends the upstream read. It reports whether a watch was started (plain TCP
+// clients only); unwatchClient must then be called.
+func (c *clientConn) watchClient(up net.Conn) bool {
+	if c.rawConn == nil {
+		return false
+	}
+	c.watchUp = up
+	go c.watchFn()
+	return true
+}
+
+// unwatchClient ends the watch and reports whether the client went away.
+func (c *clientConn) unwatchClient() bool {
+	c.nc.SetReadDeadline(aLongTimeAgo)
+	gone := <-c.watchDone
+	c.nc.SetReadDeadline(time.Time{})
+	c.watchUp = nil
+	return gone
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (c *clientConn) watch() {
+	gone := false
+	c.rawConn.Read(func(fd uintptr) bool {
+		var b [1]byte
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case err == syscall.EAGAIN || err == syscall.EINTR:
+			return false
+		case err != nil || n == 0:
+			gone = true
+		}
+		// Pipelined bytes: the client is there; stop watching, as
+		// nginx does for HTTP/1.x.
+		return true
+	})
+	if gone {
+		c.watchUp.Close()
+	}
+	c.watchDone <- gone
 }

@@ -193,7 +193,7 @@ func TestGateRequestBodies(t *testing.T) {
 // TestGateResponses checks what a client gets back from the backend.
 func TestGateResponses(t *testing.T) {
 	resp := map[string]string{
-		"/hidden": "HTTP/1.1 200 OK\r\nServer: up\r\nDate: x\r\nX-Pad: p\r\nX-Accel-Buffering: no\r\nKeep-Alive: 5\r\nConnection: keep-alive\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nX-App: 1\r\nContent-Length: 2\r\n\r\nok",
+		"/hidden":  "HTTP/1.1 200 OK\r\nServer: up\r\nDate: x\r\nX-Pad: p\r\nX-Accel-Buffering: no\r\nKeep-Alive: 5\r\nConnection: keep-alive\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nX-App: 1\r\nContent-Length: 2\r\n\r\nok",
 		"/chunked": "HTTP/1.1 201 Made\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n",
 		"/eof":     "HTTP/1.0 200 OK\r\nX-A: 1\r\n\r\nto the end",
 		"/loc":     "HTTP/1.1 302 Found\r\nLocation: http://{{b}}/login\r\nRefresh: 3; url=http://{{b}}/r\r\nContent-Length: 0\r\n\r\n",

@@ -4,6 +4,7 @@ import (
 	"net"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -31,6 +32,13 @@ type clientConn struct {
 	buf  []byte // upstream request head, error pages
 	tgt  []byte // upstream request-target
 	page []byte // redirect Location and page
+
+	// rawConn is the client's socket for watching it while the upstream
+	// works (nil for TLS); see watchClient.
+	rawConn   syscall.RawConn
+	watchUp   net.Conn
+	watchDone chan bool
+	watchFn   func()
 }
 
 var _ http1.Handler = (*clientConn)(nil)

@@ -99,6 +99,12 @@ func (h *Handler) serveConn(nc net.Conn, listenAddr string) {
 		tc.SetDeadline(time.Time{})
 		c.nc, c.tls = tc, true
 	}
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		if rc, err := tc.SyscallConn(); err == nil {
+			c.rawConn, c.watchDone = rc, make(chan bool, 1)
+			c.watchFn = c.watch
+		}
+	}
 	cs := srv.Config
 	cfg := http1.DefaultConnConfig()
 	cfg.Head.HeaderBufferSize = int(cs.ClientHeaderBufferSize)
