@@ -318,21 +318,26 @@ func run(o options) int {
 
 	// Let the child settle: closing handshakes, idle keepalive connections.
 	var final sample
-	deadline := time.Now().Add(15 * time.Second)
+	stopped := time.Now()
+	deadline := stopped.Add(20 * time.Second)
 	for {
 		final, err = ch.sample()
-		if err != nil || (final.tunnels == 0 && final.goroutines <= idle.goroutines+2) || time.Now().After(deadline) {
+		if err != nil || (final.tunnels == 0 && final.goroutines <= idle.goroutines && final.fds <= idle.fds) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	fmt.Printf("peak:  RSS %.1f MiB\nend:   %v\n", float64(peak.rssKiB)/1024, final)
+	fmt.Printf("peak:  RSS %.1f MiB\nend:   %v (%.1f s after the traffic stopped)\n", float64(peak.rssKiB)/1024, final, time.Since(stopped).Seconds())
 	fmt.Printf("reloads %d (%d failed), backend restarts %d\n", reloads, reloadErrs, restarts)
 	ok := st.report(os.Stdout)
 	if lines, err := os.ReadFile(filepath.Join(dir, "error.log")); err == nil {
 		fmt.Printf("wsgate warnings and errors logged: %d lines\n", strings.Count(string(lines), "\n"))
 	}
 	if reloadErrs > 0 || final.tunnels != 0 {
+		ok = false
+	}
+	if final.goroutines > idle.goroutines+2 || final.fds > idle.fds+2 {
+		fmt.Println("wsgate did not return to its idle goroutines and descriptors")
 		ok = false
 	}
 	if !ok {
