@@ -1,5 +1,8 @@
 module wsgate
 
-go 1.26
+go 1.26.0
 
-require github.com/coder/websocket v1.8.15 // indirect
+require (
+	github.com/coder/websocket v1.8.15
+	golang.org/x/sys v0.50.0
+)

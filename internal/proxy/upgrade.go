@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"time"
@@ -96,13 +97,20 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 		return 101
 	}
 	// Bytes either side sent past the handshake go first (tunnel.Run).
+	// They are copied out so that the pooled 16 KiB upstream reader goes
+	// back now, not when the tunnel ends: an idle tunnel holds no buffer.
 	var clientBuf, upstreamBuf []byte
 	if n := cbr.Buffered(); n > 0 {
-		clientBuf, _ = cbr.Peek(n)
+		p, _ := cbr.Peek(n)
+		clientBuf = bytes.Clone(p)
 	}
 	if n := a.br.Buffered(); n > 0 {
-		upstreamBuf, _ = a.br.Peek(n)
+		p, _ := a.br.Peek(n)
+		upstreamBuf = bytes.Clone(p)
 	}
+	a.br.Reset(nil)
+	readerPool.Put(a.br)
+	a.br = nil
 	a.conn.SetDeadline(time.Time{})
 	handle := c.h.Tunnels.Add(tunnel.Info{
 		Route:    plan.rt.Key,

@@ -5,14 +5,19 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"wsgate/internal/ws"
 )
 
 // Request bits stored in copier.req; the low 16 bits hold a Close code.
 const (
+	reqPark  uint32 = 1 << 29 // the tunnel is idle: hand src to the Parker and end the goroutine
 	reqClose uint32 = 1 << 30 // send a Close to dst at the next frame boundary, then drain src
 	reqDrain uint32 = 1 << 31 // dst is gone: stop forwarding, read src until its Close
 )
@@ -49,16 +54,44 @@ type copier struct {
 	req    atomic.Uint32
 	reason atomic.Pointer[string]
 
-	// Owned by the copier goroutine.
-	state     int
-	tr        ws.Tracker
-	sentClose bool
-	noted     bool // the Close of src was reported to the tunnel
-	small     [smallBufferSize]byte
-	own       []byte // large buffer when Options.Pool is nil
-	frame     [ws.MaxHeaderLen + ws.MaxControlPayload]byte
+	// Owned by the copier goroutine (one at a time: a resumed copier runs
+	// in a new goroutine).
+	state      int
+	tr         ws.Tracker
+	sentClose  bool
+	noted      bool    // the Close of src was reported to the tunnel
+	parkedOnce bool    // the copier has parked: a resume clears the interrupt first
+	small      *[]byte // smallBufferSize bytes from smallPool; nil while parked
+	big        *[]byte // from Options.Pool while reads fill more than small
+	own        []byte  // large buffer when Options.Pool is nil
 
-	ended bool // owned by the supervisor
+	// Non-blocking first write (see writeN); dstRC is nil when dst has no
+	// socket.
+	dstRC   syscall.RawConn
+	writeFn func(fd uintptr) bool
+	wp      []byte
+	wn      int
+	werr    error
+
+	parkedFD int32 // source fd while parked, -1 otherwise; guarded by Parker.mu
+
+	ended bool // guarded by tunnel.mu
+}
+
+// smallPool holds the smallBufferSize read buffers of running copiers.
+var smallPool = sync.Pool{New: func() any {
+	b := make([]byte, smallBufferSize)
+	return &b
+}}
+
+// setup prepares the non-blocking write path before the copier starts.
+func (c *copier) setup() {
+	if sc, ok := c.dst.(*net.TCPConn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.dstRC = rc
+			c.writeFn = c.tryWrite
+		}
+	}
 }
 
 // request asks the copier to close (reqClose with code) or drain, and
@@ -79,17 +112,115 @@ func (c *copier) request(kind uint32, code uint16, reason string) {
 		}
 	}
 	c.src.SetReadDeadline(longAgo)
+	if kind != reqPark && c.t.parker != nil {
+		c.t.parker.unpark(c)
+	}
 }
 
 // copyClientToUpstream and copyUpstreamToClient run the userspace relay;
 // the names make goroutine dumps say which way a tunnel is stuck.
-func (c *copier) copyClientToUpstream() { c.t.ends <- c.copy() }
-func (c *copier) copyUpstreamToClient() { c.t.ends <- c.copy() }
+func (c *copier) copyClientToUpstream() { c.run() }
+func (c *copier) copyUpstreamToClient() { c.run() }
+
+// resume continues a parked copier in a new goroutine.
+func (c *copier) resume() {
+	c.t.armPark()
+	c.run()
+}
+
+func (c *copier) run() {
+	e, parked := c.copy()
+	if parked {
+		return // the copier may already run in another goroutine
+	}
+	c.releaseBuffers()
+	c.t.onEnd(e)
+}
 
 // spliceClientToUpstream and spliceUpstreamToClient run the kernel splice
 // relay.
-func (c *copier) spliceClientToUpstream() { c.t.ends <- c.splice() }
-func (c *copier) spliceUpstreamToClient() { c.t.ends <- c.splice() }
+func (c *copier) spliceClientToUpstream() { c.t.onEnd(c.splice()) }
+func (c *copier) spliceUpstreamToClient() { c.t.onEnd(c.splice()) }
+
+// releaseBuffers gives the read buffers back to their pools.
+func (c *copier) releaseBuffers() {
+	if c.small != nil {
+		smallPool.Put(c.small)
+		c.small = nil
+	}
+	if c.big != nil {
+		c.t.opts.Pool.Put(c.big)
+		c.big = nil
+	}
+	c.own = nil
+}
+
+// readBuffer returns the buffer for the next read: a large one while reads
+// fill more than the small one, the small one otherwise.
+func (c *copier) readBuffer() []byte {
+	switch {
+	case c.big != nil:
+		return *c.big
+	case c.own != nil:
+		return c.own
+	}
+	if c.small == nil {
+		c.small = smallPool.Get().(*[]byte)
+	}
+	return *c.small
+}
+
+// sized adapts the read buffer to a read of n bytes into buf: a read that
+// fills the small buffer switches to a large one, which is kept while
+// reads bring more than the small one holds (a stream) and given back at
+// the first read that does not.
+func (c *copier) sized(n int, buf []byte) {
+	large := c.big != nil || c.own != nil
+	switch {
+	case !large && n == len(buf):
+		if pool := c.t.opts.Pool; pool != nil {
+			c.big = pool.Get()
+		} else {
+			c.own = make([]byte, DefaultBufferSize)
+		}
+	case large && n <= smallBufferSize:
+		if c.big != nil {
+			c.t.opts.Pool.Put(c.big)
+			c.big = nil
+		}
+		c.own = nil
+	}
+}
+
+// park hands src to the Parker. It reports whether the goroutine must end
+// (a new one resumes the copier); false means a request or an error came
+// first and the copier goes on.
+func (c *copier) park() bool {
+	for {
+		old := c.req.Load()
+		if c.req.CompareAndSwap(old, old&^reqPark) {
+			if old&^reqPark != 0 {
+				return false
+			}
+			break
+		}
+	}
+	p := c.t.parker
+	if p == nil || c.t.forced.Load() {
+		return false
+	}
+	c.releaseBuffers()
+	c.parkedOnce = true // set before registering: a resume may start at once
+	if err := p.park(c); err != nil {
+		return false
+	}
+	// A request or forceClose may have tried to wake the copier before it
+	// was registered: take the registration back and go on here.
+	if c.req.Load() != 0 || c.t.forced.Load() {
+		return !p.take(c)
+	}
+	return true
+}
 
 func (c *copier) end(kind endKind, err error) copierEnd {
 	if c.t.forced.Load() {
@@ -98,72 +229,64 @@ func (c *copier) end(kind endKind, err error) copierEnd {
 	return copierEnd{dir: c.dir, kind: kind, err: err}
 }
 
-// copy relays with userspace buffers. Reads go to the copier's small buffer;
-// a read that fills it switches to a pooled buffer, which is given back at
-// the first read that does not fill it, so an idle direction holds no
-// pooled buffer.
-func (c *copier) copy() copierEnd {
+// copy relays with userspace buffers (see readBuffer and sized), until the
+// copier ends or parks (parked true: the copier's goroutine must end).
+// It starts over after a park: a request that woke the copier is handled
+// first.
+func (c *copier) copy() (e copierEnd, parked bool) {
 	if len(c.pending) > 0 {
 		p := c.pending
 		c.pending = nil
 		c.t.touch()
 		if e, done := c.process(p); done {
-			return e
+			return e, false
 		}
 	}
-	var big *[]byte
-	pool := c.t.opts.Pool
-	defer func() {
-		if big != nil {
-			pool.Put(big)
+	if c.req.Load()&^reqPark != 0 || c.parkedOnce {
+		// Resumed: clear the park interrupt and act on requests so far.
+		if e, done := c.onRequest(); done {
+			return e, false
 		}
-	}()
+	}
 	for {
-		buf := c.small[:]
-		if big != nil {
-			buf = *big
-		} else if c.own != nil {
-			buf = c.own
-		}
+		buf := c.readBuffer()
 		n, err := c.src.Read(buf)
 		if n > 0 {
 			c.t.touch()
 			if e, done := c.process(buf[:n]); done {
-				return e
+				return e, false
 			}
-			if n == len(buf) {
-				switch {
-				case big != nil || c.own != nil:
-				case pool != nil:
-					big = pool.Get()
-				default:
-					c.own = make([]byte, DefaultBufferSize)
-				}
-			} else {
-				if big != nil {
-					pool.Put(big)
-					big = nil
-				}
-				c.own = nil
-			}
+			c.sized(n, buf)
 		}
 		if err == nil {
 			continue
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) && c.req.Load() != 0 && !c.t.forced.Load() {
+			if c.req.Load() == reqPark {
+				if c.park() {
+					return copierEnd{}, true
+				}
+			}
 			if e, done := c.onRequest(); done {
-				return e
+				return e, false
 			}
 			continue
 		}
-		return c.sourceEnded(err)
+		return c.sourceEnded(err), false
 	}
 }
 
 // onRequest handles a request after an interrupted Read: it clears the
-// interrupt, then acts on every request bit set so far.
+// interrupt, then acts on every request bit set so far. A park request
+// left is dropped: the copier is busy again.
 func (c *copier) onRequest() (copierEnd, bool) {
 	c.src.SetReadDeadline(time.Time{})
+	for {
+		old := c.req.Load()
+		if old&reqPark == 0 || c.req.CompareAndSwap(old, old&^reqPark) {
+			break
+		}
+	}
 	return c.process(nil)
 }
 
@@ -258,7 +381,7 @@ func (c *copier) sendClose() error {
 func (c *copier) sendCloseCode(code uint16, reason string) error {
 	c.sentClose = true
 	c.t.noteClose(code, CauseNone)
-	f := ws.AppendClose(c.frame[:0], code, reason, c.mask)
+	f := ws.AppendClose(make([]byte, 0, ws.MaxHeaderLen+ws.MaxControlPayload), code, reason, c.mask)
 	return c.writeRaw(f)
 }
 
@@ -278,16 +401,58 @@ func (c *copier) writeRaw(p []byte) error {
 }
 
 // writeN writes p with the SendTimeout deadline: proxy_send_timeout runs
-// only while a write is in progress (nginx arms it only while blocked; one
-// Write of at most one buffer is the unit here).
+// only while a write is blocked, as nginx arms it only when a send could
+// not complete (ngx_http_upstream_process_upgraded). A TCP destination is
+// first written without waiting; only what the socket did not take is
+// written with the deadline armed, so that the usual write, which the
+// socket takes whole, costs no timer.
 func (c *copier) writeN(p []byte) (int, error) {
+	c.t.writing.Add(1)
+	defer c.t.writing.Add(-1)
+	done := 0
+	if c.dstRC != nil {
+		c.wp, c.wn, c.werr = p, 0, nil
+		err := c.dstRC.Write(c.writeFn)
+		c.wp = nil
+		if err == nil {
+			err = c.werr
+		}
+		done = c.wn
+		if err != nil {
+			return done, err
+		}
+		if done == len(p) {
+			return done, nil
+		}
+	}
 	if st := c.t.opts.SendTimeout; st > 0 {
 		c.dst.SetWriteDeadline(time.Now().Add(st))
 	}
-	c.t.writing.Add(1)
-	n, err := c.dst.Write(p)
-	c.t.writing.Add(-1)
-	return n, err
+	n, err := c.dst.Write(p[done:])
+	return done + n, err
+}
+
+// tryWrite is the raw write of writeN's first attempt: one write(2) that
+// does not wait for the socket to drain.
+func (c *copier) tryWrite(fd uintptr) bool {
+	for c.wn < len(c.wp) {
+		n, err := unix.Write(int(fd), c.wp[c.wn:])
+		if n > 0 {
+			c.wn += n
+		}
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return true
+		case err != nil:
+			c.werr = os.NewSyscallError("write", err)
+			return true
+		case n <= 0:
+			return true
+		}
+	}
+	return true
 }
 
 // sourceEnded decides how the copier ends when src's Read failed.

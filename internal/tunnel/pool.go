@@ -5,13 +5,12 @@ import "sync"
 // DefaultBufferSize is the size of pooled relay buffers (16 KiB).
 const DefaultBufferSize = 16 << 10
 
-// smallBufferSize is the per-direction buffer every userspace copier owns.
-// It takes the read that waits for an idle peer; only a read that fills it
-// (more is likely queued) takes a pooled buffer, which goes back to the pool
-// after the first read that does not fill it. An idle tunnel therefore holds
-// 2 × smallBufferSize bytes of buffer and no pooled one. Go cannot lend a
-// buffer only once a read is ready without the netpoller's raw readiness
-// (a later epoll-parking design can drop even these).
+// smallBufferSize is the size of the read buffer a running userspace
+// copier takes from a shared pool. It takes the read that waits for a quiet
+// peer; only a read that fills it (more is likely queued) takes a pooled
+// DefaultBufferSize buffer, kept while reads bring more than
+// smallBufferSize bytes and given back at the first that does not. A parked
+// copier holds neither.
 const smallBufferSize = 1 << 10
 
 // BufferPool lends relay buffers to tunnels. One pool is shared by all

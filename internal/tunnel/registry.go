@@ -37,6 +37,14 @@ type Handle struct {
 	req          chan closeRequest // capacity 1: the first pending request wins
 	done         chan struct{}
 	once         sync.Once
+	t            atomic.Pointer[tunnel] // set by Start; requests are applied through it
+}
+
+// attach connects the handle to its running tunnel and applies a request
+// made before.
+func (h *Handle) attach(t *tunnel) {
+	h.t.Store(t)
+	t.onRequest()
 }
 
 // Info returns the tunnel's description with current byte counts.
@@ -56,6 +64,9 @@ func (h *Handle) Close(cause Cause, code uint16, reason string) {
 	select {
 	case h.req <- closeRequest{cause: cause, code: code, reason: reason}:
 	default:
+	}
+	if t := h.t.Load(); t != nil {
+		t.onRequest()
 	}
 }
 
@@ -83,6 +94,29 @@ type Registry struct {
 	mu       sync.Mutex
 	live     map[*Handle]struct{}
 	shutdown *closeRequest // set by Shutdown; later Adds are closed at once
+	park     *Parker       // made at the first tunnel that may park
+}
+
+// parker returns the registry's Parker, shared by all its tunnels.
+func (r *Registry) parker() *Parker {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.park == nil {
+		r.park = NewParker()
+	}
+	return r.park
+}
+
+// Parked returns the number of tunnel directions parked now (idle, with
+// no goroutine).
+func (r *Registry) Parked() int {
+	r.mu.Lock()
+	p := r.park
+	r.mu.Unlock()
+	if p == nil {
+		return 0
+	}
+	return p.Parked()
 }
 
 // NewRegistry returns an empty registry.

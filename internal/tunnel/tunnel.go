@@ -21,6 +21,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -88,6 +89,15 @@ type Options struct {
 	// Pool lends relay buffers (nil: each tunnel allocates its own large
 	// buffer on first need).
 	Pool *BufferPool
+	// Parker takes over the read sides of the tunnel once it has been idle
+	// for ParkAfter (userspace relay only). nil: the Parker of the Handle's
+	// Registry; an unregistered tunnel with no Parker never parks.
+	Parker *Parker
+	// ParkAfter is the idle time after which the copiers park; 0 means
+	// DefaultParkAfter, negative never parks.
+	ParkAfter time.Duration
+
+	parkNow bool // tests: park as soon as nothing moves
 }
 
 // Result describes a finished tunnel.
@@ -137,22 +147,45 @@ type copierEnd struct {
 	sentClose  bool // endGone: a Close went to the destination
 }
 
-// tunnel is the state shared by Run's supervisor and the two copiers.
+// tunnel is the state shared by the two copiers and the tunnel's event
+// handlers. No goroutine supervises a tunnel: the copiers report their end
+// through onEnd, and timers, the context and close requests call in
+// through AfterFunc callbacks, so that an idle, parked tunnel has no
+// goroutine at all.
 type tunnel struct {
 	client, upstream net.Conn
 	opts             Options
+	h                *Handle
+	parker           *Parker
 	start            time.Time
 	last             atomic.Int64 // nanoseconds since start of the latest read
 	writing          atomic.Int32 // copiers inside a Write
-	forced           atomic.Bool  // the sockets were closed by Run
+	forced           atomic.Bool  // the sockets were closed on purpose
 	closeCode        atomic.Uint32
 	cause            atomic.Uint32
-	ends             chan copierEnd
-	copiers          [2]*copier  // indexed by direction
-	idle             *time.Timer // ReadTimeout timer; used by supervise only
+	copiers          [2]*copier // indexed by direction
+	done             func(Result)
+	spliced          bool
+
+	mu        sync.Mutex
+	live      int // copiers not ended
+	closing   bool
+	idleOff   bool // no more idle checks: the tunnel is closing
+	finished  bool
+	firstErr  error
+	idle      *time.Timer // ReadTimeout check (AfterFunc)
+	park      *time.Timer // park check (AfterFunc); nil when parking is off
+	parkArmed bool
+	deadline  *time.Timer // CloseTimeout (AfterFunc)
+	stopCtx   func() bool
 }
 
 func (t *tunnel) touch() { t.last.Store(int64(time.Since(t.start))) }
+
+// idleFor returns how long no byte has been read either way.
+func (t *tunnel) idleFor() time.Duration {
+	return time.Since(t.start) - time.Duration(t.last.Load())
+}
 
 func (t *tunnel) setCause(c Cause) { t.cause.CompareAndSwap(0, uint32(c)) }
 
@@ -161,9 +194,17 @@ func (t *tunnel) noteClose(code uint16, c Cause) {
 	t.setCause(c)
 }
 
+// forceClose closes both sockets once; parked copiers are resumed first
+// (their registration must go while the sockets are open) so that they see
+// the closed sockets and end.
 func (t *tunnel) forceClose() {
 	if t.forced.Swap(true) {
 		return
+	}
+	if t.parker != nil {
+		for _, cp := range t.copiers {
+			t.parker.unpark(cp)
+		}
 	}
 	t.client.Close()
 	t.upstream.Close()
@@ -186,6 +227,18 @@ func sideOf(d direction) Cause {
 // Cancelling ctx ends the tunnel as a shutdown (Close 1001 in frame-aware
 // mode). Run does not keep clientBuf or upstreamBuf after it returns.
 func Run(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBuf []byte, opts Options) Result {
+	ch := make(chan Result, 1)
+	Start(ctx, client, upstream, clientBuf, upstreamBuf, opts, func(r Result) { ch <- r })
+	return <-ch
+}
+
+// Start is Run without waiting: it returns at once, and done is called
+// with the Result, from a goroutine of the tunnel, once the tunnel has
+// ended, both conns are closed and no goroutine of the tunnel is left
+// (Handle.Done is closed just before). clientBuf and upstreamBuf must not
+// change until done is called. While the tunnel is idle and parked, no
+// goroutine waits for it, not even the caller's.
+func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBuf []byte, opts Options, done func(Result)) {
 	if opts.CloseTimeout <= 0 {
 		opts.CloseTimeout = DefaultCloseTimeout
 	}
@@ -193,158 +246,242 @@ func Run(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBuf 
 	if h == nil {
 		h = newHandle(nil, Info{})
 	}
-	defer h.Remove()
 	t := &tunnel{
 		client:   client,
 		upstream: upstream,
 		opts:     opts,
+		h:        h,
 		start:    time.Now(),
-		ends:     make(chan copierEnd, 2),
+		done:     done,
+		live:     2,
 	}
 	up := &copier{t: t, dir: clientToUpstream, src: client, dst: upstream, pending: clientBuf,
-		counter: &h.fromClient, mask: true, goneCode: ws.CloseGoingAway}
+		counter: &h.fromClient, mask: true, goneCode: ws.CloseGoingAway, parkedFD: -1}
 	down := &copier{t: t, dir: upstreamToClient, src: upstream, dst: client, pending: upstreamBuf,
-		counter: &h.fromUpstream, goneCode: ws.CloseBadGateway}
+		counter: &h.fromUpstream, goneCode: ws.CloseBadGateway, parkedFD: -1}
 	up.other, down.other = down, up
 	t.copiers = [2]*copier{up, down}
+	up.setup()
+	down.setup()
 
-	var res Result
 	_, ctcp := client.(*net.TCPConn)
 	_, utcp := upstream.(*net.TCPConn)
-	if opts.Splice && !opts.FrameAware && ctcp && utcp {
-		res.Spliced = true
+	t.spliced = opts.Splice && !opts.FrameAware && ctcp && utcp
+	if !t.spliced && opts.ParkAfter >= 0 {
+		t.parker = opts.Parker
+		if t.parker == nil && h.reg != nil {
+			t.parker = h.reg.parker()
+		}
+	}
+
+	t.mu.Lock()
+	if opts.ReadTimeout > 0 {
+		t.idle = time.AfterFunc(opts.ReadTimeout, t.onIdle)
+	}
+	if t.parker != nil {
+		t.park = time.AfterFunc(t.parkAfter(), t.onParkCheck)
+		t.parkArmed = true
+	}
+	if ctx.Done() != nil {
+		t.stopCtx = context.AfterFunc(ctx, func() {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			t.requestClose(CauseShutdown, ws.CloseGoingAway, "server shutting down")
+		})
+	}
+	t.mu.Unlock()
+
+	if t.spliced {
 		go up.spliceClientToUpstream()
 		go down.spliceUpstreamToClient()
 	} else {
 		go up.copyClientToUpstream()
 		go down.copyUpstreamToClient()
 	}
-	res.Err = t.supervise(ctx, h)
-	t.forceClose()
-
-	res.FromClient = h.fromClient.Load()
-	res.FromUpstream = h.fromUpstream.Load()
-	res.MessagesFromClient = up.tr.Messages()
-	res.MessagesFromUpstream = down.tr.Messages()
-	res.ClosedBy = Cause(t.cause.Load())
-	res.CloseCode = uint16(t.closeCode.Load())
-	res.Duration = time.Since(t.start)
-	return res
+	// Requests made before Start (Registry.Shutdown, CloseWhere) and from
+	// now on reach the tunnel through onRequest.
+	h.attach(t)
 }
 
-// supervise waits for both copiers, running the idle timer, the close
-// deadline and close requests. It returns the first unexpected error.
-func (t *tunnel) supervise(ctx context.Context, h *Handle) error {
-	var firstErr error
-	live := 2
-	var idleC <-chan time.Time
-	if t.opts.ReadTimeout > 0 {
-		idle := time.NewTimer(t.opts.ReadTimeout)
-		defer idle.Stop()
-		idleC = idle.C
-		t.idle = idle
+func (t *tunnel) parkAfter() time.Duration {
+	if t.opts.ParkAfter > 0 {
+		return t.opts.ParkAfter
 	}
-	var deadline *time.Timer
-	var deadlineC <-chan time.Time
-	armDeadline := func() {
-		if deadline == nil {
-			deadline = time.NewTimer(t.opts.CloseTimeout)
-			deadlineC = deadline.C
+	if t.opts.parkNow {
+		return time.Microsecond
+	}
+	return DefaultParkAfter
+}
+
+// requestClose ends the tunnel on our initiative: Close frames in
+// frame-aware mode, closed sockets otherwise. t.mu is held.
+func (t *tunnel) requestClose(c Cause, code uint16, reason string) {
+	if t.finished {
+		return
+	}
+	t.setCause(c)
+	t.idleOff = true
+	if !t.opts.FrameAware {
+		t.forceClose()
+		return
+	}
+	if t.closing {
+		return
+	}
+	t.closing = true
+	t.armDeadline()
+	for _, cp := range t.copiers {
+		if !cp.ended {
+			cp.request(reqClose, code, reason)
 		}
 	}
-	defer func() {
-		if deadline != nil {
-			deadline.Stop()
-		}
-	}()
-	closing := false
-	// requestClose ends the tunnel on our initiative: Close frames in
-	// frame-aware mode, closed sockets otherwise.
-	requestClose := func(c Cause, code uint16, reason string) {
-		t.setCause(c)
-		idleC = nil
-		if !t.opts.FrameAware {
+}
+
+// armDeadline starts the CloseTimeout once. t.mu is held.
+func (t *tunnel) armDeadline() {
+	if t.deadline == nil {
+		t.deadline = time.AfterFunc(t.opts.CloseTimeout, t.forceClose)
+	}
+}
+
+// onRequest applies the Handle's pending close request.
+func (t *tunnel) onRequest() {
+	select {
+	case r := <-t.h.req:
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.requestClose(r.cause, r.code, r.reason)
+	default:
+	}
+}
+
+// onIdle is the ReadTimeout timer: it re-arms itself while bytes move or a
+// write is blocked, and closes the tunnel once nothing moved for
+// ReadTimeout.
+func (t *tunnel) onIdle() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.idleOff || t.finished {
+		return
+	}
+	if t.writing.Load() > 0 {
+		t.idle.Reset(t.opts.ReadTimeout)
+		return
+	}
+	if since := t.idleFor(); since < t.opts.ReadTimeout {
+		t.idle.Reset(t.opts.ReadTimeout - since)
+		return
+	}
+	// nginx: "upstream timed out ... while proxying upgraded connection",
+	// both sockets closed; frame-aware: Close 1001.
+	t.requestClose(CauseTimeout, ws.CloseGoingAway, "idle timeout")
+}
+
+// onParkCheck is the park timer: once nothing has moved for ParkAfter, it
+// asks both copiers to park. A resumed copier re-arms it.
+func (t *tunnel) onParkCheck() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.parkArmed = false
+	if t.closing || t.finished || t.live < 2 {
+		return
+	}
+	after := t.parkAfter()
+	if since := t.idleFor(); since < after {
+		t.park.Reset(after - since)
+		t.parkArmed = true
+		return
+	}
+	for _, cp := range t.copiers {
+		cp.request(reqPark, 0, "")
+	}
+}
+
+// armPark re-arms the park timer after a copier resumed.
+func (t *tunnel) armPark() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.park == nil || t.parkArmed || t.closing || t.finished {
+		return
+	}
+	t.park.Reset(t.parkAfter())
+	t.parkArmed = true
+}
+
+// onEnd handles the end of one copier; the last one finishes the tunnel.
+func (t *tunnel) onEnd(e copierEnd) {
+	t.mu.Lock()
+	t.live--
+	live := t.live
+	t.copiers[e.dir].ended = true
+	if t.firstErr == nil && e.err != nil && !t.forced.Load() {
+		t.firstErr = e.err
+	}
+	other := t.copiers[e.dir].other
+	switch e.kind {
+	case endEOF:
+		t.setCause(sideOf(e.dir))
+		if !e.halfClosed {
 			t.forceClose()
-			return
+		} else if t.opts.FrameAware {
+			t.armDeadline()
 		}
-		if closing {
-			return
-		}
-		closing = true
-		armDeadline()
-		for _, cp := range t.copiers {
-			if !cp.ended {
-				cp.request(reqClose, code, reason)
-			}
-		}
-	}
-	ctxDone := ctx.Done()
-	for live > 0 {
-		select {
-		case e := <-t.ends:
-			live--
-			t.copiers[e.dir].ended = true
-			if firstErr == nil && e.err != nil && !t.forced.Load() {
-				firstErr = e.err
-			}
-			other := t.copiers[e.dir].other
-			switch e.kind {
-			case endEOF:
-				t.setCause(sideOf(e.dir))
-				if !e.halfClosed {
-					t.forceClose()
-				} else if t.opts.FrameAware {
-					armDeadline()
-				}
-			case endReadError:
-				t.setCause(errCause(e.err, sideOf(e.dir)))
-				t.forceClose()
-			case endWriteError:
-				t.setCause(errCause(e.err, sideOf(other.dir)))
-				if t.opts.FrameAware && live > 0 && !errors.Is(e.err, os.ErrDeadlineExceeded) {
-					// The destination is gone: the other copier reads from it
-					// and sends its Close to the survivor.
-					armDeadline()
-					other.request(reqClose, other.goneCode, "peer went away")
-				} else {
-					t.forceClose()
-				}
-			case endGone:
-				t.setCause(sideOf(e.dir))
-				if e.sentClose && live > 0 {
-					armDeadline()
-					other.request(reqDrain, 0, "")
-				} else {
-					t.forceClose()
-				}
-			case endDrained:
-			case endLost, endAborted:
-				t.forceClose()
-			}
-		case <-idleC:
-			if t.writing.Load() > 0 {
-				t.idle.Reset(t.opts.ReadTimeout)
-				continue
-			}
-			since := time.Since(t.start) - time.Duration(t.last.Load())
-			if since < t.opts.ReadTimeout {
-				t.idle.Reset(t.opts.ReadTimeout - since)
-				continue
-			}
-			// nginx: "upstream timed out ... while proxying upgraded
-			// connection", both sockets closed; frame-aware: Close 1001.
-			requestClose(CauseTimeout, ws.CloseGoingAway, "idle timeout")
-		case <-ctxDone:
-			ctxDone = nil
-			requestClose(CauseShutdown, ws.CloseGoingAway, "server shutting down")
-		case r := <-h.req:
-			requestClose(r.cause, r.code, r.reason)
-		case <-deadlineC:
-			deadlineC = nil
+	case endReadError:
+		t.setCause(errCause(e.err, sideOf(e.dir)))
+		t.forceClose()
+	case endWriteError:
+		t.setCause(errCause(e.err, sideOf(other.dir)))
+		if t.opts.FrameAware && live > 0 && !errors.Is(e.err, os.ErrDeadlineExceeded) {
+			// The destination is gone: the other copier reads from it
+			// and sends its Close to the survivor.
+			t.armDeadline()
+			other.request(reqClose, other.goneCode, "peer went away")
+		} else {
 			t.forceClose()
 		}
+	case endGone:
+		t.setCause(sideOf(e.dir))
+		if e.sentClose && live > 0 {
+			t.armDeadline()
+			other.request(reqDrain, 0, "")
+		} else {
+			t.forceClose()
+		}
+	case endDrained:
+	case endLost, endAborted:
+		t.forceClose()
 	}
-	return firstErr
+	if live > 0 {
+		t.mu.Unlock()
+		return
+	}
+	t.finished = true
+	for _, tm := range []*time.Timer{t.idle, t.park, t.deadline} {
+		if tm != nil {
+			tm.Stop()
+		}
+	}
+	firstErr := t.firstErr
+	t.mu.Unlock()
+	if t.stopCtx != nil {
+		t.stopCtx()
+	}
+	t.forceClose()
+
+	h := t.h
+	res := Result{
+		FromClient:           h.fromClient.Load(),
+		FromUpstream:         h.fromUpstream.Load(),
+		MessagesFromClient:   t.copiers[clientToUpstream].tr.Messages(),
+		MessagesFromUpstream: t.copiers[upstreamToClient].tr.Messages(),
+		ClosedBy:             Cause(t.cause.Load()),
+		CloseCode:            uint16(t.closeCode.Load()),
+		Spliced:              t.spliced,
+		Duration:             time.Since(t.start),
+		Err:                  firstErr,
+	}
+	h.Remove()
+	t.done(res)
 }
 
 // errCause maps a timeout error to CauseTimeout and anything else to side.

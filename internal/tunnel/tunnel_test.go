@@ -14,6 +14,19 @@ import (
 	"wsgate/internal/ws"
 )
 
+// testParker parks the tunnels of the parked modes. Its goroutine and
+// epoll fd are made before any test counts goroutines or fds.
+var testParker = NewParker()
+
+func init() {
+	if err := testParker.init(); err != nil {
+		panic(err)
+	}
+}
+
+// modes are the relay modes every test runs in. The parked ones park both
+// directions whenever nothing moves, so that every read of a test follows
+// a park and a resume.
 var modes = []struct {
 	name string
 	opts Options
@@ -21,7 +34,12 @@ var modes = []struct {
 	{name: "userspace", opts: Options{}},
 	{name: "splice", opts: Options{Splice: true}},
 	{name: "frame-aware", opts: Options{FrameAware: true}},
+	{name: "userspace-parked", opts: Options{Parker: testParker, parkNow: true}},
+	{name: "frame-aware-parked", opts: Options{FrameAware: true, Parker: testParker, parkNow: true}},
 }
+
+// relayModes are the modes that are not frame-aware.
+func relayModes() []int { return []int{0, 1, 3} }
 
 // TestMessageSizes sends messages of edge sizes through the tunnel to a
 // coder/websocket echo backend, with a client writing frames by hand.
@@ -139,7 +157,8 @@ func TestUpstreamBufferedFirst(t *testing.T) {
 // TestHalfClose: a FIN from the client reaches the upstream, which keeps
 // sending until it ends; the client reads everything, then EOF.
 func TestHalfClose(t *testing.T) {
-	for _, m := range modes[:2] { // frame-aware mode treats a FIN without Close as the client gone
+	for _, i := range relayModes() { // frame-aware mode treats a FIN without Close as the client gone
+		m := modes[i]
 		t.Run(m.name, func(t *testing.T) {
 			ln := listen(t)
 			go func() {
@@ -192,7 +211,8 @@ func sink(t testing.TB) (addr string, closed chan time.Time) {
 // every event).
 func TestIdleTimeout(t *testing.T) {
 	const timeout = 500 * time.Millisecond
-	for _, m := range modes[:2] {
+	for _, i := range relayModes() {
+		m := modes[i]
 		for _, traffic := range []string{"none", "client", "upstream"} {
 			t.Run(m.name+"/"+traffic, func(t *testing.T) {
 				// pulse writes a byte every timeout/5, ten times, and reports

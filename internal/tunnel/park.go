@@ -1,0 +1,141 @@
+package tunnel
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultParkAfter is how long both directions of a tunnel must have been
+// idle before their goroutines are parked (Options.ParkAfter).
+const DefaultParkAfter = time.Second
+
+// errNotParkable is returned by Parker.park for a source without a file
+// descriptor (TLS, pipes): such a copier keeps its goroutine.
+var errNotParkable = errors.New("source has no socket to park")
+
+// Parker holds the read sides of idle tunnels in one epoll set, so that an
+// idle direction keeps neither a goroutine nor a buffer: a copier whose
+// tunnel has been idle for Options.ParkAfter registers its source socket
+// and lets its goroutine end; when the socket becomes readable (data, FIN,
+// error) or the tunnel needs the copier (a close request, Run closing the
+// sockets), a fresh goroutine resumes it where it stopped. One goroutine,
+// started at the first park, serves every tunnel of the Parker; it lives as
+// long as the process. The zero value is not usable; use NewParker. Safe
+// for concurrent use.
+type Parker struct {
+	once    sync.Once
+	initErr error
+	epfd    int
+	mu      sync.Mutex
+	parked  map[int32]*copier // by source fd; an entry exists only while the fd is registered
+}
+
+// NewParker returns a Parker; its epoll set is made at the first park.
+func NewParker() *Parker {
+	return &Parker{parked: make(map[int32]*copier)}
+}
+
+func (p *Parker) init() error {
+	p.once.Do(func() {
+		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			p.initErr = fmt.Errorf("creating epoll set: %w", err)
+			return
+		}
+		p.epfd = fd
+		go p.wait()
+	})
+	return p.initErr
+}
+
+// Parked returns the number of copiers parked now.
+func (p *Parker) Parked() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.parked)
+}
+
+// park registers c's source for one readiness event. When it returns nil,
+// c's goroutine must end at once: the next readiness or a call to unpark
+// starts c.resume in a new goroutine.
+func (p *Parker) park(c *copier) error {
+	if err := p.init(); err != nil {
+		return err
+	}
+	sc, ok := c.src.(syscall.Conn)
+	if !ok {
+		return errNotParkable
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var addErr error
+	err = rc.Control(func(fd uintptr) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(fd)}
+		if addErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev); addErr == nil {
+			c.parkedFD = int32(fd)
+			p.parked[int32(fd)] = c
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return addErr
+}
+
+// unpark takes c out of the epoll set and resumes it in a new goroutine.
+// It reports whether c was parked; only one caller wins for each park. The
+// source socket must still be open.
+func (p *Parker) unpark(c *copier) bool {
+	if !p.take(c) {
+		return false
+	}
+	go c.resume()
+	return true
+}
+
+// take removes c's registration; it reports whether c was parked.
+func (p *Parker) take(c *copier) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fd := c.parkedFD
+	if fd < 0 || p.parked[fd] != c {
+		return false
+	}
+	delete(p.parked, fd)
+	c.parkedFD = -1
+	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
+	return true
+}
+
+// wait resumes the copiers whose sockets became ready.
+func (p *Parker) wait() {
+	events := make([]unix.EpollEvent, 128)
+	for {
+		n, err := unix.EpollWait(p.epfd, events, -1)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			// EpollWait fails only on a bad epoll fd or buffer, which cannot
+			// happen here; end rather than spin.
+			return
+		}
+		for i := range n {
+			p.mu.Lock()
+			c := p.parked[events[i].Fd]
+			p.mu.Unlock()
+			if c != nil && p.take(c) {
+				go c.resume()
+			}
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package tunnel
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"wsgate/internal/ws"
+)
+
+// waitParked waits until p holds at least n parked directions.
+func waitParked(t *testing.T, p *Parker, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); p.Parked() < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d parked directions; want %d", p.Parked(), n)
+		}
+	}
+}
+
+// TestPark: an idle frame-aware tunnel parks both directions, wakes for a
+// message either way, and obeys a close request, an idle timeout and a
+// shutdown while parked, with the same Close frames as a running tunnel.
+func TestPark(t *testing.T) {
+	tests := []struct {
+		desc     string
+		timeout  time.Duration
+		end      func(reg *Registry)
+		code     uint16
+		causeEnd Cause
+	}{
+		{desc: "reload", end: func(reg *Registry) {
+			reg.CloseWhere(func(Info) bool { return true }, ws.CloseServiceRestart, "reload", 0)
+		}, code: ws.CloseServiceRestart, causeEnd: CauseReload},
+		{desc: "idle timeout", timeout: 700 * time.Millisecond, code: ws.CloseGoingAway, causeEnd: CauseTimeout},
+		{desc: "shutdown", end: func(reg *Registry) {
+			go reg.Shutdown(context.Background(), ws.CloseGoingAway)
+		}, code: ws.CloseGoingAway, causeEnd: CauseShutdown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			backend, _ := echoBackend(t)
+			reg := NewRegistry()
+			parker := NewParker()
+			p := startProxy(t, proxyConfig{backend: backend, handshake: true, reg: reg,
+				opts: Options{FrameAware: true, Parker: parker, ParkAfter: 50 * time.Millisecond,
+					ReadTimeout: tt.timeout, CloseTimeout: 2 * time.Second}})
+			c := dialRaw(t, p.addr, true)
+			c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			for i := range 3 {
+				waitParked(t, parker, 2)
+				msg := patterned(100 + i)
+				c.conn.Write(frame(ws.OpText, true, true, msg))
+				h, got, err := readFrame(c.r)
+				if err != nil || h.Opcode != ws.OpText {
+					t.Fatalf("echo %d: got %+v, %v; want a text frame", i, h, err)
+				}
+				equalMsg(t, got, msg)
+			}
+			waitParked(t, parker, 2)
+			if tt.end != nil {
+				tt.end(reg)
+			}
+			code, h, err := readClose(c.r)
+			if err != nil || code != tt.code || h.Masked {
+				t.Fatalf("got close %d (masked %v), %v; want unmasked %d", code, h.Masked, err, tt.code)
+			}
+			c.conn.Write(frame(ws.OpClose, true, true, closeBody(code)))
+			res := p.result(t)
+			if res.ClosedBy != tt.causeEnd || res.CloseCode != tt.code {
+				t.Fatalf("got %v %d; want %v %d", res.ClosedBy, res.CloseCode, tt.causeEnd, tt.code)
+			}
+			if res.MessagesFromClient != 3 || res.MessagesFromUpstream != 3 {
+				t.Fatalf("counted %d/%d messages; want 3/3", res.MessagesFromClient, res.MessagesFromUpstream)
+			}
+			if n := parker.Parked(); n != 0 {
+				t.Fatalf("%d directions still parked after the end; want 0", n)
+			}
+		})
+	}
+}
