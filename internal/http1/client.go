@@ -36,6 +36,9 @@ func AppendHeader(dst, name, value []byte) []byte {
 // 502 ("upstream sent invalid header", ft invalid_header).
 var ErrInvalidHeader = errors.New("upstream sent invalid header")
 
+// errBadStatusLine is made once: parseStatusLine runs for every response.
+var errBadStatusLine = fmt.Errorf("upstream sent no valid HTTP/1.x status line: %w", ErrInvalidHeader)
+
 // ErrHeaderTooBig is a response head larger than the limit given to
 // ReadResponseHead ("upstream sent too big header", also 502); it wraps
 // ErrInvalidHeader.
@@ -213,7 +216,7 @@ func indexCode(line []byte) int {
 // SP+ 3DIGIT (SP text | "." text | nothing) CRLF or LF. It returns the code
 // and the reason's offsets. Only HTTP/1.x is accepted.
 func parseStatusLine(line []byte, r *Response) (code, rs, re int, err error) {
-	bad := fmt.Errorf("upstream sent no valid HTTP/1.x status line: %w", ErrInvalidHeader)
+	bad := errBadStatusLine
 	if len(line) < 5 || string(line[:5]) != "HTTP/" {
 		return 0, 0, 0, bad
 	}

@@ -139,11 +139,11 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 	if !lc.ProxyPassRequestBody {
 		bodyLen = -1
 	}
-	hl := reqHeaders(req.Headers)
+	c.reqHL = reqHeaders(req.Headers)
 	ur := UpstreamRequest{
 		Method:     req.Method,
 		Target:     c.tgt,
-		Headers:    &hl,
+		Headers:    &c.reqHL,
 		BodyLength: bodyLen,
 		Chunked:    req.Chunked && spool == nil && lc.ProxyPassRequestBody,
 		ProxyHost:  tg.proxyHost,
@@ -155,7 +155,8 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 	hasBody := lc.ProxyPassRequestBody && (bodyLen > 0 || ur.Chunked)
 
 	// Attempts, with proxy_next_upstream.
-	var tried upstream.Tried
+	tried := &c.tried
+	tried.Reset()
 	start := time.Now()
 	var key upstream.PickKey
 	if tg.pool != nil {
@@ -166,10 +167,10 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 			key.Hash = loc.HashKey.Append(nil, &c.vc)
 		}
 	}
-	resp := &http1.Response{}
+	resp := &c.resp
 	var at *attempt
 	for n := 1; ; n++ {
-		a, kind, err := c.try(tg, key, &tried, lc, head, req, spool, hasBody)
+		a, kind, err := c.try(tg, key, tried, lc, head, req, spool, hasBody)
 		if err == nil {
 			watching := c.watchClient(a.conn)
 			err = c.readHead(a, resp, lc, req)
@@ -184,7 +185,7 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 				return http1.StatusClientClosedRequest
 			}
 			if err == nil {
-				if nu := statusNext(resp.Status); nu != 0 && lc.ProxyNextUpstream&nu != 0 && c.canRetry(&tried, lc, n, start, req, hasBody, spool) {
+				if nu := statusNext(resp.Status); nu != 0 && lc.ProxyNextUpstream&nu != 0 && c.canRetry(tried, lc, n, start, req, hasBody, spool) {
 					c.record(a, resp.Status, start)
 					a.conn.Close()
 					a.done(upstream.FailHTTP)
@@ -210,7 +211,7 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 		if kind == KindNoLive {
 			c.h.Log.Error("no live upstreams", "upstream", tg.poolName(), "client", c.remoteAddr)
 		}
-		if kind != KindNoLive && kind.NextUpstream()&lc.ProxyNextUpstream != 0 && c.canRetry(&tried, lc, n, start, req, hasBody, spool) {
+		if kind != KindNoLive && kind.NextUpstream()&lc.ProxyNextUpstream != 0 && c.canRetry(tried, lc, n, start, req, hasBody, spool) {
 			continue
 		}
 		return c.writeError(w, req, plan, kind.Status())
@@ -232,7 +233,10 @@ func (tg *target) poolName() string {
 // try picks a peer, connects (or reuses an idle connection) and sends the
 // request head and body. kind classifies err.
 func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried, lc *config.LocConf, head []byte, req *http1.Request, spool *spooled, hasBody bool) (*attempt, ErrorKind, error) {
-	a := &attempt{start: time.Now()}
+	// One attempt at a time per connection: the previous one is finished
+	// (closed or back in the pool) before the next try starts.
+	a := &c.att
+	*a = attempt{start: time.Now()}
 	if tg.pool != nil {
 		lease, err := tg.pool.Pick(key, tried)
 		if err != nil {
@@ -524,7 +528,7 @@ func isTimeout(err error) bool {
 func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, a *attempt, resp *http1.Response, start time.Time) int {
 	c.record(a, resp.Status, start)
 	cl, chunked := resp.BodyFraming(req.IsHEAD())
-	var body http1.Body
+	body := &c.upBody
 	body.Reset(a.br, cl, chunked)
 	outLen := cl
 	if chunked {
@@ -538,31 +542,18 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 			outLen = -1
 		}
 	}
-	rh := respHeaders(resp.Headers)
-	up := UpstreamResponse{Status: resp.Status, StatusLine: resp.StatusLine, Headers: &rh}
-	err := w.WriteComposedHeader(resp.Status, outLen, func(dst []byte, f http1.Framing) []byte {
-		cr := ClientResponse{
-			Date:          AppendHTTPDate(nil, time.Now()),
-			ContentLength: f.ContentLength,
-			Chunked:       f.Chunked,
-			Host:          []byte(c.redirectHost()),
-			TLS:           c.tls,
-			Vars:          &c.vc,
-		}
-		cr.Port, _ = strconv.Atoi(c.localPort)
-		if (c.tls && cr.Port == 443) || (!c.tls && cr.Port == 80) {
-			cr.Port = 0
-		}
-		if f.KeepAlive {
-			cr.Conn = ConnKeepAlive
-		}
-		return plan.resp.AppendResponse(dst, &up, &cr)
-	})
+	c.respHL = respHeaders(resp.Headers)
+	c.up = UpstreamResponse{Status: resp.Status, StatusLine: resp.StatusLine, Headers: &c.respHL}
+	c.plan = plan
+	err := w.WriteComposedHeader(resp.Status, outLen, c.composeFn)
+	c.plan = nil
 	status := resp.Status
 	ok := err == nil
 	if ok && !body.Empty() {
 		bp := copyPool.Get().(*[]byte)
-		_, cerr := io.CopyBuffer(w, &bodyReader{b: &body, conn: a.conn, timeout: plan.readTimeout}, *bp)
+		c.bodyRd = bodyReader{b: body, conn: a.conn, timeout: plan.readTimeout}
+		_, cerr := io.CopyBuffer(w, &c.bodyRd, *bp)
+		c.bodyRd = bodyReader{}
 		copyPool.Put(bp)
 		if cerr != nil {
 			ok = false
@@ -581,6 +572,37 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 	}
 	a.done(upstream.Success)
 	return status
+}
+
+// compose appends the head of the proxied response in c.up for
+// WriteComposedHeader; it is bound once per connection (composeFn) so that
+// a response costs no closure.
+func (c *clientConn) compose(dst []byte, f http1.Framing) []byte {
+	c.date = c.appendDate(c.date[:0])
+	c.host = append(c.host[:0], c.redirectHost()...)
+	cr := ClientResponse{
+		Date:          c.date,
+		ContentLength: f.ContentLength,
+		Chunked:       f.Chunked,
+		Host:          c.host,
+		TLS:           c.tls,
+		Vars:          &c.vc,
+		Port:          c.port,
+	}
+	if f.KeepAlive {
+		cr.Conn = ConnKeepAlive
+	}
+	return c.plan.resp.AppendResponse(dst, &c.up, &cr)
+}
+
+// appendDate appends the Date value for now, formatted once per second.
+func (c *clientConn) appendDate(dst []byte) []byte {
+	now := time.Now()
+	if sec := now.Unix(); sec != c.dateSec || len(c.dateText) == 0 {
+		c.dateSec = sec
+		c.dateText = AppendHTTPDate(c.dateText[:0], now)
+	}
+	return append(dst, c.dateText...)
 }
 
 // redirectHost is the host for absolute redirects: the request's, the
@@ -728,22 +750,27 @@ func (c *clientConn) unwatchClient() bool {
 var aLongTimeAgo = time.Unix(1, 0)
 
 func (c *clientConn) watch() {
-	gone := false
-	c.rawConn.Read(func(fd uintptr) bool {
-		var b [1]byte
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		switch {
-		case err == syscall.EAGAIN || err == syscall.EINTR:
-			return false
-		case err != nil || n == 0:
-			gone = true
-		}
-		// Pipelined bytes: the client is there; stop watching, as
-		// nginx does for HTTP/1.x.
-		return true
-	})
+	c.gone = false
+	c.rawConn.Read(c.peekFn)
+	gone := c.gone
 	if gone {
 		c.watchUp.Close()
 	}
 	c.watchDone <- gone
+}
+
+// peek is the RawConn.Read callback of watch: it looks at the socket
+// without consuming, and sets c.gone on end of input or an error.
+func (c *clientConn) peek(fd uintptr) bool {
+	var b [1]byte
+	n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	switch {
+	case err == syscall.EAGAIN || err == syscall.EINTR:
+		return false
+	case err != nil || n == 0:
+		c.gone = true
+	}
+	// Pipelined bytes: the client is there; stop watching, as nginx
+	// does for HTTP/1.x.
+	return true
 }

@@ -59,6 +59,24 @@ func startGate(t *testing.T, conf string, backends map[string]string) *gate {
 	return g
 }
 
+// startBenchGate is startGate for benchmarks: conf's "{{b}}" is backend.
+func startBenchGate(b *testing.B, conf, backend string) string {
+	b.Helper()
+	addr, dir := proxytest.FreeAddr(b), b.TempDir()
+	conf = strings.NewReplacer("{{listen}}", addr, "{{b}}", backend).Replace(conf)
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte("events {}\nhttp {\naccess_log off;\n"+conf+"\n}\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := reload.Start(reload.Options{ConfPath: path, Prefix: dir + "/", Version: "1.2.3", Log: log})
+	if err != nil {
+		b.Fatalf("starting wsgate: %v", err)
+	}
+	b.Cleanup(srv.Stop)
+	return addr
+}
+
 // dial opens a client connection with a generous deadline.
 func (g *gate) dial() *client {
 	g.t.Helper()

@@ -11,6 +11,7 @@ import (
 	"wsgate/internal/config"
 	"wsgate/internal/http1"
 	"wsgate/internal/route"
+	"wsgate/internal/upstream"
 	"wsgate/internal/vars"
 )
 
@@ -39,6 +40,23 @@ type clientConn struct {
 	watchUp   net.Conn
 	watchDone chan bool
 	watchFn   func()
+	peekFn    func(fd uintptr) bool
+	gone      bool
+
+	// Per-request state kept to avoid allocating on every request.
+	att                  attempt
+	tried                upstream.Tried
+	resp                 http1.Response
+	upBody               http1.Body
+	bodyRd               bodyReader
+	reqHL                reqHeaders
+	respHL               respHeaders
+	up                   UpstreamResponse
+	plan                 *locPlan // during WriteComposedHeader
+	composeFn            func(dst []byte, f http1.Framing) []byte
+	port                 int // local port for absolute redirects; 0 for 80/443
+	date, host, dateText []byte
+	dateSec              int64
 }
 
 var _ http1.Handler = (*clientConn)(nil)
@@ -78,7 +96,9 @@ func (c *clientConn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
 	plan := st.locs[conf]
 
 	c.hdrs = fillHeaders(c.hdrs, req.Headers)
+	ups := c.vc.Upstream[:0]
 	c.vc = vars.Ctx{
+		Upstream:           ups,
 		Method:             bstr(req.Method),
 		RequestURI:         bstr(req.URI),
 		URI:                uri,

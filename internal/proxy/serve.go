@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -102,8 +103,13 @@ func (h *Handler) serveConn(nc net.Conn, listenAddr string) {
 	if tc, ok := c.nc.(*net.TCPConn); ok {
 		if rc, err := tc.SyscallConn(); err == nil {
 			c.rawConn, c.watchDone = rc, make(chan bool, 1)
-			c.watchFn = c.watch
+			c.watchFn, c.peekFn = c.watch, c.peek
 		}
+	}
+	c.composeFn = c.compose
+	c.port, _ = strconv.Atoi(c.localPort)
+	if (c.tls && c.port == 443) || (!c.tls && c.port == 80) {
+		c.port = 0
 	}
 	cs := srv.Config
 	cfg := http1.DefaultConnConfig()
