@@ -743,5 +743,12 @@ func (w *ResponseWriter) Hijack() (net.Conn, *bufio.Reader, error) {
 	c.hijacked = true
 	c.cr.perRead, c.cw.perWrite = 0, 0
 	c.conn.SetDeadline(time.Time{})
-	return c.conn, c.br, nil
+	// A hijacked connection may live for days (a WebSocket tunnel): its
+	// 4 KiB reader and writer are let go now. Response writes after Hijack
+	// were never sent and still are not.
+	br := c.br
+	c.br = nil
+	c.body.Reset(nil, 0, false)
+	c.bw = bufio.NewWriterSize(io.Discard, 16)
+	return c.conn, br, nil
 }
