@@ -226,3 +226,23 @@ func TestSlowReader(t *testing.T) {
 	}
 	g.mustServe("/small-"+strconv.Itoa(clients), 200)
 }
+
+// TestBodyTooLarge: a Content-Length above client_max_body_size (1m by
+// default) is 413 before a byte of the body is read, with or without
+// "Expect: 100-continue", and the backend sees nothing.
+func TestBodyTooLarge(t *testing.T) {
+	be := proxytest.NewRecording(t, "")
+	g := startGate(t, "", fmt.Sprintf("location / { proxy_pass http://%s; }", be.Addr))
+	for _, expect := range []string{"", "Expect: 100-continue\r\n"} {
+		t.Run(fmt.Sprintf("expect=%v", expect != ""), func(t *testing.T) {
+			resp, _, _ := g.roundTrip("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n"+expect+"\r\n", "POST")
+			if resp.Status != 413 {
+				t.Fatalf("got status %d; want 413", resp.Status)
+			}
+			if n := be.Accepted(); n != 0 {
+				t.Fatalf("backend accepted %d connections; want 0", n)
+			}
+		})
+	}
+	g.mustServe("/after", 200)
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,7 +32,45 @@ func TestMain(m *testing.M) {
 	if conf := os.Getenv(childEnv); conf != "" {
 		os.Exit(runChild(conf))
 	}
-	os.Exit(m.Run())
+	// The network poller's own descriptors open at first use: open them
+	// before taking the baseline.
+	if l, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+		if c, err := net.Dial("tcp", l.Addr().String()); err == nil {
+			c.Close()
+		}
+		l.Close()
+	}
+	baseG, baseFD := runtime.NumGoroutine(), fdCount()
+	code := m.Run()
+	if code == 0 {
+		code = checkLeaks(baseG, baseFD)
+	}
+	os.Exit(code)
+}
+
+// checkLeaks runs after every test: with every wsgate and backend shut
+// down, goroutines and descriptors must come back to what they were
+// before the first test.
+func checkLeaks(baseG, baseFD int) int {
+	g, fd := 0, 0
+	ok := eventually(15*time.Second, func() bool {
+		// Pooled splice pipes are closed by finalizers.
+		runtime.GC()
+		g, fd = runtime.NumGoroutine(), fdCount()
+		return g <= baseG+2 && fd <= baseFD+2
+	})
+	if ok {
+		return 0
+	}
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range ents {
+		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		fmt.Fprintf(os.Stderr, "fd %s -> %s\n", e.Name(), target)
+	}
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	fmt.Fprintf(os.Stderr, "leak after all tests: goroutines %d (before %d), fds %d (before %d)\n%s", g, baseG, fd, baseFD, buf[:n])
+	return 1
 }
 
 // runChild serves conf with RLIMIT_NOFILE lowered to childNofile until its
