@@ -211,8 +211,30 @@ func (r *runner) killAll() {
 	}
 }
 
+// lockMachine serialises benchmark runs on this machine: two runs pinned
+// to the same cores would measure each other. The lock is released when
+// the process exits.
+func (r *runner) lockMachine() error {
+	path := filepath.Join(os.TempDir(), "wsgate-bench.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return fmt.Errorf("opening lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+		return nil
+	}
+	r.log.Warn("another benchmark run holds the lock; waiting for it to finish", "lock", path)
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("locking %s: %w", path, err)
+	}
+	return nil
+}
+
 func (r *runner) run() error {
 	o := r.o
+	if err := r.lockMachine(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Join(o.results, "tmp"), 0o755); err != nil {
 		return err
 	}
