@@ -37,9 +37,12 @@ if [ -n "$need" ]; then
 	trap - EXIT
 fi
 
-bin=bench/results/tmp/bin
-mkdir -p "$bin"
+# Each invocation builds into its own directory: a run in progress keeps
+# the binaries it started with.
+mkdir -p bench/results/tmp
+bin=$(mktemp -d bench/results/tmp/bin.XXXXXX)
+trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/echo" ./bench/cmd/echo
 go build -o "$bin/load" ./bench/cmd/load
 go build -o "$bin/runner" ./bench/cmd/runner
-exec "$bin/runner" -repo . -results bench/results -bin "$bin" "$@"
+"$bin/runner" -repo . -results bench/results -bin "$bin" "$@"
