@@ -3,6 +3,7 @@ package faults_test
 import (
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,11 @@ func TestBackendFaults(t *testing.T) {
 		{"never reads", func(t *testing.T) string { return proxytest.NewSilent(t).Addr }, "", 504},
 		{"garbage", func(t *testing.T) string { return proxytest.NewGarbage(t, nil).Addr }, "", 502},
 		{"unsolicited 101", func(t *testing.T) string { return proxytest.NewUnsolicited101(t).Addr }, "", 502},
+		{"head too big", rawBackend("HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("b", 16<<10) + "\r\nContent-Length: 0\r\n\r\n"), "", 502},
+		{"content-length and chunked", rawBackend("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), "", 502},
+		{"two content-lengths", rawBackend("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello\n"), "", 502},
+		{"bad status line", rawBackend("HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n"), "", 502},
+		{"http/0.9 answer", rawBackend("hello\n"), "", 502},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,4 +136,37 @@ func TestBackendDiesMidWebSocket(t *testing.T) {
 		}
 		g.mustServe("/good", 200)
 	})
+}
+
+// rawBackend starts a recording backend that answers every request with
+// response, byte for byte.
+func rawBackend(response string) func(t *testing.T) string {
+	return func(t *testing.T) string { return proxytest.NewRecording(t, response).Addr }
+}
+
+// TestBackendOverlongBody: the backend writes more than its Content-Length,
+// and the surplus looks like a second response. The client must get the
+// first response only, and its next request must get the backend's real
+// answer, never the surplus bytes (response splitting).
+func TestBackendOverlongBody(t *testing.T) {
+	const fake = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nX-Fake: yes\r\n\r\nspoofed\n"
+	be := proxytest.NewRecordingFunc(t, func(r *proxytest.Request) []byte {
+		return []byte("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nfirst\n" + fake)
+	})
+	g := startGate(t, fmt.Sprintf("upstream be { server %s; keepalive 4; }", be.Addr), `location / {
+            proxy_pass http://be;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }`)
+	c, br := g.dial()
+	for i := 0; i < 3; i++ {
+		fmt.Fprintf(c, "GET /r%d HTTP/1.1\r\nHost: a\r\n\r\n", i)
+		resp, err := proxytest.ReadResponse(br, "GET")
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		if _, fake := resp.Get("X-Fake"); fake || string(resp.Body) != "first\n" {
+			t.Fatalf("response %d: got %q; want the backend's real answer \"first\"", i, resp.Raw)
+		}
+	}
 }

@@ -246,3 +246,64 @@ func TestH2CNotTunnelled(t *testing.T) {
 		}
 	})
 }
+
+// TestUnreadBodyNotParsed: a request whose body wsgate does not forward (an
+// upstream that refuses, a return, an upstream that answers before reading)
+// carries a second request inside its body. That body must be discarded or
+// the connection closed: the embedded request must never be parsed as one,
+// and the request that really follows must be served as itself.
+func TestUnreadBodyNotParsed(t *testing.T) {
+	good := proxytest.NewRecording(t, "")
+	early := proxytest.NewRecordingFunc(t, func(*proxytest.Request) []byte {
+		return []byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\n\r\nno\n")
+	})
+	g := startGate(t, "", fmt.Sprintf(`location /refused/ { proxy_pass http://%s; }
+        location = /ret { return 403; }
+        location /early/ { proxy_pass http://%s; }
+        location / { proxy_pass http://%s; }`, proxytest.FreeAddr(t), early.Addr, good.Addr))
+
+	const smuggled = "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"
+	chunk := fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(smuggled), smuggled)
+	cases := []struct {
+		name, path, framing, body string
+		want                      int
+	}{
+		{"refused, length", "/refused/x", fmt.Sprintf("Content-Length: %d\r\n", len(smuggled)), smuggled, 502},
+		{"refused, chunked", "/refused/x", "Transfer-Encoding: chunked\r\n", chunk, 502},
+		{"return, length", "/ret", fmt.Sprintf("Content-Length: %d\r\n", len(smuggled)), smuggled, 403},
+		{"return, chunked", "/ret", "Transfer-Encoding: chunked\r\n", chunk, 403},
+		{"return, expect without 100", "/ret", fmt.Sprintf("Expect: 100-continue\r\nContent-Length: %d\r\n", len(smuggled)), smuggled, 403},
+		{"upstream answers 403, length", "/early/x", fmt.Sprintf("Content-Length: %d\r\n", len(smuggled)), smuggled, 403},
+		{"upstream answers 403, chunked", "/early/x", "Transfer-Encoding: chunked\r\n", chunk, 403},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			good.Reset()
+			c, br := g.dial()
+			io.WriteString(c, "POST "+tc.path+" HTTP/1.1\r\nHost: a\r\n"+tc.framing+"\r\n"+tc.body+"GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+			r1, err := proxytest.ReadResponse(br, "POST")
+			if err != nil {
+				t.Fatalf("first response: %v", err)
+			}
+			if r1.Status != tc.want {
+				t.Fatalf("first response: got %d; want %d", r1.Status, tc.want)
+			}
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			r2, err := proxytest.ReadResponse(br, "GET")
+			if err == nil && r2.Status != 200 {
+				t.Fatalf("second response: got %d; want 200 from GET /next (or a closed connection)", r2.Status)
+			}
+			time.Sleep(50 * time.Millisecond)
+			for _, r := range good.Requests() {
+				if r.Target != "/next" {
+					t.Fatalf("backend got %q; want only GET /next", r.Line)
+				}
+			}
+			if err == nil && len(good.Requests()) != 1 {
+				t.Fatalf("second response 200 but the backend got %d requests; want GET /next", len(good.Requests()))
+			}
+			t.Logf("after %d: second request %s", tc.want, map[bool]string{true: "served", false: "not served (connection closed)"}[err == nil])
+		})
+	}
+	g.mustServe("/after", 200)
+}
