@@ -243,6 +243,13 @@ func ParseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 	small, large, num := cfg.sizes()
 	lim := headLimiter{cap: small, large: large, num: num}
 
+	// nginx rejects a request line at the first byte that cannot belong
+	// to a method (ngx_http_parse_request_line, sw_start and sw_method),
+	// without waiting for the end of the line: check what has arrived.
+	if err := checkMethodPrefix(br); err != nil {
+		return err
+	}
+
 	// Request line; empty lines before it are skipped as nginx's sw_start
 	// skips CR and LF.
 	var line []byte
@@ -503,6 +510,32 @@ func readLine(br *bufio.Reader, req *Request, lim *headLimiter, status int, msg 
 			return nil, err
 		}
 	}
+}
+
+// checkMethodPrefix returns errInvalidMethod when the bytes already
+// buffered in br, after the CR and LF bytes that may precede a request
+// line, hold a byte that cannot be part of a method before the first
+// space. It waits for one byte when none is buffered; a read error is left
+// for the caller's next read to report.
+func checkMethodPrefix(br *bufio.Reader) error {
+	if _, err := br.Peek(1); err != nil {
+		return nil
+	}
+	b, _ := br.Peek(br.Buffered())
+	i := 0
+	for i < len(b) && (b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	for j := i; j < len(b); j++ {
+		c := b[j]
+		if c == ' ' && j > i {
+			return nil
+		}
+		if (c < 'A' || c > 'Z') && c != '_' && c != '-' {
+			return errInvalidMethod
+		}
+	}
+	return nil
 }
 
 // uniqueBit is the bit for headers nginx allows once
