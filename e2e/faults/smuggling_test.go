@@ -38,6 +38,9 @@ func TestSmuggling(t *testing.T) {
 		{"space before colon", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length : 5\r\n\r\n", 400},
 		{"duplicate host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
 		{"no host on 1.1", "GET / HTTP/1.1\r\nX-A: a\r\n\r\n", 400},
+		// No line feed: the method bytes alone must be refused, at once.
+		{"tls client hello", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 400},
+		{"lower-case method, no line end", "get / HTTP/1.1", 400},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

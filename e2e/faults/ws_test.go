@@ -1,11 +1,17 @@
 package faults_test
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"net"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,5 +144,115 @@ func TestPlainTunnelRelays(t *testing.T) {
 	}
 	if r := be.Requests(); len(r) != 1 || !strings.HasPrefix(r[0].Line, "GET /tun ") {
 		t.Fatalf("backend requests: got %d; want the one upgrade", len(r))
+	}
+}
+
+// TestFramesAfterRefusedUpgrade: the client pipelines WebSocket frames
+// right behind its handshake, and the backend refuses the upgrade (403).
+// The connection stays HTTP, so wsgate reads the frame bytes as a request
+// head: 400, connection closed, and the backend sees only the handshake.
+func TestFramesAfterRefusedUpgrade(t *testing.T) {
+	be := proxytest.NewNonUpgrade(t, 403)
+	g := startGate(t, "", wsLocations(be.Addr, be.Addr))
+	c, br := g.dial()
+	io.WriteString(c, "GET /ws/x HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	c.Write(frame(ws.OpText, true, []byte("GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"), false))
+	r1, err := proxytest.ReadResponse(br, "GET")
+	if err != nil || r1.Status != 403 {
+		t.Fatalf("first response: got %v, %v; want 403", r1, err)
+	}
+	r2, err := proxytest.ReadResponse(br, "GET")
+	if err == nil && r2.Status != 400 {
+		t.Fatalf("second response: got %d; want 400 for frame bytes read as a head", r2.Status)
+	}
+	expectClosed(t, c, br, 10*time.Second)
+	time.Sleep(50 * time.Millisecond)
+	if reqs := be.Requests(); len(reqs) != 1 {
+		t.Fatalf("backend got %d requests; want only the handshake", len(reqs))
+	}
+}
+
+// TestWebSocketClientNeverReads: the backend floods a tunnel whose client
+// reads nothing. The tunnel must apply backpressure (the backend's writes
+// stall after socket buffers fill, wsgate's heap stays bounded), and a
+// graceful shutdown must still end within its bound although the Close
+// frame cannot be delivered.
+func TestWebSocketClientNeverReads(t *testing.T) {
+	var written atomic.Int64
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var conns sync.WaitGroup
+	t.Cleanup(conns.Wait)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer conns.Done()
+				defer c.Close()
+				req, err := proxytest.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				key, _ := req.Get("Sec-WebSocket-Key")
+				fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", ws.AcceptKey(key))
+				msg := ws.AppendHeader(nil, ws.Header{Fin: true, Opcode: ws.OpBinary, Length: 32 << 10})
+				msg = append(msg, make([]byte, 32<<10)...)
+				for {
+					c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+					n, err := c.Write(msg)
+					written.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	rec := proxytest.NewRecording(t, "")
+	g := startGate(t, "", wsLocations(ln.Addr().String(), rec.Addr))
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < 4; i++ {
+		g.dialWS("/ws/flood") // never read
+	}
+	var last int64 = -1
+	eventually(20*time.Second, func() bool {
+		time.Sleep(300 * time.Millisecond)
+		n := written.Load()
+		stalled := n == last
+		last = n
+		return stalled
+	})
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	t.Logf("backend wrote %d MiB into 4 unread tunnels; heap in use %d -> %d MiB", written.Load()>>20, before.HeapInuse>>20, after.HeapInuse>>20)
+	if w := written.Load(); w > 256<<20 {
+		t.Fatalf("backend wrote %d MiB; want it stalled by backpressure (< 256 MiB)", w>>20)
+	}
+	if grow := int64(after.HeapInuse) - int64(before.HeapInuse); grow > 64<<20 {
+		t.Fatalf("heap grew by %d MiB; want under 64 MiB", grow>>20)
+	}
+	g.mustServe("/after", 200)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	g.srv.Shutdown(ctx)
+	if d := time.Since(start); d > 8*time.Second {
+		t.Fatalf("graceful shutdown took %v with 3 s bound; want it bounded", d)
+	}
+	if !eventually(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 }) {
+		t.Fatalf("got %d live tunnels after shutdown; want 0", g.srv.Tunnels().Len())
 	}
 }
