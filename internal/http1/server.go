@@ -452,6 +452,12 @@ func (w *ResponseWriter) AddTrailer(name, value string) {
 // close" if the header is not written yet).
 func (w *ResponseWriter) CloseAfter() { w.closeAfter = true }
 
+// Abort ends the response short: no last chunk is written, and the
+// connection closes after the bytes already written, so that the client
+// sees the body cut off rather than a complete response (nginx closes the
+// connection when an upstream body breaks off after the header was sent).
+func (w *ResponseWriter) Abort() { w.closeAfter, w.keepalive, w.broken = true, false, true }
+
 // Written reports whether the response header was written.
 func (w *ResponseWriter) Written() bool { return w.wroteHeader }
 

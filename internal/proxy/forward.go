@@ -556,8 +556,9 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 		c.bodyRd = bodyReader{}
 		copyPool.Put(bp)
 		if cerr != nil {
+			// The client must see the truncation: no last chunk.
 			ok = false
-			w.CloseAfter()
+			w.Abort()
 			c.h.Log.Error("relaying upstream response", "upstream", a.peer.Name, "err", cerr, "client", c.remoteAddr)
 		}
 	}
