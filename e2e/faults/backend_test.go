@@ -170,3 +170,30 @@ func TestBackendOverlongBody(t *testing.T) {
 		}
 	}
 }
+
+// TestBackendBrokenChunkedBody: the backend's chunked body breaks off
+// (connection closed after a chunk, or a chunk-size line of garbage). The
+// client must never receive a last chunk that would make the truncated
+// body look complete: its connection must end inside the body.
+func TestBackendBrokenChunkedBody(t *testing.T) {
+	const head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+	for _, tc := range []struct{ name, tail string }{
+		{"closed after a chunk", ""},
+		{"garbage size line", "zz\r\nmore\r\n0\r\n\r\n"},
+		{"chunk shorter than its size", "10\r\nshort"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := proxytest.NewGarbage(t, []byte(head+tc.tail))
+			good := proxytest.NewRecording(t, "")
+			g := startGate(t, "", fmt.Sprintf("location /bad/ { proxy_pass http://%s; proxy_http_version 1.1; }\nlocation / { proxy_pass http://%s; }", bad.Addr, good.Addr))
+			c, br := g.dial()
+			io.WriteString(c, "GET /bad/x HTTP/1.1\r\nHost: a\r\n\r\n")
+			resp, err := proxytest.ReadResponse(br, "GET")
+			if err == nil {
+				t.Fatalf("got a complete response %q; want the body cut off", resp.Body)
+			}
+			expectClosed(t, c, br, 10*time.Second)
+			g.mustServe("/good", 200)
+		})
+	}
+}
