@@ -28,6 +28,8 @@ func TestBackendFaults(t *testing.T) {
 		{"never reads", func(t *testing.T) string { return proxytest.NewSilent(t).Addr }, "", 504},
 		{"garbage", func(t *testing.T) string { return proxytest.NewGarbage(t, nil).Addr }, "", 502},
 		{"unsolicited 101", func(t *testing.T) string { return proxytest.NewUnsolicited101(t).Addr }, "", 502},
+		{"websocket handshake never answered", func(t *testing.T) string { return proxytest.NewSlow(t, 0, "").Addr },
+			"GET /bad/ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", 504},
 		{"head too big", rawBackend("HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("b", 16<<10) + "\r\nContent-Length: 0\r\n\r\n"), "", 502},
 		{"content-length and chunked", rawBackend("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), "", 502},
 		{"two content-lengths", rawBackend("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello\n"), "", 502},
@@ -196,4 +198,37 @@ func TestBackendBrokenChunkedBody(t *testing.T) {
 			g.mustServe("/good", 200)
 		})
 	}
+}
+
+// TestBackendNeverReadsBody: the backend accepts and reads nothing while the
+// client uploads 8 MiB. wsgate's writes stall and proxy_send_timeout (1s)
+// ends the attempt with 504, without waiting for the whole body.
+func TestBackendNeverReadsBody(t *testing.T) {
+	bad := proxytest.NewSilent(t)
+	good := proxytest.NewRecording(t, "")
+	g := startGate(t, "", fmt.Sprintf(`location /bad/ {
+            proxy_pass http://%s;
+            proxy_send_timeout 1s;
+            proxy_read_timeout 1s;
+            client_max_body_size 16m;
+        }
+        location / { proxy_pass http://%s; }`, bad.Addr, good.Addr))
+	const size = 8 << 20
+	c, br := g.dial()
+	go func() {
+		fmt.Fprintf(c, "POST /bad/up HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n", size)
+		c.Write(make([]byte, size)) // ends when wsgate closes
+	}()
+	start := time.Now()
+	resp, err := proxytest.ReadResponse(br, "POST")
+	if err != nil {
+		t.Fatalf("reading response: %v", err)
+	}
+	if resp.Status != 504 {
+		t.Fatalf("got status %d; want 504", resp.Status)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("504 after %v; want it soon after proxy_send_timeout 1s", d)
+	}
+	g.mustServe("/good", 200)
 }
