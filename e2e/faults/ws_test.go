@@ -256,3 +256,42 @@ func TestWebSocketClientNeverReads(t *testing.T) {
 		t.Fatalf("got %d live tunnels after shutdown; want 0", g.srv.Tunnels().Len())
 	}
 }
+
+// TestBadHandshakes: wsgate checks a client's WebSocket handshake itself
+// (RFC 6455 4.2.1) where nginx passes it on, so that nothing half-valid
+// reaches a backend: 400 for a bad method, HTTP version or key, 426 with
+// "Sec-WebSocket-Version: 13" for another version.
+func TestBadHandshakes(t *testing.T) {
+	wsb := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	rec := proxytest.NewRecording(t, "")
+	g := startGate(t, "", wsLocations(wsb.Addr, rec.Addr))
+	const key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	cases := []struct {
+		name, raw string
+		want      int
+	}{
+		{"no key", "GET /ws/x HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n", 400},
+		{"short key", "GET /ws/x HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: c2hvcnQ=\r\nSec-WebSocket-Version: 13\r\n\r\n", 400},
+		{"version 8", "GET /ws/x HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key + "Sec-WebSocket-Version: 8\r\n\r\n", 426},
+		{"post", "POST /ws/x HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key + "Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n", 400},
+		{"http/1.0", "GET /ws/x HTTP/1.0\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key + "Sec-WebSocket-Version: 13\r\n\r\n", 400},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, _, _ := g.roundTrip(tc.raw, "GET")
+			if resp.Status != tc.want {
+				t.Fatalf("got status %d; want %d", resp.Status, tc.want)
+			}
+			if tc.want == 426 {
+				if v, _ := resp.Get("Sec-WebSocket-Version"); v != "13" {
+					t.Fatalf("426 without Sec-WebSocket-Version: 13:\n%s", resp.Raw)
+				}
+			}
+			if n := wsb.Accepted(); n != 0 {
+				t.Fatalf("backend accepted %d connections; want 0", n)
+			}
+		})
+	}
+	w := g.dialWS("/ws/ok")
+	w.echo(t, "still serving")
+}
