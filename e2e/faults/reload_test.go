@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -199,4 +200,48 @@ func TestReloadStorm(t *testing.T) {
 	if fds > baseFD+4 {
 		t.Fatalf("open fds: got %d; want at most baseline %d + 4", fds, baseFD)
 	}
+}
+
+// TestReloadListenInUse: a reload that adds a listen address another
+// socket holds fails as a whole: the error is returned, the running
+// configuration keeps serving on its address, and a later reload, once the
+// address is free, succeeds.
+func TestReloadListenInUse(t *testing.T) {
+	wsb := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	rec := proxytest.NewRecording(t, "")
+	g := startGate(t, "", reloadLocations(wsb.Addr, rec.Addr, false, 0))
+	w := g.dialWS("/ws/a")
+
+	holder, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := holder.Addr().String()
+	two := strings.Replace(confText(filepath.Dir(g.Conf), g.Addr, "", reloadLocations(wsb.Addr, rec.Addr, false, 0)+
+		"\n        location = /second { return 200 \"second\\n\"; }"),
+		"\n}\n", fmt.Sprintf("\n    server {\n        listen %s;\n        return 200 \"other\\n\";\n    }\n}\n", taken), 1)
+	if err := os.WriteFile(g.Conf, []byte(two), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = g.srv.Reload()
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("reload with %s in use: got %v; want \"address already in use\"", taken, err)
+	}
+	g.mustServe("/second", 200) // old config: location / answers
+	w.echo(t, "after the failed reload")
+
+	holder.Close()
+	if err := g.srv.Reload(); err != nil {
+		t.Fatalf("reload once %s is free: %v", taken, err)
+	}
+	resp, _, _ := g.roundTrip("GET /second HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "GET")
+	if string(resp.Body) != "second\n" {
+		t.Fatalf("after the good reload: got %q; want the new location's \"second\"", resp.Body)
+	}
+	c, err := net.DialTimeout("tcp", taken, 5*time.Second)
+	if err != nil {
+		t.Fatalf("new listener on %s: %v", taken, err)
+	}
+	c.Close()
+	w.echo(t, "after the good reload")
 }
