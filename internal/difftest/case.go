@@ -17,13 +17,16 @@
 //	    {{listen}} (127.0.0.1:PORT, the target's listening address),
 //	    {{listen_port}}, {{backend:B}} (127.0.0.1:PORT of backend B) and
 //	    {{port:B}}.
-//	=== backend B [raw|once|refused|garbage]
+//	=== backend B [raw|once|refused|garbage|silent]
 //	    A backend named B. raw (the default) is a proxytest recording
 //	    backend answering with the section's bytes (empty: a 200 "hello\n";
 //	    a 101 answer turns the connection into an echo tunnel); once writes
 //	    the section's bytes and closes, one request per connection; refused
 //	    is a loopback port nobody listens on; garbage answers non-HTTP
-//	    bytes and closes.
+//	    bytes and closes; silent records one request per connection and
+//	    never answers (for proxy_read_timeout). Backends are numbered in
+//	    file order, so a sequence of requests through an upstream{} block
+//	    shows in each request's upstream section which server took it.
 //	=== request R [conn=new] [tunnel=TEXT] [probe=MS]
 //	    Raw bytes sent to the target. Every line is sent followed by CRLF
 //	    except a line ending in a lone "\" (sent without terminator).
@@ -45,6 +48,18 @@
 //	    PART is upstream, status, headers, body or conn. When the second
 //	    target is the named one, the harness asserts that PART differs (and
 //	    equals the value, if given) instead of asserting equality.
+//	=== expect-reject [target=wsgate]
+//	    A configuration nginx serves and the named target refuses on
+//	    purpose: the first line is the reason; an optional "---" line is
+//	    followed by text the target's configuration test (wsgate -t) must
+//	    print. The requests still run against nginx and are checked against
+//	    the stated values; the target is only asked to reject the file.
+//
+// The server's own name in the signature line of built-in error pages
+// ("<hr><center>nginx/1.22.1</center>", wsgate's "wsgate/0.1.0") is
+// observed as "<hr><center>{{server}}</center>": the name is a documented
+// difference, the rest of the page is compared. Date and Server header
+// lines are not compared at all.
 //
 // Expected values in upstream/response sections use {{listen}} and
 // {{listen_port}} for the proxy's own address (observed text is normalised
@@ -69,12 +84,31 @@ type Case struct {
 	Config   string // http{} contents, placeholders unrendered
 	Backends []BackendSpec
 	Requests []*RequestSpec
+	Rejects  []Reject
+}
+
+// Reject is one "=== expect-reject" section.
+type Reject struct {
+	Target   string // default "wsgate"
+	Reason   string
+	Contains string // text the target's configuration test prints; "" for any
+}
+
+// RejectedBy returns the case's expect-reject section for the named
+// target, if any.
+func (c *Case) RejectedBy(target string) (Reject, bool) {
+	for _, r := range c.Rejects {
+		if r.Target == target {
+			return r, true
+		}
+	}
+	return Reject{}, false
 }
 
 // BackendSpec is one "=== backend" section.
 type BackendSpec struct {
 	Name     string
-	Kind     string // raw, once, refused, garbage
+	Kind     string // raw, once, refused, garbage, silent
 	Response string // raw bytes (placeholders unrendered) for kinds raw and once
 }
 
@@ -184,7 +218,7 @@ func ParseCase(name string, data []byte) (*Case, error) {
 			if b.Kind == "" {
 				b.Kind = "raw"
 			}
-			if b.Kind != "raw" && b.Kind != "once" && b.Kind != "refused" && b.Kind != "garbage" {
+			if b.Kind != "raw" && b.Kind != "once" && b.Kind != "refused" && b.Kind != "garbage" && b.Kind != "silent" {
 				return nil, fmt.Errorf("line %d: unknown backend kind %q", s.line, b.Kind)
 			}
 			if backends[b.Name] {
@@ -222,6 +256,17 @@ func ParseCase(name string, data []byte) (*Case, error) {
 			r.Raw = raw
 			reqs[r.Name] = r
 			c.Requests = append(c.Requests, r)
+		case "expect-reject":
+			r := Reject{Target: s.attrs["target"]}
+			if r.Target == "" {
+				r.Target = "wsgate"
+			}
+			reason, contains, _ := strings.Cut(strings.Join(body, "\n"), "\n---\n")
+			r.Reason, r.Contains = strings.TrimSpace(reason), strings.TrimSpace(contains)
+			if r.Reason == "" {
+				return nil, fmt.Errorf("line %d: expect-reject without a reason", s.line)
+			}
+			c.Rejects = append(c.Rejects, r)
 		case "upstream", "response", "expect-diff":
 			r := reqs[arg(1)]
 			if r == nil {

@@ -34,8 +34,8 @@ func TestCases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cases) < 40 {
-		t.Errorf("got %d cases; want at least 40", len(cases))
+	if len(cases) < 150 {
+		t.Errorf("got %d cases; want at least 150", len(cases))
 	}
 	ref, other := NginxTarget{}, secondTarget()
 	for _, c := range cases {
@@ -45,6 +45,25 @@ func TestCases(t *testing.T) {
 			ra := Run(t, c, e, ref)
 			for _, m := range Check(c, e, ref, ra) {
 				t.Errorf("%s", m.Format())
+			}
+			if rej, ok := c.RejectedBy(other.Name()); ok {
+				ct, can := other.(ConfigTester)
+				if !can {
+					t.Fatalf("case expects %s to reject its configuration, and %s cannot test one", other.Name(), other.Name())
+				}
+				accepted, out := ct.TestConfig(t, WriteConfig(t, c, e, t.TempDir(), "127.0.0.1:1"))
+				if accepted || !strings.Contains(out, rej.Contains) {
+					t.Errorf("%s -t: got accepted=%v, output %q; want a rejection (%s) saying %q", other.Name(), accepted, out, rej.Reason, rej.Contains)
+				}
+				return
+			}
+			for _, r := range c.Requests {
+				for i, d := range r.Diffs {
+					if d.Value != nil {
+						v := e.Render(*d.Value)
+						r.Diffs[i].Value = &v
+					}
+				}
 			}
 			rb := Run(t, c, e, other)
 			for _, m := range Compare(c, ref, other, ra, rb) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,6 +38,9 @@ func StartBackends(t testing.TB, c *Case) *Env {
 		case "garbage":
 			be := proxytest.NewGarbage(t, nil)
 			e.Backends[b.Name], e.Addrs[b.Name] = be, be.Addr
+		case "silent":
+			be := proxytest.NewSlow(t, 0, "")
+			e.Backends[b.Name], e.Addrs[b.Name] = be, be.Addr
 		case "once":
 			be := proxytest.NewGarbage(t, []byte(b.Response))
 			e.Backends[b.Name], e.Addrs[b.Name] = be, be.Addr
@@ -56,6 +60,9 @@ func StartBackends(t testing.TB, c *Case) *Env {
 	return e
 }
 
+// Render substitutes the backend placeholders in s.
+func (e *Env) Render(s string) string { return e.render(s, "") }
+
 // render substitutes backend placeholders and, when listen is not "", the
 // listen placeholders.
 func (e *Env) render(s, listen string) string {
@@ -72,10 +79,16 @@ func (e *Env) render(s, listen string) string {
 	return s
 }
 
+// signatureRE matches the server's name and version in the last line of
+// a built-in error page, as escaped by Escape.
+var signatureRE = regexp.MustCompile(`<hr><center>(?:nginx|wsgate)(?:/[0-9A-Za-z.+-]+)?</center>`)
+
 // normalize replaces a target's own listen address and port in observed
-// text with the placeholders.
+// text with the placeholders, and the server's name in an error page's
+// signature with {{server}}.
 func normalize(s, listen string) string {
 	_, port, _ := net.SplitHostPort(listen)
+	s = signatureRE.ReplaceAllLiteralString(s, "<hr><center>{{server}}</center>")
 	s = strings.ReplaceAll(s, listen, "{{listen}}")
 	return strings.ReplaceAll(s, ":"+port, ":{{listen_port}}")
 }

@@ -2,6 +2,7 @@ package difftest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -25,6 +26,13 @@ type Target interface {
 	// started; it is also registered with t.Cleanup. A target that cannot
 	// serve the configuration calls t.Skip or t.Fatal.
 	Start(t testing.TB, confPath string) (addr string, stop func())
+}
+
+// ConfigTester is a target that can test a configuration without serving
+// it, as "nginx -t" does. ok is false when the target rejects the file;
+// out is what it printed.
+type ConfigTester interface {
+	TestConfig(t testing.TB, confPath string) (ok bool, out string)
 }
 
 // startTimeout bounds how long a target may take to listen.
@@ -223,9 +231,8 @@ type WsgateTarget struct {
 // Name implements Target.
 func (WsgateTarget) Name() string { return "wsgate" }
 
-// Start implements Target. It skips the test when wsgate exits or does not
-// listen, since a build that cannot serve a configuration yet has nothing
-// to compare.
+// Start implements Target. A configuration nginx serves and wsgate does
+// not (wsgate exits or does not listen) fails the test.
 func (w WsgateTarget) Start(t testing.TB, confPath string) (string, func()) {
 	t.Helper()
 	conf, err := os.ReadFile(confPath)
@@ -239,12 +246,12 @@ func (w WsgateTarget) Start(t testing.TB, confPath string) (string, func()) {
 	prefix := t.TempDir()
 	p, err := startProcess(w.Bin, "-c", confPath, "-p", prefix+"/")
 	if err != nil {
-		t.Skipf("wsgate cannot run: %v", err)
+		t.Fatalf("wsgate cannot run: %v", err)
 	}
 	t.Cleanup(p.stop)
 	if err := p.waitListening(addrs); err != nil {
 		p.stop()
-		t.Skipf("wsgate cannot serve this configuration yet: %v\n%s", err, p.stderr.String())
+		t.Fatalf("wsgate cannot serve this configuration: %v\n%s", err, p.stderr.String())
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -254,7 +261,17 @@ func (w WsgateTarget) Start(t testing.TB, confPath string) (string, func()) {
 	return addrs[0], p.stop
 }
 
+// TestConfig implements ConfigTester: "wsgate -t -c CONF -p PREFIX".
+func (w WsgateTarget) TestConfig(t testing.TB, confPath string) (bool, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, w.Bin, "-t", "-c", confPath, "-p", t.TempDir()+"/").CombinedOutput()
+	return err == nil, string(out)
+}
+
 var (
-	_ Target = NginxTarget{}
-	_ Target = WsgateTarget{}
+	_ ConfigTester = WsgateTarget{}
+	_ Target       = NginxTarget{}
+	_ Target       = WsgateTarget{}
 )
