@@ -1,9 +1,12 @@
 package faults_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,4 +234,59 @@ func TestBackendNeverReadsBody(t *testing.T) {
 		t.Fatalf("504 after %v; want it soon after proxy_send_timeout 1s", d)
 	}
 	g.mustServe("/good", 200)
+}
+
+// TestBackendWritesWhileIdle: a keepalive upstream connection on which the
+// backend writes a whole unsolicited response while it sits idle in the
+// pool. Reusing it would answer the next request with those bytes
+// (response desync); wsgate must drop such a connection (as nginx's
+// ngx_http_upstream_keepalive_close_handler does) and answer from a fresh
+// one.
+func TestBackendWritesWhileIdle(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(20 * time.Second))
+				br := bufio.NewReader(c)
+				for n := 0; ; n++ {
+					req, err := proxytest.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					body := strings.TrimPrefix(req.Target, "/")
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+					if n == 0 {
+						time.Sleep(100 * time.Millisecond)
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Evil: yes\r\n\r\nevil")
+					}
+				}
+			}()
+		}
+	}()
+	g := startGate(t, fmt.Sprintf("upstream be { server %s; keepalive 4; }", ln.Addr()), `location / {
+            proxy_pass http://be;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }`)
+	for i, path := range []string{"first", "second", "third"} {
+		resp, _, _ := g.roundTrip("GET /"+path+" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "GET")
+		if string(resp.Body) != path {
+			t.Fatalf("request %d: got body %q; want %q (the backend's answer to it)", i, resp.Body, path)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 }
