@@ -40,7 +40,7 @@ var longAgo = time.Unix(1, 0)
 
 // copier moves one direction of a tunnel: reads src, writes dst. Its
 // goroutine is the only writer to dst, so a Close frame it sends can never
-// tear a frame apart. Run's supervisor talks to it through req.
+// tear a frame apart. The tunnel's event handlers talk to it through req.
 type copier struct {
 	t        *tunnel
 	dir      direction
@@ -73,7 +73,8 @@ type copier struct {
 	wn      int
 	werr    error
 
-	parkedFD int32 // source fd while parked, -1 otherwise; guarded by Parker.mu
+	srcRC   syscall.RawConn // src's socket, for the Parker; nil when src has none
+	parkTok uint64          // Parker registration while parked, 0 otherwise; guarded by Parker.mu
 
 	ended bool // guarded by tunnel.mu
 }
@@ -84,12 +85,18 @@ var smallPool = sync.Pool{New: func() any {
 	return &b
 }}
 
-// setup prepares the non-blocking write path before the copier starts.
+// setup prepares the raw socket access of the non-blocking write path and
+// of parking before the copier starts.
 func (c *copier) setup() {
 	if sc, ok := c.dst.(*net.TCPConn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.dstRC = rc
 			c.writeFn = c.tryWrite
+		}
+	}
+	if sc, ok := c.src.(*net.TCPConn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.srcRC = rc
 		}
 	}
 }

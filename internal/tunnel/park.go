@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -32,12 +31,13 @@ type Parker struct {
 	initErr error
 	epfd    int
 	mu      sync.Mutex
-	parked  map[int32]*copier // by source fd; an entry exists only while the fd is registered
+	next    uint64             // last token handed out
+	parked  map[uint64]*copier // by token, the epoll event's data
 }
 
 // NewParker returns a Parker; its epoll set is made at the first park.
 func NewParker() *Parker {
-	return &Parker{parked: make(map[int32]*copier)}
+	return &Parker{parked: make(map[uint64]*copier)}
 }
 
 func (p *Parker) init() error {
@@ -67,22 +67,22 @@ func (p *Parker) park(c *copier) error {
 	if err := p.init(); err != nil {
 		return err
 	}
-	sc, ok := c.src.(syscall.Conn)
-	if !ok {
+	rc := c.srcRC
+	if rc == nil {
 		return errNotParkable
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return err
-	}
 	var addErr error
-	err = rc.Control(func(fd uintptr) {
+	// Control holds the fd open while it is registered.
+	err := rc.Control(func(fd uintptr) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(fd)}
+		p.next++
+		tok := p.next
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT,
+			Fd: int32(uint32(tok)), Pad: int32(uint32(tok >> 32))}
 		if addErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev); addErr == nil {
-			c.parkedFD = int32(fd)
-			p.parked[int32(fd)] = c
+			c.parkTok = tok
+			p.parked[tok] = c
 		}
 	})
 	if err != nil {
@@ -106,13 +106,17 @@ func (p *Parker) unpark(c *copier) bool {
 func (p *Parker) take(c *copier) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fd := c.parkedFD
-	if fd < 0 || p.parked[fd] != c {
+	tok := c.parkTok
+	if tok == 0 || p.parked[tok] != c {
 		return false
 	}
-	delete(p.parked, fd)
-	c.parkedFD = -1
-	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
+	delete(p.parked, tok)
+	c.parkTok = 0
+	// Through Control: a socket closed meanwhile has left the epoll set
+	// with its last close, and its fd number may belong to another socket.
+	c.srcRC.Control(func(fd uintptr) {
+		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
+	})
 	return true
 }
 
@@ -130,8 +134,9 @@ func (p *Parker) wait() {
 			return
 		}
 		for i := range n {
+			tok := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
 			p.mu.Lock()
-			c := p.parked[events[i].Fd]
+			c := p.parked[tok]
 			p.mu.Unlock()
 			if c != nil && p.take(c) {
 				go c.resume()

@@ -256,9 +256,9 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 		live:     2,
 	}
 	up := &copier{t: t, dir: clientToUpstream, src: client, dst: upstream, pending: clientBuf,
-		counter: &h.fromClient, mask: true, goneCode: ws.CloseGoingAway, parkedFD: -1}
+		counter: &h.fromClient, mask: true, goneCode: ws.CloseGoingAway}
 	down := &copier{t: t, dir: upstreamToClient, src: upstream, dst: client, pending: upstreamBuf,
-		counter: &h.fromUpstream, goneCode: ws.CloseBadGateway, parkedFD: -1}
+		counter: &h.fromUpstream, goneCode: ws.CloseBadGateway}
 	up.other, down.other = down, up
 	t.copiers = [2]*copier{up, down}
 	up.setup()
@@ -267,7 +267,8 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 	_, ctcp := client.(*net.TCPConn)
 	_, utcp := upstream.(*net.TCPConn)
 	t.spliced = opts.Splice && !opts.FrameAware && ctcp && utcp
-	if !t.spliced && opts.ParkAfter >= 0 {
+	// Only sockets park (a TLS conn has its own buffered state).
+	if !t.spliced && opts.ParkAfter >= 0 && up.srcRC != nil && down.srcRC != nil {
 		t.parker = opts.Parker
 		if t.parker == nil && h.reg != nil {
 			t.parker = h.reg.parker()
