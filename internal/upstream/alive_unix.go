@@ -8,12 +8,25 @@ import (
 	"syscall"
 )
 
-// alive reports whether an idle connection may be reused: nothing to read
-// and no EOF, checked with a non-blocking MSG_PEEK so no byte is consumed.
+// probe checks whether an idle connection may be reused: nothing to read
+// and no EOF, tested with a non-blocking MSG_PEEK so no byte is consumed.
 // nginx closes a cached connection on any read event
 // (ngx_http_upstream_keepalive_close_handler); this is the same test done
-// lazily. Connections without a file descriptor are assumed alive.
-func alive(c net.Conn) bool {
+// lazily, when the connection is taken. A probe is made once per
+// connection (newProbe) and reused for every check, which then allocates
+// nothing. A probe is used by one goroutine at a time: whoever removed its
+// connection from the cache.
+type probe struct {
+	rc   syscall.RawConn // nil: no file descriptor, assumed alive
+	bad  bool            // SyscallConn failed: never alive
+	peek func(fd uintptr) bool
+	live bool
+	buf  [1]byte
+}
+
+// newProbe returns the probe of c, unwrapping NetConn layers (tls.Conn)
+// down to the socket.
+func newProbe(c net.Conn) *probe {
 	for {
 		u, ok := c.(interface{ NetConn() net.Conn })
 		if !ok {
@@ -21,20 +34,36 @@ func alive(c net.Conn) bool {
 		}
 		c = u.NetConn()
 	}
+	pr := &probe{}
 	sc, ok := c.(syscall.Conn)
 	if !ok {
-		return true
+		return pr
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
+		pr.bad = true
+		return pr
+	}
+	pr.rc = rc
+	pr.peek = pr.peekFD
+	return pr
+}
+
+func (pr *probe) peekFD(fd uintptr) bool {
+	n, _, err := syscall.Recvfrom(int(fd), pr.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	pr.live = n < 0 && (errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK))
+	return true
+}
+
+// alive reports whether the connection may be reused.
+func (pr *probe) alive() bool {
+	if pr.bad {
 		return false
 	}
-	var buf [1]byte
-	live := false
-	err = rc.Read(func(fd uintptr) bool {
-		n, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		live = n < 0 && (errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EWOULDBLOCK))
+	if pr.rc == nil {
 		return true
-	})
-	return err == nil && live
+	}
+	pr.live = false
+	err := pr.rc.Read(pr.peek)
+	return err == nil && pr.live
 }

@@ -2,7 +2,9 @@ package upstream
 
 import (
 	"fmt"
+	"net"
 	"testing"
+	"time"
 
 	"wsgate/internal/config"
 )
@@ -73,6 +75,97 @@ func TestConcurrentPicksBalanceConns(t *testing.T) {
 	for _, s := range p.Stats() {
 		if s.Conns != 0 {
 			t.Errorf("peer %s: got conns=%d after all leases ended; want 0", s.Peer.Name, s.Conns)
+		}
+	}
+}
+
+// loopbackPair returns both ends of a loopback TCP connection, closed when
+// tb ends.
+func loopbackPair(tb testing.TB) (client, server net.Conn) {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		tb.Fatal("accepting a loopback connection failed")
+	}
+	tb.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// BenchmarkKeepaliveRequest is the upstream side of one keep-alive
+// request: pick a peer, take its idle connection (with the liveness
+// check), put it back, end the lease.
+func BenchmarkKeepaliveRequest(b *testing.B) {
+	p := buildPool(b, NewRegistry(Options{}), &config.Upstream{
+		Servers:   []config.UpstreamServer{srv("127.0.0.1:1001"), srv("127.0.0.1:1002")},
+		Keepalive: 16, KeepaliveTimeout: time.Minute, KeepaliveRequests: 1 << 30,
+	})
+	var tr Tried
+	conns := map[string]net.Conn{}
+	for range 2 {
+		tr.Reset()
+		l, err := p.Pick(PickKey{}, &tr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, _ := loopbackPair(b)
+		conns[l.Peer().Name] = c
+		l.PutIdle(IdleConn{Conn: c, Dialed: time.Now()})
+		l.Done(Success)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		tr.Reset()
+		l, err := p.Pick(PickKey{}, &tr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ic, ok := l.TakeIdle()
+		if !ok {
+			b.Fatal("no idle connection")
+		}
+		// As the proxy does: a fresh IdleConn around the same connection.
+		if !l.PutIdle(IdleConn{Conn: ic.Conn, Requests: ic.Requests + 1, Dialed: ic.Dialed}) {
+			b.Fatal("PutIdle refused")
+		}
+		l.Done(Success)
+	}
+}
+
+// BenchmarkKeepalivePutTake is putting and taking one idle connection.
+func BenchmarkKeepalivePutTake(b *testing.B) {
+	p := buildPool(b, NewRegistry(Options{}), &config.Upstream{
+		Servers:   []config.UpstreamServer{srv("127.0.0.1:1001")},
+		Keepalive: 16, KeepaliveTimeout: time.Minute, KeepaliveRequests: 1 << 30,
+	})
+	l, err := p.Pick(PickKey{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Done(Success)
+	c, _ := loopbackPair(b)
+	ic := IdleConn{Conn: c, Dialed: time.Now()}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !l.PutIdle(ic) {
+			b.Fatal("PutIdle refused")
+		}
+		var ok bool
+		if ic, ok = l.TakeIdle(); !ok {
+			b.Fatal("no idle connection")
 		}
 	}
 }

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
 	"strings"
 	"sync"
@@ -98,3 +99,6 @@ func pickSeq(t testing.TB, p *Pool, n int, key PickKey, short map[string]string)
 }
 
 func join(s []string) string { return strings.Join(s, " ") }
+
+// discardLogger drops the "temporarily disabled" warnings tests provoke.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

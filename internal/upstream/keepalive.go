@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"net"
+	"reflect"
 	"time"
 )
 
@@ -34,42 +35,66 @@ type IdleConn struct {
 
 // idleEntry is one cached connection.
 type idleEntry struct {
-	st    *peerState
-	ic    IdleConn
-	since time.Time // when it went idle (by the Registry clock)
-	timer *time.Timer
+	st      *peerState // the peer whose lease cached it (Stats, retirement)
+	ic      IdleConn
+	probe   *probe    // the connection's liveness check, made once per connection
+	expires time.Time // by the Registry clock: cached time plus keepalive_timeout
 }
 
 // idleCache is a pool's cache of idle connections, least recently used
 // first (ngx_http_upstream_keepalive_module's per-worker cache: one queue
-// across all peers of the upstream, the oldest evicted when full). Guarded
-// by poolState.mu.
+// across all peers of the upstream, the oldest evicted when full, a
+// connection found by its peer's address, so identical server lines share
+// their connections as nginx's ngx_http_upstream_get_keepalive_peer
+// compares sockaddrs). Guarded by poolState.mu.
+//
+// Nothing here allocates per request once a connection has been cached
+// the first time: entries are values in a slice that keeps its capacity,
+// one timer per pool closes expired connections, and a connection's probe
+// (its syscall.RawConn and peek callback) travels from the entry to loaned
+// when TakeIdle hands the connection out and back into an entry when
+// PutIdle gets it again.
 type idleCache struct {
-	entries []*idleEntry
+	entries []idleEntry
+	// loaned holds the probes of connections TakeIdle handed out, until
+	// PutIdle gets them back. Connections the caller closes instead leave
+	// their probe behind; the map is cleared when it reaches loanedLimit,
+	// which costs a probe for each connection then in flight.
+	loaned map[net.Conn]*probe
+	// timer runs sweep; armed is the deadline it is set for, zero when
+	// stopped or fired.
+	timer *time.Timer
+	armed time.Time
 }
 
-func (c *idleCache) remove(i int) *idleEntry {
+// loanedLimit bounds idleCache.loaned for a pool with keepalive max.
+func loanedLimit(max int) int { return 2*max + 64 }
+
+// remove takes entry i out of the cache, keeping the order of the rest.
+func (c *idleCache) remove(i int) idleEntry {
 	e := c.entries[i]
-	c.entries = append(c.entries[:i], c.entries[i+1:]...)
+	copy(c.entries[i:], c.entries[i+1:])
+	c.entries[len(c.entries)-1] = idleEntry{}
+	c.entries = c.entries[:len(c.entries)-1]
 	return e
 }
 
 func (c *idleCache) count(st *peerState) int {
 	n := 0
-	for _, e := range c.entries {
-		if e.st == st {
+	for i := range c.entries {
+		if c.entries[i].st == st {
 			n++
 		}
 	}
 	return n
 }
 
-// closePeer closes the idle connections of st.
+// closePeer closes the idle connections cached by st.
 func (c *idleCache) closePeer(st *peerState) {
 	kept := c.entries[:0]
 	for _, e := range c.entries {
 		if e.st == st {
-			e.close()
+			e.ic.Conn.Close()
 			continue
 		}
 		kept = append(kept, e)
@@ -80,43 +105,109 @@ func (c *idleCache) closePeer(st *peerState) {
 
 func (c *idleCache) closeAll() {
 	for _, e := range c.entries {
-		e.close()
+		e.ic.Conn.Close()
 	}
 	clear(c.entries)
 	c.entries = c.entries[:0]
+	clear(c.loaned)
+	if c.timer != nil {
+		c.timer.Stop()
+		c.armed = time.Time{}
+	}
 }
 
-func (e *idleEntry) close() {
-	if e.timer != nil {
-		e.timer.Stop()
+// lend records the probe of c, handed out by TakeIdle, for PutIdle to find
+// again. It reports false when c cannot key a map (a net.Conn that is not
+// a pointer and holds an uncomparable value): then PutIdle makes a new
+// probe.
+func (c *idleCache) lend(conn net.Conn, pr *probe, max int) bool {
+	if !reflect.TypeOf(conn).Comparable() {
+		return false
 	}
-	e.ic.Conn.Close()
+	if c.loaned == nil {
+		c.loaned = make(map[net.Conn]*probe)
+	} else if len(c.loaned) >= loanedLimit(max) {
+		clear(c.loaned)
+	}
+	c.loaned[conn] = pr
+	return true
+}
+
+// arm makes sure the pool's timer fires no later than deadline, now being
+// the Registry clock's time.
+func (ps *poolState) arm(deadline, now time.Time) {
+	c := &ps.idle
+	if !c.armed.IsZero() && !deadline.Before(c.armed) {
+		return
+	}
+	c.armed = deadline
+	d := deadline.Sub(now)
+	if c.timer == nil {
+		c.timer = time.AfterFunc(d, ps.sweep)
+		return
+	}
+	c.timer.Reset(d)
+}
+
+// sweep closes the idle connections past keepalive_timeout, as nginx's
+// keepalive close handler does on its timer, and sets the timer for the
+// next expiry.
+func (ps *poolState) sweep() {
+	now := ps.now()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	c := &ps.idle
+	c.armed = time.Time{}
+	var next time.Time
+	kept := c.entries[:0]
+	for _, e := range c.entries {
+		if !now.Before(e.expires) {
+			e.ic.Conn.Close()
+			continue
+		}
+		if next.IsZero() || e.expires.Before(next) {
+			next = e.expires
+		}
+		kept = append(kept, e)
+	}
+	clear(c.entries[len(kept):])
+	c.entries = kept
+	if !next.IsZero() {
+		ps.arm(next, now)
+	}
 }
 
 // TakeIdle returns the most recently cached idle connection to the leased
-// peer, skipping (and closing) ones past keepalive_timeout and ones the
-// peer closed or sent unexpected bytes on. ok is false when there is none:
-// then the caller dials.
+// peer's address, skipping (and closing) ones past keepalive_timeout and
+// ones the peer closed or sent unexpected bytes on. ok is false when there
+// is none: then the caller dials.
 func (l *Lease) TakeIdle() (ic IdleConn, ok bool) {
 	p := l.pool
+	ps := p.ps
+	name := l.m.st.name
 	for {
 		now := p.reg.now()
-		p.ps.mu.Lock()
-		var e *idleEntry
-		for i := len(p.ps.idle.entries) - 1; i >= 0; i-- {
-			if p.ps.idle.entries[i].st == l.m.st {
-				e = p.ps.idle.remove(i)
+		ps.mu.Lock()
+		i := len(ps.idle.entries) - 1
+		for ; i >= 0; i-- {
+			if ps.idle.entries[i].st.name == name {
 				break
 			}
 		}
-		p.ps.mu.Unlock()
-		if e == nil {
+		if i < 0 {
+			ps.mu.Unlock()
 			return IdleConn{}, false
 		}
-		if e.timer != nil {
-			e.timer.Stop()
-		}
-		if now.Sub(e.since) >= p.ka.timeout || !alive(e.ic.Conn) {
+		e := ps.idle.remove(i)
+		// Lent before the check, so that the usual path locks once.
+		loaned := ps.idle.lend(e.ic.Conn, e.probe, p.ka.max)
+		ps.mu.Unlock()
+		if !now.Before(e.expires) || !e.probe.alive() {
+			if loaned {
+				ps.mu.Lock()
+				delete(ps.idle.loaned, e.ic.Conn)
+				ps.mu.Unlock()
+			}
 			e.ic.Conn.Close()
 			continue
 		}
@@ -125,12 +216,12 @@ func (l *Lease) TakeIdle() (ic IdleConn, ok bool) {
 }
 
 // PutIdle offers ic, whose last response was read completely, for reuse
-// by later leases of the same peer (ngx_http_upstream_free_keepalive_peer).
-// It closes ic and returns false when the pool has no "keepalive N", the
-// connection reached keepalive_requests or keepalive_time, or the peer was
-// retired. A full cache closes its least recently used connection. A cached
-// connection is closed after keepalive_timeout idle. Call PutIdle before
-// Done.
+// by later leases of the same peer address
+// (ngx_http_upstream_free_keepalive_peer). It closes ic and returns false
+// when the pool has no "keepalive N", the connection reached
+// keepalive_requests or keepalive_time, or the peer was retired. A full
+// cache closes its least recently used connection. A cached connection is
+// closed after keepalive_timeout idle. Call PutIdle before Done.
 func (l *Lease) PutIdle(ic IdleConn) bool {
 	p := l.pool
 	ka := p.ka
@@ -141,29 +232,27 @@ func (l *Lease) PutIdle(ic IdleConn) bool {
 		return false
 	}
 	ps := p.ps
-	e := &idleEntry{st: l.m.st, ic: ic, since: now}
 	ps.mu.Lock()
 	if l.m.st.retired {
 		ps.mu.Unlock()
 		ic.Conn.Close()
 		return false
 	}
-	for len(ps.idle.entries) >= ka.max {
-		ps.idle.remove(0).close()
-	}
-	ps.idle.entries = append(ps.idle.entries, e)
-	e.timer = time.AfterFunc(ka.timeout, func() {
-		ps.mu.Lock()
-		for i, x := range ps.idle.entries {
-			if x == e {
-				ps.idle.remove(i)
-				ps.mu.Unlock()
-				e.ic.Conn.Close()
-				return
-			}
+	var pr *probe
+	if len(ps.idle.loaned) > 0 && reflect.TypeOf(ic.Conn).Comparable() {
+		if pr = ps.idle.loaned[ic.Conn]; pr != nil {
+			delete(ps.idle.loaned, ic.Conn)
 		}
-		ps.mu.Unlock()
-	})
+	}
+	if pr == nil {
+		pr = newProbe(ic.Conn)
+	}
+	for len(ps.idle.entries) >= ka.max {
+		ps.idle.remove(0).ic.Conn.Close()
+	}
+	exp := now.Add(ka.timeout)
+	ps.idle.entries = append(ps.idle.entries, idleEntry{st: l.m.st, ic: ic, probe: pr, expires: exp})
+	ps.arm(exp, now)
 	ps.mu.Unlock()
 	return true
 }

@@ -209,3 +209,164 @@ func waitListening(t *testing.T, addr string, stderr *strings.Builder) {
 	}
 	t.Fatalf("nginx did not listen on %s: %s", addr, stderr.String())
 }
+
+// TestNginxDuplicateServers runs real nginx with upstreams that list a
+// refusing address twice next to a good one, and checks that a request
+// through wsgate's Pick tries the same peers in the same order as nginx
+// does ($upstream_addr in nginx's access log): two identical lines are two
+// tries (ngx_http_upstream_init_round_robin adds a peer per line).
+func TestNginxDuplicateServers(t *testing.T) {
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		t.Skip("nginx not installed")
+	}
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "good")
+	}))
+	defer good.Close()
+	goodAddr := strings.TrimPrefix(good.URL, "http://")
+	refused := fmt.Sprintf("127.0.0.1:%d", freePort(t)) // nothing listens there
+
+	cases := []struct {
+		name  string
+		lines []string // server lines, nginx syntax
+		ups   []config.UpstreamServer
+	}{
+		{"dup", []string{refused, refused, goodAddr},
+			[]config.UpstreamServer{srv(refused), srv(refused), srv(goodAddr)}},
+		// max_fails=0: the refusing lines are never disabled, so every
+		// request runs through the round robin with both of them.
+		{"dupkeep", []string{refused + " max_fails=0", goodAddr + " weight=2", refused + " max_fails=0"},
+			[]config.UpstreamServer{srv(refused, maxFails(0)), srv(goodAddr, weight(2)), srv(refused, maxFails(0))}},
+		// The backup list has its own two lines of the refusing address.
+		{"dupbackup", []string{refused, refused + " backup", refused + " backup", goodAddr + " backup"},
+			[]config.UpstreamServer{srv(refused), srv(refused, backup), srv(refused, backup), srv(goodAddr, backup)}},
+	}
+
+	dir := t.TempDir()
+	port := freePort(t)
+	logPath := filepath.Join(dir, "access.log")
+	var conf strings.Builder
+	fmt.Fprintf(&conf, "pid %s;\nevents { worker_connections 128; }\nhttp {\n", filepath.Join(dir, "nginx.pid"))
+	fmt.Fprintf(&conf, " log_format ups '$uri|$upstream_addr';\n access_log %s ups;\n", logPath)
+	for _, p := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		fmt.Fprintf(&conf, " %s_temp_path %s;\n", p, filepath.Join(dir, p))
+	}
+	var ups []*config.Upstream
+	for _, c := range cases {
+		fmt.Fprintf(&conf, " upstream %s {\n", c.name)
+		for _, l := range c.lines {
+			fmt.Fprintf(&conf, "  server %s;\n", l)
+		}
+		conf.WriteString(" }\n")
+		ups = append(ups, &config.Upstream{Name: c.name, Servers: c.ups})
+	}
+	fmt.Fprintf(&conf, " server {\n  listen 127.0.0.1:%d;\n", port)
+	for _, c := range cases {
+		fmt.Fprintf(&conf, "  location /%s { proxy_pass http://%s; }\n", c.name, c.name)
+	}
+	conf.WriteString(" }\n}\n")
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd := exec.Command(nginx, "-p", dir, "-c", confPath, "-e", "stderr",
+		"-g", "daemon off; master_process off;")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting nginx: %v", err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	waitListening(t, addr, &stderr)
+
+	reg := NewRegistry(Options{Logger: discardLogger()})
+	set, err := reg.Build(context.Background(), ups, nil, noResolve)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	reg.Activate(set)
+
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	// request is one request through wsgate's balancer: try peers as
+	// proxy_next_upstream error does, dialing each, and return the
+	// $upstream_addr it would log.
+	request := func(t *testing.T, p *Pool) string {
+		t.Helper()
+		var tr Tried
+		var addrs []string
+		for {
+			l, err := p.Pick(PickKey{}, &tr)
+			if err != nil {
+				addrs = append(addrs, p.Name()) // nginx logs the upstream name for "no live upstreams"
+				break
+			}
+			addrs = append(addrs, l.Peer().Name)
+			c, err := net.DialTimeout(l.Peer().Network, l.Peer().Addr, 5*time.Second)
+			if err != nil {
+				l.Done(FailError)
+				if tr.Left() == 0 {
+					break
+				}
+				continue
+			}
+			c.Close()
+			l.Done(Success)
+			break
+		}
+		return strings.Join(addrs, ", ")
+	}
+	const n = 8
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for range n {
+				resp, err := client.Get("http://" + addr + "/" + c.name)
+				if err != nil {
+					t.Fatalf("GET /%s: %v", c.name, err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("GET /%s: got %d; want 200 (the good server answers)", c.name, resp.StatusCode)
+				}
+			}
+			// nginx logs a request after its response went out: wait
+			// for the last line.
+			var logged []byte
+			var want []string
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if logged, err = os.ReadFile(logPath); err != nil {
+					t.Fatal(err)
+				}
+				want = want[:0]
+				for _, line := range strings.Split(strings.TrimSpace(string(logged)), "\n") {
+					if uri, ups, ok := strings.Cut(line, "|"); ok && uri == "/"+c.name {
+						want = append(want, ups)
+					}
+				}
+				if len(want) >= n || time.Now().After(deadline) {
+					break
+				}
+			}
+			if len(want) != n {
+				t.Fatalf("got %d access log lines for /%s; want %d:\n%s", len(want), c.name, n, logged)
+			}
+			for i := range n {
+				got := request(t, set.Pool(c.name))
+				if got != want[i] {
+					t.Errorf("request %d: got $upstream_addr %q; want %q (nginx)", i, got, want[i])
+				}
+			}
+			// A case where no request tried the refusing address twice
+			// would not tell one peer from two.
+			if !strings.Contains(strings.Join(want, "\n"), refused+", "+refused) {
+				t.Errorf("nginx never tried %s twice in one request (%v); the case proves nothing", refused, want)
+			}
+			t.Logf("nginx: %q", want)
+		})
+	}
+}

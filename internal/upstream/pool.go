@@ -13,7 +13,8 @@ import (
 // upstreams" and answers 502.
 var ErrNoLive = errors.New("no live upstreams")
 
-// Peer is one address of a pool, as a lease exposes it.
+// Peer is one address of one server line of a pool, as a lease exposes it.
+// Two identical server lines are two peers with the same Name.
 type Peer struct {
 	// Network is "tcp" or "unix".
 	Network string
@@ -175,16 +176,16 @@ func makeList(ms []member, backup bool) peerList {
 	return l
 }
 
-// lists reports whether the pool has a peer named name.
-func (p *Pool) lists(name string) bool {
+// lists reports whether the pool has the peer with peer key k.
+func (p *Pool) lists(k string) bool {
 	for i := range p.primary.members {
-		if p.primary.members[i].info.Name == name {
+		if p.primary.members[i].st.key == k {
 			return true
 		}
 	}
 	if p.backup != nil {
 		for i := range p.backup.members {
-			if p.backup.members[i].info.Name == name {
+			if p.backup.members[i].st.key == k {
 				return true
 			}
 		}

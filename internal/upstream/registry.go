@@ -8,8 +8,12 @@
 // A Registry lives as long as the process. Each configuration snapshot gets
 // its own immutable Set from Registry.Build; the mutable state a Set's peers
 // point at (failure counts, connections in flight, idle connections) is
-// owned by the Registry and keyed by pool key and peer address, so a reload
-// that keeps a server keeps its health and counts. nginx itself loses this
+// owned by the Registry and keyed by pool key, peer address and the
+// address's occurrence in the pool, so a reload that keeps a server line
+// keeps its health and counts. Every server line, and every address a host
+// name in one resolves to, is a peer of its own, as
+// ngx_http_upstream_init_round_robin makes them: two identical lines are
+// two peers with their own tries, weights and failure accounting. nginx itself loses this
 // state on reload; wsgate keeps it so that tunnels that survive a reload
 // stay counted.
 package upstream
@@ -67,21 +71,32 @@ func NewRegistry(opts Options) *Registry {
 }
 
 // poolState is the part of a pool that outlives a configuration: the lock
-// every Set's view of the pool shares, the peers by address, and the idle
+// every Set's view of the pool shares, the peers by peer key, and the idle
 // connection cache.
 type poolState struct {
 	key string
+	now func() time.Time // the Registry's clock
 	mu  sync.Mutex
-	// peers by peer key (Peer.Name); guarded by Registry.mu for
+	// peers by peer key (see peerKey); guarded by Registry.mu for
 	// insertion and removal, read under mu by retirement.
 	peers map[string]*peerState
 	idle  idleCache // guarded by mu
 }
 
-// peerState is the health and load of one peer address, shared by every
-// Set that lists it. All fields are guarded by the owning poolState.mu.
+// peerKey is the key of the n-th (from 0) peer with address name in one
+// pool, counted in configuration order over primary and backup lines: a
+// reload that keeps the lines of an address keeps their states, the first
+// line's with the first, and so on.
+func peerKey(name string, n int) string {
+	return name + "#" + strconv.Itoa(n)
+}
+
+// peerState is the health and load of one peer (one address of one server
+// line), shared by every Set that lists it. All fields are guarded by the
+// owning poolState.mu.
 type peerState struct {
-	name     string
+	key      string // peerKey
+	name     string // Peer.Name: the address; idle connections match on it
 	fails    int
 	checked  int64 // unix seconds, as nginx's peer->checked
 	accessed int64 // unix seconds, as nginx's peer->accessed
@@ -145,8 +160,9 @@ const (
 )
 
 // Build resolves and compiles the upstreams of one configuration into a
-// Set. Pools and peers whose key and address already exist in r reuse the
-// existing state. ups are the upstream{} blocks; implicit are the
+// Set. Pools and peers that already exist in r (same pool key; same
+// address and the same occurrence of it among the pool's server lines)
+// reuse the existing state. ups are the upstream{} blocks; implicit are the
 // proxy_pass values that name no upstream{} block (entries with variables
 // or a named Upstream are skipped; duplicates share one pool). resolve may
 // be nil (then net.DefaultResolver). All errors are returned together.
@@ -205,12 +221,12 @@ func (r *Registry) Activate(s *Set) {
 	for key, ps := range r.pools {
 		p := s.pools[key]
 		ps.mu.Lock()
-		for name, st := range ps.peers {
-			if p != nil && p.lists(name) {
+		for k, st := range ps.peers {
+			if p != nil && p.lists(k) {
 				continue
 			}
 			st.retired = true
-			delete(ps.peers, name)
+			delete(ps.peers, k)
 			if st.conns == 0 {
 				ps.idle.closePeer(st)
 			}
@@ -234,24 +250,28 @@ func (r *Registry) Close() {
 	}
 }
 
-// state returns the long-lived state of pool key and of the named peers,
-// creating what does not exist yet.
+// state returns the long-lived state of pool key and of its peers, one per
+// entry of names (peer addresses in configuration order; an address listed
+// again is another peer), creating what does not exist yet.
 func (r *Registry) state(key string, names []string) (*poolState, []*peerState) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ps := r.pools[key]
 	if ps == nil {
-		ps = &poolState{key: key, peers: make(map[string]*peerState)}
+		ps = &poolState{key: key, now: r.now, peers: make(map[string]*peerState)}
 		r.pools[key] = ps
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	sts := make([]*peerState, len(names))
+	seen := make(map[string]int, len(names))
 	for i, n := range names {
-		st := ps.peers[n]
+		k := peerKey(n, seen[n])
+		seen[n]++
+		st := ps.peers[k]
 		if st == nil {
-			st = &peerState{name: n}
-			ps.peers[n] = st
+			st = &peerState{key: k, name: n}
+			ps.peers[k] = st
 		}
 		sts[i] = st
 	}

@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -353,4 +354,215 @@ func TestKeepaliveTimerAndPeerClose(t *testing.T) {
 			t.Errorf("got an expired conn back; want none")
 		}
 	})
+}
+
+// TestDuplicateServerLines checks that every server line is a peer of its
+// own, as ngx_http_upstream_init_round_robin makes one per line and
+// address: identical lines give a request one try each, fail separately,
+// and keep their states apart across reloads.
+func TestDuplicateServerLines(t *testing.T) {
+	resolve := func(_ context.Context, host string) ([]netip.Addr, error) {
+		if host == "twice" {
+			return []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2")}, nil
+		}
+		return nil, errors.New("no such host")
+	}
+	tests := []struct {
+		name    string
+		servers []config.UpstreamServer
+		peers   string // Peers names
+		tries   int
+		// seq is the peer names one request tries when every try fails
+		seq string
+	}{
+		{"identical lines", []config.UpstreamServer{srv("127.0.0.1:1001"), srv("127.0.0.1:1001"), srv("127.0.0.1:1002")},
+			"127.0.0.1:1001 127.0.0.1:1001 127.0.0.1:1002", 3, "127.0.0.1:1001 127.0.0.1:1001 127.0.0.1:1002"},
+		{"name and literal of one address", []config.UpstreamServer{srv("twice:1001"), srv("127.0.0.1:1001")},
+			"127.0.0.1:1001 127.0.0.2:1001 127.0.0.1:1001", 3, "127.0.0.1:1001 127.0.0.2:1001 127.0.0.1:1001"},
+		{"two lines only", []config.UpstreamServer{srv("127.0.0.1:1001"), srv("127.0.0.1:1001")},
+			"127.0.0.1:1001 127.0.0.1:1001", 2, "127.0.0.1:1001 127.0.0.1:1001"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewRegistry(Options{Now: newFakeClock().Now, Logger: discardLogger()})
+			set, err := r.Build(context.Background(), []*config.Upstream{{Name: "app", Servers: tt.servers}}, nil, resolve)
+			if err != nil {
+				t.Fatalf("Build: %v", err)
+			}
+			r.Activate(set)
+			p := set.Pool("app")
+			var names []string
+			for _, pe := range p.Peers() {
+				names = append(names, pe.Name)
+			}
+			if join(names) != tt.peers {
+				t.Errorf("got peers %q; want %q", join(names), tt.peers)
+			}
+			if p.Tries() != tt.tries {
+				t.Errorf("got Tries()=%d; want %d", p.Tries(), tt.tries)
+			}
+			var tr Tried
+			var seq []string
+			for range 10 {
+				l, err := p.Pick(PickKey{}, &tr)
+				if err != nil {
+					break
+				}
+				seq = append(seq, l.Peer().Name)
+				l.Done(FailError)
+				if tr.Left() == 0 {
+					break
+				}
+			}
+			if join(seq) != tt.seq {
+				t.Errorf("got tries %q; want %q", join(seq), tt.seq)
+			}
+			for i, s := range p.Stats() {
+				if s.Fails != 1 || !s.Disabled {
+					t.Errorf("peer %d %s: got fails=%d disabled=%v; want 1 true (its own failure)", i, s.Peer.Name, s.Fails, s.Disabled)
+				}
+			}
+		})
+	}
+
+	t.Run("reload keeps each line's state", func(t *testing.T) {
+		r := NewRegistry(Options{Now: newFakeClock().Now, Logger: discardLogger()})
+		build := func(servers ...config.UpstreamServer) *Pool {
+			t.Helper()
+			set, err := r.Build(context.Background(), []*config.Upstream{{Name: "app", Servers: servers}}, nil, noResolve)
+			if err != nil {
+				t.Fatalf("Build: %v", err)
+			}
+			r.Activate(set)
+			return set.Pool("app")
+		}
+		a, b := srv("127.0.0.1:1001", maxFails(5)), srv("127.0.0.1:1002", maxFails(5))
+		p1 := build(a, b, a)
+		// Fail the second line of a (peer 2) twice, the first once.
+		var tr Tried
+		fails := map[int]int{0: 1, 2: 2}
+		for range 20 {
+			tr.Reset()
+			l, err := p1.Pick(PickKey{}, &tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx := -1
+			for i := range p1.primary.members {
+				if &p1.primary.members[i] == l.m {
+					idx = i
+				}
+			}
+			if fails[idx] > 0 {
+				fails[idx]--
+				l.Done(FailError)
+				continue
+			}
+			l.Done(Next)
+		}
+		if fails[0]+fails[2] != 0 {
+			t.Fatalf("could not fail the lines as planned: %v left", fails)
+		}
+		failsOf := func(p *Pool) string {
+			var out []string
+			for _, s := range p.Stats() {
+				out = append(out, fmt.Sprintf("%s=%d", abcd[s.Peer.Name], s.Fails))
+			}
+			return join(out)
+		}
+		if got, want := failsOf(p1), "a=1 b=0 a=2"; got != want {
+			t.Fatalf("got %q; want %q", got, want)
+		}
+		// The same lines again, the b line moved: the n-th a keeps the
+		// n-th a's state.
+		if got, want := failsOf(build(a, a, b)), "a=1 a=2 b=0"; got != want {
+			t.Errorf("after reload with the same lines got %q; want %q", got, want)
+		}
+		// One a line fewer: the first stays, the second is retired.
+		if got, want := failsOf(build(b, a)), "b=0 a=1"; got != want {
+			t.Errorf("after dropping a line got %q; want %q", got, want)
+		}
+		// Added back, it starts afresh.
+		if got, want := failsOf(build(b, a, a)), "b=0 a=1 a=0"; got != want {
+			t.Errorf("after adding the line back got %q; want %q", got, want)
+		}
+	})
+
+	t.Run("identical lines share idle connections", func(t *testing.T) {
+		// nginx's keepalive cache matches on the peer's sockaddr
+		// (ngx_http_upstream_get_keepalive_peer), not on the peer.
+		r := NewRegistry(Options{})
+		p := buildPool(t, r, &config.Upstream{
+			Servers:   []config.UpstreamServer{srv("127.0.0.1:1001"), srv("127.0.0.1:1001"), srv("127.0.0.1:1002")},
+			Keepalive: 4, KeepaliveTimeout: time.Minute, KeepaliveRequests: 100,
+		})
+		var t0, t1 Tried
+		l0, err := p.Pick(PickKey{}, &t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l1, err := p.Pick(PickKey{}, &t1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l0.m == l1.m || l0.Peer().Name != l1.Peer().Name {
+			t.Fatalf("got peers %s and %s; want the two lines of 127.0.0.1:1001", l0.Peer().Name, l1.Peer().Name)
+		}
+		c, _ := loopbackPair(t)
+		if !l0.PutIdle(IdleConn{Conn: c, Requests: 1}) {
+			t.Fatal("PutIdle refused")
+		}
+		if st := p.Stats(); st[0].Idle != 1 || st[1].Idle != 0 {
+			t.Errorf("got idle %d %d; want 1 0 (counted for the line that cached it)", st[0].Idle, st[1].Idle)
+		}
+		if ic, ok := l1.TakeIdle(); !ok || ic.Conn != c {
+			t.Errorf("second line got %v %v; want the first line's connection", ic.Conn, ok)
+		}
+		l0.Done(Success)
+		l1.Done(Success)
+	})
+}
+
+// TestKeepaliveAllocs pins the keep-alive path: once a connection has been
+// cached, putting it back and taking it again allocate nothing, also when
+// the caller wraps it in a fresh IdleConn as the proxy does.
+func TestKeepaliveAllocs(t *testing.T) {
+	p := buildPool(t, NewRegistry(Options{}), &config.Upstream{
+		Servers:   []config.UpstreamServer{srv("127.0.0.1:1001"), srv("127.0.0.1:1002")},
+		Keepalive: 8, KeepaliveTimeout: time.Minute, KeepaliveRequests: 1 << 30,
+	})
+	var tr Tried
+	for range 2 {
+		tr.Reset()
+		l, err := p.Pick(PickKey{}, &tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := loopbackPair(t)
+		l.PutIdle(IdleConn{Conn: c, Dialed: time.Now()})
+		l.Done(Success)
+	}
+	var failed string
+	allocs := testing.AllocsPerRun(200, func() {
+		tr.Reset()
+		l, err := p.Pick(PickKey{}, &tr)
+		if err != nil {
+			failed = err.Error()
+			return
+		}
+		ic, ok := l.TakeIdle()
+		if !ok {
+			failed = "no idle connection for " + l.Peer().Name
+			l.Done(Success)
+			return
+		}
+		l.PutIdle(IdleConn{Conn: ic.Conn, Requests: ic.Requests + 1, Dialed: ic.Dialed})
+		l.Done(Success)
+	})
+	if failed != "" {
+		t.Fatal(failed)
+	}
+	if allocs != 0 {
+		t.Errorf("got %v allocations per pick, take, put and done; want 0", allocs)
+	}
 }
