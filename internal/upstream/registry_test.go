@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -352,6 +353,29 @@ func TestKeepaliveTimerAndPeerClose(t *testing.T) {
 		}
 		if _, ok := l.TakeIdle(); ok {
 			t.Errorf("got an expired conn back; want none")
+		}
+	})
+	t.Run("one timer closes connections cached at different times", func(t *testing.T) {
+		c1, s1 := dial()
+		c2, s2 := dial()
+		c3, s3 := dial()
+		l.PutIdle(IdleConn{Conn: c1})
+		time.Sleep(50 * time.Millisecond)
+		l.PutIdle(IdleConn{Conn: c2})
+		// c3 is taken back before it expires and stays open.
+		l.PutIdle(IdleConn{Conn: c3})
+		if ic, ok := l.TakeIdle(); !ok || ic.Conn != c3 {
+			t.Fatalf("got %v %v; want c3 back", ic.Conn, ok)
+		}
+		for i, s := range []net.Conn{s1, s2} {
+			s.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := s.Read(make([]byte, 1)); err != io.EOF {
+				t.Errorf("server side of c%d: got %v; want EOF once it expired", i+1, err)
+			}
+		}
+		s3.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err := s3.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("server side of the taken c3: got %v; want it open (deadline exceeded)", err)
 		}
 	})
 }
