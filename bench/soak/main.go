@@ -68,7 +68,8 @@ func main() {
 }
 
 // serveChild is the wsgate process: it serves conf and obeys one command a
-// line on standard input ("reload", "stats"), answering one line each on
+// line on standard input ("reload", "stats", "dump": goroutine stacks to
+// standard error), answering one line each on
 // standard output, until standard input closes.
 func serveChild(conf string) int {
 	logf, err := os.Create(filepath.Join(filepath.Dir(conf), "error.log"))
@@ -91,6 +92,11 @@ func serveChild(conf string) int {
 				fmt.Printf("err %v\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 				continue
 			}
+			fmt.Println("ok")
+		case "dump":
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			os.Stderr.Write(buf[:n])
 			fmt.Println("ok")
 		case "stats":
 			fmt.Printf("goroutines=%d tunnels=%d\n", runtime.NumGoroutine(), srv.Tunnels().Len())
@@ -315,6 +321,10 @@ func run(o options) int {
 	tick.Stop()
 	cancel()
 	wg.Wait()
+	// A WebSocket dial that got an ordinary response (a 502 while /wsr/'s
+	// backend restarts) leaves its connection idle in the default
+	// transport, held open by this side.
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 
 	// Let the child settle: closing handshakes, idle keepalive connections.
 	var final sample
@@ -335,6 +345,16 @@ func run(o options) int {
 	}
 	if reloadErrs > 0 || final.tunnels != 0 {
 		ok = false
+	}
+	if final.goroutines > idle.goroutines || final.fds > idle.fds {
+		fmt.Println("wsgate's goroutines at the end (on standard error):")
+		ch.ask("dump")
+		if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", cmd.Process.Pid)); err == nil {
+			for _, e := range ents {
+				target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", cmd.Process.Pid, e.Name()))
+				fmt.Fprintf(os.Stderr, "fd %s -> %s\n", e.Name(), target)
+			}
+		}
 	}
 	if final.goroutines > idle.goroutines+2 || final.fds > idle.fds+2 {
 		fmt.Println("wsgate did not return to its idle goroutines and descriptors")
