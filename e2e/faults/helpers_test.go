@@ -1,3 +1,11 @@
+// Package faults_test holds wsgate's bad-input and fault suites: request
+// smuggling attempts, head and body limits, slow and stalled clients,
+// malformed WebSocket traffic, misbehaving backends, descriptor exhaustion
+// and reload faults. Each case runs wsgate in-process (reload.Start) on
+// loopback, except the descriptor case, which runs it as a child process,
+// and checks the status or Close code, that nothing of a bad request
+// reached a backend, and that wsgate keeps serving. TestMain checks that
+// goroutines and descriptors are back to their baseline after all cases.
 package faults_test
 
 import (
@@ -172,8 +180,8 @@ func (g *gate) mustServe(path string, want int) {
 	}
 }
 
-// expectClosed reads from c until EOF or error and fails if that takes
-// longer than within or if more than allow bytes arrive.
+// expectClosed reads from c until EOF or an error and fails if the
+// connection is still open after within. It returns the bytes read.
 func expectClosed(t *testing.T, c net.Conn, br *bufio.Reader, within time.Duration) []byte {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(within))
@@ -337,8 +345,8 @@ func fdCount() int {
 	return len(ents)
 }
 
-// settle waits until the goroutine count is at most base+slack and
-// returns the last count seen.
+// settleGoroutines waits up to timeout until the goroutine count is at
+// most base+slack and returns the last count seen.
 func settleGoroutines(base, slack int, timeout time.Duration) int {
 	n := runtime.NumGoroutine()
 	eventually(timeout, func() bool {

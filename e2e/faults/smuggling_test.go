@@ -65,41 +65,23 @@ func TestSmuggling(t *testing.T) {
 	}
 }
 
-// TestObsFold checks that a folded header line (RFC 9112 5.2 obs-fold) never
-// reaches the backend as a header or as part of one: nginx 1.22 takes the
-// continuation line for a header whose name begins with a blank, which is
-// invalid and dropped (ignore_invalid_headers on). A "Transfer-Encoding"
-// hidden in the fold must not frame the body.
+// TestObsFold sends a folded header line (RFC 9112 5.2 obs-fold) hiding a
+// Transfer-Encoding. nginx 1.22 answers 400 ("client sent invalid header
+// line": a line may not begin with a blank), and so must wsgate, with
+// nothing reaching the backend.
 func TestObsFold(t *testing.T) {
 	be := proxytest.NewRecording(t, "")
 	g := startGate(t, "", fmt.Sprintf("location / { proxy_pass http://%s; }", be.Addr))
-
-	raw := "POST /fold HTTP/1.1\r\nHost: a\r\nX-A: one\r\n Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello"
-	resp, _, _ := g.roundTrip(raw, "POST")
-	t.Logf("obs-fold: status %d", resp.Status)
-	if resp.Status != 200 && resp.Status != 400 {
-		t.Fatalf("got status %d; want 200 (fold dropped) or 400 (fold refused)", resp.Status)
-	}
-	reqs := be.Requests()
-	if resp.Status == 400 {
-		if len(reqs) != 0 {
-			t.Fatalf("refused request reached the backend: %q", reqs[0].Raw)
+	for _, fold := range []string{" ", "\t"} {
+		raw := "POST /fold HTTP/1.1\r\nHost: a\r\nX-A: one\r\n" + fold + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello"
+		resp, c, br := g.roundTrip(raw, "POST")
+		if resp.Status != 400 {
+			t.Fatalf("fold %q: got status %d; want 400", fold, resp.Status)
 		}
-		return
+		expectClosed(t, c, br, 10*time.Second)
 	}
-	reqs = be.WaitRequests(1, 5*time.Second)
-	if len(reqs) != 1 {
-		t.Fatalf("backend got %d requests; want 1", len(reqs))
-	}
-	r := reqs[0]
-	if r.Chunked || string(r.Body) != "hello" {
-		t.Fatalf("backend body: got chunked=%v %q; want Content-Length body \"hello\"", r.Chunked, r.Body)
-	}
-	if strings.Contains(string(r.Raw), "\n ") || strings.Contains(string(r.Raw), "\n\t") {
-		t.Fatalf("backend saw a folded line:\n%s", r.Raw)
-	}
-	if _, ok := r.Get("Transfer-Encoding"); ok {
-		t.Fatalf("backend saw Transfer-Encoding from a folded line:\n%s", r.Raw)
+	if reqs := be.Requests(); len(reqs) != 0 {
+		t.Fatalf("backend got %d requests; want none: %q", len(reqs), reqs[0].Raw)
 	}
 	g.mustServe("/after", 200)
 }
