@@ -8,7 +8,9 @@
 #   FUZZTIME=5s      how long each fuzz target runs (0 skips fuzzing)
 #   SKIP_INSTALL=1   do not run scripts/install-deps.sh
 #   SKIP_RACE=1      skip the race-detector pass
-#   DIFF_WSGATE=1    also run the differential cases against a built wsgate
+#   DIFF_WSGATE=0    skip the differential cases against a built wsgate
+#                    (they run by default; "go test" runs them against a
+#                    second nginx, which checks the cases' stated values)
 #   RACE_PKGS        packages for the race pass (default: ./internal/... but
 #                    internal/difftest, which mostly waits on nginx)
 set -uo pipefail
@@ -101,10 +103,10 @@ if [ "$FUZZTIME" != 0 ]; then
 	done
 fi
 
-if [ "${DIFF_WSGATE:-0}" = 1 ]; then
+if [ "${DIFF_WSGATE:-1}" != 0 ]; then
 	step "build wsgate" go build -o "$work/wsgate" ./cmd/wsgate
 	if [ -x "$work/wsgate" ]; then
-		step "difftest nginx vs wsgate" env WSGATE_BIN="$work/wsgate" go test -count=1 -parallel 8 -run 'TestCases' ./internal/difftest
+		step "difftest nginx vs wsgate" env WSGATE_BIN="$work/wsgate" go test -count=1 -timeout 10m -parallel 8 -run 'TestCases' ./internal/difftest
 	fi
 fi
 
@@ -119,6 +121,11 @@ fi
 if [ "${#py_suites[@]}" -gt 0 ]; then
 	# Debian's python3 has python3-websockets; a pyenv python3 on PATH may not.
 	step "e2e python (websockets)" /usr/bin/python3 -m unittest discover -s e2e -p '*_test.py'
+fi
+# The demo page in headless Chromium (e2e/browser/run.sh builds wsgate).
+chromium_bin=${CHROMIUM:-/usr/bin/chromium}
+if command -v node >/dev/null && [ -x "$chromium_bin" ] && [ -d e2e/node_modules ]; then
+	step "e2e browser (chromium demo page)" ./e2e/browser/run.sh
 fi
 
 total=$(($(date +%s) - t_start))
