@@ -164,7 +164,7 @@ func TestTunnelLeaks(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		gs, fds = runtime.NumGoroutine(), openFDs()
-		if (gs <= baseG+5 && fds <= baseFD+5) || time.Now().After(deadline) {
+		if (gs <= baseG+5 && fds <= baseFD+5 && g.srv.Tunnels().Len() == 0) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

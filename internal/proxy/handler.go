@@ -142,24 +142,28 @@ func (c *clientConn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
 
 // finish writes the access log line and tells the observer.
 func (c *clientConn) finish(w *http1.ResponseWriter, plan *locPlan, status int) {
+	if status == statusTunnel {
+		return
+	}
 	if status == 0 {
 		status = w.Status()
 	}
 	c.vc.Status = status
 	c.vc.BodyBytesSent = w.BodyBytes()
-	if c.vc.WS {
-		// nginx counts what the tunnel sent to the client.
-		c.vc.BodyBytesSent = c.vc.WSBytesOut
-	}
 	c.vc.BytesSent = c.vc.BodyBytesSent // head bytes are not counted separately
 	c.vc.End = time.Now()
+	c.h.report(plan, &c.vc)
+}
+
+// report writes vc's access log lines and tells the observer.
+func (h *Handler) report(plan *locPlan, vc *vars.Ctx) {
 	for _, lg := range plan.logs {
-		lg.Log(&c.vc)
+		lg.Log(vc)
 	}
-	if obs := c.h.Observe; obs != nil {
-		o := Observation{Server: c.vc.ServerName, Location: plan.rt.Name, Status: status, Tunnel: c.vc.WS}
-		if n := len(c.vc.Upstream); n > 0 {
-			o.Upstream = c.vc.Upstream[n-1].Addr
+	if obs := h.Observe; obs != nil {
+		o := Observation{Server: vc.ServerName, Location: plan.rt.Name, Status: vc.Status, Tunnel: vc.WS}
+		if n := len(vc.Upstream); n > 0 {
+			o.Upstream = vc.Upstream[n-1].Addr
 		}
 		obs(o)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"time"
+	"wsgate/internal/vars"
 
 	"wsgate/internal/config"
 	"wsgate/internal/http1"
@@ -119,7 +120,13 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 		Start:    time.Now(),
 	})
 	c.vc.WS = true
-	res := tunnel.Run(context.Background(), cc, a.conn, clientBuf, upstreamBuf, tunnel.Options{
+	// The tunnel runs on its own: this goroutine, the HTTP connection's
+	// state and the request buffer are released now, and the session's
+	// access log line is written when the tunnel ends. An idle tunnel then
+	// costs its two sockets and what tunnel keeps, nothing more.
+	end := &tunnelEnd{h: c.h, plan: plan, lease: a.lease, connected: a.connected, vc: c.vc}
+	end.vc.Detach()
+	tunnel.Start(context.Background(), cc, a.conn, clientBuf, upstreamBuf, tunnel.Options{
 		ReadTimeout:  plan.readTimeout,
 		SendTimeout:  plan.sendTimeout,
 		FrameAware:   isWS,
@@ -127,18 +134,44 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 		CloseTimeout: tunnel.DefaultCloseTimeout,
 		Handle:       handle,
 		Pool:         c.h.Buffers,
-	})
-	c.vc.WSDuration = res.Duration
-	c.vc.WSBytesIn = res.FromClient
-	c.vc.WSBytesOut = res.FromUpstream
-	c.vc.WSCloseCode = int(res.CloseCode)
-	c.vc.WSClosedBy = closedBy(res.ClosedBy)
-	c.vc.RequestLength += res.FromClient
-	if n := len(c.vc.Upstream); n > 0 {
-		c.vc.Upstream[n-1].ResponseTime = time.Since(a.connected)
+	}, end.done)
+	return statusTunnel
+}
+
+// statusTunnel tells ServeHTTP1 that a tunnel took the connection over and
+// will write the access log line itself when it ends.
+const statusTunnel = -101
+
+// tunnelEnd is what a running tunnel keeps for its end: the access log
+// line, the observer, and the upstream lease (least_conn counts it).
+type tunnelEnd struct {
+	h         *Handler
+	plan      *locPlan
+	lease     *upstream.Lease
+	connected time.Time
+	vc        vars.Ctx
+}
+
+func (e *tunnelEnd) done(res tunnel.Result) {
+	vc := &e.vc
+	vc.WSDuration = res.Duration
+	vc.WSBytesIn = res.FromClient
+	vc.WSBytesOut = res.FromUpstream
+	vc.WSCloseCode = int(res.CloseCode)
+	vc.WSClosedBy = closedBy(res.ClosedBy)
+	vc.RequestLength += res.FromClient
+	if n := len(vc.Upstream); n > 0 {
+		vc.Upstream[n-1].ResponseTime = time.Since(e.connected)
 	}
-	a.done(upstream.Success)
-	return 101
+	if e.lease != nil {
+		e.lease.Done(upstream.Success)
+	}
+	vc.Status = 101
+	// nginx counts what the tunnel sent to the client.
+	vc.BodyBytesSent = vc.WSBytesOut
+	vc.BytesSent = vc.BodyBytesSent
+	vc.End = time.Now()
+	e.h.report(e.plan, vc)
 }
 
 func closedBy(cause tunnel.Cause) string {
