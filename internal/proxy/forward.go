@@ -185,7 +185,8 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 				return http1.StatusClientClosedRequest
 			}
 			if err == nil {
-				if nu := statusNext(resp.Status); nu != 0 && lc.ProxyNextUpstream&nu != 0 && c.canRetry(tried, lc, n, start, req, hasBody, spool) {
+				// This try's lease is still open: Left counts it as remaining.
+				if nu := statusNext(resp.Status); nu != 0 && lc.ProxyNextUpstream&nu != 0 && tried.Left() > 1 && c.canRetry(tried, lc, n, start, req, hasBody, spool) {
 					c.record(a, resp.Status, start)
 					a.conn.Close()
 					a.done(upstream.FailHTTP)
