@@ -53,6 +53,9 @@ type copier struct {
 
 	req    atomic.Uint32
 	reason atomic.Pointer[string]
+	// closePassed is set once a Close frame, relayed or ours, has been
+	// written whole to dst.
+	closePassed atomic.Bool
 
 	// Owned by the copier goroutine (one at a time: a resumed copier runs
 	// in a new goroutine).
@@ -331,6 +334,7 @@ func (c *copier) process(p []byte) (copierEnd, bool) {
 			if err := c.write(p); err != nil {
 				return c.end(endWriteError, err), true
 			}
+			c.notePassed()
 			return copierEnd{}, false
 		case stateClosing:
 			if c.tr.AtBoundary() {
@@ -353,6 +357,7 @@ func (c *copier) process(p []byte) (copierEnd, bool) {
 			if err := c.write(p[:n]); err != nil {
 				return c.end(endWriteError, err), true
 			}
+			c.notePassed()
 			p = p[n:]
 		case stateDrain:
 			c.tr.Feed(p)
@@ -375,6 +380,15 @@ func (c *copier) noteClose() {
 	}
 }
 
+// notePassed marks the Close of src as written to dst, once it has been
+// relayed whole.
+func (c *copier) notePassed() {
+	if c.noted && !c.closePassed.Load() {
+		c.closePassed.Store(true)
+		c.t.onClosePassed()
+	}
+}
+
 // sendClose writes our Close frame, with the requested code, to dst.
 func (c *copier) sendClose() error {
 	code := uint16(c.req.Load())
@@ -389,7 +403,14 @@ func (c *copier) sendCloseCode(code uint16, reason string) error {
 	c.sentClose = true
 	c.t.noteClose(code, CauseNone)
 	f := ws.AppendClose(make([]byte, 0, ws.MaxHeaderLen+ws.MaxControlPayload), code, reason, c.mask)
-	return c.writeRaw(f)
+	if err := c.writeRaw(f); err != nil {
+		return err
+	}
+	if !c.closePassed.Load() {
+		c.closePassed.Store(true)
+		c.t.onClosePassed()
+	}
+	return nil
 }
 
 // write relays p to dst and counts it.
@@ -479,6 +500,11 @@ func (c *copier) sourceEnded(err error) copierEnd {
 	}
 	if _, _, done := c.tr.CloseSeen(); done {
 		if eof {
+			if c.t.handshakeDone() {
+				// Both Close frames passed: the tunnel closes both
+				// sockets now, no FIN to pass on.
+				return copierEnd{dir: c.dir, kind: endEOF}
+			}
 			return copierEnd{dir: c.dir, kind: endEOF, halfClosed: closeWrite(c.dst)}
 		}
 		return c.end(endDrained, nil)

@@ -422,7 +422,7 @@ func (t *tunnel) onEnd(e copierEnd) {
 	switch e.kind {
 	case endEOF:
 		t.setCause(sideOf(e.dir))
-		if !e.halfClosed {
+		if !e.halfClosed || t.handshakeDone() {
 			t.forceClose()
 		} else if t.opts.FrameAware {
 			t.armDeadline()
@@ -483,6 +483,29 @@ func (t *tunnel) onEnd(e copierEnd) {
 	}
 	h.Remove()
 	t.done(res)
+}
+
+// handshakeDone reports whether the closing handshake is complete in both
+// directions: a Close frame has been written whole to each side.
+func (t *tunnel) handshakeDone() bool {
+	return t.opts.FrameAware && t.copiers[0].closePassed.Load() && t.copiers[1].closePassed.Load()
+}
+
+// onClosePassed is called by a copier once a Close went whole to its
+// destination. When that completes the closing handshake and one side has
+// already closed its connection, both sockets are closed at once rather
+// than after the other side's close or CloseTimeout: the server closes
+// the TCP connection first (RFC 6455 7.1.1), and the session's duration
+// ends with its handshake.
+func (t *tunnel) onClosePassed() {
+	if !t.handshakeDone() {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.live < 2 && !t.finished {
+		t.forceClose()
+	}
 }
 
 // errCause maps a timeout error to CauseTimeout and anything else to side.

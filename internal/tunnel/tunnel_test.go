@@ -494,3 +494,74 @@ func TestShutdown(t *testing.T) {
 		t.Fatalf("Len = %d after Shutdown; want 0", reg.Len())
 	}
 }
+
+// TestClosingHandshakeEnds: once both Close frames have passed and one side
+// has closed its connection, the tunnel closes the other at once (RFC 6455
+// 7.1.1: the server closes the TCP connection first) instead of waiting
+// CloseTimeout for a client that keeps its end open.
+func TestClosingHandshakeEnds(t *testing.T) {
+	tests := []struct {
+		desc        string
+		clientFirst bool // the client sends the first Close; otherwise the upstream
+		want        Cause
+	}{
+		{desc: "client closes first", clientFirst: true, want: CauseClient},
+		{desc: "upstream closes first", want: CauseUpstream},
+	}
+	for _, i := range []int{2, 4} {
+		m := modes[i]
+		for _, tt := range tests {
+			t.Run(m.name+"/"+tt.desc, func(t *testing.T) {
+				ln := listen(t)
+				go func() {
+					u, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					defer u.Close()
+					u.SetDeadline(time.Now().Add(10 * time.Second))
+					if !tt.clientFirst {
+						u.Write(frame(ws.OpClose, true, false, closeBody(ws.CloseNormal)))
+					}
+					if _, _, err := readClose(u); err != nil {
+						return
+					}
+					if tt.clientFirst {
+						u.Write(frame(ws.OpClose, true, false, closeBody(ws.CloseNormal)))
+					}
+					// The upstream, as server, closes its connection first.
+				}()
+				opts := m.opts
+				opts.CloseTimeout = 5 * time.Second
+				p := startProxy(t, proxyConfig{backend: ln.Addr().String(), opts: opts})
+				c := dialRaw(t, p.addr, false)
+				c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+				start := time.Now()
+				if tt.clientFirst {
+					c.conn.Write(frame(ws.OpClose, true, true, closeBody(ws.CloseNormal)))
+				}
+				code, _, err := readClose(c.r)
+				if err != nil || code != ws.CloseNormal {
+					t.Fatalf("client got close %d, %v; want %d", code, err, ws.CloseNormal)
+				}
+				if !tt.clientFirst {
+					c.conn.Write(frame(ws.OpClose, true, true, closeBody(ws.CloseNormal)))
+				}
+				// The client keeps its end open: the proxy must close it.
+				if n, err := c.r.Read(make([]byte, 1)); err != io.EOF {
+					t.Fatalf("client read %d, %v; want EOF", n, err)
+				}
+				if e := time.Since(start); e > 2*time.Second {
+					t.Fatalf("connection closed after %v; want well before CloseTimeout (5s)", e)
+				}
+				res := p.result(t)
+				if res.ClosedBy != tt.want || res.CloseCode != ws.CloseNormal || res.Err != nil {
+					t.Fatalf("got %v %d %v; want %v %d <nil>", res.ClosedBy, res.CloseCode, res.Err, tt.want, ws.CloseNormal)
+				}
+				if res.Duration > 2*time.Second {
+					t.Fatalf("got duration %v; want under 2s", res.Duration)
+				}
+			})
+		}
+	}
+}
