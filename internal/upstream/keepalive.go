@@ -37,7 +37,7 @@ type IdleConn struct {
 type idleEntry struct {
 	st      *peerState // the peer whose lease cached it (Stats, retirement)
 	ic      IdleConn
-	probe   *probe    // the connection's liveness check, made once per connection
+	probe   *probe    // the connection's liveness check, made by its first TakeIdle; nil before
 	expires time.Time // by the Registry clock: cached time plus keepalive_timeout
 }
 
@@ -51,9 +51,9 @@ type idleEntry struct {
 // Nothing here allocates per request once a connection has been cached
 // the first time: entries are values in a slice that keeps its capacity,
 // one timer per pool closes expired connections, and a connection's probe
-// (its syscall.RawConn and peek callback) travels from the entry to loaned
-// when TakeIdle hands the connection out and back into an entry when
-// PutIdle gets it again.
+// (its syscall.RawConn and peek callback), made when the connection is
+// first taken, travels from the entry to loaned when TakeIdle hands the
+// connection out and back into an entry when PutIdle gets it again.
 type idleCache struct {
 	entries []idleEntry
 	// loaned holds the probes of connections TakeIdle handed out, until
@@ -199,6 +199,9 @@ func (l *Lease) TakeIdle() (ic IdleConn, ok bool) {
 			return IdleConn{}, false
 		}
 		e := ps.idle.remove(i)
+		if e.probe == nil {
+			e.probe = newProbe(e.ic.Conn)
+		}
 		// Lent before the check, so that the usual path locks once.
 		loaned := ps.idle.lend(e.ic.Conn, e.probe, p.ka.max)
 		ps.mu.Unlock()
@@ -243,9 +246,6 @@ func (l *Lease) PutIdle(ic IdleConn) bool {
 		if pr = ps.idle.loaned[ic.Conn]; pr != nil {
 			delete(ps.idle.loaned, ic.Conn)
 		}
-	}
-	if pr == nil {
-		pr = newProbe(ic.Conn)
 	}
 	for len(ps.idle.entries) >= ka.max {
 		ps.idle.remove(0).ic.Conn.Close()
