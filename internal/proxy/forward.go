@@ -565,9 +565,9 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 			c.h.Log.Error("relaying upstream response", "upstream", a.peer.Name, "err", cerr, "client", c.remoteAddr)
 		}
 	}
-	if ok {
-		w.Flush()
-	}
+	// The upstream side is finished once its body is read: hand the
+	// connection back before the last flush to the client, so that the
+	// client's next request finds it in the keepalive cache.
 	if ok && body.Done() && !resp.ConnectionClose && a.lease != nil && a.br.Buffered() == 0 {
 		a.conn.SetReadDeadline(time.Time{})
 		a.lease.PutIdle(upstream.IdleConn{Conn: a.conn, Requests: a.reqs + 1, Dialed: a.dialed})
@@ -575,6 +575,9 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 		a.conn.Close()
 	}
 	a.done(upstream.Success)
+	if ok {
+		w.Flush()
+	}
 	return status
 }
 
