@@ -3,14 +3,15 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"time"
-	"wsgate/internal/vars"
 
 	"wsgate/internal/config"
 	"wsgate/internal/http1"
 	"wsgate/internal/tunnel"
 	"wsgate/internal/upstream"
+	"wsgate/internal/vars"
 	"wsgate/internal/ws"
 )
 
@@ -20,22 +21,62 @@ import (
 // backend: 400 for a bad method, version of HTTP or key, 426 with
 // "Sec-WebSocket-Version: 13" for another WebSocket version.
 func checkHandshake(req *http1.Request) (status int, reason string) {
-	h := make(http.Header, 4)
-	for _, name := range [...]string{"Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version"} {
-		for _, hd := range req.Headers {
-			if equalFold(hd.Name, name) {
-				h.Add(name, string(hd.Value))
-			}
+	// The checks and words of ws.CheckClientHandshake, read straight from
+	// the request's header lines: no http.Header is built.
+	if string(req.Method) != http.MethodGet {
+		return 400, fmt.Sprintf("websocket handshake with method %s; want GET", req.Method)
+	}
+	if req.ProtoMajor < 1 || req.ProtoMajor == 1 && req.ProtoMinor < 1 {
+		return 400, fmt.Sprintf("websocket handshake over HTTP/%d.%d; want HTTP/1.1", req.ProtoMajor, req.ProtoMinor)
+	}
+	var upgrade, connection bool
+	var key, version []byte
+	keys, versions := 0, 0
+	for i := range req.Headers {
+		hd := &req.Headers[i]
+		switch {
+		case equalFold(hd.Name, "Upgrade"):
+			upgrade = upgrade || tokenIn(hd.Value, "websocket")
+		case equalFold(hd.Name, "Connection"):
+			connection = connection || tokenIn(hd.Value, "upgrade")
+		case equalFold(hd.Name, "Sec-WebSocket-Key"):
+			keys++
+			key = hd.Value
+		case equalFold(hd.Name, "Sec-WebSocket-Version"):
+			versions++
+			version = hd.Value
 		}
 	}
-	err := ws.CheckClientHandshake(string(req.Method), req.ProtoMajor, req.ProtoMinor, h)
-	if err == nil {
-		return 0, ""
+	switch {
+	case !upgrade:
+		return 400, "websocket handshake without Upgrade: websocket"
+	case !connection:
+		return 400, "websocket handshake without Connection: upgrade"
+	case keys == 0:
+		return 400, "websocket handshake without Sec-WebSocket-Key"
+	case keys > 1:
+		return 400, fmt.Sprintf("websocket handshake with %d Sec-WebSocket-Key headers; want 1", keys)
+	case !ws.ValidKey(key):
+		return 400, fmt.Sprintf("invalid Sec-WebSocket-Key %q: want base64 of 16 bytes", key)
+	case versions != 1 || string(trimOWS(version)) != ws.Version:
+		return 426, fmt.Sprintf("unsupported Sec-WebSocket-Version %q; want %s", joinValues(req, "Sec-WebSocket-Version"), ws.Version)
 	}
-	if he, ok := err.(*ws.HandshakeError); ok && he.Status != 0 {
-		return he.Status, he.Error()
+	return 0, ""
+}
+
+// joinValues returns the values of the header lines named name, joined
+// with ", " (error messages only).
+func joinValues(req *http1.Request, name string) string {
+	var b []byte
+	for _, hd := range req.Headers {
+		if equalFold(hd.Name, name) {
+			if b != nil {
+				b = append(b, ", "...)
+			}
+			b = append(b, hd.Value...)
+		}
 	}
-	return 400, err.Error()
+	return string(b)
 }
 
 // refuseHandshake answers a malformed handshake with nginx's error page

@@ -69,6 +69,17 @@ func validKey(key string) bool {
 	return err == nil && n == 16
 }
 
+// ValidKey is validKey for a header value held as bytes; it does not
+// allocate.
+func ValidKey(key []byte) bool {
+	if len(key) != 24 {
+		return false
+	}
+	var raw [18]byte
+	n, err := base64.StdEncoding.Decode(raw[:], key)
+	return err == nil && n == 16
+}
+
 // CheckClientHandshake checks an opening handshake as a server must
 // (RFC 6455 4.2.1): method GET, HTTP/1.1 or later, Upgrade: websocket,
 // Connection: upgrade, exactly one Sec-WebSocket-Key that is the base64 of
