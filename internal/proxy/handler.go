@@ -213,6 +213,15 @@ func (c *clientConn) serveReturn(w *http1.ResponseWriter, req *http1.Request, pl
 		return c.redirect(w, req, plan, r.Code, text)
 	}
 	if plan.rt.Return == nil {
+		if r.Code >= 200 && r.Code != 204 && r.Code != 304 && len(http1.AppendErrorPage(nil, r.Code, "")) == 0 {
+			// A bare code without a built-in page ("return 200;"):
+			// nginx sends an empty body with its default type.
+			w.AddServerDate()
+			w.AddHeader("Content-Type", "text/plain")
+			w.MarkFraming()
+			w.WriteHeader(r.Code, "", 0)
+			return r.Code
+		}
 		return c.writeError(w, req, plan, r.Code)
 	}
 	w.AddServerDate()
