@@ -356,17 +356,12 @@ func (r *Request) setRequestLine(rl *reqLine, ls int, cfg *HeadConfig) error {
 	r.rl.path = sp(uriS, pathE)
 	if rl.hostStart >= 0 && rl.hostEnd >= 0 {
 		h := r.buf[ls+rl.hostStart : ls+rl.hostEnd]
-		n, ok := validateHost(h)
+		n, ok := ValidateHost(h)
 		if !ok {
 			return statusErr(400, "client sent invalid host in request line")
 		}
 		hs := len(r.buf)
-		for _, c := range h[:n] {
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			r.buf = append(r.buf, c)
-		}
+		r.buf = appendLower(r.buf, h[:n])
 		r.rl.host = span{int32(hs), int32(len(r.buf))}
 	}
 	if rl.complexURI || rl.quoted || rl.emptyPath {

@@ -328,7 +328,7 @@ func ParseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 				return statusErr(400, "client sent duplicate host header")
 			}
 			hostSpan = span{int32(ls + h.vs), int32(ls + h.ve)}
-			hl, ok := validateHost(value)
+			hl, ok := ValidateHost(value)
 			if !ok {
 				return statusErr(400, "client sent invalid host header")
 			}
@@ -401,12 +401,7 @@ func ParseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 		// Lower-case into the scratch buffer so Host does not alias the
 		// header value.
 		hs := len(req.buf)
-		for _, c := range req.buf[hostSpan.s:hostSpan.e] {
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			req.buf = append(req.buf, c)
-		}
+		req.buf = appendLower(req.buf, req.buf[hostSpan.s:hostSpan.e])
 		req.rl.host = span{int32(hs), int32(len(req.buf))}
 	}
 	req.materialize()
@@ -573,9 +568,12 @@ func parseContentLength(v []byte) (int64, bool) {
 	return n, true
 }
 
-// validateHost is ngx_http_validate_host: it returns the length of the host
-// part (port and one trailing dot removed) or false for an invalid host.
-func validateHost(h []byte) (int, bool) {
+// ValidateHost is ngx_http_validate_host for a Host header or the host of an
+// absolute request-target: it returns the length of the host part (port and
+// one trailing dot removed; an IPv6 literal keeps its brackets) or false when
+// nginx answers 400: ".." anywhere, "/", a byte <= 0x20 or 0x7f, or nothing
+// left. Bytes >= 0x80 are accepted. Letters are not lower-cased here.
+func ValidateHost(h []byte) (n int, ok bool) {
 	const (
 		usual = iota
 		literal
@@ -617,4 +615,16 @@ func validateHost(h []byte) (int, bool) {
 		return 0, false
 	}
 	return hostLen, true
+}
+
+// appendLower appends src to dst with A-Z lower-cased, as ngx_strlow does;
+// other bytes are kept. src may alias dst's backing array.
+func appendLower(dst, src []byte) []byte {
+	for _, c := range src {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
