@@ -156,6 +156,11 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 
 	// Attempts, with proxy_next_upstream.
 	tried := &c.tried
+	if allowTunnel {
+		// The lease keeps its Tried as long as a tunnel lasts: a tunnel
+		// gets its own, so that it does not keep the connection's state.
+		tried = new(upstream.Tried)
+	}
 	tried.Reset()
 	start := time.Now()
 	var key upstream.PickKey
