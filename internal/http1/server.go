@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -127,6 +128,10 @@ type serverConn struct {
 	w        ResponseWriter
 	requests int
 	hijacked bool
+	// spare holds the pooled reader and writer a hijack let go of; Serve
+	// gives them back when the handler has returned.
+	spareBR *bufio.Reader
+	spareBW *bufio.Writer
 
 	dateSec int64
 	date    []byte
@@ -140,13 +145,35 @@ type serverConn struct {
 func Serve(conn net.Conn, cfg *ConnConfig, h Handler) {
 	c := &serverConn{conn: conn, cfg: cfg}
 	c.cr.conn, c.cw.conn = conn, conn
-	c.br = bufio.NewReaderSize(&c.cr, 4096)
-	c.bw = bufio.NewWriterSize(&c.cw, 4096)
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.br.Reset(&c.cr)
+	c.bw = writerPool.Get().(*bufio.Writer)
+	c.bw.Reset(&c.cw)
 	c.body.beforeRead = c.send100
 	c.req.Body = &c.body
 	c.w.c = c
 	c.serve(h)
+	// The handler has returned: nothing reads the request's bytes, which
+	// live in the reader's buffer, any more.
+	br, bw := c.br, c.bw
+	if c.hijacked {
+		br, bw = c.spareBR, c.spareBW
+	}
+	if br != nil {
+		br.Reset(nil)
+		readerPool.Put(br)
+	}
+	if bw != nil {
+		bw.Reset(nil)
+		writerPool.Put(bw)
+	}
 }
+
+// readerPool and writerPool hold the 4 KiB connection buffers of Serve.
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
+)
 
 func (c *serverConn) logf(msg string, args ...any) {
 	if l := c.cfg.Logger; l != nil {
@@ -755,6 +782,24 @@ func (w *ResponseWriter) Hijack() (net.Conn, *bufio.Reader, error) {
 	br := c.br
 	c.br = nil
 	c.body.Reset(nil, 0, false)
+	c.spareBW = c.bw
 	c.bw = bufio.NewWriterSize(io.Discard, 16)
 	return c.conn, br, nil
+}
+
+// HijackBuffered is Hijack returning a copy of the bytes the client sent
+// past the request head (nil when none) instead of the reader: the reader
+// goes back to Serve's pool once the handler has returned.
+func (w *ResponseWriter) HijackBuffered() (net.Conn, []byte, error) {
+	conn, br, err := w.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	var rest []byte
+	if n := br.Buffered(); n > 0 {
+		p, _ := br.Peek(n)
+		rest = append([]byte(nil), p...)
+	}
+	w.c.spareBR = br
+	return conn, rest, nil
 }

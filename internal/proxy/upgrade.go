@@ -132,20 +132,16 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 		a.done(upstream.Success)
 		return 101
 	}
-	cc, cbr, err := w.Hijack()
+	cc, clientBuf, err := w.HijackBuffered()
 	if err != nil {
 		a.conn.Close()
 		a.done(upstream.Success)
 		return 101
 	}
 	// Bytes either side sent past the handshake go first (tunnel.Run).
-	// They are copied out so that the pooled 16 KiB upstream reader goes
-	// back now, not when the tunnel ends: an idle tunnel holds no buffer.
-	var clientBuf, upstreamBuf []byte
-	if n := cbr.Buffered(); n > 0 {
-		p, _ := cbr.Peek(n)
-		clientBuf = bytes.Clone(p)
-	}
+	// They are copied out so that the pooled readers go back now, not
+	// when the tunnel ends: an idle tunnel holds no buffer.
+	var upstreamBuf []byte
 	if n := a.br.Buffered(); n > 0 {
 		p, _ := a.br.Peek(n)
 		upstreamBuf = bytes.Clone(p)
