@@ -88,19 +88,24 @@ var smallPool = sync.Pool{New: func() any {
 	return &b
 }}
 
-// setup prepares the raw socket access of the non-blocking write path and
-// of parking before the copier starts.
-func (c *copier) setup() {
-	if sc, ok := c.dst.(*net.TCPConn); ok {
+// rawConn returns the socket of a TCP conn, nil for any other conn.
+func rawConn(conn net.Conn) syscall.RawConn {
+	if sc, ok := conn.(*net.TCPConn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
-			c.dstRC = rc
-			c.writeFn = c.tryWrite
+			return rc
 		}
 	}
-	if sc, ok := c.src.(*net.TCPConn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			c.srcRC = rc
-		}
+	return nil
+}
+
+// setup prepares the raw socket access of the non-blocking write path and
+// of parking before the copier starts: srcRC and dstRC are the sockets of
+// src and dst (rawConn), nil for conns without one.
+func (c *copier) setup(srcRC, dstRC syscall.RawConn) {
+	c.srcRC = srcRC
+	if dstRC != nil {
+		c.dstRC = dstRC
+		c.writeFn = c.tryWrite
 	}
 }
 

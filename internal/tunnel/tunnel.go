@@ -246,7 +246,14 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 	if h == nil {
 		h = newHandle(nil, Info{})
 	}
-	t := &tunnel{
+	// One allocation for the tunnel and its two copiers, which live and
+	// die together.
+	blk := &struct {
+		t        tunnel
+		up, down copier
+	}{}
+	t, up, down := &blk.t, &blk.up, &blk.down
+	*t = tunnel{
 		client:   client,
 		upstream: upstream,
 		opts:     opts,
@@ -255,14 +262,15 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 		done:     done,
 		live:     2,
 	}
-	up := &copier{t: t, dir: clientToUpstream, src: client, dst: upstream, pending: clientBuf,
+	*up = copier{t: t, dir: clientToUpstream, src: client, dst: upstream, pending: clientBuf,
 		counter: &h.fromClient, mask: true, goneCode: ws.CloseGoingAway}
-	down := &copier{t: t, dir: upstreamToClient, src: upstream, dst: client, pending: upstreamBuf,
+	*down = copier{t: t, dir: upstreamToClient, src: upstream, dst: client, pending: upstreamBuf,
 		counter: &h.fromUpstream, goneCode: ws.CloseBadGateway}
 	up.other, down.other = down, up
 	t.copiers = [2]*copier{up, down}
-	up.setup()
-	down.setup()
+	clientRC, upstreamRC := rawConn(client), rawConn(upstream)
+	up.setup(clientRC, upstreamRC)
+	down.setup(upstreamRC, clientRC)
 
 	_, ctcp := client.(*net.TCPConn)
 	_, utcp := upstream.(*net.TCPConn)
