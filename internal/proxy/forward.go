@@ -177,8 +177,8 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 	for n := 1; ; n++ {
 		a, kind, err := c.try(tg, key, tried, lc, head, req, spool, hasBody)
 		if err == nil {
-			watching := c.watchClient(a.conn)
-			err = c.readHead(a, resp, lc, req)
+			var watching bool
+			watching, err = c.readHead(a, resp, lc, req)
 			if watching && c.unwatchClient() {
 				// The client went away while the upstream worked: nginx
 				// closes both and logs 499, sending nothing.
@@ -264,8 +264,7 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 		if a.conn == nil {
 			// proxy_socket_keepalive is off by default in nginx: no TCP
 			// keepalive, which spares four setsockopt calls per dial.
-			d := net.Dialer{Timeout: lc.ProxyConnectTimeout, KeepAlive: -1}
-			conn, err := d.Dial(a.peer.Network, a.peer.Addr)
+			conn, err := c.dial(a.peer.Network, a.peer.Addr, lc.ProxyConnectTimeout)
 			if err != nil {
 				kind := KindConnect
 				if isTimeout(err) {
@@ -329,6 +328,40 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 		return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
 	}
 }
+
+// dial connects to an upstream peer within timeout (proxy_connect_timeout;
+// 0 means none). The deadline travels in the connection's own deadlineCtx,
+// which net's connect enforces on the socket, rather than in a
+// context.WithDeadline with its timer and cancellation per connection.
+// proxy_socket_keepalive is off by default in nginx: no TCP keepalive,
+// which spares four setsockopt calls per dial.
+func (c *clientConn) dial(network, addr string, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{KeepAlive: -1}
+	if timeout <= 0 {
+		return d.Dial(network, addr)
+	}
+	c.dialCtx.deadline = time.Now().Add(timeout)
+	return d.DialContext(&c.dialCtx, network, addr)
+}
+
+// deadlineCtx is a context.Context with a deadline and nothing else. It is
+// never cancelled: Done's channel never closes and AfterFunc never calls
+// its function, so net's connect costs neither a timer nor a goroutine for
+// it, and enforces the deadline as the socket's write deadline.
+type deadlineCtx struct{ deadline time.Time }
+
+// neverDone is deadlineCtx's Done channel; nothing ever closes it.
+var neverDone = make(chan struct{})
+
+func (x *deadlineCtx) Deadline() (time.Time, bool)  { return x.deadline, true }
+func (x *deadlineCtx) Done() <-chan struct{}        { return neverDone }
+func (x *deadlineCtx) Err() error                   { return nil }
+func (x *deadlineCtx) Value(any) any                { return nil }
+func (x *deadlineCtx) AfterFunc(func()) func() bool { return stopNothing }
+
+// stopNothing is the stop function of deadlineCtx.AfterFunc: the function
+// was never going to run.
+func stopNothing() bool { return true }
 
 // kindClientBody marks a failure reading the client's body while sending.
 const kindClientBody ErrorKind = 100
@@ -404,35 +437,69 @@ var (
 	lastChunk = []byte("0\r\n\r\n")
 )
 
-// readHead reads the upstream's response head under proxy_read_timeout.
-func (c *clientConn) readHead(a *attempt, resp *http1.Response, lc *config.LocConf, req *http1.Request) error {
+// clientWatchDelay is how long the upstream may take to start its answer
+// before the client connection is watched for a close (watchClient). Most
+// answers start sooner and cost no watch at all; a client that goes away
+// while the upstream works longer is noticed from then on and answered 499
+// (ngx_http_upstream_check_broken_connection notices it at once). An answer
+// that starts within the delay is relayed, and logged with its status, even
+// to a client that closed meanwhile.
+const clientWatchDelay = 20 * time.Millisecond
+
+// readHead reads the upstream's response head under proxy_read_timeout,
+// watching the client for a close once the upstream has kept it waiting
+// clientWatchDelay. It reports whether a watch was started; unwatchClient
+// must then be called.
+func (c *clientConn) readHead(a *attempt, resp *http1.Response, lc *config.LocConf, req *http1.Request) (watching bool, err error) {
 	a.br = readerPool.Get().(*bufio.Reader)
 	a.br.Reset(a.conn)
+	now := time.Now()
+	var deadline time.Time
 	if lc.ProxyReadTimeout > 0 {
-		a.conn.SetReadDeadline(time.Now().Add(lc.ProxyReadTimeout))
+		deadline = now.Add(lc.ProxyReadTimeout)
+	}
+	if c.rawConn != nil {
+		if lc.ProxyReadTimeout > 0 && lc.ProxyReadTimeout <= clientWatchDelay {
+			watching = c.watchClient(a.conn)
+		} else {
+			a.conn.SetReadDeadline(now.Add(clientWatchDelay))
+			if _, err := a.br.Peek(1); err != nil {
+				if !isTimeout(err) {
+					return false, a.headError(err)
+				}
+				watching = c.watchClient(a.conn)
+			}
+		}
+	}
+	if !deadline.IsZero() || c.rawConn != nil {
+		a.conn.SetReadDeadline(deadline)
 	}
 	max := int(lc.ProxyBufferSize)
 	for {
-		err := resp.ReadHead(a.br, max)
-		if err != nil {
-			switch {
-			case errors.Is(err, http1.ErrHeaderTooBig):
-				return &UpstreamError{Kind: KindTooBigHeader, Peer: a.peer.Name, Err: err}
-			case errors.Is(err, http1.ErrInvalidHeader):
-				return &UpstreamError{Kind: KindInvalidHeader, Peer: a.peer.Name, Err: err}
-			case isTimeout(err):
-				return &UpstreamError{Kind: KindReadTimeout, Peer: a.peer.Name, Err: err}
-			case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-				return &UpstreamError{Kind: KindPrematureClose, Peer: a.peer.Name, Err: err}
-			}
-			return &UpstreamError{Kind: KindConnect, Peer: a.peer.Name, Err: err}
+		if err := resp.ReadHead(a.br, max); err != nil {
+			return watching, a.headError(err)
 		}
 		// 1xx other than 101 are interim answers nginx does not relay.
 		if resp.Status >= 100 && resp.Status < 200 && resp.Status != 101 {
 			continue
 		}
-		return nil
+		return watching, nil
 	}
+}
+
+// headError classifies an error reading the upstream's response head.
+func (a *attempt) headError(err error) error {
+	switch {
+	case errors.Is(err, http1.ErrHeaderTooBig):
+		return &UpstreamError{Kind: KindTooBigHeader, Peer: a.peer.Name, Err: err}
+	case errors.Is(err, http1.ErrInvalidHeader):
+		return &UpstreamError{Kind: KindInvalidHeader, Peer: a.peer.Name, Err: err}
+	case isTimeout(err):
+		return &UpstreamError{Kind: KindReadTimeout, Peer: a.peer.Name, Err: err}
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return &UpstreamError{Kind: KindPrematureClose, Peer: a.peer.Name, Err: err}
+	}
+	return &UpstreamError{Kind: KindConnect, Peer: a.peer.Name, Err: err}
 }
 
 // canRetry applies proxy_next_upstream's limits: tries left,

@@ -45,6 +45,7 @@ type clientConn struct {
 
 	// Per-request state kept to avoid allocating on every request.
 	att                  attempt
+	dialCtx              deadlineCtx
 	tried                upstream.Tried
 	resp                 http1.Response
 	upBody               http1.Body
