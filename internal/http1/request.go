@@ -237,8 +237,18 @@ func (l *headLimiter) place(n int, commit bool) bool {
 // inside the head, br's error (e.g. a timeout) as is, and a *StatusError
 // with nginx's status for a head nginx rejects: 400, 414, 494 (400 "Request
 // Header Or Cookie Too Large"), 405 (CONNECT, TRACE), 501 (unknown
-// Transfer-Encoding), 505 (HTTP/2 and above).
+// Transfer-Encoding), 505 (HTTP/2 and above). After an error, Headers
+// holds the lines accepted before it, which nginx has already processed
+// (a User-Agent among them decides the error page's padding).
 func ParseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
+	err := parseRequestHead(br, cfg, req)
+	if err != nil {
+		req.materializeHeaders()
+	}
+	return err
+}
+
+func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 	req.reset()
 	small, large, num := cfg.sizes()
 	lim := headLimiter{cap: small, large: large, num: num}

@@ -697,6 +697,8 @@ func (w *ResponseWriter) Flush() error {
 // text/html, Content-Length, and "Connection: close" for the statuses
 // after which nginx closes (400, 413, 414, 494, 500, 501). 408, 444 and 499
 // write nothing and close, as nginx never sends them.
+// A 4xx or 5xx page gets nginx's padding when the request's User-Agent
+// WantsPadding.
 func (w *ResponseWriter) WriteError(status int) error {
 	if w.wroteHeader {
 		return ErrHeaderWritten
@@ -712,6 +714,9 @@ func (w *ResponseWriter) WriteError(status int) error {
 	w.location = w.location[:0]
 	w.framingAt = -1
 	page := AppendErrorPage(nil, status, w.c.serverName())
+	if w.req.ProtoMajor >= 1 && WantsPadding(w.req.Header("User-Agent")) {
+		page = AppendErrorPadding(page, status)
+	}
 	w.AddServerDate()
 	if len(page) > 0 {
 		w.hdr = append(w.hdr, "Content-Type: text/html\r\n"...)

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 )
@@ -168,6 +169,44 @@ func AppendErrorPage(dst []byte, code int, server string) []byte {
 	dst = append(dst, server...)
 	dst = append(dst, "</center>\r\n</body>\r\n</html>\r\n"...)
 	return dst
+}
+
+// errorPagePadding is ngx_http_msie_padding: six HTML comments after a 4xx
+// or 5xx page so that MSIE and Chrome show it rather than their own
+// "friendly" error page.
+const errorPagePadding = "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
+	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
+	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
+	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
+	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
+	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n"
+
+// AppendErrorPadding appends the padding nginx writes after the built-in
+// page for code when it is a 4xx or 5xx page (msie_padding on, the
+// default; ngx_http_send_special_response); nothing for other codes. nginx
+// pads only for HTTP/1.0 and later requests whose User-Agent WantsPadding.
+func AppendErrorPadding(dst []byte, code int) []byte {
+	if code < 400 || errorPageTitle(code) == "" {
+		return dst
+	}
+	return append(dst, errorPagePadding...)
+}
+
+// WantsPadding reports whether nginx pads error pages for this User-Agent
+// (the first one the client sent): MSIE (not Opera) or Chrome (not
+// Gecko/), as ngx_http_process_user_agent classifies them.
+func WantsPadding(userAgent []byte) bool {
+	msie := false
+	if i := bytes.Index(userAgent, []byte("MSIE ")); i >= 0 && i+7 < len(userAgent) {
+		msie = true
+	}
+	if bytes.Contains(userAgent, []byte("Opera")) {
+		return false
+	}
+	if msie {
+		return true
+	}
+	return !bytes.Contains(userAgent, []byte("Gecko/")) && bytes.Contains(userAgent, []byte("Chrome/"))
 }
 
 // closesKeepalive reports whether nginx turns keep-alive off when it answers

@@ -9,10 +9,11 @@ import (
 	"wsgate/internal/config"
 )
 
-// This file is the one place that decides what a client sees when proxying
-// fails: the status for each failure (nginx 1.22: ngx_http_upstream_next,
-// ngx_http_upstream_connect, ngx_http_upstream_process_header) and the
-// built-in HTML error pages (ngx_http_special_response.c).
+// This file is the one place that decides which status a client gets when
+// proxying fails (nginx 1.22: ngx_http_upstream_next,
+// ngx_http_upstream_connect, ngx_http_upstream_process_header). The page
+// itself is http1.ResponseWriter.WriteError's, nginx's built-in one
+// (ngx_http_special_response.c).
 
 // StatusClientClosed is nginx's 499: the client closed the connection before
 // the response header was sent. It is only logged; nothing is written.
@@ -166,61 +167,6 @@ func StatusFor(err error) int {
 	return Classify(err).Status()
 }
 
-// errorPage is one built-in error page: the status the client gets and the
-// page's HTML head (nginx's ngx_http_error_NNN_page).
-type errorPage struct {
-	status int
-	title  string
-	// detail, when set, replaces the <h1> with "400 Bad Request" and adds
-	// a <center> line (the 494 and 497 pages).
-	detail string
-}
-
-func (p *errorPage) h1() string {
-	if p.detail != "" {
-		return "400 Bad Request"
-	}
-	return p.title
-}
-
-// errorPages are nginx's built-in pages for the statuses wsgate itself
-// answers. 494 is sent as 400 with its own title (ngx_http_special_response_handler).
-var errorPages = map[int]errorPage{
-	301: {301, "301 Moved Permanently", ""},
-	302: {302, "302 Found", ""},
-	303: {303, "303 See Other", ""},
-	307: {307, "307 Temporary Redirect", ""},
-	308: {308, "308 Permanent Redirect", ""},
-	400: {400, "400 Bad Request", ""},
-	401: {401, "401 Authorization Required", ""},
-	403: {403, "403 Forbidden", ""},
-	404: {404, "404 Not Found", ""},
-	405: {405, "405 Not Allowed", ""},
-	408: {408, "408 Request Time-out", ""},
-	411: {411, "411 Length Required", ""},
-	413: {413, "413 Request Entity Too Large", ""},
-	414: {414, "414 Request-URI Too Large", ""},
-	421: {421, "421 Misdirected Request", ""},
-	429: {429, "429 Too Many Requests", ""},
-	494: {400, "400 Request Header Or Cookie Too Large", "Request Header Or Cookie Too Large"},
-	497: {400, "400 The plain HTTP request was sent to HTTPS port", "The plain HTTP request was sent to HTTPS port"},
-	500: {500, "500 Internal Server Error", ""},
-	501: {501, "501 Not Implemented", ""},
-	502: {502, "502 Bad Gateway", ""},
-	503: {503, "503 Service Temporarily Unavailable", ""},
-	504: {504, "504 Gateway Time-out", ""},
-	505: {505, "505 HTTP Version Not Supported", ""},
-}
-
-// msiePadding is appended to 4xx/5xx pages for MSIE and Chrome clients
-// (msie_padding on, the default) so that they show the page and not their own.
-const msiePadding = "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
-	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
-	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
-	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
-	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n" +
-	"<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n"
-
 // ServerInfo is how wsgate names itself in Server headers and error pages.
 type ServerInfo struct {
 	// Version is wsgate's version ("0.3.1"), shown when Tokens is set.
@@ -234,152 +180,6 @@ func (s ServerInfo) appendName(dst []byte) []byte {
 	if s.Tokens && s.Version != "" {
 		dst = append(dst, '/')
 		dst = append(dst, s.Version...)
-	}
-	return dst
-}
-
-// WantsPadding reports whether nginx would pad error pages for this
-// User-Agent (the first one the client sent): MSIE (not Opera) or Chrome
-// (not Gecko/), as ngx_http_process_user_agent classifies them.
-func WantsPadding(userAgent []byte) bool {
-	msie := false
-	if i := indexOf(userAgent, "MSIE "); i >= 0 && i+7 < len(userAgent) {
-		msie = true
-	}
-	if indexOf(userAgent, "Opera") >= 0 {
-		return false
-	}
-	if msie {
-		return true
-	}
-	return indexOf(userAgent, "Gecko/") < 0 && indexOf(userAgent, "Chrome/") >= 0
-}
-
-func indexOf(b []byte, s string) int {
-	for i := 0; i+len(s) <= len(b); i++ {
-		if string(b[i:i+len(s)]) == s {
-			return i
-		}
-	}
-	return -1
-}
-
-// ErrorStatus is the status line's code for an error page: 494 and 497 are
-// answered as 400; others unchanged.
-func ErrorStatus(status int) int {
-	if p, ok := errorPages[status]; ok {
-		return p.status
-	}
-	return status
-}
-
-// AppendErrorBody appends nginx's built-in HTML page for status, with
-// "wsgate" where nginx names itself; padding adds the MSIE/Chrome padding
-// (4xx and 5xx only). Statuses without a built-in page append nothing.
-func AppendErrorBody(dst []byte, status int, srv ServerInfo, padding bool) []byte {
-	p, ok := errorPages[status]
-	if !ok {
-		return dst
-	}
-	dst = append(dst, "<html>\r\n<head><title>"...)
-	dst = append(dst, p.title...)
-	dst = append(dst, "</title></head>\r\n<body>\r\n<center><h1>"...)
-	dst = append(dst, p.h1()...)
-	dst = append(dst, "</h1></center>\r\n"...)
-	if p.detail != "" {
-		dst = append(dst, "<center>"...)
-		dst = append(dst, p.detail...)
-		dst = append(dst, "</center>\r\n"...)
-	}
-	dst = append(dst, "<hr><center>"...)
-	dst = srv.appendName(dst)
-	dst = append(dst, "</center>\r\n</body>\r\n</html>\r\n"...)
-	if padding && status >= 400 {
-		dst = append(dst, msiePadding...)
-	}
-	return dst
-}
-
-// errorBodyLen is len(AppendErrorBody(nil, status, srv, padding)).
-func errorBodyLen(status int, srv ServerInfo, padding bool) int {
-	p, ok := errorPages[status]
-	if !ok {
-		return 0
-	}
-	n := len("<html>\r\n<head><title>") + len("</title></head>\r\n<body>\r\n<center><h1>") +
-		len("</h1></center>\r\n<hr><center>") + len("</center>\r\n</body>\r\n</html>\r\n") +
-		len(p.title) + len(p.h1()) + len("wsgate")
-	if p.detail != "" {
-		n += len("<center></center>\r\n") + len(p.detail)
-	}
-	if srv.Tokens && srv.Version != "" {
-		n += 1 + len(srv.Version)
-	}
-	if padding && status >= 400 {
-		n += len(msiePadding)
-	}
-	return n
-}
-
-// ErrorClosesConnection reports whether nginx turns keep-alive off when it
-// answers with this error (ngx_http_special_response_handler): 400, 413,
-// 414, 494-497, 500 and 501.
-func ErrorClosesConnection(status int) bool {
-	switch status {
-	case 400, 413, 414, 494, 495, 496, 497, 500, 501:
-		return true
-	}
-	return false
-}
-
-// ErrorResponse describes an error answer written by wsgate itself.
-type ErrorResponse struct {
-	Status int
-	Server ServerInfo
-	// Date is the Date header value (AppendHTTPDate), without CRLF.
-	Date []byte
-	// KeepAlive keeps the client connection open ("Connection: keep-alive");
-	// callers combine the client's wish with !ErrorClosesConnection(Status).
-	KeepAlive bool
-	// HeadOnly omits the body (HEAD requests).
-	HeadOnly bool
-	// Padding adds the MSIE/Chrome padding (WantsPadding).
-	Padding bool
-	// Location is sent for 3xx (already absolute).
-	Location []byte
-}
-
-// AppendErrorResponse appends the whole answer, head and body, in the order
-// ngx_http_header_filter writes it: status line, Server, Date, Content-Type,
-// Content-Length, Location, Connection.
-func AppendErrorResponse(dst []byte, e *ErrorResponse) []byte {
-	status := ErrorStatus(e.Status)
-	dst = append(dst, "HTTP/1.1 "...)
-	dst = AppendStatusLine(dst, status)
-	dst = append(dst, "\r\nServer: "...)
-	dst = e.Server.appendName(dst)
-	dst = append(dst, "\r\nDate: "...)
-	dst = append(dst, e.Date...)
-	dst = append(dst, "\r\n"...)
-	n := errorBodyLen(e.Status, e.Server, e.Padding)
-	if n > 0 {
-		dst = append(dst, "Content-Type: text/html\r\n"...)
-	}
-	dst = append(dst, "Content-Length: "...)
-	dst = strconv.AppendInt(dst, int64(n), 10)
-	dst = append(dst, "\r\n"...)
-	if len(e.Location) > 0 {
-		dst = append(dst, "Location: "...)
-		dst = append(dst, e.Location...)
-		dst = append(dst, "\r\n"...)
-	}
-	if e.KeepAlive {
-		dst = append(dst, "Connection: keep-alive\r\n\r\n"...)
-	} else {
-		dst = append(dst, "Connection: close\r\n\r\n"...)
-	}
-	if !e.HeadOnly {
-		dst = AppendErrorBody(dst, e.Status, e.Server, e.Padding)
 	}
 	return dst
 }
