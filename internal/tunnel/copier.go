@@ -76,8 +76,18 @@ type copier struct {
 	wn      int
 	werr    error
 
-	srcRC   syscall.RawConn // src's socket, for the Parker; nil when src has none
-	parkTok uint64          // Parker registration while parked, 0 otherwise; guarded by Parker.mu
+	srcRC  syscall.RawConn       // src's socket, for the Parker; nil when src has none
+	readFn func(fd uintptr) bool // non-blocking read of rawRead
+	rp     []byte
+	rn     int
+	rerr   error
+
+	// Left by the event loop for the copier's goroutine (Options.Loop):
+	// bytes read and processed that dst did not take without blocking,
+	// and how the last read ended (io.EOF or an error) when it ended src.
+	unwritten []byte
+	stash     error
+	parkTok   uint64 // Parker registration while parked, 0 otherwise; guarded by Parker.mu
 
 	ended bool // guarded by tunnel.mu
 }
@@ -103,6 +113,9 @@ func rawConn(conn net.Conn) syscall.RawConn {
 // src and dst (rawConn), nil for conns without one.
 func (c *copier) setup(srcRC, dstRC syscall.RawConn) {
 	c.srcRC = srcRC
+	if srcRC != nil {
+		c.readFn = c.tryRead
+	}
 	if dstRC != nil {
 		c.dstRC = dstRC
 		c.writeFn = c.tryWrite
@@ -249,6 +262,20 @@ func (c *copier) end(kind endKind, err error) copierEnd {
 // It starts over after a park: a request that woke the copier is handled
 // first.
 func (c *copier) copy() (e copierEnd, parked bool) {
+	if c.unwritten != nil {
+		p := c.unwritten
+		c.unwritten = nil
+		if err := c.write(p); err != nil {
+			return c.end(endWriteError, err), false
+		}
+		if c.t.opts.FrameAware {
+			c.notePassed()
+		}
+	}
+	if err := c.stash; err != nil {
+		c.stash = nil
+		return c.sourceEnded(err), false
+	}
 	if len(c.pending) > 0 {
 		p := c.pending
 		c.pending = nil
@@ -265,7 +292,24 @@ func (c *copier) copy() (e copierEnd, parked bool) {
 	}
 	for {
 		buf := c.readBuffer()
-		n, err := c.src.Read(buf)
+		var n int
+		var err error
+		if c.t.loop {
+			// Never block: a read that would wait parks the direction
+			// in the event loop.
+			n, err = c.rawRead(buf)
+			if err == unix.EAGAIN {
+				if c.park() {
+					return copierEnd{}, true
+				}
+				if e, done := c.onRequest(); done {
+					return e, false
+				}
+				continue
+			}
+		} else {
+			n, err = c.src.Read(buf)
+		}
 		if n > 0 {
 			c.t.touch()
 			if e, done := c.process(buf[:n]); done {
@@ -463,6 +507,90 @@ func (c *copier) writeN(p []byte) (int, error) {
 	}
 	n, err := c.dst.Write(p[done:])
 	return done + n, err
+}
+
+// rawRead reads src once without waiting: unix.EAGAIN when nothing is
+// there, io.EOF at its end.
+func (c *copier) rawRead(buf []byte) (int, error) {
+	c.rp, c.rn, c.rerr = buf, 0, nil
+	err := c.srcRC.Read(c.readFn)
+	c.rp = nil
+	if err != nil {
+		return 0, err
+	}
+	if c.rerr == nil && c.rn == 0 {
+		return 0, io.EOF
+	}
+	return c.rn, c.rerr
+}
+
+func (c *copier) tryRead(fd uintptr) bool {
+	for {
+		n, err := unix.Read(int(fd), c.rp)
+		if err == unix.EINTR {
+			continue
+		}
+		switch {
+		case err == unix.EAGAIN:
+			c.rerr = err
+		case err != nil:
+			c.rerr = os.NewSyscallError("read", err)
+		default:
+			c.rn = n
+		}
+		return true
+	}
+}
+
+// loopStep serves one readiness event of a parked direction in the
+// Parker's goroutine (Options.Loop): it reads what src has and writes it
+// to dst without blocking. It reports whether the direction stays in the
+// loop; false hands it to a goroutine of its own (Parker.handoff), with
+// what dst did not take in unwritten and the end of src in stash.
+func (c *copier) loopStep(buf []byte) bool {
+	for range 4 {
+		if c.req.Load() != 0 || c.t.forced.Load() || c.state != stateRelay {
+			return false
+		}
+		n, err := c.rawRead(buf)
+		if err == unix.EAGAIN {
+			return true
+		}
+		if err != nil {
+			c.stash = err
+			return false
+		}
+		c.t.touch()
+		p := buf[:n]
+		if c.t.opts.FrameAware {
+			c.tr.Feed(p)
+			c.noteClose()
+		}
+		c.wp, c.wn, c.werr = p, 0, nil
+		werr := c.dstRC.Write(c.writeFn)
+		c.wp = nil
+		if werr == nil {
+			werr = c.werr
+		}
+		c.counter.Add(int64(c.wn))
+		if werr != nil {
+			// The copier's goroutine sees the same error when it
+			// writes the rest.
+			c.unwritten = append([]byte(nil), p[c.wn:]...)
+			return false
+		}
+		if c.wn < n {
+			c.unwritten = append([]byte(nil), p[c.wn:]...)
+			return false
+		}
+		if c.t.opts.FrameAware {
+			c.notePassed()
+		}
+		if n < len(buf) {
+			return true
+		}
+	}
+	return true
 }
 
 // tryWrite is the raw write of writeN's first attempt: one write(2) that

@@ -120,9 +120,52 @@ func (p *Parker) take(c *copier) bool {
 	return true
 }
 
+// claim takes a loop copier (Options.Loop) whose event fired out of the
+// map for the event loop; its socket stays in the epoll set, disarmed
+// (EPOLLONESHOT). It reports whether c was still parked under tok.
+func (p *Parker) claim(c *copier, tok uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c.parkTok != tok || p.parked[tok] != c {
+		return false
+	}
+	delete(p.parked, tok)
+	c.parkTok = 0
+	return true
+}
+
+// rearm parks a claimed loop copier again under tok. A request or close
+// that came while the loop served it found it unparked: it is then taken
+// back and resumed in a goroutine.
+func (p *Parker) rearm(c *copier, tok uint64) {
+	p.mu.Lock()
+	c.parkTok = tok
+	p.parked[tok] = c
+	var modErr error
+	err := c.srcRC.Control(func(fd uintptr) {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT,
+			Fd: int32(uint32(tok)), Pad: int32(uint32(tok >> 32))}
+		modErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
+	})
+	p.mu.Unlock()
+	if err != nil || modErr != nil || c.req.Load() != 0 || c.t.forced.Load() {
+		p.unpark(c)
+	}
+}
+
+// handoff gives a claimed loop copier a goroutine of its own; its socket
+// leaves the epoll set.
+func (p *Parker) handoff(c *copier) {
+	c.srcRC.Control(func(fd uintptr) {
+		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
+	})
+	go c.resume()
+}
+
 // wait resumes the copiers whose sockets became ready.
 func (p *Parker) wait() {
 	events := make([]unix.EpollEvent, 128)
+	var buf []byte // the event loop's read buffer (Options.Loop)
 	for {
 		n, err := unix.EpollWait(p.epfd, events, -1)
 		if err != nil {
@@ -138,8 +181,25 @@ func (p *Parker) wait() {
 			p.mu.Lock()
 			c := p.parked[tok]
 			p.mu.Unlock()
-			if c != nil && p.take(c) {
-				go c.resume()
+			if c == nil {
+				continue
+			}
+			if !c.t.loop {
+				if p.take(c) {
+					go c.resume()
+				}
+				continue
+			}
+			if !p.claim(c, tok) {
+				continue
+			}
+			if buf == nil {
+				buf = make([]byte, DefaultBufferSize)
+			}
+			if c.loopStep(buf) {
+				p.rearm(c, tok)
+			} else {
+				p.handoff(c)
 			}
 		}
 	}

@@ -96,6 +96,13 @@ type Options struct {
 	// ParkAfter is the idle time after which the copiers park; 0 means
 	// DefaultParkAfter, negative never parks.
 	ParkAfter time.Duration
+	// Loop serves the tunnel from the Parker's event loop, as nginx does:
+	// a direction whose read would block parks at once, and the Parker's
+	// goroutine reads and writes it without blocking when it is ready; a
+	// direction falls back to its own goroutine while a write would block,
+	// at its end and for close requests. Needs a Parker and TCP conns on
+	// both sides; ParkAfter does not apply.
+	Loop bool
 
 	parkNow bool // tests: park as soon as nothing moves
 }
@@ -166,6 +173,7 @@ type tunnel struct {
 	copiers          [2]*copier // indexed by direction
 	done             func(Result)
 	spliced          bool
+	loop             bool // Options.Loop in effect
 
 	mu        sync.Mutex
 	live      int // copiers not ended
@@ -283,11 +291,12 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 		}
 	}
 
+	t.loop = opts.Loop && t.parker != nil && up.dstRC != nil && down.dstRC != nil
 	t.mu.Lock()
 	if opts.ReadTimeout > 0 {
 		t.idle = time.AfterFunc(opts.ReadTimeout, t.onIdle)
 	}
-	if t.parker != nil {
+	if t.parker != nil && !t.loop {
 		t.park = time.AfterFunc(t.parkAfter(), t.onParkCheck)
 		t.parkArmed = true
 	}

@@ -36,10 +36,12 @@ var modes = []struct {
 	{name: "frame-aware", opts: Options{FrameAware: true}},
 	{name: "userspace-parked", opts: Options{Parker: testParker, parkNow: true}},
 	{name: "frame-aware-parked", opts: Options{FrameAware: true, Parker: testParker, parkNow: true}},
+	{name: "userspace-loop", opts: Options{Parker: testParker, Loop: true}},
+	{name: "frame-aware-loop", opts: Options{FrameAware: true, Parker: testParker, Loop: true}},
 }
 
 // relayModes are the modes that are not frame-aware.
-func relayModes() []int { return []int{0, 1, 3} }
+func relayModes() []int { return []int{0, 1, 3, 5} }
 
 // TestMessageSizes sends messages of edge sizes through the tunnel to a
 // coder/websocket echo backend, with a client writing frames by hand.
@@ -508,7 +510,7 @@ func TestClosingHandshakeEnds(t *testing.T) {
 		{desc: "client closes first", clientFirst: true, want: CauseClient},
 		{desc: "upstream closes first", want: CauseUpstream},
 	}
-	for _, i := range []int{2, 4} {
+	for _, i := range []int{2, 4, 6} {
 		m := modes[i]
 		for _, tt := range tests {
 			t.Run(m.name+"/"+tt.desc, func(t *testing.T) {
