@@ -164,20 +164,20 @@ func (r *Response) ReadHead(br *bufio.Reader, max int) error {
 		name, value := l[h.ns:h.ne], l[h.vs:h.ve]
 		r.spans = append(r.spans, span{int32(ls + h.ns), int32(ls + h.ne)}, span{int32(ls + h.vs), int32(ls + h.ve)})
 		switch {
-		case equalFold(name, "Content-Length"):
+		case EqualFold(name, "Content-Length"):
 			n, ok := parseContentLength(value)
 			if !ok || clSeen {
 				return fmt.Errorf("upstream sent invalid or duplicate \"Content-Length\": %w", ErrInvalidHeader)
 			}
 			clSeen = true
 			r.ContentLength = n
-		case equalFold(name, "Transfer-Encoding"):
-			if !equalFold(value, "chunked") || teSeen {
+		case EqualFold(name, "Transfer-Encoding"):
+			if !EqualFold(value, "chunked") || teSeen {
 				return fmt.Errorf("upstream sent unknown \"Transfer-Encoding\": %w", ErrInvalidHeader)
 			}
 			teSeen = true
 			r.Chunked = true
-		case equalFold(name, "Connection"):
+		case EqualFold(name, "Connection"):
 			if containsFold(value, "close") {
 				r.ConnectionClose = true
 			}

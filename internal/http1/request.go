@@ -143,7 +143,7 @@ func (r *Request) HasToken(name, token string) bool {
 
 func lookup(hs []Header, name string) []byte {
 	for i := range hs {
-		if equalFold(hs[i].Name, name) {
+		if EqualFold(hs[i].Name, name) {
 			return hs[i].Value
 		}
 	}
@@ -152,27 +152,47 @@ func lookup(hs []Header, name string) []byte {
 
 func hasToken(hs []Header, name, token string) bool {
 	for i := range hs {
-		if !equalFold(hs[i].Name, name) {
-			continue
-		}
-		v := hs[i].Value
-		for len(v) > 0 {
-			j := bytes.IndexByte(v, ',')
-			el := v
-			if j >= 0 {
-				el, v = v[:j], v[j+1:]
-			} else {
-				v = nil
-			}
-			if equalFold(bytes.Trim(el, " \t"), token) {
-				return true
-			}
+		if EqualFold(hs[i].Name, name) && TokenIn(hs[i].Value, token) {
+			return true
 		}
 	}
 	return false
 }
 
-func equalFold(b []byte, s string) bool {
+// TokenIn reports whether the comma-separated list v (RFC 9110 5.6.1)
+// holds tok, compared as EqualFold does. Elements are trimmed of spaces and
+// tabs; an empty v holds nothing.
+func TokenIn(v []byte, tok string) bool {
+	for len(v) > 0 {
+		el := v
+		i := bytes.IndexByte(v, ',')
+		if i >= 0 {
+			el, v = v[:i], v[i+1:]
+		} else {
+			v = nil
+		}
+		if EqualFold(trimOWS(el), tok) {
+			return true
+		}
+	}
+	return false
+}
+
+// trimOWS removes the optional whitespace (spaces and tabs, RFC 9110 5.6.3)
+// around b.
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// EqualFold reports whether b and s are equal with ASCII letters compared
+// case-insensitively; other bytes must match exactly.
+func EqualFold(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
@@ -194,7 +214,7 @@ func equalFold(b []byte, s string) bool {
 // case-insensitively (nginx's ngx_strcasestrn).
 func containsFold(s []byte, sub string) bool {
 	for i := 0; i+len(sub) <= len(s); i++ {
-		if equalFold(s[i:i+len(sub)], sub) {
+		if EqualFold(s[i:i+len(sub)], sub) {
 			return true
 		}
 	}
@@ -333,7 +353,7 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 			seen |= bit
 		}
 		switch {
-		case equalFold(name, "Host"):
+		case EqualFold(name, "Host"):
 			if hostSpan.s >= 0 {
 				return statusErr(400, "client sent duplicate host header")
 			}
@@ -345,15 +365,15 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 			if !hostFromLine {
 				hostSpan.e = hostSpan.s + int32(hl)
 			}
-		case equalFold(name, "Connection"):
+		case EqualFold(name, "Connection"):
 			if containsFold(value, "close") {
 				connType = connClose
 			} else if containsFold(value, "keep-alive") {
 				connType = connKeepAlive
 			}
-		case equalFold(name, "Upgrade"):
+		case EqualFold(name, "Upgrade"):
 			req.hasUpgrade = true
-		case equalFold(name, "Content-Length"):
+		case EqualFold(name, "Content-Length"):
 			n, ok := parseContentLength(value)
 			if !ok {
 				// Checked after the head (ngx_http_process_request_header);
@@ -362,10 +382,10 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 			} else {
 				req.ContentLength = n
 			}
-		case equalFold(name, "Transfer-Encoding"):
+		case EqualFold(name, "Transfer-Encoding"):
 			req.Chunked = true // refined below
-		case equalFold(name, "Expect"):
-			req.Expect100 = equalFold(value, "100-continue")
+		case EqualFold(name, "Expect"):
+			req.Expect100 = EqualFold(value, "100-continue")
 		}
 	}
 	req.HeadLength = headLen
@@ -382,7 +402,7 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 		if req.ProtoMinor < 1 {
 			return statusErr(400, "client sent HTTP/1.0 request with \"Transfer-Encoding\" header")
 		}
-		if !equalFold(te, "chunked") {
+		if !EqualFold(te, "chunked") {
 			return statusErr(501, "client sent unknown \"Transfer-Encoding\"")
 		}
 		if req.ContentLength >= 0 {
@@ -471,7 +491,7 @@ func (o *rlOffsets) apply(r *Request) {
 	r.Host = get(o.host)
 	if r.hasUpgrade {
 		for _, h := range r.Headers {
-			if equalFold(h.Name, "Upgrade") {
+			if EqualFold(h.Name, "Upgrade") {
 				r.Upgrade = h.Value
 				break
 			}
@@ -547,7 +567,7 @@ func checkMethodPrefix(br *bufio.Reader) error {
 // (ngx_http_process_unique_header_line), 0 for others.
 func uniqueBit(name []byte) uint16 {
 	for i, n := range uniqueHeaders {
-		if equalFold(name, n) {
+		if EqualFold(name, n) {
 			return 1 << i
 		}
 	}

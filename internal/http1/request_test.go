@@ -240,3 +240,26 @@ func benchParse(b *testing.B, raw string) {
 
 func BenchmarkParseHandshake(b *testing.B) { benchParse(b, seedHandshake) }
 func BenchmarkParsePlainGET(b *testing.B)  { benchParse(b, plainGET) }
+
+func TestTokenIn(t *testing.T) {
+	tests := []struct {
+		v, tok string
+		want   bool
+	}{
+		{"Upgrade", "upgrade", true},
+		{"keep-alive, Upgrade", "upgrade", true},
+		{"keep-alive,\tUPGRADE\t", "upgrade", true},
+		{"upgrades", "upgrade", false},
+		{"up grade", "upgrade", false},
+		{"", "upgrade", false},
+		{",, ,", "upgrade", false},
+		{"websoc\u212aet", "websocket", false}, // no Unicode folding (KELVIN SIGN)
+	}
+	for _, tc := range tests {
+		t.Run(tc.v, func(t *testing.T) {
+			if got := TokenIn([]byte(tc.v), tc.tok); got != tc.want {
+				t.Errorf("TokenIn(%q, %q) got %v; want %v", tc.v, tc.tok, got, tc.want)
+			}
+		})
+	}
+}

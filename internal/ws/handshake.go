@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"wsgate/internal/http1"
 )
 
 // Version is the only protocol version wsgate speaks (RFC 6455 4.1). A 426
@@ -37,15 +39,11 @@ func refuse(status int, format string, args ...any) *HandshakeError {
 
 // HasToken reports whether any value of the header name in h, read as a
 // comma-separated token list (RFC 9110 5.6.1), holds token, compared ASCII
-// case-insensitively. Empty list elements are skipped.
+// case-insensitively (http1.TokenIn). Empty list elements are skipped.
 func HasToken(h http.Header, name, token string) bool {
 	for _, v := range h.Values(name) {
-		for v != "" {
-			var elem string
-			elem, v, _ = strings.Cut(v, ",")
-			if strings.EqualFold(strings.Trim(elem, " \t"), token) {
-				return true
-			}
+		if http1.TokenIn([]byte(v), token) {
+			return true
 		}
 	}
 	return false
