@@ -73,8 +73,8 @@ func directiveTable() map[string]*directive {
 		"proxy_pass":                  {ctx: ctxLocation, min: 1, max: 1, once: true, set: setProxyPass},
 		"proxy_http_version":          {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(enumArg("1.0", "1.1"), func(l *LocConf) *string { return &l.ProxyHTTPVersion })},
 		"proxy_set_header":            {ctx: ctxHTTPAll, min: 2, max: 2, set: setProxySetHeader},
-		"proxy_hide_header":           {ctx: ctxHTTPAll, min: 1, max: 1, set: setProxyHideHeader},
-		"proxy_pass_header":           {ctx: ctxHTTPAll, min: 1, max: 1, set: setProxyPassHeader},
+		"proxy_hide_header":           {ctx: ctxHTTPAll, min: 1, max: 1, set: setHeaderNames(func(l *LocConf) *[]string { return &l.ProxyHideHeaders })},
+		"proxy_pass_header":           {ctx: ctxHTTPAll, min: 1, max: 1, set: setHeaderNames(func(l *LocConf) *[]string { return &l.ProxyPassHeaders })},
 		"proxy_redirect":              {ctx: ctxHTTPAll, min: 1, max: 2, set: setProxyRedirect},
 		"proxy_connect_timeout":       {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(msecArg, func(l *LocConf) *time.Duration { return &l.ProxyConnectTimeout })},
 		"proxy_read_timeout":          {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(msecArg, func(l *LocConf) *time.Duration { return &l.ProxyReadTimeout })},
@@ -589,24 +589,21 @@ func setProxySetHeader(c *checker, f *frame, d *Directive, first bool) {
 	})
 }
 
-func setProxyHideHeader(c *checker, f *frame, d *Directive, first bool) {
-	name := strings.ToLower(d.Args[0].Text)
-	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) {
-		if first {
-			l.ProxyHideHeaders = nil
-		}
-		l.ProxyHideHeaders = append(l.ProxyHideHeaders, name)
-	})
-}
-
-func setProxyPassHeader(c *checker, f *frame, d *Directive, first bool) {
-	name := strings.ToLower(d.Args[0].Text)
-	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) {
-		if first {
-			l.ProxyPassHeaders = nil
-		}
-		l.ProxyPassHeaders = append(l.ProxyPassHeaders, name)
-	})
+// setHeaderNames makes the setter of proxy_hide_header and
+// proxy_pass_header: a list of lower-cased header names, which a level that
+// sets the directive replaces rather than extends (a level inherits its
+// parent's list only when it sets none: ngx_http_upstream_hide_headers_hash).
+func setHeaderNames(list func(*LocConf) *[]string) setFunc {
+	return func(c *checker, f *frame, d *Directive, first bool) {
+		name := strings.ToLower(d.Args[0].Text)
+		f.lvl.loc = append(f.lvl.loc, func(l *LocConf) {
+			names := list(l)
+			if first {
+				*names = nil
+			}
+			*names = append(*names, name)
+		})
+	}
 }
 
 // setProxyRedirect is ngx_http_proxy_redirect: "default", "off"/"false",
