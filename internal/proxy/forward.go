@@ -640,7 +640,11 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 	// The upstream side is finished once its body is read: hand the
 	// connection back before the last flush to the client, so that the
 	// client's next request finds it in the keepalive cache.
-	if ok && body.Done() && !resp.ConnectionClose && a.lease != nil && a.br.Buffered() == 0 {
+	// An HTTP/1.0 request asked the upstream to close (nginx's default
+	// "Connection: close"): such a connection is never cached, or the next
+	// request could race the upstream's FIN (nginx 1.22 needs
+	// proxy_http_version 1.1 for keepalive too).
+	if ok && body.Done() && !resp.ConnectionClose && a.lease != nil && a.br.Buffered() == 0 && plan.headers.HTTP11(false) {
 		a.conn.SetReadDeadline(time.Time{})
 		a.lease.PutIdle(upstream.IdleConn{Conn: a.conn, Requests: a.reqs + 1, Dialed: a.dialed})
 	} else {
