@@ -13,25 +13,47 @@ import (
 	"bufio"
 	"errors"
 	"net"
+	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// FreeAddr returns "127.0.0.1:PORT" for a port that was free when asked.
-// Another process may take it before the caller binds it; callers that can
-// pass a listener instead should.
+// FreeAddr returns "127.0.0.1:PORT" for a port that was free when asked,
+// for a program the test starts (nginx, wsgate) to bind later. The port
+// comes from below the kernel's ephemeral range (32768-60999 on Linux), so
+// that listeners on port 0 and outgoing connections, which take ephemeral
+// ports, cannot grab it before the program binds it; a process never hands
+// out the same port twice, and each process starts at its own offset.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
+	for i := 0; i < freeSpan; i++ {
+		port := freeBase + int(freeNext.Add(1)%freeSpan)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		return addr
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	t.Fatalf("finding a free port: none free in %d-%d", freeBase, freeBase+freeSpan-1)
+	return ""
 }
+
+// The range FreeAddr takes ports from, and where this process is in it.
+const (
+	freeBase = 20000
+	freeSpan = 12000
+)
+
+var freeNext = func() *atomic.Int64 {
+	var n atomic.Int64
+	n.Store(int64(os.Getpid()*397) % freeSpan)
+	return &n
+}()
 
 // FreePort is FreeAddr's port number.
 func FreePort(t testing.TB) int {
