@@ -2,6 +2,7 @@ package http1
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -90,30 +92,53 @@ func (f HandlerFunc) ServeHTTP1(w *ResponseWriter, req *Request) { f(w, req) }
 type connReader struct {
 	conn    net.Conn
 	perRead time.Duration
+	// stale is set while the handler runs: the read deadline on conn is
+	// still the head's (keepalive_timeout, client_header_timeout), and the
+	// first read that sets none of its own clears it. A request that
+	// never reads its body thus costs no deadline change.
+	stale bool
 }
 
 func (c *connReader) Read(p []byte) (int, error) {
 	if c.perRead > 0 {
+		c.stale = false
 		if err := c.conn.SetReadDeadline(time.Now().Add(c.perRead)); err != nil {
+			return 0, err
+		}
+	} else if c.stale {
+		c.stale = false
+		if err := c.conn.SetReadDeadline(time.Time{}); err != nil {
 			return 0, err
 		}
 	}
 	return c.conn.Read(p)
 }
 
-// connWriter sets a write deadline before each write (send_timeout).
+// connWriter bounds each write that has to wait with send_timeout: what
+// the socket takes at once (rc, a plain TCP connection) is written without
+// a deadline; the rest under a deadline set before the write.
 type connWriter struct {
 	conn     net.Conn
 	perWrite time.Duration
+	rc       syscall.RawConn // nil when conn is not a socket (TLS)
+	now      NowWriter
 }
 
 func (c *connWriter) Write(p []byte) (int, error) {
-	if c.perWrite > 0 {
-		if err := c.conn.SetWriteDeadline(time.Now().Add(c.perWrite)); err != nil {
-			return 0, err
+	if c.perWrite <= 0 {
+		return c.conn.Write(p)
+	}
+	n := 0
+	if c.rc != nil {
+		if n = c.now.Write(c.rc, p); n == len(p) {
+			return n, nil
 		}
 	}
-	return c.conn.Write(p)
+	if err := c.conn.SetWriteDeadline(time.Now().Add(c.perWrite)); err != nil {
+		return n, err
+	}
+	m, err := c.conn.Write(p[n:])
+	return n + m, err
 }
 
 type serverConn struct {
@@ -145,6 +170,9 @@ type serverConn struct {
 func Serve(conn net.Conn, cfg *ConnConfig, h Handler) {
 	c := &serverConn{conn: conn, cfg: cfg}
 	c.cr.conn, c.cw.conn = conn, conn
+	if sc, ok := conn.(syscall.Conn); ok {
+		c.cw.rc, _ = sc.SyscallConn()
+	}
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(&c.cr)
 	c.bw = writerPool.Get().(*bufio.Writer)
@@ -188,7 +216,7 @@ func (c *serverConn) serve(h Handler) {
 		}
 	}()
 	for {
-		c.cr.perRead = 0
+		c.cr.perRead, c.cr.stale = 0, false
 		if c.requests == 0 {
 			c.setReadDeadline(c.cfg.ClientHeaderTimeout)
 		} else {
@@ -198,7 +226,11 @@ func (c *serverConn) serve(h Handler) {
 			if _, err := c.br.Peek(1); err != nil {
 				return
 			}
-			c.setReadDeadline(c.cfg.ClientHeaderTimeout)
+			// A head already whole in the buffer needs no more reads,
+			// nor client_header_timeout for them.
+			if !headBuffered(c.br) {
+				c.setReadDeadline(c.cfg.ClientHeaderTimeout)
+			}
 		}
 		err := ParseRequestHead(c.br, &c.cfg.Head, &c.req)
 		if err != nil {
@@ -211,6 +243,18 @@ func (c *serverConn) serve(h Handler) {
 		}
 	}
 }
+
+// headBuffered reports whether br holds a whole request head: an empty
+// line after the request line. The parser then reads no more.
+func headBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	return bytes.Contains(b, crlfcrlf) || bytes.Contains(b, lflf)
+}
+
+var (
+	crlfcrlf = []byte("\r\n\r\n")
+	lflf     = []byte("\n\n")
+)
 
 func (c *serverConn) setReadDeadline(d time.Duration) {
 	var t time.Time
@@ -257,7 +301,7 @@ func (c *serverConn) serveRequest(h Handler) bool {
 	c.body.Reset(c.br, cl, req.Chunked)
 	c.body.max = c.cfg.Limits.ClientMaxBodySize
 	c.w.reset(req, c.cfg.Limits)
-	c.conn.SetReadDeadline(time.Time{})
+	c.cr.stale = true
 	c.cr.perRead = c.cfg.Limits.ClientBodyTimeout
 	c.cw.perWrite = c.cfg.Limits.SendTimeout
 

@@ -292,8 +292,10 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 				conn = tc
 			}
 			a.conn, a.dialed = conn, time.Now()
+			a.connected = a.dialed
+		} else {
+			a.connected = time.Now()
 		}
-		a.connected = time.Now()
 		err := c.send(a, lc, head, req, spool, hasBody)
 		if err == nil {
 			return a, 0, nil
@@ -369,6 +371,19 @@ const kindClientBody ErrorKind = 100
 // send writes the head and the body under proxy_send_timeout.
 func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *http1.Request, spool *spooled, hasBody bool) error {
 	conn := a.conn
+	if !hasBody && lc.ProxySendTimeout > 0 {
+		// A head the socket takes at once (the usual case) needs no
+		// deadline: proxy_send_timeout bounds a write that waits.
+		if sc, ok := conn.(syscall.Conn); ok {
+			if rc, err := sc.SyscallConn(); err == nil {
+				n := c.now.Write(rc, head)
+				if n == len(head) {
+					return nil
+				}
+				head = head[n:]
+			}
+		}
+	}
 	if lc.ProxySendTimeout > 0 {
 		conn.SetWriteDeadline(time.Now().Add(lc.ProxySendTimeout))
 		defer conn.SetWriteDeadline(time.Time{})
@@ -451,32 +466,22 @@ const clientWatchDelay = 20 * time.Millisecond
 // clientWatchDelay. It reports whether a watch was started; unwatchClient
 // must then be called.
 func (c *clientConn) readHead(a *attempt, resp *http1.Response, lc *config.LocConf, req *http1.Request) (watching bool, err error) {
-	a.br = readerPool.Get().(*bufio.Reader)
-	a.br.Reset(a.conn)
-	now := time.Now()
-	var deadline time.Time
-	if lc.ProxyReadTimeout > 0 {
-		deadline = now.Add(lc.ProxyReadTimeout)
-	}
+	c.upRd = upstreamReader{c: c, conn: a.conn, timeout: lc.ProxyReadTimeout}
 	if c.rawConn != nil {
 		if lc.ProxyReadTimeout > 0 && lc.ProxyReadTimeout <= clientWatchDelay {
 			watching = c.watchClient(a.conn)
 		} else {
-			a.conn.SetReadDeadline(now.Add(clientWatchDelay))
-			if _, err := a.br.Peek(1); err != nil {
-				if !isTimeout(err) {
-					return false, a.headError(err)
-				}
-				watching = c.watchClient(a.conn)
-			}
+			c.upRd.watchPending = true
 		}
 	}
-	if !deadline.IsZero() || c.rawConn != nil {
-		a.conn.SetReadDeadline(deadline)
-	}
+	a.br = readerPool.Get().(*bufio.Reader)
+	a.br.Reset(&c.upRd)
 	max := int(lc.ProxyBufferSize)
 	for {
-		if err := resp.ReadHead(a.br, max); err != nil {
+		err := resp.ReadHead(a.br, max)
+		c.upRd.watchPending = false
+		watching = watching || c.upRd.watching
+		if err != nil {
 			return watching, a.headError(err)
 		}
 		// 1xx other than 101 are interim answers nginx does not relay.
@@ -485,6 +490,43 @@ func (c *clientConn) readHead(a *attempt, resp *http1.Response, lc *config.LocCo
 		}
 		return watching, nil
 	}
+}
+
+// upstreamReader is what an attempt's bufio.Reader reads: the upstream
+// connection with proxy_read_timeout armed before each read of the socket
+// ("between two successive read operations", as nginx re-arms it on each
+// read event), so that a head and body already buffered cost no deadline.
+// While watchPending, the first read waits at most clientWatchDelay before
+// the client watch starts (watching), then goes on under the timeout.
+type upstreamReader struct {
+	c            *clientConn
+	conn         net.Conn
+	timeout      time.Duration // 0: none
+	watchPending bool
+	watching     bool
+	armed        bool // a read deadline is set on conn
+}
+
+func (r *upstreamReader) Read(p []byte) (int, error) {
+	if r.watchPending {
+		r.watchPending = false
+		r.armed = true
+		r.conn.SetReadDeadline(time.Now().Add(clientWatchDelay))
+		n, err := r.conn.Read(p)
+		if n > 0 || err == nil || !isTimeout(err) {
+			return n, err
+		}
+		r.watching = r.c.watchClient(r.conn)
+	}
+	switch {
+	case r.timeout > 0:
+		r.armed = true
+		r.conn.SetReadDeadline(time.Now().Add(r.timeout))
+	case r.armed:
+		r.armed = false
+		r.conn.SetReadDeadline(time.Time{})
+	}
+	return r.conn.Read(p)
 }
 
 // headError classifies an error reading the upstream's response head.
@@ -625,10 +667,10 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 	status := resp.Status
 	ok := err == nil
 	if ok && !body.Empty() {
+		// proxy_read_timeout is armed by the attempt's upstreamReader
+		// before each read of the socket.
 		bp := copyPool.Get().(*[]byte)
-		c.bodyRd = bodyReader{b: body, conn: a.conn, timeout: plan.readTimeout}
-		_, cerr := io.CopyBuffer(w, &c.bodyRd, *bp)
-		c.bodyRd = bodyReader{}
+		_, cerr := io.CopyBuffer(w, body, *bp)
 		copyPool.Put(bp)
 		if cerr != nil {
 			// The client must see the truncation: no last chunk.
@@ -698,20 +740,6 @@ func (c *clientConn) redirectHost() string {
 		return c.vc.ServerName
 	}
 	return c.localAddr
-}
-
-// bodyReader reads an upstream body with proxy_read_timeout between reads.
-type bodyReader struct {
-	b       *http1.Body
-	conn    net.Conn
-	timeout time.Duration
-}
-
-func (r *bodyReader) Read(p []byte) (int, error) {
-	if r.timeout > 0 {
-		r.conn.SetReadDeadline(time.Now().Add(r.timeout))
-	}
-	return r.b.Read(p)
 }
 
 // respHeaders adapts a parsed response's header lines to HeaderList.
@@ -817,6 +845,9 @@ func (c *clientConn) watchClient(up net.Conn) bool {
 		return false
 	}
 	c.watchUp = up
+	// The read deadline may still be the request head's (http1 clears it
+	// only when the handler reads the body): the watch has none.
+	c.nc.SetReadDeadline(time.Time{})
 	go c.watchFn()
 	return true
 }

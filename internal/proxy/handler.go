@@ -49,7 +49,8 @@ type clientConn struct {
 	tried                upstream.Tried
 	resp                 http1.Response
 	upBody               http1.Body
-	bodyRd               bodyReader
+	upRd                 upstreamReader
+	now                  http1.NowWriter // upstream heads written without waiting
 	reqHL                reqHeaders
 	respHL               respHeaders
 	up                   UpstreamResponse
