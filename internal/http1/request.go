@@ -171,16 +171,16 @@ func TokenIn(v []byte, tok string) bool {
 		} else {
 			v = nil
 		}
-		if EqualFold(trimOWS(el), tok) {
+		if EqualFold(TrimOWS(el), tok) {
 			return true
 		}
 	}
 	return false
 }
 
-// trimOWS removes the optional whitespace (spaces and tabs, RFC 9110 5.6.3)
+// TrimOWS removes the optional whitespace (spaces and tabs, RFC 9110 5.6.3)
 // around b.
-func trimOWS(b []byte) []byte {
+func TrimOWS(b []byte) []byte {
 	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
 		b = b[1:]
 	}

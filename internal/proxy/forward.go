@@ -748,54 +748,11 @@ type respHeaders []http1.Header
 func (h *respHeaders) Len() int                      { return len(*h) }
 func (h *respHeaders) At(i int) (name, value []byte) { return (*h)[i].Name, (*h)[i].Value }
 
-// tokenIn reports whether the comma-separated list v holds tok
-// (case-insensitive).
-func tokenIn(v []byte, tok string) bool {
-	for len(v) > 0 {
-		i := 0
-		for i < len(v) && v[i] != ',' {
-			i++
-		}
-		t := trimOWS(v[:i])
-		if len(t) == len(tok) && equalFold(t, tok) {
-			return true
-		}
-		if i == len(v) {
-			break
-		}
-		v = v[i+1:]
-	}
-	return false
-}
-
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
+// tokenIn, trimOWS and equalFold are http1's header helpers under the
+// names this package uses.
+func tokenIn(v []byte, tok string) bool { return http1.TokenIn(v, tok) }
+func trimOWS(b []byte) []byte           { return http1.TrimOWS(b) }
+func equalFold(b []byte, s string) bool { return http1.EqualFold(b, s) }
 
 func allowedUpgrade(allowed []string, v []byte) bool {
 	for _, a := range allowed {
