@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"io"
 	"net"
 	"os"
 	"syscall"
@@ -49,12 +50,15 @@ func TestDialTimeout(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		timeout time.Duration
+		oneShot bool
 	}{
-		{"short", 300 * time.Millisecond},
-		{"longer", 700 * time.Millisecond},
+		{"short", 300 * time.Millisecond, false},
+		{"longer", 700 * time.Millisecond, false},
+		{"one-shot short", 300 * time.Millisecond, true},
+		{"one-shot longer", 700 * time.Millisecond, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var c clientConn
+			c := clientConn{oneShot: tc.oneShot}
 			start := time.Now()
 			conn, err := c.dial("tcp", addr, tc.timeout)
 			took := time.Since(start)
@@ -79,8 +83,12 @@ func TestDialConnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	for _, timeout := range []time.Duration{0, 100 * time.Millisecond} {
-		var c clientConn
+	for _, tc := range []struct {
+		timeout time.Duration
+		oneShot bool
+	}{{0, false}, {100 * time.Millisecond, false}, {0, true}, {100 * time.Millisecond, true}} {
+		timeout := tc.timeout
+		c := clientConn{oneShot: tc.oneShot}
 		conn, err := c.dial("tcp", ln.Addr().String(), timeout)
 		if err != nil {
 			t.Fatalf("timeout %v: got %v; want a connection", timeout, err)
@@ -94,5 +102,60 @@ func TestDialConnects(t *testing.T) {
 			t.Errorf("timeout %v: write after dial: %v", timeout, err)
 		}
 		conn.Close()
+	}
+}
+
+// TestDialOneShot checks the connection dialOneShot makes: it carries
+// bytes both ways, reads EOF when the peer closes, and a refused connect
+// fails as net's does.
+func TestDialOneShot(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		buf := make([]byte, 4)
+		io.ReadFull(c, buf)
+		c.Write(append(buf, '!'))
+		c.Close()
+	}()
+	conn, ok, err := dialOneShot(ln.Addr().String(), time.Now().Add(5*time.Second))
+	if !ok || err != nil {
+		t.Fatalf("got ok %v, %v; want a connection", ok, err)
+	}
+	defer conn.Close()
+	if got, want := conn.RemoteAddr().String(), ln.Addr().String(); got != want {
+		t.Errorf("got remote %s; want %s", got, want)
+	}
+	if la := conn.LocalAddr().(*net.TCPAddr); la.Port == 0 || !la.IP.IsLoopback() {
+		t.Errorf("got local %v; want a loopback address with a port", la)
+	}
+	if _, err := conn.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, err := io.ReadAll(conn)
+	if string(b) != "ping!" || err != nil {
+		t.Errorf("got %q, %v; want \"ping!\" then EOF", b, err)
+	}
+
+	// A port nothing listens on: refused, as from net's dialer.
+	l2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l2.Addr().String()
+	l2.Close()
+	_, ok, err = dialOneShot(closed, time.Time{})
+	if !ok || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("got ok %v, %v; want connection refused", ok, err)
+	}
+	if _, ok, _ := dialOneShot("localhost:80", time.Time{}); ok {
+		t.Errorf("got ok for a host name; want it left to net's dialer")
 	}
 }

@@ -153,6 +153,9 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 	c.buf = plan.headers.AppendRequest(c.buf[:0], &ur)
 	head := c.buf
 	hasBody := lc.ProxyPassRequestBody && (bodyLen > 0 || ur.Chunked)
+	// One head written once, to an HTTP/1.0 upstream (never kept alive,
+	// never a tunnel): such a connection can skip net's dialer.
+	c.oneShot = !hasBody && !upgrade && !tg.tls && !plan.headers.HTTP11(variant)
 
 	// Attempts, with proxy_next_upstream.
 	tried := &c.tried
@@ -338,12 +341,146 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 // proxy_socket_keepalive is off by default in nginx: no TCP keepalive,
 // which spares four setsockopt calls per dial.
 func (c *clientConn) dial(network, addr string, timeout time.Duration) (net.Conn, error) {
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	if c.oneShot && network == "tcp" {
+		if conn, ok, err := dialOneShot(addr, deadline); ok {
+			return conn, err
+		}
+	}
 	d := net.Dialer{KeepAlive: -1}
 	if timeout <= 0 {
 		return d.Dial(network, addr)
 	}
-	c.dialCtx.deadline = time.Now().Add(timeout)
+	c.dialCtx.deadline = deadline
 	return d.DialContext(&c.dialCtx, network, addr)
+}
+
+// dialOneShot connects to addr, an IP literal with a port, for a
+// connection that carries one request head and is then read to its end
+// and closed. It does without net's dialer: on loopback the connect has
+// finished when the call returns, and then it costs no wait for
+// writability, no local address lookup and no TCP_NODELAY (nginx sets
+// none on such a connection either: one write, then only reads). ok is
+// false when addr is not an IP literal, for net's dialer to take over.
+// deadline is proxy_connect_timeout's; zero means none.
+func dialOneShot(addr string, deadline time.Time) (conn net.Conn, ok bool, err error) {
+	ap, perr := netip.ParseAddrPort(addr)
+	if perr != nil || ap.Addr().Zone() != "" {
+		return nil, false, nil
+	}
+	ip := ap.Addr().Unmap()
+	family := syscall.AF_INET
+	var sa syscall.Sockaddr = &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ip.As4()}
+	if ip.Is6() {
+		family = syscall.AF_INET6
+		sa = &syscall.SockaddrInet6{Port: int(ap.Port()), Addr: ip.As16()}
+	}
+	opErr := func(err error) error {
+		return &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(ap), Err: err}
+	}
+	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, true, opErr(os.NewSyscallError("socket", err))
+	}
+	err = syscall.Connect(fd, sa)
+	switch err {
+	case nil, syscall.EISCONN:
+	case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
+		if _, perr := syscall.Getpeername(fd); perr == nil {
+			err = nil // connected already (loopback)
+		}
+	default:
+		syscall.Close(fd)
+		return nil, true, opErr(os.NewSyscallError("connect", err))
+	}
+	fc := &fileConn{f: os.NewFile(uintptr(fd), addr), raddr: ap}
+	if err != nil {
+		if err := fc.waitConnected(deadline); err != nil {
+			fc.f.Close()
+			return nil, true, opErr(err)
+		}
+	}
+	return fc, true, nil
+}
+
+// fileConn is a connected TCP socket held as a pollable *os.File: reads,
+// writes and deadlines go through the runtime's poller as net's do.
+type fileConn struct {
+	f     *os.File
+	raddr netip.AddrPort
+}
+
+func (c *fileConn) Read(p []byte) (int, error)         { return c.f.Read(p) }
+func (c *fileConn) Write(p []byte) (int, error)        { return c.f.Write(p) }
+func (c *fileConn) Close() error                       { return c.f.Close() }
+func (c *fileConn) SetDeadline(t time.Time) error      { return c.f.SetDeadline(t) }
+func (c *fileConn) SetReadDeadline(t time.Time) error  { return c.f.SetReadDeadline(t) }
+func (c *fileConn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline(t) }
+func (c *fileConn) SyscallConn() (syscall.RawConn, error) {
+	return c.f.SyscallConn()
+}
+func (c *fileConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.raddr) }
+
+// LocalAddr asks the socket (getsockname), as nothing on the request
+// path needs it.
+func (c *fileConn) LocalAddr() net.Addr {
+	var a net.Addr
+	if rc, err := c.f.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			switch sa, _ := syscall.Getsockname(int(fd)); sa := sa.(type) {
+			case *syscall.SockaddrInet4:
+				a = &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
+			case *syscall.SockaddrInet6:
+				a = &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+			}
+		})
+	}
+	if a == nil {
+		a = &net.TCPAddr{}
+	}
+	return a
+}
+
+// waitConnected waits for a connect in progress to finish, until deadline
+// (zero: none), and returns its error (as net's connect does: SO_ERROR,
+// then getpeername against spurious wake-ups).
+func (c *fileConn) waitConnected(deadline time.Time) error {
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	if !deadline.IsZero() {
+		c.f.SetWriteDeadline(deadline)
+		defer c.f.SetWriteDeadline(time.Time{})
+	}
+	var cerr error
+	werr := rc.Write(func(fd uintptr) bool {
+		n, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+		if err != nil {
+			cerr = os.NewSyscallError("getsockopt", err)
+			return true
+		}
+		switch e := syscall.Errno(n); e {
+		case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
+			return false
+		case 0, syscall.EISCONN:
+			_, err := syscall.Getpeername(int(fd))
+			return err == nil
+		default:
+			cerr = os.NewSyscallError("connect", e)
+			return true
+		}
+	})
+	if werr != nil {
+		if errors.Is(werr, os.ErrDeadlineExceeded) {
+			return os.ErrDeadlineExceeded
+		}
+		return werr
+	}
+	return cerr
 }
 
 // deadlineCtx is a context.Context with a deadline and nothing else. It is

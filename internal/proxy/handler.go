@@ -46,6 +46,7 @@ type clientConn struct {
 	// Per-request state kept to avoid allocating on every request.
 	att                  attempt
 	dialCtx              deadlineCtx
+	oneShot              bool // the request's upstream connection may use dialOneShot
 	tried                upstream.Tried
 	resp                 http1.Response
 	upBody               http1.Body
