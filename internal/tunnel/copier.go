@@ -544,10 +544,12 @@ func (c *copier) tryRead(fd uintptr) bool {
 
 // loopStep serves one readiness event of a parked direction in the
 // Parker's goroutine (Options.Loop): it reads what src has and writes it
-// to dst without blocking. It reports whether the direction stays in the
+// to dst without blocking. hup says the event reported src's end or an
+// error, which only a read until EOF or EAGAIN sees (a short read is not
+// the end of it). It reports whether the direction stays in the
 // loop; false hands it to a goroutine of its own (Parker.handoff), with
 // what dst did not take in unwritten and the end of src in stash.
-func (c *copier) loopStep(buf []byte) bool {
+func (c *copier) loopStep(buf []byte, hup bool) bool {
 	for range 4 {
 		if c.req.Load() != 0 || c.t.forced.Load() || c.state != stateRelay {
 			return false
@@ -586,11 +588,14 @@ func (c *copier) loopStep(buf []byte) bool {
 		if c.t.opts.FrameAware {
 			c.notePassed()
 		}
-		if n < len(buf) {
-			return true
+		if n < len(buf) && !hup {
+			return true // drained: the next arrival is an event
 		}
 	}
-	return true
+	// Still more to read after a few full buffers: a stream, which its
+	// own goroutine serves better (and an edge-triggered registration
+	// would not report the bytes already there).
+	return false
 }
 
 // tryWrite is the raw write of writeN's first attempt: one write(2) that

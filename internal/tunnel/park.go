@@ -3,7 +3,9 @@ package tunnel
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -30,6 +32,8 @@ type Parker struct {
 	once    sync.Once
 	initErr error
 	epfd    int
+	epRC    syscall.RawConn // epfd in Go's poller: wait blocks no thread
+	epFile  *os.File        // owns epfd; kept so that it is never finalized
 	mu      sync.Mutex
 	next    uint64             // last token handed out
 	parked  map[uint64]*copier // by token, the epoll event's data
@@ -47,7 +51,22 @@ func (p *Parker) init() error {
 			p.initErr = fmt.Errorf("creating epoll set: %w", err)
 			return
 		}
-		p.epfd = fd
+		// An epoll fd is readable while it has events: Go's poller waits
+		// for it, so the Parker's goroutine parks like any other instead
+		// of holding a thread in epoll_wait.
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fd)
+			p.initErr = fmt.Errorf("setting epoll set non-blocking: %w", err)
+			return
+		}
+		p.epFile = os.NewFile(uintptr(fd), "epoll")
+		rc, err := p.epFile.SyscallConn()
+		if err != nil {
+			p.epFile.Close()
+			p.initErr = fmt.Errorf("polling epoll set: %w", err)
+			return
+		}
+		p.epfd, p.epRC = fd, rc
 		go p.wait()
 	})
 	return p.initErr
@@ -78,7 +97,14 @@ func (p *Parker) park(c *copier) error {
 		defer p.mu.Unlock()
 		p.next++
 		tok := p.next
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT,
+		// A loop copier stays registered while the event loop serves it
+		// (edge-triggered: every arrival is an event); others are taken
+		// out at their one event.
+		mode := uint32(unix.EPOLLONESHOT)
+		if c.t.loop {
+			mode = unix.EPOLLET
+		}
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | mode,
 			Fd: int32(uint32(tok)), Pad: int32(uint32(tok >> 32))}
 		if addErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev); addErr == nil {
 			c.parkTok = tok
@@ -121,8 +147,8 @@ func (p *Parker) take(c *copier) bool {
 }
 
 // claim takes a loop copier (Options.Loop) whose event fired out of the
-// map for the event loop; its socket stays in the epoll set, disarmed
-// (EPOLLONESHOT). It reports whether c was still parked under tok.
+// map for the event loop; its socket stays in the epoll set. It reports
+// whether c was still parked under tok.
 func (p *Parker) claim(c *copier, tok uint64) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -134,21 +160,16 @@ func (p *Parker) claim(c *copier, tok uint64) bool {
 	return true
 }
 
-// rearm parks a claimed loop copier again under tok. A request or close
-// that came while the loop served it found it unparked: it is then taken
-// back and resumed in a goroutine.
+// rearm parks a claimed loop copier again under tok; its registration is
+// edge-triggered, so bytes that came after its last read are an event
+// still to come. A request or close that came while the loop served it
+// found it unparked: it is then taken back and resumed in a goroutine.
 func (p *Parker) rearm(c *copier, tok uint64) {
 	p.mu.Lock()
 	c.parkTok = tok
 	p.parked[tok] = c
-	var modErr error
-	err := c.srcRC.Control(func(fd uintptr) {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT,
-			Fd: int32(uint32(tok)), Pad: int32(uint32(tok >> 32))}
-		modErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
-	})
 	p.mu.Unlock()
-	if err != nil || modErr != nil || c.req.Load() != 0 || c.t.forced.Load() {
+	if c.req.Load() != 0 || c.t.forced.Load() {
 		p.unpark(c)
 	}
 }
@@ -166,12 +187,14 @@ func (p *Parker) handoff(c *copier) {
 func (p *Parker) wait() {
 	events := make([]unix.EpollEvent, 128)
 	var buf []byte // the event loop's read buffer (Options.Loop)
+	var n int
+	var werr error
+	ready := func(fd uintptr) bool {
+		n, werr = unix.EpollWait(int(fd), events, 0)
+		return n > 0 || (werr != nil && werr != unix.EINTR)
+	}
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
-		if err != nil {
-			if err == unix.EINTR {
-				continue
-			}
+		if err := p.epRC.Read(ready); err != nil || werr != nil {
 			// EpollWait fails only on a bad epoll fd or buffer, which cannot
 			// happen here; end rather than spin.
 			return
@@ -196,7 +219,8 @@ func (p *Parker) wait() {
 			if buf == nil {
 				buf = make([]byte, DefaultBufferSize)
 			}
-			if c.loopStep(buf) {
+			hup := events[i].Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
+			if c.loopStep(buf, hup) {
 				p.rearm(c, tok)
 			} else {
 				p.handoff(c)
