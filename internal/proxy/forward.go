@@ -265,8 +265,6 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 			}
 		}
 		if a.conn == nil {
-			// proxy_socket_keepalive is off by default in nginx: no TCP
-			// keepalive, which spares four setsockopt calls per dial.
 			conn, err := c.dial(a.peer.Network, a.peer.Addr, lc.ProxyConnectTimeout)
 			if err != nil {
 				kind := KindConnect
