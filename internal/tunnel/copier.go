@@ -294,18 +294,24 @@ func (c *copier) copy() (e copierEnd, parked bool) {
 		buf := c.readBuffer()
 		var n int
 		var err error
-		if c.t.loop {
+		if c.t.loop && c.state == stateRelay && c.req.Load() == 0 {
 			// Never block: a read that would wait parks the direction
-			// in the event loop.
+			// in the event loop. A closing direction stays here.
 			n, err = c.rawRead(buf)
 			if err == unix.EAGAIN {
 				if c.park() {
 					return copierEnd{}, true
 				}
-				if e, done := c.onRequest(); done {
-					return e, false
+				if c.req.Load() != 0 || c.t.forced.Load() {
+					if e, done := c.onRequest(); done {
+						return e, false
+					}
+					continue
 				}
-				continue
+				// The Parker is closed: wait here, with a buffer taken
+				// again (park gave the last one back).
+				buf = c.readBuffer()
+				n, err = c.src.Read(buf)
 			}
 		} else {
 			n, err = c.src.Read(buf)
@@ -557,6 +563,9 @@ func (c *copier) loopStep(buf []byte, hup bool) bool {
 		n, err := c.rawRead(buf)
 		if err == unix.EAGAIN {
 			return true
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return false // a request's interrupt: the goroutine acts on it
 		}
 		if err != nil {
 			c.stash = err

@@ -37,6 +37,36 @@ type Parker struct {
 	mu      sync.Mutex
 	next    uint64             // last token handed out
 	parked  map[uint64]*copier // by token, the epoll event's data
+	closed  bool               // Close was called: nothing parks any more
+}
+
+// errParkerClosed is returned by Parker.park after Close.
+var errParkerClosed = errors.New("parker closed")
+
+// Close resumes every parked copier in a goroutine of its own, ends the
+// Parker's goroutine and closes its epoll set; later parks fail, and the
+// copiers keep their goroutines. It is idempotent.
+func (p *Parker) Close() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	cs := make([]*copier, 0, len(p.parked))
+	for tok, c := range p.parked {
+		delete(p.parked, tok)
+		c.parkTok = 0
+		cs = append(cs, c)
+	}
+	f := p.epFile
+	p.mu.Unlock()
+	for _, c := range cs {
+		go c.resume()
+	}
+	if f != nil {
+		f.Close() // the registrations go with the set
+	}
 }
 
 // NewParker returns a Parker; its epoll set is made at the first park.
@@ -46,6 +76,13 @@ func NewParker() *Parker {
 
 func (p *Parker) init() error {
 	p.once.Do(func() {
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			p.initErr = errParkerClosed
+			return
+		}
 		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 		if err != nil {
 			p.initErr = fmt.Errorf("creating epoll set: %w", err)
@@ -95,6 +132,10 @@ func (p *Parker) park(c *copier) error {
 	err := rc.Control(func(fd uintptr) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
+		if p.closed {
+			addErr = errParkerClosed
+			return
+		}
 		p.next++
 		tok := p.next
 		// A loop copier stays registered while the event loop serves it
@@ -138,12 +179,21 @@ func (p *Parker) take(c *copier) bool {
 	}
 	delete(p.parked, tok)
 	c.parkTok = 0
+	p.del(c)
+	return true
+}
+
+// del takes c's socket out of the epoll set. p.mu is held: after Close
+// the set's fd number may belong to another file.
+func (p *Parker) del(c *copier) {
+	if p.closed {
+		return
+	}
 	// Through Control: a socket closed meanwhile has left the epoll set
 	// with its last close, and its fd number may belong to another socket.
 	c.srcRC.Control(func(fd uintptr) {
 		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
 	})
-	return true
 }
 
 // claim takes a loop copier (Options.Loop) whose event fired out of the
@@ -166,6 +216,11 @@ func (p *Parker) claim(c *copier, tok uint64) bool {
 // found it unparked: it is then taken back and resumed in a goroutine.
 func (p *Parker) rearm(c *copier, tok uint64) {
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		go c.resume()
+		return
+	}
 	c.parkTok = tok
 	p.parked[tok] = c
 	p.mu.Unlock()
@@ -177,9 +232,9 @@ func (p *Parker) rearm(c *copier, tok uint64) {
 // handoff gives a claimed loop copier a goroutine of its own; its socket
 // leaves the epoll set.
 func (p *Parker) handoff(c *copier) {
-	c.srcRC.Control(func(fd uintptr) {
-		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
-	})
+	p.mu.Lock()
+	p.del(c)
+	p.mu.Unlock()
 	go c.resume()
 }
 

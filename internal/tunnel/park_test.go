@@ -79,3 +79,50 @@ func TestPark(t *testing.T) {
 		})
 	}
 }
+
+// TestParkerClose: closing a Parker resumes the directions it held, in
+// the event-loop mode and the parked one alike; their tunnels go on
+// relaying with goroutines of their own, and the Parker holds nothing.
+func TestParkerClose(t *testing.T) {
+	for _, loop := range []bool{false, true} {
+		name := "parked"
+		if loop {
+			name = "loop"
+		}
+		t.Run(name, func(t *testing.T) {
+			backend, _ := echoBackend(t)
+			parker := NewParker()
+			p := startProxy(t, proxyConfig{backend: backend, handshake: true,
+				opts: Options{FrameAware: true, Parker: parker, Loop: loop, ParkAfter: 50 * time.Millisecond}})
+			c := dialRaw(t, p.addr, true)
+			c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			echo := func(i int) {
+				t.Helper()
+				msg := patterned(50 + i)
+				c.conn.Write(frame(ws.OpBinary, true, true, msg))
+				h, got, err := readFrame(c.r)
+				if err != nil || h.Opcode != ws.OpBinary {
+					t.Fatalf("echo %d: got %+v, %v; want a binary frame", i, h, err)
+				}
+				equalMsg(t, got, msg)
+			}
+			echo(0)
+			waitParked(t, parker, 2)
+			parker.Close()
+			if n := parker.Parked(); n != 0 {
+				t.Fatalf("got %d parked directions after Close; want 0", n)
+			}
+			for i := 1; i < 4; i++ {
+				echo(i)
+			}
+			c.conn.Write(frame(ws.OpClose, true, true, closeBody(ws.CloseNormal)))
+			if code, _, err := readClose(c.r); err != nil || code != ws.CloseNormal {
+				t.Fatalf("got close %d, %v; want %d", code, err, ws.CloseNormal)
+			}
+			res := p.result(t)
+			if res.MessagesFromClient != 4 || res.MessagesFromUpstream != 4 || res.CloseCode != ws.CloseNormal {
+				t.Fatalf("got %d/%d messages, close %d; want 4/4, %d", res.MessagesFromClient, res.MessagesFromUpstream, res.CloseCode, ws.CloseNormal)
+			}
+		})
+	}
+}

@@ -101,6 +101,9 @@ type Registry struct {
 func (r *Registry) parker() *Parker {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.park == nil && r.shutdown != nil {
+		return nil // tunnels added after Shutdown are closed at once
+	}
 	if r.park == nil {
 		r.park = NewParker()
 	}
@@ -214,8 +217,17 @@ func paceCloses(hs []*Handle, code uint16, reason string, spread time.Duration) 
 
 // Shutdown asks every live tunnel, and any added later, to close with code
 // (ws.CloseGoingAway) and cause CauseShutdown, then waits until all have
-// ended or ctx is done, returning ctx's error in the latter case.
+// ended or ctx is done, returning ctx's error in the latter case. It then
+// closes the Parker: tunnels still running keep goroutines of their own.
 func (r *Registry) Shutdown(ctx context.Context, code uint16) error {
+	defer func() {
+		r.mu.Lock()
+		p := r.park
+		r.mu.Unlock()
+		if p != nil {
+			p.Close()
+		}
+	}()
 	req := &closeRequest{cause: CauseShutdown, code: code, reason: "server shutting down"}
 	if code == 0 {
 		req.code = ws.CloseGoingAway
