@@ -171,6 +171,10 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 		CloseTimeout: tunnel.DefaultCloseTimeout,
 		Handle:       handle,
 		Pool:         c.h.Buffers,
+		// Served from the event loop: an idle direction keeps no
+		// goroutine from its first would-block read on, not only after
+		// ParkAfter.
+		Loop: true,
 	}, end.done)
 	return statusTunnel
 }
