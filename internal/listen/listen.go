@@ -7,6 +7,7 @@
 package listen
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -113,60 +114,72 @@ func (s *Set) CloseAll() {
 }
 
 // Open creates one listening TCP socket with nginx's options. Errors read
-// like nginx's: "bind 0.0.0.0:80: permission denied".
+// like nginx's: "bind 0.0.0.0:80: permission denied". Accepted connections
+// get no TCP keepalive (nginx's so_keepalive is off by default), which
+// spares four setsockopt calls per connection.
 func Open(w Want) (*Listener, error) {
 	ap, err := netip.ParseAddrPort(w.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: invalid address: %w", w.Addr, err)
 	}
-	family := syscall.AF_INET
-	var sa syscall.Sockaddr
-	if ap.Addr().Is4() {
-		sa = &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
-	} else {
-		family = syscall.AF_INET6
-		sa = &syscall.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	network := "tcp4"
+	if !ap.Addr().Is4() {
+		network = "tcp6"
 	}
-	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK, 0)
+	var optErr error
+	lc := net.ListenConfig{
+		KeepAlive: -1,
+		Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) {
+				if w.ReusePort {
+					if err := syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, soReusePort, 1); err != nil {
+						optErr = fmt.Errorf("setsockopt(SO_REUSEPORT) %s: %w", w.Addr, errno(err))
+						return
+					}
+				}
+				if network == "tcp6" {
+					v := 0
+					if w.IPv6Only {
+						v = 1
+					}
+					if err := syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, v); err != nil {
+						optErr = fmt.Errorf("setsockopt(IPV6_V6ONLY) %s: %w", w.Addr, errno(err))
+					}
+				}
+			})
+		},
+	}
+	l, err := lc.Listen(context.Background(), network, ap.String())
+	if optErr != nil {
+		if l != nil {
+			l.Close()
+		}
+		return nil, optErr
+	}
 	if err != nil {
-		return nil, fmt.Errorf("socket %s: %w", w.Addr, errno(err))
-	}
-	fail := func(op string, err error) (*Listener, error) {
-		syscall.Close(fd)
-		return nil, fmt.Errorf("%s %s: %w", op, w.Addr, errno(err))
-	}
-	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1); err != nil {
-		return fail("setsockopt(SO_REUSEADDR)", err)
-	}
-	if w.ReusePort {
-		if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, soReusePort, 1); err != nil {
-			return fail("setsockopt(SO_REUSEPORT)", err)
+		var se *os.SyscallError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("%s %s: %w", se.Syscall, w.Addr, errno(se.Err))
 		}
+		return nil, fmt.Errorf("listen %s: %w", w.Addr, err)
 	}
-	if family == syscall.AF_INET6 {
-		v := 0
-		if w.IPv6Only {
-			v = 1
-		}
-		if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, v); err != nil {
-			return fail("setsockopt(IPV6_V6ONLY)", err)
-		}
-	}
-	if err := syscall.Bind(fd, sa); err != nil {
-		return fail("bind", err)
-	}
+	// Go listens with the system's maximum backlog; listen(2) again sets
+	// nginx's (backlog=, default 511).
 	backlog := w.Backlog
 	if backlog <= 0 {
 		backlog = DefaultBacklog
 	}
-	if err := syscall.Listen(fd, backlog); err != nil {
-		return fail("listen", err)
+	rc, err := l.(*net.TCPListener).SyscallConn()
+	if err == nil {
+		var lerr error
+		err = rc.Control(func(fd uintptr) { lerr = syscall.Listen(int(fd), backlog) })
+		if err == nil {
+			err = lerr
+		}
 	}
-	f := os.NewFile(uintptr(fd), "listen "+w.Addr)
-	l, err := net.FileListener(f)
-	f.Close()
 	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", w.Addr, err)
+		l.Close()
+		return nil, fmt.Errorf("listen %s: %w", w.Addr, errno(err))
 	}
 	return &Listener{Listener: l, Want: w}, nil
 }

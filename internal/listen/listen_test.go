@@ -3,6 +3,7 @@ package listen
 import (
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -98,5 +99,36 @@ func TestOpenBadAddress(t *testing.T) {
 	_, err := Open(Want{Addr: "nonsense"})
 	if err == nil || !strings.Contains(err.Error(), "invalid address") {
 		t.Fatalf("got %v; want an invalid address error", err)
+	}
+}
+
+func TestAcceptedConnsHaveNoKeepalive(t *testing.T) {
+	l, err := Open(Want{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ac, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ac.Close()
+	rc, err := ac.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	var gerr error
+	rc.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE) })
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	if v != 0 {
+		t.Fatalf("got SO_KEEPALIVE %d on an accepted connection; want 0 (nginx's so_keepalive off)", v)
 	}
 }
