@@ -18,6 +18,7 @@ package tunnel
 import (
 	"context"
 	"errors"
+	"golang.org/x/sys/unix"
 	"io"
 	"net"
 	"os"
@@ -390,9 +391,39 @@ func (t *tunnel) onIdle() {
 		t.idle.Reset(t.opts.ReadTimeout - since)
 		return
 	}
+	if t.inputWaiting() {
+		// Bytes (or a FIN) arrived in time but no copier has read them
+		// yet (a parked direction being resumed, a busy scheduler).
+		// nginx handles the read event before the expired timer in the
+		// same loop iteration; so does this.
+		t.touch()
+		t.idle.Reset(t.opts.ReadTimeout)
+		return
+	}
 	// nginx: "upstream timed out ... while proxying upgraded connection",
 	// both sockets closed; frame-aware: Close 1001.
 	t.requestClose(CauseTimeout, ws.CloseGoingAway, "idle timeout")
+}
+
+// inputWaiting reports whether a running direction's socket has bytes (or
+// a FIN) that its copier has not read yet. Called with t.mu held.
+func (t *tunnel) inputWaiting() bool {
+	for _, cp := range t.copiers {
+		if cp == nil || cp.srcRC == nil || cp.ended {
+			// An ended direction's socket stays readable at EOF.
+			continue
+		}
+		ready := false
+		cp.srcRC.Control(func(fd uintptr) {
+			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			n, err := unix.Poll(pfd, 0)
+			ready = err == nil && n > 0 && pfd[0].Revents&unix.POLLIN != 0
+		})
+		if ready {
+			return true
+		}
+	}
+	return false
 }
 
 // onParkCheck is the park timer: once nothing has moved for ParkAfter, it
