@@ -326,6 +326,14 @@ func (c *copier) copy() (e copierEnd, parked bool) {
 		if err == nil {
 			continue
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) && c.req.Load() == 0 && !c.t.forced.Load() {
+			// A stale interrupt: request set its bit, an earlier
+			// onRequest cleared the bit and the deadline, then request
+			// set the deadline. Read deadlines here only interrupt, so
+			// clear it and read on.
+			c.src.SetReadDeadline(time.Time{})
+			continue
+		}
 		if errors.Is(err, os.ErrDeadlineExceeded) && c.req.Load() != 0 && !c.t.forced.Load() {
 			if c.req.Load() == reqPark {
 				if c.park() {
