@@ -148,6 +148,9 @@ func errorPageTitle(code int) string {
 	return ""
 }
 
+// HasErrorPage reports whether nginx has a built-in page for code.
+func HasErrorPage(code int) bool { return errorPageTitle(code) != "" }
+
 // AppendErrorPage appends nginx's built-in HTML body for code, with server
 // (e.g. "wsgate" or "wsgate/1.0") in the footer where nginx puts
 // NGINX_VER. It appends nothing for codes without a page (204, 304, 1xx…).

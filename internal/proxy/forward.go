@@ -59,7 +59,7 @@ type target struct {
 func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *State, plan *locPlan, lc *config.LocConf) int {
 	loc := plan.rt
 	upgrade := req.Upgrade != nil
-	isWS := upgrade && tokenIn(req.Upgrade, "websocket") && req.HasToken("Connection", "upgrade")
+	isWS := upgrade && http1.TokenIn(req.Upgrade, "websocket") && req.HasToken("Connection", "upgrade")
 	allowTunnel := isWS || (upgrade && allowedUpgrade(lc.WS.AllowUpgrades, req.Upgrade))
 	variant := isWS && lc.WS.Upgrade
 	if isWS {
@@ -885,13 +885,9 @@ func (h *respHeaders) At(i int) (name, value []byte) { return (*h)[i].Name, (*h)
 
 // tokenIn, trimOWS and equalFold are http1's header helpers under the
 // names this package uses.
-func tokenIn(v []byte, tok string) bool { return http1.TokenIn(v, tok) }
-func trimOWS(b []byte) []byte           { return http1.TrimOWS(b) }
-func equalFold(b []byte, s string) bool { return http1.EqualFold(b, s) }
-
 func allowedUpgrade(allowed []string, v []byte) bool {
 	for _, a := range allowed {
-		if tokenIn(v, a) {
+		if http1.TokenIn(v, a) {
 			return true
 		}
 	}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -216,7 +217,7 @@ func (c *clientConn) serveReturn(w *http1.ResponseWriter, req *http1.Request, pl
 		return c.redirect(w, req, plan, r.Code, text)
 	}
 	if plan.rt.Return == nil {
-		if r.Code >= 200 && r.Code != 204 && r.Code != 304 && len(http1.AppendErrorPage(nil, r.Code, "")) == 0 {
+		if r.Code >= 200 && r.Code != 204 && r.Code != 304 && !http1.HasErrorPage(r.Code) {
 			// A bare code without a built-in page ("return 200;"):
 			// nginx sends an empty body with its default type.
 			w.AddServerDate()
@@ -290,11 +291,11 @@ func contentType(uri string) string {
 	}
 	ext := uri[i+1:]
 	switch {
-	case equalFold([]byte(ext), "html"):
+	case strings.EqualFold(ext, "html"):
 		return "text/html"
-	case equalFold([]byte(ext), "gif"):
+	case strings.EqualFold(ext, "gif"):
 		return "image/gif"
-	case equalFold([]byte(ext), "jpg"):
+	case strings.EqualFold(ext, "jpg"):
 		return "image/jpeg"
 	}
 	return "text/plain"

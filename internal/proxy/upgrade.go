@@ -35,14 +35,14 @@ func checkHandshake(req *http1.Request) (status int, reason string) {
 	for i := range req.Headers {
 		hd := &req.Headers[i]
 		switch {
-		case equalFold(hd.Name, "Upgrade"):
-			upgrade = upgrade || tokenIn(hd.Value, "websocket")
-		case equalFold(hd.Name, "Connection"):
-			connection = connection || tokenIn(hd.Value, "upgrade")
-		case equalFold(hd.Name, "Sec-WebSocket-Key"):
+		case http1.EqualFold(hd.Name, "Upgrade"):
+			upgrade = upgrade || http1.TokenIn(hd.Value, "websocket")
+		case http1.EqualFold(hd.Name, "Connection"):
+			connection = connection || http1.TokenIn(hd.Value, "upgrade")
+		case http1.EqualFold(hd.Name, "Sec-WebSocket-Key"):
 			keys++
 			key = hd.Value
-		case equalFold(hd.Name, "Sec-WebSocket-Version"):
+		case http1.EqualFold(hd.Name, "Sec-WebSocket-Version"):
 			versions++
 			version = hd.Value
 		}
@@ -58,7 +58,7 @@ func checkHandshake(req *http1.Request) (status int, reason string) {
 		return 400, fmt.Sprintf("websocket handshake with %d Sec-WebSocket-Key headers; want 1", keys)
 	case !ws.ValidKey(key):
 		return 400, fmt.Sprintf("invalid Sec-WebSocket-Key %q: want base64 of 16 bytes", key)
-	case versions != 1 || string(trimOWS(version)) != ws.Version:
+	case versions != 1 || string(http1.TrimOWS(version)) != ws.Version:
 		return 426, fmt.Sprintf("unsupported Sec-WebSocket-Version %q; want %s", joinValues(req, "Sec-WebSocket-Version"), ws.Version)
 	}
 	return 0, ""
@@ -69,7 +69,7 @@ func checkHandshake(req *http1.Request) (status int, reason string) {
 func joinValues(req *http1.Request, name string) string {
 	var b []byte
 	for _, hd := range req.Headers {
-		if equalFold(hd.Name, name) {
+		if http1.EqualFold(hd.Name, name) {
 			if b != nil {
 				b = append(b, ", "...)
 			}
@@ -112,7 +112,7 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 		reason = "upstream sent 101 to a request without Upgrade"
 	case !allowed:
 		reason = "upstream switched to a protocol this location does not allow: " + string(req.Upgrade)
-	case isWS && !tokenIn(resp.Header("Upgrade"), "websocket"):
+	case isWS && !http1.TokenIn(resp.Header("Upgrade"), "websocket"):
 		reason = "upstream sent 101 without \"Upgrade: websocket\""
 	}
 	if reason != "" {
