@@ -272,7 +272,7 @@ func (p *Parker) wait() {
 				continue
 			}
 			if buf == nil {
-				buf = make([]byte, DefaultBufferSize)
+				buf = make([]byte, loopBufferSize)
 			}
 			hup := events[i].Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
 			if c.loopStep(buf, hup) {

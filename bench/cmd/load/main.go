@@ -276,6 +276,7 @@ func (l *loader) closeAll(conns []*wsConn) {
 func (l *loader) window(res *result.Load, bytesPerOp int) {
 	time.Sleep(l.cfg.warm)
 	cpu0 := l.cpu(l.cfg.pid)
+	sys0 := l.sys(l.cfg.pid)
 	core0 := l.cpu(os.Getpid()) + l.cpu(l.cfg.echoPID)
 	ops0 := l.ops.Load()
 	t0 := time.Now()
@@ -285,6 +286,7 @@ func (l *loader) window(res *result.Load, bytesPerOp int) {
 	ops1 := l.ops.Load()
 	elapsed := time.Since(t0)
 	cpu1 := l.cpu(l.cfg.pid)
+	sys1 := l.sys(l.cfg.pid)
 	core1 := l.cpu(os.Getpid()) + l.cpu(l.cfg.echoPID)
 	l.stop.Store(true)
 	res.Seconds = elapsed.Seconds()
@@ -296,6 +298,7 @@ func (l *loader) window(res *result.Load, bytesPerOp int) {
 		res.ProxyCPU = float64((cpu1 - cpu0).Microseconds())
 		if res.Ops > 0 {
 			res.CPUPerOp = res.ProxyCPU / float64(res.Ops)
+			res.SysPerOp = float64((sys1 - sys0).Microseconds()) / float64(res.Ops)
 		}
 		if res.CPUPerOp > 0 {
 			res.MBPerCPUSec = float64(bytesPerOp) / res.CPUPerOp // bytes per µs = MB/s
@@ -307,6 +310,18 @@ func (l *loader) window(res *result.Load, bytesPerOp int) {
 	res.P99 = us(l.h.Quantile(0.99))
 	res.P999 = us(l.h.Quantile(0.999))
 	res.Max = us(l.h.Max())
+}
+
+// sys is the kernel's part of cpu.
+func (l *loader) sys(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	_, s, err := procstat.CPUSplit(pid)
+	if err != nil {
+		l.fail(err)
+	}
+	return s
 }
 
 func (l *loader) cpu(pid int) time.Duration {

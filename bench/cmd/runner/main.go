@@ -459,7 +459,7 @@ func (r *runner) runOne(c, t string, rep int) Result {
 		res.RunError = "proxy exited during the run: " + p.tail()
 	}
 	r.log.Info("run", "rep", rep+1, "case", c, "target", t, "ops/s", int(res.Load.OpsPerSec),
-		"MB/s", round1(res.Load.MBPerSec), "cpu_us/op", round1(res.Load.CPUPerOp),
+		"MB/s", round1(res.Load.MBPerSec), "cpu_us/op", round1(res.Load.CPUPerOp), "sys_us/op", round1(res.Load.SysPerOp),
 		"p99_us", int(res.Load.P99), "KiB/conn", round1(res.Load.KiBPerConn), "errors", res.Load.Errors)
 	return res
 }

@@ -18,26 +18,33 @@ const clockTick = 10 * time.Millisecond
 // CPU returns utime+stime of process pid, summed over all its threads
 // (fields 14 and 15 of /proc/PID/stat), with 10 ms resolution.
 func CPU(pid int) (time.Duration, error) {
+	u, s, err := CPUSplit(pid)
+	return u + s, err
+}
+
+// CPUSplit returns utime and stime of process pid separately: time in the
+// process's own code and time in the kernel on its behalf.
+func CPUSplit(pid int) (user, sys time.Duration, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, fmt.Errorf("reading stat of %d: %w", pid, err)
+		return 0, 0, fmt.Errorf("reading stat of %d: %w", pid, err)
 	}
 	// The command name (field 2) may contain spaces; fields resume after ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("parsing stat of %d: no ')'", pid)
+		return 0, 0, fmt.Errorf("parsing stat of %d: no ')'", pid)
 	}
 	f := strings.Fields(string(b[i+1:]))
 	if len(f) < 13 {
-		return 0, fmt.Errorf("parsing stat of %d: %d fields", pid, len(f))
+		return 0, 0, fmt.Errorf("parsing stat of %d: %d fields", pid, len(f))
 	}
 	// f[0] is field 3 (state), so utime (14) is f[11] and stime (15) f[12].
 	ut, err1 := strconv.ParseUint(f[11], 10, 64)
 	st, err2 := strconv.ParseUint(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("parsing stat of %d: utime %q stime %q", pid, f[11], f[12])
+		return 0, 0, fmt.Errorf("parsing stat of %d: utime %q stime %q", pid, f[11], f[12])
 	}
-	return time.Duration(ut+st) * clockTick, nil
+	return time.Duration(ut) * clockTick, time.Duration(st) * clockTick, nil
 }
 
 // RSSKiB returns VmRSS of process pid in KiB, from /proc/PID/status.

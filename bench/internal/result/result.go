@@ -25,6 +25,7 @@ type Load struct {
 	Max         float64 `json:"max_us"`
 	ProxyCPU    float64 `json:"proxy_cpu_us"`
 	CPUPerOp    float64 `json:"cpu_us_per_op"`
+	SysPerOp    float64 `json:"sys_us_per_op"` // the kernel's share of CPUPerOp
 	Core1Util   float64 `json:"core1_util"`
 	IdleConns   int     `json:"idle_conns"`
 	RSSBefore   int64   `json:"rss_before_kib"`
