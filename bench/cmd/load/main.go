@@ -10,6 +10,7 @@
 //	      message, then all sit idle while the proxy's VmRSS is read
 //	e     handshakes: -conns workers repeat connect, upgrade, Close, close
 //	f     HTTP: -conns keep-alive connections repeat GET /
+//	g     HTTP through an upstream keepalive pool: as f, for GET /keepalive/
 //
 // With -pid, the proxy's CPU time (utime+stime, all threads) is read from
 // /proc just before and after the measured window, after a warm-up, so that
@@ -71,7 +72,7 @@ const wsKey = "dGhlIHNhbXBsZSBub25jZQ=="
 
 func main() {
 	var cfg config
-	c := flag.String("case", "a", "case to run: a, b, c, d, e or f")
+	c := flag.String("case", "a", "case to run: a, b, c, d, e, f or g")
 	target := flag.String("target", "", "target name, copied into the result")
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:8000", "address of the proxy (or the backend, for direct)")
 	flag.StringVar(&cfg.host, "host", "example.com", "Host header")
@@ -94,7 +95,7 @@ func main() {
 		"\r\nSec-WebSocket-Version: 13\r\n\r\n")
 	defaults := map[string][2]int{ // conns, size
 		"a": {64, 128}, "b": {64, 16 << 10}, "c": {1000, 128},
-		"d": {9500, 128}, "e": {32, 0}, "f": {64, 0},
+		"d": {9500, 128}, "e": {32, 0}, "f": {64, 0}, "g": {64, 0},
 	}
 	d, ok := defaults[*c]
 	if !ok {
@@ -124,7 +125,9 @@ func main() {
 	case "e":
 		err = l.handshakes(&res)
 	case "f":
-		err = l.httpGets(&res)
+		err = l.httpGets(&res, "/")
+	case "g":
+		err = l.httpGets(&res, "/keepalive/")
 	}
 	if err != nil {
 		l.fail(err)
@@ -554,11 +557,11 @@ func (l *loader) handshakes(res *result.Load) error {
 	return nil
 }
 
-// httpGets is case f: keep-alive connections repeat GET / and read the
-// response; a connection the proxy closes is reopened and counted in
-// reconnects, not in errors.
-func (l *loader) httpGets(res *result.Load) error {
-	req := []byte("GET / HTTP/1.1\r\nHost: " + l.cfg.host + "\r\n\r\n")
+// httpGets is cases f and g: keep-alive connections repeat GET path and
+// read the response; a connection the proxy closes is reopened and counted
+// in reconnects, not in errors.
+func (l *loader) httpGets(res *result.Load, path string) error {
+	req := []byte("GET " + path + " HTTP/1.1\r\nHost: " + l.cfg.host + "\r\n\r\n")
 	var wg sync.WaitGroup
 	for range l.cfg.conns {
 		wg.Add(1)

@@ -1,4 +1,4 @@
-// Command runner runs wsgate's benchmark: cases a–f (see bench/cmd/load)
+// Command runner runs wsgate's benchmark: cases a–g (see bench/cmd/load)
 // against direct (no proxy), nginx, nginx with 64 KiB proxy buffers (case b
 // only), HAProxy and wsgate, interleaved and repeated, with the proxy pinned
 // to core 0 and the load generator and echo backend to core 1. It prints a
@@ -47,7 +47,7 @@ func main() {
 	flag.StringVar(&o.repo, "repo", ".", "repository root, where ./cmd/wsgate is built")
 	flag.StringVar(&o.results, "results", "bench/results", "directory of RESULTS.md and the JSON lines")
 	flag.StringVar(&o.bin, "bin", "", "directory holding the echo and load binaries (default: this binary's directory)")
-	flag.StringVar(&cases, "cases", "a,b,c,d,e,f", "cases to run")
+	flag.StringVar(&cases, "cases", "a,b,c,d,e,f,g", "cases to run")
 	flag.StringVar(&targets, "targets", "direct,nginx,nginx-tuned,haproxy,wsgate", "targets to run")
 	flag.IntVar(&o.reps, "reps", 3, "interleaved repetitions")
 	flag.DurationVar(&o.dur, "dur", 5*time.Second, "measured window per run")

@@ -19,6 +19,11 @@ import (
 // 127.0.0.1, not the tutorial's localhost, which nginx would resolve to
 // both 127.0.0.1 and ::1 and balance between. nginx and wsgate read this
 // same file.
+//
+// /keepalive/ (case g) reaches the same app through an upstream block
+// that keeps idle connections (keepalive 32, HTTP/1.1, Connection
+// cleared), as HAProxy reuses server connections by default: the fair
+// comparison of the three when none has to dial per request.
 const nginxConf = `worker_processes 1;
 
 events {
@@ -27,6 +32,11 @@ events {
 
 http {
     access_log off;
+
+    upstream app {
+        server 127.0.0.1:%d;
+        keepalive 32;
+    }
 
     server {
         listen 127.0.0.1:%d;
@@ -39,6 +49,12 @@ http {
             proxy_set_header Connection "upgrade";
             proxy_set_header Host $host;
             proxy_read_timeout 86400;%s
+        }
+
+        location /keepalive/ {
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
         }
 
         location / {
@@ -95,7 +111,7 @@ func (r *runner) writeConfigs() error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		conf := fmt.Sprintf(nginxConf, conns, r.ports.proxy, r.ports.ws, v.extra, r.ports.app)
+		conf := fmt.Sprintf(nginxConf, conns, r.ports.app, r.ports.proxy, r.ports.ws, v.extra, r.ports.app)
 		if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
 			return err
 		}
@@ -136,8 +152,8 @@ func waitPort(port int, limit time.Duration) error {
 	}
 }
 
-// probe checks that addr routes like the seed: GET / answers 200 from the
-// app, and /ws/ upgrades and echoes a message.
+// probe checks that addr routes like the seed: GET / and GET /keepalive/
+// answer 200 from the app, and /ws/ upgrades and echoes a message.
 func probe(addr string) error {
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
@@ -146,13 +162,18 @@ func probe(addr string) error {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	br := bufio.NewReader(c)
-	io.WriteString(c, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
-	resp, err := wsframe.ReadResponseHead(br)
-	if err != nil {
-		return fmt.Errorf("GET /: %w", err)
-	}
-	if resp.Status != 200 {
-		return fmt.Errorf("GET / answered %d; want 200", resp.Status)
+	for _, path := range []string{"/", "/keepalive/"} {
+		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: example.com\r\n\r\n")
+		resp, err := wsframe.ReadResponseHead(br)
+		if err != nil {
+			return fmt.Errorf("GET %s: %w", path, err)
+		}
+		if resp.Status != 200 {
+			return fmt.Errorf("GET %s answered %d; want 200", path, resp.Status)
+		}
+		if _, err := br.Discard(int(max(resp.ContentLength, 0))); err != nil {
+			return fmt.Errorf("GET %s: reading the body: %w", path, err)
+		}
 	}
 	w, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
@@ -163,7 +184,8 @@ func probe(addr string) error {
 	io.WriteString(w, "GET /ws/ HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
 	wr := bufio.NewReader(w)
-	if resp, err = wsframe.ReadResponseHead(wr); err != nil {
+	resp, err := wsframe.ReadResponseHead(wr)
+	if err != nil {
 		return fmt.Errorf("upgrading /ws/: %w", err)
 	}
 	if resp.Status != 101 {
