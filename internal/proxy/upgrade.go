@@ -159,10 +159,14 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 	c.vc.WS = true
 	// The tunnel runs on its own: this goroutine, the HTTP connection's
 	// state and the request buffer are released now, and the session's
-	// access log line is written when the tunnel ends. An idle tunnel then
-	// costs its two sockets and what tunnel keeps, nothing more.
-	end := &tunnelEnd{h: c.h, plan: plan, lease: a.lease, connected: a.connected, vc: c.vc}
-	end.vc.Detach()
+	// access log line is written when the tunnel ends, from the request's
+	// variables packed into one allocation; a location with no access log
+	// (and no observer) keeps none. An idle tunnel then costs its two
+	// sockets and what tunnel keeps, nothing more.
+	end := &tunnelEnd{h: c.h, plan: plan, lease: a.lease, connected: a.connected}
+	if end.report = len(plan.logs) > 0 || c.h.Observe != nil; end.report {
+		end.vars.Freeze(&c.vc)
+	}
 	tunnel.Start(context.Background(), cc, a.conn, clientBuf, upstreamBuf, tunnel.Options{
 		ReadTimeout:  plan.readTimeout,
 		SendTimeout:  plan.sendTimeout,
@@ -190,11 +194,19 @@ type tunnelEnd struct {
 	plan      *locPlan
 	lease     *upstream.Lease
 	connected time.Time
-	vc        vars.Ctx
+	report    bool        // vars holds the request's variables, for logs or the observer
+	vars      vars.Frozen // the request's variables with WS set
 }
 
 func (e *tunnelEnd) done(res tunnel.Result) {
-	vc := &e.vc
+	if e.lease != nil {
+		e.lease.Done(upstream.Success)
+	}
+	if !e.report {
+		return
+	}
+	vc := new(vars.Ctx)
+	e.vars.Thaw(vc)
 	vc.WSDuration = res.Duration
 	vc.WSBytesIn = res.FromClient
 	vc.WSBytesOut = res.FromUpstream
@@ -203,9 +215,6 @@ func (e *tunnelEnd) done(res tunnel.Result) {
 	vc.RequestLength += res.FromClient
 	if n := len(vc.Upstream); n > 0 {
 		vc.Upstream[n-1].ResponseTime = time.Since(e.connected)
-	}
-	if e.lease != nil {
-		e.lease.Done(upstream.Success)
 	}
 	vc.Status = 101
 	// nginx counts what the tunnel sent to the client.

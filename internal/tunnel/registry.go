@@ -34,10 +34,17 @@ type Handle struct {
 	info         Info
 	fromClient   atomic.Int64
 	fromUpstream atomic.Int64
-	req          chan closeRequest // capacity 1: the first pending request wins
-	done         chan struct{}
-	once         sync.Once
 	t            atomic.Pointer[tunnel] // set by Start; requests are applied through it
+
+	mu sync.Mutex
+	// The pending close request, when pending: the first one wins until
+	// the tunnel takes it (takeRequest).
+	reqCause  Cause
+	reqCode   uint16
+	pending   bool
+	removed   bool
+	reqReason string
+	done      chan struct{} // made by the first Done call; closed at Remove
 }
 
 // attach connects the handle to its running tunnel and applies a request
@@ -45,6 +52,19 @@ type Handle struct {
 func (h *Handle) attach(t *tunnel) {
 	h.t.Store(t)
 	t.onRequest()
+}
+
+// takeRequest returns the pending close request and clears it.
+func (h *Handle) takeRequest() (closeRequest, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.pending {
+		return closeRequest{}, false
+	}
+	h.pending = false
+	r := closeRequest{cause: h.reqCause, code: h.reqCode, reason: h.reqReason}
+	h.reqReason = ""
+	return r, true
 }
 
 // Info returns the tunnel's description with current byte counts.
@@ -61,30 +81,47 @@ func (h *Handle) Info() Info {
 // request made before Run starts is honoured when it starts. Later requests
 // while one is pending are dropped.
 func (h *Handle) Close(cause Cause, code uint16, reason string) {
-	select {
-	case h.req <- closeRequest{cause: cause, code: code, reason: reason}:
-	default:
+	h.mu.Lock()
+	if !h.pending {
+		h.pending = true
+		h.reqCause, h.reqCode, h.reqReason = cause, code, reason
 	}
+	h.mu.Unlock()
 	if t := h.t.Load(); t != nil {
 		t.onRequest()
 	}
 }
 
 // Done is closed once the tunnel has ended (Remove was called).
-func (h *Handle) Done() <-chan struct{} { return h.done }
+func (h *Handle) Done() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done == nil {
+		h.done = make(chan struct{})
+		if h.removed {
+			close(h.done)
+		}
+	}
+	return h.done
+}
 
 // Remove takes the tunnel out of its registry. Run calls it when the tunnel
 // ends; call it yourself only for a handle that never reached Run. It is
 // idempotent.
 func (h *Handle) Remove() {
-	h.once.Do(func() {
-		if h.reg != nil {
-			h.reg.mu.Lock()
-			delete(h.reg.live, h)
-			h.reg.mu.Unlock()
+	if h.reg != nil {
+		h.reg.mu.Lock()
+		delete(h.reg.live, h)
+		h.reg.mu.Unlock()
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.removed {
+		h.removed = true
+		if h.done != nil {
+			close(h.done)
 		}
-		close(h.done)
-	})
+	}
 }
 
 // Registry holds the live tunnels of a process. It outlives reloads: reload
@@ -131,7 +168,7 @@ func newHandle(r *Registry, info Info) *Handle {
 	if info.Start.IsZero() {
 		info.Start = time.Now()
 	}
-	return &Handle{reg: r, info: info, req: make(chan closeRequest, 1), done: make(chan struct{})}
+	return &Handle{reg: r, info: info}
 }
 
 // Add registers a tunnel and returns its handle, to be passed to Run in

@@ -161,32 +161,42 @@ type copierEnd struct {
 // through AfterFunc callbacks, so that an idle, parked tunnel has no
 // goroutine at all.
 type tunnel struct {
-	client, upstream net.Conn
-	opts             Options
-	h                *Handle
-	parker           *Parker
-	start            time.Time
-	last             atomic.Int64 // nanoseconds since start of the latest read
-	writing          atomic.Int32 // copiers inside a Write
-	forced           atomic.Bool  // the sockets were closed on purpose
-	closeCode        atomic.Uint32
-	cause            atomic.Uint32
-	copiers          [2]*copier // indexed by direction
-	done             func(Result)
-	spliced          bool
-	loop             bool // Options.Loop in effect
-
-	mu        sync.Mutex
-	live      int // copiers not ended
-	closing   bool
-	idleOff   bool // no more idle checks: the tunnel is closing
-	finished  bool
+	opts      tunnelOpts
+	h         *Handle
+	parker    *Parker
+	start     time.Time
+	last      atomic.Int64 // nanoseconds since start of the latest read
+	done      func(Result)
 	firstErr  error
 	idle      *time.Timer // ReadTimeout check (AfterFunc)
 	park      *time.Timer // park check (AfterFunc); nil when parking is off
-	parkArmed bool
 	deadline  *time.Timer // CloseTimeout (AfterFunc)
 	stopCtx   func() bool
+	mu        sync.Mutex
+	writing   atomic.Int32 // copiers inside a Write
+	closeCode atomic.Uint32
+	cause     atomic.Uint32
+	live      int32       // copiers not ended; guarded by mu
+	forced    atomic.Bool // the sockets were closed on purpose
+	spliced   bool
+	loop      bool // Options.Loop in effect
+	// Guarded by mu.
+	closing   bool
+	idleOff   bool // no more idle checks: the tunnel is closing
+	finished  bool
+	parkArmed bool
+
+	// The two directions, indexed by direction: the tunnel and its
+	// copiers live and die together, in one allocation. copiers[0].src is
+	// the client, copiers[0].dst the upstream.
+	copiers [2]copier
+}
+
+// tunnelOpts are the Options a running tunnel reads.
+type tunnelOpts struct {
+	ReadTimeout, SendTimeout, CloseTimeout, ParkAfter time.Duration
+	Pool                                              *BufferPool
+	FrameAware, parkNow                               bool
 }
 
 func (t *tunnel) touch() { t.last.Store(int64(time.Since(t.start))) }
@@ -211,12 +221,12 @@ func (t *tunnel) forceClose() {
 		return
 	}
 	if t.parker != nil {
-		for _, cp := range t.copiers {
-			t.parker.unpark(cp)
+		for i := range t.copiers {
+			t.parker.unpark(&t.copiers[i])
 		}
 	}
-	t.client.Close()
-	t.upstream.Close()
+	t.copiers[clientToUpstream].src.Close()
+	t.copiers[clientToUpstream].dst.Close()
 }
 
 // sideOf returns who is behind the source of direction d.
@@ -255,28 +265,27 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 	if h == nil {
 		h = newHandle(nil, Info{})
 	}
-	// One allocation for the tunnel and its two copiers, which live and
-	// die together.
-	blk := &struct {
-		t        tunnel
-		up, down copier
-	}{}
-	t, up, down := &blk.t, &blk.up, &blk.down
-	*t = tunnel{
-		client:   client,
-		upstream: upstream,
-		opts:     opts,
-		h:        h,
-		start:    time.Now(),
-		done:     done,
-		live:     2,
+	t := &tunnel{
+		opts: tunnelOpts{
+			ReadTimeout:  opts.ReadTimeout,
+			SendTimeout:  opts.SendTimeout,
+			CloseTimeout: opts.CloseTimeout,
+			ParkAfter:    opts.ParkAfter,
+			Pool:         opts.Pool,
+			FrameAware:   opts.FrameAware,
+			parkNow:      opts.parkNow,
+		},
+		h:     h,
+		start: time.Now(),
+		done:  done,
+		live:  2,
 	}
+	up, down := &t.copiers[clientToUpstream], &t.copiers[upstreamToClient]
 	*up = copier{t: t, dir: clientToUpstream, src: client, dst: upstream, pending: clientBuf,
 		counter: &h.fromClient, mask: true, goneCode: ws.CloseGoingAway}
 	*down = copier{t: t, dir: upstreamToClient, src: upstream, dst: client, pending: upstreamBuf,
 		counter: &h.fromUpstream, goneCode: ws.CloseBadGateway}
 	up.other, down.other = down, up
-	t.copiers = [2]*copier{up, down}
 	clientRC, upstreamRC := rawConn(client), rawConn(upstream)
 	up.setup(clientRC, upstreamRC)
 	down.setup(upstreamRC, clientRC)
@@ -349,8 +358,8 @@ func (t *tunnel) requestClose(c Cause, code uint16, reason string) {
 	}
 	t.closing = true
 	t.armDeadline()
-	for _, cp := range t.copiers {
-		if !cp.ended {
+	for i := range t.copiers {
+		if cp := &t.copiers[i]; !cp.ended {
 			cp.request(reqClose, code, reason)
 		}
 	}
@@ -365,12 +374,10 @@ func (t *tunnel) armDeadline() {
 
 // onRequest applies the Handle's pending close request.
 func (t *tunnel) onRequest() {
-	select {
-	case r := <-t.h.req:
+	if r, ok := t.h.takeRequest(); ok {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		t.requestClose(r.cause, r.code, r.reason)
-	default:
 	}
 }
 
@@ -408,8 +415,9 @@ func (t *tunnel) onIdle() {
 // inputWaiting reports whether a running direction's socket has bytes (or
 // a FIN) that its copier has not read yet. Called with t.mu held.
 func (t *tunnel) inputWaiting() bool {
-	for _, cp := range t.copiers {
-		if cp == nil || cp.srcRC == nil || cp.ended {
+	for i := range t.copiers {
+		cp := &t.copiers[i]
+		if cp.srcRC == nil || cp.ended {
 			// An ended direction's socket stays readable at EOF.
 			continue
 		}
@@ -441,8 +449,8 @@ func (t *tunnel) onParkCheck() {
 		t.parkArmed = true
 		return
 	}
-	for _, cp := range t.copiers {
-		cp.request(reqPark, 0, "")
+	for i := range t.copiers {
+		t.copiers[i].request(reqPark, 0, "")
 	}
 }
 

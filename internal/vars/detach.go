@@ -1,43 +1,169 @@
 package vars
 
-import "unsafe"
+import (
+	"encoding/binary"
+	"sync"
+	"time"
+	"unsafe"
 
-// Detach copies every string c holds into one fresh allocation, so that c
-// no longer refers to the buffers it was filled from (a request head that
-// its connection will reuse, or release). A tunnel keeps its Ctx for the
-// access log line written when it ends; detaching keeps that Ctx small.
-func (c *Ctx) Detach() {
-	n := len(c.Method) + len(c.RequestURI) + len(c.URI) + len(c.Args) + len(c.RequestLine) +
-		len(c.Host) + len(c.Proto) + len(c.RemoteAddr) + len(c.RemotePort) + len(c.ServerAddr) +
-		len(c.ServerPort) + len(c.ServerName) + len(c.Captures.Subject) + len(c.ProxyHost) + len(c.ProxyPort)
+	"wsgate/internal/route"
+)
+
+// Frozen is a Ctx packed for keeping while a tunnel lasts: its strings,
+// header lines, capture offsets, upstream tries and numbers are encoded
+// back to back in one allocation that refers to no buffer of the request,
+// with no string or slice header per field. A Ctx thawed from it evaluates
+// every variable as the frozen one did (map values are evaluated again).
+// The zero value thaws to the zero Ctx. A Frozen is 96 bytes plus the
+// encoded data, typically the length of the request head.
+type Frozen struct {
+	start, end time.Time // kept whole: a monotonic reading has no encoding
+	names      []string  // Captures.Names, shared with the compiled regexp
+	data       []byte
+}
+
+// Frozen flag bits.
+const (
+	frozenHasArgs = 1 << iota
+	frozenTLS
+	frozenProxied
+	frozenWS
+)
+
+// freezeScratch holds the encoding buffers of Freeze between calls.
+var freezeScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// Freeze packs c into f, replacing what f held. c is not changed and may
+// be reused at once.
+func (f *Frozen) Freeze(c *Ctx) {
+	sp := freezeScratch.Get().(*[]byte)
+	b := (*sp)[:0]
+	var flags byte
+	if c.HasArgs {
+		flags |= frozenHasArgs
+	}
+	if c.TLS {
+		flags |= frozenTLS
+	}
+	if c.Proxied {
+		flags |= frozenProxied
+	}
+	if c.WS {
+		flags |= frozenWS
+	}
+	b = append(b, flags)
+	for _, s := range [...]string{c.Method, c.RequestURI, c.URI, c.Args, c.RequestLine, c.Host,
+		c.Proto, c.RemoteAddr, c.RemotePort, c.ServerAddr, c.ServerPort, c.ServerName,
+		c.Captures.Subject, c.ProxyHost, c.ProxyPort, c.WSClosedBy} {
+		b = appendString(b, s)
+	}
+	for _, v := range [...]int64{int64(c.Status), c.BodyBytesSent, c.BytesSent, c.RequestLength,
+		int64(c.Connection), int64(c.ConnectionRequests), int64(c.WSDuration), c.WSBytesIn,
+		c.WSBytesOut, int64(c.WSCloseCode)} {
+		b = binary.AppendVarint(b, v)
+	}
+	b = binary.AppendUvarint(b, uint64(len(c.Headers)))
 	for _, h := range c.Headers {
-		n += len(h.Name) + len(h.Value)
+		b = appendString(appendString(b, h.Name), h.Value)
 	}
-	arena := make([]byte, 0, n)
-	clone := func(s string) string {
-		if s == "" {
-			return ""
+	b = binary.AppendUvarint(b, uint64(len(c.Captures.Index)))
+	for _, v := range c.Captures.Index {
+		b = binary.AppendVarint(b, int64(v))
+	}
+	b = binary.AppendUvarint(b, uint64(len(c.Upstream)))
+	for _, u := range c.Upstream {
+		b = appendString(b, u.Addr)
+		b = binary.AppendVarint(b, int64(u.Status))
+		b = binary.AppendVarint(b, int64(u.ResponseTime))
+		b = binary.AppendVarint(b, int64(u.ConnectTime))
+	}
+	*f = Frozen{start: c.Start, end: c.End, names: c.Captures.Names, data: append([]byte(nil), b...)}
+	*sp = b
+	freezeScratch.Put(sp)
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// Thaw sets *c to the Ctx that was frozen. Its strings share f's data,
+// which never changes; its header, capture and upstream slices are its
+// own (nil when empty).
+func (f *Frozen) Thaw(c *Ctx) {
+	*c = Ctx{Start: f.start, End: f.end}
+	if len(f.data) == 0 {
+		return
+	}
+	d := frozenReader{b: f.data}
+	flags := d.b[0]
+	d.b = d.b[1:]
+	c.HasArgs = flags&frozenHasArgs != 0
+	c.TLS = flags&frozenTLS != 0
+	c.Proxied = flags&frozenProxied != 0
+	c.WS = flags&frozenWS != 0
+	for _, p := range [...]*string{&c.Method, &c.RequestURI, &c.URI, &c.Args, &c.RequestLine, &c.Host,
+		&c.Proto, &c.RemoteAddr, &c.RemotePort, &c.ServerAddr, &c.ServerPort, &c.ServerName,
+		&c.Captures.Subject, &c.ProxyHost, &c.ProxyPort, &c.WSClosedBy} {
+		*p = d.str()
+	}
+	c.Status = int(d.int())
+	c.BodyBytesSent = d.int()
+	c.BytesSent = d.int()
+	c.RequestLength = d.int()
+	c.Connection = uint64(d.int())
+	c.ConnectionRequests = int(d.int())
+	c.WSDuration = time.Duration(d.int())
+	c.WSBytesIn = d.int()
+	c.WSBytesOut = d.int()
+	c.WSCloseCode = int(d.int())
+	if n := d.uint(); n > 0 {
+		c.Headers = make([]Header, n)
+		for i := range c.Headers {
+			c.Headers[i] = Header{Name: d.str(), Value: d.str()}
 		}
-		start := len(arena)
-		arena = append(arena, s...)
-		b := arena[start:]
-		return unsafe.String(unsafe.SliceData(b), len(b))
 	}
-	c.Method, c.RequestURI, c.URI, c.Args = clone(c.Method), clone(c.RequestURI), clone(c.URI), clone(c.Args)
-	c.RequestLine, c.Host, c.Proto = clone(c.RequestLine), clone(c.Host), clone(c.Proto)
-	c.RemoteAddr, c.RemotePort = clone(c.RemoteAddr), clone(c.RemotePort)
-	c.ServerAddr, c.ServerPort, c.ServerName = clone(c.ServerAddr), clone(c.ServerPort), clone(c.ServerName)
-	c.Captures.Subject = clone(c.Captures.Subject)
-	c.ProxyHost, c.ProxyPort = clone(c.ProxyHost), clone(c.ProxyPort)
-	hs := make([]Header, len(c.Headers))
-	for i, h := range c.Headers {
-		hs[i] = Header{Name: clone(h.Name), Value: clone(h.Value)}
+	var idx []int
+	if n := d.uint(); n > 0 {
+		idx = make([]int, n)
+		for i := range idx {
+			idx[i] = int(d.int())
+		}
 	}
-	c.Headers = hs
-	c.Upstream = append([]UpstreamTry(nil), c.Upstream...)
-	// Map values evaluated so far may alias the old buffers too; they are
-	// evaluated again when the log line needs them.
-	c.mapInline = [4]mapSlot{}
-	c.mapExtra = nil
-	c.scratch = nil
+	c.Captures = route.Captures{Subject: c.Captures.Subject, Index: idx, Names: f.names}
+	if n := d.uint(); n > 0 {
+		c.Upstream = make([]UpstreamTry, n)
+		for i := range c.Upstream {
+			u := &c.Upstream[i]
+			u.Addr = d.str()
+			u.Status = int(d.int())
+			u.ResponseTime = time.Duration(d.int())
+			u.ConnectTime = time.Duration(d.int())
+		}
+	}
+}
+
+// frozenReader decodes Frozen.data, which Freeze wrote and nothing else
+// changes: it is never short or malformed.
+type frozenReader struct{ b []byte }
+
+func (d *frozenReader) uint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *frozenReader) int() int64 {
+	v, n := binary.Varint(d.b)
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *frozenReader) str() string {
+	n := int(d.uint())
+	if n == 0 {
+		return ""
+	}
+	s := unsafe.String(unsafe.SliceData(d.b), n)
+	d.b = d.b[n:]
+	return s
 }
