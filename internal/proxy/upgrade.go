@@ -164,7 +164,8 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 	// (and no observer) keeps none. An idle tunnel then costs its two
 	// sockets and what tunnel keeps, nothing more.
 	end := &tunnelEnd{h: c.h, plan: plan, lease: a.lease, connected: a.connected}
-	if end.report = len(plan.logs) > 0 || c.h.Observe != nil; end.report {
+	if len(plan.logs) > 0 || c.h.Observe != nil {
+		end.vars = new(vars.Frozen)
 		end.vars.Freeze(&c.vc)
 	}
 	tunnel.Start(context.Background(), cc, a.conn, clientBuf, upstreamBuf, tunnel.Options{
@@ -194,15 +195,14 @@ type tunnelEnd struct {
 	plan      *locPlan
 	lease     *upstream.Lease
 	connected time.Time
-	report    bool        // vars holds the request's variables, for logs or the observer
-	vars      vars.Frozen // the request's variables with WS set
+	vars      *vars.Frozen // the request's variables with WS set; nil: no log line, no observer
 }
 
 func (e *tunnelEnd) done(res tunnel.Result) {
 	if e.lease != nil {
 		e.lease.Done(upstream.Success)
 	}
-	if !e.report {
+	if e.vars == nil {
 		return
 	}
 	vc := new(vars.Ctx)
