@@ -176,8 +176,8 @@ type tunnel struct {
 	writing   atomic.Int32 // copiers inside a Write
 	closeCode atomic.Uint32
 	cause     atomic.Uint32
-	live      int32       // copiers not ended; guarded by mu
 	forced    atomic.Bool // the sockets were closed on purpose
+	live      uint8       // copiers not ended; guarded by mu
 	spliced   bool
 	loop      bool // Options.Loop in effect
 	// Guarded by mu.
@@ -188,7 +188,9 @@ type tunnel struct {
 
 	// The two directions, indexed by direction: the tunnel and its
 	// copiers live and die together, in one allocation. copiers[0].src is
-	// the client, copiers[0].dst the upstream.
+	// the client, copiers[0].dst the upstream. (The fields above fit in
+	// 184 bytes: with two copiers and the allocator's 8-byte header of
+	// objects with pointers, a tunnel takes 1,152 bytes, not 1,280.)
 	copiers [2]copier
 }
 
