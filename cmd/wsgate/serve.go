@@ -63,6 +63,7 @@ func serve(o *options, confPath, prefix string, stderr io.Writer) int {
 	for _, a := range srv.Addrs() {
 		addrs = append(addrs, a.String())
 	}
+	go trimMemory()
 	log.Info("wsgate started", "version", version, "config", confPath, "listen", strings.Join(addrs, " "), "pid", os.Getpid())
 	srv.Run(shutdownTimeout)
 	log.Info("wsgate stopped")
