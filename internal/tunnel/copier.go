@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -557,62 +558,102 @@ func (c *copier) tryRead(fd uintptr) bool {
 }
 
 // loopStep serves one readiness event of a parked direction in the
-// Parker's goroutine (Options.Loop): it reads what src has and writes it
-// to dst without blocking. hup says the event reported src's end or an
-// error, which only a read until EOF or EAGAIN sees (a short read is not
-// the end of it). It reports whether the direction stays in the
-// loop; false hands it to a goroutine of its own (Parker.handoff), with
-// what dst did not take in unwritten and the end of src in stash.
-func (c *copier) loopStep(buf []byte, hup bool) bool {
+// Parker's goroutine (Options.Loop): it reads what src has (sfd) and
+// writes it to dst (dfd) without blocking; the caller holds both sockets
+// open. hup says the event reported src's end or an error, which only a
+// read until EOF or EAGAIN sees (a short read is not the end of it). now
+// is the time of the event's batch, recorded as the tunnel's last
+// activity. It reports whether the direction stays in the loop; false
+// hands it to a goroutine of its own (Parker.handoff), with what dst did
+// not take in unwritten and the end of src in stash. It stops after
+// relaying src's Close whole, with passed true: the caller then calls
+// notePassed.
+//
+// The reads and writes are raw system calls: on non-blocking sockets they
+// never wait, so the runtime need not prepare a hand-off of its P for
+// them.
+func (c *copier) loopStep(sfd, dfd int, buf []byte, hup bool, now time.Time) (stay, passed bool) {
 	for range 4 {
 		if c.req.Load() != 0 || c.t.forced.Load() || c.state != stateRelay {
-			return false
+			return false, false
 		}
-		n, err := c.rawRead(buf)
+		n, err := rawRead(sfd, buf)
 		if err == unix.EAGAIN {
-			return true
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return false // a request's interrupt: the goroutine acts on it
+			return true, false
 		}
 		if err != nil {
-			c.stash = err
-			return false
+			c.stash = os.NewSyscallError("read", err)
+			return false, false
 		}
-		c.t.touch()
+		if n == 0 {
+			c.stash = io.EOF
+			return false, false
+		}
+		c.t.last.Store(int64(now.Sub(c.t.start)))
 		p := buf[:n]
 		if c.t.opts.FrameAware {
 			c.tr.Feed(p)
 			c.noteClose()
 		}
-		c.wp, c.wn, c.werr = p, 0, nil
-		werr := c.dstRC.Write(c.writeFn)
-		c.wp = nil
-		if werr == nil {
-			werr = c.werr
+		wn, werr := rawWrite(dfd, p)
+		c.counter.Add(int64(wn))
+		if werr != nil || wn < n {
+			// A write error: the copier's goroutine sees the same error
+			// when it writes the rest.
+			c.unwritten = append([]byte(nil), p[wn:]...)
+			return false, false
 		}
-		c.counter.Add(int64(c.wn))
-		if werr != nil {
-			// The copier's goroutine sees the same error when it
-			// writes the rest.
-			c.unwritten = append([]byte(nil), p[c.wn:]...)
-			return false
-		}
-		if c.wn < n {
-			c.unwritten = append([]byte(nil), p[c.wn:]...)
-			return false
-		}
-		if c.t.opts.FrameAware {
-			c.notePassed()
+		if c.noted && !c.closePassed.Load() {
+			// src's Close went whole: the caller reports it once the
+			// sockets are no longer held (it may close them); what
+			// follows the Close is for the goroutine unless src is
+			// drained.
+			return n < len(buf) && !hup, true
 		}
 		if n < len(buf) && !hup {
-			return true // drained: the next arrival is an event
+			return true, false // drained: the next arrival is an event
 		}
 	}
 	// Still more to read after a few full buffers: a stream, which its
 	// own goroutine serves better (and an edge-triggered registration
 	// would not report the bytes already there).
-	return false
+	return false, false
+}
+
+// rawRead is one read(2) of a non-blocking fd; 0 bytes and no error is
+// its end.
+func rawRead(fd int, p []byte) (int, error) {
+	for {
+		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), nil
+	}
+}
+
+// rawWrite writes p to a non-blocking fd until it is written or the
+// socket takes no more (EAGAIN: fewer bytes and no error).
+func rawWrite(fd int, p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[done])), uintptr(len(p)-done))
+		switch {
+		case e == unix.EINTR:
+			continue
+		case e == unix.EAGAIN:
+			return done, nil
+		case e != 0:
+			return done, os.NewSyscallError("write", e)
+		case n == 0:
+			return done, nil
+		}
+		done += int(n)
+	}
+	return done, nil
 }
 
 // tryWrite is the raw write of writeN's first attempt: one write(2) that

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,9 +36,36 @@ type Parker struct {
 	epRC    syscall.RawConn // epfd in Go's poller: wait blocks no thread
 	epFile  *os.File        // owns epfd; kept so that it is never finalized
 	mu      sync.Mutex
-	next    uint64             // last token handed out
-	parked  map[uint64]*copier // by token, the epoll event's data
-	closed  bool               // Close was called: nothing parks any more
+	// slots holds the registered copiers; an epoll event's data is the
+	// slot's index (low 32 bits) and its generation (high 32 bits), so a
+	// stale event of an earlier registration of the slot is told apart.
+	// A slot stays taken while its copier's socket is in the set, also
+	// while the event loop serves it (c nil then).
+	slots  []parkSlot
+	free   []uint32 // indexes of slots not taken
+	parked int      // slots with a copier
+	closed bool     // Close was called: nothing parks any more
+
+	// The event loop's state for the copier it serves (Options.Loop),
+	// owned by the Parker's goroutine; the functions are made once so
+	// that serving an event allocates nothing.
+	lc      *copier
+	lbuf    []byte
+	lhup    bool
+	lsfd    int
+	lstay   bool
+	lpassed bool
+	lnow    time.Time
+	srcFn   func(fd uintptr)
+	dstFn   func(fd uintptr)
+	events  []unix.EpollEvent
+}
+
+// parkSlot is one registration of a Parker.
+type parkSlot struct {
+	c     *copier
+	gen   uint32
+	taken bool
 }
 
 // errParkerClosed is returned by Parker.park after Close.
@@ -53,12 +81,16 @@ func (p *Parker) Close() {
 		return
 	}
 	p.closed = true
-	cs := make([]*copier, 0, len(p.parked))
-	for tok, c := range p.parked {
-		delete(p.parked, tok)
-		c.parkTok = 0
-		cs = append(cs, c)
+	cs := make([]*copier, 0, p.parked)
+	for i := range p.slots {
+		s := &p.slots[i]
+		if s.c != nil {
+			s.c.parkTok = 0
+			cs = append(cs, s.c)
+		}
+		*s = parkSlot{gen: s.gen}
 	}
+	p.free, p.parked = nil, 0
 	f := p.epFile
 	p.mu.Unlock()
 	for _, c := range cs {
@@ -71,7 +103,7 @@ func (p *Parker) Close() {
 
 // NewParker returns a Parker; its epoll set is made at the first park.
 func NewParker() *Parker {
-	return &Parker{parked: make(map[uint64]*copier)}
+	return &Parker{}
 }
 
 func (p *Parker) init() error {
@@ -104,6 +136,8 @@ func (p *Parker) init() error {
 			return
 		}
 		p.epfd, p.epRC = fd, rc
+		p.srcFn, p.dstFn = p.onSrc, p.onDst
+		p.events = make([]unix.EpollEvent, 128)
 		go p.wait()
 	})
 	return p.initErr
@@ -113,7 +147,54 @@ func (p *Parker) init() error {
 func (p *Parker) Parked() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.parked)
+	return p.parked
+}
+
+// token returns the epoll data of slot i.
+func (p *Parker) token(i uint32) uint64 { return uint64(i) | uint64(p.slots[i].gen)<<32 }
+
+// slot returns the slot of tok if tok is its current registration. p.mu
+// is held.
+func (p *Parker) slot(tok uint64) *parkSlot {
+	i := uint32(tok)
+	if int(i) >= len(p.slots) {
+		return nil
+	}
+	s := &p.slots[i]
+	if !s.taken || s.gen != uint32(tok>>32) {
+		return nil
+	}
+	return s
+}
+
+// newSlot takes a free slot for c, with a new generation. p.mu is held.
+func (p *Parker) newSlot(c *copier) uint32 {
+	var i uint32
+	if n := len(p.free); n > 0 {
+		i = p.free[n-1]
+		p.free = p.free[:n-1]
+	} else {
+		i = uint32(len(p.slots))
+		p.slots = append(p.slots, parkSlot{})
+	}
+	s := &p.slots[i]
+	s.gen++
+	if s.gen == 0 {
+		s.gen = 1 // a token is never 0
+	}
+	s.c, s.taken = c, true
+	p.parked++
+	return i
+}
+
+// freeSlot gives slot i back. p.mu is held.
+func (p *Parker) freeSlot(i uint32) {
+	s := &p.slots[i]
+	if s.c != nil {
+		p.parked--
+	}
+	s.c, s.taken = nil, false
+	p.free = append(p.free, i)
 }
 
 // park registers c's source for one readiness event. When it returns nil,
@@ -136,8 +217,8 @@ func (p *Parker) park(c *copier) error {
 			addErr = errParkerClosed
 			return
 		}
-		p.next++
-		tok := p.next
+		i := p.newSlot(c)
+		tok := p.token(i)
 		// A loop copier stays registered while the event loop serves it
 		// (edge-triggered: every arrival is an event); others are taken
 		// out at their one event.
@@ -149,7 +230,8 @@ func (p *Parker) park(c *copier) error {
 			Fd: int32(uint32(tok)), Pad: int32(uint32(tok >> 32))}
 		if addErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev); addErr == nil {
 			c.parkTok = tok
-			p.parked[tok] = c
+		} else {
+			p.freeSlot(i)
 		}
 	})
 	if err != nil {
@@ -174,10 +256,14 @@ func (p *Parker) take(c *copier) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	tok := c.parkTok
-	if tok == 0 || p.parked[tok] != c {
+	if tok == 0 {
 		return false
 	}
-	delete(p.parked, tok)
+	s := p.slot(tok)
+	if s == nil || s.c != c {
+		return false
+	}
+	p.freeSlot(uint32(tok))
 	c.parkTok = 0
 	p.del(c)
 	return true
@@ -196,18 +282,27 @@ func (p *Parker) del(c *copier) {
 	})
 }
 
-// claim takes a loop copier (Options.Loop) whose event fired out of the
-// map for the event loop; its socket stays in the epoll set. It reports
-// whether c was still parked under tok.
-func (p *Parker) claim(c *copier, tok uint64) bool {
+// event returns the copier of an event's tok for the event loop. A loop
+// copier (Options.Loop) is claimed: it leaves the parked ones, its slot
+// and its registration stay. Any other is taken out of the set (loop
+// false). nil: the registration is gone (taken meanwhile).
+func (p *Parker) event(tok uint64) (c *copier, loop bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if c.parkTok != tok || p.parked[tok] != c {
-		return false
+	s := p.slot(tok)
+	if s == nil || s.c == nil {
+		return nil, false
 	}
-	delete(p.parked, tok)
+	c = s.c
 	c.parkTok = 0
-	return true
+	if !c.t.loop {
+		p.freeSlot(uint32(tok))
+		p.del(c)
+		return c, false
+	}
+	s.c = nil
+	p.parked--
+	return c, true
 }
 
 // rearm parks a claimed loop copier again under tok; its registration is
@@ -221,8 +316,9 @@ func (p *Parker) rearm(c *copier, tok uint64) {
 		go c.resume()
 		return
 	}
+	p.slots[uint32(tok)].c = c
+	p.parked++
 	c.parkTok = tok
-	p.parked[tok] = c
 	p.mu.Unlock()
 	if c.req.Load() != 0 || c.t.forced.Load() {
 		p.unpark(c)
@@ -231,55 +327,94 @@ func (p *Parker) rearm(c *copier, tok uint64) {
 
 // handoff gives a claimed loop copier a goroutine of its own; its socket
 // leaves the epoll set.
-func (p *Parker) handoff(c *copier) {
+func (p *Parker) handoff(c *copier, tok uint64) {
 	p.mu.Lock()
-	p.del(c)
+	if !p.closed {
+		p.del(c)
+		p.freeSlot(uint32(tok))
+	}
 	p.mu.Unlock()
 	go c.resume()
 }
 
+// epollWait is epoll_wait(2) with a zero timeout, which never blocks: a
+// raw system call, so the runtime does not treat it as one that may (no
+// hand-off of the P, nothing for sysmon to retake).
+func epollWait(epfd int, events []unix.EpollEvent) (int, error) {
+	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd),
+		uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
 // wait resumes the copiers whose sockets became ready.
 func (p *Parker) wait() {
-	events := make([]unix.EpollEvent, 128)
-	var buf []byte // the event loop's read buffer (Options.Loop)
+	events := p.events
 	var n int
 	var werr error
 	ready := func(fd uintptr) bool {
-		n, werr = unix.EpollWait(int(fd), events, 0)
+		n, werr = epollWait(int(fd), events)
 		return n > 0 || (werr != nil && werr != unix.EINTR)
 	}
 	for {
 		if err := p.epRC.Read(ready); err != nil || werr != nil {
-			// EpollWait fails only on a bad epoll fd or buffer, which cannot
-			// happen here; end rather than spin.
+			// epoll_wait fails only on a bad epoll fd or buffer, which
+			// cannot happen here; end rather than spin.
 			return
 		}
+		// One clock reading per batch stands for the time of its reads,
+		// as nginx's cached time does.
+		p.lnow = time.Now()
 		for i := range n {
 			tok := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
-			p.mu.Lock()
-			c := p.parked[tok]
-			p.mu.Unlock()
+			c, loop := p.event(tok)
 			if c == nil {
 				continue
 			}
-			if !c.t.loop {
-				if p.take(c) {
-					go c.resume()
-				}
+			if !loop {
+				go c.resume()
 				continue
-			}
-			if !p.claim(c, tok) {
-				continue
-			}
-			if buf == nil {
-				buf = make([]byte, loopBufferSize)
 			}
 			hup := events[i].Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
-			if c.loopStep(buf, hup) {
+			if p.serve(c, hup) {
 				p.rearm(c, tok)
 			} else {
-				p.handoff(c)
+				p.handoff(c, tok)
 			}
 		}
+		p.lc = nil
 	}
+}
+
+// serve runs c.loopStep on one readiness event with both sockets held open
+// (Control): the loop reads and writes their fds directly. It reports
+// whether c stays in the loop.
+func (p *Parker) serve(c *copier, hup bool) bool {
+	if p.lbuf == nil {
+		p.lbuf = make([]byte, loopBufferSize)
+	}
+	p.lc, p.lhup, p.lstay, p.lpassed = c, hup, false, false
+	if err := c.srcRC.Control(p.srcFn); err != nil {
+		// src is closed: its goroutine sees the same.
+		c.stash = err
+		return false
+	}
+	if p.lpassed {
+		// Outside Control: the end of the closing handshake may close
+		// the sockets, which waits for every Control on them to return.
+		c.notePassed()
+	}
+	return p.lstay
+}
+
+func (p *Parker) onSrc(fd uintptr) {
+	p.lsfd = int(fd)
+	// dst closed: nothing was read; the goroutine finds out itself.
+	p.lc.dstRC.Control(p.dstFn)
+}
+
+func (p *Parker) onDst(fd uintptr) {
+	p.lstay, p.lpassed = p.lc.loopStep(p.lsfd, int(fd), p.lbuf, p.lhup, p.lnow)
 }
