@@ -2,7 +2,10 @@
 
 package upstream
 
-import "net"
+import (
+	"net"
+	"syscall"
+)
 
 // probe cannot peek at a socket here; a dead connection shows up as an
 // error on the first write or read, which the proxy treats as an upstream
@@ -12,3 +15,6 @@ type probe struct{}
 func newProbe(net.Conn) *probe { return &probe{} }
 
 func (*probe) alive() bool { return true }
+
+// raw is nil: there is no socket to hand out.
+func (*probe) raw() syscall.RawConn { return nil }

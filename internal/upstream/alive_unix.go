@@ -17,24 +17,26 @@ import (
 // nothing. A probe is used by one goroutine at a time: whoever removed its
 // connection from the cache.
 type probe struct {
-	rc   syscall.RawConn // nil: no file descriptor, assumed alive
-	bad  bool            // SyscallConn failed: never alive
-	peek func(fd uintptr) bool
-	live bool
-	buf  [1]byte
+	rc      syscall.RawConn // nil: no file descriptor, assumed alive
+	bad     bool            // SyscallConn failed: never alive
+	wrapped bool            // rc is the socket under a wrapping conn (TLS)
+	peek    func(fd uintptr) bool
+	live    bool
+	buf     [1]byte
 }
 
 // newProbe returns the probe of c, unwrapping NetConn layers (tls.Conn)
 // down to the socket.
 func newProbe(c net.Conn) *probe {
+	pr := &probe{}
 	for {
 		u, ok := c.(interface{ NetConn() net.Conn })
 		if !ok {
 			break
 		}
 		c = u.NetConn()
+		pr.wrapped = true
 	}
-	pr := &probe{}
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return pr
@@ -66,4 +68,13 @@ func (pr *probe) alive() bool {
 	pr.live = false
 	err := pr.rc.Read(pr.peek)
 	return err == nil && pr.live
+}
+
+// raw is the connection's own socket, nil when it has none or wraps one
+// (writing to a TLS connection's socket would bypass TLS).
+func (pr *probe) raw() syscall.RawConn {
+	if pr.wrapped {
+		return nil
+	}
+	return pr.rc
 }

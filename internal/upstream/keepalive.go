@@ -3,6 +3,7 @@ package upstream
 import (
 	"net"
 	"reflect"
+	"syscall"
 	"time"
 )
 
@@ -31,6 +32,10 @@ type IdleConn struct {
 	Requests int
 	// Dialed is when the connection was established (for keepalive_time).
 	Dialed time.Time
+	// Raw is Conn's socket when Conn is a socket itself (not TLS), set by
+	// TakeIdle, so that the taker need not ask Conn for it again (which
+	// allocates); nil otherwise. PutIdle ignores it.
+	Raw syscall.RawConn
 }
 
 // idleEntry is one cached connection.
@@ -214,6 +219,7 @@ func (l *Lease) TakeIdle() (ic IdleConn, ok bool) {
 			e.ic.Conn.Close()
 			continue
 		}
+		e.ic.Raw = e.probe.raw()
 		return e.ic, true
 	}
 }

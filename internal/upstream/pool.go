@@ -405,7 +405,6 @@ func (l *Lease) Peer() *Peer { return &l.m.info }
 func (l *Lease) Done(o Outcome) {
 	p := l.pool
 	ps := p.ps
-	now := p.reg.now().Unix()
 	ps.mu.Lock()
 	if !l.active {
 		ps.mu.Unlock()
@@ -420,6 +419,8 @@ func (l *Lease) Done(o Outcome) {
 		l.t.left = 0
 	} else {
 		if o.Failed() {
+			// The clock is read only here: a success needs no time.
+			now := p.reg.now().Unix()
 			st.fails++
 			st.accessed = now
 			st.checked = now
