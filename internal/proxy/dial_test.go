@@ -60,7 +60,7 @@ func TestDialTimeout(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := clientConn{oneShot: tc.oneShot}
 			start := time.Now()
-			conn, err := c.dial("tcp", addr, tc.timeout)
+			conn, err := c.dial("tcp", addr, tc.timeout, start)
 			took := time.Since(start)
 			if err == nil {
 				conn.Close()
@@ -89,7 +89,7 @@ func TestDialConnects(t *testing.T) {
 	}{{0, false}, {100 * time.Millisecond, false}, {0, true}, {100 * time.Millisecond, true}} {
 		timeout := tc.timeout
 		c := clientConn{oneShot: tc.oneShot}
-		conn, err := c.dial("tcp", ln.Addr().String(), timeout)
+		conn, err := c.dial("tcp", ln.Addr().String(), timeout, time.Now())
 		if err != nil {
 			t.Fatalf("timeout %v: got %v; want a connection", timeout, err)
 		}
@@ -124,18 +124,23 @@ func TestDialOneShot(t *testing.T) {
 		c.Write(append(buf, '!'))
 		c.Close()
 	}()
-	conn, ok, err := dialOneShot(ln.Addr().String(), time.Now().Add(5*time.Second))
+	conn := new(fileConn)
+	ok, err := dialOneShot(conn, ln.Addr().String(), time.Now().Add(5*time.Second))
 	if !ok || err != nil {
 		t.Fatalf("got ok %v, %v; want a connection", ok, err)
 	}
 	defer conn.Close()
+	// writeNow writes what the socket takes at once: all of a short head.
+	if n := conn.writeNow([]byte("pi")); n != 2 {
+		t.Fatalf("writeNow wrote %d bytes; want 2", n)
+	}
 	if got, want := conn.RemoteAddr().String(), ln.Addr().String(); got != want {
 		t.Errorf("got remote %s; want %s", got, want)
 	}
 	if la := conn.LocalAddr().(*net.TCPAddr); la.Port == 0 || !la.IP.IsLoopback() {
 		t.Errorf("got local %v; want a loopback address with a port", la)
 	}
-	if _, err := conn.Write([]byte("ping")); err != nil {
+	if _, err := conn.Write([]byte("ng")); err != nil {
 		t.Fatal(err)
 	}
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -151,11 +156,11 @@ func TestDialOneShot(t *testing.T) {
 	}
 	closed := l2.Addr().String()
 	l2.Close()
-	_, ok, err = dialOneShot(closed, time.Time{})
+	ok, err = dialOneShot(new(fileConn), closed, time.Time{})
 	if !ok || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("got ok %v, %v; want connection refused", ok, err)
 	}
-	if _, ok, _ := dialOneShot("localhost:80", time.Time{}); ok {
+	if ok, _ := dialOneShot(new(fileConn), "localhost:80", time.Time{}); ok {
 		t.Errorf("got ok for a host name; want it left to net's dialer")
 	}
 }

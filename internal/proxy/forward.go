@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"wsgate/internal/config"
 	"wsgate/internal/http1"
@@ -27,6 +29,7 @@ type attempt struct {
 	lease  *upstream.Lease
 	peer   upstream.Peer
 	conn   net.Conn
+	raw    syscall.RawConn // conn's socket once known (send); nil before
 	br     *bufio.Reader
 	reused bool
 	reqs   int
@@ -101,8 +104,8 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 		tg.pool = loc.Pool
 		tg.tls = pp.Scheme == "https"
 		tg.host = pp.Host
-		c.vc.ProxyHost = ProxyHost(pp)
-		c.vc.ProxyPort = ProxyPort(pp)
+		c.vc.ProxyHost = plan.proxyHost
+		c.vc.ProxyPort = plan.proxyPort
 	}
 
 	ct := ClientTarget{
@@ -165,12 +168,12 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 		tried = new(upstream.Tried)
 	}
 	tried.Reset()
-	start := time.Now()
+	// The request's start is the first try's: nginx's times come from one
+	// clock reading per event.
+	start := c.vc.Start
 	var key upstream.PickKey
 	if tg.pool != nil {
-		if ip, err := netip.ParseAddr(c.remoteAddr); err == nil {
-			key.ClientIP = ip
-		}
+		key.ClientIP = c.clientIP()
 		if loc.HashKey != nil {
 			key.Hash = loc.HashKey.Append(nil, &c.vc)
 		}
@@ -178,7 +181,11 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 	resp := &c.resp
 	var at *attempt
 	for n := 1; ; n++ {
-		a, kind, err := c.try(tg, key, tried, lc, head, req, spool, hasBody)
+		tryStart := start
+		if n > 1 {
+			tryStart = time.Now()
+		}
+		a, kind, err := c.try(tg, key, tried, lc, head, req, spool, hasBody, tryStart)
 		if err == nil {
 			var watching bool
 			watching, err = c.readHead(a, resp, lc, req)
@@ -240,12 +247,12 @@ func (tg *target) poolName() string {
 }
 
 // try picks a peer, connects (or reuses an idle connection) and sends the
-// request head and body. kind classifies err.
-func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried, lc *config.LocConf, head []byte, req *http1.Request, spool *spooled, hasBody bool) (*attempt, ErrorKind, error) {
+// request head and body; start is when the try began. kind classifies err.
+func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried, lc *config.LocConf, head []byte, req *http1.Request, spool *spooled, hasBody bool, start time.Time) (*attempt, ErrorKind, error) {
 	// One attempt at a time per connection: the previous one is finished
 	// (closed or back in the pool) before the next try starts.
 	a := &c.att
-	*a = attempt{start: time.Now()}
+	*a = attempt{start: start}
 	if tg.pool != nil {
 		lease, err := tg.pool.Pick(key, tried)
 		if err != nil {
@@ -261,11 +268,11 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 	for {
 		if a.lease != nil {
 			if ic, ok := a.lease.TakeIdle(); ok {
-				a.conn, a.reused, a.reqs, a.dialed = ic.Conn, true, ic.Requests, ic.Dialed
+				a.conn, a.raw, a.reused, a.reqs, a.dialed = ic.Conn, ic.Raw, true, ic.Requests, ic.Dialed
 			}
 		}
 		if a.conn == nil {
-			conn, err := c.dial(a.peer.Network, a.peer.Addr, lc.ProxyConnectTimeout)
+			conn, err := c.dial(a.peer.Network, a.peer.Addr, lc.ProxyConnectTimeout, a.start)
 			if err != nil {
 				kind := KindConnect
 				if isTimeout(err) {
@@ -302,7 +309,7 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 			return a, 0, nil
 		}
 		a.conn.Close()
-		a.conn = nil
+		a.conn, a.raw = nil, nil
 		var cbe *clientBodyError
 		if errors.As(err, &cbe) {
 			// The client's body was bad, too slow (client_body_timeout) or
@@ -333,19 +340,25 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 }
 
 // dial connects to an upstream peer within timeout (proxy_connect_timeout;
-// 0 means none). The deadline travels in the connection's own deadlineCtx,
-// which net's connect enforces on the socket, rather than in a
-// context.WithDeadline with its timer and cancellation per connection.
+// 0 means none) counted from start. The deadline travels in the
+// connection's own deadlineCtx, which net's connect enforces on the
+// socket, rather than in a context.WithDeadline with its timer and
+// cancellation per connection.
 // proxy_socket_keepalive is off by default in nginx: no TCP keepalive,
 // which spares four setsockopt calls per dial.
-func (c *clientConn) dial(network, addr string, timeout time.Duration) (net.Conn, error) {
+func (c *clientConn) dial(network, addr string, timeout time.Duration, start time.Time) (net.Conn, error) {
 	var deadline time.Time
 	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
+		deadline = start.Add(timeout)
 	}
 	if c.oneShot && network == "tcp" {
-		if conn, ok, err := dialOneShot(addr, deadline); ok {
-			return conn, err
+		// The one-shot connection is closed before the request ends, so
+		// the connection's fileConn can be the same every time.
+		if ok, err := dialOneShot(&c.shot, addr, deadline); ok {
+			if err != nil {
+				return nil, err
+			}
+			return &c.shot, nil
 		}
 	}
 	d := net.Dialer{KeepAlive: -1}
@@ -356,58 +369,75 @@ func (c *clientConn) dial(network, addr string, timeout time.Duration) (net.Conn
 	return d.DialContext(&c.dialCtx, network, addr)
 }
 
-// dialOneShot connects to addr, an IP literal with a port, for a
+// dialOneShot connects fc to addr, an IP literal with a port, for a
 // connection that carries one request head and is then read to its end
 // and closed. It does without net's dialer: on loopback the connect has
 // finished when the call returns, and then it costs no wait for
 // writability, no local address lookup and no TCP_NODELAY (nginx sets
-// none on such a connection either: one write, then only reads). ok is
-// false when addr is not an IP literal, for net's dialer to take over.
-// deadline is proxy_connect_timeout's; zero means none.
-func dialOneShot(addr string, deadline time.Time) (conn net.Conn, ok bool, err error) {
+// none on such a connection either: one write, then only reads). socket,
+// connect and getpeername are made directly (none of them blocks on a
+// non-blocking socket), with the address on the stack. ok is false when
+// addr is not an IP literal, for net's dialer to take over. deadline is
+// proxy_connect_timeout's; zero means none.
+func dialOneShot(fc *fileConn, addr string, deadline time.Time) (ok bool, err error) {
 	ap, perr := netip.ParseAddrPort(addr)
 	if perr != nil || ap.Addr().Zone() != "" {
-		return nil, false, nil
+		return false, nil
 	}
 	ip := ap.Addr().Unmap()
-	family := syscall.AF_INET
-	var sa syscall.Sockaddr = &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ip.As4()}
-	if ip.Is6() {
-		family = syscall.AF_INET6
-		sa = &syscall.SockaddrInet6{Port: int(ap.Port()), Addr: ip.As16()}
-	}
 	opErr := func(err error) error {
 		return &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(ap), Err: err}
 	}
-	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, true, opErr(os.NewSyscallError("socket", err))
+	var sa4 syscall.RawSockaddrInet4
+	var sa6 syscall.RawSockaddrInet6
+	family, sa, salen := syscall.AF_INET, unsafe.Pointer(&sa4), unsafe.Sizeof(sa4)
+	port := ap.Port()
+	if ip.Is6() {
+		family, sa, salen = syscall.AF_INET6, unsafe.Pointer(&sa6), unsafe.Sizeof(sa6)
+		sa6.Family = syscall.AF_INET6
+		sa6.Addr = ip.As16()
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa6.Port))[:], port)
+	} else {
+		sa4.Family = syscall.AF_INET
+		sa4.Addr = ip.As4()
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa4.Port))[:], port)
 	}
-	err = syscall.Connect(fd, sa)
-	switch err {
-	case nil, syscall.EISCONN:
+	r, _, e := syscall.RawSyscall(syscall.SYS_SOCKET, uintptr(family), syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if e != 0 {
+		return true, opErr(os.NewSyscallError("socket", e))
+	}
+	fd := int(r)
+	_, _, e = syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(sa), salen)
+	connected := false
+	switch e {
+	case 0, syscall.EISCONN:
+		connected = true
 	case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
-		if _, perr := syscall.Getpeername(fd); perr == nil {
-			err = nil // connected already (loopback)
-		}
+		// Connected already (loopback) when the peer's name is known.
+		var peer syscall.RawSockaddrAny
+		n := uint32(unsafe.Sizeof(peer))
+		_, _, pe := syscall.RawSyscall(syscall.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&peer)), uintptr(unsafe.Pointer(&n)))
+		connected = pe == 0
 	default:
 		syscall.Close(fd)
-		return nil, true, opErr(os.NewSyscallError("connect", err))
+		return true, opErr(os.NewSyscallError("connect", e))
 	}
-	fc := &fileConn{f: os.NewFile(uintptr(fd), addr), raddr: ap}
-	if err != nil {
+	*fc = fileConn{f: os.NewFile(uintptr(fd), addr), fd: fd, raddr: ap}
+	if !connected {
 		if err := fc.waitConnected(deadline); err != nil {
 			fc.f.Close()
-			return nil, true, opErr(err)
+			*fc = fileConn{}
+			return true, opErr(err)
 		}
 	}
-	return fc, true, nil
+	return true, nil
 }
 
 // fileConn is a connected TCP socket held as a pollable *os.File: reads,
 // writes and deadlines go through the runtime's poller as net's do.
 type fileConn struct {
 	f     *os.File
+	fd    int // f's descriptor, for writeNow
 	raddr netip.AddrPort
 }
 
@@ -420,6 +450,26 @@ func (c *fileConn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDead
 func (c *fileConn) SyscallConn() (syscall.RawConn, error) {
 	return c.f.SyscallConn()
 }
+
+// writeNow writes as much of p as the socket takes at once, without the
+// poller (a write on a non-blocking socket never blocks), and returns how
+// much that was. Only the goroutine that owns the connection may call it,
+// and never concurrently with another write or a Close.
+func (c *fileConn) writeNow(p []byte) int {
+	n := 0
+	for n < len(p) {
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(c.fd), uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 || int(r) <= 0 {
+			break
+		}
+		n += int(r)
+	}
+	return n
+}
+
 func (c *fileConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.raddr) }
 
 // LocalAddr asks the socket (getsockname), as nothing on the request
@@ -506,17 +556,26 @@ const kindClientBody ErrorKind = 100
 // send writes the head and the body under proxy_send_timeout.
 func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *http1.Request, spool *spooled, hasBody bool) error {
 	conn := a.conn
-	if !hasBody && lc.ProxySendTimeout > 0 {
+	if fc, ok := conn.(*fileConn); ok && !hasBody {
 		// A head the socket takes at once (the usual case) needs no
 		// deadline: proxy_send_timeout bounds a write that waits.
-		if sc, ok := conn.(syscall.Conn); ok {
-			if rc, err := sc.SyscallConn(); err == nil {
-				n := c.now.Write(rc, head)
-				if n == len(head) {
-					return nil
-				}
-				head = head[n:]
+		n := fc.writeNow(head)
+		if n == len(head) {
+			return nil
+		}
+		head = head[n:]
+	} else if !hasBody && lc.ProxySendTimeout > 0 {
+		if a.raw == nil {
+			if sc, ok := conn.(syscall.Conn); ok {
+				a.raw, _ = sc.SyscallConn()
 			}
+		}
+		if a.raw != nil {
+			n := c.now.Write(a.raw, head)
+			if n == len(head) {
+				return nil
+			}
+			head = head[n:]
 		}
 	}
 	if lc.ProxySendTimeout > 0 {
@@ -708,7 +767,12 @@ func (c *clientConn) canRetry(tried *upstream.Tried, lc *config.LocConf, n int, 
 // record appends this try to $upstream_addr and friends; both times
 // count from the try's start, as nginx's u->state does.
 func (c *clientConn) record(a *attempt, status int, start time.Time) {
-	t := vars.UpstreamTry{Addr: a.peer.Name, Status: status, ResponseTime: time.Since(a.start)}
+	c.recordAt(a, status, time.Now())
+}
+
+// recordAt is record with the response time taken at now.
+func (c *clientConn) recordAt(a *attempt, status int, now time.Time) {
+	t := vars.UpstreamTry{Addr: a.peer.Name, Status: status, ResponseTime: now.Sub(a.start)}
 	if !a.reused {
 		t.ConnectTime = a.connected.Sub(a.start)
 	}
@@ -778,7 +842,10 @@ func isTimeout(err error) bool {
 // and returns the connection to the keepalive cache when it can carry
 // another request.
 func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, a *attempt, resp *http1.Response, start time.Time) int {
-	c.record(a, resp.Status, start)
+	// One clock reading for the response time and the Date header.
+	now := time.Now()
+	c.recordAt(a, resp.Status, now)
+	c.headAt = now
 	cl, chunked := resp.BodyFraming(req.IsHEAD())
 	body := &c.upBody
 	body.Reset(a.br, cl, chunked)
@@ -838,7 +905,7 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 // WriteComposedHeader; it is bound once per connection (composeFn) so that
 // a response costs no closure.
 func (c *clientConn) compose(dst []byte, f http1.Framing) []byte {
-	c.date = c.appendDate(c.date[:0])
+	c.date = c.appendDate(c.date[:0], c.headAt)
 	c.host = append(c.host[:0], c.redirectHost()...)
 	cr := ClientResponse{
 		Date:          c.date,
@@ -856,8 +923,7 @@ func (c *clientConn) compose(dst []byte, f http1.Framing) []byte {
 }
 
 // appendDate appends the Date value for now, formatted once per second.
-func (c *clientConn) appendDate(dst []byte) []byte {
-	now := time.Now()
+func (c *clientConn) appendDate(dst []byte, now time.Time) []byte {
 	if sec := now.Unix(); sec != c.dateSec || len(c.dateText) == 0 {
 		c.dateSec = sec
 		c.dateText = AppendHTTPDate(c.dateText[:0], now)

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -48,6 +49,9 @@ type clientConn struct {
 	att                  attempt
 	dialCtx              deadlineCtx
 	oneShot              bool // the request's upstream connection may use dialOneShot
+	shot                 fileConn
+	ip                   netip.Addr // remoteAddr parsed, by clientIP
+	ipParsed             bool
 	tried                upstream.Tried
 	resp                 http1.Response
 	upBody               http1.Body
@@ -60,10 +64,21 @@ type clientConn struct {
 	composeFn            func(dst []byte, f http1.Framing) []byte
 	port                 int // local port for absolute redirects; 0 for 80/443
 	date, host, dateText []byte
+	headAt               time.Time // when the response head was composed (Date)
 	dateSec              int64
 }
 
 var _ http1.Handler = (*clientConn)(nil)
+
+// clientIP is the client's address for ip_hash; the zero Addr when
+// remoteAddr is not an IP. It is parsed once per connection.
+func (c *clientConn) clientIP() netip.Addr {
+	if !c.ipParsed {
+		c.ipParsed = true
+		c.ip, _ = netip.ParseAddr(c.remoteAddr)
+	}
+	return c.ip
+}
 
 // bstr views b as a string without copying; b must not change while the
 // string is in use.

@@ -39,8 +39,8 @@ func (s *connSet) remove(c *clientConn) {
 }
 
 // Serve accepts connections on l until l is closed. Each connection is
-// served in its own goroutine with the State published when its request
-// heads arrive.
+// served by a worker goroutine of its own (dispatch) with the State
+// published when its request heads arrive.
 func (h *Handler) Serve(l *listen.Listener) error {
 	var delay time.Duration
 	for {
@@ -65,16 +65,69 @@ func (h *Handler) Serve(l *listen.Listener) error {
 			return err
 		}
 		delay = 0
-		go h.serveConn(nc, l.Want.Addr)
+		h.dispatch(connJob{nc: nc, listenAddr: l.Want.Addr})
 	}
 }
 
-// serveConn runs one client connection.
-func (h *Handler) serveConn(nc net.Conn, listenAddr string) {
+// connJob is an accepted connection on its way to a worker.
+type connJob struct {
+	nc         net.Conn
+	listenAddr string
+}
+
+// Connection workers: a goroutine that has served a connection waits up
+// to workerIdle for the next accepted one instead of ending. Its stack has
+// grown to what serving takes (the request path, the dial, the handshake),
+// so the next connection costs neither a new goroutine nor the stack
+// copies of growing one again. At most maxIdleWorkers wait; the rest end.
+const (
+	workerIdle     = time.Second
+	maxIdleWorkers = 128
+)
+
+// dispatch hands j to a waiting worker, or starts one.
+func (h *Handler) dispatch(j connJob) {
+	h.workOnce.Do(func() { h.work = make(chan connJob) })
+	select {
+	case h.work <- j:
+	default:
+		go h.worker(j)
+	}
+}
+
+// worker serves j, then the connections dispatch hands it, until it has
+// waited workerIdle for one or maxIdleWorkers others wait already.
+func (h *Handler) worker(j connJob) {
+	var idle *time.Timer
+	var names addrNames
+	for {
+		h.serveConn(j.nc, j.listenAddr, &names)
+		j = connJob{}
+		if h.idleWorkers.Add(1) > maxIdleWorkers {
+			h.idleWorkers.Add(-1)
+			return
+		}
+		if idle == nil {
+			idle = time.NewTimer(workerIdle)
+		} else {
+			idle.Reset(workerIdle)
+		}
+		select {
+		case j = <-h.work:
+			h.idleWorkers.Add(-1)
+		case <-idle.C:
+			h.idleWorkers.Add(-1)
+			return
+		}
+	}
+}
+
+// serveConn runs one client connection; names is its worker's.
+func (h *Handler) serveConn(nc net.Conn, listenAddr string, names *addrNames) {
 	st := h.state.Load()
 	c := &clientConn{h: h, nc: nc, listenAddr: listenAddr, serial: h.serial.Add(1)}
-	c.remoteAddr, c.remotePort = splitHostPort(nc.RemoteAddr())
-	c.localAddr, c.localPort = splitHostPort(nc.LocalAddr())
+	c.remoteAddr, c.remotePort = names.remote.split(nc.RemoteAddr())
+	c.localAddr, c.localPort = names.local.split(nc.LocalAddr())
 	h.conns.add(c)
 	defer h.conns.remove(c)
 	if h.draining.Load() {
@@ -179,6 +232,44 @@ func (h *Handler) CloseConns() {
 		c.nc.Close()
 	}
 	h.conns.mu.Unlock()
+}
+
+// addrNames keeps a worker's last remote and local address texts: the
+// next connection from the same client address, or to the same local
+// address, reuses them instead of formatting them again.
+type addrNames struct{ remote, local addrName }
+
+// addrName is the host and port text of the last address split.
+type addrName struct {
+	ip         net.IP
+	zone       string
+	port       int
+	host, text string // host; port as text
+}
+
+// split returns a's host and port as $remote_addr and $remote_port (or
+// $server_addr, $server_port) show them: what net.SplitHostPort makes
+// of a.String().
+func (n *addrName) split(a net.Addr) (host, port string) {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return splitHostPort(a)
+	}
+	if len(ta.IP) == 0 {
+		return splitHostPort(a)
+	}
+	if n.host == "" || !ta.IP.Equal(n.ip) || ta.Zone != n.zone {
+		n.ip, n.zone = ta.IP, ta.Zone
+		n.host = ta.IP.String()
+		if ta.Zone != "" {
+			n.host += "%" + ta.Zone
+		}
+		n.port, n.text = -1, ""
+	}
+	if ta.Port != n.port {
+		n.port, n.text = ta.Port, strconv.Itoa(ta.Port)
+	}
+	return n.host, n.text
 }
 
 func splitHostPort(a net.Addr) (host, port string) {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/tls"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,11 @@ type Handler struct {
 	serial   atomic.Uint64
 	conns    connSet
 	draining atomic.Bool
+
+	// work hands accepted connections to idle workers (serve.go).
+	workOnce    sync.Once
+	work        chan connJob
+	idleWorkers atomic.Int32
 }
 
 // Observation is what Handler.Observe receives for each request.
@@ -64,9 +70,12 @@ type locPlan struct {
 	headers *HeaderPlan
 	resp    *ResponsePlan
 	target  TargetRule
-	limits  http1.RequestLimits
-	server  ServerInfo
-	logs    []*accesslog.Logger
+	// proxyHost and proxyPort are $proxy_host and $proxy_port of a
+	// proxy_pass without variables.
+	proxyHost, proxyPort string
+	limits               http1.RequestLimits
+	server               ServerInfo
+	logs                 []*accesslog.Logger
 	// wsOpts is the tunnel configuration for WebSockets of this location.
 	readTimeout, sendTimeout time.Duration
 }
@@ -99,6 +108,7 @@ func (h *Handler) Compile(snap *runtime.Snapshot) (*State, error) {
 		}
 		if lc.ProxyPass != nil {
 			p.target = NewTargetRule(lc.ProxyPass, path, isRegex)
+			p.proxyHost, p.proxyPort = ProxyHost(lc.ProxyPass), ProxyPort(lc.ProxyPass)
 		}
 		p.limits = http1.RequestLimits{
 			ClientMaxBodySize: lc.ClientMaxBodySize,
