@@ -459,7 +459,12 @@ func (p *Pool) Pick(key PickKey, t *Tried) (*Lease, error) {
 		t = &Tried{}
 	}
 	t.bind(p)
-	now := p.reg.now().Unix()
+	// A single peer by round robin is chosen without fail_timeout
+	// arithmetic: no clock reading then.
+	var now int64
+	if p.method != config.BalanceRoundRobin || !t.list(p).single {
+		now = p.reg.now().Unix()
+	}
 	p.ps.mu.Lock()
 	var m *member
 	switch p.method {
