@@ -228,7 +228,14 @@ func (p *Parker) park(c *copier) error {
 		}
 		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | mode,
 			Fd: int32(uint32(tok)), Pad: int32(uint32(tok >> 32))}
-		if addErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev); addErr == nil {
+		addErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
+		if addErr == unix.EEXIST {
+			// A registration left in place by an ending direction (see
+			// leave) while its socket stays open: it takes the new
+			// token.
+			addErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
+		}
+		if addErr == nil {
 			c.parkTok = tok
 		} else {
 			p.freeSlot(i)
@@ -265,12 +272,26 @@ func (p *Parker) take(c *copier) bool {
 	}
 	p.freeSlot(uint32(tok))
 	c.parkTok = 0
-	p.del(c)
+	if !c.t.forced.Load() {
+		p.del(c)
+	}
 	return true
 }
 
 // del takes c's socket out of the epoll set. p.mu is held: after Close
 // the set's fd number may belong to another file.
+//
+// Where the socket is about to be closed or will not be read through the
+// Parker again, its registration is left in place instead (one system
+// call less per direction): close(2) of the last descriptor of a socket
+// takes it out of every epoll set, and no other descriptor refers to a
+// tunnel's sockets (Go's poller has its own set and leaves it at Close).
+// Events of a registration left in place carry the token of a freed slot
+// and are ignored (slot); should the direction park again while its
+// socket is open, park finds the registration there and modifies it.
+// take leaves it once the tunnel's sockets are being closed (forced);
+// handoff leaves it when the event ended the source (EOF, error, hang-up),
+// which its goroutine then reads to the end without parking.
 func (p *Parker) del(c *copier) {
 	if p.closed {
 		return
@@ -327,10 +348,12 @@ func (p *Parker) rearm(c *copier, tok uint64) {
 
 // handoff gives a claimed loop copier a goroutine of its own; its socket
 // leaves the epoll set.
-func (p *Parker) handoff(c *copier, tok uint64) {
+func (p *Parker) handoff(c *copier, tok uint64, ended bool) {
 	p.mu.Lock()
 	if !p.closed {
-		p.del(c)
+		if !ended && !c.t.forced.Load() {
+			p.del(c)
+		}
 		p.freeSlot(uint32(tok))
 	}
 	p.mu.Unlock()
@@ -381,7 +404,7 @@ func (p *Parker) wait() {
 			if p.serve(c, hup) {
 				p.rearm(c, tok)
 			} else {
-				p.handoff(c, tok)
+				p.handoff(c, tok, hup || c.stash != nil)
 			}
 		}
 		p.lc = nil

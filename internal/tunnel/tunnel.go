@@ -321,16 +321,49 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 	}
 	t.mu.Unlock()
 
-	if t.spliced {
+	switch {
+	case t.spliced:
 		go up.spliceClientToUpstream()
 		go down.spliceUpstreamToClient()
-	} else {
+	case t.loop:
+		up.startLoop()
+		down.startLoop()
+	default:
 		go up.copyClientToUpstream()
 		go down.copyUpstreamToClient()
 	}
 	// Requests made before Start (Registry.Shutdown, CloseWhere) and from
 	// now on reach the tunnel through onRequest.
 	h.attach(t)
+}
+
+// startLoop starts a direction of an Options.Loop tunnel: with nothing
+// buffered for it, its source goes straight into the event loop, with no
+// goroutine and no read that would find nothing yet (a socket that is
+// readable already is reported at once when it is added). Bytes buffered
+// past the handshake are relayed first by a goroutine (run), which parks
+// the direction at its first would-block read; so does it when the
+// Parker is closed.
+func (c *copier) startLoop() {
+	if len(c.pending) == 0 {
+		p := c.t.parker
+		c.parkedOnce = true // set before registering: a resume may start at once
+		if p.park(c) == nil {
+			// A request or forceClose may have tried to wake the
+			// direction before it was registered (an idle timer already
+			// due): resume it now.
+			if c.req.Load() != 0 || c.t.forced.Load() {
+				p.unpark(c)
+			}
+			return
+		}
+		c.parkedOnce = false
+	}
+	if c.dir == clientToUpstream {
+		go c.copyClientToUpstream()
+	} else {
+		go c.copyUpstreamToClient()
+	}
 }
 
 func (t *tunnel) parkAfter() time.Duration {
