@@ -58,7 +58,12 @@ type Parker struct {
 	lnow    time.Time
 	srcFn   func(fd uintptr)
 	dstFn   func(fd uintptr)
-	events  []unix.EpollEvent
+	// park's registration, under mu: the copier, the callback (made once)
+	// and its result.
+	addC   *copier
+	addFn  func(fd uintptr)
+	addErr error
+	events []unix.EpollEvent
 }
 
 // parkSlot is one registration of a Parker.
@@ -136,7 +141,7 @@ func (p *Parker) init() error {
 			return
 		}
 		p.epfd, p.epRC = fd, rc
-		p.srcFn, p.dstFn = p.onSrc, p.onDst
+		p.srcFn, p.dstFn, p.addFn = p.onSrc, p.onDst, p.add
 		p.events = make([]unix.EpollEvent, 128)
 		go p.wait()
 	})
@@ -208,43 +213,49 @@ func (p *Parker) park(c *copier) error {
 	if rc == nil {
 		return errNotParkable
 	}
-	var addErr error
-	// Control holds the fd open while it is registered.
-	err := rc.Control(func(fd uintptr) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if p.closed {
-			addErr = errParkerClosed
-			return
-		}
-		i := p.newSlot(c)
-		tok := p.token(i)
-		// A loop copier stays registered while the event loop serves it
-		// (edge-triggered: every arrival is an event); others are taken
-		// out at their one event.
-		mode := uint32(unix.EPOLLONESHOT)
-		if c.t.loop {
-			mode = unix.EPOLLET
-		}
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | mode,
-			Fd: int32(uint32(tok)), Pad: int32(uint32(tok >> 32))}
-		addErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
-		if addErr == unix.EEXIST {
-			// A registration left in place by an ending direction (see
-			// leave) while its socket stays open: it takes the new
-			// token.
-			addErr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
-		}
-		if addErr == nil {
-			c.parkTok = tok
-		} else {
-			p.freeSlot(i)
-		}
-	})
+	// Control holds the fd open while it is registered; p.mu is held
+	// across it so that the callback, made once, finds c in p.addC.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return errParkerClosed
+	}
+	p.addC, p.addErr = c, nil
+	err := rc.Control(p.addFn)
+	p.addC = nil
 	if err != nil {
 		return err
 	}
-	return addErr
+	return p.addErr
+}
+
+// add is park's Control callback: it registers p.addC's source, fd, under
+// a new slot. p.mu is held.
+func (p *Parker) add(fd uintptr) {
+	c := p.addC
+	i := p.newSlot(c)
+	tok := p.token(i)
+	// A loop copier stays registered while the event loop serves it
+	// (edge-triggered: every arrival is an event); others are taken out
+	// at their one event.
+	mode := uint32(unix.EPOLLONESHOT)
+	if c.t.loop {
+		mode = unix.EPOLLET
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | mode,
+		Fd: int32(uint32(tok)), Pad: int32(uint32(tok >> 32))}
+	err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
+	if err == unix.EEXIST {
+		// A registration left in place (see del) while the socket stays
+		// open: it takes the new token.
+		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
+	}
+	if err == nil {
+		c.parkTok = tok
+	} else {
+		p.freeSlot(i)
+	}
+	p.addErr = err
 }
 
 // unpark takes c out of the epoll set and resumes it in a new goroutine.
