@@ -216,19 +216,48 @@ func (t *tunnel) noteClose(code uint16, c Cause) {
 }
 
 // forceClose closes both sockets once; parked copiers are resumed first
-// (their registration must go while the sockets are open) so that they see
-// the closed sockets and end.
-func (t *tunnel) forceClose() {
+// (taken out of the Parker while their fd numbers cannot belong to another
+// file yet) so that they see the closed sockets and end.
+func (t *tunnel) forceClose() { t.forceCloseTaking(nil) }
+
+// forceCloseTaking is forceClose; with taken non-nil, the parked copiers
+// it takes out are left in taken instead of resumed, for the caller to end
+// with endTaken once it no longer holds t.mu.
+func (t *tunnel) forceCloseTaking(taken *[2]*copier) {
 	if t.forced.Swap(true) {
 		return
 	}
 	if t.parker != nil {
 		for i := range t.copiers {
-			t.parker.unpark(&t.copiers[i])
+			c := &t.copiers[i]
+			if taken == nil {
+				t.parker.unpark(c)
+			} else if t.parker.take(c) {
+				taken[i] = c
+			}
 		}
 	}
 	t.copiers[clientToUpstream].src.Close()
 	t.copiers[clientToUpstream].dst.Close()
+}
+
+// endTaken ends the copiers forceCloseTaking took out of the Parker, in
+// the calling goroutine rather than in a goroutine of their own each: a
+// parked copier holds no bytes for its destination, so with its sockets
+// closed its end is endAborted, as its goroutine would find. One that has
+// a request to act on is resumed as before. t.mu is not held.
+func (t *tunnel) endTaken(taken *[2]*copier) {
+	for _, c := range taken {
+		if c == nil {
+			continue
+		}
+		if c.req.Load() != 0 {
+			go c.resume()
+			continue
+		}
+		c.releaseBuffers()
+		t.onEnd(c.end(endAborted, nil))
+	}
 }
 
 // sideOf returns who is behind the source of direction d.
@@ -502,6 +531,9 @@ func (t *tunnel) armPark() {
 
 // onEnd handles the end of one copier; the last one finishes the tunnel.
 func (t *tunnel) onEnd(e copierEnd) {
+	// The other copier, when parked, is ended here after t.mu is let go
+	// (endTaken): one goroutine less at the end of a tunnel.
+	var taken [2]*copier
 	t.mu.Lock()
 	t.live--
 	live := t.live
@@ -514,13 +546,13 @@ func (t *tunnel) onEnd(e copierEnd) {
 	case endEOF:
 		t.setCause(sideOf(e.dir))
 		if !e.halfClosed || t.handshakeDone() {
-			t.forceClose()
+			t.forceCloseTaking(&taken)
 		} else if t.opts.FrameAware {
 			t.armDeadline()
 		}
 	case endReadError:
 		t.setCause(errCause(e.err, sideOf(e.dir)))
-		t.forceClose()
+		t.forceCloseTaking(&taken)
 	case endWriteError:
 		t.setCause(errCause(e.err, sideOf(other.dir)))
 		if t.opts.FrameAware && live > 0 && !errors.Is(e.err, os.ErrDeadlineExceeded) {
@@ -529,7 +561,7 @@ func (t *tunnel) onEnd(e copierEnd) {
 			t.armDeadline()
 			other.request(reqClose, other.goneCode, "peer went away")
 		} else {
-			t.forceClose()
+			t.forceCloseTaking(&taken)
 		}
 	case endGone:
 		t.setCause(sideOf(e.dir))
@@ -537,14 +569,15 @@ func (t *tunnel) onEnd(e copierEnd) {
 			t.armDeadline()
 			other.request(reqDrain, 0, "")
 		} else {
-			t.forceClose()
+			t.forceCloseTaking(&taken)
 		}
 	case endDrained:
 	case endLost, endAborted:
-		t.forceClose()
+		t.forceCloseTaking(&taken)
 	}
 	if live > 0 {
 		t.mu.Unlock()
+		t.endTaken(&taken)
 		return
 	}
 	t.finished = true
