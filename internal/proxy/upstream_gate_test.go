@@ -207,6 +207,7 @@ server { listen {{listen}};
 			} else {
 				req += "\n"
 			}
+			before := logLines(logPath)
 			r := g.do(req, tt.method)
 			if r.Status != tt.status {
 				t.Fatalf("got status %d; want %d", r.Status, tt.status)
@@ -217,12 +218,42 @@ server { listen {{listen}};
 			if tt.status >= 500 && tt.name_ == "" && !strings.Contains(string(r.Body), "<center><h1>"+r.StatusLine[9:]+"</h1></center>") {
 				t.Errorf("got body %q; want nginx's error page", r.Body)
 			}
-			line := lastLogLine(t, logPath, tt.path+" ")
+			line := newLogLine(t, logPath, before, tt.path+" ")
 			if !strings.HasPrefix(line, tt.path+" "+tt.log) {
 				t.Errorf("got log line %q; want prefix %q", line, tt.path+" "+tt.log)
 			}
 		})
 	}
+}
+
+// logLines returns the number of lines in the log at path.
+func logLines(path string) int {
+	data, _ := os.ReadFile(path)
+	return strings.Count(string(data), "\n")
+}
+
+// newLogLine waits for a line after the first n lines of the log at path
+// that starts with prefix, and returns the first such line: the line of a
+// request is written after its response, so the client can see the
+// response before the line exists.
+func newLogLine(t *testing.T, path string, n int, prefix string) string {
+	t.Helper()
+	var got []string
+	for i := 0; i < 250; i++ {
+		data, _ := os.ReadFile(path)
+		lines := strings.SplitAfter(string(data), "\n")
+		if len(lines) > n {
+			got = lines[n:]
+		}
+		for _, l := range got {
+			if strings.HasPrefix(l, prefix) && strings.HasSuffix(l, "\n") {
+				return strings.TrimSuffix(l, "\n")
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Errorf("no line starting with %q after line %d of the log; new lines: %q", prefix, n, got)
+	return ""
 }
 
 // lastLogLine waits for the access log's last line that starts with
