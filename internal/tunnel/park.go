@@ -39,8 +39,10 @@ type Parker struct {
 	// slots holds the registered copiers; an epoll event's data is the
 	// slot's index (low 32 bits) and its generation (high 32 bits), so a
 	// stale event of an earlier registration of the slot is told apart.
-	// A slot stays taken while its copier's socket is in the set, also
-	// while the event loop serves it (c nil then).
+	// A slot stays taken while its copier is registered, also while the
+	// event loop serves it (c nil then). A registration left to close(2)
+	// (see del) has given its slot back: its events carry a generation
+	// the slot no longer has.
 	slots  []parkSlot
 	free   []uint32 // indexes of slots not taken
 	parked int      // slots with a copier
