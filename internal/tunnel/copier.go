@@ -99,9 +99,11 @@ var smallPool = sync.Pool{New: func() any {
 	return &b
 }}
 
-// rawConn returns the socket of a TCP conn, nil for any other conn.
+// rawConn returns the socket of a conn that exposes one through
+// SyscallConn (*net.TCPConn, *net.UnixConn, or a caller's own socket conn
+// such as the proxy's dialled upstream), nil for any other conn (TLS).
 func rawConn(conn net.Conn) syscall.RawConn {
-	if sc, ok := conn.(*net.TCPConn); ok {
+	if sc, ok := conn.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			return rc
 		}

@@ -101,7 +101,7 @@ type Options struct {
 	// a direction whose read would block parks at once, and the Parker's
 	// goroutine reads and writes it without blocking when it is ready; a
 	// direction falls back to its own goroutine while a write would block,
-	// at its end and for close requests. Needs a Parker and TCP conns on
+	// at its end and for close requests. Needs a Parker and socket conns on
 	// both sides; ParkAfter does not apply.
 	Loop bool
 
