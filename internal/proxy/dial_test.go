@@ -58,7 +58,9 @@ func TestDialTimeout(t *testing.T) {
 		{"one-shot longer", 700 * time.Millisecond, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := clientConn{oneShot: tc.oneShot}
+			ws := new(workerState)
+			defer ws.shots.close()
+			c := clientConn{oneShot: tc.oneShot, work: ws}
 			start := time.Now()
 			conn, err := c.dial("tcp", addr, tc.timeout, start)
 			took := time.Since(start)
@@ -88,7 +90,9 @@ func TestDialConnects(t *testing.T) {
 		oneShot bool
 	}{{0, false}, {100 * time.Millisecond, false}, {0, true}, {100 * time.Millisecond, true}} {
 		timeout := tc.timeout
-		c := clientConn{oneShot: tc.oneShot}
+		ws := new(workerState)
+		defer ws.shots.close()
+		c := clientConn{oneShot: tc.oneShot, work: ws}
 		conn, err := c.dial("tcp", ln.Addr().String(), timeout, time.Now())
 		if err != nil {
 			t.Fatalf("timeout %v: got %v; want a connection", timeout, err)
@@ -106,8 +110,8 @@ func TestDialConnects(t *testing.T) {
 }
 
 // TestDialOneShot checks the connection dialOneShot makes: it carries
-// bytes both ways, reads EOF when the peer closes, and a refused connect
-// fails as net's does.
+// bytes both ways, a read waits for the peer's answer, reads EOF when the
+// peer closes, and a refused connect fails as net's does.
 func TestDialOneShot(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -121,11 +125,18 @@ func TestDialOneShot(t *testing.T) {
 		}
 		buf := make([]byte, 4)
 		io.ReadFull(c, buf)
+		// The answer comes late: the read below waits for it.
+		time.Sleep(50 * time.Millisecond)
 		c.Write(append(buf, '!'))
 		c.Close()
 	}()
-	conn := new(fileConn)
-	ok, err := dialOneShot(conn, ln.Addr().String(), time.Now().Add(5*time.Second))
+	pl, err := newShotPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pl.close()
+	conn := new(shotConn)
+	ok, err := dialOneShot(conn, pl, ln.Addr().String(), time.Now().Add(5*time.Second))
 	if !ok || err != nil {
 		t.Fatalf("got ok %v, %v; want a connection", ok, err)
 	}
@@ -156,11 +167,96 @@ func TestDialOneShot(t *testing.T) {
 	}
 	closed := l2.Addr().String()
 	l2.Close()
-	ok, err = dialOneShot(new(fileConn), closed, time.Time{})
+	ok, err = dialOneShot(new(shotConn), pl, closed, time.Time{})
 	if !ok || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("got ok %v, %v; want connection refused", ok, err)
 	}
-	if ok, _ := dialOneShot(new(fileConn), "localhost:80", time.Time{}); ok {
+	if ok, _ := dialOneShot(new(shotConn), pl, "localhost:80", time.Time{}); ok {
 		t.Errorf("got ok for a host name; want it left to net's dialer")
+	}
+}
+
+// TestShotConnWaits checks the waits of a one-shot connection in its
+// poller, one connection after another: a read deadline that passes, a
+// write larger than the socket takes at once, and a shutdown from another
+// goroutine that ends a waiting read.
+func TestShotConnWaits(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	pl, err := newShotPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pl.close()
+	accepted := make(chan net.Conn, 3)
+	go func() {
+		for range 3 {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	dial := func() (*shotConn, net.Conn) {
+		t.Helper()
+		conn := new(shotConn)
+		if ok, err := dialOneShot(conn, pl, ln.Addr().String(), time.Now().Add(5*time.Second)); !ok || err != nil {
+			t.Fatalf("got ok %v, %v; want a connection", ok, err)
+		}
+		select {
+		case peer := <-accepted:
+			t.Cleanup(func() { peer.Close() })
+			return conn, peer
+		case <-time.After(5 * time.Second):
+			t.Fatal("no connection accepted")
+		}
+		return nil, nil
+	}
+
+	// A read deadline: the read waits for it, then fails as a timeout.
+	conn, _ := dial()
+	start := time.Now()
+	conn.SetReadDeadline(start.Add(100 * time.Millisecond))
+	if _, err := conn.Read(make([]byte, 10)); !isTimeout(err) {
+		t.Errorf("got %v; want a timeout", err)
+	}
+	if took := time.Since(start); took < 50*time.Millisecond || took > 3*time.Second {
+		t.Errorf("timed out after %v; want about 100ms", took)
+	}
+	conn.Close()
+
+	// A write of 8 MiB waits for the peer to read it.
+	conn, peer := dial()
+	big := make([]byte, 8<<20)
+	got := make(chan int64, 1)
+	go func() {
+		n, _ := io.Copy(io.Discard, peer)
+		got <- n
+	}()
+	conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if n, err := conn.Write(big); n != len(big) || err != nil {
+		t.Errorf("wrote %d, %v; want %d bytes", n, err, len(big))
+	}
+	conn.Close()
+	if n := <-got; n != int64(len(big)) {
+		t.Errorf("peer read %d bytes; want %d", n, len(big))
+	}
+
+	// shutdown from another goroutine ends a read that waits.
+	conn, _ = dial()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	shut := make(chan struct{})
+	time.AfterFunc(50*time.Millisecond, func() { conn.shutdown(); close(shut) })
+	if n, err := conn.Read(make([]byte, 10)); n != 0 || err != io.EOF {
+		t.Errorf("got %d, %v; want EOF", n, err)
+	}
+	<-shut // as unwatchClient waits for the watch before the close
+	conn.Close()
+	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("read after close: got %v; want os.ErrClosed", err)
 	}
 }

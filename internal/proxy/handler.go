@@ -49,8 +49,9 @@ type clientConn struct {
 	att                  attempt
 	dialCtx              deadlineCtx
 	oneShot              bool // the request's upstream connection may use dialOneShot
-	shot                 fileConn
-	ip                   netip.Addr // remoteAddr parsed, by clientIP
+	shot                 shotConn
+	work                 *workerState // the worker serving the connection
+	ip                   netip.Addr   // remoteAddr parsed, by clientIP
 	ipParsed             bool
 	tried                upstream.Tried
 	resp                 http1.Response

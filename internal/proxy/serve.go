@@ -99,9 +99,10 @@ func (h *Handler) dispatch(j connJob) {
 // waited workerIdle for one or maxIdleWorkers others wait already.
 func (h *Handler) worker(j connJob) {
 	var idle *time.Timer
-	var names addrNames
+	var ws workerState
+	defer ws.shots.close()
 	for {
-		h.serveConn(j.nc, j.listenAddr, &names)
+		h.serveConn(j.nc, j.listenAddr, &ws)
 		j = connJob{}
 		if h.idleWorkers.Add(1) > maxIdleWorkers {
 			h.idleWorkers.Add(-1)
@@ -122,12 +123,33 @@ func (h *Handler) worker(j connJob) {
 	}
 }
 
-// serveConn runs one client connection; names is its worker's.
-func (h *Handler) serveConn(nc net.Conn, listenAddr string, names *addrNames) {
+// workerState is what a connection worker keeps from one connection to
+// the next.
+type workerState struct {
+	names addrNames
+	// shots is where one-shot upstream connections wait; made at the
+	// first one-shot dial.
+	shots *shotPoller
+}
+
+// poller returns w's shotPoller, made at the first call.
+func (w *workerState) poller() (*shotPoller, error) {
+	if w.shots == nil {
+		pl, err := newShotPoller()
+		if err != nil {
+			return nil, err
+		}
+		w.shots = pl
+	}
+	return w.shots, nil
+}
+
+// serveConn runs one client connection; ws is its worker's.
+func (h *Handler) serveConn(nc net.Conn, listenAddr string, ws *workerState) {
 	st := h.state.Load()
-	c := &clientConn{h: h, nc: nc, listenAddr: listenAddr, serial: h.serial.Add(1)}
-	c.remoteAddr, c.remotePort = names.remote.split(nc.RemoteAddr())
-	c.localAddr, c.localPort = names.local.split(nc.LocalAddr())
+	c := &clientConn{h: h, nc: nc, listenAddr: listenAddr, serial: h.serial.Add(1), work: ws}
+	c.remoteAddr, c.remotePort = ws.names.remote.split(nc.RemoteAddr())
+	c.localAddr, c.localPort = ws.names.local.split(nc.LocalAddr())
 	h.conns.add(c)
 	defer h.conns.remove(c)
 	if h.draining.Load() {
