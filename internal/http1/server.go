@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -52,6 +53,13 @@ type ConnConfig struct {
 	// Logger receives client errors at debug level (nginx logs them at
 	// "info"); nil discards them.
 	Logger *slog.Logger
+	// Stopping, when set and true, ends the connection instead of waiting
+	// for a next request head: a graceful stop closes idle keep-alive
+	// connections (ngx_close_idle_connections). It is read after each
+	// wait's read deadline is armed, so a stopper that stores true and then
+	// sets a read deadline in the past always ends the wait: either Serve
+	// sees true, or the stopper's deadline comes after Serve's.
+	Stopping *atomic.Bool
 }
 
 // DefaultConnConfig returns nginx 1.22's defaults.
@@ -209,6 +217,11 @@ func (c *serverConn) logf(msg string, args ...any) {
 	}
 }
 
+// stopping reports whether ConnConfig.Stopping asks the connection to end.
+func (c *serverConn) stopping() bool {
+	return c.cfg.Stopping != nil && c.cfg.Stopping.Load()
+}
+
 func (c *serverConn) serve(h Handler) {
 	defer func() {
 		if !c.hijacked {
@@ -219,10 +232,16 @@ func (c *serverConn) serve(h Handler) {
 		c.cr.perRead, c.cr.stale = 0, false
 		if c.requests == 0 {
 			c.setReadDeadline(c.cfg.ClientHeaderTimeout)
+			if c.stopping() {
+				return
+			}
 		} else {
 			// ngx_http_set_keepalive: keepalive_timeout until the first
 			// byte, then client_header_timeout for the head.
 			c.setReadDeadline(c.w.limits.KeepaliveTimeout)
+			if c.stopping() && !headBuffered(c.br) {
+				return
+			}
 			if _, err := c.br.Peek(1); err != nil {
 				return
 			}

@@ -373,3 +373,36 @@ func TestServeHijack(t *testing.T) {
 		t.Fatalf("got\n%q\nwant\n%q", out, want)
 	}
 }
+
+// TestServeStoppingEndsKeepalive: a stop that begins while a request is
+// served ends the connection after the response instead of waiting
+// keepalive_timeout for a next request, even though the response already
+// went out with keep-alive.
+func TestServeStoppingEndsKeepalive(t *testing.T) {
+	var stopping atomic.Bool
+	cfg := DefaultConnConfig()
+	cfg.Limits.KeepaliveTimeout = time.Hour
+	cfg.Stopping = &stopping
+	addr, calls := startServer(t, cfg, func(w *ResponseWriter, r *Request) {
+		w.WriteHeader(200, "", 2)
+		io.WriteString(w, "ok")
+		stopping.Store(true)
+	})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("reading until the connection ends: %v (got %q); want the response, then EOF", err, b)
+	}
+	if !strings.HasPrefix(string(b), "HTTP/1.1 200 ") || !strings.HasSuffix(string(b), "\r\n\r\nok") {
+		t.Errorf("got %q; want one 200 response with body ok", b)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("handler called %d times; want 1", n)
+	}
+}

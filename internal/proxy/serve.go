@@ -205,6 +205,7 @@ func (h *Handler) serveConn(nc net.Conn, listenAddr string, ws *workerState) {
 	}
 	cfg.ServerName = ServerInfo{Version: h.Version, Tokens: lc.ServerTokens}.name()
 	cfg.Logger = h.Log
+	cfg.Stopping = &h.draining
 	http1.Serve(c.nc, &cfg, c)
 }
 
