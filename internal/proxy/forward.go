@@ -1103,10 +1103,9 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 // WriteComposedHeader; it is bound once per connection (composeFn) so that
 // a response costs no closure.
 func (c *clientConn) compose(dst []byte, f http1.Framing) []byte {
-	c.date = c.appendDate(c.date[:0], c.headAt)
 	c.host = append(c.host[:0], c.redirectHost()...)
 	cr := ClientResponse{
-		Date:          c.date,
+		Date:          httpDate(c.headAt),
 		ContentLength: f.ContentLength,
 		Chunked:       f.Chunked,
 		Host:          c.host,
@@ -1118,15 +1117,6 @@ func (c *clientConn) compose(dst []byte, f http1.Framing) []byte {
 		cr.Conn = ConnKeepAlive
 	}
 	return c.plan.resp.AppendResponse(dst, &c.up, &cr)
-}
-
-// appendDate appends the Date value for now, formatted once per second.
-func (c *clientConn) appendDate(dst []byte, now time.Time) []byte {
-	if sec := now.Unix(); sec != c.dateSec || len(c.dateText) == 0 {
-		c.dateSec = sec
-		c.dateText = AppendHTTPDate(c.dateText[:0], now)
-	}
-	return append(dst, c.dateText...)
 }
 
 // redirectHost is the host for absolute redirects: the request's, the

@@ -46,27 +46,26 @@ type clientConn struct {
 	gone      bool
 
 	// Per-request state kept to avoid allocating on every request.
-	att                  attempt
-	dialCtx              deadlineCtx
-	oneShot              bool // the request's upstream connection may use dialOneShot
-	shot                 shotConn
-	work                 *workerState // the worker serving the connection
-	ip                   netip.Addr   // remoteAddr parsed, by clientIP
-	ipParsed             bool
-	tried                upstream.Tried
-	resp                 http1.Response
-	upBody               http1.Body
-	upRd                 upstreamReader
-	now                  http1.NowWriter // upstream heads written without waiting
-	reqHL                reqHeaders
-	respHL               respHeaders
-	up                   UpstreamResponse
-	plan                 *locPlan // during WriteComposedHeader
-	composeFn            func(dst []byte, f http1.Framing) []byte
-	port                 int // local port for absolute redirects; 0 for 80/443
-	date, host, dateText []byte
-	headAt               time.Time // when the response head was composed (Date)
-	dateSec              int64
+	att       attempt
+	dialCtx   deadlineCtx
+	oneShot   bool // the request's upstream connection may use dialOneShot
+	shot      shotConn
+	work      *workerState // the worker serving the connection
+	ip        netip.Addr   // remoteAddr parsed, by clientIP
+	ipParsed  bool
+	tried     upstream.Tried
+	resp      http1.Response
+	upBody    http1.Body
+	upRd      upstreamReader
+	now       http1.NowWriter // upstream heads written without waiting
+	reqHL     reqHeaders
+	respHL    respHeaders
+	up        UpstreamResponse
+	plan      *locPlan // during WriteComposedHeader
+	composeFn func(dst []byte, f http1.Framing) []byte
+	port      int // local port for absolute redirects; 0 for 80/443
+	host      []byte
+	headAt    time.Time // when the response head was composed (Date)
 }
 
 var _ http1.Handler = (*clientConn)(nil)

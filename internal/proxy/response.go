@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"wsgate/internal/config"
@@ -508,4 +509,28 @@ func indexFold(b []byte, s string) int {
 // GMT"), the Date header's value.
 func AppendHTTPDate(dst []byte, t time.Time) []byte {
 	return t.UTC().AppendFormat(dst, "Mon, 02 Jan 2006 15:04:05 GMT")
+}
+
+// dateStamp is a Date value and the second it stands for. A stamp is
+// never modified once published, so any goroutine may read its text.
+type dateStamp struct {
+	sec  int64
+	text []byte
+}
+
+// lastDate is the Date value of the latest proxied response or 101, shared
+// by all connections: a per-connection cache would format the date again
+// for every new connection.
+var lastDate atomic.Pointer[dateStamp]
+
+// httpDate returns the Date value (AppendHTTPDate) of now, formatted once
+// per second for the whole process; the caller must not modify it.
+func httpDate(now time.Time) []byte {
+	sec := now.Unix()
+	if d := lastDate.Load(); d != nil && d.sec == sec {
+		return d.text
+	}
+	d := &dateStamp{sec: sec, text: AppendHTTPDate(nil, now)}
+	lastDate.Store(d)
+	return d.text
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"wsgate/internal/config"
@@ -126,7 +125,7 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 	up := UpstreamResponse{Status: 101, StatusLine: resp.StatusLine, Headers: &rh}
 	now := time.Now()
 	err := w.WriteComposedHeader(101, -1, func(dst []byte, f http1.Framing) []byte {
-		cr := ClientResponse{Date: upgradeDate(now), ContentLength: -1, Vars: &c.vc}
+		cr := ClientResponse{Date: httpDate(now), ContentLength: -1, Vars: &c.vc}
 		return plan.resp.AppendResponse(dst, &up, &cr)
 	})
 	if err != nil {
@@ -184,30 +183,6 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 		Loop: true,
 	}, end.done)
 	return statusTunnel
-}
-
-// dateStamp is a Date value and the second it stands for. A stamp is
-// never modified once published, so any goroutine may read its text.
-type dateStamp struct {
-	sec  int64
-	text []byte
-}
-
-// lastUpgradeDate is the Date value of the latest 101, shared by all
-// connections: a connection usually sends one 101 in its life, so a cache
-// per connection would format the date every time.
-var lastUpgradeDate atomic.Pointer[dateStamp]
-
-// upgradeDate returns the Date value (AppendHTTPDate) of now, formatted
-// once per second; the caller must not modify it.
-func upgradeDate(now time.Time) []byte {
-	sec := now.Unix()
-	if d := lastUpgradeDate.Load(); d != nil && d.sec == sec {
-		return d.text
-	}
-	d := &dateStamp{sec: sec, text: AppendHTTPDate(nil, now)}
-	lastUpgradeDate.Store(d)
-	return d.text
 }
 
 // statusTunnel tells ServeHTTP1 that a tunnel took the connection over and
