@@ -7,6 +7,12 @@ import "time"
 // plain data (no sockets, no compiled regexps, no net/http) so that -t,
 // golden dumps and fuzzing stay cheap. Inheritance is already resolved:
 // every Location carries its effective settings.
+//
+// Every field of a server, location, LocConf and upstream takes part in the
+// route key that decides which tunnels a reload keeps, unless it is tagged
+// `reload:"keep"`: the tag says that the setting cannot change what an open
+// WebSocket does or where it goes (it acts only before the 101, on request
+// bodies, on logs, or on the lint). Tag a new field only for that reason.
 type Spec struct {
 	Main MainConf
 	HTTP *HTTP // nil when the file has no http context and no top-level server
@@ -66,13 +72,13 @@ type Server struct {
 	Conf LocConf
 
 	// Server-level (ngx_http_core_srv_conf_t) settings.
-	ClientHeaderTimeout      time.Duration // default 60s
-	ClientHeaderBufferSize   int64         // default 1k
-	LargeClientHeaderBuffers Buffers       // default 4 8k
-	MergeSlashes             bool          // default on
-	UnderscoresInHeaders     bool          // default off
-	IgnoreInvalidHeaders     bool          // default on
-	TLS                      *TLSConf      // nil unless ssl_certificate is set
+	ClientHeaderTimeout      time.Duration `reload:"keep"` // default 60s
+	ClientHeaderBufferSize   int64         `reload:"keep"` // default 1k
+	LargeClientHeaderBuffers Buffers       `reload:"keep"` // default 4 8k
+	MergeSlashes             bool          `reload:"keep"` // default on
+	UnderscoresInHeaders     bool          `reload:"keep"` // default off
+	IgnoreInvalidHeaders     bool          `reload:"keep"` // default on
+	TLS                      *TLSConf      `reload:"keep"` // nil unless ssl_certificate is set
 }
 
 // Buffers is a "number size" pair (large_client_header_buffers, proxy_buffers).
@@ -86,18 +92,18 @@ type Listen struct {
 	Pos  Pos
 	Addr string // host:port as net.Listen wants it: "0.0.0.0:80", "[::]:80", "127.0.0.1:8080"
 	// Wildcard is true when no address was given or it was * / 0.0.0.0 / [::].
-	Wildcard      bool
-	DefaultServer bool
+	Wildcard      bool `reload:"keep"`
+	DefaultServer bool `reload:"keep"`
 	// IsDefault is set by Check on the listen of the server that is the
 	// default for Addr: the one with default_server there, else the first
 	// server in file order listening on Addr (ngx_http_add_addresses).
-	IsDefault bool
+	IsDefault bool `reload:"keep"`
 	SSL       bool
 	HTTP2     bool
 	HTTP3     bool // listen ... quic
-	ReusePort bool
-	Backlog   int  // 0: system default (nginx: 511)
-	IPv6Only  bool // ipv6only=on (nginx default on)
+	ReusePort bool `reload:"keep"`
+	Backlog   int  `reload:"keep"` // 0: system default (nginx: 511)
+	IPv6Only  bool `reload:"keep"` // ipv6only=on (nginx default on)
 }
 
 // NameKind says how a server_name entry matches.
@@ -177,49 +183,49 @@ type LocConf struct {
 	ProxySetHeaders []HeaderSet
 	// SetHeadersInherited is true when ProxySetHeaders came from an outer
 	// level (this level had none of its own).
-	SetHeadersInherited bool
+	SetHeadersInherited bool `reload:"keep"`
 	// SetHeadersDropped lists headers set at an outer level that this level
 	// discarded by having its own proxy_set_header (for the lint).
-	SetHeadersDropped []HeaderSet
+	SetHeadersDropped []HeaderSet `reload:"keep"`
 
-	ProxyHideHeaders []string // lower-case names, in addition to nginx's defaults
-	ProxyPassHeaders []string // lower-case names removed from the default hidden set
-	ProxyRedirect    []Redirect
+	ProxyHideHeaders []string   `reload:"keep"` // lower-case names, in addition to nginx's defaults
+	ProxyPassHeaders []string   `reload:"keep"` // lower-case names removed from the default hidden set
+	ProxyRedirect    []Redirect `reload:"keep"`
 	// ProxyRedirectOff is true for "proxy_redirect off"; ProxyRedirect is
 	// then empty. "default" is expanded into a Redirect at Check time.
-	ProxyRedirectOff bool
+	ProxyRedirectOff bool `reload:"keep"`
 
 	ProxyConnectTimeout time.Duration // default 60s
 	ProxyReadTimeout    time.Duration // default 60s
 	ProxySendTimeout    time.Duration // default 60s
 
-	ProxyNextUpstream        NextUpstream  // default error|timeout
-	ProxyNextUpstreamTries   int           // 0: unlimited
-	ProxyNextUpstreamTimeout time.Duration // 0: unlimited
+	ProxyNextUpstream        NextUpstream  `reload:"keep"` // default error|timeout
+	ProxyNextUpstreamTries   int           `reload:"keep"` // 0: unlimited
+	ProxyNextUpstreamTimeout time.Duration `reload:"keep"` // 0: unlimited
 
-	ProxyBuffering          bool  // default on
-	ProxyBufferSize         int64 // default 4k (one page)
-	ProxyRequestBuffering   bool  // default on
+	ProxyBuffering          bool  `reload:"keep"` // default on
+	ProxyBufferSize         int64 `reload:"keep"` // default 4k (one page)
+	ProxyRequestBuffering   bool  `reload:"keep"` // default on
 	ProxyPassRequestHeaders bool  // default on
-	ProxyPassRequestBody    bool  // default on
-	ProxyIgnoreClientAbort  bool  // default off
+	ProxyPassRequestBody    bool  `reload:"keep"` // default on
+	ProxyIgnoreClientAbort  bool  `reload:"keep"` // default off
 
-	ClientMaxBodySize int64         // default 1m; 0 disables the check
-	ClientBodyTimeout time.Duration // default 60s
+	ClientMaxBodySize int64         `reload:"keep"` // default 1m; 0 disables the check
+	ClientBodyTimeout time.Duration `reload:"keep"` // default 60s
 	SendTimeout       time.Duration // default 60s
-	KeepaliveTimeout  time.Duration // default 75s; 0 disables keep-alive
-	KeepaliveRequests int           // default 1000
-	ServerTokens      bool          // default on
+	KeepaliveTimeout  time.Duration `reload:"keep"` // default 75s; 0 disables keep-alive
+	KeepaliveRequests int           `reload:"keep"` // default 1000
+	ServerTokens      bool          `reload:"keep"` // default on
 
-	Resolver        []string      // addresses; empty: system resolver
-	ResolverTimeout time.Duration // default 30s
+	Resolver        []string      `reload:"keep"` // addresses; empty: system resolver
+	ResolverTimeout time.Duration `reload:"keep"` // default 30s
 
 	// AccessLogs is effective; empty with AccessLogOff means off. With no
 	// access_log anywhere it holds nginx's default, "logs/access.log
 	// combined" (relative to the prefix), with a zero Pos.
-	AccessLogs   []AccessLog
-	AccessLogOff bool
-	ErrorLogs    []ErrorLog
+	AccessLogs   []AccessLog `reload:"keep"`
+	AccessLogOff bool        `reload:"keep"`
+	ErrorLogs    []ErrorLog  `reload:"keep"`
 
 	// wsgate's own directives (ws_*): see directives.go for each.
 	WS WSConf
@@ -316,10 +322,10 @@ type Upstream struct {
 	// RandomTwo is "random two [least_conn]"; the method is then least_conn.
 	RandomTwo bool
 
-	Keepalive         int           // 0: no cache
-	KeepaliveTimeout  time.Duration // default 60s
-	KeepaliveRequests int           // default 1000
-	Zone              string
+	Keepalive         int           `reload:"keep"` // 0: no cache
+	KeepaliveTimeout  time.Duration `reload:"keep"` // default 60s
+	KeepaliveRequests int           `reload:"keep"` // default 1000
+	Zone              string        `reload:"keep"`
 }
 
 // Balance is the balancing method of an upstream.

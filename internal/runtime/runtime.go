@@ -8,10 +8,7 @@ package runtime
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"sort"
 	"strings"
 
 	"wsgate/internal/config"
@@ -162,46 +159,3 @@ func Build(ctx context.Context, spec *config.Spec, ups *upstream.Registry, resol
 // Activate publishes the snapshot's upstream set in ups: peers the snapshot
 // no longer lists are retired once their last lease ends.
 func (s *Snapshot) Activate(ups *upstream.Registry) { ups.Activate(s.Upstreams) }
-
-// routeKey hashes what a tunnel depends on: the server's listen addresses
-// and names, the location's match, and its effective configuration (which
-// includes proxy_pass, timeouts, headers and the ws_* settings), plus the
-// servers of a named upstream. Positions are left out, so moving a block in
-// the file or adding an unrelated location keeps the key.
-func routeKey(loc *Loc, up *config.Upstream) string {
-	h := sha256.New()
-	var listens []string
-	for _, l := range loc.Server.Listens {
-		listens = append(listens, l.Addr)
-	}
-	sort.Strings(listens)
-	fmt.Fprintf(h, "listen %s\n", strings.Join(listens, " "))
-	for _, n := range loc.Server.Names {
-		fmt.Fprintf(h, "name %d %s %v\n", n.Kind, n.Name, n.Dot)
-	}
-	if l := loc.Location; l != nil {
-		fmt.Fprintf(h, "location %s %s\n", l.Match, l.Path)
-	}
-	writeConf(h, loc.Conf)
-	if up != nil {
-		fmt.Fprintf(h, "upstream %s %d %s %v %v\n", up.Name, up.Balance, up.HashKey, up.HashConsistent, up.RandomTwo)
-		for _, s := range up.Servers {
-			fmt.Fprintf(h, "server %s %d %d %s %v %v %d\n", s.Addr, s.Weight, s.MaxFails, s.FailTimeout, s.Backup, s.Down, s.MaxConns)
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil)[:12])
-}
-
-// writeConf writes the settings of lc that matter to an open tunnel, without
-// positions.
-func writeConf(w interface{ Write([]byte) (int, error) }, lc *config.LocConf) {
-	if pp := lc.ProxyPass; pp != nil {
-		fmt.Fprintf(w, "pass %s\n", pp.Raw)
-	}
-	fmt.Fprintf(w, "version %s\n", lc.ProxyHTTPVersion)
-	for _, h := range lc.ProxySetHeaders {
-		fmt.Fprintf(w, "set %s %q\n", h.Name, h.Value)
-	}
-	fmt.Fprintf(w, "timeouts %s %s %s\n", lc.ProxyConnectTimeout, lc.ProxyReadTimeout, lc.ProxySendTimeout)
-	fmt.Fprintf(w, "ws %v %v %d %s\n", lc.WS.Upgrade, lc.WS.AllowUpgrades, lc.WS.ReloadClose, lc.WS.DrainWindow)
-}
