@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"wsgate/internal/config"
@@ -60,6 +61,13 @@ const (
 	kWSBytesOut
 	kWSClosedBy
 	kWSCloseCode
+	kRequestID
+	kBinaryRemoteAddr
+	kPid
+	kPipe
+	kRequestBody
+	kUpstreamHTTP // $upstream_http_NAME: a header of the upstream's response
+	kUpstreamResponseLength
 )
 
 // builtin maps the fixed variable names to their kinds (ngx_http_core_variables
@@ -106,6 +114,12 @@ var builtin = map[string]kind{
 	"ws_bytes_out":              kWSBytesOut,
 	"ws_closed_by":              kWSClosedBy,
 	"ws_close_code":             kWSCloseCode,
+	"request_id":                kRequestID,
+	"binary_remote_addr":        kBinaryRemoteAddr,
+	"pid":                       kPid,
+	"pipe":                      kPipe,
+	"request_body":              kRequestBody,
+	"upstream_response_length":  kUpstreamResponseLength,
 }
 
 // Compiler turns strings with variables into Templates for one
@@ -117,6 +131,9 @@ type Compiler struct {
 	mapIndex map[string]int // variable name → maps index
 	captures map[string]bool
 	hostname string
+	pid      string
+	// upstreamHeaders is set once a template reads $upstream_http_NAME.
+	upstreamHeaders bool
 }
 
 // NewCompiler compiles the map blocks (in file order; a later map of the
@@ -126,6 +143,7 @@ type Compiler struct {
 func NewCompiler(maps []*config.Map) (*Compiler, error) {
 	c := &Compiler{mapIndex: make(map[string]int), captures: make(map[string]bool)}
 	c.hostname, _ = os.Hostname()
+	c.pid = strconv.Itoa(os.Getpid())
 	var errs config.ErrorList
 	// Names first: a map's source or values may use maps defined later.
 	for _, m := range maps {
@@ -162,6 +180,11 @@ func NewCompiler(maps []*config.Map) (*Compiler, error) {
 	return c, nil
 }
 
+// UsesUpstreamHeaders reports whether a template compiled so far reads a
+// header of the upstream's response ($upstream_http_NAME): only then does
+// the proxy keep those headers for the request's variables.
+func (c *Compiler) UsesUpstreamHeaders() bool { return c.upstreamHeaders }
+
 // DeclareCaptures makes the named groups of the configuration's other
 // regexes (server names, locations: route.Table.CaptureNames) usable as
 // variables. Call it before Compile.
@@ -176,7 +199,7 @@ func (c *Compiler) declare(names []string) {
 }
 
 func isPrefixVar(name string) bool {
-	for _, p := range [...]string{"http_", "arg_", "cookie_"} {
+	for _, p := range [...]string{"http_", "arg_", "cookie_", "upstream_http_"} {
 		if strings.HasPrefix(name, p) && len(name) > len(p) {
 			return true
 		}
@@ -289,6 +312,9 @@ func (c *Compiler) resolve(name string) (part, error) {
 		return part{kind: kHTTPJoin, lit: name[5:], sep: "; "}, nil
 	case name == "content_type", name == "content_length":
 		return part{kind: kHTTP, lit: name}, nil
+	case strings.HasPrefix(name, "upstream_http_") && len(name) > 14:
+		c.upstreamHeaders = true
+		return part{kind: kUpstreamHTTP, lit: name[14:]}, nil
 	case strings.HasPrefix(name, "http_") && len(name) > 5:
 		return part{kind: kHTTP, lit: name[5:]}, nil
 	case strings.HasPrefix(name, "arg_") && len(name) > 4:

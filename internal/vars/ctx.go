@@ -30,6 +30,10 @@ type UpstreamTry struct {
 	// A negative ConnectTime prints "-" (the connect did not finish).
 	ResponseTime time.Duration
 	ConnectTime  time.Duration
+	// ResponseLength is the response body bytes read from the peer, after
+	// removing chunked framing ($upstream_response_length); 0 when no
+	// body was read.
+	ResponseLength int64
 }
 
 // Ctx is everything variables read for one request or tunnel. The proxy
@@ -83,6 +87,24 @@ type Ctx struct {
 	// default; ProxyPort is the port, "80"/"443" when not written.
 	Proxied              bool
 	ProxyHost, ProxyPort string
+	// Pipelined is true when the request's head had already arrived
+	// behind the previous request on the connection ($pipe "p", else ".").
+	Pipelined bool
+	// RequestID is $request_id: 16 random bytes, printed as 32 hex
+	// digits, made at the first evaluation and kept for the request (the
+	// zero value means not made yet).
+	RequestID [16]byte
+	// RequestBody is $request_body, found only when HasRequestBody: the
+	// body when wsgate held all of it in memory before sending it
+	// upstream (see the proxy's spool); wsgate otherwise streams bodies
+	// and never has them whole.
+	RequestBody    string
+	HasRequestBody bool
+	// UpstreamHeaders are the header lines of the upstream response that
+	// is relayed (or that upgraded), for $upstream_http_NAME. The proxy
+	// fills them only when a template reads such a variable
+	// (Compiler.UsesUpstreamHeaders).
+	UpstreamHeaders []Header
 
 	// Fields read by access logs.
 

@@ -28,6 +28,9 @@ const (
 	frozenTLS
 	frozenProxied
 	frozenWS
+	frozenPipelined
+	frozenRequestID
+	frozenHasRequestBody
 )
 
 // freezeScratch holds the encoding buffers of Freeze between calls.
@@ -51,10 +54,22 @@ func (f *Frozen) Freeze(c *Ctx) {
 	if c.WS {
 		flags |= frozenWS
 	}
+	if c.Pipelined {
+		flags |= frozenPipelined
+	}
+	if c.RequestID != ([16]byte{}) {
+		flags |= frozenRequestID
+	}
+	if c.HasRequestBody {
+		flags |= frozenHasRequestBody
+	}
 	b = append(b, flags)
+	if flags&frozenRequestID != 0 {
+		b = append(b, c.RequestID[:]...)
+	}
 	for _, s := range [...]string{c.Method, c.RequestURI, c.URI, c.Args, c.RequestLine, c.Host,
 		c.Proto, c.RemoteAddr, c.RemotePort, c.ServerAddr, c.ServerPort, c.ServerName,
-		c.Captures.Subject, c.ProxyHost, c.ProxyPort, c.WSClosedBy} {
+		c.Captures.Subject, c.ProxyHost, c.ProxyPort, c.WSClosedBy, c.RequestBody} {
 		b = appendString(b, s)
 	}
 	for _, v := range [...]int64{int64(c.Status), c.BodyBytesSent, c.BytesSent, c.RequestLength,
@@ -64,6 +79,10 @@ func (f *Frozen) Freeze(c *Ctx) {
 	}
 	b = binary.AppendUvarint(b, uint64(len(c.Headers)))
 	for _, h := range c.Headers {
+		b = appendString(appendString(b, h.Name), h.Value)
+	}
+	b = binary.AppendUvarint(b, uint64(len(c.UpstreamHeaders)))
+	for _, h := range c.UpstreamHeaders {
 		b = appendString(appendString(b, h.Name), h.Value)
 	}
 	b = binary.AppendUvarint(b, uint64(len(c.Captures.Index)))
@@ -76,6 +95,7 @@ func (f *Frozen) Freeze(c *Ctx) {
 		b = binary.AppendVarint(b, int64(u.Status))
 		b = binary.AppendVarint(b, int64(u.ResponseTime))
 		b = binary.AppendVarint(b, int64(u.ConnectTime))
+		b = binary.AppendVarint(b, u.ResponseLength)
 	}
 	*f = Frozen{start: c.Start, end: c.End, names: c.Captures.Names, data: append([]byte(nil), b...)}
 	*sp = b
@@ -101,9 +121,15 @@ func (f *Frozen) Thaw(c *Ctx) {
 	c.TLS = flags&frozenTLS != 0
 	c.Proxied = flags&frozenProxied != 0
 	c.WS = flags&frozenWS != 0
+	c.Pipelined = flags&frozenPipelined != 0
+	c.HasRequestBody = flags&frozenHasRequestBody != 0
+	if flags&frozenRequestID != 0 {
+		copy(c.RequestID[:], d.b)
+		d.b = d.b[len(c.RequestID):]
+	}
 	for _, p := range [...]*string{&c.Method, &c.RequestURI, &c.URI, &c.Args, &c.RequestLine, &c.Host,
 		&c.Proto, &c.RemoteAddr, &c.RemotePort, &c.ServerAddr, &c.ServerPort, &c.ServerName,
-		&c.Captures.Subject, &c.ProxyHost, &c.ProxyPort, &c.WSClosedBy} {
+		&c.Captures.Subject, &c.ProxyHost, &c.ProxyPort, &c.WSClosedBy, &c.RequestBody} {
 		*p = d.str()
 	}
 	c.Status = int(d.int())
@@ -122,6 +148,12 @@ func (f *Frozen) Thaw(c *Ctx) {
 			c.Headers[i] = Header{Name: d.str(), Value: d.str()}
 		}
 	}
+	if n := d.uint(); n > 0 {
+		c.UpstreamHeaders = make([]Header, n)
+		for i := range c.UpstreamHeaders {
+			c.UpstreamHeaders[i] = Header{Name: d.str(), Value: d.str()}
+		}
+	}
 	var idx []int
 	if n := d.uint(); n > 0 {
 		idx = make([]int, n)
@@ -138,6 +170,7 @@ func (f *Frozen) Thaw(c *Ctx) {
 			u.Status = int(d.int())
 			u.ResponseTime = time.Duration(d.int())
 			u.ConnectTime = time.Duration(d.int())
+			u.ResponseLength = d.int()
 		}
 	}
 }

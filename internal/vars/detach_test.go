@@ -47,10 +47,12 @@ func TestFreezeRoundTrip(t *testing.T) {
 			Index:   []int{0, 11, 9, 11, -1, -1},
 			Names:   []string{"", "id", ""},
 		},
-		Headers: []Header{{Name: "Host", Value: "example.com"}, {Name: "X-Empty", Value: ""}},
+		Headers:         []Header{{Name: "Host", Value: "example.com"}, {Name: "X-Empty", Value: ""}},
+		UpstreamHeaders: []Header{{Name: "Sec-WebSocket-Accept", Value: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="}},
+		RequestID:       [16]byte{0xde, 0xad, 15: 0x01},
 		Upstream: []UpstreamTry{
 			{Addr: "127.0.0.1:8080", Status: 502, ResponseTime: 3 * time.Millisecond, ConnectTime: -1},
-			{Addr: "127.0.0.1:8081", Status: 101, ResponseTime: time.Hour, ConnectTime: time.Millisecond},
+			{Addr: "127.0.0.1:8081", Status: 101, ResponseTime: time.Hour, ConnectTime: time.Millisecond, ResponseLength: 17},
 		},
 	}
 	v := reflect.ValueOf(&c).Elem()

@@ -1,6 +1,9 @@
 package vars
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/netip"
 	"strconv"
 	"time"
 )
@@ -120,7 +123,21 @@ func (cp *Compiler) appendValue(dst []byte, c *Ctx, p *part) ([]byte, bool) {
 			d = c.now().Sub(c.Start)
 		}
 		return appendSeconds(dst, d), true
-	case kUpstreamAddr, kUpstreamStatus, kUpstreamResponseTime, kUpstreamConnectTime:
+	case kRequestID:
+		// ngx_http_variable_request_id: 16 random bytes as 32 hex digits.
+		if c.RequestID == ([16]byte{}) {
+			rand.Read(c.RequestID[:])
+		}
+		return hex.AppendEncode(dst, c.RequestID[:]), true
+	case kBinaryRemoteAddr:
+		// ngx_http_variable_binary_remote_addr: 4 bytes for IPv4, 16 for
+		// IPv6 (an IPv4-mapped IPv6 address stays 16).
+		a, err := netip.ParseAddr(c.RemoteAddr)
+		if err != nil {
+			return dst, false
+		}
+		return append(dst, a.AsSlice()...), true
+	case kUpstreamAddr, kUpstreamStatus, kUpstreamResponseTime, kUpstreamConnectTime, kUpstreamResponseLength:
 		if len(c.Upstream) == 0 {
 			return dst, false
 		}
@@ -245,6 +262,22 @@ func (cp *Compiler) stringValue(c *Ctx, p *part) (s string, found, ok bool) {
 		return cp.maps[p.n].value(cp, c), true, true
 	case kWSClosedBy:
 		return c.WSClosedBy, c.WS, true
+	case kPid:
+		return cp.pid, true, true
+	case kPipe:
+		if c.Pipelined {
+			return "p", true, true
+		}
+		return ".", true, true
+	case kRequestBody:
+		return c.RequestBody, c.HasRequestBody, true
+	case kUpstreamHTTP:
+		for i := range c.UpstreamHeaders {
+			if headerIs(c.UpstreamHeaders[i].Name, p.lit) {
+				return c.UpstreamHeaders[i].Value, true, true
+			}
+		}
+		return "", false, true
 	}
 	return "", false, false
 }
@@ -377,6 +410,8 @@ func appendUpstream(dst []byte, u *UpstreamTry, k kind) []byte {
 			return append(dst, '-')
 		}
 		return appendSeconds(dst, u.ResponseTime)
+	case kUpstreamResponseLength:
+		return strconv.AppendInt(dst, u.ResponseLength, 10)
 	default:
 		if u.Status == 0 || u.ConnectTime < 0 {
 			return append(dst, '-')

@@ -1,6 +1,8 @@
 package vars
 
 import (
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,8 +39,11 @@ func testCtx() *Ctx {
 		Start: start, End: start.Add(1234 * time.Millisecond),
 		Upstream: []UpstreamTry{
 			{Addr: "127.0.0.1:3000", Status: 502, ResponseTime: 5 * time.Millisecond, ConnectTime: -1},
-			{Addr: "[::1]:3000", Status: 101, ResponseTime: 2500 * time.Millisecond, ConnectTime: time.Millisecond},
+			{Addr: "[::1]:3000", Status: 101, ResponseTime: 2500 * time.Millisecond, ConnectTime: time.Millisecond, ResponseLength: 42},
 		},
+		UpstreamHeaders: []Header{{"Content-Type", "text/html"}, {"X-Backend-Id", "b7"}, {"x-backend-id", "b8"}},
+		Pipelined:       true,
+		RequestBody:     "a=1&b=2", HasRequestBody: true,
 		Connection: 7, ConnectionRequests: 2,
 		WS: true, WSDuration: 90 * time.Second, WSBytesIn: 10, WSBytesOut: 20, WSClosedBy: "client", WSCloseCode: 1000,
 		Captures: route.Captures{Subject: "/img/ab", Index: []int{0, 7, 5, 7}, Names: []string{"", "name"}},
@@ -91,6 +96,11 @@ func TestVariables(t *testing.T) {
 		{"$ws_duration $ws_bytes_in $ws_bytes_out $ws_closed_by $ws_close_code", "90.000 10 20 client 1000"},
 		{"$content_type", ""},
 		{"no vars", "no vars"},
+		{"$upstream_response_length", "0, 42"},
+		{"$upstream_http_x_backend_id|$upstream_http_content_type|$upstream_http_missing", "b7|text/html|"},
+		{"$pipe", "p"},
+		{"$request_body", "a=1&b=2"},
+		{"$binary_remote_addr", "\x7f\x00\x00\x01"},
 	}
 	ctx := testCtx()
 	for _, tc := range tests {
@@ -99,13 +109,67 @@ func TestVariables(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := string(tpl.Append(nil, ctx)); got != tc.want {
+			got := string(tpl.Append(nil, ctx))
+			if strings.HasPrefix(tc.want, "\\x") {
+				got = string(tpl.AppendEscaped(nil, ctx, EscapeDefault))
+			}
+			if got != tc.want {
 				t.Fatalf("got %q; want %q", got, tc.want)
 			}
 			if tpl.String() != tc.src {
 				t.Errorf("got String %q; want %q", tpl.String(), tc.src)
 			}
 		})
+	}
+}
+
+// TestNewVariables covers the variables whose values are not fixed
+// strings: $request_id (random, kept for the request), $pid, $pipe's
+// default, $binary_remote_addr's length, and what is not found without
+// an upstream response or a body held in memory.
+func TestNewVariables(t *testing.T) {
+	c, err := NewCompiler(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compile := func(s string) *Template {
+		t.Helper()
+		tpl, err := c.Compile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tpl
+	}
+	id := compile("$request_id")
+	ctx := &Ctx{RemoteAddr: "2001:db8::1"}
+	first := string(id.Append(nil, ctx))
+	if len(first) != 32 || strings.Trim(first, "0123456789abcdef") != "" {
+		t.Fatalf("got $request_id %q; want 32 lower-case hex digits", first)
+	}
+	if again := string(id.Append(nil, ctx)); again != first {
+		t.Fatalf("got $request_id %q then %q; want one value per request", first, again)
+	}
+	if other := string(id.Append(nil, &Ctx{})); other == first {
+		t.Fatalf("two requests got the same $request_id %q", first)
+	}
+	if got := string(compile("$pid").Append(nil, ctx)); got != strconv.Itoa(os.Getpid()) {
+		t.Errorf("got $pid %q; want %d", got, os.Getpid())
+	}
+	if got := len(compile("$binary_remote_addr").Append(nil, ctx)); got != 16 {
+		t.Errorf("got %d bytes of $binary_remote_addr for IPv6; want 16", got)
+	}
+	for src, want := range map[string]string{
+		"$pipe":                     ".",
+		"$request_body":             "-",
+		"$upstream_http_x_a":        "-",
+		"$upstream_response_length": "-",
+	} {
+		if got := string(compile(src).AppendEscaped(nil, ctx, EscapeDefault)); got != want {
+			t.Errorf("got %s %q; want %q", src, got, want)
+		}
+	}
+	if c.UsesUpstreamHeaders() != true {
+		t.Errorf("UsesUpstreamHeaders is false after compiling $upstream_http_x_a")
 	}
 }
 
