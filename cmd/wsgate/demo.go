@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -108,7 +109,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 // describeStartError prints every configuration error, one per line.
 func describeStartError(err error) string {
 	var el config.ErrorList
-	if asErrorList(err, &el) {
+	if errors.As(err, &el) {
 		lines := make([]string, len(el))
 		for i, e := range el {
 			lines[i] = e.Error()

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 
 	"wsgate/internal/config"
+	"wsgate/internal/reload"
 )
 
 // version is wsgate's release, reported by -v and in the Server header.
@@ -103,6 +105,19 @@ func resolvePaths(o *options) (conf, prefix string, err error) {
 	return conf, prefix, nil
 }
 
+// printErrors writes each configuration error on a line of its own, as
+// nginx's "[emerg]" lines.
+func printErrors(stderr io.Writer, err error) {
+	var el config.ErrorList
+	if !errors.As(err, &el) {
+		fmt.Fprintf(stderr, "wsgate: [emerg] %v\n", err)
+		return
+	}
+	for _, e := range el {
+		fmt.Fprintf(stderr, "wsgate: [emerg] %s\n", e.Error())
+	}
+}
+
 // loadConfig reads and checks the configuration, returning every error.
 func loadConfig(o *options, confPath, prefix string) (*config.Spec, config.ErrorList) {
 	// nginx resolves includes against the directory of the main file
@@ -111,13 +126,13 @@ func loadConfig(o *options, confPath, prefix string) (*config.Spec, config.Error
 }
 
 // testConfig is -t / -T: nginx's output lines, plus every error at once and
-// wsgate's pitfall warnings, each with its fix.
+// wsgate's pitfall warnings, each with its fix. It runs the very check that
+// start and reload run (reload.Check), so that a configuration -t accepts
+// starts, and one it rejects does not.
 func testConfig(o *options, confPath, prefix string, stdout, stderr io.Writer) int {
-	spec, errs := loadConfig(o, confPath, prefix)
-	if len(errs) > 0 {
-		for _, e := range errs {
-			fmt.Fprintf(stderr, "wsgate: [emerg] %s\n", e.Error())
-		}
+	spec, err := reload.Check(reload.Options{ConfPath: confPath, Prefix: prefix, Globals: o.globals, Version: version})
+	if err != nil {
+		printErrors(stderr, err)
 		fmt.Fprintf(stderr, "wsgate: configuration file %s test failed\n", confPath)
 		return 1
 	}

@@ -43,14 +43,7 @@ func serve(o *options, confPath, prefix string, stderr io.Writer) int {
 	}
 	srv, err := reload.Start(reload.Options{ConfPath: confPath, Prefix: prefix, Globals: o.globals, Version: version, Log: log})
 	if err != nil {
-		var el config.ErrorList
-		if ok := asErrorList(err, &el); ok {
-			for _, e := range el {
-				fmt.Fprintf(stderr, "wsgate: [emerg] %s\n", e.Error())
-			}
-		} else {
-			fmt.Fprintf(stderr, "wsgate: [emerg] %v\n", err)
-		}
+		printErrors(stderr, err)
 		return 1
 	}
 	pidPath := pidFile(spec, confPath, prefix)
@@ -68,14 +61,6 @@ func serve(o *options, confPath, prefix string, stderr io.Writer) int {
 	srv.Run(shutdownTimeout)
 	log.Info("wsgate stopped")
 	return 0
-}
-
-func asErrorList(err error, el *config.ErrorList) bool {
-	l, ok := err.(config.ErrorList)
-	if ok {
-		*el = l
-	}
-	return ok
 }
 
 // errorLog opens the error log: -e, else the first error_log directive,

@@ -50,18 +50,15 @@ type Logger struct {
 	cond *vars.Template
 }
 
-// Logger returns the writer for access_log al with format f, opening its
-// file if it is not open yet.
-func (fs *Files) Logger(al config.AccessLog, f *config.LogFormat, vc *vars.Compiler) (*Logger, error) {
-	tmpl, err := vc.Compile(f.Format)
-	if err != nil {
-		return nil, fmt.Errorf("log_format %q: %w", f.Name, err)
-	}
+// Logger returns the writer for access_log al with format f, compiled as
+// tmpl, opening its file if it is not open yet.
+func (fs *Files) Logger(al config.AccessLog, f *config.LogFormat, tmpl *vars.Template, vc *vars.Compiler) (*Logger, error) {
 	esc, ok := vars.ParseEscape(f.Escape)
 	if !ok {
 		esc = vars.EscapeDefault
 	}
 	l := &Logger{tmpl: tmpl, esc: esc}
+	var err error
 	if al.If != "" {
 		if l.cond, err = vc.Compile(al.If); err != nil {
 			return nil, fmt.Errorf("access_log if=: %w", err)

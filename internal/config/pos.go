@@ -71,6 +71,21 @@ func (l ErrorList) Error() string {
 	return b.String()
 }
 
+// Dedup returns l without the repeats of an error already listed (same
+// place, same message, same include chain), in the original order.
+func (l ErrorList) Dedup() ErrorList {
+	seen := make(map[string]bool, len(l))
+	out := l[:0:0]
+	for _, e := range l {
+		k := e.Error()
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // Err returns l as an error, or nil when l is empty.
 func (l ErrorList) Err() error {
 	if len(l) == 0 {

@@ -121,7 +121,7 @@ func NewHeaderPlan(lc *config.LocConf, compile CompileFunc) (*HeaderPlan, error)
 		}
 		t, err := compile(h.Value)
 		if err != nil {
-			return nil, fmt.Errorf("%s: compiling proxy_set_header %s: %w", h.Pos, h.Name, err)
+			return nil, &config.Error{Pos: h.Pos, Msg: fmt.Sprintf("proxy_set_header %s: %v", h.Name, err)}
 		}
 		if t.IsConst() {
 			v := string(t.Append(nil, &EvalCtx{}))

@@ -104,7 +104,7 @@ func NewResponsePlan(lc *config.LocConf, locPath string, locIsRegex bool, versio
 		}
 		rd, err := compileRedirect(r, compile)
 		if err != nil {
-			return nil, fmt.Errorf("%s: compiling proxy_redirect: %w", r.Pos, err)
+			return nil, &config.Error{Pos: r.Pos, Msg: fmt.Sprintf("proxy_redirect: %v", err)}
 		}
 		p.redirects = append(p.redirects, rd)
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -90,6 +91,14 @@ func (h *Handler) Compile(snap *runtime.Snapshot) (*State, error) {
 		formats[f.Name] = f
 	}
 	var errs config.ErrorList
+	addErr := func(pos config.Pos, what string, err error) {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			errs = append(errs, ce)
+			return
+		}
+		errs.Add(pos, "%s: %v", what, err)
+	}
 	for lc, rl := range snap.Locs {
 		p := &locPlan{rt: rl}
 		var err error
@@ -99,11 +108,11 @@ func (h *Handler) Compile(snap *runtime.Snapshot) (*State, error) {
 			isRegex = l.Match == config.MatchRegex || l.Match == config.MatchRegexNoCase
 		}
 		if p.headers, err = NewHeaderPlan(lc, compile); err != nil {
-			errs.Add(posOf(rl), "proxy_set_header: %v", err)
+			addErr(posOf(rl), "proxy_set_header", err)
 			continue
 		}
 		if p.resp, err = NewResponsePlan(lc, path, isRegex, h.Version, compile); err != nil {
-			errs.Add(posOf(rl), "proxy_redirect: %v", err)
+			addErr(posOf(rl), "proxy_redirect", err)
 			continue
 		}
 		if lc.ProxyPass != nil {
@@ -122,12 +131,15 @@ func (h *Handler) Compile(snap *runtime.Snapshot) (*State, error) {
 		p.sendTimeout = lc.ProxySendTimeout
 		if !lc.AccessLogOff && h.Logs != nil {
 			for _, al := range lc.AccessLogs {
-				f := formats[al.Format]
+				f, tmpl := formats[al.Format], snap.LogFormats[al.Format]
 				if f == nil {
 					errs.Add(al.Pos, "unknown log format %q", al.Format)
 					continue
 				}
-				lg, err := h.Logs.Logger(al, f, snap.Vars)
+				if tmpl == nil {
+					continue // the log_format's own error is reported
+				}
+				lg, err := h.Logs.Logger(al, f, tmpl, snap.Vars)
 				if err != nil {
 					errs.Add(al.Pos, "%v", err)
 					continue
@@ -139,7 +151,9 @@ func (h *Handler) Compile(snap *runtime.Snapshot) (*State, error) {
 	}
 	st.tls, errs = buildTLS(snap, errs)
 	if len(errs) > 0 {
-		return nil, errs
+		// A setting inherited by many locations fails in each of them:
+		// say it once.
+		return nil, errs.Dedup()
 	}
 	return st, nil
 }

@@ -15,7 +15,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -24,7 +23,6 @@ import (
 	"wsgate/internal/config"
 	"wsgate/internal/listen"
 	"wsgate/internal/proxy"
-	"wsgate/internal/runtime"
 	"wsgate/internal/tunnel"
 	"wsgate/internal/upstream"
 	"wsgate/internal/ws"
@@ -102,19 +100,10 @@ func Start(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// load reads, checks and compiles the configuration file.
+// load reads, checks and compiles the configuration file for s.
 func (s *Server) load() (*proxy.State, error) {
-	spec, errs := config.Load(s.opts.ConfPath, config.ParseOptions{Prefix: filepath.Dir(s.opts.ConfPath), Globals: s.opts.Globals})
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	snap, err := runtime.Build(ctx, spec, s.ups, s.opts.Resolver)
-	if err != nil {
-		return nil, err
-	}
-	return s.handler.Compile(snap)
+	_, st, err := compile(s.opts, s.handler, s.ups)
+	return st, err
 }
 
 func (s *Server) serve(l *listen.Listener) {

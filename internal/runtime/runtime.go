@@ -8,7 +8,7 @@ package runtime
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"strings"
 
 	"wsgate/internal/config"
@@ -19,10 +19,12 @@ import (
 
 // Snapshot is one configuration, compiled.
 type Snapshot struct {
-	Spec      *config.Spec
-	Routes    *route.Table
-	Vars      *vars.Compiler
-	Upstreams *upstream.Set
+	Spec   *config.Spec
+	Routes *route.Table
+	Vars   *vars.Compiler
+	// LogFormats holds every log_format, compiled, by name.
+	LogFormats map[string]*vars.Template
+	Upstreams  *upstream.Set
 	// Locs holds, for every effective configuration a request can end up
 	// with (each location's and each server's own), what was compiled for
 	// it. Keyed by the pointer route.Match.Conf returns.
@@ -55,26 +57,57 @@ type Loc struct {
 	Return *vars.Template
 }
 
-// Build compiles spec. ups is the process's long-lived upstream registry;
-// resolve may be nil (the system resolver). All problems are returned
-// together; nothing is published or retired here.
+// Build compiles spec: the route table (location and server_name
+// regexes), the map blocks, every string with variables (return,
+// proxy_pass, log_format, hash keys) and the upstreams, whose host names
+// are resolved. ups is the process's long-lived upstream registry;
+// resolve may be nil (the system resolver). Every problem is returned
+// together as a config.ErrorList, each at its directive's position;
+// nothing is published or retired here.
 func Build(ctx context.Context, spec *config.Spec, ups *upstream.Registry, resolve upstream.Resolver) (*Snapshot, error) {
-	if spec.HTTP == nil {
-		return nil, fmt.Errorf("no http context and no server blocks: nothing to serve")
-	}
 	var errs config.ErrorList
+	if spec.HTTP == nil {
+		var pos config.Pos
+		if len(spec.Files) > 0 {
+			pos.File = spec.Files[0].Path
+		}
+		errs.Add(pos, "no http context and no server blocks: nothing to serve")
+		return nil, errs
+	}
 	routes, err := route.Build(spec.HTTP)
 	if err != nil {
-		return nil, err
+		errs = appendErr(errs, err)
 	}
 	vc, err := vars.NewCompiler(spec.HTTP.Maps)
 	if err != nil {
-		return nil, err
+		errs = appendErr(errs, err)
+	}
+	if vc == nil || routes == nil {
+		return nil, errs
 	}
 	vc.DeclareCaptures(routes.CaptureNames())
 
+	// Every log_format is compiled, used or not, as nginx compiles them
+	// where they are written.
+	formats := make(map[string]*vars.Template, len(spec.HTTP.LogFormats))
+	for _, f := range spec.HTTP.LogFormats {
+		t, err := vc.Compile(f.Format)
+		if err != nil {
+			errs.Add(f.Pos, "log_format %q: %v", f.Name, err)
+			continue
+		}
+		formats[f.Name] = t
+	}
+	for _, u := range spec.HTTP.Upstreams {
+		if u.HashKey != "" {
+			if _, err := vc.Compile(u.HashKey); err != nil {
+				errs.Add(u.Pos, "hash: %v", err)
+			}
+		}
+	}
+
 	var implicit []*config.ProxyPass
-	s := &Snapshot{Spec: spec, Routes: routes, Vars: vc, Locs: map[*config.LocConf]*Loc{}, Keys: map[string]bool{}}
+	s := &Snapshot{Spec: spec, Routes: routes, Vars: vc, LogFormats: formats, Locs: map[*config.LocConf]*Loc{}, Keys: map[string]bool{}}
 	var visit func(srv *config.Server, l *config.Location)
 	add := func(srv *config.Server, l *config.Location, lc *config.LocConf) {
 		loc := &Loc{Conf: lc, Location: l, Server: srv, Name: "server level"}
@@ -113,12 +146,12 @@ func Build(ctx context.Context, spec *config.Spec, ups *upstream.Registry, resol
 			visit(srv, l)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
 	set, err := ups.Build(ctx, spec.HTTP.Upstreams, implicit, resolve)
 	if err != nil {
-		return nil, err
+		return nil, appendErr(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	s.Upstreams = set
 	upByName := map[string]*config.Upstream{}
@@ -154,6 +187,17 @@ func Build(ctx context.Context, spec *config.Spec, ups *upstream.Registry, resol
 		return nil, errs
 	}
 	return s, nil
+}
+
+// appendErr adds err to errs: the entries of a config.ErrorList, anything
+// else as one entry without a position.
+func appendErr(errs config.ErrorList, err error) config.ErrorList {
+	var el config.ErrorList
+	if errors.As(err, &el) {
+		return append(errs, el...)
+	}
+	errs.Add(config.Pos{}, "%v", err)
+	return errs
 }
 
 // Activate publishes the snapshot's upstream set in ups: peers the snapshot

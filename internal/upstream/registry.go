@@ -20,7 +20,6 @@ package upstream
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -176,16 +175,16 @@ func (r *Registry) Build(ctx context.Context, ups []*config.Upstream, implicit [
 		}
 	}
 	set := &Set{pools: make(map[string]*Pool)}
-	var errs []error
+	var errs config.ErrorList
 	for _, u := range ups {
 		key := UpstreamKey(u.Name)
 		if _, dup := set.pools[key]; dup {
-			errs = append(errs, fmt.Errorf("%s: duplicate upstream %q", u.Pos, u.Name))
+			errs.Add(u.Pos, "duplicate upstream %q", u.Name)
 			continue
 		}
 		p, err := r.buildUpstream(ctx, key, u, resolve)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, err...)
 			continue
 		}
 		set.pools[key] = p
@@ -200,13 +199,13 @@ func (r *Registry) Build(ctx context.Context, ups []*config.Upstream, implicit [
 		}
 		p, err := r.buildImplicit(ctx, key, pp, resolve)
 		if err != nil {
-			errs = append(errs, err)
+			errs.Add(pp.Pos, "%v in upstream %q", err, pp.Host)
 			continue
 		}
 		set.pools[key] = p
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, errs
 	}
 	return set, nil
 }
@@ -339,13 +338,13 @@ func mustPort(s string) uint16 {
 	return uint16(n)
 }
 
-func (r *Registry) buildUpstream(ctx context.Context, key string, u *config.Upstream, resolve Resolver) (*Pool, error) {
+func (r *Registry) buildUpstream(ctx context.Context, key string, u *config.Upstream, resolve Resolver) (*Pool, config.ErrorList) {
 	var specs []memberSpec
-	var errs []error
+	var errs config.ErrorList
 	for _, s := range u.Servers {
 		addrs, err := resolveServer(ctx, s.Addr, "80", resolve)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w in upstream %q", s.Pos, err, u.Name))
+			errs.Add(s.Pos, "%v in upstream %q", err, u.Name)
 			continue
 		}
 		w := s.Weight
@@ -360,10 +359,11 @@ func (r *Registry) buildUpstream(ctx context.Context, key string, u *config.Upst
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, errs
 	}
 	if countPrimary(specs) == 0 {
-		return nil, fmt.Errorf("%s: no servers in upstream %q", u.Pos, u.Name)
+		errs.Add(u.Pos, "no servers in upstream %q", u.Name)
+		return nil, errs
 	}
 	ka := keepaliveConf{
 		max:         u.Keepalive,
@@ -392,7 +392,7 @@ func (r *Registry) buildImplicit(ctx context.Context, key string, pp *config.Pro
 	addrs, err := resolveServer(ctx, host, defPort, resolve)
 	if err != nil {
 		// nginx: "host not found in upstream "h"" (emerg at start).
-		return nil, fmt.Errorf("%s: %w in upstream %q", pp.Pos, err, pp.Host)
+		return nil, err
 	}
 	specs := make([]memberSpec, len(addrs))
 	for i, a := range addrs {
