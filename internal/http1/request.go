@@ -108,6 +108,10 @@ type Request struct {
 	HeadLength int
 	// Body reads the request body; Serve sets it, ParseRequestHead does not.
 	Body *Body
+	// Pipelined is true when bytes of this request were already buffered
+	// when the previous request on the connection was finished (nginx's
+	// r->pipeline, $pipe). Serve sets it, ParseRequestHead does not.
+	Pipelined bool
 
 	buf        []byte
 	spans      []span // header name/value spans into buf, two per header

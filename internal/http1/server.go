@@ -230,6 +230,7 @@ func (c *serverConn) serve(h Handler) {
 	}()
 	for {
 		c.cr.perRead, c.cr.stale = 0, false
+		pipelined := c.requests > 0 && c.br.Buffered() > 0
 		if c.requests == 0 {
 			c.setReadDeadline(c.cfg.ClientHeaderTimeout)
 			if c.stopping() {
@@ -257,6 +258,7 @@ func (c *serverConn) serve(h Handler) {
 			return
 		}
 		c.requests++
+		c.req.Pipelined = pipelined
 		if !c.serveRequest(h) {
 			return
 		}

@@ -139,6 +139,11 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 			}
 			defer spool.close()
 			bodyLen = spool.size
+			if spool.file == nil {
+				// All of the body is in memory: $request_body has it, as
+				// nginx's has a body read into client_body_buffer_size.
+				c.vc.RequestBody, c.vc.HasRequestBody = bstr(spool.mem.Bytes()), true
+			}
 		}
 	}
 	if !lc.ProxyPassRequestBody {
@@ -235,6 +240,10 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 		return c.writeError(w, req, plan, kind.Status())
 	}
 
+	if st.Snap.Vars.UsesUpstreamHeaders() {
+		c.upHdrs = fillHeaders(c.upHdrs, resp.Headers)
+		c.vc.UpstreamHeaders = c.upHdrs
+	}
 	if resp.Status == 101 {
 		return c.upgrade(w, req, plan, lc, at, resp, upgrade, allowTunnel, isWS, start)
 	}
@@ -1079,6 +1088,7 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 			c.h.Log.Error("relaying upstream response", "upstream", a.peer.Name, "err", cerr, "client", c.remoteAddr)
 		}
 	}
+	c.vc.Upstream[len(c.vc.Upstream)-1].ResponseLength = body.BytesRead()
 	// The upstream side is finished once its body is read: hand the
 	// connection back before the last flush to the client, so that the
 	// client's next request finds it in the keepalive cache.

@@ -32,9 +32,11 @@ type clientConn struct {
 
 	vc   vars.Ctx
 	hdrs []vars.Header
-	buf  []byte // upstream request head, error pages
-	tgt  []byte // upstream request-target
-	page []byte // redirect Location and page
+	// upHdrs are the upstream response's header lines, for $upstream_http_NAME.
+	upHdrs []vars.Header
+	buf    []byte // upstream request head, error pages
+	tgt    []byte // upstream request-target
+	page   []byte // redirect Location and page
 
 	// rawConn is the client's socket for watching it while the upstream
 	// works (nil for TLS); see watchClient.
@@ -137,6 +139,7 @@ func (c *clientConn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
 		Connection:         c.serial,
 		ConnectionRequests: c.requests,
 		RequestLength:      int64(req.HeadLength),
+		Pipelined:          req.Pipelined,
 	}
 	if err := w.SetLimits(plan.limits); err != nil {
 		c.finish(w, plan, c.writeError(w, req, plan, http1.StatusOf(err)))
