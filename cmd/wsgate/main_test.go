@@ -20,7 +20,13 @@ func TestConfigTest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, _ := filepath.Abs("../../testdata/config/full.conf")
+	// -T dumps a configuration that passes the whole check; the main file
+	// and an included one.
+	dumpDir := t.TempDir()
+	full := filepath.Join(dumpDir, "nginx.conf")
+	os.MkdirAll(filepath.Join(dumpDir, "conf.d"), 0o755)
+	os.WriteFile(full, []byte("events {}\nhttp {\n    access_log off;\n    include conf.d/*.conf;\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dumpDir, "conf.d", "site.conf"), []byte("server {\n    listen 127.0.0.1:8000;\n    location / { return 204; }\n}\n"), 0o644)
 	bad := filepath.Join(t.TempDir(), "bad.conf")
 	os.WriteFile(bad, []byte("server {\n    listen 80;\n    bogus on;\n    location /x { proxy_pass ftp://a; }\n}\n"), 0o644)
 	tests := []struct {
@@ -48,7 +54,7 @@ func TestConfigTest(t *testing.T) {
 		{
 			desc:   "dump marks every file",
 			args:   []string{"-T", "-c", full},
-			stdout: []string{"# configuration file " + full + ":\n", "# configuration file " + filepath.Dir(full) + "/full.d/"},
+			stdout: []string{"# configuration file " + full + ":\n", "# configuration file " + filepath.Join(dumpDir, "conf.d", "site.conf") + ":\n"},
 		},
 		{
 			desc: "every error at once",

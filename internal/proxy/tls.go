@@ -16,6 +16,7 @@ import (
 func buildTLS(snap *runtime.Snapshot, errs config.ErrorList) (map[string]*tls.Config, config.ErrorList) {
 	out := map[string]*tls.Config{}
 	certs := map[*config.Server]*tls.Certificate{}
+	failed := map[*config.Server]bool{} // reported once, at the first listen
 	prefix := ""
 	if len(snap.Spec.Files) > 0 {
 		prefix = filepath.Dir(snap.Spec.Files[0].Path)
@@ -35,6 +36,9 @@ func buildTLS(snap *runtime.Snapshot, errs config.ErrorList) (map[string]*tls.Co
 				errs.Add(l.Pos, `no "ssl_certificate" is defined for the "listen ... ssl" directive`)
 				continue
 			}
+			if failed[srv] {
+				continue
+			}
 			if _, ok := certs[srv]; !ok {
 				key := srv.TLS.CertificateKey
 				if key == "" {
@@ -43,6 +47,7 @@ func buildTLS(snap *runtime.Snapshot, errs config.ErrorList) (map[string]*tls.Co
 				cert, err := tls.LoadX509KeyPair(abs(srv.TLS.Certificate), abs(key))
 				if err != nil {
 					errs.Add(l.Pos, "loading certificate %q: %v", srv.TLS.Certificate, err)
+					failed[srv] = true
 					continue
 				}
 				certs[srv] = &cert
