@@ -64,6 +64,54 @@ func TestReloadBrokenConfig(t *testing.T) {
 	g.mustServe("/broken/x", 200) // still the old config: served by location /
 }
 
+// TestReloadUnknownVariable: a reload whose file names a variable nobody
+// defines, wherever it is (a header, a return, a proxy_pass, an access_log
+// condition, a log format no location uses), fails with the variable's
+// file:line:col and keeps the running configuration: HTTP and an open
+// tunnel go on as before, and the location the broken file adds is not
+// served.
+func TestReloadUnknownVariable(t *testing.T) {
+	wsb := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	rec := proxytest.NewRecording(t, "")
+	g := startGate(t, "", reloadLocations(wsb.Addr, rec.Addr, false, 0))
+	w := g.dialWS("/ws/a")
+	w.echo(t, "before")
+
+	tests := []struct {
+		desc, http, loc, at string
+	}{
+		{desc: "proxy_set_header", loc: "proxy_set_header X-A $bogus_var;", at: "proxy_set_header X-A"},
+		{desc: "return", loc: "return 200 \"$bogus_var\";", at: "return 200"},
+		{desc: "proxy_pass", loc: "proxy_pass http://$bogus_var;", at: "proxy_pass http://$bogus_var"},
+		{desc: "access_log if=", loc: "access_log stderr combined if=$bogus_var;", at: "access_log stderr"},
+		{desc: "unused log_format", http: "log_format unused '$bogus_var';", at: "log_format unused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			loc := "location /broken/ {\n            " + tt.loc + "\n"
+			if !strings.Contains(tt.loc, "proxy_pass") && !strings.Contains(tt.loc, "return") {
+				loc += "            proxy_pass http://" + rec.Addr + ";\n"
+			}
+			loc += "        }"
+			g.write(tt.http, reloadLocations(wsb.Addr, rec.Addr, false, 0)+"\n        "+loc)
+			text := g.confBody()
+			i := strings.Index(text, tt.at)
+			want := fmt.Sprintf("%s:%d:%d: ", g.Conf, strings.Count(text[:i], "\n")+1, i-strings.LastIndex(text[:i], "\n"))
+
+			err := g.srv.Reload()
+			if err == nil {
+				t.Fatalf("reload: got no error")
+			}
+			if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `unknown "bogus_var" variable`) {
+				t.Fatalf("reload error: got %q; want %sunknown \"bogus_var\" variable", err, want)
+			}
+			w.echo(t, "after the failed reload: "+tt.desc)
+			g.mustServe("/http/x", 200)
+			g.mustServe("/broken/x", 200) // still the old config: served by location /
+		})
+	}
+}
+
 // TestReloadStorm reloads 100 times while HTTP clients and WebSocket
 // clients keep working on routes that never change. No request may fail,
 // no tunnel on an unchanged route may close, tunnels on a route that a
