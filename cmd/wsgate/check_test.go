@@ -56,6 +56,9 @@ func TestOneCheck(t *testing.T) {
 		http, srv, loc string
 		at             string // the error is at this text's first place in the file
 		msg            string
+		// noReload: a main-context problem the process meets before the
+		// configuration proper; a reload keeps the error log it has.
+		noReload bool
 	}{
 		{desc: "proxy_set_header", loc: "            proxy_set_header X-A $bogus_var;",
 			at: "proxy_set_header X-A", msg: `proxy_set_header X-A: unknown "bogus_var" variable`},
@@ -81,9 +84,22 @@ func TestOneCheck(t *testing.T) {
 			at: "listen 127.0.0.1:1 ssl", msg: `loading certificate "missing.pem"`},
 		{desc: "new variables are known; an unknown one is not", loc: "            proxy_set_header X-Id \"$request_id $pid $pipe $binary_remote_addr $request_body $upstream_http_x $upstream_response_length $bogus_var\";",
 			at: "proxy_set_header X-Id", msg: `proxy_set_header X-Id: unknown "bogus_var" variable`},
+		{desc: "error_log that cannot be opened", http: "error_log /nonexistent/dir/error.log;",
+			msg: `opening error log: open /nonexistent/dir/error.log`, noReload: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
+			if tt.noReload {
+				dir := t.TempDir()
+				conf := filepath.Join(dir, "nginx.conf")
+				os.WriteFile(conf, []byte(tt.http+"\n"+checkConf(proxytest.FreeAddr(t), "", "", "")), 0o644)
+				code, _, testOut := runArgs(t, "-t", "-c", conf)
+				_, _, startOut := runArgs(t, "-c", conf)
+				if code != 1 || !strings.Contains(testOut, tt.msg) || !slices.Equal(emergLines(testOut), emergLines(startOut)) {
+					t.Errorf("-t: got exit %d; want 1 and %q, as start says\n-t:\n%s\nstart:\n%s", code, tt.msg, testOut, startOut)
+				}
+				return
+			}
 			dir := t.TempDir()
 			conf := filepath.Join(dir, "nginx.conf")
 			addr := proxytest.FreeAddr(t)

@@ -136,6 +136,15 @@ func testConfig(o *options, confPath, prefix string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "wsgate: configuration file %s test failed\n", confPath)
 		return 1
 	}
+	// The error log is opened by the process, before the rest; -t opens
+	// it the same way, as nginx -t does.
+	_, closeLog, err := errorLog(o, spec, prefix, io.Discard)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate: [emerg] %v\n", err)
+		fmt.Fprintf(stderr, "wsgate: configuration file %s test failed\n", confPath)
+		return 1
+	}
+	closeLog()
 	if !o.quiet {
 		for _, n := range spec.Notices {
 			fmt.Fprintf(stderr, "wsgate: [notice] %s: %s\n", n.Pos, n.Msg)
