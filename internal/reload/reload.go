@@ -4,7 +4,8 @@
 // listeners and swaps the snapshot, keeping the running configuration on
 // any error. Tunnels whose route is unchanged are not touched; tunnels on a
 // removed or changed route are closed with a Close frame, paced over
-// ws_drain_window.
+// ws_drain_window. Check is wsgate -t: the same load and compile as a start
+// and a reload (compile), without publishing or listening.
 package reload
 
 import (
