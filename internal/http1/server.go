@@ -165,9 +165,6 @@ type serverConn struct {
 	// gives them back when the handler has returned.
 	spareBR *bufio.Reader
 	spareBW *bufio.Writer
-
-	dateSec int64
-	date    []byte
 }
 
 // Serve runs the HTTP/1.x protocol on conn until the client leaves, an
@@ -421,16 +418,6 @@ func (c *serverConn) lingeringClose() {
 	}
 }
 
-// appendDate appends an IMF-fixdate for now, cached per second.
-func (c *serverConn) appendDate(dst []byte) []byte {
-	now := time.Now()
-	if s := now.Unix(); s != c.dateSec || c.date == nil {
-		c.dateSec = s
-		c.date = now.UTC().AppendFormat(c.date[:0], "Mon, 02 Jan 2006 15:04:05 GMT")
-	}
-	return append(dst, c.date...)
-}
-
 // ResponseWriter writes one response on a Serve connection: header lines
 // in the order given, names and values as given, then the framing nginx
 // would choose.
@@ -520,7 +507,7 @@ func (w *ResponseWriter) AddServerDate() {
 	w.hdr = append(w.hdr, "Server: "...)
 	w.hdr = append(w.hdr, w.c.serverName()...)
 	w.hdr = append(w.hdr, "\r\nDate: "...)
-	w.hdr = w.c.appendDate(w.hdr)
+	w.hdr = append(w.hdr, Date(time.Now())...)
 	w.hdr = append(w.hdr, "\r\n"...)
 }
 
@@ -589,11 +576,12 @@ func (c *serverConn) serverName() string {
 var ErrHeaderWritten = errors.New("http1: response header already written")
 
 // WriteHeader writes the status line, the queued headers and the framing
-// lines. reason "" means nginx's text for status. contentLength -1 means
-// unknown: the body is chunked for HTTP/1.1 clients and close-delimited
-// for HTTP/1.0 ones (ngx_http_chunked_header_filter). 1xx (but 101), 204
-// and 304 responses and responses to HEAD carry no body. 101 gets
-// "Connection: upgrade"; call Hijack next.
+// lines. reason "" means nginx's text for status (StatusText; nginx has
+// none for 101 or 494). contentLength -1 means unknown: the body is
+// chunked for HTTP/1.1 clients and close-delimited for HTTP/1.0 ones
+// (ngx_http_chunked_header_filter). 1xx (but 101), 204 and 304 responses
+// and responses to HEAD carry no body. 101 gets "Connection: upgrade";
+// call Hijack next.
 func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength int64) error {
 	if w.wroteHeader {
 		return ErrHeaderWritten
@@ -601,9 +589,7 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	if status < 100 || status > 999 || (status < 200 && status != 101) {
 		return errors.New("http1: invalid response status " + strconv.Itoa(status))
 	}
-	if reason == "" {
-		reason = StatusText(status)
-	}
+	own := reason == ""
 	if !safeField(reason) {
 		reason = ""
 	}
@@ -618,9 +604,13 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	bw := w.c.bw
 	b := w.scratch[:0]
 	b = append(b, "HTTP/1.1 "...)
-	b = strconv.AppendInt(b, int64(status), 10)
-	b = append(b, ' ')
-	b = append(b, reason...)
+	if own {
+		b = AppendStatusLine(b, status)
+	} else {
+		b = strconv.AppendInt(b, int64(status), 10)
+		b = append(b, ' ')
+		b = append(b, reason...)
+	}
 	b = append(b, "\r\n"...)
 	at := w.framingAt
 	if at < 0 || at > len(w.hdr) {

@@ -352,7 +352,7 @@ func TestServeChunkedTrailersOut(t *testing.T) {
 func TestServeHijack(t *testing.T) {
 	addr, _ := startServer(t, DefaultConnConfig(), func(w *ResponseWriter, r *Request) {
 		w.AddHeader("Upgrade", "websocket")
-		w.WriteHeader(101, "", -1)
+		w.WriteHeader(101, "Switching Protocols", -1)
 		conn, br, err := w.Hijack()
 		if err != nil {
 			t.Error(err)

@@ -44,15 +44,16 @@ func StatusOf(err error) int {
 	return 0
 }
 
-// StatusText returns nginx's status line text for code without the code
-// (ngx_http_status_lines in ngx_http_header_filter_module.c), or "" for codes
-// nginx has no text for (it then sends "NNN " with an empty reason).
+// StatusText returns the reason nginx's header filter writes after code
+// in a status line it makes itself (ngx_http_status_lines in
+// ngx_http_header_filter_module.c), or "" for codes that table has no text
+// for: nginx then sends "NNN " with an empty reason. nginx 1.22 has none for
+// 1xx (its "HTTP/1.1 100 Continue" is a literal, see send100; "return 101
+// x" goes out as "101 "), nor for its own 494, whose page goes out as 400
+// (WriteError). This is the only status table: the proxy uses it, through
+// AppendStatusLine, for an upstream status it has no line of.
 func StatusText(code int) string {
 	switch code {
-	case 100:
-		return "Continue"
-	case 101:
-		return "Switching Protocols"
 	case 200:
 		return "OK"
 	case 201:
@@ -75,7 +76,7 @@ func StatusText(code int) string {
 		return "Temporary Redirect"
 	case 308:
 		return "Permanent Redirect"
-	case 400, StatusRequestHeaderTooLarge:
+	case 400:
 		return "Bad Request"
 	case 401:
 		return "Unauthorized"
@@ -127,6 +128,22 @@ func StatusText(code int) string {
 		return "Insufficient Storage"
 	}
 	return ""
+}
+
+// AppendStatusLine appends a status line's code and reason as
+// ngx_http_header_filter writes them for a status without a line of its
+// own: the code in at least three digits, a space, then StatusText(code),
+// which may be empty ("426 "). No "HTTP/1.1 " before it, no CRLF after.
+func AppendStatusLine(dst []byte, code int) []byte {
+	if code >= 0 && code < 100 {
+		dst = append(dst, '0')
+		if code < 10 {
+			dst = append(dst, '0')
+		}
+	}
+	dst = strconv.AppendInt(dst, int64(code), 10)
+	dst = append(dst, ' ')
+	return append(dst, StatusText(code)...)
 }
 
 // errorPageTitle is the <title>/<h1> text of nginx's built-in page for code

@@ -100,3 +100,60 @@ func TestServeErrorPadding(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendStatusLine pins the one status table against nginx 1.22's
+// ngx_http_status_lines: no text for 1xx, for 494 or for codes the table
+// leaves empty (426), and a zero-padded code below 100.
+func TestAppendStatusLine(t *testing.T) {
+	for _, tc := range []struct {
+		code int
+		want string
+	}{
+		{100, "100 "}, {101, "101 "}, {200, "200 OK"}, {302, "302 Moved Temporarily"},
+		{405, "405 Not Allowed"}, {426, "426 "}, {494, "494 "}, {499, "499 "},
+		{503, "503 Service Temporarily Unavailable"}, {504, "504 Gateway Time-out"},
+		{599, "599 "}, {5, "005 "}, {42, "042 "},
+	} {
+		t.Run(strconv.Itoa(tc.code), func(t *testing.T) {
+			if got := string(AppendStatusLine(nil, tc.code)); got != tc.want {
+				t.Errorf("got %q; want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestServeStatusLine checks the status line of responses the server
+// makes itself, as nginx 1.22.1 sends them ("return 101 x" is
+// "HTTP/1.1 101 ", "return 494" is nginx's 400 page).
+func TestServeStatusLine(t *testing.T) {
+	addr, _ := startServer(t, DefaultConnConfig(), func(w *ResponseWriter, r *Request) {
+		code, _ := strconv.Atoi(strings.TrimPrefix(string(r.Path), "/"))
+		if r.Header("X-Page") != nil {
+			w.WriteError(code)
+			return
+		}
+		w.WriteHeader(code, "", 0)
+	})
+	for _, tc := range []struct {
+		name, path string
+		page       bool
+		want       string
+	}{
+		{"101", "/101", false, "HTTP/1.1 101 \r\n"},
+		{"426", "/426", false, "HTTP/1.1 426 \r\n"},
+		{"494", "/494", false, "HTTP/1.1 494 \r\n"},
+		{"404", "/404", false, "HTTP/1.1 404 Not Found\r\n"},
+		{"494 page", "/494", true, "HTTP/1.1 400 Bad Request\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := "GET " + tc.path + " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+			if tc.page {
+				raw += "X-Page: 1\r\n"
+			}
+			out := roundTrip(t, addr, raw+"\r\n", false)
+			if !strings.HasPrefix(out, tc.want) {
+				t.Errorf("got %q; want it to start with %q", out, tc.want)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"wsgate/internal/config"
+	"wsgate/internal/http1"
 )
 
 // This file is the one place that decides which status a client gets when
@@ -14,10 +15,6 @@ import (
 // ngx_http_upstream_connect, ngx_http_upstream_process_header). The page
 // itself is http1.ResponseWriter.WriteError's, nginx's built-in one
 // (ngx_http_special_response.c).
-
-// StatusClientClosed is nginx's 499: the client closed the connection before
-// the response header was sent. It is only logged; nothing is written.
-const StatusClientClosed = 499
 
 // ErrorKind classifies a proxying failure.
 type ErrorKind int
@@ -52,6 +49,11 @@ const (
 	// KindClientGone: the client closed its connection before the response
 	// header went out.
 	KindClientGone
+	// KindClientBody: reading the client's request body failed while the
+	// request was being sent (bad chunked framing, larger than
+	// client_max_body_size, client_body_timeout, cut short): not the
+	// upstream's fault, so never a reason to try the next one.
+	KindClientBody
 )
 
 var kindNames = [...]string{
@@ -66,6 +68,7 @@ var kindNames = [...]string{
 	KindResolve:        "resolving upstream failed",
 	KindBadURL:         "invalid upstream URL",
 	KindClientGone:     "client closed connection",
+	KindClientBody:     "reading client request body failed",
 }
 
 func (k ErrorKind) String() string {
@@ -87,7 +90,13 @@ func (k ErrorKind) Status() int {
 		// ngx_http_upstream_check_broken_connection finalizes with
 		// NGX_HTTP_CLIENT_CLOSED_REQUEST: logged as 499, nothing is sent
 		// because nobody is there to read it.
-		return StatusClientClosed
+		return http1.StatusClientClosedRequest
+	case KindClientBody:
+		// ngx_http_read_client_request_body's NGX_HTTP_BAD_REQUEST; a
+		// body error that carries its own status (413, see bodyStatus)
+		// is answered with that, a client_body_timeout closes with 408
+		// logged.
+		return 400
 	case KindBadURL:
 		// ngx_http_proxy_eval/create_request return NGX_ERROR before any
 		// upstream is involved: a configuration problem, 500.
@@ -160,13 +169,6 @@ func Classify(err error) ErrorKind {
 	return KindConnect
 }
 
-// StatusFor is the status for err before the response header went out:
-// Classify(err).Status(). After the header went out nginx sends nothing
-// more: the response is only truncated (ngx_http_upstream_finalize_request).
-func StatusFor(err error) int {
-	return Classify(err).Status()
-}
-
 // ServerInfo is how wsgate names itself in Server headers and error pages.
 type ServerInfo struct {
 	// Version is wsgate's version ("0.3.1"), shown when Tokens is set.
@@ -182,32 +184,4 @@ func (s ServerInfo) appendName(dst []byte) []byte {
 		dst = append(dst, s.Version...)
 	}
 	return dst
-}
-
-// statusTexts are nginx's status lines (ngx_http_status_lines); codes not
-// listed are written as "NNN " with an empty reason, as nginx does.
-var statusTexts = map[int]string{
-	200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",
-	301: "Moved Permanently", 302: "Moved Temporarily", 303: "See Other",
-	304: "Not Modified", 307: "Temporary Redirect", 308: "Permanent Redirect",
-	400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden",
-	404: "Not Found", 405: "Not Allowed", 406: "Not Acceptable", 408: "Request Time-out",
-	409: "Conflict", 410: "Gone", 411: "Length Required", 412: "Precondition Failed",
-	413: "Request Entity Too Large", 414: "Request-URI Too Large",
-	415: "Unsupported Media Type", 416: "Requested Range Not Satisfiable",
-	421: "Misdirected Request", 429: "Too Many Requests",
-	500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
-	503: "Service Temporarily Unavailable", 504: "Gateway Time-out",
-	505: "HTTP Version Not Supported", 507: "Insufficient Storage",
-}
-
-// AppendStatusLine appends "NNN Reason" as nginx's header filter names a
-// status it produces itself ("426 " for codes it has no text for).
-func AppendStatusLine(dst []byte, status int) []byte {
-	if status < 100 {
-		dst = append(dst, '0')
-	}
-	dst = strconv.AppendInt(dst, int64(status), 10)
-	dst = append(dst, ' ')
-	return append(dst, statusTexts[status]...)
 }

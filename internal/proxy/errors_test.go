@@ -12,7 +12,7 @@ import (
 	"wsgate/internal/config"
 )
 
-func TestStatusFor(t *testing.T) {
+func TestClassifyStatus(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
@@ -37,7 +37,7 @@ func TestStatusFor(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := StatusFor(tc.err); got != tc.want {
+			if got := Classify(tc.err).Status(); got != tc.want {
 				t.Errorf("got %d; want %d", got, tc.want)
 			}
 			if got := Classify(tc.err).NextUpstream(); got != tc.next {

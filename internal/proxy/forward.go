@@ -84,7 +84,7 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 		pu, err := ParsePassURL(v)
 		if err != nil {
 			c.h.Log.Error("bad proxy_pass value", "value", string(v), "err", err)
-			return c.writeError(w, req, plan, 500)
+			return c.writeError(w, req, plan, KindBadURL.Status())
 		}
 		evaluatedURI = pu.URI
 		tg.proxyHost = pu.ProxyHost()
@@ -98,7 +98,7 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 			addr, err := resolveOne(tg.host, lc.Resolver, lc.ResolverTimeout)
 			if err != nil {
 				c.h.Log.Error("resolving proxy_pass host", "host", tg.host, "err", err)
-				return c.writeError(w, req, plan, 502)
+				return c.writeError(w, req, plan, KindResolve.Status())
 			}
 			tg.addr = net.JoinHostPort(addr, strconv.Itoa(pu.Port))
 		}
@@ -121,7 +121,7 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 	c.tgt, err = plan.target.Append(c.tgt[:0], &ct, evaluatedURI)
 	if err != nil {
 		c.h.Log.Error("building upstream uri", "err", err)
-		return c.writeError(w, req, plan, 500)
+		return c.writeError(w, req, plan, KindBadURL.Status())
 	}
 
 	// The body: streamed as it comes (Content-Length, or chunked to an
@@ -223,7 +223,7 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 			a.conn.Close()
 			a.done(outcomeOf(kind))
 		}
-		if kind == kindClientBody {
+		if kind == KindClientBody {
 			if isTimeout(err) {
 				// client_body_timeout: nginx logs 408 and closes.
 				w.CloseAfter()
@@ -269,7 +269,7 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 		if err != nil {
 			// nginx logs the upstream's name for a try that found no
 			// peer (ngx_http_upstream_next, NGX_HTTP_UPSTREAM_FT_NOLIVE).
-			c.vc.Upstream = append(c.vc.Upstream, vars.UpstreamTry{Addr: tg.pool.Name(), Status: 502, ConnectTime: -1})
+			c.vc.Upstream = append(c.vc.Upstream, vars.UpstreamTry{Addr: tg.pool.Name(), Status: KindNoLive.Status(), ConnectTime: -1})
 			return nil, KindNoLive, err
 		}
 		a.lease, a.peer = lease, *lease.Peer()
@@ -326,7 +326,7 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 			// The client's body was bad, too slow (client_body_timeout) or
 			// cut short: not the upstream's fault, and no reason to retry.
 			a.done(upstream.Success)
-			return nil, kindClientBody, cbe.err
+			return nil, KindClientBody, cbe.err
 		}
 		if a.reused && !a.sentBody {
 			// A cached connection the upstream closed meanwhile: nginx
@@ -342,7 +342,7 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 		if errors.As(err, &se) {
 			// The client's body was bad or too slow: not the upstream's fault.
 			a.done(upstream.Success)
-			return nil, kindClientBody, err
+			return nil, KindClientBody, err
 		}
 		c.recordFailed(a, kind, true)
 		a.done(outcomeOf(kind))
@@ -757,9 +757,6 @@ func (x *deadlineCtx) AfterFunc(func()) func() bool { return stopNothing }
 // was never going to run.
 func stopNothing() bool { return true }
 
-// kindClientBody marks a failure reading the client's body while sending.
-const kindClientBody ErrorKind = 100
-
 // send writes the head and the body under proxy_send_timeout.
 func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *http1.Request, spool *spooled, hasBody bool) error {
 	conn := a.conn
@@ -1115,7 +1112,7 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 func (c *clientConn) compose(dst []byte, f http1.Framing) []byte {
 	c.host = append(c.host[:0], c.redirectHost()...)
 	cr := ClientResponse{
-		Date:          httpDate(c.headAt),
+		Date:          http1.Date(c.headAt),
 		ContentLength: f.ContentLength,
 		Chunked:       f.Chunked,
 		Host:          c.host,
@@ -1147,8 +1144,9 @@ type respHeaders []http1.Header
 func (h *respHeaders) Len() int                      { return len(*h) }
 func (h *respHeaders) At(i int) (name, value []byte) { return (*h)[i].Name, (*h)[i].Value }
 
-// tokenIn, trimOWS and equalFold are http1's header helpers under the
-// names this package uses.
+// allowedUpgrade reports whether the client's Upgrade value v names one of
+// the protocols ws_allow_upgrade lists (tokens compared case-insensitively,
+// http1.TokenIn); such an upgrade is tunnelled like a WebSocket one.
 func allowedUpgrade(allowed []string, v []byte) bool {
 	for _, a := range allowed {
 		if http1.TokenIn(v, a) {

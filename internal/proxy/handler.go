@@ -68,6 +68,9 @@ type clientConn struct {
 	port      int // local port for absolute redirects; 0 for 80/443
 	host      []byte
 	headAt    time.Time // when the response head was composed (Date)
+	// tunneled is set when a tunnel took the connection over: the tunnel
+	// writes the request's access log line when it ends, finish does not.
+	tunneled bool
 }
 
 var _ http1.Handler = (*clientConn)(nil)
@@ -93,6 +96,7 @@ func (c *clientConn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
 	c.busy.Store(true)
 	defer c.busy.Store(false)
 	c.requests++
+	c.tunneled = false
 	st := c.h.state.Load()
 	if c.h.draining.Load() {
 		w.CloseAfter()
@@ -164,7 +168,7 @@ func (c *clientConn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
 
 // finish writes the access log line and tells the observer.
 func (c *clientConn) finish(w *http1.ResponseWriter, plan *locPlan, status int) {
-	if status == statusTunnel {
+	if c.tunneled {
 		return
 	}
 	if status == 0 {

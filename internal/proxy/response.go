@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
-	"sync/atomic"
-	"time"
-
 	"wsgate/internal/config"
+	"wsgate/internal/http1"
 )
 
 // This file turns an upstream response head into the head the client gets,
@@ -289,7 +287,7 @@ const (
 // ClientResponse is what the handler decided about the client side of a
 // response; all slices are borrowed for the call.
 type ClientResponse struct {
-	// Date is the Date header value (AppendHTTPDate), without CRLF.
+	// Date is the Date header value (http1.Date), without CRLF.
 	Date []byte
 	// ContentLength is sent as "Content-Length: N" when >= 0 (the
 	// upstream's length, not for chunked upstream bodies).
@@ -327,7 +325,7 @@ func (p *ResponsePlan) AppendResponse(dst []byte, up *UpstreamResponse, c *Clien
 	if len(up.StatusLine) > 0 {
 		dst = append(dst, up.StatusLine...)
 	} else {
-		dst = AppendStatusLine(dst, up.Status)
+		dst = http1.AppendStatusLine(dst, up.Status)
 	}
 	dst = append(dst, "\r\n"...)
 	if !p.passSrv {
@@ -503,34 +501,4 @@ func indexFold(b []byte, s string) int {
 		}
 	}
 	return -1
-}
-
-// AppendHTTPDate appends t as an HTTP date ("Mon, 02 Jan 2006 15:04:05
-// GMT"), the Date header's value.
-func AppendHTTPDate(dst []byte, t time.Time) []byte {
-	return t.UTC().AppendFormat(dst, "Mon, 02 Jan 2006 15:04:05 GMT")
-}
-
-// dateStamp is a Date value and the second it stands for. A stamp is
-// never modified once published, so any goroutine may read its text.
-type dateStamp struct {
-	sec  int64
-	text []byte
-}
-
-// lastDate is the Date value of the latest proxied response or 101, shared
-// by all connections: a per-connection cache would format the date again
-// for every new connection.
-var lastDate atomic.Pointer[dateStamp]
-
-// httpDate returns the Date value (AppendHTTPDate) of now, formatted once
-// per second for the whole process; the caller must not modify it.
-func httpDate(now time.Time) []byte {
-	sec := now.Unix()
-	if d := lastDate.Load(); d != nil && d.sec == sec {
-		return d.text
-	}
-	d := &dateStamp{sec: sec, text: AppendHTTPDate(nil, now)}
-	lastDate.Store(d)
-	return d.text
 }

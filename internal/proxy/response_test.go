@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"testing"
-	"time"
 
 	"wsgate/internal/config"
 )
@@ -161,13 +160,6 @@ func TestAppendResponseAllocs(t *testing.T) {
 	want := crlf("HTTP/1.1 302 Found\nServer: wsgate/1.0\nDate: " + testDate +
 		"\nContent-Type: text/html\nContent-Length: 0\nLocation: http://example.com/login\nConnection: keep-alive\nSet-Cookie: a=b\n\n")
 	diffBytes(t, buf, []byte(want))
-}
-
-func TestAppendHTTPDate(t *testing.T) {
-	got := string(AppendHTTPDate(nil, time.Date(2006, 1, 2, 16, 4, 5, 0, time.FixedZone("x", 3600))))
-	if got != testDate {
-		t.Errorf("got %q; want %q", got, testDate)
-	}
 }
 
 func BenchmarkAppendResponseSeed101(b *testing.B) {

@@ -77,7 +77,9 @@ type locPlan struct {
 	limits               http1.RequestLimits
 	server               ServerInfo
 	logs                 []*accesslog.Logger
-	// wsOpts is the tunnel configuration for WebSockets of this location.
+	// readTimeout and sendTimeout are proxy_read_timeout and
+	// proxy_send_timeout, which nginx keeps applying to an upgraded
+	// connection: the tunnel's timeouts after a 101.
 	readTimeout, sendTimeout time.Duration
 }
 

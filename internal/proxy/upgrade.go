@@ -119,13 +119,13 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 		c.h.Log.Error(reason, "upstream", a.peer.Name, "client", c.remoteAddr)
 		a.conn.Close()
 		a.done(upstream.FailInvalidHeader)
-		return c.writeError(w, req, plan, 502)
+		return c.writeError(w, req, plan, KindInvalidHeader.Status())
 	}
 	rh := respHeaders(resp.Headers)
 	up := UpstreamResponse{Status: 101, StatusLine: resp.StatusLine, Headers: &rh}
 	now := time.Now()
 	err := w.WriteComposedHeader(101, -1, func(dst []byte, f http1.Framing) []byte {
-		cr := ClientResponse{Date: httpDate(now), ContentLength: -1, Vars: &c.vc}
+		cr := ClientResponse{Date: http1.Date(now), ContentLength: -1, Vars: &c.vc}
 		return plan.resp.AppendResponse(dst, &up, &cr)
 	})
 	if err != nil {
@@ -139,7 +139,7 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 		a.done(upstream.Success)
 		return 101
 	}
-	// Bytes either side sent past the handshake go first (tunnel.Run).
+	// Bytes either side sent past the handshake go first (tunnel.Start).
 	// They are copied out so that the pooled readers go back now, not
 	// when the tunnel ends: an idle tunnel holds no buffer.
 	var upstreamBuf []byte
@@ -158,6 +158,7 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 		Start:    now,
 	})
 	c.vc.WS = true
+	c.tunneled = true
 	// The tunnel runs on its own: this goroutine, the HTTP connection's
 	// state and the request buffer are released now, and the session's
 	// access log line is written when the tunnel ends, from the request's
@@ -182,12 +183,8 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 		// ParkAfter.
 		Loop: true,
 	}, end.done)
-	return statusTunnel
+	return 101
 }
-
-// statusTunnel tells ServeHTTP1 that a tunnel took the connection over and
-// will write the access log line itself when it ends.
-const statusTunnel = -101
 
 // tunnelEnd is what a running tunnel keeps for its end: the access log
 // line, the observer, and the upstream lease (least_conn counts it).
