@@ -1,0 +1,308 @@
+package http1
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+// This file runs one client connection for Serve: reads and writes under
+// nginx's timeouts, the request loop with keep-alive and pipelining, head
+// errors, 100-continue and the lingering close.
+
+// connReader sets a read deadline before each read when perRead is set
+// (client_body_timeout is "between two successive read operations").
+type connReader struct {
+	conn    net.Conn
+	perRead time.Duration
+	// stale is set while the handler runs: the read deadline on conn is
+	// still the head's (keepalive_timeout, client_header_timeout), and the
+	// first read that sets none of its own clears it. A request that
+	// never reads its body thus costs no deadline change.
+	stale bool
+}
+
+func (c *connReader) Read(p []byte) (int, error) {
+	if c.perRead > 0 {
+		c.stale = false
+		if err := c.conn.SetReadDeadline(time.Now().Add(c.perRead)); err != nil {
+			return 0, err
+		}
+	} else if c.stale {
+		c.stale = false
+		if err := c.conn.SetReadDeadline(time.Time{}); err != nil {
+			return 0, err
+		}
+	}
+	return c.conn.Read(p)
+}
+
+// connWriter bounds each write that has to wait with send_timeout: what
+// the socket takes at once (rc, a plain TCP connection) is written without
+// a deadline; the rest under a deadline set before the write.
+type connWriter struct {
+	conn     net.Conn
+	perWrite time.Duration
+	rc       syscall.RawConn // nil when conn is not a socket (TLS)
+	now      NowWriter
+}
+
+func (c *connWriter) Write(p []byte) (int, error) {
+	if c.perWrite <= 0 {
+		return c.conn.Write(p)
+	}
+	n := 0
+	if c.rc != nil {
+		if n = c.now.Write(c.rc, p); n == len(p) {
+			return n, nil
+		}
+	}
+	if err := c.conn.SetWriteDeadline(time.Now().Add(c.perWrite)); err != nil {
+		return n, err
+	}
+	m, err := c.conn.Write(p[n:])
+	return n + m, err
+}
+
+// serverConn is one connection served by Serve and the per-request state
+// it reuses.
+type serverConn struct {
+	conn     net.Conn
+	cfg      *ConnConfig
+	cr       connReader
+	cw       connWriter
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	req      Request
+	body     Body
+	w        ResponseWriter
+	requests int
+	hijacked bool
+	// spare holds the pooled reader and writer a hijack let go of; Serve
+	// gives them back when the handler has returned.
+	spareBR *bufio.Reader
+	spareBW *bufio.Writer
+}
+
+func (c *serverConn) logf(msg string, args ...any) {
+	if l := c.cfg.Logger; l != nil {
+		l.Debug(msg, append(args, "client", c.conn.RemoteAddr().String())...)
+	}
+}
+
+// stopping reports whether ConnConfig.Stopping asks the connection to end.
+func (c *serverConn) stopping() bool {
+	return c.cfg.Stopping != nil && c.cfg.Stopping.Load()
+}
+
+func (c *serverConn) serve(h Handler) {
+	defer func() {
+		if !c.hijacked {
+			c.conn.Close()
+		}
+	}()
+	for {
+		c.cr.perRead, c.cr.stale = 0, false
+		pipelined := c.requests > 0 && c.br.Buffered() > 0
+		if c.requests == 0 {
+			c.setReadDeadline(c.cfg.ClientHeaderTimeout)
+			if c.stopping() {
+				return
+			}
+		} else {
+			// ngx_http_set_keepalive: keepalive_timeout until the first
+			// byte, then client_header_timeout for the head.
+			c.setReadDeadline(c.w.limits.KeepaliveTimeout)
+			if c.stopping() && !headBuffered(c.br) {
+				return
+			}
+			if _, err := c.br.Peek(1); err != nil {
+				return
+			}
+			// A head already whole in the buffer needs no more reads,
+			// nor client_header_timeout for them.
+			if !headBuffered(c.br) {
+				c.setReadDeadline(c.cfg.ClientHeaderTimeout)
+			}
+		}
+		err := ParseRequestHead(c.br, &c.cfg.Head, &c.req)
+		if err != nil {
+			c.headError(err)
+			return
+		}
+		c.requests++
+		c.req.Pipelined = pipelined
+		if !c.serveRequest(h) {
+			return
+		}
+	}
+}
+
+// headBuffered reports whether br holds a whole request head: an empty
+// line after the request line. The parser then reads no more.
+func headBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	return bytes.Contains(b, crlfcrlf) || bytes.Contains(b, lflf)
+}
+
+var (
+	crlfcrlf = []byte("\r\n\r\n")
+	lflf     = []byte("\n\n")
+)
+
+func (c *serverConn) setReadDeadline(d time.Duration) {
+	var t time.Time
+	if d > 0 {
+		t = time.Now().Add(d)
+	}
+	c.conn.SetReadDeadline(t)
+}
+
+func isTimeout(err error) bool {
+	return errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// headError answers a head nginx rejects; timeouts and early closes get no
+// response (ngx_http_close_request with 408, or c->error).
+func (c *serverConn) headError(err error) {
+	switch {
+	case errors.Is(err, io.EOF):
+		return
+	case isTimeout(err):
+		c.logf("client timed out", "status", 408)
+		return
+	}
+	st := StatusOf(err)
+	if st == 0 {
+		c.logf("reading client request headers", "error", err)
+		return
+	}
+	c.logf(err.Error(), "status", st)
+	c.w.reset(&c.req, c.cfg.Limits)
+	c.w.WriteError(st)
+	c.bw.Flush()
+	c.lingeringClose()
+}
+
+// serveRequest runs the handler for c.req and reports whether the
+// connection can serve another request.
+func (c *serverConn) serveRequest(h Handler) bool {
+	req := &c.req
+	cl := req.ContentLength
+	if cl < 0 {
+		cl = 0
+	}
+	c.body.Reset(c.br, cl, req.Chunked)
+	c.body.max = c.cfg.Limits.ClientMaxBodySize
+	c.w.reset(req, c.cfg.Limits)
+	c.cr.stale = true
+	c.cr.perRead = c.cfg.Limits.ClientBodyTimeout
+	c.cw.perWrite = c.cfg.Limits.SendTimeout
+
+	h.ServeHTTP1(&c.w, req)
+	if c.hijacked {
+		return false
+	}
+	w := &c.w
+	if !w.wroteHeader {
+		berr := c.body.err
+		switch {
+		case berr != nil && StatusOf(berr) != 0:
+			w.WriteError(StatusOf(berr))
+		case berr != nil && berr != io.EOF:
+			// Body timeout or early close: nginx finalizes with 408/400
+			// on a broken connection and sends nothing.
+			return false
+		default:
+			w.WriteHeader(200, "", 0)
+		}
+	}
+	if err := w.finish(); err != nil {
+		return false
+	}
+	if !w.keepalive {
+		c.lingeringClose()
+		return false
+	}
+	// Never let an unread body be parsed as the next request: discard it
+	// up to DrainLimit, or close.
+	if !c.body.Done() {
+		if c.body.err != nil || (req.Expect100 && !w.sent100) {
+			c.lingeringClose()
+			return false
+		}
+		limit := c.cfg.DrainLimit
+		if limit <= 0 {
+			limit = 64 << 10
+		}
+		c.body.beforeRead = nil
+		n, err := io.CopyN(io.Discard, &c.body, limit+1)
+		c.body.beforeRead = c.send100
+		if err != io.EOF || n > limit || !c.body.Done() {
+			c.lingeringClose()
+			return false
+		}
+	}
+	return true
+}
+
+// send100 is Body.beforeRead: "HTTP/1.1 100 Continue" once the handler
+// starts reading the body of an Expect: 100-continue request
+// (ngx_http_test_expect).
+func (c *serverConn) send100() error {
+	if !c.req.Expect100 || c.w.sent100 || c.w.wroteHeader {
+		return nil
+	}
+	c.w.sent100 = true
+	if _, err := c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n"); err != nil {
+		return err
+	}
+	return c.bw.Flush()
+}
+
+// lingeringClose half-closes the connection and reads what the client
+// still sends for a while, so that a response is not lost to a reset
+// (ngx_http_set_lingering_close).
+func (c *serverConn) lingeringClose() {
+	type closeWriter interface{ CloseWrite() error }
+	cw, ok := c.conn.(closeWriter)
+	if !ok {
+		return
+	}
+	if cw.CloseWrite() != nil {
+		return
+	}
+	per, total := c.cfg.LingeringTimeout, c.cfg.LingeringTime
+	if per <= 0 {
+		per = 5 * time.Second
+	}
+	if total <= 0 {
+		total = 30 * time.Second
+	}
+	end := time.Now().Add(total)
+	c.cr.perRead = 0
+	buf := make([]byte, 4096)
+	for {
+		d := time.Now().Add(per)
+		if d.After(end) {
+			d = end
+		}
+		c.conn.SetReadDeadline(d)
+		if _, err := c.conn.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// serverName is the Server header value and the error page footer.
+func (c *serverConn) serverName() string {
+	if c.cfg.ServerName == "" {
+		return "wsgate"
+	}
+	return c.cfg.ServerName
+}

@@ -1,0 +1,449 @@
+package http1
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"time"
+)
+
+// ResponseWriter writes one response on a Serve connection: header lines
+// in the order given, names and values as given, then the framing nginx
+// would choose.
+type ResponseWriter struct {
+	c      *serverConn
+	req    *Request
+	limits RequestLimits
+
+	hdr        []byte // serialized "Name: Value\r\n" lines
+	framingAt  int    // byte offset in hdr where framing lines go; -1: end
+	trailers   []byte
+	scratch    []byte
+	location   []byte // "Location: ...\r\n" or empty, see SetLocation
+	status     int
+	clen       int64 // declared Content-Length, -1 unknown
+	written    int64
+	chunked    bool
+	noBody     bool
+	closeAfter bool
+
+	wroteHeader bool
+	keepalive   bool
+	sent100     bool
+	broken      bool
+}
+
+func (w *ResponseWriter) reset(req *Request, l RequestLimits) {
+	*w = ResponseWriter{
+		c: w.c, req: req, limits: l,
+		hdr: w.hdr[:0], trailers: w.trailers[:0], scratch: w.scratch[:0],
+		location: w.location[:0], framingAt: -1, clen: -1,
+	}
+}
+
+// SetLimits replaces the request's location-level limits; call it before
+// reading the body or writing the header. It applies ClientMaxBodySize to
+// the body (a known Content-Length above it is returned as a 413
+// *StatusError, see Body.SetMaxSize).
+func (w *ResponseWriter) SetLimits(l RequestLimits) error {
+	w.limits = l
+	w.c.cr.perRead = l.ClientBodyTimeout
+	w.c.cw.perWrite = l.SendTimeout
+	return w.c.body.SetMaxSize(l.ClientMaxBodySize)
+}
+
+// AddHeader queues a header line. Lines whose name or value contains CR,
+// LF or NUL are dropped (they would split the response). Content-Length,
+// Transfer-Encoding and Connection are the writer's to send.
+func (w *ResponseWriter) AddHeader(name, value string) {
+	if !safeField(name) || !safeField(value) {
+		return
+	}
+	w.hdr = append(w.hdr, name...)
+	w.hdr = append(w.hdr, ": "...)
+	w.hdr = append(w.hdr, value...)
+	w.hdr = append(w.hdr, "\r\n"...)
+}
+
+// AddHeaderBytes is AddHeader for byte slices (no allocation).
+func (w *ResponseWriter) AddHeaderBytes(name, value []byte) {
+	if !safeFieldBytes(name) || !safeFieldBytes(value) {
+		return
+	}
+	w.hdr = append(w.hdr, name...)
+	w.hdr = append(w.hdr, ": "...)
+	w.hdr = append(w.hdr, value...)
+	w.hdr = append(w.hdr, "\r\n"...)
+}
+
+// SetLocation sets the Location line of a redirect the server makes
+// itself. ngx_http_header_filter writes it after Content-Length and before
+// Transfer-Encoding and Connection, wherever MarkFraming put those. A value
+// with CR, LF or NUL is dropped.
+func (w *ResponseWriter) SetLocation(value []byte) {
+	w.location = w.location[:0]
+	if !safeFieldBytes(value) {
+		return
+	}
+	w.location = append(w.location, "Location: "...)
+	w.location = append(w.location, value...)
+	w.location = append(w.location, "\r\n"...)
+}
+
+// AddServerDate queues "Server: <ServerName>" and "Date: <now>", the two
+// lines nginx's header filter starts every response with.
+func (w *ResponseWriter) AddServerDate() {
+	w.hdr = append(w.hdr, "Server: "...)
+	w.hdr = append(w.hdr, w.c.serverName()...)
+	w.hdr = append(w.hdr, "\r\nDate: "...)
+	w.hdr = append(w.hdr, Date(time.Now())...)
+	w.hdr = append(w.hdr, "\r\n"...)
+}
+
+// MarkFraming places the framing lines (Content-Length or
+// Transfer-Encoding, and Connection) after the headers queued so far;
+// without it they follow all queued headers.
+func (w *ResponseWriter) MarkFraming() { w.framingAt = len(w.hdr) }
+
+// AddTrailer queues a trailer field, sent only when the body is chunked.
+func (w *ResponseWriter) AddTrailer(name, value string) {
+	if !safeField(name) || !safeField(value) {
+		return
+	}
+	w.trailers = append(w.trailers, name...)
+	w.trailers = append(w.trailers, ": "...)
+	w.trailers = append(w.trailers, value...)
+	w.trailers = append(w.trailers, "\r\n"...)
+}
+
+// CloseAfter makes this response the connection's last ("Connection:
+// close" if the header is not written yet).
+func (w *ResponseWriter) CloseAfter() { w.closeAfter = true }
+
+// Abort ends the response short: no last chunk is written, and the
+// connection closes after the bytes already written, so that the client
+// sees the body cut off rather than a complete response (nginx closes the
+// connection when an upstream body breaks off after the header was sent).
+func (w *ResponseWriter) Abort() { w.closeAfter, w.keepalive, w.broken = true, false, true }
+
+// Written reports whether the response header was written.
+func (w *ResponseWriter) Written() bool { return w.wroteHeader }
+
+// Status is the status written, 0 before WriteHeader.
+func (w *ResponseWriter) Status() int { return w.status }
+
+// BodyBytes is the number of body bytes the handler wrote.
+func (w *ResponseWriter) BodyBytes() int64 { return w.written }
+
+func safeField(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\r' || c == '\n' || c == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func safeFieldBytes(s []byte) bool {
+	for _, c := range s {
+		if c == '\r' || c == '\n' || c == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// ErrHeaderWritten is returned by WriteHeader and WriteError after the
+// header went out.
+var ErrHeaderWritten = errors.New("http1: response header already written")
+
+// WriteHeader writes the status line, the queued headers and the framing
+// lines. reason "" means nginx's text for status (StatusText; nginx has
+// none for 101 or 494). contentLength -1 means unknown: the body is
+// chunked for HTTP/1.1 clients and close-delimited for HTTP/1.0 ones
+// (ngx_http_chunked_header_filter). 1xx (but 101), 204 and 304 responses
+// and responses to HEAD carry no body. 101 gets "Connection: upgrade";
+// call Hijack next.
+func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength int64) error {
+	if w.wroteHeader {
+		return ErrHeaderWritten
+	}
+	if status < 100 || status > 999 || (status < 200 && status != 101) {
+		return errors.New("http1: invalid response status " + strconv.Itoa(status))
+	}
+	own := reason == ""
+	if !safeField(reason) {
+		reason = ""
+	}
+	w.decideFraming(status, contentLength)
+	req := w.req
+	if req.ProtoMajor == 0 {
+		// HTTP/0.9: no status line, no headers (ngx_http_header_filter).
+		w.keepalive = false
+		return nil
+	}
+
+	bw := w.c.bw
+	b := w.scratch[:0]
+	b = append(b, "HTTP/1.1 "...)
+	if own {
+		b = AppendStatusLine(b, status)
+	} else {
+		b = strconv.AppendInt(b, int64(status), 10)
+		b = append(b, ' ')
+		b = append(b, reason...)
+	}
+	b = append(b, "\r\n"...)
+	at := w.framingAt
+	if at < 0 || at > len(w.hdr) {
+		at = len(w.hdr)
+	}
+	b = append(b, w.hdr[:at]...)
+	if w.clen >= 0 && status != 204 && !(status >= 100 && status < 200) {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, w.clen, 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, w.location...)
+	if w.chunked {
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	}
+	switch {
+	case status == 101:
+		b = append(b, "Connection: upgrade\r\n"...)
+	case w.keepalive:
+		b = append(b, "Connection: keep-alive\r\n"...)
+	default:
+		b = append(b, "Connection: close\r\n"...)
+	}
+	b = append(b, w.hdr[at:]...)
+	b = append(b, "\r\n"...)
+	w.scratch = b
+	_, err := bw.Write(b)
+	if err != nil {
+		w.broken = true
+	}
+	return err
+}
+
+// decideFraming records the status and decides the body's framing and the
+// connection's keep-alive (ngx_http_header_filter, ngx_http_chunked_header_filter).
+func (w *ResponseWriter) decideFraming(status int, contentLength int64) {
+	w.wroteHeader = true
+	w.status = status
+	req := w.req
+	w.noBody = req.IsHEAD() || status == 101 || status == 204 || status == 304
+	w.clen = contentLength
+	if status == 101 || status == 204 {
+		w.clen = -1
+	}
+	if !w.noBody && w.clen < 0 {
+		if req.ProtoMinor >= 1 && req.ProtoMajor == 1 {
+			w.chunked = true
+		} else {
+			w.closeAfter = true
+		}
+	}
+	w.keepalive = w.decideKeepalive()
+}
+
+// decideKeepalive follows ngx_http_handler / ngx_http_update_location_config
+// and ngx_http_finalize_connection: the client's wish, keepalive_timeout,
+// keepalive_requests, and whether the request body can still be skipped.
+func (w *ResponseWriter) decideKeepalive() bool {
+	req := w.req
+	if !req.KeepAlive || w.closeAfter || w.limits.KeepaliveTimeout <= 0 ||
+		w.c.requests >= w.limits.KeepaliveRequests || w.status == 101 {
+		return false
+	}
+	b := &w.c.body
+	if !b.Done() {
+		if b.err != nil && b.err != io.EOF {
+			return false
+		}
+		if req.Expect100 && !w.sent100 {
+			return false
+		}
+		limit := w.c.cfg.DrainLimit
+		if limit <= 0 {
+			limit = 64 << 10
+		}
+		if r := b.Remaining(); r > limit {
+			return false
+		}
+	}
+	return true
+}
+
+// ErrBodyNotAllowed is returned by Write for responses without a body
+// (HEAD, 1xx, 204, 304) — the bytes are dropped, as nginx drops them.
+var ErrBodyNotAllowed = errors.New("http1: response has no body")
+
+// ErrContentLength is returned by Write past the declared Content-Length.
+var ErrContentLength = errors.New("http1: wrote more than the declared Content-Length")
+
+// Write writes body bytes, writing a 200 header with unknown length first
+// if none was written.
+func (w *ResponseWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		if err := w.WriteHeader(200, "", -1); err != nil {
+			return 0, err
+		}
+	}
+	if w.noBody {
+		return len(p), nil
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if w.clen >= 0 && w.written+int64(len(p)) > w.clen {
+		w.closeAfter, w.keepalive = true, false
+		return 0, ErrContentLength
+	}
+	bw := w.c.bw
+	if w.chunked {
+		w.scratch = strconv.AppendInt(w.scratch[:0], int64(len(p)), 16)
+		w.scratch = append(w.scratch, "\r\n"...)
+		if _, err := bw.Write(w.scratch); err != nil {
+			w.broken = true
+			return 0, err
+		}
+	}
+	n, err := bw.Write(p)
+	w.written += int64(n)
+	if err == nil && w.chunked {
+		_, err = bw.WriteString("\r\n")
+	}
+	if err != nil {
+		w.broken = true
+	}
+	return n, err
+}
+
+// Flush sends buffered response bytes to the client.
+func (w *ResponseWriter) Flush() error {
+	if err := w.c.bw.Flush(); err != nil {
+		w.broken = true
+		return err
+	}
+	return nil
+}
+
+// WriteError writes nginx's built-in response for status (494 is sent as
+// 400 "Request Header Or Cookie Too Large"): Server, Date, Content-Type
+// text/html, Content-Length, and "Connection: close" for the statuses
+// after which nginx closes (400, 413, 414, 494, 500, 501). 408, 444 and 499
+// write nothing and close, as nginx never sends them.
+// A 4xx or 5xx page gets nginx's padding when the request's User-Agent
+// WantsPadding.
+func (w *ResponseWriter) WriteError(status int) error {
+	if w.wroteHeader {
+		return ErrHeaderWritten
+	}
+	if status == 408 || status == StatusClientClosedRequest || status == StatusNoResponse {
+		w.wroteHeader, w.status, w.noBody, w.closeAfter = true, status, true, true
+		return nil
+	}
+	if closesKeepalive(status) {
+		w.closeAfter = true
+	}
+	w.hdr = w.hdr[:0]
+	w.location = w.location[:0]
+	w.framingAt = -1
+	page := AppendErrorPage(nil, status, w.c.serverName())
+	if w.req.ProtoMajor >= 1 && WantsPadding(w.req.Header("User-Agent")) {
+		page = AppendErrorPadding(page, status)
+	}
+	w.AddServerDate()
+	if len(page) > 0 {
+		w.hdr = append(w.hdr, "Content-Type: text/html\r\n"...)
+	}
+	wire := status
+	if status == StatusRequestHeaderTooLarge {
+		wire = 400
+	}
+	if err := w.WriteHeader(wire, "", int64(len(page))); err != nil {
+		return err
+	}
+	w.status = status
+	_, err := w.Write(page)
+	return err
+}
+
+// finish ends the response: the last chunk and trailers, a check that a
+// declared length was met, and a flush.
+func (w *ResponseWriter) finish() error {
+	if w.status == 408 || w.status == StatusClientClosedRequest || w.status == StatusNoResponse {
+		w.keepalive = false
+		return nil
+	}
+	bw := w.c.bw
+	if w.chunked && !w.broken {
+		bw.WriteString("0\r\n")
+		bw.Write(w.trailers)
+		bw.WriteString("\r\n")
+	}
+	if !w.noBody && w.clen >= 0 && w.written != w.clen {
+		// The client expects more bytes than we have: the framing is
+		// broken, only closing tells it.
+		w.keepalive = false
+	}
+	if w.req.ProtoMajor == 0 {
+		w.keepalive = false
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if w.broken {
+		return errors.New("http1: writing response failed")
+	}
+	return nil
+}
+
+// ErrHijacked is returned by Hijack when the connection was already taken.
+var ErrHijacked = errors.New("http1: connection already hijacked")
+
+// Hijack takes the connection over: buffered response bytes are flushed,
+// deadlines cleared, and the caller gets the raw net.Conn and the
+// bufio.Reader holding any bytes the client sent past the request head
+// (read them before reading conn). Serve returns without closing conn.
+func (w *ResponseWriter) Hijack() (net.Conn, *bufio.Reader, error) {
+	c := w.c
+	if c.hijacked {
+		return nil, nil, ErrHijacked
+	}
+	if err := c.bw.Flush(); err != nil {
+		return nil, nil, err
+	}
+	c.hijacked = true
+	c.cr.perRead, c.cw.perWrite = 0, 0
+	c.conn.SetDeadline(time.Time{})
+	// A hijacked connection may live for days (a WebSocket tunnel): its
+	// 4 KiB reader and writer are let go now. Response writes after Hijack
+	// were never sent and still are not.
+	br := c.br
+	c.br = nil
+	c.body.Reset(nil, 0, false)
+	c.spareBW = c.bw
+	c.bw = bufio.NewWriterSize(io.Discard, 16)
+	return c.conn, br, nil
+}
+
+// HijackBuffered is Hijack returning a copy of the bytes the client sent
+// past the request head (nil when none) instead of the reader: the reader
+// goes back to Serve's pool once the handler has returned.
+func (w *ResponseWriter) HijackBuffered() (net.Conn, []byte, error) {
+	conn, br, err := w.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	var rest []byte
+	if n := br.Buffered(); n > 0 {
+		p, _ := br.Peek(n)
+		rest = append([]byte(nil), p...)
+	}
+	w.c.spareBR = br
+	return conn, rest, nil
+}
