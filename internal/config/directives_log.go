@@ -1,0 +1,117 @@
+package config
+
+import (
+	"strings"
+)
+
+// This file holds ngx_http_log_module's directives (error_log is a core
+// directive, in directives_core.go).
+
+// logDirectives are ngx_http_log_module's.
+func logDirectives() map[string]*directive {
+	return map[string]*directive{
+		"log_format": {ctx: ctxHTTP, min: 2, max: unbounded, set: setLogFormat},
+		"access_log": {ctx: ctxHTTPAll, min: 1, max: unbounded, set: setAccessLog},
+	}
+}
+
+// combinedFormat is nginx's predefined log format (ngx_http_log_module).
+const combinedFormat = `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`
+
+// setLogFormat is ngx_http_log_set_format: "name [escape=default|json|none] string ...".
+func setLogFormat(c *checker, f *frame, d *Directive, _ bool) {
+	name := d.Args[0].Text
+	if name == "combined" || c.hasLogFormat(name) {
+		c.errorf(d.Args[0].Pos, "duplicate \"log_format\" name %q", name)
+		return
+	}
+	lf := &LogFormat{Pos: d.Pos, Name: name, Escape: "default"}
+	args := d.Args[1:]
+	if v, ok := strings.CutPrefix(args[0].Text, "escape="); ok {
+		if v != "default" && v != "json" && v != "none" {
+			c.errorf(args[0].Pos, "unknown log format escaping %q", v)
+			return
+		}
+		lf.Escape = v
+		args = args[1:]
+		if len(args) == 0 {
+			c.errorf(d.Pos, "invalid number of arguments in %q directive", d.Name)
+			return
+		}
+	}
+	var b strings.Builder
+	for _, a := range args {
+		b.WriteString(a.Text)
+	}
+	lf.Format = b.String()
+	c.http.h.LogFormats = append(c.http.h.LogFormats, lf)
+}
+
+// setAccessLog is ngx_http_log_set_log: "off" or "path [format
+// [buffer=size] [flush=time] [if=condition]]"; inherited all-or-nothing.
+func setAccessLog(c *checker, f *frame, d *Directive, first bool) {
+	if d.Args[0].Text == "off" {
+		if len(d.Args) != 1 {
+			c.errorf(d.Args[1].Pos, "invalid parameter %q", d.Args[1].Text)
+			return
+		}
+		f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.AccessLogs = nil; l.AccessLogOff = true })
+		return
+	}
+	al := AccessLog{Pos: d.Pos, Path: d.Args[0].Text, Format: "combined"}
+	rest := d.Args[1:]
+	if len(rest) > 0 && !strings.Contains(rest[0].Text, "=") {
+		al.Format = rest[0].Text
+		rest = rest[1:]
+		if al.Format != "combined" && !c.hasLogFormat(al.Format) {
+			c.errorf(d.Args[1].Pos, "unknown log format %q", al.Format)
+			return
+		}
+	}
+	for _, a := range rest {
+		switch {
+		case strings.HasPrefix(a.Text, "buffer="):
+			n, ok := ParseSize(a.Text[len("buffer="):])
+			if !ok {
+				c.errorf(a.Pos, "invalid buffer size %q", a.Text[len("buffer="):])
+				return
+			}
+			al.Buffer = n
+		case strings.HasPrefix(a.Text, "flush="):
+			v, ok := ParseTime(a.Text[len("flush="):], false)
+			if !ok {
+				c.errorf(a.Pos, "invalid flush time %q", a.Text[len("flush="):])
+				return
+			}
+			al.Flush = v
+		case strings.HasPrefix(a.Text, "if="):
+			al.If = a.Text[len("if="):]
+		case a.Text == "gzip" || strings.HasPrefix(a.Text, "gzip="):
+			c.errorf(a.Pos, "access_log parameter %q is not supported by wsgate; compress logs with logrotate", a.Text)
+			return
+		default:
+			c.errorf(a.Pos, "invalid parameter %q", a.Text)
+			return
+		}
+	}
+	if al.Flush > 0 && al.Buffer == 0 {
+		c.errorf(d.Pos, "no buffer is defined for access_log %q", al.Path)
+		return
+	}
+	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) {
+		if first {
+			l.AccessLogs = nil
+			l.AccessLogOff = false
+		}
+		l.AccessLogs = append(l.AccessLogs, al)
+	})
+}
+
+func (c *checker) hasLogFormat(name string) bool {
+	for _, lf := range c.http.h.LogFormats {
+		if lf.Name == name {
+			return true
+		}
+	}
+	return false
+}
