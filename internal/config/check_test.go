@@ -61,7 +61,7 @@ func TestCheckMatchesNginx(t *testing.T) {
 	nginx, _ := exec.LookPath("nginx")
 	for _, tt := range all {
 		t.Run(tt.name, func(t *testing.T) {
-			ast, errs := ParseBytes("test.conf", []byte(tt.conf), ParseOptions{})
+			ast, errs := parse("test.conf", []byte(tt.conf), ParseOptions{})
 			if len(errs) > 0 {
 				t.Fatalf("parsing: %v", errs)
 			}
@@ -134,7 +134,7 @@ events {}`)
 
 // TestCheckReportsAll: errors do not stop Check.
 func TestCheckReportsAll(t *testing.T) {
-	ast, errs := ParseBytes("t.conf", []byte("server { foo; bar; location / { proxy_read_timeout x; baz; } }"), ParseOptions{})
+	ast, errs := parse("t.conf", []byte("server { foo; bar; location / { proxy_read_timeout x; baz; } }"), ParseOptions{})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -146,7 +146,7 @@ func TestCheckReportsAll(t *testing.T) {
 
 // TestGlobals: -g directives are checked in the main context before the file.
 func TestGlobals(t *testing.T) {
-	ast, errs := ParseBytes("t.conf", []byte("pid a.pid;\nevents {}\n"), ParseOptions{Globals: "pid b.pid; daemon off;"})
+	ast, errs := parse("t.conf", []byte("pid a.pid;\nevents {}\n"), ParseOptions{Globals: "pid b.pid; daemon off;"})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -164,7 +164,7 @@ func FuzzCheck(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ast, _ := ParseBytes("fuzz.conf", data, ParseOptions{
+		ast, _ := parse("fuzz.conf", data, ParseOptions{
 			ReadFile: func(string) ([]byte, error) { return nil, os.ErrNotExist },
 			Glob:     func(string) ([]string, error) { return nil, nil },
 		})

@@ -77,7 +77,7 @@ func FuzzLex(f *testing.F) {
 func FuzzParse(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ast, errs := ParseBytes("/conf/f.conf", data, fuzzOpts)
+		ast, errs := parse("/conf/f.conf", data, fuzzOpts)
 		if ast == nil {
 			t.Fatal("got a nil AST")
 		}
@@ -93,7 +93,7 @@ func FuzzParse(f *testing.F) {
 		if err := Print(&out, ast.Main); err != nil {
 			t.Fatalf("printing: %v", err)
 		}
-		again, errs := ParseBytes("/conf/f.conf", out.Bytes(), fuzzOpts)
+		again, errs := parse("/conf/f.conf", out.Bytes(), fuzzOpts)
 		if errs != nil {
 			t.Fatalf("parsing printed text:\n%s\nerrors: %v", out.Bytes(), errs)
 		}
@@ -116,7 +116,7 @@ func TestSeedsRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ast, errs := ParseBytes(p, data, fuzzOpts)
+			ast, errs := parse(p, data, fuzzOpts)
 			if errs != nil {
 				t.Fatalf("got errors %v; want none", errs)
 			}
@@ -124,7 +124,7 @@ func TestSeedsRoundTrip(t *testing.T) {
 			if err := Print(&out, ast.Main); err != nil {
 				t.Fatalf("printing: %v", err)
 			}
-			again, errs := ParseBytes(p, out.Bytes(), fuzzOpts)
+			again, errs := parse(p, out.Bytes(), fuzzOpts)
 			if errs != nil {
 				t.Fatalf("parsing printed text: %v", errs)
 			}

@@ -14,11 +14,6 @@ type Warning struct {
 	Fix string
 }
 
-// String renders "file:line:col: warning: msg (fix: …)".
-func (w Warning) String() string {
-	return fmt.Sprintf("%s: warning: %s\n\tfix: %s", w.Pos, w.Msg, w.Fix)
-}
-
 // Lint finds the seed tutorial's pitfalls and their relatives in s, in
 // file order of servers and locations. It never changes s.
 func Lint(s *Spec) []Warning {

@@ -9,7 +9,7 @@ import (
 // on any error.
 func checkText(t *testing.T, text string) *Spec {
 	t.Helper()
-	ast, errs := ParseBytes("test.conf", []byte(text), ParseOptions{})
+	ast, errs := parse("test.conf", []byte(text), ParseOptions{})
 	if len(errs) > 0 {
 		t.Fatalf("parsing: %v", errs)
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,8 +33,7 @@ func render(t *testing.T, path string) string {
 	} else {
 		Dump(&b, s)
 		for _, w := range Lint(s) {
-			b.WriteString(w.String())
-			b.WriteByte('\n')
+			fmt.Fprintf(&b, "%s: warning: %s\n\tfix: %s\n", w.Pos, w.Msg, w.Fix)
 		}
 	}
 	dir, err := filepath.Abs(goldenDir)

@@ -11,7 +11,7 @@ import (
 	"syscall"
 )
 
-// ParseOptions controls ParseFile and ParseBytes. The zero value reads the
+// ParseOptions controls ParseFile. The zero value reads the
 // real file system and resolves relative includes against the directory of
 // the main file.
 type ParseOptions struct {
@@ -72,14 +72,10 @@ func ParseFile(path string, opts ParseOptions) (*AST, ErrorList) {
 	return parse(path, data, opts)
 }
 
-// ParseBytes parses data as the main configuration file named name: name
-// is used verbatim in positions, made absolute in AST.Files, and its
+// parse parses data as the main configuration file named name: name is
+// used verbatim in positions, made absolute in AST.Files, and its
 // directory is the default prefix. Includes are resolved through opts as
 // for ParseFile.
-func ParseBytes(name string, data []byte, opts ParseOptions) (*AST, ErrorList) {
-	return parse(name, data, opts)
-}
-
 func parse(name string, data []byte, opts ParseOptions) (*AST, ErrorList) {
 	p := newParser(name, opts)
 	key := cleanAbs(name)

@@ -192,7 +192,7 @@ func TestParseErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := noFiles
 			opts.Globals = tt.globals
-			ast, errs := ParseBytes("/conf/nginx.conf", []byte(tt.src), opts)
+			ast, errs := parse("/conf/nginx.conf", []byte(tt.src), opts)
 			if got := dump(ast.Main); got != tt.ast {
 				t.Errorf("ast: got %q; want %q", got, tt.ast)
 			}
@@ -204,7 +204,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseGlobals(t *testing.T) {
-	ast, errs := ParseBytes("/conf/nginx.conf", []byte("a;"), ParseOptions{Globals: "daemon off; pid /x;"})
+	ast, errs := parse("/conf/nginx.conf", []byte("a;"), ParseOptions{Globals: "daemon off; pid /x;"})
 	if errs != nil {
 		t.Fatalf("got errors %v; want none", errs)
 	}
@@ -218,7 +218,7 @@ func TestParseGlobals(t *testing.T) {
 
 func TestParsePositions(t *testing.T) {
 	src := "http {\n\tserver {\n\t\tlisten  \"80\";\n\t}\n}\n"
-	ast, errs := ParseBytes("/conf/nginx.conf", []byte(src), noFiles)
+	ast, errs := parse("/conf/nginx.conf", []byte(src), noFiles)
 	if errs != nil {
 		t.Fatalf("got errors %v; want none", errs)
 	}
@@ -429,7 +429,7 @@ func TestIncludeDepth(t *testing.T) {
 		}
 		return fmt.Appendf(nil, "include %d.conf;", n+1), nil
 	}
-	ast, errs := ParseBytes("/conf/0.conf", []byte("include 1.conf;"), ParseOptions{ReadFile: read})
+	ast, errs := parse("/conf/0.conf", []byte("include 1.conf;"), ParseOptions{ReadFile: read})
 	if len(errs) != 1 || !strings.Contains(errs[0].Msg, "nested too deeply") {
 		t.Fatalf("got errors %v; want one nesting error", errs)
 	}
@@ -514,7 +514,7 @@ func BenchmarkParse5000Servers(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, errs := ParseBytes("/conf/nginx.conf", data, noFiles); errs != nil {
+		if _, errs := parse("/conf/nginx.conf", data, noFiles); errs != nil {
 			b.Fatal(errs)
 		}
 	}

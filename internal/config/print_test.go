@@ -45,7 +45,7 @@ func TestPrint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ast, errs := ParseBytes("t.conf", []byte(tt.src), noFiles)
+			ast, errs := parse("t.conf", []byte(tt.src), noFiles)
 			if errs != nil {
 				t.Fatalf("parsing %q: %v", tt.src, errs)
 			}
@@ -56,7 +56,7 @@ func TestPrint(t *testing.T) {
 			if got := b.String(); got != tt.want {
 				t.Errorf("got %q; want %q", got, tt.want)
 			}
-			again, errs := ParseBytes("t.conf", []byte(b.String()), noFiles)
+			again, errs := parse("t.conf", []byte(b.String()), noFiles)
 			if errs != nil {
 				t.Fatalf("parsing the output %q: %v", b.String(), errs)
 			}

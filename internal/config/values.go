@@ -204,17 +204,3 @@ func formatDuration(d time.Duration) string {
 	}
 	return b.String()
 }
-
-// formatSize renders a byte count with the largest exact nginx suffix
-// ("1m", "4k", "1000").
-func formatSize(n int64) string {
-	switch {
-	case n != 0 && n%(1<<30) == 0:
-		return strconv.FormatInt(n>>30, 10) + "g"
-	case n != 0 && n%(1<<20) == 0:
-		return strconv.FormatInt(n>>20, 10) + "m"
-	case n != 0 && n%(1<<10) == 0:
-		return strconv.FormatInt(n>>10, 10) + "k"
-	}
-	return strconv.FormatInt(n, 10)
-}

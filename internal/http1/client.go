@@ -7,31 +7,6 @@ import (
 	"io"
 )
 
-// AppendRequestHead appends "METHOD SP target SP proto CRLF", each header
-// as "Name: Value CRLF" verbatim and in order, and the final CRLF to dst.
-// proto is "HTTP/1.0" or "HTTP/1.1". Nothing is validated or reordered;
-// with a reused dst it does not allocate.
-func AppendRequestHead(dst []byte, method, target []byte, proto string, headers []Header) []byte {
-	dst = append(dst, method...)
-	dst = append(dst, ' ')
-	dst = append(dst, target...)
-	dst = append(dst, ' ')
-	dst = append(dst, proto...)
-	dst = append(dst, "\r\n"...)
-	for _, h := range headers {
-		dst = AppendHeader(dst, h.Name, h.Value)
-	}
-	return append(dst, "\r\n"...)
-}
-
-// AppendHeader appends one "Name: Value CRLF" line.
-func AppendHeader(dst, name, value []byte) []byte {
-	dst = append(dst, name...)
-	dst = append(dst, ": "...)
-	dst = append(dst, value...)
-	return append(dst, "\r\n"...)
-}
-
 // ErrInvalidHeader marks an upstream response head nginx would answer with
 // 502 ("upstream sent invalid header", ft invalid_header).
 var ErrInvalidHeader = errors.New("upstream sent invalid header")
@@ -40,7 +15,7 @@ var ErrInvalidHeader = errors.New("upstream sent invalid header")
 var errBadStatusLine = fmt.Errorf("upstream sent no valid HTTP/1.x status line: %w", ErrInvalidHeader)
 
 // ErrHeaderTooBig is a response head larger than the limit given to
-// ReadResponseHead ("upstream sent too big header", also 502); it wraps
+// Response.ReadHead ("upstream sent too big header", also 502); it wraps
 // ErrInvalidHeader.
 var ErrHeaderTooBig = fmt.Errorf("upstream sent too big header: %w", ErrInvalidHeader)
 
@@ -84,16 +59,6 @@ func (r *Response) BodyFraming(headRequest bool) (contentLength int64, chunked b
 		return -1, true
 	}
 	return r.ContentLength, false
-}
-
-// ReadResponseHead reads a response head of at most max bytes (0: 4096,
-// nginx's proxy_buffer_size) into a new Response.
-func ReadResponseHead(br *bufio.Reader, max int) (*Response, error) {
-	r := new(Response)
-	if err := r.ReadHead(br, max); err != nil {
-		return nil, err
-	}
-	return r, nil
 }
 
 // ReadHead reads a response head into r, reusing r's memory. Errors:

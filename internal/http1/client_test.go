@@ -8,21 +8,6 @@ import (
 	"testing"
 )
 
-func TestAppendRequestHead(t *testing.T) {
-	hs := []Header{{[]byte("Upgrade"), []byte("websocket")}, {[]byte("host"), []byte("Example.com")}}
-	got := string(AppendRequestHead(nil, []byte("GET"), []byte("/a/../b%2F?x"), "HTTP/1.1", hs))
-	want := "GET /a/../b%2F?x HTTP/1.1\r\nUpgrade: websocket\r\nhost: Example.com\r\n\r\n"
-	if got != want {
-		t.Fatalf("got %q; want %q", got, want)
-	}
-	buf := make([]byte, 0, 256)
-	if n := testing.AllocsPerRun(100, func() {
-		buf = AppendRequestHead(buf[:0], []byte("GET"), []byte("/"), "HTTP/1.0", hs)
-	}); n != 0 {
-		t.Errorf("got %v allocs; want 0", n)
-	}
-}
-
 func TestReadResponseHead(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -56,7 +41,8 @@ func TestReadResponseHead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, err := ReadResponseHead(bufio.NewReader(strings.NewReader(tt.raw)), 4096)
+			resp := new(Response)
+			err := resp.ReadHead(bufio.NewReader(strings.NewReader(tt.raw)), 4096)
 			if tt.err != nil {
 				if !errors.Is(err, tt.err) {
 					t.Fatalf("got %v; want %v", err, tt.err)
@@ -89,7 +75,8 @@ func TestResponseBodies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			br := bufio.NewReader(strings.NewReader(tt.raw))
-			resp, err := ReadResponseHead(br, 0)
+			resp := new(Response)
+			err := resp.ReadHead(br, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

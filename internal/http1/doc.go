@@ -5,9 +5,14 @@
 // buffer limits and its statuses; Serve runs one client connection
 // (keep-alive, pipelining, 100-continue, HEAD, error pages, Hijack).
 //
-// Upstream side: AppendRequestHead writes a request head verbatim and
-// ReadResponseHead reads a response head; Body reads either side's body
-// (Content-Length, chunked with trailers, or until EOF).
+// Upstream side: Response.ReadHead reads a response head (of at most max
+// bytes, nginx's proxy_buffer_size); Body reads either side's body
+// (Content-Length, chunked with trailers, or until EOF). Upstream request
+// heads are composed by the proxy, which keeps the client's header order.
+//
+// Status lines and Date values have one home each: StatusText and
+// AppendStatusLine (nginx's ngx_http_status_lines), and Date (formatted
+// once per second for the process). The proxy uses both.
 //
 // net/http is not used: nginx semantics need header order and original name
 // case kept, raw request targets passed byte for byte, and nginx's exact

@@ -162,7 +162,7 @@ func TestParseRequestHeadEOF(t *testing.T) {
 	}
 }
 
-func TestNormalizeURI(t *testing.T) {
+func TestAppendNormalizedURI(t *testing.T) {
 	tests := []struct {
 		in, want string
 		merge    bool
@@ -189,7 +189,8 @@ func TestNormalizeURI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := NormalizeURI([]byte(tt.in), tt.merge)
+			b, err := AppendNormalizedURI(nil, []byte(tt.in), tt.merge)
+			got := string(b)
 			if tt.bad {
 				if err == nil {
 					t.Fatalf("got %q; want error", got)

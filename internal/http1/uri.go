@@ -2,7 +2,7 @@ package http1
 
 import "errors"
 
-// ErrInvalidURI is returned by NormalizeURI for a URI nginx rejects with 400
+// ErrInvalidURI is returned by AppendNormalizedURI for a URI nginx rejects with 400
 // "client sent invalid request": a bad or decoded-NUL %-escape, or ".."
 // above the root.
 var ErrInvalidURI = errors.New("invalid request uri")
@@ -20,19 +20,12 @@ var usual = [8]uint32{
 
 func isUsual(c byte) bool { return usual[c>>5]&(1<<(c&0x1f)) != 0 }
 
-// NormalizeURI returns nginx's $uri for a raw origin-form target (path,
-// optionally followed by "?query" or "#fragment", which are cut): %XX
-// decoded, "." and ".." segments resolved, and "//" merged when
+// AppendNormalizedURI appends nginx's $uri for a raw origin-form target
+// (path, optionally followed by "?query" or "#fragment", which are cut) to
+// dst: %XX decoded, "." and ".." segments resolved, and "//" merged when
 // mergeSlashes (merge_slashes, default on). "+" is not decoded. It follows
 // ngx_http_parse_complex_uri; a decoded "%00" or ".." above the root is
-// ErrInvalidURI.
-func NormalizeURI(path []byte, mergeSlashes bool) (string, error) {
-	b, err := AppendNormalizedURI(nil, path, mergeSlashes)
-	return string(b), err
-}
-
-// AppendNormalizedURI is NormalizeURI appending to dst; it allocates only
-// when dst lacks room.
+// ErrInvalidURI. It allocates only when dst lacks room.
 func AppendNormalizedURI(dst, path []byte, mergeSlashes bool) ([]byte, error) {
 	const (
 		swUsual = iota

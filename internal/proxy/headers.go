@@ -20,18 +20,6 @@ type HeaderList interface {
 	At(i int) (name, value []byte)
 }
 
-// Field is one header line.
-type Field struct {
-	Name, Value []byte
-}
-
-// Fields is a HeaderList over a slice; pass *Fields.
-type Fields []Field
-
-func (f *Fields) Len() int { return len(*f) }
-
-func (f *Fields) At(i int) (name, value []byte) { return (*f)[i].Name, (*f)[i].Value }
-
 // defaultHeaders is ngx_http_proxy_headers[]: added after the location's
 // own proxy_set_header lines unless one of them names the same header
 // (case-insensitively). Each name is also removed from the client's headers.

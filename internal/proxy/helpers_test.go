@@ -54,6 +54,18 @@ func compileWith(env map[string]string) CompileFunc {
 	}
 }
 
+// Field is one header line.
+type Field struct {
+	Name, Value []byte
+}
+
+// Fields is a HeaderList over a slice, for tests; pass *Fields.
+type Fields []Field
+
+func (f *Fields) Len() int { return len(*f) }
+
+func (f *Fields) At(i int) (name, value []byte) { return (*f)[i].Name, (*f)[i].Value }
+
 // parseHead splits "Name: value" lines (LF or CRLF) into Fields.
 func parseHead(t testing.TB, s string) *Fields {
 	t.Helper()

@@ -11,7 +11,7 @@ import (
 // context, log formats, upstreams, maps, every server with its listens,
 // names, server-level settings, effective configuration and location tree
 // (each location with its full effective configuration), then the notices.
-// Golden tests pin Check with it; -T style debugging can print it. Values
+// Golden tests pin Check with it. Values
 // are written in nginx syntax (durations "1h30m", sizes "8k"); strings are
 // Go-quoted so empty values and spaces are visible.
 func Dump(w io.Writer, s *Spec) {
@@ -316,4 +316,18 @@ func (d *dumper) conf(depth int, c *LocConf) {
 		allow = " allow_upgrade=" + strings.Join(c.WS.AllowUpgrades, ",")
 	}
 	d.line(depth, "ws_upgrade %s reload_close_code %d drain_window %s%s", onOff(c.WS.Upgrade), c.WS.ReloadClose, formatDuration(c.WS.DrainWindow), allow)
+}
+
+// formatSize renders a byte count with the largest exact nginx suffix
+// ("1m", "4k", "1000").
+func formatSize(n int64) string {
+	switch {
+	case n != 0 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + "g"
+	case n != 0 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + "m"
+	case n != 0 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + "k"
+	}
+	return strconv.FormatInt(n, 10)
 }
