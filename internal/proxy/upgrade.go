@@ -21,8 +21,8 @@ import (
 // backend: 400 for a bad method, version of HTTP or key, 426 with
 // "Sec-WebSocket-Version: 13" for another WebSocket version.
 func checkHandshake(req *http1.Request) (status int, reason string) {
-	// The checks and words of ws.CheckClientHandshake, read straight from
-	// the request's header lines: no http.Header is built.
+	// Read straight from the request's header lines: no http.Header is
+	// built. Upgrade and Connection are token lists that may span lines.
 	if string(req.Method) != http.MethodGet {
 		return 400, fmt.Sprintf("websocket handshake with method %s; want GET", req.Method)
 	}

@@ -1,7 +1,9 @@
-// Package ws holds the pieces of RFC 6455 that a proxy needs: handshake
-// checks on both sides of an upgrade, a frame header codec, Close frame
-// building and a streaming Tracker that follows frame boundaries in a byte
-// stream without unmasking or buffering payloads.
+// Package ws holds the pieces of RFC 6455 that a proxy needs: for the
+// handshake, key validity, the Accept value and a client's check of the
+// server's answer (the proxy checks a client's handshake on its parsed
+// head lines); a frame header codec, Close frame building and a streaming
+// Tracker that follows frame boundaries in a byte stream without unmasking
+// or buffering payloads.
 package ws
 
 import (
@@ -9,7 +11,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"wsgate/internal/http1"
 )
@@ -49,26 +50,8 @@ func HasToken(h http.Header, name, token string) bool {
 	return false
 }
 
-// IsWebSocketUpgrade reports whether h asks for a WebSocket upgrade: the
-// Upgrade token list holds "websocket" and the Connection token list holds
-// "upgrade", both case-insensitively (RFC 6455 4.1 items 5 and 6).
-func IsWebSocketUpgrade(h http.Header) bool {
-	return HasToken(h, "Upgrade", "websocket") && HasToken(h, "Connection", "upgrade")
-}
-
-// validKey reports whether key is the base64 encoding of 16 bytes
-// (RFC 6455 4.1 item 7, 4.2.1 item 5).
-func validKey(key string) bool {
-	if len(key) != 24 {
-		return false
-	}
-	var raw [18]byte
-	n, err := base64.StdEncoding.Decode(raw[:], []byte(key))
-	return err == nil && n == 16
-}
-
-// ValidKey is validKey for a header value held as bytes; it does not
-// allocate.
+// ValidKey reports whether key is the base64 encoding of 16 bytes
+// (RFC 6455 4.1 item 7, 4.2.1 item 5); it does not allocate.
 func ValidKey(key []byte) bool {
 	if len(key) != 24 {
 		return false
@@ -76,41 +59,6 @@ func ValidKey(key []byte) bool {
 	var raw [18]byte
 	n, err := base64.StdEncoding.Decode(raw[:], key)
 	return err == nil && n == 16
-}
-
-// CheckClientHandshake checks an opening handshake as a server must
-// (RFC 6455 4.2.1): method GET, HTTP/1.1 or later, Upgrade: websocket,
-// Connection: upgrade, exactly one Sec-WebSocket-Key that is the base64 of
-// 16 bytes, and Sec-WebSocket-Version 13. It returns nil or a
-// *HandshakeError whose Status is 400, or 426 for a version other than 13
-// (RFC 6455 4.2.2, 4.4). The Host header is left to the HTTP layer.
-func CheckClientHandshake(method string, protoMajor, protoMinor int, h http.Header) error {
-	if method != http.MethodGet {
-		return refuse(http.StatusBadRequest, "websocket handshake with method %s; want GET", method)
-	}
-	if protoMajor < 1 || protoMajor == 1 && protoMinor < 1 {
-		return refuse(http.StatusBadRequest, "websocket handshake over HTTP/%d.%d; want HTTP/1.1", protoMajor, protoMinor)
-	}
-	if !HasToken(h, "Upgrade", "websocket") {
-		return refuse(http.StatusBadRequest, "websocket handshake without Upgrade: websocket")
-	}
-	if !HasToken(h, "Connection", "upgrade") {
-		return refuse(http.StatusBadRequest, "websocket handshake without Connection: upgrade")
-	}
-	keys := h.Values("Sec-WebSocket-Key")
-	switch {
-	case len(keys) == 0:
-		return refuse(http.StatusBadRequest, "websocket handshake without Sec-WebSocket-Key")
-	case len(keys) > 1:
-		return refuse(http.StatusBadRequest, "websocket handshake with %d Sec-WebSocket-Key headers; want 1", len(keys))
-	case !validKey(keys[0]):
-		return refuse(http.StatusBadRequest, "invalid Sec-WebSocket-Key %q: want base64 of 16 bytes", keys[0])
-	}
-	versions := h.Values("Sec-WebSocket-Version")
-	if len(versions) != 1 || strings.TrimSpace(versions[0]) != Version {
-		return refuse(http.StatusUpgradeRequired, "unsupported Sec-WebSocket-Version %q; want %s", strings.Join(versions, ", "), Version)
-	}
-	return nil
 }
 
 // AcceptKey returns the Sec-WebSocket-Accept value for a client's
