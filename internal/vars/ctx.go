@@ -57,7 +57,7 @@ type Ctx struct {
 	// RequestLine is $request, the first line as received without CRLF;
 	// when empty, $request is Method + " " + RequestURI + " " + Proto.
 	RequestLine string
-	// Host is the validated host (route.ValidHost) from the absolute
+	// Host is the validated host (http1.ValidateHost) from the absolute
 	// request-target, else the Host header; "" when the request had
 	// neither ($host then falls back to ServerName).
 	Host string

@@ -2,8 +2,9 @@ package route
 
 import "wsgate/internal/http1"
 
-// ValidHost checks a Host header or absolute-URI host as
-// ngx_http_validate_host does (http1.ValidateHost) and returns it
+// ValidHost is what a request's host goes through before Server sees it:
+// http1's parser checks it as ngx_http_validate_host does
+// (http1.ValidateHost) and Server normalizes it. It returns the host
 // lower-cased, without its port and without one trailing dot. ok is false
 // when nginx answers 400 ("client sent invalid host header"). An IPv6
 // literal keeps its brackets ("[::1]:80" → "[::1]"). The result shares
