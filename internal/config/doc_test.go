@@ -1,0 +1,35 @@
+package config
+
+import (
+	goparser "go/parser"
+	gotoken "go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestPure holds the package doc's promise: no file of the package imports
+// the network packages or another wsgate package.
+func TestPure(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("listing the package's files: %v (%d found)", err, len(files))
+	}
+	fset := gotoken.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := goparser.ParseFile(fset, name, nil, goparser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if path == "net" || strings.HasPrefix(path, "net/") || strings.HasPrefix(path, "wsgate/") {
+				t.Errorf("%s imports %q; want no network and no wsgate package", name, path)
+			}
+		}
+	}
+}
