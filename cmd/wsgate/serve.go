@@ -17,8 +17,10 @@ import (
 	"wsgate/internal/reload"
 )
 
-// shutdownTimeout bounds a graceful stop (QUIT): the closing handshakes of
-// all tunnels and the HTTP requests in flight.
+// shutdownTimeout bounds a graceful stop (QUIT): the HTTP requests in
+// flight, the Close frames spread over each tunnel's ws_drain_window (cut
+// to end a closing handshake's bound, 5 s, before this) and the closing
+// handshakes.
 const shutdownTimeout = 30 * time.Second
 
 // serve runs wsgate in the foreground until a stop signal.

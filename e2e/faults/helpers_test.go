@@ -3,7 +3,8 @@
 // malformed WebSocket traffic, misbehaving backends, descriptor exhaustion
 // and reload faults. Each case runs wsgate in-process (reload.Start) on
 // loopback, except the descriptor case, which runs it as a child process,
-// and checks the status or Close code, that nothing of a bad request
+// and the graceful stop case, which builds and runs the wsgate command, and
+// checks the status or Close code, that nothing of a bad request
 // reached a backend, and that wsgate keeps serving. TestMain checks that
 // goroutines and descriptors are back to their baseline after all cases.
 package faults_test

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -213,21 +214,30 @@ func TestReloadConfigError(t *testing.T) {
 	}
 }
 
-// TestGracefulShutdown: Shutdown sends every tunnel's client Close 1001.
+// TestGracefulShutdown: Shutdown sends every tunnel's client Close 1001,
+// spread over the location's ws_drain_window: the first and the last 10 %
+// of the clients get theirs more than half the window apart.
 func TestGracefulShutdown(t *testing.T) {
+	const (
+		n      = 200
+		window = 2 * time.Second
+	)
 	be := newCtlBackend(t)
-	g := startGate(t, seedConf, map[string]string{"WS": be.Addr})
-	const n = 300
+	g := startGate(t, seedConf, map[string]string{"WS": be.Addr, "EXTRA_WS": "ws_drain_window 2s;"})
 	conns := dialMany(t, g.url("/ws/s"), n)
+	waitFor(t, fmt.Sprintf("%d live tunnels", n), func() bool { return g.srv.Tunnels().Len() == n })
 	codes := make([]websocket.StatusCode, n)
+	ats := make([]time.Duration, n)
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	start := time.Now()
 	for i, c := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			_, _, err := c.Read(ctx)
+			ats[i] = time.Since(start)
 			codes[i] = websocket.CloseStatus(err)
 		}()
 	}
@@ -245,5 +255,11 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if got := g.srv.Tunnels().Len(); got != 0 {
 		t.Errorf("got %d live tunnels after shutdown; want 0", got)
+	}
+	slices.Sort(ats)
+	p10, p90 := ats[n/10], ats[n*9/10]
+	t.Logf("closes after shutdown began: first %v p10 %v p90 %v last %v", ats[0], p10, p90, ats[n-1])
+	if p90-p10 < window/2 {
+		t.Errorf("closes not spread over ws_drain_window %v: p10 %v, p90 %v", window, p10, p90)
 	}
 }

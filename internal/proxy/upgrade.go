@@ -152,10 +152,11 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 	a.br = nil
 	a.conn.SetDeadline(time.Time{})
 	handle := c.h.Tunnels.Add(tunnel.Info{
-		Route:    plan.rt.Key,
-		Upstream: a.peer.Name,
-		Client:   c.remoteAddr + ":" + c.remotePort,
-		Start:    now,
+		Route:       plan.rt.Key,
+		Upstream:    a.peer.Name,
+		Client:      c.remoteAddr + ":" + c.remotePort,
+		Start:       now,
+		DrainWindow: plan.rt.Conf.WS.DrainWindow,
 	})
 	c.vc.WS = true
 	c.tunneled = true

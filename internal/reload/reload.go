@@ -4,8 +4,10 @@
 // listeners and swaps the snapshot, keeping the running configuration on
 // any error. Tunnels whose route is unchanged are not touched; tunnels on a
 // removed or changed route are closed with a Close frame, paced over
-// ws_drain_window. Check is wsgate -t: the same load and compile as a start
-// and a reload (compile), without publishing or listening.
+// ws_drain_window. A graceful stop (QUIT) paces its Close frames the same
+// way, within its time limit; a fast stop (TERM, INT) does not. Check is
+// wsgate -t: the same load and compile as a start and a reload (compile),
+// without publishing or listening.
 package reload
 
 import (
@@ -13,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -221,9 +224,18 @@ func (s *Server) closeChangedTunnels(old, cur *proxy.State) {
 // Reopen reopens the log files (USR1).
 func (s *Server) Reopen() error { return s.logs.Reopen() }
 
-// Shutdown is the graceful stop (QUIT): stop accepting, finish the HTTP
-// requests in flight, send Close 1001 on every tunnel at a frame boundary
-// and wait for the closing handshakes, all bounded by ctx.
+// closeMargin is what a graceful stop keeps of its time limit for the
+// closing handshakes after its last Close request: a tunnel's own bound
+// for its close (tunnel.DefaultCloseTimeout).
+const closeMargin = tunnel.DefaultCloseTimeout
+
+// Shutdown is the graceful stop (QUIT): stop accepting at once, finish the
+// HTTP requests in flight, send Close 1001 to every tunnel at a frame
+// boundary, spread evenly over the ws_drain_window of the location each
+// tunnel was opened on, and wait for the closing handshakes. ctx bounds the
+// whole: the spread is cut so that it ends closeMargin before ctx's
+// deadline (at once when the deadline is nearer than that), and whatever is
+// still open at the deadline is closed.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.stopped {
@@ -234,8 +246,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	s.listeners.CloseAll()
 	s.handler.Drain()
-	err := s.tunnels.Shutdown(ctx, ws.CloseGoingAway)
+	maxSpread := time.Duration(math.MaxInt64)
 	deadline, ok := ctx.Deadline()
+	if ok {
+		maxSpread = time.Until(deadline) - closeMargin
+	}
+	if n := s.tunnels.Len(); n > 0 && ok {
+		s.log.Info("closing tunnels over their ws_drain_window", "tunnels", n, "code", ws.CloseGoingAway, "max_window", max(maxSpread, 0))
+	}
+	err := s.tunnels.Shutdown(ctx, ws.CloseGoingAway, maxSpread)
 	wait := 10 * time.Second
 	if ok {
 		wait = time.Until(deadline)
@@ -252,9 +271,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Stop is the fast stop (TERM, INT): stop accepting, Close frames to the
-// tunnels where the sockets allow within a short bound, then close
-// everything.
+// Stop is the fast stop (TERM, INT): stop accepting, Close frames to all
+// tunnels at once (ws_drain_window does not apply) where the sockets allow
+// within a short bound, then close everything.
 func (s *Server) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -267,7 +286,7 @@ func (s *Server) Stop() {
 	s.mu.Unlock()
 	s.listeners.CloseAll()
 	s.handler.Drain()
-	s.tunnels.Shutdown(ctx, ws.CloseGoingAway)
+	s.tunnels.Shutdown(ctx, ws.CloseGoingAway, 0)
 	s.handler.CloseConns()
 	s.handler.Wait(time.Second)
 	s.serving.Wait()

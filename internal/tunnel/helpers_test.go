@@ -46,7 +46,8 @@ type proxyConfig struct {
 	opts      Options
 	reg       *Registry
 	route     string
-	clientBuf []byte // extra bytes given to Run as already read from the client
+	drain     time.Duration // the tunnels' Info.DrainWindow
+	clientBuf []byte        // extra bytes given to Run as already read from the client
 }
 
 func startProxy(t testing.TB, cfg proxyConfig) *proxy {
@@ -95,7 +96,7 @@ func (p *proxy) serve(c net.Conn, cfg proxyConfig) {
 	}
 	opts := cfg.opts
 	if cfg.reg != nil {
-		opts.Handle = cfg.reg.Add(Info{Route: cfg.route, Upstream: cfg.backend, Client: c.RemoteAddr().String()})
+		opts.Handle = cfg.reg.Add(Info{Route: cfg.route, Upstream: cfg.backend, Client: c.RemoteAddr().String(), DrainWindow: cfg.drain})
 	}
 	p.results <- Run(context.Background(), c, u, clientBuf, upstreamBuf, opts)
 }

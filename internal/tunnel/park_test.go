@@ -37,7 +37,7 @@ func TestPark(t *testing.T) {
 		}, code: ws.CloseServiceRestart, causeEnd: CauseReload},
 		{desc: "idle timeout", timeout: 700 * time.Millisecond, code: ws.CloseGoingAway, causeEnd: CauseTimeout},
 		{desc: "shutdown", end: func(reg *Registry) {
-			go reg.Shutdown(context.Background(), ws.CloseGoingAway)
+			go reg.Shutdown(context.Background(), ws.CloseGoingAway, 0)
 		}, code: ws.CloseGoingAway, causeEnd: CauseShutdown},
 	}
 	for _, tt := range tests {

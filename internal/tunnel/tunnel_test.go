@@ -467,7 +467,7 @@ func TestShutdown(t *testing.T) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		done <- reg.Shutdown(ctx, ws.CloseGoingAway)
+		done <- reg.Shutdown(ctx, ws.CloseGoingAway, 0)
 	}()
 	for i, c := range clients {
 		c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))

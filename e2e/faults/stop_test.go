@@ -1,0 +1,188 @@
+package faults_test
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"wsgate/internal/proxytest"
+	"wsgate/internal/ws"
+)
+
+// buildWsgate builds the wsgate command into dir and returns its path.
+func buildWsgate(t *testing.T, dir string) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command to build wsgate: %v", err)
+	}
+	bin := filepath.Join(dir, "wsgate")
+	if out, err := exec.Command(goTool, "build", "-o", bin, "wsgate/cmd/wsgate").CombinedOutput(); err != nil {
+		t.Fatalf("building wsgate: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestGracefulStopSignal runs the wsgate binary and sends it SIGQUIT with
+// tunnels open and an HTTP request in flight. It must stop accepting at
+// once, answer the request in flight, send every client Close 1001 spread
+// over the location's ws_drain_window (the first and the last 10 % more
+// than half the window apart), and exit with status 0 once the closing
+// handshakes are done.
+func TestGracefulStopSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the wsgate binary")
+	}
+	const (
+		n      = 100
+		window = 2 * time.Second
+	)
+	dir := t.TempDir()
+	bin := buildWsgate(t, dir)
+	wsb := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	slow := proxytest.NewSlow(t, 1500*time.Millisecond, "")
+	rec := proxytest.NewRecording(t, "")
+	g := &gate{t: t, Conf: filepath.Join(dir, "nginx.conf"), Addr: proxytest.FreeAddr(t), access: filepath.Join(dir, "access.log")}
+	conf := fmt.Sprintf("pid %s;\n", filepath.Join(dir, "wsgate.pid")) + confText(dir, g.Addr, "", fmt.Sprintf(`location /ws/ {
+            proxy_pass http://%s;
+            ws_drain_window 2s;
+        }
+        location /slow/ { proxy_pass http://%s; }
+        location / { proxy_pass http://%s; }`, wsb.Addr, slow.Addr, rec.Addr))
+	if err := os.WriteFile(g.Conf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(bin, "-c", g.Conf)
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{}) // closed once cmd.Wait returned waitErr
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	if !eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "wsgate started") }) {
+		t.Fatalf("wsgate did not start:\n%s", stderr.String())
+	}
+
+	clients := make([]*wsClient, n)
+	for i := range clients {
+		clients[i] = g.dialWS(fmt.Sprintf("/ws/%d", i))
+	}
+	clients[0].echo(t, "before the stop")
+
+	// An HTTP request in flight when the signal comes.
+	type answer struct {
+		status int
+		err    error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		c, err := net.DialTimeout("tcp", g.Addr, 5*time.Second)
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		fmt.Fprintf(c, "GET /slow/x HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := proxytest.ReadResponse(bufio.NewReader(c), "GET")
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		answered <- answer{status: resp.Status}
+	}()
+	if reqs := slow.WaitRequests(1, 10*time.Second); len(reqs) != 1 {
+		t.Fatalf("slow backend got %d requests; want 1", len(reqs))
+	}
+
+	type closed struct {
+		code uint16
+		ok   bool
+		at   time.Duration
+	}
+	closes := make([]closed, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, w := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, ok := w.closeOutcome(30 * time.Second)
+			closes[i] = closed{code: code, ok: ok, at: time.Since(start)}
+		}()
+	}
+	if err := cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+		t.Fatal(err)
+	}
+
+	// It stops accepting at once: the listening socket is closed.
+	refused := eventually(5*time.Second, func() bool {
+		c, err := net.DialTimeout("tcp", g.Addr, time.Second)
+		if err != nil {
+			return errors.Is(err, syscall.ECONNREFUSED)
+		}
+		c.Close()
+		return false
+	})
+	if !refused {
+		t.Errorf("a new connection was still accepted 5 s after SIGQUIT")
+	}
+
+	// The request in flight is answered.
+	select {
+	case a := <-answered:
+		if a.err != nil || a.status != 200 {
+			t.Errorf("request in flight at SIGQUIT: got status %d, %v; want 200", a.status, a.err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Errorf("request in flight at SIGQUIT: no answer in 20 s")
+	}
+
+	wg.Wait()
+	ats := make([]time.Duration, n)
+	for i, c := range closes {
+		if !c.ok || c.code != ws.CloseGoingAway {
+			t.Fatalf("client %d: got closed=%v code %d; want Close 1001\n%s", i, c.ok, c.code, stderr.String())
+		}
+		ats[i] = c.at
+	}
+	slices.Sort(ats)
+	p10, p90 := ats[n/10], ats[n*9/10]
+	t.Logf("closes after SIGQUIT: first %v p10 %v p90 %v last %v", ats[0], p10, p90, ats[n-1])
+	if p90-p10 < window/2 {
+		t.Errorf("closes not spread over ws_drain_window %v: p10 %v, p90 %v", window, p10, p90)
+	}
+
+	select {
+	case <-exited:
+		if waitErr != nil {
+			t.Errorf("wsgate after SIGQUIT: %v; want exit status 0\n%s", waitErr, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("wsgate still running 30 s after SIGQUIT (its limit)\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "wsgate stopped") {
+		t.Errorf("no \"wsgate stopped\" in the error log:\n%s", stderr.String())
+	}
+}

@@ -1,0 +1,121 @@
+package tunnel
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"wsgate/internal/ws"
+)
+
+// TestShutdownSpread: a graceful stop spreads its Close requests over each
+// tunnel's DrainWindow (ws_drain_window), cut to maxSpread; a window of 0,
+// or a maxSpread of 0 (the fast stop), asks at once; when ctx ends before
+// the spread, the rest are asked at once.
+func TestShutdownSpread(t *testing.T) {
+	const hour = time.Hour
+	tests := []struct {
+		desc      string
+		windows   []time.Duration // one group of n tunnels per DrainWindow
+		n         int
+		maxSpread time.Duration
+		bound     time.Duration // Shutdown's context
+		wantErr   error
+		// spread: the closes of group 0 must be spread, its first and
+		// last 10 % at least this far apart (half the expected spread).
+		spread time.Duration
+		// prompt: the closes of group 0 must all arrive before Shutdown
+		// returns, although another group is still being paced.
+		prompt bool
+	}{
+		{desc: "each tunnel's window", windows: []time.Duration{2 * time.Second}, n: 40,
+			maxSpread: hour, bound: 30 * time.Second, spread: time.Second},
+		{desc: "window cut to maxSpread", windows: []time.Duration{hour}, n: 40,
+			maxSpread: time.Second, bound: 30 * time.Second, spread: 400 * time.Millisecond},
+		{desc: "window 0 at once, the rest at the bound", windows: []time.Duration{0, hour}, n: 20,
+			maxSpread: hour, bound: 3 * time.Second, wantErr: context.DeadlineExceeded, prompt: true},
+		{desc: "fast stop", windows: []time.Duration{hour}, n: 20,
+			maxSpread: 0, bound: 30 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			backend, _ := echoBackend(t)
+			reg := NewRegistry()
+			var groups [][]*rawClient
+			for _, w := range tt.windows {
+				p := startProxy(t, proxyConfig{backend: backend, handshake: true, reg: reg, drain: w,
+					opts: Options{FrameAware: true, CloseTimeout: time.Second}})
+				g := make([]*rawClient, tt.n)
+				for i := range g {
+					g[i] = dialRaw(t, p.addr, true)
+				}
+				groups = append(groups, g)
+			}
+			total := tt.n * len(tt.windows)
+			for deadline := time.Now().Add(10 * time.Second); reg.Len() < total; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("registry holds %d tunnels; want %d", reg.Len(), total)
+				}
+			}
+
+			type arrival struct {
+				group int
+				at    time.Time
+				code  uint16
+				err   error
+			}
+			arrivals := make(chan arrival, total)
+			for gi, g := range groups {
+				for _, c := range g {
+					go func() {
+						c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+						code, _, err := readClose(c.r)
+						a := arrival{group: gi, at: time.Now(), code: code, err: err}
+						if err == nil {
+							c.conn.Write(frame(ws.OpClose, true, true, closeBody(code)))
+						}
+						arrivals <- a
+					}()
+				}
+			}
+
+			ctx, cancel := context.WithTimeout(context.Background(), tt.bound)
+			defer cancel()
+			start := time.Now()
+			err := reg.Shutdown(ctx, ws.CloseGoingAway, tt.maxSpread)
+			returned := time.Now()
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Shutdown: got %v; want %v", err, tt.wantErr)
+			}
+
+			var first []time.Duration
+			for range total {
+				a := <-arrivals
+				if a.err != nil || a.code != ws.CloseGoingAway {
+					t.Fatalf("client of group %d: got close %d, %v; want %d", a.group, a.code, a.err, ws.CloseGoingAway)
+				}
+				if a.group == 0 {
+					first = append(first, a.at.Sub(start))
+				}
+			}
+			slices.Sort(first)
+			p10, p90 := first[len(first)/10], first[len(first)*9/10]
+			t.Logf("group 0: first close %v, p10 %v, p90 %v, last %v; Shutdown returned after %v",
+				first[0], p10, p90, first[len(first)-1], returned.Sub(start))
+			if tt.spread > 0 && p90-p10 < tt.spread {
+				t.Errorf("closes not spread: p10 %v, p90 %v; want at least %v apart", p10, p90, tt.spread)
+			}
+			if tt.prompt && start.Add(first[len(first)-1]).After(returned) {
+				t.Errorf("last close of the window-0 group arrived %v after the start, after Shutdown returned (%v); want all at once",
+					first[len(first)-1], returned.Sub(start))
+			}
+			for deadline := time.Now().Add(10 * time.Second); reg.Len() > 0; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("registry holds %d tunnels after the closes; want 0", reg.Len())
+				}
+			}
+		})
+	}
+}
