@@ -59,7 +59,7 @@ func TestDialTimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := new(workerState)
-			defer ws.shots.close()
+			defer ws.close()
 			c := clientConn{oneShot: tc.oneShot, work: ws}
 			start := time.Now()
 			conn, err := c.dial("tcp", addr, tc.timeout, start)
@@ -91,7 +91,7 @@ func TestDialConnects(t *testing.T) {
 	}{{0, false}, {100 * time.Millisecond, false}, {0, true}, {100 * time.Millisecond, true}} {
 		timeout := tc.timeout
 		ws := new(workerState)
-		defer ws.shots.close()
+		defer ws.close()
 		c := clientConn{oneShot: tc.oneShot, work: ws}
 		conn, err := c.dial("tcp", ln.Addr().String(), timeout, time.Now())
 		if err != nil {

@@ -100,7 +100,7 @@ func (h *Handler) dispatch(j connJob) {
 func (h *Handler) worker(j connJob) {
 	var idle *time.Timer
 	var ws workerState
-	defer ws.shots.close()
+	defer ws.close()
 	for {
 		h.serveConn(j.nc, j.listenAddr, &ws)
 		j = connJob{}
@@ -130,6 +130,13 @@ type workerState struct {
 	// shots is where one-shot upstream connections wait; made at the
 	// first one-shot dial.
 	shots *shotPoller
+}
+
+// close closes what w holds of its own: the shotPoller, when a one-shot
+// dial made one. It reads w.shots when it runs, not when it is deferred
+// (the poller is made after the worker starts).
+func (w *workerState) close() {
+	w.shots.close()
 }
 
 // poller returns w's shotPoller, made at the first call.
