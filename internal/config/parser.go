@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -24,20 +23,15 @@ type ParseOptions struct {
 	// "command line".
 	Globals string
 	// ReadFile reads an included (or, for ParseFile, the main) file.
-	// nil means os.ReadFile.
+	// nil means this package's ReadFile: regular files only, and at most
+	// MaxConfigSize bytes for all files together (which is enforced on
+	// what any ReadFile returns).
 	ReadFile func(string) ([]byte, error)
 	// Glob expands an include pattern containing *, ? or [. nil means
 	// filepath.Glob. Results are sorted and, as with glob(3), names
 	// starting with "." are matched only by a pattern component that
 	// starts with "." too.
 	Glob func(string) ([]string, error)
-}
-
-func (o *ParseOptions) readFile(name string) ([]byte, error) {
-	if o.ReadFile != nil {
-		return o.ReadFile(name)
-	}
-	return os.ReadFile(name)
 }
 
 func (o *ParseOptions) glob(pattern string) ([]string, error) {
@@ -62,14 +56,14 @@ func ParseFile(path string, opts ParseOptions) (*AST, ErrorList) {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	data, err := opts.readFile(path)
+	p := newParser(path, opts)
+	data, err := p.readFile(path)
 	if err != nil {
-		p := newParser(path, opts)
-		p.rep.add(Pos{File: path}, sysErrMsg("open", path, err))
+		p.rep.add(Pos{File: path}, readErrMsg(path, err, false))
 		p.parseGlobals()
 		return p.ast, p.rep.errs
 	}
-	return parse(path, data, opts)
+	return p.parseMain(path, data)
 }
 
 // parse parses data as the main configuration file named name: name is
@@ -78,6 +72,12 @@ func ParseFile(path string, opts ParseOptions) (*AST, ErrorList) {
 // for ParseFile.
 func parse(name string, data []byte, opts ParseOptions) (*AST, ErrorList) {
 	p := newParser(name, opts)
+	p.size = int64(len(data))
+	return p.parseMain(name, data)
+}
+
+// parseMain parses data, the main file's text, as the file name.
+func (p *parser) parseMain(name string, data []byte) (*AST, ErrorList) {
 	key := cleanAbs(name)
 	p.ast.Files = append(p.ast.Files, File{Path: key, Data: data})
 	p.read[key] = data
@@ -107,6 +107,7 @@ type parser struct {
 	ast    *AST
 
 	read  map[string][]byte // cleaned absolute path → bytes, each file read once
+	size  int64             // bytes read, all files together (≤ MaxConfigSize)
 	chain []string          // cleaned absolute paths of files being parsed, outermost first
 
 	// Statements and words are built on stacks and copied out into slabs
@@ -342,9 +343,9 @@ func (p *parser) includeFile(at Pos, path string) {
 	data, ok := p.read[key]
 	if !ok {
 		var err error
-		data, err = p.opts.readFile(path)
+		data, err = p.readFile(path)
 		if err != nil {
-			p.rep.add(at, sysErrMsg("open", path, err))
+			p.rep.add(at, readErrMsg(path, err, true))
 			return
 		}
 		p.read[key] = data

@@ -472,17 +472,6 @@ func TestSysErrMsg(t *testing.T) {
 	}
 }
 
-func TestIncludeReadErrorIsDirectory(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"nginx.conf": "include d;", "d/x": ""})
-	_, errs := ParseFile(filepath.Join(dir, "nginx.conf"), ParseOptions{})
-	if len(errs) != 1 {
-		t.Fatalf("got %v; want one error", errs)
-	}
-	if got, want := errs[0].Msg, `pread() "`+filepath.Join(dir, "d")+`" failed (21: Is a directory)`; got != want {
-		t.Errorf("got %q; want %q", got, want)
-	}
-}
-
 // BenchmarkParse5000Servers parses one file with 5,000 server blocks of
 // three locations each (about 75,000 directives).
 func BenchmarkParse5000Servers(b *testing.B) {
