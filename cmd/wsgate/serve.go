@@ -93,7 +93,7 @@ func errorLog(o *options, spec *config.Spec, prefix string, stderr io.Writer) (*
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(prefix, path)
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		f, err := accesslog.OpenLog(path)
 		if err != nil {
 			return nil, nil, fmt.Errorf("opening error log: %w", err)
 		}
@@ -126,7 +126,9 @@ func sendSignal(o *options, confPath, prefix string, stderr io.Writer) int {
 		return 1
 	}
 	path := pidFile(spec, confPath, prefix)
-	b, err := os.ReadFile(path)
+	// A pid file holds a number and a newline; what is not a small
+	// regular file is not one.
+	b, err := config.ReadFile(path, 4<<10)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate: [error] open() %q failed (%v)\n", path, err)
 		return 1

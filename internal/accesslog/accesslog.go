@@ -6,11 +6,13 @@ package accesslog
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"wsgate/internal/config"
@@ -115,12 +117,25 @@ func (f *file) openLocked() error {
 		f.out = os.Stdout
 		return nil
 	}
-	fh, err := os.OpenFile(f.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	fh, err := OpenLog(f.path)
 	if err != nil {
 		return fmt.Errorf("opening log %q: %w", f.path, err)
 	}
 	f.f, f.out = fh, fh
 	return nil
+}
+
+// OpenLog opens the log file at path for appending, creating it, without
+// waiting: a named pipe that no process reads fails at once (ENXIO) where
+// a blocking open would hold the start or reload, and every signal after
+// it, until a reader came. A pipe that is read is written through Go's
+// poller, so a slow reader holds only the writing goroutine.
+func OpenLog(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0o644)
+	if errors.Is(err, syscall.ENXIO) {
+		return nil, fmt.Errorf("%w: a named pipe that no process reads; start its reader first", err)
+	}
+	return f, err
 }
 
 // Reopen closes and reopens every log file (nginx's USR1), flushing

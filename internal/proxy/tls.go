@@ -44,7 +44,7 @@ func buildTLS(snap *runtime.Snapshot, errs config.ErrorList) (map[string]*tls.Co
 				if key == "" {
 					key = srv.TLS.Certificate
 				}
-				cert, err := tls.LoadX509KeyPair(abs(srv.TLS.Certificate), abs(key))
+				cert, err := loadKeyPair(abs(srv.TLS.Certificate), abs(key))
 				if err != nil {
 					errs.Add(l.Pos, "loading certificate %q: %v", srv.TLS.Certificate, err)
 					failed[srv] = true
@@ -76,6 +76,26 @@ func buildTLS(snap *runtime.Snapshot, errs config.ErrorList) (map[string]*tls.Co
 		}
 	}
 	return out, errs
+}
+
+// maxPEMSize bounds a certificate or key file (ssl_certificate,
+// ssl_certificate_key): a chain with a whole CA bundle takes a few hundred
+// KiB. A file that never ends must not be read at a reload until memory
+// runs out.
+const maxPEMSize = 16 << 20
+
+// loadKeyPair is tls.LoadX509KeyPair for regular files of at most
+// maxPEMSize bytes (config.ReadFile).
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	cert, err := config.ReadFile(certFile, maxPEMSize)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	key, err := config.ReadFile(keyFile, maxPEMSize)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(cert, key)
 }
 
 // minVersion maps ssl_protocols to the lowest TLS version allowed.
