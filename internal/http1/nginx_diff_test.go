@@ -1,7 +1,9 @@
 package http1
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -131,4 +133,66 @@ func TestDifferentialNginx(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDifferentialNginxNoEOF sends heads that nginx answers at once,
+// before the request could be complete, and keeps the connection open:
+// the status must come without the client ending its side, long before
+// client_header_timeout (60 s here; the read waits 10 s at most).
+func TestDifferentialNginxNoEOF(t *testing.T) {
+	ngx := startNginx(t, `location / { return 200 "ok"; }`)
+	ours, _ := startServer(t, DefaultConnConfig(), echoHandler)
+	cases := []struct{ name, raw string }{
+		{"CL max off_t", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9223372036854775807\r\n\r\n"},
+		{"CL max off_t+1", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9223372036854775808\r\n\r\n"},
+		{"CL 20 digits", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n"},
+		{"CL above client_max_body_size", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048577\r\n\r\n"},
+		{"bare CR in method", "GE\rT / HTTP/1.1\r\nHost: a\r\n"},
+		{"bare CR in URI", "GET /a\rb HTTP/1.1"},
+		{"bare CR after URI", "GET /a\r HTTP/1.1"},
+		{"bare CR in version", "GET / HTTP/1.1\rX"},
+		{"CR CR after request line", "GET / HTTP/1.1\r\r"},
+		{"bare CR in header name", "GET / HTTP/1.1\r\nHost: a\r\nX\rY: b"},
+		{"bare CR in header value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb"},
+		{"bare CR after header value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\rY: b"},
+		{"CR CR then a byte in a header", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\rb"},
+		{"bare CR at a header line's start", "GET / HTTP/1.1\r\nHost: a\r\n\rX"},
+		{"CR CR at a header line's start", "GET / HTTP/1.1\r\nHost: a\r\n\r\r"},
+		{"bare CR after the first line's CR LF", "GET / HTTP/1.1\r\n\rHost: a"},
+		{"CR before the request line", "\rGET / HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"CR CR before the request line", "\r\rGET / HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"CR CR LF in a header value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\r\n\r\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want, got := firstStatus(t, ngx, tc.raw), firstStatus(t, ours, tc.raw)
+			if got != want {
+				t.Errorf("got %q; nginx %q", got, want)
+			}
+			if want == "" {
+				t.Errorf("nginx gave no status: the case cannot tell")
+			}
+		})
+	}
+}
+
+// firstStatus writes raw on a new connection, leaves it open, and returns
+// the status code of the first response line ("" when none came within
+// 10 s).
+func firstStatus(t *testing.T, addr, raw string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	if !strings.HasPrefix(line, "HTTP/1.1 ") || len(line) < 12 {
+		return ""
+	}
+	return line[9:12]
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 )
 
 // Header is one header line as received or to be sent: name with its
@@ -290,7 +291,7 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 	started := false
 	for {
 		start := len(req.buf)
-		l, err := readLine(br, req, &lim, 414, "client sent too long URI", started)
+		l, err := readLine(br, req, &lim, 414, "client sent too long URI", started, lineRequest)
 		if err != nil {
 			return err
 		}
@@ -301,6 +302,12 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 			break
 		}
 		req.buf = req.buf[:start]
+	}
+	headLen := len(line)
+	// sw_start skips CR and LF bytes before the method, also a CR
+	// without its LF ("\rGET / HTTP/1.1").
+	for line[0] == '\r' || line[0] == '\n' {
+		line = line[1:]
 	}
 	lineStart := len(req.buf) - len(line)
 	rl, err := parseRequestLine(line)
@@ -313,7 +320,6 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 	if err := req.setRequestLine(&rl, lineStart, cfg); err != nil {
 		return err
 	}
-	headLen := len(line)
 
 	if rl.major == 0 {
 		// HTTP/0.9: no headers (ngx_http_process_request_line).
@@ -327,7 +333,7 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 	hostFromLine := req.rl.host.s >= 0
 	hostSpan := span{-1, -1}
 	for {
-		l, err := readLine(br, req, &lim, StatusRequestHeaderTooLarge, "client sent too long header line", true)
+		l, err := readLine(br, req, &lim, StatusRequestHeaderTooLarge, "client sent too long header line", true, lineHeader)
 		if err != nil {
 			return err
 		}
@@ -512,11 +518,33 @@ func onlyCRLF(b []byte) bool {
 	return true
 }
 
+// What readLine reads: a request line or a header line.
+const (
+	lineRequest = iota
+	lineHeader
+)
+
 // readLine appends the next LF-terminated line from br to req.buf, enforcing
-// lim; a line that cannot fit is a StatusError with status/msg.
-func readLine(br *bufio.Reader, req *Request, lim *headLimiter, status int, msg string, started bool) ([]byte, error) {
+// lim; a line that cannot fit is a StatusError with status/msg. kind says
+// which line it is, for a bare CR: nginx's parsers read byte by byte and
+// reject a CR followed by anything but LF (a header line's end also by CR)
+// at that byte, without waiting for the LF that may never come. When such
+// a CR has arrived, the line returned ends just after the byte that
+// follows it, with an LF added: parsing it fails there, as nginx's does.
+func readLine(br *bufio.Reader, req *Request, lim *headLimiter, status int, msg string, started bool, kind int) ([]byte, error) {
 	start := len(req.buf)
 	for {
+		if cut := waitLine(br, req.buf[start:], kind); cut > 0 {
+			part := cut - (len(req.buf) - start)
+			b, _ := br.Peek(part)
+			req.buf = append(req.buf, b...)
+			br.Discard(part)
+			req.buf = append(req.buf, '\n')
+			if !lim.place(len(req.buf)-start, true) {
+				return nil, statusErr(status, msg)
+			}
+			return req.buf[start:], nil
+		}
 		chunk, err := br.ReadSlice('\n')
 		req.buf = append(req.buf, chunk...)
 		n := len(req.buf) - start
@@ -539,6 +567,58 @@ func readLine(br *bufio.Reader, req *Request, lim *headLimiter, status int, msg 
 			return nil, err
 		}
 	}
+}
+
+// waitLine waits until br's buffer holds an LF, is full, or a read fails
+// (ReadSlice then returns at once), or until the line so far (read, what
+// was already taken from br, then br's buffer) holds a bare CR (see
+// readLine). It returns where the line is to be cut after a bare CR, or 0.
+func waitLine(br *bufio.Reader, read []byte, kind int) int {
+	for {
+		b, _ := br.Peek(br.Buffered())
+		if len(b) == br.Size() || bytes.IndexByte(b, '\n') >= 0 {
+			return 0
+		}
+		if cut := bareCR(read, b, kind); cut > 0 {
+			return cut
+		}
+		if _, err := br.Peek(len(b) + 1); err != nil {
+			return 0
+		}
+	}
+}
+
+// bareCR returns the length of the line a ++ b (no LF in it) up to and
+// including the byte after its first bare CR, or 0: a CR followed by a
+// byte other than LF, or, inside a header line, other than CR and LF.
+// A request line's leading CR and LF bytes are skipped (sw_start).
+func bareCR(a, b []byte, kind int) int {
+	n := len(a) + len(b)
+	at := func(i int) byte {
+		if i < len(a) {
+			return a[i]
+		}
+		return b[i-len(a)]
+	}
+	i := 0
+	if kind == lineRequest {
+		for i < n && (at(i) == '\r' || at(i) == '\n') {
+			i++
+		}
+	}
+	for ; i+1 < n; i++ {
+		if at(i) != '\r' {
+			continue
+		}
+		next := at(i + 1)
+		// ngx_http_parse_header_line: sw_almost_done takes a second CR;
+		// sw_header_almost_done, at the start of a line, does not.
+		if next == '\r' && kind == lineHeader && i > 0 {
+			continue
+		}
+		return i + 2
+	}
+	return 0
 }
 
 // checkMethodPrefix returns errInvalidMethod when the bytes already
@@ -584,20 +664,23 @@ var uniqueHeaders = [...]string{
 }
 
 // parseContentLength is ngx_atoof: one or more decimal digits, no sign or
-// spaces, no overflow.
+// spaces, at most NGX_MAX_OFF_T_VALUE (2^63-1): a larger value is invalid
+// (400), one up to it is checked against client_max_body_size (413).
 func parseContentLength(v []byte) (int64, bool) {
 	if len(v) == 0 {
 		return 0, false
 	}
+	const cutoff, cutlim = math.MaxInt64 / 10, math.MaxInt64 % 10
 	var n int64
 	for _, c := range v {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		if n > (1<<63-1-9)/10 {
+		d := int64(c - '0')
+		if n >= cutoff && (n > cutoff || d > cutlim) {
 			return 0, false
 		}
-		n = n*10 + int64(c-'0')
+		n = n*10 + d
 	}
 	return n, true
 }

@@ -264,3 +264,57 @@ func TestTokenIn(t *testing.T) {
 		})
 	}
 }
+
+// TestParseContentLength pins ngx_atoof's bound: 2^63-1 is a length (too
+// large for any client_max_body_size: 413), one more is not (400).
+func TestParseContentLength(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true},
+		{"1048576", 1048576, true},
+		{"922337203685477580", 922337203685477580, true},
+		{"9223372036854775799", 9223372036854775799, true},
+		{"9223372036854775807", 9223372036854775807, true},
+		{"9223372036854775808", 0, false},
+		{"9223372036854775810", 0, false},
+		{"99999999999999999999", 0, false},
+		{"", 0, false},
+		{"+1", 0, false},
+		{"-1", 0, false},
+		{"1 ", 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			n, ok := parseContentLength([]byte(tc.in))
+			if n != tc.want || ok != tc.ok {
+				t.Errorf("got %d, %v; want %d, %v", n, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+// TestBareCRAnsweredAtOnce: a head with a CR followed by a byte other than
+// LF is answered 400 as soon as that byte arrives, as nginx's byte-wise
+// parser does, not at client_header_timeout (60 s; the read waits 10 s).
+func TestBareCRAnsweredAtOnce(t *testing.T) {
+	addr, calls := startServer(t, DefaultConnConfig(), echoHandler)
+	for _, raw := range []string{
+		"GET /a\rb HTTP/1.1",
+		"GET / HTTP/1.1\rHost: a",
+		"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb",
+		"GET / HTTP/1.1\r\nHost: a\r\nX\rY: b",
+		"GET / HTTP/1.1\r\nHost: a\r\n\rX",
+	} {
+		t.Run(raw, func(t *testing.T) {
+			if got := firstStatus(t, addr, raw); got != "400" {
+				t.Errorf("got status %q; want 400", got)
+			}
+		})
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("handler called %d times; want none", n)
+	}
+}
