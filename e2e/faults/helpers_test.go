@@ -3,9 +3,11 @@
 // malformed WebSocket traffic, misbehaving backends, descriptor exhaustion
 // and reload faults. Each case runs wsgate in-process (reload.Start) on
 // loopback, except the descriptor case, which runs it as a child process,
-// and the graceful stop case, which builds and runs the wsgate command, and
-// checks the status or Close code, that nothing of a bad request
-// reached a backend, and that wsgate keeps serving. TestMain checks that
+// the graceful stop case and the cases of binary_test.go, which run the
+// wsgate binary (its descriptors after bursts, files it must not read
+// without end at a start or a reload), and checks the status or Close code,
+// that nothing of a bad request reached a backend, and that wsgate keeps
+// serving. TestMain checks that
 // goroutines and descriptors are back to their baseline after all cases.
 package faults_test
 

@@ -229,15 +229,28 @@ func TestSlowReader(t *testing.T) {
 
 // TestBodyTooLarge: a Content-Length above client_max_body_size (1m by
 // default) is 413 before a byte of the body is read, with or without
-// "Expect: 100-continue", and the backend sees nothing.
+// "Expect: 100-continue", up to 2^63-1, the largest off_t; a longer number
+// is not a length at all (400), as ngx_atoof reads it. The backend sees
+// nothing.
 func TestBodyTooLarge(t *testing.T) {
 	be := proxytest.NewRecording(t, "")
 	g := startGate(t, "", fmt.Sprintf("location / { proxy_pass http://%s; }", be.Addr))
-	for _, expect := range []string{"", "Expect: 100-continue\r\n"} {
-		t.Run(fmt.Sprintf("expect=%v", expect != ""), func(t *testing.T) {
-			resp, _, _ := g.roundTrip("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n"+expect+"\r\n", "POST")
-			if resp.Status != 413 {
-				t.Fatalf("got status %d; want 413", resp.Status)
+	cases := []struct {
+		length, expect string
+		want           int
+	}{
+		{"2000000", "", 413},
+		{"2000000", "Expect: 100-continue\r\n", 413},
+		{"9223372036854775807", "", 413},
+		{"9223372036854775807", "Expect: 100-continue\r\n", 413},
+		{"9223372036854775808", "", 400},
+		{"99999999999999999999", "", 400},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%s expect=%v", tc.length, tc.expect != ""), func(t *testing.T) {
+			resp, _, _ := g.roundTrip("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: "+tc.length+"\r\n"+tc.expect+"\r\n", "POST")
+			if resp.Status != tc.want {
+				t.Fatalf("got status %d; want %d", resp.Status, tc.want)
 			}
 			if n := be.Accepted(); n != 0 {
 				t.Fatalf("backend accepted %d connections; want 0", n)
@@ -245,4 +258,31 @@ func TestBodyTooLarge(t *testing.T) {
 		})
 	}
 	g.mustServe("/after", 200)
+}
+
+// TestBareCR: a request head with a CR followed by a byte other than LF is
+// answered 400 as soon as that byte arrives, as nginx does, though the
+// head never ends: not at client_header_timeout (60 s; the read waits 20 s
+// at most). The backend sees nothing.
+func TestBareCR(t *testing.T) {
+	be := proxytest.NewRecording(t, "")
+	g := startGate(t, "", fmt.Sprintf("client_header_timeout 60s;\nlocation / { proxy_pass http://%s; }", be.Addr))
+	for _, raw := range []string{
+		"GET /a\rb HTTP/1.1",
+		"GET / HTTP/1.1\rHost: a",
+		"GET / HTTP/1.1\r\nHost: a\r\nX\rY: b",
+		"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb",
+		"GET / HTTP/1.1\r\nHost: a\r\n\rX",
+	} {
+		t.Run(strings.NewReplacer("\r", "<CR>", "\n", "<LF>").Replace(raw), func(t *testing.T) {
+			resp, c, br := g.roundTrip(raw, "GET")
+			if resp.Status != 400 {
+				t.Fatalf("got status %d; want 400", resp.Status)
+			}
+			expectClosed(t, c, br, 10*time.Second)
+			if n := be.Accepted(); n != 0 {
+				t.Fatalf("backend accepted %d connections; want 0", n)
+			}
+		})
+	}
 }

@@ -32,6 +32,9 @@ func TestMain(m *testing.M) {
 	if conf := os.Getenv(childEnv); conf != "" {
 		os.Exit(runChild(conf))
 	}
+	if bin := os.Getenv(execEnv); bin != "" {
+		os.Exit(execLimited(bin))
+	}
 	// The network poller's own descriptors open at first use: open them
 	// before taking the baseline.
 	if l, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
@@ -42,6 +45,7 @@ func TestMain(m *testing.M) {
 	}
 	baseG, baseFD := runtime.NumGoroutine(), fdCount()
 	code := m.Run()
+	removeBin()
 	if code == 0 {
 		code = checkLeaks(baseG, baseFD)
 	}

@@ -19,20 +19,6 @@ import (
 	"wsgate/internal/ws"
 )
 
-// buildWsgate builds the wsgate command into dir and returns its path.
-func buildWsgate(t *testing.T, dir string) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("no go command to build wsgate: %v", err)
-	}
-	bin := filepath.Join(dir, "wsgate")
-	if out, err := exec.Command(goTool, "build", "-o", bin, "wsgate/cmd/wsgate").CombinedOutput(); err != nil {
-		t.Fatalf("building wsgate: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestGracefulStopSignal runs the wsgate binary and sends it SIGQUIT with
 // tunnels open and an HTTP request in flight. It must stop accepting at
 // once, answer the request in flight, send every client Close 1001 spread
@@ -48,7 +34,7 @@ func TestGracefulStopSignal(t *testing.T) {
 		window = 2 * time.Second
 	)
 	dir := t.TempDir()
-	bin := buildWsgate(t, dir)
+	bin := wsgateBin(t)
 	wsb := proxytest.NewWSEcho(t, proxytest.WSOptions{})
 	slow := proxytest.NewSlow(t, 1500*time.Millisecond, "")
 	rec := proxytest.NewRecording(t, "")
