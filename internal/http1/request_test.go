@@ -318,3 +318,31 @@ func TestBareCRAnsweredAtOnce(t *testing.T) {
 		t.Errorf("handler called %d times; want none", n)
 	}
 }
+
+// TestBareCRCutRejected: wherever a bare CR stands in a head, the head cut
+// after the byte that follows it is rejected with 400 as soon as that byte
+// is read, as nginx's parsers reject it there: the line readLine cuts
+// never parses as a good one.
+func TestBareCRCutRejected(t *testing.T) {
+	heads := []string{
+		"GET /a/b?c=d HTTP/1.1\r\nHost: a\r\nX-Long-Name: some value\r\n\r\n",
+		"GET http://h.example:8080/p?q HTTP/1.0\r\nA:  b  \r\n\r\n",
+		"GET /x\r\n",
+		"OPTIONS * HTTP/1.1\r\nHost: [::1]:80\r\nB:\r\nC\r\n\r\n",
+	}
+	cfg := DefaultHeadConfig()
+	for _, head := range heads {
+		for i := 1; i < len(head); i++ {
+			for _, next := range []string{"x", " ", ":", "/", "\t", "\x00", "\r"} {
+				raw := head[:i] + "\r" + next
+				var req Request
+				err := ParseRequestHead(bufio.NewReader(strings.NewReader(raw)), &cfg, &req)
+				// A CR CR inside a header line waits for what follows; the
+				// input then ends (an error of its own).
+				if st := StatusOf(err); st != 400 && (next != "\r" || err == nil) {
+					t.Errorf("%q: got %v; want a 400", raw, err)
+				}
+			}
+		}
+	}
+}
