@@ -705,7 +705,9 @@ func (c *copier) sourceEnded(err error) copierEnd {
 			}
 			return copierEnd{dir: c.dir, kind: endEOF, halfClosed: closeWrite(c.dst)}
 		}
-		return c.end(endDrained, nil)
+		// src's Close passed whole (a failed write would have ended the
+		// copier): src failed after it.
+		return copierEnd{dir: c.dir, kind: endBroken, err: err}
 	}
 	// src went away without a Close: tell dst, if a frame boundary allows.
 	e := copierEnd{dir: c.dir, kind: endGone}

@@ -143,6 +143,7 @@ const (
 	endWriteError                // destination failed or SendTimeout expired
 	endGone                      // frame-aware: source ended without its Close
 	endDrained                   // frame-aware: after our Close, the source's Close or end arrived
+	endBroken                    // frame-aware: source failed (a reset) after its Close passed whole
 	endLost                      // frame-aware: a Close was due but no frame boundary could be found
 	endAborted                   // Run closed the sockets
 )
@@ -572,6 +573,25 @@ func (t *tunnel) onEnd(e copierEnd) {
 			t.forceCloseTaking(&taken)
 		}
 	case endDrained:
+		// Nothing to do: a drain follows a close request (requestClose,
+		// endWriteError) or the other copier's end (endGone, endBroken),
+		// each of which armed CloseTimeout; the other copier, if live,
+		// is closing or draining its own source, and its end finishes
+		// the tunnel.
+	case endBroken:
+		// src's Close went whole to dst, then src failed: a server that
+		// answers a Close and closes with SO_LINGER 0 resets. Nothing
+		// more reaches src. With the closing handshake complete the
+		// tunnel ends now, as on src's FIN; otherwise dst, which has
+		// src's Close, may still answer it: its answer is read and
+		// dropped, within CloseTimeout.
+		t.setCause(sideOf(e.dir))
+		if live > 0 && !t.handshakeDone() {
+			t.armDeadline()
+			other.request(reqDrain, 0, "")
+		} else {
+			t.forceCloseTaking(&taken)
+		}
 	case endLost, endAborted:
 		t.forceCloseTaking(&taken)
 	}
