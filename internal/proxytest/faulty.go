@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"crypto/sha1"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -67,6 +69,11 @@ const (
 	// Sec-WebSocket-Accept), writes the first 5 bytes of an unmasked text
 	// frame that announces 10 payload bytes, then resets.
 	ResetMidMessage
+	// ResetAfterClose completes a WebSocket handshake, echoes every data
+	// frame (unmasked, opcode and FIN kept), answers the first Close with
+	// the same payload and then resets: a server that closes with
+	// SO_LINGER 0 once the closing handshake is done.
+	ResetAfterClose
 )
 
 // Bytes an abrupt backend writes before failing.
@@ -106,8 +113,84 @@ func NewAbrupt(t testing.TB, mode AbruptMode) *Backend {
 			c.Write([]byte(abruptPartialFrame))
 			time.Sleep(20 * time.Millisecond)
 			reset(c)
+		case ResetAfterClose:
+			key, _ := req.Get("Sec-WebSocket-Key")
+			fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", AcceptKey(key))
+			for {
+				b0, payload, err := readClientFrame(br)
+				if err != nil {
+					return
+				}
+				switch b0 & 0x0F {
+				case 0x0, 0x1, 0x2: // continuation, text, binary
+					c.Write(appendServerFrame(nil, b0, payload))
+				case 0x8:
+					c.Write(appendServerFrame(nil, b0, payload))
+					reset(c)
+					return
+				}
+			}
 		}
 	})
+}
+
+// readClientFrame reads one WebSocket frame of at most 1 MiB (RFC 6455
+// 5.2) and returns its first byte (FIN, RSV, opcode) and its unmasked
+// payload.
+func readClientFrame(br *bufio.Reader) (byte, []byte, error) {
+	var h [2]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		return 0, nil, err
+	}
+	n := uint64(h[1] & 0x7F)
+	switch n {
+	case 126:
+		var e [2]byte
+		if _, err := io.ReadFull(br, e[:]); err != nil {
+			return 0, nil, err
+		}
+		n = uint64(binary.BigEndian.Uint16(e[:]))
+	case 127:
+		var e [8]byte
+		if _, err := io.ReadFull(br, e[:]); err != nil {
+			return 0, nil, err
+		}
+		n = binary.BigEndian.Uint64(e[:])
+	}
+	if n > 1<<20 {
+		return 0, nil, fmt.Errorf("frame of %d bytes", n)
+	}
+	var key [4]byte
+	masked := h[1]&0x80 != 0
+	if masked {
+		if _, err := io.ReadFull(br, key[:]); err != nil {
+			return 0, nil, err
+		}
+	}
+	p := make([]byte, n)
+	if _, err := io.ReadFull(br, p); err != nil {
+		return 0, nil, err
+	}
+	if masked {
+		for i := range p {
+			p[i] ^= key[i%4]
+		}
+	}
+	return h[0], p, nil
+}
+
+// appendServerFrame appends an unmasked frame with first byte b0.
+func appendServerFrame(dst []byte, b0 byte, payload []byte) []byte {
+	dst = append(dst, b0)
+	switch n := len(payload); {
+	case n <= 125:
+		dst = append(dst, byte(n))
+	case n <= 0xFFFF:
+		dst = binary.BigEndian.AppendUint16(append(dst, 126), uint16(n))
+	default:
+		dst = binary.BigEndian.AppendUint64(append(dst, 127), uint64(n))
+	}
+	return append(dst, payload...)
 }
 
 // AcceptKey computes Sec-WebSocket-Accept for a Sec-WebSocket-Key

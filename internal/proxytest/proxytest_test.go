@@ -432,6 +432,37 @@ func TestAbrupt(t *testing.T) {
 	}
 }
 
+// TestAbruptResetAfterClose: the backend echoes a masked frame unmasked,
+// answers a Close with the same payload and then resets.
+func TestAbruptResetAfterClose(t *testing.T) {
+	b := NewAbrupt(t, ResetAfterClose)
+	c := dial(t, b.Addr)
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := ReadResponse(br, "GET")
+	if err != nil || resp.Status != 101 {
+		t.Fatalf("got %v, %v; want 101", resp, err)
+	}
+	mask := func(b0 byte, p string) []byte {
+		key := [4]byte{1, 2, 3, 4}
+		f := append([]byte{b0, 0x80 | byte(len(p))}, key[:]...)
+		for i := range len(p) {
+			f = append(f, p[i]^key[i%4])
+		}
+		return f
+	}
+	c.Write(append(mask(0x81, "hello"), mask(0x88, "\x03\xe8bye")...))
+	for _, want := range []string{"\x81\x05hello", "\x88\x05\x03\xe8bye"} {
+		got := make([]byte, len(want))
+		if _, err := io.ReadFull(br, got); err != nil || string(got) != want {
+			t.Fatalf("got %q, %v; want %q", got, err, want)
+		}
+	}
+	if _, err := br.ReadByte(); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("got end %v; want a reset", err)
+	}
+}
+
 func TestNonUpgrade(t *testing.T) {
 	for _, status := range []int{200, 400} {
 		b := NewNonUpgrade(t, status)
