@@ -192,3 +192,58 @@ func TestResetBeforeAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestHandshakeDoneBothOpen: both Close frames have passed and neither
+// peer closes its connection. Neither may send anything more (RFC 6455
+// 5.5.1), so the tunnel closes both after CloseTimeout instead of holding
+// them until ReadTimeout.
+func TestHandshakeDoneBothOpen(t *testing.T) {
+	for _, i := range []int{2, 4, 6} {
+		m := modes[i]
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			ln := listen(t)
+			upEnd := make(chan error, 1)
+			go func() {
+				u, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				u.SetDeadline(time.Now().Add(20 * time.Second))
+				code, _, err := readClose(u)
+				if err != nil {
+					upEnd <- err
+					return
+				}
+				u.Write(frame(ws.OpClose, true, false, closeBody(code)))
+				// The upstream keeps its end open too.
+				_, err = u.Read(make([]byte, 1))
+				upEnd <- err
+			}()
+			opts := m.opts
+			opts.ReadTimeout = time.Minute
+			opts.CloseTimeout = 300 * time.Millisecond
+			p := startProxy(t, proxyConfig{backend: ln.Addr().String(), opts: opts})
+			c := dialRaw(t, p.addr, false)
+			start := time.Now()
+			c.conn.Write(frame(ws.OpClose, true, true, closeBody(ws.CloseNormal)))
+			c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			code, _, err := readClose(c.r)
+			if err != nil || code != ws.CloseNormal {
+				t.Fatalf("client got close %d, %v; want %d", code, err, ws.CloseNormal)
+			}
+			if n, err := c.r.Read(make([]byte, 1)); !isEnd(err) {
+				t.Fatalf("client read %d, %v after %v; want its connection closed", n, err, time.Since(start))
+			}
+			if err := <-upEnd; !isEnd(err) {
+				t.Fatalf("upstream read: %v; want its connection closed", err)
+			}
+			t.Logf("both connections closed %v after the client's Close", time.Since(start))
+			res := p.result(t)
+			if res.ClosedBy != CauseClient || res.CloseCode != ws.CloseNormal {
+				t.Fatalf("got %v %d; want client %d", res.ClosedBy, res.CloseCode, ws.CloseNormal)
+			}
+		})
+	}
+}

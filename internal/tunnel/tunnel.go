@@ -81,8 +81,9 @@ type Options struct {
 	Splice bool
 	// CloseTimeout bounds a frame-aware close: finishing the frame in
 	// flight, sending Close and waiting for the peers' Close; when it
-	// expires both sockets are closed. Also bounds the wait for the other
-	// direction after a clean closing handshake. Default DefaultCloseTimeout.
+	// expires both sockets are closed. Also bounds the wait for the peers
+	// to close their connections after a clean closing handshake. Default
+	// DefaultCloseTimeout.
 	CloseTimeout time.Duration
 	// Handle is the tunnel's Registry entry (nil: unregistered). Run removes
 	// it when the tunnel ends.
@@ -640,16 +641,23 @@ func (t *tunnel) handshakeDone() bool {
 // already closed its connection, both sockets are closed at once rather
 // than after the other side's close or CloseTimeout: the server closes
 // the TCP connection first (RFC 6455 7.1.1), and the session's duration
-// ends with its handshake.
+// ends with its handshake. While both are open, neither may send
+// anything more (RFC 6455 5.5.1): their closes are awaited for
+// CloseTimeout, not ReadTimeout.
 func (t *tunnel) onClosePassed() {
 	if !t.handshakeDone() {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.live < 2 && !t.finished {
-		t.forceClose()
+	if t.finished {
+		return
 	}
+	if t.live < 2 {
+		t.forceClose()
+		return
+	}
+	t.armDeadline()
 }
 
 // errCause maps a timeout error to CauseTimeout and anything else to side.
