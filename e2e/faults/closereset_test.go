@@ -70,7 +70,7 @@ func TestBackendResetsAfterClose(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts the wsgate binary")
 	}
-	bin := buildWsgate(t, t.TempDir())
+	bin := wsgateBin(t)
 	backend := proxytest.NewAbrupt(t, proxytest.ResetAfterClose)
 	g := startBinary(t, bin, fmt.Sprintf(`    log_format ws '$request_uri $status closed_by=$ws_closed_by close_code=$ws_close_code';
     access_log ACCESS ws;
