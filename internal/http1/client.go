@@ -77,9 +77,21 @@ func (r *Response) ReadHead(br *bufio.Reader, max int) error {
 	}
 	*r = Response{buf: r.buf[:0], spans: r.spans[:0], Headers: r.Headers[:0], ContentLength: -1}
 	total := 0
-	readLine := func() ([]byte, error) {
+	readLine := func(kind int) ([]byte, error) {
 		start := len(r.buf)
 		for {
+			// A bare CR is an invalid head at once, as nginx's
+			// byte-by-byte parsers find it (502), not after
+			// proxy_read_timeout waiting for an LF (see readLine in
+			// headline.go).
+			if cut := waitLine(br, r.buf[start:], kind); cut > 0 {
+				part := cut - (len(r.buf) - start)
+				b, _ := br.Peek(part)
+				r.buf = append(r.buf, b...)
+				br.Discard(part)
+				r.buf = append(r.buf, '\n')
+				return r.buf[start:], nil
+			}
 			chunk, err := br.ReadSlice('\n')
 			r.buf = append(r.buf, chunk...)
 			total += len(chunk)
@@ -98,7 +110,7 @@ func (r *Response) ReadHead(br *bufio.Reader, max int) error {
 			}
 		}
 	}
-	line, err := readLine()
+	line, err := readLine(lineStatus)
 	if err != nil {
 		return err
 	}
@@ -111,7 +123,7 @@ func (r *Response) ReadHead(br *bufio.Reader, max int) error {
 	codeStart := indexCode(line)
 	var clSeen, teSeen bool
 	for {
-		l, err := readLine()
+		l, err := readLine(lineHeader)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadResponseHead(t *testing.T) {
@@ -99,6 +100,41 @@ func TestResponseBodies(t *testing.T) {
 			}
 			if tr != tt.trailer || !b.Done() {
 				t.Fatalf("got trailers %q done=%v; want %q true", tr, b.Done(), tt.trailer)
+			}
+		})
+	}
+}
+
+// TestResponseBareCRAnsweredAtOnce: an upstream head with a CR followed by
+// anything but LF is invalid at that byte (nginx's ngx_http_parse_status_line
+// and ngx_http_parse_header_line: 502 at once), also when no LF ever comes.
+// The upstream here sends the bytes and then keeps its connection open.
+func TestResponseBareCRAnsweredAtOnce(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		err       error
+	}{
+		{name: "status text", raw: "HTTP/1.1 200 OK\rX", err: ErrInvalidHeader},
+		{name: "status code", raw: "HTTP/1.1 20\r0 OK", err: ErrInvalidHeader},
+		{name: "status CR CR", raw: "HTTP/1.1 200 OK\r\r", err: ErrInvalidHeader},
+		{name: "header value", raw: "HTTP/1.1 200 OK\r\nX-A: b\rc", err: ErrInvalidHeader},
+		{name: "header name", raw: "HTTP/1.1 200 OK\r\nX-A\rb", err: ErrInvalidHeader},
+		{name: "header CR CR LF is a line end", raw: "HTTP/1.1 200 OK\r\nX-A: b\r\r\nContent-Length: 0\r\n\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			go pw.Write([]byte(tt.raw))
+			done := make(chan error, 1)
+			go func() { done <- new(Response).ReadHead(bufio.NewReader(pr), 4096) }()
+			select {
+			case err := <-done:
+				if tt.err == nil && err != nil || tt.err != nil && !errors.Is(err, tt.err) {
+					t.Fatalf("got %v; want %v", err, tt.err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("ReadHead still waits for an LF after a bare CR")
 			}
 		})
 	}

@@ -11,10 +11,12 @@ import (
 // and reject a head at its first bad byte; these readers take whole lines,
 // so they look at what has arrived of a line while its LF is awaited.
 
-// What readLine reads: a request line or a header line.
+// What readLine reads: a request line, a header line, or (Response.ReadHead)
+// an upstream's status line.
 const (
 	lineRequest = iota
 	lineHeader
+	lineStatus
 )
 
 // readLine appends the next LF-terminated line from br to req.buf, enforcing
