@@ -41,7 +41,7 @@ import (
 	"github.com/coder/websocket"
 
 	"wsgate/bench/internal/procstat"
-	"wsgate/internal/reload"
+	"wsgate/internal/server"
 )
 
 // options are the flags.
@@ -78,7 +78,7 @@ func serveChild(conf string) int {
 		return 1
 	}
 	defer logf.Close()
-	srv, err := reload.Start(reload.Options{ConfPath: conf, Prefix: filepath.Dir(conf), Version: "soak",
+	srv, err := server.Start(server.Options{ConfPath: conf, Prefix: filepath.Dir(conf), Version: "soak",
 		Log: slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting wsgate:", err)

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"wsgate/internal/proxytest"
-	"wsgate/internal/reload"
+	"wsgate/internal/server"
 )
 
 // checkConf is the configuration of TestOneCheck: http and location
@@ -116,7 +116,7 @@ func TestOneCheck(t *testing.T) {
 			if err := os.WriteFile(conf, []byte(checkConf(addr, "", "", "")), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			srv, err := reload.Start(reload.Options{ConfPath: conf, Prefix: dir, Version: "test",
+			srv, err := server.Start(server.Options{ConfPath: conf, Prefix: dir, Version: "test",
 				Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				t.Fatalf("starting with the good configuration: %v", err)

@@ -12,7 +12,7 @@ import (
 	"runtime"
 
 	"wsgate/internal/config"
-	"wsgate/internal/reload"
+	"wsgate/internal/server"
 )
 
 // version is wsgate's release, reported by -v and in the Server header.
@@ -127,10 +127,10 @@ func loadConfig(o *options, confPath, prefix string) (*config.Spec, config.Error
 
 // testConfig is -t / -T: nginx's output lines, plus every error at once and
 // wsgate's pitfall warnings, each with its fix. It runs the very check that
-// start and reload run (reload.Check), so that a configuration -t accepts
+// start and reload run (server.Check), so that a configuration -t accepts
 // starts, and one it rejects does not.
 func testConfig(o *options, confPath, prefix string, stdout, stderr io.Writer) int {
-	spec, err := reload.Check(reload.Options{ConfPath: confPath, Prefix: prefix, Globals: o.globals, Version: version})
+	spec, err := server.Check(server.Options{ConfPath: confPath, Prefix: prefix, Globals: o.globals, Version: version})
 	if err != nil {
 		printErrors(stderr, err)
 		fmt.Fprintf(stderr, "wsgate: configuration file %s test failed\n", confPath)

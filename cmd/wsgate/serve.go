@@ -14,7 +14,7 @@ import (
 
 	"wsgate/internal/accesslog"
 	"wsgate/internal/config"
-	"wsgate/internal/reload"
+	"wsgate/internal/server"
 )
 
 // shutdownTimeout bounds a graceful stop (QUIT): the HTTP requests in
@@ -43,7 +43,7 @@ func serve(o *options, confPath, prefix string, stderr io.Writer) int {
 	} else {
 		raiseNofile(0, log)
 	}
-	srv, err := reload.Start(reload.Options{ConfPath: confPath, Prefix: prefix, Globals: o.globals, Version: version, Log: log})
+	srv, err := server.Start(server.Options{Spec: spec, ConfPath: confPath, Prefix: prefix, Globals: o.globals, Version: version, Log: log})
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
@@ -138,7 +138,7 @@ func sendSignal(o *options, confPath, prefix string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsgate: [error] invalid PID number %q in %q\n", strings.TrimSpace(string(b)), path)
 		return 1
 	}
-	if err := reload.Signal(pid, o.signal); err != nil {
+	if err := server.Signal(pid, o.signal); err != nil {
 		fmt.Fprintf(stderr, "wsgate: [error] kill(%d) failed (%v)\n", pid, err)
 		return 1
 	}

@@ -1,7 +1,7 @@
 // Package faults_test holds wsgate's bad-input and fault suites: request
 // smuggling attempts, head and body limits, slow and stalled clients,
 // malformed WebSocket traffic, misbehaving backends, descriptor exhaustion
-// and reload faults. Each case runs wsgate in-process (reload.Start) on
+// and reload faults. Each case runs wsgate in-process (server.Start) on
 // loopback, except the descriptor case, which runs it as a child process,
 // the graceful stop case and the cases of binary_test.go, which run the
 // wsgate binary (its descriptors after bursts, files it must not read
@@ -31,7 +31,7 @@ import (
 	"time"
 
 	"wsgate/internal/proxytest"
-	"wsgate/internal/reload"
+	"wsgate/internal/server"
 	"wsgate/internal/ws"
 )
 
@@ -57,7 +57,7 @@ func (s *syncBuffer) String() string {
 // directory, with its error log in Log and its access log in a file.
 type gate struct {
 	t      *testing.T
-	srv    *reload.Server
+	srv    *server.Server
 	Addr   string
 	Conf   string
 	Log    *syncBuffer
@@ -81,15 +81,15 @@ http {
 }
 
 // startGate writes the configuration and starts wsgate on a free port.
-func startGate(t *testing.T, httpExtra, server string) *gate {
+func startGate(t *testing.T, httpExtra, block string) *gate {
 	t.Helper()
 	dir := t.TempDir()
 	g := &gate{t: t, Conf: filepath.Join(dir, "nginx.conf"), Log: &syncBuffer{}, access: filepath.Join(dir, "access.log")}
 	var err error
 	for try := 0; try < 5; try++ {
 		g.Addr = proxytest.FreeAddr(t)
-		g.write(httpExtra, server)
-		g.srv, err = reload.Start(reload.Options{
+		g.write(httpExtra, block)
+		g.srv, err = server.Start(server.Options{
 			ConfPath: g.Conf, Prefix: dir, Version: "test",
 			Log: slog.New(slog.NewTextHandler(g.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		})

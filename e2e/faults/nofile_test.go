@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"wsgate/internal/proxytest"
-	"wsgate/internal/reload"
+	"wsgate/internal/server"
 )
 
 // childEnv names the configuration a re-executed test binary serves as a
@@ -85,7 +85,7 @@ func runChild(conf string) int {
 		fmt.Fprintln(os.Stderr, "setting RLIMIT_NOFILE:", err)
 		return 1
 	}
-	srv, err := reload.Start(reload.Options{ConfPath: conf, Prefix: filepath.Dir(conf), Version: "test",
+	srv, err := server.Start(server.Options{ConfPath: conf, Prefix: filepath.Dir(conf), Version: "test",
 		Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting:", err)

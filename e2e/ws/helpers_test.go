@@ -1,5 +1,5 @@
 // Package wse2e holds wsgate's end-to-end WebSocket tests: the seed tutorial's
-// configuration served in-process by reload.Start, loopback backends from
+// configuration served in-process by server.Start, loopback backends from
 // proxytest or raw ones where wire bytes matter, and real clients (Go's
 // coder/websocket, Node's ws, Python's websockets).
 package wse2e
@@ -21,7 +21,7 @@ import (
 	"github.com/coder/websocket"
 
 	"wsgate/internal/proxytest"
-	"wsgate/internal/reload"
+	"wsgate/internal/server"
 )
 
 // seedConf is the seed tutorial's server block (nginx-semantics §9) with its
@@ -58,7 +58,7 @@ http {
 // gate is a wsgate serving a configuration in-process.
 type gate struct {
 	t       testing.TB
-	srv     *reload.Server
+	srv     *server.Server
 	addr    string // 127.0.0.1:PORT wsgate listens on
 	conf    string // configuration file
 	logPath string // access log
@@ -107,7 +107,7 @@ func startGate(t testing.TB, tmpl string, vars map[string]string) *gate {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	srv, err := reload.Start(reload.Options{ConfPath: g.conf, Prefix: dir, Version: "test", Log: log})
+	srv, err := server.Start(server.Options{ConfPath: g.conf, Prefix: dir, Version: "test", Log: log})
 	if err != nil {
 		t.Fatalf("starting wsgate: %v\n%s", err, confText(tmpl, v))
 	}

@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"wsgate/internal/proxy"
-	"wsgate/internal/reload"
+	"wsgate/internal/server"
 )
 
 //go:embed tutorial.conf
@@ -74,7 +74,7 @@ type Demo struct {
 	WSBackend []string
 	App       []string
 
-	srv     *reload.Server
+	srv     *server.Server
 	backend *wsBackend
 	servers []*http.Server
 	dir     string
@@ -137,7 +137,7 @@ func Start(opts Options) (_ *Demo, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d.srv, err = reload.Start(reload.Options{
+	d.srv, err = server.Start(server.Options{
 		ConfPath: d.ConfPath,
 		Prefix:   d.dir,
 		Version:  opts.Version,

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"wsgate/internal/proxytest"
-	"wsgate/internal/reload"
+	"wsgate/internal/server"
 )
 
 // startWsgate serves the locations with wsgate itself on a free loopback
@@ -24,7 +24,7 @@ func startWsgate(t *testing.T, locations string) string {
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := reload.Start(reload.Options{ConfPath: path, Prefix: dir, Version: "test"})
+	srv, err := server.Start(server.Options{ConfPath: path, Prefix: dir, Version: "test"})
 	if err != nil {
 		t.Fatalf("starting wsgate: %v", err)
 	}

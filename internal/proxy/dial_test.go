@@ -58,8 +58,8 @@ func TestDialTimeout(t *testing.T) {
 		{"one-shot longer", 700 * time.Millisecond, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ws := new(workerState)
-			defer ws.close()
+			ws := new(Local)
+			defer ws.Close()
 			c := clientConn{oneShot: tc.oneShot, work: ws}
 			start := time.Now()
 			conn, err := c.dial("tcp", addr, tc.timeout, start)
@@ -90,8 +90,8 @@ func TestDialConnects(t *testing.T) {
 		oneShot bool
 	}{{0, false}, {100 * time.Millisecond, false}, {0, true}, {100 * time.Millisecond, true}} {
 		timeout := tc.timeout
-		ws := new(workerState)
-		defer ws.close()
+		ws := new(Local)
+		defer ws.Close()
 		c := clientConn{oneShot: tc.oneShot, work: ws}
 		conn, err := c.dial("tcp", ln.Addr().String(), timeout, time.Now())
 		if err != nil {

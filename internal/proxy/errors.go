@@ -168,20 +168,3 @@ func Classify(err error) ErrorKind {
 	}
 	return KindConnect
 }
-
-// ServerInfo is how wsgate names itself in Server headers and error pages.
-type ServerInfo struct {
-	// Version is wsgate's version ("0.3.1"), shown when Tokens is set.
-	Version string
-	// Tokens is server_tokens: "wsgate/<version>" when on, "wsgate" when off.
-	Tokens bool
-}
-
-func (s ServerInfo) appendName(dst []byte) []byte {
-	dst = append(dst, "wsgate"...)
-	if s.Tokens && s.Version != "" {
-		dst = append(dst, '/')
-		dst = append(dst, s.Version...)
-	}
-	return dst
-}

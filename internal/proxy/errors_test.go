@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"wsgate/internal/config"
+	"wsgate/internal/snapshot"
 )
 
 func TestClassifyStatus(t *testing.T) {
@@ -28,7 +29,7 @@ func TestClassifyStatus(t *testing.T) {
 		{"too big header", &UpstreamError{Kind: KindTooBigHeader}, 502, config.NextInvalidHeader},
 		{"no live", &UpstreamError{Kind: KindNoLive}, 502, 0},
 		{"resolve", &UpstreamError{Kind: KindResolve}, 502, 0},
-		{"bad url", &UpstreamError{Kind: KindBadURL, Err: ErrZeroLengthURI}, 500, 0},
+		{"bad url", &UpstreamError{Kind: KindBadURL, Err: snapshot.ErrZeroLengthURI}, 500, 0},
 		{"client gone", fmt.Errorf("reading request: %w", ErrClientGone), 499, 0},
 		{"canceled", context.Canceled, 499, 0},
 		{"wrapped upstream error", fmt.Errorf("proxying: %w", &UpstreamError{Kind: KindReadTimeout}), 504, config.NextTimeout},

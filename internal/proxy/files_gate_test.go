@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"wsgate/internal/proxytest"
-	"wsgate/internal/reload"
+	"wsgate/internal/server"
 )
 
 // TestCertificateNotRegular: a certificate or key path that names a device,
@@ -38,7 +38,7 @@ func TestCertificateNotRegular(t *testing.T) {
 			if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			srv, err := reload.Start(reload.Options{ConfPath: conf, Prefix: dir + "/", Version: "1.2.3", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			srv, err := server.Start(server.Options{ConfPath: conf, Prefix: dir + "/", Version: "1.2.3", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err == nil {
 				srv.Stop()
 				t.Fatalf("started with ssl_certificate %s; want an error", tc.cert)
@@ -66,8 +66,8 @@ func TestAccessLogPipe(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	start := func() (*reload.Server, error) {
-		return reload.Start(reload.Options{ConfPath: conf, Prefix: dir + "/", Version: "1.2.3", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	start := func() (*server.Server, error) {
+		return server.Start(server.Options{ConfPath: conf, Prefix: dir + "/", Version: "1.2.3", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	}
 	srv, err := start()
 	if err == nil {

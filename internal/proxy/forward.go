@@ -21,6 +21,7 @@ import (
 
 	"wsgate/internal/config"
 	"wsgate/internal/http1"
+	"wsgate/internal/snapshot"
 	"wsgate/internal/upstream"
 	"wsgate/internal/vars"
 )
@@ -61,8 +62,8 @@ type target struct {
 // forward proxies req to the location's upstream and relays the answer; a
 // WebSocket (or allowed) upgrade that the upstream accepts becomes a tunnel.
 // It returns the status to log.
-func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *State, plan *locPlan, lc *config.LocConf) int {
-	loc := plan.rt
+func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, snap *snapshot.Snapshot, plan *snapshot.Loc, lc *config.LocConf) int {
+	loc := plan
 	upgrade := req.Upgrade != nil
 	isWS := upgrade && http1.TokenIn(req.Upgrade, "websocket") && req.HasToken("Connection", "upgrade")
 	allowTunnel := isWS || (upgrade && allowedUpgrade(lc.WS.AllowUpgrades, req.Upgrade))
@@ -81,7 +82,7 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 	pp := lc.ProxyPass
 	if loc.PassURL != nil {
 		v := loc.PassURL.Append(nil, &c.vc)
-		pu, err := ParsePassURL(v)
+		pu, err := snapshot.ParsePassURL(v)
 		if err != nil {
 			c.h.Log.Error("bad proxy_pass value", "value", string(v), "err", err)
 			return c.writeError(w, req, plan, KindBadURL.Status())
@@ -92,7 +93,7 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 		tg.host = string(pu.Host)
 		c.vc.ProxyHost = string(tg.proxyHost)
 		c.vc.ProxyPort = string(pu.AppendProxyPort(nil))
-		if p := st.Snap.Upstreams.Pool(upstream.UpstreamKey(tg.host)); p != nil && len(pu.PortText) == 0 {
+		if p := snap.Upstreams.Pool(upstream.UpstreamKey(tg.host)); p != nil && len(pu.PortText) == 0 {
 			tg.pool = p
 		} else {
 			addr, err := resolveOne(tg.host, lc.Resolver, lc.ResolverTimeout)
@@ -106,19 +107,19 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 		tg.pool = loc.Pool
 		tg.tls = pp.Scheme == "https"
 		tg.host = pp.Host
-		c.vc.ProxyHost = plan.proxyHost
-		c.vc.ProxyPort = plan.proxyPort
+		c.vc.ProxyHost = plan.ProxyHost
+		c.vc.ProxyPort = plan.ProxyPort
 	}
 
-	ct := ClientTarget{
+	ct := snapshot.ClientTarget{
 		RequestURI: req.URI,
 		URI:        req.NormalizedPath,
 		Args:       req.Query,
-		Quoted:     PathQuoted(req.URI),
+		Quoted:     snapshot.PathQuoted(req.URI),
 		EmptyPath:  len(req.Path) == 0,
 	}
 	var err error
-	c.tgt, err = plan.target.Append(c.tgt[:0], &ct, evaluatedURI)
+	c.tgt, err = plan.Target.Append(c.tgt[:0], &ct, evaluatedURI)
 	if err != nil {
 		c.h.Log.Error("building upstream uri", "err", err)
 		return c.writeError(w, req, plan, KindBadURL.Status())
@@ -131,7 +132,7 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 	var spool *spooled
 	if req.Chunked {
 		bodyLen = -1
-		if !plan.headers.HTTP11(variant) {
+		if !plan.Headers.HTTP11(variant) {
 			spool, err = spoolBody(req.Body)
 			if err != nil {
 				defer spool.close()
@@ -150,7 +151,7 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 		bodyLen = -1
 	}
 	c.reqHL = reqHeaders(req.Headers)
-	ur := UpstreamRequest{
+	ur := snapshot.UpstreamRequest{
 		Method:     req.Method,
 		Target:     c.tgt,
 		Headers:    &c.reqHL,
@@ -160,12 +161,12 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 		Upgrade:    variant,
 		Vars:       &c.vc,
 	}
-	c.buf = plan.headers.AppendRequest(c.buf[:0], &ur)
+	c.buf = plan.Headers.AppendRequest(c.buf[:0], &ur)
 	head := c.buf
 	hasBody := lc.ProxyPassRequestBody && (bodyLen > 0 || ur.Chunked)
 	// One head written once, to an HTTP/1.0 upstream (never kept alive,
 	// never a tunnel): such a connection can skip net's dialer.
-	c.oneShot = !hasBody && !upgrade && !tg.tls && !plan.headers.HTTP11(variant)
+	c.oneShot = !hasBody && !upgrade && !tg.tls && !plan.Headers.HTTP11(variant)
 
 	// Attempts, with proxy_next_upstream.
 	tried := &c.tried
@@ -240,7 +241,7 @@ func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, st *St
 		return c.writeError(w, req, plan, kind.Status())
 	}
 
-	if st.Snap.Vars.UsesUpstreamHeaders() {
+	if snap.Vars.UsesUpstreamHeaders() {
 		c.upHdrs = fillHeaders(c.upHdrs, resp.Headers)
 		c.vc.UpstreamHeaders = c.upHdrs
 	}
@@ -1045,7 +1046,7 @@ func isTimeout(err error) bool {
 // relay sends the upstream's response to the client, streaming the body,
 // and returns the connection to the keepalive cache when it can carry
 // another request.
-func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, a *attempt, resp *http1.Response, start time.Time) int {
+func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *snapshot.Loc, a *attempt, resp *http1.Response, start time.Time) int {
 	// One clock reading for the response time and the Date header.
 	now := time.Now()
 	c.recordAt(a, resp.Status, now)
@@ -1066,7 +1067,7 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 		}
 	}
 	c.respHL = respHeaders(resp.Headers)
-	c.up = UpstreamResponse{Status: resp.Status, StatusLine: resp.StatusLine, Headers: &c.respHL}
+	c.up = snapshot.UpstreamResponse{Status: resp.Status, StatusLine: resp.StatusLine, Headers: &c.respHL}
 	c.plan = plan
 	err := w.WriteComposedHeader(resp.Status, outLen, c.composeFn)
 	c.plan = nil
@@ -1093,7 +1094,7 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 	// "Connection: close"): such a connection is never cached, or the next
 	// request could race the upstream's FIN (nginx 1.22 needs
 	// proxy_http_version 1.1 for keepalive too).
-	if ok && body.Done() && !resp.ConnectionClose && a.lease != nil && a.br.Buffered() == 0 && plan.headers.HTTP11(false) {
+	if ok && body.Done() && !resp.ConnectionClose && a.lease != nil && a.br.Buffered() == 0 && plan.Headers.HTTP11(false) {
 		a.conn.SetReadDeadline(time.Time{})
 		a.lease.PutIdle(upstream.IdleConn{Conn: a.conn, Requests: a.reqs + 1, Dialed: a.dialed})
 	} else {
@@ -1111,7 +1112,7 @@ func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *lo
 // a response costs no closure.
 func (c *clientConn) compose(dst []byte, f http1.Framing) []byte {
 	c.host = append(c.host[:0], c.redirectHost()...)
-	cr := ClientResponse{
+	cr := snapshot.ClientResponse{
 		Date:          http1.Date(c.headAt),
 		ContentLength: f.ContentLength,
 		Chunked:       f.Chunked,
@@ -1121,9 +1122,9 @@ func (c *clientConn) compose(dst []byte, f http1.Framing) []byte {
 		Port:          c.port,
 	}
 	if f.KeepAlive {
-		cr.Conn = ConnKeepAlive
+		cr.Conn = snapshot.ConnKeepAlive
 	}
-	return c.plan.resp.AppendResponse(dst, &c.up, &cr)
+	return c.plan.Response.AppendResponse(dst, &c.up, &cr)
 }
 
 // redirectHost is the host for absolute redirects: the request's, the

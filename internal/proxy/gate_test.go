@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"wsgate/internal/proxytest"
-	"wsgate/internal/reload"
+	"wsgate/internal/server"
 )
 
-// These tests run the whole serving path in process: reload.Start with a
+// These tests run the whole serving path in process: server.Start with a
 // configuration written to a temporary directory, a listener on a free
 // loopback port, and proxytest backends behind it. Requests are raw bytes
 // on real connections, so what is checked is what a client and a backend
@@ -26,7 +26,7 @@ type gate struct {
 	t    *testing.T
 	addr string
 	dir  string
-	srv  *reload.Server
+	srv  *server.Server
 }
 
 // startGate serves the http{} block body conf. In conf, "{{listen}}" is
@@ -50,7 +50,7 @@ func startGate(t *testing.T, conf string, backends map[string]string) *gate {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := reload.Start(reload.Options{ConfPath: path, Prefix: g.dir + "/", Version: "1.2.3", Log: log})
+	srv, err := server.Start(server.Options{ConfPath: path, Prefix: g.dir + "/", Version: "1.2.3", Log: log})
 	if err != nil {
 		t.Fatalf("starting wsgate: %v\n%s", err, full)
 	}
@@ -69,7 +69,7 @@ func startBenchGate(b *testing.B, conf, backend string) string {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := reload.Start(reload.Options{ConfPath: path, Prefix: dir + "/", Version: "1.2.3", Log: log})
+	srv, err := server.Start(server.Options{ConfPath: path, Prefix: dir + "/", Version: "1.2.3", Log: log})
 	if err != nil {
 		b.Fatalf("starting wsgate: %v", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -13,6 +12,7 @@ import (
 	"wsgate/internal/config"
 	"wsgate/internal/http1"
 	"wsgate/internal/route"
+	"wsgate/internal/snapshot"
 	"wsgate/internal/upstream"
 	"wsgate/internal/vars"
 )
@@ -25,7 +25,6 @@ type clientConn struct {
 	tls        bool
 	serial     uint64
 	requests   int
-	busy       atomic.Bool
 
 	remoteAddr, remotePort string
 	localAddr, localPort   string
@@ -52,8 +51,8 @@ type clientConn struct {
 	dialCtx   deadlineCtx
 	oneShot   bool // the request's upstream connection may use dialOneShot
 	shot      shotConn
-	work      *workerState // the worker serving the connection
-	ip        netip.Addr   // remoteAddr parsed, by clientIP
+	work      *Local     // the serving goroutine's
+	ip        netip.Addr // remoteAddr parsed, by clientIP
 	ipParsed  bool
 	tried     upstream.Tried
 	resp      http1.Response
@@ -62,8 +61,8 @@ type clientConn struct {
 	now       http1.NowWriter // upstream heads written without waiting
 	reqHL     reqHeaders
 	respHL    respHeaders
-	up        UpstreamResponse
-	plan      *locPlan // during WriteComposedHeader
+	up        snapshot.UpstreamResponse
+	plan      *snapshot.Loc // during WriteComposedHeader
 	composeFn func(dst []byte, f http1.Framing) []byte
 	port      int // local port for absolute redirects; 0 for 80/443
 	host      []byte
@@ -90,20 +89,15 @@ func (c *clientConn) clientIP() netip.Addr {
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // ServeHTTP1 serves one request: pick the server and location as nginx
-// does, then answer it (return, the trailing-slash redirect, 404 for a
-// location that does not proxy) or proxy it.
+// does, then answer it with the trailing-slash redirect or the location's
+// content handler (return, proxy_pass, or 404 for none).
 func (c *clientConn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
-	c.busy.Store(true)
-	defer c.busy.Store(false)
 	c.requests++
 	c.tunneled = false
-	st := c.h.state.Load()
-	if c.h.draining.Load() {
-		w.CloseAfter()
-	}
+	snap := c.h.Snapshot.Load()
 
 	host := bstr(req.Host)
-	srv, caps := st.Snap.Routes.Server(c.listenAddr, host)
+	srv, caps := snap.Routes.Server(c.listenAddr, host)
 	if srv == nil {
 		w.WriteError(400)
 		return
@@ -118,7 +112,7 @@ func (c *clientConn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
 			caps = m.Captures
 		}
 	}
-	plan := st.locs[conf]
+	plan := snap.Loc(conf)
 
 	c.hdrs = fillHeaders(c.hdrs, req.Headers)
 	ups := c.vc.Upstream[:0]
@@ -145,29 +139,31 @@ func (c *clientConn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
 		RequestLength:      int64(req.HeadLength),
 		Pipelined:          req.Pipelined,
 	}
-	if err := w.SetLimits(plan.limits); err != nil {
+	if err := w.SetLimits(plan.Limits); err != nil {
 		c.finish(w, plan, c.writeError(w, req, plan, http1.StatusOf(err)))
 		return
 	}
 
 	var status int
 	switch {
-	case conf.Return != nil:
+	case plan.Content == snapshot.ContentReturn:
+		// return ends the request in the rewrite phase, before the
+		// find-config phase's trailing-slash redirect.
 		status = c.serveReturn(w, req, plan, conf.Return)
 	case m.Redirect:
 		c.buf = m.AppendRedirect(c.buf[:0], bstr(req.Query))
 		status = c.redirect(w, req, plan, 301, c.buf)
-	case conf.ProxyPass == nil:
+	case plan.Content == snapshot.ContentProxy:
+		status = c.forward(w, req, snap, plan, conf)
+	default:
 		// nginx would serve files from root; wsgate serves none.
 		status = c.writeError(w, req, plan, 404)
-	default:
-		status = c.forward(w, req, st, plan, conf)
 	}
 	c.finish(w, plan, status)
 }
 
 // finish writes the access log line and tells the observer.
-func (c *clientConn) finish(w *http1.ResponseWriter, plan *locPlan, status int) {
+func (c *clientConn) finish(w *http1.ResponseWriter, plan *snapshot.Loc, status int) {
 	if c.tunneled {
 		return
 	}
@@ -182,12 +178,12 @@ func (c *clientConn) finish(w *http1.ResponseWriter, plan *locPlan, status int) 
 }
 
 // report writes vc's access log lines and tells the observer.
-func (h *Handler) report(plan *locPlan, vc *vars.Ctx) {
-	for _, lg := range plan.logs {
+func (h *Handler) report(plan *snapshot.Loc, vc *vars.Ctx) {
+	for _, lg := range plan.Logs {
 		lg.Log(vc)
 	}
 	if obs := h.Observe; obs != nil {
-		o := Observation{Server: vc.ServerName, Location: plan.rt.Name, Status: vc.Status, Tunnel: vc.WS}
+		o := Observation{Server: vc.ServerName, Location: plan.Name, Status: vc.Status, Tunnel: vc.WS}
 		if n := len(vc.Upstream); n > 0 {
 			o.Upstream = vc.Upstream[n-1].Addr
 		}
@@ -209,7 +205,7 @@ func protoString(req *http1.Request) string {
 
 // writeError answers with nginx's built-in page for status and returns the
 // status to log.
-func (c *clientConn) writeError(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, status int) int {
+func (c *clientConn) writeError(w *http1.ResponseWriter, req *http1.Request, plan *snapshot.Loc, status int) int {
 	if w.Written() {
 		w.CloseAfter()
 		return status
@@ -221,24 +217,24 @@ func (c *clientConn) writeError(w *http1.ResponseWriter, req *http1.Request, pla
 // serveReturn is the return directive (ngx_http_rewrite_return): a
 // redirect for 301 302 303 307 308 with a URL, a body for other codes with
 // text, nginx's page for a bare code, and 444 closes without answering.
-func (c *clientConn) serveReturn(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, r *config.Return) int {
+func (c *clientConn) serveReturn(w *http1.ResponseWriter, req *http1.Request, plan *snapshot.Loc, r *config.Return) int {
 	if r.Code == http1.StatusNoResponse {
 		w.WriteError(http1.StatusNoResponse)
 		return http1.StatusNoResponse
 	}
 	var text []byte
-	if plan.rt.Return != nil {
-		text = plan.rt.Return.Append(c.buf[:0], &c.vc)
+	if plan.Return != nil {
+		text = plan.Return.Append(c.buf[:0], &c.vc)
 		c.buf = text
 	}
 	switch r.Code {
 	case 301, 302, 303, 307, 308:
-		if plan.rt.Return == nil {
+		if plan.Return == nil {
 			return c.writeError(w, req, plan, r.Code)
 		}
 		return c.redirect(w, req, plan, r.Code, text)
 	}
-	if plan.rt.Return == nil {
+	if plan.Return == nil {
 		if r.Code >= 200 && r.Code != 204 && r.Code != 304 && !http1.HasErrorPage(r.Code) {
 			// A bare code without a built-in page ("return 200;"):
 			// nginx sends an empty body with its default type.
@@ -262,7 +258,7 @@ func (c *clientConn) serveReturn(w *http1.ResponseWriter, req *http1.Request, pl
 // redirect answers with status and a Location made absolute as nginx's
 // header filter does (absolute_redirect on, port_in_redirect on,
 // server_name_in_redirect off).
-func (c *clientConn) redirect(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, status int, loc []byte) int {
+func (c *clientConn) redirect(w *http1.ResponseWriter, req *http1.Request, plan *snapshot.Loc, status int, loc []byte) int {
 	abs := c.page[:0]
 	if len(loc) > 0 && loc[0] == '/' {
 		if c.tls {
@@ -288,7 +284,7 @@ func (c *clientConn) redirect(w *http1.ResponseWriter, req *http1.Request, plan 
 		// header list, after Connection.
 		w.AddHeaderBytes(locationName, abs)
 	}
-	body := http1.AppendErrorPage(abs[:0], status, plan.server.name())
+	body := http1.AppendErrorPage(abs[:0], status, plan.ServerInfo.Name())
 	c.page = body
 	if err := w.WriteHeader(status, "", int64(len(body))); err == nil && !req.IsHEAD() {
 		w.Write(body)

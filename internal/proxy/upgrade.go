@@ -9,6 +9,7 @@ import (
 
 	"wsgate/internal/config"
 	"wsgate/internal/http1"
+	"wsgate/internal/snapshot"
 	"wsgate/internal/tunnel"
 	"wsgate/internal/upstream"
 	"wsgate/internal/vars"
@@ -83,7 +84,7 @@ func joinValues(req *http1.Request, name string) string {
 // for status; a 426 carries "Sec-WebSocket-Version: 13", the version this
 // proxy speaks (RFC 6455 4.4). WriteError starts the header list afresh,
 // so the page is written here.
-func (c *clientConn) refuseHandshake(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, status int) int {
+func (c *clientConn) refuseHandshake(w *http1.ResponseWriter, req *http1.Request, plan *snapshot.Loc, status int) int {
 	if status != 426 {
 		return c.writeError(w, req, plan, status)
 	}
@@ -91,7 +92,7 @@ func (c *clientConn) refuseHandshake(w *http1.ResponseWriter, req *http1.Request
 	w.AddHeader("Content-Type", "text/html")
 	w.MarkFraming()
 	w.AddHeader("Sec-WebSocket-Version", "13")
-	body := http1.AppendErrorPage(nil, status, plan.server.name())
+	body := http1.AppendErrorPage(nil, status, plan.ServerInfo.Name())
 	if err := w.WriteHeader(status, "", int64(len(body))); err == nil && !req.IsHEAD() {
 		w.Write(body)
 	}
@@ -104,7 +105,7 @@ func (c *clientConn) refuseHandshake(w *http1.ResponseWriter, req *http1.Request
 // gateway and the client connection is not turned into a blind tunnel
 // (nginx tunnels any 101 to a client that sent Upgrade, which lets an
 // upstream smuggle an h2c or other protocol through).
-func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *locPlan, lc *config.LocConf, a *attempt, resp *http1.Response, asked, allowed, isWS bool, start time.Time) int {
+func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *snapshot.Loc, lc *config.LocConf, a *attempt, resp *http1.Response, asked, allowed, isWS bool, start time.Time) int {
 	c.record(a, resp.Status, start)
 	reason := ""
 	switch {
@@ -122,11 +123,11 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 		return c.writeError(w, req, plan, KindInvalidHeader.Status())
 	}
 	rh := respHeaders(resp.Headers)
-	up := UpstreamResponse{Status: 101, StatusLine: resp.StatusLine, Headers: &rh}
+	up := snapshot.UpstreamResponse{Status: 101, StatusLine: resp.StatusLine, Headers: &rh}
 	now := time.Now()
 	err := w.WriteComposedHeader(101, -1, func(dst []byte, f http1.Framing) []byte {
-		cr := ClientResponse{Date: http1.Date(now), ContentLength: -1, Vars: &c.vc}
-		return plan.resp.AppendResponse(dst, &up, &cr)
+		cr := snapshot.ClientResponse{Date: http1.Date(now), ContentLength: -1, Vars: &c.vc}
+		return plan.Response.AppendResponse(dst, &up, &cr)
 	})
 	if err != nil {
 		a.conn.Close()
@@ -152,11 +153,11 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 	a.br = nil
 	a.conn.SetDeadline(time.Time{})
 	handle := c.h.Tunnels.Add(tunnel.Info{
-		Route:       plan.rt.Key,
+		Route:       plan.Key,
 		Upstream:    a.peer.Name,
 		Client:      c.remoteAddr + ":" + c.remotePort,
 		Start:       now,
-		DrainWindow: plan.rt.Conf.WS.DrainWindow,
+		DrainWindow: plan.Conf.WS.DrainWindow,
 	})
 	c.vc.WS = true
 	c.tunneled = true
@@ -167,13 +168,13 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 	// (and no observer) keeps none. An idle tunnel then costs its two
 	// sockets and what tunnel keeps, nothing more.
 	end := &tunnelEnd{h: c.h, plan: plan, lease: a.lease, connected: a.connected}
-	if len(plan.logs) > 0 || c.h.Observe != nil {
+	if len(plan.Logs) > 0 || c.h.Observe != nil {
 		end.vars = new(vars.Frozen)
 		end.vars.Freeze(&c.vc)
 	}
 	tunnel.Start(context.Background(), cc, a.conn, clientBuf, upstreamBuf, tunnel.Options{
-		ReadTimeout:  plan.readTimeout,
-		SendTimeout:  plan.sendTimeout,
+		ReadTimeout:  plan.ReadTimeout,
+		SendTimeout:  plan.SendTimeout,
 		FrameAware:   isWS,
 		Splice:       !isWS,
 		CloseTimeout: tunnel.DefaultCloseTimeout,
@@ -191,7 +192,7 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 // line, the observer, and the upstream lease (least_conn counts it).
 type tunnelEnd struct {
 	h         *Handler
-	plan      *locPlan
+	plan      *snapshot.Loc
 	lease     *upstream.Lease
 	connected time.Time
 	vars      *vars.Frozen // the request's variables with WS set; nil: no log line, no observer

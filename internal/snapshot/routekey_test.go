@@ -1,4 +1,4 @@
-package runtime
+package snapshot
 
 import (
 	"os"
@@ -191,7 +191,7 @@ func TestRouteKeyFromConfig(t *testing.T) {
 		if len(errs) > 0 {
 			t.Fatal(errs)
 		}
-		snap, err := Build(t.Context(), spec, upstream.NewRegistry(upstream.Options{}), nil)
+		snap, err := Build(t.Context(), spec, &Env{Upstreams: upstream.NewRegistry(upstream.Options{})})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package runtime
+package snapshot
 
 import (
 	"crypto/sha256"

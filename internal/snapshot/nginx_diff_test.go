@@ -1,4 +1,4 @@
-package proxy
+package snapshot
 
 import (
 	"bufio"
@@ -356,9 +356,10 @@ func TestErrorPageAgainstNginx(t *testing.T) {
 	dead := freePort(t) // nothing listens there: connect() is refused
 	port := startNginx(t, fmt.Sprintf("        location / { proxy_pass http://127.0.0.1:%d; }\n", dead))
 	// wsgate's side is the page the serving path writes for a refused
-	// connect: ResponseWriter.WriteError with the status Classify gives.
+	// connect: ResponseWriter.WriteError with the status the proxy's
+	// Classify gives it (502, pinned by the proxy's errors_test).
 	gate := serveHTTP1(t, "wsgate/1.22.1", func(w *http1.ResponseWriter, _ *http1.Request) {
-		w.WriteError(Classify(&UpstreamError{Kind: KindConnect}).Status())
+		w.WriteError(502)
 	})
 	tests := []struct {
 		name, ua string

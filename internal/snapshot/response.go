@@ -1,9 +1,10 @@
-package proxy
+package snapshot
 
 import (
 	"fmt"
 	"regexp"
 	"strconv"
+
 	"wsgate/internal/config"
 	"wsgate/internal/http1"
 )

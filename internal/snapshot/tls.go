@@ -1,4 +1,4 @@
-package proxy
+package snapshot
 
 import (
 	"crypto/tls"
@@ -6,14 +6,14 @@ import (
 	"strings"
 
 	"wsgate/internal/config"
-	"wsgate/internal/runtime"
 )
 
 // buildTLS loads the certificates of every server that listens with ssl
 // and returns, per listen address, a TLS configuration that picks the
 // certificate by SNI the way server selection picks a server by name
-// (falling back to the address's default server).
-func buildTLS(snap *runtime.Snapshot, errs config.ErrorList) (map[string]*tls.Config, config.ErrorList) {
+// (falling back to the address's default server). Problems are added to
+// errs.
+func buildTLS(snap *Snapshot, errs *config.ErrorList) map[string]*tls.Config {
 	out := map[string]*tls.Config{}
 	certs := map[*config.Server]*tls.Certificate{}
 	failed := map[*config.Server]bool{} // reported once, at the first listen
@@ -75,7 +75,7 @@ func buildTLS(snap *runtime.Snapshot, errs config.ErrorList) (map[string]*tls.Co
 			out[addr] = cfg
 		}
 	}
-	return out, errs
+	return out
 }
 
 // maxPEMSize bounds a certificate or key file (ssl_certificate,

@@ -1,17 +1,27 @@
-// Package runtime compiles a checked configuration into a Snapshot: the
-// route table, the variable compiler with its maps, the upstream pools, and
-// per location what every request needs (templates, the pool, the route key
-// that decides whether a tunnel survives a reload). A Snapshot never changes
-// once built; the state that outlives a reload (upstream health and counts)
-// belongs to the upstream.Registry it was built with.
-package runtime
+// Package snapshot compiles a checked configuration into a Snapshot: the
+// route table, the variable compiler with its maps, the upstream pools, the
+// TLS and connection settings of every listening address, and per location
+// everything a request needs (its content handler, header and response
+// plans, the upstream target rule, access logs, the route key that decides
+// whether a tunnel survives a reload). A Snapshot never changes once built:
+// the server publishes it with one atomic pointer and the content handlers
+// read it. The state that outlives a reload (upstream health and counts,
+// open log files) belongs to the long-lived registries of Env.
+//
+// Everything a configuration can get wrong past config's checks is found
+// here, all at once, before anything is published: -t (server.Check), the
+// first start and every reload run the same Build.
+package snapshot
 
 import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
+	"wsgate/internal/accesslog"
 	"wsgate/internal/config"
+	"wsgate/internal/http1"
 	"wsgate/internal/route"
 	"wsgate/internal/upstream"
 	"wsgate/internal/vars"
@@ -32,6 +42,10 @@ type Snapshot struct {
 	// Keys is the set of route keys of this snapshot: a tunnel whose key is
 	// not in it was opened on a route that a reload removed or changed.
 	Keys map[string]bool
+	// Listens are the listening addresses, in the order the configuration
+	// first names them.
+	Listens  []*Listen
+	listenAt map[string]*Listen
 }
 
 // Loc is what one location (or a server's own level) compiled to.
@@ -55,16 +69,86 @@ type Loc struct {
 	HashKey *vars.Template
 	// Return is the compiled text or URL of a return directive.
 	Return *vars.Template
+
+	// Content is the handler that answers requests here (plan.go).
+	Content Content
+	// Headers is the upstream request head recipe (proxy_set_header,
+	// proxy_http_version, proxy_pass_request_headers...).
+	Headers *HeaderPlan
+	// Response is the client response head recipe (proxy_redirect,
+	// proxy_hide_header, proxy_pass_header, server_tokens).
+	Response *ResponsePlan
+	// Target rewrites the request-target for proxy_pass.
+	Target TargetRule
+	// ProxyHost and ProxyPort are $proxy_host and $proxy_port of a
+	// proxy_pass without variables.
+	ProxyHost, ProxyPort string
+	// Limits are the request limits of this level (client_max_body_size,
+	// client_body_timeout, send_timeout, keepalive_*).
+	Limits http1.RequestLimits
+	// ServerInfo names wsgate in this level's Server headers and pages.
+	ServerInfo ServerInfo
+	// Logs are the access logs requests here are written to; empty for
+	// "access_log off".
+	Logs []*accesslog.Logger
+	// ReadTimeout and SendTimeout are proxy_read_timeout and
+	// proxy_send_timeout, which nginx keeps applying to an upgraded
+	// connection: the tunnel's timeouts after a 101.
+	ReadTimeout, SendTimeout time.Duration
 }
 
-// Build compiles spec: the route table (location and server_name
+// Env is what Build needs from the process: the long-lived registries
+// that outlive a snapshot, and how wsgate names itself.
+type Env struct {
+	// Upstreams is the process's upstream registry (required): pools
+	// with the same key keep their peers' health and counts across
+	// reloads.
+	Upstreams *upstream.Registry
+	// Resolver resolves upstream host names; nil means the system's.
+	Resolver upstream.Resolver
+	// Logs are the open log files, shared by snapshots so that a reload
+	// does not reopen them; nil opens no access log.
+	Logs *accesslog.Files
+	// Version is wsgate's version for Server headers (server_tokens on).
+	Version string
+}
+
+// Build compiles spec into a Snapshot ready to publish. All problems are
+// returned together (a config.ErrorList where they have positions);
+// nothing is published or retired here: the caller publishes the snapshot
+// and then calls Activate.
+func Build(ctx context.Context, spec *config.Spec, env *Env) (*Snapshot, error) {
+	s, err := buildRoutes(ctx, spec, env.Upstreams, env.Resolver)
+	if err != nil {
+		var el config.ErrorList
+		if errors.As(err, &el) {
+			return nil, el.Dedup()
+		}
+		return nil, err
+	}
+	var errs config.ErrorList
+	compilePlans(s, env, &errs)
+	buildListens(s, env, &errs)
+	if len(errs) > 0 {
+		// A setting inherited by many locations fails in each of them:
+		// say it once.
+		return nil, errs.Dedup()
+	}
+	return s, nil
+}
+
+// Loc returns what the effective configuration lc (route.Match.Conf, or a
+// server's own level) compiled to.
+func (s *Snapshot) Loc(lc *config.LocConf) *Loc { return s.Locs[lc] }
+
+// buildRoutes compiles the route table (location and server_name
 // regexes), the map blocks, every string with variables (return,
 // proxy_pass, log_format, hash keys) and the upstreams, whose host names
-// are resolved. ups is the process's long-lived upstream registry;
-// resolve may be nil (the system resolver). Every problem is returned
-// together as a config.ErrorList, each at its directive's position;
-// nothing is published or retired here.
-func Build(ctx context.Context, spec *config.Spec, ups *upstream.Registry, resolve upstream.Resolver) (*Snapshot, error) {
+// are resolved, and per location its templates, pool and route key. ups
+// is the process's long-lived upstream registry; resolve may be nil (the
+// system resolver). Every problem is returned together as a
+// config.ErrorList, each at its directive's position.
+func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry, resolve upstream.Resolver) (*Snapshot, error) {
 	var errs config.ErrorList
 	if spec.HTTP == nil {
 		var pos config.Pos

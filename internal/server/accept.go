@@ -1,0 +1,160 @@
+package server
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"wsgate/internal/listen"
+)
+
+// acceptLoop accepts connections on l until l is closed. Each connection
+// is served by a worker goroutine (dispatch) with the snapshot published
+// when its request heads arrive.
+func (s *Server) acceptLoop(l *listen.Listener) error {
+	var delay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// EMFILE and friends: back off as net/http does, and keep
+			// the listener (existing tunnels keep working).
+			var ne net.Error
+			if errors.As(err, &ne) {
+				if delay == 0 {
+					delay = 5 * time.Millisecond
+				} else if delay *= 2; delay > time.Second {
+					delay = time.Second
+				}
+				s.log.Warn("accept failed", "listen", l.Want.Addr, "err", err)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s.dispatch(connJob{nc: nc, listenAddr: l.Want.Addr})
+	}
+}
+
+// connJob is an accepted connection on its way to a worker.
+type connJob struct {
+	nc         net.Conn
+	listenAddr string
+}
+
+// Connection workers: a goroutine that has served a connection waits up
+// to workerIdle for the next accepted one instead of ending. Its stack has
+// grown to what serving takes (the request path, the dial, the handshake),
+// so the next connection costs neither a new goroutine nor the stack
+// copies of growing one again. At most maxIdleWorkers wait; the rest end.
+const (
+	workerIdle     = time.Second
+	maxIdleWorkers = 128
+)
+
+// dispatch hands j to a waiting worker, or starts one.
+func (s *Server) dispatch(j connJob) {
+	select {
+	case s.work <- j:
+	default:
+		go s.worker(j)
+	}
+}
+
+// worker serves j, then the connections dispatch hands it, until it has
+// waited workerIdle for one or maxIdleWorkers others wait already.
+func (s *Server) worker(j connJob) {
+	var idle *time.Timer
+	w := new(worker)
+	// Close reads the content handler's state when it runs: the epoll
+	// set of one-shot dials is made after the worker starts.
+	defer w.local.Close()
+	for {
+		s.serveConn(j.nc, j.listenAddr, w)
+		j = connJob{}
+		if s.idleWorkers.Add(1) > maxIdleWorkers {
+			s.idleWorkers.Add(-1)
+			return
+		}
+		if idle == nil {
+			idle = time.NewTimer(workerIdle)
+		} else {
+			idle.Reset(workerIdle)
+		}
+		select {
+		case j = <-s.work:
+			s.idleWorkers.Add(-1)
+		case <-idle.C:
+			s.idleWorkers.Add(-1)
+			return
+		}
+	}
+}
+
+// connSet tracks client connections so that a graceful stop can close the
+// idle ones and wait for the busy ones.
+type connSet struct {
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	wg    sync.WaitGroup
+}
+
+func (cs *connSet) add(c *conn) {
+	cs.mu.Lock()
+	if cs.conns == nil {
+		cs.conns = map[*conn]struct{}{}
+	}
+	cs.conns[c] = struct{}{}
+	cs.wg.Add(1)
+	cs.mu.Unlock()
+}
+
+func (cs *connSet) remove(c *conn) {
+	cs.mu.Lock()
+	delete(cs.conns, c)
+	cs.mu.Unlock()
+	cs.wg.Done()
+}
+
+// drain stops new requests on open connections: idle keep-alive
+// connections are closed at once, busy ones after their current response.
+// It is the first step of a graceful stop; waitConns waits for the rest.
+func (s *Server) drain() {
+	s.draining.Store(true)
+	s.conns.mu.Lock()
+	for c := range s.conns.conns {
+		if !c.busy.Load() {
+			// Unblocks a read of the next request head; the HTTP/1.x
+			// loop then closes the connection.
+			c.nc.SetReadDeadline(time.Now())
+		}
+	}
+	s.conns.mu.Unlock()
+}
+
+// waitConns blocks until every client connection has ended, or timeout
+// passes; it reports whether all ended.
+func (s *Server) waitConns(timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() { s.conns.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+// closeConns closes every client connection at once (fast stop).
+func (s *Server) closeConns() {
+	s.draining.Store(true)
+	s.conns.mu.Lock()
+	for c := range s.conns.conns {
+		c.nc.Close()
+	}
+	s.conns.mu.Unlock()
+}

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"net"
+	"strconv"
+)
+
+// addrNames keeps a worker's last remote and local address texts: the
+// next connection from the same client address, or to the same local
+// address, reuses them instead of formatting them again.
+type addrNames struct{ remote, local addrName }
+
+// addrName is the host and port text of the last address split.
+type addrName struct {
+	ip         net.IP
+	zone       string
+	port       int
+	host, text string // host; port as text
+}
+
+// split returns a's host and port as $remote_addr and $remote_port (or
+// $server_addr, $server_port) show them: what net.SplitHostPort makes
+// of a.String().
+func (n *addrName) split(a net.Addr) (host, port string) {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return splitHostPort(a)
+	}
+	if len(ta.IP) == 0 {
+		return splitHostPort(a)
+	}
+	if n.host == "" || !ta.IP.Equal(n.ip) || ta.Zone != n.zone {
+		n.ip, n.zone = ta.IP, ta.Zone
+		n.host = ta.IP.String()
+		if ta.Zone != "" {
+			n.host += "%" + ta.Zone
+		}
+		n.port, n.text = -1, ""
+	}
+	if ta.Port != n.port {
+		n.port, n.text = ta.Port, strconv.Itoa(ta.Port)
+	}
+	return n.host, n.text
+}
+
+func splitHostPort(a net.Addr) (host, port string) {
+	if a == nil {
+		return "", ""
+	}
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String(), ""
+	}
+	return host, port
+}

@@ -1,0 +1,79 @@
+package snapshot
+
+import (
+	"crypto/tls"
+	"time"
+
+	"wsgate/internal/config"
+	"wsgate/internal/http1"
+)
+
+// Listen is what one listening address serves with, compiled from its
+// listen directives and its default server (nginx takes the connection
+// level settings, client_header_buffer_size and the like, from the default
+// server of the address: ngx_http_init_connection).
+type Listen struct {
+	// Addr is the address as the listen directive gives it, also the key
+	// that route.Table and the server's listener set use.
+	Addr string
+	// ReusePort, Backlog and IPv6Only are the socket options of the first
+	// listen directive of Addr (nginx rejects conflicting ones).
+	ReusePort bool
+	Backlog   int
+	IPv6Only  bool
+	// TLS is the configuration of "listen ... ssl": certificates by SNI
+	// and the ALPN protocols offered; nil for plain TCP.
+	TLS *tls.Config
+	// HandshakeTimeout bounds the TLS handshake: the default server's
+	// client_header_timeout (0: no bound).
+	HandshakeTimeout time.Duration
+	// Conn is the HTTP/1.x connection configuration of the default
+	// server. Logger and Stopping are the server's to set on a copy.
+	Conn http1.ConnConfig
+}
+
+// buildListens compiles every listening address of s, in the order the
+// configuration first names them.
+func buildListens(s *Snapshot, env *Env, errs *config.ErrorList) {
+	tlsConfs := buildTLS(s, errs)
+	s.listenAt = map[string]*Listen{}
+	for _, srv := range s.Spec.HTTP.Servers {
+		for _, l := range srv.Listens {
+			if s.listenAt[l.Addr] != nil {
+				continue
+			}
+			def := s.Routes.Default(l.Addr)
+			if def == nil {
+				continue
+			}
+			cs, lc := def.Config, def.Conf
+			ln := &Listen{
+				Addr: l.Addr, ReusePort: l.ReusePort, Backlog: l.Backlog, IPv6Only: l.IPv6Only,
+				TLS:              tlsConfs[l.Addr],
+				HandshakeTimeout: cs.ClientHeaderTimeout,
+				Conn:             http1.DefaultConnConfig(),
+			}
+			cfg := &ln.Conn
+			cfg.Head.HeaderBufferSize = int(cs.ClientHeaderBufferSize)
+			cfg.Head.LargeBufferSize = int(cs.LargeClientHeaderBuffers.Size)
+			cfg.Head.LargeBufferCount = cs.LargeClientHeaderBuffers.Num
+			cfg.Head.UnderscoresInHeaders = cs.UnderscoresInHeaders
+			cfg.Head.IgnoreInvalidHeaders = cs.IgnoreInvalidHeaders
+			cfg.Head.MergeSlashes = cs.MergeSlashes
+			cfg.ClientHeaderTimeout = cs.ClientHeaderTimeout
+			cfg.Limits = http1.RequestLimits{
+				ClientMaxBodySize: lc.ClientMaxBodySize,
+				ClientBodyTimeout: lc.ClientBodyTimeout,
+				SendTimeout:       lc.SendTimeout,
+				KeepaliveTimeout:  lc.KeepaliveTimeout,
+				KeepaliveRequests: lc.KeepaliveRequests,
+			}
+			cfg.ServerName = ServerInfo{Version: env.Version, Tokens: lc.ServerTokens}.Name()
+			s.listenAt[l.Addr] = ln
+			s.Listens = append(s.Listens, ln)
+		}
+	}
+}
+
+// Listen returns the compiled listening address addr, nil if s has none.
+func (s *Snapshot) Listen(addr string) *Listen { return s.listenAt[addr] }

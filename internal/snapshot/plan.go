@@ -1,0 +1,117 @@
+package snapshot
+
+import (
+	"errors"
+
+	"wsgate/internal/config"
+	"wsgate/internal/http1"
+)
+
+// This file is the second half of a location's compilation: what the
+// content handlers need at request time (nginx's per-location
+// ngx_http_proxy_merge_loc_conf and ngx_http_proxy_init_headers work, done
+// once per configuration instead of once per request).
+
+// Content names the handler of nginx's content phase that answers a
+// location's requests. It is chosen when the snapshot is built, from the
+// location's directives, so that a request does not test them again.
+type Content uint8
+
+const (
+	// ContentNone: the location names no content handler; nginx would
+	// serve files from root, wsgate answers 404.
+	ContentNone Content = iota
+	// ContentReturn: the return directive (ngx_http_rewrite_module's
+	// return at this level, which ends the request before content).
+	ContentReturn
+	// ContentProxy: proxy_pass (ngx_http_proxy_module).
+	ContentProxy
+)
+
+// contentOf is the content handler of lc.
+func contentOf(lc *config.LocConf) Content {
+	switch {
+	case lc.Return != nil:
+		return ContentReturn
+	case lc.ProxyPass != nil:
+		return ContentProxy
+	}
+	return ContentNone
+}
+
+// compilePlans fills in every location of s what requests need: the
+// content handler, header and response plans, the proxy_pass target rule,
+// the request limits and the access logs. Every problem is added to errs.
+func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
+	compile := CompileWith(s.Vars)
+	formats := map[string]*config.LogFormat{}
+	for _, f := range s.Spec.HTTP.LogFormats {
+		formats[f.Name] = f
+	}
+	addErr := func(pos config.Pos, what string, err error) {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			*errs = append(*errs, ce)
+			return
+		}
+		errs.Add(pos, "%s: %v", what, err)
+	}
+	for lc, loc := range s.Locs {
+		path, isRegex := "", false
+		if l := loc.Location; l != nil {
+			path = l.Path
+			isRegex = l.Match == config.MatchRegex || l.Match == config.MatchRegexNoCase
+		}
+		loc.Content = contentOf(lc)
+		var err error
+		if loc.Headers, err = NewHeaderPlan(lc, compile); err != nil {
+			addErr(loc.pos(), "proxy_set_header", err)
+			continue
+		}
+		if loc.Response, err = NewResponsePlan(lc, path, isRegex, env.Version, compile); err != nil {
+			addErr(loc.pos(), "proxy_redirect", err)
+			continue
+		}
+		if lc.ProxyPass != nil {
+			loc.Target = NewTargetRule(lc.ProxyPass, path, isRegex)
+			loc.ProxyHost, loc.ProxyPort = ProxyHost(lc.ProxyPass), ProxyPort(lc.ProxyPass)
+		}
+		loc.Limits = http1.RequestLimits{
+			ClientMaxBodySize: lc.ClientMaxBodySize,
+			ClientBodyTimeout: lc.ClientBodyTimeout,
+			SendTimeout:       lc.SendTimeout,
+			KeepaliveTimeout:  lc.KeepaliveTimeout,
+			KeepaliveRequests: lc.KeepaliveRequests,
+		}
+		loc.ServerInfo = ServerInfo{Version: env.Version, Tokens: lc.ServerTokens}
+		loc.ReadTimeout = lc.ProxyReadTimeout
+		loc.SendTimeout = lc.ProxySendTimeout
+		if lc.AccessLogOff || env.Logs == nil {
+			continue
+		}
+		for _, al := range lc.AccessLogs {
+			f, tmpl := formats[al.Format], s.LogFormats[al.Format]
+			if f == nil {
+				errs.Add(al.Pos, "unknown log format %q", al.Format)
+				continue
+			}
+			if tmpl == nil {
+				continue // the log_format's own error is reported
+			}
+			lg, err := env.Logs.Logger(al, f, tmpl, s.Vars)
+			if err != nil {
+				errs.Add(al.Pos, "%v", err)
+				continue
+			}
+			loc.Logs = append(loc.Logs, lg)
+		}
+	}
+}
+
+// pos is where loc is defined, for errors.
+func (loc *Loc) pos() config.Pos {
+	if loc.Location != nil {
+		return loc.Location.Pos
+	}
+	return loc.Server.Pos
+}
