@@ -18,8 +18,6 @@ type content interface {
 	Conn(c *proxy.Conn) http1.Handler
 }
 
-var _ content = (*proxy.Handler)(nil)
-
 // worker is what a connection worker keeps from one connection to the
 // next.
 type worker struct {
@@ -114,3 +112,8 @@ func (s *Server) handshake(nc net.Conn, cfg *tls.Config, timeout time.Duration) 
 	tc.SetDeadline(time.Time{})
 	return tc, true
 }
+
+var (
+	_ content       = (*proxy.Handler)(nil)
+	_ http1.Handler = (*conn)(nil)
+)
