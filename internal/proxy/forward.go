@@ -62,7 +62,7 @@ type target struct {
 // forward proxies req to the location's upstream and relays the answer; a
 // WebSocket (or allowed) upgrade that the upstream accepts becomes a tunnel.
 // It returns the status to log.
-func (c *clientConn) forward(w *http1.ResponseWriter, req *http1.Request, snap *snapshot.Snapshot, plan *snapshot.Loc, lc *config.LocConf) int {
+func (c *clientConn) forward(w ResponseWriter, req *http1.Request, snap *snapshot.Snapshot, plan *snapshot.Loc, lc *config.LocConf) int {
 	loc := plan
 	upgrade := req.Upgrade != nil
 	isWS := upgrade && http1.TokenIn(req.Upgrade, "websocket") && req.HasToken("Connection", "upgrade")
@@ -1046,7 +1046,7 @@ func isTimeout(err error) bool {
 // relay sends the upstream's response to the client, streaming the body,
 // and returns the connection to the keepalive cache when it can carry
 // another request.
-func (c *clientConn) relay(w *http1.ResponseWriter, req *http1.Request, plan *snapshot.Loc, a *attempt, resp *http1.Response, start time.Time) int {
+func (c *clientConn) relay(w ResponseWriter, req *http1.Request, plan *snapshot.Loc, a *attempt, resp *http1.Response, start time.Time) int {
 	// One clock reading for the response time and the Date header.
 	now := time.Now()
 	c.recordAt(a, resp.Status, now)

@@ -72,7 +72,7 @@ type clientConn struct {
 	tunneled bool
 }
 
-var _ http1.Handler = (*clientConn)(nil)
+var _ ConnHandler = (*clientConn)(nil)
 
 // clientIP is the client's address for ip_hash; the zero Addr when
 // remoteAddr is not an IP. It is parsed once per connection.
@@ -88,10 +88,10 @@ func (c *clientConn) clientIP() netip.Addr {
 // string is in use.
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// ServeHTTP1 serves one request: pick the server and location as nginx
+// ServeRequest serves one request: pick the server and location as nginx
 // does, then answer it with the trailing-slash redirect or the location's
 // content handler (return, proxy_pass, or 404 for none).
-func (c *clientConn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
+func (c *clientConn) ServeRequest(w ResponseWriter, req *http1.Request) {
 	c.requests++
 	c.tunneled = false
 	snap := c.h.Snapshot.Load()
@@ -163,7 +163,7 @@ func (c *clientConn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
 }
 
 // finish writes the access log line and tells the observer.
-func (c *clientConn) finish(w *http1.ResponseWriter, plan *snapshot.Loc, status int) {
+func (c *clientConn) finish(w ResponseWriter, plan *snapshot.Loc, status int) {
 	if c.tunneled {
 		return
 	}
@@ -205,7 +205,7 @@ func protoString(req *http1.Request) string {
 
 // writeError answers with nginx's built-in page for status and returns the
 // status to log.
-func (c *clientConn) writeError(w *http1.ResponseWriter, req *http1.Request, plan *snapshot.Loc, status int) int {
+func (c *clientConn) writeError(w ResponseWriter, req *http1.Request, plan *snapshot.Loc, status int) int {
 	if w.Written() {
 		w.CloseAfter()
 		return status
@@ -217,7 +217,7 @@ func (c *clientConn) writeError(w *http1.ResponseWriter, req *http1.Request, pla
 // serveReturn is the return directive (ngx_http_rewrite_return): a
 // redirect for 301 302 303 307 308 with a URL, a body for other codes with
 // text, nginx's page for a bare code, and 444 closes without answering.
-func (c *clientConn) serveReturn(w *http1.ResponseWriter, req *http1.Request, plan *snapshot.Loc, r *config.Return) int {
+func (c *clientConn) serveReturn(w ResponseWriter, req *http1.Request, plan *snapshot.Loc, r *config.Return) int {
 	if r.Code == http1.StatusNoResponse {
 		w.WriteError(http1.StatusNoResponse)
 		return http1.StatusNoResponse
@@ -258,7 +258,7 @@ func (c *clientConn) serveReturn(w *http1.ResponseWriter, req *http1.Request, pl
 // redirect answers with status and a Location made absolute as nginx's
 // header filter does (absolute_redirect on, port_in_redirect on,
 // server_name_in_redirect off).
-func (c *clientConn) redirect(w *http1.ResponseWriter, req *http1.Request, plan *snapshot.Loc, status int, loc []byte) int {
+func (c *clientConn) redirect(w ResponseWriter, req *http1.Request, plan *snapshot.Loc, status int, loc []byte) int {
 	abs := c.page[:0]
 	if len(loc) > 0 && loc[0] == '/' {
 		if c.tls {

@@ -86,9 +86,17 @@ func (l *Local) Close() {
 	l.shots = nil
 }
 
+// ConnHandler serves the requests of one client connection, one at a
+// time, in the order they arrive.
+type ConnHandler interface {
+	// ServeRequest answers req through w. req's bytes are valid until it
+	// returns; a tunnel takes over the client's stream through w.Upgrade.
+	ServeRequest(w ResponseWriter, req *http1.Request)
+}
+
 // Conn returns the handler of the requests of one client connection. The
-// server runs the connection's HTTP/1.x loop with it.
-func (h *Handler) Conn(cn *Conn) http1.Handler {
+// server runs the connection's protocol loop and calls it per request.
+func (h *Handler) Conn(cn *Conn) ConnHandler {
 	c := &clientConn{
 		h: h, nc: cn.NetConn, listenAddr: cn.ListenAddr, tls: cn.TLS, serial: cn.Serial, work: cn.Local,
 		remoteAddr: cn.RemoteAddr, remotePort: cn.RemotePort, localAddr: cn.LocalAddr, localPort: cn.LocalPort,

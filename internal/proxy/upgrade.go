@@ -84,7 +84,7 @@ func joinValues(req *http1.Request, name string) string {
 // for status; a 426 carries "Sec-WebSocket-Version: 13", the version this
 // proxy speaks (RFC 6455 4.4). WriteError starts the header list afresh,
 // so the page is written here.
-func (c *clientConn) refuseHandshake(w *http1.ResponseWriter, req *http1.Request, plan *snapshot.Loc, status int) int {
+func (c *clientConn) refuseHandshake(w ResponseWriter, req *http1.Request, plan *snapshot.Loc, status int) int {
 	if status != 426 {
 		return c.writeError(w, req, plan, status)
 	}
@@ -105,7 +105,7 @@ func (c *clientConn) refuseHandshake(w *http1.ResponseWriter, req *http1.Request
 // gateway and the client connection is not turned into a blind tunnel
 // (nginx tunnels any 101 to a client that sent Upgrade, which lets an
 // upstream smuggle an h2c or other protocol through).
-func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *snapshot.Loc, lc *config.LocConf, a *attempt, resp *http1.Response, asked, allowed, isWS bool, start time.Time) int {
+func (c *clientConn) upgrade(w ResponseWriter, req *http1.Request, plan *snapshot.Loc, lc *config.LocConf, a *attempt, resp *http1.Response, asked, allowed, isWS bool, start time.Time) int {
 	c.record(a, resp.Status, start)
 	reason := ""
 	switch {
@@ -125,16 +125,12 @@ func (c *clientConn) upgrade(w *http1.ResponseWriter, req *http1.Request, plan *
 	rh := respHeaders(resp.Headers)
 	up := snapshot.UpstreamResponse{Status: 101, StatusLine: resp.StatusLine, Headers: &rh}
 	now := time.Now()
-	err := w.WriteComposedHeader(101, -1, func(dst []byte, f http1.Framing) []byte {
+	// The client's stream: on HTTP/1.x the connection itself, after the
+	// 101 head.
+	cc, clientBuf, err := w.Upgrade(func(dst []byte, f http1.Framing) []byte {
 		cr := snapshot.ClientResponse{Date: http1.Date(now), ContentLength: -1, Vars: &c.vc}
 		return plan.Response.AppendResponse(dst, &up, &cr)
 	})
-	if err != nil {
-		a.conn.Close()
-		a.done(upstream.Success)
-		return 101
-	}
-	cc, clientBuf, err := w.HijackBuffered()
 	if err != nil {
 		a.conn.Close()
 		a.done(upstream.Success)

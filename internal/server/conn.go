@@ -15,7 +15,7 @@ import (
 // is; it sees connections, never the accept loop, the workers or the
 // listeners.
 type content interface {
-	Conn(c *proxy.Conn) http1.Handler
+	Conn(c *proxy.Conn) proxy.ConnHandler
 }
 
 // worker is what a connection worker keeps from one connection to the
@@ -35,13 +35,13 @@ type worker struct {
 
 // conn is one client connection as the server tracks it for drain and
 // stop, and the http1.Handler the HTTP/1.x loop calls: it marks the
-// connection busy while a request is served and hands the request to the
-// content handler.
+// connection busy while a request is served and hands the request, with
+// the HTTP/1.x response writer, to the content handler.
 type conn struct {
 	s    *Server
 	nc   net.Conn // guarded by s.conns.mu once in the set
 	busy atomic.Bool
-	h    http1.Handler
+	h    proxy.ConnHandler
 }
 
 // ServeHTTP1 serves one request with the content handler. A request that
@@ -52,7 +52,7 @@ func (c *conn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
 	if c.s.draining.Load() {
 		w.CloseAfter()
 	}
-	c.h.ServeHTTP1(w, req)
+	c.h.ServeRequest(w, req)
 }
 
 // serveConn runs one client connection on worker w: the TLS handshake of
