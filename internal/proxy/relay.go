@@ -1,0 +1,116 @@
+package proxy
+
+import (
+	"io"
+	"time"
+
+	"wsgate/internal/http1"
+	"wsgate/internal/snapshot"
+	"wsgate/internal/upstream"
+)
+
+// This file streams a proxied response back to the client
+// (ngx_http_upstream_send_response without buffering) and hands the
+// upstream connection to the keepalive cache when it can serve again.
+
+// relay sends the upstream's response to the client, streaming the body,
+// and returns the connection to the keepalive cache when it can carry
+// another request.
+func (c *clientConn) relay(w ResponseWriter, req *http1.Request, plan *snapshot.Loc, a *attempt, resp *http1.Response, start time.Time) int {
+	// One clock reading for the response time and the Date header.
+	now := time.Now()
+	c.recordAt(a, resp.Status, now)
+	c.headAt = now
+	cl, chunked := resp.BodyFraming(req.IsHEAD())
+	body := &c.upBody
+	body.Reset(a.br, cl, chunked)
+	outLen := cl
+	if chunked {
+		outLen = -1
+	} else if cl == 0 && !chunked && (req.IsHEAD() || resp.Status == 304) {
+		// No body follows, but the client is told the length the
+		// upstream declared (headers_out.content_length_n); none when it
+		// declared none or chunked.
+		outLen = resp.ContentLength
+		if resp.Chunked {
+			outLen = -1
+		}
+	}
+	c.respHL = respHeaders(resp.Headers)
+	c.up = snapshot.UpstreamResponse{Status: resp.Status, StatusLine: resp.StatusLine, Headers: &c.respHL}
+	c.plan = plan
+	err := w.WriteComposedHeader(resp.Status, outLen, c.composeFn)
+	c.plan = nil
+	status := resp.Status
+	ok := err == nil
+	if ok && !body.Empty() {
+		// proxy_read_timeout is armed by the attempt's upstreamReader
+		// before each read of the socket.
+		bp := copyPool.Get().(*[]byte)
+		_, cerr := io.CopyBuffer(w, body, *bp)
+		copyPool.Put(bp)
+		if cerr != nil {
+			// The client must see the truncation: no last chunk.
+			ok = false
+			w.Abort()
+			c.h.Log.Error("relaying upstream response", "upstream", a.peer.Name, "err", cerr, "client", c.remoteAddr)
+		}
+	}
+	c.vc.Upstream[len(c.vc.Upstream)-1].ResponseLength = body.BytesRead()
+	// The upstream side is finished once its body is read: hand the
+	// connection back before the last flush to the client, so that the
+	// client's next request finds it in the keepalive cache.
+	// An HTTP/1.0 request asked the upstream to close (nginx's default
+	// "Connection: close"): such a connection is never cached, or the next
+	// request could race the upstream's FIN (nginx 1.22 needs
+	// proxy_http_version 1.1 for keepalive too).
+	if ok && body.Done() && !resp.ConnectionClose && a.lease != nil && a.br.Buffered() == 0 && plan.Headers.HTTP11(false) {
+		a.conn.SetReadDeadline(time.Time{})
+		a.lease.PutIdle(upstream.IdleConn{Conn: a.conn, Requests: a.reqs + 1, Dialed: a.dialed})
+	} else {
+		a.conn.Close()
+	}
+	a.done(upstream.Success)
+	if ok {
+		w.Flush()
+	}
+	return status
+}
+
+// compose appends the head of the proxied response in c.up for
+// WriteComposedHeader; it is bound once per connection (composeFn) so that
+// a response costs no closure.
+func (c *clientConn) compose(dst []byte, f http1.Framing) []byte {
+	c.host = append(c.host[:0], c.redirectHost()...)
+	cr := snapshot.ClientResponse{
+		Date:          http1.Date(c.headAt),
+		ContentLength: f.ContentLength,
+		Chunked:       f.Chunked,
+		Host:          c.host,
+		TLS:           c.tls,
+		Vars:          &c.vc,
+		Port:          c.port,
+	}
+	if f.KeepAlive {
+		cr.Conn = snapshot.ConnKeepAlive
+	}
+	return c.plan.Response.AppendResponse(dst, &c.up, &cr)
+}
+
+// redirectHost is the host for absolute redirects: the request's, the
+// server name, or the local address.
+func (c *clientConn) redirectHost() string {
+	if c.vc.Host != "" {
+		return c.vc.Host
+	}
+	if c.vc.ServerName != "" {
+		return c.vc.ServerName
+	}
+	return c.localAddr
+}
+
+// respHeaders adapts a parsed response's header lines to HeaderList.
+type respHeaders []http1.Header
+
+func (h *respHeaders) Len() int                      { return len(*h) }
+func (h *respHeaders) At(i int) (name, value []byte) { return (*h)[i].Name, (*h)[i].Value }

@@ -1,0 +1,204 @@
+package proxy
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"syscall"
+	"time"
+
+	"wsgate/internal/config"
+	"wsgate/internal/http1"
+)
+
+// This file writes the request to the upstream (head and body, under
+// proxy_send_timeout) and reads the response head (under
+// proxy_read_timeout), as ngx_http_upstream_send_request and
+// ngx_http_upstream_process_header do.
+
+// send writes the head and the body under proxy_send_timeout.
+func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *http1.Request, spool *spooled, hasBody bool) error {
+	conn := a.conn
+	if fc, ok := conn.(*shotConn); ok && !hasBody {
+		// A head the socket takes at once (the usual case) needs no
+		// deadline: proxy_send_timeout bounds a write that waits.
+		n := fc.writeNow(head)
+		if n == len(head) {
+			return nil
+		}
+		head = head[n:]
+	} else if !hasBody && lc.ProxySendTimeout > 0 {
+		if a.raw == nil {
+			if sc, ok := conn.(syscall.Conn); ok {
+				a.raw, _ = sc.SyscallConn()
+			}
+		}
+		if a.raw != nil {
+			n := c.now.Write(a.raw, head)
+			if n == len(head) {
+				return nil
+			}
+			head = head[n:]
+		}
+	}
+	if lc.ProxySendTimeout > 0 {
+		conn.SetWriteDeadline(time.Now().Add(lc.ProxySendTimeout))
+		defer conn.SetWriteDeadline(time.Time{})
+	}
+	if !hasBody {
+		_, err := conn.Write(head)
+		return err
+	}
+	bp := copyPool.Get().(*[]byte)
+	defer copyPool.Put(bp)
+	buf := *bp
+	if spool != nil {
+		if _, err := conn.Write(head); err != nil {
+			return err
+		}
+		a.sentBody = true
+		return spool.writeTo(conn, buf)
+	}
+	if _, err := conn.Write(head); err != nil {
+		return err
+	}
+	var sizeLine [18]byte
+	for {
+		m, rerr := req.Body.Read(buf)
+		if m > 0 {
+			a.sentBody = true
+			var err error
+			if req.Chunked {
+				line := strconv.AppendInt(sizeLine[:0], int64(m), 16)
+				line = append(line, '\r', '\n')
+				bufs := net.Buffers{line, buf[:m], crlfBytes}
+				_, err = bufs.WriteTo(conn)
+			} else {
+				_, err = conn.Write(buf[:m])
+			}
+			if err != nil {
+				return err
+			}
+			if lc.ProxySendTimeout > 0 {
+				conn.SetWriteDeadline(time.Now().Add(lc.ProxySendTimeout))
+			}
+		}
+		if rerr == io.EOF {
+			if req.Chunked {
+				_, err := conn.Write(lastChunk)
+				return err
+			}
+			return nil
+		}
+		if rerr != nil {
+			return &clientBodyError{rerr}
+		}
+	}
+}
+
+// clientBodyError is a failure reading the client's request body while
+// sending it upstream. It keeps a client_body_timeout apart from a
+// proxy_send_timeout: both are deadline errors.
+type clientBodyError struct{ err error }
+
+func (e *clientBodyError) Error() string { return "reading client request body: " + e.err.Error() }
+func (e *clientBodyError) Unwrap() error { return e.err }
+
+var (
+	crlfBytes = []byte("\r\n")
+	lastChunk = []byte("0\r\n\r\n")
+)
+
+// clientWatchDelay is how long the upstream may take to start its answer
+// before the client connection is watched for a close (watchClient). Most
+// answers start sooner and cost no watch at all; a client that goes away
+// while the upstream works longer is noticed from then on and answered 499
+// (ngx_http_upstream_check_broken_connection notices it at once). An answer
+// that starts within the delay is relayed, and logged with its status, even
+// to a client that closed meanwhile.
+const clientWatchDelay = 20 * time.Millisecond
+
+// readHead reads the upstream's response head under proxy_read_timeout,
+// watching the client for a close once the upstream has kept it waiting
+// clientWatchDelay. It reports whether a watch was started; unwatchClient
+// must then be called.
+func (c *clientConn) readHead(a *attempt, resp *http1.Response, lc *config.LocConf, req *http1.Request) (watching bool, err error) {
+	c.upRd = upstreamReader{c: c, conn: a.conn, timeout: lc.ProxyReadTimeout}
+	if c.rawConn != nil {
+		if lc.ProxyReadTimeout > 0 && lc.ProxyReadTimeout <= clientWatchDelay {
+			watching = c.watchClient(a.conn)
+		} else {
+			c.upRd.watchPending = true
+		}
+	}
+	a.br = readerPool.Get().(*bufio.Reader)
+	a.br.Reset(&c.upRd)
+	max := int(lc.ProxyBufferSize)
+	for {
+		err := resp.ReadHead(a.br, max)
+		c.upRd.watchPending = false
+		watching = watching || c.upRd.watching
+		if err != nil {
+			return watching, a.headError(err)
+		}
+		// 1xx other than 101 are interim answers nginx does not relay.
+		if resp.Status >= 100 && resp.Status < 200 && resp.Status != 101 {
+			continue
+		}
+		return watching, nil
+	}
+}
+
+// upstreamReader is what an attempt's bufio.Reader reads: the upstream
+// connection with proxy_read_timeout armed before each read of the socket
+// ("between two successive read operations", as nginx re-arms it on each
+// read event), so that a head and body already buffered cost no deadline.
+// While watchPending, the first read waits at most clientWatchDelay before
+// the client watch starts (watching), then goes on under the timeout.
+type upstreamReader struct {
+	c            *clientConn
+	conn         net.Conn
+	timeout      time.Duration // 0: none
+	watchPending bool
+	watching     bool
+	armed        bool // a read deadline is set on conn
+}
+
+func (r *upstreamReader) Read(p []byte) (int, error) {
+	if r.watchPending {
+		r.watchPending = false
+		r.armed = true
+		r.conn.SetReadDeadline(time.Now().Add(clientWatchDelay))
+		n, err := r.conn.Read(p)
+		if n > 0 || err == nil || !isTimeout(err) {
+			return n, err
+		}
+		r.watching = r.c.watchClient(r.conn)
+	}
+	switch {
+	case r.timeout > 0:
+		r.armed = true
+		r.conn.SetReadDeadline(time.Now().Add(r.timeout))
+	case r.armed:
+		r.armed = false
+		r.conn.SetReadDeadline(time.Time{})
+	}
+	return r.conn.Read(p)
+}
+
+// headError classifies an error reading the upstream's response head.
+func (a *attempt) headError(err error) error {
+	switch {
+	case errors.Is(err, http1.ErrHeaderTooBig):
+		return &UpstreamError{Kind: KindTooBigHeader, Peer: a.peer.Name, Err: err}
+	case errors.Is(err, http1.ErrInvalidHeader):
+		return &UpstreamError{Kind: KindInvalidHeader, Peer: a.peer.Name, Err: err}
+	case isTimeout(err):
+		return &UpstreamError{Kind: KindReadTimeout, Peer: a.peer.Name, Err: err}
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return &UpstreamError{Kind: KindPrematureClose, Peer: a.peer.Name, Err: err}
+	}
+	return &UpstreamError{Kind: KindConnect, Peer: a.peer.Name, Err: err}
+}

@@ -1,0 +1,69 @@
+package proxy
+
+import (
+	"net"
+	"syscall"
+	"time"
+)
+
+// This file watches the client while the upstream works, as
+// ngx_http_upstream_check_broken_connection does.
+
+// watchClient starts watching the client connection for a close while
+// the upstream prepares its answer, as ngx_http_upstream_check_broken_connection
+// does with recv(MSG_PEEK): on end of input or an error it closes up, which
+// ends the upstream read. It reports whether a watch was started (plain TCP
+// clients only); unwatchClient must then be called.
+func (c *clientConn) watchClient(up net.Conn) bool {
+	if c.rawConn == nil {
+		return false
+	}
+	c.watchUp = up
+	// The read deadline may still be the request head's (http1 clears it
+	// only when the handler reads the body): the watch has none.
+	c.nc.SetReadDeadline(time.Time{})
+	go c.watchFn()
+	return true
+}
+
+// unwatchClient ends the watch and reports whether the client went away.
+func (c *clientConn) unwatchClient() bool {
+	c.nc.SetReadDeadline(aLongTimeAgo)
+	gone := <-c.watchDone
+	c.nc.SetReadDeadline(time.Time{})
+	c.watchUp = nil
+	return gone
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (c *clientConn) watch() {
+	c.gone = false
+	c.rawConn.Read(c.peekFn)
+	gone := c.gone
+	if gone {
+		if sc, ok := c.watchUp.(*shotConn); ok {
+			// Its owner closes it; the waiting read wakes to EOF.
+			sc.shutdown()
+		} else {
+			c.watchUp.Close()
+		}
+	}
+	c.watchDone <- gone
+}
+
+// peek is the RawConn.Read callback of watch: it looks at the socket
+// without consuming, and sets c.gone on end of input or an error.
+func (c *clientConn) peek(fd uintptr) bool {
+	var b [1]byte
+	n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	switch {
+	case err == syscall.EAGAIN || err == syscall.EINTR:
+		return false
+	case err != nil || n == 0:
+		c.gone = true
+	}
+	// Pipelined bytes: the client is there; stop watching, as nginx
+	// does for HTTP/1.x.
+	return true
+}
