@@ -36,20 +36,28 @@ func setProxyPass(c *checker, f *frame, d *Directive, _ bool) {
 	a := d.Args[0]
 	pp := &ProxyPass{Pos: d.Pos, Raw: a.Text}
 	rest := a.Text
+	// A URL with variables is checked only per request, when its value is
+	// known (ngx_http_proxy_pass returns before looking at the prefix;
+	// ngx_http_proxy_eval checks it): "http:/$uri" may well evaluate to a
+	// valid URL.
+	if strings.Contains(a.Text, "$") {
+		pp.HasVars = true
+		switch {
+		case len(rest) >= 7 && strings.EqualFold(rest[:7], "http://"):
+			pp.Scheme = "http"
+		case len(rest) >= 8 && strings.EqualFold(rest[:8], "https://"):
+			pp.Scheme = "https"
+		}
+		f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.ProxyPass = pp })
+		return
+	}
 	switch {
 	case len(rest) >= 7 && strings.EqualFold(rest[:7], "http://"):
 		pp.Scheme, rest = "http", rest[7:]
 	case len(rest) >= 8 && strings.EqualFold(rest[:8], "https://"):
 		pp.Scheme, rest = "https", rest[8:]
-	case strings.HasPrefix(rest, "$"):
-		// The whole URL comes from a variable: checked per request.
 	default:
 		c.errorf(a.Pos, "invalid URL prefix in %q", a.Text)
-		return
-	}
-	if strings.Contains(a.Text, "$") {
-		pp.HasVars = true
-		f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.ProxyPass = pp })
 		return
 	}
 	if strings.HasPrefix(rest, "unix:") {
