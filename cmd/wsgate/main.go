@@ -128,33 +128,28 @@ func loadConfig(o *options, confPath, prefix string) (*config.Spec, config.Error
 // testConfig is -t / -T: nginx's output lines, plus every error at once and
 // wsgate's pitfall warnings, each with its fix. It runs the very check that
 // start and reload run (server.Check), so that a configuration -t accepts
-// starts, and one it rejects does not.
+// starts, and one it rejects does not. One run shows the whole picture:
+// the notices and warnings of whatever could be read come first, even when
+// there are errors, and the errors last, nearest the verdict.
 func testConfig(o *options, confPath, prefix string, stdout, stderr io.Writer) int {
 	spec, err := server.Check(server.Options{ConfPath: confPath, Prefix: prefix, Globals: o.globals, Version: version})
+	if err == nil {
+		// The error log is opened by the process, before the rest; -t
+		// opens it the same way, as nginx -t does.
+		var closeLog func()
+		if _, closeLog, err = errorLog(o, spec, prefix, io.Discard); err == nil {
+			closeLog()
+		}
+	}
+	if !o.quiet && spec != nil {
+		printNotices(stderr, spec)
+	}
 	if err != nil {
 		printErrors(stderr, err)
 		fmt.Fprintf(stderr, "wsgate: configuration file %s test failed\n", confPath)
 		return 1
 	}
-	// The error log is opened by the process, before the rest; -t opens
-	// it the same way, as nginx -t does.
-	_, closeLog, err := errorLog(o, spec, prefix, io.Discard)
-	if err != nil {
-		fmt.Fprintf(stderr, "wsgate: [emerg] %v\n", err)
-		fmt.Fprintf(stderr, "wsgate: configuration file %s test failed\n", confPath)
-		return 1
-	}
-	closeLog()
 	if !o.quiet {
-		for _, n := range spec.Notices {
-			fmt.Fprintf(stderr, "wsgate: [notice] %s: %s\n", n.Pos, n.Msg)
-		}
-		for _, w := range config.Lint(spec) {
-			fmt.Fprintf(stderr, "wsgate: [warn] %s: %s\n", w.Pos, w.Msg)
-			if w.Fix != "" {
-				fmt.Fprintf(stderr, "\tfix: %s\n", w.Fix)
-			}
-		}
 		fmt.Fprintf(stderr, "wsgate: the configuration file %s syntax is ok\n", confPath)
 		fmt.Fprintf(stderr, "wsgate: configuration file %s test is successful\n", confPath)
 	}
@@ -166,4 +161,19 @@ func testConfig(o *options, confPath, prefix string, stdout, stderr io.Writer) i
 		}
 	}
 	return 0
+}
+
+// printNotices writes the notices of spec and its pitfall warnings, each
+// warning with its fix. spec may be partial (a configuration with errors):
+// what could be read is still worth seeing in the same run.
+func printNotices(stderr io.Writer, spec *config.Spec) {
+	for _, n := range spec.Notices {
+		fmt.Fprintf(stderr, "wsgate: [notice] %s: %s\n", n.Pos, n.Msg)
+	}
+	for _, w := range config.Lint(spec) {
+		fmt.Fprintf(stderr, "wsgate: [warn] %s: %s\n", w.Pos, w.Msg)
+		if w.Fix != "" {
+			fmt.Fprintf(stderr, "\tfix: %s\n", w.Fix)
+		}
+	}
 }

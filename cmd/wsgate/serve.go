@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,14 +29,14 @@ const shutdownTimeout = 30 * time.Second
 func serve(o *options, confPath, prefix string, stderr io.Writer) int {
 	spec, errs := loadConfig(o, confPath, prefix)
 	if len(errs) > 0 {
-		for _, e := range errs {
-			fmt.Fprintf(stderr, "wsgate: [emerg] %s\n", e.Error())
-		}
+		printErrors(stderr, errs)
+		logStartFailure(o, prefix, errs)
 		return 1
 	}
 	log, closeLog, err := errorLog(o, spec, prefix, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate: [emerg] %v\n", err)
+		logStartFailure(o, prefix, err)
 		return 1
 	}
 	defer closeLog()
@@ -46,6 +48,9 @@ func serve(o *options, confPath, prefix string, stderr io.Writer) int {
 	srv, err := server.Start(server.Options{Spec: spec, ConfPath: confPath, Prefix: prefix, Globals: o.globals, Version: version, Log: log})
 	if err != nil {
 		printErrors(stderr, err)
+		if !isStderr(logPath(o, spec)) {
+			logErrors(log, err)
+		}
 		return 1
 	}
 	pidPath := pidFile(spec, confPath, prefix)
@@ -65,18 +70,25 @@ func serve(o *options, confPath, prefix string, stderr io.Writer) int {
 	return 0
 }
 
-// errorLog opens the error log: -e, else the first error_log directive,
-// else standard error.
+// logPath is the error log's path: -e, else the first error_log
+// directive, else "stderr".
+func logPath(o *options, spec *config.Spec) string {
+	switch {
+	case o.errLog != "":
+		return o.errLog
+	case len(spec.Main.ErrorLogs) > 0:
+		return spec.Main.ErrorLogs[0].Path
+	}
+	return "stderr"
+}
+
+func isStderr(path string) bool { return path == "stderr" || path == "/dev/stderr" }
+
+// errorLog opens the error log at logPath.
 func errorLog(o *options, spec *config.Spec, prefix string, stderr io.Writer) (*slog.Logger, func(), error) {
-	path, level := "stderr", "error"
-	if len(spec.Main.ErrorLogs) > 0 {
-		path, level = spec.Main.ErrorLogs[0].Path, spec.Main.ErrorLogs[0].Level
-	}
-	if level == "" {
-		level = "error"
-	}
-	if o.errLog != "" {
-		path = o.errLog
+	path, level := logPath(o, spec), "error"
+	if len(spec.Main.ErrorLogs) > 0 && spec.Main.ErrorLogs[0].Level != "" {
+		level = spec.Main.ErrorLogs[0].Level
 	}
 	lv, ok := accesslog.Levels[level]
 	if !ok {
@@ -89,7 +101,7 @@ func errorLog(o *options, spec *config.Spec, prefix string, stderr io.Writer) (*
 	}
 	var w io.Writer = stderr
 	closeFn := func() {}
-	if path != "stderr" && path != "/dev/stderr" {
+	if !isStderr(path) {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(prefix, path)
 		}
@@ -100,6 +112,40 @@ func errorLog(o *options, spec *config.Spec, prefix string, stderr io.Writer) (*
 		w, closeFn = f, func() { f.Close() }
 	}
 	return slog.New(accesslog.NewErrorLog(w, lv)), closeFn, nil
+}
+
+// logStartFailure writes a start's configuration errors to the -e error
+// log as well as to standard error, as nginx does before its
+// configuration's own error_log can take over: a tool that reads the log
+// finds why the process did not start. Without -e the log is standard
+// error, which has them already.
+func logStartFailure(o *options, prefix string, err error) {
+	path := o.errLog
+	if path == "" || isStderr(path) {
+		return
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(prefix, path)
+	}
+	f, ferr := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if ferr != nil {
+		return // standard error has the errors
+	}
+	defer f.Close()
+	logErrors(slog.New(accesslog.NewErrorLog(f, slog.LevelInfo)), err)
+}
+
+// logErrors writes each configuration error as an "[emerg]" line.
+func logErrors(log *slog.Logger, err error) {
+	emerg := accesslog.Levels["emerg"]
+	var el config.ErrorList
+	if !errors.As(err, &el) {
+		log.Log(context.Background(), emerg, err.Error())
+		return
+	}
+	for _, e := range el {
+		log.Log(context.Background(), emerg, e.Error())
+	}
 }
 
 // pidFile is the pid directive's path, or one derived from the
