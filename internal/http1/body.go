@@ -57,8 +57,8 @@ type Body struct {
 	tbuf     []byte
 	tspans   []span
 
-	// beforeRead runs once before the first read of a non-empty body; the
-	// server uses it to send "100 Continue".
+	// beforeRead runs once, at Begin or before the first read of a
+	// non-empty body; the server uses it to send "100 Continue".
 	beforeRead func() error
 }
 
@@ -128,6 +128,35 @@ func (b *Body) Remaining() int64 {
 	return -1
 }
 
+// Begin does what the first Read does before it reads, also for an empty
+// body: the size check, then beforeRead ("100 Continue" for an HTTP/1.1
+// "Expect: 100-continue" request). nginx tests Expect before it looks at
+// the length whenever it reads a body (ngx_http_read_client_request_body,
+// also with "Content-Length: 0" and with none at all), so a handler that
+// takes the body calls Begin first. Later calls, and Reads, do not repeat
+// it.
+func (b *Body) Begin() error {
+	if b.err != nil || b.started {
+		return b.err
+	}
+	return b.begin()
+}
+
+func (b *Body) begin() error {
+	if b.max > 0 && b.kind == bodyLength && b.total > b.max {
+		b.err = errBodyTooLarge
+		return b.err
+	}
+	b.started = true
+	if b.beforeRead != nil {
+		if err := b.beforeRead(); err != nil {
+			b.err = err
+			return err
+		}
+	}
+	return nil
+}
+
 // Read implements io.Reader. Framing errors are *StatusError values (400
 // for bad chunked syntax, 413 above the size limit); a peer closing early is
 // io.ErrUnexpectedEOF. Errors are sticky.
@@ -139,16 +168,8 @@ func (b *Body) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	if !b.started {
-		if b.max > 0 && b.kind == bodyLength && b.total > b.max {
-			b.err = errBodyTooLarge
-			return 0, b.err
-		}
-		b.started = true
-		if b.beforeRead != nil {
-			if err := b.beforeRead(); err != nil {
-				b.err = err
-				return 0, err
-			}
+		if err := b.begin(); err != nil {
+			return 0, err
 		}
 	}
 	if len(p) == 0 {

@@ -120,6 +120,13 @@ func (c *clientConn) forward(w ResponseWriter, req *http1.Request, snap *snapsho
 		return c.writeError(w, req, plan, KindBadURL.Status())
 	}
 
+	// nginx takes the request body before it connects upstream
+	// (ngx_http_read_client_request_body) and answers "Expect:
+	// 100-continue" there, also when the body is empty.
+	if err := req.Body.Begin(); err != nil {
+		return c.writeError(w, req, plan, bodyStatus(err))
+	}
+
 	// The body: streamed as it comes (Content-Length, or chunked to an
 	// HTTP/1.1 upstream); a chunked body to an HTTP/1.0 upstream is spooled
 	// first so that it can carry a Content-Length, as nginx does.

@@ -20,6 +20,7 @@ server { listen {{listen}};
   client_max_body_size 100; large_client_header_buffers 2 1k;
   location / { proxy_pass http://{{b10}}; }
   location /v11/ { proxy_http_version 1.1; proxy_pass http://{{b11}}; }
+  location /ret { return 204; }
 }`
 
 // TestGateClientConnection checks the client side of HTTP/1.x through the
@@ -188,6 +189,35 @@ func TestGateRequestBodies(t *testing.T) {
 			t.Fatalf("got status %d; want 413 without a 100", r.Status)
 		}
 	})
+	// nginx answers "Expect: 100-continue" whenever it takes the body,
+	// before it looks at the length (nginx-tests
+	// http_expect_100_continue.t); an HTTP/1.0 client gets no 1xx.
+	for _, tt := range []struct {
+		name, req string
+		want100   bool
+		status    int
+	}{
+		{"expect 100-continue, Content-Length 0", "POST /e HTTP/1.1\nHost: h\nExpect: 100-continue\nContent-Length: 0\n\n", true, 200},
+		{"expect 100-continue, no body", "GET /e HTTP/1.1\nHost: h\nExpect: 100-continue\n\n", true, 200},
+		{"expect 100-continue, return", "POST /ret HTTP/1.1\nHost: h\nExpect: 100-continue\nContent-Length: 0\n\n", true, 204},
+		{"expect 100-continue, HTTP/1.0", "POST /e HTTP/1.0\nExpect: 100-continue\nContent-Length: 0\n\n", false, 200},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := g.dial()
+			c.send(tt.req)
+			method := strings.Fields(tt.req)[0]
+			r := c.read(method)
+			if tt.want100 {
+				if r.Status != 100 {
+					t.Fatalf("got status %d; want 100 first", r.Status)
+				}
+				r = c.read(method)
+			}
+			if r.Status != tt.status {
+				t.Fatalf("got status %d; want %d", r.Status, tt.status)
+			}
+		})
+	}
 }
 
 // TestGateResponses checks what a client gets back from the backend.

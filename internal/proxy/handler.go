@@ -222,6 +222,13 @@ func (c *clientConn) serveReturn(w ResponseWriter, req *http1.Request, plan *sna
 		w.WriteError(http1.StatusNoResponse)
 		return http1.StatusNoResponse
 	}
+	if req.Body.Empty() {
+		// nginx discards the body (ngx_http_discard_request_body) and
+		// answers "Expect: 100-continue" first; an empty one has nothing
+		// to discard, so the 100 costs nothing (a non-empty body is not
+		// invited: see the package doc of http1).
+		req.Body.Begin()
+	}
 	var text []byte
 	if plan.Return != nil {
 		text = plan.Return.Append(c.buf[:0], &c.vc)
