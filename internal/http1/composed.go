@@ -35,7 +35,8 @@ func (w *ResponseWriter) WriteComposedHeader(status int, contentLength int64, co
 		f.ContentLength = -1
 	}
 	w.scratch = compose(w.scratch[:0], f)
-	_, err := w.c.bw.Write(w.scratch)
+	n, err := w.c.bw.Write(w.scratch)
+	w.framing += int64(n)
 	if err != nil {
 		w.broken = true
 	}

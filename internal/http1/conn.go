@@ -259,7 +259,9 @@ func (c *serverConn) send100() error {
 		return nil
 	}
 	c.w.sent100 = true
-	if _, err := c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n"); err != nil {
+	n, err := c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+	c.w.framing += int64(n)
+	if err != nil {
 		return err
 	}
 	return c.bw.Flush()

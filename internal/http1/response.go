@@ -17,14 +17,18 @@ type ResponseWriter struct {
 	req    *Request
 	limits RequestLimits
 
-	hdr        []byte // serialized "Name: Value\r\n" lines
-	framingAt  int    // byte offset in hdr where framing lines go; -1: end
-	trailers   []byte
-	scratch    []byte
-	location   []byte // "Location: ...\r\n" or empty, see SetLocation
-	status     int
-	clen       int64 // declared Content-Length, -1 unknown
-	written    int64
+	hdr       []byte // serialized "Name: Value\r\n" lines
+	framingAt int    // byte offset in hdr where framing lines go; -1: end
+	trailers  []byte
+	scratch   []byte
+	location  []byte // "Location: ...\r\n" or empty, see SetLocation
+	status    int
+	clen      int64 // declared Content-Length, -1 unknown
+	written   int64 // body bytes (BodyBytes)
+	// framing counts the bytes sent for this response that are not body
+	// bytes: a "100 Continue", the head, chunk-size lines, the last chunk
+	// and trailers (BytesSent).
+	framing    int64
 	chunked    bool
 	noBody     bool
 	closeAfter bool
@@ -32,6 +36,7 @@ type ResponseWriter struct {
 	wroteHeader bool
 	keepalive   bool
 	sent100     bool
+	finished    bool // finish ran
 	broken      bool
 }
 
@@ -137,6 +142,19 @@ func (w *ResponseWriter) Status() int { return w.status }
 // BodyBytes is the number of body bytes the handler wrote.
 func (w *ResponseWriter) BodyBytes() int64 { return w.written }
 
+// BytesSent is the number of bytes sent for this response, nginx's
+// $bytes_sent: the body and everything around it (a "100 Continue", the
+// head, chunked framing, trailers). Before the response is finished it
+// counts the last chunk still to come, so that a log line written when
+// the handler returns has the whole.
+func (w *ResponseWriter) BytesSent() int64 {
+	n := w.written + w.framing
+	if w.chunked && !w.broken && !w.finished {
+		n += int64(len("0\r\n\r\n") + len(w.trailers))
+	}
+	return n
+}
+
 func safeField(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c == '\r' || c == '\n' || c == 0 {
@@ -221,7 +239,8 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	b = append(b, w.hdr[at:]...)
 	b = append(b, "\r\n"...)
 	w.scratch = b
-	_, err := bw.Write(b)
+	n, err := bw.Write(b)
+	w.framing += int64(n)
 	if err != nil {
 		w.broken = true
 	}
@@ -306,7 +325,9 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 	if w.chunked {
 		w.scratch = strconv.AppendInt(w.scratch[:0], int64(len(p)), 16)
 		w.scratch = append(w.scratch, "\r\n"...)
-		if _, err := bw.Write(w.scratch); err != nil {
+		m, err := bw.Write(w.scratch)
+		w.framing += int64(m)
+		if err != nil {
 			w.broken = true
 			return 0, err
 		}
@@ -314,7 +335,9 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 	n, err := bw.Write(p)
 	w.written += int64(n)
 	if err == nil && w.chunked {
-		_, err = bw.WriteString("\r\n")
+		var m int
+		m, err = bw.WriteString("\r\n")
+		w.framing += int64(m)
 	}
 	if err != nil {
 		w.broken = true
@@ -380,10 +403,12 @@ func (w *ResponseWriter) finish() error {
 		return nil
 	}
 	bw := w.c.bw
+	w.finished = true
 	if w.chunked && !w.broken {
-		bw.WriteString("0\r\n")
-		bw.Write(w.trailers)
-		bw.WriteString("\r\n")
+		n1, _ := bw.WriteString("0\r\n")
+		n2, _ := bw.Write(w.trailers)
+		n3, _ := bw.WriteString("\r\n")
+		w.framing += int64(n1 + n2 + n3)
 	}
 	if !w.noBody && w.clen >= 0 && w.written != w.clen {
 		// The client expects more bytes than we have: the framing is

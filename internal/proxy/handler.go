@@ -172,7 +172,7 @@ func (c *clientConn) finish(w ResponseWriter, plan *snapshot.Loc, status int) {
 	}
 	c.vc.Status = status
 	c.vc.BodyBytesSent = w.BodyBytes()
-	c.vc.BytesSent = c.vc.BodyBytesSent // head bytes are not counted separately
+	c.vc.BytesSent = w.BytesSent()
 	c.vc.End = time.Now()
 	c.h.report(plan, &c.vc)
 }

@@ -156,6 +156,7 @@ func (c *clientConn) upgrade(w ResponseWriter, req *http1.Request, plan *snapsho
 		DrainWindow: plan.Conf.WS.DrainWindow,
 	})
 	c.vc.WS = true
+	c.vc.BytesSent = w.BytesSent() // the 101's head; the tunnel's bytes are added at its end
 	c.tunneled = true
 	// The tunnel runs on its own: this goroutine, the HTTP connection's
 	// state and the request buffer are released now, and the session's
@@ -213,9 +214,11 @@ func (e *tunnelEnd) done(res tunnel.Result) {
 		vc.Upstream[n-1].ResponseTime = time.Since(e.connected)
 	}
 	vc.Status = 101
-	// nginx counts what the tunnel sent to the client.
+	// nginx counts what the tunnel sent to the client as body bytes; its
+	// $bytes_sent is everything sent, the 101's head first (nginx-tests
+	// ssl_proxy_upgrade.t: "540913 540793").
 	vc.BodyBytesSent = vc.WSBytesOut
-	vc.BytesSent = vc.BodyBytesSent
+	vc.BytesSent += vc.WSBytesOut
 	vc.End = time.Now()
 	e.h.report(e.plan, vc)
 }
