@@ -15,6 +15,7 @@ func wsDirectives() map[string]*directive {
 		"ws_allow_upgrade":     {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: onLoc(tokensArg, func(l *LocConf) *[]string { return &l.WS.AllowUpgrades })},
 		"ws_reload_close_code": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(closeCodeArg, func(l *LocConf) *int { return &l.WS.ReloadClose })},
 		"ws_drain_window":      {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(msecArg, func(l *LocConf) *time.Duration { return &l.WS.DrainWindow })},
+		"ws_lint":              {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(enumArg("auto", "on", "off"), func(l *LocConf) *string { return &l.WS.Lint })},
 	}
 }
 

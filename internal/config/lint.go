@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -61,31 +62,86 @@ func header(c *LocConf, name string) (string, bool) {
 	return "", false
 }
 
-// looksWebSocket says whether s names a WebSocket endpoint ("ws",
-// "socket", as in /ws/, /socket.io/, ws_backend).
-func looksWebSocket(s string) bool {
-	s = strings.ToLower(s)
-	return strings.Contains(s, "ws") || strings.Contains(s, "socket")
+// The words that say a location expects WebSockets when its path or its
+// upstream's name has one of them as a word (split at anything that is not
+// a letter or digit: "/socket.io/", "ws_backend", "/api/websocket"), in
+// two groups:
+//
+//   - dedicated, endpoints that carry WebSockets only: "ws", "wss",
+//     "cable" (Rails Action Cable), a word with "websocket" in it
+//     ("/xmpp-websocket", "mewebsocket"), and a word that starts with
+//     "ws" ("/wsapp", "/wschat") but "wsgi" and "wsdl";
+//   - shared, transports whose plain HTTP requests use the same path:
+//     "socket", "sockets", "socketio" and "socket.io", "sockjs" (long
+//     polling and streaming fallbacks), "signalr", "hub", "hubs" (SignalR's
+//     negotiate request and fallbacks).
+//
+// Nothing else in a name counts: "news", "/downloads" or "/jwst" are not
+// WebSocket names. ws_lint on|off overrides the guess for a location.
+var wsShared = []string{"socket", "sockets", "socketio", "sockjs", "signalr", "hub", "hubs"}
+
+// wsWords reports whether s has a WebSocket word, and whether all that it
+// has are dedicated ones.
+func wsWords(s string) (any, dedicated bool) {
+	dedicated = true
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9')
+	}) {
+		switch {
+		case slices.Contains(wsShared, w):
+			any, dedicated = true, false
+		case w == "cable" || strings.Contains(w, "websocket") ||
+			strings.HasPrefix(w, "ws") && w != "wsgi" && w != "wsdl":
+			any = true
+		}
+	}
+	return any, any && dedicated
 }
 
-// isWebSocket reports whether a proxied location is meant for WebSockets:
-// it forwards Upgrade, or its path or upstream name says so.
+// wsNames reports whether the location's path or upstream name has a
+// WebSocket word, and whether the location looks dedicated to WebSockets:
+// its path has only dedicated words and its upstream name no shared one.
+// An upstream name alone never makes a location dedicated: "location /"
+// to a "ws_nodes" upstream still takes the page requests.
+func wsNames(loc *Location) (any, dedicated bool) {
+	upstream := ""
+	if c := &loc.Conf; c.ProxyPass != nil {
+		upstream = c.ProxyPass.Upstream
+	}
+	pa, pd := wsWords(loc.Path)
+	ua, ud := wsWords(upstream)
+	return pa || ua, pd && (!ua || ud)
+}
+
+// isWebSocket reports whether a proxied location is meant for WebSockets,
+// where the WebSocket pitfalls are worth a warning: ws_lint on says so,
+// ws_lint off says not; otherwise a location that forwards Upgrade, or
+// whose path or upstream name has a WebSocket word (wsWords).
 func isWebSocket(loc *Location) bool {
 	c := &loc.Conf
 	if c.ProxyPass == nil {
 		return false
 	}
+	switch c.WS.Lint {
+	case "on":
+		return true
+	case "off":
+		return false
+	}
 	if _, ok := header(c, "Upgrade"); ok {
 		return true
 	}
-	return looksWebSocket(loc.Path) || c.ProxyPass.Upstream != "" && looksWebSocket(c.ProxyPass.Upstream)
+	any, _ := wsNames(loc)
+	return any
 }
 
-// wsOnly reports whether the location looks dedicated to WebSockets (so
-// plain requests are not expected there).
+// wsOnly reports whether the location looks dedicated to WebSockets, so
+// that plain requests are not expected there: its names have only
+// dedicated words. A Socket.IO, SockJS or SignalR path is not: their
+// long-polling requests share it.
 func wsOnly(loc *Location) bool {
-	c := &loc.Conf
-	return looksWebSocket(loc.Path) || c.ProxyPass != nil && c.ProxyPass.Upstream != "" && looksWebSocket(c.ProxyPass.Upstream)
+	_, dedicated := wsNames(loc)
+	return dedicated
 }
 
 // locations lints a location list recursively and returns the first
@@ -111,7 +167,7 @@ func (l *linter) location(loc *Location) (ws bool) {
 	}
 	l.keepalive(loc)
 	conn, hasConn := header(c, "Connection")
-	if hasConn && strings.EqualFold(conn, "upgrade") && !wsOnly(loc) {
+	if hasConn && strings.EqualFold(conn, "upgrade") && !wsOnly(loc) && c.WS.Lint != "off" {
 		l.add(loc.Pos,
 			fmt.Sprintf("location %q sends \"Connection: upgrade\" on every request, also on plain HTTP ones that pass here; backends may then keep or upgrade connections they should close", loc.Path),
 			"in http { }: map $http_upgrade $connection_upgrade { default upgrade; '' close; }\n\tin this location: proxy_set_header Connection $connection_upgrade;")

@@ -92,6 +92,21 @@ func TestLint(t *testing.T) {
 			msg:   `with "Connection: close"`,
 			fix:   `proxy_set_header Connection "";`,
 		},
+		{
+			name: "connection upgrade hard-coded on /socket.io/, where long polling passes too",
+			bad:  `server { location /socket.io/ { proxy_pass http://127.0.0.1:3000; ` + wsOK + ` } }`,
+			fixed: `map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+				server { location /socket.io/ { proxy_pass http://127.0.0.1:3000; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade; proxy_read_timeout 1h; } }`,
+			msg: `sends "Connection: upgrade" on every request`,
+			fix: "map $http_upgrade $connection_upgrade",
+		},
+		{
+			name:  "ws_lint on: a location the user says carries WebSockets",
+			bad:   `server { location /api/ { ws_lint on; proxy_pass http://127.0.0.1:3000; } }`,
+			fixed: `server { location /api/ { ws_lint on; proxy_pass http://127.0.0.1:3000; ` + wsOK + ` } }`,
+			msg:   "without the Upgrade and Connection headers",
+			fix:   "proxy_set_header Upgrade $http_upgrade;",
+		},
 	}
 	find := func(ws []Warning, msg string) *Warning {
 		for i := range ws {
@@ -129,5 +144,53 @@ func TestLintSeed(t *testing.T) {
 	}
 	if ws := Lint(s); len(ws) != 0 {
 		t.Errorf("got %d warnings on the seed (%v); want 0", len(ws), ws)
+	}
+}
+
+// TestLintPlainLocations: the WebSocket pitfalls are not reported where no
+// WebSocket is expected: names with "ws" or "socket" inside a word, a plain
+// location beside a Socket.IO one, and a location the user marked with
+// ws_lint off.
+func TestLintPlainLocations(t *testing.T) {
+	tests := []struct{ name, conf string }{
+		{"ws inside a word", `upstream news_app { server 127.0.0.1:1; } server { location /downloads/ { proxy_pass http://news_app; } location /jwst { proxy_pass http://127.0.0.1:2; } }`},
+		{"beside a Socket.IO location", `server { location / { proxy_pass http://127.0.0.1:5000; }
+			location /socket.io { proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $http_connection; proxy_read_timeout 1h; proxy_pass http://127.0.0.1:5000/socket.io; } }`},
+		{"ws_lint off", `server { location /ws/ { ws_lint off; proxy_pass http://127.0.0.1:8080; proxy_set_header Connection "upgrade"; } }`},
+		{"a WebSocket-only path may hard-code Connection", `server { location /ws/ { proxy_pass http://127.0.0.1:8080; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_read_timeout 1h; } }`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if ws := Lint(checkText(t, tt.conf)); len(ws) != 0 {
+				t.Errorf("got warnings %v; want none", ws)
+			}
+		})
+	}
+}
+
+func TestWSWords(t *testing.T) {
+	tests := []struct {
+		s              string
+		any, dedicated bool
+	}{
+		{"/ws/", true, true},
+		{"/api/websocket", true, true},
+		{"websocketserver", true, true},
+		{"/cable", true, true},
+		{"/wsapp", true, true},
+		{"/colibri-ws/default-id/(.*)", true, true},
+		{"/wsgi/", false, false},
+		{"/socket.io/", true, false},
+		{"/sockjs-node", true, false},
+		{"/hubs/chat", true, false},
+		{"ws_socketio", true, false},
+		{"/news/", false, false},
+		{"/downloads", false, false},
+		{"/", false, false},
+	}
+	for _, tt := range tests {
+		if any, ded := wsWords(tt.s); any != tt.any || ded != tt.dedicated {
+			t.Errorf("wsWords(%q): got %v, %v; want %v, %v", tt.s, any, ded, tt.any, tt.dedicated)
+		}
 	}
 }

@@ -245,6 +245,11 @@ type WSConf struct {
 	ReloadClose int
 	// DrainWindow spreads reload/shutdown closes over this long (ws_drain_window, default 10s).
 	DrainWindow time.Duration
+	// Lint says whether -t warns about the WebSocket pitfalls here
+	// (ws_lint): "on" always, "off" never, "auto" or "" (the default)
+	// where the location forwards Upgrade or its names say WebSocket
+	// (see Lint). It changes no request, so no route.
+	Lint string `reload:"keep"`
 }
 
 // HeaderSet is one proxy_set_header line.
