@@ -18,20 +18,6 @@ import (
 // version is wsgate's release, reported by -v and in the Server header.
 const version = "0.1.0"
 
-// configureArgs names, in nginx -V's format, the nginx modules whose
-// directives wsgate reads, so that tools which parse `nginx -V` work: the
-// non-default modules it has, and the default modules it has not.
-const configureArgs = "--with-http_ssl_module --with-http_v2_module --with-http_v3_module" +
-	" --without-http_rewrite_module --without-http_gzip_module --without-http_fastcgi_module" +
-	" --without-http_uwsgi_module --without-http_scgi_module --without-http_grpc_module" +
-	" --without-http_memcached_module --without-http_auth_basic_module" +
-	" --without-http_limit_req_module --without-http_limit_conn_module" +
-	" --without-http_access_module --without-http_autoindex_module --without-http_index_module" +
-	" --without-http_ssi_module --without-http_userid_module --without-http_geo_module" +
-	" --without-http_split_clients_module --without-http_referer_module" +
-	" --without-http_browser_module --without-http_empty_gif_module --without-http_mirror_module" +
-	" --without-mail_pop3_module --without-mail_imap_module --without-mail_smtp_module"
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -58,7 +44,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsgate version: wsgate/%s\n", version)
 		if o.build {
 			fmt.Fprintf(stderr, "built with %s %s/%s\nTLS SNI support enabled\nconfigure arguments: %s\n",
-				runtime.Version(), runtime.GOOS, runtime.GOARCH, configureArgs)
+				runtime.Version(), runtime.GOOS, runtime.GOARCH, config.ConfigureArgs())
 		}
 		if !o.test && o.signal == "" {
 			return 0

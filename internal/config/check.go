@@ -186,7 +186,11 @@ func (c *checker) directive(f *frame, d *Directive) {
 	first := !f.seen[d.Name]
 	f.seen[d.Name] = true
 	if t.ignored {
-		c.notice(d.Pos, "%q accepted and ignored: wsgate has no use for it", d.Name)
+		why := t.note
+		if why == "" {
+			why = "wsgate has no use for it"
+		}
+		c.notice(d.Pos, "%q accepted and ignored: %s", d.Name, why)
 		return
 	}
 	t.set(c, f, d, first)

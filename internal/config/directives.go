@@ -24,8 +24,10 @@ type directive struct {
 	// block is false ("server" is a block in http, a line in upstream).
 	blockIn ctxMask
 	once    bool // a second occurrence in one block is `"x" directive is duplicate`
-	// ignored: accepted with a Notice ("accepted and ignored").
+	// ignored: accepted with a Notice ("accepted and ignored"), which
+	// gives note as the reason when set.
 	ignored bool
+	note    string
 	// instead, when set, marks a real nginx directive wsgate does not
 	// implement; the error names what to use instead.
 	instead string
@@ -44,7 +46,7 @@ const unbounded = -1
 func directiveFamilies() []func() map[string]*directive {
 	return []func() map[string]*directive{
 		coreDirectives, httpCoreDirectives, rewriteDirectives, proxyDirectives,
-		logDirectives, sslDirectives, upstreamDirectives, mapDirectives, wsDirectives,
+		logDirectives, sslDirectives, http2Directives, upstreamDirectives, mapDirectives, wsDirectives,
 	}
 }
 
@@ -115,6 +117,7 @@ func directiveTable() map[string]*directive {
 		"proxy_method", "proxy_ignore_headers", "proxy_cookie_domain", "proxy_cookie_path", "proxy_bind",
 		"proxy_socket_keepalive", "limit_except", "real_ip_header", "set_real_ip_from", "real_ip_recursive")
 	unsupported(anyCtx, "wsgate proxies HTTP and WebSocket only", "stream", "mail")
+	nginxRest(t)
 	return t
 }
 

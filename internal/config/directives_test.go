@@ -1,6 +1,10 @@
 package config
 
-import "testing"
+import (
+	"os"
+	"strings"
+	"testing"
+)
 
 // TestDirectiveFamilies checks the table's assembly: no directive is in
 // two module families, and none of a family's is shadowed by the lists of
@@ -25,5 +29,114 @@ func TestDirectiveFamilies(t *testing.T) {
 	}
 	if len(owner) == 0 {
 		t.Fatal("got no family entries")
+	}
+}
+
+// TestNginxDirectivesKnown: every directive of the nginx modules that
+// Debian builds is in the table (implemented, accepted with a notice, or
+// refused with what to do instead), so none is an "unknown directive".
+func TestNginxDirectivesKnown(t *testing.T) {
+	data, err := os.ReadFile("testdata/nginx-directives.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := directiveTable()
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		n++
+		if _, ok := table[f[1]]; !ok {
+			t.Errorf("%s's %q is not in the directive table: it would be an unknown directive", f[0], f[1])
+		}
+	}
+	if n < 500 {
+		t.Errorf("got %d nginx directives; want the whole list", n)
+	}
+}
+
+// TestConfigureArgs: -V's configure arguments follow the directive table:
+// the SSL module and the rewrite module (return works) are claimed,
+// HTTP/2 and HTTP/3 are not, gzip is not, and every probe is a directive
+// nginx has.
+func TestConfigureArgs(t *testing.T) {
+	args := " " + ConfigureArgs() + " "
+	for _, want := range []string{" --with-http_ssl_module ", " --without-http_gzip_module ", " --without-http-cache ", " --without-http_fastcgi_module "} {
+		if !strings.Contains(args, want) {
+			t.Errorf("got %q; want %q in it", args, want)
+		}
+	}
+	for _, not := range []string{"http_v2", "http_v3", "rewrite", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive"} {
+		if strings.Contains(args, not) {
+			t.Errorf("got %q; want no %q in it (claimed and not built, or built and denied)", args, not)
+		}
+	}
+	table := directiveTable()
+	for _, m := range nginxModules {
+		if table[m.Probe] == nil && m.Probe != "http3" {
+			t.Errorf("module %s: probe %q is not in the directive table", m.Name, m.Probe)
+		}
+	}
+}
+
+// TestDirectiveWording: real nginx directives wsgate does not implement
+// are refused with what to do instead, never as unknown; those that change
+// nothing here are accepted with a notice that says why; "http2 on"
+// (nginx 1.25.1) marks the server's listens as http2 ones.
+func TestDirectiveWording(t *testing.T) {
+	tests := []struct {
+		desc, conf string
+		err        string // substring of the one error; "" for none
+		notice     string // substring of a notice
+	}{
+		{desc: "stub_status", conf: "server { location /s { stub_status; } }", err: `"stub_status" directive is not supported by wsgate; `},
+		{desc: "sub_filter_once", conf: "server { location / { sub_filter_once on; } }", err: `"sub_filter_once" directive is not supported by wsgate; `},
+		{desc: "sub_filter_types", conf: "server { location / { sub_filter_types text/css; } }", err: `"sub_filter_types" directive is not supported by wsgate; `},
+		{desc: "ssi_types", conf: "server { ssi_types text/x; }", err: `"ssi_types" directive is not supported by wsgate; `},
+		{desc: "fastcgi_split_path_info", conf: "server { location / { fastcgi_split_path_info ^(.+)$; } }", err: `"fastcgi_split_path_info" directive is not supported by wsgate; use "proxy_pass"`},
+		{desc: "proxy_cache_lock", conf: "server { location / { proxy_cache_lock on; } }", err: `"proxy_cache_lock" directive is not supported by wsgate; wsgate does not cache`},
+		{desc: "ssl on", conf: "server { ssl on; }", err: `"ssl" directive is not supported by wsgate; use the "ssl" parameter of "listen"`},
+		{desc: "quic listen", conf: "server { listen 443 quic; }", err: `listen parameter "quic" is not supported by wsgate`},
+		{desc: "ssl_early_data", conf: "server { ssl_early_data on; }", notice: `"ssl_early_data" accepted and ignored: wsgate does not accept TLS early data`},
+		{desc: "http2 tuning", conf: "http2_max_concurrent_streams 64; server { }", notice: `"http2_max_concurrent_streams" accepted and ignored: wsgate serves HTTP/1.1 only`},
+		{desc: "listen http2", conf: "server { listen 8443 http2; }", notice: `listen parameter "http2": wsgate serves HTTP/1.1 only`},
+		{desc: "http2 on", conf: "server { listen 8443; http2 on; }", notice: `"http2 on": wsgate serves HTTP/1.1 only`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			ast, errs := parse("test.conf", []byte(tt.conf), ParseOptions{})
+			if len(errs) > 0 {
+				t.Fatalf("parsing: %v", errs)
+			}
+			s, errs := Check(ast)
+			switch {
+			case tt.err == "" && len(errs) > 0:
+				t.Fatalf("got errors %v; want none", errs)
+			case tt.err != "" && (len(errs) != 1 || !strings.Contains(errs[0].Error(), tt.err)):
+				t.Fatalf("got errors %v; want one saying %q", errs, tt.err)
+			}
+			if tt.notice == "" {
+				return
+			}
+			found := false
+			for _, n := range s.Notices {
+				found = found || strings.Contains(n.Msg, tt.notice)
+			}
+			if !found {
+				t.Errorf("got notices %v; want one saying %q", s.Notices, tt.notice)
+			}
+		})
+	}
+
+	// "http2 on" at http level reaches every server's listens.
+	s := checkText(t, "http2 on; server { listen 8443; listen 8444; } server { listen 8445; }")
+	for _, srv := range s.HTTP.Servers {
+		for _, l := range srv.Listens {
+			if !l.HTTP2 {
+				t.Errorf("listen %s: got no http2 after \"http2 on\"; want http2", l.Addr)
+			}
+		}
 	}
 }
