@@ -47,7 +47,6 @@ func nginxRest(t map[string]*directive) {
 		"http2_chunk_size", "http2_push_preload", "http2_push")
 	note(ctxSrvAll, "wsgate does not accept TLS early data (0-RTT): clients send their request after the handshake", "ssl_early_data")
 
-	unsupported(`use the "ssl" parameter of "listen"`, "ssl")
 	unsupported(`give the default server a certificate and "return 444"`, "ssl_reject_handshake")
 	unsupported(`set TLS up with "ssl_protocols" and "ssl_ciphers"`, "ssl_conf_command", "proxy_ssl_conf_command")
 	unsupported("configure certificate checking in the backend's TLS terminator", "ssl_ocsp", "ssl_ocsp_responder",

@@ -17,7 +17,26 @@ func sslDirectives() map[string]*directive {
 		"ssl_prefer_server_ciphers": {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(flagArg, func(t *TLSConf) *bool { return &t.PreferServerCiphers })},
 		"ssl_session_cache":         {ctx: ctxSrvAll, min: 1, max: 2, once: true, set: onTLS(joinedArgs, func(t *TLSConf) *string { return &t.SessionCache })},
 		"ssl_session_timeout":       {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(secArg, func(t *TLSConf) *time.Duration { return &t.SessionTimeout })},
+		"ssl":                       {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: setSSL},
 	}
+}
+
+// setSSL is "ssl on|off", deprecated in nginx 1.15.0 and still read by
+// 1.22 (ngx_http_ssl_enable): on, every listen of the server (at http
+// level, of every server) is an ssl one, as with "listen ... ssl", and
+// nginx's deprecation warning is a notice; off changes nothing, as a
+// listen's ssl parameter still enables TLS.
+func setSSL(c *checker, f *frame, d *Directive, _ bool) {
+	on, ok := flagArg(c, d)
+	if !ok || !on {
+		return
+	}
+	c.notice(d.Pos, "the \"ssl\" directive is deprecated, use the \"listen ... ssl\" directive instead")
+	f.lvl.srv = append(f.lvl.srv, func(s *Server) {
+		for i := range s.Listens {
+			s.Listens[i].SSL = true
+		}
+	})
 }
 
 // sslProtocolsArg accepts the protocol names nginx knows; wsgate (Go's

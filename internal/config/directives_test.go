@@ -97,7 +97,8 @@ func TestDirectiveWording(t *testing.T) {
 		{desc: "ssi_types", conf: "server { ssi_types text/x; }", err: `"ssi_types" directive is not supported by wsgate; `},
 		{desc: "fastcgi_split_path_info", conf: "server { location / { fastcgi_split_path_info ^(.+)$; } }", err: `"fastcgi_split_path_info" directive is not supported by wsgate; use "proxy_pass"`},
 		{desc: "proxy_cache_lock", conf: "server { location / { proxy_cache_lock on; } }", err: `"proxy_cache_lock" directive is not supported by wsgate; wsgate does not cache`},
-		{desc: "ssl on", conf: "server { ssl on; }", err: `"ssl" directive is not supported by wsgate; use the "ssl" parameter of "listen"`},
+		{desc: "ssl on", conf: "server { listen 443; ssl on; ssl_certificate c; ssl_certificate_key k; }", notice: `the "ssl" directive is deprecated, use the "listen ... ssl" directive instead`},
+		{desc: "ssl on without a certificate", conf: "server { listen 443; ssl on; }", err: `no "ssl_certificate" is defined for the "listen ... ssl" directive`},
 		{desc: "quic listen", conf: "server { listen 443 quic; }", err: `listen parameter "quic" is not supported by wsgate`},
 		{desc: "ssl_early_data", conf: "server { ssl_early_data on; }", notice: `"ssl_early_data" accepted and ignored: wsgate does not accept TLS early data`},
 		{desc: "http2 tuning", conf: "http2_max_concurrent_streams 64; server { }", notice: `"http2_max_concurrent_streams" accepted and ignored: wsgate serves HTTP/1.1 only`},
@@ -130,12 +131,12 @@ func TestDirectiveWording(t *testing.T) {
 		})
 	}
 
-	// "http2 on" at http level reaches every server's listens.
-	s := checkText(t, "http2 on; server { listen 8443; listen 8444; } server { listen 8445; }")
+	// "http2 on" and "ssl on" at http level reach every server's listens.
+	s := checkText(t, "http2 on; ssl on; ssl_certificate c; ssl_certificate_key k; server { listen 8443; listen 8444; } server { listen 8445; }")
 	for _, srv := range s.HTTP.Servers {
 		for _, l := range srv.Listens {
-			if !l.HTTP2 {
-				t.Errorf("listen %s: got no http2 after \"http2 on\"; want http2", l.Addr)
+			if !l.HTTP2 || !l.SSL {
+				t.Errorf("listen %s: got http2 %v, ssl %v after \"http2 on\" and \"ssl on\"; want both", l.Addr, l.HTTP2, l.SSL)
 			}
 		}
 	}
