@@ -58,7 +58,13 @@ var freeNext = func() *atomic.Int64 {
 // FreePort is FreeAddr's port number.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	_, p, _ := net.SplitHostPort(FreeAddr(t))
+	return PortOf(FreeAddr(t))
+}
+
+// PortOf returns the port number of a "host:port" address, 0 when it has
+// none.
+func PortOf(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(p)
 	return n
 }
