@@ -14,43 +14,27 @@ import (
 // benchKey, then echoes the client's Close frame (unmasked) and closes, as
 // a server ends a connection (RFC 6455 7.1.1).
 func wsLifeBackend(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
 	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Accept: " + proxytest.AcceptKey(benchKey) + "\r\n\r\n"
-	go func() {
+	return proxytest.NewFunc(b, func(c net.Conn, br *bufio.Reader) {
 		for {
-			c, err := ln.Accept()
+			line, err := br.ReadSlice('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadSlice('\n')
-					if err != nil {
-						return
-					}
-					if len(line) == 2 {
-						break
-					}
-				}
-				if _, err := io.WriteString(c, resp); err != nil {
-					return
-				}
-				var f [8]byte // masked Close 1000: 2 + 4 + 2 bytes
-				if _, err := io.ReadFull(br, f[:]); err != nil {
-					return
-				}
-				c.Write([]byte{0x88, 0x02, 0x03, 0xe8})
-			}()
+			if len(line) == 2 {
+				break
+			}
 		}
-	}()
-	return ln.Addr().String()
+		if _, err := io.WriteString(c, resp); err != nil {
+			return
+		}
+		var f [8]byte // masked Close 1000: 2 + 4 + 2 bytes
+		if _, err := io.ReadFull(br, f[:]); err != nil {
+			return
+		}
+		c.Write([]byte{0x88, 0x02, 0x03, 0xe8})
+	}).Addr
 }
 
 const benchKey = "dGhlIHNhbXBsZSBub25jZQ=="

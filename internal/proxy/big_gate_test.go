@@ -12,55 +12,40 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"wsgate/internal/proxytest"
 )
 
 // bigBackend is a loopback backend for bodies too large to record: POST
 // bodies are counted and discarded (the answer's body is the count), and
 // a GET is answered with size zero bytes.
 func bigBackend(t *testing.T, size int64) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return proxytest.NewFunc(t, func(c net.Conn, br *bufio.Reader) {
+		var method string
+		var cl int64
 		for {
-			c, err := ln.Accept()
+			line, err := br.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				var method string
-				var cl int64
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if method == "" {
-						method, _, _ = strings.Cut(line, " ")
-					}
-					if v, ok := strings.CutPrefix(strings.ToLower(line), "content-length: "); ok {
-						cl, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-					}
-					if line == "\r\n" {
-						break
-					}
-				}
-				if method == "POST" {
-					n, _ := io.CopyN(io.Discard, br, cl)
-					body := strconv.FormatInt(n, 10)
-					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-					return
-				}
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", size)
-				io.CopyN(c, zeros{}, size)
-			}()
+			if method == "" {
+				method, _, _ = strings.Cut(line, " ")
+			}
+			if v, ok := strings.CutPrefix(strings.ToLower(line), "content-length: "); ok {
+				cl, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			}
+			if line == "\r\n" {
+				break
+			}
 		}
-	}()
-	return ln.Addr().String()
+		if method == "POST" {
+			n, _ := io.CopyN(io.Discard, br, cl)
+			body := strconv.FormatInt(n, 10)
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+			return
+		}
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", size)
+		io.CopyN(c, zeros{}, size)
+	}).Addr
 }
 
 type zeros struct{}

@@ -3,21 +3,19 @@ package proxy_test
 import (
 	"bufio"
 	"io"
-	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"wsgate/internal/proxytest"
+	"wsgate/internal/proxytest/gatetest"
 	"wsgate/internal/server"
 )
 
-// These tests run the whole serving path in process: server.Start with a
-// configuration written to a temporary directory, a listener on a free
-// loopback port, and proxytest backends behind it. Requests are raw bytes
+// These tests run the whole serving path in process (gatetest: server.Start
+// with a configuration written to a temporary directory, a listener on a
+// free loopback port) with proxytest backends behind it. Requests are raw bytes
 // on real connections, so what is checked is what a client and a backend
 // see on the wire.
 
@@ -30,13 +28,13 @@ type gate struct {
 }
 
 // startGate serves the http{} block body conf. In conf, "{{listen}}" is
-// the listening address and each "{{NAME}}" is replaced by the backend
-// address given in backends. Without an access_log directive the block
-// gets "access_log off;" so that tests do not write to stdout.
+// the listening address, "{{dir}}" the prefix directory and each
+// "{{NAME}}" is replaced by the backend address given in backends.
+// Without an access_log directive the block gets "access_log off;" so
+// that tests do not write to stdout.
 func startGate(t *testing.T, conf string, backends map[string]string) *gate {
 	t.Helper()
-	g := &gate{t: t, addr: proxytest.FreeAddr(t), dir: t.TempDir()}
-	pairs := []string{"{{listen}}", g.addr, "{{dir}}", g.dir}
+	var pairs []string
 	for name, addr := range backends {
 		pairs = append(pairs, "{{"+name+"}}", addr)
 	}
@@ -44,37 +42,15 @@ func startGate(t *testing.T, conf string, backends map[string]string) *gate {
 	if !strings.Contains(conf, "access_log") {
 		conf = "access_log off;\n" + conf
 	}
-	path := filepath.Join(g.dir, "nginx.conf")
-	full := "events {}\nhttp {\n" + conf + "\n}\n"
-	if err := os.WriteFile(path, []byte(full), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.Start(server.Options{ConfPath: path, Prefix: g.dir + "/", Version: "1.2.3", Log: log})
-	if err != nil {
-		t.Fatalf("starting wsgate: %v\n%s", err, full)
-	}
-	g.srv = srv
-	t.Cleanup(srv.Stop)
-	return g
+	g := gatetest.Start(t, gatetest.HTTP(conf), gatetest.Options{Version: "1.2.3"})
+	return &gate{t: t, addr: g.Addr, dir: g.Dir, srv: g.Server}
 }
 
 // startBenchGate is startGate for benchmarks: conf's "{{b}}" is backend.
 func startBenchGate(b *testing.B, conf, backend string) string {
 	b.Helper()
-	addr, dir := proxytest.FreeAddr(b), b.TempDir()
-	conf = strings.NewReplacer("{{listen}}", addr, "{{b}}", backend).Replace(conf)
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte("events {}\nhttp {\naccess_log off;\n"+conf+"\n}\n"), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.Start(server.Options{ConfPath: path, Prefix: dir + "/", Version: "1.2.3", Log: log})
-	if err != nil {
-		b.Fatalf("starting wsgate: %v", err)
-	}
-	b.Cleanup(srv.Stop)
-	return addr
+	conf = "access_log off;\n" + strings.ReplaceAll(conf, "{{b}}", backend)
+	return gatetest.Start(b, gatetest.HTTP(conf), gatetest.Options{Version: "1.2.3"}).Addr
 }
 
 // dial opens a client connection with a generous deadline.

@@ -68,12 +68,8 @@ server { listen {{listen}};
 	reg := g.srv.Tunnels()
 	waitParked := func(want int) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for reg.Parked() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("got %d parked directions; want %d", reg.Parked(), want)
-			}
-			time.Sleep(20 * time.Millisecond)
+		if !proxytest.Poll(10*time.Second, func() bool { return reg.Parked() == want }) {
+			t.Fatalf("got %d parked directions; want %d", reg.Parked(), want)
 		}
 	}
 	waitParked(2 * n)

@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,12 +96,8 @@ server { listen {{listen}};
 		t.Errorf("got requests %+v; want 5 HTTP/1.1 requests on one connection without Connection", reqs)
 	}
 	// After the pool's keepalive_timeout the idle connection is closed.
-	deadline := time.Now().Add(5 * time.Second)
-	for pooled.Open() != 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if n := pooled.Open(); n != 0 {
-		t.Errorf("got %d open idle upstream connections after keepalive_timeout; want 0", n)
+	if !proxytest.Poll(5*time.Second, func() bool { return pooled.Open() == 0 }) {
+		t.Errorf("got %d open idle upstream connections after keepalive_timeout; want 0", pooled.Open())
 	}
 	g.get("/pool/b")
 	if n := pooled.Accepted(); n != 2 {
@@ -116,15 +111,7 @@ func named(t *testing.T, name string) *proxytest.Backend {
 }
 
 // refusedAddr is a loopback address nobody listens on.
-func refusedAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+func refusedAddr(t *testing.T) string { return proxytest.FreeAddr(t) }
 
 // TestGateBalancing checks round robin, backup, max_fails and
 // proxy_next_upstream through the proxy (nginx-semantics §4, §7.2).
@@ -239,7 +226,8 @@ func logLines(path string) int {
 func newLogLine(t *testing.T, path string, n int, prefix string) string {
 	t.Helper()
 	var got []string
-	for i := 0; i < 250; i++ {
+	var found string
+	if proxytest.Poll(5*time.Second, func() bool {
 		data, _ := os.ReadFile(path)
 		lines := strings.SplitAfter(string(data), "\n")
 		if len(lines) > n {
@@ -247,10 +235,13 @@ func newLogLine(t *testing.T, path string, n int, prefix string) string {
 		}
 		for _, l := range got {
 			if strings.HasPrefix(l, prefix) && strings.HasSuffix(l, "\n") {
-				return strings.TrimSuffix(l, "\n")
+				found = strings.TrimSuffix(l, "\n")
+				return true
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		return false
+	}) {
+		return found
 	}
 	t.Errorf("no line starting with %q after line %d of the log; new lines: %q", prefix, n, got)
 	return ""
@@ -261,17 +252,12 @@ func newLogLine(t *testing.T, path string, n int, prefix string) string {
 func lastLogLine(t *testing.T, path, prefix string) string {
 	t.Helper()
 	var last string
-	for i := 0; i < 100; i++ {
+	proxytest.Poll(2*time.Second, func() bool {
 		data, _ := os.ReadFile(path)
 		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-		if n := len(lines); n > 0 && strings.HasPrefix(lines[n-1], prefix) {
-			return lines[n-1]
-		}
-		if len(lines) > 0 {
-			last = lines[len(lines)-1]
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		last = lines[len(lines)-1]
+		return strings.HasPrefix(last, prefix)
+	})
 	return last
 }
 

@@ -6,18 +6,17 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"wsgate/internal/config"
 	"wsgate/internal/http1"
+	"wsgate/internal/proxytest"
 )
 
 // The differential test runs real nginx (when installed) in front of a raw
@@ -25,132 +24,27 @@ import (
 // functions of this package produce exactly the bytes nginx sent upstream
 // and the head nginx sent back.
 
-// recorder is a loopback backend that records each request head (and
-// Content-Length body) and answers with the response currently set.
-type recorder struct {
-	ln   net.Listener
-	mu   sync.Mutex
-	resp string
-	got  chan []byte
-}
-
-func newRecorder(t *testing.T) *recorder {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &recorder{ln: ln, got: make(chan []byte, 16)}
-	go r.serve()
-	t.Cleanup(func() { ln.Close() })
-	return r
-}
-
-func (r *recorder) setResponse(s string) {
-	r.mu.Lock()
-	r.resp = s
-	r.mu.Unlock()
-}
-
-func (r *recorder) serve() {
-	for {
-		c, err := r.ln.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(10 * time.Second))
-			br := bufio.NewReader(c)
-			var head bytes.Buffer
-			cl := 0
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				head.WriteString(line)
-				if v, ok := strings.CutPrefix(strings.ToLower(line), "content-length: "); ok {
-					cl, _ = strconv.Atoi(strings.TrimSpace(v))
-				}
-				if line == "\r\n" {
-					break
-				}
-			}
-			body := make([]byte, cl)
-			io.ReadFull(br, body)
-			r.got <- head.Bytes()
-			r.mu.Lock()
-			resp := r.resp
-			r.mu.Unlock()
-			io.WriteString(c, resp)
-		}()
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startNginx runs nginx with the server block body and returns its port.
+// startNginx runs nginx with the server block body, serving example.com
+// on a free port, and returns that port.
 func startNginx(t *testing.T, serverBody string) int {
 	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		t.Skip("nginx not installed")
-	}
-	dir := t.TempDir()
-	port := freePort(t)
-	conf := fmt.Sprintf(`pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events {}
-http {
-    access_log off;
-    client_body_temp_path %[1]s/body;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
+	n := proxytest.StartNginx(t, proxytest.NginxHTTP(fmt.Sprintf(`
     server {
-        listen 127.0.0.1:%[2]d;
+        listen %s;
         server_name example.com;
-%[3]s
-    }
+%s
+    }`, proxytest.FreeAddr(t), serverBody)))
+	_, port, _ := net.SplitHostPort(n.Addr)
+	p, _ := strconv.Atoi(port)
+	return p
 }
-`, dir, port, serverBody)
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
+
+// headOf is a recorded request's head: its bytes up to the blank line.
+func headOf(r proxytest.Request) []byte {
+	if i := bytes.Index(r.Raw, []byte("\r\n\r\n")); i >= 0 {
+		return r.Raw[:i+4]
 	}
-	cmd := exec.Command(bin, "-p", dir, "-c", confPath, "-g", "daemon off; master_process off;")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-			return port
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx did not start: %v\n%s\n%s", err, stderr.String(), log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return r.Raw
 }
 
 // exchange sends a raw request to nginx and returns its response head.
@@ -192,12 +86,11 @@ func TestAgainstNginx(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts nginx")
 	}
-	if _, err := exec.LookPath("nginx"); err != nil {
-		t.Skip("nginx not installed")
-	}
-	rec := newRecorder(t)
-	bport := rec.ln.Addr().(*net.TCPAddr).Port
-	b := "127.0.0.1:" + strconv.Itoa(bport)
+	proxytest.NeedNginx(t)
+	var response atomic.Pointer[string]
+	rec := proxytest.NewRecordingFunc(t, func(*proxytest.Request) []byte { return []byte(*response.Load()) })
+	bport := proxytest.PortOf(rec.Addr)
+	b := rec.Addr
 
 	static := func(uri string) *config.ProxyPass {
 		return &config.ProxyPass{Raw: "http://" + b + uri, Scheme: "http", Host: "127.0.0.1",
@@ -300,15 +193,15 @@ func TestAgainstNginx(t *testing.T) {
 	env := map[string]string{"http_upgrade": "websocket", "host": "example.com"}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rec.setResponse(tc.response)
+			response.Store(&tc.response)
+			rec.Reset()
 			rawReq := tc.method + " " + string(tc.target.RequestURI) + " HTTP/1.1\r\n" + crlf(tc.headers) + "\r\n" + tc.body
 			nginxResp := exchange(t, port, rawReq)
-			var upstream []byte
-			select {
-			case upstream = <-rec.got:
-			case <-time.After(10 * time.Second):
+			reqs := rec.WaitRequests(1, 10*time.Second)
+			if len(reqs) == 0 {
 				t.Fatal("backend got no request")
 			}
+			upstream := headOf(reqs[0])
 
 			lc := byPath[tc.loc]
 			rule := NewTargetRule(lc.ProxyPass, tc.loc, false)
@@ -350,10 +243,7 @@ func TestErrorPageAgainstNginx(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts nginx")
 	}
-	if _, err := exec.LookPath("nginx"); err != nil {
-		t.Skip("nginx not installed")
-	}
-	dead := freePort(t) // nothing listens there: connect() is refused
+	dead := proxytest.FreePort(t) // nothing listens there: connect() is refused
 	port := startNginx(t, fmt.Sprintf("        location / { proxy_pass http://127.0.0.1:%d; }\n", dead))
 	// wsgate's side is the page the serving path writes for a refused
 	// connect: ResponseWriter.WriteError with the status the proxy's
