@@ -2,11 +2,12 @@ package config
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"wsgate/internal/proxytest"
 )
 
 // TestCheckMatchesNginx checks that wsgate reports the same message nginx
@@ -58,7 +59,7 @@ func TestCheckMatchesNginx(t *testing.T) {
 	for _, tt := range httpTests {
 		all = append(all, tc{tt.name, "events {}\nhttp { " + tt.http + " }\n", tt.want})
 	}
-	nginx, _ := exec.LookPath("nginx")
+	nginx := proxytest.NginxPath()
 	for _, tt := range all {
 		t.Run(tt.name, func(t *testing.T) {
 			ast, errs := parse("test.conf", []byte(tt.conf), ParseOptions{})
@@ -77,8 +78,7 @@ func TestCheckMatchesNginx(t *testing.T) {
 			if err := os.WriteFile(conf, []byte(tt.conf), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out, _ := exec.Command(nginx, "-t", "-p", dir+"/", "-c", conf,
-				"-g", "pid "+filepath.Join(dir, "p")+"; error_log stderr;").CombinedOutput()
+			_, out := proxytest.NginxTest(t, nginx, conf)
 			if !strings.Contains(string(out), "[emerg]") || !strings.Contains(string(out), tt.want+" in ") {
 				t.Errorf("nginx -t said %q; want an emerg with %q", out, tt.want)
 			}

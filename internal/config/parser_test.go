@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"wsgate/internal/proxytest"
 )
 
 // dump renders directives compactly: name, args ('q' prefix when quoted),
@@ -514,10 +515,7 @@ func BenchmarkParse5000Servers(b *testing.B) {
 // Each input is one that nginx rejects while reading it, before any
 // directive it contains could be refused for its meaning.
 func TestNginxAgrees(t *testing.T) {
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		t.Skip("nginx is not installed")
-	}
+	nginx := proxytest.NeedNginx(t)
 	long := strings.Repeat("a", 5000)
 	inputs := []string{
 		";",
@@ -549,9 +547,7 @@ func TestNginxAgrees(t *testing.T) {
 			if err := os.WriteFile(conf, []byte(in), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.Command(nginx, "-t", "-p", dir+"/", "-c", conf,
-				"-g", "pid "+filepath.Join(dir, "p")+"; error_log stderr;")
-			out, _ := cmd.CombinedOutput()
+			_, out := proxytest.NginxTest(t, nginx, conf)
 			var m []string
 			for _, line := range strings.Split(string(out), "\n") {
 				if m = re.FindStringSubmatch(line); m != nil {
@@ -576,10 +572,7 @@ func TestNginxAgrees(t *testing.T) {
 // TestNginxWordText checks escape and quote processing against nginx: for
 // an unknown directive nginx prints its name as the lexer produced it.
 func TestNginxWordText(t *testing.T) {
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		t.Skip("nginx is not installed")
-	}
+	nginx := proxytest.NeedNginx(t)
 	inputs := []string{
 		`a\"b'c;`, `'a\'b"c' x;`, `"a\\b" x;`, `a\x\ y;`, `a\tb;`, `"a;{b}" x;`,
 		`${a}x;`, `a${{b}};`, `a#b;`, `\#a;`, `"" x;`, `a"b" x;`, `"$x\$y";`,
@@ -592,9 +585,8 @@ func TestNginxWordText(t *testing.T) {
 			if err := os.WriteFile(conf, []byte(in), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out, _ := exec.Command(nginx, "-t", "-p", dir+"/", "-c", conf,
-				"-g", "pid "+filepath.Join(dir, "p")+"; error_log stderr;").CombinedOutput()
-			m := re.FindSubmatch(out)
+			_, out := proxytest.NginxTest(t, nginx, conf)
+			m := re.FindStringSubmatch(out)
 			if m == nil {
 				t.Fatalf("nginx printed no unknown directive error:\n%s", out)
 			}

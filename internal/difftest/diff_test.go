@@ -2,19 +2,18 @@ package difftest
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"wsgate/internal/proxytest"
 )
 
 const caseDir = "../../testdata/diff"
 
 func needNginx(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("nginx"); err != nil {
-		t.Skip("nginx not installed")
-	}
+	proxytest.NeedNginx(t)
 }
 
 // secondTarget is wsgate when WSGATE_BIN names a binary, else a second
@@ -232,13 +231,5 @@ func TestEscapeRoundTrip(t *testing.T) {
 		if err != nil || u != s {
 			t.Errorf("Unescape(Escape(%q)) = %q, %v; want the input", s, u, err)
 		}
-	}
-}
-
-func TestListenAddrs(t *testing.T) {
-	got := ListenAddrs([]byte("server {\n  listen 127.0.0.1:1;\n listen [::1]:2 default_server;\n}\nserver { listen 127.0.0.1:1; }\n"))
-	want := "127.0.0.1:1 [::1]:2"
-	if strings.Join(got, " ") != want {
-		t.Errorf("got %v; want %s", got, want)
 	}
 }

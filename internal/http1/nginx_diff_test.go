@@ -5,66 +5,22 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"wsgate/internal/proxytest"
 )
 
-// startNginx runs the system nginx on a free loopback port with conf's
-// server body, or skips when nginx is absent.
+// startNginx runs real nginx on a free loopback port with serverBody as
+// its server block's body, or skips when nginx is absent.
 func startNginx(t *testing.T, serverBody string) string {
 	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, e := os.Stat("/usr/sbin/nginx"); e != nil {
-			t.Skip("nginx not installed")
-		}
-		bin = "/usr/sbin/nginx"
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`pid %[1]s/nginx.pid;
-error_log stderr crit;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/body;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
+	return proxytest.StartNginx(t, proxytest.NginxHTTP(fmt.Sprintf(`
     server {
-        listen %[2]s;
-        %[3]s
-    }
-}
-`, dir, addr, serverBody)
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-p", dir, "-c", path, "-g", "daemon off; master_process off;")
-	if err := cmd.Start(); err != nil {
-		t.Skipf("starting nginx: %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Skip("nginx did not start listening")
-	return ""
+        listen %s;
+        %s
+    }`, proxytest.FreeAddr(t), serverBody))).Addr
 }
 
 // TestDifferentialNginx sends the same raw bytes to nginx 1.22 and to

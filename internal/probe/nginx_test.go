@@ -1,14 +1,8 @@
 package probe
 
 import (
-	"bytes"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,97 +25,23 @@ const (
         }`
 )
 
-// syncBuffer collects nginx's stderr for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startNginx runs real nginx in the foreground, non-root, with the given
-// locations in one server on a free loopback port, and returns that
-// "127.0.0.1:PORT". The process is killed by t.Cleanup.
+// startNginx runs real nginx with the given locations in one server on a
+// free loopback port, and returns that "127.0.0.1:PORT".
 func startNginx(t *testing.T, locations string) string {
 	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/nginx"); serr != nil {
-			t.Skip("nginx is not installed")
-		}
-		bin = "/usr/sbin/nginx"
-	}
-	dir := t.TempDir()
-	addr := proxytest.FreeAddr(t)
-	conf := fmt.Sprintf(`events {}
-http {
-    access_log off;
-    client_body_temp_path %[1]s/body;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
+	return proxytest.StartNginx(t, proxytest.NginxHTTP(fmt.Sprintf(`
     server {
-        listen %[2]s;
+        listen %s;
         server_name localhost;
-        %[3]s
-    }
-}
-`, dir, addr, locations)
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	cmd := exec.Command(bin, "-p", dir, "-e", "stderr", "-c", path,
-		"-g", "daemon off; master_process off; pid "+dir+"/nginx.pid; error_log stderr;")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting nginx: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-	})
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return addr
-		}
-		select {
-		case <-done:
-			t.Fatalf("nginx exited: %s", stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx not listening on %s after 5s: %s", addr, stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+        %s
+    }`, proxytest.FreeAddr(t), locations))).Addr
 }
 
 // TestThroughNginx runs the probe through real nginx with the seed
 // tutorial's configuration and with each of its pitfalls, and checks the
 // diagnosis.
 func TestThroughNginx(t *testing.T) {
-	if _, err := exec.LookPath("nginx"); err != nil {
-		if _, serr := os.Stat("/usr/sbin/nginx"); serr != nil {
-			t.Skip("nginx is not installed")
-		}
-	}
+	proxytest.NeedNginx(t)
 	echo := proxytest.NewWSEcho(t, proxytest.WSOptions{})
 	app := proxytest.NewNonUpgrade(t, 200)
 	refusing := proxytest.NewNonUpgrade(t, 200)

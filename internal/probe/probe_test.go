@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -170,12 +169,7 @@ func TestNginxPlainToTLSPortBody(t *testing.T) {
 }
 
 func TestConnectFailures(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedAddr := ln.Addr().String()
-	ln.Close()
+	closedAddr := proxytest.FreeAddr(t) // nothing listens there
 	tests := []struct {
 		name string
 		url  string

@@ -1,39 +1,26 @@
 package probe
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"wsgate/internal/proxytest"
-	"wsgate/internal/server"
+	"wsgate/internal/proxytest/gatetest"
 )
 
 // startWsgate serves the locations with wsgate itself on a free loopback
 // port and returns "127.0.0.1:PORT".
 func startWsgate(t *testing.T, locations string) string {
 	t.Helper()
-	dir := t.TempDir()
-	addr := proxytest.FreeAddr(t)
-	conf := fmt.Sprintf("events {}\nhttp {\n    access_log off;\n    server {\n        listen %s;\n        server_name localhost;\n        %s\n    }\n}\n", addr, locations)
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Start(server.Options{ConfPath: path, Prefix: dir, Version: "test"})
-	if err != nil {
-		t.Fatalf("starting wsgate: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return addr
+	return gatetest.Start(t, gatetest.HTTP(fmt.Sprintf(`
+    access_log off;
+    server {
+        listen {{listen}};
+        server_name localhost;
+        %s
+    }`, locations)), gatetest.Options{Graceful: true}).Addr
 }
 
 // TestThroughWsgate is TestThroughNginx against wsgate. Where wsgate is

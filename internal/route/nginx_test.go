@@ -5,71 +5,17 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"wsgate/internal/config"
+	"wsgate/internal/proxytest"
 )
 
 // These tests run the real nginx on a loopback port with the same servers
 // and locations, every location answering `return 200 "loc=NAME $1"`, and
 // compare its choice with ours. They skip when nginx is not installed.
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startNginx writes conf (the http block's contents) and runs nginx until
-// the test ends.
-func startNginx(t *testing.T, httpBody string, port int) {
-	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		t.Skip("nginx not installed")
-	}
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	conf := "events { worker_connections 64; }\nhttp {\naccess_log off;\n" + httpBody + "}\n"
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-p", dir, "-c", path, "-g",
-		"daemon off; master_process off; pid "+filepath.Join(dir, "nginx.pid")+"; error_log stderr;")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not start: %v\n%s\nconfig:\n%s", err, stderr.String(), conf)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // rawGet sends one request with the given raw head lines and returns the
 // status code, the Location header and the body.
@@ -129,7 +75,7 @@ func renderLocation(b *strings.Builder, l *config.Location, names map[*config.Lo
 }
 
 func TestLocationAgainstNginx(t *testing.T) {
-	port := freePort(t)
+	port := proxytest.FreePort(t)
 	b := newLocs()
 	ls := locationFixture(b)
 	var conf strings.Builder
@@ -138,7 +84,7 @@ func TestLocationAgainstNginx(t *testing.T) {
 		renderLocation(&conf, l, b.name, " ")
 	}
 	conf.WriteString("}\n")
-	startNginx(t, conf.String(), port)
+	proxytest.StartNginx(t, proxytest.NginxHTTP(conf.String()))
 
 	h := &config.HTTP{Servers: []*config.Server{{
 		Listens:   []config.Listen{{Addr: fmt.Sprintf("127.0.0.1:%d", port)}},

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"wsgate/internal/config"
+	"wsgate/internal/proxytest"
 )
 
 func sn(kind config.NameKind, name string, dot bool) config.ServerName {
@@ -216,7 +217,7 @@ func renderName(n config.ServerName) string {
 }
 
 func TestServerAgainstNginx(t *testing.T) {
-	port := freePort(t)
+	port := proxytest.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	srvs := serverFixture(addr)
 	var conf strings.Builder
@@ -235,7 +236,7 @@ func TestServerAgainstNginx(t *testing.T) {
 		}
 		fmt.Fprintf(&conf, " location / { return 200 \"srv=%d 1=$1 host=$host\\n\"; }\n}\n", i)
 	}
-	startNginx(t, conf.String(), port)
+	proxytest.StartNginx(t, proxytest.NginxHTTP(conf.String()))
 	tab, err := Build(&config.HTTP{Servers: srvs})
 	if err != nil {
 		t.Fatal(err)

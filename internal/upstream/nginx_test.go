@@ -9,23 +9,20 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"wsgate/internal/config"
+	"wsgate/internal/proxytest"
 )
 
 // TestNginxSequences runs real nginx with upstreams over recording loopback
 // backends and checks that Pick chooses the same backends in the same
 // order for the same requests.
 func TestNginxSequences(t *testing.T) {
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		t.Skip("nginx not installed")
-	}
+	proxytest.NeedNginx(t)
 	const nb = 4
 	var backends [nb]string // "127.0.0.1:port"
 	for i := range nb {
@@ -57,13 +54,9 @@ func TestNginxSequences(t *testing.T) {
 		{"ch", config.BalanceHash, "$arg_k", true, [nb]int{1, 2, 1, 1}, "hash $arg_k consistent;"},
 	}
 
-	dir := t.TempDir()
-	port := freePort(t)
+	addr := proxytest.FreeAddr(t)
 	var conf strings.Builder
-	fmt.Fprintf(&conf, "pid %s;\nevents { worker_connections 128; }\nhttp {\n access_log off;\n", filepath.Join(dir, "nginx.pid"))
-	for _, p := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
-		fmt.Fprintf(&conf, " %s_temp_path %s;\n", p, filepath.Join(dir, p))
-	}
+	conf.WriteString("events {}\nhttp {\n")
 	var ups []*config.Upstream
 	for _, c := range cases {
 		fmt.Fprintf(&conf, " upstream %s {\n  %s\n", c.name, c.directive)
@@ -78,28 +71,12 @@ func TestNginxSequences(t *testing.T) {
 		conf.WriteString(" }\n")
 		ups = append(ups, u)
 	}
-	fmt.Fprintf(&conf, " server {\n  listen 127.0.0.1:%d;\n", port)
+	fmt.Fprintf(&conf, " server {\n  listen %s;\n", addr)
 	for _, c := range cases {
 		fmt.Fprintf(&conf, "  location /%s { proxy_pass http://%s; }\n", c.name, c.name)
 	}
 	conf.WriteString(" }\n}\n")
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd := exec.Command(nginx, "-p", dir, "-c", confPath, "-e", "stderr",
-		"-g", "daemon off; master_process off;")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting nginx: %v", err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitListening(t, addr, &stderr)
+	proxytest.StartNginx(t, conf.String())
 
 	reg := NewRegistry(Options{})
 	set, err := reg.Build(context.Background(), ups, nil, noResolve)
@@ -186,46 +163,19 @@ func checkSeq(t *testing.T, got, want []string) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func waitListening(t *testing.T, addr string, stderr *strings.Builder) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("nginx did not listen on %s: %s", addr, stderr.String())
-}
-
 // TestNginxDuplicateServers runs real nginx with upstreams that list a
 // refusing address twice next to a good one, and checks that a request
 // through wsgate's Pick tries the same peers in the same order as nginx
 // does ($upstream_addr in nginx's access log): two identical lines are two
 // tries (ngx_http_upstream_init_round_robin adds a peer per line).
 func TestNginxDuplicateServers(t *testing.T) {
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		t.Skip("nginx not installed")
-	}
+	proxytest.NeedNginx(t)
 	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "good")
 	}))
 	defer good.Close()
 	goodAddr := strings.TrimPrefix(good.URL, "http://")
-	refused := fmt.Sprintf("127.0.0.1:%d", freePort(t)) // nothing listens there
+	refused := proxytest.FreeAddr(t) // nothing listens there
 
 	cases := []struct {
 		name  string
@@ -243,15 +193,10 @@ func TestNginxDuplicateServers(t *testing.T) {
 			[]config.UpstreamServer{srv(refused), srv(refused, backup), srv(refused, backup), srv(goodAddr, backup)}},
 	}
 
-	dir := t.TempDir()
-	port := freePort(t)
-	logPath := filepath.Join(dir, "access.log")
+	addr := proxytest.FreeAddr(t)
+	logPath := filepath.Join(t.TempDir(), "access.log")
 	var conf strings.Builder
-	fmt.Fprintf(&conf, "pid %s;\nevents { worker_connections 128; }\nhttp {\n", filepath.Join(dir, "nginx.pid"))
-	fmt.Fprintf(&conf, " log_format ups '$uri|$upstream_addr';\n access_log %s ups;\n", logPath)
-	for _, p := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
-		fmt.Fprintf(&conf, " %s_temp_path %s;\n", p, filepath.Join(dir, p))
-	}
+	conf.WriteString("events {}\nhttp {\n log_format ups '$uri|$upstream_addr';\n")
 	var ups []*config.Upstream
 	for _, c := range cases {
 		fmt.Fprintf(&conf, " upstream %s {\n", c.name)
@@ -261,28 +206,12 @@ func TestNginxDuplicateServers(t *testing.T) {
 		conf.WriteString(" }\n")
 		ups = append(ups, &config.Upstream{Name: c.name, Servers: c.ups})
 	}
-	fmt.Fprintf(&conf, " server {\n  listen 127.0.0.1:%d;\n", port)
+	fmt.Fprintf(&conf, " server {\n  listen %s;\n  access_log %s ups;\n", addr, logPath)
 	for _, c := range cases {
 		fmt.Fprintf(&conf, "  location /%s { proxy_pass http://%s; }\n", c.name, c.name)
 	}
 	conf.WriteString(" }\n}\n")
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd := exec.Command(nginx, "-p", dir, "-c", confPath, "-e", "stderr",
-		"-g", "daemon off; master_process off;")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting nginx: %v", err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitListening(t, addr, &stderr)
+	proxytest.StartNginx(t, conf.String())
 
 	reg := NewRegistry(Options{Logger: discardLogger()})
 	set, err := reg.Build(context.Background(), ups, nil, noResolve)
@@ -338,20 +267,16 @@ func TestNginxDuplicateServers(t *testing.T) {
 			// for the last line.
 			var logged []byte
 			var want []string
-			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-				if logged, err = os.ReadFile(logPath); err != nil {
-					t.Fatal(err)
-				}
+			proxytest.Poll(5*time.Second, func() bool {
+				logged, _ = os.ReadFile(logPath)
 				want = want[:0]
 				for _, line := range strings.Split(strings.TrimSpace(string(logged)), "\n") {
 					if uri, ups, ok := strings.Cut(line, "|"); ok && uri == "/"+c.name {
 						want = append(want, ups)
 					}
 				}
-				if len(want) >= n || time.Now().After(deadline) {
-					break
-				}
-			}
+				return len(want) >= n
+			})
 			if len(want) != n {
 				t.Fatalf("got %d access log lines for /%s; want %d:\n%s", len(want), c.name, n, logged)
 			}
