@@ -102,16 +102,16 @@ func execLimited(path string) int {
 type proc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *proxytest.SyncBuffer
 	exited chan error
 }
 
 // wsgateCmd returns the command that runs the wsgate binary with args.
-func wsgateCmd(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
+func wsgateCmd(t *testing.T, args ...string) (*exec.Cmd, *proxytest.SyncBuffer) {
 	bin := wsgateBin(t)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), execEnv+"="+bin)
-	out := &syncBuffer{}
+	out := &proxytest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	return cmd, out
 }
@@ -136,7 +136,7 @@ func startProc(t *testing.T, conf, addr string, env ...string) *proc {
 			<-p.exited
 		}
 	})
-	ok := eventually(15*time.Second, func() bool {
+	ok := proxytest.Poll(15*time.Second, func() bool {
 		select {
 		case err := <-p.exited:
 			t.Fatalf("wsgate exited at start: %v\n%s", err, out.String())
@@ -245,7 +245,7 @@ func TestEpollSetsAfterBursts(t *testing.T) {
 		t.Logf("after burst %d: %d epoll sets (%d before)", burst+1, epollSets(t, pid), base)
 	}
 	n := epollSets(t, pid)
-	eventually(15*time.Second, func() bool {
+	proxytest.Poll(15*time.Second, func() bool {
 		n = epollSets(t, pid)
 		return n <= base
 	})
@@ -367,7 +367,7 @@ func TestReloadNotRegularFile(t *testing.T) {
 			if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 				t.Fatal(err)
 			}
-			if !eventually(30*time.Second, func() bool {
+			if !proxytest.Poll(30*time.Second, func() bool {
 				return strings.Count(p.stderr.String(), "reload failed") > i
 			}) {
 				p.alive()

@@ -22,7 +22,7 @@ import (
 func startBinary(t *testing.T, bin, http string) *gate {
 	t.Helper()
 	dir := t.TempDir()
-	g := &gate{t: t, Conf: filepath.Join(dir, "nginx.conf"), Log: &syncBuffer{},
+	g := &gate{t: t, Conf: filepath.Join(dir, "nginx.conf"), Log: &proxytest.SyncBuffer{},
 		access: filepath.Join(dir, "access.log"), Addr: proxytest.FreeAddr(t)}
 	http = strings.NewReplacer("ACCESS", g.access, "ADDR", g.Addr).Replace(http)
 	conf := fmt.Sprintf("pid %s;\nerror_log stderr info;\nevents {}\nhttp {\n%s\n}\n", filepath.Join(dir, "wsgate.pid"), http)
@@ -45,7 +45,7 @@ func startBinary(t *testing.T, bin, http string) *gate {
 			<-exited
 		}
 	})
-	up := eventually(10*time.Second, func() bool {
+	up := proxytest.Poll(10*time.Second, func() bool {
 		select {
 		case err := <-exited:
 			t.Fatalf("wsgate exited: %v\n%s", err, g.Log.String())

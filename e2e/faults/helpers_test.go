@@ -1,7 +1,7 @@
 // Package faults_test holds wsgate's bad-input and fault suites: request
 // smuggling attempts, head and body limits, slow and stalled clients,
 // malformed WebSocket traffic, misbehaving backends, descriptor exhaustion
-// and reload faults. Each case runs wsgate in-process (server.Start) on
+// and reload faults. Each case runs wsgate in-process (gatetest) on
 // loopback, except the descriptor case, which runs it as a child process,
 // the graceful stop case and the cases of binary_test.go, which run the
 // wsgate binary (its descriptors after bursts, files it must not read
@@ -13,8 +13,6 @@ package faults_test
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
@@ -26,41 +24,25 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"wsgate/internal/proxytest"
+	"wsgate/internal/proxytest/gatetest"
 	"wsgate/internal/server"
 	"wsgate/internal/ws"
 )
 
-// syncBuffer collects wsgate's own log lines for assertions.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// gate is an in-process wsgate serving a config written to a temporary
-// directory, with its error log in Log and its access log in a file.
+// gate is an in-process wsgate (gatetest) serving a config written to a
+// temporary directory, with its error log in Log and its access log in a
+// file. Its cleanup is a graceful stop.
 type gate struct {
 	t      *testing.T
+	gg     *gatetest.Gate
 	srv    *server.Server
 	Addr   string
 	Conf   string
-	Log    *syncBuffer
+	Log    *proxytest.SyncBuffer
 	access string
 }
 
@@ -83,41 +65,19 @@ http {
 // startGate writes the configuration and starts wsgate on a free port.
 func startGate(t *testing.T, httpExtra, block string) *gate {
 	t.Helper()
-	dir := t.TempDir()
-	g := &gate{t: t, Conf: filepath.Join(dir, "nginx.conf"), Log: &syncBuffer{}, access: filepath.Join(dir, "access.log")}
-	var err error
-	for try := 0; try < 5; try++ {
-		g.Addr = proxytest.FreeAddr(t)
-		g.write(httpExtra, block)
-		g.srv, err = server.Start(server.Options{
-			ConfPath: g.Conf, Prefix: dir, Version: "test",
-			Log: slog.New(slog.NewTextHandler(g.Log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		})
-		if err == nil {
-			break
-		}
-		if !strings.Contains(err.Error(), "address already in use") {
-			t.Fatalf("starting wsgate: %v\nconfig:\n%s", err, g.confBody())
-		}
-	}
-	if err != nil {
-		t.Fatalf("starting wsgate: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		g.srv.Shutdown(ctx)
-	})
-	return g
+	log := &proxytest.SyncBuffer{}
+	gg := gatetest.Start(t, confText("{{dir}}", "{{listen}}", httpExtra, block),
+		gatetest.Options{Log: log, Level: slog.LevelDebug, Graceful: true})
+	return &gate{t: t, gg: gg, srv: gg.Server, Addr: gg.Addr, Conf: gg.Conf, Log: log, access: filepath.Join(gg.Dir, "access.log")}
 }
 
-func (g *gate) write(httpExtra, server string) {
+// write replaces the configuration file (no reload).
+func (g *gate) write(httpExtra, block string) {
 	g.t.Helper()
-	if err := os.WriteFile(g.Conf, []byte(confText(filepath.Dir(g.Conf), g.Addr, httpExtra, server)), 0o644); err != nil {
-		g.t.Fatal(err)
-	}
+	g.gg.Write(confText(g.gg.Dir, g.Addr, httpExtra, block))
 }
 
+// confBody returns the configuration file as it is now.
 func (g *gate) confBody() string {
 	b, _ := os.ReadFile(g.Conf)
 	return string(b)
@@ -131,20 +91,7 @@ func (g *gate) accessLog() string {
 
 // waitAccess waits up to timeout for the access log to contain s.
 func (g *gate) waitAccess(s string, timeout time.Duration) bool {
-	return eventually(timeout, func() bool { return strings.Contains(g.accessLog(), s) })
-}
-
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return proxytest.Poll(timeout, func() bool { return strings.Contains(g.accessLog(), s) })
 }
 
 // dial opens a raw client connection to the gate with a generous deadline.
@@ -352,7 +299,7 @@ func fdCount() int {
 // most base+slack and returns the last count seen.
 func settleGoroutines(base, slack int, timeout time.Duration) int {
 	n := runtime.NumGoroutine()
-	eventually(timeout, func() bool {
+	proxytest.Poll(timeout, func() bool {
 		n = runtime.NumGoroutine()
 		return n <= base+slack
 	})

@@ -84,7 +84,7 @@ func TestSlowloris(t *testing.T) {
 				if _, err := c.Write([]byte{head[j]}); err != nil {
 					break // closed by wsgate
 				}
-				time.Sleep(200 * time.Millisecond)
+				time.Sleep(200 * time.Millisecond) // the slowloris pace is the case
 				if time.Since(start) > 15*time.Second {
 					done <- fmt.Errorf("still writing after 15s")
 					return
@@ -139,10 +139,10 @@ func TestSlowBody(t *testing.T) {
 	if !g.waitAccess(`"POST /upload HTTP/1.1" 408 `, 5*time.Second) {
 		t.Fatalf("access log has no 408 for the stalled body:\n%s", g.accessLog())
 	}
-	time.Sleep(100 * time.Millisecond)
-	if got := be.Requests(); len(got) != 0 {
-		t.Fatalf("backend recorded %d complete requests; want 0", len(got))
-	}
+	// Nothing to wait for: the backend must stay without a complete
+	// request for a while after the 408.
+	proxytest.Consistently(t, 100*time.Millisecond, func() bool { return len(be.Requests()) == 0 },
+		"backend recorded a complete request; want none")
 	g.mustServe("/after", 200)
 }
 
@@ -153,43 +153,28 @@ func TestSlowBody(t *testing.T) {
 func TestSlowReader(t *testing.T) {
 	const size = 1 << 30
 	var written atomic.Int64
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
+	be := proxytest.NewFunc(t, func(c net.Conn, br *bufio.Reader) {
+		req, err := proxytest.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		if req.Target != "/big" {
+			io.WriteString(c, proxytest.DefaultResponse)
+			return
+		}
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", size)
+		buf := make([]byte, 64<<10)
+		for left := int64(size); left > 0; {
+			c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+			n, err := c.Write(buf[:min(int64(len(buf)), left)])
+			written.Add(int64(n))
+			left -= int64(n)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				req, err := proxytest.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				if req.Target != "/big" {
-					io.WriteString(c, proxytest.DefaultResponse)
-					return
-				}
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", size)
-				buf := make([]byte, 64<<10)
-				for left := int64(size); left > 0; {
-					c.SetWriteDeadline(time.Now().Add(30 * time.Second))
-					n, err := c.Write(buf[:min(int64(len(buf)), left)])
-					written.Add(int64(n))
-					left -= int64(n)
-					if err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
-	g := startGate(t, "", fmt.Sprintf("location / { proxy_pass http://%s; proxy_read_timeout 60s; send_timeout 60s; }", ln.Addr()))
+	})
+	g := startGate(t, "", fmt.Sprintf("location / { proxy_pass http://%s; proxy_read_timeout 60s; send_timeout 60s; }", be.Addr))
 
 	runtime.GC()
 	var before runtime.MemStats
@@ -206,8 +191,8 @@ func TestSlowReader(t *testing.T) {
 	}
 	// Wait until the backend's writes stall.
 	var last int64 = -1
-	eventually(20*time.Second, func() bool {
-		time.Sleep(300 * time.Millisecond)
+	proxytest.Poll(20*time.Second, func() bool {
+		time.Sleep(300 * time.Millisecond) // stalled: no progress over a 300 ms sample
 		n := written.Load()
 		stalled := n == last
 		last = n

@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 // before the first test.
 func checkLeaks(baseG, baseFD int) int {
 	g, fd := 0, 0
-	ok := eventually(15*time.Second, func() bool {
+	ok := proxytest.Poll(15*time.Second, func() bool {
 		// Pooled splice pipes are closed by finalizers.
 		runtime.GC()
 		g, fd = runtime.NumGoroutine(), fdCount()
@@ -129,7 +129,7 @@ func TestFileDescriptorExhaustion(t *testing.T) {
 	cmd.Env = append(os.Environ(), childEnv+"="+g.Conf)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
-	stderr := &syncBuffer{}
+	stderr := &proxytest.SyncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -175,7 +175,7 @@ func TestFileDescriptorExhaustion(t *testing.T) {
 
 	// At the limit: CPU stays low and existing tunnels still echo.
 	c0, _ := cpuTime(cmd.Process.Pid)
-	time.Sleep(3 * time.Second)
+	time.Sleep(3 * time.Second) // the window the CPU use is measured over
 	c1, _ := cpuTime(cmd.Process.Pid)
 	t.Logf("child CPU over 3 s at the limit: %d ticks", c1-c0)
 	if c1-c0 > 100 { // 1 s of CPU in 3 s at 100 ticks/s
@@ -201,7 +201,7 @@ func TestFileDescriptorExhaustion(t *testing.T) {
 	for i := 0; i < half/2; i++ {
 		var w *wsClient
 		var outcome string
-		ok := eventually(15*time.Second, func() bool {
+		ok := proxytest.Poll(15*time.Second, func() bool {
 			w, outcome = tryWS(g.Addr, 5*time.Second)
 			return w != nil
 		})

@@ -125,7 +125,7 @@ func TestReloadStorm(t *testing.T) {
 	w0 := g.dialWS("/ws/warm")
 	w0.echo(t, "warm")
 	w0.c.Close()
-	eventually(5*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 })
+	proxytest.Poll(5*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 })
 	baseG, baseFD := settleGoroutines(runtime.NumGoroutine(), 0, 0), fdCount()
 
 	// A tunnel on /extra/, which the first reload removes.
@@ -209,11 +209,16 @@ func TestReloadStorm(t *testing.T) {
 		if err := g.srv.Reload(); err != nil {
 			t.Fatalf("reload %d: %v", n, err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // reloads paced among the traffic: the case
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Traffic keeps flowing after the last reload.
+	h, w := httpOK.Load(), wsOK.Load()
+	flowing := proxytest.Poll(10*time.Second, func() bool { return httpOK.Load() > h+4 && wsOK.Load() > w+4 })
 	close(stop)
 	wg.Wait()
+	if !flowing {
+		t.Errorf("after the last reload: %d HTTP requests and %d WebSocket echoes went through; want more than 4 each", httpOK.Load()-h, wsOK.Load()-w)
+	}
 
 	failures.Range(func(k, v any) bool {
 		t.Errorf("%s failure: %v", k, v)
@@ -233,12 +238,12 @@ func TestReloadStorm(t *testing.T) {
 		}
 		w.c.Close()
 	}
-	if !eventually(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 }) {
+	if !proxytest.Poll(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 }) {
 		t.Fatalf("got %d live tunnels; want 0", g.srv.Tunnels().Len())
 	}
 	gr := settleGoroutines(baseG, 10, 15*time.Second)
 	var fds int
-	eventually(10*time.Second, func() bool { fds = fdCount(); return fds <= baseFD+4 })
+	proxytest.Poll(10*time.Second, func() bool { fds = fdCount(); return fds <= baseFD+4 })
 	t.Logf("goroutines %d -> %d, fds %d -> %d", baseG, gr, baseFD, fds)
 	if gr > baseG+10 {
 		buf := make([]byte, 1<<20)

@@ -50,7 +50,7 @@ func TestGracefulStopSignal(t *testing.T) {
 	}
 
 	cmd := exec.Command(bin, "-c", g.Conf)
-	stderr := &syncBuffer{}
+	stderr := &proxytest.SyncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestGracefulStopSignal(t *testing.T) {
 			<-exited
 		}
 	})
-	if !eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "wsgate started") }) {
+	if !proxytest.Poll(10*time.Second, func() bool { return strings.Contains(stderr.String(), "wsgate started") }) {
 		t.Fatalf("wsgate did not start:\n%s", stderr.String())
 	}
 
@@ -123,7 +123,7 @@ func TestGracefulStopSignal(t *testing.T) {
 	}
 
 	// It stops accepting at once: the listening socket is closed.
-	refused := eventually(5*time.Second, func() bool {
+	refused := proxytest.Poll(5*time.Second, func() bool {
 		c, err := net.DialTimeout("tcp", g.Addr, time.Second)
 		if err != nil {
 			return errors.Is(err, syscall.ECONNREFUSED)

@@ -10,7 +10,6 @@ import (
 	"net"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -95,7 +94,7 @@ func TestMalformedWebSocketFrames(t *testing.T) {
 			}
 			t0 := time.Now()
 			w.c.Close()
-			if !eventually(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 }) {
+			if !proxytest.Poll(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 }) {
 				t.Fatalf("got %d live tunnels after the close; want 0", g.srv.Tunnels().Len())
 			}
 			t.Logf("tunnel gone %v after the client closed", time.Since(t0))
@@ -139,7 +138,7 @@ func TestPlainTunnelRelays(t *testing.T) {
 		t.Fatalf("echo: got % x; want % x", got, payload)
 	}
 	c.Close()
-	if !eventually(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 }) {
+	if !proxytest.Poll(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 }) {
 		t.Fatalf("got %d live tunnels; want 0", g.srv.Tunnels().Len())
 	}
 	if r := be.Requests(); len(r) != 1 || !strings.HasPrefix(r[0].Line, "GET /tun ") {
@@ -167,7 +166,10 @@ func TestFramesAfterRefusedUpgrade(t *testing.T) {
 		t.Fatalf("second response: got %d; want 400 for frame bytes read as a head", r2.Status)
 	}
 	expectClosed(t, c, br, 10*time.Second)
-	time.Sleep(50 * time.Millisecond)
+	// Nothing to wait for: no second request may reach the backend for a
+	// while after the connection ended.
+	proxytest.Consistently(t, 50*time.Millisecond, func() bool { return len(be.Requests()) == 1 },
+		"backend got a request besides the handshake")
 	if reqs := be.Requests(); len(reqs) != 1 {
 		t.Fatalf("backend got %d requests; want only the handshake", len(reqs))
 	}
@@ -180,44 +182,26 @@ func TestFramesAfterRefusedUpgrade(t *testing.T) {
 // frame cannot be delivered.
 func TestWebSocketClientNeverReads(t *testing.T) {
 	var written atomic.Int64
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	var conns sync.WaitGroup
-	t.Cleanup(conns.Wait)
-	go func() {
+	be := proxytest.NewFunc(t, func(c net.Conn, br *bufio.Reader) {
+		req, err := proxytest.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		key, _ := req.Get("Sec-WebSocket-Key")
+		fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", ws.AcceptKey(key))
+		msg := ws.AppendHeader(nil, ws.Header{Fin: true, Opcode: ws.OpBinary, Length: 32 << 10})
+		msg = append(msg, make([]byte, 32<<10)...)
 		for {
-			c, err := ln.Accept()
+			c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+			n, err := c.Write(msg)
+			written.Add(int64(n))
 			if err != nil {
 				return
 			}
-			conns.Add(1)
-			go func() {
-				defer conns.Done()
-				defer c.Close()
-				req, err := proxytest.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				key, _ := req.Get("Sec-WebSocket-Key")
-				fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", ws.AcceptKey(key))
-				msg := ws.AppendHeader(nil, ws.Header{Fin: true, Opcode: ws.OpBinary, Length: 32 << 10})
-				msg = append(msg, make([]byte, 32<<10)...)
-				for {
-					c.SetWriteDeadline(time.Now().Add(30 * time.Second))
-					n, err := c.Write(msg)
-					written.Add(int64(n))
-					if err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
+	})
 	rec := proxytest.NewRecording(t, "")
-	g := startGate(t, "", wsLocations(ln.Addr().String(), rec.Addr))
+	g := startGate(t, "", wsLocations(be.Addr, rec.Addr))
 
 	runtime.GC()
 	var before runtime.MemStats
@@ -226,8 +210,8 @@ func TestWebSocketClientNeverReads(t *testing.T) {
 		g.dialWS("/ws/flood") // never read
 	}
 	var last int64 = -1
-	eventually(20*time.Second, func() bool {
-		time.Sleep(300 * time.Millisecond)
+	proxytest.Poll(20*time.Second, func() bool {
+		time.Sleep(300 * time.Millisecond) // stalled: no progress over a 300 ms sample
 		n := written.Load()
 		stalled := n == last
 		last = n
@@ -252,7 +236,7 @@ func TestWebSocketClientNeverReads(t *testing.T) {
 	if d := time.Since(start); d > 8*time.Second {
 		t.Fatalf("graceful shutdown took %v with 3 s bound; want it bounded", d)
 	}
-	if !eventually(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 }) {
+	if !proxytest.Poll(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 }) {
 		t.Fatalf("got %d live tunnels after shutdown; want 0", g.srv.Tunnels().Len())
 	}
 }

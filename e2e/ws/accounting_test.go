@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"wsgate/internal/proxytest"
 )
 
 // TestAccessLog: one line per WebSocket session, written when it ends,
@@ -21,10 +23,9 @@ func TestAccessLog(t *testing.T) {
 	readFrame(c.br)
 	c.send(t, string(frame(true, 2, payload(200, 0))))
 	readFrame(c.br)
-	time.Sleep(300 * time.Millisecond)
-	if l := g.waitLog("/ws/log", 0); l != "" {
-		t.Fatalf("log line before the session ended: %s", l)
-	}
+	// Nothing to wait for: no line may appear while the session lasts.
+	proxytest.Consistently(t, 300*time.Millisecond, func() bool { return g.waitLog("/ws/log", 0) == "" },
+		"log line before the session ended")
 	// Close 1000 from the client (2+4+2 = 8 bytes); the backend echoes
 	// it (2+2 = 4 bytes).
 	c.send(t, string(frame(true, 8, []byte{0x03, 0xe8})))
@@ -76,18 +77,17 @@ func TestLeastConnCountsTunnels(t *testing.T) {
 	which := func() (*ctlBackend, func()) {
 		na, nb := a.openConns(), b.openConns()
 		c := dial(t, g.url("/ws/lc"), nil)
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
-			if a.openConns() > na {
-				return a, func() { c.CloseNow() }
+		var got *ctlBackend
+		proxytest.Eventually(t, 5*time.Second, func() bool {
+			switch {
+			case a.openConns() > na:
+				got = a
+			case b.openConns() > nb:
+				got = b
 			}
-			if b.openConns() > nb {
-				return b, func() { c.CloseNow() }
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		t.Fatal("tunnel reached neither backend")
-		return nil, nil
+			return got != nil
+		}, "tunnel reached neither backend")
+		return got, func() { c.CloseNow() }
 	}
 	// Ten tunnels, then close those on b: a holds its share.
 	var onB []func()
@@ -113,13 +113,7 @@ func TestLeastConnCountsTunnels(t *testing.T) {
 
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	proxytest.Eventually(t, 10*time.Second, cond, "timed out waiting for %s", what)
 }
 
 func openFDs() int {
@@ -147,7 +141,7 @@ func TestTunnelLeaks(t *testing.T) {
 		return err
 	}
 	one(0)
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, "the first tunnel to end", func() bool { return g.srv.Tunnels().Len() == 0 })
 	baseG, baseFD := runtime.NumGoroutine(), openFDs()
 	const total, batch = 10000, 500
 	for done := 0; done < total; done += batch {
@@ -161,14 +155,10 @@ func TestTunnelLeaks(t *testing.T) {
 		}
 	}
 	var gs, fds int
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	proxytest.Poll(15*time.Second, func() bool {
 		gs, fds = runtime.NumGoroutine(), openFDs()
-		if (gs <= baseG+5 && fds <= baseFD+5 && g.srv.Tunnels().Len() == 0) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return gs <= baseG+5 && fds <= baseFD+5 && g.srv.Tunnels().Len() == 0
+	})
 	t.Logf("goroutines %d (baseline %d), fds %d (baseline %d), live tunnels %d", gs, baseG, fds, baseFD, g.srv.Tunnels().Len())
 	if gs > baseG+5 {
 		buf := make([]byte, 1<<20)

@@ -3,9 +3,6 @@ package wse2e
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -89,26 +86,13 @@ func TestSeedHandshakeBytes(t *testing.T) {
 // configuration against the same recording backend and compares the bytes
 // each sends upstream for the browser handshake.
 func TestSeedHandshakeMatchesNginx(t *testing.T) {
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, err2 := os.Stat("/usr/sbin/nginx"); err2 != nil {
-			t.Skip("nginx not installed")
-		}
-		nginx = "/usr/sbin/nginx"
-	}
 	be := proxytest.NewRecording(t, upgradeReply)
-	dir := t.TempDir()
-	listen := proxytest.FreeAddr(t)
-	conf := fmt.Sprintf(`events {}
-pid %[1]s/nginx.pid;
-http {
-    access_log off;
-    client_body_temp_path %[1]s; proxy_temp_path %[1]s;
+	listen := proxytest.StartNginx(t, proxytest.NginxHTTP(fmt.Sprintf(`
     server {
-        listen %[2]s;
+        listen %[1]s;
         server_name example.com;
         location /ws/ {
-            proxy_pass http://%[3]s;
+            proxy_pass http://%[2]s;
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection "upgrade";
@@ -116,21 +100,7 @@ http {
             proxy_read_timeout 86400;
         }
         location / { proxy_pass http://127.0.0.1:9; }
-    }
-}
-`, dir, listen, be.Addr)
-	path := filepath.Join(dir, "nginx.conf")
-	os.WriteFile(path, []byte(conf), 0o644)
-	cmd := exec.Command(nginx, "-p", dir, "-c", path, "-g", "daemon off; master_process off; error_log stderr;")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting nginx: %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	if !waitListening(listen, 5*time.Second) {
-		t.Fatalf("nginx did not listen on %s: %s", listen, stderr.String())
-	}
+    }`, proxytest.FreeAddr(t), be.Addr))).Addr
 	g := startGate(t, seedConf, map[string]string{"WS": be.Addr})
 
 	send := func(addr string) string {
@@ -344,10 +314,10 @@ func TestMalformedHandshake(t *testing.T) {
 			if tc.wantVersion && v != "13" {
 				t.Errorf("Sec-WebSocket-Version: got %q; want \"13\"", v)
 			}
-			time.Sleep(50 * time.Millisecond)
-			if n := be.Accepted(); n != 0 {
-				t.Errorf("backend accepted %d connections; want 0", n)
-			}
+			// Nothing to wait for: the backend must stay without a
+			// connection for a while after the answer.
+			proxytest.Consistently(t, 50*time.Millisecond, func() bool { return be.Accepted() == 0 },
+				"backend accepted a connection; want none")
 		})
 	}
 }

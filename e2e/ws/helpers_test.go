@@ -1,5 +1,5 @@
 // Package wse2e holds wsgate's end-to-end WebSocket tests: the seed tutorial's
-// configuration served in-process by server.Start, loopback backends from
+// configuration served in-process by reload.Start (gatetest), loopback backends from
 // proxytest or raw ones where wire bytes matter, and real clients (Go's
 // coder/websocket, Node's ws, Python's websockets).
 package wse2e
@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"wsgate/internal/proxytest"
+	"wsgate/internal/proxytest/gatetest"
 	"wsgate/internal/server"
 )
 
@@ -57,13 +57,12 @@ http {
 
 // gate is a wsgate serving a configuration in-process.
 type gate struct {
+	*gatetest.Gate
 	t       testing.TB
 	srv     *server.Server
 	addr    string // 127.0.0.1:PORT wsgate listens on
-	conf    string // configuration file
 	logPath string // access log
 	vars    map[string]string
-	stopped bool
 }
 
 // confText fills the placeholders of tmpl from vars; missing ones become "".
@@ -75,53 +74,32 @@ func confText(tmpl string, vars map[string]string) string {
 	return out
 }
 
-// startGate writes tmpl (with vars filled in; LISTEN, LOG and ERRLOG are
-// chosen here unless given) and serves it until the test ends.
+// startGate serves tmpl (with vars filled in; LISTEN, LOG and ERRLOG are
+// a free address and files in the gate's directory unless given) until
+// the test ends.
 func startGate(t testing.TB, tmpl string, vars map[string]string) *gate {
 	t.Helper()
-	dir := t.TempDir()
-	v := map[string]string{}
+	v := map[string]string{
+		"LISTEN":       "{{listen}}",
+		"LOG":          "{{dir}}/access.log",
+		"ERRLOG":       "{{dir}}/error.log",
+		"READ_TIMEOUT": "86400",
+		"APP":          "127.0.0.1:9", // discard port: refused
+	}
 	for k, val := range vars {
-		v[k] = val
+		if val != "" {
+			v[k] = val
+		}
 	}
-	if v["LISTEN"] == "" {
-		v["LISTEN"] = proxytest.FreeAddr(t)
-	}
-	if v["LOG"] == "" {
-		v["LOG"] = filepath.Join(dir, "access.log")
-	}
-	if v["ERRLOG"] == "" {
-		v["ERRLOG"] = filepath.Join(dir, "error.log")
-	}
-	if v["READ_TIMEOUT"] == "" {
-		v["READ_TIMEOUT"] = "86400"
-	}
-	if v["APP"] == "" {
-		v["APP"] = "127.0.0.1:9" // discard port: refused
-	}
-	g := &gate{t: t, conf: filepath.Join(dir, "wsgate.conf"), logPath: v["LOG"], vars: v, addr: v["LISTEN"]}
-	if err := os.WriteFile(g.conf, []byte(confText(tmpl, v)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var opts gatetest.Options
 	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		opts = gatetest.Options{Log: os.Stderr, Level: slog.LevelWarn}
 	}
-	srv, err := server.Start(server.Options{ConfPath: g.conf, Prefix: dir, Version: "test", Log: log})
-	if err != nil {
-		t.Fatalf("starting wsgate: %v\n%s", err, confText(tmpl, v))
+	gg := gatetest.Start(t, confText(tmpl, v), opts)
+	return &gate{
+		Gate: gg, t: t, srv: gg.Server, addr: gg.Addr, vars: v,
+		logPath: strings.ReplaceAll(v["LOG"], "{{dir}}", gg.Dir),
 	}
-	g.srv = srv
-	t.Cleanup(g.stop)
-	return g
-}
-
-func (g *gate) stop() {
-	if g.stopped {
-		return
-	}
-	g.stopped = true
-	g.srv.Stop()
 }
 
 // rewrite replaces the configuration file with tmpl filled from the gate's
@@ -135,9 +113,7 @@ func (g *gate) rewrite(tmpl string, over map[string]string) {
 	for k, val := range over {
 		v[k] = val
 	}
-	if err := os.WriteFile(g.conf, []byte(confText(tmpl, v)), 0o644); err != nil {
-		g.t.Fatal(err)
-	}
+	g.Write(confText(tmpl, v))
 }
 
 // url is ws://wsgate/path.
@@ -153,20 +129,20 @@ func (g *gate) logLines() []string {
 	return strings.Split(s, "\n")
 }
 
-// waitLog waits up to timeout for a log line containing sub.
+// waitLog waits up to timeout for a log line containing sub and returns
+// it, or "" when none came.
 func (g *gate) waitLog(sub string, timeout time.Duration) string {
-	deadline := time.Now().Add(timeout)
-	for {
+	var found string
+	proxytest.Poll(timeout, func() bool {
 		for _, l := range g.logLines() {
 			if strings.Contains(l, sub) {
-				return l
+				found = l
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			return ""
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
+	return found
 }
 
 // dial opens a coder/websocket client through the gate.
@@ -338,17 +314,3 @@ func parallelDo(n, width int, f func(i int)) {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func ioReadFull(r io.Reader, b []byte) (int, error) { return io.ReadFull(r, b) }
-
-// waitListening waits until addr accepts a connection.
-func waitListening(addr string, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
-}

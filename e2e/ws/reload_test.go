@@ -243,7 +243,6 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer scancel()
-	g.stopped = true
 	if err := g.srv.Shutdown(sctx); err != nil {
 		t.Errorf("shutdown: %v", err)
 	}

@@ -25,7 +25,7 @@ func TestSendTimeout(t *testing.T) {
 		})
 		g := startGate(t, seedConf, map[string]string{"WS": addr, "EXTRA_WS": "proxy_send_timeout 1s;"})
 		c := upgradeRaw(t, g, "/ws/st")
-		time.Sleep(2500 * time.Millisecond)
+		time.Sleep(2500 * time.Millisecond) // the idle time past proxy_send_timeout is the case
 		c.send(t, string(frame(true, 1, []byte("alive"))))
 		if _, op, p, err := readFrame(c.br); err != nil || op != 1 || string(p) != "alive" {
 			t.Fatalf("after 2.5 s idle with proxy_send_timeout 1s: got op %d %q %v; want the echo", op, p, err)
@@ -34,11 +34,11 @@ func TestSendTimeout(t *testing.T) {
 	t.Run("stalled backend", func(t *testing.T) {
 		t.Parallel()
 		stop := make(chan struct{})
-		t.Cleanup(func() { close(stop) })
 		addr := newRawWSBackend(t, func(c net.Conn, br *bufio.Reader) {
 			c.(*net.TCPConn).SetReadBuffer(4096)
 			<-stop // never reads
 		})
+		t.Cleanup(func() { close(stop) }) // before the backend's Close, which waits for this function
 		g := startGate(t, seedConf, map[string]string{"WS": addr, "EXTRA_WS": "proxy_send_timeout 1s;"})
 		c := upgradeRaw(t, g, "/ws/st")
 		start := time.Now()

@@ -15,31 +15,15 @@ import (
 // sent after its head).
 func newRawWSBackend(t testing.TB, behave func(c net.Conn, br *bufio.Reader)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				req, err := proxytest.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				key, _ := req.Get("Sec-WebSocket-Key")
-				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "+proxytest.AcceptKey(key)+"\r\n\r\n")
-				behave(c, br)
-			}()
+	return proxytest.NewFunc(t, func(c net.Conn, br *bufio.Reader) {
+		req, err := proxytest.ReadRequest(br)
+		if err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String()
+		key, _ := req.Get("Sec-WebSocket-Key")
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "+proxytest.AcceptKey(key)+"\r\n\r\n")
+		behave(c, br)
+	}).Addr
 }
 
 // serverFrame is an unmasked frame from a backend.
@@ -93,7 +77,7 @@ func TestIdleTimeout(t *testing.T) {
 	talker := func(c net.Conn, br *bufio.Reader) {
 		go io.Copy(io.Discard, br)
 		for i := 0; i < 5; i++ {
-			time.Sleep(400 * time.Millisecond)
+			time.Sleep(400 * time.Millisecond) // the pace is the case: a frame before each 1 s timeout
 			if _, err := c.Write(serverFrame(1, []byte("tick"))); err != nil {
 				return
 			}
@@ -118,11 +102,10 @@ func TestIdleTimeout(t *testing.T) {
 			frames := readFrames(c, start)
 			if tc.clientTalk {
 				for i := 0; i < 5; i++ {
-					time.Sleep(400 * time.Millisecond)
+					time.Sleep(400 * time.Millisecond) // the pace is the case, as the talker's
 					c.Write(frame(true, 1, []byte("tock")))
 				}
 			}
-			time.Sleep(700 * time.Millisecond)
 			var closeAt time.Duration
 			code := 0
 			for ev := range frames {
@@ -153,7 +136,7 @@ func TestLongReadTimeout(t *testing.T) {
 	be := newCtlBackend(t)
 	g := startGate(t, seedConf, map[string]string{"WS": be.Addr})
 	c := upgradeRaw(t, g, "/ws/long")
-	time.Sleep(3 * time.Second)
+	time.Sleep(3 * time.Second) // the idle time is the case
 	c.send(t, string(frame(true, 1, []byte("still here"))))
 	_, op, p, err := readFrame(c.br)
 	if err != nil || op != 1 || string(p) != "still here" {

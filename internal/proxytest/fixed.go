@@ -77,7 +77,9 @@ func skipHead(br *bufio.Reader) (closing bool, length int64, ok bool) {
 // which gets the connection and a reader over it and owns both until it
 // returns; the connection is closed after that. serve must return once c
 // is closed (Close closes every open connection and waits for serve to
-// return), and must not call t.Fatal: it runs on its own goroutine. It
+// return): one that waits on something else must be released before, by
+// a t.Cleanup registered after NewFunc (cleanups run last first). It
+// must not call t.Fatal: it runs on its own goroutine. It
 // is for the backends a test writes byte by byte (a hand-made 101, a
 // body of a given size, writes paced on purpose). Accepted and Open count
 // its connections; it records no requests.

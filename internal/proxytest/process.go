@@ -32,6 +32,7 @@ type Process struct {
 func StartProcess(t testing.TB, name string, args ...string) *Process {
 	t.Helper()
 	p := &Process{cmd: exec.Command(name, args...), exited: make(chan struct{})}
+	p.output.Limit = 1 << 20
 	p.cmd.Stdout = &p.output
 	p.cmd.Stderr = &p.output
 	if err := p.cmd.Start(); err != nil {
@@ -132,10 +133,13 @@ func ListenAddrs(conf []byte) []string {
 }
 
 // SyncBuffer collects what several goroutines write (a child's output,
-// a logger's lines) for a test to read. It keeps the first MiB and drops
-// the rest, so a chatty program cannot grow a test without bound. The
-// zero value is ready to use.
+// a logger's lines) for a test to read. The zero value is ready to use
+// and keeps everything.
 type SyncBuffer struct {
+	// Limit, when not 0, is how many bytes are kept: the rest is dropped,
+	// so that a chatty program cannot grow a test without bound.
+	Limit int
+
 	mu sync.Mutex
 	b  bytes.Buffer
 }
@@ -144,7 +148,7 @@ type SyncBuffer struct {
 func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.b.Len() < 1<<20 {
+	if s.Limit == 0 || s.b.Len() < s.Limit {
 		s.b.Write(p)
 	}
 	return len(p), nil
