@@ -71,10 +71,13 @@ func startGate(t *testing.T, httpExtra, block string) *gate {
 	return &gate{t: t, gg: gg, srv: gg.Server, Addr: gg.Addr, Conf: gg.Conf, Log: log, access: filepath.Join(gg.Dir, "access.log")}
 }
 
-// write replaces the configuration file (no reload).
+// write replaces the configuration file (no reload). It also serves the
+// descriptor case, whose gate is a child process and has no gg.
 func (g *gate) write(httpExtra, block string) {
 	g.t.Helper()
-	g.gg.Write(confText(g.gg.Dir, g.Addr, httpExtra, block))
+	if err := os.WriteFile(g.Conf, []byte(confText(filepath.Dir(g.Conf), g.Addr, httpExtra, block)), 0o644); err != nil {
+		g.t.Fatal(err)
+	}
 }
 
 // confBody returns the configuration file as it is now.

@@ -125,7 +125,8 @@ func TestReloadStorm(t *testing.T) {
 	w0 := g.dialWS("/ws/warm")
 	w0.echo(t, "warm")
 	w0.c.Close()
-	proxytest.Poll(5*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 })
+	proxytest.Eventually(t, 5*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 },
+		"the warm-up tunnel is still live after its client closed")
 	baseG, baseFD := settleGoroutines(runtime.NumGoroutine(), 0, 0), fdCount()
 
 	// A tunnel on /extra/, which the first reload removes.

@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"wsgate/internal/probe"
+	"wsgate/internal/proxytest"
 )
 
 // seedServerBlock is the tutorial's server block as published.
@@ -158,14 +159,12 @@ func TestDemoThroughWsgate(t *testing.T) {
 
 	t.Run("observed", func(t *testing.T) {
 		var list []Observed
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		proxytest.Poll(5*time.Second, func() bool {
 			_, body := get(t, d.URL+"demo/observed")
 			list = nil
 			json.Unmarshal([]byte(body), &list)
-			if hasTunnel(list) {
-				break
-			}
-		}
+			return hasTunnel(list)
+		})
 		if !hasTunnel(list) {
 			t.Fatalf("observed: got %+v; want a tunnel through location /ws/ with status 101", list)
 		}

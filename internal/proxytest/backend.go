@@ -86,6 +86,8 @@ type Backend struct {
 	conns    map[net.Conn]struct{}
 	reqs     []Request
 	messages [][]byte
+
+	hub *broadcastHub // NewWSEcho's clients on BroadcastPath; nil for others
 }
 
 func start(t testing.TB, serve func(b *Backend, c net.Conn, id int)) *Backend {

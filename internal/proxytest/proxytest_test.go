@@ -293,12 +293,11 @@ func TestWSEchoBroadcast(t *testing.T) {
 		defer c.CloseNow()
 		conns = append(conns, c)
 	}
-	// All three handshakes recorded means all three joined the hub before
-	// their handler starts reading.
 	if n := len(b.WaitRequests(3, ioTimeout)); n != 3 {
 		t.Fatalf("got %d handshakes; want 3", n)
 	}
-	time.Sleep(50 * time.Millisecond) // hub.add runs right after Accept returns
+	// A client joins the hub right after its handshake is answered.
+	Eventually(t, ioTimeout, func() bool { return b.hub.size() == 3 }, "not all three clients joined the broadcast hub")
 	if err := conns[0].Write(ctx, websocket.MessageText, []byte("hi all")); err != nil {
 		t.Fatal(err)
 	}

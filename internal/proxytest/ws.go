@@ -103,6 +103,7 @@ func NewWSEcho(t testing.TB, opts WSOptions) *Backend {
 		case <-b.done:
 		}
 	})
+	b.hub = hub
 	t.Cleanup(func() {
 		close(ln.done)
 		srv.Close()
@@ -200,6 +201,12 @@ func (h *broadcastHub) remove(c *websocket.Conn) {
 	h.mu.Lock()
 	delete(h.conns, c)
 	h.mu.Unlock()
+}
+
+func (h *broadcastHub) size() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns)
 }
 
 func (h *broadcastHub) send(ctx context.Context, typ websocket.MessageType, p []byte) {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"wsgate/internal/proxytest"
 )
 
 func openFDs(t testing.TB) int {
@@ -62,13 +64,20 @@ func TestNoLeaks(t *testing.T) {
 		// and closed by the garbage collector; collect before counting.
 		runtime.GC()
 		runtime.GC()
-		time.Sleep(100 * time.Millisecond)
 		return runtime.NumGoroutine(), openFDs(t)
 	}
 	// Warm up the pools and listeners once before measuring.
 	oneTunnel(t, proxies[0].addr)
 	proxies[0].result(t)
+	// The baseline is a count that holds still: goroutines of the warm-up
+	// may still be ending.
 	baseG, baseFD := settle()
+	proxytest.Poll(5*time.Second, func() bool {
+		g, fd := settle()
+		stable := g == baseG && fd == baseFD
+		baseG, baseFD = g, fd
+		return stable
+	})
 
 	for done := 0; done < total; done += batch {
 		var wg sync.WaitGroup
@@ -86,12 +95,10 @@ func TestNoLeaks(t *testing.T) {
 		}
 	}
 	var g, fd int
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	proxytest.Poll(10*time.Second, func() bool {
 		g, fd = settle()
-		if g <= baseG+5 && fd <= baseFD+10 || time.Now().After(deadline) {
-			break
-		}
-	}
+		return g <= baseG+5 && fd <= baseFD+10
+	})
 	if g > baseG+5 || fd > baseFD+10 {
 		buf := make([]byte, 1<<16)
 		n := runtime.Stack(buf, true)
@@ -144,7 +151,7 @@ func TestContextCancel(t *testing.T) {
 			}()
 			c := dialRaw(t, ln.Addr().String(), false)
 			c.conn.Write(frame(1, true, true, []byte("x")))
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond) // the case: a cancel while the tunnel runs, not before it starts
 			cancel()
 			select {
 			case res := <-results:

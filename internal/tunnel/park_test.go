@@ -8,16 +8,15 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"wsgate/internal/proxytest"
 	"wsgate/internal/ws"
 )
 
 // waitParked waits until p holds at least n parked directions.
 func waitParked(t *testing.T, p *Parker, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); p.Parked() < n; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d parked directions; want %d", p.Parked(), n)
-		}
+	if !proxytest.Poll(5*time.Second, func() bool { return p.Parked() >= n }) {
+		t.Fatalf("got %d parked directions; want %d", p.Parked(), n)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"wsgate/internal/proxytest"
 	"wsgate/internal/ws"
 )
 
@@ -140,7 +141,7 @@ func TestUpstreamBufferedFirst(t *testing.T) {
 				resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 					"Sec-WebSocket-Accept: " + ws.AcceptKey(testKey) + "\r\n\r\n"
 				u.Write(append([]byte(resp), frame(ws.OpText, true, false, []byte("hello"))...))
-				time.Sleep(50 * time.Millisecond)
+				time.Sleep(50 * time.Millisecond) // the case: "world" comes apart, after the buffered "hello"
 				u.Write(frame(ws.OpText, true, false, []byte("world")))
 				io.Copy(io.Discard, u)
 			}()
@@ -169,8 +170,8 @@ func TestHalfClose(t *testing.T) {
 					return
 				}
 				defer u.Close()
-				got, _ := io.ReadAll(u) // until the client's FIN
-				time.Sleep(50 * time.Millisecond)
+				got, _ := io.ReadAll(u)           // until the client's FIN
+				time.Sleep(50 * time.Millisecond) // the case: the upstream still sends well after the FIN
 				u.Write(append([]byte("echo:"), got...))
 				u.Write([]byte(":bye"))
 			}()
@@ -227,7 +228,7 @@ func TestIdleTimeout(t *testing.T) {
 				pulse := func(w io.Writer, start time.Time) pulseResult {
 					r := pulseResult{last: start}
 					for i := 0; i < 10; i++ {
-						time.Sleep(timeout / 5)
+						time.Sleep(timeout / 5) // the pace is the case: traffic well within the timeout
 						now := time.Now()
 						r.maxGap = max(r.maxGap, now.Sub(r.last))
 						if _, err := w.Write([]byte("x")); err != nil {
@@ -342,7 +343,7 @@ func TestUpstreamDies(t *testing.T) {
 					return
 				}
 				u.Write(tt.send)
-				time.Sleep(50 * time.Millisecond)
+				time.Sleep(50 * time.Millisecond) // the case: the end comes after the bytes, as a separate event
 				if tt.reset {
 					u.(*net.TCPConn).SetLinger(0)
 				}
@@ -398,7 +399,7 @@ func TestReloadCloseAfterFrame(t *testing.T) {
 				close(midway)
 			}
 			u.Write(big[i:min(i+4096, len(big))])
-			time.Sleep(10 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond) // the case: a frame arriving in pieces over time
 		}
 		select { // the upstream answers our Close once its frame is out
 		case h := <-got:
@@ -458,10 +459,8 @@ func TestShutdown(t *testing.T) {
 	for i := range clients {
 		clients[i] = dialRaw(t, p.addr, true)
 	}
-	for deadline := time.Now().Add(5 * time.Second); reg.Len() < n; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("registry holds %d tunnels; want %d", reg.Len(), n)
-		}
+	if !proxytest.Poll(5*time.Second, func() bool { return reg.Len() >= n }) {
+		t.Fatalf("registry holds %d tunnels; want %d", reg.Len(), n)
 	}
 	done := make(chan error, 1)
 	go func() {
