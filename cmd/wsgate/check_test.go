@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,7 +9,7 @@ import (
 	"testing"
 
 	"wsgate/internal/proxytest"
-	"wsgate/internal/server"
+	"wsgate/internal/proxytest/gatetest"
 )
 
 // checkConf is the configuration of TestOneCheck: http and location
@@ -100,10 +98,10 @@ func TestOneCheck(t *testing.T) {
 				}
 				return
 			}
-			dir := t.TempDir()
-			conf := filepath.Join(dir, "nginx.conf")
-			addr := proxytest.FreeAddr(t)
-			text := checkConf(addr, tt.http, tt.srv, tt.loc)
+			// A running wsgate with the good configuration.
+			g := gatetest.Start(t, checkConf("{{listen}}", "", "", ""), gatetest.Options{})
+			conf := g.Conf
+			text := checkConf(g.Addr, tt.http, tt.srv, tt.loc)
 			i := strings.Index(text, tt.at)
 			if i < 0 {
 				t.Fatalf("%q is not in the configuration", tt.at)
@@ -112,20 +110,7 @@ func TestOneCheck(t *testing.T) {
 			col := i - strings.LastIndex(text[:i], "\n")
 			want := fmt.Sprintf("%s:%d:%d: %s", conf, line, col, tt.msg)
 
-			// A running wsgate with the good configuration.
-			if err := os.WriteFile(conf, []byte(checkConf(addr, "", "", "")), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			srv, err := server.Start(server.Options{ConfPath: conf, Prefix: dir, Version: "test",
-				Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				t.Fatalf("starting with the good configuration: %v", err)
-			}
-			defer srv.Stop()
-
-			if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			g.Write(text)
 			code, _, testOut := runArgs(t, "-t", "-c", conf)
 			if code != 1 || !strings.Contains(testOut, "test failed") {
 				t.Errorf("-t: got exit %d; want 1 and \"test failed\"\n%s", code, testOut)
@@ -135,7 +120,7 @@ func TestOneCheck(t *testing.T) {
 				t.Errorf("start: got exit %d; want 1\n%s", code, startOut)
 			}
 			var reloadOut strings.Builder
-			if err := srv.Reload(); err == nil {
+			if err := g.Server.Reload(); err == nil {
 				t.Errorf("reload: got no error")
 			} else {
 				for _, l := range strings.Split(err.Error(), "\n") {

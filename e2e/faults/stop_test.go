@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -49,25 +48,9 @@ func TestGracefulStopSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(bin, "-c", g.Conf)
-	stderr := &proxytest.SyncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{}) // closed once cmd.Wait returned waitErr
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-	if !proxytest.Poll(10*time.Second, func() bool { return strings.Contains(stderr.String(), "wsgate started") }) {
-		t.Fatalf("wsgate did not start:\n%s", stderr.String())
+	proc := proxytest.StartProcess(t, bin, "-c", g.Conf)
+	if !proxytest.Poll(10*time.Second, func() bool { return strings.Contains(proc.Output(), "wsgate started") }) {
+		t.Fatalf("wsgate did not start:\n%s", proc.Output())
 	}
 
 	clients := make([]*wsClient, n)
@@ -118,7 +101,7 @@ func TestGracefulStopSignal(t *testing.T) {
 			closes[i] = closed{code: code, ok: ok, at: time.Since(start)}
 		}()
 	}
-	if err := cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+	if err := proc.Signal(syscall.SIGQUIT); err != nil {
 		t.Fatal(err)
 	}
 
@@ -149,7 +132,7 @@ func TestGracefulStopSignal(t *testing.T) {
 	ats := make([]time.Duration, n)
 	for i, c := range closes {
 		if !c.ok || c.code != ws.CloseGoingAway {
-			t.Fatalf("client %d: got closed=%v code %d; want Close 1001\n%s", i, c.ok, c.code, stderr.String())
+			t.Fatalf("client %d: got closed=%v code %d; want Close 1001\n%s", i, c.ok, c.code, proc.Output())
 		}
 		ats[i] = c.at
 	}
@@ -161,14 +144,14 @@ func TestGracefulStopSignal(t *testing.T) {
 	}
 
 	select {
-	case <-exited:
-		if waitErr != nil {
-			t.Errorf("wsgate after SIGQUIT: %v; want exit status 0\n%s", waitErr, stderr.String())
+	case <-proc.Exited():
+		if err := proc.Err(); err != nil {
+			t.Errorf("wsgate after SIGQUIT: %v; want exit status 0\n%s", err, proc.Output())
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatalf("wsgate still running 30 s after SIGQUIT (its limit)\n%s", stderr.String())
+		t.Fatalf("wsgate still running 30 s after SIGQUIT (its limit)\n%s", proc.Output())
 	}
-	if !strings.Contains(stderr.String(), "wsgate stopped") {
-		t.Errorf("no \"wsgate stopped\" in the error log:\n%s", stderr.String())
+	if !strings.Contains(proc.Output(), "wsgate stopped") {
+		t.Errorf("no \"wsgate stopped\" in the error log:\n%s", proc.Output())
 	}
 }

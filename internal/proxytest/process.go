@@ -60,6 +60,13 @@ func (p *Process) Output() string { return p.output.String() }
 // Exited is closed when the process has exited.
 func (p *Process) Exited() <-chan struct{} { return p.exited }
 
+// Err is how the process ended, as exec.Cmd.Wait reports it (nil for exit
+// status 0). It is valid once Exited is closed.
+func (p *Process) Err() error {
+	<-p.exited
+	return p.err
+}
+
 // Signal sends sig to the process (by its PID, nothing else).
 func (p *Process) Signal(sig syscall.Signal) error { return p.cmd.Process.Signal(sig) }
 

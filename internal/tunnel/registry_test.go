@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"wsgate/internal/proxytest"
 	"wsgate/internal/ws"
 )
 
@@ -54,10 +55,8 @@ func TestShutdownSpread(t *testing.T) {
 				groups = append(groups, g)
 			}
 			total := tt.n * len(tt.windows)
-			for deadline := time.Now().Add(10 * time.Second); reg.Len() < total; time.Sleep(10 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatalf("registry holds %d tunnels; want %d", reg.Len(), total)
-				}
+			if !proxytest.Poll(10*time.Second, func() bool { return reg.Len() >= total }) {
+				t.Fatalf("registry holds %d tunnels; want %d", reg.Len(), total)
 			}
 
 			type arrival struct {
@@ -111,10 +110,8 @@ func TestShutdownSpread(t *testing.T) {
 				t.Errorf("last close of the window-0 group arrived %v after the start, after Shutdown returned (%v); want all at once",
 					first[len(first)-1], returned.Sub(start))
 			}
-			for deadline := time.Now().Add(10 * time.Second); reg.Len() > 0; time.Sleep(10 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatalf("registry holds %d tunnels after the closes; want 0", reg.Len())
-				}
+			if !proxytest.Poll(10*time.Second, func() bool { return reg.Len() == 0 }) {
+				t.Fatalf("registry holds %d tunnels after the closes; want 0", reg.Len())
 			}
 		})
 	}
