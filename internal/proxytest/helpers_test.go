@@ -221,3 +221,12 @@ func TestNginxTest(t *testing.T) {
 		})
 	}
 }
+
+func TestNginxRefusesConfiguration(t *testing.T) {
+	NeedNginx(t)
+	f := &fatalRecorder{TB: t}
+	StartNginx(f, NginxHTTP(fmt.Sprintf("server { listen %s; no_such_directive; }", FreeAddr(t))))
+	if !strings.Contains(f.msg, "exited before listening") || !strings.Contains(f.msg, `unknown directive "no_such_directive"`) {
+		t.Errorf("got failure %q; want nginx's exit and its message", f.msg)
+	}
+}
