@@ -1,12 +1,26 @@
-// Package proxytest provides real loopback peers for proxy tests: backends
-// that record exactly what reached them (request line, header lines in
-// order with their original case, body bytes, and which connection each
-// request came on) and backends that misbehave on purpose (slow, abrupt,
-// non-upgrading, unsolicited 101, garbage).
+// Package proxytest provides what wsgate's tests share. It is imported by
+// the tests of the packages it serves (proxy, tunnel, upstream, config…),
+// so it imports none of them.
 //
+// Real loopback peers: backends that record exactly what reached them
+// (request line, header lines in order with their original case, body
+// bytes, and which connection each request came on), backends that
+// misbehave on purpose (slow, abrupt, non-upgrading, unsolicited 101,
+// garbage), one that answers fixed bytes without recording (NewFixed, for
+// benchmarks) and one whose connections a test serves itself (NewFunc).
 // Every backend listens on 127.0.0.1 on a port the kernel picks, is closed
 // by t.Cleanup (Close may also be called earlier, more than once), and
 // never blocks a test beyond that: Close drops every open connection.
+//
+// Real nginx, the reference of differential tests: StartNginx runs it on
+// a configuration, NginxTest runs "nginx -t"; both from a private prefix,
+// without root. Programs a test starts (nginx, the wsgate binary) run
+// under Process.
+//
+// Waits: Poll and Eventually wait for a condition with a bound instead of
+// sleeping a fixed time; Consistently checks that something does not
+// happen for a while. An in-process wsgate is in the subpackage gatetest,
+// which imports the serving tree.
 package proxytest
 
 import (

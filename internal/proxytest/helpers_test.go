@@ -3,10 +3,14 @@ package proxytest
 import (
 	"bufio"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -228,5 +232,30 @@ func TestNginxRefusesConfiguration(t *testing.T) {
 	StartNginx(f, NginxHTTP(fmt.Sprintf("server { listen %s; no_such_directive; }", FreeAddr(t))))
 	if !strings.Contains(f.msg, "exited before listening") || !strings.Contains(f.msg, `unknown directive "no_such_directive"`) {
 		t.Errorf("got failure %q; want nginx's exit and its message", f.msg)
+	}
+}
+
+// TestImportsNoWsgatePackage holds the package doc's promise: the tests of
+// proxy, tunnel, upstream and the rest import proxytest, so it imports no
+// wsgate package (gatetest, which does, is a package of its own).
+func TestImportsNoWsgatePackage(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("listing the package's files: %v (%d found)", err, len(files))
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			if path, _ := strconv.Unquote(imp.Path.Value); strings.HasPrefix(path, "wsgate/") {
+				t.Errorf("%s imports %q; want no wsgate package", name, path)
+			}
+		}
 	}
 }
