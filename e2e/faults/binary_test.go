@@ -100,56 +100,27 @@ func execLimited(path string) int {
 
 // proc is a running wsgate binary.
 type proc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stderr *proxytest.SyncBuffer
-	exited chan error
+	*proxytest.Process
+	t *testing.T
 }
 
 // wsgateCmd returns the command that runs the wsgate binary with args.
-func wsgateCmd(t *testing.T, args ...string) (*exec.Cmd, *proxytest.SyncBuffer) {
+func wsgateCmd(t *testing.T, args ...string) *exec.Cmd {
 	bin := wsgateBin(t)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), execEnv+"="+bin)
-	out := &proxytest.SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	return cmd, out
+	return cmd
 }
 
 // startProc starts wsgate serving conf, with env added to its
 // environment, and waits until addr accepts.
 func startProc(t *testing.T, conf, addr string, env ...string) *proc {
 	t.Helper()
-	cmd, out := wsgateCmd(t, "-c", conf)
+	cmd := wsgateCmd(t, "-c", conf)
 	cmd.Env = append(cmd.Env, env...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{t: t, cmd: cmd, stderr: out, exited: make(chan error, 1)}
-	go func() { p.exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-p.exited
-		}
-	})
-	ok := proxytest.Poll(15*time.Second, func() bool {
-		select {
-		case err := <-p.exited:
-			t.Fatalf("wsgate exited at start: %v\n%s", err, out.String())
-		default:
-		}
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	if !ok {
-		t.Fatalf("wsgate did not listen on %s\n%s", addr, out.String())
+	p := &proc{Process: proxytest.StartCmd(t, cmd), t: t}
+	if err := p.WaitListening(addr); err != nil {
+		t.Fatalf("wsgate: %v\n%s", err, p.Output())
 	}
 	return p
 }
@@ -158,9 +129,8 @@ func startProc(t *testing.T, conf, addr string, env ...string) *proc {
 func (p *proc) alive() {
 	p.t.Helper()
 	select {
-	case err := <-p.exited:
-		p.exited <- err
-		p.t.Fatalf("wsgate exited: %v\n%s", err, lastLines(p.stderr.String(), 20))
+	case <-p.Exited():
+		p.t.Fatalf("wsgate exited: %v\n%s", p.Err(), lastLines(p.Output(), 20))
 	default:
 	}
 }
@@ -218,7 +188,7 @@ func TestEpollSetsAfterBursts(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startProc(t, conf, addr)
-	pid := p.cmd.Process.Pid
+	pid := p.Pid()
 	base := epollSets(t, pid)
 	const bursts, clients = 3, 100
 	for burst := range bursts {
@@ -288,25 +258,17 @@ func TestConfigNotRegularFile(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			cmd, out := wsgateCmd(t, tc.args...)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			var err error
+			p := proxytest.StartCmd(t, wsgateCmd(t, tc.args...))
 			select {
-			case err = <-done:
+			case <-p.Exited():
 			case <-time.After(30 * time.Second):
-				cmd.Process.Kill()
-				<-done
-				t.Fatalf("wsgate %s still running after 30 s\n%s", strings.Join(tc.args, " "), out.String())
+				t.Fatalf("wsgate %s still running after 30 s\n%s", strings.Join(tc.args, " "), p.Output())
 			}
-			ee, ok := err.(*exec.ExitError)
+			ee, ok := p.Err().(*exec.ExitError)
 			if !ok || ee.ExitCode() != 1 {
-				t.Fatalf("got %v; want exit status 1\n%s", err, out.String())
+				t.Fatalf("got %v; want exit status 1\n%s", p.Err(), p.Output())
 			}
-			if got := out.String(); !strings.Contains(got, tc.want) || strings.Contains(got, "fatal error") {
+			if got := p.Output(); !strings.Contains(got, tc.want) || strings.Contains(got, "fatal error") {
 				t.Fatalf("output:\n%s\nwant it to contain %q and no fatal error", got, tc.want)
 			}
 		})
@@ -364,17 +326,17 @@ func TestReloadNotRegularFile(t *testing.T) {
 			if err := tc.write(); err != nil {
 				t.Fatal(err)
 			}
-			if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			if err := p.Signal(syscall.SIGHUP); err != nil {
 				t.Fatal(err)
 			}
 			if !proxytest.Poll(30*time.Second, func() bool {
-				return strings.Count(p.stderr.String(), "reload failed") > i
+				return strings.Count(p.Output(), "reload failed") > i
 			}) {
 				p.alive()
-				t.Fatalf("no failed reload logged\n%s", lastLines(p.stderr.String(), 20))
+				t.Fatalf("no failed reload logged\n%s", lastLines(p.Output(), 20))
 			}
-			if !strings.Contains(p.stderr.String(), tc.want) {
-				t.Errorf("log does not contain %s:\n%s", tc.want, lastLines(p.stderr.String(), 10))
+			if !strings.Contains(p.Output(), tc.want) {
+				t.Errorf("log does not contain %s:\n%s", tc.want, lastLines(p.Output(), 10))
 			}
 			p.alive()
 			for range 3 {

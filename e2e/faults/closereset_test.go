@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,28 +30,20 @@ func startBinary(t *testing.T, bin, http string) *gate {
 	}
 	cmd := exec.Command(bin, "-p", dir, "-c", g.Conf)
 	cmd.Stdout, cmd.Stderr = g.Log, g.Log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting wsgate: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
+	p := proxytest.StartCmd(t, cmd)
 	up := proxytest.Poll(10*time.Second, func() bool {
 		select {
-		case err := <-exited:
-			t.Fatalf("wsgate exited: %v\n%s", err, g.Log.String())
+		case <-p.Exited():
+			return true
 		default:
 		}
 		return strings.Contains(g.Log.String(), "wsgate started")
 	})
+	select {
+	case <-p.Exited():
+		t.Fatalf("wsgate exited: %v\n%s", p.Err(), g.Log.String())
+	default:
+	}
 	if !up {
 		t.Fatalf("wsgate did not start within 10s\n%s", g.Log.String())
 	}

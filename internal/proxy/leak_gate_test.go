@@ -78,12 +78,11 @@ func TestOneShotPollersClosed(t *testing.T) {
 		}
 	}
 	// Workers wait a second for the next connection, then end.
-	n := epollSets(t)
-	deadline := time.Now().Add(15 * time.Second)
-	for n > base && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	var n int
+	proxytest.Poll(15*time.Second, func() bool {
 		n = epollSets(t)
-	}
+		return n <= base
+	})
 	if n > base {
 		t.Fatalf("after %d bursts of %d requests: %d epoll sets; want at most %d, as before", bursts, clients, n, base)
 	}

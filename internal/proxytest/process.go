@@ -31,10 +31,23 @@ type Process struct {
 // t.Cleanup, and its output is logged when the test failed.
 func StartProcess(t testing.TB, name string, args ...string) *Process {
 	t.Helper()
-	p := &Process{cmd: exec.Command(name, args...), exited: make(chan struct{})}
+	return StartCmd(t, exec.Command(name, args...))
+}
+
+// StartCmd is StartProcess for a command the test prepared (its
+// environment, its directory). Its stdout and stderr, where cmd leaves
+// them nil, go to Output.
+func StartCmd(t testing.TB, cmd *exec.Cmd) *Process {
+	t.Helper()
+	name := cmd.Path
+	p := &Process{cmd: cmd, exited: make(chan struct{})}
 	p.output.Limit = 1 << 20
-	p.cmd.Stdout = &p.output
-	p.cmd.Stderr = &p.output
+	if p.cmd.Stdout == nil {
+		p.cmd.Stdout = &p.output
+	}
+	if p.cmd.Stderr == nil {
+		p.cmd.Stderr = &p.output
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
