@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,30 +23,12 @@ import (
 // check is the server's own work: publishing, listeners, drain and stop,
 // signals.
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testServer is a running server and its configuration file.
 type testServer struct {
 	t    *testing.T
 	s    *Server
 	conf string
-	log  *syncBuffer
+	log  *proxytest.SyncBuffer
 }
 
 // confFor is an http block with one server per listen address, each
@@ -68,7 +48,7 @@ func confFor(body string, addrs ...string) string {
 func start(t *testing.T, conf string, opts Options) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	ts := &testServer{t: t, conf: filepath.Join(dir, "nginx.conf"), log: &syncBuffer{}}
+	ts := &testServer{t: t, conf: filepath.Join(dir, "nginx.conf"), log: &proxytest.SyncBuffer{}}
 	ts.write(conf)
 	opts.ConfPath, opts.Prefix, opts.Version = ts.conf, dir, "test"
 	opts.Log = slog.New(slog.NewTextHandler(ts.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -126,18 +106,6 @@ func refused(addr string) bool {
 	}
 	c.Close()
 	return false
-}
-
-// eventually polls cond until it holds or timeout passes.
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return true
 }
 
 func TestReload(t *testing.T) {

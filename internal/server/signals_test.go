@@ -72,11 +72,11 @@ func TestHandleSignals(t *testing.T) {
 			}
 			switch tc.sig {
 			case syscall.SIGHUP:
-				if !eventually(10*time.Second, func() bool { b, _ := get(a); return b == "two" }) {
+				if !proxytest.Poll(10*time.Second, func() bool { b, _ := get(a); return b == "two" }) {
 					t.Errorf("HUP: the new configuration was not published")
 				}
 			case syscall.SIGUSR1:
-				if !eventually(10*time.Second, func() bool { _, err := os.Stat(logPath); return err == nil }) {
+				if !proxytest.Poll(10*time.Second, func() bool { _, err := os.Stat(logPath); return err == nil }) {
 					t.Errorf("USR1: %s was not opened again", logPath)
 				}
 			}
@@ -108,7 +108,7 @@ func TestRunSignals(t *testing.T) {
 	ts.write(confFor("two", a))
 	// Until Run has registered, a HUP reaches only the guard: send again
 	// until the reload shows.
-	reloaded := eventually(10*time.Second, func() bool {
+	reloaded := proxytest.Poll(10*time.Second, func() bool {
 		syscall.Kill(os.Getpid(), syscall.SIGHUP)
 		b, _ := get(a)
 		return b == "two"
