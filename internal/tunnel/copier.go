@@ -395,7 +395,7 @@ func (c *copier) process(p []byte) (copierEnd, bool) {
 			if len(p) == 0 {
 				return copierEnd{}, false
 			}
-			c.tr.Feed(p) // a lost Tracker keeps relaying; it only can't place a Close
+			c.feed(p) // a lost Tracker keeps relaying; it only can't place a Close
 			c.noteClose()
 			if err := c.write(p); err != nil {
 				return c.end(endWriteError, err), true
@@ -418,7 +418,7 @@ func (c *copier) process(p []byte) (copierEnd, bool) {
 			if len(p) == 0 {
 				return copierEnd{}, false
 			}
-			n, _ := c.tr.FeedFrame(p)
+			n, _ := c.feedFrame(p)
 			c.noteClose()
 			if err := c.write(p[:n]); err != nil {
 				return c.end(endWriteError, err), true
@@ -594,7 +594,7 @@ func (c *copier) loopStep(sfd, dfd int, buf []byte, hup bool, now time.Time) (st
 		c.t.last.Store(int64(now.Sub(c.t.start)))
 		p := buf[:n]
 		if c.t.opts.FrameAware {
-			c.tr.Feed(p)
+			c.feed(p)
 			c.noteClose()
 		}
 		wn, werr := rawWrite(dfd, p)

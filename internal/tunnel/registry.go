@@ -35,11 +35,15 @@ type closeRequest struct {
 // obeys its close requests and removes it when the tunnel ends.
 type Handle struct {
 	reg *Registry
-	// The fixed part of Info, without its counters: a Handle takes 152
-	// bytes, in the allocator's 160-byte size class.
+	// The fixed part of Info, without its counters, and the frame hook:
+	// a Handle takes 160 bytes, the allocator's 160-byte size class.
 	route, upstream, client string
 	start                   time.Time
 	drain                   time.Duration
+	// frames is Options.Frames' Frame, set by Start before the copiers
+	// run; nil when no one asked for frames. It lives here rather than in
+	// the tunnel, which fills its size class to the byte.
+	frames func(Frame)
 
 	fromClient   atomic.Int64
 	fromUpstream atomic.Int64
@@ -135,7 +139,9 @@ func (h *Handle) Remove() {
 
 // Registry holds the live tunnels of a process. It outlives reloads: reload
 // closes the tunnels of changed routes through CloseWhere, shutdown closes
-// all through Shutdown, metrics read Len and Each. Safe for concurrent use.
+// all through Shutdown; Len and Each list the live tunnels for whoever
+// reports on them (the proxy's Observer hears of each tunnel's start and
+// end instead). Safe for concurrent use.
 type Registry struct {
 	mu       sync.Mutex
 	live     map[*Handle]struct{}

@@ -105,6 +105,9 @@ type Options struct {
 	// at its end and for close requests. Needs a Parker and socket conns on
 	// both sides; ParkAfter does not apply.
 	Loop bool
+	// Frames, when set, is told of each frame relayed (FrameAware only;
+	// see FrameObserver). nil costs nothing per frame.
+	Frames FrameObserver
 
 	parkNow bool // tests: park as soon as nothing moves
 }
@@ -297,6 +300,9 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 	h := opts.Handle
 	if h == nil {
 		h = newHandle(nil, Info{})
+	}
+	if opts.Frames != nil && opts.FrameAware {
+		h.frames = opts.Frames.Frame
 	}
 	t := &tunnel{
 		opts: tunnelOpts{

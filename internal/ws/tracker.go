@@ -165,6 +165,10 @@ func (t *Tracker) Remaining() uint64 { return t.left }
 // boundary.
 func (t *Tracker) Opcode() Opcode { return t.cur.Opcode }
 
+// Header returns the header of the current frame, or of the last one at
+// a boundary; the zero Header before the first.
+func (t *Tracker) Header() Header { return t.cur }
+
 // Frames returns the number of complete frames.
 func (t *Tracker) Frames() uint64 { return t.frames }
 
