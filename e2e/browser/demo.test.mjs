@@ -77,11 +77,13 @@ try {
 
   // What wsgate saw: the quick-check WebSocket through location /ws/.
   await page.waitForFunction(() => [...document.querySelectorAll("#observed tr")]
-    .some((tr) => tr.textContent.includes("location /ws/") && tr.textContent.includes("101")), null, { timeout: 10000 })
+    .some((tr) => tr.textContent.includes("/ws/echo?check")), null, { timeout: 10000 })
     .catch(() => {});
   const observed = await page.$$eval("#observed tr", (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
-  const wsRow = observed.find((r) => r[2] === "location /ws/" && r[4] === "101" && r[5] === "WebSocket");
-  check(!!wsRow, "page shows wsgate's observation of location /ws/ (101, WebSocket)", observed);
+  const wsRow = observed.find((r) => r[2] === "location /ws/" && r[4] === "101" && r[5] === "WebSocket" &&
+    (r[6] || "").startsWith("/ws/echo?check:"));
+  check(!!wsRow, "page shows wsgate's observation of the quick check through location /ws/ (101, WebSocket)", observed);
+  check(!!wsRow && /closed by client 1000/.test(wsRow[6]), "the quick check's row says the client closed it with 1000", wsRow);
   check(!!wsRow && /:\d+$/.test(wsRow[3]), "observation names the upstream address", wsRow);
   check(observed.some((r) => r[2] === "location /"), "page shows wsgate's observation of location /", observed);
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -205,66 +204,4 @@ func (b *wsBackend) shutdown(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
-}
-
-// Observed is one request wsgate served, as its Observe hook reported it
-// (proxy.Observation), with the time it was reported.
-type Observed struct {
-	Type     string `json:"type"` // "observed"
-	Time     string `json:"time"` // RFC 3339 with milliseconds
-	Server   string `json:"server"`
-	Location string `json:"location"`
-	Upstream string `json:"upstream"`
-	Status   int    `json:"status"`
-	Tunnel   bool   `json:"tunnel"`
-}
-
-// observer keeps the last observations and fans them out to subscribers.
-type observer struct {
-	mu     sync.Mutex
-	recent []Observed
-	subs   map[chan Observed]struct{}
-}
-
-// observedKept is how many observations the observer remembers.
-const observedKept = 50
-
-func newObserver() *observer { return &observer{subs: map[chan Observed]struct{}{}} }
-
-// add records o and offers it to each subscriber without blocking (a
-// subscriber that is behind misses it).
-func (o *observer) add(ob Observed) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.recent = append(o.recent, ob)
-	if len(o.recent) > observedKept {
-		o.recent = o.recent[len(o.recent)-observedKept:]
-	}
-	for ch := range o.subs {
-		select {
-		case ch <- ob:
-		default:
-		}
-	}
-}
-
-func (o *observer) snapshot() []Observed {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	out := append([]Observed(nil), o.recent...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Time < out[j].Time })
-	return out
-}
-
-func (o *observer) subscribe() (<-chan Observed, []Observed, func()) {
-	ch := make(chan Observed, 64)
-	o.mu.Lock()
-	o.subs[ch] = struct{}{}
-	recent := append([]Observed(nil), o.recent...)
-	o.mu.Unlock()
-	return ch, recent, func() {
-		o.mu.Lock()
-		delete(o.subs, ch)
-		o.mu.Unlock()
-	}
 }

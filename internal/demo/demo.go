@@ -21,7 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"wsgate/internal/proxy"
 	"wsgate/internal/server"
 )
 
@@ -142,12 +141,7 @@ func Start(opts Options) (_ *Demo, err error) {
 		Prefix:   d.dir,
 		Version:  opts.Version,
 		Log:      log,
-		Observe: func(o proxy.Observation) {
-			obs.add(Observed{
-				Type: "observed", Time: time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"),
-				Server: o.Server, Location: o.Location, Upstream: o.Upstream, Status: o.Status, Tunnel: o.Tunnel,
-			})
-		},
+		Observer: obs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting wsgate on %s: %w", listenAddr, err)

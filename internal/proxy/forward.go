@@ -273,6 +273,7 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 			// nginx logs the upstream's name for a try that found no
 			// peer (ngx_http_upstream_next, NGX_HTTP_UPSTREAM_FT_NOLIVE).
 			c.vc.Upstream = append(c.vc.Upstream, vars.UpstreamTry{Addr: tg.pool.Name(), Status: KindNoLive.Status(), ConnectTime: -1})
+			c.observeTry(TryNoLive, false)
 			return nil, KindNoLive, err
 		}
 		a.lease, a.peer = lease, *lease.Peer()
@@ -446,6 +447,7 @@ func (c *clientConn) recordAt(a *attempt, status int, now time.Time) {
 		t.ConnectTime = a.connected.Sub(a.start)
 	}
 	c.vc.Upstream = append(c.vc.Upstream, t)
+	c.observeTry(answeredOutcome(status), a.reused)
 }
 
 // recordFailed appends a try that got no usable response: nginx logs the
@@ -458,6 +460,7 @@ func (c *clientConn) recordFailed(a *attempt, kind ErrorKind, connected bool) {
 		t.ConnectTime = a.connected.Sub(a.start)
 	}
 	c.vc.Upstream = append(c.vc.Upstream, t)
+	c.observeTry(failedOutcome(kind, connected), a.reused)
 }
 
 func (a *attempt) done(o upstream.Outcome) {

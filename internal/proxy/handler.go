@@ -182,13 +182,7 @@ func (h *Handler) report(plan *snapshot.Loc, vc *vars.Ctx) {
 	for _, lg := range plan.Logs {
 		lg.Log(vc)
 	}
-	if obs := h.Observe; obs != nil {
-		o := Observation{Server: vc.ServerName, Location: plan.Name, Status: vc.Status, Tunnel: vc.WS}
-		if n := len(vc.Upstream); n > 0 {
-			o.Upstream = vc.Upstream[n-1].Addr
-		}
-		obs(o)
-	}
+	h.observeRequest(plan, vc)
 }
 
 func protoString(req *http1.Request) string {

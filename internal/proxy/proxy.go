@@ -26,18 +26,9 @@ type Handler struct {
 	Buffers *tunnel.BufferPool
 	// Log receives wsgate's own messages (nginx's error_log).
 	Log *slog.Logger
-	// Observe, when set, is told which location and upstream served each
-	// request (the demo page shows it). It must be fast.
-	Observe func(Observation)
-}
-
-// Observation is what Handler.Observe receives for each request.
-type Observation struct {
-	Server   string // $server_name
-	Location string // "location /ws/"
-	Upstream string // $upstream_addr, "" when not proxied
-	Status   int
-	Tunnel   bool
+	// Observer, when set, is told of each request, upstream try and
+	// tunnel (see Observer). nil: nothing is built for it.
+	Observer Observer
 }
 
 // Conn is one accepted client connection as the server hands it over.

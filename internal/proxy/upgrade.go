@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"wsgate/internal/config"
@@ -148,10 +149,11 @@ func (c *clientConn) upgrade(w ResponseWriter, req *http1.Request, plan *snapsho
 	readerPool.Put(a.br)
 	a.br = nil
 	a.conn.SetDeadline(time.Time{})
+	client := c.remoteAddr + ":" + c.remotePort
 	handle := c.h.Tunnels.Add(tunnel.Info{
 		Route:       plan.Key,
 		Upstream:    a.peer.Name,
-		Client:      c.remoteAddr + ":" + c.remotePort,
+		Client:      client,
 		Start:       now,
 		DrainWindow: plan.Conf.WS.DrainWindow,
 	})
@@ -165,9 +167,17 @@ func (c *clientConn) upgrade(w ResponseWriter, req *http1.Request, plan *snapsho
 	// (and no observer) keeps none. An idle tunnel then costs its two
 	// sockets and what tunnel keeps, nothing more.
 	end := &tunnelEnd{h: c.h, plan: plan, lease: a.lease, connected: a.connected}
-	if len(plan.Logs) > 0 || c.h.Observe != nil {
+	if len(plan.Logs) > 0 || c.h.Observer != nil {
 		end.vars = new(vars.Frozen)
 		end.vars.Freeze(&c.vc)
+	}
+	var frames tunnel.FrameObserver
+	if obs := c.h.Observer; obs != nil {
+		end.tun = &Tunnel{
+			Server: c.vc.ServerName, Location: plan.Name, Upstream: a.peer.Name, Client: client,
+			URI: strings.Clone(c.vc.RequestURI), FrameAware: isWS, Start: now,
+		}
+		frames = obs.TunnelStart(*end.tun)
 	}
 	tunnel.Start(context.Background(), cc, a.conn, clientBuf, upstreamBuf, tunnel.Options{
 		ReadTimeout:  plan.ReadTimeout,
@@ -180,7 +190,8 @@ func (c *clientConn) upgrade(w ResponseWriter, req *http1.Request, plan *snapsho
 		// Served from the event loop: an idle direction keeps no
 		// goroutine from its first would-block read on, not only after
 		// ParkAfter.
-		Loop: true,
+		Loop:   true,
+		Frames: frames,
 	}, end.done)
 	return 101
 }
@@ -193,11 +204,15 @@ type tunnelEnd struct {
 	lease     *upstream.Lease
 	connected time.Time
 	vars      *vars.Frozen // the request's variables with WS set; nil: no log line, no observer
+	tun       *Tunnel      // what the Observer was told at TunnelStart; nil: no observer
 }
 
 func (e *tunnelEnd) done(res tunnel.Result) {
 	if e.lease != nil {
 		e.lease.Done(upstream.Success)
+	}
+	if e.tun != nil {
+		e.h.Observer.TunnelEnd(*e.tun, res)
 	}
 	if e.vars == nil {
 		return

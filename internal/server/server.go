@@ -54,8 +54,9 @@ type Options struct {
 	Version string
 	// Log receives wsgate's own messages; nil means slog.Default().
 	Log *slog.Logger
-	// Observe is passed to the proxy handler (see proxy.Handler.Observe).
-	Observe func(proxy.Observation)
+	// Observer is passed to the proxy handler (see proxy.Observer); nil
+	// for none.
+	Observer proxy.Observer
 	// Resolver resolves upstream host names; nil means the system's.
 	Resolver upstream.Resolver
 }
@@ -111,7 +112,7 @@ func Start(opts Options) (*Server, error) {
 		Tunnels:  s.tunnels,
 		Buffers:  tunnel.NewBufferPool(0),
 		Log:      log,
-		Observe:  opts.Observe,
+		Observer: opts.Observer,
 	}
 	spec := opts.Spec
 	if spec == nil {
