@@ -1,10 +1,12 @@
 package proxy_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -132,7 +134,7 @@ type observedGate struct {
 	backends   map[string]string
 }
 
-func startObservedGate(t *testing.T, conf string, backends map[string]string, obs proxy.Observer) *observedGate {
+func startObservedGate(t testing.TB, conf string, backends map[string]string, obs proxy.Observer) *observedGate {
 	t.Helper()
 	dir := t.TempDir()
 	g := &observedGate{addr: proxytest.FreeAddr(t), path: filepath.Join(dir, "nginx.conf"), backends: backends}
@@ -148,7 +150,7 @@ func startObservedGate(t *testing.T, conf string, backends map[string]string, ob
 }
 
 // write writes conf as the gate's configuration file.
-func (g *observedGate) write(t *testing.T, conf string) {
+func (g *observedGate) write(t testing.TB, conf string) {
 	t.Helper()
 	pairs := []string{"{{listen}}", g.addr}
 	for name, addr := range g.backends {
@@ -295,5 +297,58 @@ func TestObserverEvents(t *testing.T) {
 				t.Errorf("events: got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
+	}
+}
+
+// nopObserver is an Observer that keeps nothing and asks for no frames.
+type nopObserver struct{}
+
+func (nopObserver) Try(proxy.Try)                                 {}
+func (nopObserver) TunnelStart(proxy.Tunnel) tunnel.FrameObserver { return nil }
+func (nopObserver) TunnelEnd(proxy.Tunnel, tunnel.Result)         {}
+func (nopObserver) Request(proxy.Request)                         {}
+
+// BenchmarkGateGETObserved is BenchmarkGateGET's pooled case with an
+// Observer that does nothing: what observing costs a request (compare
+// with BenchmarkGateGET/pooled, which has none).
+func BenchmarkGateGETObserved(b *testing.B) {
+	const resp = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n"
+	be := fixedBackend(b, resp)
+	g := startObservedGate(b, `
+upstream pool { server {{b}}; keepalive 8; }
+server { listen {{listen}}; keepalive_requests 100000000;
+    location / { proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://pool; } }`,
+		map[string]string{"b": be}, nopObserver{})
+	c, err := net.Dial("tcp", g.addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	req := []byte("GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	get := func() {
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			line, err := br.ReadSlice('\n')
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(line) == 2 {
+				break
+			}
+		}
+		if _, err := br.Discard(6); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range 100 {
+		get()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		get()
 	}
 }

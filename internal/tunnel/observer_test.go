@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"wsgate/internal/ws"
@@ -94,5 +95,28 @@ func TestFrameObserver(t *testing.T) {
 				t.Errorf("messages: got %d/%d; want 3/3", res.MessagesFromClient, res.MessagesFromUpstream)
 			}
 		})
+	}
+}
+
+// frameCount is a FrameObserver that counts frames.
+type frameCount struct{ n atomic.Int64 }
+
+func (c *frameCount) Frame(Frame) { c.n.Add(1) }
+
+// BenchmarkRelayFrames is BenchmarkRelay's frame-aware modes with a
+// FrameObserver: what being told of each frame costs (compare with
+// BenchmarkRelay, which has none).
+func BenchmarkRelayFrames(b *testing.B) {
+	for _, size := range []int{128, 16 << 10} {
+		for _, m := range modes {
+			if !m.opts.FrameAware {
+				continue
+			}
+			b.Run(m.name+"/"+sizeName(size), func(b *testing.B) {
+				opts := m.opts
+				opts.Frames = new(frameCount)
+				benchRelay(b, size, opts)
+			})
+		}
 	}
 }
