@@ -33,6 +33,9 @@
 //     are composed into them, the Date value is http1.Date's (formatted
 //     once per second for the process), and a status without a line of
 //     its own gets http1's table's (nginx's ngx_http_status_lines).
+//   - Handler.Observer, when set, hears of each upstream try, each
+//     tunnel's start, frames (when it asks) and end, and each request as
+//     it ends (observer.go); with none set nothing is built for it.
 //
 // What it leaves to others: the HTTP/1.x wire format (internal/http1),
 // configuration and everything compiled from it (internal/config,
