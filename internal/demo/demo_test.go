@@ -166,7 +166,7 @@ func TestDemoThroughWsgate(t *testing.T) {
 			return hasTunnel(list)
 		})
 		if !hasTunnel(list) {
-			t.Fatalf("observed: got %+v; want a tunnel through location /ws/ with status 101", list)
+			t.Fatalf("observed: got %+v; want a tunnel through location /ws/ with status 101, its URI, who closed it and the code", list)
 		}
 		for _, o := range list {
 			if o.Location == "location /ws/" && !strings.HasSuffix(o.Upstream, d.WSBackend[0][strings.LastIndex(d.WSBackend[0], ":"):]) {
@@ -214,9 +214,12 @@ func TestDemoThroughWsgate(t *testing.T) {
 	})
 }
 
+// hasTunnel reports whether list has a WebSocket row with what its
+// tunnel's end told: the request URI, who closed it and with which code.
 func hasTunnel(list []Observed) bool {
 	for _, o := range list {
-		if o.Location == "location /ws/" && o.Tunnel && o.Status == 101 {
+		if o.Location == "location /ws/" && o.Tunnel && o.Status == 101 &&
+			strings.HasPrefix(o.URI, "/ws/") && o.ClosedBy != "" && o.CloseCode != 0 {
 			return true
 		}
 	}
