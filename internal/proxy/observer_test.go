@@ -313,7 +313,7 @@ func (nopObserver) Request(proxy.Request)                         {}
 // with BenchmarkGateGET/pooled, which has none).
 func BenchmarkGateGETObserved(b *testing.B) {
 	const resp = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n"
-	be := fixedBackend(b, resp)
+	be := proxytest.NewFixed(b, resp).Addr
 	g := startObservedGate(b, `
 upstream pool { server {{b}}; keepalive 8; }
 server { listen {{listen}}; keepalive_requests 100000000;
