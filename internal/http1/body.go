@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"io"
+
+	"wsgate/internal/exchange"
 )
 
 // Limits of the chunked framing this package accepts. nginx bounds neither
@@ -385,3 +387,6 @@ func bytesIndexCR(b []byte) bool {
 	}
 	return false
 }
+
+// Body is the request body reader that Serve gives each Request.
+var _ exchange.Body = (*Body)(nil)

@@ -3,16 +3,14 @@ package http1
 import (
 	"errors"
 	"strconv"
+
+	"wsgate/internal/exchange"
 )
 
 // Framing is what the writer decided about a response before its head is
 // composed: the length or chunking of the body and whether the connection
 // stays open.
-type Framing struct {
-	ContentLength int64 // -1: none sent
-	Chunked       bool
-	KeepAlive     bool
-}
+type Framing = exchange.Framing
 
 // WriteComposedHeader writes a head composed by the caller (a proxied
 // response, whose header order is the upstream's): the writer decides the

@@ -3,7 +3,10 @@
 // Client side: ParseRequestHead reads a request head the way nginx 1.22
 // (src/http/ngx_http_parse.c, src/http/ngx_http_request.c) does, with its
 // buffer limits and its statuses; Serve runs one client connection
-// (keep-alive, pipelining, 100-continue, HEAD, error pages, Hijack).
+// (keep-alive, pipelining, 100-continue, HEAD, error pages, Hijack). It is
+// one protocol behind internal/exchange: a Request embeds the
+// exchange.Request the request handlers read, and ResponseWriter is an
+// exchange.ResponseWriter, so a request reaches them without a copy.
 //
 // Upstream side: Response.ReadHead reads a response head (of at most max
 // bytes, nginx's proxy_buffer_size); Body reads either side's body

@@ -2,17 +2,16 @@ package http1
 
 import (
 	"bufio"
-	"bytes"
 	"math"
+
+	"wsgate/internal/exchange"
 )
 
 // Header is one header line as received or to be sent: name with its
 // original case and value without surrounding spaces. In a parsed Request or
 // Response both slices alias that value's scratch buffer (see the package
 // documentation for their lifetime).
-type Header struct {
-	Name, Value []byte
-}
+type Header = exchange.Header
 
 // HeadConfig holds the server-level settings that shape request head
 // parsing (ngx_http_core_srv_conf_t). Start from DefaultHeadConfig: the
@@ -62,55 +61,27 @@ func (c *HeadConfig) sizes() (small, large, num int) {
 	return small, large, num
 }
 
-// Request is a parsed request head. Byte-slice fields alias the Request's
-// scratch buffer and stay valid until the Request is passed to
+// Request is a parsed request head. It embeds the protocol-neutral
+// exchange.Request the request handlers see (method, targets, version,
+// headers, host, body framing, Body, Pipelined), whose byte slices alias
+// the Request's scratch buffer; the fields below are HTTP/1.x's own.
+// Byte-slice fields stay valid until the Request is passed to
 // ParseRequestHead again.
+//
+// ParseRequestHead does not set Body or Pipelined; Serve does.
 type Request struct {
-	Method []byte
+	exchange.Request
 	// RawTarget is the request-target exactly as sent.
 	RawTarget []byte
-	// URI is nginx's $request_uri (r->unparsed_uri): RawTarget for the
-	// origin form, the part from the path on for the absolute form.
-	URI []byte
-	// Path is URI before the first '?', raw (not decoded).
-	Path []byte
-	// Query is URI after the first '?' ($args); HasQuery tells "?" from none.
-	Query    []byte
-	HasQuery bool
-	// NormalizedPath is nginx's $uri: Path decoded, dot segments resolved,
-	// slashes merged per HeadConfig.MergeSlashes (ngx_http_parse_complex_uri).
-	NormalizedPath []byte
-	// ProtoMajor and ProtoMinor are the version; HTTP/0.9 is 0.9.
-	ProtoMajor, ProtoMinor int
-	// Headers are the accepted header lines in arrival order, original case.
-	Headers []Header
-	// Host is nginx's headers_in.server: the host of an absolute target, else
-	// of the Host header; lower-cased, port and trailing dot removed. Empty
-	// when neither was sent.
-	Host []byte
-	// ContentLength is the Content-Length value, -1 when absent.
-	ContentLength int64
-	// Chunked is true for "Transfer-Encoding: chunked".
-	Chunked bool
 	// ConnectionClose is true when a Connection header contains "close".
 	ConnectionClose bool
 	// KeepAlive is what the client asked for (nginx r->keepalive before
 	// location checks): HTTP/1.1 unless "close", HTTP/1.0 only with
 	// "keep-alive".
 	KeepAlive bool
-	// Upgrade is the first Upgrade header's value, nil when none.
-	Upgrade []byte
 	// Expect100 is true for HTTP/1.1 with "Expect: 100-continue" (exact,
 	// case-insensitive, as ngx_http_test_expect).
 	Expect100 bool
-	// HeadLength is the number of bytes the head took on the wire.
-	HeadLength int
-	// Body reads the request body; Serve sets it, ParseRequestHead does not.
-	Body *Body
-	// Pipelined is true when bytes of this request were already buffered
-	// when the previous request on the connection was finished (nginx's
-	// r->pipeline, $pipe). Serve sets it, ParseRequestHead does not.
-	Pipelined bool
 
 	buf        []byte
 	spans      []span // header name/value spans into buf, two per header
@@ -123,25 +94,9 @@ type span struct{ s, e int32 }
 func (r *Request) reset() {
 	buf, spans, hs, body := r.buf[:0], r.spans[:0], r.Headers[:0], r.Body
 	// Until a request line parses, the version is 1.0 (ngx_http_alloc_request).
-	*r = Request{buf: buf, spans: spans, Headers: hs, Body: body, ContentLength: -1, ProtoMajor: 1}
+	*r = Request{Request: exchange.Request{Headers: hs, Body: body, ContentLength: -1, ProtoMajor: 1}, buf: buf, spans: spans}
 	none := span{-1, -1}
 	r.rl = rlOffsets{none, none, none, none, none, none, none}
-}
-
-// IsHEAD reports whether the method is HEAD.
-func (r *Request) IsHEAD() bool { return string(r.Method) == "HEAD" }
-
-// Header returns the value of the first header named name
-// (case-insensitive), or nil.
-func (r *Request) Header(name string) []byte {
-	return lookup(r.Headers, name)
-}
-
-// HasToken reports whether any header named name has token among its
-// comma-separated elements (case-insensitive), e.g. HasToken("Connection",
-// "upgrade").
-func (r *Request) HasToken(name, token string) bool {
-	return hasToken(r.Headers, name, token)
 }
 
 func lookup(hs []Header, name string) []byte {
@@ -163,55 +118,16 @@ func hasToken(hs []Header, name, token string) bool {
 }
 
 // TokenIn reports whether the comma-separated list v (RFC 9110 5.6.1)
-// holds tok, compared as EqualFold does. Elements are trimmed of spaces and
-// tabs; an empty v holds nothing.
-func TokenIn(v []byte, tok string) bool {
-	for len(v) > 0 {
-		el := v
-		i := bytes.IndexByte(v, ',')
-		if i >= 0 {
-			el, v = v[:i], v[i+1:]
-		} else {
-			v = nil
-		}
-		if EqualFold(TrimOWS(el), tok) {
-			return true
-		}
-	}
-	return false
-}
+// holds tok, compared as EqualFold does (exchange.TokenIn).
+func TokenIn(v []byte, tok string) bool { return exchange.TokenIn(v, tok) }
 
 // TrimOWS removes the optional whitespace (spaces and tabs, RFC 9110 5.6.3)
-// around b.
-func TrimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
+// around b (exchange.TrimOWS).
+func TrimOWS(b []byte) []byte { return exchange.TrimOWS(b) }
 
 // EqualFold reports whether b and s are equal with ASCII letters compared
-// case-insensitively; other bytes must match exactly.
-func EqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c, d := b[i], s[i]
-		if c|0x20 != d|0x20 {
-			return false
-		}
-		if c|0x20 < 'a' || c|0x20 > 'z' {
-			if c != d {
-				return false
-			}
-		}
-	}
-	return true
-}
+// case-insensitively; other bytes must match exactly (exchange.EqualFold).
+func EqualFold(b []byte, s string) bool { return exchange.EqualFold(b, s) }
 
 // containsFold reports whether s contains the lower-case ASCII word sub,
 // case-insensitively (nginx's ngx_strcasestrn).

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"wsgate/internal/exchange"
 )
 
 // This file is the server's API: what a connection is configured with,
@@ -17,13 +19,7 @@ import (
 // RequestLimits are the location-level settings (ngx_http_core_loc_conf_t)
 // that apply to one request. A handler may replace them with SetLimits once
 // it knows the location; durations of 0 mean no deadline.
-type RequestLimits struct {
-	ClientMaxBodySize int64         // client_max_body_size, default 1m; 0: unlimited
-	ClientBodyTimeout time.Duration // client_body_timeout between two reads, default 60s
-	SendTimeout       time.Duration // send_timeout between two writes, default 60s
-	KeepaliveTimeout  time.Duration // keepalive_timeout, default 75s; 0 disables keep-alive
-	KeepaliveRequests int           // keepalive_requests, default 1000
-}
+type RequestLimits = exchange.Limits
 
 // ConnConfig configures Serve for one connection. Start from
 // DefaultConnConfig; the zero values of booleans and limits are nginx's

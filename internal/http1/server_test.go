@@ -54,7 +54,7 @@ func echoHandler(w *ResponseWriter, r *Request) {
 		return
 	}
 	out := fmt.Sprintf("%s %s %s", r.Method, r.URI, body)
-	for _, tr := range r.Body.Trailers {
+	for _, tr := range r.Body.(*Body).Trailers {
 		out += fmt.Sprintf(" [%s=%s]", tr.Name, tr.Value)
 	}
 	w.AddServerDate()

@@ -30,6 +30,9 @@ func (e *StatusError) Error() string {
 	return strconv.Itoa(e.Status) + ": " + e.Msg
 }
 
+// StatusCode is Status, for exchange.StatusOf.
+func (e *StatusError) StatusCode() int { return e.Status }
+
 func statusErr(status int, msg string) error {
 	return &StatusError{Status: status, Msg: msg}
 }

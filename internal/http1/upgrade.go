@@ -1,6 +1,10 @@
 package http1
 
-import "net"
+import (
+	"net"
+
+	"wsgate/internal/exchange"
+)
 
 // Upgrade answers the request with 101 Switching Protocols (RFC 9110
 // section 15.2.2), its head composed by compose as for
@@ -15,3 +19,7 @@ func (w *ResponseWriter) Upgrade(compose func(dst []byte, f Framing) []byte) (ne
 	}
 	return w.HijackBuffered()
 }
+
+// ResponseWriter is the HTTP/1.x implementation of the response side of
+// the handlers' interface.
+var _ exchange.ResponseWriter = (*ResponseWriter)(nil)

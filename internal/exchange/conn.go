@@ -1,0 +1,24 @@
+package exchange
+
+import "net"
+
+// Conn is one accepted client connection as the server hands it to the
+// request handlers: the facts nginx's connection variables show, fixed
+// for the connection's life.
+type Conn struct {
+	// NetConn is the client connection, after any TLS handshake. A
+	// handler may watch it for a close (HTTP/1.x) but reads and writes
+	// only through the ResponseWriter.
+	NetConn net.Conn
+	// ListenAddr is the listen address it was accepted on, as the
+	// configuration names it (route.Table's key).
+	ListenAddr string
+	// TLS is set for a connection accepted on "listen ... ssl" ($https).
+	TLS bool
+	// Serial is $connection.
+	Serial uint64
+	// RemoteAddr, RemotePort, LocalAddr and LocalPort are
+	// $remote_addr, $remote_port, $server_addr and $server_port.
+	RemoteAddr, RemotePort string
+	LocalAddr, LocalPort   string
+}

@@ -1,0 +1,71 @@
+package exchange
+
+import (
+	"net"
+	"time"
+)
+
+// ResponseWriter is the client side of one request, whatever protocol it
+// came in: what the content handlers write their answers through.
+// *http1.ResponseWriter is one; an HTTP/2 or HTTP/3 stream is to be
+// another. Header lines are written in the order nginx's header filter
+// writes them: AddServerDate, the handler's own lines, MarkFraming where
+// Content-Length or Transfer-Encoding and Connection go, then the rest.
+type ResponseWriter interface {
+	// SetLimits applies the location's request limits
+	// (client_max_body_size and the body, send and keep-alive timeouts);
+	// a declared body above client_max_body_size is returned as an error
+	// whose status is 413.
+	SetLimits(l Limits) error
+	// AddServerDate adds the Server and Date lines.
+	AddServerDate()
+	AddHeader(name, value string)
+	AddHeaderBytes(name, value []byte)
+	// SetLocation sets the Location header nginx writes in its own place.
+	SetLocation(value []byte)
+	// MarkFraming marks where the framing lines go.
+	MarkFraming()
+	// WriteHeader writes the head; contentLength -1 means unknown.
+	WriteHeader(status int, reason string, contentLength int64) error
+	// WriteComposedHeader writes a head that compose appends whole (a
+	// proxied response, in the upstream's header order), given the
+	// framing the writer decided.
+	WriteComposedHeader(status int, contentLength int64, compose func(dst []byte, f Framing) []byte) error
+	Write(p []byte) (int, error)
+	Flush() error
+	// WriteError answers with nginx's built-in page for status.
+	WriteError(status int) error
+	// CloseAfter ends the connection after this response.
+	CloseAfter()
+	// Abort marks the response as truncated: the client must see it cut.
+	Abort()
+	Written() bool
+	Status() int
+	BodyBytes() int64
+	// Upgrade answers with a composed 101 and hands over the client's
+	// stream for the tunnel, with the bytes the client sent past the
+	// request (RFC 9110 section 7.8; for HTTP/2 and HTTP/3, RFC 8441 and
+	// RFC 9220 make it a 200 to an extended CONNECT and the stream).
+	Upgrade(compose func(dst []byte, f Framing) []byte) (net.Conn, []byte, error)
+}
+
+// Framing is what the writer decided about a response before its head is
+// composed: the length or chunking of the body and whether the connection
+// stays open.
+type Framing struct {
+	ContentLength int64 // -1: none sent
+	Chunked       bool
+	KeepAlive     bool
+}
+
+// Limits are the location-level settings (ngx_http_core_loc_conf_t) that
+// apply to one request; a handler sets them with
+// ResponseWriter.SetLimits once the location is known. Durations of 0
+// mean no deadline.
+type Limits struct {
+	ClientMaxBodySize int64         // client_max_body_size, default 1m; 0: unlimited
+	ClientBodyTimeout time.Duration // client_body_timeout between two reads, default 60s
+	SendTimeout       time.Duration // send_timeout between two writes, default 60s
+	KeepaliveTimeout  time.Duration // keepalive_timeout, default 75s; 0 disables keep-alive
+	KeepaliveRequests int           // keepalive_requests, default 1000
+}
