@@ -17,6 +17,15 @@ type Header struct {
 // a protocol's status error (413, 400) for a body that breaks its rules.
 type Body interface {
 	io.Reader
+	// Begin does what the first Read does before it reads, also for an
+	// empty body: the size check, and the protocol's invitation to send
+	// (HTTP/1.1's "100 Continue" to "Expect: 100-continue"), as nginx
+	// tests Expect whenever it reads or discards a body. A handler that
+	// takes the body calls Begin first; later calls, and Reads, do not
+	// repeat it.
+	Begin() error
+	// Empty reports whether the body has no bytes by its framing.
+	Empty() bool
 	// BytesRead is how many body bytes Read has returned so far.
 	BytesRead() int64
 }

@@ -42,6 +42,10 @@ type ResponseWriter interface {
 	Written() bool
 	Status() int
 	BodyBytes() int64
+	// BytesSent counts every byte sent for the response ($bytes_sent):
+	// a 100 Continue, the head, framing and body; after Upgrade, the 101's
+	// head.
+	BytesSent() int64
 	// Upgrade answers with a composed 101 and hands over the client's
 	// stream for the tunnel, with the bytes the client sent past the
 	// request (RFC 9110 section 7.8; for HTTP/2 and HTTP/3, RFC 8441 and

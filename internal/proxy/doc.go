@@ -1,12 +1,14 @@
-// Package proxy is wsgate's proxy content handler: for each request the
-// server hands it (Handler.Conn, then ConnHandler.ServeRequest) it picks
-// the server and location as nginx does, answers what the location answers
-// itself (return, the trailing-slash redirect, 404 where nothing is
-// proxied), and otherwise proxies the request to its upstream and relays
-// the answer; a WebSocket (or an upgrade the location allows) that the
-// upstream accepts with 101 is handed to internal/tunnel with the client's
-// stream from ResponseWriter.Upgrade. Which of these a location uses was
-// decided when its snapshot was built (snapshot.Loc.Content).
+// Package proxy is wsgate's proxy content handler (ngx_http_proxy_module's
+// content phase): the request pipeline (internal/pipeline) hands it each
+// request routed to a location whose snapshot chose it
+// (snapshot.ContentProxy), through ContentHandler.ServeContent with the
+// protocol-neutral exchange.Request and exchange.ResponseWriter. It
+// proxies the request to the location's upstream and relays the answer;
+// a WebSocket (or an upgrade the location allows) that the upstream
+// accepts with 101 is handed to internal/tunnel with the client's stream
+// from ResponseWriter.Upgrade, and the request is logged through
+// Handler.Finish when the tunnel ends. Choosing the server and location,
+// return, the trailing-slash redirect and the 404 are the pipeline's.
 //
 // The request path, in nginx 1.22's order (ngx_http_proxy_module,
 // ngx_http_upstream.c): the upstream request head (the location's
@@ -26,9 +28,10 @@
 //     refused or bad answer, 504 timed out, 499 logged when the client
 //     gave up, 500 for an unusable proxy_pass value), and to the
 //     proxy_next_upstream condition it counts as.
-//   - Each request loads the published snapshot once (Handler.Snapshot)
-//     and keeps it; a tunnel keeps its route's key. A reload publishes
-//     another snapshot and changes nothing in flight.
+//   - A request uses the snapshot its location belongs to
+//     (snapshot.Loc.Snapshot), the one the pipeline loaded for it; a
+//     tunnel keeps its route's key. A reload publishes another snapshot
+//     and changes nothing in flight.
 //   - The request path reuses per-connection state and buffers: heads
 //     are composed into them, the Date value is http1.Date's (formatted
 //     once per second for the process), and a status without a line of
@@ -42,5 +45,6 @@
 // internal/snapshot), balancing, keep-alive caches and peer health
 // (internal/upstream), the bytes after a 101 (internal/tunnel), and the
 // listening sockets, accept, TLS, the connection loop, drain, stop and
-// signals (internal/server).
+// signals (internal/server), the phases before content and the access log
+// (internal/pipeline).
 package proxy

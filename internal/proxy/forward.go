@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"wsgate/internal/config"
+	"wsgate/internal/exchange"
 	"wsgate/internal/http1"
 	"wsgate/internal/snapshot"
 	"wsgate/internal/upstream"
@@ -57,18 +58,14 @@ type target struct {
 // forward proxies req to the location's upstream and relays the answer; a
 // WebSocket (or allowed) upgrade that the upstream accepts becomes a tunnel.
 // It returns the status to log.
-func (c *clientConn) forward(w ResponseWriter, req *http1.Request, snap *snapshot.Snapshot, plan *snapshot.Loc, lc *config.LocConf) int {
+func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, snap *snapshot.Snapshot, plan *snapshot.Loc, lc *config.LocConf) int {
 	loc := plan
 	upgrade := req.Upgrade != nil
-	isWS := upgrade && http1.TokenIn(req.Upgrade, "websocket") && req.HasToken("Connection", "upgrade")
+	isWS := upgrade && exchange.TokenIn(req.Upgrade, "websocket") && req.HasToken("Connection", "upgrade")
 	allowTunnel := isWS || (upgrade && allowedUpgrade(lc.WS.AllowUpgrades, req.Upgrade))
 	variant := isWS && lc.WS.Upgrade
-	if isWS {
-		if status, reason := checkHandshake(req); status != 0 {
-			c.h.Log.Info("bad websocket handshake", "client", c.remoteAddr, "uri", c.vc.RequestURI, "reason", reason)
-			return c.refuseHandshake(w, req, plan, status)
-		}
-	}
+	// A WebSocket handshake here was checked in the access phase
+	// (snapshot.Loc.CheckHandshake).
 
 	// Where to: the static pool, or the evaluated proxy_pass.
 	var tg target
@@ -76,7 +73,7 @@ func (c *clientConn) forward(w ResponseWriter, req *http1.Request, snap *snapsho
 	c.vc.Proxied = true
 	pp := lc.ProxyPass
 	if loc.PassURL != nil {
-		v := loc.PassURL.Append(nil, &c.vc)
+		v := loc.PassURL.Append(nil, c.vc)
 		pu, err := snapshot.ParsePassURL(v)
 		if err != nil {
 			c.h.Log.Error("bad proxy_pass value", "value", string(v), "err", err)
@@ -161,7 +158,7 @@ func (c *clientConn) forward(w ResponseWriter, req *http1.Request, snap *snapsho
 		Chunked:    req.Chunked && spool == nil && lc.ProxyPassRequestBody,
 		ProxyHost:  tg.proxyHost,
 		Upgrade:    variant,
-		Vars:       &c.vc,
+		Vars:       c.vc,
 	}
 	c.buf = plan.Headers.AppendRequest(c.buf[:0], &ur)
 	head := c.buf
@@ -185,7 +182,7 @@ func (c *clientConn) forward(w ResponseWriter, req *http1.Request, snap *snapsho
 	if tg.pool != nil {
 		key.ClientIP = c.clientIP()
 		if loc.HashKey != nil {
-			key.Hash = loc.HashKey.Append(nil, &c.vc)
+			key.Hash = loc.HashKey.Append(nil, c.vc)
 		}
 	}
 	resp := &c.resp
@@ -262,7 +259,7 @@ func (tg *target) poolName() string {
 
 // try picks a peer, connects (or reuses an idle connection) and sends the
 // request head and body; start is when the try began. kind classifies err.
-func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried, lc *config.LocConf, head []byte, req *http1.Request, spool *spooled, hasBody bool, start time.Time) (*attempt, ErrorKind, error) {
+func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried, lc *config.LocConf, head []byte, req *exchange.Request, spool *spooled, hasBody bool, start time.Time) (*attempt, ErrorKind, error) {
 	// One attempt at a time per connection: the previous one is finished
 	// (closed or back in the pool) before the next try starts.
 	a := &c.att
@@ -342,8 +339,7 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 		if isTimeout(err) {
 			kind = KindSendTimeout
 		}
-		var se *http1.StatusError
-		if errors.As(err, &se) {
+		if exchange.StatusOf(err) != 0 {
 			// The client's body was bad or too slow: not the upstream's fault.
 			a.done(upstream.Success)
 			return nil, KindClientBody, err
@@ -412,7 +408,7 @@ func stopNothing() bool { return true }
 // proxy_next_upstream_tries and _timeout, and never resending a body that
 // was streamed, nor a non-idempotent request once sent unless
 // "non_idempotent" is listed (ngx_http_upstream_next).
-func (c *clientConn) canRetry(tried *upstream.Tried, lc *config.LocConf, n int, start time.Time, req *http1.Request, hasBody bool, spool *spooled) bool {
+func (c *clientConn) canRetry(tried *upstream.Tried, lc *config.LocConf, n int, start time.Time, req *exchange.Request, hasBody bool, spool *spooled) bool {
 	if tried.Left() <= 0 {
 		return false
 	}
@@ -512,10 +508,10 @@ func isTimeout(err error) bool {
 
 // allowedUpgrade reports whether the client's Upgrade value v names one of
 // the protocols ws_allow_upgrade lists (tokens compared case-insensitively,
-// http1.TokenIn); such an upgrade is tunnelled like a WebSocket one.
+// exchange.TokenIn); such an upgrade is tunnelled like a WebSocket one.
 func allowedUpgrade(allowed []string, v []byte) bool {
 	for _, a := range allowed {
-		if http1.TokenIn(v, a) {
+		if exchange.TokenIn(v, a) {
 			return true
 		}
 	}

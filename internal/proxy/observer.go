@@ -180,9 +180,9 @@ func failedOutcome(kind ErrorKind, connected bool) TryOutcome {
 	return TryFailed
 }
 
-// observeRequest tells the observer, if any, of the request that vc
+// ObserveRequest tells the observer, if any, of the request that vc
 // describes, which has ended.
-func (h *Handler) observeRequest(plan *snapshot.Loc, vc *vars.Ctx) {
+func (h *Handler) ObserveRequest(plan *snapshot.Loc, vc *vars.Ctx) {
 	obs := h.Observer
 	if obs == nil {
 		return

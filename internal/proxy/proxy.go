@@ -4,22 +4,18 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"sync/atomic"
 
-	"wsgate/internal/http1"
+	"wsgate/internal/exchange"
 	"wsgate/internal/snapshot"
 	"wsgate/internal/tunnel"
 	"wsgate/internal/vars"
 )
 
-// Handler serves the requests of client connections with the published
-// snapshot. One Handler lives as long as the process; a reload publishes
-// a new snapshot, and requests and tunnels in flight keep the one they
-// started with.
+// Handler is the proxy content handler of every location that proxies.
+// One Handler lives as long as the process; the request pipeline hands it
+// each request with the location it was routed to, in the snapshot that
+// request loaded, and requests and tunnels in flight keep that snapshot.
 type Handler struct {
-	// Snapshot is the published configuration; each request loads it
-	// once. The server stores a new one on reload.
-	Snapshot *atomic.Pointer[snapshot.Snapshot]
 	// Tunnels holds the live tunnels (reload and shutdown close them).
 	Tunnels *tunnel.Registry
 	// Buffers lends relay buffers to tunnels.
@@ -29,26 +25,16 @@ type Handler struct {
 	// Observer, when set, is told of each request, upstream try and
 	// tunnel (see Observer). nil: nothing is built for it.
 	Observer Observer
+	// Finish is the log phase of a request a tunnel took over, run when
+	// the tunnel ends; nil writes no log line for tunnels.
+	Finish Finisher
 }
 
-// Conn is one accepted client connection as the server hands it over.
-type Conn struct {
-	// NetConn is the client connection, after any TLS handshake.
-	NetConn net.Conn
-	// ListenAddr is the listen address it was accepted on, as the
-	// configuration names it (route.Table's key).
-	ListenAddr string
-	// TLS is set for a connection accepted on "listen ... ssl".
-	TLS bool
-	// Serial is $connection.
-	Serial uint64
-	// RemoteAddr, RemotePort, LocalAddr and LocalPort are
-	// $remote_addr, $remote_port, $server_addr and $server_port.
-	RemoteAddr, RemotePort string
-	LocalAddr, LocalPort   string
-	// Local is the serving goroutine's, kept from one connection to the
-	// next; nil means none is kept.
-	Local *Local
+// Finisher is the log phase of a request whose connection a tunnel took
+// over (pipeline.Pipeline is one): the access log lines, then
+// ObserveRequest.
+type Finisher interface {
+	Finish(loc *snapshot.Loc, vc *vars.Ctx)
 }
 
 // Local is what one serving goroutine keeps from one connection to the
@@ -77,19 +63,23 @@ func (l *Local) Close() {
 	l.shots = nil
 }
 
-// ConnHandler serves the requests of one client connection, one at a
-// time, in the order they arrive.
-type ConnHandler interface {
-	// ServeRequest answers req through w. req's bytes are valid until it
-	// returns; a tunnel takes over the client's stream through w.Upgrade.
-	ServeRequest(w ResponseWriter, req *http1.Request)
+// ContentHandler is the proxy as the content handler of one client
+// connection's requests (the request pipeline's pipeline.Content).
+type ContentHandler interface {
+	// ServeContent proxies r, routed to loc, and answers it through w. vc
+	// holds the request's variables; the proxy adds $upstream_* and
+	// $proxy_*. A WebSocket the upstream accepts becomes a tunnel that
+	// takes the client's stream through w.Upgrade: the result is then
+	// Detached and the tunnel logs the request when it ends.
+	ServeContent(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, vc *vars.Ctx) exchange.Result
 }
 
-// Conn returns the handler of the requests of one client connection. The
-// server runs the connection's protocol loop and calls it per request.
-func (h *Handler) Conn(cn *Conn) ConnHandler {
+// Conn returns the proxy's state for one client connection. local is the
+// serving goroutine's, kept from one connection to the next; nil means
+// none is kept.
+func (h *Handler) Conn(cn *exchange.Conn, local *Local) ContentHandler {
 	c := &clientConn{
-		h: h, nc: cn.NetConn, listenAddr: cn.ListenAddr, tls: cn.TLS, serial: cn.Serial, work: cn.Local,
+		h: h, nc: cn.NetConn, tls: cn.TLS, work: local,
 		remoteAddr: cn.RemoteAddr, remotePort: cn.RemotePort, localAddr: cn.LocalAddr, localPort: cn.LocalPort,
 	}
 	if c.work == nil {
@@ -109,17 +99,16 @@ func (h *Handler) Conn(cn *Conn) ConnHandler {
 	return c
 }
 
-// reqHeaders adapts a parsed request's header lines to HeaderList.
-type reqHeaders []http1.Header
+// reqHeaders adapts a request's header lines to HeaderList.
+type reqHeaders []exchange.Header
 
 func (h *reqHeaders) Len() int                      { return len(*h) }
 func (h *reqHeaders) At(i int) (name, value []byte) { return (*h)[i].Name, (*h)[i].Value }
 
 // fillHeaders copies header lines into vars.Header values without copying
-// bytes: the strings alias the request's buffer, which outlives the request
-// (and its access log line) because the next head is parsed only after the
-// handler returns.
-func fillHeaders(dst []vars.Header, src []http1.Header) []vars.Header {
+// bytes: the strings alias the lines' buffer, which outlives the request
+// (and its access log line).
+func fillHeaders(dst []vars.Header, src []exchange.Header) []vars.Header {
 	dst = dst[:0]
 	for _, h := range src {
 		dst = append(dst, vars.Header{Name: bstr(h.Name), Value: bstr(h.Value)})

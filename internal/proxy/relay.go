@@ -4,6 +4,7 @@ import (
 	"io"
 	"time"
 
+	"wsgate/internal/exchange"
 	"wsgate/internal/http1"
 	"wsgate/internal/snapshot"
 	"wsgate/internal/upstream"
@@ -16,7 +17,7 @@ import (
 // relay sends the upstream's response to the client, streaming the body,
 // and returns the connection to the keepalive cache when it can carry
 // another request.
-func (c *clientConn) relay(w ResponseWriter, req *http1.Request, plan *snapshot.Loc, a *attempt, resp *http1.Response, start time.Time) int {
+func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, plan *snapshot.Loc, a *attempt, resp *http1.Response, start time.Time) int {
 	// One clock reading for the response time and the Date header.
 	now := time.Now()
 	c.recordAt(a, resp.Status, now)
@@ -80,7 +81,7 @@ func (c *clientConn) relay(w ResponseWriter, req *http1.Request, plan *snapshot.
 // compose appends the head of the proxied response in c.up for
 // WriteComposedHeader; it is bound once per connection (composeFn) so that
 // a response costs no closure.
-func (c *clientConn) compose(dst []byte, f http1.Framing) []byte {
+func (c *clientConn) compose(dst []byte, f exchange.Framing) []byte {
 	c.host = append(c.host[:0], c.redirectHost()...)
 	cr := snapshot.ClientResponse{
 		Date:          http1.Date(c.headAt),
@@ -88,7 +89,7 @@ func (c *clientConn) compose(dst []byte, f http1.Framing) []byte {
 		Chunked:       f.Chunked,
 		Host:          c.host,
 		TLS:           c.tls,
-		Vars:          &c.vc,
+		Vars:          c.vc,
 		Port:          c.port,
 	}
 	if f.KeepAlive {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"wsgate/internal/config"
+	"wsgate/internal/exchange"
 	"wsgate/internal/http1"
 )
 
@@ -19,7 +20,7 @@ import (
 // ngx_http_upstream_process_header do.
 
 // send writes the head and the body under proxy_send_timeout.
-func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *http1.Request, spool *spooled, hasBody bool) error {
+func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exchange.Request, spool *spooled, hasBody bool) error {
 	conn := a.conn
 	if fc, ok := conn.(*shotConn); ok && !hasBody {
 		// A head the socket takes at once (the usual case) needs no
@@ -124,7 +125,7 @@ const clientWatchDelay = 20 * time.Millisecond
 // watching the client for a close once the upstream has kept it waiting
 // clientWatchDelay. It reports whether a watch was started; unwatchClient
 // must then be called.
-func (c *clientConn) readHead(a *attempt, resp *http1.Response, lc *config.LocConf, req *http1.Request) (watching bool, err error) {
+func (c *clientConn) readHead(a *attempt, resp *http1.Response, lc *config.LocConf, req *exchange.Request) (watching bool, err error) {
 	c.upRd = upstreamReader{c: c, conn: a.conn, timeout: lc.ProxyReadTimeout}
 	if c.rawConn != nil {
 		if lc.ProxyReadTimeout > 0 && lc.ProxyReadTimeout <= clientWatchDelay {

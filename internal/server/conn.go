@@ -6,26 +6,24 @@ import (
 	"sync/atomic"
 	"time"
 
+	"wsgate/internal/exchange"
 	"wsgate/internal/http1"
+	"wsgate/internal/pipeline"
 	"wsgate/internal/proxy"
+	"wsgate/internal/snapshot"
 )
-
-// content is what the server needs of a content handler: the handler of
-// the requests of one accepted connection. proxy.Handler is the one there
-// is; it sees connections, never the accept loop, the workers or the
-// listeners.
-type content interface {
-	Conn(c *proxy.Conn) proxy.ConnHandler
-}
 
 // worker is what a connection worker keeps from one connection to the
 // next.
 type worker struct {
 	names addrNames
-	// local is the content handler's state for this goroutine.
+	// local is the proxy's state for this goroutine.
 	local proxy.Local
-	// pc describes the connection being served to the content handler.
-	pc proxy.Conn
+	// xc describes the connection being served to the request handlers.
+	xc exchange.Conn
+	// pc runs the requests of the connection being served through the
+	// pipeline's phases.
+	pc pipeline.Conn
 	// c is the connection being served; it is in the server's connSet
 	// only while it is served, so the next connection reuses it.
 	c conn
@@ -36,23 +34,25 @@ type worker struct {
 // conn is one client connection as the server tracks it for drain and
 // stop, and the http1.Handler the HTTP/1.x loop calls: it marks the
 // connection busy while a request is served and hands the request, with
-// the HTTP/1.x response writer, to the content handler.
+// the HTTP/1.x response writer, to the request pipeline.
 type conn struct {
 	s    *Server
 	nc   net.Conn // guarded by s.conns.mu once in the set
 	busy atomic.Bool
-	h    proxy.ConnHandler
+	pc   *pipeline.Conn
 }
 
-// ServeHTTP1 serves one request with the content handler. A request that
-// arrives while the server drains is the connection's last.
+// ServeHTTP1 serves one request through the pipeline. A request that
+// arrives while the server drains is the connection's last. The HTTP/1.x
+// request is handed over as the exchange.Request it embeds, and its
+// writer as an exchange.ResponseWriter: nothing is copied.
 func (c *conn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
 	c.busy.Store(true)
 	defer c.busy.Store(false)
 	if c.s.draining.Load() {
 		w.CloseAfter()
 	}
-	c.h.ServeRequest(w, req)
+	c.pc.ServeRequest(w, &req.Request)
 }
 
 // serveConn runs one client connection on worker w: the TLS handshake of
@@ -84,17 +84,20 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 		c.nc = tc
 		s.conns.mu.Unlock()
 	}
-	pc := &w.pc
-	*pc = proxy.Conn{NetConn: c.nc, ListenAddr: listenAddr, TLS: ln.TLS != nil, Serial: serial, Local: &w.local}
-	pc.RemoteAddr, pc.RemotePort = w.names.remote.split(nc.RemoteAddr())
-	pc.LocalAddr, pc.LocalPort = w.names.local.split(nc.LocalAddr())
-	c.h = s.content.Conn(pc)
+	xc := &w.xc
+	*xc = exchange.Conn{NetConn: c.nc, ListenAddr: listenAddr, TLS: ln.TLS != nil, Serial: serial}
+	xc.RemoteAddr, xc.RemotePort = w.names.remote.split(nc.RemoteAddr())
+	xc.LocalAddr, xc.LocalPort = w.names.local.split(nc.LocalAddr())
+	s.pipe.Open(&w.pc, xc)
+	w.pc.SetContent(snapshot.ContentProxy, s.proxy.Conn(xc, &w.local))
+	c.pc = &w.pc
 	w.cfg = ln.Conn
 	w.cfg.Logger = s.log
 	w.cfg.Stopping = &s.draining
 	http1.Serve(c.nc, &w.cfg, c)
-	*pc = proxy.Conn{}
-	c.h = nil
+	w.pc.Close()
+	*xc = exchange.Conn{}
+	c.pc = nil
 }
 
 // handshake runs the TLS handshake of nc, bounded by timeout (0: none).
@@ -113,7 +116,4 @@ func (s *Server) handshake(nc net.Conn, cfg *tls.Config, timeout time.Duration) 
 	return tc, true
 }
 
-var (
-	_ content       = (*proxy.Handler)(nil)
-	_ http1.Handler = (*conn)(nil)
-)
+var _ http1.Handler = (*conn)(nil)

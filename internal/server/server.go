@@ -3,8 +3,10 @@
 // atomic pointer; it owns the listening sockets (kept across reloads), the
 // accept loops, the connection workers, TLS with ALPN, the HTTP/1.x
 // connection loop, reload, graceful and fast stop, and nginx's signals.
-// Each request goes to the content handler (the proxy) through the small
-// interface declared in conn.go.
+// Each request goes, as an exchange.Request with an exchange.ResponseWriter,
+// to the request pipeline (internal/pipeline), which runs nginx's phases
+// and the content handler its location chose; conn.go wires a connection's
+// pipeline and its content handlers (the proxy).
 //
 // A reload builds and checks a whole new snapshot before anything
 // changes; on any error it logs every problem and the running
@@ -29,6 +31,7 @@ import (
 	"wsgate/internal/accesslog"
 	"wsgate/internal/config"
 	"wsgate/internal/listen"
+	"wsgate/internal/pipeline"
 	"wsgate/internal/proxy"
 	"wsgate/internal/snapshot"
 	"wsgate/internal/tunnel"
@@ -72,8 +75,10 @@ type Server struct {
 	logs      *accesslog.Files
 	// current is the published snapshot: the one pointer a reload swaps.
 	current atomic.Pointer[snapshot.Snapshot]
-	// content answers the requests of client connections.
-	content content
+	// pipe runs each request's phases; proxy is the content handler of
+	// the locations that proxy.
+	pipe  *pipeline.Pipeline
+	proxy *proxy.Handler
 
 	serial   atomic.Uint64
 	conns    connSet
@@ -107,12 +112,17 @@ func Start(opts Options) (*Server, error) {
 	if s.source == nil {
 		s.source = FileSource(opts.ConfPath, opts.Globals)
 	}
-	s.content = &proxy.Handler{
-		Snapshot: &s.current,
+	s.pipe = &pipeline.Pipeline{Snapshot: &s.current, Log: log}
+	s.proxy = &proxy.Handler{
 		Tunnels:  s.tunnels,
 		Buffers:  tunnel.NewBufferPool(0),
 		Log:      log,
 		Observer: opts.Observer,
+		Finish:   s.pipe,
+	}
+	if opts.Observer != nil {
+		// The log phase tells the proxy's observer of every request.
+		s.pipe.Observer = s.proxy
 	}
 	spec := opts.Spec
 	if spec == nil {

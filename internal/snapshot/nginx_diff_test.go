@@ -47,8 +47,8 @@ func headOf(r proxytest.Request) []byte {
 	return r.Raw
 }
 
-// exchange sends a raw request to nginx and returns its response head.
-func exchange(t *testing.T, port int, req string) []byte {
+// rawExchange sends a raw request to nginx and returns its response head.
+func rawExchange(t *testing.T, port int, req string) []byte {
 	t.Helper()
 	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
@@ -196,7 +196,7 @@ func TestAgainstNginx(t *testing.T) {
 			response.Store(&tc.response)
 			rec.Reset()
 			rawReq := tc.method + " " + string(tc.target.RequestURI) + " HTTP/1.1\r\n" + crlf(tc.headers) + "\r\n" + tc.body
-			nginxResp := exchange(t, port, rawReq)
+			nginxResp := rawExchange(t, port, rawReq)
 			reqs := rec.WaitRequests(1, 10*time.Second)
 			if len(reqs) == 0 {
 				t.Fatal("backend got no request")

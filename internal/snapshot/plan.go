@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"wsgate/internal/config"
-	"wsgate/internal/http1"
+	"wsgate/internal/exchange"
 )
 
 // This file is the second half of a location's compilation: what the
@@ -26,6 +26,10 @@ const (
 	ContentReturn
 	// ContentProxy: proxy_pass (ngx_http_proxy_module).
 	ContentProxy
+
+	// NumContent is the number of kinds: a table indexed by Content
+	// (the request pipeline's content handlers) has this length.
+	NumContent
 )
 
 // contentOf is the content handler of lc.
@@ -63,6 +67,7 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 			isRegex = l.Match == config.MatchRegex || l.Match == config.MatchRegexNoCase
 		}
 		loc.Content = contentOf(lc)
+		loc.CheckHandshake = loc.Content == ContentProxy
 		var err error
 		if loc.Headers, err = NewHeaderPlan(lc, compile); err != nil {
 			addErr(loc.pos(), "proxy_set_header", err)
@@ -76,7 +81,7 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 			loc.Target = NewTargetRule(lc.ProxyPass, path, isRegex)
 			loc.ProxyHost, loc.ProxyPort = ProxyHost(lc.ProxyPass), ProxyPort(lc.ProxyPass)
 		}
-		loc.Limits = http1.RequestLimits{
+		loc.Limits = exchange.Limits{
 			ClientMaxBodySize: lc.ClientMaxBodySize,
 			ClientBodyTimeout: lc.ClientBodyTimeout,
 			SendTimeout:       lc.SendTimeout,

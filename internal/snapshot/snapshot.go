@@ -21,7 +21,7 @@ import (
 
 	"wsgate/internal/accesslog"
 	"wsgate/internal/config"
-	"wsgate/internal/http1"
+	"wsgate/internal/exchange"
 	"wsgate/internal/route"
 	"wsgate/internal/upstream"
 	"wsgate/internal/vars"
@@ -50,6 +50,8 @@ type Snapshot struct {
 
 // Loc is what one location (or a server's own level) compiled to.
 type Loc struct {
+	// Snapshot is the snapshot the location belongs to.
+	Snapshot *Snapshot
 	Conf     *config.LocConf
 	Location *config.Location // nil for the server level
 	Server   *config.Server
@@ -72,6 +74,10 @@ type Loc struct {
 
 	// Content is the handler that answers requests here (plan.go).
 	Content Content
+	// CheckHandshake makes the access phase check a WebSocket
+	// handshake's form (ws.CheckClientRequest) before content: set where
+	// the content handler may open a tunnel (proxy_pass).
+	CheckHandshake bool
 	// Headers is the upstream request head recipe (proxy_set_header,
 	// proxy_http_version, proxy_pass_request_headers...).
 	Headers *HeaderPlan
@@ -85,7 +91,7 @@ type Loc struct {
 	ProxyHost, ProxyPort string
 	// Limits are the request limits of this level (client_max_body_size,
 	// client_body_timeout, send_timeout, keepalive_*).
-	Limits http1.RequestLimits
+	Limits exchange.Limits
 	// ServerInfo names wsgate in this level's Server headers and pages.
 	ServerInfo ServerInfo
 	// Logs are the access logs requests here are written to; empty for
@@ -194,7 +200,7 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 	s := &Snapshot{Spec: spec, Routes: routes, Vars: vc, LogFormats: formats, Locs: map[*config.LocConf]*Loc{}, Keys: map[string]bool{}}
 	var visit func(srv *config.Server, l *config.Location)
 	add := func(srv *config.Server, l *config.Location, lc *config.LocConf) {
-		loc := &Loc{Conf: lc, Location: l, Server: srv, Name: "server level"}
+		loc := &Loc{Snapshot: s, Conf: lc, Location: l, Server: srv, Name: "server level"}
 		if l != nil {
 			loc.Name = "location " + strings.TrimSpace(l.Match.String()+" "+l.Path)
 		}

@@ -1,9 +1,10 @@
 // Package ws holds the pieces of RFC 6455 that a proxy needs: for the
-// handshake, key validity, the Accept value and a client's check of the
-// server's answer (the proxy checks a client's handshake on its parsed
-// head lines); a frame header codec, Close frame building and a streaming
-// Tracker that follows frame boundaries in a byte stream without unmasking
-// or buffering payloads.
+// handshake, a client's request checked on its parsed head lines
+// (CheckClientRequest, which the request pipeline's access phase runs),
+// key validity, the Accept value and a client's check of the server's
+// answer; a frame header codec, Close frame building and a streaming
+// Tracker that follows frame boundaries in a byte stream without
+// unmasking or buffering payloads.
 package ws
 
 import (
@@ -12,7 +13,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"wsgate/internal/http1"
+	"wsgate/internal/exchange"
 )
 
 // Version is the only protocol version wsgate speaks (RFC 6455 4.1). A 426
@@ -40,10 +41,10 @@ func refuse(status int, format string, args ...any) *HandshakeError {
 
 // HasToken reports whether any value of the header name in h, read as a
 // comma-separated token list (RFC 9110 5.6.1), holds token, compared ASCII
-// case-insensitively (http1.TokenIn). Empty list elements are skipped.
+// case-insensitively (exchange.TokenIn). Empty list elements are skipped.
 func HasToken(h http.Header, name, token string) bool {
 	for _, v := range h.Values(name) {
-		if http1.TokenIn([]byte(v), token) {
+		if exchange.TokenIn([]byte(v), token) {
 			return true
 		}
 	}
@@ -91,4 +92,70 @@ func CheckServerResponse(status int, h http.Header, key string) error {
 		return refuse(0, "websocket handshake answer with Sec-WebSocket-Accept %q; want %q", got, want)
 	}
 	return nil
+}
+
+// CheckClientRequest validates a client's WebSocket handshake (RFC 6455
+// 4.2.1). nginx passes any handshake on and lets the backend judge; wsgate
+// answers the malformed ones itself, so that nothing half-valid reaches a
+// backend: 400 for a bad method, version of HTTP or key, 426 with
+// "Sec-WebSocket-Version: 13" for another WebSocket version. status 0
+// means the handshake is valid. It reads the request's header lines
+// without building anything and allocates only for a reason.
+func CheckClientRequest(req *exchange.Request) (status int, reason string) {
+	// Read straight from the request's header lines: no http.Header is
+	// built. Upgrade and Connection are token lists that may span lines.
+	if string(req.Method) != http.MethodGet {
+		return 400, fmt.Sprintf("websocket handshake with method %s; want GET", req.Method)
+	}
+	if req.ProtoMajor < 1 || req.ProtoMajor == 1 && req.ProtoMinor < 1 {
+		return 400, fmt.Sprintf("websocket handshake over HTTP/%d.%d; want HTTP/1.1", req.ProtoMajor, req.ProtoMinor)
+	}
+	var upgrade, connection bool
+	var key, version []byte
+	keys, versions := 0, 0
+	for i := range req.Headers {
+		hd := &req.Headers[i]
+		switch {
+		case exchange.EqualFold(hd.Name, "Upgrade"):
+			upgrade = upgrade || exchange.TokenIn(hd.Value, "websocket")
+		case exchange.EqualFold(hd.Name, "Connection"):
+			connection = connection || exchange.TokenIn(hd.Value, "upgrade")
+		case exchange.EqualFold(hd.Name, "Sec-WebSocket-Key"):
+			keys++
+			key = hd.Value
+		case exchange.EqualFold(hd.Name, "Sec-WebSocket-Version"):
+			versions++
+			version = hd.Value
+		}
+	}
+	switch {
+	case !upgrade:
+		return 400, "websocket handshake without Upgrade: websocket"
+	case !connection:
+		return 400, "websocket handshake without Connection: upgrade"
+	case keys == 0:
+		return 400, "websocket handshake without Sec-WebSocket-Key"
+	case keys > 1:
+		return 400, fmt.Sprintf("websocket handshake with %d Sec-WebSocket-Key headers; want 1", keys)
+	case !ValidKey(key):
+		return 400, fmt.Sprintf("invalid Sec-WebSocket-Key %q: want base64 of 16 bytes", key)
+	case versions != 1 || string(exchange.TrimOWS(version)) != Version:
+		return 426, fmt.Sprintf("unsupported Sec-WebSocket-Version %q; want %s", joinValues(req, "Sec-WebSocket-Version"), Version)
+	}
+	return 0, ""
+}
+
+// joinValues returns the values of the header lines named name, joined
+// with ", " (error messages only).
+func joinValues(req *exchange.Request, name string) string {
+	var b []byte
+	for _, hd := range req.Headers {
+		if exchange.EqualFold(hd.Name, name) {
+			if b != nil {
+				b = append(b, ", "...)
+			}
+			b = append(b, hd.Value...)
+		}
+	}
+	return string(b)
 }

@@ -1,4 +1,4 @@
-package proxy
+package ws
 
 import (
 	"bufio"
@@ -8,10 +8,10 @@ import (
 	"wsgate/internal/http1"
 )
 
-// TestCheckHandshake checks a client's opening handshake as a server must
+// TestCheckClientRequest checks a client's opening handshake as a server must
 // (RFC 6455 4.2.1): 400 for a malformed one, 426 for a version other than
 // 13 (4.2.2, 4.4).
-func TestCheckHandshake(t *testing.T) {
+func TestCheckClientRequest(t *testing.T) {
 	const valid = "Upgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
 	edit := func(old, new string) string { return strings.Replace(valid, old, new, 1) }
@@ -46,7 +46,7 @@ func TestCheckHandshake(t *testing.T) {
 			if err := http1.ParseRequestHead(bufio.NewReader(strings.NewReader(raw)), &cfg, &req); err != nil {
 				t.Fatalf("parsing %q: %v", raw, err)
 			}
-			status, reason := checkHandshake(&req)
+			status, reason := CheckClientRequest(&req.Request)
 			if status != tt.wantStatus {
 				t.Fatalf("got %d (%s); want %d", status, reason, tt.wantStatus)
 			}

@@ -1,0 +1,253 @@
+package pipeline
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"wsgate/internal/config"
+	"wsgate/internal/exchange"
+	"wsgate/internal/route"
+	"wsgate/internal/snapshot"
+	"wsgate/internal/vars"
+)
+
+// Pipeline runs the phases of every request with the published snapshot.
+// One Pipeline lives as long as the process; each client connection gets
+// a Conn.
+type Pipeline struct {
+	// Snapshot is the published configuration; each request loads it
+	// once. The server stores a new one on reload.
+	Snapshot *atomic.Pointer[snapshot.Snapshot]
+	// Log receives wsgate's own messages (nginx's error_log).
+	Log *slog.Logger
+	// Observer, when set, is told of each request in its log phase,
+	// after the access log lines. nil: nothing is built for it.
+	Observer RequestObserver
+}
+
+// Content is a content handler's state for one client connection: nginx's
+// clcf->handler, which answers the requests of the locations whose
+// snapshot.Loc.Content names it. vc holds the request's variables as the
+// earlier phases left them ($server_name, captures, $uri); the handler
+// adds its own ($upstream_*) and must not keep r, w or vc after it
+// returns unless it returns Result.Detached. loc.Snapshot is the
+// request's snapshot.
+type Content interface {
+	ServeContent(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, vc *vars.Ctx) exchange.Result
+}
+
+// maxRedirects is how many internal redirects a request may make; the
+// next one is answered 500 (NGX_HTTP_MAX_URI_CHANGES).
+const maxRedirects = 10
+
+// Conn runs the requests of one client connection, one at a time. Its
+// zero value is ready for Open; a server keeps one per worker and opens
+// it for each connection, so that its buffers are reused.
+type Conn struct {
+	p *Pipeline
+	c *exchange.Conn
+	// content holds the content handlers by the kind a location's
+	// snapshot chose; kinds without a handler answer 404.
+	content [snapshot.NumContent]Content
+
+	requests int
+	vc       vars.Ctx
+	hdrs     []vars.Header
+	buf      []byte // return text, redirect targets
+	page     []byte // redirect Location and page
+	uri      []byte // an internal redirect's $uri
+	args     []byte // and its $args
+}
+
+// Open prepares pc for the requests of connection c. The connection's
+// content handlers other than the built-in ones are set with SetContent.
+func (p *Pipeline) Open(pc *Conn, c *exchange.Conn) {
+	*pc = Conn{
+		p: p, c: c,
+		hdrs: pc.hdrs[:0], buf: pc.buf[:0], page: pc.page[:0], uri: pc.uri[:0], args: pc.args[:0],
+		vc: vars.Ctx{Upstream: pc.vc.Upstream[:0]},
+	}
+	for k := range pc.content {
+		pc.content[k] = notFound{pc}
+	}
+}
+
+// SetContent makes h the connection's content handler for the locations
+// whose snapshot chose kind k.
+func (pc *Conn) SetContent(k snapshot.Content, h Content) { pc.content[k] = h }
+
+// Close lets go of what the connection referenced; its buffers stay for
+// the next Open.
+func (pc *Conn) Close() {
+	pc.p, pc.c = nil, nil
+	clear(pc.content[:])
+	clear(pc.hdrs[:cap(pc.hdrs)])
+	pc.vc = vars.Ctx{Upstream: pc.vc.Upstream[:0]}
+}
+
+// ServeRequest runs one request through the phases and answers it
+// through w. r's bytes are valid until it returns; a content handler may
+// take over the client's stream through w.Upgrade.
+func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
+	pc.requests++
+	snap := pc.p.Snapshot.Load()
+
+	// Find the server (ngx_http_find_virtual_server): by the listening
+	// address and the Host. None is a request nginx's default server
+	// rejects with 400.
+	srv, caps := snap.Routes.Server(pc.c.ListenAddr, bstr(r.Host))
+	if srv == nil {
+		w.WriteError(400)
+		return
+	}
+	pc.fillVars(r, srv, caps)
+	loc, res := pc.phases(w, r, snap, srv, caps)
+	pc.logPhase(w, loc, res)
+}
+
+// phases runs the server rewrite phase, then find-config, rewrite,
+// access and content for each URI the request takes (internal redirects),
+// and returns the location that answered and its result.
+func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *snapshot.Snapshot, srv *route.Server, caps route.Captures) (*snapshot.Loc, exchange.Result) {
+	// Server rewrite phase (ngx_http_rewrite_module at server level):
+	// a server-level return answers before any location is searched.
+	if sl := snap.Loc(srv.Conf); sl.Content == snapshot.ContentReturn {
+		if err := w.SetLimits(sl.Limits); err != nil {
+			return sl, pc.fail(w, exchange.StatusOf(err))
+		}
+		return sl, pc.serveReturn(w, r, sl)
+	}
+	var named string
+	for n := 0; ; n++ {
+		// Find config (ngx_http_core_find_config_phase): the location,
+		// its captures, its limits (ngx_http_update_location_config).
+		var m route.Match
+		if named != "" {
+			m.Conf = namedLocation(srv, named)
+			if m.Conf == nil {
+				pc.p.Log.Error("could not find named location", "name", named, "client", pc.c.RemoteAddr)
+				return snap.Loc(srv.Conf), pc.fail(w, 500)
+			}
+		} else {
+			m = srv.Location(pc.vc.URI)
+		}
+		loc := snap.Loc(m.Conf)
+		pc.vc.Captures = caps
+		if m.Regex {
+			pc.vc.Captures = m.Captures
+		}
+		if err := w.SetLimits(loc.Limits); err != nil {
+			return loc, pc.fail(w, exchange.StatusOf(err))
+		}
+		res := pc.location(w, r, loc, m)
+		if !res.Redirects() {
+			return loc, res
+		}
+		if n == maxRedirects || w.Written() {
+			pc.p.Log.Error("rewrite or internal redirection cycle while internally redirecting", "uri", res.RedirectURI+res.Named, "client", pc.c.RemoteAddr)
+			return loc, pc.fail(w, 500)
+		}
+		named = res.Named
+		if res.RedirectURI != "" {
+			pc.redirect(r, res)
+		}
+	}
+}
+
+// location runs the phases after find-config for loc: rewrite, access,
+// content.
+func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, m route.Match) exchange.Result {
+	// Rewrite phase (ngx_http_rewrite_module at location level): return
+	// ends the request here, before the trailing-slash redirect below.
+	if loc.Content == snapshot.ContentReturn {
+		return pc.serveReturn(w, r, loc)
+	}
+	// The find-config phase's redirect of a proxied "/name/" asked for
+	// as "/name" (clcf->auto_redirect).
+	if m.Redirect {
+		pc.buf = m.AppendRedirect(pc.buf[:0], pc.vc.Args)
+		return pc.redirectTo(w, r, loc, 301, pc.buf)
+	}
+	// Access phase.
+	if res, ok := pc.access(w, r, loc); !ok {
+		return res
+	}
+	// Content phase: the handler the snapshot chose.
+	return pc.content[loc.Content].ServeContent(w, r, loc, &pc.vc)
+}
+
+// redirect makes res's URI and arguments the request's $uri and $args
+// (ngx_http_internal_redirect): r's NormalizedPath, Query and HasQuery
+// show them to the content handlers; $request_uri keeps what the client
+// sent.
+func (pc *Conn) redirect(r *exchange.Request, res exchange.Result) {
+	pc.uri = append(pc.uri[:0], res.RedirectURI...)
+	pc.args = append(pc.args[:0], res.RedirectArgs...)
+	r.NormalizedPath, r.Query, r.HasQuery = pc.uri, pc.args, len(pc.args) > 0
+	pc.vc.URI, pc.vc.Args, pc.vc.HasArgs = bstr(pc.uri), bstr(pc.args), r.HasQuery
+}
+
+// namedLocation is the configuration of the named location name
+// ("@fallback") of srv, nil when it has none. The configuration does not
+// accept named locations yet, so that every lookup fails, as nginx's
+// does for an unknown name (ngx_http_named_location: 500).
+func namedLocation(srv *route.Server, name string) *config.LocConf { return nil }
+
+// fillVars sets the request's variables from its head and connection.
+// Header values alias the request's buffer (see exchange.Request).
+func (pc *Conn) fillVars(r *exchange.Request, srv *route.Server, caps route.Captures) {
+	hdrs := pc.hdrs[:0]
+	for _, h := range r.Headers {
+		hdrs = append(hdrs, vars.Header{Name: bstr(h.Name), Value: bstr(h.Value)})
+	}
+	pc.hdrs = hdrs
+	c := pc.c
+	pc.vc = vars.Ctx{
+		Upstream:           pc.vc.Upstream[:0],
+		Method:             bstr(r.Method),
+		RequestURI:         bstr(r.URI),
+		URI:                bstr(r.NormalizedPath),
+		Args:               bstr(r.Query),
+		HasArgs:            r.HasQuery,
+		Host:               bstr(r.Host),
+		TLS:                c.TLS,
+		Proto:              r.Proto(),
+		Headers:            hdrs,
+		RemoteAddr:         c.RemoteAddr,
+		RemotePort:         c.RemotePort,
+		ServerAddr:         c.LocalAddr,
+		ServerPort:         c.LocalPort,
+		ServerName:         srv.Name,
+		Captures:           caps,
+		Start:              time.Now(),
+		Connection:         c.Serial,
+		ConnectionRequests: pc.requests,
+		RequestLength:      int64(r.HeadLength),
+		Pipelined:          r.Pipelined,
+	}
+}
+
+// fail answers with nginx's page for status, or, when a head already
+// went out, cuts the connection after it; status is what is logged.
+func (pc *Conn) fail(w exchange.ResponseWriter, status int) exchange.Result {
+	if w.Written() {
+		w.CloseAfter()
+	} else {
+		w.WriteError(status)
+	}
+	return exchange.Result{Status: status}
+}
+
+// notFound answers the locations without a content handler: nginx would
+// serve files from root, wsgate serves none.
+type notFound struct{ pc *Conn }
+
+func (h notFound) ServeContent(w exchange.ResponseWriter, _ *exchange.Request, _ *snapshot.Loc, _ *vars.Ctx) exchange.Result {
+	return h.pc.fail(w, 404)
+}
+
+// bstr views b as a string without copying; b must not change while the
+// string is in use.
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
