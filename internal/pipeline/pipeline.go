@@ -120,6 +120,7 @@ func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *sna
 		return sl, pc.serveReturn(w, r, sl)
 	}
 	var named string
+	var prev *snapshot.Loc // the location that redirected
 	for n := 0; ; n++ {
 		// Find config (ngx_http_core_find_config_phase): the location,
 		// its captures, its limits (ngx_http_update_location_config).
@@ -127,8 +128,10 @@ func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *sna
 		if named != "" {
 			m.Conf = namedLocation(srv, named)
 			if m.Conf == nil {
+				// The request ends where it was (r->loc_conf), whose
+				// access log records the 500.
 				pc.p.Log.Error("could not find named location", "name", named, "client", pc.c.RemoteAddr)
-				return snap.Loc(srv.Conf), pc.fail(w, 500)
+				return prev, pc.fail(w, 500)
 			}
 		} else {
 			m = srv.Location(pc.vc.URI)
@@ -149,26 +152,27 @@ func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *sna
 			pc.p.Log.Error("rewrite or internal redirection cycle while internally redirecting", "uri", res.RedirectURI+res.Named, "client", pc.c.RemoteAddr)
 			return loc, pc.fail(w, 500)
 		}
-		named = res.Named
+		named, prev = res.Named, loc
 		if res.RedirectURI != "" {
 			pc.redirect(r, res)
 		}
 	}
 }
 
-// location runs the phases after find-config for loc: rewrite, access,
-// content.
+// location runs the phases from the end of find-config for loc:
+// the trailing-slash redirect, rewrite, access, content.
 func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, m route.Match) exchange.Result {
-	// Rewrite phase (ngx_http_rewrite_module at location level): return
-	// ends the request here, before the trailing-slash redirect below.
-	if loc.Content == snapshot.ContentReturn {
-		return pc.serveReturn(w, r, loc)
-	}
-	// The find-config phase's redirect of a proxied "/name/" asked for
-	// as "/name" (clcf->auto_redirect).
+	// The find-config phase ends with the redirect of a proxied "/name/"
+	// asked for as "/name" (clcf->auto_redirect), before the location's
+	// rewrite phase runs.
 	if m.Redirect {
 		pc.buf = m.AppendRedirect(pc.buf[:0], pc.vc.Args)
 		return pc.redirectTo(w, r, loc, 301, pc.buf)
+	}
+	// Rewrite phase (ngx_http_rewrite_module at location level): return
+	// ends the request here.
+	if loc.Content == snapshot.ContentReturn {
+		return pc.serveReturn(w, r, loc)
 	}
 	// Access phase.
 	if res, ok := pc.access(w, r, loc); !ok {
