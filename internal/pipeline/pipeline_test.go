@@ -50,21 +50,7 @@ func (h *scripted) ServeContent(w exchange.ResponseWriter, r *exchange.Request, 
 // the observer.
 func serve(t *testing.T, conf string, h pipeline.Content) (string, *observed) {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	spec, errs := config.Load(path, config.ParseOptions{})
-	if len(errs) > 0 {
-		t.Fatalf("loading config: %v", errs)
-	}
-	ups := upstream.NewRegistry(upstream.Options{})
-	t.Cleanup(ups.Close)
-	snap, err := snapshot.Build(context.Background(), spec, &snapshot.Env{Upstreams: ups, Version: "test"})
-	if err != nil {
-		t.Fatalf("building snapshot: %v", err)
-	}
+	snap := buildSnapshot(t, conf)
 	var cur atomic.Pointer[snapshot.Snapshot]
 	cur.Store(snap)
 	obs := &observed{ch: make(chan pipeline.Observation, 16)}
@@ -95,6 +81,26 @@ func serve(t *testing.T, conf string, h pipeline.Content) (string, *observed) {
 		}
 	}()
 	return ln.Addr().String(), obs
+}
+
+// buildSnapshot compiles the configuration text conf.
+func buildSnapshot(t *testing.T, conf string) *snapshot.Snapshot {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec, errs := config.Load(path, config.ParseOptions{})
+	if len(errs) > 0 {
+		t.Fatalf("loading config: %v", errs)
+	}
+	ups := upstream.NewRegistry(upstream.Options{})
+	t.Cleanup(ups.Close)
+	snap, err := snapshot.Build(context.Background(), spec, &snapshot.Env{Upstreams: ups, Version: "test"})
+	if err != nil {
+		t.Fatalf("building snapshot: %v", err)
+	}
+	return snap
 }
 
 // observed collects what the log phase reports.
