@@ -11,6 +11,12 @@
 // protocol loop calls Conn.ServeRequest; HTTP/2 and HTTP/3 streams are to
 // call it the same way.
 //
+// One file per phase or concern: pipeline.go (find server, find config,
+// the internal redirect loop, the content call), rewrite.go (the server
+// rewrite and rewrite phases), access.go (the access phase), return.go
+// (the answers the pipeline makes itself: return, redirects), log.go (the
+// log phase).
+//
 // Which handler answers a location was decided when its snapshot was
 // built (snapshot.Loc.Content): the content phase indexes the
 // connection's table of content handlers by it, and tests nothing else.

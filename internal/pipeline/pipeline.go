@@ -111,13 +111,14 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 // access and content for each URI the request takes (internal redirects),
 // and returns the location that answered and its result.
 func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *snapshot.Snapshot, srv *route.Server, caps route.Captures) (*snapshot.Loc, exchange.Result) {
-	// Server rewrite phase (ngx_http_rewrite_module at server level):
-	// a server-level return answers before any location is searched.
-	if sl := snap.Loc(srv.Conf); sl.Content == snapshot.ContentReturn {
-		if err := w.SetLimits(sl.Limits); err != nil {
-			return sl, pc.fail(w, exchange.StatusOf(err))
+	// Server rewrite phase: it may answer, or change the URI the first
+	// location search uses.
+	sl := snap.Loc(srv.Conf)
+	if res, ok := pc.serverRewrite(w, r, sl); !ok {
+		if res.RedirectURI == "" {
+			return sl, res
 		}
-		return sl, pc.serveReturn(w, r, sl)
+		pc.redirect(r, res)
 	}
 	var named string
 	var prev *snapshot.Loc // the location that redirected
@@ -169,10 +170,9 @@ func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 		pc.buf = m.AppendRedirect(pc.buf[:0], pc.vc.Args)
 		return pc.redirectTo(w, r, loc, 301, pc.buf)
 	}
-	// Rewrite phase (ngx_http_rewrite_module at location level): return
-	// ends the request here.
-	if loc.Content == snapshot.ContentReturn {
-		return pc.serveReturn(w, r, loc)
+	// Rewrite phase: it may answer or redirect internally.
+	if res, ok := pc.rewrite(w, r, loc); !ok {
+		return res
 	}
 	// Access phase.
 	if res, ok := pc.access(w, r, loc); !ok {
