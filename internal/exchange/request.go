@@ -74,6 +74,11 @@ type Request struct {
 	// Pipelined is nginx's r->pipeline ($pipe): bytes of this request
 	// were already buffered when the previous one was finished.
 	Pipelined bool
+	// Internal is nginx's r->internal: an internal redirect set
+	// NormalizedPath and Query, which no longer derive from URI (the
+	// client's, still $request_uri). The request pipeline sets it;
+	// a protocol leaves it false.
+	Internal bool
 }
 
 // IsHEAD reports whether the method is HEAD.

@@ -184,12 +184,13 @@ func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 
 // redirect makes res's URI and arguments the request's $uri and $args
 // (ngx_http_internal_redirect): r's NormalizedPath, Query and HasQuery
-// show them to the content handlers; $request_uri keeps what the client
-// sent.
+// show them to the content handlers, and r.Internal says so; $request_uri
+// keeps what the client sent.
 func (pc *Conn) redirect(r *exchange.Request, res exchange.Result) {
 	pc.uri = append(pc.uri[:0], res.RedirectURI...)
 	pc.args = append(pc.args[:0], res.RedirectArgs...)
 	r.NormalizedPath, r.Query, r.HasQuery = pc.uri, pc.args, len(pc.args) > 0
+	r.Internal = true
 	pc.vc.URI, pc.vc.Args, pc.vc.HasArgs = bstr(pc.uri), bstr(pc.args), r.HasQuery
 }
 

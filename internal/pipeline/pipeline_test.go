@@ -50,6 +50,13 @@ func (h *scripted) ServeContent(w exchange.ResponseWriter, r *exchange.Request, 
 // the observer.
 func serve(t *testing.T, conf string, h pipeline.Content) (string, *observed) {
 	t.Helper()
+	return serveWith(t, conf, func(*exchange.Conn) pipeline.Content { return h })
+}
+
+// serveWith is serve with the proxy content handler of each connection
+// made by content.
+func serveWith(t *testing.T, conf string, content func(*exchange.Conn) pipeline.Content) (string, *observed) {
+	t.Helper()
 	snap := buildSnapshot(t, conf)
 	var cur atomic.Pointer[snapshot.Snapshot]
 	cur.Store(snap)
@@ -71,7 +78,7 @@ func serve(t *testing.T, conf string, h pipeline.Content) (string, *observed) {
 				var pc pipeline.Conn
 				xc := &exchange.Conn{NetConn: nc, ListenAddr: listenAddr, LocalAddr: "127.0.0.1", LocalPort: "80"}
 				p.Open(&pc, xc)
-				pc.SetContent(snapshot.ContentProxy, h)
+				pc.SetContent(snapshot.ContentProxy, content(xc))
 				cfg := http1.DefaultConnConfig()
 				http1.Serve(nc, &cfg, http1.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) {
 					pc.ServeRequest(w, &r.Request)

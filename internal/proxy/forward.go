@@ -103,12 +103,16 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		c.vc.ProxyPort = plan.ProxyPort
 	}
 
+	// After an internal redirect nginx sends the new $uri, escaped, and
+	// $args, never the client's target: ngx_http_internal_redirect clears
+	// r->valid_unparsed_uri, and ngx_http_proxy_create_request escapes
+	// r->uri when r->internal.
 	ct := snapshot.ClientTarget{
 		RequestURI: req.URI,
 		URI:        req.NormalizedPath,
 		Args:       req.Query,
-		Quoted:     snapshot.PathQuoted(req.URI),
-		EmptyPath:  len(req.Path) == 0,
+		Quoted:     req.Internal || snapshot.PathQuoted(req.URI),
+		EmptyPath:  req.Internal || len(req.Path) == 0,
 	}
 	var err error
 	c.tgt, err = plan.Target.Append(c.tgt[:0], &ct, evaluatedURI)

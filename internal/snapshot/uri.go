@@ -28,11 +28,13 @@ type ClientTarget struct {
 	// Args is the raw query without the '?' ($args), never decoded.
 	Args []byte
 	// Quoted is true when the path of RequestURI held a '%' escape
-	// (nginx: r->quoted_uri); only then is URI re-escaped upstream.
+	// (nginx: r->quoted_uri), or after an internal redirect
+	// (r->internal); only then is URI re-escaped upstream.
 	Quoted bool
 	// EmptyPath is true when the request-target had an empty path, as in
-	// "GET http://host?x" (nginx then clears r->valid_unparsed_uri and sends
-	// $uri?$args instead of the raw target).
+	// "GET http://host?x", or when an internal redirect changed the URI:
+	// nginx then clears r->valid_unparsed_uri and sends $uri?$args
+	// instead of the raw target.
 	EmptyPath bool
 }
 
