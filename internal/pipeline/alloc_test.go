@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"io"
 	"log/slog"
 	"net"
 	"sync/atomic"
@@ -31,6 +32,7 @@ func (w *nopWriter) Abort()                          {}
 func (w *nopWriter) Written() bool                   { return w.written }
 func (w *nopWriter) Status() int                     { return w.status }
 func (w *nopWriter) BodyBytes() int64                { return 0 }
+func (w *nopWriter) BytesSent() int64                { return 0 }
 func (w *nopWriter) WriteError(status int) error     { return w.WriteHeader(status, "", 0) }
 func (w *nopWriter) WriteHeader(s int, _ string, _ int64) error {
 	w.status, w.written = s, true
@@ -42,6 +44,14 @@ func (w *nopWriter) WriteComposedHeader(s int, _ int64, _ func([]byte, exchange.
 func (w *nopWriter) Upgrade(func([]byte, exchange.Framing) []byte) (net.Conn, []byte, error) {
 	return nil, nil, net.ErrClosed
 }
+
+// noBody is an empty request body.
+type noBody struct{}
+
+func (noBody) Read([]byte) (int, error) { return 0, io.EOF }
+func (noBody) Begin() error             { return nil }
+func (noBody) Empty() bool              { return true }
+func (noBody) BytesRead() int64         { return 0 }
 
 // answered is a content handler that answers 200 without a body.
 type answered struct{}
@@ -73,7 +83,7 @@ func TestServeRequestAllocs(t *testing.T) {
 			r := &exchange.Request{
 				Method: []byte("GET"), URI: []byte(tt.path + "?" + tt.query), Path: []byte(tt.path),
 				NormalizedPath: []byte(tt.path), Query: []byte(tt.query), HasQuery: tt.query != "",
-				ProtoMajor: 1, ProtoMinor: 1, Host: []byte("test"), ContentLength: -1,
+				ProtoMajor: 1, ProtoMinor: 1, Host: []byte("test"), ContentLength: -1, Body: noBody{},
 				Headers: []exchange.Header{{Name: []byte("Host"), Value: []byte("test")}, {Name: []byte("User-Agent"), Value: []byte("t")}},
 			}
 			var w nopWriter

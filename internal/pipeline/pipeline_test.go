@@ -60,8 +60,8 @@ func serveWith(t *testing.T, conf string, content func(*exchange.Conn) pipeline.
 	snap := buildSnapshot(t, conf)
 	var cur atomic.Pointer[snapshot.Snapshot]
 	cur.Store(snap)
-	obs := &observed{ch: make(chan pipeline.Observation, 16)}
-	p := &pipeline.Pipeline{Snapshot: &cur, Log: slog.New(slog.DiscardHandler), Observe: obs.add}
+	obs := &observed{ch: make(chan observation, 16)}
+	p := &pipeline.Pipeline{Snapshot: &cur, Log: slog.New(slog.DiscardHandler), Observer: obs}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -110,22 +110,30 @@ func buildSnapshot(t *testing.T, conf string) *snapshot.Snapshot {
 	return snap
 }
 
-// observed collects what the log phase reports.
-type observed struct {
-	ch chan pipeline.Observation
+// observation is what the log phase reported of one request.
+type observation struct {
+	Location string
+	Status   int
 }
 
-func (o *observed) add(ob pipeline.Observation) { o.ch <- ob }
+// observed collects what the log phase reports.
+type observed struct {
+	ch chan observation
+}
+
+func (o *observed) ObserveRequest(loc *snapshot.Loc, vc *vars.Ctx) {
+	o.ch <- observation{Location: loc.Name, Status: vc.Status}
+}
 
 // next returns the next observation, failing after a bound.
-func (o *observed) next(t *testing.T) pipeline.Observation {
+func (o *observed) next(t *testing.T) observation {
 	t.Helper()
 	select {
 	case ob := <-o.ch:
 		return ob
 	case <-time.After(10 * time.Second):
 		t.Fatal("no observation")
-		return pipeline.Observation{}
+		return observation{}
 	}
 }
 
