@@ -12,15 +12,19 @@ func raiseNofile(n uint64, log *slog.Logger) {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return
 	}
-	want := lim.Max
+	want := uint64(lim.Max)
 	if n > 0 && n < want {
 		want = n
 	}
-	if want <= lim.Cur {
+	if want <= uint64(lim.Cur) {
 		return
 	}
-	lim.Cur = want
+	setLimit(&lim.Cur, want)
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		log.Warn("raising the open file limit", "want", want, "err", err)
 	}
 }
+
+// setLimit sets an rlimit field, whose type is uint64 on Linux and darwin
+// and int64 on the BSDs.
+func setLimit[T int64 | uint64](field *T, v uint64) { *field = T(v) }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"wsgate/internal/netpoll"
 )
 
 // This file runs one client connection for Serve: reads and writes under
@@ -49,7 +51,7 @@ type connWriter struct {
 	conn     net.Conn
 	perWrite time.Duration
 	rc       syscall.RawConn // nil when conn is not a socket (TLS)
-	now      NowWriter
+	now      netpoll.Now
 }
 
 func (c *connWriter) Write(p []byte) (int, error) {
@@ -58,7 +60,7 @@ func (c *connWriter) Write(p []byte) (int, error) {
 	}
 	n := 0
 	if c.rc != nil {
-		if n = c.now.Write(c.rc, p); n == len(p) {
+		if n, _ = c.now.Write(c.rc, p); n == len(p) {
 			return n, nil
 		}
 	}

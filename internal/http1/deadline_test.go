@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -120,52 +119,5 @@ func TestServeSendTimeout(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("handler still writing after 10s; want send_timeout to end it")
-	}
-}
-
-// TestNowWriter checks that NowWriter writes what the socket takes and
-// never waits for the rest.
-func TestNowWriter(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	peer, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	rc, err := c.(syscall.Conn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var w NowWriter
-	for _, tc := range []struct {
-		name    string
-		size    int
-		partial bool
-	}{
-		{"small", 100, false},
-		{"more than the socket buffers", 64 << 20, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			start := time.Now()
-			n := w.Write(rc, make([]byte, tc.size))
-			if took := time.Since(start); took > 5*time.Second {
-				t.Errorf("write took %v; want no waiting", took)
-			}
-			if tc.partial && (n <= 0 || n >= tc.size) {
-				t.Errorf("got %d bytes written; want some but not all %d", n, tc.size)
-			}
-			if !tc.partial && n != tc.size {
-				t.Errorf("got %d bytes written; want %d", n, tc.size)
-			}
-		})
 	}
 }

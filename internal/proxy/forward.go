@@ -17,6 +17,7 @@ import (
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
 	"wsgate/internal/http1"
+	"wsgate/internal/netpoll"
 	"wsgate/internal/snapshot"
 	"wsgate/internal/upstream"
 	"wsgate/internal/vars"
@@ -368,13 +369,9 @@ func (c *clientConn) dial(network, addr string, timeout time.Duration, start tim
 	}
 	if c.oneShot && network == "tcp" {
 		// The one-shot connection is closed before the request ends, so
-		// the connection's shotConn can be the same every time; its
-		// socket waits in the worker's shotPoller.
-		pl, err := c.work.poller()
-		if err != nil {
-			return nil, err
-		}
-		if ok, err := dialOneShot(&c.shot, pl, addr, deadline); ok {
+		// the connection's netpoll.Conn can be the same every time; it
+		// waits through its worker's Waiter.
+		if ok, err := netpoll.DialTCP(&c.shot, &c.work.waiter, addr, deadline); ok {
 			if err != nil {
 				return nil, err
 			}

@@ -9,6 +9,7 @@ import (
 
 	"wsgate/internal/exchange"
 	"wsgate/internal/http1"
+	"wsgate/internal/netpoll"
 	"wsgate/internal/snapshot"
 	"wsgate/internal/upstream"
 	"wsgate/internal/vars"
@@ -44,8 +45,8 @@ type clientConn struct {
 	// Per-request state kept to avoid allocating on every request.
 	att       attempt
 	dialCtx   deadlineCtx
-	oneShot   bool // the request's upstream connection may use dialOneShot
-	shot      shotConn
+	oneShot   bool // the request's upstream connection may use netpoll.DialTCP
+	shot      netpoll.Conn
 	work      *Local     // the serving goroutine's
 	ip        netip.Addr // remoteAddr parsed, by clientIP
 	ipParsed  bool
@@ -53,7 +54,7 @@ type clientConn struct {
 	resp      http1.Response
 	upBody    http1.Body
 	upRd      upstreamReader
-	now       http1.NowWriter // upstream heads written without waiting
+	now       netpoll.Now // upstream heads written without waiting
 	reqHL     reqHeaders
 	respHL    respHeaders
 	up        snapshot.UpstreamResponse

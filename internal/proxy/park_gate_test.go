@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"wsgate/internal/netpoll"
 	"wsgate/internal/proxytest"
 )
 
@@ -16,6 +17,9 @@ import (
 // goroutine, no buffer), and a message after the park still goes through
 // both ways.
 func TestIdleTunnelsPark(t *testing.T) {
+	if !netpoll.Supported {
+		t.Skip("no event loop on this system: tunnels keep their goroutines")
+	}
 	be := proxytest.NewWSEcho(t, proxytest.WSOptions{})
 	g := startGate(t, `
 server { listen {{listen}};

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"wsgate/internal/exchange"
+	"wsgate/internal/netpoll"
 	"wsgate/internal/snapshot"
 	"wsgate/internal/tunnel"
 	"wsgate/internal/vars"
@@ -38,30 +39,18 @@ type Finisher interface {
 }
 
 // Local is what one serving goroutine keeps from one connection to the
-// next: the epoll set that one-shot upstream connections wait in. The
-// zero value is ready; Close releases it when the goroutine ends.
+// next: the Waiter that one-shot upstream connections wait through (their
+// sockets wait in the process's event loops, netpoll.Default, not in a
+// set of the goroutine's own). The zero value is ready; Close releases
+// what it holds, when the goroutine ends.
 type Local struct {
-	// shots is made at the first one-shot dial.
-	shots *shotPoller
+	waiter netpoll.Waiter
 }
 
-// poller returns l's shotPoller, made at the first call.
-func (l *Local) poller() (*shotPoller, error) {
-	if l.shots == nil {
-		pl, err := newShotPoller()
-		if err != nil {
-			return nil, err
-		}
-		l.shots = pl
-	}
-	return l.shots, nil
-}
-
-// Close releases what l holds.
-func (l *Local) Close() {
-	l.shots.close()
-	l.shots = nil
-}
+// Close releases what l holds: nothing that outlives the goroutine, as a
+// Waiter holds no descriptor; kept so that the server's call needs no
+// change when Local holds more.
+func (l *Local) Close() {}
 
 // ContentHandler is the proxy as the content handler of one client
 // connection's requests (the request pipeline's pipeline.Content).

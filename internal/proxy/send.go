@@ -12,6 +12,7 @@ import (
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
 	"wsgate/internal/http1"
+	"wsgate/internal/netpoll"
 )
 
 // This file writes the request to the upstream (head and body, under
@@ -22,10 +23,10 @@ import (
 // send writes the head and the body under proxy_send_timeout.
 func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exchange.Request, spool *spooled, hasBody bool) error {
 	conn := a.conn
-	if fc, ok := conn.(*shotConn); ok && !hasBody {
+	if fc, ok := conn.(*netpoll.Conn); ok && !hasBody {
 		// A head the socket takes at once (the usual case) needs no
 		// deadline: proxy_send_timeout bounds a write that waits.
-		n := fc.writeNow(head)
+		n := fc.WriteNow(head)
 		if n == len(head) {
 			return nil
 		}
@@ -37,7 +38,7 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exch
 			}
 		}
 		if a.raw != nil {
-			n := c.now.Write(a.raw, head)
+			n, _ := c.now.Write(a.raw, head)
 			if n == len(head) {
 				return nil
 			}

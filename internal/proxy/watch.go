@@ -2,8 +2,9 @@ package proxy
 
 import (
 	"net"
-	"syscall"
 	"time"
+
+	"wsgate/internal/netpoll"
 )
 
 // This file watches the client while the upstream works, as
@@ -42,9 +43,9 @@ func (c *clientConn) watch() {
 	c.rawConn.Read(c.peekFn)
 	gone := c.gone
 	if gone {
-		if sc, ok := c.watchUp.(*shotConn); ok {
+		if sc, ok := c.watchUp.(*netpoll.Conn); ok {
 			// Its owner closes it; the waiting read wakes to EOF.
-			sc.shutdown()
+			sc.Shutdown()
 		} else {
 			c.watchUp.Close()
 		}
@@ -55,12 +56,10 @@ func (c *clientConn) watch() {
 // peek is the RawConn.Read callback of watch: it looks at the socket
 // without consuming, and sets c.gone on end of input or an error.
 func (c *clientConn) peek(fd uintptr) bool {
-	var b [1]byte
-	n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	switch {
-	case err == syscall.EAGAIN || err == syscall.EINTR:
+	switch netpoll.Peek(fd) {
+	case netpoll.PeekEmpty:
 		return false
-	case err != nil || n == 0:
+	case netpoll.PeekEnd:
 		c.gone = true
 	}
 	// Pipelined bytes: the client is there; stop watching, as nginx

@@ -2,14 +2,10 @@ package tunnel
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"sync"
-	"syscall"
 	"time"
-	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"wsgate/internal/netpoll"
 )
 
 // DefaultParkAfter is how long both directions of a tunnel must have been
@@ -20,95 +16,49 @@ const DefaultParkAfter = time.Second
 // descriptor (TLS, pipes): such a copier keeps its goroutine.
 var errNotParkable = errors.New("source has no socket to park")
 
-// Parker holds the read sides of idle tunnels in one epoll set, so that an
-// idle direction keeps neither a goroutine nor a buffer: a copier whose
-// tunnel has been idle for Options.ParkAfter registers its source socket
-// and lets its goroutine end; when the socket becomes readable (data, FIN,
+// Parker holds the read sides of idle tunnels in event loops
+// (netpoll.Poller, one loop per GOMAXPROCS shard), so that an idle
+// direction keeps neither a goroutine nor a buffer: a copier whose tunnel
+// has been idle for Options.ParkAfter registers its source socket and
+// lets its goroutine end; when the socket becomes readable (data, FIN,
 // error) or the tunnel needs the copier (a close request, Run closing the
-// sockets), a fresh goroutine resumes it where it stopped. One goroutine,
-// started at the first park, serves every tunnel of the Parker; it lives as
-// long as the process. The zero value is not usable; use NewParker. Safe
-// for concurrent use.
+// sockets), a fresh goroutine resumes it where it stopped. A loop tunnel
+// (Options.Loop) is relayed by its shard's loop itself while reads and
+// writes do not block. Each tunnel is given one shard at Start, round
+// robin, and both its directions stay on it. The loops are started at
+// the first tunnel and live until Close. This file is the policy: when to
+// park, serve in the loop or hand off to a goroutine; netpoll owns the
+// epoll sets, the slot tables and the raw I/O. The zero value is not
+// usable; use NewParker. Safe for concurrent use.
 type Parker struct {
 	once    sync.Once
 	initErr error
-	epfd    int
-	epRC    syscall.RawConn // epfd in Go's poller: wait blocks no thread
-	epFile  *os.File        // owns epfd; kept so that it is never finalized
 	mu      sync.Mutex
-	// slots holds the registered copiers; an epoll event's data is the
-	// slot's index (low 32 bits) and its generation (high 32 bits), so a
-	// stale event of an earlier registration of the slot is told apart.
-	// A slot stays taken while its copier is registered, also while the
-	// event loop serves it (c nil then). A registration left to close(2)
-	// (see del) has given its slot back: its events carry a generation
-	// the slot no longer has.
-	slots  []parkSlot
-	free   []uint32 // indexes of slots not taken
-	parked int      // slots with a copier
-	closed bool     // Close was called: nothing parks any more
-
-	// The event loop's state for the copier it serves (Options.Loop),
-	// owned by the Parker's goroutine; the functions are made once so
-	// that serving an event allocates nothing.
-	lc      *copier
-	lbuf    []byte
-	lhup    bool
-	lsfd    int
-	lstay   bool
-	lpassed bool
-	lnow    time.Time
-	srcFn   func(fd uintptr)
-	dstFn   func(fd uintptr)
-	// park's registration, under mu: the copier, the callback (made once)
-	// and its result.
-	addC   *copier
-	addFn  func(fd uintptr)
-	addErr error
-	events []unix.EpollEvent
+	closed  bool // Close was called: nothing parks any more
+	poll    *netpoll.Poller
+	shards  int // loops to start; 0: GOMAXPROCS
 }
 
-// parkSlot is one registration of a Parker.
-type parkSlot struct {
-	c     *copier
-	gen   uint32
-	taken bool
+// shard is one loop's state for the copier it serves, owned by the loop's
+// goroutine (netpoll.Loop.Ctx); the callbacks are made once so that
+// serving an event allocates nothing. The read buffer (loopBufferSize) is
+// made at the first loop event of the shard.
+type shard struct {
+	buf    []byte
+	c      *copier
+	hup    bool
+	sfd    int
+	stay   bool
+	passed bool
+	now    time.Time
+	srcFn  func(fd uintptr)
+	dstFn  func(fd uintptr)
 }
 
 // errParkerClosed is returned by Parker.park after Close.
 var errParkerClosed = errors.New("parker closed")
 
-// Close resumes every parked copier in a goroutine of its own, ends the
-// Parker's goroutine and closes its epoll set; later parks fail, and the
-// copiers keep their goroutines. It is idempotent.
-func (p *Parker) Close() {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return
-	}
-	p.closed = true
-	cs := make([]*copier, 0, p.parked)
-	for i := range p.slots {
-		s := &p.slots[i]
-		if s.c != nil {
-			s.c.parkTok = 0
-			cs = append(cs, s.c)
-		}
-		*s = parkSlot{gen: s.gen}
-	}
-	p.free, p.parked = nil, 0
-	f := p.epFile
-	p.mu.Unlock()
-	for _, c := range cs {
-		go c.resume()
-	}
-	if f != nil {
-		f.Close() // the registrations go with the set
-	}
-}
-
-// NewParker returns a Parker; its epoll set is made at the first park.
+// NewParker returns a Parker; its loops are started at the first tunnel.
 func NewParker() *Parker {
 	return &Parker{}
 }
@@ -116,152 +66,76 @@ func NewParker() *Parker {
 func (p *Parker) init() error {
 	p.once.Do(func() {
 		p.mu.Lock()
-		closed := p.closed
-		p.mu.Unlock()
-		if closed {
+		defer p.mu.Unlock()
+		if p.closed {
 			p.initErr = errParkerClosed
 			return
 		}
-		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-		if err != nil {
-			p.initErr = fmt.Errorf("creating epoll set: %w", err)
-			return
-		}
-		// An epoll fd is readable while it has events: Go's poller waits
-		// for it, so the Parker's goroutine parks like any other instead
-		// of holding a thread in epoll_wait.
-		if err := unix.SetNonblock(fd, true); err != nil {
-			unix.Close(fd)
-			p.initErr = fmt.Errorf("setting epoll set non-blocking: %w", err)
-			return
-		}
-		p.epFile = os.NewFile(uintptr(fd), "epoll")
-		rc, err := p.epFile.SyscallConn()
-		if err != nil {
-			p.epFile.Close()
-			p.initErr = fmt.Errorf("polling epoll set: %w", err)
-			return
-		}
-		p.epfd, p.epRC = fd, rc
-		p.srcFn, p.dstFn, p.addFn = p.onSrc, p.onDst, p.add
-		p.events = make([]unix.EpollEvent, 128)
-		go p.wait()
+		p.poll, p.initErr = netpoll.NewPoller(p.shards, newShard)
 	})
 	return p.initErr
+}
+
+func newShard(*netpoll.Loop) any {
+	s := &shard{}
+	s.srcFn, s.dstFn = s.onSrc, s.onDst
+	return s
+}
+
+// pick returns the loop of a new tunnel, nil when the Parker cannot park
+// (closed, or no event loop on this system).
+func (p *Parker) pick() *netpoll.Loop {
+	if p.init() != nil {
+		return nil
+	}
+	return p.poll.Pick()
+}
+
+// Close resumes every parked copier in a goroutine of its own and ends
+// the loops; later parks fail, and the copiers keep their goroutines. It
+// is idempotent.
+func (p *Parker) Close() {
+	p.mu.Lock()
+	p.closed = true
+	poll := p.poll
+	p.mu.Unlock()
+	if poll != nil {
+		poll.Close(func(h netpoll.Handler) { go h.(*copier).resume() })
+	}
 }
 
 // Parked returns the number of copiers parked now.
 func (p *Parker) Parked() int {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.parked
+	poll := p.poll
+	p.mu.Unlock()
+	if poll == nil {
+		return 0
+	}
+	return poll.Registered()
 }
 
-// token returns the epoll data of slot i.
-func (p *Parker) token(i uint32) uint64 { return uint64(i) | uint64(p.slots[i].gen)<<32 }
-
-// slot returns the slot of tok if tok is its current registration. p.mu
-// is held.
-func (p *Parker) slot(tok uint64) *parkSlot {
-	i := uint32(tok)
-	if int(i) >= len(p.slots) {
-		return nil
-	}
-	s := &p.slots[i]
-	if !s.taken || s.gen != uint32(tok>>32) {
-		return nil
-	}
-	return s
-}
-
-// newSlot takes a free slot for c, with a new generation. p.mu is held.
-func (p *Parker) newSlot(c *copier) uint32 {
-	var i uint32
-	if n := len(p.free); n > 0 {
-		i = p.free[n-1]
-		p.free = p.free[:n-1]
-	} else {
-		i = uint32(len(p.slots))
-		p.slots = append(p.slots, parkSlot{})
-	}
-	s := &p.slots[i]
-	s.gen++
-	if s.gen == 0 {
-		s.gen = 1 // a token is never 0
-	}
-	s.c, s.taken = c, true
-	p.parked++
-	return i
-}
-
-// freeSlot gives slot i back. p.mu is held.
-func (p *Parker) freeSlot(i uint32) {
-	s := &p.slots[i]
-	if s.c != nil {
-		p.parked--
-	}
-	s.c, s.taken = nil, false
-	p.free = append(p.free, i)
-}
-
-// park registers c's source for one readiness event. When it returns nil,
-// c's goroutine must end at once: the next readiness or a call to unpark
-// starts c.resume in a new goroutine.
+// park registers c's source for one readiness event (a loop copier: for
+// every arrival, served in the loop). When it returns nil, c's goroutine
+// must end at once: the next readiness or a call to unpark starts
+// c.resume in a new goroutine.
 func (p *Parker) park(c *copier) error {
-	if err := p.init(); err != nil {
-		return err
-	}
-	rc := c.srcRC
-	if rc == nil {
+	if c.srcRC == nil {
 		return errNotParkable
 	}
-	// Control holds the fd open while it is registered; p.mu is held
-	// across it so that the callback, made once, finds c in p.addC.
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
+	l := c.t.shard
+	if l == nil {
 		return errParkerClosed
 	}
-	p.addC, p.addErr = c, nil
-	err := rc.Control(p.addFn)
-	p.addC = nil
-	if err != nil {
-		return err
-	}
-	return p.addErr
-}
-
-// add is park's Control callback: it registers p.addC's source, fd, under
-// a new slot. p.mu is held.
-func (p *Parker) add(fd uintptr) {
-	c := p.addC
-	i := p.newSlot(c)
-	tok := p.token(i)
-	// A loop copier stays registered while the event loop serves it
-	// (edge-triggered: every arrival is an event); others are taken out
-	// at their one event.
-	mode := uint32(unix.EPOLLONESHOT)
+	mode := netpoll.OneShot
 	if c.t.loop {
-		mode = unix.EPOLLET
+		mode = netpoll.Claim
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | mode,
-		Fd: int32(uint32(tok)), Pad: int32(uint32(tok >> 32))}
-	err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
-	if err == unix.EEXIST {
-		// A registration left in place (see del) while the socket stays
-		// open: it takes the new token.
-		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
-	}
-	if err == nil {
-		c.parkTok = tok
-	} else {
-		p.freeSlot(i)
-	}
-	p.addErr = err
+	return l.Add(c.srcRC, c, mode, &c.parkTok)
 }
 
-// unpark takes c out of the epoll set and resumes it in a new goroutine.
-// It reports whether c was parked; only one caller wins for each park. The
+// unpark takes c out of its loop and resumes it in a new goroutine. It
+// reports whether c was parked; only one caller wins for each park. The
 // source socket must still be open.
 func (p *Parker) unpark(c *copier) bool {
 	if !p.take(c) {
@@ -271,186 +145,82 @@ func (p *Parker) unpark(c *copier) bool {
 	return true
 }
 
-// take removes c's registration; it reports whether c was parked.
+// take removes c's registration; it reports whether c was parked. Once
+// the tunnel's sockets are being closed (forced), the registration is
+// left to close(2) (netpoll.Loop.Take), one system call less per
+// direction.
 func (p *Parker) take(c *copier) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	tok := c.parkTok
-	if tok == 0 {
-		return false
-	}
-	s := p.slot(tok)
-	if s == nil || s.c != c {
-		return false
-	}
-	p.freeSlot(uint32(tok))
-	c.parkTok = 0
-	if !c.t.forced.Load() {
-		p.del(c)
-	}
-	return true
+	l := c.t.shard
+	return l != nil && l.Take(&c.parkTok, c, !c.t.forced.Load())
 }
 
-// del takes c's socket out of the epoll set. p.mu is held: after Close
-// the set's fd number may belong to another file.
-//
-// Where the socket is about to be closed or will not be read through the
-// Parker again, its registration is left in place instead (one system
-// call less per direction): close(2) of the last descriptor of a socket
-// takes it out of every epoll set, and no other descriptor refers to a
-// tunnel's sockets (Go's poller has its own set and leaves it at Close).
-// Events of a registration left in place carry the token of a freed slot
-// and are ignored (slot); should the direction park again while its
-// socket is open, park finds the registration there and modifies it.
-// take leaves it once the tunnel's sockets are being closed (forced);
-// handoff leaves it when the event ended the source (EOF, error, hang-up),
-// which its goroutine then reads to the end without parking.
-func (p *Parker) del(c *copier) {
-	if p.closed {
-		return
-	}
-	// Through Control: a socket closed meanwhile has left the epoll set
-	// with its last close, and its fd number may belong to another socket.
-	c.srcRC.Control(func(fd uintptr) {
-		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
-	})
-}
-
-// event returns the copier of an event's tok for the event loop. A loop
-// copier (Options.Loop) is claimed: it leaves the parked ones, its slot
-// and its registration stay. Any other is taken out of the set (loop
-// false). nil: the registration is gone (taken meanwhile).
-func (p *Parker) event(tok uint64) (c *copier, loop bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s := p.slot(tok)
-	if s == nil || s.c == nil {
-		return nil, false
-	}
-	c = s.c
-	c.parkTok = 0
+// Ready is c's readiness event, in its loop's goroutine: a parked copier
+// resumes in a goroutine; a loop copier is served in the loop, then
+// re-armed or handed to a goroutine of its own.
+func (c *copier) Ready(l *netpoll.Loop, ev netpoll.Event) {
 	if !c.t.loop {
-		p.freeSlot(uint32(tok))
-		p.del(c)
-		return c, false
-	}
-	s.c = nil
-	p.parked--
-	return c, true
-}
-
-// rearm parks a claimed loop copier again under tok; its registration is
-// edge-triggered, so bytes that came after its last read are an event
-// still to come. A request or close that came while the loop served it
-// found it unparked: it is then taken back and resumed in a goroutine.
-func (p *Parker) rearm(c *copier, tok uint64) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
 		go c.resume()
 		return
 	}
-	p.slots[uint32(tok)].c = c
-	p.parked++
-	c.parkTok = tok
-	p.mu.Unlock()
+	s := l.Ctx.(*shard)
+	if s.serve(c, ev.Hup, l.Now()) {
+		c.t.parker.rearm(l, c, ev.Tok)
+	} else {
+		c.t.parker.handoff(l, c, ev.Tok, ev.Hup || c.stash != nil)
+	}
+}
+
+// rearm parks a claimed loop copier again under tok. A request or close
+// that came while the loop served it found it unparked: it is then taken
+// back and resumed in a goroutine.
+func (p *Parker) rearm(l *netpoll.Loop, c *copier, tok netpoll.Token) {
+	if !l.Rearm(tok, c) {
+		go c.resume() // the Parker was closed meanwhile
+		return
+	}
 	if c.req.Load() != 0 || c.t.forced.Load() {
 		p.unpark(c)
 	}
 }
 
 // handoff gives a claimed loop copier a goroutine of its own; its socket
-// leaves the epoll set.
-func (p *Parker) handoff(c *copier, tok uint64, ended bool) {
-	p.mu.Lock()
-	if !p.closed {
-		if !ended && !c.t.forced.Load() {
-			p.del(c)
-		}
-		p.freeSlot(uint32(tok))
-	}
-	p.mu.Unlock()
+// leaves the loop's set, unless the event ended the source (EOF, error,
+// hang-up), which its goroutine then reads to the end without parking,
+// or the sockets are being closed: close(2) takes it out then.
+func (p *Parker) handoff(l *netpoll.Loop, c *copier, tok netpoll.Token, ended bool) {
+	l.Release(tok, !ended && !c.t.forced.Load())
 	go c.resume()
-}
-
-// epollWait is epoll_wait(2) with a zero timeout, which never blocks: a
-// raw system call, so the runtime does not treat it as one that may (no
-// hand-off of the P, nothing for sysmon to retake).
-func epollWait(epfd int, events []unix.EpollEvent) (int, error) {
-	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd),
-		uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
-
-// wait resumes the copiers whose sockets became ready.
-func (p *Parker) wait() {
-	events := p.events
-	var n int
-	var werr error
-	ready := func(fd uintptr) bool {
-		n, werr = epollWait(int(fd), events)
-		return n > 0 || (werr != nil && werr != unix.EINTR)
-	}
-	for {
-		if err := p.epRC.Read(ready); err != nil || werr != nil {
-			// epoll_wait fails only on a bad epoll fd or buffer, which
-			// cannot happen here; end rather than spin.
-			return
-		}
-		// One clock reading per batch stands for the time of its reads,
-		// as nginx's cached time does.
-		p.lnow = time.Now()
-		for i := range n {
-			tok := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
-			c, loop := p.event(tok)
-			if c == nil {
-				continue
-			}
-			if !loop {
-				go c.resume()
-				continue
-			}
-			hup := events[i].Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
-			if p.serve(c, hup) {
-				p.rearm(c, tok)
-			} else {
-				p.handoff(c, tok, hup || c.stash != nil)
-			}
-		}
-		p.lc = nil
-	}
 }
 
 // serve runs c.loopStep on one readiness event with both sockets held open
 // (Control): the loop reads and writes their fds directly. It reports
 // whether c stays in the loop.
-func (p *Parker) serve(c *copier, hup bool) bool {
-	if p.lbuf == nil {
-		p.lbuf = make([]byte, loopBufferSize)
+func (s *shard) serve(c *copier, hup bool, now time.Time) bool {
+	if s.buf == nil {
+		s.buf = make([]byte, loopBufferSize)
 	}
-	p.lc, p.lhup, p.lstay, p.lpassed = c, hup, false, false
-	if err := c.srcRC.Control(p.srcFn); err != nil {
+	s.c, s.hup, s.now, s.stay, s.passed = c, hup, now, false, false
+	err := c.srcRC.Control(s.srcFn)
+	s.c = nil
+	if err != nil {
 		// src is closed: its goroutine sees the same.
 		c.stash = err
 		return false
 	}
-	if p.lpassed {
+	if s.passed {
 		// Outside Control: the end of the closing handshake may close
 		// the sockets, which waits for every Control on them to return.
 		c.notePassed()
 	}
-	return p.lstay
+	return s.stay
 }
 
-func (p *Parker) onSrc(fd uintptr) {
-	p.lsfd = int(fd)
+func (s *shard) onSrc(fd uintptr) {
+	s.sfd = int(fd)
 	// dst closed: nothing was read; the goroutine finds out itself.
-	p.lc.dstRC.Control(p.dstFn)
+	s.c.dstRC.Control(s.dstFn)
 }
 
-func (p *Parker) onDst(fd uintptr) {
-	p.lstay, p.lpassed = p.lc.loopStep(p.lsfd, int(fd), p.lbuf, p.lhup, p.lnow)
+func (s *shard) onDst(fd uintptr) {
+	s.stay, s.passed = s.c.loopStep(s.sfd, int(fd), s.buf, s.hup, s.now)
 }

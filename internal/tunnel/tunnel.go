@@ -18,7 +18,6 @@ package tunnel
 import (
 	"context"
 	"errors"
-	"golang.org/x/sys/unix"
 	"io"
 	"net"
 	"os"
@@ -26,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"wsgate/internal/netpoll"
 	"wsgate/internal/ws"
 )
 
@@ -169,6 +169,7 @@ type tunnel struct {
 	opts      tunnelOpts
 	h         *Handle
 	parker    *Parker
+	shard     *netpoll.Loop // the Parker's loop of this tunnel; nil when it never parks
 	start     time.Time
 	last      atomic.Int64 // nanoseconds since start of the latest read
 	done      func(Result)
@@ -193,9 +194,10 @@ type tunnel struct {
 
 	// The two directions, indexed by direction: the tunnel and its
 	// copiers live and die together, in one allocation. copiers[0].src is
-	// the client, copiers[0].dst the upstream. (The fields above fit in
-	// 184 bytes: with two copiers and the allocator's 8-byte header of
-	// objects with pointers, a tunnel takes 1,152 bytes, not 1,280.)
+	// the client, copiers[0].dst the upstream. (The fields above take
+	// 192 bytes and a copier 432: with the allocator's 8-byte header of
+	// objects with pointers, 1,064 bytes, in the 1,152-byte size class;
+	// 96 more would take it to 1,280.)
 	copiers [2]copier
 }
 
@@ -338,6 +340,13 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 		if t.parker == nil && h.reg != nil {
 			t.parker = h.reg.parker()
 		}
+		if t.parker != nil {
+			// New tunnels spread over the Parker's shards; nil when it
+			// is closed or there is no event loop here: no parking.
+			if t.shard = t.parker.pick(); t.shard == nil {
+				t.parker = nil
+			}
+		}
 	}
 
 	t.loop = opts.Loop && t.parker != nil && up.dstRC != nil && down.dstRC != nil
@@ -372,35 +381,6 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 	// Requests made before Start (Registry.Shutdown, CloseWhere) and from
 	// now on reach the tunnel through onRequest.
 	h.attach(t)
-}
-
-// startLoop starts a direction of an Options.Loop tunnel: with nothing
-// buffered for it, its source goes straight into the event loop, with no
-// goroutine and no read that would find nothing yet (a socket that is
-// readable already is reported at once when it is added). Bytes buffered
-// past the handshake are relayed first by a goroutine (run), which parks
-// the direction at its first would-block read; so does it when the
-// Parker is closed.
-func (c *copier) startLoop() {
-	if len(c.pending) == 0 {
-		p := c.t.parker
-		c.parkedOnce = true // set before registering: a resume may start at once
-		if p.park(c) == nil {
-			// A request or forceClose may have tried to wake the
-			// direction before it was registered (an idle timer already
-			// due): resume it now.
-			if c.req.Load() != 0 || c.t.forced.Load() {
-				p.unpark(c)
-			}
-			return
-		}
-		c.parkedOnce = false
-	}
-	if c.dir == clientToUpstream {
-		go c.copyClientToUpstream()
-	} else {
-		go c.copyUpstreamToClient()
-	}
 }
 
 func (t *tunnel) parkAfter() time.Duration {
@@ -493,13 +473,7 @@ func (t *tunnel) inputWaiting() bool {
 			// An ended direction's socket stays readable at EOF.
 			continue
 		}
-		ready := false
-		cp.srcRC.Control(func(fd uintptr) {
-			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-			n, err := unix.Poll(pfd, 0)
-			ready = err == nil && n > 0 && pfd[0].Revents&unix.POLLIN != 0
-		})
-		if ready {
+		if netpoll.Readable(cp.srcRC) {
 			return true
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"wsgate/internal/netpoll"
 	"wsgate/internal/proxytest"
 	"wsgate/internal/ws"
 )
@@ -20,7 +21,7 @@ import (
 var testParker = NewParker()
 
 func init() {
-	if err := testParker.init(); err != nil {
+	if err := testParker.init(); err != nil && netpoll.Supported {
 		panic(err)
 	}
 }

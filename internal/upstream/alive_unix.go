@@ -3,9 +3,10 @@
 package upstream
 
 import (
-	"errors"
 	"net"
 	"syscall"
+
+	"wsgate/internal/netpoll"
 )
 
 // probe checks whether an idle connection may be reused: nothing to read
@@ -22,7 +23,6 @@ type probe struct {
 	wrapped bool            // rc is the socket under a wrapping conn (TLS)
 	peek    func(fd uintptr) bool
 	live    bool
-	buf     [1]byte
 }
 
 // newProbe returns the probe of c, unwrapping NetConn layers (tls.Conn)
@@ -52,8 +52,7 @@ func newProbe(c net.Conn) *probe {
 }
 
 func (pr *probe) peekFD(fd uintptr) bool {
-	n, _, err := syscall.Recvfrom(int(fd), pr.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	pr.live = n < 0 && (errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK))
+	pr.live = netpoll.Peek(fd) == netpoll.PeekEmpty
 	return true
 }
 

@@ -1,0 +1,67 @@
+//go:build !linux
+
+package netpoll
+
+import (
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+// Loop has no event loop here: nothing can be registered (NewPoller
+// fails), and its methods report as much.
+type Loop struct {
+	// Ctx is the Poller owner's state for this loop.
+	Ctx any
+}
+
+func (l *Loop) Registered() int                                  { return 0 }
+func (l *Loop) Add(syscall.RawConn, Handler, Mode, *Token) error { return ErrUnsupported }
+func (l *Loop) WatchFD(int, Handler, bool, *Token) error         { return ErrUnsupported }
+func (l *Loop) Take(*Token, Handler, bool) bool                  { return false }
+func (l *Loop) Rearm(Token, Handler) bool                        { return false }
+func (l *Loop) Release(Token, bool)                              {}
+func (l *Loop) Forget(tok *Token)                                { *tok = 0 }
+func (l *Loop) Now() time.Time                                   { return time.Now() }
+
+// Supported says whether this system has event loops (NewPoller works).
+const Supported = false
+
+// Poller has no loops here.
+type Poller struct{}
+
+// NewPoller returns ErrUnsupported: callers relay with goroutines.
+func NewPoller(int, func(*Loop) any) (*Poller, error) { return nil, ErrUnsupported }
+
+func (p *Poller) Shards() int         { return 0 }
+func (p *Poller) Pick() *Loop         { return nil }
+func (p *Poller) Registered() int     { return 0 }
+func (p *Poller) Close(func(Handler)) {}
+
+// Default returns ErrUnsupported.
+func Default() (*Poller, error) { return nil, ErrUnsupported }
+
+// Waiter is where a goroutine would wait for its Conn; unused here.
+type Waiter struct{}
+
+func (w *Waiter) Ready(*Loop, Event) {}
+
+// Conn is never made here: DialTCP leaves every dial to net's dialer.
+type Conn struct{}
+
+// DialTCP reports ok false: net's dialer takes over.
+func DialTCP(*Conn, *Waiter, string, time.Time) (ok bool, err error) { return false, nil }
+
+func (c *Conn) Read([]byte) (int, error)         { return 0, os.ErrClosed }
+func (c *Conn) Write([]byte) (int, error)        { return 0, os.ErrClosed }
+func (c *Conn) WriteNow([]byte) int              { return 0 }
+func (c *Conn) Close() error                     { return os.ErrClosed }
+func (c *Conn) Shutdown()                        {}
+func (c *Conn) SetDeadline(time.Time) error      { return nil }
+func (c *Conn) SetReadDeadline(time.Time) error  { return nil }
+func (c *Conn) SetWriteDeadline(time.Time) error { return nil }
+func (c *Conn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (c *Conn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+
+var _ net.Conn = (*Conn)(nil)

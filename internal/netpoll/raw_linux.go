@@ -1,0 +1,66 @@
+//go:build linux
+
+package netpoll
+
+import (
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Read is one read(2) of a non-blocking socket: 0 bytes and no error is
+// its end, ErrAgain (unix.EAGAIN) that nothing is there yet; any other
+// error is the bare errno. A raw system call: on a non-blocking socket it
+// never waits, so the runtime need not prepare a hand-off of its P.
+func Read(fd int, p []byte) (int, error) {
+	for {
+		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), nil
+	}
+}
+
+// Write writes p to a non-blocking socket until it is written or the
+// socket takes no more (EAGAIN: fewer bytes and no error). Errors are
+// *os.SyscallError "write". A raw system call, as Read.
+func Write(fd int, p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[done])), uintptr(len(p)-done))
+		switch {
+		case e == unix.EINTR:
+			continue
+		case e == unix.EAGAIN:
+			return done, nil
+		case e != 0:
+			return done, os.NewSyscallError("write", e)
+		case n == 0:
+			return done, nil
+		}
+		done += int(n)
+	}
+	return done, nil
+}
+
+// Peek looks at a socket's input without consuming it and without
+// waiting (recv(2) with MSG_PEEK|MSG_DONTWAIT, as a raw system call with
+// no source address, so that it allocates nothing). Call it inside
+// RawConn.Control or Read, which holds fd open.
+func Peek(fd uintptr) PeekState {
+	var b [1]byte
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+		unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+	switch {
+	case e == unix.EAGAIN || e == unix.EINTR:
+		return PeekEmpty
+	case e != 0 || n == 0:
+		return PeekEnd
+	}
+	return PeekData
+}

@@ -1,0 +1,178 @@
+package tunnel
+
+import (
+	"io"
+	"net"
+
+	"wsgate/internal/ws"
+)
+
+// copier states (frame-aware mode).
+const (
+	stateRelay   = iota // forward everything
+	stateClosing        // forward up to the next frame boundary, then send our Close
+	stateDrain          // our Close was sent (or dst is gone): read and discard until src's Close
+)
+
+// applyRequest moves the state machine on according to req.
+func (c *copier) applyRequest() {
+	r := c.req.Load()
+	switch {
+	case r&reqDrain != 0:
+		c.state = stateDrain
+	case r&reqClose != 0 && c.state == stateRelay:
+		c.state = stateClosing
+	}
+}
+
+// process handles one chunk read from src (or none, after a request). It
+// returns done when the copier must end.
+func (c *copier) process(p []byte) (copierEnd, bool) {
+	if !c.t.opts.FrameAware {
+		if err := c.write(p); err != nil {
+			return c.end(endWriteError, err), true
+		}
+		return copierEnd{}, false
+	}
+	if c.req.Load() != 0 {
+		c.applyRequest()
+	}
+	for {
+		switch c.state {
+		case stateRelay:
+			if len(p) == 0 {
+				return copierEnd{}, false
+			}
+			c.feed(p) // a lost Tracker keeps relaying; it only can't place a Close
+			c.noteClose()
+			if err := c.write(p); err != nil {
+				return c.end(endWriteError, err), true
+			}
+			c.notePassed()
+			return copierEnd{}, false
+		case stateClosing:
+			if c.tr.AtBoundary() {
+				if _, seen, _ := c.tr.CloseSeen(); !seen {
+					if err := c.sendClose(); err != nil {
+						return c.end(endWriteError, err), true
+					}
+				}
+				c.state = stateDrain
+				continue
+			}
+			if c.tr.Err() != nil {
+				return c.end(endLost, nil), true
+			}
+			if len(p) == 0 {
+				return copierEnd{}, false
+			}
+			n, _ := c.feedFrame(p)
+			c.noteClose()
+			if err := c.write(p[:n]); err != nil {
+				return c.end(endWriteError, err), true
+			}
+			c.notePassed()
+			p = p[n:]
+		case stateDrain:
+			c.tr.Feed(p)
+			if _, _, done := c.tr.CloseSeen(); done || c.tr.Err() != nil {
+				return c.end(endDrained, nil), true
+			}
+			return copierEnd{}, false
+		}
+	}
+}
+
+// noteClose reports the first complete Close frame from src to the tunnel.
+func (c *copier) noteClose() {
+	if c.noted {
+		return
+	}
+	if code, _, done := c.tr.CloseSeen(); done {
+		c.noted = true
+		c.t.noteClose(code, sideOf(c.dir))
+	}
+}
+
+// notePassed marks the Close of src as written to dst, once it has been
+// relayed whole.
+func (c *copier) notePassed() {
+	if c.noted && !c.closePassed.Load() {
+		c.closePassed.Store(true)
+		c.t.onClosePassed()
+	}
+}
+
+// sendClose writes our Close frame, with the requested code, to dst.
+func (c *copier) sendClose() error {
+	code := uint16(c.req.Load())
+	reason := ""
+	if r := c.reason.Load(); r != nil {
+		reason = *r
+	}
+	return c.sendCloseCode(code, reason)
+}
+
+func (c *copier) sendCloseCode(code uint16, reason string) error {
+	c.sentClose = true
+	c.t.noteClose(code, CauseNone)
+	f := ws.AppendClose(make([]byte, 0, ws.MaxHeaderLen+ws.MaxControlPayload), code, reason, c.mask)
+	if err := c.writeRaw(f); err != nil {
+		return err
+	}
+	if !c.closePassed.Load() {
+		c.closePassed.Store(true)
+		c.t.onClosePassed()
+	}
+	return nil
+}
+
+// sourceEnded decides how the copier ends when src's Read failed.
+func (c *copier) sourceEnded(err error) copierEnd {
+	if c.t.forced.Load() {
+		return c.end(endAborted, nil)
+	}
+	eof := err == io.EOF
+	if !c.t.opts.FrameAware {
+		if eof {
+			return copierEnd{dir: c.dir, kind: endEOF, halfClosed: closeWrite(c.dst)}
+		}
+		return c.end(endReadError, err)
+	}
+	if c.state == stateDrain {
+		return c.end(endDrained, nil)
+	}
+	if _, _, done := c.tr.CloseSeen(); done {
+		if eof {
+			if c.t.handshakeDone() {
+				// Both Close frames passed: the tunnel closes both
+				// sockets now, no FIN to pass on.
+				return copierEnd{dir: c.dir, kind: endEOF}
+			}
+			return copierEnd{dir: c.dir, kind: endEOF, halfClosed: closeWrite(c.dst)}
+		}
+		// src's Close passed whole (a failed write would have ended the
+		// copier): src failed after it.
+		return copierEnd{dir: c.dir, kind: endBroken, err: err}
+	}
+	// src went away without a Close: tell dst, if a frame boundary allows.
+	e := copierEnd{dir: c.dir, kind: endGone}
+	if !eof {
+		e.err = err
+	}
+	if c.tr.AtBoundary() && !c.sentClose {
+		reason := "upstream went away"
+		if c.dir == clientToUpstream {
+			reason = "client went away"
+		}
+		e.sentClose = c.sendCloseCode(c.goneCode, reason) == nil
+	}
+	return e
+}
+
+// closeWrite passes a FIN on; it reports whether conn supports it and it
+// worked.
+func closeWrite(conn net.Conn) bool {
+	cw, ok := conn.(interface{ CloseWrite() error })
+	return ok && cw.CloseWrite() == nil
+}
