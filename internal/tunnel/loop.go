@@ -38,7 +38,7 @@ func (c *copier) startLoop() {
 }
 
 // loopStep serves one readiness event of a parked direction in the
-// Parker's goroutine (Options.Loop): it reads what src has (sfd) and
+// goroutine of its tunnel's loop (Options.Loop): it reads what src has (sfd) and
 // writes it to dst (dfd) without blocking; the caller holds both sockets
 // open. hup says the event reported src's end or an error, which only a
 // read until EOF or EAGAIN sees (a short read is not the end of it). now

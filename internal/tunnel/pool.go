@@ -40,8 +40,8 @@ func (bp *BufferPool) Get() *[]byte { return bp.p.Get().(*[]byte) }
 // Put returns b to the pool; b must come from Get and not be used after.
 func (bp *BufferPool) Put(b *[]byte) { bp.p.Put(b) }
 
-// loopBufferSize is the read buffer of a Parker's event loop. There is one
-// per loop, not per tunnel, so it can hold a whole large message: a 16 KiB
-// WebSocket message with its frame header is then one read and one write
-// instead of two of each.
+// loopBufferSize is the read buffer of each of a Parker's event loops
+// (one per shard), not one per tunnel, so it can hold a whole large
+// message: a 16 KiB WebSocket message with its frame header is then one
+// read and one write instead of two of each.
 const loopBufferSize = 256 << 10

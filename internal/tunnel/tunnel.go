@@ -98,8 +98,9 @@ type Options struct {
 	// ParkAfter is the idle time after which the copiers park; 0 means
 	// DefaultParkAfter, negative never parks.
 	ParkAfter time.Duration
-	// Loop serves the tunnel from the Parker's event loop, as nginx does:
-	// a direction whose read would block parks at once, and the Parker's
+	// Loop serves the tunnel from the Parker's event loops, as nginx's
+	// workers do: the tunnel is given one loop (shard) at Start, a
+	// direction whose read would block parks at once, and its loop's
 	// goroutine reads and writes it without blocking when it is ready; a
 	// direction falls back to its own goroutine while a write would block,
 	// at its end and for close requests. Needs a Parker and socket conns on
