@@ -40,6 +40,9 @@ func NewPoller(n int, ctx func(*Loop) any) (*Poller, error) {
 // Shards returns the number of loops.
 func (p *Poller) Shards() int { return len(p.loops) }
 
+// Shard returns the i-th loop, 0 <= i < Shards().
+func (p *Poller) Shard(i int) *Loop { return p.loops[i] }
+
 // Pick returns the loop for a new owner of registrations, round robin.
 func (p *Poller) Pick() *Loop {
 	if len(p.loops) == 1 {

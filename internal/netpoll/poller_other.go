@@ -36,6 +36,7 @@ func NewPoller(int, func(*Loop) any) (*Poller, error) { return nil, ErrUnsupport
 
 func (p *Poller) Shards() int         { return 0 }
 func (p *Poller) Pick() *Loop         { return nil }
+func (p *Poller) Shard(int) *Loop     { return nil }
 func (p *Poller) Registered() int     { return 0 }
 func (p *Poller) Close(func(Handler)) {}
 

@@ -7,12 +7,17 @@ import (
 	"time"
 
 	"wsgate/internal/listen"
+	"wsgate/internal/netpoll"
 )
 
 // acceptLoop accepts connections on l until l is closed. Each connection
 // is served by a worker goroutine (dispatch) with the snapshot published
-// when its request heads arrive.
+// when its request heads arrive. The event loops of one-shot upstream
+// connections (netpoll.Default) start with the first listener: a fixed
+// set of epoll fds and goroutines for the process, there before any
+// connection (where there are none, net's dialer serves).
 func (s *Server) acceptLoop(l *listen.Listener) error {
+	netpoll.Default()
 	var delay time.Duration
 	for {
 		nc, err := l.Accept()

@@ -132,3 +132,38 @@ func TestParkerClose(t *testing.T) {
 		})
 	}
 }
+
+// TestTunnelsSpreadOverShards: the tunnels of a Parker with two shards
+// are served by both loops, half on each, and each tunnel's two
+// directions on the same one.
+func TestTunnelsSpreadOverShards(t *testing.T) {
+	if !netpoll.Supported {
+		t.Skip("no event loop on this system: tunnels keep their goroutines")
+	}
+	backend, _ := echoBackend(t)
+	parker := &Parker{shards: 2}
+	defer parker.Close()
+	p := startProxy(t, proxyConfig{backend: backend, handshake: true,
+		opts: Options{FrameAware: true, Parker: parker, Loop: true}})
+	const tunnels = 4
+	for i := range tunnels {
+		c := dialRaw(t, p.addr, true)
+		c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		msg := patterned(10 + i)
+		c.conn.Write(frame(ws.OpBinary, true, true, msg))
+		h, got, err := readFrame(c.r)
+		if err != nil || h.Opcode != ws.OpBinary {
+			t.Fatalf("echo %d: got %+v, %v; want a binary frame", i, h, err)
+		}
+		equalMsg(t, got, msg)
+	}
+	waitParked(t, parker, 2*tunnels)
+	if n := parker.poll.Shards(); n != 2 {
+		t.Fatalf("got %d shards; want 2", n)
+	}
+	for i := range 2 {
+		if n := parker.poll.Shard(i).Registered(); n != tunnels {
+			t.Errorf("shard %d holds %d directions; want %d (half the tunnels, both directions)", i, n, tunnels)
+		}
+	}
+}
