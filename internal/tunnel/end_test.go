@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"wsgate/internal/netpoll"
 	"wsgate/internal/ws"
 )
 
@@ -19,10 +18,8 @@ func waitReadable(conn net.Conn) error {
 	if err != nil {
 		return err
 	}
-	var b [1]byte
 	return rc.Read(func(fd uintptr) bool {
-		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		return err != unix.EAGAIN
+		return netpoll.Peek(fd) != netpoll.PeekEmpty
 	})
 }
 
