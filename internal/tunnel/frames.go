@@ -161,6 +161,10 @@ func (c *copier) sourceEnded(err error) copierEnd {
 		e.err = err
 	}
 	if c.tr.AtBoundary() && !c.sentClose {
+		// The tunnel's cause is src's side, set before our Close goes
+		// out: dst's answer to it, read by the other copier, would
+		// otherwise make dst's side the cause before onEnd sets it.
+		c.t.setCause(sideOf(c.dir))
 		reason := "upstream went away"
 		if c.dir == clientToUpstream {
 			reason = "client went away"
