@@ -6,3 +6,5 @@ require (
 	github.com/coder/websocket v1.8.15
 	golang.org/x/sys v0.50.0
 )
+
+require golang.org/x/net v0.63.0
