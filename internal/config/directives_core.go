@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -379,22 +380,86 @@ func setKeepaliveRequests(c *checker, f *frame, d *Directive, _ bool) {
 	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.KeepaliveRequests = v })
 }
 
-// setResolver is ngx_http_core_resolver: addresses, then valid=time and
-// ipv6=on|off parameters (noted: wsgate uses the addresses only).
+// setResolver is ngx_http_core_resolver (ngx_resolver_create): name
+// server addresses ("127.0.0.1", "[::1]:5353", or a host name, resolved
+// when the configuration is loaded, port 53 by default), then valid=time,
+// ipv6=on|off and ipv4=on|off (nginx 1.23.1; wsgate accepts it with nginx
+// 1.22's other parameters). status_zone= (NGINX Plus) is noted and
+// ignored.
 func setResolver(c *checker, f *frame, d *Directive, _ bool) {
-	var addrs []string
+	r := &Resolver{IPv4: true, IPv6: true, Pos: d.Pos}
 	for _, a := range d.Args {
-		if strings.HasPrefix(a.Text, "valid=") || strings.HasPrefix(a.Text, "ipv6=") || strings.HasPrefix(a.Text, "status_zone=") {
-			c.notice(a.Pos, "resolver parameter %q is ignored: wsgate uses the addresses only", a.Text)
-			continue
+		switch {
+		case strings.HasPrefix(a.Text, "valid="):
+			v, ok := ParseTime(a.Text[len("valid="):], true)
+			if !ok {
+				c.errorf(a.Pos, "invalid parameter: %s", a.Text)
+				continue
+			}
+			r.Valid = v
+		case strings.HasPrefix(a.Text, "ipv4="), strings.HasPrefix(a.Text, "ipv6="):
+			on := a.Text[5:] == "on"
+			if !on && a.Text[5:] != "off" {
+				c.errorf(a.Pos, "invalid parameter: %s", a.Text)
+				continue
+			}
+			if a.Text[3] == '4' {
+				r.IPv4 = on
+			} else {
+				r.IPv6 = on
+			}
+		case strings.HasPrefix(a.Text, "status_zone="):
+			c.notice(a.Pos, "resolver parameter %q is ignored: status zones are an NGINX Plus feature", a.Text)
+		default:
+			if _, _, ok := SplitResolverAddr(a.Text); !ok {
+				c.errorf(a.Pos, "invalid port in resolver %q", a.Text)
+				continue
+			}
+			r.Addrs = append(r.Addrs, a.Text)
 		}
-		addrs = append(addrs, a.Text)
 	}
-	if len(addrs) == 0 {
-		c.errorf(d.Pos, "invalid number of arguments in %q directive", d.Name)
+	if !r.IPv4 && !r.IPv6 {
+		c.errorf(d.Pos, "\"ipv4\" and \"ipv6\" cannot both be \"off\"")
 		return
 	}
-	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Resolver = addrs })
+	if len(r.Addrs) == 0 {
+		c.errorf(d.Pos, "no name servers defined")
+		return
+	}
+	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Resolver = r })
+}
+
+// SplitResolverAddr splits a resolver address into host (brackets of an
+// IPv6 literal removed) and port, 53 when none is given (ngx_parse_url
+// with default_port 53).
+func SplitResolverAddr(s string) (host string, port uint16, ok bool) {
+	host, ps := s, "53"
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return "", 0, false
+		}
+		host = s[1:end]
+		rest := s[end+1:]
+		if rest != "" {
+			if rest[0] != ':' {
+				return "", 0, false
+			}
+			ps = rest[1:]
+		}
+	} else if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		if strings.Count(s, ":") > 1 {
+			// A bare IPv6 literal: no port.
+			host = s
+		} else {
+			host, ps = s[:i], s[i+1:]
+		}
+	}
+	n, err := strconv.ParseUint(ps, 10, 16)
+	if err != nil || n == 0 || host == "" {
+		return "", 0, false
+	}
+	return host, uint16(n), true
 }
 
 // buffersArg is ngx_conf_set_bufs_slot: "number size".

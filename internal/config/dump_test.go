@@ -284,8 +284,8 @@ func (d *dumper) conf(depth int, c *LocConf) {
 	d.line(depth, "proxy_pass_request_headers %s body=%s ignore_client_abort=%s", onOff(c.ProxyPassRequestHeaders), onOff(c.ProxyPassRequestBody), onOff(c.ProxyIgnoreClientAbort))
 	d.line(depth, "client_max_body_size %s client_body_timeout %s send_timeout %s", formatSize(c.ClientMaxBodySize), formatDuration(c.ClientBodyTimeout), formatDuration(c.SendTimeout))
 	d.line(depth, "keepalive_timeout %s keepalive_requests %d server_tokens %s", formatDuration(c.KeepaliveTimeout), c.KeepaliveRequests, onOff(c.ServerTokens))
-	if len(c.Resolver) > 0 {
-		d.line(depth, "resolver %s", strings.Join(c.Resolver, " "))
+	if r := c.Resolver; r != nil {
+		d.line(depth, "resolver %s valid=%s ipv4=%s ipv6=%s", strings.Join(r.Addrs, " "), formatDuration(r.Valid), onOff(r.IPv4), onOff(r.IPv6))
 	}
 	d.line(depth, "resolver_timeout %s", formatDuration(c.ResolverTimeout))
 	if c.AccessLogOff {

@@ -217,7 +217,7 @@ type LocConf struct {
 	KeepaliveRequests int           `reload:"keep"` // default 1000
 	ServerTokens      bool          `reload:"keep"` // default on
 
-	Resolver        []string      `reload:"keep"` // addresses; empty: system resolver
+	Resolver        *Resolver     `reload:"keep"` // nil: none (a proxy_pass host with variables must be an upstream or an IP)
 	ResolverTimeout time.Duration `reload:"keep"` // default 30s
 
 	// AccessLogs is effective; empty with AccessLogOff means off. With no
@@ -229,6 +229,20 @@ type LocConf struct {
 
 	// wsgate's own directives (ws_*): see directives.go for each.
 	WS WSConf
+}
+
+// Resolver is a resolver directive: the name servers that resolve the host
+// of a proxy_pass with variables, and how their answers are cached.
+type Resolver struct {
+	// Addrs are the name servers as written: an IP address or a host
+	// name, with an optional port (SplitResolverAddr).
+	Addrs []string
+	// Valid replaces the answers' TTL when non-zero (valid=).
+	Valid time.Duration
+	// IPv4 and IPv6 say which address types are looked up (ipv4=, ipv6=;
+	// both on by default, never both off).
+	IPv4, IPv6 bool
+	Pos        Pos
 }
 
 // WSConf holds wsgate's own WebSocket settings.

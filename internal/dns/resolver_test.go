@@ -133,7 +133,7 @@ func TestLookupAnswers(t *testing.T) {
 			zone: map[string]map[dnsmessage.Type]*dnsmessage.Message{"n-e.example.net": {tA: answer(ok, rrA("n-e.example.net", 60, "127.0.0.1")), tAAAA: answer(dnsmessage.RCodeServerFailure)}}},
 		{name: "the last answer's CNAME is followed", ask: "c1-c2.example.net", want: []string{"::6"},
 			zone: map[string]map[dnsmessage.Type]*dnsmessage.Message{
-				"c1-c2.example.net": {tA: answer(ok, rrCNAME("c1-c2.example.net", 60, "alias4.example.net")), tAAAA: answer(ok, rrCNAME("c1-c2.example.net", 60, "alias6.example.net"))},
+				"c1-c2.example.net":  {tA: answer(ok, rrCNAME("c1-c2.example.net", 60, "alias4.example.net")), tAAAA: answer(ok, rrCNAME("c1-c2.example.net", 60, "alias6.example.net"))},
 				"alias4.example.net": {tA: answer(ok, rrA("alias4.example.net", 60, "127.0.0.4"))},
 				"alias6.example.net": {tAAAA: answer(ok, rrA("alias6.example.net", 60, "::6"))}}},
 		{name: "CNAME to the root", ask: "root.example.net", err: "root.example.net could not be resolved (3: Host not found)",

@@ -2,14 +2,10 @@ package proxy
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
-	"net/netip"
 	"os"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -89,12 +85,12 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		if p := snap.Upstreams.Pool(upstream.UpstreamKey(tg.host)); p != nil && len(pu.PortText) == 0 {
 			tg.pool = p
 		} else {
-			addr, err := resolveOne(tg.host, lc.Resolver, lc.ResolverTimeout)
+			p, err := resolvePass(tg.host, pu.Port, loc, lc.ResolverTimeout, c.h)
 			if err != nil {
-				c.h.Log.Error("resolving proxy_pass host", "host", tg.host, "err", err)
+				c.h.Log.Error(err.Error(), "client", c.remoteAddr)
 				return c.writeError(w, req, plan, KindResolve.Status())
 			}
-			tg.addr = net.JoinHostPort(addr, strconv.Itoa(pu.Port))
+			tg.pool = p
 		}
 	} else {
 		tg.pool = loc.Pool
@@ -517,33 +513,4 @@ func allowedUpgrade(allowed []string, v []byte) bool {
 		}
 	}
 	return false
-}
-
-// resolveOne resolves host for a proxy_pass with variables. Like nginx,
-// a name needs a configured resolver; an IP literal does not.
-func resolveOne(host string, resolvers []string, timeout time.Duration) (string, error) {
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return ip.String(), nil
-	}
-	if len(resolvers) == 0 {
-		return "", fmt.Errorf("no resolver defined to resolve %s", host)
-	}
-	server := resolvers[0]
-	if _, _, err := net.SplitHostPort(server); err != nil {
-		server = net.JoinHostPort(server, "53")
-	}
-	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, server)
-	}}
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	addrs, err := r.LookupHost(ctx, host)
-	if err != nil {
-		return "", fmt.Errorf("%s could not be resolved: %w", host, err)
-	}
-	return addrs[0], nil
 }

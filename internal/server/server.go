@@ -30,6 +30,7 @@ import (
 
 	"wsgate/internal/accesslog"
 	"wsgate/internal/config"
+	"wsgate/internal/dns"
 	"wsgate/internal/listen"
 	"wsgate/internal/pipeline"
 	"wsgate/internal/proxy"
@@ -71,6 +72,7 @@ type Server struct {
 	log       *slog.Logger
 	listeners listen.Set
 	ups       *upstream.Registry
+	dns       *dns.Registry
 	tunnels   *tunnel.Registry
 	logs      *accesslog.Files
 	// current is the published snapshot: the one pointer a reload swaps.
@@ -105,6 +107,7 @@ func Start(opts Options) (*Server, error) {
 		source:  opts.Source,
 		log:     log,
 		ups:     upstream.NewRegistry(upstream.Options{Logger: log}),
+		dns:     dns.NewRegistry(dns.Options{Logger: log}),
 		tunnels: tunnel.NewRegistry(),
 		logs:    accesslog.NewFiles(opts.Prefix),
 		work:    make(chan connJob),
@@ -156,6 +159,7 @@ func (s *Server) build(spec *config.Spec) (*snapshot.Snapshot, error) {
 	return build(spec, &snapshot.Env{
 		Upstreams: s.ups,
 		Resolver:  s.opts.Resolver,
+		DNS:       s.dns,
 		Logs:      s.logs,
 		Version:   s.opts.Version,
 	})

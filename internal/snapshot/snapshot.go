@@ -21,6 +21,7 @@ import (
 
 	"wsgate/internal/accesslog"
 	"wsgate/internal/config"
+	"wsgate/internal/dns"
 	"wsgate/internal/exchange"
 	"wsgate/internal/route"
 	"wsgate/internal/upstream"
@@ -46,6 +47,10 @@ type Snapshot struct {
 	// first names them.
 	Listens  []*Listen
 	listenAt map[string]*Listen
+	// Resolvers are the resolvers the locations use (see Loc.Resolver),
+	// from dns, the registry Activate keeps them in.
+	Resolvers []*dns.Resolver
+	dns       *dns.Registry
 }
 
 // Loc is what one location (or a server's own level) compiled to.
@@ -67,6 +72,9 @@ type Loc struct {
 	Pool *upstream.Pool
 	// PassURL is the compiled proxy_pass URL when it has variables.
 	PassURL *vars.Template
+	// Resolver looks up the host of PassURL when it names no upstream{}
+	// block and is no IP address; nil without a resolver directive.
+	Resolver *dns.Resolver
 	// HashKey is the compiled "hash KEY" of Pool, when it hashes.
 	HashKey *vars.Template
 	// Return is the compiled text or URL of a return directive.
@@ -110,8 +118,13 @@ type Env struct {
 	// with the same key keep their peers' health and counts across
 	// reloads.
 	Upstreams *upstream.Registry
-	// Resolver resolves upstream host names; nil means the system's.
+	// Resolver resolves upstream host names, and those of resolver
+	// directives; nil means the system's.
 	Resolver upstream.Resolver
+	// DNS is the process's registry of resolvers (the resolver
+	// directive), whose caches outlive a snapshot; nil gives the snapshot
+	// a registry of its own.
+	DNS *dns.Registry
 	// Logs are the open log files, shared by snapshots so that a reload
 	// does not reopen them; nil opens no access log.
 	Logs *accesslog.Files
@@ -133,6 +146,7 @@ func Build(ctx context.Context, spec *config.Spec, env *Env) (*Snapshot, error) 
 		return nil, err
 	}
 	var errs config.ErrorList
+	buildResolvers(ctx, s, env, &errs)
 	compilePlans(s, env, &errs)
 	buildListens(s, env, &errs)
 	if len(errs) > 0 {
@@ -291,5 +305,11 @@ func appendErr(errs config.ErrorList, err error) config.ErrorList {
 }
 
 // Activate publishes the snapshot's upstream set in ups: peers the snapshot
-// no longer lists are retired once their last lease ends.
-func (s *Snapshot) Activate(ups *upstream.Registry) { ups.Activate(s.Upstreams) }
+// no longer lists are retired once their last lease ends. The resolvers it
+// no longer uses leave the DNS registry with their caches.
+func (s *Snapshot) Activate(ups *upstream.Registry) {
+	ups.Activate(s.Upstreams)
+	if s.dns != nil {
+		s.dns.Retain(s.Resolvers)
+	}
+}
