@@ -35,6 +35,9 @@ func TestCheckMatchesNginx(t *testing.T) {
 		{"inside exact", `location = / { location /x {} }`, `location "/x" cannot be inside the exact location "/"`},
 		{"listen param", `listen 127.0.0.1:18999 foo;`, `invalid parameter "foo"`},
 		{"backlog", `listen 127.0.0.1:18999 backlog=x;`, `invalid backlog "backlog=x"`},
+		{"resolver valid", `location / { resolver 127.0.0.1 valid=x; }`, `invalid parameter: valid=x`},
+		{"resolver ipv6", `location / { resolver 127.0.0.1 ipv6=maybe; }`, `invalid parameter: ipv6=maybe`},
+		{"resolver port", `location / { resolver 127.0.0.1:x; }`, `invalid port in resolver "127.0.0.1:x"`},
 	}
 	httpTests := []struct {
 		name, http, want string
@@ -129,6 +132,53 @@ events {}`)
 	}
 	if len(p.Conf.ProxyRedirect) != 1 || p.Conf.ProxyRedirect[0].From != "http://App/v1/" || p.Conf.ProxyRedirect[0].To != "/p/" {
 		t.Errorf("proxy_redirect default: got %+v; want http://App/v1/ → /p/", p.Conf.ProxyRedirect)
+	}
+}
+
+// TestResolverDirective: the resolver line's addresses and parameters, and
+// its inheritance (ngx_http_core_resolver, ngx_resolver_create).
+func TestResolverDirective(t *testing.T) {
+	s := checkText(t, `
+http {
+	resolver 127.0.0.1 [::1]:5353 ns.example valid=30s ipv6=off;
+	server {
+		location /a { }
+		location /b { resolver 10.0.0.1 ipv4=off; }
+	}
+	server { resolver_timeout 5s; }
+}
+events {}`)
+	srv := s.HTTP.Servers[0]
+	a, b := srv.Locations[0].Conf.Resolver, srv.Locations[1].Conf.Resolver
+	if a == nil || strings.Join(a.Addrs, " ") != "127.0.0.1 [::1]:5353 ns.example" || a.Valid != 30*time.Second || !a.IPv4 || a.IPv6 {
+		t.Errorf("inherited: got %+v; want the http line, valid=30s, ipv6 off", a)
+	}
+	if b == nil || strings.Join(b.Addrs, " ") != "10.0.0.1" || b.Valid != 0 || b.IPv4 || !b.IPv6 {
+		t.Errorf("own line: got %+v; want 10.0.0.1, ipv4 off", b)
+	}
+	if got := s.HTTP.Servers[1].Conf.ResolverTimeout; got != 5*time.Second {
+		t.Errorf("resolver_timeout: got %v; want 5s", got)
+	}
+	for _, tt := range []struct {
+		in   string
+		host string
+		port uint16
+		ok   bool
+	}{
+		{"127.0.0.1", "127.0.0.1", 53, true},
+		{"127.0.0.1:5353", "127.0.0.1", 5353, true},
+		{"[::1]", "::1", 53, true},
+		{"[::1]:54", "::1", 54, true},
+		{"::1", "::1", 53, true},
+		{"ns.example:53", "ns.example", 53, true},
+		{"ns.example:0", "", 0, false},
+		{"[::1", "", 0, false},
+		{"127.0.0.1:70000", "", 0, false},
+	} {
+		host, port, ok := SplitResolverAddr(tt.in)
+		if host != tt.host || port != tt.port || ok != tt.ok {
+			t.Errorf("SplitResolverAddr(%q) = %q, %d, %v; want %q, %d, %v", tt.in, host, port, ok, tt.host, tt.port, tt.ok)
+		}
 	}
 }
 

@@ -388,12 +388,14 @@ func setKeepaliveRequests(c *checker, f *frame, d *Directive, _ bool) {
 // ignored.
 func setResolver(c *checker, f *frame, d *Directive, _ bool) {
 	r := &Resolver{IPv4: true, IPv6: true, Pos: d.Pos}
+	bad := false
 	for _, a := range d.Args {
 		switch {
 		case strings.HasPrefix(a.Text, "valid="):
 			v, ok := ParseTime(a.Text[len("valid="):], true)
 			if !ok {
 				c.errorf(a.Pos, "invalid parameter: %s", a.Text)
+				bad = true
 				continue
 			}
 			r.Valid = v
@@ -401,6 +403,7 @@ func setResolver(c *checker, f *frame, d *Directive, _ bool) {
 			on := a.Text[5:] == "on"
 			if !on && a.Text[5:] != "off" {
 				c.errorf(a.Pos, "invalid parameter: %s", a.Text)
+				bad = true
 				continue
 			}
 			if a.Text[3] == '4' {
@@ -413,6 +416,7 @@ func setResolver(c *checker, f *frame, d *Directive, _ bool) {
 		default:
 			if _, _, ok := SplitResolverAddr(a.Text); !ok {
 				c.errorf(a.Pos, "invalid port in resolver %q", a.Text)
+				bad = true
 				continue
 			}
 			r.Addrs = append(r.Addrs, a.Text)
@@ -423,7 +427,9 @@ func setResolver(c *checker, f *frame, d *Directive, _ bool) {
 		return
 	}
 	if len(r.Addrs) == 0 {
-		c.errorf(d.Pos, "no name servers defined")
+		if !bad {
+			c.errorf(d.Pos, "no name servers defined")
+		}
 		return
 	}
 	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Resolver = r })

@@ -30,41 +30,48 @@ type result struct {
 	failed error
 }
 
-// run sends the query and delivers the first usable answer (or the
-// socket's failure) to out. It returns when ctx ends, after delivering, or
-// when out cannot take the result because ctx ended. Answers that are not
-// usable are logged by ignore and do not end the exchange: a UDP socket
-// keeps reading, as ngx_resolver_udp_read does, so that a stray or forged
-// datagram cannot end the query.
-func (ex *exchange) run(ctx context.Context, ignore func(*exchange, error), out chan<- result) {
-	var res result
-	if ex.tcp {
-		res = ex.overTCP(ctx, ignore)
-	} else {
-		res = ex.overUDP(ctx, ignore)
+// start sends the query and delivers the first usable answer (or the
+// socket's failure) to out from a goroutine of its own, which ends when
+// ctx ends, after delivering, or when out cannot take the result because
+// ctx ended. A UDP query is written before start returns, so that queries
+// leave in the order they are started (A, then AAAA, as nginx sends them).
+// Answers that are not usable are logged by ignore and do not end the
+// exchange: a UDP socket keeps reading, as ngx_resolver_udp_read does, so
+// that a stray or forged datagram cannot end the query.
+func (ex *exchange) start(ctx context.Context, ignore func(*exchange, error), out chan<- result) {
+	deliver := func(res result) {
+		if ctx.Err() != nil {
+			return
+		}
+		res.ex = ex
+		select {
+		case out <- res:
+		case <-ctx.Done():
+		}
 	}
-	if ctx.Err() != nil {
+	if ex.tcp {
+		go func() { deliver(ex.overTCP(ctx, ignore)) }()
 		return
 	}
-	res.ex = ex
-	select {
-	case out <- res:
-	case <-ctx.Done():
-	}
-}
-
-func (ex *exchange) overUDP(ctx context.Context, ignore func(*exchange, error)) result {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "udp", ex.server.String())
-	if err != nil {
-		return result{failed: err}
+	if err == nil {
+		if _, err = conn.Write(ex.query[2:]); err != nil {
+			conn.Close()
+		}
 	}
+	if err != nil {
+		go deliver(result{failed: err})
+		return
+	}
+	go func() { deliver(ex.readUDP(ctx, conn, ignore)) }()
+}
+
+// readUDP reads answers on conn until one is usable or the socket fails.
+func (ex *exchange) readUDP(ctx context.Context, conn net.Conn, ignore func(*exchange, error)) result {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	if _, err := conn.Write(ex.query[2:]); err != nil {
-		return result{failed: err}
-	}
 	buf := make([]byte, maxUDPSize)
 	for {
 		n, err := conn.Read(buf)

@@ -70,7 +70,7 @@ func (r *Resolver) query(ctx context.Context, name string) (outcome, error) {
 			}
 			ex := f.ex
 			ex.srv, ex.server = srv, r.cfg.Servers[srv]
-			go ex.run(ctx, r.ignored, results)
+			ex.start(ctx, r.ignored, results)
 		}
 	}
 	send()
@@ -109,7 +109,7 @@ func (r *Resolver) query(ctx context.Context, name string) (outcome, error) {
 					f.ex.tcp = true
 					ex := *res.ex
 					ex.tcp = true
-					go ex.run(ctx, r.ignored, results)
+					ex.start(ctx, r.ignored, results)
 				}
 			default:
 				f.done, f.reply = true, res.reply
