@@ -19,8 +19,8 @@ import (
 	"wsgate/internal/vars"
 )
 
-// attempt is one try at one peer: the lease (nil for a proxy_pass with
-// variables whose host is not an upstream), the connection and its reader.
+// attempt is one try at one peer: the lease, the connection and its
+// reader.
 type attempt struct {
 	lease  *upstream.Lease
 	peer   upstream.Peer
@@ -42,11 +42,10 @@ type attempt struct {
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
 var copyPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// target is where a request goes: a pool, or one address of an evaluated
-// proxy_pass.
+// target is where a request goes: the location's pool, or the peers the
+// host of an evaluated proxy_pass resolved to (resolvePass).
 type target struct {
 	pool      *upstream.Pool
-	addr      string // host:port when pool is nil
 	host      string // for TLS and logs
 	tls       bool
 	proxyHost []byte
@@ -179,12 +178,9 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	// The request's start is the first try's: nginx's times come from one
 	// clock reading per event.
 	start := c.vc.Start
-	var key upstream.PickKey
-	if tg.pool != nil {
-		key.ClientIP = c.clientIP()
-		if loc.HashKey != nil {
-			key.Hash = loc.HashKey.Append(nil, c.vc)
-		}
+	key := upstream.PickKey{ClientIP: c.clientIP()}
+	if loc.HashKey != nil {
+		key.Hash = loc.HashKey.Append(nil, c.vc)
 	}
 	resp := &c.resp
 	var at *attempt
@@ -251,12 +247,7 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	return c.relay(w, req, plan, at, resp, start)
 }
 
-func (tg *target) poolName() string {
-	if tg.pool != nil {
-		return tg.pool.Name()
-	}
-	return tg.addr
-}
+func (tg *target) poolName() string { return tg.pool.Name() }
 
 // try picks a peer, connects (or reuses an idle connection) and sends the
 // request head and body; start is when the try began. kind classifies err.
@@ -265,19 +256,15 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 	// (closed or back in the pool) before the next try starts.
 	a := &c.att
 	*a = attempt{start: start}
-	if tg.pool != nil {
-		lease, err := tg.pool.Pick(key, tried)
-		if err != nil {
-			// nginx logs the upstream's name for a try that found no
-			// peer (ngx_http_upstream_next, NGX_HTTP_UPSTREAM_FT_NOLIVE).
-			c.vc.Upstream = append(c.vc.Upstream, vars.UpstreamTry{Addr: tg.pool.Name(), Status: KindNoLive.Status(), ConnectTime: -1})
-			c.observeTry(TryNoLive, false)
-			return nil, KindNoLive, err
-		}
-		a.lease, a.peer = lease, *lease.Peer()
-	} else {
-		a.peer = upstream.Peer{Network: "tcp", Addr: tg.addr, Name: tg.addr, Server: tg.host}
+	lease, err := tg.pool.Pick(key, tried)
+	if err != nil {
+		// nginx logs the upstream's name for a try that found no
+		// peer (ngx_http_upstream_next, NGX_HTTP_UPSTREAM_FT_NOLIVE).
+		c.vc.Upstream = append(c.vc.Upstream, vars.UpstreamTry{Addr: tg.pool.Name(), Status: KindNoLive.Status(), ConnectTime: -1})
+		c.observeTry(TryNoLive, false)
+		return nil, KindNoLive, err
 	}
+	a.lease, a.peer = lease, *lease.Peer()
 	for {
 		if a.lease != nil {
 			if ic, ok := a.lease.TakeIdle(); ok {
