@@ -12,7 +12,8 @@
 //     interval (5 s) is sent again to the next one. An answer that is not
 //     for the query (wrong ID or question, malformed, FORMERR, an unknown
 //     RCODE) is ignored and the query keeps waiting. SERVFAIL, NXDOMAIN,
-//     NOTIMP and REFUSED are final for that lookup and are not cached.
+//     NOTIMP and REFUSED are final for that lookup, not asked of another
+//     server; of them only NXDOMAIN is ever cached (see below).
 //   - A and AAAA (unless ipv4=off or ipv6=off) are asked at once; the
 //     addresses are the A records, then the AAAA ones. An error RCODE in
 //     either answer fails the name. Without addresses, a CNAME in the last

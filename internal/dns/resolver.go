@@ -51,7 +51,8 @@ type Answer struct {
 	// answer from the cache starts each type's list at a random place.
 	Addrs []netip.Addr
 	// Expires is when the answer stops being valid: its TTL (or valid=)
-	// after it was received. The zero time for an IP literal.
+	// after it was received, the soonest of the CNAMEs that led to it
+	// included. The zero time for an IP literal.
 	Expires time.Time
 }
 
@@ -132,6 +133,7 @@ func (r *Resolver) Lookup(ctx context.Context, host string) (Answer, error) {
 	if a, err := netip.ParseAddr(name); err == nil {
 		return Answer{Addrs: []netip.Addr{a.Unmap()}}, nil
 	}
+	var expires time.Time // the soonest expiry along the CNAME chain
 	for hops := 0; ; hops++ {
 		e, cached, err := r.resolve(ctx, name)
 		if err != nil {
@@ -144,11 +146,14 @@ func (r *Resolver) Lookup(ctx context.Context, host string) (Answer, error) {
 			}
 			return Answer{}, err
 		}
+		if expires.IsZero() || e.expires.Before(expires) {
+			expires = e.expires
+		}
 		switch {
 		case e.code != 0:
 			return Answer{}, &Error{Name: orig, Code: e.code}
 		case len(e.addrs) > 0:
-			return Answer{Addrs: e.export(cached), Expires: e.expires}, nil
+			return Answer{Addrs: e.export(cached), Expires: expires}, nil
 		}
 		if hops >= MaxRecursion || e.cname == "." {
 			return Answer{}, &Error{Name: orig, Code: NXDomain}

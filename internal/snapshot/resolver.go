@@ -9,10 +9,10 @@ import (
 	"wsgate/internal/dns"
 )
 
-// buildResolvers gives every location whose proxy_pass has variables the
-// resolver of its resolver directive (config.LocConf.Resolver), from
+// buildResolvers gives every location with a resolver directive
+// (config.LocConf.Resolver, inherited or its own) its resolver, from
 // env.DNS so that equal resolver lines share one cache, across reloads
-// too. A name server given by name is resolved now, once, as
+// too; the proxy uses it for a proxy_pass with variables. A name server given by name is resolved now, once, as
 // ngx_resolver_create does with ngx_parse_url, and each of its addresses
 // is a server of the line; one that does not resolve is an error at the
 // directive ("host not found in resolver").
@@ -32,7 +32,7 @@ func buildResolvers(ctx context.Context, s *Snapshot, env *Env, errs *config.Err
 	seen := map[*dns.Resolver]bool{}
 	for _, loc := range s.Locs {
 		rc := loc.Conf.Resolver
-		if loc.PassURL == nil || rc == nil {
+		if rc == nil {
 			continue
 		}
 		if r, ok := byConf[rc]; ok {

@@ -72,8 +72,9 @@ type Loc struct {
 	Pool *upstream.Pool
 	// PassURL is the compiled proxy_pass URL when it has variables.
 	PassURL *vars.Template
-	// Resolver looks up the host of PassURL when it names no upstream{}
-	// block and is no IP address; nil without a resolver directive.
+	// Resolver is the resolver directive's (nil without one): it looks up
+	// the host of PassURL when that names no upstream{} block and is no
+	// IP address.
 	Resolver *dns.Resolver
 	// HashKey is the compiled "hash KEY" of Pool, when it hashes.
 	HashKey *vars.Template
