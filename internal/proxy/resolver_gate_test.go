@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func TestGateResolver(t *testing.T) {
 	var errlog proxytest.SyncBuffer
 	conf := strings.NewReplacer("{{dns}}", dns.Addr.String(), "{{port}}", port, "{{access}}", access).Replace(`
 access_log off;
-log_format up '$uri $status $upstream_addr';
+log_format up '$arg_n $uri $status $upstream_addr';
 server { listen {{listen}};
   resolver {{dns}} ipv6=off;
   resolver_timeout 300ms;
@@ -82,15 +83,17 @@ server { listen {{listen}}; server_name noresolver;
 			errlog: "no resolver defined to resolve noresolver"},
 		{name: "IP literal needs none", host: "127.0.0.1", path: "/", status: 200, log: "/ 200 127.0.0.1" + p},
 	}
-	for _, tt := range tests {
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := get(tt.host, tt.path)
+			// n tells this request's log line from the ones before.
+			n := strconv.Itoa(i)
+			r := get(tt.host, tt.path+"?n="+n)
 			if r.Status != tt.status {
 				t.Fatalf("got status %d; want %d", r.Status, tt.status)
 			}
 			if tt.log != "" {
-				if line := lastLogLine(t, access, tt.path+" "); line != tt.log {
-					t.Errorf("access log: got %q; want %q", line, tt.log)
+				if line := lastLogLine(t, access, n+" "); line != n+" "+tt.log {
+					t.Errorf("access log: got %q; want %q", line, n+" "+tt.log)
 				}
 			}
 			if tt.errlog != "" {
@@ -111,8 +114,8 @@ server { listen {{listen}}; server_name noresolver;
 			}
 			return dnsAnswer(q)
 		})
-		r := get("moving.example.net", "/")
-		if line := lastLogLine(t, access, "/ "); r.Status != 502 || line != "/ 502 127.0.0.2"+p {
+		r := get("moving.example.net", "/?n=after")
+		if line := lastLogLine(t, access, "after "); r.Status != 502 || line != "after / 502 127.0.0.2"+p {
 			t.Errorf("after: got status %d, %q; want 502 from the new address 127.0.0.2%s", r.Status, line, p)
 		}
 	})

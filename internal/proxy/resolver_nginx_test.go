@@ -47,7 +47,7 @@ func TestResolverMatchesNginx(t *testing.T) {
 		return reply(dnsmessage.RCodeNameError)
 	}
 	const conf = `
-log_format up '$host $status $upstream_addr';
+log_format up '$arg_n $host $status $upstream_addr';
 server { listen %[1]s;
   access_log %[2]s up;
   resolver %[3]s;
@@ -106,13 +106,14 @@ server { listen %[1]s; server_name noresolver;
 	for name, tg := range targets {
 		t.Run(name, func(t *testing.T) {
 			g := &gate{t: t, addr: tg.addr}
-			for _, tt := range tests {
-				r := g.do("GET "+tt.path+" HTTP/1.0\nHost: "+tt.host+"\n\n", "GET")
+			for i, tt := range tests {
+				// n tells this request's log line from the ones before.
+				r := g.do(fmt.Sprintf("GET %s?n=%d HTTP/1.0\nHost: %s\n\n", tt.path, i, tt.host), "GET")
 				if r.Status != tt.status {
 					t.Errorf("%s %s: got status %d; want %d", tt.host, tt.path, r.Status, tt.status)
 				}
-				want := strings.ToLower(tt.host) + fmt.Sprintf(" %d %s", tt.status, tt.upstream)
-				if got := lastLogLine(t, tg.log, strings.ToLower(tt.host)+" "); got != want {
+				want := fmt.Sprintf("%d %s %d %s", i, strings.ToLower(tt.host), tt.status, tt.upstream)
+				if got := lastLogLine(t, tg.log, fmt.Sprintf("%d ", i)); got != want {
 					t.Errorf("%s %s: access log %q; want %q", tt.host, tt.path, got, want)
 				}
 				if tt.errlog != "" && !proxytest.Poll(2*time.Second, func() bool { return strings.Contains(tg.errlog(), tt.errlog) }) {
