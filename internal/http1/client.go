@@ -85,11 +85,7 @@ func (r *Response) ReadHead(br *bufio.Reader, max int) error {
 			// proxy_read_timeout waiting for an LF (see readLine in
 			// headline.go).
 			if cut := waitLine(br, r.buf[start:], kind); cut > 0 {
-				part := cut - (len(r.buf) - start)
-				b, _ := br.Peek(part)
-				r.buf = append(r.buf, b...)
-				br.Discard(part)
-				r.buf = append(r.buf, '\n')
+				r.buf = takeCut(br, r.buf, len(r.buf)-start, cut)
 				return r.buf[start:], nil
 			}
 			chunk, err := br.ReadSlice('\n')

@@ -30,11 +30,7 @@ func readLine(br *bufio.Reader, req *Request, lim *headLimiter, status int, msg 
 	start := len(req.buf)
 	for {
 		if cut := waitLine(br, req.buf[start:], kind); cut > 0 {
-			part := cut - (len(req.buf) - start)
-			b, _ := br.Peek(part)
-			req.buf = append(req.buf, b...)
-			br.Discard(part)
-			req.buf = append(req.buf, '\n')
+			req.buf = takeCut(br, req.buf, len(req.buf)-start, cut)
 			if !lim.place(len(req.buf)-start, true) {
 				return nil, statusErr(status, msg)
 			}
@@ -81,6 +77,17 @@ func waitLine(br *bufio.Reader, read []byte, kind int) int {
 			return 0
 		}
 	}
+}
+
+// takeCut appends to buf the rest of a line that waitLine cut after a bare
+// CR (cut bytes from the line's start, of which read are in buf already),
+// taken from br, and an LF, so that the line's parser rejects it there.
+func takeCut(br *bufio.Reader, buf []byte, read, cut int) []byte {
+	part := cut - read
+	b, _ := br.Peek(part)
+	buf = append(buf, b...)
+	br.Discard(part)
+	return append(buf, '\n')
 }
 
 // bareCR returns the length of the line a ++ b (no LF in it) up to and
