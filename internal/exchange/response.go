@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"net"
+	"os"
 	"time"
 )
 
@@ -35,6 +36,21 @@ type ResponseWriter interface {
 	Flush() error
 	// WriteError answers with nginx's built-in page for status.
 	WriteError(status int) error
+	// WriteErrorWith is WriteError with what nginx's header filters add
+	// to the page: a charset for its Content-Type ("" for none) and
+	// "Name: Value\r\n" lines after Connection (Content-Range of a 416,
+	// Expires of a 301).
+	WriteErrorWith(status int, charset string, extra []byte) error
+	// SetLastModified sets the Last-Modified line, which nginx writes
+	// after Content-Length.
+	SetLastModified(value []byte)
+	// WriteFile writes n bytes of f from offset off as body bytes, with
+	// sendfile(2) where the connection allows it.
+	WriteFile(f *os.File, off, n int64) (int64, error)
+	// BodyBuffer lends n bytes of the output buffer to fill and pass to
+	// Write (a small file read straight behind the head), or returns nil
+	// when the body cannot take them that way.
+	BodyBuffer(n int) []byte
 	// CloseAfter ends the connection after this response.
 	CloseAfter()
 	// Abort marks the response as truncated: the client must see it cut.

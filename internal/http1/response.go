@@ -22,6 +22,7 @@ type ResponseWriter struct {
 	trailers  []byte
 	scratch   []byte
 	location  []byte // "Location: ...\r\n" or empty, see SetLocation
+	lastMod   []byte // "Last-Modified: ...\r\n" or empty, see SetLastModified
 	status    int
 	clen      int64 // declared Content-Length, -1 unknown
 	written   int64 // body bytes (BodyBytes)
@@ -44,7 +45,7 @@ func (w *ResponseWriter) reset(req *Request, l RequestLimits) {
 	*w = ResponseWriter{
 		c: w.c, req: req, limits: l,
 		hdr: w.hdr[:0], trailers: w.trailers[:0], scratch: w.scratch[:0],
-		location: w.location[:0], framingAt: -1, clen: -1,
+		location: w.location[:0], lastMod: w.lastMod[:0], framingAt: -1, clen: -1,
 	}
 }
 
@@ -95,6 +96,19 @@ func (w *ResponseWriter) SetLocation(value []byte) {
 	w.location = append(w.location, "Location: "...)
 	w.location = append(w.location, value...)
 	w.location = append(w.location, "\r\n"...)
+}
+
+// SetLastModified sets the Last-Modified line, which
+// ngx_http_header_filter writes after Content-Length and before Location,
+// wherever MarkFraming put those. A value with CR, LF or NUL is dropped.
+func (w *ResponseWriter) SetLastModified(value []byte) {
+	w.lastMod = w.lastMod[:0]
+	if !safeFieldBytes(value) {
+		return
+	}
+	w.lastMod = append(w.lastMod, "Last-Modified: "...)
+	w.lastMod = append(w.lastMod, value...)
+	w.lastMod = append(w.lastMod, "\r\n"...)
 }
 
 // AddServerDate queues "Server: <ServerName>" and "Date: <now>", the two
@@ -224,6 +238,7 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 		b = strconv.AppendInt(b, w.clen, 10)
 		b = append(b, "\r\n"...)
 	}
+	b = append(b, w.lastMod...)
 	b = append(b, w.location...)
 	if w.chunked {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
@@ -362,6 +377,16 @@ func (w *ResponseWriter) Flush() error {
 // A 4xx or 5xx page gets nginx's padding when the request's User-Agent
 // WantsPadding.
 func (w *ResponseWriter) WriteError(status int) error {
+	return w.WriteErrorWith(status, "", nil)
+}
+
+// WriteErrorWith is WriteError with what nginx's header filters add to a
+// built-in page: charset (charset directive, "" for none) is appended to
+// its Content-Type as "; charset=X", and extra, serialized "Name:
+// Value\r\n" lines (Content-Range of a 416, Expires of a 301), follows
+// the Connection line. Lines of extra with a bare CR, LF or NUL inside a
+// value are the caller's to avoid.
+func (w *ResponseWriter) WriteErrorWith(status int, charset string, extra []byte) error {
 	if w.wroteHeader {
 		return ErrHeaderWritten
 	}
@@ -374,6 +399,7 @@ func (w *ResponseWriter) WriteError(status int) error {
 	}
 	w.hdr = w.hdr[:0]
 	w.location = w.location[:0]
+	w.lastMod = w.lastMod[:0]
 	w.framingAt = -1
 	page := AppendErrorPage(nil, status, w.c.serverName())
 	if w.req.ProtoMajor >= 1 && WantsPadding(w.req.Header("User-Agent")) {
@@ -381,7 +407,16 @@ func (w *ResponseWriter) WriteError(status int) error {
 	}
 	w.AddServerDate()
 	if len(page) > 0 {
-		w.hdr = append(w.hdr, "Content-Type: text/html\r\n"...)
+		w.hdr = append(w.hdr, "Content-Type: text/html"...)
+		if charset != "" && safeField(charset) {
+			w.hdr = append(w.hdr, "; charset="...)
+			w.hdr = append(w.hdr, charset...)
+		}
+		w.hdr = append(w.hdr, "\r\n"...)
+	}
+	if len(extra) > 0 {
+		w.framingAt = len(w.hdr)
+		w.hdr = append(w.hdr, extra...)
 	}
 	wire := status
 	if status == StatusRequestHeaderTooLarge {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync/atomic"
 	"testing"
 
@@ -34,6 +35,12 @@ func (w *nopWriter) Status() int                     { return w.status }
 func (w *nopWriter) BodyBytes() int64                { return 0 }
 func (w *nopWriter) BytesSent() int64                { return 0 }
 func (w *nopWriter) WriteError(status int) error     { return w.WriteHeader(status, "", 0) }
+func (w *nopWriter) WriteErrorWith(status int, _ string, _ []byte) error {
+	return w.WriteHeader(status, "", 0)
+}
+func (w *nopWriter) SetLastModified([]byte)                          {}
+func (w *nopWriter) WriteFile(*os.File, int64, int64) (int64, error) { return 0, nil }
+func (w *nopWriter) BodyBuffer(int) []byte                           { return nil }
 func (w *nopWriter) WriteHeader(s int, _ string, _ int64) error {
 	w.status, w.written = s, true
 	return nil
