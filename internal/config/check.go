@@ -85,6 +85,9 @@ type level struct {
 	loc []func(*LocConf)
 	srv []func(*Server) // http and server levels only
 	tls []func(*TLSConf)
+	// rootSet is "root" or "alias" once the level set one (the two
+	// exclude each other).
+	rootSet string
 }
 
 type httpLevel struct {
@@ -262,15 +265,19 @@ func defaultLocConf() LocConf {
 		ResolverTimeout:         30 * time.Second,
 		AccessLogs:              []AccessLog{{Path: "logs/access.log", Format: "combined"}},
 		WS:                      WSConf{Upgrade: true, ReloadClose: 1012, DrainWindow: 10 * time.Second},
+		Files:                   defaultFilesConf(),
+		AbsoluteRedirect:        true,
+		PortInRedirect:          true,
 	}
 }
 
 // inherit is one merge step: the parent's effective settings, minus what
 // nginx never inherits (proxy_pass is a location's handler, return acts
-// where it is written), with lvl's own directives replayed on top.
+// where it is written, try_files belongs to its block), with lvl's own directives replayed on top.
 func inherit(parent LocConf, lvl *level) LocConf {
 	eff := parent
 	eff.ProxyPass, eff.Return = nil, nil
+	eff.Files.TryFiles, eff.Files.TryFilesPos = nil, Pos{}
 	eff.SetHeadersDropped = nil
 	eff.SetHeadersInherited = len(eff.ProxySetHeaders) > 0
 	for _, apply := range lvl.loc {

@@ -46,7 +46,7 @@ const unbounded = -1
 func directiveFamilies() []func() map[string]*directive {
 	return []func() map[string]*directive{
 		coreDirectives, httpCoreDirectives, rewriteDirectives, proxyDirectives,
-		logDirectives, sslDirectives, http2Directives, upstreamDirectives, mapDirectives, wsDirectives,
+		filesDirectives, logDirectives, sslDirectives, http2Directives, upstreamDirectives, mapDirectives, wsDirectives,
 	}
 }
 
@@ -70,20 +70,19 @@ func directiveTable() map[string]*directive {
 	ignore(ctxMain, false, "worker_processes", "user", "daemon", "master_process", "worker_cpu_affinity",
 		"worker_priority", "worker_shutdown_timeout", "pcre_jit", "thread_pool", "lock_file", "load_module")
 	ignore(ctxEvents, false, "multi_accept", "use", "accept_mutex", "accept_mutex_delay", "worker_aio_requests")
-	ignore(ctxHTTPAll, false, "sendfile", "sendfile_max_chunk", "tcp_nopush", "tcp_nodelay", "default_type",
+	ignore(ctxHTTPAll, false, "sendfile", "sendfile_max_chunk", "tcp_nopush", "tcp_nodelay",
 		"gzip", "gzip_types", "gzip_comp_level", "gzip_min_length", "gzip_proxied", "gzip_vary", "gzip_disable",
 		"gzip_http_version", "gzip_buffers", "keepalive_disable", "types_hash_max_size", "types_hash_bucket_size",
 		"client_body_buffer_size", "client_body_temp_path", "client_body_in_file_only", "proxy_buffers",
 		"proxy_busy_buffers_size", "proxy_temp_path", "proxy_max_temp_file_size", "proxy_temp_file_write_size",
 		"open_file_cache", "open_file_cache_valid", "open_file_cache_min_uses", "open_file_cache_errors",
 		"output_buffers", "postpone_output", "reset_timedout_connection", "lingering_close", "lingering_time",
-		"lingering_timeout", "server_name_in_redirect", "port_in_redirect", "absolute_redirect", "msie_padding",
-		"msie_refresh", "log_not_found", "chunked_transfer_encoding", "ssl_session_tickets", "ssl_dhparam",
-		"ssl_ecdh_curve", "ssl_buffer_size", "etag", "if_modified_since")
+		"lingering_timeout", "msie_padding",
+		"msie_refresh", "chunked_transfer_encoding", "ssl_session_tickets", "ssl_dhparam",
+		"ssl_ecdh_curve", "ssl_buffer_size")
 	ignore(ctxHTTP, false, "server_names_hash_bucket_size", "server_names_hash_max_size",
 		"variables_hash_max_size", "variables_hash_bucket_size", "proxy_headers_hash_max_size",
 		"proxy_headers_hash_bucket_size", "map_hash_max_size", "map_hash_bucket_size")
-	ignore(ctxHTTPAll, true, "types")
 
 	// Real nginx directives wsgate does not implement, with what to use instead.
 	unsupported := func(ctx ctxMask, instead string, names ...string) {
@@ -92,10 +91,9 @@ func directiveTable() map[string]*directive {
 		}
 	}
 	const anyCtx = ctxMain | ctxEvents | ctxHTTPAll | ctxUpstream
-	unsupported(anyCtx, "wsgate serves no files: proxy_pass to a server that does", "root", "alias", "index",
-		"try_files", "autoindex", "autoindex_exact_size", "autoindex_format", "autoindex_localtime", "expires",
-		"sub_filter", "ssi", "charset", "source_charset", "disable_symlinks", "internal", "limit_rate",
-		"limit_rate_after", "directio", "aio")
+	unsupported(anyCtx, "wsgate serves files as they are: rewrite them in the backend", "sub_filter", "ssi",
+		"source_charset", "charset_map", "override_charset")
+	unsupported(anyCtx, "wsgate does not implement it", "limit_rate", "limit_rate_after", "directio", "aio")
 	unsupported(anyCtx, `use "return" for redirects, or a URI part in "proxy_pass" to change the path`, "rewrite", "rewrite_log")
 	unsupported(anyCtx, `use "map" to compute values from variables`, "if", "set", "break")
 	unsupported(anyCtx, `use "proxy_pass" to an HTTP backend`, "fastcgi_pass", "uwsgi_pass", "scgi_pass",

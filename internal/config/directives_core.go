@@ -290,7 +290,7 @@ func setLocation(c *checker, f *frame, d *Directive, _ bool) {
 		case strings.HasPrefix(path, "~"):
 			l.Match, path = MatchRegex, path[1:]
 		case strings.HasPrefix(path, "@"):
-			c.errorf(arg.Pos, "named location %q is not supported by wsgate: it is reachable only through error_page, try_files or X-Accel-Redirect, which wsgate does not implement", path)
+			c.errorf(arg.Pos, "named location %q is not supported by wsgate: error_page and X-Accel-Redirect are not implemented, and try_files falls back to a URI or =code only", path)
 			return
 		}
 	}

@@ -311,6 +311,14 @@ func (d *dumper) conf(depth int, c *LocConf) {
 	for _, e := range c.ErrorLogs {
 		d.line(depth, "error_log %q %s%s", e.Path, e.Level, at(e.Pos))
 	}
+	if c.Internal {
+		d.line(depth, "internal")
+	}
+	if !c.AbsoluteRedirect || !c.PortInRedirect || c.ServerNameInRedirect {
+		d.line(depth, "absolute_redirect %s port_in_redirect %s server_name_in_redirect %s",
+			onOff(c.AbsoluteRedirect), onOff(c.PortInRedirect), onOff(c.ServerNameInRedirect))
+	}
+	d.files(depth, &c.Files)
 	allow := ""
 	if len(c.WS.AllowUpgrades) > 0 {
 		allow = " allow_upgrade=" + strings.Join(c.WS.AllowUpgrades, ",")
@@ -330,4 +338,37 @@ func formatSize(n int64) string {
 		return strconv.FormatInt(n>>10, 10) + "k"
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// files dumps the static file settings (files.go).
+func (d *dumper) files(depth int, f *FilesConf) {
+	if f.Alias {
+		re := ""
+		if f.AliasRegex {
+			re = " regex"
+		}
+		d.line(depth, "alias %q location=%q%s%s", f.Root, f.AliasLocation, re, at(f.RootPos))
+	} else {
+		d.line(depth, "root %q%s", f.Root, at(f.RootPos))
+	}
+	d.line(depth, "index %s", strings.Join(f.Index, " "))
+	if len(f.TryFiles) > 0 {
+		d.line(depth, "try_files %s%s", strings.Join(f.TryFiles, " "), at(f.TryFilesPos))
+	}
+	types := "built-in"
+	if f.Types != nil {
+		types = strconv.Itoa(len(f.Types))
+	}
+	charset := f.Charset
+	if charset == "" {
+		charset = "off"
+	}
+	d.line(depth, "types %s default_type %q charset %s etag %s if_modified_since %s max_ranges %d",
+		types, f.DefaultType, charset, onOff(f.ETag), f.IfModifiedSince, f.MaxRanges)
+	if f.Expires.Mode != ExpiresOff {
+		d.line(depth, "expires mode=%d time=%s%s", f.Expires.Mode, formatDuration(f.Expires.Time), at(f.ExpiresPos))
+	}
+	if f.Autoindex {
+		d.line(depth, "autoindex on format=%s exact_size=%s localtime=%s", f.AutoindexFormat, onOff(f.AutoindexExactSize), onOff(f.AutoindexLocaltime))
+	}
 }

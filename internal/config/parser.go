@@ -282,7 +282,14 @@ func (p *parser) include(at Pos, name string) {
 		full = p.prefix + full
 	}
 	if !strings.ContainsAny(full, "*?[") {
-		p.includeFile(at, full)
+		var fallback []byte
+		if name == "mime.types" {
+			// A conf directory without nginx's table (a configuration
+			// written for /etc/nginx, checked elsewhere) gets the copy
+			// built in: "include mime.types" means that table.
+			fallback = builtinMimeTypes
+		}
+		p.includeFile(at, full, fallback)
 		return
 	}
 	matches, err := p.opts.glob(full)
@@ -298,7 +305,7 @@ func (p *parser) include(at Pos, name string) {
 	matches = globVisible(full, matches)
 	sort.Strings(matches)
 	for _, m := range matches {
-		p.includeFile(at, m)
+		p.includeFile(at, m, nil)
 	}
 }
 
@@ -327,7 +334,8 @@ func globVisible(pattern string, matches []string) []string {
 }
 
 // includeFile parses the file at path as if its text stood at at.
-func (p *parser) includeFile(at Pos, path string) {
+// fallback, when not nil, is read instead of a file that does not exist.
+func (p *parser) includeFile(at Pos, path string, fallback []byte) {
 	key := cleanAbs(path)
 	for i, k := range p.chain {
 		if k == key {
@@ -344,10 +352,22 @@ func (p *parser) includeFile(at Pos, path string) {
 	if !ok {
 		var err error
 		data, err = p.readFile(path)
-		if err != nil {
+		switch {
+		case err != nil && fallback != nil && errors.Is(err, fs.ErrNotExist):
+			data, path = fallback, path+" (built in)"
+		case err != nil:
 			p.rep.add(at, readErrMsg(path, err, true))
 			return
 		}
+	}
+	p.includeData(at, path, data)
+}
+
+// includeData parses data, the contents of the file at path, as if its
+// text stood at at.
+func (p *parser) includeData(at Pos, path string, data []byte) {
+	key := cleanAbs(path)
+	if _, ok := p.read[key]; !ok {
 		p.read[key] = data
 		p.ast.Files = append(p.ast.Files, File{Path: path, Data: data})
 	}

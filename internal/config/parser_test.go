@@ -650,3 +650,48 @@ func TestParseGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestIncludeBuiltinMimeTypes: "include mime.types" with no such file
+// beside the configuration reads the built-in copy of nginx's table; a
+// file that exists wins, and other missing includes stay errors.
+func TestIncludeBuiltinMimeTypes(t *testing.T) {
+	for _, tc := range []struct {
+		name, include, file string
+		wantTypes           int // entries in the included types block; -1: an error
+	}{
+		{"built in", "mime.types", "", 86}, // the lines of /etc/nginx/mime.types that name a type
+		{"file wins", "mime.types", "types { text/x-own own; }", 1},
+		{"other name", "mime2.types", "", -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			main := filepath.Join(dir, "nginx.conf")
+			os.WriteFile(main, []byte("events {}\nhttp {\n    include "+tc.include+";\n}\n"), 0o644)
+			if tc.file != "" {
+				os.WriteFile(filepath.Join(dir, tc.include), []byte(tc.file), 0o644)
+			}
+			ast, errs := ParseFile(main, ParseOptions{})
+			if tc.wantTypes < 0 {
+				if len(errs) == 0 {
+					t.Fatalf("no error for a missing %s", tc.include)
+				}
+				return
+			}
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			var types *Directive
+			for _, d := range ast.Main {
+				if d.Name == "http" && len(d.Block) == 1 {
+					types = d.Block[0]
+				}
+			}
+			if types == nil || types.Name != "types" {
+				t.Fatalf("http block does not hold the included types block")
+			}
+			if len(types.Block) != tc.wantTypes {
+				t.Errorf("types block has %d entries; want %d", len(types.Block), tc.wantTypes)
+			}
+		})
+	}
+}

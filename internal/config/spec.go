@@ -227,6 +227,27 @@ type LocConf struct {
 	AccessLogOff bool        `reload:"keep"`
 	ErrorLogs    []ErrorLog  `reload:"keep"`
 
+	// AbsoluteRedirect, PortInRedirect and ServerNameInRedirect shape the
+	// Location of redirects wsgate makes itself (a directory's slash,
+	// return, a proxied location's slash): scheme, host and port added
+	// (absolute_redirect, default on), the port unless it is the
+	// scheme's default (port_in_redirect, default on), the server's first
+	// name instead of the request's host (server_name_in_redirect,
+	// default off). ngx_http_header_filter.
+	// Internal (the internal directive, inherited by nested locations):
+	// the location answers only requests that an index or try_files
+	// redirected to it; a client's own request gets 404.
+	Internal bool `reload:"keep"`
+
+	AbsoluteRedirect     bool `reload:"keep"`
+	PortInRedirect       bool `reload:"keep"`
+	ServerNameInRedirect bool `reload:"keep"`
+
+	// Files is the static file settings (root, alias, index, try_files,
+	// types, expires ...: files.go). They act before any upgrade, so they
+	// stay out of the route key.
+	Files FilesConf `reload:"keep"`
+
 	// wsgate's own directives (ws_*): see directives.go for each.
 	WS WSConf
 }
