@@ -1,0 +1,262 @@
+package files
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"time"
+)
+
+// static is ngx_http_static_handler for a URI without a trailing slash:
+// open the file, 301 a directory to its slashed URI, refuse POST (405),
+// and send the rest through the header filters.
+func (s *state) static(w ResponseWriter) Result {
+	h := s.h
+	p, ok := s.appendPath(s.sc.path[:0])
+	if !ok {
+		s.sc.path = p
+		return s.fail(500)
+	}
+	name, ok := safePath(p, h.rootBase)
+	if !ok {
+		s.sc.path = p
+		return s.refused(p)
+	}
+	s.sc.path = name
+	fh, err := openPath(name, false)
+	if err != nil {
+		st := openStatus(err)
+		if st != 404 || h.logNotFound {
+			h.logf(levelFor(st), "open() failed: "+errText(err), display(name))
+		}
+		return s.fail(st)
+	}
+	switch {
+	case fh.isDir():
+		fh.close()
+		return s.dirRedirect()
+	case !fh.isRegular():
+		fh.close()
+		h.logf(levelFor(500), "is not a regular file", display(name))
+		return s.fail(404)
+	case s.r.Method == "POST":
+		fh.close()
+		return s.fail(405)
+	}
+	b := body{w: w, fh: fh, name: name}
+	defer b.close()
+	return s.send(&b)
+}
+
+// dirRedirect is the static module's answer to a directory without a
+// trailing slash: 301 to $uri + "/", escaped, with the arguments. The
+// expires directive applies to it (a 301 is among its statuses).
+func (s *state) dirRedirect() Result {
+	loc := appendEscaped(s.sc.loc[:0], s.uri, escURI)
+	loc = append(loc, '/')
+	if s.vc.HasArgs && s.vc.Args != "" {
+		loc = append(loc, '?')
+		loc = append(loc, s.vc.Args...)
+	}
+	s.sc.loc = loc
+	// No charset: ngx_http_set_charset leaves 301 and 302 without one.
+	return Result{Action: Redirect, Status: 301, Location: loc,
+		Extra: s.expiresLines(s.sc.extra[:0], time.Time{}, false)}
+}
+
+// pageCharset is the charset nginx's charset filter adds to a built-in
+// page (text/html is in charset_types unless the list was changed).
+func (s *state) pageCharset() string { return s.h.charset.Page(200) }
+
+// fileInfo is what the header filters know of the response.
+type fileInfo struct {
+	size  int64
+	mtime time.Time
+	etag  []byte // nil when etag is off
+	ctype string
+}
+
+// send answers with the file through the header filters, in nginx's
+// order: not_modified (412, 304), then expires, charset and range (206,
+// 416), then the header itself.
+func (s *state) send(b *body) Result {
+	h, w, fh := s.h, b.w, &b.fh
+	size := fh.size
+	fi := fileInfo{size: size, mtime: time.Unix(fh.mtime, 0), ctype: h.contentType(s.uri)}
+	hdr := s.sc.hdr[:0]
+	if h.etag {
+		// ngx_http_set_etag: "mtime-size" in lower-case hex.
+		hdr = append(hdr, '"')
+		hdr = strconv.AppendInt(hdr, fi.mtime.Unix(), 16)
+		hdr = append(hdr, '-')
+		hdr = strconv.AppendInt(hdr, size, 16)
+		hdr = append(hdr, '"')
+		fi.etag = hdr
+	}
+	s.sc.hdr = hdr
+
+	status := 200
+	switch s.notModified(&fi) {
+	case 412:
+		// ngx_http_filter_finalize_request sends the page, then ends the
+		// request with an error, which closes the connection.
+		res := s.fail(412)
+		res.Close = true
+		return res
+	case 304:
+		status = 304
+	}
+
+	charset := h.charset.For(200, fi.ctype)
+
+	rs := &s.sc.rs
+	rs.r = rs.r[:0]
+	rangeStatus := 0
+	if status == 200 && !s.r.HTTP09 && h.maxRanges != 0 {
+		rangeStatus = s.ranges(&fi, rs)
+		if rangeStatus == 416 {
+			extra := append(s.sc.extra[:0], "Content-Range: bytes */"...)
+			extra = strconv.AppendInt(extra, size, 10)
+			extra = append(extra, "\r\n"...)
+			s.sc.extra = extra
+			return Result{Action: Error, Status: 416, Extra: extra, Charset: s.pageCharset()}
+		}
+		if rangeStatus == 206 {
+			status = 206
+		}
+	}
+
+	w.AddServerDate()
+	length := size
+	var boundary []byte
+	switch {
+	case status == 304:
+		// ngx_http_not_modified_header_filter clears the type, the
+		// length and Accept-Ranges.
+	case status == 206 && len(rs.r) > 1:
+		boundary = nextBoundary(s.sc.loc[:0])
+		s.sc.loc = boundary
+		ct := make([]byte, 0, 64)
+		ct = append(ct, "multipart/byteranges; boundary="...)
+		ct = append(ct, boundary...)
+		w.AddHeaderBytes(contentTypeName, ct)
+		length = rs.multipartLength(boundary, fi.ctype, charset, size)
+	default:
+		if charset != "" {
+			w.AddHeader("Content-Type", fi.ctype+"; charset="+charset)
+		} else {
+			w.AddHeader("Content-Type", fi.ctype)
+		}
+		if status == 206 {
+			length = rs.r[0].end - rs.r[0].start
+		}
+	}
+	w.MarkFraming()
+	s.sc.date = appendHTTPTime(s.sc.date[:0], fi.mtime)
+	w.SetLastModified(s.sc.date)
+	if fi.etag != nil {
+		w.AddHeaderBytes(etagName, fi.etag)
+	}
+	ex := s.expiresLines(s.sc.extra[:0], fi.mtime, true)
+	s.sc.extra = ex
+	if len(ex) > 0 {
+		addLines(w, ex)
+	}
+	switch {
+	case status == 206 && len(rs.r) == 1:
+		cr := append([]byte(nil), "bytes "...)
+		cr = strconv.AppendInt(cr, rs.r[0].start, 10)
+		cr = append(cr, '-')
+		cr = strconv.AppendInt(cr, rs.r[0].end-1, 10)
+		cr = append(cr, '/')
+		cr = strconv.AppendInt(cr, size, 10)
+		w.AddHeaderBytes(contentRangeName, cr)
+	case status == 200 && h.maxRanges != 0 && !s.r.HTTP09:
+		w.AddHeader("Accept-Ranges", "bytes")
+	}
+	if status == 304 {
+		if err := w.WriteHeader(304, "", -1); err != nil {
+			return Result{Action: Done, Status: 304}
+		}
+		return Result{Action: Done, Status: 304}
+	}
+	if err := w.WriteHeader(status, "", length); err != nil || s.r.Method == "HEAD" {
+		return Result{Action: Done, Status: status}
+	}
+	switch {
+	case status == 200:
+		b.write(0, size)
+	case len(rs.r) == 1:
+		b.write(rs.r[0].start, rs.r[0].end-rs.r[0].start)
+	default:
+		rs.writeMultipart(b, boundary, fi.ctype, charset, size)
+	}
+	return Result{Action: Done, Status: status}
+}
+
+// body writes parts of an open file as response body: a part that fits
+// in the output buffer is read into it with pread(2); a larger one goes
+// through an *os.File to WriteFile (sendfile).
+type body struct {
+	w    ResponseWriter
+	fh   handle // owned: closed by close unless handed to f
+	name []byte
+	f    *os.File
+	err  error
+}
+
+func (b *body) write(off, n int64) {
+	if b.err != nil || n <= 0 {
+		return
+	}
+	if n <= 1<<20 {
+		if buf := b.w.BodyBuffer(int(n)); buf != nil {
+			if b.err = b.fh.readAt(buf, off); b.err != nil {
+				// The header promised n bytes: cut the response off.
+				b.w.Abort()
+				return
+			}
+			_, b.err = b.w.Write(buf)
+			return
+		}
+	}
+	if b.f == nil {
+		b.f = b.fh.file(display(b.name))
+	}
+	if _, b.err = b.w.WriteFile(b.f, off, n); b.err != nil {
+		b.w.Abort()
+	}
+}
+
+func (b *body) close() {
+	if b.f != nil {
+		b.f.Close()
+	}
+	b.fh.close()
+}
+
+var (
+	contentTypeName  = []byte("Content-Type")
+	etagName         = []byte("ETag")
+	contentRangeName = []byte("Content-Range")
+)
+
+// addLines queues serialized "Name: Value\r\n" lines.
+func addLines(w ResponseWriter, lines []byte) {
+	for len(lines) > 0 {
+		i := bytes.Index(lines, []byte("\r\n"))
+		if i < 0 {
+			return
+		}
+		line := lines[:i]
+		lines = lines[i+2:]
+		if c := bytes.Index(line, []byte(": ")); c > 0 {
+			w.AddHeaderBytes(line[:c], line[c+2:])
+		}
+	}
+}
+
+// contentType is ngx_http_set_content_type for $uri.
+func (h *Handler) contentType(uri string) string {
+	return ContentType(h.types, h.defaultType, uri)
+}

@@ -1,0 +1,88 @@
+package files
+
+import "strings"
+
+// builtinTypes is nginx's table when no types block is in effect
+// (ngx_http_core_default_types).
+var builtinTypes = map[string]string{
+	"html": "text/html",
+	"gif":  "image/gif",
+	"jpg":  "image/jpeg",
+}
+
+// ContentType is ngx_http_set_content_type for uri: the type of its
+// extension (matched case-insensitively) in types, nginx's built-in table
+// when types is nil, else defaultType. Every response nginx builds with a
+// body of its own (a file, return's text) is typed this way.
+func ContentType(types map[string]string, defaultType, uri string) string {
+	if types == nil {
+		types = builtinTypes
+	}
+	ext := exten(uri)
+	if ext == "" {
+		return defaultType
+	}
+	if t, ok := types[ext]; ok {
+		return t
+	}
+	if t, ok := types[strings.ToLower(ext)]; ok {
+		return t
+	}
+	return defaultType
+}
+
+// Charset is the charset directive without charset_map, as the charset
+// filter applies it to every response of a location: a Content-Type whose
+// type is in the charset_types list and that names no charset gets
+// "; charset=NAME", except on 301 and 302 (ngx_http_set_charset). The
+// zero value (charset off) adds nothing.
+type Charset struct {
+	name  string
+	types map[string]bool
+}
+
+// NewCharset compiles the charset and charset_types settings; name "" is off.
+func NewCharset(name string, types []string) Charset {
+	if name == "" {
+		return Charset{}
+	}
+	c := Charset{name: name, types: make(map[string]bool, len(types))}
+	for _, t := range types {
+		c.types[strings.ToLower(t)] = true
+	}
+	return c
+}
+
+// On reports whether a charset is set.
+func (c Charset) On() bool { return c.name != "" }
+
+// For returns the charset a response with this status and Content-Type
+// gets, "" for none. ctype is the whole header value: one that already
+// names a charset, or has parameters, does not match a listed type
+// (ngx_http_upstream_copy_content_type keeps the type's length only up to
+// "charset=").
+func (c Charset) For(status int, ctype string) string {
+	if c.name == "" || status == 301 || status == 302 || ctype == "" {
+		return ""
+	}
+	if i := indexFold(ctype, "charset="); i >= 0 {
+		return ""
+	}
+	if c.types["*"] || c.types[strings.ToLower(ctype)] {
+		return c.name
+	}
+	return ""
+}
+
+// Page returns the charset of a built-in page (text/html) with status.
+func (c Charset) Page(status int) string { return c.For(status, "text/html") }
+
+// indexFold is the index of the ASCII-case-insensitive sub in s, or -1.
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}
