@@ -82,6 +82,10 @@ func TestOneCheck(t *testing.T) {
 			at: "listen 127.0.0.1:1 ssl", msg: `loading certificate "missing.pem"`},
 		{desc: "new variables are known; an unknown one is not", loc: "            proxy_set_header X-Id \"$request_id $pid $pipe $binary_remote_addr $request_body $upstream_http_x $upstream_response_length $bogus_var\";",
 			at: "proxy_set_header X-Id", msg: `proxy_set_header X-Id: unknown "bogus_var" variable`},
+		{desc: "try_files beside proxy_pass", loc: "            try_files $uri =404;",
+			at: "try_files $uri", msg: `"try_files" in a location with "proxy_pass" is not supported by wsgate`},
+		{desc: "root with an unknown variable", srv: "        location /f/ { root /srv/$bogus_var; }",
+			at: "root /srv/$bogus_var", msg: `root "/srv/$bogus_var": unknown "bogus_var" variable`},
 		{desc: "error_log that cannot be opened", http: "error_log /nonexistent/dir/error.log;",
 			msg: `opening error log: open /nonexistent/dir/error.log`, noReload: true},
 	}

@@ -51,7 +51,7 @@ func (s *state) autoindex(w ResponseWriter) Result {
 	d, err := os.Open(name)
 	if err != nil {
 		st := openStatus(err)
-		h.logf(levelFor(st), "opendir() failed: "+errText(err), name)
+		h.logErr(levelFor(st), "opendir() failed", err, name)
 		return s.fail(st)
 	}
 	defer d.Close()
@@ -61,12 +61,12 @@ func (s *state) autoindex(w ResponseWriter) Result {
 	}
 	if err != nil {
 		st := openStatus(err)
-		h.logf(levelFor(st), "opendir() failed: "+errText(err), name)
+		h.logErr(levelFor(st), "opendir() failed", err, name)
 		return s.fail(st)
 	}
 	names, err := d.Readdirnames(-1)
 	if err != nil {
-		h.logf(slog.LevelError, "readdir() failed: "+errText(err), name)
+		h.logErr(slog.LevelError, "readdir() failed", err, name)
 		return s.fail(500)
 	}
 	entries := make([]dirEntry, 0, len(names))
@@ -81,7 +81,7 @@ func (s *state) autoindex(w ResponseWriter) Result {
 				continue
 			}
 			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ELOOP) {
-				h.logf(slog.LevelError, "stat() failed: "+errText(err), full)
+				h.logErr(slog.LevelError, "stat() failed", err, full)
 				return s.fail(500)
 			}
 			// A dangling or looping symbolic link is listed as the link.

@@ -162,7 +162,7 @@ func (s *state) tryFiles() (Result, bool) {
 		fh, err := openPath(p, true)
 		if err != nil {
 			if !isNotFound(err) {
-				h.logf(levelFor(500), "try_files: "+errText(err), display(p))
+				h.logErrAt(levelFor(500), "try_files", err, p)
 			}
 			continue
 		}
@@ -259,7 +259,7 @@ func (s *state) index() (Result, bool) {
 			return s.fail(403), true
 		case errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENAMETOOLONG):
 			if h.logNotFound {
-				h.logf(slog.LevelError, "index: "+errText(err), display(name))
+				h.logErrAt(slog.LevelError, "index", err, name)
 			}
 			return s.fail(404), true
 		case errors.Is(err, syscall.EACCES):
@@ -273,7 +273,7 @@ func (s *state) index() (Result, bool) {
 			dirTested = true
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			h.logf(levelFor(500), "index: "+errText(err), display(name))
+			h.logErrAt(levelFor(500), "index", err, name)
 			return s.fail(500), true
 		}
 	}
@@ -301,13 +301,15 @@ func (s *state) testDir(dir string) (Result, bool) {
 	case errors.Is(err, syscall.EACCES):
 		return Result{}, false
 	}
-	s.h.logf(levelFor(500), errText(err), dir)
+	s.h.logErr(levelFor(500), "stat() failed", err, dir)
 	return s.fail(500), true
 }
 
 // refused answers a path that would leave the root or alias directory.
 func (s *state) refused(p []byte) Result {
-	s.h.logf(slog.LevelWarn, "path leaves the root or alias directory, refused", display(p))
+	if h := s.h; h.log != nil && h.log.Enabled(context.Background(), slog.LevelWarn) {
+		h.logf(slog.LevelWarn, "path leaves the root or alias directory, refused", display(p))
+	}
 	return s.fail(404)
 }
 
@@ -329,8 +331,26 @@ func isNotFound(err error) bool {
 
 // logf writes an error_log line about path.
 func (h *Handler) logf(level slog.Level, msg, path string) {
-	if h.log == nil {
+	if h.log == nil || !h.log.Enabled(context.Background(), level) {
 		return
 	}
 	h.log.Log(context.Background(), level, msg, "path", path)
+}
+
+// logErr is logf for a failed system call: msg, then the error as nginx
+// words errno ("(2: No such file or directory)"). Nothing is built when
+// the level is off: a missing file is the common case.
+func (h *Handler) logErr(level slog.Level, msg string, err error, path string) {
+	if h.log == nil || !h.log.Enabled(context.Background(), level) {
+		return
+	}
+	h.log.Log(context.Background(), level, msg+": "+errText(err), "path", path)
+}
+
+// logErrAt is logErr for a NUL-terminated path in a scratch buffer.
+func (h *Handler) logErrAt(level slog.Level, msg string, err error, path []byte) {
+	if h.log == nil || !h.log.Enabled(context.Background(), level) {
+		return
+	}
+	h.logErr(level, msg, err, display(path))
 }

@@ -27,7 +27,7 @@ func (s *state) static(w ResponseWriter) Result {
 	if err != nil {
 		st := openStatus(err)
 		if st != 404 || h.logNotFound {
-			h.logf(levelFor(st), "open() failed: "+errText(err), display(name))
+			h.logErrAt(levelFor(st), "open() failed", err, name)
 		}
 		return s.fail(st)
 	}

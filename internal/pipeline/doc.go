@@ -6,16 +6,19 @@
 //
 // It sits between the server, which runs a connection's protocol and
 // hands each request over as an exchange.Request with an
-// exchange.ResponseWriter, and the content handlers (return and the 404
-// here; the proxy, static files and others in their own packages). A
+// exchange.ResponseWriter, and the content handlers (return here; the
+// proxy, static files and others in their own packages, the files one
+// called through files.go, which writes its pages and turns its index and
+// try_files redirects into internal redirects). A
 // protocol loop calls Conn.ServeRequest; HTTP/2 and HTTP/3 streams are to
 // call it the same way.
 //
 // One file per phase or concern: pipeline.go (find server, find config,
 // the internal redirect loop, the content call), rewrite.go (the server
 // rewrite and rewrite phases), access.go (the access phase), return.go
-// (the answers the pipeline makes itself: return, redirects), log.go (the
-// log phase).
+// (the answers the pipeline makes itself: return, redirects, with the
+// charset, expires and redirect settings of the location), files.go (the
+// static file content handler), log.go (the log phase).
 //
 // Which handler answers a location was decided when its snapshot was
 // built (snapshot.Loc.Content): the content phase indexes the

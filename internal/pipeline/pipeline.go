@@ -8,6 +8,7 @@ import (
 
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
+	"wsgate/internal/files"
 	"wsgate/internal/route"
 	"wsgate/internal/snapshot"
 	"wsgate/internal/vars"
@@ -59,6 +60,13 @@ type Conn struct {
 	page     []byte // redirect Location and page
 	uri      []byte // an internal redirect's $uri
 	args     []byte // and its $args
+	// loc is the location the request is in (its charset labels the
+	// pages the pipeline writes).
+	loc *snapshot.Loc
+
+	fileReq     files.Request
+	fileScratch files.Scratch
+	extra       []byte // header lines the expires directive adds
 }
 
 // Open prepares pc for the requests of connection c. The connection's
@@ -67,11 +75,12 @@ func (p *Pipeline) Open(pc *Conn, c *exchange.Conn) {
 	*pc = Conn{
 		p: p, c: c,
 		hdrs: pc.hdrs[:0], buf: pc.buf[:0], page: pc.page[:0], uri: pc.uri[:0], args: pc.args[:0],
-		vc: vars.Ctx{Upstream: pc.vc.Upstream[:0]},
+		vc: vars.Ctx{Upstream: pc.vc.Upstream[:0]}, fileScratch: pc.fileScratch, extra: pc.extra[:0],
 	}
 	for k := range pc.content {
 		pc.content[k] = notFound{pc}
 	}
+	pc.content[snapshot.ContentFiles] = filesContent{pc}
 }
 
 // SetContent makes h the connection's content handler for the locations
@@ -81,7 +90,8 @@ func (pc *Conn) SetContent(k snapshot.Content, h Content) { pc.content[k] = h }
 // Close lets go of what the connection referenced; its buffers stay for
 // the next Open.
 func (pc *Conn) Close() {
-	pc.p, pc.c = nil, nil
+	pc.p, pc.c, pc.loc = nil, nil, nil
+	pc.fileReq = files.Request{}
 	clear(pc.content[:])
 	clear(pc.hdrs[:cap(pc.hdrs)])
 	pc.vc = vars.Ctx{Upstream: pc.vc.Upstream[:0]}
@@ -92,6 +102,7 @@ func (pc *Conn) Close() {
 // take over the client's stream through w.Upgrade.
 func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 	pc.requests++
+	pc.loc = nil
 	snap := pc.p.Snapshot.Load()
 
 	// Find the server (ngx_http_find_virtual_server): by the listening
@@ -114,6 +125,7 @@ func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *sna
 	// Server rewrite phase: it may answer, or change the URI the first
 	// location search uses.
 	sl := snap.Loc(srv.Conf)
+	pc.loc = sl
 	if res, ok := pc.serverRewrite(w, r, sl); !ok {
 		if res.RedirectURI == "" {
 			return sl, res
@@ -138,12 +150,18 @@ func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *sna
 			m = srv.Location(pc.vc.URI)
 		}
 		loc := snap.Loc(m.Conf)
+		pc.loc = loc
 		pc.vc.Captures = caps
 		if m.Regex {
 			pc.vc.Captures = m.Captures
 		}
 		if err := w.SetLimits(loc.Limits); err != nil {
 			return loc, pc.fail(w, exchange.StatusOf(err))
+		}
+		if loc.Conf.Internal && !r.Internal {
+			// ngx_http_core_find_config_phase: an internal location
+			// is not for a client's own request.
+			return loc, pc.fail(w, 404)
 		}
 		res := pc.location(w, r, loc, m)
 		if !res.Redirects() {
@@ -239,14 +257,15 @@ func (pc *Conn) fillVars(r *exchange.Request, srv *route.Server, caps route.Capt
 func (pc *Conn) fail(w exchange.ResponseWriter, status int) exchange.Result {
 	if w.Written() {
 		w.CloseAfter()
+	} else if pc.loc != nil {
+		w.WriteErrorWith(status, pc.loc.Charset.Page(status), nil)
 	} else {
 		w.WriteError(status)
 	}
 	return exchange.Result{Status: status}
 }
 
-// notFound answers the locations without a content handler: nginx would
-// serve files from root, wsgate serves none.
+// notFound answers the kinds of content no handler is set for.
 type notFound struct{ pc *Conn }
 
 func (h notFound) ServeContent(w exchange.ResponseWriter, _ *exchange.Request, _ *snapshot.Loc, _ *vars.Ctx) exchange.Result {

@@ -1,9 +1,8 @@
 package pipeline
 
 import (
-	"strings"
-
 	"wsgate/internal/exchange"
+	"wsgate/internal/files"
 	"wsgate/internal/http1"
 	"wsgate/internal/snapshot"
 )
@@ -47,14 +46,22 @@ func (pc *Conn) serveReturn(w exchange.ResponseWriter, r *exchange.Request, loc 
 			w.AddServerDate()
 			w.AddHeader("Content-Type", "text/plain")
 			w.MarkFraming()
+			addLines(w, pc.expiresLines(loc, code))
 			w.WriteHeader(code, "", 0)
 			return exchange.Result{Status: code}
 		}
 		return pc.fail(w, code)
 	}
 	w.AddServerDate()
-	w.AddHeader("Content-Type", contentType(pc.vc.URI))
+	// ngx_http_set_content_type by $uri's extension, then the charset
+	// filter.
+	ct := files.ContentType(loc.Types, loc.DefaultType, pc.vc.URI)
+	if cs := loc.Charset.For(code, ct); cs != "" {
+		ct += "; charset=" + cs
+	}
+	w.AddHeader("Content-Type", ct)
 	w.MarkFraming()
+	addLines(w, pc.expiresLines(loc, code))
 	if err := w.WriteHeader(code, "", int64(len(text))); err == nil && !r.IsHEAD() {
 		w.Write(text)
 	}
@@ -62,36 +69,54 @@ func (pc *Conn) serveReturn(w exchange.ResponseWriter, r *exchange.Request, loc 
 }
 
 // redirectTo answers with status and a Location made absolute as nginx's
-// header filter does (absolute_redirect on, port_in_redirect on,
-// server_name_in_redirect off).
+// header filter does, with the lines the location's expires and charset
+// add to the page.
 func (pc *Conn) redirectTo(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, status int, target []byte) exchange.Result {
+	return pc.redirectWith(w, r, loc, status, target, pc.expiresLines(loc, status), loc.Charset.Page(status))
+}
+
+// redirectWith is redirectTo with the page's extra header lines (after
+// Connection) and charset given. A target starting with "/" is completed
+// as the location's absolute_redirect, port_in_redirect and
+// server_name_in_redirect say (ngx_http_header_filter).
+func (pc *Conn) redirectWith(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, status int, target, extra []byte, charset string) exchange.Result {
 	c := pc.c
 	abs := pc.page[:0]
 	relative := len(target) > 0 && target[0] == '/'
-	if relative {
+	inPlace := relative && loc.AbsoluteRedirect
+	if inPlace {
 		if c.TLS {
 			abs = append(abs, "https://"...)
 		} else {
 			abs = append(abs, "http://"...)
 		}
-		abs = append(abs, pc.redirectHost()...)
-		if (c.TLS && c.LocalPort != "443") || (!c.TLS && c.LocalPort != "80") {
+		if loc.ServerNameInRedirect {
+			abs = append(abs, pc.vc.ServerName...)
+		} else {
+			abs = append(abs, pc.redirectHost()...)
+		}
+		if loc.PortInRedirect && ((c.TLS && c.LocalPort != "443") || (!c.TLS && c.LocalPort != "80")) {
 			abs = append(abs, ':')
 			abs = append(abs, c.LocalPort...)
 		}
 	}
 	abs = append(abs, target...)
 	w.AddServerDate()
-	w.AddHeader("Content-Type", "text/html")
+	if charset != "" {
+		w.AddHeader("Content-Type", "text/html; charset="+charset)
+	} else {
+		w.AddHeader("Content-Type", "text/html")
+	}
 	w.MarkFraming()
-	if relative {
+	if inPlace {
 		w.SetLocation(abs)
 	} else {
 		// ngx_http_header_filter writes only a Location it makes absolute
-		// in its own place; one that is already absolute stays in the
-		// header list, after Connection.
+		// in its own place; any other stays in the header list, after
+		// Connection.
 		w.AddHeaderBytes(locationName, abs)
 	}
+	addLines(w, extra)
 	body := http1.AppendErrorPage(abs[:0], status, loc.ServerInfo.Name())
 	pc.page = body
 	if err := w.WriteHeader(status, "", int64(len(body))); err == nil && !r.IsHEAD() {
@@ -112,29 +137,4 @@ func (pc *Conn) redirectHost() string {
 		return pc.vc.ServerName
 	}
 	return pc.c.LocalAddr
-}
-
-// contentType is the Content-Type of a response nginx builds itself with
-// a body (return CODE TEXT): ngx_http_set_content_type looks the URI's
-// extension up in the types, which without a types block are nginx's
-// built-in three (ngx_http_core_default_types), else default_type
-// text/plain.
-func contentType(uri string) string {
-	i := len(uri) - 1
-	for i >= 0 && uri[i] != '.' && uri[i] != '/' {
-		i--
-	}
-	if i < 0 || uri[i] != '.' {
-		return "text/plain"
-	}
-	ext := uri[i+1:]
-	switch {
-	case strings.EqualFold(ext, "html"):
-		return "text/html"
-	case strings.EqualFold(ext, "gif"):
-		return "image/gif"
-	case strings.EqualFold(ext, "jpg"):
-		return "image/jpeg"
-	}
-	return "text/plain"
 }

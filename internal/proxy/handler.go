@@ -66,6 +66,8 @@ type clientConn struct {
 	// tunneled is set when a tunnel took the connection over: the tunnel
 	// writes the request's access log line when it ends, finish does not.
 	tunneled bool
+	// respScratch is AppendResponse's room (snapshot.ClientResponse.Scratch).
+	respScratch []byte
 }
 
 var _ ContentHandler = (*clientConn)(nil)
@@ -100,6 +102,10 @@ func (c *clientConn) writeError(w exchange.ResponseWriter, req *exchange.Request
 		w.CloseAfter()
 		return status
 	}
-	w.WriteError(status)
+	charset := ""
+	if plan != nil {
+		charset = plan.Charset.Page(status)
+	}
+	w.WriteErrorWith(status, charset, nil)
 	return status
 }

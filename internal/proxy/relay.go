@@ -88,6 +88,7 @@ func (c *clientConn) compose(dst []byte, f exchange.Framing) []byte {
 		ContentLength: f.ContentLength,
 		Chunked:       f.Chunked,
 		Host:          c.host,
+		ServerName:    c.vc.ServerName,
 		TLS:           c.tls,
 		Vars:          c.vc,
 		Port:          c.port,
@@ -95,7 +96,10 @@ func (c *clientConn) compose(dst []byte, f exchange.Framing) []byte {
 	if f.KeepAlive {
 		cr.Conn = snapshot.ConnKeepAlive
 	}
-	return c.plan.Response.AppendResponse(dst, &c.up, &cr)
+	cr.Scratch = c.respScratch
+	dst = c.plan.Response.AppendResponse(dst, &c.up, &cr)
+	c.respScratch = cr.Scratch
+	return dst
 }
 
 // redirectHost is the host for absolute redirects: the request's, the

@@ -57,6 +57,6 @@ func Check(opts Options) (*config.Spec, error) {
 	defer ups.Close()
 	logs := accesslog.NewFiles(opts.Prefix)
 	defer logs.Close()
-	_, err := build(spec, &snapshot.Env{Upstreams: ups, Resolver: opts.Resolver, Logs: logs, Version: opts.Version})
+	_, err := build(spec, &snapshot.Env{Upstreams: ups, Resolver: opts.Resolver, Logs: logs, Version: opts.Version, Prefix: opts.Prefix, Log: log})
 	return spec, err
 }

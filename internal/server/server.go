@@ -162,6 +162,8 @@ func (s *Server) build(spec *config.Spec) (*snapshot.Snapshot, error) {
 		DNS:       s.dns,
 		Logs:      s.logs,
 		Version:   s.opts.Version,
+		Prefix:    s.opts.Prefix,
+		Log:       s.log,
 	})
 }
 

@@ -43,6 +43,8 @@ func seedRootConf() *config.LocConf {
 		ProxyHTTPVersion:        "1.0",
 		ProxyPassRequestHeaders: true,
 		ServerTokens:            true,
+		AbsoluteRedirect:        true,
+		PortInRedirect:          true,
 		WS:                      config.WSConf{Upgrade: true},
 	}
 }

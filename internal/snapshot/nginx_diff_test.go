@@ -105,15 +105,15 @@ func TestAgainstNginx(t *testing.T) {
 	seed.ProxyPass = static("")
 	locs := []loc{
 		{"/ws/", "proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\"; proxy_set_header Host $host;", seed},
-		{"/", "", &config.LocConf{ProxyPass: static(""), ProxyHTTPVersion: "1.0", ProxyPassRequestHeaders: true, ServerTokens: true}},
-		{"/api/", "", &config.LocConf{ProxyPass: static("/v1/"), ProxyHTTPVersion: "1.0", ProxyPassRequestHeaders: true, ServerTokens: true}},
-		{"/nos", "", &config.LocConf{ProxyPass: static("/x"), ProxyHTTPVersion: "1.0", ProxyPassRequestHeaders: true, ServerTokens: true}},
+		{"/", "", &config.LocConf{ProxyPass: static(""), ProxyHTTPVersion: "1.0", ProxyPassRequestHeaders: true, ServerTokens: true, AbsoluteRedirect: true, PortInRedirect: true}},
+		{"/api/", "", &config.LocConf{ProxyPass: static("/v1/"), ProxyHTTPVersion: "1.0", ProxyPassRequestHeaders: true, ServerTokens: true, AbsoluteRedirect: true, PortInRedirect: true}},
+		{"/nos", "", &config.LocConf{ProxyPass: static("/x"), ProxyHTTPVersion: "1.0", ProxyPassRequestHeaders: true, ServerTokens: true, AbsoluteRedirect: true, PortInRedirect: true}},
 		{"/hdr/", "proxy_set_header X-Empty $http_x_none; proxy_set_header User-Agent \"\"; proxy_set_header X-Const c; proxy_set_header x-forwarded-for $host;",
-			&config.LocConf{ProxyPass: static(""), ProxyHTTPVersion: "1.0", ProxyPassRequestHeaders: true, ServerTokens: true,
+			&config.LocConf{ProxyPass: static(""), ProxyHTTPVersion: "1.0", ProxyPassRequestHeaders: true, ServerTokens: true, AbsoluteRedirect: true, PortInRedirect: true,
 				ProxySetHeaders: []config.HeaderSet{{Name: "X-Empty", Value: "$http_x_none"}, {Name: "User-Agent", Value: ""},
 					{Name: "X-Const", Value: "c"}, {Name: "x-forwarded-for", Value: "$host"}}}},
 		{"/hide/", "proxy_pass_header Server; proxy_hide_header X-Secret; proxy_redirect off;",
-			&config.LocConf{ProxyPass: static(""), ProxyHTTPVersion: "1.0", ProxyPassRequestHeaders: true, ServerTokens: true,
+			&config.LocConf{ProxyPass: static(""), ProxyHTTPVersion: "1.0", ProxyPassRequestHeaders: true, ServerTokens: true, AbsoluteRedirect: true, PortInRedirect: true,
 				ProxyPassHeaders: []string{"server"}, ProxyHideHeaders: []string{"x-secret"}, ProxyRedirectOff: true}},
 	}
 	var body strings.Builder

@@ -5,6 +5,7 @@ import (
 
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
+	"wsgate/internal/files"
 )
 
 // This file is the second half of a location's compilation: what the
@@ -18,9 +19,10 @@ import (
 type Content uint8
 
 const (
-	// ContentNone: the location names no content handler; nginx would
-	// serve files from root, wsgate answers 404.
-	ContentNone Content = iota
+	// ContentFiles: the location names no content handler of its own;
+	// nginx's static modules serve files from root or alias
+	// (internal/files: try_files, index, autoindex, static).
+	ContentFiles Content = iota
 	// ContentReturn: the return directive (ngx_http_rewrite_module's
 	// return at this level, which ends the request before content).
 	ContentReturn
@@ -40,7 +42,7 @@ func contentOf(lc *config.LocConf) Content {
 	case lc.ProxyPass != nil:
 		return ContentProxy
 	}
-	return ContentNone
+	return ContentFiles
 }
 
 // compilePlans fills in every location of s what requests need: the
@@ -91,6 +93,19 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		loc.ServerInfo = ServerInfo{Version: env.Version, Tokens: lc.ServerTokens}
 		loc.ReadTimeout = lc.ProxyReadTimeout
 		loc.SendTimeout = lc.ProxySendTimeout
+		loc.AbsoluteRedirect, loc.PortInRedirect, loc.ServerNameInRedirect = lc.AbsoluteRedirect, lc.PortInRedirect, lc.ServerNameInRedirect
+		loc.Charset = files.NewCharset(lc.Files.Charset, lc.Files.CharsetTypes)
+		loc.Types, loc.DefaultType = lc.Files.Types, lc.Files.DefaultType
+		loc.Expires = lc.Files.Expires
+		if loc.Content == ContentFiles {
+			if loc.Files, err = compileFiles(loc, env, compile); err != nil {
+				// files.New names the directive and value.
+				errs.Add(lc.Files.RootPos, "%v", err)
+				continue
+			}
+		} else if !filesOnly(lc, errs) {
+			continue
+		}
 		if lc.AccessLogOff || env.Logs == nil {
 			continue
 		}
@@ -119,4 +134,47 @@ func (loc *Loc) pos() config.Pos {
 		return loc.Location.Pos
 	}
 	return loc.Server.Pos
+}
+
+// compileFiles builds the file handler of a location that neither
+// proxies nor returns.
+func compileFiles(loc *Loc, env *Env, compile CompileFunc) (*files.Handler, error) {
+	f := &loc.Conf.Files
+	c := files.Config{
+		Root:               f.Root,
+		Prefix:             env.Prefix,
+		Alias:              f.Alias,
+		Location:           f.AliasLocation,
+		Regex:              f.AliasRegex,
+		Index:              f.Index,
+		TryFiles:           f.TryFiles,
+		Autoindex:          f.Autoindex,
+		AutoindexFormat:    f.AutoindexFormat,
+		AutoindexExactSize: f.AutoindexExactSize,
+		AutoindexLocaltime: f.AutoindexLocaltime,
+		Types:              f.Types,
+		DefaultType:        f.DefaultType,
+		Charset:            f.Charset,
+		CharsetTypes:       f.CharsetTypes,
+		Expires:            f.Expires,
+		ETag:               f.ETag,
+		IfModifiedSince:    f.IfModifiedSince,
+		MaxRanges:          f.MaxRanges,
+		LogNotFound:        f.LogNotFound,
+		Log:                env.Log,
+	}
+	return files.New(c, func(raw string) (files.Template, error) { return compile(raw) })
+}
+
+// filesOnly reports, for a location that proxies or returns, the file
+// settings wsgate applies to files only although nginx applies them there
+// too: try_files beside proxy_pass (nginx tries the files before it
+// proxies). It returns false after adding an error.
+func filesOnly(lc *config.LocConf, errs *config.ErrorList) bool {
+	ok := true
+	if len(lc.Files.TryFiles) > 0 && lc.ProxyPass != nil {
+		errs.Add(lc.Files.TryFilesPos, "\"try_files\" in a location with \"proxy_pass\" is not supported by wsgate: try the files in a location of their own")
+		ok = false
+	}
+	return ok
 }

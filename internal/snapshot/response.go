@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"time"
 
 	"wsgate/internal/config"
+	"wsgate/internal/files"
 	"wsgate/internal/http1"
 )
 
@@ -32,6 +34,15 @@ type ResponsePlan struct {
 	// handler at all), true otherwise, even with no rules.
 	rewrite bool
 	server  ServerInfo
+	// charset is added to a Content-Type that names none (charset
+	// directive, ngx_http_charset_header_filter).
+	charset files.Charset
+	// expires sets Expires and Cache-Control (ngx_http_headers_filter).
+	expires config.Expires
+	// absRedirect, portInRedirect and nameInRedirect complete a Location
+	// that proxy_redirect made relative (absolute_redirect,
+	// port_in_redirect, server_name_in_redirect).
+	absRedirect, portInRedirect, nameInRedirect bool
 }
 
 // redirect is one proxy_redirect rule (ngx_http_proxy_rewrite_t).
@@ -59,6 +70,12 @@ func NewResponsePlan(lc *config.LocConf, locPath string, locIsRegex bool, versio
 	p := &ResponsePlan{
 		server:  ServerInfo{Version: version, Tokens: lc.ServerTokens},
 		rewrite: !lc.ProxyRedirectOff,
+		charset: files.NewCharset(lc.Files.Charset, lc.Files.CharsetTypes),
+		expires: lc.Files.Expires,
+
+		absRedirect:    lc.AbsoluteRedirect,
+		portInRedirect: lc.PortInRedirect,
+		nameInRedirect: lc.ServerNameInRedirect,
 	}
 	pass := map[string]bool{}
 	for _, h := range lc.ProxyPassHeaders {
@@ -307,6 +324,12 @@ type ClientResponse struct {
 	Host []byte
 	Port int
 	TLS  bool
+	// ServerName is $server_name, the host of a completed Location under
+	// server_name_in_redirect on.
+	ServerName string
+	// Scratch is room AppendResponse may use (the expires values); it
+	// leaves the grown buffer there for the caller to keep.
+	Scratch []byte
 	// Vars evaluates proxy_redirect values with variables.
 	Vars *EvalCtx
 }
@@ -356,6 +379,12 @@ func (p *ResponsePlan) AppendResponse(dst []byte, up *UpstreamResponse, c *Clien
 	if len(ctype) > 0 {
 		dst = append(dst, "Content-Type: "...)
 		dst = append(dst, ctype...)
+		if p.charset.On() {
+			if cs := p.charset.For(up.Status, string(ctype)); cs != "" {
+				dst = append(dst, "; charset="...)
+				dst = append(dst, cs...)
+			}
+		}
 		dst = append(dst, "\r\n"...)
 	}
 	if c.ContentLength >= 0 {
@@ -368,7 +397,7 @@ func (p *ResponsePlan) AppendResponse(dst []byte, up *UpstreamResponse, c *Clien
 	// rewrote (or, with proxy_redirect off, the last one not starting with
 	// '/'); the header filter moves it here only if it now starts with '/'.
 	moved := -1
-	if p.rewrite {
+	if p.rewrite && p.absRedirect {
 		for i := n - 1; i >= 0; i-- {
 			name, value := up.Headers.At(i)
 			if !equalFoldLower(name, "location") || p.isHidden(name) || len(value) == 0 {
@@ -407,10 +436,47 @@ func (p *ResponsePlan) AppendResponse(dst []byte, up *UpstreamResponse, c *Clien
 		dst = append(dst, "Connection: close\r\n"...)
 	}
 
+	// expires (ngx_http_set_expires) on the statuses it covers: the last
+	// Expires line the upstream sent takes the value in place, as does
+	// its first Cache-Control, whose others are dropped; missing ones
+	// follow the upstream's lines.
+	var expVal []byte
+	expMid, lastExp, firstCC := 0, -1, -1
+	if p.expires.Mode != config.ExpiresOff && files.ExpiresStatus(up.Status) {
+		var lm []byte
+		for i := 0; i < n; i++ {
+			name, value := up.Headers.At(i)
+			if p.isHidden(name) {
+				continue
+			}
+			switch {
+			case equalFoldLower(name, "expires"):
+				lastExp = i
+			case equalFoldLower(name, "cache-control") && firstCC < 0:
+				firstCC = i
+			case equalFoldLower(name, "last-modified"):
+				lm = value
+			}
+		}
+		t := files.ParseHTTPTime(lm)
+		expVal, expMid = files.ExpiresValues(c.Scratch[:0], p.expires, time.Unix(t, 0), t >= 0)
+		c.Scratch = expVal
+	}
+
 	for i := 0; i < n; i++ {
 		name, value := up.Headers.At(i)
 		if i == moved || p.isHidden(name) || framedByUs(name) {
 			continue
+		}
+		if expVal != nil {
+			switch {
+			case i == lastExp:
+				value = expVal[:expMid]
+			case i == firstCC:
+				value = expVal[expMid:]
+			case equalFoldLower(name, "cache-control"):
+				continue
+			}
 		}
 		prefix := -1
 		switch {
@@ -435,6 +501,16 @@ func (p *ResponsePlan) AppendResponse(dst []byte, up *UpstreamResponse, c *Clien
 		}
 		dst = append(dst, "\r\n"...)
 	}
+	if expVal != nil && lastExp < 0 {
+		dst = append(dst, "Expires: "...)
+		dst = append(dst, expVal[:expMid]...)
+		dst = append(dst, "\r\n"...)
+	}
+	if expVal != nil && firstCC < 0 {
+		dst = append(dst, "Cache-Control: "...)
+		dst = append(dst, expVal[expMid:]...)
+		dst = append(dst, "\r\n"...)
+	}
 	return append(dst, "\r\n"...)
 }
 
@@ -445,8 +521,12 @@ func (p *ResponsePlan) appendAbsolutePrefix(dst []byte, c *ClientResponse) []byt
 		dst = append(dst, 's')
 	}
 	dst = append(dst, "://"...)
-	dst = append(dst, c.Host...)
-	if c.Port != 0 && c.Port != defaultPort(c.TLS) {
+	if p.nameInRedirect {
+		dst = append(dst, c.ServerName...)
+	} else {
+		dst = append(dst, c.Host...)
+	}
+	if p.portInRedirect && c.Port != 0 && c.Port != defaultPort(c.TLS) {
 		dst = append(dst, ':')
 		dst = strconv.AppendInt(dst, int64(c.Port), 10)
 	}

@@ -1,7 +1,9 @@
 package snapshot
 
 import (
+	"bytes"
 	"testing"
+	"time"
 
 	"wsgate/internal/config"
 )
@@ -120,6 +122,8 @@ func TestAppendResponse(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			// nginx's defaults, which config.Check sets.
+			tc.lc.AbsoluteRedirect, tc.lc.PortInRedirect = true, true
 			plan, err := NewResponsePlan(tc.lc, tc.loc, false, "1.0", compileWith(env))
 			if err != nil {
 				t.Fatal(err)
@@ -145,7 +149,21 @@ func TestRegexRedirectRejectsOtherVariables(t *testing.T) {
 }
 
 func TestAppendResponseAllocs(t *testing.T) {
-	plan, err := NewResponsePlan(seedRootConf(), "/", false, "1.0", compileWith(nil))
+	for _, lc := range []*config.LocConf{seedRootConf(), withFileHeaders(seedRootConf())} {
+		appendResponseAllocs(t, lc)
+	}
+}
+
+// withFileHeaders adds charset and "expires modified 1h" to lc: the
+// headers the files family puts on proxied responses too.
+func withFileHeaders(lc *config.LocConf) *config.LocConf {
+	lc.Files.Charset, lc.Files.CharsetTypes = "utf-8", []string{"text/html"}
+	lc.Files.Expires = config.Expires{Mode: config.ExpiresModified, Time: time.Hour}
+	return lc
+}
+
+func appendResponseAllocs(t *testing.T, lc *config.LocConf) {
+	plan, err := NewResponsePlan(lc, "/", false, "1.0", compileWith(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,9 +171,19 @@ func TestAppendResponseAllocs(t *testing.T) {
 		Headers: parseHead(t, "Server: app\nContent-Type: text/html\nLocation: http://localhost:3000/login\nSet-Cookie: a=b\n")}
 	c := &ClientResponse{Date: []byte(testDate), ContentLength: 0, Conn: ConnKeepAlive, Host: []byte("example.com"), Port: 80}
 	buf := make([]byte, 0, 4096)
+	c.Scratch = make([]byte, 0, 64)
 	allocs := testing.AllocsPerRun(100, func() { buf = plan.AppendResponse(buf[:0], up, c) })
 	if allocs != 0 {
 		t.Errorf("got %v allocs per response; want 0", allocs)
+	}
+	if lc.Files.Expires.Mode != config.ExpiresOff {
+		// A 302 gets no charset; expires counts from now without the
+		// backend's Last-Modified.
+		if !bytes.Contains(buf, []byte("\r\nSet-Cookie: a=b\r\nExpires: ")) || !bytes.Contains(buf, []byte("\r\nCache-Control: max-age=3600\r\n\r\n")) ||
+			bytes.Contains(buf, []byte("charset")) {
+			t.Errorf("with charset and expires: got\n%s", buf)
+		}
+		return
 	}
 	want := crlf("HTTP/1.1 302 Found\nServer: wsgate/1.0\nDate: " + testDate +
 		"\nContent-Type: text/html\nContent-Length: 0\nLocation: http://example.com/login\nConnection: keep-alive\nSet-Cookie: a=b\n\n")

@@ -16,6 +16,7 @@ package snapshot
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"wsgate/internal/config"
 	"wsgate/internal/dns"
 	"wsgate/internal/exchange"
+	"wsgate/internal/files"
 	"wsgate/internal/route"
 	"wsgate/internal/upstream"
 	"wsgate/internal/vars"
@@ -110,6 +112,22 @@ type Loc struct {
 	// proxy_send_timeout, which nginx keeps applying to an upgraded
 	// connection: the tunnel's timeouts after a 101.
 	ReadTimeout, SendTimeout time.Duration
+
+	// Files serves the location when Content is ContentFiles.
+	Files *files.Handler
+	// AbsoluteRedirect, PortInRedirect and ServerNameInRedirect complete
+	// the Location of redirects wsgate makes itself (absolute_redirect,
+	// port_in_redirect, server_name_in_redirect).
+	AbsoluteRedirect, PortInRedirect, ServerNameInRedirect bool
+	// Charset labels the location's text responses (the charset
+	// directive); Types and DefaultType type return's text by the URI's
+	// extension (types, default_type).
+	Charset     files.Charset
+	Types       map[string]string
+	DefaultType string
+	// Expires sets Expires and Cache-Control on the location's answers
+	// with a status it covers (the expires directive).
+	Expires config.Expires
 }
 
 // Env is what Build needs from the process: the long-lived registries
@@ -131,6 +149,11 @@ type Env struct {
 	Logs *accesslog.Files
 	// Version is wsgate's version for Server headers (server_tokens on).
 	Version string
+	// Prefix is the directory a relative root or alias is taken from
+	// (nginx's -p prefix).
+	Prefix string
+	// Log receives the file handlers' error_log lines; nil discards them.
+	Log *slog.Logger
 }
 
 // Build compiles spec into a Snapshot ready to publish. All problems are
