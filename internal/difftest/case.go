@@ -27,6 +27,15 @@
 //	    never answers (for proxy_read_timeout). Backends are numbered in
 //	    file order, so a sequence of requests through an upstream{} block
 //	    shows in each request's upstream section which server took it.
+//	=== file PATH
+//	    A file under the document root both targets serve, {{root}} in
+//	    config (a fresh directory per case): the section's lines joined
+//	    with "\n" and unescaped as request lines are (\r \n \t \\ \xHH);
+//	    trailing blank lines are dropped, so a final newline is written
+//	    "\n". A PATH
+//	    ending in "/" is a directory. Every file and directory gets the
+//	    modification time 2024-01-02 03:04:05 UTC, so ETag and
+//	    Last-Modified are fixed: ETag "65937d25-SIZE in hex".
 //	=== request R [conn=new] [tunnel=TEXT] [probe=MS]
 //	    Raw bytes sent to the target. Every line is sent followed by CRLF
 //	    except a line ending in a lone "\" (sent without terminator).
@@ -83,6 +92,7 @@ type Case struct {
 	Doc      string // the description lines
 	Config   string // http{} contents, placeholders unrendered
 	Backends []BackendSpec
+	Files    []FileSpec
 	Requests []*RequestSpec
 	Rejects  []Reject
 }
@@ -110,6 +120,12 @@ type BackendSpec struct {
 	Name     string
 	Kind     string // raw, once, refused, garbage, silent
 	Response string // raw bytes (placeholders unrendered) for kinds raw and once
+}
+
+// FileSpec is one "=== file" section.
+type FileSpec struct {
+	Path string // relative to the document root; a trailing "/" makes a directory
+	Data string
 }
 
 // RequestSpec is one "=== request" section and what is expected of it.
@@ -233,6 +249,17 @@ func ParseCase(name string, data []byte) (*Case, error) {
 				b.Response = raw
 			}
 			c.Backends = append(c.Backends, b)
+		case "file":
+			f := FileSpec{Path: arg(1)}
+			if f.Path == "" || strings.HasPrefix(f.Path, "/") || strings.Contains(f.Path, "..") {
+				return nil, fmt.Errorf("line %d: file needs a relative path inside the root", s.line)
+			}
+			data, err := Unescape(strings.Join(body, "\n"))
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %w", s.line, err)
+			}
+			f.Data = data
+			c.Files = append(c.Files, f)
 		case "request":
 			r := &RequestSpec{Name: arg(1), Tunnel: s.attrs["tunnel"], ProbeMS: 400}
 			if r.Name == "" {

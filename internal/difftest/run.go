@@ -25,12 +25,40 @@ const ioTimeout = 10 * time.Second
 type Env struct {
 	Backends map[string]*proxytest.Backend // nil for kind refused
 	Addrs    map[string]string             // name → 127.0.0.1:PORT
+	// Root is the document root holding the case's files ({{root}}).
+	Root string
+}
+
+// fileTime is every case file's modification time.
+var fileTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// writeFiles creates the case's files under e.Root.
+func (e *Env) writeFiles(t testing.TB, c *Case) {
+	t.Helper()
+	for _, f := range c.Files {
+		p := filepath.Join(e.Root, f.Path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(f.Path, "/") {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := os.WriteFile(p, []byte(f.Data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	filepath.Walk(e.Root, func(p string, _ os.FileInfo, _ error) error {
+		os.Chtimes(p, fileTime, fileTime)
+		return nil
+	})
 }
 
 // StartBackends starts the case's backends.
 func StartBackends(t testing.TB, c *Case) *Env {
 	t.Helper()
-	e := &Env{Backends: map[string]*proxytest.Backend{}, Addrs: map[string]string{}}
+	e := &Env{Backends: map[string]*proxytest.Backend{}, Addrs: map[string]string{}, Root: t.TempDir()}
+	e.writeFiles(t, c)
 	for _, b := range c.Backends {
 		switch b.Kind {
 		case "refused":
@@ -66,6 +94,7 @@ func (e *Env) Render(s string) string { return e.render(s, "") }
 // render substitutes backend placeholders and, when listen is not "", the
 // listen placeholders.
 func (e *Env) render(s, listen string) string {
+	s = strings.ReplaceAll(s, "{{root}}", e.Root)
 	for name, addr := range e.Addrs {
 		_, port, _ := net.SplitHostPort(addr)
 		s = strings.ReplaceAll(s, "{{backend:"+name+"}}", addr)
