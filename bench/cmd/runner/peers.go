@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,9 @@ import (
 // 127.0.0.1, not the tutorial's localhost, which nginx would resolve to
 // both 127.0.0.1 and ::1 and balance between. nginx and wsgate read this
 // same file.
+//
+// /static/ (case h) serves a 1 KiB file from html/static under the
+// prefix, which nginx and wsgate share.
 //
 // /keepalive/ (case g) reaches the same app through an upstream block
 // that keeps idle connections (keepalive 32, HTTP/1.1, Connection
@@ -55,6 +59,10 @@ http {
             proxy_pass http://app;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+        }
+
+        location /static/ {
+            root html;
         }
 
         location / {
@@ -113,6 +121,13 @@ func (r *runner) writeConfigs() error {
 		}
 		conf := fmt.Sprintf(nginxConf, conns, r.ports.app, r.ports.proxy, r.ports.ws, v.extra, r.ports.app)
 		if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+			return err
+		}
+		static := filepath.Join(r.prefix(v.name), "html", "static")
+		if err := os.MkdirAll(static, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(static, "1k.bin"), bytes.Repeat([]byte("x"), 1024), 0o644); err != nil {
 			return err
 		}
 	}

@@ -58,6 +58,7 @@ var caseTitles = map[string]string{
 	"e": "(e) WebSocket lifecycle (connect, 101, Close, close): CPU µs per handshake",
 	"f": "(f) GET / over keep-alive: CPU µs per request",
 	"g": "(g) GET /keepalive/ over keep-alive, upstream connections reused: CPU µs per request",
+	"h": "(h) GET a 1 KiB static file over keep-alive: CPU µs per request",
 }
 
 // primary is the number a case is judged by, and whether more is better.
