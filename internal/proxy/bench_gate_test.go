@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
+
 	"wsgate/internal/proxytest"
 )
 
@@ -59,5 +62,47 @@ server { listen {{listen}}; keepalive_requests 100000000; location / { `+tc.loc+
 				get()
 			}
 		})
+	}
+}
+
+// BenchmarkGateFile is one keep-alive GET of a 1 KiB static file through
+// wsgate's whole request path (the bench suite's case h).
+func BenchmarkGateFile(b *testing.B) {
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "1k.bin"), bytes.Repeat([]byte("x"), 1024), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	addr := startBenchGate(b, `server { listen {{listen}}; keepalive_requests 100000000; location /static/ { alias `+dir+`/; } }`, "")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	req := []byte("GET /static/1k.bin HTTP/1.1\r\nHost: h\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	get := func() {
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			line, err := br.ReadSlice('\n')
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(line) == 2 {
+				break
+			}
+		}
+		if _, err := br.Discard(1024); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range 100 {
+		get()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		get()
 	}
 }
