@@ -113,6 +113,7 @@ Options:
   -s signal     : send signal to the running wsgate: stop, quit, reopen, reload
   -p prefix     : set prefix path (default: the directory of the configuration file)
   -e filename   : set error log file (default: stderr)
-  -c filename   : set configuration file (default: nginx.conf in the prefix)
+  -c filename   : set configuration file (default: nginx's /etc/nginx/nginx.conf
+                  when it exists and -p is not given, else nginx.conf in the prefix)
   -g directives : set global directives out of configuration file
 `

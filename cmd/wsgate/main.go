@@ -50,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 	}
-	confPath, prefix, err := resolvePaths(o)
+	confPath, prefix, err := resolvePaths(o, nginxConfPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate: [emerg] %v\n", err)
 		return 1
@@ -64,16 +64,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return serve(o, confPath, prefix, stderr)
 }
 
+// nginxConfPath is the configuration file nginx reads without -c: its
+// compiled-in --conf-path, /etc/nginx/nginx.conf in Debian's packages
+// (and Ubuntu's, Fedora's, the nginx.org ones).
+const nginxConfPath = "/etc/nginx/nginx.conf"
+
 // resolvePaths applies nginx's rules: -c is relative to the prefix; the
 // prefix defaults to the directory of the configuration file (nginx's
-// compiled-in prefix has no meaning for wsgate).
-func resolvePaths(o *options) (conf, prefix string, err error) {
+// compiled-in prefix has no meaning for wsgate). Without -c the file is
+// the one nginx reads, sysConf, when it exists and no -p is given, so that
+// "wsgate -t" on a server checks what "nginx -t" checks; otherwise
+// nginx.conf in the prefix (the current directory without -p).
+func resolvePaths(o *options, sysConf string) (conf, prefix string, err error) {
 	conf = o.conf
 	prefix = o.prefix
 	if conf == "" {
 		conf = "nginx.conf"
 		if prefix == "" {
 			prefix = "./"
+			if st, err := os.Stat(sysConf); sysConf != "" && err == nil && st.Mode().IsRegular() {
+				conf, prefix = sysConf, ""
+			}
 		}
 	}
 	if !filepath.IsAbs(conf) && prefix != "" {
