@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -22,8 +23,10 @@ const demoUsage = `Usage: wsgate demo [-listen ADDR] [-ws-backend HOST:PORT] [-a
 Runs the tutorial's setup in one command: wsgate serving the tutorial's
 server block, a built-in WebSocket backend where the tutorial has :8080
 (echo at /ws/echo, chat at /ws/chat) and a built-in app where it has :3000
-(a page that talks WebSocket through wsgate). Ports the tutorial uses that
-are taken or not allowed are replaced by free ones, and the demo says so.
+(a page that talks WebSocket through wsgate). wsgate listens on loopback,
+127.0.0.1, on the tutorial's port 80; -listen 80 listens on every address,
+as the tutorial's "listen 80;" does. Ports the tutorial uses that are taken
+or not allowed are replaced by free ones, and the demo says so.
 Ctrl-C stops everything, with a Close frame to every open WebSocket.
 
 Flags (one or two dashes):
@@ -37,7 +40,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("wsgate demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var opts demo.Options
-	fs.StringVar(&opts.Listen, "listen", "", "wsgate's address, PORT or HOST:PORT (default: the tutorial's 80, or a free port); port 0 picks a free one")
+	fs.StringVar(&opts.Listen, "listen", "", "wsgate's address, PORT (every address) or HOST:PORT (default: 127.0.0.1:80, the tutorial's port on loopback, or a free loopback port); port 0 picks a free one")
 	fs.StringVar(&opts.WSBackend, "ws-backend", "", "the WebSocket backend's address (default: the tutorial's localhost:8080, or a free port)")
 	fs.StringVar(&opts.App, "app", "", "the app's address (default: the tutorial's localhost:3000, or a free port)")
 	quiet := fs.Bool("q", false, "print only the URL and problems")
@@ -77,7 +80,9 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout)
 		listenShown := d.Listen
 		if !strings.Contains(listenShown, ":") {
-			listenShown = "*:" + listenShown // "listen 80;": every address
+			listenShown = "*:" + listenShown + " (every address)" // "listen 80;"
+		} else if host, _, err := net.SplitHostPort(listenShown); err == nil && net.ParseIP(host).IsLoopback() {
+			listenShown += " (loopback only: -listen 80 for every address)"
 		}
 		fmt.Fprintf(stdout, "  wsgate             listening on %s\n", listenShown)
 		fmt.Fprintf(stdout, "  WebSocket backend  %s  (echo at /ws/echo, chat at /ws/chat)\n", strings.Join(d.WSBackend, ", "))

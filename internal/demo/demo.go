@@ -227,22 +227,29 @@ func pageURL(listen string) string {
 	return "http://" + hp + "/"
 }
 
+// DefaultListenHost is where the demo listens unless -listen says
+// otherwise: loopback, so that a demo started on a server is not open to
+// its network. -listen 80 (or :80, 0.0.0.0:80) listens on every address,
+// as the tutorial's "listen 80;" does.
+const DefaultListenHost = "127.0.0.1"
+
 // pickListen chooses wsgate's listen address. The default is the
-// tutorial's port 80 on every address; when that cannot be had, a free
-// port on 127.0.0.1. The port is checked by binding it and letting it go,
-// so wsgate can open it a moment later.
+// tutorial's port 80 on loopback; when that cannot be had, a free
+// loopback port. The port is checked by binding it and letting it go, so
+// wsgate can open it a moment later.
 func pickListen(want string) (addr, note string, err error) {
 	if want == "" {
-		ln, err := net.Listen("tcp", ":"+TutorialListen)
+		addr = net.JoinHostPort(DefaultListenHost, TutorialListen)
+		ln, err := net.Listen("tcp", addr)
 		if err == nil {
 			ln.Close()
-			return TutorialListen, "", nil
+			return addr, "", nil
 		}
-		free, ferr := freePort("127.0.0.1")
+		free, ferr := freePort(DefaultListenHost)
 		if ferr != nil {
 			return "", "", fmt.Errorf("finding a free port for wsgate: %w", ferr)
 		}
-		addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(free))
+		addr = net.JoinHostPort(DefaultListenHost, strconv.Itoa(free))
 		return addr, fmt.Sprintf("wsgate listens on %s instead of the tutorial's port 80: %s (choose with -listen ADDR)", addr, why(err, 80)), nil
 	}
 	host, port, serr := net.SplitHostPort(want)

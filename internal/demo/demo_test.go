@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,27 @@ func TestPortFallback(t *testing.T) {
 		_, _, err = pickListen(busyAddr)
 		if err == nil || !strings.Contains(err.Error(), "already in use") {
 			t.Errorf("pickListen: got %v; want an error saying the port is in use", err)
+		}
+	})
+	t.Run("default is loopback", func(t *testing.T) {
+		addr, _, err := pickListen("")
+		if err != nil {
+			t.Fatalf("pickListen: %v", err)
+		}
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil || host != DefaultListenHost {
+			t.Errorf("pickListen(\"\"): got %q; want an address on %s", addr, DefaultListenHost)
+		}
+	})
+	t.Run("a bare port is every address", func(t *testing.T) {
+		free, err := freePort("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strconv.Itoa(free)
+		addr, _, err := pickListen(want)
+		if err != nil || addr != want {
+			t.Errorf("pickListen(%q): got %q, %v; want %q (listen PORT: every address)", want, addr, err, want)
 		}
 	})
 	t.Run("port 0 picks a free port", func(t *testing.T) {
