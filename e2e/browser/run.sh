@@ -59,6 +59,11 @@ echo "e2e/browser: demo at $url (pid $demo_pid)"
 status=0
 (cd "$root/e2e" && node browser/demo.test.mjs "$url" "$out/demo.png") || status=$?
 
+# The same round trip from wsgate probe (10 echoes of 32 bytes), for
+# comparison with the page's figure printed above.
+ws_url="ws${url#http}ws/echo"
+"$work/wsgate" probe --count 10 "$ws_url" | grep 'echo:' || { echo "e2e/browser: wsgate probe $ws_url failed" >&2; status=1; }
+
 # Stop the demo with Ctrl-C's signal and check it stopped cleanly.
 kill -INT "$demo_pid"
 i=0
