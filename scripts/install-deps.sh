@@ -6,17 +6,27 @@
 #   python3-websockets  a second real WebSocket client (/usr/bin/python3)
 #   haproxy             only with BENCH=1, for bench/
 #   e2e/node_modules    ws and playwright-core, pinned by e2e/package-lock.json
-# Runs as root or through sudo. Safe to run again: it only acts on what is
-# missing. A system nginx is never left running on port 80.
+# What it needs to do that: Debian's apt-get (Debian 12 or a derivative),
+# root or sudo for the system packages, and Node.js 20 or later with npm
+# for the npm packages. When one is missing it says which and what to do,
+# and exits 1 before changing anything.
+# Safe to run again: it only acts on what is missing. A system nginx is
+# never left running on port 80.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SUDO=()
-if [ "$(id -u)" -ne 0 ]; then
-	SUDO=(sudo)
-fi
-
 have_cmd() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
+
+# cannot says what is missing and what to do, and stops.
+cannot() {
+	echo "install-deps: cannot install what the tests need: $1" >&2
+	shift
+	local l
+	for l in "$@"; do
+		echo "  $l" >&2
+	done
+	exit 1
+}
 
 missing=()
 have_cmd nginx || missing+=(nginx-light)
@@ -26,7 +36,34 @@ if [ "${BENCH:-0}" = 1 ]; then
 	have_cmd haproxy || missing+=(haproxy)
 fi
 
+# Node.js and npm are checked before anything is installed, so that a
+# machine without them is told so at once, not after apt-get.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if ! have_cmd node || ! have_cmd npm || [ "$node_major" -lt 20 ]; then
+	cannot "Node.js 20 or later with npm is needed (found: $(node --version 2>/dev/null || echo 'no node'), $(npm --version 2>/dev/null || echo 'no npm'))" \
+		"install it from https://nodejs.org/ or your distribution (Debian 12's own nodejs is 18: use NodeSource's or nvm's 20+)," \
+		"then run this again."
+fi
+
+SUDO=()
 if [ "${#missing[@]}" -gt 0 ]; then
+	if ! have_cmd apt-get || ! have_cmd dpkg; then
+		cannot "${missing[*]} are missing, and this machine has no apt-get (Debian's package manager)." \
+			"install them with your package manager (the Debian names: ${missing[*]}), or run on Debian 12;" \
+			"then run this again."
+	fi
+	if [ "$(id -u)" -ne 0 ]; then
+		if ! have_cmd sudo; then
+			cannot "${missing[*]} are missing; installing them needs root, and sudo is not installed." \
+				"run as root:  su -c 'apt-get update && apt-get install -y --no-install-recommends ${missing[*]}'" \
+				"then run this again."
+		fi
+		if ! sudo -n true 2>/dev/null && ! [ -t 0 ]; then
+			cannot "${missing[*]} are missing; installing them needs root, and sudo asks for a password with no terminal to type it in." \
+				"run it once from a terminal, or as root:  sudo $0"
+		fi
+		SUDO=(sudo)
+	fi
 	echo "install-deps: installing ${missing[*]}"
 	# Debian starts services on install; policy-rc.d exit 101 forbids it
 	# (invoke-rc.d(8)). Only a file created here is removed afterwards.
@@ -70,10 +107,6 @@ node_ok() {
 			if (got !== want) process.exit(1);
 		}' >/dev/null 2>&1
 }
-if ! have_cmd node; then
-	echo "install-deps: node is missing; it comes with the machine image" >&2
-	exit 1
-fi
 if node_ok; then
 	echo "install-deps: e2e npm packages present"
 else

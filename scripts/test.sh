@@ -4,6 +4,11 @@
 # fuzz target, and the real-client end-to-end suites. It prints a summary
 # and exits non-zero if any step failed.
 #
+# Needs: Go (on PATH or in /usr/local/go/bin), and for the dependencies
+# (scripts/install-deps.sh) Debian's apt-get with root or sudo, and
+# Node.js 20+ with npm. When one is missing it says so before running
+# anything, and stops.
+#
 # Environment:
 #   FUZZTIME=5s      how long each fuzz target runs (0 skips fuzzing)
 #   SKIP_INSTALL=1   do not run scripts/install-deps.sh
@@ -61,8 +66,18 @@ step() {
 	fi
 }
 
+if ! command -v go >/dev/null 2>&1; then
+	echo "test.sh: Go is not installed (not on PATH, not in /usr/local/go/bin): install Go 1.26 or later from https://go.dev/dl/ and run this again" >&2
+	exit 1
+fi
+
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
 	step "install dependencies" ./scripts/install-deps.sh
+	if [ "$failed" -ne 0 ]; then
+		echo >&2
+		echo "test.sh: stopped: the tests need what scripts/install-deps.sh could not install (it says what above)" >&2
+		exit 1
+	fi
 fi
 
 step "go build" go build ./...
