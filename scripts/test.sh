@@ -59,10 +59,10 @@ step() {
 	local dt=$(($(date +%s) - t0))
 	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
-		summary+=("$(printf '  ok    %-46s %4ss' "$name" "$dt")")
+		summary+=("$(printf '  ok    %-52s %4ss' "$name" "$dt")")
 	else
 		failed=$((failed + 1))
-		summary+=("$(printf '  FAIL  %-46s %4ss  (exit %s)' "$name" "$dt" "$rc")")
+		summary+=("$(printf '  FAIL  %-52s %4ss  (exit %s)' "$name" "$dt" "$rc")")
 	fi
 }
 
@@ -118,29 +118,31 @@ if [ "$FUZZTIME" != 0 ]; then
 	done
 fi
 
-if [ "${DIFF_WSGATE:-1}" != 0 ]; then
-	step "build wsgate" go build -o "$work/wsgate" ./cmd/wsgate
-	if [ -x "$work/wsgate" ]; then
-		step "difftest nginx vs wsgate" env WSGATE_BIN="$work/wsgate" go test -count=1 -timeout 10m -parallel 8 -run 'TestCases' ./internal/difftest
-	fi
+# The wsgate binary the differential cases and the end-to-end clients use.
+step "build wsgate" go build -o "$work/wsgate" ./cmd/wsgate
+export WSGATE_BIN="$work/wsgate"
+if [ "${DIFF_WSGATE:-1}" != 0 ] && [ -x "$WSGATE_BIN" ]; then
+	step "difftest nginx vs wsgate" go test -count=1 -timeout 10m -parallel 8 -run 'TestCases' ./internal/difftest
 fi
 
-# End-to-end suites with real clients, when present.
+# End-to-end suites with real clients: each runs wsgate with the
+# tutorial's configuration and goes through it (e2e/tutorial*), after a
+# check of the client toolchain on its own (e2e/toolchain*).
 shopt -s nullglob
 node_suites=(e2e/*.test.mjs)
 py_suites=(e2e/*_test.py)
 shopt -u nullglob
 if [ "${#node_suites[@]}" -gt 0 ]; then
-	step "e2e node (ws, chromium)" node --test "${node_suites[@]}"
+	step "e2e node ws through wsgate (+ toolchain)" node --test "${node_suites[@]}"
 fi
 if [ "${#py_suites[@]}" -gt 0 ]; then
 	# Debian's python3 has python3-websockets; a pyenv python3 on PATH may not.
-	step "e2e python (websockets)" /usr/bin/python3 -m unittest discover -s e2e -p '*_test.py'
+	step "e2e python websockets through wsgate (+ toolchain)" /usr/bin/python3 -m unittest discover -s e2e -p '*_test.py'
 fi
 # The demo page in headless Chromium (e2e/browser/run.sh builds wsgate).
 chromium_bin=${CHROMIUM:-/usr/bin/chromium}
 if command -v node >/dev/null && [ -x "$chromium_bin" ] && [ -d e2e/node_modules ]; then
-	step "e2e browser (chromium demo page)" ./e2e/browser/run.sh
+	step "e2e chromium demo page through wsgate" ./e2e/browser/run.sh
 fi
 
 total=$(($(date +%s) - t_start))
