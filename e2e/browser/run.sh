@@ -33,9 +33,19 @@ if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
 	exit 1
 fi
 
-(cd "$root" && go build -o "$work/wsgate" ./cmd/wsgate)
+# scripts/test.sh has built wsgate already and says where (WSGATE_BIN).
+if [ -n "${WSGATE_BIN:-}" ] && [ -x "$WSGATE_BIN" ]; then
+	cp "$WSGATE_BIN" "$work/wsgate"
+else
+	(cd "$root" && go build -o "$work/wsgate" ./cmd/wsgate)
+fi
 
 # Port 0 lets the demo pick free loopback ports; it prints the URL to open.
+# The output files exist before the demo starts: the shell opens a
+# background command's redirections in the child, maybe after the first
+# read below.
+: >"$work/demo.out"
+: >"$work/demo.err"
 "$work/wsgate" demo -listen 127.0.0.1:0 -ws-backend 127.0.0.1:0 -app 127.0.0.1:0 \
 	>"$work/demo.out" 2>"$work/demo.err" &
 demo_pid=$!
