@@ -2,13 +2,23 @@ package files
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"wsgate/internal/config"
 )
 
-// now is the clock the expires directive reads; tests replace it.
-var now = time.Now
+// clock, when set, is the clock the expires directive reads instead of
+// time.Now (tests set it; connections still being served may read it
+// while a test ends, hence the atomic).
+var clock atomic.Pointer[func() time.Time]
+
+func now() time.Time {
+	if f := clock.Load(); f != nil {
+		return (*f)()
+	}
+	return time.Now()
+}
 
 // ExpiresStatus reports whether nginx's headers filter applies expires
 // (and add_header without "always") to a response with status: 200, 201,

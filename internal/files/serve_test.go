@@ -263,9 +263,10 @@ func TestMultipartRanges(t *testing.T) {
 // TestExpiresAndCharset pins the headers the expires and charset
 // directives add, on files and on the pages nginx builds.
 func TestExpiresAndCharset(t *testing.T) {
-	clock := time.Date(2026, 12, 7, 3, 21, 52, 0, time.UTC)
-	now = func() time.Time { return clock }
-	t.Cleanup(func() { now = time.Now })
+	at := time.Date(2026, 12, 7, 3, 21, 52, 0, time.UTC)
+	fixed := func() time.Time { return at }
+	clock.Store(&fixed)
+	t.Cleanup(func() { clock.Store(nil) })
 	ex := func(e config.Expires) func(c *Config) { return func(c *Config) { c.Expires = e } }
 	file := "HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 12\n" + lm + "\n" + ka + "\nETag: \"65937d25-c\"\n"
 	runCases(t, []serveCase{
