@@ -18,7 +18,12 @@ import (
 // as nginx includes from sites-enabled/) is read as the body of an implicit
 // http{} and a Notice says so.
 func Check(ast *AST) (*Spec, ErrorList) {
-	c := newChecker()
+	return check(ast, directiveTable())
+}
+
+// check is Check with a given directive table.
+func check(ast *AST, table map[string]*directive) (*Spec, ErrorList) {
+	c := &checker{table: table, spec: &Spec{}}
 	if ast == nil {
 		return c.spec, nil
 	}
@@ -35,10 +40,8 @@ type checker struct {
 
 	// http is the raw http level; nil until an http context is met.
 	http *httpLevel
-}
-
-func newChecker() *checker {
-	return &checker{table: directiveTable(), spec: &Spec{}}
+	// setVars indexes spec.HTTP.SetVariables by name.
+	setVars map[string]bool
 }
 
 func (c *checker) errorf(pos Pos, format string, args ...any) {
@@ -60,6 +63,8 @@ const (
 	ctxServer
 	ctxLocation
 	ctxUpstream
+	ctxSrvIf // an if block in a server (NGX_HTTP_SIF_CONF)
+	ctxLocIf // an if block in a location (NGX_HTTP_LIF_CONF)
 
 	ctxHTTPAll = ctxHTTP | ctxServer | ctxLocation // NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
 	ctxSrvAll  = ctxHTTP | ctxServer               // ngx_http_core_srv_conf_t settings
@@ -74,6 +79,9 @@ type frame struct {
 	server *serverLevel // server and location frames
 	loc    *locLevel    // location frames
 	ups    *Upstream    // upstream frames
+	// prog is where rewrite module directives go: the server's, the
+	// location's or the if block's list (server, location and if frames).
+	prog *[]RewriteOp
 }
 
 // level is the settings one http, server or location block gives itself,
@@ -108,6 +116,15 @@ type locLevel struct {
 	l        *Location
 	parent   *locLevel // nil for a server's top-level location
 	children []*locLevel
+	ifs      []*ifLevel // the location's if blocks, in file order
+}
+
+// ifLevel is an if block in a location: its settings are replayed over
+// the location's effective ones (nginx merges the block's unnamed
+// location into the enclosing one).
+type ifLevel struct {
+	level
+	ifb *If
 }
 
 func (c *checker) newFrame(ctx ctxMask) *frame {
@@ -246,28 +263,29 @@ func (c *checker) convertRegex(pos Pos, re string, noCase bool) (string, bool) {
 // of the semantics notes) plus wsgate's own.
 func defaultLocConf() LocConf {
 	return LocConf{
-		ProxyHTTPVersion:        "1.0",
-		ProxyConnectTimeout:     60 * time.Second,
-		ProxyReadTimeout:        60 * time.Second,
-		ProxySendTimeout:        60 * time.Second,
-		ProxyNextUpstream:       NextError | NextTimeout,
-		ProxyBuffering:          true,
-		ProxyBufferSize:         4096,
-		ProxyRequestBuffering:   true,
-		ProxyPassRequestHeaders: true,
-		ProxyPassRequestBody:    true,
-		ClientMaxBodySize:       1 << 20,
-		ClientBodyTimeout:       60 * time.Second,
-		SendTimeout:             60 * time.Second,
-		KeepaliveTimeout:        75 * time.Second,
-		KeepaliveRequests:       1000,
-		ServerTokens:            true,
-		ResolverTimeout:         30 * time.Second,
-		AccessLogs:              []AccessLog{{Path: "logs/access.log", Format: "combined"}},
-		WS:                      WSConf{Upgrade: true, ReloadClose: 1012, DrainWindow: 10 * time.Second},
-		Files:                   defaultFilesConf(),
-		AbsoluteRedirect:        true,
-		PortInRedirect:          true,
+		ProxyHTTPVersion:          "1.0",
+		ProxyConnectTimeout:       60 * time.Second,
+		ProxyReadTimeout:          60 * time.Second,
+		ProxySendTimeout:          60 * time.Second,
+		ProxyNextUpstream:         NextError | NextTimeout,
+		ProxyBuffering:            true,
+		ProxyBufferSize:           4096,
+		ProxyRequestBuffering:     true,
+		ProxyPassRequestHeaders:   true,
+		ProxyPassRequestBody:      true,
+		ClientMaxBodySize:         1 << 20,
+		ClientBodyTimeout:         60 * time.Second,
+		SendTimeout:               60 * time.Second,
+		KeepaliveTimeout:          75 * time.Second,
+		KeepaliveRequests:         1000,
+		ServerTokens:              true,
+		ResolverTimeout:           30 * time.Second,
+		UninitializedVariableWarn: true,
+		AccessLogs:                []AccessLog{{Path: "logs/access.log", Format: "combined"}},
+		WS:                        WSConf{Upgrade: true, ReloadClose: 1012, DrainWindow: 10 * time.Second},
+		Files:                     defaultFilesConf(),
+		AbsoluteRedirect:          true,
+		PortInRedirect:            true,
 	}
 }
 
@@ -362,6 +380,9 @@ func (c *checker) mergeLocation(parent LocConf, ll *locLevel) {
 	l.Conf = inherit(parent, &ll.level)
 	c.linkUpstream(l.Conf.ProxyPass)
 	expandRedirects(&l.Conf, l.Path)
+	for _, il := range ll.ifs {
+		c.mergeIf(l, il)
+	}
 	for _, child := range ll.children {
 		c.mergeLocation(l.Conf, child)
 	}

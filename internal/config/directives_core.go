@@ -129,7 +129,7 @@ func setServer(c *checker, f *frame, d *Directive, _ bool) {
 	c.http.servers = append(c.http.servers, sl)
 	c.http.h.Servers = append(c.http.h.Servers, sl.s)
 	sf := c.newFrame(ctxServer)
-	sf.lvl, sf.server = &sl.level, sl
+	sf.lvl, sf.server, sf.prog = &sl.level, sl, &sl.s.Rewrite
 	c.walk(sf, d.Block)
 }
 
@@ -337,7 +337,7 @@ func setLocation(c *checker, f *frame, d *Directive, _ bool) {
 		f.server.s.Locations = append(f.server.s.Locations, l)
 	}
 	lf := c.newFrame(ctxLocation)
-	lf.lvl, lf.server, lf.loc = &ll.level, f.server, ll
+	lf.lvl, lf.server, lf.loc, lf.prog = &ll.level, f.server, ll, &l.Rewrite
 	c.walk(lf, d.Block)
 }
 

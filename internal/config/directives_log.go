@@ -11,7 +11,7 @@ import (
 func logDirectives() map[string]*directive {
 	return map[string]*directive{
 		"log_format": {ctx: ctxHTTP, min: 2, max: unbounded, set: setLogFormat},
-		"access_log": {ctx: ctxHTTPAll, min: 1, max: unbounded, set: setAccessLog},
+		"access_log": {ctx: ctxHTTPAll | ctxLocIf, min: 1, max: unbounded, set: setAccessLog},
 	}
 }
 

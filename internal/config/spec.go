@@ -54,6 +54,11 @@ type HTTP struct {
 	Upstreams  []*Upstream // in file order; names are unique
 	Maps       []*Map      // in file order
 	LogFormats []*LogFormat
+	// SetVariables are the names (lower-case, without "$") that a set
+	// directive assigns anywhere in the configuration, in the order first
+	// met. As in nginx, each is a variable of the whole http context,
+	// usable wherever variables are, not only after its set.
+	SetVariables []VarDecl
 	// Implicit is true when the file had top-level server blocks (a sites
 	// file) and wsgate supplied the http context.
 	Implicit bool
@@ -70,6 +75,10 @@ type Server struct {
 	// Conf is the server-level location configuration: what a request that
 	// matches no location gets, and what locations inherit.
 	Conf LocConf
+	// Rewrite is the server block's own rewrite module directives, in
+	// file order: nginx runs them in the server rewrite phase, before a
+	// location is searched. They are not inherited by locations.
+	Rewrite []RewriteOp
 
 	// Server-level (ngx_http_core_srv_conf_t) settings.
 	ClientHeaderTimeout      time.Duration `reload:"keep"` // default 60s
@@ -160,6 +169,10 @@ type Location struct {
 	Path      string // the prefix, exact path, or regex pattern (RE2 syntax)
 	Locations []*Location
 	Conf      LocConf
+	// Rewrite is the location's own rewrite module directives, in file
+	// order, run in the rewrite phase once the location is chosen (not
+	// inherited by nested locations).
+	Rewrite []RewriteOp
 }
 
 // LocConf is everything that can be set at http, server or location level,
@@ -247,6 +260,13 @@ type LocConf struct {
 	// types, expires ...: files.go). They act before any upgrade, so they
 	// stay out of the route key.
 	Files FilesConf `reload:"keep"`
+
+	// RewriteLog is rewrite_log: the rewrite module's matches and
+	// results are written to the error log at notice level (default off).
+	RewriteLog bool `reload:"keep"`
+	// UninitializedVariableWarn is uninitialized_variable_warn: reading
+	// a set variable no set has assigned yet logs a warning (default on).
+	UninitializedVariableWarn bool `reload:"keep"`
 
 	// wsgate's own directives (ws_*): see directives.go for each.
 	WS WSConf
