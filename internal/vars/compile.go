@@ -68,6 +68,7 @@ const (
 	kRequestBody
 	kUpstreamHTTP // $upstream_http_NAME: a header of the upstream's response
 	kUpstreamResponseLength
+	kSet // a variable only set assigns
 )
 
 // builtin maps the fixed variable names to their kinds (ngx_http_core_variables
@@ -134,13 +135,18 @@ type Compiler struct {
 	pid      string
 	// upstreamHeaders is set once a template reads $upstream_http_NAME.
 	upstreamHeaders bool
+	// sets indexes setNames: the variables set assigns (set.go).
+	sets     map[string]int
+	setNames []string
 }
 
 // NewCompiler compiles the map blocks (in file order; a later map of the
 // same variable replaces an earlier one, as nginx's changeable map
-// variables do). Every problem is reported, at the map's or entry's
-// position, in one config.ErrorList.
-func NewCompiler(maps []*config.Map) (*Compiler, error) {
+// variables do), after declaring the variables that set assigns
+// (config.HTTP.SetVariables; see set.go), which a map's values may read.
+// Every problem is reported, at the map's, entry's or set's position, in
+// one config.ErrorList.
+func NewCompiler(maps []*config.Map, sets ...config.VarDecl) (*Compiler, error) {
 	c := &Compiler{mapIndex: make(map[string]int), captures: make(map[string]bool)}
 	c.hostname, _ = os.Hostname()
 	c.pid = strconv.Itoa(os.Getpid())
@@ -161,6 +167,7 @@ func NewCompiler(maps []*config.Map) (*Compiler, error) {
 		c.mapIndex[name] = len(c.maps)
 		c.maps = append(c.maps, cm)
 	}
+	c.declareSet(sets, &errs)
 	// Named groups of map regexes are variables too.
 	for _, cm := range c.maps {
 		for _, e := range cm.cfg.Entries {
@@ -211,8 +218,11 @@ func isPrefixVar(name string) bool {
 type part struct {
 	kind kind
 	lit  string // kLiteral text; for kHTTP the lower-cased name with "_"; kArg, kCookie, kNamedCapture the name
-	n    int    // kCapture group, kMap index
-	sep  string // kHTTPJoin separator
+	n    int    // kCapture group, kMap index, kSet index
+	// set is, for kMap, the index plus one of the map's variable among
+	// those set assigns (0: no set assigns it).
+	set int
+	sep string // kHTTPJoin separator
 }
 
 // Template is a compiled string with variables (ngx_http_complex_value_t).
@@ -300,7 +310,16 @@ func isNameByte(b byte) bool {
 // resolve finds the variable called name (lower-case).
 func (c *Compiler) resolve(name string) (part, error) {
 	if i, ok := c.mapIndex[name]; ok {
-		return part{kind: kMap, n: i}, nil
+		p := part{kind: kMap, n: i}
+		if j, ok := c.sets[name]; ok {
+			p.set = j + 1
+		}
+		return p, nil
+	}
+	if i, ok := c.sets[name]; ok && name != "args" {
+		if _, ok := builtin[name]; !ok {
+			return part{kind: kSet, n: i}, nil
+		}
 	}
 	if k, ok := builtin[name]; ok {
 		return part{kind: k}, nil

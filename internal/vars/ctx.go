@@ -151,6 +151,16 @@ type Ctx struct {
 	// ($ws_close_code); 0 when none was seen (prints "").
 	WSCloseCode int
 
+	// Uninitialized, when set, is told the name of a variable that only
+	// set assigns when it is read before any set assigned it: nginx's
+	// "using uninitialized "x" variable" warning, on while
+	// uninitialized_variable_warn is (the default).
+	Uninitialized func(name string)
+
+	// sets holds what set assigned, indexed as the Compiler declared
+	// the variables (set.go); nil until a set runs.
+	sets []setSlot
+
 	mapInline [4]mapSlot
 	mapExtra  []mapSlot
 	scratch   []byte // map sources, used as a stack

@@ -13,7 +13,8 @@ import (
 // header lines, capture offsets, upstream tries and numbers are encoded
 // back to back in one allocation that refers to no buffer of the request,
 // with no string or slice header per field. A Ctx thawed from it evaluates
-// every variable as the frozen one did (map values are evaluated again).
+// every variable as the frozen one did (map values are evaluated again;
+// what set assigned is kept; Uninitialized is not).
 // The zero value thaws to the zero Ctx. A Frozen is 96 bytes plus the
 // encoded data, typically the length of the request head.
 type Frozen struct {
@@ -97,6 +98,14 @@ func (f *Frozen) Freeze(c *Ctx) {
 		b = binary.AppendVarint(b, int64(u.ConnectTime))
 		b = binary.AppendVarint(b, u.ResponseLength)
 	}
+	b = binary.AppendUvarint(b, uint64(len(c.sets)))
+	for _, v := range c.sets {
+		if !v.ok {
+			b = append(b, 0)
+			continue
+		}
+		b = appendString(append(b, 1), v.val)
+	}
 	*f = Frozen{start: c.Start, end: c.End, names: c.Captures.Names, data: append([]byte(nil), b...)}
 	*sp = b
 	freezeScratch.Put(sp)
@@ -171,6 +180,16 @@ func (f *Frozen) Thaw(c *Ctx) {
 			u.ResponseTime = time.Duration(d.int())
 			u.ConnectTime = time.Duration(d.int())
 			u.ResponseLength = d.int()
+		}
+	}
+	if n := d.uint(); n > 0 {
+		c.sets = make([]setSlot, n)
+		for i := range c.sets {
+			ok := d.b[0] == 1
+			d.b = d.b[1:]
+			if ok {
+				c.sets[i] = setSlot{val: d.str(), ok: true}
+			}
 		}
 	}
 }

@@ -259,7 +259,14 @@ func (cp *Compiler) stringValue(c *Ctx, p *part) (s string, found, ok bool) {
 		v, found := c.Captures.Named(p.lit)
 		return v, found, true
 	case kMap:
+		if p.set > 0 {
+			if v, ok := c.setValue(p.set - 1); ok {
+				return v, true, true
+			}
+		}
 		return cp.maps[p.n].value(cp, c), true, true
+	case kSet:
+		return cp.userValue(c, p.n), true, true
 	case kWSClosedBy:
 		return c.WSClosedBy, c.WS, true
 	case kPid:
