@@ -21,6 +21,13 @@ func Check(ast *AST) (*Spec, ErrorList) {
 	return check(ast, directiveTable())
 }
 
+// CheckUnserved is Check with the directives that requests do not run
+// yet accepted (rewriteServed), for the tests of the packages that are
+// building them. It goes when they are served.
+func CheckUnserved(ast *AST) (*Spec, ErrorList) {
+	return check(ast, directiveTableWith(true))
+}
+
 // check is Check with a given directive table.
 func check(ast *AST, table map[string]*directive) (*Spec, ErrorList) {
 	c := &checker{table: table, spec: &Spec{}}
