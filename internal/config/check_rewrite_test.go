@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -259,4 +260,63 @@ http {
 	if first.Return != nil || second.Return != nil {
 		t.Error("an if block got a return setting; want none (return is an instruction)")
 	}
+}
+
+// FuzzRewriteDirectives feeds if conditions and rewrite arguments, as the
+// lexer could produce them, to the checker: it must not panic, and what
+// it accepts must be usable (regexes that compile, a variable to test).
+func FuzzRewriteDirectives(f *testing.F) {
+	for _, s := range [][3]string{
+		{"($host = example.org)", `^/api/(.*)`, "/$1"},
+		{"($request_method\n=\nOPTIONS)", `'^/hassio/ingress(/.*)$'`, "$1"},
+		{"(\n$uri\n~*\n^/(?<x>a)\\.html\n)", `^(.+)/+$`, "$1"},
+		{"(!-f\n$request_filename)", `^`, "https://$host$request_uri?"},
+		{"($arg_v)", `(?'n'x)`, "/x?y=$1"},
+		{"(\n)", `[`, ""},
+		{"($a\n!~*\n(?<=a))", `a{2`, "?"},
+		{"(-x)", `\`, "$"},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	f.Fuzz(func(t *testing.T, cond, re, repl string) {
+		words := func(s string) []Word {
+			var out []Word
+			for _, w := range strings.Split(s, "\n") {
+				out = append(out, Word{Text: w, Pos: Pos{File: "f", Line: 1, Col: 1}})
+			}
+			return out
+		}
+		pos := Pos{File: "f", Line: 1, Col: 1}
+		ifd := &Directive{Name: "if", Pos: pos, Args: words(cond), HasBlock: true}
+		rw := &Directive{Name: "rewrite", Pos: pos, Args: []Word{{Text: re, Pos: pos}, {Text: repl, Pos: pos}}}
+		loc := &Directive{Name: "location", Pos: pos, Args: []Word{{Text: "/", Pos: pos}}, HasBlock: true, Block: []*Directive{ifd, rw}}
+		srv := &Directive{Name: "server", Pos: pos, HasBlock: true, Block: []*Directive{loc}}
+		ast := &AST{Main: []*Directive{
+			{Name: "events", Pos: pos, HasBlock: true},
+			{Name: "http", Pos: pos, HasBlock: true, Block: []*Directive{srv}},
+		}}
+		s, errs := check(ast, directiveTableWith(true))
+		if len(errs) > 0 {
+			return
+		}
+		ops := s.HTTP.Servers[0].Locations[0].Rewrite
+		if len(ops) != 2 || ops[0].Kind != OpIf || ops[1].Kind != OpRewrite {
+			t.Fatalf("accepted, got ops %+v; want an if and a rewrite", ops)
+		}
+		c := ops[0].If.Cond
+		if c.Kind != CondFile && c.Var == "" {
+			t.Errorf("condition %q: got %+v with no variable", cond, c)
+		}
+		if c.Kind == CondMatch {
+			if _, err := regexp.Compile(c.Value); err != nil {
+				t.Errorf("condition %q: accepted pattern %q does not compile: %v", cond, c.Value, err)
+			}
+		}
+		if _, err := regexp.Compile(ops[1].Regex); err != nil {
+			t.Errorf("rewrite %q: accepted pattern %q does not compile: %v", re, ops[1].Regex, err)
+		}
+		if ops[1].Replacement == "" && ops[1].KeepArgs {
+			t.Errorf("rewrite %q: accepted an empty replacement", repl)
+		}
+	})
 }

@@ -336,3 +336,25 @@ func TestCompileErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestUnescapeRedirect pins ngx_unescape_uri with NGX_UNESCAPE_REDIRECT,
+// including what nginx answered for /perm/a%20b+c%41%3F?q in the
+// rw_redirects case.
+func TestUnescapeRedirect(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/new/a%20b%2BcA%3F", "/new/a%20b+cA?"},
+		{"/a%3Fb%41?c%41", "/a?b%41?c%41"},
+		{"/a?%41", "/a?%41"},
+		{"/%41%7e%7F%25%26", "/A~%7F%25&"},
+		{"/%zz", "/zz"},
+		{"/%4z", "/"},
+		{"/%4", "/"},
+		{"/%", "/"},
+		{"/%2f%2F", "///"},
+	}
+	for _, tt := range tests {
+		if got := string(unescapeRedirect([]byte(tt.in))); got != tt.want {
+			t.Errorf("unescapeRedirect(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
