@@ -42,8 +42,16 @@ type field struct {
 }
 
 // fieldsOf lists every field below t (a struct type), following structs,
-// pointers to structs and slices of structs, as writeValue does.
-func fieldsOf(path string, t reflect.Type, get func(*Loc, *config.Upstream) reflect.Value) []field {
+// pointers to structs and slices of structs, as writeValue does. A type
+// met again below itself (an if block's instructions hold instructions)
+// is not followed again: its fields are listed where it was first met.
+func fieldsOf(path string, t reflect.Type, get func(*Loc, *config.Upstream) reflect.Value, above ...reflect.Type) []field {
+	for _, a := range above {
+		if a == t {
+			return nil
+		}
+	}
+	above = append(above[:len(above):len(above)], t)
 	var out []field
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
@@ -55,7 +63,7 @@ func fieldsOf(path string, t reflect.Type, get func(*Loc, *config.Upstream) refl
 		}
 		switch ft := sf.Type; {
 		case ft.Kind() == reflect.Struct:
-			out = append(out, fieldsOf(path+"."+sf.Name, ft, g)...)
+			out = append(out, fieldsOf(path+"."+sf.Name, ft, g, above...)...)
 		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct:
 			out = append(out, fieldsOf(path+"."+sf.Name, ft.Elem(), func(loc *Loc, up *config.Upstream) reflect.Value {
 				v := g(loc, up)
@@ -63,7 +71,7 @@ func fieldsOf(path string, t reflect.Type, get func(*Loc, *config.Upstream) refl
 					v.Set(reflect.New(ft.Elem()))
 				}
 				return v.Elem()
-			})...)
+			}, above...)...)
 		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
 			out = append(out, fieldsOf(path+"."+sf.Name+"[0]", ft.Elem(), func(loc *Loc, up *config.Upstream) reflect.Value {
 				v := g(loc, up)
@@ -71,7 +79,7 @@ func fieldsOf(path string, t reflect.Type, get func(*Loc, *config.Upstream) refl
 					v.Set(reflect.Append(v, reflect.New(ft.Elem()).Elem()))
 				}
 				return v.Index(0)
-			})...)
+			}, above...)...)
 		}
 	}
 	return out
