@@ -159,7 +159,7 @@ func (p *Program) add(vc *vars.Compiler, ops []config.RewriteOp, errs *config.Er
 	for i := range ops {
 		op := &ops[i]
 		in := instr{kind: op.Kind, pos: op.Pos}
-		fail := func(err error) { errs.Add(op.Pos, "%v", err) }
+		fail := func(err error) { errs.Add(op.Pos, "%s: %v", op.Kind, err) }
 		switch op.Kind {
 		case config.OpRewrite:
 			re, err := regexp.Compile(op.Regex)

@@ -311,11 +311,11 @@ func TestUninitializedAndLog(t *testing.T) {
 // the directive, with nginx's words.
 func TestCompileErrors(t *testing.T) {
 	tests := []struct{ config, want string }{
-		{`server { location / { rewrite ^ /$nosuch; } }`, `unknown "nosuch" variable`},
-		{`server { location / { if ($nosuch) { } } }`, `unknown "nosuch" variable`},
-		{`server { location / { if ($uri = $nosuch) { } } }`, `unknown "nosuch" variable`},
-		{`server { location / { set $a $nosuch; } }`, `unknown "nosuch" variable`},
-		{`server { location / { return 200 $nosuch; } }`, `unknown "nosuch" variable`},
+		{`server { location / { rewrite ^ /$nosuch; } }`, `rewrite: unknown "nosuch" variable`},
+		{`server { location / { if ($nosuch) { } } }`, `if: unknown "nosuch" variable`},
+		{`server { location / { if ($uri = $nosuch) { } } }`, `if: unknown "nosuch" variable`},
+		{`server { location / { set $a $nosuch; } }`, `set: unknown "nosuch" variable`},
+		{`server { location / { return 200 $nosuch; } }`, `return: unknown "nosuch" variable`},
 		{`server { set $uri x; }`, `the duplicate "uri" variable`},
 	}
 	for _, tt := range tests {
