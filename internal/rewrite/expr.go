@@ -25,6 +25,10 @@ type expr struct {
 	// wherever it was; for a redirect it makes the request's arguments be
 	// appended after "&" instead of "?".
 	question bool
+	// constant is true when the value has no variables and no captures:
+	// it is then lit, with nothing to evaluate.
+	constant bool
+	lit      string
 }
 
 // compileExpr compiles s. With splitArgs, the first "?" outside a
@@ -74,6 +78,14 @@ func compileExpr(vc *vars.Compiler, s string, splitArgs bool) (*expr, error) {
 	}
 	if err := flush(len(s)); err != nil {
 		return nil, err
+	}
+	e.constant, e.lit = true, ""
+	for _, p := range e.pieces {
+		if p.n != 0 || !p.tmpl.IsConst() {
+			e.constant, e.lit = false, ""
+			break
+		}
+		e.lit += p.tmpl.String()
 	}
 	return e, nil
 }

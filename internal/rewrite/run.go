@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"strings"
 	"syscall"
+	"unsafe"
 
 	"wsgate/internal/config"
 	"wsgate/internal/route"
@@ -98,8 +100,12 @@ func (p *Program) run(vc *vars.Ctx, st *State) result {
 			}
 			return result{exit: exitStop}
 		case config.OpSet:
-			st.buf = appendPieces(st.buf[:0], in.value.pieces, vc, st.quote && st.Escape)
-			in.setter.Set(p.vc, vc, string(st.buf))
+			v := in.value.lit
+			if !in.value.constant {
+				st.buf = appendPieces(st.buf[:0], in.value.pieces, vc, st.quote && st.Escape)
+				v = string(st.buf)
+			}
+			in.setter.Set(p.vc, vc, v)
 			if in.setter.Args() {
 				st.Rewritten = true
 			}
@@ -127,11 +133,15 @@ func (p *Program) rewrite(in *instr, vc *vars.Ctx, st *State) (r result, done bo
 	subject := vc.URI
 	idx := in.re.FindStringSubmatchIndex(subject)
 	if idx == nil {
-		p.logf(st, "%q does not match %q", in.re.String(), subject)
+		if p.logging(st) {
+			p.logf(st, "%q does not match %q", in.re.String(), subject)
+		}
 		vc.Captures = route.Captures{}
 		return result{}, false
 	}
-	p.logf(st, "%q matches %q", in.re.String(), subject)
+	if p.logging(st) {
+		p.logf(st, "%q matches %q", in.re.String(), subject)
+	}
 	vc.Captures = route.Captures{Subject: subject, Index: idx, Names: in.names}
 	if in.status != 0 {
 		b := appendPieces(st.buf[:0], in.repl.pieces, vc, st.Escape)
@@ -145,7 +155,9 @@ func (p *Program) rewrite(in *instr, vc *vars.Ctx, st *State) (r result, done bo
 			b = append(b, vc.Args...)
 		}
 		st.buf = b
-		p.logf(st, "rewritten redirect: %q", b)
+		if p.logging(st) {
+			p.logf(st, "rewritten redirect: %q", b)
+		}
 		return result{exit: exitRedirect, status: in.status, location: append([]byte(nil), b...)}, true
 	}
 
@@ -174,7 +186,9 @@ func (p *Program) rewrite(in *instr, vc *vars.Ctx, st *State) (r result, done bo
 	st.buf = b
 	st.quote = false
 	vc.URI = uri
-	p.logf(st, "rewritten data: %q, args: %q", uri, vc.Args)
+	if p.logging(st) {
+		p.logf(st, "rewritten data: %q, args: %q", uri, vc.Args)
+	}
 	if uri == "" {
 		errorf(st, "the rewritten URI has a zero length")
 		return result{exit: exitFail}, true
@@ -202,15 +216,21 @@ func (p *Program) test(in *instr, vc *vars.Ctx, st *State) (ok bool, r result, f
 		st.buf = v
 		return (string(v[:n]) == string(v[n:])) != c.negate, r, false
 	case config.CondMatch:
-		subject := string(c.subj.Append(st.buf[:0], vc))
-		idx := in.re.FindStringSubmatchIndex(subject)
+		st.buf = c.subj.Append(st.buf[:0], vc)
+		view := unsafe.String(unsafe.SliceData(st.buf), len(st.buf))
+		idx := in.re.FindStringSubmatchIndex(view)
 		if idx == nil {
-			p.logf(st, "%q does not match %q", in.re.String(), subject)
+			if p.logging(st) {
+				p.logf(st, "%q does not match %q", in.re.String(), view)
+			}
 			vc.Captures = route.Captures{}
 			return c.negate, r, false
 		}
-		p.logf(st, "%q matches %q", in.re.String(), subject)
-		vc.Captures = route.Captures{Subject: subject, Index: idx, Names: in.names}
+		if p.logging(st) {
+			p.logf(st, "%q matches %q", in.re.String(), view)
+		}
+		// The captures outlive the buffer: they get their own copy.
+		vc.Captures = route.Captures{Subject: strings.Clone(view), Index: idx, Names: in.names}
 		return !c.negate, r, false
 	case config.CondFile:
 		st.buf = appendPieces(st.buf[:0], c.value.pieces, vc, st.quote && st.Escape)
@@ -246,11 +266,15 @@ func fileTest(path string, op byte, st *State) bool {
 	return false
 }
 
-// logf writes a rewrite_log notice when the block has rewrite_log on.
+// logging reports whether rewrite_log notices are written for the block:
+// callers test it first, so that a request does not build their
+// arguments for nothing.
+func (p *Program) logging(st *State) bool {
+	return p.log && st.Log != nil && st.Log.Enabled(context.Background(), slog.LevelInfo)
+}
+
+// logf writes a rewrite_log notice.
 func (p *Program) logf(st *State, format string, args ...any) {
-	if !p.log || st.Log == nil || !st.Log.Enabled(context.Background(), slog.LevelInfo) {
-		return
-	}
 	st.Log.Info(fmt.Sprintf(format, args...))
 }
 
