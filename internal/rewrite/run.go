@@ -47,7 +47,6 @@ type State struct {
 	// r->valid_location = 0).
 	NoLocationCut bool
 
-	changes int  // location searches caused by a changed URI (nginx counts r->uri_changes down from 11)
 	changed bool // r->uri_changed
 	quote   bool // e->quote: captures in values are escaped (with Escape)
 	buf     []byte
@@ -58,10 +57,6 @@ type State struct {
 func (st *State) Reset() {
 	*st = State{Escape: st.Escape, Log: st.Log, buf: st.buf[:0]}
 }
-
-// maxChanges is how many times a changed URI may send the request back to
-// the location search (NGX_HTTP_MAX_URI_CHANGES); one more is a 500.
-const maxChanges = 10
 
 // exit is how a Program ended.
 type exit uint8
