@@ -21,13 +21,6 @@ func Check(ast *AST) (*Spec, ErrorList) {
 	return check(ast, directiveTable())
 }
 
-// CheckUnserved is Check with the directives that requests do not run
-// yet accepted (rewriteServed), for the tests of the packages that are
-// building them. It goes when they are served.
-func CheckUnserved(ast *AST) (*Spec, ErrorList) {
-	return check(ast, directiveTableWith(true))
-}
-
 // check is Check with a given directive table.
 func check(ast *AST, table map[string]*directive) (*Spec, ErrorList) {
 	c := &checker{table: table, spec: &Spec{}}
@@ -297,11 +290,13 @@ func defaultLocConf() LocConf {
 }
 
 // inherit is one merge step: the parent's effective settings, minus what
-// nginx never inherits (proxy_pass is a location's handler, return acts
-// where it is written, try_files belongs to its block), with lvl's own directives replayed on top.
+// nginx never inherits (proxy_pass is a location's handler, try_files
+// belongs to its block), with lvl's own directives replayed on top. The
+// rewrite module's directives are not settings: they stay with their
+// block (Server.Rewrite, Location.Rewrite).
 func inherit(parent LocConf, lvl *level) LocConf {
 	eff := parent
-	eff.ProxyPass, eff.Return = nil, nil
+	eff.ProxyPass = nil
 	eff.Files.TryFiles, eff.Files.TryFilesPos = nil, Pos{}
 	eff.SetHeadersDropped = nil
 	eff.SetHeadersInherited = len(eff.ProxySetHeaders) > 0

@@ -10,15 +10,14 @@ import (
 	"testing"
 )
 
-// checkRewrite parses and checks text with the whole rewrite module in the
-// table.
+// checkRewrite parses and checks text.
 func checkRewrite(t *testing.T, text string) (*Spec, ErrorList) {
 	t.Helper()
 	ast, errs := parse("test.conf", []byte(text), ParseOptions{})
 	if len(errs) > 0 {
 		t.Fatalf("parsing: %v", errs)
 	}
-	return check(ast, directiveTableWith(true))
+	return Check(ast)
 }
 
 // TestRewriteErrorsMatchNginx checks that the rewrite module's directives
@@ -257,9 +256,6 @@ http {
 	if pp := second.ProxyPass; pp == nil || pp.Upstream != "app" {
 		t.Errorf("second if got proxy_pass %+v; want its own, to upstream app", pp)
 	}
-	if first.Return != nil || second.Return != nil {
-		t.Error("an if block got a return setting; want none (return is an instruction)")
-	}
 }
 
 // FuzzRewriteDirectives feeds if conditions and rewrite arguments, as the
@@ -295,7 +291,7 @@ func FuzzRewriteDirectives(f *testing.F) {
 			{Name: "events", Pos: pos, HasBlock: true},
 			{Name: "http", Pos: pos, HasBlock: true, Block: []*Directive{srv}},
 		}}
-		s, errs := check(ast, directiveTableWith(true))
+		s, errs := Check(ast)
 		if len(errs) > 0 {
 			return
 		}

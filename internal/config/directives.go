@@ -50,20 +50,10 @@ func directiveFamilies() []func() map[string]*directive {
 	}
 }
 
-// rewriteServed says whether requests run the rewrite module's
-// instructions. Until they do, its directives other than return are
-// refused (nothing is accepted that does not work); the checker's side is
-// complete and tested with directiveTableWith(true).
-const rewriteServed = false
-
 // directiveTable returns a fresh table (built per Check; nothing global is
 // mutable): every family's entries, then the ignored and unsupported
 // names. No name is in two families (TestDirectiveFamilies).
-func directiveTable() map[string]*directive { return directiveTableWith(rewriteServed) }
-
-// directiveTableWith is directiveTable, with the whole rewrite module
-// when rewrite is true.
-func directiveTableWith(rewrite bool) map[string]*directive {
+func directiveTable() map[string]*directive {
 	t := make(map[string]*directive, 320)
 	for _, family := range directiveFamilies() {
 		for name, d := range family() {
@@ -104,10 +94,6 @@ func directiveTableWith(rewrite bool) map[string]*directive {
 	unsupported(anyCtx, "wsgate serves files as they are: rewrite them in the backend", "sub_filter", "ssi",
 		"source_charset", "charset_map", "override_charset")
 	unsupported(anyCtx, "wsgate does not implement it", "limit_rate", "limit_rate_after", "directio", "aio")
-	if !rewrite {
-		unsupported(anyCtx, `use "return" for redirects, or a URI part in "proxy_pass" to change the path`, "rewrite", "rewrite_log")
-		unsupported(anyCtx, `use "map" to compute values from variables`, "if", "set", "break", "uninitialized_variable_warn")
-	}
 	unsupported(anyCtx, `use "proxy_pass" to an HTTP backend`, "fastcgi_pass", "uwsgi_pass", "scgi_pass",
 		"grpc_pass", "memcached_pass", "fastcgi_param", "uwsgi_param", "scgi_param", "grpc_set_header", "fastcgi_index")
 	unsupported(anyCtx, "authenticate in the backend", "auth_basic", "auth_basic_user_file", "auth_request",

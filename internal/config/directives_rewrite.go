@@ -51,9 +51,6 @@ func setReturn(c *checker, f *frame, d *Directive, _ bool) {
 		}
 	}
 	addOp(f, RewriteOp{Pos: d.Pos, Kind: OpReturn, Return: r})
-	if f.ctx == ctxServer || f.ctx == ctxLocation {
-		f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Return = r })
-	}
 }
 
 // setRewrite is ngx_http_rewrite: "rewrite regex replacement [flag]".

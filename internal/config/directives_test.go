@@ -8,9 +8,9 @@ import (
 
 // TestDirectiveFamilies checks the table's assembly: no directive is in
 // two module families, and none of a family's is shadowed by the lists of
-// ignored or unsupported names (the whole rewrite module included).
+// ignored or unsupported names.
 func TestDirectiveFamilies(t *testing.T) {
-	table := directiveTableWith(true)
+	table := directiveTable()
 	owner := map[string]int{}
 	for i, family := range directiveFamilies() {
 		for name, d := range family() {

@@ -32,6 +32,9 @@ func Dump(w io.Writer, s *Spec) {
 		for _, m := range h.Maps {
 			d.mapBlock(m)
 		}
+		for _, v := range h.SetVariables {
+			d.line(1, "set variable $%s%s", v.Name, at(v.Pos))
+		}
 		for _, srv := range h.Servers {
 			d.server(srv)
 		}
@@ -185,6 +188,7 @@ func (d *dumper) server(s *Server) {
 	}
 	d.line(2, "server-level conf")
 	d.conf(3, &s.Conf)
+	d.rewrite(2, s.Rewrite)
 	for _, l := range s.Locations {
 		d.location(2, l)
 	}
@@ -197,6 +201,7 @@ func (d *dumper) location(depth int, l *Location) {
 	}
 	d.line(depth, "location %s%q%s", mod, l.Path, at(l.Pos))
 	d.conf(depth+1, &l.Conf)
+	d.rewrite(depth+1, l.Rewrite)
 	for _, c := range l.Locations {
 		d.location(depth+1, c)
 	}
@@ -222,10 +227,61 @@ func nextUpstreamString(m NextUpstream) string {
 	return strings.Join(parts, " ")
 }
 
-func (d *dumper) conf(depth int, c *LocConf) {
-	if r := c.Return; r != nil {
-		d.line(depth, "return %d %q%s", r.Code, r.Text, at(r.Pos))
+var (
+	rewriteFlags = [...]string{"", " last", " break", " redirect", " permanent"}
+	condOps      = map[CondKind]string{CondEqual: "=", CondMatch: "~"}
+)
+
+// rewrite dumps a block's rewrite module instructions; an if block's
+// nested configuration is dumped under it.
+func (d *dumper) rewrite(depth int, ops []RewriteOp) {
+	for _, op := range ops {
+		switch op.Kind {
+		case OpRewrite:
+			args := ""
+			if !op.KeepArgs {
+				args = " drop_args"
+			}
+			status := ""
+			if op.Status != 0 {
+				status = " status=" + strconv.Itoa(op.Status)
+			}
+			d.line(depth, "rewrite %q %q%s%s%s%s", op.Regex, op.Replacement, rewriteFlags[op.Flag], args, status, at(op.Pos))
+		case OpReturn:
+			d.line(depth, "return %d %q%s", op.Return.Code, op.Return.Text, at(op.Pos))
+		case OpBreak:
+			d.line(depth, "break%s", at(op.Pos))
+		case OpSet:
+			d.line(depth, "set $%s %q%s", op.Var, op.Value, at(op.Pos))
+		case OpIf:
+			c := op.If.Cond
+			var cond string
+			switch c.Kind {
+			case CondVar:
+				cond = "$" + c.Var
+			case CondFile:
+				cond = "-" + string(c.File) + " " + strconv.Quote(c.Value)
+			default:
+				o := condOps[c.Kind]
+				if c.NoCase {
+					o += "*"
+				}
+				cond = "$" + c.Var + " " + o + " " + strconv.Quote(c.Value)
+			}
+			if c.Negate {
+				cond = "not " + cond
+			}
+			d.line(depth, "if (%s)%s", cond, at(op.Pos))
+			d.rewrite(depth+1, op.If.Body)
+			if op.If.Conf != nil {
+				d.line(depth+1, "if-level conf")
+				d.conf(depth+2, op.If.Conf)
+			}
+		}
 	}
+}
+
+func (d *dumper) conf(depth int, c *LocConf) {
 	if p := c.ProxyPass; p != nil {
 		if p.HasVars {
 			d.line(depth, "proxy_pass %q scheme=%q vars%s", p.Raw, p.Scheme, at(p.Pos))
@@ -288,6 +344,12 @@ func (d *dumper) conf(depth int, c *LocConf) {
 		d.line(depth, "resolver %s valid=%s ipv4=%s ipv6=%s", strings.Join(r.Addrs, " "), formatDuration(r.Valid), onOff(r.IPv4), onOff(r.IPv6))
 	}
 	d.line(depth, "resolver_timeout %s", formatDuration(c.ResolverTimeout))
+	if c.RewriteLog {
+		d.line(depth, "rewrite_log on")
+	}
+	if !c.UninitializedVariableWarn {
+		d.line(depth, "uninitialized_variable_warn off")
+	}
 	if c.AccessLogOff {
 		d.line(depth, "access_log off")
 	}

@@ -17,11 +17,11 @@ func (l *linter) filesLint(srv *Server) {
 		for _, loc := range locs {
 			l.aliasTraversal(loc)
 			l.rootInSlash(srv, loc)
-			l.splitting(fmt.Sprintf("location %q", loc.Path), &loc.Conf, srv.Conf.ProxySetHeaders)
+			l.splitting(fmt.Sprintf("location %q", loc.Path), &loc.Conf, loc.Rewrite, srv.Conf.ProxySetHeaders)
 			walk(loc.Locations)
 		}
 	}
-	l.splitting("server", &srv.Conf, nil)
+	l.splitting("server", &srv.Conf, srv.Rewrite, nil)
 	walk(srv.Locations)
 }
 
@@ -51,7 +51,7 @@ func (l *linter) rootInSlash(srv *Server, loc *Location) {
 	}
 	for _, other := range srv.Locations {
 		oc := &other.Conf
-		if other != loc && oc.ProxyPass == nil && oc.Return == nil && oc.Files.Root == srv.Conf.Files.Root && !oc.Files.Alias {
+		if other != loc && oc.ProxyPass == nil && !returns(other.Rewrite) && oc.Files.Root == srv.Conf.Files.Root && !oc.Files.Alias {
 			l.add(f.RootPos,
 				fmt.Sprintf("root %q is set inside location \"/\" only: location %q serves files from the server's root %q instead", f.Root, other.Path, srv.Conf.Files.Root),
 				fmt.Sprintf("move \"root %s;\" to the server block", f.Root))
@@ -64,17 +64,41 @@ func (l *linter) rootInSlash(srv *Server, loc *Location) {
 // which %0D%0A becomes a line break.
 var decodedURIVar = regexp.MustCompile(`\$(\{)?(uri|document_uri|request_filename)\b`)
 
+// returns reports whether a block's rewrite directives end every request
+// with a return (one outside any if): such a location serves no files.
+func returns(ops []RewriteOp) bool {
+	for _, op := range ops {
+		if op.Kind == OpReturn {
+			return true
+		}
+	}
+	return false
+}
+
 // splitting: a header value made from the decoded URI (proxy_set_header
 // X-Path $uri, the URL of "return 301 https://$host$uri") carries a
 // client's %0D%0A as a line break: the backend or the client receives
 // headers the client chose (gixy http_splitting). $request_uri stays
-// encoded. outer is the level above, to report inherited lines once.
-func (l *linter) splitting(where string, c *LocConf, outer []HeaderSet) {
-	if r := c.Return; r != nil && r.Code >= 301 && r.Code <= 308 && decodedURIVar.MatchString(r.Text) {
-		l.add(r.Pos,
-			fmt.Sprintf("%s: the redirect of \"return %d\" is built from the decoded URI: nginx writes a client's %%0D%%0A into the Location header, which then ends and a header of the client's choosing follows; wsgate drops such a Location", where, r.Code),
-			fmt.Sprintf("return %d %s;", r.Code, quoteArg(decodedURIVar.ReplaceAllString(r.Text, "$$request_uri"))))
+// encoded. ops are the block's rewrite directives (returns in if blocks
+// too); outer is the level above, to report inherited lines once.
+func (l *linter) splitting(where string, c *LocConf, ops []RewriteOp, outer []HeaderSet) {
+	var returns func([]RewriteOp)
+	returns = func(ops []RewriteOp) {
+		for _, op := range ops {
+			if op.Kind == OpIf {
+				returns(op.If.Body)
+				continue
+			}
+			r := op.Return
+			if op.Kind != OpReturn || r.Code < 301 || r.Code > 308 || !decodedURIVar.MatchString(r.Text) {
+				continue
+			}
+			l.add(r.Pos,
+				fmt.Sprintf("%s: the redirect of \"return %d\" is built from the decoded URI: nginx writes a client's %%0D%%0A into the Location header, which then ends and a header of the client's choosing follows; wsgate drops such a Location", where, r.Code),
+				fmt.Sprintf("return %d %s;", r.Code, quoteArg(decodedURIVar.ReplaceAllString(r.Text, "$$request_uri"))))
+		}
 	}
+	returns(ops)
 	for _, h := range c.ProxySetHeaders {
 		if !decodedURIVar.MatchString(h.Value) || c.SetHeadersInherited && containsHeader(outer, h) {
 			continue

@@ -18,9 +18,7 @@ type Module struct {
 
 // nginxModules lists nginx 1.22's HTTP build options that bear on what a
 // configuration may say, with the directive that shows whether wsgate has
-// each. The rewrite module's probe is "return": nginx's configure cannot
-// build return without rewrite, so while return works the module is
-// claimed, whatever else of it is still refused.
+// each.
 var nginxModules = []Module{
 	{"http_ssl_module", false, "ssl_certificate"},
 	{"http_v2_module", false, "http2_max_concurrent_streams"},
@@ -56,7 +54,7 @@ var nginxModules = []Module{
 	{"http_map_module", true, "map"},
 	{"http_split_clients_module", true, "split_clients"},
 	{"http_referer_module", true, "valid_referers"},
-	{"http_rewrite_module", true, "return"},
+	{"http_rewrite_module", true, "rewrite"},
 	{"http_proxy_module", true, "proxy_pass"},
 	{"http_fastcgi_module", true, "fastcgi_pass"},
 	{"http_uwsgi_module", true, "uwsgi_pass"},

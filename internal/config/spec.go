@@ -178,12 +178,6 @@ type Location struct {
 // LocConf is everything that can be set at http, server or location level,
 // with nginx's defaults and inheritance already applied.
 type LocConf struct {
-	// Return is this level's own return directive; nil if none. It is not
-	// inherited: a server-level return (Server.Conf.Return) answers every
-	// request of the server before any location is chosen (nginx's server
-	// rewrite phase); a location's answers requests routed to it.
-	Return *Return
-
 	// ProxyPass is this location's own proxy_pass (never inherited: a
 	// nested location without one is not proxied). nil: not proxied (nginx
 	// would serve files; wsgate answers 404).

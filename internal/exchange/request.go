@@ -79,6 +79,15 @@ type Request struct {
 	// client's, still $request_uri). The request pipeline sets it;
 	// a protocol leaves it false.
 	Internal bool
+	// ArgsChanged is set by the pipeline when the rewrite module's set
+	// changed $args: Query no longer derives from URI, which a handler
+	// then does not send as received (V:ngx_http_variable_set_args
+	// clears r->valid_unparsed_uri without making the request internal).
+	ArgsChanged bool
+	// NoLocationCut is nginx's !r->valid_location, set by the pipeline
+	// after "rewrite ... break": a proxy_pass URI part no longer takes
+	// the place of the location's name in NormalizedPath.
+	NoLocationCut bool
 }
 
 // IsHEAD reports whether the method is HEAD.

@@ -9,6 +9,7 @@ import (
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
 	"wsgate/internal/files"
+	"wsgate/internal/rewrite"
 	"wsgate/internal/route"
 	"wsgate/internal/snapshot"
 	"wsgate/internal/vars"
@@ -67,6 +68,11 @@ type Conn struct {
 	fileReq     files.Request
 	fileScratch files.Scratch
 	extra       []byte // header lines the expires directive adds
+
+	// rw is the request's state in the rewrite phases; warnFn is
+	// warnUninitialized, made once per Open.
+	rw     rewrite.State
+	warnFn func(string)
 }
 
 // Open prepares pc for the requests of connection c. The connection's
@@ -76,7 +82,9 @@ func (p *Pipeline) Open(pc *Conn, c *exchange.Conn) {
 		p: p, c: c,
 		hdrs: pc.hdrs[:0], buf: pc.buf[:0], page: pc.page[:0], uri: pc.uri[:0], args: pc.args[:0],
 		vc: vars.Ctx{Upstream: pc.vc.Upstream[:0]}, fileScratch: pc.fileScratch, extra: pc.extra[:0],
+		rw: pc.rw,
 	}
+	pc.warnFn = pc.warnUninitialized
 	for k := range pc.content {
 		pc.content[k] = notFound{pc}
 	}
@@ -114,29 +122,31 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 		return
 	}
 	pc.fillVars(r, srv, caps)
-	loc, res := pc.phases(w, r, snap, srv, caps)
+	pc.rw.Reset()
+	pc.rw.Escape, pc.rw.Log = snapshot.PathQuoted(r.URI) || pathHasPlus(r.URI), pc.p.Log
+	loc, res := pc.phases(w, r, snap, srv)
 	pc.logPhase(w, loc, res)
 }
 
 // phases runs the server rewrite phase, then find-config, rewrite,
-// access and content for each URI the request takes (internal redirects),
-// and returns the location that answered and its result.
-func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *snapshot.Snapshot, srv *route.Server, caps route.Captures) (*snapshot.Loc, exchange.Result) {
+// access and content for each URI the request takes (a rewrite's new
+// URI, an internal redirect), and returns the location that answered and
+// its result.
+func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *snapshot.Snapshot, srv *route.Server) (*snapshot.Loc, exchange.Result) {
 	// Server rewrite phase: it may answer, or change the URI the first
 	// location search uses.
 	sl := snap.Loc(srv.Conf)
 	pc.loc = sl
-	if res, ok := pc.serverRewrite(w, r, sl); !ok {
-		if res.RedirectURI == "" {
-			return sl, res
-		}
-		pc.redirect(r, res)
+	if res, ok := pc.serverRewrite(w, r, snap, srv, sl); !ok {
+		return sl, res
 	}
 	var named string
 	var prev *snapshot.Loc // the location that redirected
 	for n := 0; ; n++ {
 		// Find config (ngx_http_core_find_config_phase): the location,
 		// its captures, its limits (ngx_http_update_location_config).
+		// A prefix location keeps the captures the request has (a
+		// server name's, or the last regex the rewrite module ran).
 		var m route.Match
 		if named != "" {
 			m.Conf = namedLocation(srv, named)
@@ -151,7 +161,6 @@ func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *sna
 		}
 		loc := snap.Loc(m.Conf)
 		pc.loc = loc
-		pc.vc.Captures = caps
 		if m.Regex {
 			pc.vc.Captures = m.Captures
 		}
@@ -163,12 +172,16 @@ func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *sna
 			// is not for a client's own request.
 			return loc, pc.fail(w, 404)
 		}
-		res := pc.location(w, r, loc, m)
-		if !res.Redirects() {
+		loc, res, search := pc.location(w, r, loc, m)
+		if !search && !res.Redirects() {
 			return loc, res
 		}
 		if n == maxRedirects || w.Written() {
-			pc.p.Log.Error("rewrite or internal redirection cycle while internally redirecting", "uri", res.RedirectURI+res.Named, "client", pc.c.RemoteAddr)
+			what := res.RedirectURI + res.Named
+			if search {
+				what = pc.vc.URI
+			}
+			pc.p.Log.Error("rewrite or internal redirection cycle", "uri", what, "client", pc.c.RemoteAddr)
 			return loc, pc.fail(w, 500)
 		}
 		named, prev = res.Named, loc
@@ -179,25 +192,29 @@ func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *sna
 }
 
 // location runs the phases from the end of find-config for loc:
-// the trailing-slash redirect, rewrite, access, content.
-func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, m route.Match) exchange.Result {
+// the trailing-slash redirect, rewrite, access, content. It returns the
+// location the request ended at (an if block's configuration may have
+// replaced loc), and search when the rewrite phase changed the URI.
+func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, m route.Match) (*snapshot.Loc, exchange.Result, bool) {
 	// The find-config phase ends with the redirect of a proxied "/name/"
 	// asked for as "/name" (clcf->auto_redirect), before the location's
 	// rewrite phase runs.
 	if m.Redirect {
 		pc.buf = m.AppendRedirect(pc.buf[:0], pc.vc.Args)
-		return pc.redirectTo(w, r, loc, 301, pc.buf)
+		return loc, pc.redirectTo(w, r, loc, 301, pc.buf), false
 	}
-	// Rewrite phase: it may answer or redirect internally.
-	if res, ok := pc.rewrite(w, r, loc); !ok {
-		return res
+	// Rewrite phase: it may answer, ask for a search, or move the
+	// request to an if block's configuration.
+	loc, res, ok, search := pc.rewrite(w, r, loc, m)
+	if !ok {
+		return loc, res, search
 	}
 	// Access phase.
 	if res, ok := pc.access(w, r, loc); !ok {
-		return res
+		return loc, res, false
 	}
 	// Content phase: the handler the snapshot chose.
-	return pc.content[loc.Content].ServeContent(w, r, loc, &pc.vc)
+	return loc, pc.content[loc.Content].ServeContent(w, r, loc, &pc.vc), false
 }
 
 // redirect makes res's URI and arguments the request's $uri and $args
@@ -249,6 +266,7 @@ func (pc *Conn) fillVars(r *exchange.Request, srv *route.Server, caps route.Capt
 		ConnectionRequests: pc.requests,
 		RequestLength:      int64(r.HeadLength),
 		Pipelined:          r.Pipelined,
+		Uninitialized:      pc.warnFn,
 	}
 }
 

@@ -1,21 +1,24 @@
 package pipeline
 
 import (
+	"wsgate/internal/config"
 	"wsgate/internal/exchange"
 	"wsgate/internal/files"
 	"wsgate/internal/http1"
 	"wsgate/internal/snapshot"
+	"wsgate/internal/vars"
 )
 
 // This file holds the answers the pipeline makes itself: the return
 // directive of the rewrite phases and the redirects, whose Location it
 // makes absolute as nginx's header filter does.
 
-// serveReturn is the return directive (ngx_http_rewrite_return): a
-// redirect for 301 302 303 307 308 with a URL, a body for other codes with
-// text, nginx's page for a bare code, and 444 closes without answering.
-func (pc *Conn) serveReturn(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc) exchange.Result {
-	code := loc.Conf.Return.Code
+// serveReturn is the return directive ret (ngx_http_rewrite_return) with
+// its compiled text, nil for a bare code, answered at loc: a redirect for
+// 301 302 303 307 308 with a URL, a body for other codes with text,
+// nginx's page for a bare code, and 444 closes without answering.
+func (pc *Conn) serveReturn(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, ret *config.Return, tmpl *vars.Template) exchange.Result {
+	code := ret.Code
 	if code == http1.StatusNoResponse {
 		w.WriteError(http1.StatusNoResponse)
 		return exchange.Result{Status: http1.StatusNoResponse}
@@ -28,18 +31,18 @@ func (pc *Conn) serveReturn(w exchange.ResponseWriter, r *exchange.Request, loc 
 		r.Body.Begin()
 	}
 	var text []byte
-	if loc.Return != nil {
-		text = loc.Return.Append(pc.buf[:0], &pc.vc)
+	if tmpl != nil {
+		text = tmpl.Append(pc.buf[:0], &pc.vc)
 		pc.buf = text
 	}
 	switch code {
 	case 301, 302, 303, 307, 308:
-		if loc.Return == nil {
+		if tmpl == nil {
 			return pc.fail(w, code)
 		}
 		return pc.redirectTo(w, r, loc, code, text)
 	}
-	if loc.Return == nil {
+	if tmpl == nil {
 		if code >= 200 && code != 204 && code != 304 && !http1.HasErrorPage(code) {
 			// A bare code without a built-in page ("return 200;"):
 			// nginx sends an empty body with its default type.

@@ -108,7 +108,9 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		URI:        req.NormalizedPath,
 		Args:       req.Query,
 		Quoted:     req.Internal || snapshot.PathQuoted(req.URI),
-		EmptyPath:  req.Internal || len(req.Path) == 0,
+		EmptyPath:  req.Internal || req.ArgsChanged || len(req.Path) == 0,
+		// After rewrite ... break (no r->valid_location).
+		NoLocationCut: req.NoLocationCut,
 	}
 	var err error
 	c.tgt, err = plan.Target.Append(c.tgt[:0], &ct, evaluatedURI)

@@ -29,7 +29,7 @@ func build(t testing.TB, httpBody string) *fixture {
 	if len(errs) > 0 {
 		t.Fatalf("parsing: %v", errs)
 	}
-	spec, errs := config.CheckUnserved(ast)
+	spec, errs := config.Check(ast)
 	if len(errs) > 0 {
 		t.Fatalf("checking: %v", errs)
 	}
@@ -136,6 +136,7 @@ type want struct {
 	vars     string // the template in evalVars, evaluated afterwards
 	cut      bool   // NoLocationCut
 	conf     string // "if" when an if block's configuration serves
+	changed  string // "args" when set changed $args
 }
 
 func TestRun(t *testing.T) {
@@ -208,7 +209,7 @@ func TestRun(t *testing.T) {
 			req{uri: "/"}, "$u", want{action: Continue, conf: "if", vars: "0"}},
 		{"server phase once", `server { set $n "${n}a"; location /x/ { } }`,
 			req{uri: "/"}, "$n", want{action: Continue, loc: "-", vars: "a"}},
-		{"set $args", `server { location / { set $args z=1; } }`, req{uri: "/?a=1"}, "", want{action: Continue, args: "z=1"}},
+		{"set $args", `server { location / { set $args z=1; } }`, req{uri: "/?a=1"}, "", want{action: Continue, args: "z=1", changed: "args"}},
 		{"first return wins", `server { location / { return 404; return 200; } }`, req{uri: "/"}, "", want{action: Return, status: 404}},
 		{"auto redirect", `server { location /p/ { proxy_pass http://127.0.0.1:1; } location / { rewrite ^/q$ /p last; } }`,
 			req{uri: "/q"}, "", want{action: autoRedirect, status: 301, loc: "/p/"}},
@@ -249,6 +250,9 @@ func TestRun(t *testing.T) {
 				if got := f.eval(t, vc, tt.evalVars); got != w.vars {
 					t.Errorf("got %s = %q; want %q", tt.evalVars, got, w.vars)
 				}
+			}
+			if st.ArgsChanged != (w.changed == "args") {
+				t.Errorf("got ArgsChanged %t; want %t", st.ArgsChanged, w.changed == "args")
 			}
 			if st.NoLocationCut != w.cut {
 				t.Errorf("got NoLocationCut %t; want %t", st.NoLocationCut, w.cut)
@@ -359,7 +363,7 @@ func TestCompileErrors(t *testing.T) {
 			if len(errs) > 0 {
 				t.Fatalf("parsing: %v", errs)
 			}
-			spec, errs := config.CheckUnserved(ast)
+			spec, errs := config.Check(ast)
 			if len(errs) > 0 {
 				t.Fatalf("checking: %v", errs)
 			}

@@ -36,11 +36,13 @@ type State struct {
 	// Conf is the request's configuration now: the server's, the chosen
 	// location's, or the last if block that matched in it.
 	Conf *config.LocConf
-	// Rewritten is set once a rewrite changed $uri or a set changed
-	// $args: the request-target as received no longer stands (nginx
+	// Rewritten is set once a rewrite changed $uri: the request-target as received no longer stands (nginx
 	// clears r->valid_unparsed_uri), and a URI sent upstream is escaped
 	// (r->internal).
 	Rewritten bool
+	// ArgsChanged is set once a set changed $args: the request-target as
+	// received no longer stands either (V:ngx_http_variable_set_args).
+	ArgsChanged bool
 	// NoLocationCut is set by "rewrite ... break", and by break after a
 	// rewrite changed the URI: proxy_pass then puts its URI part before
 	// the whole URI instead of in place of the location's name (nginx's
@@ -102,7 +104,7 @@ func (p *Program) run(vc *vars.Ctx, st *State) result {
 			}
 			in.setter.Set(p.vc, vc, v)
 			if in.setter.Args() {
-				st.Rewritten = true
+				st.ArgsChanged = true
 			}
 		case config.OpIf:
 			ok, r, failed := p.test(in, vc, st)

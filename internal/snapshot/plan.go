@@ -23,9 +23,6 @@ const (
 	// nginx's static modules serve files from root or alias
 	// (internal/files: try_files, index, autoindex, static).
 	ContentFiles Content = iota
-	// ContentReturn: the return directive (ngx_http_rewrite_module's
-	// return at this level, which ends the request before content).
-	ContentReturn
 	// ContentProxy: proxy_pass (ngx_http_proxy_module).
 	ContentProxy
 
@@ -34,12 +31,10 @@ const (
 	NumContent
 )
 
-// contentOf is the content handler of lc.
+// contentOf is the content handler of lc. return is not one: it ends the
+// request in the rewrite phases (internal/rewrite), before content.
 func contentOf(lc *config.LocConf) Content {
-	switch {
-	case lc.Return != nil:
-		return ContentReturn
-	case lc.ProxyPass != nil:
+	if lc.ProxyPass != nil {
 		return ContentProxy
 	}
 	return ContentFiles

@@ -1,12 +1,15 @@
 // Package snapshot compiles a checked configuration into a Snapshot: the
-// route table, the variable compiler with its maps, the upstream pools, the
-// TLS and connection settings of every listening address, and per location
+// route table, the variable compiler with its maps, the rewrite module's
+// directives (internal/rewrite), the upstream pools, the TLS and
+// connection settings of every listening address, and per location
 // everything a request needs (its content handler, header and response
 // plans, the upstream target rule, access logs, the route key that decides
-// whether a tunnel survives a reload). A Snapshot never changes once built:
-// the server publishes it with one atomic pointer and the content handlers
-// read it. The state that outlives a reload (upstream health and counts,
-// open log files) belongs to the long-lived registries of Env.
+// whether a tunnel survives a reload), for each location, each server's
+// own level and each if block's nested configuration. A Snapshot never
+// changes once built: the server publishes it with one atomic pointer and
+// the content handlers read it. The state that outlives a reload (upstream
+// health and counts, open log files) belongs to the long-lived registries
+// of Env.
 //
 // Everything a configuration can get wrong past config's checks is found
 // here, all at once, before anything is published: -t (server.Check), the
@@ -25,6 +28,7 @@ import (
 	"wsgate/internal/dns"
 	"wsgate/internal/exchange"
 	"wsgate/internal/files"
+	"wsgate/internal/rewrite"
 	"wsgate/internal/route"
 	"wsgate/internal/upstream"
 	"wsgate/internal/vars"
@@ -35,6 +39,9 @@ type Snapshot struct {
 	Spec   *config.Spec
 	Routes *route.Table
 	Vars   *vars.Compiler
+	// Rewrite is the rewrite module's directives of every server and
+	// location, compiled: what requests run before content.
+	Rewrite *rewrite.Set
 	// LogFormats holds every log_format, compiled, by name.
 	LogFormats map[string]*vars.Template
 	Upstreams  *upstream.Set
@@ -80,8 +87,6 @@ type Loc struct {
 	Resolver *dns.Resolver
 	// HashKey is the compiled "hash KEY" of Pool, when it hashes.
 	HashKey *vars.Template
-	// Return is the compiled text or URL of a return directive.
-	Return *vars.Template
 
 	// Content is the handler that answers requests here (plan.go).
 	Content Content
@@ -185,12 +190,12 @@ func Build(ctx context.Context, spec *config.Spec, env *Env) (*Snapshot, error) 
 // server's own level) compiled to.
 func (s *Snapshot) Loc(lc *config.LocConf) *Loc { return s.Locs[lc] }
 
-// buildRoutes compiles the route table (location and server_name
-// regexes), the map blocks, every string with variables (return,
-// proxy_pass, log_format, hash keys) and the upstreams, whose host names
-// are resolved, and per location its templates, pool and route key. ups
-// is the process's long-lived upstream registry; resolve may be nil (the
-// system resolver). Every problem is returned together as a
+// buildRoutes compiles the route table (location and server_name regexes),
+// the map blocks, the rewrite module's directives, every string with
+// variables (proxy_pass, log_format, hash keys) and the upstreams, whose
+// host names are resolved, and per location its templates, pool and route
+// key. ups is the process's long-lived upstream registry; resolve may be
+// nil (the system resolver). Every problem is returned together as a
 // config.ErrorList, each at its directive's position.
 func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry, resolve upstream.Resolver) (*Snapshot, error) {
 	var errs config.ErrorList
@@ -206,7 +211,7 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 	if err != nil {
 		errs = appendErr(errs, err)
 	}
-	vc, err := vars.NewCompiler(spec.HTTP.Maps)
+	vc, err := vars.NewCompiler(spec.HTTP.Maps, spec.HTTP.SetVariables...)
 	if err != nil {
 		errs = appendErr(errs, err)
 	}
@@ -214,6 +219,11 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 		return nil, errs
 	}
 	vc.DeclareCaptures(routes.CaptureNames())
+	vc.DeclareCaptures(rewrite.CaptureNames(spec))
+	rw, err := rewrite.Compile(spec, vc)
+	if err != nil {
+		errs = appendErr(errs, err)
+	}
 
 	// Every log_format is compiled, used or not, as nginx compiles them
 	// where they are written.
@@ -235,12 +245,13 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 	}
 
 	var implicit []*config.ProxyPass
-	s := &Snapshot{Spec: spec, Routes: routes, Vars: vc, LogFormats: formats, Locs: map[*config.LocConf]*Loc{}, Keys: map[string]bool{}}
+	s := &Snapshot{Spec: spec, Routes: routes, Vars: vc, Rewrite: rw, LogFormats: formats, Locs: map[*config.LocConf]*Loc{}, Keys: map[string]bool{}}
 	var visit func(srv *config.Server, l *config.Location)
-	add := func(srv *config.Server, l *config.Location, lc *config.LocConf) {
+	seenPass := map[*config.ProxyPass]bool{}
+	add := func(srv *config.Server, l *config.Location, lc *config.LocConf, name string) {
 		loc := &Loc{Snapshot: s, Conf: lc, Location: l, Server: srv, Name: "server level"}
 		if l != nil {
-			loc.Name = "location " + strings.TrimSpace(l.Match.String()+" "+l.Path)
+			loc.Name = "location " + strings.TrimSpace(l.Match.String()+" "+l.Path) + name
 		}
 		compile := func(what string, pos config.Pos, src string) *vars.Template {
 			t, err := vc.Compile(src)
@@ -249,27 +260,34 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 			}
 			return t
 		}
-		if r := lc.Return; r != nil && r.Text != "" {
-			loc.Return = compile("return", r.Pos, r.Text)
-		}
 		if pp := lc.ProxyPass; pp != nil {
 			switch {
 			case pp.HasVars:
 				loc.PassURL = compile("proxy_pass", pp.Pos, pp.Raw)
-			case pp.Upstream == "":
+			case pp.Upstream == "" && !seenPass[pp]:
+				// An if block's configuration may share its
+				// location's proxy_pass: one implicit upstream.
+				seenPass[pp] = true
 				implicit = append(implicit, pp)
 			}
 		}
 		s.Locs[lc] = loc
 	}
 	visit = func(srv *config.Server, l *config.Location) {
-		add(srv, l, &l.Conf)
+		add(srv, l, &l.Conf, "")
+		// A matching if block serves with its own configuration, under
+		// its location's name (nginx's unnamed location).
+		for _, op := range l.Rewrite {
+			if op.Kind == config.OpIf && op.If.Conf != nil {
+				add(srv, l, op.If.Conf, " (if)")
+			}
+		}
 		for _, n := range l.Locations {
 			visit(srv, n)
 		}
 	}
 	for _, srv := range spec.HTTP.Servers {
-		add(srv, nil, &srv.Conf)
+		add(srv, nil, &srv.Conf, "")
 		for _, l := range srv.Locations {
 			visit(srv, l)
 		}

@@ -36,6 +36,10 @@ type ClientTarget struct {
 	// nginx then clears r->valid_unparsed_uri and sends $uri?$args
 	// instead of the raw target.
 	EmptyPath bool
+	// NoLocationCut is true after "rewrite ... break" (nginx's
+	// r->valid_location = 0): the URI part of proxy_pass is not sent and
+	// nothing is cut from URI.
+	NoLocationCut bool
 }
 
 // PathQuoted reports whether the path of a raw request-target (origin form,
@@ -104,7 +108,7 @@ func (r *TargetRule) Append(dst []byte, ct *ClientTarget, evaluatedURI []byte) (
 		dst = append(dst, ct.RequestURI...)
 	default:
 		uri := ct.URI
-		if r.hasURI {
+		if r.hasURI && !ct.NoLocationCut {
 			dst = append(dst, r.uriPart...)
 			// In 1.22 the cut is not clamped; a URI shorter than the
 			// location name cannot reach this location without an

@@ -112,6 +112,33 @@ func TestTargetRule(t *testing.T) {
 			want:      "/ws/x?y",
 		},
 		{
+			// After a rewrite (r->internal, no valid_unparsed_uri): $uri
+			// escaped whether or not the client's was, then $args.
+			name: "rewritten without uri part",
+			pp:   static("http://b", "b", "", ""),
+			loc:  "/",
+			ct:   ClientTarget{RequestURI: []byte("/a?q"), URI: []byte("/new/a b"), Args: []byte("y=1&q"), Quoted: true, EmptyPath: true},
+			want: "/new/a%20b?y=1&q",
+		},
+		{
+			// rewrite ... break (valid_location = 0): the URI part is not
+			// sent and nothing is cut (rw_break_strip_prefix).
+			name: "break ignores the uri part",
+			pp:   static("http://b/ignored/", "b", "", "/ignored/"),
+			loc:  "/hassio/ingress/",
+			ct:   ClientTarget{RequestURI: []byte("/hassio/ingress/p"), URI: []byte("/p"), Quoted: true, EmptyPath: true, NoLocationCut: true},
+			want: "/p",
+		},
+		{
+			// set $args: no raw target, no escaping unless the client's
+			// path was quoted.
+			name: "args changed",
+			pp:   static("http://b", "b", "", ""),
+			loc:  "/",
+			ct:   ClientTarget{RequestURI: []byte("/a\"b?z"), URI: []byte("/a\"b"), Args: []byte("x=1"), EmptyPath: true},
+			want: "/a\"b?x=1",
+		},
+		{
 			name: "zero length",
 			pp:   static("http://b", "b", "", ""),
 			ct:   ClientTarget{},
