@@ -128,3 +128,64 @@ func TestTLS(t *testing.T) {
 		tc.Close()
 	})
 }
+
+// TestTLSVariables checks $ssl_protocol and $ssl_server_name, and the
+// corpus's redirect of plain requests by them (050-ws-ssl-example: "if
+// ($ssl_protocol = "") { rewrite ^ https://$host$request_uri? permanent; }"),
+// on a server that listens with and without TLS.
+func TestTLSVariables(t *testing.T) {
+	a, p := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir, "a.test")
+	conf := "events {}\nhttp {\n    access_log off;\n" +
+		"    server { listen " + a + " ssl; listen " + p + "; server_name a.test;\n" +
+		"        ssl_certificate " + cert + "; ssl_certificate_key " + key + ";\n" +
+		"        if ($ssl_protocol = \"\") { rewrite ^ https://$host$request_uri? permanent; }\n" +
+		"        location / { return 200 \"$ssl_protocol|$ssl_server_name|$https\"; } }\n" +
+		"}\n"
+	start(t, conf, Options{})
+
+	for _, tc := range []struct {
+		name, sni string
+		max       uint16
+		want      string
+	}{
+		{"TLS 1.3 with SNI", "a.test", 0, "TLSv1.3|a.test|on"},
+		{"TLS 1.2 without SNI", "", tls.VersionTLS12, "TLSv1.2||on"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", a, &tls.Config{
+				ServerName: tc.sni, InsecureSkipVerify: true, MaxVersion: tc.max,
+			})
+			if err != nil {
+				t.Fatalf("handshake: %v", err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(c, "GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+			r, err := proxytest.ReadResponse(bufio.NewReader(c), "GET")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Status != 200 || string(r.Body) != tc.want {
+				t.Errorf("got %d %q; want 200 %q", r.Status, r.Body, tc.want)
+			}
+		})
+	}
+	t.Run("plain is redirected", func(t *testing.T) {
+		c, err := net.Dial("tcp", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /x?y=1 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+		r, err := proxytest.ReadResponse(bufio.NewReader(c), "GET")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loc, _ := r.Get("Location"); r.Status != 301 || loc != "https://a.test/x?y=1" {
+			t.Errorf("got %d Location %q; want 301 https://a.test/x?y=1", r.Status, loc)
+		}
+	})
+}

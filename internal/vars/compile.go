@@ -69,6 +69,8 @@ const (
 	kUpstreamHTTP // $upstream_http_NAME: a header of the upstream's response
 	kUpstreamResponseLength
 	kSet // a variable only set assigns
+	kSSLProtocol
+	kSSLServerName
 )
 
 // builtin maps the fixed variable names to their kinds (ngx_http_core_variables
@@ -80,6 +82,8 @@ var builtin = map[string]kind{
 	"proxy_add_x_forwarded_for": kProxyAddXFF,
 	"scheme":                    kScheme,
 	"https":                     kHTTPS,
+	"ssl_protocol":              kSSLProtocol,
+	"ssl_server_name":           kSSLServerName,
 	"request_uri":               kRequestURI,
 	"uri":                       kURI,
 	"document_uri":              kURI,

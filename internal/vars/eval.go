@@ -213,6 +213,13 @@ func (cp *Compiler) stringValue(c *Ctx, p *part) (s string, found, ok bool) {
 			return "on", true, true
 		}
 		return "", true, true
+	case kSSLProtocol:
+		// ngx_http_ssl_variable: not found on a connection without TLS.
+		return c.SSLProtocol, c.TLS, true
+	case kSSLServerName:
+		// ngx_http_ssl_variable with ngx_ssl_get_server_name: empty
+		// without SNI, not found without TLS.
+		return c.SSLServerName, c.TLS, true
 	case kRequestURI:
 		return c.RequestURI, true, true
 	case kURI:
