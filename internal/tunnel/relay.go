@@ -158,9 +158,16 @@ func (c *copier) copy() (e copierEnd, parked bool) {
 			// A stale interrupt: request set its bit, an earlier
 			// onRequest cleared the bit and the deadline, then request
 			// set the deadline. Read deadlines here only interrupt, so
-			// clear it and read on.
+			// clear it and read on, unless a request came meanwhile:
+			// request sets its bit before the deadline, so one whose
+			// deadline this clears is seen by the check after it.
+			if h := c.t.opts.staleHook; h != nil {
+				h()
+			}
 			c.src.SetReadDeadline(time.Time{})
-			continue
+			if c.req.Load() == 0 && !c.t.forced.Load() {
+				continue
+			}
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) && c.req.Load() != 0 && !c.t.forced.Load() {
 			if c.req.Load() == reqPark {
