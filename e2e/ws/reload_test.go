@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"wsgate/internal/proxytest"
 )
 
 // chgLoc is a location whose tunnels a reload closes when it is removed or
@@ -159,7 +161,7 @@ func TestReloadTunnels(t *testing.T) {
 			sort.Slice(ats, func(i, j int) bool { return ats[i] < ats[j] })
 			p10, p90, last := ats[len(ats)/10], ats[len(ats)*9/10], ats[len(ats)-1]
 			t.Logf("closes after reload: first %v p10 %v p90 %v last %v; %d echoes in flight-loop", ats[0], p10, p90, last, echoes)
-			if err := paced(ats, time.Second); err != nil {
+			if err := proxytest.Paced(ats, time.Second); err != nil {
 				t.Errorf("closes not spread over ws_drain_window 1s: %v", err)
 			}
 
@@ -255,22 +257,7 @@ func TestGracefulShutdown(t *testing.T) {
 	slices.Sort(ats)
 	p10, p90 := ats[n/10], ats[n*9/10]
 	t.Logf("closes after shutdown began: first %v p10 %v p90 %v last %v", ats[0], p10, p90, ats[n-1])
-	if err := paced(ats, window); err != nil {
+	if err := proxytest.Paced(ats, window); err != nil {
 		t.Errorf("closes not spread over ws_drain_window %v: %v", window, err)
 	}
-}
-
-// paced checks that arrivals (since just before the pacing began, sorted)
-// are paced over window: the k-th of n comes no sooner than k·window/n,
-// when the pacer asks the k-th tunnel at the earliest. Arrivals can only
-// come later than their requests, so a loaded machine cannot fail this
-// check; requests made at once, not paced, do.
-func paced(arrivals []time.Duration, window time.Duration) error {
-	step := window / time.Duration(len(arrivals))
-	for k, at := range arrivals {
-		if want := time.Duration(k) * step; at < want {
-			return fmt.Errorf("close %d of %d arrived %v after the start; want no sooner than %v", k+1, len(arrivals), at, want)
-		}
-	}
-	return nil
 }

@@ -564,3 +564,28 @@ func FuzzReadRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestPaced(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		desc     string
+		arrivals []time.Duration
+		window   time.Duration
+		wantErr  bool
+	}{
+		{desc: "paced", arrivals: []time.Duration{0, 250 * ms, 500 * ms, 750 * ms}, window: time.Second},
+		{desc: "paced, late", arrivals: []time.Duration{3 * time.Second, 900 * ms, 2 * time.Second, 5 * time.Second}, window: time.Second},
+		{desc: "unsorted", arrivals: []time.Duration{750 * ms, 0, 500 * ms, 250 * ms}, window: time.Second},
+		{desc: "at once", arrivals: []time.Duration{ms, ms, 2 * ms, 2 * ms}, window: time.Second, wantErr: true},
+		{desc: "one early", arrivals: []time.Duration{0, 250 * ms, 499 * ms, 750 * ms}, window: time.Second, wantErr: true},
+		{desc: "none", window: time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			err := Paced(tt.arrivals, tt.window)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Paced(%v, %v) = %v; want error %v", tt.arrivals, tt.window, err, tt.wantErr)
+			}
+		})
+	}
+}

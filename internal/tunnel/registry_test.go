@@ -3,11 +3,11 @@ package tunnel
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	"wsgate/internal/netpoll"
 	"wsgate/internal/proxytest"
 	"wsgate/internal/ws"
 )
@@ -106,7 +106,7 @@ func TestShutdownSpread(t *testing.T) {
 			t.Logf("group 0: first close %v, p10 %v, p90 %v, last %v; Shutdown returned after %v",
 				first[0], p10, p90, first[len(first)-1], returned.Sub(start))
 			if tt.spread > 0 {
-				if err := paced(first, tt.spread); err != nil {
+				if err := proxytest.Paced(first, tt.spread); err != nil {
 					t.Errorf("closes not spread over %v: %v", tt.spread, err)
 				}
 			}
@@ -121,17 +121,58 @@ func TestShutdownSpread(t *testing.T) {
 	}
 }
 
-// paced checks that arrivals (since the pacing began, sorted) are paced
-// over window: the k-th of n comes no sooner than k·window/n, when the
-// pacer asks the k-th tunnel at the earliest (spreadCloses). Arrivals can
-// only come later than their requests, so a loaded machine cannot fail
-// this check; requests made at once, not paced, do.
-func paced(arrivals []time.Duration, window time.Duration) error {
-	step := window / time.Duration(len(arrivals))
-	for k, at := range arrivals {
-		if want := time.Duration(k) * step; at < want {
-			return fmt.Errorf("close %d of %d arrived %v after the start; want no sooner than %v", k+1, len(arrivals), at, want)
-		}
+// TestShutdownExpiredEndsTunnels: when Shutdown returns at its context's
+// end, in the middle of its spread, it closes the Parker while tunnels are
+// parked or in an event loop with no close request yet, and the pacer
+// asks them at once; every tunnel still ends: its close request is acted
+// on, or CloseTimeout ends it, with goroutines of its own. The clients
+// answer nothing, so that the tunnels outlive Shutdown.
+func TestShutdownExpiredEndsTunnels(t *testing.T) {
+	if !netpoll.Supported {
+		t.Skip("no event loop on this system: tunnels keep their goroutines")
 	}
-	return nil
+	tests := []struct {
+		desc string
+		opts Options
+	}{
+		{desc: "parked", opts: Options{FrameAware: true, ParkAfter: time.Millisecond}},
+		{desc: "parked relay", opts: Options{ParkAfter: time.Millisecond}},
+		{desc: "loop", opts: Options{FrameAware: true, Loop: true}},
+		{desc: "loop relay", opts: Options{Loop: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			backend, _ := echoBackend(t)
+			reg := NewRegistry()
+			opts := tt.opts
+			opts.CloseTimeout = 500 * time.Millisecond
+			p := startProxy(t, proxyConfig{backend: backend, handshake: true, reg: reg, opts: opts, drain: time.Hour})
+			const n = 20
+			for range n {
+				dialRaw(t, p.addr, true)
+			}
+			if !proxytest.Poll(10*time.Second, func() bool { return reg.Len() >= n && reg.Parked() >= 2*n }) {
+				t.Fatalf("registry holds %d tunnels, %d directions parked; want %d, %d", reg.Len(), reg.Parked(), n, 2*n)
+			}
+			// The context ends early in the hour's spread: the Parker is
+			// closed while most tunnels have had no request yet, and the
+			// pacer asks them as Shutdown returns.
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			if err := reg.Shutdown(ctx, ws.CloseGoingAway, time.Hour); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Shutdown: got %v; want %v", err, context.DeadlineExceeded)
+			}
+			if got := reg.Parked(); got != 0 {
+				t.Fatalf("%d directions parked after Shutdown closed the Parker; want 0", got)
+			}
+			if !proxytest.Poll(20*time.Second, func() bool { return reg.Len() == 0 }) {
+				t.Fatalf("registry holds %d tunnels 20s after Shutdown; want 0", reg.Len())
+			}
+			for range n {
+				if res := p.result(t); res.ClosedBy != CauseShutdown {
+					t.Fatalf("ClosedBy = %v; want shutdown", res.ClosedBy)
+				}
+			}
+		})
+	}
 }
