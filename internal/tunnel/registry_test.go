@@ -3,6 +3,7 @@ package tunnel
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -88,7 +89,10 @@ func TestShutdownSpread(t *testing.T) {
 			err := reg.Shutdown(ctx, ws.CloseGoingAway, tt.maxSpread)
 			returned := time.Now()
 			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("Shutdown: got %v; want %v", err, tt.wantErr)
+				// The goroutines say where the tunnels left are stuck.
+				buf := make([]byte, 1<<20)
+				t.Fatalf("Shutdown: got %v; want %v; %d tunnels left, %d directions parked\n%s",
+					err, tt.wantErr, reg.Len(), reg.Parked(), buf[:runtime.Stack(buf, true)])
 			}
 
 			var first []time.Duration
