@@ -123,7 +123,8 @@ func TestConnWaits(t *testing.T) {
 	if _, err := conn.Read(make([]byte, 10)); !isTimeout(err) {
 		t.Errorf("got %v; want a timeout", err)
 	}
-	if took := time.Since(start); took < 50*time.Millisecond || took > 3*time.Second {
+	// The upper bound is loose: a loaded machine delays the wake-up.
+	if took := time.Since(start); took < 50*time.Millisecond || took > 10*time.Second {
 		t.Errorf("timed out after %v; want about 100ms", took)
 	}
 	conn.Close()

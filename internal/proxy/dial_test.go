@@ -72,7 +72,10 @@ func TestDialTimeout(t *testing.T) {
 			if !isTimeout(err) || !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Errorf("got error %v; want a timeout", err)
 			}
-			if took < tc.timeout-50*time.Millisecond || took > tc.timeout+3*time.Second {
+			// The upper bound is loose (a loaded machine delays the
+			// timer), yet far below the kernel's own connect
+			// timeout (about two minutes of SYN retries).
+			if took < tc.timeout-50*time.Millisecond || took > tc.timeout+10*time.Second {
 				t.Errorf("got the error after %v; want it after about %v", took, tc.timeout)
 			}
 		})

@@ -280,7 +280,11 @@ func TestIdleTimeout(t *testing.T) {
 					t.Fatalf("write failed: %v (tunnel closed by %v after %v while traffic flowed)", pr.err, res.ClosedBy, res.Duration)
 				}
 				idle := closed.Sub(pr.last)
-				if idle < timeout-50*time.Millisecond || idle > timeout+3*time.Second {
+				// The upper bound is loose (a loaded machine delays
+				// the timer and the reader), yet far below the
+				// reader's 20 s deadline, where a timer that never
+				// fired would show.
+				if idle < timeout-50*time.Millisecond || idle > timeout+10*time.Second {
 					t.Fatalf("tunnel closed %v after the last byte; want about %v", idle, timeout)
 				}
 				if res.ClosedBy != CauseTimeout {
