@@ -106,8 +106,9 @@ type httpLevel struct {
 
 type serverLevel struct {
 	level
-	s    *Server
-	locs []*locLevel
+	s     *Server
+	locs  []*locLevel
+	named []*locLevel // named locations, kept out of locs
 	// namedOK and listen bookkeeping
 }
 
@@ -368,6 +369,9 @@ func (c *checker) finish() {
 		s.Conf = inherit(httpConf, &sl.level)
 		dropDefaultMarkers(&s.Conf)
 		for _, ll := range sl.locs {
+			c.mergeLocation(s.Conf, ll)
+		}
+		for _, ll := range sl.named {
 			c.mergeLocation(s.Conf, ll)
 		}
 	}

@@ -290,9 +290,26 @@ func setLocation(c *checker, f *frame, d *Directive, _ bool) {
 		case strings.HasPrefix(path, "~"):
 			l.Match, path = MatchRegex, path[1:]
 		case strings.HasPrefix(path, "@"):
-			c.errorf(arg.Pos, "named location %q is not supported by wsgate: error_page and X-Accel-Redirect are not implemented, and try_files falls back to a URI or =code only", path)
+			l.Match = MatchNamed
+		}
+	}
+	if p := f.loc; p != nil {
+		// A nested location, checked in ngx_http_core_location's order.
+		switch {
+		case p.l.Match == MatchExact:
+			c.errorf(d.Pos, "location %q cannot be inside the exact location %q", path, p.l.Path)
+			return
+		case p.l.Match == MatchNamed:
+			c.errorf(d.Pos, "location %q cannot be inside the named location %q", path, p.l.Path)
+			return
+		case l.Match == MatchNamed:
+			c.errorf(d.Pos, "named location %q can be on the server level only", path)
 			return
 		}
+	}
+	if l.Match == MatchNamed {
+		setNamedLocation(c, f, d, l, path)
+		return
 	}
 	regex := l.Match == MatchRegex || l.Match == MatchRegexNoCase
 	if regex {
@@ -308,10 +325,6 @@ func setLocation(c *checker, f *frame, d *Directive, _ bool) {
 	siblings := &f.server.locs
 	if f.loc != nil {
 		p := f.loc.l
-		if p.Match == MatchExact {
-			c.errorf(d.Pos, "location %q cannot be inside the exact location %q", path, p.Path)
-			return
-		}
 		if !regex && !strings.HasPrefix(path, p.Path) {
 			c.errorf(d.Pos, "location %q is outside location %q", path, p.Path)
 			return
@@ -336,6 +349,20 @@ func setLocation(c *checker, f *frame, d *Directive, _ bool) {
 	} else {
 		f.server.s.Locations = append(f.server.s.Locations, l)
 	}
+	lf := c.newFrame(ctxLocation)
+	lf.lvl, lf.server, lf.loc, lf.prog = &ll.level, f.server, ll, &l.Rewrite
+	c.walk(lf, d.Block)
+}
+
+// setNamedLocation reads a server's "location @name { }"
+// (ngx_http_core_location with clcf->named), kept apart from the
+// locations a URI is matched against. nginx accepts two of one name; the
+// first in the file is the one found.
+func setNamedLocation(c *checker, f *frame, d *Directive, l *Location, name string) {
+	l.Path = name
+	ll := &locLevel{l: l}
+	f.server.named = append(f.server.named, ll)
+	f.server.s.Named = append(f.server.s.Named, l)
 	lf := c.newFrame(ctxLocation)
 	lf.lvl, lf.server, lf.loc, lf.prog = &ll.level, f.server, ll, &l.Rewrite
 	c.walk(lf, d.Block)

@@ -166,9 +166,6 @@ func filesDirectives() map[string]*directive {
 	t["absolute_redirect"] = &directive{ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: redirectFlag(func(l *LocConf) *bool { return &l.AbsoluteRedirect })}
 	t["port_in_redirect"] = &directive{ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: redirectFlag(func(l *LocConf) *bool { return &l.PortInRedirect })}
 	t["server_name_in_redirect"] = &directive{ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: redirectFlag(func(l *LocConf) *bool { return &l.ServerNameInRedirect })}
-	t["internal"] = &directive{ctx: ctxLocation, min: 0, max: 0, once: true, set: func(c *checker, f *frame, d *Directive, _ bool) {
-		f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Internal = true })
-	}}
 	t["disable_symlinks"] = &directive{ctx: ctxHTTPAll, min: 1, max: 2, once: true, set: func(c *checker, f *frame, d *Directive, _ bool) {
 		if d.Args[0].Text != "off" || len(d.Args) > 1 {
 			c.errorf(d.Args[0].Pos, "\"disable_symlinks %s\" is not supported by wsgate: it follows symbolic links as nginx does by default (disable_symlinks off)", d.Args[0].Text)

@@ -131,7 +131,7 @@ func nginxRest(t map[string]*directive) {
 		"limit_conn_dry_run", "limit_req_log_level", "limit_req_dry_run", "proxy_limit_rate")
 	unsupported("authenticate in the backend", "auth_delay", "secure_link", "secure_link_md5",
 		"secure_link_secret", "valid_referers", "referer_hash_max_size", "referer_hash_bucket_size")
-	unsupported("let the backend send error pages and response headers", "recursive_error_pages", "userid",
+	unsupported("let the backend send response headers", "userid",
 		"userid_service", "userid_name", "userid_domain", "userid_path", "userid_expires", "userid_flags",
 		"userid_p3p", "userid_mark")
 	unsupported(`use "proxy_hide_header" to drop a header the backend sends`, "more_clear_headers")

@@ -28,6 +28,7 @@ func proxyDirectives() map[string]*directive {
 		"proxy_pass_request_headers":  {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ProxyPassRequestHeaders })},
 		"proxy_pass_request_body":     {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ProxyPassRequestBody })},
 		"proxy_ignore_client_abort":   {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ProxyIgnoreClientAbort })},
+		"proxy_intercept_errors":      {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ProxyInterceptErrors })},
 	}
 }
 
@@ -83,7 +84,7 @@ func setProxyPass(c *checker, f *frame, d *Directive, _ bool) {
 		}
 	}
 	pp.Host, pp.Port = host, port
-	if pp.HasURI && (f.ctx == ctxLocIf || f.loc != nil && (f.loc.l.Match == MatchRegex || f.loc.l.Match == MatchRegexNoCase)) {
+	if pp.HasURI && (f.ctx == ctxLocIf || f.loc != nil && (f.loc.l.Match == MatchRegex || f.loc.l.Match == MatchRegexNoCase || f.loc.l.Match == MatchNamed)) {
 		c.errorf(d.Pos, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block")
 		return
 	}

@@ -192,6 +192,9 @@ func (d *dumper) server(s *Server) {
 	for _, l := range s.Locations {
 		d.location(2, l)
 	}
+	for _, l := range s.Named {
+		d.location(2, l)
+	}
 }
 
 func (d *dumper) location(depth int, l *Location) {
@@ -296,6 +299,26 @@ func (d *dumper) conf(depth int, c *LocConf) {
 			}
 			d.line(depth, "proxy_pass %q scheme=%s host=%q port=%q uri=%s %s%s", p.Raw, p.Scheme, p.Host, p.Port, uri, ups, at(p.Pos))
 		}
+	}
+	for _, p := range c.ErrorPages {
+		resp := ""
+		switch p.Response {
+		case ResponseTarget:
+			resp = " ="
+		case ResponseCode:
+			resp = " =" + strconv.Itoa(p.Code)
+		}
+		args := ""
+		if p.Args != "" {
+			args = " args=" + strconv.Quote(p.Args)
+		}
+		d.line(depth, "error_page %d%s %q%s%s", p.Status, resp, p.Target, args, at(p.Pos))
+	}
+	if c.RecursiveErrorPages {
+		d.line(depth, "recursive_error_pages on")
+	}
+	if c.ProxyInterceptErrors {
+		d.line(depth, "proxy_intercept_errors on")
 	}
 	d.line(depth, "proxy_http_version %s", c.ProxyHTTPVersion)
 	inh := ""

@@ -28,6 +28,7 @@ func Lint(s *Spec) []Warning {
 	for _, srv := range s.HTTP.Servers {
 		l.dropped(srv.Pos, "server", &srv.Conf)
 		l.filesLint(srv)
+		l.namedTargets(srv)
 		wsLoc := l.locations(srv.Locations)
 		if wsLoc != nil {
 			for _, ln := range srv.Listens {

@@ -72,6 +72,13 @@ func TestLint(t *testing.T) {
 			fix:   "listen 8443 ssl;",
 		},
 		{
+			name:  "error page to a missing named location",
+			bad:   `error_page 502 @fallback; server { location / { proxy_pass http://127.0.0.1:3000; } }`,
+			fixed: `error_page 502 @fallback; server { location / { proxy_pass http://127.0.0.1:3000; } location @fallback { return 503; } }`,
+			msg:   `names the named location "@fallback", which the server at`,
+			fix:   "location @fallback { ... }",
+		},
+		{
 			name:  "dropped headers",
 			bad:   `server { proxy_set_header X-Real-IP $remote_addr; location / { proxy_pass http://127.0.0.1:3000; proxy_set_header Host $host; } }`,
 			fixed: `server { proxy_set_header X-Real-IP $remote_addr; location / { proxy_pass http://127.0.0.1:3000; proxy_set_header Host $host; proxy_set_header X-Real-IP $remote_addr; } }`,

@@ -72,6 +72,11 @@ type Server struct {
 	// Locations are the top-level locations in file order; nested ones hang
 	// off their parents.
 	Locations []*Location
+	// Named are the server's named locations ("location @fallback"), in
+	// file order, with Match MatchNamed: reached only through error_page
+	// (and try_files), never by a request's URI (nginx keeps them apart,
+	// in cscf->named_locations, and compares names byte for byte).
+	Named []*Location
 	// Conf is the server-level location configuration: what a request that
 	// matches no location gets, and what locations inherit.
 	Conf LocConf
@@ -146,6 +151,7 @@ const (
 	MatchPrefixNoRe                   // location ^~ /path
 	MatchRegex                        // location ~ re
 	MatchRegexNoCase                  // location ~* re
+	MatchNamed                        // location @name (Path holds "@name")
 )
 
 func (k MatchKind) String() string {
@@ -178,6 +184,20 @@ type Location struct {
 // LocConf is everything that can be set at http, server or location level,
 // with nginx's defaults and inheritance already applied.
 type LocConf struct {
+	// ErrorPages is the effective error_page list, one entry per code in
+	// config order (the first entry for a code answers). nginx inherits
+	// it all or nothing: a level with an error_page of its own drops
+	// every inherited one (ngx_http_core_merge_loc_conf). They act only
+	// on an answer that is not a 101, so they leave tunnels alone.
+	ErrorPages []ErrorPage `reload:"keep"`
+	// RecursiveErrorPages lets the target of an error page use
+	// error_page again (recursive_error_pages, default off).
+	RecursiveErrorPages bool `reload:"keep"`
+	// ProxyInterceptErrors answers an upstream response whose status has
+	// an error page with that page instead (proxy_intercept_errors,
+	// default off; never a 101).
+	ProxyInterceptErrors bool `reload:"keep"`
+
 	// ProxyPass is this location's own proxy_pass (never inherited: a
 	// nested location without one is not proxied). nil: not proxied (nginx
 	// would serve files; wsgate answers 404).
@@ -241,9 +261,9 @@ type LocConf struct {
 	// scheme's default (port_in_redirect, default on), the server's first
 	// name instead of the request's host (server_name_in_redirect,
 	// default off). ngx_http_header_filter.
-	// Internal (the internal directive, inherited by nested locations):
-	// the location answers only requests that an index or try_files
-	// redirected to it; a client's own request gets 404.
+	// Internal (the internal directive, inherited by nested locations,
+	// default off): the location answers only internal redirects (index,
+	// try_files, error_page); a client's own request gets 404.
 	Internal bool `reload:"keep"`
 
 	AbsoluteRedirect     bool `reload:"keep"`
@@ -363,6 +383,37 @@ type Return struct {
 	Code int    // 301/302 for a bare URL
 	Text string // body text, or redirect URL for 301 302 303 307 308; may hold variables
 }
+
+// ErrorPage is one code of an error_page directive
+// (ngx_http_err_page_t).
+type ErrorPage struct {
+	Pos Pos
+	// Status is the error it answers: 300 to 599, never 499.
+	Status int
+	// Response says which status the answer carries; Code is the status
+	// of ResponseCode ("=200").
+	Response ErrorPageResponse
+	Code     int
+	// Target is a URI ("/50x.html"), a named location ("@fallback") or,
+	// starting with neither "/" nor "@", a URL to redirect to; it may
+	// hold variables. When it has none and starts with "/", Args holds
+	// what followed its "?" (Target keeps only the path).
+	Target string
+	Args   string
+}
+
+// ErrorPageResponse is an error page's choice of status.
+type ErrorPageResponse int
+
+const (
+	// ResponseError keeps the error's own status (no "=").
+	ResponseError ErrorPageResponse = iota
+	// ResponseTarget takes the status the target answers with ("=").
+	ResponseTarget
+	// ResponseCode answers with ErrorPage.Code ("=code"); nginx gives
+	// 494, 495, 496 and 497 without "=" a Code of 400.
+	ResponseCode
+)
 
 // Upstream is one upstream{} block.
 type Upstream struct {

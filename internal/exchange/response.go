@@ -22,7 +22,8 @@ type ResponseWriter interface {
 	AddServerDate()
 	AddHeader(name, value string)
 	AddHeaderBytes(name, value []byte)
-	// SetLocation sets the Location header nginx writes in its own place.
+	// SetLocation sets the Location header nginx writes in its own
+	// place; nil removes it.
 	SetLocation(value []byte)
 	// MarkFraming marks where the framing lines go.
 	MarkFraming()
@@ -51,6 +52,17 @@ type ResponseWriter interface {
 	// Write (a small file read straight behind the head), or returns nil
 	// when the body cannot take them that way.
 	BodyBuffer(n int) []byte
+	// AddErrorHeader queues a line that the head of this response ends
+	// with, whoever writes it (the WWW-Authenticate of a 401 that
+	// proxy_intercept_errors took, which nginx keeps for the error
+	// page's answer).
+	AddErrorHeader(name, value []byte)
+	// SetErrorStatus makes the head that WriteHeader or
+	// WriteComposedHeader writes carry status, with nginx's reason text,
+	// instead of the handler's (nginx's r->err_status after an error
+	// page, which ngx_http_send_header puts in place of any status); 0
+	// leaves the handler's. WriteError and Upgrade keep their own.
+	SetErrorStatus(status int)
 	// CloseAfter ends the connection after this response.
 	CloseAfter()
 	// Abort marks the response as truncated: the client must see it cut.

@@ -22,6 +22,12 @@ type Result struct {
 	RedirectArgs string
 	// Named is a named location to continue in ("@fallback").
 	Named string
+	// Error, when not 0, is an error the handler did not answer: nothing
+	// was written, and the pipeline finishes the request with it as
+	// nginx's ngx_http_finalize_request does with a special response
+	// code: the location's error page for it (error_page), else nginx's
+	// built-in page.
+	Error int
 	// Detached means the handler took the connection over (a tunnel):
 	// the request's log line is written when the tunnel ends, by the
 	// handler, not by the pipeline's log phase.

@@ -1,7 +1,9 @@
 package http1
 
 import (
+	"bytes"
 	"errors"
+	"slices"
 	"strconv"
 
 	"wsgate/internal/exchange"
@@ -20,6 +22,10 @@ func (w *ResponseWriter) WriteComposedHeader(status int, contentLength int64, co
 	if w.wroteHeader {
 		return ErrHeaderWritten
 	}
+	override := w.errStatus != 0 && status != 101
+	if override {
+		status = w.errStatus
+	}
 	if status < 100 || status > 999 || (status < 200 && status != 101) {
 		return errors.New("http1: invalid response status " + strconv.Itoa(status))
 	}
@@ -33,10 +39,29 @@ func (w *ResponseWriter) WriteComposedHeader(status int, contentLength int64, co
 		f.ContentLength = -1
 	}
 	w.scratch = compose(w.scratch[:0], f)
+	if override {
+		w.scratch = replaceStatusLine(w.scratch, status)
+	}
+	if len(w.errHdr) > 0 && len(w.scratch) >= 2 {
+		// Before the blank line that ends the head.
+		w.scratch = slices.Insert(w.scratch, len(w.scratch)-2, w.errHdr...)
+	}
 	n, err := w.c.bw.Write(w.scratch)
 	w.framing += int64(n)
 	if err != nil {
 		w.broken = true
 	}
 	return err
+}
+
+// replaceStatusLine puts "HTTP/1.1 status reason" in place of head's
+// first line (SetErrorStatus over a composed head).
+func replaceStatusLine(head []byte, status int) []byte {
+	end := bytes.Index(head, []byte("\r\n"))
+	if end < 0 {
+		return head
+	}
+	var line [64]byte
+	l := AppendStatusLine(append(line[:0], "HTTP/1.1 "...), status)
+	return slices.Replace(head, 0, end, l...)
 }

@@ -24,8 +24,10 @@ type ResponseWriter struct {
 	location  []byte // "Location: ...\r\n" or empty, see SetLocation
 	lastMod   []byte // "Last-Modified: ...\r\n" or empty, see SetLastModified
 	status    int
-	clen      int64 // declared Content-Length, -1 unknown
-	written   int64 // body bytes (BodyBytes)
+	errStatus int    // SetErrorStatus's; 0: none
+	errHdr    []byte // AddErrorHeader's lines, kept across a reset of hdr
+	clen      int64  // declared Content-Length, -1 unknown
+	written   int64  // body bytes (BodyBytes)
 	// framing counts the bytes sent for this response that are not body
 	// bytes: a "100 Continue", the head, chunk-size lines, the last chunk
 	// and trailers (BytesSent).
@@ -45,7 +47,7 @@ func (w *ResponseWriter) reset(req *Request, l RequestLimits) {
 	*w = ResponseWriter{
 		c: w.c, req: req, limits: l,
 		hdr: w.hdr[:0], trailers: w.trailers[:0], scratch: w.scratch[:0],
-		location: w.location[:0], lastMod: w.lastMod[:0], framingAt: -1, clen: -1,
+		location: w.location[:0], lastMod: w.lastMod[:0], errHdr: w.errHdr[:0], framingAt: -1, clen: -1,
 	}
 }
 
@@ -87,10 +89,10 @@ func (w *ResponseWriter) AddHeaderBytes(name, value []byte) {
 // SetLocation sets the Location line of a redirect the server makes
 // itself. ngx_http_header_filter writes it after Content-Length and before
 // Transfer-Encoding and Connection, wherever MarkFraming put those. A value
-// with CR, LF or NUL is dropped.
+// with CR, LF or NUL is dropped; nil removes the line.
 func (w *ResponseWriter) SetLocation(value []byte) {
 	w.location = w.location[:0]
-	if !safeFieldBytes(value) {
+	if value == nil || !safeFieldBytes(value) {
 		return
 	}
 	w.location = append(w.location, "Location: "...)
@@ -150,6 +152,28 @@ func (w *ResponseWriter) Abort() { w.closeAfter, w.keepalive, w.broken = true, f
 // Written reports whether the response header was written.
 func (w *ResponseWriter) Written() bool { return w.wroteHeader }
 
+// SetErrorStatus makes the head WriteHeader or WriteComposedHeader
+// writes carry status with its reason text instead of the handler's
+// (nginx's r->err_status, set by error_page, replaces any status in
+// ngx_http_send_header); 0 leaves the handler's. WriteError, whose
+// status is the error's own (ngx_http_special_response_handler sets
+// r->err_status), and a 101 keep theirs.
+func (w *ResponseWriter) SetErrorStatus(status int) { w.errStatus = status }
+
+// AddErrorHeader queues a header line that the head of this response
+// ends with, whoever writes it: nginx's headers_out lines that outlive
+// an internal redirect (the WWW-Authenticate lines of a 401 that
+// proxy_intercept_errors took, ngx_http_upstream_intercept_errors).
+func (w *ResponseWriter) AddErrorHeader(name, value []byte) {
+	if !safeFieldBytes(name) || !safeFieldBytes(value) {
+		return
+	}
+	w.errHdr = append(w.errHdr, name...)
+	w.errHdr = append(w.errHdr, ": "...)
+	w.errHdr = append(w.errHdr, value...)
+	w.errHdr = append(w.errHdr, "\r\n"...)
+}
+
 // Status is the status written, 0 before WriteHeader.
 func (w *ResponseWriter) Status() int { return w.status }
 
@@ -202,6 +226,9 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	if w.wroteHeader {
 		return ErrHeaderWritten
 	}
+	if w.errStatus != 0 && status != 101 {
+		status, reason = w.errStatus, ""
+	}
 	if status < 100 || status > 999 || (status < 200 && status != 101) {
 		return errors.New("http1: invalid response status " + strconv.Itoa(status))
 	}
@@ -252,6 +279,7 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 		b = append(b, "Connection: close\r\n"...)
 	}
 	b = append(b, w.hdr[at:]...)
+	b = append(b, w.errHdr...)
 	b = append(b, "\r\n"...)
 	w.scratch = b
 	n, err := bw.Write(b)
@@ -394,9 +422,10 @@ func (w *ResponseWriter) WriteErrorWith(status int, charset string, extra []byte
 		w.wroteHeader, w.status, w.noBody, w.closeAfter = true, status, true, true
 		return nil
 	}
-	if closesKeepalive(status) {
+	if ClosesKeepalive(status) {
 		w.closeAfter = true
 	}
+	w.errStatus = 0 // the page is the error's own
 	w.hdr = w.hdr[:0]
 	w.location = w.location[:0]
 	w.lastMod = w.lastMod[:0]

@@ -232,11 +232,12 @@ func WantsPadding(userAgent []byte) bool {
 	return !bytes.Contains(userAgent, []byte("Gecko/")) && bytes.Contains(userAgent, []byte("Chrome/"))
 }
 
-// closesKeepalive reports whether nginx turns keep-alive off when it answers
-// with code (ngx_http_special_response_handler).
-func closesKeepalive(code int) bool {
+// ClosesKeepalive reports whether nginx turns keep-alive off when it answers
+// with code (ngx_http_special_response_handler; 495 to 497 are TLS
+// errors, which "return" can give too).
+func ClosesKeepalive(code int) bool {
 	switch code {
-	case 400, 413, 414, 500, 501, StatusRequestHeaderTooLarge:
+	case 400, 413, 414, 500, 501, StatusRequestHeaderTooLarge, 495, 496, 497:
 		return true
 	}
 	return false

@@ -41,6 +41,8 @@ func (w *nopWriter) WriteErrorWith(status int, _ string, _ []byte) error {
 func (w *nopWriter) SetLastModified([]byte)                          {}
 func (w *nopWriter) WriteFile(*os.File, int64, int64) (int64, error) { return 0, nil }
 func (w *nopWriter) BodyBuffer(int) []byte                           { return nil }
+func (w *nopWriter) SetErrorStatus(int)                              {}
+func (w *nopWriter) AddErrorHeader(_, _ []byte)                      {}
 func (w *nopWriter) WriteHeader(s int, _ string, _ int64) error {
 	w.status, w.written = s, true
 	return nil

@@ -18,7 +18,8 @@
 // rewrite and rewrite phases), access.go (the access phase), return.go
 // (the answers the pipeline makes itself: return, redirects, with the
 // charset, expires and redirect settings of the location), files.go (the
-// static file content handler), log.go (the log phase).
+// static file content handler), errorpage.go (errors nobody answered, and
+// their error pages), log.go (the log phase).
 //
 // Which handler answers a location was decided when its snapshot was
 // built (snapshot.Loc.Content): the content phase indexes the
@@ -33,9 +34,14 @@
 //     request's bytes without copying them, and the same Ctx is what every
 //     phase and the content handler read and write.
 //   - An internal redirect (exchange.Result) sends the request through the
-//     location search again with its new URI, or into a named location,
-//     at most 10 times; the 11th is answered 500, as nginx's
-//     r->uri_changes.
+//     server rewrite phase and the location search again with its new
+//     URI, or straight into a named location, at most 10 times; the 11th
+//     is answered 500, as nginx's r->uri_changes.
+//   - An error a phase or handler leaves unanswered (Result.Error) is
+//     finished as nginx finishes a special response: with the location's
+//     error_page (internal/errorpage decides which, and the status the
+//     answer then carries), else nginx's built-in page. internal
+//     locations refuse requests that no internal redirect brought.
 //   - The log phase writes the location's access log lines and tells the
 //     observer, once per request; a request whose connection a handler
 //     took over (a tunnel) is logged by that handler when it ends, through

@@ -22,7 +22,10 @@ func (pc *Conn) logPhase(w exchange.ResponseWriter, loc *snapshot.Loc, res excha
 		return
 	}
 	status := res.Status
-	if status == 0 {
+	if status == 0 || pc.ep.Status != 0 && w.Written() && w.Status() == pc.ep.Status {
+		// The status sent; after an error page, the one error_page chose
+		// whatever the handler says it answered ($status is nginx's
+		// headers_out.status, which r->err_status replaced).
 		status = w.Status()
 	}
 	vc := &pc.vc

@@ -7,7 +7,7 @@ import (
 	"time"
 	"unsafe"
 
-	"wsgate/internal/config"
+	"wsgate/internal/errorpage"
 	"wsgate/internal/exchange"
 	"wsgate/internal/files"
 	"wsgate/internal/rewrite"
@@ -70,6 +70,14 @@ type Conn struct {
 	fileScratch files.Scratch
 	extra       []byte // header lines the expires directive adds
 
+	ep      errorpage.State
+	epBuf   []byte // an error page's target
+	reqLine []byte // $request, once an error page changed the method
+	// refused is set once the request's body was refused as too large:
+	// nginx discards it then (ngx_http_discard_request_body), so that the
+	// error page's location does not refuse it again.
+	refused bool
+
 	// rw is the request's state in the rewrite phases; warnFn is
 	// warnUninitialized, made once per Open.
 	rw     rewrite.State
@@ -85,6 +93,7 @@ func (p *Pipeline) Open(pc *Conn, c *exchange.Conn) {
 	*pc = Conn{
 		p: p, c: c,
 		hdrs: pc.hdrs[:0], buf: pc.buf[:0], page: pc.page[:0], uri: pc.uri[:0], args: pc.args[:0],
+		epBuf: pc.epBuf[:0], reqLine: pc.reqLine[:0],
 		vc: vars.Ctx{Upstream: pc.vc.Upstream[:0]}, fileScratch: pc.fileScratch, extra: pc.extra[:0],
 		rw: pc.rw,
 	}
@@ -131,6 +140,8 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 	}
 	pc.fillVars(r, srv, caps)
 	pc.rw.Reset()
+	pc.ep.Reset()
+	pc.refused = false
 	pc.rw.Escape, pc.rw.Log = snapshot.PathQuoted(r.URI) || pathHasPlus(r.URI), pc.p.Log
 	loc, res := pc.phases(w, r, snap, srv)
 	pc.logPhase(w, loc, res)
@@ -141,50 +152,37 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 // URI, an internal redirect), and returns the location that answered and
 // its result.
 func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *snapshot.Snapshot, srv *route.Server) (*snapshot.Loc, exchange.Result) {
-	// Server rewrite phase: it may answer, or change the URI the first
-	// location search uses.
 	sl := snap.Loc(srv.Conf)
 	pc.loc = sl
-	if res, ok := pc.serverRewrite(w, r, snap, srv, sl); !ok {
-		return sl, res
-	}
 	var named string
-	var prev *snapshot.Loc // the location that redirected
+	prev := sl          // the location that redirected
+	serverPhase := true // false after a rewrite asked for a search
 	for n := 0; ; n++ {
-		// Find config (ngx_http_core_find_config_phase): the location,
-		// its captures, its limits (ngx_http_update_location_config).
-		// A prefix location keeps the captures the request has (a
-		// server name's, or the last regex the rewrite module ran).
-		var m route.Match
-		if named != "" {
-			m.Conf = namedLocation(srv, named)
-			if m.Conf == nil {
-				// The request ends where it was (r->loc_conf), whose
-				// access log records the 500.
-				pc.p.Log.Error("could not find named location", "name", named, "client", pc.c.RemoteAddr)
-				return prev, pc.fail(w, 500)
+		var loc *snapshot.Loc
+		var res exchange.Result
+		var search bool
+		if serverPhase && named == "" {
+			// Server rewrite phase, for the client's URI and again after
+			// each internal redirect to a URI (ngx_http_internal_redirect
+			// starts the phases there; a named location and a rewrite's
+			// search skip it): it may answer, fail, or change the URI the
+			// location search uses.
+			if sres, ok := pc.serverRewrite(w, r, snap, srv, sl); !ok {
+				if sres.Error == 0 {
+					return sl, sres
+				}
+				loc, res = sl, pc.finalize(w, r, sl, sres.Error, true)
 			}
-		} else {
-			m = srv.Location(pc.vc.URI)
 		}
-		loc := snap.Loc(m.Conf)
-		pc.loc = loc
-		if m.Regex {
-			pc.vc.Captures = m.Captures
+		if loc == nil {
+			loc, res, search = pc.findLocation(w, r, snap, srv, named, prev)
 		}
-		if err := w.SetLimits(loc.Limits); err != nil {
-			return loc, pc.fail(w, exchange.StatusOf(err))
-		}
-		if loc.Conf.Internal && !r.Internal {
-			// ngx_http_core_find_config_phase: an internal location
-			// is not for a client's own request.
-			return loc, pc.fail(w, 404)
-		}
-		loc, res, search := pc.location(w, r, loc, m)
 		if !search && !res.Redirects() {
 			return loc, res
 		}
 		if n == maxRedirects || w.Written() {
+			// nginx's 500, without an error page (r->uri_changes is 0
+			// then).
 			what := res.RedirectURI + res.Named
 			if search {
 				what = pc.vc.URI
@@ -192,11 +190,60 @@ func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *sna
 			pc.p.Log.Error("rewrite or internal redirection cycle", "uri", what, "client", pc.c.RemoteAddr)
 			return loc, pc.fail(w, 500)
 		}
-		named, prev = res.Named, loc
+		named, prev, serverPhase = res.Named, loc, !search
 		if res.RedirectURI != "" {
 			pc.redirect(r, res)
 		}
+		if !search {
+			r.Internal = true
+		}
 	}
+}
+
+// findLocation is the find-config phase for the request's URI, or for
+// the named location named, and the phases after it; an error nobody
+// answered is finished with its error page (finalize). prev is where the
+// request was before, which answers for a named location not found.
+// search is set when the rewrite phase changed the URI.
+func (pc *Conn) findLocation(w exchange.ResponseWriter, r *exchange.Request, snap *snapshot.Snapshot, srv *route.Server, named string, prev *snapshot.Loc) (loc *snapshot.Loc, res exchange.Result, search bool) {
+	// Find config (ngx_http_core_find_config_phase): the location, its
+	// captures, its limits (ngx_http_update_location_config). A prefix
+	// location keeps the captures the request has (a server name's, or
+	// the last regex the rewrite module ran).
+	var m route.Match
+	if named != "" {
+		if m.Location = srv.Named(named); m.Location == nil {
+			// The request ends where it was (r->loc_conf), whose error
+			// page and access log see the 500.
+			pc.p.Log.Error("could not find named location", "name", named, "client", pc.c.RemoteAddr)
+			return prev, pc.finalize(w, r, prev, 500, true), false
+		}
+		m.Conf = &m.Location.Conf
+	} else {
+		m = srv.Location(pc.vc.URI)
+	}
+	loc = snap.Loc(m.Conf)
+	pc.loc = loc
+	if m.Regex {
+		pc.vc.Captures = m.Captures
+	}
+	switch err := w.SetLimits(loc.Limits); {
+	case err != nil && !pc.refused:
+		// client_max_body_size, checked against Content-Length here as
+		// ngx_http_core_find_config_phase does.
+		pc.refused = true
+		res = exchange.Result{Error: exchange.StatusOf(err)}
+	case loc.Conf.Internal && !r.Internal:
+		// internal: only internal redirects reach the location
+		// (ngx_http_core_find_config_phase answers others 404).
+		res = exchange.Result{Error: 404}
+	default:
+		loc, res, search = pc.location(w, r, loc, m)
+	}
+	if res.Error != 0 {
+		res = pc.finalize(w, r, loc, res.Error, true)
+	}
+	return loc, res, search
 }
 
 // location runs the phases from the end of find-config for loc:
@@ -236,12 +283,6 @@ func (pc *Conn) redirect(r *exchange.Request, res exchange.Result) {
 	r.Internal = true
 	pc.vc.URI, pc.vc.Args, pc.vc.HasArgs = bstr(pc.uri), bstr(pc.args), r.HasQuery
 }
-
-// namedLocation is the configuration of the named location name
-// ("@fallback") of srv, nil when it has none. The configuration does not
-// accept named locations yet, so that every lookup fails, as nginx's
-// does for an unknown name (ngx_http_named_location: 500).
-func namedLocation(srv *route.Server, name string) *config.LocConf { return nil }
 
 // fillVars sets the request's variables from its head and connection.
 // Header values alias the request's buffer (see exchange.Request).
@@ -293,11 +334,12 @@ func (pc *Conn) fail(w exchange.ResponseWriter, status int) exchange.Result {
 	return exchange.Result{Status: status}
 }
 
-// notFound answers the kinds of content no handler is set for.
+// notFound answers the kinds of content no handler is set for: an error
+// left to the pipeline, which gives it the location's error page.
 type notFound struct{ pc *Conn }
 
 func (h notFound) ServeContent(w exchange.ResponseWriter, _ *exchange.Request, _ *snapshot.Loc, _ *vars.Ctx) exchange.Result {
-	return h.pc.fail(w, 404)
+	return exchange.Result{Error: 404}
 }
 
 // bstr views b as a string without copying; b must not change while the

@@ -114,7 +114,22 @@ func buildSnapshot(t *testing.T, conf string) *snapshot.Snapshot {
 type observation struct {
 	Location string
 	Status   int
+	// Request and Method are $request and $request_method.
+	Request, Method string
 }
+
+// requestVar is "$request", as an access log line has it.
+var requestVar = func() *vars.Template {
+	vc, err := vars.NewCompiler(nil)
+	if err != nil {
+		panic(err)
+	}
+	t, err := vc.Compile("$request")
+	if err != nil {
+		panic(err)
+	}
+	return t
+}()
 
 // observed collects what the log phase reports.
 type observed struct {
@@ -122,7 +137,7 @@ type observed struct {
 }
 
 func (o *observed) ObserveRequest(loc *snapshot.Loc, vc *vars.Ctx) {
-	o.ch <- observation{Location: loc.Name, Status: vc.Status}
+	o.ch <- observation{Location: loc.Name, Status: vc.Status, Request: string(requestVar.Append(nil, vc)), Method: vc.Method}
 }
 
 // next returns the next observation, failing after a bound.

@@ -15,8 +15,9 @@ import (
 
 // serveReturn is the return directive ret (ngx_http_rewrite_return) with
 // its compiled text, nil for a bare code, answered at loc: a redirect for
-// 301 302 303 307 308 with a URL, a body for other codes with text,
-// nginx's page for a bare code, and 444 closes without answering.
+// 301 302 303 307 308 with a URL, a body for other codes with text, an
+// error left to the pipeline (error_page, else nginx's page) for a bare
+// 301 to 308 or a bare code from 400, and 444 closes without answering.
 func (pc *Conn) serveReturn(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, ret *config.Return, tmpl *vars.Template) exchange.Result {
 	code := ret.Code
 	if code == http1.StatusNoResponse {
@@ -38,11 +39,17 @@ func (pc *Conn) serveReturn(w exchange.ResponseWriter, r *exchange.Request, loc 
 	switch code {
 	case 301, 302, 303, 307, 308:
 		if tmpl == nil {
-			return pc.fail(w, code)
+			return exchange.Result{Error: code}
 		}
-		return pc.redirectTo(w, r, loc, code, text)
+		return pc.redirectOrPage(w, r, loc, code, text)
 	}
 	if tmpl == nil {
+		// A bare code is an error nginx finishes as a special response
+		// (error_page applies), unless it is below 400 and not a
+		// redirect (ngx_http_script_return_code sends those).
+		if code >= 400 {
+			return exchange.Result{Error: code}
+		}
 		if code >= 200 && code != 204 && code != 304 && !http1.HasErrorPage(code) {
 			// A bare code without a built-in page ("return 200;"):
 			// nginx sends an empty body with its default type.
@@ -71,6 +78,21 @@ func (pc *Conn) serveReturn(w exchange.ResponseWriter, r *exchange.Request, loc 
 	return exchange.Result{Status: code}
 }
 
+// redirectOrPage is a redirect the rewrite module makes (return with a
+// URL, rewrite's redirect and permanent): nginx sets the Location and
+// finishes the request with the code as a special response
+// (ngx_http_send_response, ngx_http_script_regex_end_code), so that an
+// error page for the code answers it, with the Location kept; else
+// redirectTo answers it.
+func (pc *Conn) redirectOrPage(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, status int, target []byte) exchange.Result {
+	if pc.ep.Answers(loc.ErrorPages, status) {
+		abs, _ := pc.absLocation(loc, target)
+		w.SetLocation(abs)
+		return exchange.Result{Error: status}
+	}
+	return pc.redirectTo(w, r, loc, status, target)
+}
+
 // redirectTo answers with status and a Location made absolute as nginx's
 // header filter does, with the lines the location's expires and charset
 // add to the page.
@@ -83,10 +105,47 @@ func (pc *Conn) redirectTo(w exchange.ResponseWriter, r *exchange.Request, loc *
 // as the location's absolute_redirect, port_in_redirect and
 // server_name_in_redirect say (ngx_http_header_filter).
 func (pc *Conn) redirectWith(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, status int, target, extra []byte, charset string) exchange.Result {
+	abs, inPlace := pc.absLocation(loc, target)
+	w.AddServerDate()
+	if charset != "" {
+		w.AddHeader("Content-Type", "text/html; charset="+charset)
+	} else {
+		w.AddHeader("Content-Type", "text/html")
+	}
+	w.MarkFraming()
+	if inPlace {
+		w.SetLocation(abs)
+	} else {
+		// ngx_http_header_filter writes only a Location it makes absolute
+		// in its own place; any other stays in the header list, after
+		// Connection (and replaces one a return set before its error
+		// page).
+		w.SetLocation(nil)
+		w.AddHeaderBytes(locationName, abs)
+	}
+	addLines(w, extra)
+	body := http1.AppendErrorPage(abs[:0], status, loc.ServerInfo.Name())
+	pc.page = body
+	// A redirect nginx makes is a special response, whose status is its
+	// own even after an error page (ngx_http_special_response_handler
+	// sets r->err_status).
+	w.SetErrorStatus(0)
+	if err := w.WriteHeader(status, "", int64(len(body))); err == nil && !r.IsHEAD() {
+		w.Write(body)
+	}
+	return exchange.Result{Status: status}
+}
+
+var locationName = []byte("Location")
+
+// absLocation is target, a Location value, in pc.page, completed when it
+// starts with "/" as loc's absolute_redirect, port_in_redirect and
+// server_name_in_redirect say (ngx_http_header_filter); inPlace says the
+// header filter completed it and writes it in its own place.
+func (pc *Conn) absLocation(loc *snapshot.Loc, target []byte) (abs []byte, inPlace bool) {
 	c := pc.c
-	abs := pc.page[:0]
-	relative := len(target) > 0 && target[0] == '/'
-	inPlace := relative && loc.AbsoluteRedirect
+	abs = pc.page[:0]
+	inPlace = len(target) > 0 && target[0] == '/' && loc.AbsoluteRedirect
 	if inPlace {
 		if c.TLS {
 			abs = append(abs, "https://"...)
@@ -104,31 +163,9 @@ func (pc *Conn) redirectWith(w exchange.ResponseWriter, r *exchange.Request, loc
 		}
 	}
 	abs = append(abs, target...)
-	w.AddServerDate()
-	if charset != "" {
-		w.AddHeader("Content-Type", "text/html; charset="+charset)
-	} else {
-		w.AddHeader("Content-Type", "text/html")
-	}
-	w.MarkFraming()
-	if inPlace {
-		w.SetLocation(abs)
-	} else {
-		// ngx_http_header_filter writes only a Location it makes absolute
-		// in its own place; any other stays in the header list, after
-		// Connection.
-		w.AddHeaderBytes(locationName, abs)
-	}
-	addLines(w, extra)
-	body := http1.AppendErrorPage(abs[:0], status, loc.ServerInfo.Name())
-	pc.page = body
-	if err := w.WriteHeader(status, "", int64(len(body))); err == nil && !r.IsHEAD() {
-		w.Write(body)
-	}
-	return exchange.Result{Status: status}
+	pc.page = abs
+	return abs, inPlace
 }
-
-var locationName = []byte("Location")
 
 // redirectHost is the host for absolute redirects: the request's, the
 // server name, or the local address.

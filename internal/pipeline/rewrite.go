@@ -35,8 +35,9 @@ func (pc *Conn) serverRewrite(w exchange.ResponseWriter, r *exchange.Request, sn
 	if out.Action == rewrite.Continue {
 		return exchange.Result{}, true
 	}
-	if err := w.SetLimits(sl.Limits); err != nil {
-		return pc.fail(w, exchange.StatusOf(err)), false
+	if err := w.SetLimits(sl.Limits); err != nil && !pc.refused {
+		pc.refused = true
+		return exchange.Result{Error: exchange.StatusOf(err)}, false
 	}
 	return pc.answer(w, r, sl, out), false
 }
@@ -60,15 +61,16 @@ func (pc *Conn) rewrite(w exchange.ResponseWriter, r *exchange.Request, loc *sna
 	return loc, pc.answer(w, r, loc, out), false, false
 }
 
-// answer is a phase's answer: a return, a rewrite's redirect, or 500.
+// answer is a phase's answer: a return, a rewrite's redirect, or an
+// error (500) left to the pipeline's error pages.
 func (pc *Conn) answer(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, out rewrite.Outcome) exchange.Result {
 	switch out.Action {
 	case rewrite.Return:
 		return pc.serveReturn(w, r, loc, out.Return, out.Text)
 	case rewrite.Redirect:
-		return pc.redirectTo(w, r, loc, out.Status, out.Location)
+		return pc.redirectOrPage(w, r, loc, out.Status, out.Location)
 	}
-	return pc.fail(w, out.Status)
+	return exchange.Result{Error: out.Status}
 }
 
 // rewritten shows what the rewrite module changed to the content

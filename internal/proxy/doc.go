@@ -27,7 +27,11 @@
 //     failure to the status the client gets (ErrorKind.Status: 502
 //     refused or bad answer, 504 timed out, 499 logged when the client
 //     gave up, 500 for an unusable proxy_pass value), and to the
-//     proxy_next_upstream condition it counts as.
+//     proxy_next_upstream condition it counts as. An error before any
+//     byte of the answer went out, and an upstream answer that
+//     proxy_intercept_errors takes, are left to the pipeline
+//     (exchange.Result.Error), which answers them with the location's
+//     error page or nginx's own.
 //   - A request uses the snapshot its location belongs to
 //     (snapshot.Loc.Snapshot), the one the pipeline loaded for it; a
 //     tunnel keeps its route's key. A reload publishes another snapshot

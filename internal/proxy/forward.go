@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -119,6 +120,14 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		return c.writeError(w, req, plan, KindBadURL.Status())
 	}
 
+	if req.Internal && req.Body.BytesRead() > 0 {
+		// An error page sent the request here after an upstream read its
+		// body, which wsgate streams and does not keep: it cannot be
+		// sent again (nginx buffers bodies and sends them again). 502, as
+		// for an upstream that gave no usable answer.
+		c.h.Log.Error("the request body was sent upstream before an internal redirect and cannot be sent again", "client", c.remoteAddr)
+		return c.writeError(w, req, plan, 502)
+	}
 	// nginx takes the request body before it connects upstream
 	// (ngx_http_read_client_request_body) and answers "Expect:
 	// 100-continue" there, also when the body is empty.
@@ -243,11 +252,31 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		c.upHdrs = fillHeaders(c.upHdrs, resp.Headers)
 		c.vc.UpstreamHeaders = c.upHdrs
 	}
+	if resp.Status >= 300 && resp.Status != 101 && plan.ErrorPages.Intercepts(resp.Status) {
+		// proxy_intercept_errors (ngx_http_upstream_intercept_errors):
+		// the upstream's answer is dropped unread, and its status is the
+		// request's error, which the location's error page answers.
+		c.record(at, resp.Status, start)
+		at.conn.Close()
+		at.done(upstream.Success)
+		if resp.Status == 401 {
+			// The challenge goes with the error page's answer.
+			for _, h := range resp.Headers {
+				if bytes.EqualFold(h.Name, wwwAuthenticate) {
+					w.AddErrorHeader(h.Name, h.Value)
+				}
+			}
+		}
+		c.unanswered = resp.Status
+		return resp.Status
+	}
 	if resp.Status == 101 {
 		return c.upgrade(w, req, plan, lc, at, resp, upgrade, allowTunnel, isWS, start)
 	}
 	return c.relay(w, req, plan, at, resp, start)
 }
+
+var wwwAuthenticate = []byte("WWW-Authenticate")
 
 func (tg *target) poolName() string { return tg.pool.Name() }
 

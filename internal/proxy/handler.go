@@ -68,6 +68,9 @@ type clientConn struct {
 	tunneled bool
 	// respScratch is AppendResponse's room (snapshot.ClientResponse.Scratch).
 	respScratch []byte
+	// unanswered is an error status left to the pipeline (writeError,
+	// proxy_intercept_errors); 0 when the proxy answered.
+	unanswered int
 }
 
 var _ ContentHandler = (*clientConn)(nil)
@@ -86,26 +89,30 @@ func (c *clientConn) clientIP() netip.Addr {
 // string is in use.
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// ServeContent proxies one request (see ContentHandler).
+// ServeContent proxies one request (see ContentHandler). An error
+// before any byte of the answer went out (502, 504, a 413 body...) and an
+// upstream answer proxy_intercept_errors takes are left to the pipeline,
+// which answers them with the location's error page or nginx's own.
 func (c *clientConn) ServeContent(w exchange.ResponseWriter, req *exchange.Request, loc *snapshot.Loc, vc *vars.Ctx) exchange.Result {
 	c.vc = vc
 	c.tunneled = false
+	c.unanswered = 0
 	status := c.forward(w, req, loc.Snapshot, loc, loc.Conf)
 	c.vc = nil
+	if c.unanswered != 0 {
+		return exchange.Result{Error: c.unanswered}
+	}
 	return exchange.Result{Status: status, Detached: c.tunneled}
 }
 
-// writeError answers with nginx's built-in page for status and returns the
-// status to log.
+// writeError leaves status for the pipeline to answer (ServeContent's
+// Result.Error), or, once a head went out, cuts the connection after the
+// response; it returns the status to log.
 func (c *clientConn) writeError(w exchange.ResponseWriter, req *exchange.Request, plan *snapshot.Loc, status int) int {
 	if w.Written() {
 		w.CloseAfter()
 		return status
 	}
-	charset := ""
-	if plan != nil {
-		charset = plan.Charset.Page(status)
-	}
-	w.WriteErrorWith(status, charset, nil)
+	c.unanswered = status
 	return status
 }

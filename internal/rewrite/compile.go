@@ -98,8 +98,8 @@ func CaptureNames(spec *config.Spec) []string {
 	return names
 }
 
-// forEachBlock calls f for each server (l nil) and location, nested ones
-// included, of spec.
+// forEachBlock calls f for each server (l nil) and location, nested and
+// named ones included, of spec.
 func forEachBlock(spec *config.Spec, f func(l *config.Location, ops []config.RewriteOp)) {
 	if spec.HTTP == nil {
 		return
@@ -114,6 +114,7 @@ func forEachBlock(spec *config.Spec, f func(l *config.Location, ops []config.Rew
 	for _, s := range spec.HTTP.Servers {
 		f(nil, s.Rewrite)
 		locs(s.Locations)
+		locs(s.Named)
 	}
 }
 
@@ -141,6 +142,7 @@ func Compile(spec *config.Spec, vc *vars.Compiler) (*Set, error) {
 			s.srv[srv] = compileProgram(vc, srv.Rewrite, srv.Conf.RewriteLog, &errs)
 		}
 		locs(srv.Locations)
+		locs(srv.Named)
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err

@@ -365,6 +365,20 @@ func (s *Server) Location(uri string) Match {
 	return m
 }
 
+// Named returns s's named location name
+// ("@fallback", compared byte for byte), the first of that name in the
+// file; nil when s has none, which nginx answers 500
+// (ngx_http_named_location: "could not find named location"). Named
+// locations are never matched against a URI: Location does not see them.
+func (s *Server) Named(name string) *config.Location {
+	for _, l := range s.Config.Named {
+		if l.Path == name {
+			return l
+		}
+	}
+	return nil
+}
+
 // AppendRedirect appends the Location target nginx sends with the 301 of
 // an auto redirect (ngx_http_core_find_config_phase): the location's name
 // escaped as NGX_ESCAPE_URI does, then "?" and args when args is not empty.

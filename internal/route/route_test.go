@@ -206,6 +206,37 @@ func TestLocationNone(t *testing.T) {
 	}
 }
 
+// TestNamedLocation checks that named locations are found by name only,
+// the first of a name winning, and never by a URI.
+func TestNamedLocation(t *testing.T) {
+	b := newLocs()
+	fb, dup := b.L(config.MatchNamed, "@fb", "fb", true), b.L(config.MatchNamed, "@fb", "dup", false)
+	other := b.L(config.MatchNamed, "@other", "other", false)
+	h := &config.HTTP{Servers: []*config.Server{{
+		Listens:   []config.Listen{{Addr: "0.0.0.0:80"}},
+		Locations: []*config.Location{b.L(pre, "/a/", "a", false)},
+		Named:     []*config.Location{fb, dup, other},
+	}}}
+	tab, err := Build(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := tab.Server("0.0.0.0:80", "")
+	for _, tc := range []struct {
+		name string
+		want *config.Location
+	}{{"@fb", fb}, {"@other", other}, {"@FB", nil}, {"@f", nil}, {"fb", nil}, {"", nil}} {
+		if got := s.Named(tc.name); got != tc.want {
+			t.Errorf("Named(%q): got %p; want %p", tc.name, got, tc.want)
+		}
+	}
+	for _, uri := range []string{"@fb", "/@fb", "/", "/fb"} {
+		if m := s.Location(uri); m.Location != nil {
+			t.Errorf("Location(%q): got %q; want no location", uri, b.name[m.Location])
+		}
+	}
+}
+
 func TestNamedCapture(t *testing.T) {
 	s, _ := buildFixture(t)
 	m := s.Location("/IMG/Abc")

@@ -26,8 +26,8 @@ import (
 //   - the named upstream the location proxies to, if any,
 //
 // except positions (config.Pos: moving a block in the file keeps the key),
-// nested blocks (config.Location.Locations, config.Server.Locations: a
-// sibling or child location is another route) and the fields tagged
+// nested blocks (config.Location.Locations, config.Server.Locations and
+// config.Server.Named: a sibling, child or named location is another route) and the fields tagged
 // `reload:"keep"`. That tag is the one way to leave a setting out, and it
 // says, beside the field, that the setting cannot change what an open
 // tunnel does or where it goes (a request-body limit, a log format, a lint
@@ -69,12 +69,12 @@ func skipField(owner reflect.Type, f reflect.StructField) bool {
 	if f.Type == posType || f.Tag.Get("reload") == keepTag || !f.IsExported() {
 		return true
 	}
-	// A block's nested locations are routes of their own, and its Conf is
+	// A block's nested and named locations are routes of their own, and its Conf is
 	// hashed as the route's effective configuration (for a server, the
 	// server-level route's; a location's settings inherit from it).
 	switch owner {
 	case locationType, serverType:
-		return f.Name == "Locations" || f.Name == "Conf"
+		return f.Name == "Locations" || f.Name == "Named" || f.Name == "Conf"
 	}
 	return false
 }

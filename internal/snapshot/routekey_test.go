@@ -134,7 +134,7 @@ func TestRouteKeyCoversEveryField(t *testing.T) {
 			if f.sf.Type == posType || !f.sf.IsExported() {
 				continue
 			}
-			nested := f.sf.Name == "Locations" || (f.sf.Name == "Conf" && (f.owner == serverType || f.owner == locationType))
+			nested := f.sf.Name == "Locations" || f.sf.Name == "Named" || (f.sf.Name == "Conf" && (f.owner == serverType || f.owner == locationType))
 			t.Run(f.path, func(t *testing.T) {
 				loc, up := sampleLoc()
 				f.get(loc, up) // materialize pointers and slices on the way

@@ -26,6 +26,7 @@ import (
 	"wsgate/internal/accesslog"
 	"wsgate/internal/config"
 	"wsgate/internal/dns"
+	"wsgate/internal/errorpage"
 	"wsgate/internal/exchange"
 	"wsgate/internal/files"
 	"wsgate/internal/rewrite"
@@ -87,6 +88,9 @@ type Loc struct {
 	Resolver *dns.Resolver
 	// HashKey is the compiled "hash KEY" of Pool, when it hashes.
 	HashKey *vars.Template
+	// ErrorPages are the location's error pages and
+	// proxy_intercept_errors; nil when it has no error_page.
+	ErrorPages *errorpage.Pages
 
 	// Content is the handler that answers requests here (plan.go).
 	Content Content
@@ -260,6 +264,7 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 			}
 			return t
 		}
+		loc.ErrorPages = errorpage.Compile(lc, vc, &errs)
 		if pp := lc.ProxyPass; pp != nil {
 			switch {
 			case pp.HasVars:
@@ -289,6 +294,9 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 	for _, srv := range spec.HTTP.Servers {
 		add(srv, nil, &srv.Conf, "")
 		for _, l := range srv.Locations {
+			visit(srv, l)
+		}
+		for _, l := range srv.Named {
 			visit(srv, l)
 		}
 	}

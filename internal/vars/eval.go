@@ -99,6 +99,9 @@ func (cp *Compiler) appendValue(dst []byte, c *Ctx, p *part) ([]byte, bool) {
 		}
 		return append(dst, c.RemoteAddr...), true
 	case kRequest:
+		if c.RequestLine != "" {
+			return append(dst, c.RequestLine...), true
+		}
 		dst = append(dst, c.Method...)
 		dst = append(dst, ' ')
 		dst = append(dst, c.RequestURI...)
