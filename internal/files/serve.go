@@ -43,8 +43,13 @@ type Headers interface {
 type Request struct {
 	Method string
 	// HTTP09 is set for an HTTP/0.9 request, which gets no byte ranges.
-	HTTP09  bool
-	Headers Headers
+	HTTP09 bool
+	// ErrStatus is the status an error page gave the answer (nginx's
+	// r->err_status), 0 for none: the header filters see it in place of
+	// 200 (ngx_http_send_header sets it first), so that a file served as
+	// a 404 page gets no Last-Modified, Accept-Ranges, byte ranges or 304.
+	ErrStatus int
+	Headers   Headers
 	// Vars is the request's variables: $uri and $args are read from it,
 	// and try_files sets its URI to the file it picked, as nginx changes
 	// $uri.

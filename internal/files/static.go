@@ -96,7 +96,15 @@ func (s *state) send(b *body) Result {
 	s.sc.hdr = hdr
 
 	status := 200
-	switch s.notModified(&fi) {
+	if s.r.ErrStatus != 0 {
+		status = s.r.ErrStatus
+	}
+	nm := 0
+	if status == 200 {
+		// ngx_http_not_modified_header_filter acts on a 200 only.
+		nm = s.notModified(&fi)
+	}
+	switch nm {
 	case 412:
 		// ngx_http_filter_finalize_request sends the page, then ends the
 		// request with an error, which closes the connection.
@@ -107,7 +115,7 @@ func (s *state) send(b *body) Result {
 		status = 304
 	}
 
-	charset := h.charset.For(200, fi.ctype)
+	charset := h.charset.For(status, fi.ctype)
 
 	rs := &s.sc.rs
 	rs.r = rs.r[:0]
@@ -153,12 +161,18 @@ func (s *state) send(b *body) Result {
 	}
 	w.MarkFraming()
 	s.sc.date = appendHTTPTime(s.sc.date[:0], fi.mtime)
-	w.SetLastModified(s.sc.date)
+	if status == 200 || status == 206 || status == 304 {
+		// ngx_http_header_filter drops Last-Modified from other statuses.
+		w.SetLastModified(s.sc.date)
+	}
 	if fi.etag != nil {
 		w.AddHeaderBytes(etagName, fi.etag)
 	}
-	ex := s.expiresLines(s.sc.extra[:0], fi.mtime, true)
-	s.sc.extra = ex
+	var ex []byte
+	if ExpiresStatus(status) {
+		ex = s.expiresLines(s.sc.extra[:0], fi.mtime, true)
+		s.sc.extra = ex
+	}
 	if len(ex) > 0 {
 		addLines(w, ex)
 	}
@@ -184,7 +198,7 @@ func (s *state) send(b *body) Result {
 		return Result{Action: Done, Status: status}
 	}
 	switch {
-	case status == 200:
+	case status != 206:
 		b.write(0, size)
 	case len(rs.r) == 1:
 		b.write(rs.r[0].start, rs.r[0].end-rs.r[0].start)

@@ -13,24 +13,44 @@ import (
 // filesContent answers the locations without a content handler of their
 // own (snapshot.ContentFiles) from the file system with the location's
 // files.Handler, and turns what it asks for into the pipeline's terms: its
-// error pages and directory redirects are written here (with the lines
-// nginx's filters add), its index and try_files redirects become internal
-// redirects the phase loop follows.
+// errors are left to the pipeline (Result.Error: the location's error_page,
+// else nginx's page), except the 412 and 416 of nginx's header filters,
+// written here with the lines they add; directory redirects are written
+// here; index and try_files redirects, to a URI or a named location,
+// become internal redirects the phase loop follows.
 type filesContent struct{ pc *Conn }
 
 func (h filesContent) ServeContent(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, vc *vars.Ctx) exchange.Result {
 	pc := h.pc
 	if loc.Files == nil {
-		return pc.fail(w, 404)
+		return exchange.Result{Error: 404}
 	}
-	pc.fileReq = files.Request{Method: vc.Method, HTTP09: r.ProtoMajor == 0, Headers: r, Vars: vc}
+	pc.fileReq = files.Request{Method: vc.Method, HTTP09: r.ProtoMajor == 0, ErrStatus: pc.ep.Status, Headers: r, Vars: vc}
+	if pc.ep.Status != 0 {
+		// The handler starts from the error page's status itself, and
+		// nginx's header filters may change it after (a 206 or 304 of a
+		// page answered "=200").
+		w.SetErrorStatus(0)
+	}
 	res := loc.Files.Serve(w, &pc.fileReq, &pc.fileScratch)
+	if res.Action != files.Done && pc.ep.Status != 0 {
+		w.SetErrorStatus(pc.ep.Status)
+	}
 	switch res.Action {
 	case files.Error:
 		if w.Written() {
 			w.CloseAfter()
 			return exchange.Result{Status: res.Status}
 		}
+		if res.Extra == nil && !res.Close {
+			// The static, index and try_files handlers return the code
+			// to ngx_http_finalize_request, whose special response
+			// handler looks for an error page (a 404 for a missing
+			// file, 403, 405, try_files' =code).
+			return exchange.Result{Error: res.Status}
+		}
+		// The not_modified filter's 412 and the range filter's 416 (with
+		// its Content-Range) are written with nginx's page here.
 		w.WriteErrorWith(res.Status, res.Charset, res.Extra)
 		if res.Close {
 			w.Abort()
