@@ -83,7 +83,18 @@ fi
 step "go build" go build ./...
 step "go vet" go vet ./...
 # difftest runs nginx pairs that mostly wait on sockets: more of them at once.
-step "go test" go test -count=1 -timeout 10m -parallel 8 ./...
+# The real-configuration corpus is a step of its own, below.
+step "go test" go test -count=1 -timeout 10m -parallel 8 $(go list ./... | grep -v '/internal/corpustest$')
+
+# The real-configuration corpus (testdata/realconfigs): nginx -t and
+# wsgate -t on every file, and the same requests through both for every
+# file both accept. Run in the package's directory so that its figure
+# ("wsgate -t accepts N of M files nginx accepts") is printed.
+corpus() {
+	(cd internal/corpustest && go test -count=1 -timeout 5m -parallel 8 -run '^TestCorpus$') | tee "$work/corpus.out"
+}
+step "realconfigs corpus" corpus
+corpus_figure=$(grep -m1 '^wsgate -t accepts' "$work/corpus.out" 2>/dev/null)
 
 if [ "${SKIP_RACE:-0}" != 1 ]; then
 	if [ -z "${RACE_PKGS:-}" ]; then
@@ -149,5 +160,6 @@ total=$(($(date +%s) - t_start))
 echo
 echo "==> summary (${total}s)"
 printf '%s\n' "${summary[@]}"
+[ -n "${corpus_figure:-}" ] && echo "realconfigs: $corpus_figure"
 echo "summary: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

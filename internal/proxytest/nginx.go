@@ -124,3 +124,26 @@ func NginxTest(t testing.TB, bin, confPath string) (ok bool, out string) {
 		"-g", "pid "+filepath.Join(dir, "p")+"; error_log stderr;").CombinedOutput()
 	return err == nil, string(b)
 }
+
+// StartNginxFile runs real nginx in the foreground, as one process, on
+// the configuration file at confPath as it is (its includes, temp paths
+// and logs already set up), with the file's directory as the prefix, and
+// returns once every address in addrs accepts connections. The main
+// context must not set pid or daemon: the harness gives "daemon off;
+// master_process off; pid PREFIX/nginx.pid; error_log stderr;" with -g.
+// Failure and cleanup are as for StartNginx.
+func StartNginxFile(t testing.TB, confPath string, addrs ...string) *Nginx {
+	t.Helper()
+	bin := NeedNginx(t)
+	if len(addrs) == 0 {
+		t.Fatalf("StartNginxFile: no address to wait for")
+	}
+	prefix := filepath.Dir(confPath)
+	globals := fmt.Sprintf("daemon off; master_process off; pid %s/nginx.pid; error_log stderr;", prefix)
+	p := StartProcess(t, bin, "-p", prefix+"/", "-c", confPath, "-e", "stderr", "-g", globals)
+	if err := p.WaitListening(addrs...); err != nil {
+		p.Stop()
+		t.Fatalf("nginx: %v\n%s", err, p.Output())
+	}
+	return &Nginx{Addr: addrs[0], Addrs: addrs, Prefix: prefix, Process: p}
+}
