@@ -39,6 +39,8 @@ With PORTS (a comma-separated list of free loopback ports) and BACKEND
     [::1]), so that the structure of the listeners is kept;
   - every upstream `server` line and every proxy_pass/grpc_pass that does
     not name an upstream or hold variables points at BACKEND;
+  - absolute root and alias paths move under PREFIX/fs, and the file a
+    static request reads is created there;
   - wsgate too is given the wrapper of a sites file (for its access_log:
     without one, wsgate logs to standard output);
   - `daemon` and `master_process` in the main context are blanked (the
@@ -169,6 +171,10 @@ def walk(stmts, ctx=("main",)):
 # --- stubbing ---
 
 # *_pass targets without a port must name an upstream; a stubbed host gets one.
+# The modification time of the files created for static requests:
+# 2024-01-02 03:04:05 UTC.
+FILE_TIME = 1704164645
+
 DEFAULT_PORT = {"fastcgi_pass": 9000, "uwsgi_pass": 3031, "scgi_pass": 4000, "memcached_pass": 11211}
 
 IP4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
@@ -347,6 +353,9 @@ class Stubber:
                 repl(a[0], os.path.join(self.prefix, "logs", os.path.basename(a[0].text) + ".log"))
             elif s.name in ("access_log", "error_log") and a:
                 remap_path(a[0])
+            elif self.backend and s.name in ("root", "alias") and a and a[0].text.startswith("/") \
+                    and "$" not in a[0].text and not a[0].text.startswith("/dev/"):
+                repl(a[0], self.place(a[0].text)[0] + ("/" if a[0].text.endswith("/") else ""))
             elif s.name in ("client_body_temp_path", "proxy_temp_path", "fastcgi_temp_path",
                             "uwsgi_temp_path", "scgi_temp_path", "proxy_cache_path",
                             "fastcgi_cache_path", "uwsgi_cache_path", "scgi_cache_path") and a:
@@ -448,6 +457,32 @@ class Stubber:
             return a[0]
         return None
 
+    def static_file(self, loc, body, uri):
+        """Creates the file a GET of uri reads through a location's own
+        root or alias (a prefix location's), with a fixed modification
+        time, so that both proxies serve the same bytes, ETag and
+        Last-Modified."""
+        d = [b for b in body if b.name in ("root", "alias") and b.args]
+        if not d or "$" in d[-1].args[0].text:
+            return
+        base, _ = self.place(d[-1].args[0].text)
+        if d[-1].name == "root":
+            f = base.rstrip("/") + uri
+        else:
+            lp = self.loc_path(loc.args)
+            if [t.text for t in loc.args][0] in ("~", "~*") or not uri.startswith(lp):
+                return
+            f = base + uri[len(lp):]
+        if f.endswith("/"):
+            return
+        try:
+            os.makedirs(os.path.dirname(f), exist_ok=True)
+            with open(f, "w") as fh:
+                fh.write("corpus static file\n")
+            os.utime(f, (FILE_TIME, FILE_TIME))
+        except OSError:
+            pass
+
     def serve_plan(self, injected):
         """Servers to send requests to, and a listen line for each server
         that has none (nginx's default, *:80)."""
@@ -488,7 +523,9 @@ class Stubber:
                             if "proxy_pass" in names and up:
                                 srv["ws"].append(path)
                             elif names & {"root", "alias"} and not names & {"proxy_pass", "return"}:
-                                srv["static"].append(path + ("corpus-static.txt" if path.endswith("/") else ""))
+                                uri = path + ("corpus-static.txt" if path.endswith("/") else "")
+                                srv["static"].append(uri)
+                                self.static_file(b, lb, uri)
                         locations(lb, up if not any(x.name == "proxy_set_header" for x in lb) else
                                   any(x.name == "proxy_set_header" and x.args and
                                       x.args[0].text.lower() == "upgrade" for x in lb))
