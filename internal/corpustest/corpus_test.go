@@ -151,8 +151,11 @@ func TestCorpus(t *testing.T) {
 	t.Logf("wsgate -t accepts %d of %d files nginx accepts (%d corpus files; requests compared through both: %d)",
 		both, accepted, len(files), compared)
 	fmt.Printf("wsgate -t accepts %d of %d files nginx accepts\n", both, accepted)
-	if *update && len(verdicts) == len(files) {
+	switch {
+	case *update && len(verdicts) == len(files):
 		writeRejected(t, now)
+	case *update:
+		t.Errorf("-update: rejected.txt not written: %d of %d files have no verdict", len(files)-len(verdicts), len(files))
 	}
 }
 
