@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -172,12 +173,40 @@ func exchange(req Request) Result {
 		case "date", "server", "content-length":
 			continue
 		}
+		if strings.EqualFold(h.Name, "Expires") {
+			h.Value = relativeDate(h.Value, time.Now())
+		}
 		hs = append(hs, h.String())
 	}
 	res.Headers = strings.Join(hs, "\n")
 	res.Body = signatureRE.ReplaceAllLiteralString(string(resp.Body), "<center>{{server}}</center>")
 	return res
 }
+
+// relativeDate renders an Expires value the expires directive made
+// from the clock ("expires 30d") as its distance from now in whole
+// minutes, "{{now+43200m}}", so that two answers a second apart compare
+// equal; other values (expires epoch, max, a fixed @time) stay as sent.
+// Only dates within five years of now are taken as relative.
+func relativeDate(v string, now time.Time) string {
+	t, err := http.ParseTime(v)
+	if err != nil || v == expiresMax {
+		return v
+	}
+	d := t.Sub(now)
+	if d < -5*365*24*time.Hour || d > 5*365*24*time.Hour {
+		return v
+	}
+	m := d.Round(time.Minute)
+	if diff := d - m; diff < -5*time.Second || diff > 5*time.Second {
+		return v
+	}
+	return fmt.Sprintf("{{now%+dm}}", int64(m/time.Minute))
+}
+
+// expiresMax is the Expires value of "expires max" (nginx's
+// ngx_http_set_expires).
+const expiresMax = "Thu, 31 Dec 2037 23:55:55 GMT"
 
 // serverName is the request's Host, for SNI.
 func serverName(raw string) string {

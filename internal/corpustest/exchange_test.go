@@ -3,6 +3,7 @@ package corpustest
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHostFor(t *testing.T) {
@@ -49,5 +50,24 @@ func TestRequests(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestRelativeDate(t *testing.T) {
+	now := time.Date(2026, 12, 7, 4, 51, 1, 400e6, time.UTC)
+	tests := []struct{ desc, in, want string }{
+		{"30 days ahead", "Wed, 06 Jan 2027 04:51:01 GMT", "{{now+43200m}}"},
+		{"a second later", "Wed, 06 Jan 2027 04:51:02 GMT", "{{now+43200m}}"},
+		{"an hour ago", "Mon, 07 Dec 2026 03:51:01 GMT", "{{now-60m}}"},
+		{"epoch", "Thu, 01 Jan 1970 00:00:01 GMT", "Thu, 01 Jan 1970 00:00:01 GMT"},
+		{"max", "Thu, 31 Dec 2037 23:55:55 GMT", "Thu, 31 Dec 2037 23:55:55 GMT"},
+		{"not a date", "0", "0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			if got := relativeDate(tt.in, now); got != tt.want {
+				t.Errorf("relativeDate(%q) = %q; want %q", tt.in, got, tt.want)
+			}
+		})
 	}
 }
