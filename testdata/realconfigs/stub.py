@@ -451,8 +451,10 @@ class Stubber:
         if a[0] in ("=", "^~") and len(a) > 1:
             return a[1]
         if a[0] in ("~", "~*") and len(a) > 1:
-            m = re.match(r"^\^?(/[A-Za-z0-9_./-]*)", a[1])
-            return m.group(1).replace("\\", "") if m else None
+            # the literal start, and the first branch of a group after it:
+            # "^/(api|feeds)" -> "/api"
+            m = re.match(r"^\^?(/[A-Za-z0-9_./-]*)(?:\((?:\?:)?([A-Za-z0-9_.-]+)[|)])?", a[1])
+            return m.group(1) + (m.group(2) or "") if m else None
         if a[0].startswith("/"):
             return a[0]
         return None
