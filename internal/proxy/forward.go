@@ -219,7 +219,7 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 				if nu := statusNext(resp.Status); nu != 0 && lc.ProxyNextUpstream&nu != 0 && tried.Left() > 1 && c.canRetry(tried, lc, n, start, req, hasBody, spool) {
 					c.record(a, resp.Status, start)
 					a.conn.Close()
-					a.done(upstream.FailHTTP)
+					a.done(statusOutcome(nu))
 					continue
 				}
 				at = a
@@ -504,6 +504,17 @@ func statusNext(status int) config.NextUpstream {
 		return config.NextHTTP429
 	}
 	return 0
+}
+
+// statusOutcome is how a try that answered a status named in
+// proxy_next_upstream ends for its peer: http_403 and http_404 are no
+// failure (ngx_http_upstream_next frees the peer with NGX_PEER_NEXT), the
+// others count against max_fails (NGX_PEER_FAILED).
+func statusOutcome(nu config.NextUpstream) upstream.Outcome {
+	if nu == config.NextHTTP403 || nu == config.NextHTTP404 {
+		return upstream.Next
+	}
+	return upstream.FailHTTP
 }
 
 func outcomeOf(k ErrorKind) upstream.Outcome {
