@@ -332,14 +332,14 @@ func (c *checker) finish() {
 		for _, apply := range sl.level.srv {
 			apply(s)
 		}
-		tls := TLSConf{Protocols: []string{"TLSv1.2", "TLSv1.3"}, Ciphers: "HIGH:!aNULL:!MD5", SessionCache: "none", SessionTimeout: 5 * time.Minute}
+		tls := defaultTLSConf()
 		for _, apply := range c.http.level.tls {
 			apply(&tls)
 		}
 		for _, apply := range sl.level.tls {
 			apply(&tls)
 		}
-		if tls.Certificate != "" {
+		if len(tls.Certificates) > 0 {
 			s.TLS = &tls
 		}
 		if len(s.Listens) == 0 {
@@ -353,8 +353,8 @@ func (c *checker) finish() {
 			if l.SSL && s.TLS == nil {
 				c.errorf(l.Pos, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive")
 			}
-			if (l.SSL || l.HTTP3) && s.TLS != nil && s.TLS.CertificateKey == "" {
-				c.errorf(l.Pos, "no \"ssl_certificate_key\" is defined for certificate %q", s.TLS.Certificate)
+			if (l.SSL || l.HTTP3) && s.TLS != nil {
+				c.checkTLS(l, s.TLS)
 			}
 			prev, ok := defaults[l.Addr]
 			switch {

@@ -36,8 +36,7 @@ func nginxRest(t map[string]*directive) {
 	ignore(ctxEvents, "epoll_events", "debug_connection")
 	ignore(ctxHTTPAll, "connection_pool_size", "request_pool_size", "client_body_in_single_buffer",
 		"subrequest_output_buffer_size", "aio_write", "read_ahead", "directio_alignment", "send_lowat",
-		"open_file_cache_events", "open_log_file_cache", "log_subrequest", "proxy_send_lowat",
-		"ssl_session_ticket_key")
+		"open_file_cache_events", "open_log_file_cache", "log_subrequest", "proxy_send_lowat")
 	// Compression, as gzip itself: responses go out as the backend sent them.
 	ignore(ctxHTTPAll, "gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer", "gunzip",
 		"gunzip_buffers", "gzip_static")

@@ -14,8 +14,10 @@
 //   - It is pure: it reads configuration files (through
 //     ParseOptions.ReadFile and Glob, which tests replace) and nothing
 //     else. It opens no sockets and imports neither net nor net/http nor
-//     any other wsgate package; compiling the Spec into something that
-//     serves (regexps, variables, routes, TLS) is the caller's.
+//     any other wsgate package but internal/openssl (OpenSSL's names, pure
+//     as this one, so that -t checks "ssl_ciphers" where it is written);
+//     compiling the Spec into something that serves (regexps, variables,
+//     routes, TLS) is the caller's.
 //   - Spec is plain data (no compiled regexps, no sockets), built by Check:
 //     inheritance is already resolved, so every Location carries its
 //     effective settings. Callers treat it as read-only, so one Spec may

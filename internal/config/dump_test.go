@@ -178,8 +178,12 @@ func (d *dumper) server(s *Server) {
 	d.line(2, "underscores_in_headers %s", onOff(s.UnderscoresInHeaders))
 	d.line(2, "ignore_invalid_headers %s", onOff(s.IgnoreInvalidHeaders))
 	if t := s.TLS; t != nil {
-		d.line(2, "ssl_certificate %q", t.Certificate)
-		d.line(2, "ssl_certificate_key %q", t.CertificateKey)
+		for i, c := range t.Certificates {
+			d.line(2, "ssl_certificate %q", c)
+			if i < len(t.CertificateKeys) {
+				d.line(2, "ssl_certificate_key %q", t.CertificateKeys[i])
+			}
+		}
 		d.line(2, "ssl_protocols %s", strings.Join(t.Protocols, " "))
 		d.line(2, "ssl_ciphers %q", t.Ciphers)
 		d.line(2, "ssl_prefer_server_ciphers %s", onOff(t.PreferServerCiphers))

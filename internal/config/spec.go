@@ -498,13 +498,42 @@ type AccessLog struct {
 	If     string // if=condition (a complex value; "" or "0" skips the line)
 }
 
-// TLSConf is the server's TLS settings.
+// TLSConf is the server's TLS settings (ngx_http_ssl_module), merged from
+// http into each server. Paths are as written; they are read relative to
+// the directory of the main configuration file (nginx's conf_prefix).
 type TLSConf struct {
-	Certificate         string
-	CertificateKey      string
-	Protocols           []string // default TLSv1.2 TLSv1.3
-	Ciphers             string
+	// Certificates and CertificateKeys are the ssl_certificate and
+	// ssl_certificate_key files, paired by position: several pairs (an
+	// RSA and an ECDSA one) are chosen by the client's signature
+	// algorithms. CertPos are their directives' positions.
+	Certificates    []string
+	CertificateKeys []string
+	CertPos         []Pos
+	// Protocols are the ssl_protocols names (default TLSv1.2 TLSv1.3);
+	// MinVersion and MaxVersion the versions served (0 for none).
+	Protocols              []string
+	ProtocolsPos           Pos
+	MinVersion, MaxVersion uint16
+	// Ciphers is ssl_ciphers (default HIGH:!aNULL:!MD5); CipherSuites
+	// the TLS 1.2 suites it selects (openssl.ParseCiphers).
+	Ciphers      string
+	CiphersPos   Pos
+	CipherSuites []uint16
+	// PreferServerCiphers is ssl_prefer_server_ciphers; Go orders the
+	// suites itself.
 	PreferServerCiphers bool
-	SessionCache        string
-	SessionTimeout      time.Duration
+	// SessionCache is ssl_session_cache as written (default none).
+	SessionCache string
+	// SessionTimeout is ssl_session_timeout (default 5m): how long a
+	// session ticket resumes a session.
+	SessionTimeout time.Duration
+	// SessionTickets is ssl_session_tickets (default on);
+	// SessionTicketKeys the ssl_session_ticket_key files, the first
+	// encrypting, all decrypting.
+	SessionTickets    bool
+	SessionTicketKeys []string
+	// Curves is ssl_ecdh_curve (default auto: nil, Go's own list).
+	Curves []uint16
+	// DHParam is ssl_dhparam (read for a check only: Go serves no DHE).
+	DHParam string
 }

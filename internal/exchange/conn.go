@@ -1,6 +1,9 @@
 package exchange
 
-import "net"
+import (
+	"crypto/tls"
+	"net"
+)
 
 // Conn is one accepted client connection as the server hands it to the
 // request handlers: the facts nginx's connection variables show, fixed
@@ -15,6 +18,9 @@ type Conn struct {
 	ListenAddr string
 	// TLS is set for a connection accepted on "listen ... ssl" ($https).
 	TLS bool
+	// TLSState is the handshake's outcome on a TLS connection ($ssl_*
+	// variables), nil otherwise. Read-only.
+	TLSState *tls.ConnectionState
 	// Serial is $connection.
 	Serial uint64
 	// RemoteAddr, RemotePort, LocalAddr and LocalPort are

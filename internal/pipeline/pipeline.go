@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"crypto/tls"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -82,9 +81,6 @@ type Conn struct {
 	// warnUninitialized, made once per Open.
 	rw     rewrite.State
 	warnFn func(string)
-	// sslProtocol and sslServerName are $ssl_protocol and
-	// $ssl_server_name of a TLS connection.
-	sslProtocol, sslServerName string
 }
 
 // Open prepares pc for the requests of connection c. The connection's
@@ -98,10 +94,6 @@ func (p *Pipeline) Open(pc *Conn, c *exchange.Conn) {
 		rw: pc.rw,
 	}
 	pc.warnFn = pc.warnUninitialized
-	if tc, ok := c.NetConn.(*tls.Conn); ok {
-		st := tc.ConnectionState()
-		pc.sslProtocol, pc.sslServerName = sslProtocolName(st.Version), st.ServerName
-	}
 	for k := range pc.content {
 		pc.content[k] = notFound{pc}
 	}
@@ -302,8 +294,7 @@ func (pc *Conn) fillVars(r *exchange.Request, srv *route.Server, caps route.Capt
 		HasArgs:            r.HasQuery,
 		Host:               bstr(r.Host),
 		TLS:                c.TLS,
-		SSLProtocol:        pc.sslProtocol,
-		SSLServerName:      pc.sslServerName,
+		TLSState:           c.TLSState,
 		Proto:              r.Proto(),
 		Headers:            hdrs,
 		RemoteAddr:         c.RemoteAddr,
@@ -345,19 +336,3 @@ func (h notFound) ServeContent(w exchange.ResponseWriter, _ *exchange.Request, _
 // bstr views b as a string without copying; b must not change while the
 // string is in use.
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// sslProtocolName is a TLS version as OpenSSL names it ($ssl_protocol,
-// SSL_get_version).
-func sslProtocolName(v uint16) string {
-	switch v {
-	case tls.VersionTLS10:
-		return "TLSv1"
-	case tls.VersionTLS11:
-		return "TLSv1.1"
-	case tls.VersionTLS12:
-		return "TLSv1.2"
-	case tls.VersionTLS13:
-		return "TLSv1.3"
-	}
-	return "unknown"
-}

@@ -75,6 +75,7 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 		nc.Close()
 		return
 	}
+	var state *tls.ConnectionState
 	if ln.TLS != nil {
 		tc, ok := s.handshake(nc, ln.TLS, ln.HandshakeTimeout)
 		if !ok {
@@ -83,9 +84,11 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 		s.conns.mu.Lock()
 		c.nc = tc
 		s.conns.mu.Unlock()
+		cs := tc.ConnectionState()
+		state = &cs
 	}
 	xc := &w.xc
-	*xc = exchange.Conn{NetConn: c.nc, ListenAddr: listenAddr, TLS: ln.TLS != nil, Serial: serial}
+	*xc = exchange.Conn{NetConn: c.nc, ListenAddr: listenAddr, TLS: ln.TLS != nil, TLSState: state, Serial: serial}
 	xc.RemoteAddr, xc.RemotePort = w.names.remote.split(nc.RemoteAddr())
 	xc.LocalAddr, xc.LocalPort = w.names.local.split(nc.LocalAddr())
 	s.pipe.Open(&w.pc, xc)

@@ -1,81 +1,175 @@
 package snapshot
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/binary"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"wsgate/internal/config"
 )
 
-// buildTLS loads the certificates of every server that listens with ssl
-// and returns, per listen address, a TLS configuration that picks the
-// certificate by SNI the way server selection picks a server by name
-// (falling back to the address's default server). Problems are added to
-// errs.
+// buildTLS compiles the TLS settings of every server that listens with
+// ssl into a tls.Config of its own, and returns, per listen address, a
+// configuration that picks the server's by SNI the way server selection
+// picks a server by name, falling back to the address's default server
+// (ngx_http_ssl_servername: a server without certificates keeps the
+// default server's). Everything nginx sets per SNI server is per server
+// here: certificates, protocols, ciphers, curves, session tickets and
+// timeout. Problems are added to errs.
 func buildTLS(snap *Snapshot, errs *config.ErrorList) map[string]*tls.Config {
 	out := map[string]*tls.Config{}
-	certs := map[*config.Server]*tls.Certificate{}
+	confs := map[*config.Server]*tls.Config{}
 	failed := map[*config.Server]bool{} // reported once, at the first listen
 	prefix := ""
 	if len(snap.Spec.Files) > 0 {
+		// nginx reads ssl_* files relative to conf_prefix, the directory
+		// of the main configuration file (ngx_conf_full_name(..., 1)).
 		prefix = filepath.Dir(snap.Spec.Files[0].Path)
 	}
+	for _, srv := range snap.Spec.HTTP.Servers {
+		for _, l := range srv.Listens {
+			if !l.SSL || srv.TLS == nil || failed[srv] {
+				continue
+			}
+			if confs[srv] == nil {
+				cfg, err := serverTLS(srv.TLS, prefix)
+				if err != nil {
+					errs.Add(l.Pos, "%v", err)
+					failed[srv] = true
+					continue
+				}
+				confs[srv] = cfg
+			}
+			if out[l.Addr] != nil {
+				continue
+			}
+			addr := l.Addr
+			out[addr] = &tls.Config{
+				// Every handshake is answered by the configuration of the
+				// server its SNI selects.
+				NextProtos: []string{"http/1.1"},
+				GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+					s, _ := snap.Routes.Server(addr, strings.ToLower(hello.ServerName))
+					if s != nil {
+						if c := confs[s.Config]; c != nil {
+							return c, nil
+						}
+					}
+					if d := snap.Routes.Default(addr); d != nil && confs[d.Config] != nil {
+						return confs[d.Config], nil
+					}
+					return nil, fmt.Errorf("no certificate for %q on %s", hello.ServerName, addr)
+				},
+			}
+		}
+	}
+	return out
+}
+
+// serverTLS compiles one server's settings. prefix is the directory
+// relative paths are read from.
+func serverTLS(t *config.TLSConf, prefix string) (*tls.Config, error) {
 	abs := func(p string) string {
 		if filepath.IsAbs(p) {
 			return p
 		}
 		return filepath.Join(prefix, p)
 	}
-	for _, srv := range snap.Spec.HTTP.Servers {
-		for _, l := range srv.Listens {
-			if !l.SSL {
-				continue
-			}
-			if srv.TLS == nil || srv.TLS.Certificate == "" {
-				errs.Add(l.Pos, `no "ssl_certificate" is defined for the "listen ... ssl" directive`)
-				continue
-			}
-			if failed[srv] {
-				continue
-			}
-			if _, ok := certs[srv]; !ok {
-				key := srv.TLS.CertificateKey
-				if key == "" {
-					key = srv.TLS.Certificate
-				}
-				cert, err := loadKeyPair(abs(srv.TLS.Certificate), abs(key))
-				if err != nil {
-					errs.Add(l.Pos, "loading certificate %q: %v", srv.TLS.Certificate, err)
-					failed[srv] = true
-					continue
-				}
-				certs[srv] = &cert
-			}
-			if out[l.Addr] != nil {
-				continue
-			}
-			addr := l.Addr
-			cfg := &tls.Config{
-				MinVersion: minVersion(srv.TLS.Protocols),
-				NextProtos: []string{"http/1.1"},
-				GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-					s, _ := snap.Routes.Server(addr, strings.ToLower(hello.ServerName))
-					if s != nil {
-						if c := certs[s.Config]; c != nil {
-							return c, nil
-						}
-					}
-					if d := snap.Routes.Default(addr); d != nil && certs[d.Config] != nil {
-						return certs[d.Config], nil
-					}
-					return nil, nil
-				},
-			}
-			out[addr] = cfg
+	cfg := &tls.Config{
+		NextProtos:             []string{"http/1.1"},
+		MinVersion:             t.MinVersion,
+		MaxVersion:             t.MaxVersion,
+		CipherSuites:           t.CipherSuites,
+		SessionTicketsDisabled: !t.SessionTickets,
+	}
+	for _, c := range t.Curves {
+		cfg.CurvePreferences = append(cfg.CurvePreferences, tls.CurveID(c))
+	}
+	for i, certFile := range t.Certificates {
+		cert, err := loadKeyPair(abs(certFile), abs(t.CertificateKeys[i]))
+		if err != nil {
+			return nil, fmt.Errorf("loading certificate %q: %w", certFile, err)
+		}
+		cfg.Certificates = append(cfg.Certificates, cert)
+	}
+	if t.DHParam != "" {
+		if _, err := config.ReadFile(abs(t.DHParam), maxPEMSize); err != nil {
+			return nil, fmt.Errorf("reading \"ssl_dhparam\" %q: %w", t.DHParam, err)
 		}
 	}
-	return out
+	if len(t.SessionTicketKeys) > 0 {
+		keys, err := ticketKeys(t.SessionTicketKeys, abs)
+		if err != nil {
+			return nil, err
+		}
+		cfg.SetSessionTicketKeys(keys)
+	}
+	if t.SessionTickets {
+		sessionTimeout(cfg, t.SessionTimeout)
+	}
+	return cfg, nil
+}
+
+// ticketKeys reads ssl_session_ticket_key files: 48 or 80 bytes each, as
+// nginx wants (ngx_ssl_session_ticket_keys). Go derives its ticket keys
+// from 32 bytes, so each file's SHA-256 is its key: replicas that share
+// the files resume each other's sessions (nginx's tickets are another
+// format, which wsgate cannot read). The first file's key encrypts, all
+// decrypt, as in nginx.
+func ticketKeys(files []string, abs func(string) string) ([][32]byte, error) {
+	var keys [][32]byte
+	for _, f := range files {
+		b, err := config.ReadFile(abs(f), 1<<10)
+		if err != nil {
+			return nil, fmt.Errorf("reading \"ssl_session_ticket_key\" %q: %w", f, err)
+		}
+		if len(b) != 48 && len(b) != 80 {
+			return nil, fmt.Errorf("\"ssl_session_ticket_key\" %q must be 48 or 80 bytes", f)
+		}
+		keys = append(keys, sha256.Sum256(b))
+	}
+	return keys, nil
+}
+
+// ticketStamp marks the SessionState.Extra entry that holds when a
+// ticket was issued.
+const ticketStamp = "wsgate-issued:"
+
+// sessionTimeout bounds resumption to d after a ticket was issued
+// (ssl_session_timeout; Go's own bound is 7 days): the issue time, in
+// seconds, rides in the ticket's SessionState.Extra, and an older ticket
+// gets a full handshake. A resumed session's new ticket is stamped anew.
+func sessionTimeout(cfg *tls.Config, d time.Duration) {
+	cfg.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		stamp := binary.BigEndian.AppendUint64([]byte(ticketStamp), uint64(time.Now().Unix()))
+		extra := ss.Extra[:0:0]
+		for _, e := range ss.Extra {
+			if !strings.HasPrefix(string(e), ticketStamp) {
+				extra = append(extra, e)
+			}
+		}
+		ss.Extra = append(extra, stamp)
+		return cfg.EncryptTicket(cs, ss)
+	}
+	cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+		ss, err := cfg.DecryptTicket(identity, cs)
+		if err != nil || ss == nil {
+			return ss, err
+		}
+		for _, e := range ss.Extra {
+			if len(e) == len(ticketStamp)+8 && strings.HasPrefix(string(e), ticketStamp) {
+				issued := time.Unix(int64(binary.BigEndian.Uint64(e[len(ticketStamp):])), 0)
+				if time.Since(issued) < d {
+					return ss, nil
+				}
+			}
+		}
+		return nil, nil
+	}
 }
 
 // maxPEMSize bounds a certificate or key file (ssl_certificate,
@@ -96,21 +190,4 @@ func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	return tls.X509KeyPair(cert, key)
-}
-
-// minVersion maps ssl_protocols to the lowest TLS version allowed.
-func minVersion(protocols []string) uint16 {
-	v := uint16(tls.VersionTLS13)
-	for _, p := range protocols {
-		switch p {
-		case "TLSv1.2":
-			if v > tls.VersionTLS12 {
-				v = tls.VersionTLS12
-			}
-		}
-	}
-	if len(protocols) == 0 {
-		return tls.VersionTLS12
-	}
-	return v
 }

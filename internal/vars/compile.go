@@ -70,7 +70,11 @@ const (
 	kUpstreamResponseLength
 	kSet // a variable only set assigns
 	kSSLProtocol
+	kSSLCipher
 	kSSLServerName
+	kSSLSessionReused
+	kSSLALPN
+	kSSLEarlyData
 )
 
 // builtin maps the fixed variable names to their kinds (ngx_http_core_variables
@@ -82,8 +86,6 @@ var builtin = map[string]kind{
 	"proxy_add_x_forwarded_for": kProxyAddXFF,
 	"scheme":                    kScheme,
 	"https":                     kHTTPS,
-	"ssl_protocol":              kSSLProtocol,
-	"ssl_server_name":           kSSLServerName,
 	"request_uri":               kRequestURI,
 	"uri":                       kURI,
 	"document_uri":              kURI,
@@ -125,6 +127,12 @@ var builtin = map[string]kind{
 	"pipe":                      kPipe,
 	"request_body":              kRequestBody,
 	"upstream_response_length":  kUpstreamResponseLength,
+	"ssl_protocol":              kSSLProtocol,
+	"ssl_cipher":                kSSLCipher,
+	"ssl_server_name":           kSSLServerName,
+	"ssl_session_reused":        kSSLSessionReused,
+	"ssl_alpn_protocol":         kSSLALPN,
+	"ssl_early_data":            kSSLEarlyData,
 }
 
 // Compiler turns strings with variables into Templates for one

@@ -5,6 +5,7 @@
 package vars
 
 import (
+	"crypto/tls"
 	"time"
 
 	"wsgate/internal/route"
@@ -63,10 +64,10 @@ type Ctx struct {
 	Host string
 	// TLS is true on a TLS connection: $scheme "https", $https "on".
 	TLS bool
-	// SSLProtocol is $ssl_protocol on a TLS connection, in OpenSSL's
-	// words ("TLSv1.2", "TLSv1.3"); SSLServerName is $ssl_server_name,
-	// the name the client sent with SNI ("" when none).
-	SSLProtocol, SSLServerName string
+	// TLSState is the TLS connection's state, for the $ssl_* variables
+	// (ngx_http_ssl_module's); nil on a plain connection, where they are
+	// not found. Shared and read-only.
+	TLSState *tls.ConnectionState
 	// Proto is $server_protocol ("HTTP/1.1", "HTTP/2.0", "HTTP/3.0").
 	Proto string
 	// Headers are the client request headers in arrival order.

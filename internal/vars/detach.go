@@ -1,6 +1,7 @@
 package vars
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"sync"
 	"time"
@@ -15,11 +16,12 @@ import (
 // with no string or slice header per field. A Ctx thawed from it evaluates
 // every variable as the frozen one did (map values are evaluated again;
 // what set assigned is kept; Uninitialized is not).
-// The zero value thaws to the zero Ctx. A Frozen is 96 bytes plus the
+// The zero value thaws to the zero Ctx. A Frozen is 104 bytes plus the
 // encoded data, typically the length of the request head.
 type Frozen struct {
-	start, end time.Time // kept whole: a monotonic reading has no encoding
-	names      []string  // Captures.Names, shared with the compiled regexp
+	start, end time.Time            // kept whole: a monotonic reading has no encoding
+	tls        *tls.ConnectionState // shared, never changed
+	names      []string             // Captures.Names, shared with the compiled regexp
 	data       []byte
 }
 
@@ -69,7 +71,7 @@ func (f *Frozen) Freeze(c *Ctx) {
 		b = append(b, c.RequestID[:]...)
 	}
 	for _, s := range [...]string{c.Method, c.RequestURI, c.URI, c.Args, c.RequestLine, c.Host,
-		c.Proto, c.RemoteAddr, c.RemotePort, c.ServerAddr, c.ServerPort, c.ServerName, c.SSLProtocol, c.SSLServerName,
+		c.Proto, c.RemoteAddr, c.RemotePort, c.ServerAddr, c.ServerPort, c.ServerName,
 		c.Captures.Subject, c.ProxyHost, c.ProxyPort, c.WSClosedBy, c.RequestBody} {
 		b = appendString(b, s)
 	}
@@ -106,7 +108,7 @@ func (f *Frozen) Freeze(c *Ctx) {
 		}
 		b = appendString(append(b, 1), v.val)
 	}
-	*f = Frozen{start: c.Start, end: c.End, names: c.Captures.Names, data: append([]byte(nil), b...)}
+	*f = Frozen{start: c.Start, end: c.End, tls: c.TLSState, names: c.Captures.Names, data: append([]byte(nil), b...)}
 	*sp = b
 	freezeScratch.Put(sp)
 }
@@ -119,7 +121,7 @@ func appendString(b []byte, s string) []byte {
 // which never changes; its header, capture and upstream slices are its
 // own (nil when empty).
 func (f *Frozen) Thaw(c *Ctx) {
-	*c = Ctx{Start: f.start, End: f.end}
+	*c = Ctx{Start: f.start, End: f.end, TLSState: f.tls}
 	if len(f.data) == 0 {
 		return
 	}
@@ -137,7 +139,7 @@ func (f *Frozen) Thaw(c *Ctx) {
 		d.b = d.b[len(c.RequestID):]
 	}
 	for _, p := range [...]*string{&c.Method, &c.RequestURI, &c.URI, &c.Args, &c.RequestLine, &c.Host,
-		&c.Proto, &c.RemoteAddr, &c.RemotePort, &c.ServerAddr, &c.ServerPort, &c.ServerName, &c.SSLProtocol, &c.SSLServerName,
+		&c.Proto, &c.RemoteAddr, &c.RemotePort, &c.ServerAddr, &c.ServerPort, &c.ServerName,
 		&c.Captures.Subject, &c.ProxyHost, &c.ProxyPort, &c.WSClosedBy, &c.RequestBody} {
 		*p = d.str()
 	}

@@ -1,6 +1,7 @@
 package vars
 
 import (
+	"crypto/tls"
 	"reflect"
 	"testing"
 	"time"
@@ -50,6 +51,7 @@ func TestFreezeRoundTrip(t *testing.T) {
 		Headers:         []Header{{Name: "Host", Value: "example.com"}, {Name: "X-Empty", Value: ""}},
 		UpstreamHeaders: []Header{{Name: "Sec-WebSocket-Accept", Value: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="}},
 		RequestID:       [16]byte{0xde, 0xad, 15: 0x01},
+		TLSState:        &tls.ConnectionState{Version: tls.VersionTLS13, ServerName: "example.com"},
 		Upstream: []UpstreamTry{
 			{Addr: "127.0.0.1:8080", Status: 502, ResponseTime: 3 * time.Millisecond, ConnectTime: -1},
 			{Addr: "127.0.0.1:8081", Status: 101, ResponseTime: time.Hour, ConnectTime: time.Millisecond, ResponseLength: 17},

@@ -2,10 +2,13 @@ package vars
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"net/netip"
 	"strconv"
 	"time"
+
+	"wsgate/internal/openssl"
 )
 
 // Escape is a log_format escape= mode (ngx_http_log_module).
@@ -216,13 +219,8 @@ func (cp *Compiler) stringValue(c *Ctx, p *part) (s string, found, ok bool) {
 			return "on", true, true
 		}
 		return "", true, true
-	case kSSLProtocol:
-		// ngx_http_ssl_variable: not found on a connection without TLS.
-		return c.SSLProtocol, c.TLS, true
-	case kSSLServerName:
-		// ngx_http_ssl_variable with ngx_ssl_get_server_name: empty
-		// without SNI, not found without TLS.
-		return c.SSLServerName, c.TLS, true
+	case kSSLProtocol, kSSLCipher, kSSLServerName, kSSLSessionReused, kSSLALPN, kSSLEarlyData:
+		return sslValue(c.TLSState, p.kind)
 	case kRequestURI:
 		return c.RequestURI, true, true
 	case kURI:
@@ -515,4 +513,35 @@ func escapeLen(b byte, mode Escape) int {
 		return 5
 	}
 	return 0
+}
+
+// sslValue is ngx_http_ssl_module's variables, with OpenSSL's names for
+// protocols and suites. On a plain connection none is found.
+func sslValue(cs *tls.ConnectionState, k kind) (s string, found, ok bool) {
+	if cs == nil {
+		return "", false, true
+	}
+	switch k {
+	case kSSLProtocol:
+		return openssl.ProtocolName(cs.Version), true, true
+	case kSSLCipher:
+		if n := openssl.CipherName(cs.CipherSuite); n != "" {
+			return n, true, true
+		}
+		return tls.CipherSuiteName(cs.CipherSuite), true, true
+	case kSSLServerName:
+		// ngx_ssl_get_server_name: empty without SNI, found.
+		return cs.ServerName, true, true
+	case kSSLSessionReused:
+		if cs.DidResume {
+			return "r", true, true
+		}
+		return ".", true, true
+	case kSSLALPN:
+		return cs.NegotiatedProtocol, true, true
+	case kSSLEarlyData:
+		// Go's crypto/tls accepts no early data.
+		return "", true, true
+	}
+	return "", false, true
 }
