@@ -266,6 +266,7 @@ func defaultLocConf() LocConf {
 	return LocConf{
 		ProxyHTTPVersion:          "1.0",
 		ProxyConnectTimeout:       60 * time.Second,
+		ProxySSL:                  defaultProxySSL(),
 		ProxyReadTimeout:          60 * time.Second,
 		ProxySendTimeout:          60 * time.Second,
 		ProxyNextUpstream:         NextError | NextTimeout,
@@ -385,6 +386,7 @@ func (c *checker) mergeLocation(parent LocConf, ll *locLevel) {
 	l := ll.l
 	l.Conf = inherit(parent, &ll.level)
 	c.linkUpstream(l.Conf.ProxyPass)
+	c.checkProxySSL(&l.Conf)
 	expandRedirects(&l.Conf, l.Path)
 	for _, il := range ll.ifs {
 		c.mergeIf(l, il)

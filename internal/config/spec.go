@@ -222,6 +222,10 @@ type LocConf struct {
 	// then empty. "default" is expanded into a Redirect at Check time.
 	ProxyRedirectOff bool `reload:"keep"`
 
+	// ProxySSL is how an https:// (or wss) upstream is spoken to: the
+	// proxy_ssl_* directives.
+	ProxySSL ProxySSL `reload:"keep"`
+
 	ProxyConnectTimeout time.Duration // default 60s
 	ProxyReadTimeout    time.Duration // default 60s
 	ProxySendTimeout    time.Duration // default 60s
@@ -536,4 +540,31 @@ type TLSConf struct {
 	Curves []uint16
 	// DHParam is ssl_dhparam (read for a check only: Go serves no DHE).
 	DHParam string
+}
+
+// ProxySSL is ngx_http_proxy_module's proxy_ssl_* settings, inherited into
+// locations as a whole per field.
+type ProxySSL struct {
+	// Verify is proxy_ssl_verify (default off, as nginx: the upstream's
+	// certificate is then not checked); VerifyDepth proxy_ssl_verify_depth
+	// (default 1); TrustedCertificate the proxy_ssl_trusted_certificate
+	// CA file, required with Verify.
+	Verify             bool
+	VerifyPos          Pos
+	VerifyDepth        int
+	TrustedCertificate string
+	// ServerName is proxy_ssl_server_name (default off: no SNI); Name is
+	// proxy_ssl_name, a string with variables (default "": the host of
+	// the proxy_pass URL), the name sent and verified.
+	ServerName bool
+	Name       string
+	// MinVersion and MaxVersion are proxy_ssl_protocols'; CipherSuites
+	// proxy_ssl_ciphers' (default DEFAULT).
+	MinVersion, MaxVersion uint16
+	CipherSuites           []uint16
+	// Certificate and CertificateKey are proxy_ssl_certificate and
+	// proxy_ssl_certificate_key: the client certificate for the upstream.
+	Certificate, CertificateKey string
+	// SessionReuse is proxy_ssl_session_reuse (default on).
+	SessionReuse bool
 }

@@ -49,6 +49,7 @@ type target struct {
 	pool      *upstream.Pool
 	host      string // for TLS and logs
 	tls       bool
+	tlsConf   *snapshot.UpstreamTLS // proxy_ssl_*, when tls
 	proxyHost []byte
 }
 
@@ -65,7 +66,7 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	// (snapshot.Loc.CheckHandshake).
 
 	// Where to: the static pool, or the evaluated proxy_pass.
-	var tg target
+	tg := target{tlsConf: plan.UpstreamTLS}
 	var evaluatedURI []byte
 	c.vc.Proxied = true
 	pp := lc.ProxyPass
@@ -315,9 +316,7 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 				return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
 			}
 			if tg.tls {
-				// proxy_ssl_verify and proxy_ssl_server_name are off by
-				// default in nginx: no verification, no SNI.
-				tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true})
+				tc := tls.Client(conn, tg.tlsConf.Config(tg.host, c.vc))
 				if lc.ProxyConnectTimeout > 0 {
 					tc.SetDeadline(time.Now().Add(lc.ProxyConnectTimeout))
 				}

@@ -74,6 +74,12 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 			addErr(loc.pos(), "proxy_redirect", err)
 			continue
 		}
+		if pp := lc.ProxyPass; pp != nil && (pp.Scheme == "https" || pp.HasVars) {
+			if loc.UpstreamTLS, err = newUpstreamTLS(&lc.ProxySSL, confPrefix(s.Spec), compile); err != nil {
+				addErr(pp.Pos, "proxy_pass", err)
+				continue
+			}
+		}
 		if lc.ProxyPass != nil {
 			loc.Target = NewTargetRule(lc.ProxyPass, path, isRegex)
 			loc.ProxyHost, loc.ProxyPort = ProxyHost(lc.ProxyPass), ProxyPort(lc.ProxyPass)

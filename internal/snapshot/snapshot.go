@@ -86,6 +86,9 @@ type Loc struct {
 	// the host of PassURL when that names no upstream{} block and is no
 	// IP address.
 	Resolver *dns.Resolver
+	// UpstreamTLS is how an https:// upstream is spoken to (proxy_ssl_*);
+	// nil when proxy_pass can name no https URL.
+	UpstreamTLS *UpstreamTLS
 	// HashKey is the compiled "hash KEY" of Pool, when it hashes.
 	HashKey *vars.Template
 	// ErrorPages are the location's error pages and

@@ -24,12 +24,7 @@ func buildTLS(snap *Snapshot, errs *config.ErrorList) map[string]*tls.Config {
 	out := map[string]*tls.Config{}
 	confs := map[*config.Server]*tls.Config{}
 	failed := map[*config.Server]bool{} // reported once, at the first listen
-	prefix := ""
-	if len(snap.Spec.Files) > 0 {
-		// nginx reads ssl_* files relative to conf_prefix, the directory
-		// of the main configuration file (ngx_conf_full_name(..., 1)).
-		prefix = filepath.Dir(snap.Spec.Files[0].Path)
-	}
+	prefix := confPrefix(snap.Spec)
 	for _, srv := range snap.Spec.HTTP.Servers {
 		for _, l := range srv.Listens {
 			if !l.SSL || srv.TLS == nil || failed[srv] {
@@ -68,6 +63,16 @@ func buildTLS(snap *Snapshot, errs *config.ErrorList) map[string]*tls.Config {
 		}
 	}
 	return out
+}
+
+// confPrefix is the directory nginx reads ssl_* and proxy_ssl_* files
+// relative to: conf_prefix, the directory of the main configuration file
+// (ngx_conf_full_name(..., 1)), also under -p.
+func confPrefix(spec *config.Spec) string {
+	if len(spec.Files) > 0 {
+		return filepath.Dir(spec.Files[0].Path)
+	}
+	return ""
 }
 
 // serverTLS compiles one server's settings. prefix is the directory
