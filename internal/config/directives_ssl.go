@@ -25,6 +25,10 @@ func sslDirectives() map[string]*directive {
 		"ssl_session_ticket_key":    {ctx: ctxSrvAll, min: 1, max: 1, set: setTicketKey},
 		"ssl_ecdh_curve":            {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: setCurves},
 		"ssl_dhparam":               {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: setDHParam},
+		"ssl_client_certificate":    {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(stringArg, func(t *TLSConf) *string { return &t.ClientCertificate })},
+		"ssl_trusted_certificate":   {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(stringArg, func(t *TLSConf) *string { return &t.TrustedCertificate })},
+		"ssl_verify_client":         {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: setVerifyClient},
+		"ssl_verify_depth":          {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(numArg, func(t *TLSConf) *int { return &t.VerifyDepth })},
 		"ssl":                       {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: setSSL},
 	}
 }
@@ -35,7 +39,7 @@ func sslDirectives() map[string]*directive {
 // serve TLSv1.2 and TLSv1.3.
 func defaultTLSConf() TLSConf {
 	t := TLSConf{Protocols: []string{"TLSv1.2", "TLSv1.3"}, Ciphers: "HIGH:!aNULL:!MD5", SessionCache: "none",
-		SessionTimeout: 5 * time.Minute, SessionTickets: true,
+		SessionTimeout: 5 * time.Minute, SessionTickets: true, VerifyClient: "off", VerifyDepth: 1,
 		MinVersion: openssl.VersionTLS12, MaxVersion: openssl.VersionTLS13}
 	c, _ := openssl.ParseCiphers(t.Ciphers)
 	t.CipherSuites = c.IDs
@@ -211,6 +215,20 @@ func setDHParam(c *checker, f *frame, d *Directive, _ bool) {
 	f.lvl.tls = append(f.lvl.tls, func(t *TLSConf) { t.DHParam = path })
 }
 
+// setVerifyClient is ssl_verify_client on | off | optional |
+// optional_no_ca.
+func setVerifyClient(c *checker, f *frame, d *Directive, _ bool) {
+	v := d.Args[0].Text
+	switch v {
+	case "on", "off", "optional", "optional_no_ca":
+	default:
+		c.errorf(d.Args[0].Pos, "invalid value %q in \"ssl_verify_client\" directive, it must be \"on\", \"off\", \"optional\" or \"optional_no_ca\"", v)
+		return
+	}
+	pos := d.Pos
+	f.lvl.tls = append(f.lvl.tls, func(t *TLSConf) { t.VerifyClient, t.VerifyClientPos = v, pos })
+}
+
 // checkTLS checks a server's merged TLS settings once it listens with
 // ssl (ngx_http_ssl_merge_srv_conf).
 func (c *checker) checkTLS(l *Listen, t *TLSConf) {
@@ -218,6 +236,9 @@ func (c *checker) checkTLS(l *Listen, t *TLSConf) {
 		if i >= len(t.CertificateKeys) {
 			c.errorf(l.Pos, "no \"ssl_certificate_key\" is defined for certificate %q", cert)
 		}
+	}
+	if (t.VerifyClient == "on" || t.VerifyClient == "optional") && t.ClientCertificate == "" {
+		c.errorf(t.VerifyClientPos, "no ssl_client_certificate for ssl_verify_client")
 	}
 	if t.MinVersion <= openssl.VersionTLS12 && len(t.CipherSuites) == 0 {
 		c.errorf(t.CiphersPos, "\"ssl_ciphers\" %q selects no TLSv1.2 suite wsgate serves (ECDHE or RSA with AES or ChaCha20)", t.Ciphers)

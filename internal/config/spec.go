@@ -540,6 +540,20 @@ type TLSConf struct {
 	Curves []uint16
 	// DHParam is ssl_dhparam (read for a check only: Go serves no DHE).
 	DHParam string
+
+	// ClientCertificate is ssl_client_certificate, the CAs client
+	// certificates are verified against and whose names the
+	// CertificateRequest lists; TrustedCertificate is
+	// ssl_trusted_certificate, CAs for verification only (and stapling).
+	ClientCertificate  string
+	TrustedCertificate string
+	// VerifyClient is ssl_verify_client: "off" (default), "on",
+	// "optional" or "optional_no_ca"; VerifyClientPos its position.
+	VerifyClient    string
+	VerifyClientPos Pos
+	// VerifyDepth is ssl_verify_depth (default 1): CA certificates
+	// allowed above a client certificate before its trust anchor.
+	VerifyDepth int
 }
 
 // ProxySSL is ngx_http_proxy_module's proxy_ssl_* settings, inherited into

@@ -21,6 +21,10 @@ type Conn struct {
 	// TLSState is the handshake's outcome on a TLS connection ($ssl_*
 	// variables), nil otherwise. Read-only.
 	TLSState *tls.ConnectionState
+	// ClientVerify is $ssl_client_verify on a TLS connection: "NONE",
+	// "SUCCESS" or "FAILED:reason", as the server the SNI picked checked
+	// the client's certificate (ssl_verify_client).
+	ClientVerify string
 	// Serial is $connection.
 	Serial uint64
 	// RemoteAddr, RemotePort, LocalAddr and LocalPort are

@@ -447,11 +447,7 @@ func (w *ResponseWriter) WriteErrorWith(status int, charset string, extra []byte
 		w.framingAt = len(w.hdr)
 		w.hdr = append(w.hdr, extra...)
 	}
-	wire := status
-	if status == StatusRequestHeaderTooLarge {
-		wire = 400
-	}
-	if err := w.WriteHeader(wire, "", int64(len(page))); err != nil {
+	if err := w.WriteHeader(WireStatus(status), "", int64(len(page))); err != nil {
 		return err
 	}
 	w.status = status

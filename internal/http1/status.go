@@ -11,6 +11,25 @@ import (
 // "Request Header Or Cookie Too Large" page.
 const StatusRequestHeaderTooLarge = 494
 
+// StatusSSLCertError and StatusSSLNoCert are nginx's internal codes 495
+// and 496 (NGX_HTTPS_CERT_ERROR, NGX_HTTPS_NO_CERT, ssl_verify_client):
+// sent as "400 Bad Request" with the "The SSL certificate error" and "No
+// required SSL certificate was sent" pages.
+const (
+	StatusSSLCertError = 495
+	StatusSSLNoCert    = 496
+)
+
+// WireStatus is the status nginx puts on the wire for code: 400 for its
+// internal 494, 495 and 496, code itself otherwise.
+func WireStatus(code int) int {
+	switch code {
+	case StatusRequestHeaderTooLarge, StatusSSLCertError, StatusSSLNoCert:
+		return 400
+	}
+	return code
+}
+
 // StatusClientClosedRequest is nginx's 499: logged, never sent.
 const StatusClientClosedRequest = 499
 
@@ -160,6 +179,10 @@ func errorPageTitle(code int) string {
 		return "302 Found"
 	case StatusRequestHeaderTooLarge:
 		return "400 Request Header Or Cookie Too Large"
+	case StatusSSLCertError:
+		return "400 The SSL certificate error"
+	case StatusSSLNoCert:
+		return "400 No required SSL certificate was sent"
 	case 301, 303, 307, 308,
 		400, 402, 403, 404, 405, 406, 408, 409, 410, 411, 412, 413, 414, 415, 416, 421, 429,
 		500, 501, 502, 503, 504, 505, 507:
@@ -182,8 +205,10 @@ func AppendErrorPage(dst []byte, code int, server string) []byte {
 	dst = append(dst, "<html>\r\n<head><title>"...)
 	dst = append(dst, title...)
 	dst = append(dst, "</title></head>\r\n<body>\r\n<center><h1>"...)
-	if code == StatusRequestHeaderTooLarge {
-		dst = append(dst, "400 Bad Request</h1></center>\r\n<center>Request Header Or Cookie Too Large</center>\r\n"...)
+	if WireStatus(code) != code {
+		dst = append(dst, "400 Bad Request</h1></center>\r\n<center>"...)
+		dst = append(dst, title[len("400 "):]...)
+		dst = append(dst, "</center>\r\n"...)
 	} else {
 		dst = append(dst, title...)
 		dst = append(dst, "</h1></center>\r\n"...)
@@ -237,7 +262,7 @@ func WantsPadding(userAgent []byte) bool {
 // errors, which "return" can give too).
 func ClosesKeepalive(code int) bool {
 	switch code {
-	case 400, 413, 414, 500, 501, StatusRequestHeaderTooLarge, 495, 496, 497:
+	case 400, 413, 414, 500, 501, StatusRequestHeaderTooLarge, StatusSSLCertError, StatusSSLNoCert, 497:
 		return true
 	}
 	return false

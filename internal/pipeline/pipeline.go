@@ -131,6 +131,15 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 		return
 	}
 	pc.fillVars(r, srv, caps)
+	if status := pc.checkClientCert(srv, r); status != 0 {
+		w.WriteError(status)
+		// nginx logs its internal 495 and 496 as the 400 it sends.
+		if status != 421 {
+			status = 400
+		}
+		pc.logPhase(w, snap.Loc(srv.Conf), exchange.Result{Status: status})
+		return
+	}
 	pc.rw.Reset()
 	pc.ep.Reset()
 	pc.refused = false
@@ -295,6 +304,7 @@ func (pc *Conn) fillVars(r *exchange.Request, srv *route.Server, caps route.Capt
 		Host:               bstr(r.Host),
 		TLS:                c.TLS,
 		TLSState:           c.TLSState,
+		ClientVerify:       c.ClientVerify,
 		Proto:              r.Proto(),
 		Headers:            hdrs,
 		RemoteAddr:         c.RemoteAddr,

@@ -89,6 +89,9 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 	}
 	xc := &w.xc
 	*xc = exchange.Conn{NetConn: c.nc, ListenAddr: listenAddr, TLS: ln.TLS != nil, TLSState: state, Serial: serial}
+	if state != nil {
+		xc.ClientVerify = ln.ClientVerify(state)
+	}
 	xc.RemoteAddr, xc.RemotePort = w.names.remote.split(nc.RemoteAddr())
 	xc.LocalAddr, xc.LocalPort = w.names.local.split(nc.LocalAddr())
 	s.pipe.Open(&w.pc, xc)

@@ -24,6 +24,10 @@ type Listen struct {
 	// TLS is the configuration of "listen ... ssl": certificates by SNI
 	// and the ALPN protocols offered; nil for plain TCP.
 	TLS *tls.Config
+	// ClientVerify is $ssl_client_verify for a finished handshake on TLS:
+	// the check of the client's certificates by the server the SNI
+	// picked ("NONE" where ssl_verify_client is off). Nil for plain TCP.
+	ClientVerify func(cs *tls.ConnectionState) string
 	// HandshakeTimeout bounds the TLS handshake: the default server's
 	// client_header_timeout (0: no bound).
 	HandshakeTimeout time.Duration
@@ -49,9 +53,11 @@ func buildListens(s *Snapshot, env *Env, errs *config.ErrorList) {
 			cs, lc := def.Config, def.Conf
 			ln := &Listen{
 				Addr: l.Addr, ReusePort: l.ReusePort, Backlog: l.Backlog, IPv6Only: l.IPv6Only,
-				TLS:              tlsConfs[l.Addr],
 				HandshakeTimeout: cs.ClientHeaderTimeout,
 				Conn:             http1.DefaultConnConfig(),
+			}
+			if lt := tlsConfs[l.Addr]; lt != nil {
+				ln.TLS, ln.ClientVerify = lt.cfg, lt.verify
 			}
 			cfg := &ln.Conn
 			cfg.Head.HeaderBufferSize = int(cs.ClientHeaderBufferSize)

@@ -19,10 +19,11 @@ import (
 // (ngx_http_ssl_servername: a server without certificates keeps the
 // default server's). Everything nginx sets per SNI server is per server
 // here: certificates, protocols, ciphers, curves, session tickets and
-// timeout. Problems are added to errs.
-func buildTLS(snap *Snapshot, errs *config.ErrorList) map[string]*tls.Config {
-	out := map[string]*tls.Config{}
+// timeout, client certificates. Problems are added to errs.
+func buildTLS(snap *Snapshot, errs *config.ErrorList) map[string]*listenTLS {
+	out := map[string]*listenTLS{}
 	confs := map[*config.Server]*tls.Config{}
+	verifiers := map[*config.Server]*clientVerifier{}
 	failed := map[*config.Server]bool{} // reported once, at the first listen
 	prefix := confPrefix(snap.Spec)
 	for _, srv := range snap.Spec.HTTP.Servers {
@@ -31,38 +32,58 @@ func buildTLS(snap *Snapshot, errs *config.ErrorList) map[string]*tls.Config {
 				continue
 			}
 			if confs[srv] == nil {
-				cfg, err := serverTLS(srv.TLS, prefix)
+				cfg, v, err := serverTLS(srv.TLS, prefix)
 				if err != nil {
 					errs.Add(l.Pos, "%v", err)
 					failed[srv] = true
 					continue
 				}
-				confs[srv] = cfg
+				confs[srv], verifiers[srv] = cfg, v
 			}
 			if out[l.Addr] != nil {
 				continue
 			}
 			addr := l.Addr
-			out[addr] = &tls.Config{
-				// Every handshake is answered by the configuration of the
-				// server its SNI selects.
-				NextProtos: []string{"http/1.1"},
-				GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-					s, _ := snap.Routes.Server(addr, strings.ToLower(hello.ServerName))
-					if s != nil {
-						if c := confs[s.Config]; c != nil {
-							return c, nil
+			// pick is the server whose settings a handshake gets: the one
+			// its SNI selects, else the address's default server.
+			pick := func(name string) *config.Server {
+				if s, _ := snap.Routes.Server(addr, strings.ToLower(name)); s != nil && confs[s.Config] != nil {
+					return s.Config
+				}
+				if d := snap.Routes.Default(addr); d != nil && confs[d.Config] != nil {
+					return d.Config
+				}
+				return nil
+			}
+			out[addr] = &listenTLS{
+				cfg: &tls.Config{
+					// Every handshake is answered by the configuration of
+					// the server its SNI selects.
+					NextProtos: []string{"http/1.1"},
+					GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+						if s := pick(hello.ServerName); s != nil {
+							return confs[s], nil
 						}
+						return nil, fmt.Errorf("no certificate for %q on %s", hello.ServerName, addr)
+					},
+				},
+				verify: func(cs *tls.ConnectionState) string {
+					if v := verifiers[pick(cs.ServerName)]; v != nil {
+						return v.verify(cs.PeerCertificates, time.Now())
 					}
-					if d := snap.Routes.Default(addr); d != nil && confs[d.Config] != nil {
-						return confs[d.Config], nil
-					}
-					return nil, fmt.Errorf("no certificate for %q on %s", hello.ServerName, addr)
+					return ClientVerifyNone
 				},
 			}
 		}
 	}
 	return out
+}
+
+// listenTLS is an ssl address's TLS: its configuration, and the check of
+// a client's certificates by the server the handshake picked.
+type listenTLS struct {
+	cfg    *tls.Config
+	verify func(cs *tls.ConnectionState) string
 }
 
 // confPrefix is the directory nginx reads ssl_* and proxy_ssl_* files
@@ -77,7 +98,7 @@ func confPrefix(spec *config.Spec) string {
 
 // serverTLS compiles one server's settings. prefix is the directory
 // relative paths are read from.
-func serverTLS(t *config.TLSConf, prefix string) (*tls.Config, error) {
+func serverTLS(t *config.TLSConf, prefix string) (*tls.Config, *clientVerifier, error) {
 	abs := func(p string) string {
 		if filepath.IsAbs(p) {
 			return p
@@ -97,26 +118,30 @@ func serverTLS(t *config.TLSConf, prefix string) (*tls.Config, error) {
 	for i, certFile := range t.Certificates {
 		cert, err := loadKeyPair(abs(certFile), abs(t.CertificateKeys[i]))
 		if err != nil {
-			return nil, fmt.Errorf("loading certificate %q: %w", certFile, err)
+			return nil, nil, fmt.Errorf("loading certificate %q: %w", certFile, err)
 		}
 		cfg.Certificates = append(cfg.Certificates, cert)
 	}
 	if t.DHParam != "" {
 		if _, err := config.ReadFile(abs(t.DHParam), maxPEMSize); err != nil {
-			return nil, fmt.Errorf("reading \"ssl_dhparam\" %q: %w", t.DHParam, err)
+			return nil, nil, fmt.Errorf("reading \"ssl_dhparam\" %q: %w", t.DHParam, err)
 		}
 	}
 	if len(t.SessionTicketKeys) > 0 {
 		keys, err := ticketKeys(t.SessionTicketKeys, abs)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cfg.SetSessionTicketKeys(keys)
 	}
 	if t.SessionTickets {
 		sessionTimeout(cfg, t.SessionTimeout)
 	}
-	return cfg, nil
+	v, err := clientAuth(cfg, t, abs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, v, nil
 }
 
 // ticketKeys reads ssl_session_ticket_key files: 48 or 80 bytes each, as

@@ -75,6 +75,17 @@ const (
 	kSSLSessionReused
 	kSSLALPN
 	kSSLEarlyData
+	kSSLClientVerify
+	kSSLClientSDN
+	kSSLClientIDN
+	kSSLClientSerial
+	kSSLClientFingerprint
+	kSSLClientRawCert
+	kSSLClientEscapedCert
+	kSSLClientCert
+	kSSLClientVStart
+	kSSLClientVEnd
+	kSSLClientVRemain
 )
 
 // builtin maps the fixed variable names to their kinds (ngx_http_core_variables
@@ -133,6 +144,17 @@ var builtin = map[string]kind{
 	"ssl_session_reused":        kSSLSessionReused,
 	"ssl_alpn_protocol":         kSSLALPN,
 	"ssl_early_data":            kSSLEarlyData,
+	"ssl_client_verify":         kSSLClientVerify,
+	"ssl_client_s_dn":           kSSLClientSDN,
+	"ssl_client_i_dn":           kSSLClientIDN,
+	"ssl_client_serial":         kSSLClientSerial,
+	"ssl_client_fingerprint":    kSSLClientFingerprint,
+	"ssl_client_raw_cert":       kSSLClientRawCert,
+	"ssl_client_escaped_cert":   kSSLClientEscapedCert,
+	"ssl_client_cert":           kSSLClientCert,
+	"ssl_client_v_start":        kSSLClientVStart,
+	"ssl_client_v_end":          kSSLClientVEnd,
+	"ssl_client_v_remain":       kSSLClientVRemain,
 }
 
 // Compiler turns strings with variables into Templates for one

@@ -68,6 +68,8 @@ type Ctx struct {
 	// (ngx_http_ssl_module's); nil on a plain connection, where they are
 	// not found. Shared and read-only.
 	TLSState *tls.ConnectionState
+	// ClientVerify is $ssl_client_verify (exchange.Conn.ClientVerify).
+	ClientVerify string
 	// Proto is $server_protocol ("HTTP/1.1", "HTTP/2.0", "HTTP/3.0").
 	Proto string
 	// Headers are the client request headers in arrival order.

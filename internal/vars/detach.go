@@ -72,7 +72,7 @@ func (f *Frozen) Freeze(c *Ctx) {
 	}
 	for _, s := range [...]string{c.Method, c.RequestURI, c.URI, c.Args, c.RequestLine, c.Host,
 		c.Proto, c.RemoteAddr, c.RemotePort, c.ServerAddr, c.ServerPort, c.ServerName,
-		c.Captures.Subject, c.ProxyHost, c.ProxyPort, c.WSClosedBy, c.RequestBody} {
+		c.Captures.Subject, c.ProxyHost, c.ProxyPort, c.WSClosedBy, c.RequestBody, c.ClientVerify} {
 		b = appendString(b, s)
 	}
 	for _, v := range [...]int64{int64(c.Status), c.BodyBytesSent, c.BytesSent, c.RequestLength,
@@ -140,7 +140,7 @@ func (f *Frozen) Thaw(c *Ctx) {
 	}
 	for _, p := range [...]*string{&c.Method, &c.RequestURI, &c.URI, &c.Args, &c.RequestLine, &c.Host,
 		&c.Proto, &c.RemoteAddr, &c.RemotePort, &c.ServerAddr, &c.ServerPort, &c.ServerName,
-		&c.Captures.Subject, &c.ProxyHost, &c.ProxyPort, &c.WSClosedBy, &c.RequestBody} {
+		&c.Captures.Subject, &c.ProxyHost, &c.ProxyPort, &c.WSClosedBy, &c.RequestBody, &c.ClientVerify} {
 		*p = d.str()
 	}
 	c.Status = int(d.int())

@@ -221,6 +221,11 @@ func (cp *Compiler) stringValue(c *Ctx, p *part) (s string, found, ok bool) {
 		return "", true, true
 	case kSSLProtocol, kSSLCipher, kSSLServerName, kSSLSessionReused, kSSLALPN, kSSLEarlyData:
 		return sslValue(c.TLSState, p.kind)
+	case kSSLClientVerify:
+		return c.ClientVerify, c.TLSState != nil, true
+	case kSSLClientSDN, kSSLClientIDN, kSSLClientSerial, kSSLClientFingerprint, kSSLClientRawCert,
+		kSSLClientEscapedCert, kSSLClientCert, kSSLClientVStart, kSSLClientVEnd, kSSLClientVRemain:
+		return clientCertValue(c.TLSState, p.kind)
 	case kRequestURI:
 		return c.RequestURI, true, true
 	case kURI:

@@ -1,0 +1,130 @@
+package snapshot
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"wsgate/internal/config"
+)
+
+// clientVerifier checks client certificates for one server
+// (ssl_verify_client, ssl_client_certificate, ssl_trusted_certificate,
+// ssl_verify_depth). As nginx, the handshake never fails on a
+// certificate: it asks for one, and the request phase answers a missing
+// or failed one (ClientVerify's result) with 400.
+type clientVerifier struct {
+	roots *x509.CertPool // client and trusted CAs
+	depth int
+}
+
+// clientAuth sets cfg up to ask for client certificates when t says so
+// and returns the verifier, nil when ssl_verify_client is off.
+func clientAuth(cfg *tls.Config, t *config.TLSConf, abs func(string) string) (*clientVerifier, error) {
+	if t.VerifyClient == "off" || t.VerifyClient == "" {
+		return nil, nil
+	}
+	v := &clientVerifier{roots: x509.NewCertPool(), depth: t.VerifyDepth}
+	// RequestClientCert: crypto/tls asks, checks nothing, and lists
+	// ClientCAs' names in the CertificateRequest, as nginx lists
+	// ssl_client_certificate's (SSL_CTX_set_client_CA_list).
+	cfg.ClientAuth = tls.RequestClientCert
+	if t.ClientCertificate != "" {
+		names, err := addPEM(v.roots, abs(t.ClientCertificate))
+		if err != nil {
+			return nil, fmt.Errorf("reading \"ssl_client_certificate\" %q: %w", t.ClientCertificate, err)
+		}
+		cfg.ClientCAs = names
+	}
+	if t.TrustedCertificate != "" {
+		if _, err := addPEM(v.roots, abs(t.TrustedCertificate)); err != nil {
+			return nil, fmt.Errorf("reading \"ssl_trusted_certificate\" %q: %w", t.TrustedCertificate, err)
+		}
+	}
+	return v, nil
+}
+
+// addPEM adds the certificates of a PEM file to pool and returns them as
+// a pool of their own.
+func addPEM(pool *x509.CertPool, file string) (*x509.CertPool, error) {
+	b, err := config.ReadFile(file, maxPEMSize)
+	if err != nil {
+		return nil, err
+	}
+	own := x509.NewCertPool()
+	if !own.AppendCertsFromPEM(b) {
+		return nil, errors.New("no PEM certificate in it")
+	}
+	pool.AppendCertsFromPEM(b)
+	return own, nil
+}
+
+// Results of a client certificate check ($ssl_client_verify).
+const (
+	ClientVerifyNone    = "NONE"
+	ClientVerifySuccess = "SUCCESS"
+)
+
+// verify is $ssl_client_verify for the certificates a client sent:
+// "NONE", "SUCCESS" or "FAILED:" and OpenSSL's reason
+// (X509_verify_cert_error_string).
+func (v *clientVerifier) verify(certs []*x509.Certificate, now time.Time) string {
+	if len(certs) == 0 {
+		return ClientVerifyNone
+	}
+	leaf := certs[0]
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: inter, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if err != nil {
+		return "FAILED:" + opensslReason(leaf, err, now)
+	}
+	for _, ch := range chains {
+		if len(ch) <= v.depth+2 {
+			return ClientVerifySuccess
+		}
+	}
+	return "FAILED:certificate chain too long"
+}
+
+// opensslReason names err as OpenSSL does.
+func opensslReason(leaf *x509.Certificate, err error, now time.Time) string {
+	var ua x509.UnknownAuthorityError
+	var ci x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &ua):
+		if leaf.CheckSignatureFrom(leaf) == nil {
+			return "self-signed certificate"
+		}
+		return "unable to get local issuer certificate"
+	case errors.As(err, &ci):
+		switch ci.Reason {
+		case x509.Expired:
+			if now.Before(ci.Cert.NotBefore) {
+				return "certificate is not yet valid"
+			}
+			return "certificate has expired"
+		case x509.IncompatibleUsage:
+			return "unsupported certificate purpose"
+		case x509.TooManyIntermediates:
+			return "certificate chain too long"
+		}
+	}
+	return "certificate verify failed"
+}
+
+// ClientVerifyTolerated reports whether ssl_verify_client optional_no_ca
+// lets a request with result through: the certificate is good but for
+// its CA being unknown (ngx_ssl_verify_error_optional).
+func ClientVerifyTolerated(result string) bool {
+	r, ok := strings.CutPrefix(result, "FAILED:")
+	return ok && (r == "self-signed certificate" || r == "unable to get local issuer certificate" ||
+		r == "self-signed certificate in certificate chain" || r == "unable to get issuer certificate" ||
+		r == "unable to verify the first certificate")
+}
