@@ -49,7 +49,7 @@ func nginxRest(t map[string]*directive) {
 	unsupported(`give the default server a certificate and "return 444"`, "ssl_reject_handshake")
 	unsupported(`set TLS up with "ssl_protocols" and "ssl_ciphers"`, "ssl_conf_command", "proxy_ssl_conf_command")
 	unsupported("configure certificate checking in the backend's TLS terminator", "ssl_ocsp", "ssl_ocsp_responder",
-		"ssl_ocsp_cache", "ssl_stapling_file", "ssl_stapling_responder", "proxy_ssl_crl",
+		"ssl_ocsp_cache", "proxy_ssl_crl",
 		"proxy_ssl_password_file")
 	unsupported("wsgate serves no HTTP/3 (QUIC); clients use the TCP listeners", "http3", "http3_hq",
 		"http3_max_concurrent_streams", "http3_stream_buffer_size", "quic_active_connection_id_limit", "quic_bpf",

@@ -29,6 +29,10 @@ func sslDirectives() map[string]*directive {
 		"ssl_trusted_certificate":   {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(stringArg, func(t *TLSConf) *string { return &t.TrustedCertificate })},
 		"ssl_verify_client":         {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: setVerifyClient},
 		"ssl_verify_depth":          {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(numArg, func(t *TLSConf) *int { return &t.VerifyDepth })},
+		"ssl_stapling":              {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: setStapling},
+		"ssl_stapling_file":         {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(stringArg, func(t *TLSConf) *string { return &t.StaplingFile })},
+		"ssl_stapling_responder":    {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(stringArg, func(t *TLSConf) *string { return &t.StaplingResponder })},
+		"ssl_stapling_verify":       {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(flagArg, func(t *TLSConf) *bool { return &t.StaplingVerify })},
 		"ssl":                       {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: setSSL},
 	}
 }
@@ -227,6 +231,16 @@ func setVerifyClient(c *checker, f *frame, d *Directive, _ bool) {
 	}
 	pos := d.Pos
 	f.lvl.tls = append(f.lvl.tls, func(t *TLSConf) { t.VerifyClient, t.VerifyClientPos = v, pos })
+}
+
+// setStapling is ssl_stapling on|off.
+func setStapling(c *checker, f *frame, d *Directive, _ bool) {
+	v, ok := flagArg(c, d)
+	if !ok {
+		return
+	}
+	pos := d.Pos
+	f.lvl.tls = append(f.lvl.tls, func(t *TLSConf) { t.Stapling, t.StaplingPos = v, pos })
 }
 
 // checkTLS checks a server's merged TLS settings once it listens with

@@ -554,6 +554,16 @@ type TLSConf struct {
 	// VerifyDepth is ssl_verify_depth (default 1): CA certificates
 	// allowed above a client certificate before its trust anchor.
 	VerifyDepth int
+
+	// Stapling is ssl_stapling (StaplingPos its position); StaplingFile
+	// is ssl_stapling_file, a DER OCSP response stapled as it is;
+	// StaplingResponder is ssl_stapling_responder, the URL asked instead
+	// of the certificate's; StaplingVerify is ssl_stapling_verify.
+	Stapling          bool
+	StaplingPos       Pos
+	StaplingFile      string
+	StaplingResponder string
+	StaplingVerify    bool
 }
 
 // ProxySSL is ngx_http_proxy_module's proxy_ssl_* settings, inherited into

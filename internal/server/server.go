@@ -32,6 +32,7 @@ import (
 	"wsgate/internal/config"
 	"wsgate/internal/dns"
 	"wsgate/internal/listen"
+	"wsgate/internal/ocsp"
 	"wsgate/internal/pipeline"
 	"wsgate/internal/proxy"
 	"wsgate/internal/snapshot"
@@ -73,6 +74,7 @@ type Server struct {
 	listeners listen.Set
 	ups       *upstream.Registry
 	dns       *dns.Registry
+	staples   *ocsp.Stapler // OCSP responses (ssl_stapling), across reloads
 	tunnels   *tunnel.Registry
 	logs      *accesslog.Files
 	// current is the published snapshot: the one pointer a reload swaps.
@@ -110,6 +112,7 @@ func Start(opts Options) (*Server, error) {
 		dns:     dns.NewRegistry(dns.Options{Logger: log}),
 		tunnels: tunnel.NewRegistry(),
 		logs:    accesslog.NewFiles(opts.Prefix),
+		staples: ocsp.New(log),
 		work:    make(chan connJob),
 	}
 	if s.source == nil {
@@ -132,17 +135,20 @@ func Start(opts Options) (*Server, error) {
 		var err error
 		if spec, err = s.source(); err != nil {
 			s.logs.Close()
+			s.staples.Close()
 			return nil, err
 		}
 	}
 	snap, err := s.build(spec)
 	if err != nil {
 		s.logs.Close()
+		s.staples.Close()
 		return nil, err
 	}
 	added, _, err := s.listeners.Reconcile(wants(snap))
 	if err != nil {
 		s.logs.Close()
+		s.staples.Close()
 		return nil, err
 	}
 	s.current.Store(snap)
@@ -161,6 +167,7 @@ func (s *Server) build(spec *config.Spec) (*snapshot.Snapshot, error) {
 		Resolver:  s.opts.Resolver,
 		DNS:       s.dns,
 		Logs:      s.logs,
+		Staples:   s.staples,
 		Version:   s.opts.Version,
 		Prefix:    s.opts.Prefix,
 		Log:       s.log,
@@ -316,6 +323,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.serving.Wait()
 	s.ups.Close()
 	s.logs.Close()
+	s.staples.Close()
 	return err
 }
 
@@ -340,4 +348,5 @@ func (s *Server) Stop() {
 	s.serving.Wait()
 	s.ups.Close()
 	s.logs.Close()
+	s.staples.Close()
 }

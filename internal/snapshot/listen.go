@@ -39,7 +39,7 @@ type Listen struct {
 // buildListens compiles every listening address of s, in the order the
 // configuration first names them.
 func buildListens(s *Snapshot, env *Env, errs *config.ErrorList) {
-	tlsConfs := buildTLS(s, errs)
+	tlsConfs := buildTLS(s, env, errs)
 	s.listenAt = map[string]*Listen{}
 	for _, srv := range s.Spec.HTTP.Servers {
 		for _, l := range srv.Listens {

@@ -29,6 +29,7 @@ import (
 	"wsgate/internal/errorpage"
 	"wsgate/internal/exchange"
 	"wsgate/internal/files"
+	"wsgate/internal/ocsp"
 	"wsgate/internal/rewrite"
 	"wsgate/internal/route"
 	"wsgate/internal/upstream"
@@ -166,6 +167,9 @@ type Env struct {
 	Prefix string
 	// Log receives the file handlers' error_log lines; nil discards them.
 	Log *slog.Logger
+	// Staples fetches and refreshes OCSP responses (ssl_stapling without
+	// ssl_stapling_file); nil fetches none, as for -t.
+	Staples *ocsp.Stapler
 }
 
 // Build compiles spec into a Snapshot ready to publish. All problems are

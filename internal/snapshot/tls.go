@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"wsgate/internal/config"
+	"wsgate/internal/ocsp"
 )
 
 // buildTLS compiles the TLS settings of every server that listens with
@@ -20,7 +21,7 @@ import (
 // default server's). Everything nginx sets per SNI server is per server
 // here: certificates, protocols, ciphers, curves, session tickets and
 // timeout, client certificates. Problems are added to errs.
-func buildTLS(snap *Snapshot, errs *config.ErrorList) map[string]*listenTLS {
+func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*listenTLS {
 	out := map[string]*listenTLS{}
 	confs := map[*config.Server]*tls.Config{}
 	verifiers := map[*config.Server]*clientVerifier{}
@@ -32,7 +33,7 @@ func buildTLS(snap *Snapshot, errs *config.ErrorList) map[string]*listenTLS {
 				continue
 			}
 			if confs[srv] == nil {
-				cfg, v, err := serverTLS(srv.TLS, prefix)
+				cfg, v, err := serverTLS(srv.TLS, prefix, env.Staples)
 				if err != nil {
 					errs.Add(l.Pos, "%v", err)
 					failed[srv] = true
@@ -97,8 +98,8 @@ func confPrefix(spec *config.Spec) string {
 }
 
 // serverTLS compiles one server's settings. prefix is the directory
-// relative paths are read from.
-func serverTLS(t *config.TLSConf, prefix string) (*tls.Config, *clientVerifier, error) {
+// relative paths are read from; staples fetches OCSP responses (nil: none).
+func serverTLS(t *config.TLSConf, prefix string, staples *ocsp.Stapler) (*tls.Config, *clientVerifier, error) {
 	abs := func(p string) string {
 		if filepath.IsAbs(p) {
 			return p
@@ -139,6 +140,9 @@ func serverTLS(t *config.TLSConf, prefix string) (*tls.Config, *clientVerifier, 
 	}
 	v, err := clientAuth(cfg, t, abs)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := stapling(cfg, t, abs, staples); err != nil {
 		return nil, nil, err
 	}
 	return cfg, v, nil

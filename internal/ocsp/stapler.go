@@ -1,0 +1,237 @@
+package ocsp
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	xocsp "golang.org/x/crypto/ocsp"
+)
+
+// Schedule of refreshes (ngx_ssl_stapling_ocsp_handler): at most an hour
+// after a fetch, five minutes before the response expires, and never
+// sooner than five minutes later; after a failure, five minutes later.
+const (
+	maxAge      = time.Hour
+	expiryGrace = 5 * time.Minute
+	retryAfter  = 5 * time.Minute
+	// fetchTimeout bounds one OCSP request.
+	fetchTimeout = 10 * time.Second
+	// maxResponse bounds an OCSP response's size.
+	maxResponse = 64 << 10
+)
+
+// Stapler fetches and refreshes OCSP responses, one entry per
+// certificate and responder. Safe for concurrent use; the zero value is
+// not usable: see New.
+type Stapler struct {
+	log    *slog.Logger
+	client *http.Client
+	now    func() time.Time
+
+	mu      sync.Mutex
+	entries map[[32]byte]*entry
+	closed  bool
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// New returns a Stapler that logs to log (nil: discard).
+func New(log *slog.Logger) *Stapler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Stapler{log: log, client: &http.Client{Timeout: fetchTimeout}, now: time.Now,
+		entries: map[[32]byte]*entry{}, ctx: ctx, cancel: cancel}
+}
+
+// Close stops every refresh and waits for them.
+func (s *Stapler) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Source is one certificate to staple.
+type Source struct {
+	Leaf, Issuer *x509.Certificate
+	// Responder is the URL asked: ssl_stapling_responder, else the
+	// certificate's first OCSP server.
+	Responder string
+	// Roots, when set (ssl_stapling_verify), must anchor the responder's
+	// certificate; otherwise the issuer's signature suffices.
+	Roots *x509.CertPool
+}
+
+// entry is one certificate's current response.
+type entry struct {
+	src  Source
+	mu   sync.Mutex
+	resp []byte // DER of the current good response; nil while none
+}
+
+// Staple returns the function a handshake calls for the current response
+// of src (nil while none is good), starting its fetches on first use.
+func (s *Stapler) Staple(src Source) func() []byte {
+	// The entry is the certificate's as asked for: the same leaf with
+	// another responder, issuer or verification is another entry.
+	h := sha256.New()
+	h.Write(src.Leaf.Raw)
+	h.Write([]byte{0, byte(len(src.Responder) >> 8), byte(len(src.Responder))})
+	h.Write([]byte(src.Responder))
+	if src.Issuer != nil {
+		h.Write(src.Issuer.Raw)
+	}
+	if src.Roots != nil {
+		h.Write([]byte("verify"))
+	}
+	var key [32]byte
+	h.Sum(key[:0])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.entries[key]
+	if e == nil {
+		e = &entry{src: src}
+		s.entries[key] = e
+		switch {
+		case src.Issuer == nil:
+			s.log.Warn(`"ssl_stapling" ignored, issuer certificate not found`, "certificate", src.Leaf.Subject.String())
+		case src.Responder == "":
+			s.log.Warn(`"ssl_stapling" ignored, no OCSP responder URL in the certificate`, "certificate", src.Leaf.Subject.String())
+		case !s.closed:
+			s.wg.Add(1)
+			go s.refresh(e)
+		}
+	}
+	return func() []byte {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.resp
+	}
+}
+
+// refresh keeps e's response fresh until the Stapler closes.
+func (s *Stapler) refresh(e *entry) {
+	defer s.wg.Done()
+	for {
+		next := s.fetch(e)
+		t := time.NewTimer(time.Until(next))
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// fetch asks e's responder once and returns when to ask again.
+func (s *Stapler) fetch(e *entry) time.Time {
+	now := s.now()
+	der, resp, err := s.ask(e.src)
+	if err != nil {
+		s.log.Warn("OCSP response not stapled", "responder", e.src.Responder,
+			"certificate", e.src.Leaf.Subject.String(), "err", err)
+		e.mu.Lock()
+		if e.resp != nil && expired(e.resp, now) {
+			e.resp = nil
+		}
+		e.mu.Unlock()
+		return now.Add(retryAfter)
+	}
+	e.mu.Lock()
+	e.resp = der
+	e.mu.Unlock()
+	next := now.Add(maxAge)
+	if !resp.NextUpdate.IsZero() && resp.NextUpdate.Add(-expiryGrace).Before(next) {
+		next = resp.NextUpdate.Add(-expiryGrace)
+	}
+	if soonest := now.Add(retryAfter); next.Before(soonest) {
+		next = soonest
+	}
+	return next
+}
+
+// expired reports whether a stapled response is past its NextUpdate.
+func expired(der []byte, now time.Time) bool {
+	r, err := xocsp.ParseResponse(der, nil)
+	return err != nil || (!r.NextUpdate.IsZero() && now.After(r.NextUpdate))
+}
+
+// ask makes one OCSP request (RFC 6960 A.1, POST) and checks the answer.
+func (s *Stapler) ask(src Source) ([]byte, *xocsp.Response, error) {
+	req, err := xocsp.CreateRequest(src.Leaf, src.Issuer, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("making the request: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, fetchTimeout)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, src.Responder, bytes.NewReader(req))
+	if err != nil {
+		return nil, nil, err
+	}
+	hr.Header.Set("Content-Type", "application/ocsp-request")
+	res, err := s.client.Do(hr)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("responder answered %s", res.Status)
+	}
+	der, err := io.ReadAll(io.LimitReader(res.Body, maxResponse+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the response: %w", err)
+	}
+	if len(der) > maxResponse {
+		return nil, nil, errors.New("response too large")
+	}
+	resp, err := Check(der, src.Leaf, src.Issuer, src.Roots, s.now())
+	if err != nil {
+		return nil, nil, err
+	}
+	return der, resp, nil
+}
+
+// Check parses an OCSP response for leaf and checks it: signed by issuer
+// (or by a responder certificate the issuer signed, which roots must
+// anchor when set), status good, and not expired.
+func Check(der []byte, leaf, issuer *x509.Certificate, roots *x509.CertPool, now time.Time) (*xocsp.Response, error) {
+	resp, err := xocsp.ParseResponseForCert(der, leaf, issuer)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the response: %w", err)
+	}
+	if roots != nil {
+		signer := issuer
+		if resp.Certificate != nil {
+			signer = resp.Certificate
+		}
+		if _, err := signer.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: now,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			return nil, fmt.Errorf("verifying the responder: %w", err)
+		}
+	}
+	switch resp.Status {
+	case xocsp.Good:
+	case xocsp.Revoked:
+		return nil, errors.New(`certificate status "revoked" in the OCSP response`)
+	default:
+		return nil, errors.New(`certificate status "unknown" in the OCSP response`)
+	}
+	if !resp.NextUpdate.IsZero() && now.After(resp.NextUpdate) {
+		return nil, errors.New("OCSP response has expired")
+	}
+	return resp, nil
+}
