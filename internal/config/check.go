@@ -340,7 +340,7 @@ func (c *checker) finish() {
 		for _, apply := range sl.level.tls {
 			apply(&tls)
 		}
-		if len(tls.Certificates) > 0 {
+		if len(tls.Certificates) > 0 || tls.RejectHandshake {
 			s.TLS = &tls
 		}
 		if len(s.Listens) == 0 {

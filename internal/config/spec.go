@@ -554,6 +554,9 @@ type TLSConf struct {
 	// VerifyDepth is ssl_verify_depth (default 1): CA certificates
 	// allowed above a client certificate before its trust anchor.
 	VerifyDepth int
+	// CRL is ssl_crl: revocation lists client certificates are checked
+	// against.
+	CRL string
 
 	// Stapling is ssl_stapling (StaplingPos its position); StaplingFile
 	// is ssl_stapling_file, a DER OCSP response stapled as it is;
@@ -564,6 +567,10 @@ type TLSConf struct {
 	StaplingFile      string
 	StaplingResponder string
 	StaplingVerify    bool
+
+	// RejectHandshake is ssl_reject_handshake: handshakes that select
+	// the server are refused (the server needs no certificate then).
+	RejectHandshake bool
 }
 
 // ProxySSL is ngx_http_proxy_module's proxy_ssl_* settings, inherited into
@@ -591,4 +598,7 @@ type ProxySSL struct {
 	Certificate, CertificateKey string
 	// SessionReuse is proxy_ssl_session_reuse (default on).
 	SessionReuse bool
+	// CRL is proxy_ssl_crl: revocation lists the upstream's certificate
+	// is checked against (with Verify).
+	CRL string
 }

@@ -158,3 +158,28 @@ func TestTLSSettingsPerServer(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSRejectHandshake checks ssl_reject_handshake on a default server
+// without a certificate: handshakes with an unknown name or none are
+// refused, the named server's go through.
+func TestTLSRejectHandshake(t *testing.T) {
+	a := proxytest.FreeAddr(t)
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir, "known.test")
+	conf := "events {}\nhttp {\n    access_log off;\n" +
+		"    server { listen " + a + " ssl default_server; ssl_reject_handshake on; }\n" +
+		"    server { listen " + a + " ssl; server_name known.test; ssl_certificate " + cert + "; ssl_certificate_key " + key + "; return 200; }\n}\n"
+	start(t, conf, Options{})
+	for _, tc := range []struct {
+		sni string
+		ok  bool
+	}{{"known.test", true}, {"other.test", false}, {"", false}} {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", a, &tls.Config{ServerName: tc.sni, InsecureSkipVerify: true})
+		if err == nil {
+			c.Close()
+		}
+		if (err == nil) != tc.ok {
+			t.Errorf("SNI %q: handshake error %v; want success %v", tc.sni, err, tc.ok)
+		}
+	}
+}

@@ -63,6 +63,11 @@ func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*list
 					NextProtos: []string{"http/1.1"},
 					GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 						if s := pick(hello.ServerName); s != nil {
+							if s.TLS.RejectHandshake {
+								// ssl_reject_handshake (nginx sends the
+								// unrecognized_name alert; Go an internal_error).
+								return nil, fmt.Errorf("handshake for %q rejected (\"ssl_reject_handshake\")", hello.ServerName)
+							}
 							return confs[s], nil
 						}
 						return nil, fmt.Errorf("no certificate for %q on %s", hello.ServerName, addr)

@@ -19,6 +19,7 @@ import (
 type clientVerifier struct {
 	roots *x509.CertPool // client and trusted CAs
 	depth int
+	crls  crls // ssl_crl; nil: none checked
 }
 
 // clientAuth sets cfg up to ask for client certificates when t says so
@@ -42,6 +43,12 @@ func clientAuth(cfg *tls.Config, t *config.TLSConf, abs func(string) string) (*c
 	if t.TrustedCertificate != "" {
 		if _, err := addPEM(v.roots, abs(t.TrustedCertificate)); err != nil {
 			return nil, fmt.Errorf("reading \"ssl_trusted_certificate\" %q: %w", t.TrustedCertificate, err)
+		}
+	}
+	if t.CRL != "" {
+		var err error
+		if v.crls, err = readCRLs(abs(t.CRL)); err != nil {
+			return nil, fmt.Errorf("reading \"ssl_crl\" %q: %w", t.CRL, err)
 		}
 	}
 	return v, nil
@@ -87,6 +94,11 @@ func (v *clientVerifier) verify(certs []*x509.Certificate, now time.Time) string
 	}
 	for _, ch := range chains {
 		if len(ch) <= v.depth+2 {
+			if v.crls != nil {
+				if r := v.crls.check(ch, now); r != "" {
+					return "FAILED:" + r
+				}
+			}
 			return ClientVerifySuccess
 		}
 	}

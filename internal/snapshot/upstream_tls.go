@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"wsgate/internal/config"
 	"wsgate/internal/vars"
@@ -22,6 +23,7 @@ type UpstreamTLS struct {
 	verify   bool     // proxy_ssl_verify
 	depth    int      // proxy_ssl_verify_depth
 	roots    *x509.CertPool
+	crls     crls // proxy_ssl_crl
 }
 
 // newUpstreamTLS compiles p; prefix is the directory relative paths are
@@ -60,6 +62,12 @@ func newUpstreamTLS(p *config.ProxySSL, prefix string, compile func(string) (Tem
 		u.roots = x509.NewCertPool()
 		if !u.roots.AppendCertsFromPEM(b) {
 			return nil, fmt.Errorf("no PEM certificate in \"proxy_ssl_trusted_certificate\" %q", p.TrustedCertificate)
+		}
+	}
+	if p.CRL != "" {
+		var err error
+		if u.crls, err = readCRLs(abs(p.CRL)); err != nil {
+			return nil, fmt.Errorf("reading \"proxy_ssl_crl\" %q: %w", p.CRL, err)
 		}
 	}
 	if p.Certificate != "" {
@@ -114,6 +122,11 @@ func (u *UpstreamTLS) verifyPeer(cs tls.ConnectionState, name string) error {
 	}
 	for _, ch := range chains {
 		if len(ch) <= u.depth+2 {
+			if u.crls != nil {
+				if r := u.crls.check(ch, time.Now()); r != "" {
+					return crlError(r)
+				}
+			}
 			return nil
 		}
 	}
