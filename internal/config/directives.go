@@ -103,7 +103,6 @@ func directiveTable() map[string]*directive {
 	unsupported(anyCtx, "let the backend send response headers", "add_header", "add_trailer", "more_set_headers")
 	unsupported(anyCtx, "wsgate does not cache responses", "proxy_cache", "proxy_cache_path", "proxy_cache_key",
 		"proxy_cache_valid", "proxy_cache_bypass", "proxy_no_cache", "proxy_cache_use_stale", "proxy_store")
-	unsupported(anyCtx, "decrypt the key (openssl pkey -in KEY -out PLAIN) and protect the file instead", "ssl_password_file")
 	unsupported(anyCtx, "wsgate forwards requests as received; change them in the backend", "proxy_set_body",
 		"proxy_method", "proxy_ignore_headers", "proxy_cookie_domain", "proxy_cookie_path", "proxy_bind",
 		"proxy_socket_keepalive", "limit_except", "real_ip_header", "set_real_ip_from", "real_ip_recursive")

@@ -49,7 +49,6 @@ func nginxRest(t map[string]*directive) {
 	unsupported(`set TLS up with "ssl_protocols" and "ssl_ciphers"`, "ssl_conf_command", "proxy_ssl_conf_command")
 	unsupported(`check client certificates against "ssl_crl" (revocation lists), or in the backend`, "ssl_ocsp",
 		"ssl_ocsp_responder", "ssl_ocsp_cache")
-	unsupported("decrypt the key (openssl pkey -in KEY -out PLAIN) and protect the file instead", "proxy_ssl_password_file")
 	unsupported("wsgate serves no HTTP/3 (QUIC); clients use the TCP listeners", "http3", "http3_hq",
 		"http3_max_concurrent_streams", "http3_stream_buffer_size", "quic_active_connection_id_limit", "quic_bpf",
 		"quic_gso", "quic_host_key", "quic_retry")

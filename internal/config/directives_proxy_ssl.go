@@ -47,6 +47,7 @@ func proxySSLDirectives() map[string]*directive {
 		"proxy_ssl_server_name":         {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: flag(func(p *ProxySSL) *bool { return &p.ServerName })},
 		"proxy_ssl_name":                {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: str(func(p *ProxySSL) *string { return &p.Name })},
 		"proxy_ssl_session_reuse":       {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: flag(func(p *ProxySSL) *bool { return &p.SessionReuse })},
+		"proxy_ssl_password_file":       {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: str(func(p *ProxySSL) *string { return &p.PasswordFile })},
 		"proxy_ssl_crl":                 {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: str(func(p *ProxySSL) *string { return &p.CRL })},
 		"proxy_ssl_certificate":         {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: str(func(p *ProxySSL) *string { return &p.Certificate })},
 		"proxy_ssl_certificate_key":     {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: str(func(p *ProxySSL) *string { return &p.CertificateKey })},

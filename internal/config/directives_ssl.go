@@ -33,6 +33,7 @@ func sslDirectives() map[string]*directive {
 		"ssl_stapling_file":         {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(stringArg, func(t *TLSConf) *string { return &t.StaplingFile })},
 		"ssl_stapling_responder":    {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(stringArg, func(t *TLSConf) *string { return &t.StaplingResponder })},
 		"ssl_stapling_verify":       {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(flagArg, func(t *TLSConf) *bool { return &t.StaplingVerify })},
+		"ssl_password_file":         {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(stringArg, func(t *TLSConf) *string { return &t.PasswordFile })},
 		"ssl_crl":                   {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(stringArg, func(t *TLSConf) *string { return &t.CRL })},
 		"ssl_reject_handshake":      {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(flagArg, func(t *TLSConf) *bool { return &t.RejectHandshake })},
 		"ssl":                       {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: setSSL},

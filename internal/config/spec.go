@@ -513,6 +513,9 @@ type TLSConf struct {
 	Certificates    []string
 	CertificateKeys []string
 	CertPos         []Pos
+	// PasswordFile is ssl_password_file: passphrases of encrypted keys,
+	// one a line, tried in turn.
+	PasswordFile string
 	// Protocols are the ssl_protocols names (default TLSv1.2 TLSv1.3);
 	// MinVersion and MaxVersion the versions served (0 for none).
 	Protocols              []string
@@ -596,6 +599,8 @@ type ProxySSL struct {
 	// Certificate and CertificateKey are proxy_ssl_certificate and
 	// proxy_ssl_certificate_key: the client certificate for the upstream.
 	Certificate, CertificateKey string
+	// PasswordFile is proxy_ssl_password_file.
+	PasswordFile string
 	// SessionReuse is proxy_ssl_session_reuse (default on).
 	SessionReuse bool
 	// CRL is proxy_ssl_crl: revocation lists the upstream's certificate

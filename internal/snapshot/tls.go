@@ -122,7 +122,7 @@ func serverTLS(t *config.TLSConf, prefix string, staples *ocsp.Stapler) (*tls.Co
 		cfg.CurvePreferences = append(cfg.CurvePreferences, tls.CurveID(c))
 	}
 	for i, certFile := range t.Certificates {
-		cert, err := loadKeyPair(abs(certFile), abs(t.CertificateKeys[i]))
+		cert, err := loadKeyPairPass(abs(certFile), abs(t.CertificateKeys[i]), absIf(abs, t.PasswordFile))
 		if err != nil {
 			return nil, nil, fmt.Errorf("loading certificate %q: %w", certFile, err)
 		}
@@ -151,6 +151,14 @@ func serverTLS(t *config.TLSConf, prefix string, staples *ocsp.Stapler) (*tls.Co
 		return nil, nil, err
 	}
 	return cfg, v, nil
+}
+
+// absIf is abs(p), "" for "".
+func absIf(abs func(string) string, p string) string {
+	if p == "" {
+		return ""
+	}
+	return abs(p)
 }
 
 // ticketKeys reads ssl_session_ticket_key files: 48 or 80 bytes each, as

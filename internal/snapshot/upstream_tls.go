@@ -71,7 +71,7 @@ func newUpstreamTLS(p *config.ProxySSL, prefix string, compile func(string) (Tem
 		}
 	}
 	if p.Certificate != "" {
-		cert, err := loadKeyPair(abs(p.Certificate), abs(p.CertificateKey))
+		cert, err := loadKeyPairPass(abs(p.Certificate), abs(p.CertificateKey), absIf(abs, p.PasswordFile))
 		if err != nil {
 			return nil, fmt.Errorf("loading \"proxy_ssl_certificate\" %q: %w", p.Certificate, err)
 		}
