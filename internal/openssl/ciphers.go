@@ -92,7 +92,7 @@ var otherAliases = map[string]bool{
 	"aGOST01": true, "aGOST12": true, "EXPORT": true, "EXP": true, "EXPORT40": true, "EXPORT56": true,
 	"EXPORT1024": true, "KRB5": true, "kKRB5": true, "aKRB5": true, "FZA": true, "kFZA": true,
 	"aFZA": true, "eFZA": true, "SSLv2": true, "SUITEB128": true, "SUITEB128ONLY": true,
-	"SUITEB128C2": true, "SUITEB192": true,
+	"SUITEB128C2": true, "SUITEB192": true, "ECCdraft": true,
 }
 
 var known = func() map[string]bool {

@@ -124,3 +124,21 @@ func ParseCurves(s string) (ids []uint16, dropped []string, err error) {
 	}
 	return ids, dropped, nil
 }
+
+// CurveName is OpenSSL's name of a group ($ssl_curve), "" for one it
+// has no name for.
+func CurveName(id uint16) string {
+	switch id {
+	case CurveP256:
+		return "prime256v1"
+	case CurveP384:
+		return "secp384r1"
+	case CurveP521:
+		return "secp521r1"
+	case CurveX25519:
+		return "X25519"
+	case CurveX25519MLKEM768:
+		return "X25519MLKEM768"
+	}
+	return ""
+}

@@ -75,6 +75,7 @@ const (
 	kSSLSessionReused
 	kSSLALPN
 	kSSLEarlyData
+	kSSLCurve
 	kSSLClientVerify
 	kSSLClientSDN
 	kSSLClientIDN
@@ -144,6 +145,7 @@ var builtin = map[string]kind{
 	"ssl_session_reused":        kSSLSessionReused,
 	"ssl_alpn_protocol":         kSSLALPN,
 	"ssl_early_data":            kSSLEarlyData,
+	"ssl_curve":                 kSSLCurve,
 	"ssl_client_verify":         kSSLClientVerify,
 	"ssl_client_s_dn":           kSSLClientSDN,
 	"ssl_client_i_dn":           kSSLClientIDN,

@@ -219,7 +219,7 @@ func (cp *Compiler) stringValue(c *Ctx, p *part) (s string, found, ok bool) {
 			return "on", true, true
 		}
 		return "", true, true
-	case kSSLProtocol, kSSLCipher, kSSLServerName, kSSLSessionReused, kSSLALPN, kSSLEarlyData:
+	case kSSLProtocol, kSSLCipher, kSSLServerName, kSSLSessionReused, kSSLALPN, kSSLEarlyData, kSSLCurve:
 		return sslValue(c.TLSState, p.kind)
 	case kSSLClientVerify:
 		return c.ClientVerify, c.TLSState != nil, true
@@ -547,6 +547,15 @@ func sslValue(cs *tls.ConnectionState, k kind) (s string, found, ok bool) {
 	case kSSLEarlyData:
 		// Go's crypto/tls accepts no early data.
 		return "", true, true
+	case kSSLCurve:
+		// ngx_ssl_get_curve: OpenSSL's name, else "0x" and the number.
+		if cs.CurveID == 0 {
+			return "", true, true
+		}
+		if n := openssl.CurveName(uint16(cs.CurveID)); n != "" {
+			return n, true, true
+		}
+		return "0x" + strconv.FormatUint(uint64(cs.CurveID), 16), true, true
 	}
 	return "", false, true
 }
