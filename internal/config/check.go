@@ -321,6 +321,7 @@ func (c *checker) finish() {
 		_ = httpConf
 	}
 	defaults := map[string]*Listen{}
+	var noCert []*Listen // ssl listens of servers without a certificate
 	for _, sl := range c.http.servers {
 		s := sl.s
 		s.ClientHeaderTimeout = 60 * time.Second
@@ -340,7 +341,9 @@ func (c *checker) finish() {
 		for _, apply := range sl.level.tls {
 			apply(&tls)
 		}
-		if len(tls.Certificates) > 0 || tls.RejectHandshake {
+		// A server without certificates may still verify clients: its
+		// handshakes are the default server's, its requests its own.
+		if len(tls.Certificates) > 0 || tls.RejectHandshake || tls.VerifyClient != "off" {
 			s.TLS = &tls
 		}
 		if len(s.Listens) == 0 {
@@ -351,10 +354,10 @@ func (c *checker) finish() {
 		}
 		for i := range s.Listens {
 			l := &s.Listens[i]
-			if l.SSL && s.TLS == nil {
-				c.errorf(l.Pos, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive")
+			if l.SSL && (s.TLS == nil || len(s.TLS.Certificates) == 0 && !s.TLS.RejectHandshake) {
+				noCert = append(noCert, l)
 			}
-			if (l.SSL || l.HTTP3) && s.TLS != nil {
+			if (l.SSL || l.HTTP3) && s.TLS != nil && len(s.TLS.Certificates) > 0 {
 				c.checkTLS(l, s.TLS)
 			}
 			prev, ok := defaults[l.Addr]
@@ -378,6 +381,13 @@ func (c *checker) finish() {
 	}
 	for _, l := range defaults {
 		l.IsDefault = true
+	}
+	// Only an ssl address's default server needs a certificate
+	// (ngx_http_ssl_init): the others' handshakes fall back to it.
+	for _, l := range noCert {
+		if l.IsDefault {
+			c.errorf(l.Pos, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive")
+		}
 	}
 }
 

@@ -73,7 +73,8 @@ func TestTLSClientCertificates(t *testing.T) {
 			"; ssl_client_certificate " + caFile + "; ssl_verify_client " + mode + "; " + body + " }\n"
 	}
 	conf := "events {}\nhttp {\n    access_log off;\n" + srv("on.test", "on") + srv("optional.test", "optional") +
-		srv("noca.test", "optional_no_ca") + srv("off.test", "off") + "}\n"
+		srv("noca.test", "optional_no_ca") + srv("off.test", "off") +
+		"    server { listen " + a + " ssl; server_name nocert.test; ssl_verify_client on; " + body + " }\n" + "}\n"
 	start(t, conf, Options{})
 
 	tests := []struct {
@@ -91,6 +92,7 @@ func TestTLSClientCertificates(t *testing.T) {
 		{"optional_no_ca, unknown CA", "noca.test", "noca.test", &stranger, 200, "FAILED:unable to get local issuer certificate|CN=device-3,O=Test|CN=Other CA,O=Test|1234|0"},
 		{"optional_no_ca, expired", "noca.test", "noca.test", &expired, 400, "The SSL certificate error"},
 		{"off asks for none", "off.test", "off.test", &good, 200, "NONE||||"},
+		{"a server without a certificate verifies its requests", "nocert.test", "nocert.test", nil, 400, "No required SSL certificate was sent"},
 		{"Host other than SNI on a verifying server", "off.test", "on.test", &good, 421, "421 Misdirected Request"},
 	}
 	for _, tc := range tests {

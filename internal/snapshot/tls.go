@@ -29,7 +29,10 @@ func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*list
 	prefix := confPrefix(snap.Spec)
 	for _, srv := range snap.Spec.HTTP.Servers {
 		for _, l := range srv.Listens {
-			if !l.SSL || srv.TLS == nil || failed[srv] {
+			if !l.SSL || srv.TLS == nil || failed[srv] ||
+				len(srv.TLS.Certificates) == 0 && !srv.TLS.RejectHandshake {
+				// Without a certificate a server's handshakes are the
+				// default server's (ngx_http_ssl_servername).
 				continue
 			}
 			if confs[srv] == nil {
