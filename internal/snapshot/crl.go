@@ -6,7 +6,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"wsgate/internal/config"
 )
@@ -15,7 +19,59 @@ import (
 // nginx checks them (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL):
 // every certificate of a verified chain below its trust anchor needs a
 // current CRL from its issuer that does not list it.
-type crls []*x509.RevocationList
+type crls []*crl
+
+// crl is one revocation list, v2 or the v1 that "openssl ca -gencrl"
+// writes without crl_extensions (which x509.ParseRevocationList refuses).
+type crl struct {
+	rawIssuer []byte
+	next      time.Time
+	revoked   []*big.Int
+	signedBy  func(issuer *x509.Certificate) error
+}
+
+// parseCRL reads one DER list.
+func parseCRL(der []byte) (*crl, error) {
+	if l, err := x509.ParseRevocationList(der); err == nil {
+		c := &crl{rawIssuer: l.RawIssuer, next: l.NextUpdate, signedBy: l.CheckSignatureFrom}
+		for _, r := range l.RevokedCertificateEntries {
+			c.revoked = append(c.revoked, r.SerialNumber)
+		}
+		return c, nil
+	}
+	// A v1 list: the deprecated parser reads any version, and
+	// CheckCRLSignature checks it.
+	l, err := x509.ParseDERCRL(der)
+	if err != nil {
+		return nil, err
+	}
+	c := &crl{next: l.TBSCertList.NextUpdate, signedBy: func(iss *x509.Certificate) error { return iss.CheckCRLSignature(l) }}
+	if c.rawIssuer, err = tbsIssuer(l.TBSCertList.Raw); err != nil {
+		return nil, err
+	}
+	for _, r := range l.TBSCertList.RevokedCertificates {
+		c.revoked = append(c.revoked, r.SerialNumber)
+	}
+	return c, nil
+}
+
+// tbsIssuer is the issuer Name of a TBSCertList, as encoded (RFC 5280
+// 5.1: version OPTIONAL, signature, issuer, ...).
+func tbsIssuer(tbs []byte) ([]byte, error) {
+	in := cryptobyte.String(tbs)
+	var body cryptobyte.String
+	if !in.ReadASN1(&body, cbasn1.SEQUENCE) {
+		return nil, errors.New("malformed CRL")
+	}
+	if body.PeekASN1Tag(cbasn1.INTEGER) && !body.SkipASN1(cbasn1.INTEGER) {
+		return nil, errors.New("malformed CRL version")
+	}
+	var issuer cryptobyte.String
+	if !body.SkipASN1(cbasn1.SEQUENCE) || !body.ReadASN1Element(&issuer, cbasn1.SEQUENCE) {
+		return nil, errors.New("malformed CRL issuer")
+	}
+	return issuer, nil
+}
 
 // readCRLs reads the PEM "X509 CRL" blocks of file.
 func readCRLs(file string) (crls, error) {
@@ -33,7 +89,7 @@ func readCRLs(file string) (crls, error) {
 		if blk.Type != "X509 CRL" {
 			continue
 		}
-		l, err := x509.ParseRevocationList(blk.Bytes)
+		l, err := parseCRL(blk.Bytes)
 		if err != nil {
 			return nil, err
 		}
@@ -50,9 +106,9 @@ func readCRLs(file string) (crls, error) {
 func (l crls) check(chain []*x509.Certificate, now time.Time) string {
 	for i := 0; i+1 < len(chain); i++ {
 		cert, issuer := chain[i], chain[i+1]
-		var list *x509.RevocationList
+		var list *crl
 		for _, c := range l {
-			if bytes.Equal(c.RawIssuer, cert.RawIssuer) && c.CheckSignatureFrom(issuer) == nil {
+			if bytes.Equal(c.rawIssuer, cert.RawIssuer) && c.signedBy(issuer) == nil {
 				list = c
 				break
 			}
@@ -60,11 +116,11 @@ func (l crls) check(chain []*x509.Certificate, now time.Time) string {
 		if list == nil {
 			return "unable to get certificate CRL"
 		}
-		if !list.NextUpdate.IsZero() && now.After(list.NextUpdate) {
+		if !list.next.IsZero() && now.After(list.next) {
 			return "CRL has expired"
 		}
-		for _, r := range list.RevokedCertificateEntries {
-			if r.SerialNumber.Cmp(cert.SerialNumber) == 0 {
+		for _, r := range list.revoked {
+			if r.Cmp(cert.SerialNumber) == 0 {
 				return "certificate revoked"
 			}
 		}

@@ -7,6 +7,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -37,7 +40,7 @@ func TestCRLCheck(t *testing.T) {
 	good, _ := testCert(t, "good", 10, ca, caKey)
 	bad, _ := testCert(t, "bad", 11, ca, caKey)
 	now := time.Now()
-	list := func(next time.Time, serials ...int64) *x509.RevocationList {
+	list := func(next time.Time, serials ...int64) *crl {
 		tmpl := &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour), NextUpdate: next}
 		for _, s := range serials {
 			tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries,
@@ -47,7 +50,10 @@ func TestCRLCheck(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, _ := x509.ParseRevocationList(der)
+		l, err := parseCRL(der)
+		if err != nil {
+			t.Fatal(err)
+		}
 		return l
 	}
 	current := crls{list(now.Add(time.Hour), 11)}
@@ -67,5 +73,42 @@ func TestCRLCheck(t *testing.T) {
 		if got := tc.lists.check(tc.chain, now); got != tc.want {
 			t.Errorf("%s: got %q; want %q", tc.desc, got, tc.want)
 		}
+	}
+}
+
+// TestCRLv1FromOpenSSL reads the v1 list "openssl ca -gencrl" writes
+// without crl_extensions (nginx-tests' proxy_ssl_crl.t makes such), which
+// x509.ParseRevocationList refuses, and checks a chain against it.
+func TestCRLv1FromOpenSSL(t *testing.T) {
+	bin, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("no openssl binary")
+	}
+	d := t.TempDir()
+	conf := "[ ca ]\ndefault_ca = myca\n[ myca ]\nnew_certs_dir = " + d + "\ndatabase = " + d + "/certindex\n" +
+		"default_md = sha256\npolicy = p\nserial = " + d + "/certserial\ndefault_days = 1\n[ p ]\ncommonName = supplied\n"
+	os.WriteFile(filepath.Join(d, "ca.conf"), []byte(conf), 0o600)
+	os.WriteFile(filepath.Join(d, "certindex"), nil, 0o600)
+	os.WriteFile(filepath.Join(d, "certserial"), []byte("1000\n"), 0o600)
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = d
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Skipf("openssl %v: %v\n%s", args, err, out)
+		}
+	}
+	run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root.key", "-out", "root.crt", "-subj", "/CN=root", "-days", "1")
+	run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=leaf")
+	run("x509", "-req", "-in", "leaf.csr", "-CA", "root.crt", "-CAkey", "root.key", "-set_serial", "7", "-out", "leaf.crt", "-days", "1")
+	run("ca", "-gencrl", "-config", "ca.conf", "-keyfile", "root.key", "-cert", "root.crt", "-out", "empty.crl", "-crldays", "1")
+	lists, err := readCRLs(filepath.Join(d, "empty.crl"))
+	if err != nil {
+		t.Fatalf("reading a v1 CRL: %v", err)
+	}
+	root, _ := readCerts(filepath.Join(d, "root.crt"))
+	leaf, _ := readCerts(filepath.Join(d, "leaf.crt"))
+	if got := lists.check([]*x509.Certificate{leaf[0], root[0]}, time.Now()); got != "" {
+		t.Errorf("a certificate the empty list does not name: got %q; want it to pass", got)
 	}
 }
