@@ -321,7 +321,8 @@ func (c *checker) finish() {
 		_ = httpConf
 	}
 	defaults := map[string]*Listen{}
-	var noCert []*Listen // ssl listens of servers without a certificate
+	var noCert []*Listen // listens of servers without a certificate
+	sslAddr := map[string]bool{}
 	for _, sl := range c.http.servers {
 		s := sl.s
 		s.ClientHeaderTimeout = 60 * time.Second
@@ -354,7 +355,10 @@ func (c *checker) finish() {
 		}
 		for i := range s.Listens {
 			l := &s.Listens[i]
-			if l.SSL && (s.TLS == nil || len(s.TLS.Certificates) == 0 && !s.TLS.RejectHandshake) {
+			if l.SSL {
+				sslAddr[l.Addr] = true
+			}
+			if s.TLS == nil || len(s.TLS.Certificates) == 0 && !s.TLS.RejectHandshake {
 				noCert = append(noCert, l)
 			}
 			if (l.SSL || l.HTTP3) && s.TLS != nil && len(s.TLS.Certificates) > 0 {
@@ -383,9 +387,10 @@ func (c *checker) finish() {
 		l.IsDefault = true
 	}
 	// Only an ssl address's default server needs a certificate
-	// (ngx_http_ssl_init): the others' handshakes fall back to it.
+	// (ngx_http_ssl_init): the others' handshakes fall back to it. An
+	// address is ssl when any of its listens says so.
 	for _, l := range noCert {
-		if l.IsDefault {
+		if l.IsDefault && sslAddr[l.Addr] {
 			c.errorf(l.Pos, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive")
 		}
 	}

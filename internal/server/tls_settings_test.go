@@ -183,3 +183,26 @@ func TestTLSRejectHandshake(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSAddressIsSSL checks that an address is ssl for every server on
+// it once one of its listens says "ssl" (ngx_http_add_addresses): a
+// server listening there without the word is reached over TLS with its
+// own certificate by SNI.
+func TestTLSAddressIsSSL(t *testing.T) {
+	a := proxytest.FreeAddr(t)
+	dir := t.TempDir()
+	certA, keyA := writeCert(t, dir, "a.test")
+	certB, keyB := writeCert(t, dir, "b.test")
+	conf := "events {}\nhttp {\n    access_log off;\n" +
+		"    server { listen " + a + " ssl; server_name a.test; ssl_certificate " + certA + "; ssl_certificate_key " + keyA + "; return 200; }\n" +
+		"    server { listen " + a + "; server_name b.test; ssl_certificate " + certB + "; ssl_certificate_key " + keyB + "; return 200; }\n}\n"
+	start(t, conf, Options{})
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", a, &tls.Config{ServerName: "b.test", InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	defer c.Close()
+	if got := c.ConnectionState().PeerCertificates[0].Subject.CommonName; got != "b.test" {
+		t.Errorf("got the certificate of %q; want b.test's", got)
+	}
+}

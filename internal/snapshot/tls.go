@@ -27,9 +27,19 @@ func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*list
 	verifiers := map[*config.Server]*clientVerifier{}
 	failed := map[*config.Server]bool{} // reported once, at the first listen
 	prefix := confPrefix(snap.Spec)
+	// An address is ssl when any of its listens says so; every server on
+	// it is then picked by SNI, "ssl" or not (ngx_http_add_addresses).
+	sslAddr := map[string]bool{}
 	for _, srv := range snap.Spec.HTTP.Servers {
 		for _, l := range srv.Listens {
-			if !l.SSL || srv.TLS == nil || failed[srv] ||
+			if l.SSL {
+				sslAddr[l.Addr] = true
+			}
+		}
+	}
+	for _, srv := range snap.Spec.HTTP.Servers {
+		for _, l := range srv.Listens {
+			if !sslAddr[l.Addr] || srv.TLS == nil || failed[srv] ||
 				len(srv.TLS.Certificates) == 0 && !srv.TLS.RejectHandshake {
 				// Without a certificate a server's handshakes are the
 				// default server's (ngx_http_ssl_servername).
