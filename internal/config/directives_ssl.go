@@ -144,6 +144,10 @@ func setCiphers(c *checker, f *frame, d *Directive, _ bool) {
 		c.notice(d.Pos, "\"ssl_ciphers\": %s not served: Go's crypto/tls has no DHE, CAMELLIA, ARIA, CCM, PSK, SRP, RC4 or 3DES suites; TLS 1.3 suites are fixed in Go (TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256), as \"ssl_ciphers\" leaves them in nginx",
 			strings.Join(ciph.Unserved, ", "))
 	}
+	if len(ciph.TLS13) > 0 {
+		c.notice(d.Pos, "\"ssl_ciphers\": %s change nothing: TLS 1.3 suites are fixed in Go (all three are offered), and OpenSSL's cipher lists ignore them too",
+			strings.Join(ciph.TLS13, ", "))
+	}
 	pos := d.Pos
 	f.lvl.tls = append(f.lvl.tls, func(t *TLSConf) { t.Ciphers, t.CiphersPos, t.CipherSuites = s, pos, ciph.IDs })
 }

@@ -111,6 +111,9 @@ type Ciphers struct {
 	// Unserved are suites the string names that OpenSSL knows and Go
 	// (or OpenSSL 3.0) does not serve, in the string's order.
 	Unserved []string
+	// TLS13 are TLS 1.3 suites the string names: OpenSSL's cipher lists
+	// ignore them (its TLS 1.3 suites are set apart), and Go's are fixed.
+	TLS13 []string
 }
 
 // ParseCiphers reads an OpenSSL cipher list (ciphers(1)): elements
@@ -138,6 +141,10 @@ func ParseCiphers(s string) (Ciphers, error) {
 				continue
 			}
 			unknown = append(unknown, elem)
+			continue
+		}
+		if isTLS13(elem) {
+			out.TLS13 = append(out.TLS13, elem)
 			continue
 		}
 		match, ok := matchElement(elem)
@@ -200,6 +207,15 @@ func matchElement(elem string) (func(suite) bool, bool) {
 		}
 		return true
 	}, true
+}
+
+func isTLS13(name string) bool {
+	for _, n := range tls13Names {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 func isServed(name string) bool {

@@ -87,6 +87,7 @@ func TestParseCiphersErrorsAndNotices(t *testing.T) {
 		{desc: "typo", in: "ECDHE-RSA-AES128-GCM-SHA265:HIGH", err: `unknown cipher "ECDHE-RSA-AES128-GCM-SHA265"`},
 		{desc: "unknown alias", in: "HIGHEST:!aNULL", err: `unknown cipher "HIGHEST"`},
 		{desc: "removing what does not exist", in: "HIGH:!KRB5:!EXPORT:!NOSUCH"},
+		{desc: "TLS 1.3 names", in: "TLS_AES_128_GCM_SHA256:ECDHE-RSA-AES128-GCM-SHA256"},
 		{desc: "known to OpenSSL, not to Go", in: "DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:DES-CBC3-SHA",
 			unserved: []string{"DHE-RSA-AES128-GCM-SHA256", "DES-CBC3-SHA"}},
 	} {
