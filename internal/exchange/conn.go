@@ -25,6 +25,9 @@ type Conn struct {
 	// "SUCCESS" or "FAILED:reason", as the server the SNI picked checked
 	// the client's certificate (ssl_verify_client).
 	ClientVerify string
+	// PlainOnTLS is set for a connection to an ssl address whose client
+	// spoke plain HTTP: its requests get nginx's 497, a 400.
+	PlainOnTLS bool
 	// Serial is $connection.
 	Serial uint64
 	// RemoteAddr, RemotePort, LocalAddr and LocalPort are

@@ -20,11 +20,16 @@ const (
 	StatusSSLNoCert    = 496
 )
 
+// StatusToHTTPS is nginx's internal code 497 (NGX_HTTP_TO_HTTPS): plain
+// HTTP on an ssl address, sent as "400 Bad Request" with the "The plain
+// HTTP request was sent to HTTPS port" page.
+const StatusToHTTPS = 497
+
 // WireStatus is the status nginx puts on the wire for code: 400 for its
 // internal 494, 495 and 496, code itself otherwise.
 func WireStatus(code int) int {
 	switch code {
-	case StatusRequestHeaderTooLarge, StatusSSLCertError, StatusSSLNoCert:
+	case StatusRequestHeaderTooLarge, StatusSSLCertError, StatusSSLNoCert, StatusToHTTPS:
 		return 400
 	}
 	return code
@@ -183,6 +188,8 @@ func errorPageTitle(code int) string {
 		return "400 The SSL certificate error"
 	case StatusSSLNoCert:
 		return "400 No required SSL certificate was sent"
+	case StatusToHTTPS:
+		return "400 The plain HTTP request was sent to HTTPS port"
 	case 301, 303, 307, 308,
 		400, 402, 403, 404, 405, 406, 408, 409, 410, 411, 412, 413, 414, 415, 416, 421, 429,
 		500, 501, 502, 503, 504, 505, 507:
@@ -262,7 +269,7 @@ func WantsPadding(userAgent []byte) bool {
 // errors, which "return" can give too).
 func ClosesKeepalive(code int) bool {
 	switch code {
-	case 400, 413, 414, 500, 501, StatusRequestHeaderTooLarge, StatusSSLCertError, StatusSSLNoCert, 497:
+	case 400, 413, 414, 500, 501, StatusRequestHeaderTooLarge, StatusSSLCertError, StatusSSLNoCert, StatusToHTTPS:
 		return true
 	}
 	return false

@@ -14,9 +14,11 @@ import (
 const (
 	statusSSLCertError = 495
 	statusSSLNoCert    = 496
+	statusToHTTPS      = 497 // plain HTTP on an ssl address
 )
 
-// checkClientCert is what nginx does with client certificates once the
+// checkClientCert is what nginx does with plain HTTP on an ssl address
+// (497) and with client certificates once the
 // request's server is known (ngx_http_set_virtual_server,
 // ngx_http_process_request): a Host other than the TLS SNI, when the
 // server it names verifies clients, is 421 Misdirected Request (the
@@ -26,6 +28,10 @@ const (
 // unknown CA through. It returns 0 to go on.
 func (pc *Conn) checkClientCert(srv *route.Server, r *exchange.Request) int {
 	c := pc.c
+	if c.PlainOnTLS {
+		pc.p.Log.Info("client sent plain HTTP request to HTTPS port while reading client request headers", "client", c.RemoteAddr)
+		return statusToHTTPS
+	}
 	t := srv.Config.TLS
 	if c.TLSState == nil || t == nil || t.VerifyClient == "off" {
 		return 0

@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/tls"
+	"errors"
 	"net"
 	"sync/atomic"
 	"time"
@@ -76,19 +77,29 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 		return
 	}
 	var state *tls.ConnectionState
+	var plain bool
 	if ln.TLS != nil {
-		tc, ok := s.handshake(nc, ln.TLS, ln.HandshakeTimeout)
-		if !ok {
+		tc, plainConn, ok := s.handshake(nc, ln.TLS, ln.HandshakeTimeout)
+		switch {
+		case plainConn != nil:
+			// Plain HTTP to an ssl address: nginx reads the request and
+			// answers 400 "The plain HTTP request was sent to HTTPS port".
+			plain = true
+			s.conns.mu.Lock()
+			c.nc = plainConn
+			s.conns.mu.Unlock()
+		case !ok:
 			return
+		default:
+			s.conns.mu.Lock()
+			c.nc = tc
+			s.conns.mu.Unlock()
+			cs := tc.ConnectionState()
+			state = &cs
 		}
-		s.conns.mu.Lock()
-		c.nc = tc
-		s.conns.mu.Unlock()
-		cs := tc.ConnectionState()
-		state = &cs
 	}
 	xc := &w.xc
-	*xc = exchange.Conn{NetConn: c.nc, ListenAddr: listenAddr, TLS: ln.TLS != nil, TLSState: state, Serial: serial}
+	*xc = exchange.Conn{NetConn: c.nc, ListenAddr: listenAddr, TLS: state != nil, TLSState: state, PlainOnTLS: plain, Serial: serial}
 	if state != nil {
 		xc.ClientVerify = ln.ClientVerify(state)
 	}
@@ -107,19 +118,83 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 }
 
 // handshake runs the TLS handshake of nc, bounded by timeout (0: none).
-// On failure nc is closed.
-func (s *Server) handshake(nc net.Conn, cfg *tls.Config, timeout time.Duration) (*tls.Conn, bool) {
-	tc := tls.Server(nc, cfg)
+// A client that starts with what looks like an HTTP request gets plain,
+// nc with the bytes already read put back in front, to be answered as
+// nginx does (ngx_http_ssl_handshake peeks at the first byte). On any
+// other failure nc is closed.
+func (s *Server) handshake(nc net.Conn, cfg *tls.Config, timeout time.Duration) (tc *tls.Conn, plain net.Conn, ok bool) {
+	sc := &sniffConn{Conn: nc}
+	tc = tls.Server(sc, cfg)
 	if timeout > 0 {
 		tc.SetDeadline(time.Now().Add(timeout))
 	}
-	if err := tc.Handshake(); err != nil {
+	err := tc.Handshake()
+	sniffed := sc.sniffed
+	sc.sniffed, sc.done = nil, true
+	if err != nil {
+		var rhe tls.RecordHeaderError
+		if errors.As(err, &rhe) && rhe.Conn != nil && looksLikeHTTP(sniffed) {
+			nc.SetDeadline(time.Time{})
+			return nil, &prefixedConn{Conn: nc, prefix: sniffed}, false
+		}
 		s.log.Debug("tls handshake failed", "client", nc.RemoteAddr().String(), "err", err)
 		nc.Close()
-		return nil, false
+		return nil, nil, false
 	}
 	tc.SetDeadline(time.Time{})
-	return tc, true
+	return tc, nil, true
+}
+
+// looksLikeHTTP reports whether the first bytes of a connection are an
+// HTTP method's upper-case letters.
+func looksLikeHTTP(b []byte) bool {
+	for _, c := range b {
+		if c == ' ' {
+			return true
+		}
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// sniffConn keeps what a connection's first reads returned until the
+// handshake is over, when they are not a TLS record (0x16, a handshake):
+// crypto/tls reads more than the record header it rejects, and a plain
+// HTTP request needs all of it. A TLS client costs one byte's check.
+type sniffConn struct {
+	net.Conn
+	sniffed []byte
+	done    bool // a TLS record came first, or the handshake is over
+}
+
+func (c *sniffConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if !c.done && n > 0 {
+		if len(c.sniffed) == 0 && p[0] == 0x16 {
+			c.done = true
+		} else if len(c.sniffed) < 64<<10 {
+			c.sniffed = append(c.sniffed, p[:n]...)
+		}
+	}
+	return n, err
+}
+
+// prefixedConn is a connection with bytes already read from it put back
+// in front of what it reads next.
+type prefixedConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (c *prefixedConn) Read(p []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(p, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
 }
 
 var _ http1.Handler = (*conn)(nil)

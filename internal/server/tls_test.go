@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,7 +110,9 @@ func TestTLS(t *testing.T) {
 		})
 	}
 
-	t.Run("plain text to a TLS address", func(t *testing.T) {
+	t.Run("plain HTTP to a TLS address", func(t *testing.T) {
+		// nginx reads the request and answers 400 with its page for
+		// NGX_HTTP_TO_HTTPS, then closes.
 		c, err := net.Dial("tcp", a)
 		if err != nil {
 			t.Fatal(err)
@@ -117,6 +120,19 @@ func TestTLS(t *testing.T) {
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		b, _ := io.ReadAll(c)
+		if !strings.HasPrefix(string(b), "HTTP/1.1 400 Bad Request\r\n") || !strings.Contains(string(b), "<center>The plain HTTP request was sent to HTTPS port</center>") {
+			t.Errorf("got %q; want nginx's 400 for plain HTTP to an HTTPS port", b)
+		}
+	})
+	t.Run("neither TLS nor HTTP", func(t *testing.T) {
+		c, err := net.Dial("tcp", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte{0x00, 0x01, 0x02, 0x03, 0x04, 0x05})
 		b, _ := io.ReadAll(c)
 		if len(b) > 0 && b[0] != 0x15 { // at most a TLS alert record
 			t.Errorf("got %q; want the connection closed (with at most a TLS alert)", b)
