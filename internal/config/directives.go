@@ -79,7 +79,7 @@ func directiveTable() map[string]*directive {
 		"open_file_cache", "open_file_cache_valid", "open_file_cache_min_uses", "open_file_cache_errors",
 		"output_buffers", "postpone_output", "reset_timedout_connection", "lingering_close", "lingering_time",
 		"lingering_timeout", "msie_padding",
-		"msie_refresh", "chunked_transfer_encoding", "ssl_buffer_size")
+		"msie_refresh", "chunked_transfer_encoding")
 	ignore(ctxHTTP, false, "server_names_hash_bucket_size", "server_names_hash_max_size",
 		"variables_hash_max_size", "variables_hash_bucket_size", "proxy_headers_hash_max_size",
 		"proxy_headers_hash_bucket_size", "map_hash_max_size", "map_hash_bucket_size")

@@ -44,7 +44,8 @@ func nginxRest(t map[string]*directive) {
 		"http2_max_concurrent_pushes", "http2_max_requests", "http2_max_field_size", "http2_max_header_size",
 		"http2_body_preread_size", "http2_streams_index_size", "http2_recv_timeout", "http2_idle_timeout",
 		"http2_chunk_size", "http2_push_preload", "http2_push")
-	note(ctxSrvAll, "wsgate does not accept TLS early data (0-RTT): clients send their request after the handshake", "ssl_early_data")
+	note(ctxSrvAll, "wsgate does not accept TLS early data (0-RTT): Go's crypto/tls accepts none on a server, so clients send their request after the handshake, a round trip later, and no request can be replayed; $ssl_early_data is always empty", "ssl_early_data")
+	note(ctxSrvAll, "Go's crypto/tls sizes TLS records itself: small ones while a connection starts, then up to 16 KiB", "ssl_buffer_size")
 
 	unsupported(`set TLS up with "ssl_protocols" and "ssl_ciphers"`, "ssl_conf_command", "proxy_ssl_conf_command")
 	unsupported(`check client certificates against "ssl_crl" (revocation lists), or in the backend`, "ssl_ocsp",
