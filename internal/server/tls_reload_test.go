@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -70,4 +71,43 @@ func TestTLSReloadCertificate(t *testing.T) {
 		t.Error("after a failed reload a handshake got another certificate than the running one")
 	}
 	get(old, oldBR)
+}
+
+// TestTLSTicketKeyAcrossReload checks ssl_session_ticket_key: with a key
+// file, a session ticket issued before a reload resumes after it (the
+// key is the file's); without one, each configuration has its own keys.
+func TestTLSTicketKeyAcrossReload(t *testing.T) {
+	for _, withKey := range []bool{true, false} {
+		a := proxytest.FreeAddr(t)
+		dir := t.TempDir()
+		certFile, keyFile := writeCert(t, dir, "k.test")
+		keyLine := ""
+		if withKey {
+			ticketKey := filepath.Join(dir, "ticket.key")
+			if err := os.WriteFile(ticketKey, bytes.Repeat([]byte{7}, 80), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			keyLine = "ssl_session_ticket_key " + ticketKey + "; "
+		}
+		conf := "events {}\nhttp {\n    access_log off;\n" +
+			"    server { listen " + a + " ssl; server_name k.test; ssl_certificate " + certFile + "; ssl_certificate_key " + keyFile + "; " + keyLine + "return 200; }\n}\n"
+		ts := start(t, conf, Options{})
+		cache := tls.NewLRUClientSessionCache(4)
+		handshake := func() bool {
+			c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", a,
+				&tls.Config{ServerName: "k.test", InsecureSkipVerify: true, ClientSessionCache: cache, MaxVersion: tls.VersionTLS12})
+			if err != nil {
+				t.Fatalf("handshake: %v", err)
+			}
+			defer c.Close()
+			return c.ConnectionState().DidResume
+		}
+		handshake()
+		if err := ts.s.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		if got := handshake(); got != withKey {
+			t.Errorf("with a key file %v: resumed after a reload %v; want %v", withKey, got, withKey)
+		}
+	}
 }
