@@ -116,8 +116,12 @@ func (u *UpstreamTLS) verifyPeer(cs tls.ConnectionState, name string) error {
 	for _, c := range cs.PeerCertificates[1:] {
 		inter.AddCert(c)
 	}
-	chains, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: u.roots, Intermediates: inter, DNSName: name})
+	leaf := cs.PeerCertificates[0]
+	chains, err := leaf.Verify(x509.VerifyOptions{Roots: u.roots, Intermediates: inter})
 	if err != nil {
+		return fmt.Errorf("%w: %w", errVerify, err)
+	}
+	if err := checkHost(leaf, name); err != nil {
 		return fmt.Errorf("%w: %w", errVerify, err)
 	}
 	for _, ch := range chains {
@@ -131,4 +135,25 @@ func (u *UpstreamTLS) verifyPeer(cs tls.ConnectionState, name string) error {
 		}
 	}
 	return fmt.Errorf("%w: certificate chain too long (proxy_ssl_verify_depth %d)", errVerify, u.depth)
+}
+
+// checkHost is X509_check_host as nginx calls it (ngx_ssl_check_host):
+// the DNS names of the subjectAltName when it has any (crypto/x509's
+// rules), else the subject's common name, which crypto/x509 no longer
+// reads but OpenSSL still does.
+func checkHost(leaf *x509.Certificate, name string) error {
+	if len(leaf.DNSNames) > 0 || len(leaf.IPAddresses) > 0 {
+		return leaf.VerifyHostname(name)
+	}
+	cn := leaf.Subject.CommonName
+	if strings.EqualFold(cn, name) {
+		return nil
+	}
+	// A "*." common name matches one label, as in a subjectAltName.
+	if rest, ok := strings.CutPrefix(cn, "*."); ok {
+		if i := strings.IndexByte(name, '.'); i > 0 && strings.EqualFold(name[i+1:], rest) {
+			return nil
+		}
+	}
+	return fmt.Errorf("certificate is valid for %q, not %q", cn, name)
 }
