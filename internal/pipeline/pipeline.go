@@ -131,33 +131,43 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 		return
 	}
 	pc.fillVars(r, srv, caps)
-	if status := pc.checkClientCert(srv, r); status != 0 {
-		w.WriteError(status)
-		// nginx logs its internal 495 and 496 as the 400 it sends.
-		if status != 421 {
-			status = 400
-		}
-		pc.logPhase(w, snap.Loc(srv.Conf), exchange.Result{Status: status})
-		return
-	}
 	pc.rw.Reset()
 	pc.ep.Reset()
 	pc.refused = false
 	pc.rw.Escape, pc.rw.Log = snapshot.PathQuoted(r.URI) || pathHasPlus(r.URI), pc.p.Log
-	loc, res := pc.phases(w, r, snap, srv)
+	loc, res := pc.phases(w, r, snap, srv, pc.checkClientCert(srv, r))
+	if res.Status >= statusSSLCertError && res.Status <= statusToHTTPS {
+		// nginx logs its internal 495 to 497 as the 400 it sends
+		// (r->err_status).
+		res.Status = 400
+	}
 	pc.logPhase(w, loc, res)
 }
 
 // phases runs the server rewrite phase, then find-config, rewrite,
 // access and content for each URI the request takes (a rewrite's new
 // URI, an internal redirect), and returns the location that answered and
-// its result.
-func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *snapshot.Snapshot, srv *route.Server) (*snapshot.Loc, exchange.Result) {
+// its result. A refusal (non-zero: 421, 495 to 497, see checkClientCert)
+// finishes the request at the server level before any phase, as
+// ngx_http_process_request does, with the server's error_page for it
+// ("error_page 497 https://$host$request_uri;").
+func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *snapshot.Snapshot, srv *route.Server, refusal int) (*snapshot.Loc, exchange.Result) {
 	sl := snap.Loc(srv.Conf)
 	pc.loc = sl
 	var named string
 	prev := sl          // the location that redirected
 	serverPhase := true // false after a rewrite asked for a search
+	if refusal != 0 {
+		res := pc.finalize(w, r, sl, refusal, true)
+		if !res.Redirects() {
+			return sl, res
+		}
+		named = res.Named
+		if res.RedirectURI != "" {
+			pc.redirect(r, res)
+		}
+		r.Internal = true
+	}
 	for n := 0; ; n++ {
 		var loc *snapshot.Loc
 		var res exchange.Result

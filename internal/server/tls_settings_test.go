@@ -206,3 +206,32 @@ func TestTLSAddressIsSSL(t *testing.T) {
 		t.Errorf("got the certificate of %q; want b.test's", got)
 	}
 }
+
+// TestTLSPlainHTTPErrorPage checks the idiom that sends plain HTTP on an
+// ssl port to https: "error_page 497 https://$host:$server_port$request_uri"
+// (nginx finishes such a request with 497 at the server level, where
+// error_page catches it).
+func TestTLSPlainHTTPErrorPage(t *testing.T) {
+	a := proxytest.FreeAddr(t)
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir, "a.test")
+	conf := "events {}\nhttp {\n    access_log off;\n" +
+		"    server { listen " + a + " ssl; server_name a.test; ssl_certificate " + cert + "; ssl_certificate_key " + key + ";\n" +
+		"        error_page 497 https://$host:$server_port$request_uri; return 200; }\n}\n"
+	start(t, conf, Options{})
+	c, err := net.Dial("tcp", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /x?y=1 HTTP/1.1\r\nHost: a.test\r\n\r\n")
+	r, err := proxytest.ReadResponse(bufio.NewReader(c), "GET")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(a)
+	if loc, _ := r.Get("Location"); r.Status != 302 || loc != "https://a.test:"+port+"/x?y=1" {
+		t.Errorf("got %d Location %q; want 302 https://a.test:%s/x?y=1", r.Status, loc, port)
+	}
+}
