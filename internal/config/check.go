@@ -292,13 +292,14 @@ func defaultLocConf() LocConf {
 }
 
 // inherit is one merge step: the parent's effective settings, minus what
-// nginx never inherits (proxy_pass is a location's handler, try_files
+// nginx never inherits (proxy_pass and stub_status are a level's handler, try_files
 // belongs to its block), with lvl's own directives replayed on top. The
 // rewrite module's directives are not settings: they stay with their
 // block (Server.Rewrite, Location.Rewrite).
 func inherit(parent LocConf, lvl *level) LocConf {
 	eff := parent
 	eff.ProxyPass = nil
+	eff.StubStatus = false
 	eff.Files.TryFiles, eff.Files.TryFilesPos = nil, Pos{}
 	eff.SetHeadersDropped = nil
 	eff.SetHeadersInherited = len(eff.ProxySetHeaders) > 0

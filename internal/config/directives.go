@@ -47,7 +47,7 @@ func directiveFamilies() []func() map[string]*directive {
 	return []func() map[string]*directive{
 		coreDirectives, httpCoreDirectives, errorPageDirectives, rewriteDirectives, proxyDirectives,
 		filesDirectives, logDirectives, sslDirectives, http2Directives, upstreamDirectives, mapDirectives, wsDirectives,
-		proxySSLDirectives,
+		proxySSLDirectives, statusDirectives,
 	}
 }
 

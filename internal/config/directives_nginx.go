@@ -141,7 +141,6 @@ func nginxRest(t map[string]*directive) {
 		"geoip_city", "geoip_proxy", "geoip_proxy_recursive")
 	unsupported("wsgate sends each request to one upstream; mirror traffic in front of it", "mirror",
 		"mirror_request_body", "post_action")
-	unsupported("wsgate has no status page yet; count requests from the access log", "stub_status")
 	unsupported(`use "return 204", or let the backend send the image`, "empty_gif")
 	unsupported(`wsgate embeds no Perl: move the code to the backend, or use "map" for a variable`, "perl",
 		"perl_modules", "perl_require", "perl_set")

@@ -91,7 +91,11 @@ func TestDirectiveWording(t *testing.T) {
 		err        string // substring of the one error; "" for none
 		notice     string // substring of a notice
 	}{
-		{desc: "stub_status", conf: "server { location /s { stub_status; } }", err: `"stub_status" directive is not supported by wsgate; `},
+		{desc: "stub_status", conf: "server { location /s { stub_status; } }"},
+		{desc: "stub_status on", conf: "server { stub_status on; location /s { stub_status; } }"},
+		{desc: "stub_status in http", conf: "stub_status;", err: `"stub_status" directive is not allowed here`},
+		{desc: "stub_status with two arguments", conf: "server { location /s { stub_status on off; } }", err: `invalid number of arguments in "stub_status" directive`},
+		{desc: "empty_gif", conf: "server { location /s { empty_gif; } }", err: `"empty_gif" directive is not supported by wsgate; `},
 		{desc: "sub_filter_once", conf: "server { location / { sub_filter_once on; } }", err: `"sub_filter_once" directive is not supported by wsgate; `},
 		{desc: "sub_filter_types", conf: "server { location / { sub_filter_types text/css; } }", err: `"sub_filter_types" directive is not supported by wsgate; `},
 		{desc: "ssi_types", conf: "server { ssi_types text/x; }", err: `"ssi_types" directive is not supported by wsgate; `},

@@ -202,6 +202,9 @@ type LocConf struct {
 	// nested location without one is not proxied). nil: not proxied (nginx
 	// would serve files; wsgate answers 404).
 	ProxyPass *ProxyPass
+	// StubStatus makes this level answer with the connection counters
+	// (stub_status; never inherited, as proxy_pass).
+	StubStatus bool
 
 	ProxyHTTPVersion string // "1.0" (default, nginx 1.22) or "1.1"
 	// ProxySetHeaders is the effective proxy_set_header list in config order

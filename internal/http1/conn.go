@@ -116,6 +116,13 @@ func (c *serverConn) serve(h Handler) {
 			if c.stopping() {
 				return
 			}
+			// A request exists once its first byte arrived
+			// (ngx_http_wait_request_handler): until then the
+			// connection is waiting.
+			if _, err := c.br.Peek(1); err != nil {
+				c.headError(err)
+				return
+			}
 		} else {
 			// ngx_http_set_keepalive: keepalive_timeout until the first
 			// byte, then client_header_timeout for the head.
@@ -132,14 +139,22 @@ func (c *serverConn) serve(h Handler) {
 				c.setReadDeadline(c.cfg.ClientHeaderTimeout)
 			}
 		}
+		stats := c.cfg.Stats
+		stats.Reading()
 		err := ParseRequestHead(c.br, &c.cfg.Head, &c.req)
 		if err != nil {
 			c.headError(err)
+			stats.ReadDone()
 			return
 		}
 		c.requests++
 		c.req.Pipelined = pipelined
-		if !c.serveRequest(h) {
+		stats.Writing()
+		ok := c.serveRequest(h)
+		if !c.hijacked {
+			stats.WriteDone()
+		}
+		if !ok {
 			return
 		}
 	}

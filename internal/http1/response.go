@@ -516,6 +516,10 @@ func (w *ResponseWriter) Hijack() (net.Conn, *bufio.Reader, error) {
 	return c.conn, br, nil
 }
 
+// Hijacked reports whether the handler took the connection over (Hijack,
+// Upgrade): its request is then the new owner's to end.
+func (w *ResponseWriter) Hijacked() bool { return w.c.hijacked }
+
 // HijackBuffered is Hijack returning a copy of the bytes the client sent
 // past the request head (nil when none) instead of the reader: the reader
 // goes back to Serve's pool once the handler has returned.

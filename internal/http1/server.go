@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"wsgate/internal/connstats"
 
 	"wsgate/internal/exchange"
 )
@@ -55,6 +56,12 @@ type ConnConfig struct {
 	// sets a read deadline in the past always ends the wait: either Serve
 	// sees true, or the stopper's deadline comes after Serve's.
 	Stopping *atomic.Bool
+	// Stats, when set, counts the connection's requests as nginx's
+	// stub_status does: reading from a head's first byte, writing once
+	// it is read until the response is done; a hijacked connection's
+	// request stays writing for whoever took it over to end
+	// (connstats.Counters.TunnelDone).
+	Stats *connstats.Counters
 }
 
 // DefaultConnConfig returns nginx 1.22's defaults.

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unsafe"
 
+	"wsgate/internal/connstats"
 	"wsgate/internal/errorpage"
 	"wsgate/internal/exchange"
 	"wsgate/internal/files"
@@ -27,6 +28,9 @@ type Pipeline struct {
 	// Observer, when set, is told of each request in its log phase,
 	// after the access log lines. nil: nothing is built for it.
 	Observer RequestObserver
+	// Stats are the process's connection counters, which stub_status
+	// and $connections_* read; nil reads zeros.
+	Stats *connstats.Counters
 }
 
 // Content is a content handler's state for one client connection: nginx's
@@ -98,6 +102,7 @@ func (p *Pipeline) Open(pc *Conn, c *exchange.Conn) {
 		pc.content[k] = notFound{pc}
 	}
 	pc.content[snapshot.ContentFiles] = filesContent{pc}
+	pc.content[snapshot.ContentStubStatus] = stubStatus{pc}
 }
 
 // SetContent makes h the connection's content handler for the locations
@@ -329,6 +334,7 @@ func (pc *Conn) fillVars(r *exchange.Request, srv *route.Server, caps route.Capt
 		RequestLength:      int64(r.HeadLength),
 		Pipelined:          r.Pipelined,
 		Uninitialized:      pc.warnFn,
+		Conns:              pc.p.Stats,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"wsgate/internal/connstats"
 
 	"wsgate/internal/exchange"
 	"wsgate/internal/netpoll"
@@ -29,6 +30,10 @@ type Handler struct {
 	// Finish is the log phase of a request a tunnel took over, run when
 	// the tunnel ends; nil writes no log line for tunnels.
 	Finish Finisher
+	// Conns, when set, counts client connections for stub_status: a
+	// tunnel that took a client connection over ends its request and
+	// its connection there when it ends (connstats.Counters.TunnelDone).
+	Conns *connstats.Counters
 }
 
 // Finisher is the log phase of a request whose connection a tunnel took

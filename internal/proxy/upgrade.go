@@ -123,6 +123,9 @@ type tunnelEnd struct {
 }
 
 func (e *tunnelEnd) done(res tunnel.Result) {
+	// The upgraded request was "writing" all along, on a connection
+	// still active (ngx_http_upstream_upgrade keeps both until close).
+	e.h.Conns.TunnelDone()
 	if e.lease != nil {
 		e.lease.Done(upstream.Success)
 	}

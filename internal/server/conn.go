@@ -41,6 +41,9 @@ type conn struct {
 	nc   net.Conn // guarded by s.conns.mu once in the set
 	busy atomic.Bool
 	pc   *pipeline.Conn
+	// detached is set once a request's handler took the connection over
+	// (a tunnel), which then ends it and its count.
+	detached bool
 }
 
 // ServeHTTP1 serves one request through the pipeline. A request that
@@ -54,6 +57,7 @@ func (c *conn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
 		w.CloseAfter()
 	}
 	c.pc.ServeRequest(w, &req.Request)
+	c.detached = w.Hijacked()
 }
 
 // serveConn runs one client connection on worker w: the TLS handshake of
@@ -67,6 +71,15 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 	*c = conn{s: s, nc: nc}
 	s.conns.add(c)
 	defer s.conns.remove(c)
+	// stub_status counts the connection from its accept
+	// (ngx_event_accept) to its close, which a tunnel that took it over
+	// counts instead.
+	s.stats.Accepted()
+	defer func() {
+		if !c.detached {
+			s.stats.Closed()
+		}
+	}()
 	if s.draining.Load() {
 		nc.Close()
 		return
@@ -111,6 +124,7 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 	w.cfg = ln.Conn
 	w.cfg.Logger = s.log
 	w.cfg.Stopping = &s.draining
+	w.cfg.Stats = &s.stats
 	http1.Serve(c.nc, &w.cfg, c)
 	w.pc.Close()
 	*xc = exchange.Conn{}

@@ -30,6 +30,7 @@ import (
 
 	"wsgate/internal/accesslog"
 	"wsgate/internal/config"
+	"wsgate/internal/connstats"
 	"wsgate/internal/dns"
 	"wsgate/internal/listen"
 	"wsgate/internal/ocsp"
@@ -84,7 +85,10 @@ type Server struct {
 	pipe  *pipeline.Pipeline
 	proxy *proxy.Handler
 
-	serial   atomic.Uint64
+	serial atomic.Uint64
+	// stats are stub_status's counters, the process's: they outlive
+	// every snapshot.
+	stats    connstats.Counters
 	conns    connSet
 	draining atomic.Bool
 	// work hands accepted connections to idle workers (accept.go).
@@ -118,8 +122,9 @@ func Start(opts Options) (*Server, error) {
 	if s.source == nil {
 		s.source = FileSource(opts.ConfPath, opts.Globals)
 	}
-	s.pipe = &pipeline.Pipeline{Snapshot: &s.current, Log: log}
+	s.pipe = &pipeline.Pipeline{Snapshot: &s.current, Log: log, Stats: &s.stats}
 	s.proxy = &proxy.Handler{
+		Conns:    &s.stats,
 		Tunnels:  s.tunnels,
 		Buffers:  tunnel.NewBufferPool(0),
 		Log:      log,
@@ -201,6 +206,9 @@ func (s *Server) Addrs() []net.Addr {
 	}
 	return out
 }
+
+// Stats reads the client connection counters (stub_status).
+func (s *Server) Stats() connstats.Stats { return s.stats.Load() }
 
 // Tunnels returns the live tunnel registry.
 func (s *Server) Tunnels() *tunnel.Registry { return s.tunnels }

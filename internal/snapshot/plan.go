@@ -25,6 +25,9 @@ const (
 	ContentFiles Content = iota
 	// ContentProxy: proxy_pass (ngx_http_proxy_module).
 	ContentProxy
+	// ContentStubStatus: stub_status (ngx_http_stub_status_module), the
+	// connection counters as text.
+	ContentStubStatus
 
 	// NumContent is the number of kinds: a table indexed by Content
 	// (the request pipeline's content handlers) has this length.
@@ -34,8 +37,11 @@ const (
 // contentOf is the content handler of lc. return is not one: it ends the
 // request in the rewrite phases (internal/rewrite), before content.
 func contentOf(lc *config.LocConf) Content {
-	if lc.ProxyPass != nil {
+	switch {
+	case lc.ProxyPass != nil:
 		return ContentProxy
+	case lc.StubStatus:
+		return ContentStubStatus
 	}
 	return ContentFiles
 }

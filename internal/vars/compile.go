@@ -87,6 +87,10 @@ const (
 	kSSLClientVStart
 	kSSLClientVEnd
 	kSSLClientVRemain
+	kConnectionsActive
+	kConnectionsReading
+	kConnectionsWriting
+	kConnectionsWaiting
 )
 
 // builtin maps the fixed variable names to their kinds (ngx_http_core_variables
@@ -157,6 +161,10 @@ var builtin = map[string]kind{
 	"ssl_client_v_start":        kSSLClientVStart,
 	"ssl_client_v_end":          kSSLClientVEnd,
 	"ssl_client_v_remain":       kSSLClientVRemain,
+	"connections_active":        kConnectionsActive,
+	"connections_reading":       kConnectionsReading,
+	"connections_writing":       kConnectionsWriting,
+	"connections_waiting":       kConnectionsWaiting,
 }
 
 // Compiler turns strings with variables into Templates for one

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"time"
 
+	"wsgate/internal/connstats"
 	"wsgate/internal/route"
 )
 
@@ -163,6 +164,10 @@ type Ctx struct {
 	// "using uninitialized "x" variable" warning, on while
 	// uninitialized_variable_warn is (the default).
 	Uninitialized func(name string)
+	// Conns are the process's connection counters, which
+	// $connections_active, _reading, _writing and _waiting read
+	// (ngx_http_stub_status_variable); nil reads zeros.
+	Conns *connstats.Counters
 
 	// sets holds what set assigned, indexed as the Compiler declared
 	// the variables (set.go); nil until a set runs.

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"wsgate/internal/connstats"
 	"wsgate/internal/route"
 )
 
@@ -16,12 +17,13 @@ import (
 // with no string or slice header per field. A Ctx thawed from it evaluates
 // every variable as the frozen one did (map values are evaluated again;
 // what set assigned is kept; Uninitialized is not).
-// The zero value thaws to the zero Ctx. A Frozen is 104 bytes plus the
+// The zero value thaws to the zero Ctx. A Frozen is 112 bytes plus the
 // encoded data, typically the length of the request head.
 type Frozen struct {
 	start, end time.Time            // kept whole: a monotonic reading has no encoding
 	tls        *tls.ConnectionState // shared, never changed
 	names      []string             // Captures.Names, shared with the compiled regexp
+	conns      *connstats.Counters  // the process's, shared
 	data       []byte
 }
 
@@ -108,7 +110,7 @@ func (f *Frozen) Freeze(c *Ctx) {
 		}
 		b = appendString(append(b, 1), v.val)
 	}
-	*f = Frozen{start: c.Start, end: c.End, tls: c.TLSState, names: c.Captures.Names, data: append([]byte(nil), b...)}
+	*f = Frozen{start: c.Start, end: c.End, tls: c.TLSState, names: c.Captures.Names, conns: c.Conns, data: append([]byte(nil), b...)}
 	*sp = b
 	freezeScratch.Put(sp)
 }
@@ -121,7 +123,7 @@ func appendString(b []byte, s string) []byte {
 // which never changes; its header, capture and upstream slices are its
 // own (nil when empty).
 func (f *Frozen) Thaw(c *Ctx) {
-	*c = Ctx{Start: f.start, End: f.end, TLSState: f.tls}
+	*c = Ctx{Start: f.start, End: f.end, TLSState: f.tls, Conns: f.conns}
 	if len(f.data) == 0 {
 		return
 	}

@@ -172,6 +172,11 @@ func (cp *Compiler) appendValue(dst []byte, c *Ctx, p *part) ([]byte, bool) {
 		return strconv.AppendUint(dst, c.Connection, 10), true
 	case kConnectionRequests:
 		return strconv.AppendInt(dst, int64(c.ConnectionRequests), 10), true
+	case kConnectionsActive, kConnectionsReading, kConnectionsWriting, kConnectionsWaiting:
+		// ngx_http_stub_status_variable: read when evaluated.
+		st := c.Conns.Load()
+		v := [...]int64{st.Active, st.Reading, st.Writing, st.Waiting}[p.kind-kConnectionsActive]
+		return strconv.AppendInt(dst, v, 10), true
 	case kWSDuration:
 		return appendSeconds(dst, c.WSDuration), c.WS
 	case kWSBytesIn:
