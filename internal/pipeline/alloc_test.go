@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"wsgate/internal/connstats"
 	"wsgate/internal/exchange"
 	"wsgate/internal/pipeline"
 	"wsgate/internal/snapshot"
@@ -73,19 +74,25 @@ func (answered) ServeContent(w exchange.ResponseWriter, _ *exchange.Request, _ *
 // TestServeRequestAllocs checks that the phases cost no allocation per
 // request once a connection's buffers have grown: variables filled from
 // the request's bytes, the location search, a return with variables, a
-// redirect, the content handler's call and the log phase.
+// redirect, the content handler's call, stub_status and the
+// $connections_* variables (atomic loads), and the log phase.
 func TestServeRequestAllocs(t *testing.T) {
 	snap := buildSnapshot(t, redirectConf)
 	var cur atomic.Pointer[snapshot.Snapshot]
 	cur.Store(snap)
-	p := &pipeline.Pipeline{Snapshot: &cur, Log: slog.New(slog.DiscardHandler)}
+	p := &pipeline.Pipeline{Snapshot: &cur, Log: slog.New(slog.DiscardHandler), Stats: new(connstats.Counters)}
 	var pc pipeline.Conn
 	p.Open(&pc, &exchange.Conn{ListenAddr: snap.Listens[0].Addr, LocalAddr: "127.0.0.1", LocalPort: "8080"})
 	pc.SetContent(snapshot.ContentProxy, answered{})
-	tests := []struct{ desc, path, query string }{
-		{desc: "content", path: "/b/x", query: "a=1"},
-		{desc: "return", path: "/ret/x"},
-		{desc: "not found", path: "/none"},
+	tests := []struct {
+		desc, path, query string
+		status            int
+	}{
+		{desc: "content", path: "/b/x", query: "a=1", status: 200},
+		{desc: "return", path: "/ret/x", status: 200},
+		{desc: "not found", path: "/none", status: 404},
+		{desc: "stub_status", path: "/status", status: 200},
+		{desc: "connections variables", path: "/conns", status: 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -101,6 +108,9 @@ func TestServeRequestAllocs(t *testing.T) {
 				pc.ServeRequest(&w, r)
 			}
 			serve()
+			if w.status != tt.status {
+				t.Fatalf("status: got %d; want %d", w.status, tt.status)
+			}
 			if n := testing.AllocsPerRun(100, serve); n != 0 {
 				t.Errorf("got %v allocations per request; want 0", n)
 			}

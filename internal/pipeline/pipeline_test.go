@@ -190,6 +190,8 @@ http {
 		location /to-return { proxy_pass http://127.0.0.1:9; }
 		location /ret { return 200 "returned $uri"; }
 		location /to-named { proxy_pass http://127.0.0.1:9; }
+		location /status { stub_status; }
+		location /conns { return 200 "$connections_active $connections_reading $connections_writing $connections_waiting"; }
 	}
 }
 `

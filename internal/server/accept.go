@@ -41,6 +41,10 @@ func (s *Server) acceptLoop(l *listen.Listener) error {
 			return err
 		}
 		delay = 0
+		// stub_status's accepts, handled and active, counted in accept
+		// order as ngx_event_accept counts them; serveConn counts the
+		// close.
+		s.stats.Accepted()
 		s.dispatch(connJob{nc: nc, listenAddr: l.Want.Addr})
 	}
 }

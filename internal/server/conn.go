@@ -71,10 +71,8 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 	*c = conn{s: s, nc: nc}
 	s.conns.add(c)
 	defer s.conns.remove(c)
-	// stub_status counts the connection from its accept
-	// (ngx_event_accept) to its close, which a tunnel that took it over
-	// counts instead.
-	s.stats.Accepted()
+	// The connection is active from its accept (acceptLoop counts it) to
+	// its close, which a tunnel that took it over counts instead.
 	defer func() {
 		if !c.detached {
 			s.stats.Closed()
