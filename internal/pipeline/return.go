@@ -50,9 +50,16 @@ func (pc *Conn) serveReturn(w exchange.ResponseWriter, r *exchange.Request, loc 
 		if code >= 400 {
 			return exchange.Result{Error: code}
 		}
-		if code >= 200 && code != 204 && code != 304 && !http1.HasErrorPage(code) {
+		inPage := pc.ep.Status != 0 && pc.ep.Status != 204 && pc.ep.Status != 304
+		if code >= 200 && (inPage || code != 204 && code != 304 && !http1.HasErrorPage(code)) {
 			// A bare code without a built-in page ("return 200;"):
-			// nginx sends an empty body with its default type.
+			// nginx sends an empty body with its default type
+			// (ngx_http_script_return_code, ngx_http_send_response).
+			// So does any bare code below 400 answering an error
+			// page: ngx_http_send_header puts r->err_status in its
+			// place ("error_page 405 /204" with "return 204;" is a
+			// 405 with an empty text/plain body), and the header
+			// filter then keeps the type and length a 204 loses.
 			w.AddServerDate()
 			w.AddHeader("Content-Type", "text/plain")
 			w.MarkFraming()
