@@ -120,7 +120,7 @@ func (c *serverConn) serve(h Handler) {
 			// (ngx_http_wait_request_handler): until then the
 			// connection is waiting.
 			if _, err := c.br.Peek(1); err != nil {
-				c.headError(err)
+				c.headError(err, h)
 				return
 			}
 		} else {
@@ -143,7 +143,7 @@ func (c *serverConn) serve(h Handler) {
 		stats.Reading()
 		err := ParseRequestHead(c.br, &c.cfg.Head, &c.req)
 		if err != nil {
-			c.headError(err)
+			c.headError(err, h)
 			stats.ReadDone()
 			return
 		}
@@ -185,8 +185,13 @@ func isTimeout(err error) bool {
 }
 
 // headError answers a head nginx rejects; timeouts and early closes get no
-// response (ngx_http_close_request with 408, or c->error).
-func (c *serverConn) headError(err error) {
+// response (ngx_http_close_request with 408, or c->error). nginx finishes
+// every other head error with ngx_http_finalize_request and its status,
+// so the error_page of the server chosen so far (the default one, or the
+// Host's once a valid Host was read) answers it: a HeadErrorHandler gets
+// the request as far as it was read; else the built-in page is sent. The
+// connection closes after the answer either way, as nginx's does.
+func (c *serverConn) headError(err error, h Handler) {
 	switch {
 	case errors.Is(err, io.EOF):
 		return
@@ -201,7 +206,24 @@ func (c *serverConn) headError(err error) {
 	}
 	c.logf(err.Error(), "status", st)
 	c.w.reset(&c.req, c.cfg.Limits)
-	c.w.WriteError(st)
+	c.w.CloseAfter()
+	if eh, ok := h.(HeadErrorHandler); ok {
+		c.body.Reset(c.br, 0, false)
+		c.req.KeepAlive, c.req.Expect100 = false, false
+		c.cw.perWrite = c.cfg.Limits.SendTimeout
+		eh.ServeHeadError(&c.w, &c.req, st)
+		if c.hijacked {
+			return
+		}
+		if !c.w.wroteHeader {
+			c.w.WriteError(st)
+		}
+		if c.w.finish() != nil {
+			return
+		}
+	} else {
+		c.w.WriteError(st)
+	}
 	c.bw.Flush()
 	c.lingeringClose()
 }

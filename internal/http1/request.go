@@ -86,6 +86,7 @@ type Request struct {
 	buf        []byte
 	spans      []span // header name/value spans into buf, two per header
 	rl         rlOffsets
+	hostSeen   span // the Host header's validated value, kept for a head error
 	hasUpgrade bool
 }
 
@@ -97,6 +98,7 @@ func (r *Request) reset() {
 	*r = Request{Request: exchange.Request{Headers: hs, Body: body, ContentLength: -1, ProtoMajor: 1}, buf: buf, spans: spans}
 	none := span{-1, -1}
 	r.rl = rlOffsets{none, none, none, none, none, none, none}
+	r.hostSeen = none
 }
 
 func lookup(hs []Header, name string) []byte {
@@ -182,7 +184,14 @@ func (l *headLimiter) place(n int, commit bool) bool {
 func ParseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 	err := parseRequestHead(br, cfg, req)
 	if err != nil {
-		req.materializeHeaders()
+		// What was read before the error, for the error's answer: the
+		// request line's fields and a Host validated so far.
+		if req.rl.host.s < 0 && req.hostSeen.s >= 0 {
+			hs := len(req.buf)
+			req.buf = appendLower(req.buf, req.buf[req.hostSeen.s:req.hostSeen.e])
+			req.rl.host = span{int32(hs), int32(len(req.buf))}
+		}
+		req.materialize()
 	}
 	return err
 }
@@ -288,6 +297,7 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 			}
 			if !hostFromLine {
 				hostSpan.e = hostSpan.s + int32(hl)
+				req.hostSeen = hostSpan
 			}
 		case EqualFold(name, "Connection"):
 			if containsFold(value, "close") {

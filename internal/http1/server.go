@@ -91,6 +91,17 @@ type Handler interface {
 	ServeHTTP1(w *ResponseWriter, req *Request)
 }
 
+// HeadErrorHandler is a Handler that also answers the errors found in a
+// request head (400, 414, 494, 501, 505 ...), which nginx finishes through
+// ngx_http_finalize_request and so through error_page. req holds what was
+// read before the error: Method and URI once the request line parsed,
+// Host once a valid Host arrived (nil otherwise), the header lines read.
+// The response closes the connection whatever the handler sets.
+type HeadErrorHandler interface {
+	Handler
+	ServeHeadError(w *ResponseWriter, req *Request, status int)
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(w *ResponseWriter, req *Request)
 

@@ -149,12 +149,36 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 	pc.logPhase(w, loc, res)
 }
 
+// ServeHeadError finishes a request whose head was rejected with status
+// (400, 414, 494, 501, 505 ...) as ngx_http_finalize_request does: with
+// the error_page of the server found so far (by r.Host, nil before a
+// valid Host arrived: the listening address's default server), whose
+// page may be an internal redirect that runs the phases. r holds what
+// was read of the head; the caller closes the connection after.
+func (pc *Conn) ServeHeadError(w exchange.ResponseWriter, r *exchange.Request, status int) {
+	pc.requests++
+	pc.loc = nil
+	snap := pc.p.Snapshot.Load()
+	srv, caps := snap.Routes.Server(pc.c.ListenAddr, bstr(r.Host))
+	if srv == nil {
+		w.WriteError(status)
+		return
+	}
+	pc.fillVars(r, srv, caps)
+	pc.rw.Reset()
+	pc.ep.Reset()
+	pc.refused = true // the body is not read: no client_max_body_size check
+	loc, res := pc.phases(w, r, snap, srv, status)
+	pc.logPhase(w, loc, res)
+}
+
 // phases runs the server rewrite phase, then find-config, rewrite,
 // access and content for each URI the request takes (a rewrite's new
 // URI, an internal redirect), and returns the location that answered and
-// its result. A refusal (non-zero: 421, 495 to 497, see checkClientCert)
-// finishes the request at the server level before any phase, as
-// ngx_http_process_request does, with the server's error_page for it
+// its result. A refusal (non-zero: 421, 495 to 497, see checkClientCert,
+// or an error in the head, see ServeHeadError) finishes the request at
+// the server level before any phase, as ngx_http_process_request and
+// ngx_http_finalize_request do, with the server's error_page for it
 // ("error_page 497 https://$host$request_uri;").
 func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *snapshot.Snapshot, srv *route.Server, refusal int) (*snapshot.Loc, exchange.Result) {
 	sl := snap.Loc(srv.Conf)

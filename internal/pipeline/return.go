@@ -174,14 +174,13 @@ func (pc *Conn) absLocation(loc *snapshot.Loc, target []byte) (abs []byte, inPla
 	return abs, inPlace
 }
 
-// redirectHost is the host for absolute redirects: the request's, the
-// server name, or the local address.
+// redirectHost is the host for absolute redirects without
+// server_name_in_redirect: the request's Host, else the local address
+// (ngx_http_header_filter uses r->headers_in.server, then
+// ngx_connection_local_sockaddr; never the server name).
 func (pc *Conn) redirectHost() string {
 	if pc.vc.Host != "" {
 		return pc.vc.Host
-	}
-	if pc.vc.ServerName != "" {
-		return pc.vc.ServerName
 	}
 	return pc.c.LocalAddr
 }

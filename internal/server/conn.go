@@ -60,6 +60,14 @@ func (c *conn) ServeHTTP1(w *http1.ResponseWriter, req *http1.Request) {
 	c.detached = w.Hijacked()
 }
 
+// ServeHeadError answers a rejected head through the pipeline, so that
+// the server's error_page applies as in nginx.
+func (c *conn) ServeHeadError(w *http1.ResponseWriter, req *http1.Request, status int) {
+	c.busy.Store(true)
+	defer c.busy.Store(false)
+	c.pc.ServeHeadError(w, &req.Request, status)
+}
+
 // serveConn runs one client connection on worker w: the TLS handshake of
 // an ssl address, then the HTTP/1.x loop with the content handler.
 func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
@@ -209,4 +217,4 @@ func (c *prefixedConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-var _ http1.Handler = (*conn)(nil)
+var _ http1.HeadErrorHandler = (*conn)(nil)
