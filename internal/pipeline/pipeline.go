@@ -10,6 +10,7 @@ import (
 	"wsgate/internal/errorpage"
 	"wsgate/internal/exchange"
 	"wsgate/internal/files"
+	"wsgate/internal/http1"
 	"wsgate/internal/rewrite"
 	"wsgate/internal/route"
 	"wsgate/internal/snapshot"
@@ -169,6 +170,10 @@ func (pc *Conn) ServeHeadError(w exchange.ResponseWriter, r *exchange.Request, s
 	pc.ep.Reset()
 	pc.refused = true // the body is not read: no client_max_body_size check
 	loc, res := pc.phases(w, r, snap, srv, status)
+	if res.Status == http1.StatusRequestHeaderTooLarge {
+		// Logged as the 400 it is sent as (r->err_status).
+		res.Status = 400
+	}
 	pc.logPhase(w, loc, res)
 }
 
