@@ -49,6 +49,9 @@ func TestCheckMatchesNginx(t *testing.T) {
 		{"backlog", `listen 127.0.0.1:18999 backlog=x;`, `invalid backlog "backlog=x"`},
 		{"resolver valid", `location / { resolver 127.0.0.1 valid=x; }`, `invalid parameter: valid=x`},
 		{"resolver ipv6", `location / { resolver 127.0.0.1 ipv6=maybe; }`, `invalid parameter: ipv6=maybe`},
+		{"allow address", `location / { allow 1.2.3; }`, `invalid parameter "1.2.3"`},
+		{"deny cidr", `location / { deny 10.0.0.0/33; }`, `invalid parameter "10.0.0.0/33"`},
+		{"deny in if", `location / { if ($a) { deny all; } }`, `"deny" directive is not allowed here`},
 		{"resolver port", `location / { resolver 127.0.0.1:x; }`, `invalid port in resolver "127.0.0.1:x"`},
 	}
 	httpTests := []struct {

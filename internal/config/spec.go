@@ -272,6 +272,13 @@ type LocConf struct {
 	// default off): the location answers only internal redirects (index,
 	// try_files, error_page); a client's own request gets 404.
 	Internal bool `reload:"keep"`
+	// Access is the effective allow/deny list in config order; the first
+	// rule that matches the client decides (ngx_http_access_module).
+	// nginx inherits it all or nothing: a level with an allow or deny of
+	// its own drops every inherited rule. It takes part in route keys, so
+	// that a reload which changes who may connect ends the tunnels opened
+	// under the old rules.
+	Access []AccessRule
 
 	AbsoluteRedirect     bool `reload:"keep"`
 	PortInRedirect       bool `reload:"keep"`
@@ -609,4 +616,15 @@ type ProxySSL struct {
 	// CRL is proxy_ssl_crl: revocation lists the upstream's certificate
 	// is checked against (with Verify).
 	CRL string
+}
+
+// AccessRule is one allow or deny line.
+type AccessRule struct {
+	Pos  Pos
+	Deny bool // deny; else allow
+	All  bool // "all": every client
+	Unix bool // "unix:": clients on UNIX-domain sockets
+	// CIDR is the address or network, masked, in netip.Prefix's form
+	// ("10.0.0.0/8", "::1/128"); empty for All and Unix.
+	CIDR string
 }

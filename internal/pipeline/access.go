@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"net/netip"
+
 	"wsgate/internal/exchange"
 	"wsgate/internal/http1"
 	"wsgate/internal/snapshot"
@@ -15,6 +17,17 @@ import (
 // access runs the access phase for r at loc; ok is false when a check
 // answered the request.
 func (pc *Conn) access(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc) (res exchange.Result, ok bool) {
+	// ngx_http_access_module: the first allow or deny matching the
+	// client decides; a denied request (a WebSocket handshake too) is
+	// answered 403, with the location's error page, before anything
+	// reaches a backend.
+	if loc.Access != nil {
+		addr, _ := netip.ParseAddr(pc.c.RemoteAddr)
+		if loc.Access.Denied(addr, false) {
+			pc.p.Log.Error("access forbidden by rule", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
+			return exchange.Result{Error: 403}, false
+		}
+	}
 	if loc.CheckHandshake && r.Upgrade != nil && exchange.TokenIn(r.Upgrade, "websocket") && r.HasToken("Connection", "upgrade") {
 		if status, reason := ws.CheckClientRequest(r); status != 0 {
 			pc.p.Log.Info("bad websocket handshake", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI, "reason", reason)

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"wsgate/internal/access"
 	"wsgate/internal/accesslog"
 	"wsgate/internal/config"
 	"wsgate/internal/dns"
@@ -95,6 +96,9 @@ type Loc struct {
 	// ErrorPages are the location's error pages and
 	// proxy_intercept_errors; nil when it has no error_page.
 	ErrorPages *errorpage.Pages
+
+	// Access is the location's allow/deny list; nil when it has none.
+	Access *access.Rules
 
 	// Content is the handler that answers requests here (plan.go).
 	Content Content
@@ -272,6 +276,11 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 			return t
 		}
 		loc.ErrorPages = errorpage.Compile(lc, vc, &errs)
+		if rs, err := access.CompileRules(lc.Access); err != nil {
+			errs.Add(lc.Access[0].Pos, "allow/deny: %v", err)
+		} else {
+			loc.Access = rs
+		}
 		if pp := lc.ProxyPass; pp != nil {
 			switch {
 			case pp.HasVars:

@@ -1,0 +1,66 @@
+package access
+
+import (
+	"net/netip"
+	"testing"
+
+	"wsgate/internal/config"
+)
+
+// TestRulesDenied pins ngx_http_access_handler's decision: the first
+// matching rule decides, no match allows, IPv4-mapped clients meet the
+// IPv4 rules, unix: matches only UNIX-domain clients.
+func TestRulesDenied(t *testing.T) {
+	allow := func(cidr string) config.AccessRule { return config.AccessRule{CIDR: cidr} }
+	deny := func(cidr string) config.AccessRule { return config.AccessRule{Deny: true, CIDR: cidr} }
+	denyAll := config.AccessRule{Deny: true, All: true}
+	tests := []struct {
+		name   string
+		rules  []config.AccessRule
+		client string // "unix" for a UNIX-domain client
+		want   bool
+	}{
+		{"no rules", nil, "10.0.0.1", false},
+		{"deny all", []config.AccessRule{denyAll}, "10.0.0.1", true},
+		{"allow first", []config.AccessRule{allow("10.0.0.0/8"), denyAll}, "10.2.3.4", false},
+		{"allow misses", []config.AccessRule{allow("10.0.0.0/8"), denyAll}, "11.2.3.4", true},
+		{"first match wins", []config.AccessRule{deny("10.0.0.1/32"), allow("10.0.0.0/8")}, "10.0.0.1", true},
+		{"no match allows", []config.AccessRule{deny("10.0.0.0/8")}, "192.168.0.1", false},
+		{"v6 rule v4 client", []config.AccessRule{deny("::/0")}, "127.0.0.1", false},
+		{"v4 rule v6 client", []config.AccessRule{deny("0.0.0.0/0")}, "::1", false},
+		{"v6", []config.AccessRule{deny("2001:db8::/32")}, "2001:db8::5", true},
+		{"mapped", []config.AccessRule{deny("127.0.0.0/8")}, "::ffff:127.0.0.1", true},
+		{"zone", []config.AccessRule{deny("fe80::/10")}, "fe80::1%eth0", true},
+		{"unix rule tcp client", []config.AccessRule{{Deny: true, Unix: true}}, "127.0.0.1", false},
+		{"unix rule", []config.AccessRule{{Deny: true, Unix: true}}, "unix", true},
+		{"unix client ip rule", []config.AccessRule{deny("0.0.0.0/0"), deny("::/0")}, "unix", false},
+		{"unix client all", []config.AccessRule{denyAll}, "unix", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs, err := CompileRules(tt.rules)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var addr netip.Addr
+			unix := tt.client == "unix"
+			if !unix {
+				addr = netip.MustParseAddr(tt.client)
+			}
+			if got := rs.Denied(addr, unix); got != tt.want {
+				t.Errorf("Denied(%s) = %v; want %v", tt.client, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRulesDeniedNoAlloc(t *testing.T) {
+	rs, err := CompileRules([]config.AccessRule{{CIDR: "10.0.0.0/8"}, {Deny: true, All: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddr("192.168.0.1")
+	if n := testing.AllocsPerRun(100, func() { rs.Denied(addr, false) }); n != 0 {
+		t.Errorf("got %v allocations; want 0", n)
+	}
+}

@@ -1,0 +1,73 @@
+package config
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// This file holds ngx_http_access_module's directives, allow and deny,
+// which make each level's list of address rules (AccessRule). The rules
+// run in the access phase (internal/access), the first match deciding.
+
+// accessDirectives are allow and deny. nginx takes them in http, server,
+// location and limit_except blocks.
+func accessDirectives() map[string]*directive {
+	return map[string]*directive{
+		"allow": {ctx: ctxHTTPAll, min: 1, max: 1, set: setAccessRule},
+		"deny":  {ctx: ctxHTTPAll, min: 1, max: 1, set: setAccessRule},
+	}
+}
+
+// setAccessRule is ngx_http_access_rule: "allow|deny address|CIDR|unix:|all".
+// A CIDR whose host bits are set is masked, with nginx's warning. The
+// first allow or deny of a level drops the inherited list: nginx inherits
+// the rules all or nothing (ngx_http_access_merge_loc_conf).
+func setAccessRule(c *checker, f *frame, d *Directive, first bool) {
+	other := "deny"
+	if d.Name == "deny" {
+		other = "allow"
+	}
+	first = first && !f.seen[other]
+	a := d.Args[0]
+	rule := AccessRule{Pos: d.Pos, Deny: d.Name == "deny"}
+	switch {
+	case a.Text == "all":
+		rule.All = true
+	case a.Text == "unix:":
+		rule.Unix = true
+	default:
+		p, ok := parseAccessAddr(a.Text)
+		if !ok {
+			c.errorf(a.Pos, "invalid parameter %q", a.Text)
+			return
+		}
+		if m := p.Masked(); m != p {
+			c.notice(a.Pos, "low address bits of %s are meaningless", a.Text)
+			p = m
+		}
+		rule.CIDR = p.String()
+	}
+	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) {
+		if first {
+			l.Access = nil
+		}
+		l.Access = append(l.Access, rule)
+	})
+}
+
+// parseAccessAddr reads an address or CIDR as ngx_ptocidr does: a bare
+// address is a host prefix (/32, /128).
+func parseAccessAddr(s string) (netip.Prefix, bool) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil || p.Addr().Zone() != "" {
+			return netip.Prefix{}, false
+		}
+		return p, true
+	}
+	ip, err := netip.ParseAddr(s)
+	if err != nil || ip.Zone() != "" {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(ip, ip.BitLen()), true
+}
