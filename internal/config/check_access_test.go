@@ -44,3 +44,25 @@ func TestAccessRules(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthBasicInheritance pins ngx_http_auth_basic_merge_loc_conf: the
+// realm and the user file are inherited each on its own.
+func TestAuthBasicInheritance(t *testing.T) {
+	s := checkText(t, "events {}\nhttp { auth_basic_user_file /etc/htpasswd; server { auth_basic \"r $host\"; location / { } location /off { auth_basic off; auth_basic_user_file other; } } }\n")
+	srv := s.HTTP.Servers[0]
+	tests := []struct {
+		name        string
+		realm, file string
+		lc          *LocConf
+	}{
+		{"inherited", "r $host", "/etc/htpasswd", &srv.Locations[0].Conf},
+		{"own", "off", "other", &srv.Locations[1].Conf},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.lc.AuthBasic == nil || tt.lc.AuthBasicUserFile == nil || tt.lc.AuthBasic.Text != tt.realm || tt.lc.AuthBasicUserFile.Text != tt.file {
+				t.Errorf("got %+v, %+v; want %q, %q", tt.lc.AuthBasic, tt.lc.AuthBasicUserFile, tt.realm, tt.file)
+			}
+		})
+	}
+}

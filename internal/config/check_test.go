@@ -52,6 +52,8 @@ func TestCheckMatchesNginx(t *testing.T) {
 		{"allow address", `location / { allow 1.2.3; }`, `invalid parameter "1.2.3"`},
 		{"deny cidr", `location / { deny 10.0.0.0/33; }`, `invalid parameter "10.0.0.0/33"`},
 		{"deny in if", `location / { if ($a) { deny all; } }`, `"deny" directive is not allowed here`},
+		{"auth_basic duplicate", `location / { auth_basic a; auth_basic b; }`, `"auth_basic" directive is duplicate`},
+		{"auth_basic_user_file arity", `location / { auth_basic_user_file; }`, `invalid number of arguments in "auth_basic_user_file" directive`},
 		{"resolver port", `location / { resolver 127.0.0.1:x; }`, `invalid port in resolver "127.0.0.1:x"`},
 	}
 	httpTests := []struct {

@@ -5,17 +5,31 @@ import (
 	"strings"
 )
 
-// This file holds ngx_http_access_module's directives, allow and deny,
-// which make each level's list of address rules (AccessRule). The rules
-// run in the access phase (internal/access), the first match deciding.
+// This file holds the access phase's directives: ngx_http_access_module's
+// allow and deny, which make each level's list of address rules
+// (AccessRule), the first match deciding, and
+// ngx_http_auth_basic_module's auth_basic and auth_basic_user_file. They
+// run in the access phase (internal/access).
 
-// accessDirectives are allow and deny. nginx takes them in http, server,
-// location and limit_except blocks.
+// accessDirectives are allow, deny, auth_basic and auth_basic_user_file.
+// nginx takes them in http, server, location and limit_except blocks.
 func accessDirectives() map[string]*directive {
 	return map[string]*directive{
 		"allow": {ctx: ctxHTTPAll, min: 1, max: 1, set: setAccessRule},
 		"deny":  {ctx: ctxHTTPAll, min: 1, max: 1, set: setAccessRule},
+		"auth_basic": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(valueArg, func(l *LocConf) **Value {
+			return &l.AuthBasic
+		})},
+		"auth_basic_user_file": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(valueArg, func(l *LocConf) **Value {
+			return &l.AuthBasicUserFile
+		})},
 	}
+}
+
+// valueArg reads a one-argument value that may hold variables, with its
+// position for the errors of its compilation.
+func valueArg(c *checker, d *Directive) (*Value, bool) {
+	return &Value{Pos: d.Args[0].Pos, Text: d.Args[0].Text}, true
 }
 
 // setAccessRule is ngx_http_access_rule: "allow|deny address|CIDR|unix:|all".

@@ -279,6 +279,13 @@ type LocConf struct {
 	// that a reload which changes who may connect ends the tunnels opened
 	// under the old rules.
 	Access []AccessRule
+	// AuthBasic is auth_basic's realm, which may hold variables; a realm
+	// that is "off" once evaluated turns the check off. nil: not set here
+	// or above (no check). Inherited on its own, as is
+	// AuthBasicUserFile, the htpasswd file (relative to the main
+	// configuration file's directory); the check runs where both are set.
+	AuthBasic         *Value
+	AuthBasicUserFile *Value
 
 	AbsoluteRedirect     bool `reload:"keep"`
 	PortInRedirect       bool `reload:"keep"`
@@ -627,4 +634,11 @@ type AccessRule struct {
 	// CIDR is the address or network, masked, in netip.Prefix's form
 	// ("10.0.0.0/8", "::1/128"); empty for All and Unix.
 	CIDR string
+}
+
+// Value is a directive's argument that may hold variables, compiled
+// where the configuration is built.
+type Value struct {
+	Pos  Pos
+	Text string
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"net/netip"
 
+	"wsgate/internal/access"
 	"wsgate/internal/exchange"
 	"wsgate/internal/http1"
 	"wsgate/internal/snapshot"
@@ -15,17 +16,23 @@ import (
 // as nginx's access handlers decline where their directives are not set.
 
 // access runs the access phase for r at loc; ok is false when a check
-// answered the request.
+// answered the request. The checks run in nginx's order: allow/deny
+// (ngx_http_access_module), then auth_basic; under "satisfy all" the
+// first that refuses answers, a denied client getting 403 before its
+// credentials are looked at. A refused request, a WebSocket handshake
+// too, is answered with the location's error page before anything
+// reaches a backend.
 func (pc *Conn) access(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc) (res exchange.Result, ok bool) {
-	// ngx_http_access_module: the first allow or deny matching the
-	// client decides; a denied request (a WebSocket handshake too) is
-	// answered 403, with the location's error page, before anything
-	// reaches a backend.
 	if loc.Access != nil {
 		addr, _ := netip.ParseAddr(pc.c.RemoteAddr)
 		if loc.Access.Denied(addr, false) {
 			pc.p.Log.Error("access forbidden by rule", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
 			return exchange.Result{Error: 403}, false
+		}
+	}
+	if loc.Basic != nil {
+		if status := pc.authBasic(w, loc); status != 0 {
+			return exchange.Result{Error: status}, false
 		}
 	}
 	if loc.CheckHandshake && r.Upgrade != nil && exchange.TokenIn(r.Upgrade, "websocket") && r.HasToken("Connection", "upgrade") {
@@ -36,6 +43,37 @@ func (pc *Conn) access(w exchange.ResponseWriter, r *exchange.Request, loc *snap
 	}
 	return exchange.Result{}, true
 }
+
+// authBasic runs loc's auth_basic (ngx_http_auth_basic_handler) and
+// returns the status that refuses the request, 0 to let it through. A
+// 401 carries "WWW-Authenticate: Basic realm=\"...\"" whoever answers it
+// (the built-in page or an error_page), as nginx keeps the line in its
+// response headers across the error page's redirect.
+func (pc *Conn) authBasic(w exchange.ResponseWriter, loc *snapshot.Loc) int {
+	d, realm, why, err := loc.Basic.Check(&pc.basic, pc.realm)
+	pc.realm = realm
+	switch d {
+	case access.Declined, access.Allowed:
+		return 0
+	case access.Forbidden:
+		pc.p.Log.Error("auth_basic_user_file not found", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI, "err", err)
+		return 403
+	case access.Failed:
+		pc.p.Log.Error("auth_basic failed", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI, "user", pc.vc.RemoteUser, "err", err)
+		return 500
+	}
+	if pc.basic.HasCredentials {
+		pc.p.Log.Error("basic authentication refused", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI, "user", pc.vc.RemoteUser, "reason", why)
+	} else {
+		pc.p.Log.Info(why, "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
+	}
+	pc.challenge = append(append(append(pc.challenge[:0], `Basic realm="`...), realm...), '"')
+	w.AddErrorHeader(wwwAuthenticate, pc.challenge)
+	return 401
+}
+
+// wwwAuthenticate is the challenge's header name (RFC 9110 11.6.1).
+var wwwAuthenticate = []byte("WWW-Authenticate")
 
 // refuseHandshake answers a malformed WebSocket handshake with nginx's
 // error page for status; a 426 carries "Sec-WebSocket-Version: 13", the

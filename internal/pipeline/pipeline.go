@@ -6,6 +6,7 @@ import (
 	"time"
 	"unsafe"
 
+	"wsgate/internal/access"
 	"wsgate/internal/connstats"
 	"wsgate/internal/errorpage"
 	"wsgate/internal/exchange"
@@ -86,6 +87,13 @@ type Conn struct {
 	// warnUninitialized, made once per Open.
 	rw     rewrite.State
 	warnFn func(string)
+	// basic is the request's Basic credentials (access.ParseBasic), in
+	// authBuf; realm and challenge are auth_basic's realm and
+	// WWW-Authenticate value.
+	basic     access.BasicRequest
+	authBuf   []byte
+	realm     []byte
+	challenge []byte
 }
 
 // Open prepares pc for the requests of connection c. The connection's
@@ -338,6 +346,10 @@ func (pc *Conn) fillVars(r *exchange.Request, srv *route.Server, caps route.Capt
 	}
 	pc.hdrs = hdrs
 	c := pc.c
+	pc.basic = access.BasicRequest{Vars: &pc.vc}
+	if v := r.Header("Authorization"); v != nil {
+		pc.basic.User, pc.basic.Password, pc.authBuf, pc.basic.HasCredentials = access.ParseBasic(v, pc.authBuf[:0])
+	}
 	pc.vc = vars.Ctx{
 		Upstream:           pc.vc.Upstream[:0],
 		Method:             bstr(r.Method),
@@ -351,6 +363,7 @@ func (pc *Conn) fillVars(r *exchange.Request, srv *route.Server, caps route.Capt
 		ClientVerify:       c.ClientVerify,
 		Proto:              r.Proto(),
 		Headers:            hdrs,
+		RemoteUser:         bstr(pc.basic.User),
 		RemoteAddr:         c.RemoteAddr,
 		RemotePort:         c.RemotePort,
 		ServerAddr:         c.LocalAddr,

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -99,6 +100,8 @@ type Loc struct {
 
 	// Access is the location's allow/deny list; nil when it has none.
 	Access *access.Rules
+	// Basic is the location's auth_basic; nil when it has none.
+	Basic *access.Basic
 
 	// Content is the handler that answers requests here (plan.go).
 	Content Content
@@ -259,6 +262,12 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 		}
 	}
 
+	// confDir is nginx's conf_prefix, which a relative
+	// auth_basic_user_file is taken from.
+	confDir := ""
+	if len(spec.Files) > 0 {
+		confDir = filepath.Dir(spec.Files[0].Path)
+	}
 	var implicit []*config.ProxyPass
 	s := &Snapshot{Spec: spec, Routes: routes, Vars: vc, Rewrite: rw, LogFormats: formats, Locs: map[*config.LocConf]*Loc{}, Keys: map[string]bool{}}
 	var visit func(srv *config.Server, l *config.Location)
@@ -281,6 +290,7 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 		} else {
 			loc.Access = rs
 		}
+		loc.Basic = access.CompileBasic(lc, vc, confDir, &errs)
 		if pp := lc.ProxyPass; pp != nil {
 			switch {
 			case pp.HasVars:

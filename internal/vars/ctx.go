@@ -75,6 +75,10 @@ type Ctx struct {
 	Proto string
 	// Headers are the client request headers in arrival order.
 	Headers []Header
+	// RemoteUser is $remote_user: the user name of the request's Basic
+	// credentials (RFC 7617), "" (not found) without them. nginx reads
+	// it from the Authorization header whether or not auth_basic is on.
+	RemoteUser string
 	// RemoteAddr and RemotePort are the client's address ($remote_addr,
 	// an IP without brackets) and port ($remote_port), as text.
 	RemoteAddr, RemotePort string

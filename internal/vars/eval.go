@@ -265,7 +265,7 @@ func (cp *Compiler) stringValue(c *Ctx, p *part) (s string, found, ok bool) {
 		}
 		return "", false, false
 	case kRemoteUser:
-		return "", false, true // no auth_basic: never set
+		return c.RemoteUser, c.RemoteUser != "", true
 	case kHostname:
 		return cp.hostname, true, true
 	case kCookie:
