@@ -41,15 +41,15 @@ func CompileRules(list []config.AccessRule) (*Rules, error) {
 	return rs, nil
 }
 
-// Denied reports whether the first rule matching a client at addr denies
-// it; a client no rule matches is allowed (the handler declines). unix is
-// true for a client on a UNIX-domain socket, whose addr is not looked at.
-// An IPv4-mapped IPv6 address is matched as the IPv4 address it maps, as
-// ngx_http_access_handler does; IPv4 and IPv6 rules never match each
-// other's clients, "all" matches every client.
-func (rs *Rules) Denied(addr netip.Addr, unix bool) bool {
+// Decide is ngx_http_access_handler's answer for a client at addr: the
+// first rule that matches decides (Allowed or Forbidden); Declined when
+// none matches. unix is true for a client on a UNIX-domain socket, whose
+// addr is not looked at. An IPv4-mapped IPv6 address is matched as the
+// IPv4 address it maps; IPv4 and IPv6 rules never match each other's
+// clients; "all" matches every client.
+func (rs *Rules) Decide(addr netip.Addr, unix bool) Decision {
 	if rs == nil {
-		return false
+		return Declined
 	}
 	addr = addr.Unmap().WithZone("")
 	for i := range rs.rules {
@@ -63,9 +63,12 @@ func (rs *Rules) Denied(addr netip.Addr, unix bool) bool {
 		case unix || !addr.IsValid() || !r.prefix.Contains(addr):
 			continue
 		}
-		return r.deny
+		if r.deny {
+			return Forbidden
+		}
+		return Allowed
 	}
-	return false
+	return Declined
 }
 
 // Len is the number of rules.

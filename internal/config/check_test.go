@@ -54,6 +54,8 @@ func TestCheckMatchesNginx(t *testing.T) {
 		{"deny in if", `location / { if ($a) { deny all; } }`, `"deny" directive is not allowed here`},
 		{"auth_basic duplicate", `location / { auth_basic a; auth_basic b; }`, `"auth_basic" directive is duplicate`},
 		{"auth_basic_user_file arity", `location / { auth_basic_user_file; }`, `invalid number of arguments in "auth_basic_user_file" directive`},
+		{"satisfy value", `location / { satisfy some; }`, `invalid value "some"`},
+		{"satisfy duplicate", `location / { satisfy any; satisfy all; }`, `"satisfy" directive is duplicate`},
 		{"resolver port", `location / { resolver 127.0.0.1:x; }`, `invalid port in resolver "127.0.0.1:x"`},
 	}
 	httpTests := []struct {

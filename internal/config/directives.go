@@ -97,7 +97,7 @@ func directiveTable() map[string]*directive {
 	unsupported(anyCtx, `use "proxy_pass" to an HTTP backend`, "fastcgi_pass", "uwsgi_pass", "scgi_pass",
 		"grpc_pass", "memcached_pass", "fastcgi_param", "uwsgi_param", "scgi_param", "grpc_set_header", "fastcgi_index")
 	unsupported(anyCtx, "authenticate in the backend", "auth_request",
-		"auth_request_set", "satisfy")
+		"auth_request_set")
 	unsupported(anyCtx, "rate and connection limits belong in the backend or in front of wsgate", "limit_req",
 		"limit_req_zone", "limit_req_status", "limit_conn", "limit_conn_zone", "limit_conn_status")
 	unsupported(anyCtx, "let the backend send response headers", "add_header", "add_trailer", "more_set_headers")

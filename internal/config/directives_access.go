@@ -8,15 +8,19 @@ import (
 // This file holds the access phase's directives: ngx_http_access_module's
 // allow and deny, which make each level's list of address rules
 // (AccessRule), the first match deciding, and
-// ngx_http_auth_basic_module's auth_basic and auth_basic_user_file. They
-// run in the access phase (internal/access).
+// ngx_http_auth_basic_module's auth_basic and auth_basic_user_file, and
+// satisfy, which says whether a request must pass both or either. They
+// run in the access phase (internal/access, internal/pipeline).
 
-// accessDirectives are allow, deny, auth_basic and auth_basic_user_file.
+// accessDirectives are allow, deny, satisfy, auth_basic and
+// auth_basic_user_file.
 // nginx takes them in http, server, location and limit_except blocks.
 func accessDirectives() map[string]*directive {
 	return map[string]*directive{
 		"allow": {ctx: ctxHTTPAll, min: 1, max: 1, set: setAccessRule},
 		"deny":  {ctx: ctxHTTPAll, min: 1, max: 1, set: setAccessRule},
+		// satisfy is ngx_http_core_module's, the rule that combines them.
+		"satisfy": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(satisfyArg, func(l *LocConf) *bool { return &l.SatisfyAny })},
 		"auth_basic": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(valueArg, func(l *LocConf) **Value {
 			return &l.AuthBasic
 		})},
@@ -24,6 +28,12 @@ func accessDirectives() map[string]*directive {
 			return &l.AuthBasicUserFile
 		})},
 	}
+}
+
+// satisfyArg reads "satisfy all|any": true for any.
+func satisfyArg(c *checker, d *Directive) (bool, bool) {
+	v, ok := enumArg("all", "any")(c, d)
+	return v == "any", ok
 }
 
 // valueArg reads a one-argument value that may hold variables, with its

@@ -285,6 +285,10 @@ type LocConf struct {
 	// AuthBasicUserFile, the htpasswd file (relative to the main
 	// configuration file's directory); the check runs where both are set.
 	AuthBasic         *Value
+	// SatisfyAny is "satisfy any": a request passes the access phase
+	// when allow/deny or auth_basic lets it through; "satisfy all" (the
+	// default) needs every check to.
+	SatisfyAny bool
 	AuthBasicUserFile *Value
 
 	AbsoluteRedirect     bool `reload:"keep"`

@@ -16,22 +16,18 @@ import (
 // as nginx's access handlers decline where their directives are not set.
 
 // access runs the access phase for r at loc; ok is false when a check
-// answered the request. The checks run in nginx's order: allow/deny
-// (ngx_http_access_module), then auth_basic; under "satisfy all" the
-// first that refuses answers, a denied client getting 403 before its
-// credentials are looked at. A refused request, a WebSocket handshake
-// too, is answered with the location's error page before anything
-// reaches a backend.
+// answered the request. The checks run in nginx's order, allow/deny
+// (ngx_http_access_module) then auth_basic, and are combined as
+// ngx_http_core_access_phase combines them: under "satisfy all" the
+// first that refuses answers (a denied client gets 403 before its
+// credentials are looked at); under "satisfy any" the first that lets
+// the request through ends the phase, and a request none let through is
+// refused with 401 if auth_basic refused it, else 403. A refused request,
+// a WebSocket handshake too, is answered with the location's error page
+// before anything reaches a backend.
 func (pc *Conn) access(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc) (res exchange.Result, ok bool) {
-	if loc.Access != nil {
-		addr, _ := netip.ParseAddr(pc.c.RemoteAddr)
-		if loc.Access.Denied(addr, false) {
-			pc.p.Log.Error("access forbidden by rule", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
-			return exchange.Result{Error: 403}, false
-		}
-	}
-	if loc.Basic != nil {
-		if status := pc.authBasic(w, loc); status != 0 {
+	if loc.Access != nil || loc.Basic != nil {
+		if status := pc.accessChecks(w, loc); status != 0 {
 			return exchange.Result{Error: status}, false
 		}
 	}
@@ -44,14 +40,58 @@ func (pc *Conn) access(w exchange.ResponseWriter, r *exchange.Request, loc *snap
 	return exchange.Result{}, true
 }
 
+// accessChecks runs allow/deny and auth_basic under loc's satisfy and
+// returns the status that refuses the request, 0 to let it through.
+func (pc *Conn) accessChecks(w exchange.ResponseWriter, loc *snapshot.Loc) int {
+	satisfyAny := loc.Conf.SatisfyAny
+	code := 0 // r->access_code: the refusal that stands under satisfy any
+	addr, _ := netip.ParseAddr(pc.c.RemoteAddr)
+	switch loc.Access.Decide(addr, false) {
+	case access.Allowed:
+		if satisfyAny {
+			return 0
+		}
+	case access.Forbidden:
+		if !satisfyAny {
+			pc.p.Log.Error("access forbidden by rule", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
+			return 403
+		}
+		code = 403
+	}
+	if loc.Basic != nil {
+		switch status := pc.authBasic(loc); {
+		case status == 0:
+			if satisfyAny && pc.basicAllowed {
+				return 0
+			}
+		case status == 401:
+			// The challenge goes with whoever answers the 401 (the
+			// built-in page or an error_page), as nginx keeps the line
+			// in its response headers across the error page's redirect.
+			pc.challenge = append(append(append(pc.challenge[:0], `Basic realm="`...), pc.realm...), '"')
+			w.AddErrorHeader(wwwAuthenticate, pc.challenge)
+			code = 401
+		case status == 403 && satisfyAny:
+			code = 403
+		default: // 403 under satisfy all, 500
+			return status
+		}
+	}
+	if code == 403 {
+		// ngx_http_core_post_access_phase: nothing let the request
+		// through under satisfy any.
+		pc.p.Log.Error("access forbidden by rule", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
+	}
+	return code
+}
+
 // authBasic runs loc's auth_basic (ngx_http_auth_basic_handler) and
-// returns the status that refuses the request, 0 to let it through. A
-// 401 carries "WWW-Authenticate: Basic realm=\"...\"" whoever answers it
-// (the built-in page or an error_page), as nginx keeps the line in its
-// response headers across the error page's redirect.
-func (pc *Conn) authBasic(w exchange.ResponseWriter, loc *snapshot.Loc) int {
+// returns the status that refuses the request, 0 when it lets it through
+// (pc.basicAllowed) or declines; for 401, pc.realm holds the realm.
+func (pc *Conn) authBasic(loc *snapshot.Loc) int {
 	d, realm, why, err := loc.Basic.Check(&pc.basic, pc.realm)
 	pc.realm = realm
+	pc.basicAllowed = d == access.Allowed
 	switch d {
 	case access.Declined, access.Allowed:
 		return 0
@@ -67,8 +107,6 @@ func (pc *Conn) authBasic(w exchange.ResponseWriter, loc *snapshot.Loc) int {
 	} else {
 		pc.p.Log.Info(why, "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
 	}
-	pc.challenge = append(append(append(pc.challenge[:0], `Basic realm="`...), realm...), '"')
-	w.AddErrorHeader(wwwAuthenticate, pc.challenge)
 	return 401
 }
 

@@ -94,6 +94,8 @@ type Conn struct {
 	authBuf   []byte
 	realm     []byte
 	challenge []byte
+	// basicAllowed is set when auth_basic let the request through.
+	basicAllowed bool
 }
 
 // Open prepares pc for the requests of connection c. The connection's
