@@ -65,6 +65,7 @@ const (
 	ctxUpstream
 	ctxSrvIf // an if block in a server (NGX_HTTP_SIF_CONF)
 	ctxLocIf // an if block in a location (NGX_HTTP_LIF_CONF)
+	ctxLimit // a limit_except block (NGX_HTTP_LMT_CONF)
 
 	ctxHTTPAll = ctxHTTP | ctxServer | ctxLocation // NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
 	ctxSrvAll  = ctxHTTP | ctxServer               // ngx_http_core_srv_conf_t settings
@@ -118,6 +119,16 @@ type locLevel struct {
 	parent   *locLevel // nil for a server's top-level location
 	children []*locLevel
 	ifs      []*ifLevel // the location's if blocks, in file order
+	// limit is the location's limit_except block, nil without one.
+	limit *limitLevel
+}
+
+// limitLevel is a limit_except block: its settings are replayed over the
+// location's effective ones (nginx merges the block's unnamed location
+// into the enclosing one).
+type limitLevel struct {
+	level
+	le *LimitExcept
 }
 
 // ifLevel is an if block in a location: its settings are replayed over
@@ -184,6 +195,12 @@ func (c *checker) directive(f *frame, d *Directive) {
 		return
 	}
 	if t.ctx&f.ctx == 0 {
+		if f.ctx == ctxLimit && (d.Name == "proxy_pass" || d.Name == "access_log") {
+			// nginx takes them there; wsgate's limit_except holds
+			// access checks only.
+			c.errorf(d.Pos, "%q directive inside \"limit_except\" is not supported by wsgate; set it in the enclosing location", d.Name)
+			return
+		}
 		c.errorf(d.Pos, "%q directive is not allowed here", d.Name)
 		return
 	}
@@ -406,6 +423,17 @@ func (c *checker) mergeLocation(parent LocConf, ll *locLevel) {
 	expandRedirects(&l.Conf, l.Path)
 	for _, il := range ll.ifs {
 		c.mergeIf(l, il)
+	}
+	if ll.limit != nil {
+		if len(l.Rewrite) > 0 {
+			// The block's configuration has no rewrite module directives
+			// of its own, so nginx runs none for the methods it limits
+			// (a return in the location does not answer them).
+			c.errorf(ll.limit.le.Pos, "\"limit_except\" in a location with rewrite module directives (rewrite, return, set, if) is not supported by wsgate: nginx does not run them for the methods the block limits; move them to a location of their own")
+		}
+		conf := inherit(l.Conf, &ll.limit.level)
+		ll.limit.le.Conf = &conf
+		l.LimitExcept = ll.limit.le
 	}
 	for _, child := range ll.children {
 		c.mergeLocation(l.Conf, child)

@@ -66,3 +66,52 @@ func TestAuthBasicInheritance(t *testing.T) {
 		})
 	}
 }
+
+// TestLimitExcept pins limit_except's methods (any case, GET brings
+// HEAD) and its configuration: the location's, with the block's access
+// directives on top.
+func TestLimitExcept(t *testing.T) {
+	s := checkText(t, "events {}\nhttp { server { location / { deny 10.0.0.1; auth_basic r; satisfy any; limit_except get Post post { allow all; } location /n { } } } }\n")
+	l := s.HTTP.Servers[0].Locations[0]
+	le := l.LimitExcept
+	if le == nil {
+		t.Fatal("no LimitExcept")
+	}
+	if want := []string{"GET", "POST", "HEAD"}; !reflect.DeepEqual(le.Methods, want) {
+		t.Errorf("methods %q; want %q", le.Methods, want)
+	}
+	if len(le.Conf.Access) != 1 || !le.Conf.Access[0].All || le.Conf.Access[0].Deny {
+		t.Errorf("block rules %+v; want allow all only", le.Conf.Access)
+	}
+	if le.Conf.AuthBasic == nil || le.Conf.AuthBasic.Text != "r" || !le.Conf.SatisfyAny {
+		t.Errorf("block auth_basic %+v, satisfy any %v; want the location's", le.Conf.AuthBasic, le.Conf.SatisfyAny)
+	}
+	if len(l.Conf.Access) != 1 || !l.Conf.Access[0].Deny {
+		t.Errorf("location rules %+v; want its deny", l.Conf.Access)
+	}
+	if l.Locations[0].LimitExcept != nil {
+		t.Error("a nested location inherited limit_except")
+	}
+}
+
+// TestLimitExceptRefused pins what wsgate's limit_except does not take,
+// with a message that says so.
+func TestLimitExceptRefused(t *testing.T) {
+	tests := []struct{ name, loc, want string }{
+		{"proxy_pass", `limit_except GET { proxy_pass http://127.0.0.1:1; }`, `"proxy_pass" directive inside "limit_except" is not supported by wsgate; set it in the enclosing location`},
+		{"access_log", `limit_except GET { access_log off; }`, `"access_log" directive inside "limit_except" is not supported by wsgate; set it in the enclosing location`},
+		{"return", `return 200; limit_except GET { deny all; }`, `"limit_except" in a location with rewrite module directives (rewrite, return, set, if) is not supported by wsgate: nginx does not run them for the methods the block limits; move them to a location of their own`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ast, errs := parse("test.conf", []byte("events {}\nhttp { server { location / { "+tt.loc+" } } }\n"), ParseOptions{})
+			if len(errs) > 0 {
+				t.Fatalf("parsing: %v", errs)
+			}
+			_, errs = Check(ast)
+			if len(errs) != 1 || errs[0].Msg != tt.want {
+				t.Errorf("got errors %q; want exactly %q", errs.Error(), tt.want)
+			}
+		})
+	}
+}

@@ -56,6 +56,10 @@ func TestCheckMatchesNginx(t *testing.T) {
 		{"auth_basic_user_file arity", `location / { auth_basic_user_file; }`, `invalid number of arguments in "auth_basic_user_file" directive`},
 		{"satisfy value", `location / { satisfy some; }`, `invalid value "some"`},
 		{"satisfy duplicate", `location / { satisfy any; satisfy all; }`, `"satisfy" directive is duplicate`},
+		{"limit_except method", `location / { limit_except GET FOO { } }`, `invalid method "FOO"`},
+		{"limit_except duplicate", `location / { limit_except GET { } limit_except POST { } }`, `"limit_except" directive is duplicate`},
+		{"limit_except in server", `limit_except GET { }`, `"limit_except" directive is not allowed here`},
+		{"satisfy in limit_except", `location / { limit_except GET { satisfy any; } }`, `"satisfy" directive is not allowed here`},
 		{"resolver port", `location / { resolver 127.0.0.1:x; }`, `invalid port in resolver "127.0.0.1:x"`},
 	}
 	httpTests := []struct {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -17,17 +18,57 @@ import (
 // nginx takes them in http, server, location and limit_except blocks.
 func accessDirectives() map[string]*directive {
 	return map[string]*directive{
-		"allow": {ctx: ctxHTTPAll, min: 1, max: 1, set: setAccessRule},
-		"deny":  {ctx: ctxHTTPAll, min: 1, max: 1, set: setAccessRule},
+		"allow":        {ctx: ctxHTTPAll | ctxLimit, min: 1, max: 1, set: setAccessRule},
+		"deny":         {ctx: ctxHTTPAll | ctxLimit, min: 1, max: 1, set: setAccessRule},
+		"limit_except": {ctx: ctxLocation, min: 1, max: unbounded, block: true, set: setLimitExcept},
 		// satisfy is ngx_http_core_module's, the rule that combines them.
 		"satisfy": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(satisfyArg, func(l *LocConf) *bool { return &l.SatisfyAny })},
-		"auth_basic": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(valueArg, func(l *LocConf) **Value {
+		"auth_basic": {ctx: ctxHTTPAll | ctxLimit, min: 1, max: 1, once: true, set: onLoc(valueArg, func(l *LocConf) **Value {
 			return &l.AuthBasic
 		})},
-		"auth_basic_user_file": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(valueArg, func(l *LocConf) **Value {
+		"auth_basic_user_file": {ctx: ctxHTTPAll | ctxLimit, min: 1, max: 1, once: true, set: onLoc(valueArg, func(l *LocConf) **Value {
 			return &l.AuthBasicUserFile
 		})},
 	}
+}
+
+// limitMethods are the methods limit_except may name
+// (ngx_methods_names).
+var limitMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "MKCOL", "COPY", "MOVE",
+	"OPTIONS", "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "PATCH"}
+
+// setLimitExcept is ngx_http_core_limit_except: "limit_except method ...
+// { ... }". The methods named (any case; GET brings HEAD) keep the
+// location's configuration; a request with any other method, or one
+// nginx does not know, is checked with the block's. wsgate's block holds
+// the access directives; a location with rewrite module directives may
+// not have one, because nginx would not run them for the block's
+// requests (the block's configuration has none of its own), which
+// wsgate's phases do not model.
+func setLimitExcept(c *checker, f *frame, d *Directive, _ bool) {
+	if f.loc.limit != nil {
+		c.errorf(d.Pos, "%q directive is duplicate", d.Name)
+		return
+	}
+	le := &LimitExcept{Pos: d.Pos}
+	for _, a := range d.Args {
+		i := slices.IndexFunc(limitMethods, func(m string) bool { return strings.EqualFold(m, a.Text) })
+		if i < 0 {
+			c.errorf(a.Pos, "invalid method %q", a.Text)
+			return
+		}
+		if !slices.Contains(le.Methods, limitMethods[i]) {
+			le.Methods = append(le.Methods, limitMethods[i])
+		}
+	}
+	if slices.Contains(le.Methods, "GET") && !slices.Contains(le.Methods, "HEAD") {
+		le.Methods = append(le.Methods, "HEAD")
+	}
+	ll := &limitLevel{le: le}
+	f.loc.limit = ll
+	nf := c.newFrame(ctxLimit)
+	nf.lvl, nf.loc, nf.server = &ll.level, f.loc, f.server
+	c.walk(nf, d.Block)
 }
 
 // satisfyArg reads "satisfy all|any": true for any.

@@ -179,6 +179,22 @@ type Location struct {
 	// order, run in the rewrite phase once the location is chosen (not
 	// inherited by nested locations).
 	Rewrite []RewriteOp
+	// LimitExcept is the location's limit_except block; nil without one.
+	LimitExcept *LimitExcept
+}
+
+// LimitExcept is a limit_except block (ngx_http_core_module): requests
+// whose method is not in Methods are checked in the access phase with
+// Conf instead of the location's configuration. Nested locations do not
+// inherit it.
+type LimitExcept struct {
+	Pos Pos
+	// Methods are the methods that keep the location's configuration,
+	// upper-case; HEAD is there when GET is.
+	Methods []string
+	// Conf is the location's effective configuration with the block's
+	// allow, deny, auth_basic and auth_basic_user_file on top.
+	Conf *LocConf
 }
 
 // LocConf is everything that can be set at http, server or location level,
@@ -284,11 +300,11 @@ type LocConf struct {
 	// or above (no check). Inherited on its own, as is
 	// AuthBasicUserFile, the htpasswd file (relative to the main
 	// configuration file's directory); the check runs where both are set.
-	AuthBasic         *Value
+	AuthBasic *Value
 	// SatisfyAny is "satisfy any": a request passes the access phase
 	// when allow/deny or auth_basic lets it through; "satisfy all" (the
 	// default) needs every check to.
-	SatisfyAny bool
+	SatisfyAny        bool
 	AuthBasicUserFile *Value
 
 	AbsoluteRedirect     bool `reload:"keep"`

@@ -26,8 +26,13 @@ import (
 // a WebSocket handshake too, is answered with the location's error page
 // before anything reaches a backend.
 func (pc *Conn) access(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc) (res exchange.Result, ok bool) {
-	if loc.Access != nil || loc.Basic != nil {
-		if status := pc.accessChecks(w, loc); status != 0 {
+	rules, basic, satisfyAny := loc.Access, loc.Basic, loc.Conf.SatisfyAny
+	if lim := loc.Limit; lim != nil && lim.Applies(r.Method) {
+		// limit_except: the block's configuration checks the request.
+		rules, basic, satisfyAny = lim.Rules, lim.Basic, lim.SatisfyAny
+	}
+	if rules != nil || basic != nil {
+		if status := pc.accessChecks(w, rules, basic, satisfyAny); status != 0 {
 			return exchange.Result{Error: status}, false
 		}
 	}
@@ -40,13 +45,13 @@ func (pc *Conn) access(w exchange.ResponseWriter, r *exchange.Request, loc *snap
 	return exchange.Result{}, true
 }
 
-// accessChecks runs allow/deny and auth_basic under loc's satisfy and
-// returns the status that refuses the request, 0 to let it through.
-func (pc *Conn) accessChecks(w exchange.ResponseWriter, loc *snapshot.Loc) int {
-	satisfyAny := loc.Conf.SatisfyAny
+// accessChecks runs allow/deny and auth_basic (either may be nil) under
+// satisfy and returns the status that refuses the request, 0 to let it
+// through.
+func (pc *Conn) accessChecks(w exchange.ResponseWriter, rules *access.Rules, basic *access.Basic, satisfyAny bool) int {
 	code := 0 // r->access_code: the refusal that stands under satisfy any
 	addr, _ := netip.ParseAddr(pc.c.RemoteAddr)
-	switch loc.Access.Decide(addr, false) {
+	switch rules.Decide(addr, false) {
 	case access.Allowed:
 		if satisfyAny {
 			return 0
@@ -58,8 +63,8 @@ func (pc *Conn) accessChecks(w exchange.ResponseWriter, loc *snapshot.Loc) int {
 		}
 		code = 403
 	}
-	if loc.Basic != nil {
-		switch status := pc.authBasic(loc); {
+	if basic != nil {
+		switch status := pc.authBasic(basic); {
 		case status == 0:
 			if satisfyAny && pc.basicAllowed {
 				return 0
@@ -85,11 +90,11 @@ func (pc *Conn) accessChecks(w exchange.ResponseWriter, loc *snapshot.Loc) int {
 	return code
 }
 
-// authBasic runs loc's auth_basic (ngx_http_auth_basic_handler) and
+// authBasic runs auth_basic b (ngx_http_auth_basic_handler) and
 // returns the status that refuses the request, 0 when it lets it through
 // (pc.basicAllowed) or declines; for 401, pc.realm holds the realm.
-func (pc *Conn) authBasic(loc *snapshot.Loc) int {
-	d, realm, why, err := loc.Basic.Check(&pc.basic, pc.realm)
+func (pc *Conn) authBasic(b *access.Basic) int {
+	d, realm, why, err := b.Check(&pc.basic, pc.realm)
 	pc.realm = realm
 	pc.basicAllowed = d == access.Allowed
 	switch d {

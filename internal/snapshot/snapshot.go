@@ -102,6 +102,8 @@ type Loc struct {
 	Access *access.Rules
 	// Basic is the location's auth_basic; nil when it has none.
 	Basic *access.Basic
+	// Limit is the location's limit_except; nil when it has none.
+	Limit *access.Limit
 
 	// Content is the handler that answers requests here (plan.go).
 	Content Content
@@ -291,6 +293,9 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 			loc.Access = rs
 		}
 		loc.Basic = access.CompileBasic(lc, vc, confDir, &errs)
+		if l != nil && lc == &l.Conf {
+			loc.Limit = access.CompileLimit(l.LimitExcept, vc, confDir, &errs)
+		}
 		if pp := lc.ProxyPass; pp != nil {
 			switch {
 			case pp.HasVars:
