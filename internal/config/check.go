@@ -319,6 +319,7 @@ func inherit(parent LocConf, lvl *level) LocConf {
 	eff.StubStatus = false
 	eff.Files.TryFiles, eff.Files.TryFilesPos = nil, Pos{}
 	eff.SetHeadersDropped = nil
+	eff.Headers.AddDropped = nil
 	eff.SetHeadersInherited = len(eff.ProxySetHeaders) > 0
 	for _, apply := range lvl.loc {
 		apply(&eff)

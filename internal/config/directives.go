@@ -45,7 +45,7 @@ const unbounded = -1
 // in nginx's order of modules.
 func directiveFamilies() []func() map[string]*directive {
 	return []func() map[string]*directive{
-		coreDirectives, httpCoreDirectives, errorPageDirectives, rewriteDirectives, accessDirectives, proxyDirectives,
+		coreDirectives, httpCoreDirectives, errorPageDirectives, rewriteDirectives, accessDirectives, proxyDirectives, headersDirectives,
 		filesDirectives, logDirectives, sslDirectives, http2Directives, upstreamDirectives, mapDirectives, wsDirectives,
 		proxySSLDirectives, statusDirectives,
 	}
@@ -100,7 +100,6 @@ func directiveTable() map[string]*directive {
 		"auth_request_set")
 	unsupported(anyCtx, "rate and connection limits belong in the backend or in front of wsgate", "limit_req",
 		"limit_req_zone", "limit_req_status", "limit_conn", "limit_conn_zone", "limit_conn_status")
-	unsupported(anyCtx, "let the backend send response headers", "add_header", "add_trailer", "more_set_headers")
 	unsupported(anyCtx, "wsgate does not cache responses", "proxy_cache", "proxy_cache_path", "proxy_cache_key",
 		"proxy_cache_valid", "proxy_cache_bypass", "proxy_no_cache", "proxy_cache_use_stale", "proxy_store")
 	unsupported(anyCtx, "wsgate forwards requests as received; change them in the backend", "proxy_set_body",

@@ -59,11 +59,11 @@ func TestNginxDirectivesKnown(t *testing.T) {
 
 // TestConfigureArgs: -V's configure arguments follow the directive table:
 // the SSL module and the rewrite module (return works) are claimed,
-// HTTP/2 and HTTP/3 are not, gzip is not, and every probe is a directive
-// nginx has.
+// HTTP/2 and HTTP/3 are not, gzip is not, headers-more is added as a
+// third-party module, and every probe is a directive nginx has.
 func TestConfigureArgs(t *testing.T) {
 	args := " " + ConfigureArgs() + " "
-	for _, want := range []string{" --with-http_ssl_module ", " --without-http_gzip_module ", " --without-http-cache ", " --without-http_fastcgi_module "} {
+	for _, want := range []string{" --with-http_ssl_module ", " --without-http_gzip_module ", " --without-http-cache ", " --without-http_fastcgi_module ", " --add-module=../headers-more-nginx-module "} {
 		if !strings.Contains(args, want) {
 			t.Errorf("got %q; want %q in it", args, want)
 		}

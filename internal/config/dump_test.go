@@ -359,6 +359,7 @@ func (d *dumper) conf(depth int, c *LocConf) {
 		}
 		d.line(depth, "proxy_redirect %s%q %q%s%s", kind, r.From, r.To, def, at(r.Pos))
 	}
+	dumpHeaders(d, depth, &c.Headers)
 	d.line(depth, "proxy_connect_timeout %s", formatDuration(c.ProxyConnectTimeout))
 	d.line(depth, "proxy_read_timeout %s", formatDuration(c.ProxyReadTimeout))
 	d.line(depth, "proxy_send_timeout %s", formatDuration(c.ProxySendTimeout))
@@ -459,5 +460,42 @@ func (d *dumper) files(depth int, f *FilesConf) {
 	}
 	if f.Autoindex {
 		d.line(depth, "autoindex on format=%s exact_size=%s localtime=%s", f.AutoindexFormat, onOff(f.AutoindexExactSize), onOff(f.AutoindexLocaltime))
+	}
+}
+
+// dumpHeaders prints the header filters' settings, nothing when none.
+func dumpHeaders(d *dumper, depth int, h *HeadersConf) {
+	add := func(kind string, list []AddHeader, prefix string) {
+		for _, a := range list {
+			always := ""
+			if a.Always {
+				always = " always"
+			}
+			d.line(depth, "%s%s %s %q%s%s", prefix, kind, a.Name, a.Value, always, at(a.Pos))
+		}
+	}
+	add("add_header", h.Add, "")
+	add("add_header", h.AddDropped, "dropped ")
+	add("add_trailer", h.Trailers, "")
+	for _, m := range h.More {
+		var opts []string
+		if len(m.Statuses) > 0 {
+			opts = append(opts, fmt.Sprintf("-s %v", m.Statuses))
+		}
+		if len(m.Types) > 0 {
+			opts = append(opts, fmt.Sprintf("-t %q", m.Types))
+		}
+		if m.Append {
+			opts = append(opts, "-a")
+		}
+		var hs []string
+		for _, x := range m.Headers {
+			w := ""
+			if x.Wildcard {
+				w = "*"
+			}
+			hs = append(hs, fmt.Sprintf("%s%s=%q", x.Name, w, x.Value))
+		}
+		d.line(depth, "more %s %s%s", strings.Join(opts, " "), strings.Join(hs, " "), at(m.Pos))
 	}
 }

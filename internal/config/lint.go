@@ -29,6 +29,7 @@ func Lint(s *Spec) []Warning {
 		l.dropped(srv.Pos, "server", &srv.Conf)
 		l.filesLint(srv)
 		l.namedTargets(srv)
+		l.droppedAdd(srv.Pos, "server", &srv.Conf)
 		wsLoc := l.locations(srv.Locations)
 		if wsLoc != nil {
 			for _, ln := range srv.Listens {
@@ -164,6 +165,7 @@ func (l *linter) locations(locs []*Location) *Location {
 func (l *linter) location(loc *Location) (ws bool) {
 	c := &loc.Conf
 	l.dropped(loc.Pos, fmt.Sprintf("location %q", loc.Path), c)
+	l.droppedAdd(loc.Pos, fmt.Sprintf("location %q", loc.Path), c)
 	if c.ProxyPass == nil {
 		return false
 	}
@@ -222,6 +224,37 @@ func (l *linter) dropped(pos Pos, where string, c *LocConf) {
 	}
 	l.add(pos,
 		fmt.Sprintf("%s has its own proxy_set_header, so %s set at an outer level %s not sent from here (proxy_set_header is inherited only by levels with none of their own)",
+			where, strings.Join(names, ", "), map[bool]string{true: "is", false: "are"}[len(names) == 1]),
+		strings.Join(fix, " "))
+}
+
+// droppedAdd warns where a level's own add_header discarded headers
+// added at an outer level (ngx_http_headers_merge_conf: the same
+// all-or-nothing inheritance as proxy_set_header). The classic case is a
+// server-wide Strict-Transport-Security lost in a location that adds a
+// Cache-Control.
+func (l *linter) droppedAdd(pos Pos, where string, c *LocConf) {
+	var names, fix []string
+	for _, h := range c.Headers.AddDropped {
+		again := false
+		for _, o := range c.Headers.Add {
+			again = again || strings.EqualFold(o.Name, h.Name)
+		}
+		if again {
+			continue
+		}
+		names = append(names, h.Name)
+		line := "add_header " + h.Name + " " + quoteArg(h.Value)
+		if h.Always {
+			line += " always"
+		}
+		fix = append(fix, line+";")
+	}
+	if len(names) == 0 {
+		return
+	}
+	l.add(pos,
+		fmt.Sprintf("%s has its own add_header, so %s added at an outer level %s not sent from here (add_header is inherited only by levels with none of their own)",
 			where, strings.Join(names, ", "), map[bool]string{true: "is", false: "are"}[len(names) == 1]),
 		strings.Join(fix, " "))
 }

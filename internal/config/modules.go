@@ -74,6 +74,15 @@ var nginxModules = []Module{
 	{"http-cache", true, "proxy_cache"},
 }
 
+// addModules are the third-party modules that configure takes as
+// --add-module=PATH (Name is the path), claimed when built.
+// headers-more is named as OpenResty's configure line names it
+// (--add-module=../headers-more-nginx-module-0.34): tools that look for
+// the module in nginx -V find "headers-more-nginx-module".
+var addModules = []Module{
+	{"../headers-more-nginx-module", false, "more_set_headers"},
+}
+
 // built reports whether wsgate has module m (see Module.Probe).
 func (m Module) built(t map[string]*directive) bool {
 	d := t[m.Probe]
@@ -83,11 +92,17 @@ func (m Module) built(t map[string]*directive) bool {
 // ConfigureArgs is the "configure arguments" line of -V, in nginx's form,
 // derived from the directive table: --with-X for each module wsgate has
 // that nginx builds only when asked, then --without-X for each that nginx
-// builds by default and wsgate does not have. Tools that parse nginx -V
+// builds by default and wsgate does not have, then --add-module=PATH for
+// the third-party modules wsgate has. Tools that parse nginx -V
 // then see the modules that work, no more and no less.
 func ConfigureArgs() string {
 	t := directiveTable()
-	var with, without []string
+	var with, without, add []string
+	for _, m := range addModules {
+		if m.built(t) {
+			add = append(add, "--add-module="+m.Name)
+		}
+	}
 	for _, m := range nginxModules {
 		switch b := m.built(t); {
 		case b && !m.Default:
@@ -96,5 +111,5 @@ func ConfigureArgs() string {
 			without = append(without, "--without-"+m.Name)
 		}
 	}
-	return strings.Join(append(with, without...), " ")
+	return strings.Join(append(append(with, without...), add...), " ")
 }

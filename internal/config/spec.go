@@ -323,6 +323,11 @@ type LocConf struct {
 	// a set variable no set has assigned yet logs a warning (default on).
 	UninitializedVariableWarn bool `reload:"keep"`
 
+	// Headers is what the headers filters add to or change in every
+	// response: add_header, add_trailer and headers-more's output
+	// directives. It acts on a response head, never on an open tunnel.
+	Headers HeadersConf `reload:"keep"`
+
 	// wsgate's own directives (ws_*): see directives.go for each.
 	WS WSConf
 }
@@ -339,6 +344,57 @@ type Resolver struct {
 	// both on by default, never both off).
 	IPv4, IPv6 bool
 	Pos        Pos
+}
+
+// HeadersConf is the configuration of ngx_http_headers_filter_module
+// (add_header, add_trailer) and of headers-more's output filter
+// (more_set_headers, more_clear_headers) at one level.
+type HeadersConf struct {
+	// Add is the effective add_header list in config order, inherited
+	// all-or-nothing as proxy_set_header (ngx_http_headers_merge_conf).
+	Add []AddHeader
+	// AddDropped lists add_header lines of an outer level that this level
+	// discarded by having its own (for the lint).
+	AddDropped []AddHeader
+	// Trailers is the effective add_trailer list, inherited the same way.
+	Trailers []AddHeader
+	// More are the headers-more output commands: the outer levels' first,
+	// then this level's, in config order (ngx_http_headers_more_merge_loc_conf).
+	More []MoreHeaders
+}
+
+// AddHeader is one add_header or add_trailer line.
+type AddHeader struct {
+	Pos   Pos
+	Name  string // as written
+	Value string // raw, variables uncompiled; "" adds nothing
+	// Always: also for statuses other than 200, 201, 204, 206, 301, 302,
+	// 303, 304, 307 and 308.
+	Always bool
+}
+
+// MoreHeaders is one more_set_headers or more_clear_headers directive.
+type MoreHeaders struct {
+	Pos Pos
+	// Statuses (-s) and Types (-t) restrict the command to responses with
+	// one of these statuses and one of these content types (compared
+	// without the charset parameter, case-sensitively); empty: any.
+	Statuses []int
+	Types    []string
+	// Append (-a): add the lines without replacing lines of that name.
+	Append  bool
+	Headers []MoreHeader
+}
+
+// MoreHeader is one header argument of a headers-more command.
+type MoreHeader struct {
+	Name string // as written; with Wildcard, without the trailing "*"
+	// Value is raw, variables uncompiled; "" clears (more_clear_headers,
+	// "Name:" and "Name").
+	Value string
+	// Wildcard: Name ended in "*"; the command then matches every header
+	// whose name starts with Name.
+	Wildcard bool
 }
 
 // WSConf holds wsgate's own WebSocket settings.
