@@ -18,6 +18,10 @@ type ResponseWriter interface {
 	// a declared body above client_max_body_size is returned as an error
 	// whose status is 413.
 	SetLimits(l Limits) error
+	// SetHeadFilter sets the filter the heads of this request's response
+	// go through (the location's add_header and headers-more; nil: none).
+	// The pipeline sets it whenever the request's location changes.
+	SetHeadFilter(f HeadFilter)
 	// AddServerDate adds the Server and Date lines.
 	AddServerDate()
 	AddHeader(name, value string)
@@ -79,6 +83,23 @@ type ResponseWriter interface {
 	// request (RFC 9110 section 7.8; for HTTP/2 and HTTP/3, RFC 8441 and
 	// RFC 9220 make it a 200 to an extended CONNECT and the stream).
 	Upgrade(compose func(dst []byte, f Framing) []byte) (net.Conn, []byte, error)
+}
+
+// HeadFilter changes the heads a location's responses go out with, and
+// adds their trailers: nginx's header filters between a handler and
+// ngx_http_header_filter (add_header, add_trailer, headers-more). A
+// ResponseWriter passes it every head it sends: a written one, an error
+// page, a composed one, a 101.
+type HeadFilter interface {
+	// FilterHead rewrites the head buf[start:] (status line to empty
+	// line, in HTTP/1.1 form) of a response with status and returns buf.
+	FilterHead(buf []byte, start, status int) []byte
+	// ExpectTrailers reports whether a response with status has trailers
+	// to send: on HTTP/1.1 it is then chunked even with a known length.
+	ExpectTrailers(status int) bool
+	// AppendTrailers appends the trailer lines, "Name: value\r\n" each,
+	// when the body has ended.
+	AppendTrailers(dst []byte, status int) []byte
 }
 
 // Framing is what the writer decided about a response before its head is

@@ -46,6 +46,9 @@ func (w *ResponseWriter) WriteComposedHeader(status int, contentLength int64, co
 		// Before the blank line that ends the head.
 		w.scratch = slices.Insert(w.scratch, len(w.scratch)-2, w.errHdr...)
 	}
+	if w.filter != nil {
+		w.scratch = w.filter.FilterHead(w.scratch, 0, status)
+	}
 	n, err := w.c.bw.Write(w.scratch)
 	w.framing += int64(n)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"wsgate/internal/exchange"
 )
 
 // ResponseWriter writes one response on a Serve connection: header lines
@@ -21,8 +23,9 @@ type ResponseWriter struct {
 	framingAt int    // byte offset in hdr where framing lines go; -1: end
 	trailers  []byte
 	scratch   []byte
-	location  []byte // "Location: ...\r\n" or empty, see SetLocation
-	lastMod   []byte // "Last-Modified: ...\r\n" or empty, see SetLastModified
+	location  []byte              // "Location: ...\r\n" or empty, see SetLocation
+	lastMod   []byte              // "Last-Modified: ...\r\n" or empty, see SetLastModified
+	filter    exchange.HeadFilter // nil: heads go out as composed
 	status    int
 	errStatus int    // SetErrorStatus's; 0: none
 	errHdr    []byte // AddErrorHeader's lines, kept across a reset of hdr
@@ -112,6 +115,10 @@ func (w *ResponseWriter) SetLastModified(value []byte) {
 	w.lastMod = append(w.lastMod, value...)
 	w.lastMod = append(w.lastMod, "\r\n"...)
 }
+
+// SetHeadFilter sets the filter for this request's response (nil: none);
+// call it before the header is written.
+func (w *ResponseWriter) SetHeadFilter(f exchange.HeadFilter) { w.filter = f }
 
 // AddServerDate queues "Server: <ServerName>" and "Date: <now>", the two
 // lines nginx's header filter starts every response with.
@@ -281,6 +288,9 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	b = append(b, w.hdr[at:]...)
 	b = append(b, w.errHdr...)
 	b = append(b, "\r\n"...)
+	if w.filter != nil {
+		b = w.filter.FilterHead(b, 0, status)
+	}
 	w.scratch = b
 	n, err := bw.Write(b)
 	w.framing += int64(n)
@@ -299,6 +309,11 @@ func (w *ResponseWriter) decideFraming(status int, contentLength int64) {
 	w.noBody = req.IsHEAD() || status == 101 || status == 204 || status == 304
 	w.clen = contentLength
 	if status == 101 || status == 204 {
+		w.clen = -1
+	}
+	if w.filter != nil && !w.noBody && w.filter.ExpectTrailers(status) && req.ProtoMajor == 1 && req.ProtoMinor >= 1 {
+		// ngx_http_chunked_header_filter: trailers to send make the
+		// body chunked, its length cleared.
 		w.clen = -1
 	}
 	if !w.noBody && w.clen < 0 {
@@ -465,6 +480,9 @@ func (w *ResponseWriter) finish() error {
 	bw := w.c.bw
 	w.finished = true
 	if w.chunked && !w.broken {
+		if w.filter != nil {
+			w.trailers = w.filter.AppendTrailers(w.trailers, w.status)
+		}
 		n1, _ := bw.WriteString("0\r\n")
 		n2, _ := bw.Write(w.trailers)
 		n3, _ := bw.WriteString("\r\n")

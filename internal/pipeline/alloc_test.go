@@ -44,6 +44,7 @@ func (w *nopWriter) WriteFile(*os.File, int64, int64) (int64, error) { return 0,
 func (w *nopWriter) BodyBuffer(int) []byte                           { return nil }
 func (w *nopWriter) SetErrorStatus(int)                              {}
 func (w *nopWriter) AddErrorHeader(_, _ []byte)                      {}
+func (w *nopWriter) SetHeadFilter(exchange.HeadFilter)               {}
 func (w *nopWriter) WriteHeader(s int, _ string, _ int64) error {
 	w.status, w.written = s, true
 	return nil

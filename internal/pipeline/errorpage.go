@@ -27,6 +27,7 @@ var getMethod = []byte("GET")
 // log, or the internal redirect the error page makes.
 func (pc *Conn) finalize(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, status int, redirectsLeft bool) exchange.Result {
 	pc.loc = loc
+	pc.headerFilter(w, loc)
 	switch {
 	case w.Written():
 		// A head went out already: the connection is cut after it.

@@ -11,6 +11,7 @@ import (
 	"wsgate/internal/errorpage"
 	"wsgate/internal/exchange"
 	"wsgate/internal/files"
+	"wsgate/internal/headers"
 	"wsgate/internal/http1"
 	"wsgate/internal/rewrite"
 	"wsgate/internal/route"
@@ -96,6 +97,8 @@ type Conn struct {
 	challenge []byte
 	// basicAllowed is set when auth_basic let the request through.
 	basicAllowed bool
+	// hf binds the current location's header filter to the request.
+	hf headers.Bound
 }
 
 // Open prepares pc for the requests of connection c. The connection's
@@ -198,6 +201,7 @@ func (pc *Conn) ServeHeadError(w exchange.ResponseWriter, r *exchange.Request, s
 func (pc *Conn) phases(w exchange.ResponseWriter, r *exchange.Request, snap *snapshot.Snapshot, srv *route.Server, refusal int) (*snapshot.Loc, exchange.Result) {
 	sl := snap.Loc(srv.Conf)
 	pc.loc = sl
+	pc.headerFilter(w, sl)
 	var named string
 	prev := sl          // the location that redirected
 	serverPhase := true // false after a rewrite asked for a search
@@ -279,6 +283,7 @@ func (pc *Conn) findLocation(w exchange.ResponseWriter, r *exchange.Request, sna
 	}
 	loc = snap.Loc(m.Conf)
 	pc.loc = loc
+	pc.headerFilter(w, loc)
 	if m.Regex {
 		pc.vc.Captures = m.Captures
 	}
@@ -406,3 +411,18 @@ func (h notFound) ServeContent(w exchange.ResponseWriter, _ *exchange.Request, _
 // bstr views b as a string without copying; b must not change while the
 // string is in use.
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// headerFilter makes loc's header filter (add_header, add_trailer,
+// headers-more) the one every head of the response goes through, as
+// nginx's header filters read r->loc_conf when the head is sent: the
+// server's for an answer of the server rewrite phase, the location's from
+// find-config on, an if block's once its condition held, the new one's
+// after an internal redirect or an error page.
+func (pc *Conn) headerFilter(w exchange.ResponseWriter, loc *snapshot.Loc) {
+	if loc.Filter == nil {
+		w.SetHeadFilter(nil)
+		return
+	}
+	pc.hf = headers.Bound{F: loc.Filter, Vars: &pc.vc}
+	w.SetHeadFilter(&pc.hf)
+}

@@ -6,6 +6,7 @@ import (
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
 	"wsgate/internal/files"
+	"wsgate/internal/headers"
 )
 
 // This file is the second half of a location's compilation: what the
@@ -78,6 +79,10 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		}
 		if loc.Response, err = NewResponsePlan(lc, path, isRegex, env.Version, compile); err != nil {
 			addErr(loc.pos(), "proxy_redirect", err)
+			continue
+		}
+		if loc.Filter, err = headers.Compile(&lc.Headers, compileValue(s)); err != nil {
+			addErr(loc.pos(), "add_header", err)
 			continue
 		}
 		if pp := lc.ProxyPass; pp != nil && (pp.Scheme == "https" || pp.HasVars) {
@@ -184,4 +189,16 @@ func filesOnly(lc *config.LocConf, errs *config.ErrorList) bool {
 		ok = false
 	}
 	return ok
+}
+
+// compileValue compiles header filter values with the snapshot's
+// variables.
+func compileValue(s *Snapshot) headers.CompileFunc {
+	return func(raw string) (headers.Value, error) {
+		t, err := s.Vars.Compile(raw)
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
 }

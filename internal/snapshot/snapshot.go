@@ -31,6 +31,7 @@ import (
 	"wsgate/internal/errorpage"
 	"wsgate/internal/exchange"
 	"wsgate/internal/files"
+	"wsgate/internal/headers"
 	"wsgate/internal/ocsp"
 	"wsgate/internal/rewrite"
 	"wsgate/internal/route"
@@ -117,6 +118,9 @@ type Loc struct {
 	// Response is the client response head recipe (proxy_redirect,
 	// proxy_hide_header, proxy_pass_header, server_tokens).
 	Response *ResponsePlan
+	// Filter is the response header filter (add_header, add_trailer,
+	// headers-more); nil when the location has none.
+	Filter *headers.Filter
 	// Target rewrites the request-target for proxy_pass.
 	Target TargetRule
 	// ProxyHost and ProxyPort are $proxy_host and $proxy_port of a

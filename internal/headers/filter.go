@@ -1,0 +1,217 @@
+package headers
+
+import (
+	"fmt"
+	"strings"
+
+	"wsgate/internal/config"
+	"wsgate/internal/vars"
+)
+
+// Value is a compiled configuration value that may hold variables;
+// *vars.Template implements it.
+type Value interface {
+	Append(dst []byte, c *vars.Ctx) []byte
+	IsConst() bool
+}
+
+// CompileFunc compiles a raw configuration value.
+type CompileFunc func(raw string) (Value, error)
+
+// Filter is one location's compiled header filter; nil when the location
+// has none. It is immutable and safe for concurrent use.
+type Filter struct {
+	more     []moreCmd
+	add      []addLine
+	trailers []addLine
+	// alwaysTrailer: some trailer applies to every status.
+	alwaysTrailer bool
+}
+
+// special says which of nginx's handlers a header name gets.
+type special uint8
+
+const (
+	plain special = iota
+	// add_header (ngx_http_set_headers): the response's own line is
+	// replaced, not added to.
+	addETag
+	addLastModified
+	// headers-more (ngx_http_headers_more_set_handlers): nginx's own lines.
+	moreServer
+	moreDate
+	moreContentType
+	moreLocation
+	// headers-more on names nginx writes itself and no list line can
+	// carry: clearing them does nothing (Transfer-Encoding, Connection,
+	// Keep-Alive; setting them is a configuration error).
+	moreNothing
+)
+
+// addLine is one add_header or add_trailer line.
+type addLine struct {
+	name   string
+	value  Value // nil: the empty value, which adds nothing
+	always bool
+	kind   special
+}
+
+// moreCmd is one more_set_headers or more_clear_headers directive.
+type moreCmd struct {
+	statuses []int
+	types    []string
+	append   bool
+	headers  []moreLine
+}
+
+// moreLine is one header argument of a headers-more command.
+type moreLine struct {
+	name     string
+	value    Value // nil: clear
+	wildcard bool
+	kind     special
+}
+
+// Compile compiles a location's header filter directives; it returns nil
+// (and no error) when there are none.
+func Compile(h *config.HeadersConf, compile CompileFunc) (*Filter, error) {
+	if len(h.Add) == 0 && len(h.Trailers) == 0 && len(h.More) == 0 {
+		return nil, nil
+	}
+	f := &Filter{}
+	value := func(pos config.Pos, what, raw string) (Value, error) {
+		if raw == "" {
+			return nil, nil
+		}
+		v, err := compile(raw)
+		if err != nil {
+			return nil, &config.Error{Pos: pos, Msg: fmt.Sprintf("%s: %v", what, err)}
+		}
+		return v, nil
+	}
+	for _, a := range h.Add {
+		v, err := value(a.Pos, "add_header", a.Value)
+		if err != nil {
+			return nil, err
+		}
+		l := addLine{name: a.Name, value: v, always: a.Always}
+		switch {
+		case strings.EqualFold(a.Name, "ETag"):
+			l.kind = addETag
+		case strings.EqualFold(a.Name, "Last-Modified"):
+			l.kind = addLastModified
+		}
+		f.add = append(f.add, l)
+	}
+	for _, a := range h.Trailers {
+		v, err := value(a.Pos, "add_trailer", a.Value)
+		if err != nil {
+			return nil, err
+		}
+		f.trailers = append(f.trailers, addLine{name: a.Name, value: v, always: a.Always})
+		f.alwaysTrailer = f.alwaysTrailer || a.Always
+	}
+	for _, m := range h.More {
+		cmd := moreCmd{statuses: m.Statuses, types: m.Types, append: m.Append}
+		for _, x := range m.Headers {
+			v, err := value(m.Pos, "more_set_headers", x.Value)
+			if err != nil {
+				return nil, err
+			}
+			l := moreLine{name: x.Name, value: v, wildcard: x.Wildcard}
+			if !x.Wildcard {
+				switch strings.ToLower(x.Name) {
+				case "server":
+					l.kind = moreServer
+				case "date":
+					l.kind = moreDate
+				case "content-type":
+					l.kind = moreContentType
+				case "location":
+					l.kind = moreLocation
+				case "transfer-encoding", "connection", "keep-alive":
+					l.kind = moreNothing
+				}
+			}
+			cmd.headers = append(cmd.headers, l)
+		}
+		f.more = append(f.more, cmd)
+	}
+	return f, nil
+}
+
+// safeStatus reports whether add_header without "always" (and expires)
+// applies to status (ngx_http_headers_filter's safe_status).
+func safeStatus(status int) bool {
+	switch status {
+	case 200, 201, 204, 206, 301, 302, 303, 304, 307, 308:
+		return true
+	}
+	return false
+}
+
+// ExpectTrailers reports whether a response with status has add_trailer
+// lines to send (r->expect_trailers): it is then chunked on HTTP/1.1 even
+// when its length is known.
+func (f *Filter) ExpectTrailers(status int) bool {
+	if f == nil || len(f.trailers) == 0 {
+		return false
+	}
+	return f.alwaysTrailer || safeStatus(status)
+}
+
+// AppendTrailers appends the trailer lines of a response with status,
+// "Name: value\r\n" each, evaluated now (ngx_http_trailers_filter runs
+// on the last buffer); lines whose value is empty are left out.
+func (f *Filter) AppendTrailers(dst []byte, status int, c *vars.Ctx) []byte {
+	if f == nil {
+		return dst
+	}
+	safe := safeStatus(status)
+	for _, t := range f.trailers {
+		if t.value == nil || !safe && !t.always {
+			continue
+		}
+		mark := len(dst)
+		dst = append(dst, t.name...)
+		dst = append(dst, ": "...)
+		start := len(dst)
+		dst = t.value.Append(dst, c)
+		if len(dst) == start || !safeValue(dst[start:]) {
+			dst = dst[:mark]
+			continue
+		}
+		dst = append(dst, "\r\n"...)
+	}
+	return dst
+}
+
+func safeValue(b []byte) bool {
+	for _, c := range b {
+		if c == '\r' || c == '\n' || c == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Bound is a Filter with one request's variables: the wire layer's head
+// filter for that request (http1.HeadFilter). A connection keeps one and
+// rebinds it per request, so that binding costs nothing.
+type Bound struct {
+	F    *Filter
+	Vars *vars.Ctx
+}
+
+// FilterHead is Rewrite with the request's variables.
+func (b *Bound) FilterHead(buf []byte, start, status int) []byte {
+	return b.F.Rewrite(buf, start, status, b.Vars)
+}
+
+// ExpectTrailers is the Filter's.
+func (b *Bound) ExpectTrailers(status int) bool { return b.F.ExpectTrailers(status) }
+
+// AppendTrailers is the Filter's, with the request's variables.
+func (b *Bound) AppendTrailers(dst []byte, status int) []byte {
+	return b.F.AppendTrailers(dst, status, b.Vars)
+}
