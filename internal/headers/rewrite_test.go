@@ -178,18 +178,23 @@ func TestTrailers(t *testing.T) {
 }
 
 // TestRewriteAllocs: a location without the directives costs nothing,
-// and constant values cost no allocation once the buffer has room.
+// and neither constant values nor plain variables allocate once the
+// buffer has room.
 func TestRewriteAllocs(t *testing.T) {
 	var none *Filter
 	f := compileTest(t, config.HeadersConf{Add: []config.AddHeader{
 		{Name: "Strict-Transport-Security", Value: "max-age=31536000", Always: true},
 		{Name: "X-Frame-Options", Value: "DENY"}}})
+	withVars := compileTest(t, config.HeadersConf{
+		Add:  []config.AddHeader{{Name: "X-Uri", Value: "$uri:$status", Always: true}},
+		More: []config.MoreHeaders{{Headers: []config.MoreHeader{{Name: "Server", Value: "edge"}, {Name: "X-Hidden-", Wildcard: true}}}},
+	})
 	buf := make([]byte, 0, 4096)
-	c := &vars.Ctx{}
+	c := &vars.Ctx{URI: "/a/b"}
 	for _, tc := range []struct {
 		name string
 		f    *Filter
-	}{{"none", none}, {"constant", f}} {
+	}{{"none", none}, {"constant", f}, {"variables and headers-more", withVars}} {
 		n := testing.AllocsPerRun(100, func() {
 			b := append(buf[:0], proxied...)
 			_ = tc.f.Rewrite(b, 0, 200, c)
