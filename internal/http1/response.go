@@ -26,11 +26,13 @@ type ResponseWriter struct {
 	location  []byte              // "Location: ...\r\n" or empty, see SetLocation
 	lastMod   []byte              // "Last-Modified: ...\r\n" or empty, see SetLastModified
 	filter    exchange.HeadFilter // nil: heads go out as composed
-	status    int
-	errStatus int    // SetErrorStatus's; 0: none
-	errHdr    []byte // AddErrorHeader's lines, kept across a reset of hdr
-	clen      int64  // declared Content-Length, -1 unknown
-	written   int64  // body bytes (BodyBytes)
+	// trailersAdded: the filter's trailers are in trailers.
+	trailersAdded bool
+	status        int
+	errStatus     int    // SetErrorStatus's; 0: none
+	errHdr        []byte // AddErrorHeader's lines, kept across a reset of hdr
+	clen          int64  // declared Content-Length, -1 unknown
+	written       int64  // body bytes (BodyBytes)
 	// framing counts the bytes sent for this response that are not body
 	// bytes: a "100 Continue", the head, chunk-size lines, the last chunk
 	// and trailers (BytesSent).
@@ -195,9 +197,21 @@ func (w *ResponseWriter) BodyBytes() int64 { return w.written }
 func (w *ResponseWriter) BytesSent() int64 {
 	n := w.written + w.framing
 	if w.chunked && !w.broken && !w.finished {
+		w.filterTrailers()
 		n += int64(len("0\r\n\r\n") + len(w.trailers))
 	}
 	return n
+}
+
+// filterTrailers adds the head filter's trailers to the queued ones, once:
+// when the response is finished, or earlier when the log phase asks for
+// $bytes_sent (ngx_http_trailers_filter evaluates them on the last
+// buffer, before the log phase).
+func (w *ResponseWriter) filterTrailers() {
+	if w.filter != nil && !w.trailersAdded {
+		w.trailersAdded = true
+		w.trailers = w.filter.AppendTrailers(w.trailers, w.status)
+	}
 }
 
 func safeField(s string) bool {
@@ -480,9 +494,7 @@ func (w *ResponseWriter) finish() error {
 	bw := w.c.bw
 	w.finished = true
 	if w.chunked && !w.broken {
-		if w.filter != nil {
-			w.trailers = w.filter.AppendTrailers(w.trailers, w.status)
-		}
+		w.filterTrailers()
 		n1, _ := bw.WriteString("0\r\n")
 		n2, _ := bw.Write(w.trailers)
 		n3, _ := bw.WriteString("\r\n")
