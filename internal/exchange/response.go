@@ -31,6 +31,11 @@ type ResponseWriter interface {
 	SetLocation(value []byte)
 	// MarkFraming marks where the framing lines go.
 	MarkFraming()
+	// MarkLateLines marks the lines queued from now on as ones that
+	// nginx's filters after the headers filter add (the range filter's
+	// Accept-Ranges and Content-Range): the head filter's lines go before
+	// them.
+	MarkLateLines()
 	// WriteHeader writes the head; contentLength -1 means unknown.
 	WriteHeader(status int, reason string, contentLength int64) error
 	// WriteComposedHeader writes a head that compose appends whole (a
@@ -93,7 +98,9 @@ type ResponseWriter interface {
 type HeadFilter interface {
 	// FilterHead rewrites the head buf[start:] (status line to empty
 	// line, in HTTP/1.1 form) of a response with status and returns buf.
-	FilterHead(buf []byte, start, status int) []byte
+	// late is the offset in buf of the first line that nginx's filters
+	// after the headers filter add (see MarkLateLines), -1 for none.
+	FilterHead(buf []byte, start, late, status int) []byte
 	// ExpectTrailers reports whether a response with status has trailers
 	// to send: on HTTP/1.1 it is then chunked even with a known length.
 	ExpectTrailers(status int) bool

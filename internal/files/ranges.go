@@ -36,11 +36,25 @@ func (s *state) ranges(fi *fileInfo, rs *rangeSet) int {
 		return 200
 	}
 	if ir := hs.Header("If-Range"); ir != nil {
+		etag, lm := fi.etag, fi.mtime.Unix()
+		if f := s.r.Filter; f != nil {
+			// add_header ETag and Last-Modified (headers.Filter.Replaces).
+			var b [64]byte
+			if _, v, ok := f.Replaces(b[:0], "etag", 200, s.vc); ok {
+				etag = v
+			}
+			if _, v, ok := f.Replaces(b[:0], "last-modified", 200, s.vc); ok {
+				lm = -1
+				if len(v) > 0 {
+					lm = parseHTTPTime(v)
+				}
+			}
+		}
 		if len(ir) >= 2 && ir[len(ir)-1] == '"' {
-			if fi.etag == nil || !bytes.Equal(ir, fi.etag) {
+			if len(etag) == 0 || !bytes.Equal(ir, etag) {
 				return 200
 			}
-		} else if parseHTTPTime(ir) != fi.mtime.Unix() {
+		} else if lm == -1 || parseHTTPTime(ir) != lm {
 			return 200
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"wsgate/internal/headers"
 	"wsgate/internal/vars"
 )
 
@@ -21,6 +22,9 @@ type ResponseWriter interface {
 	// MarkFraming places Content-Length (and Last-Modified, then
 	// Connection) after the headers queued so far.
 	MarkFraming()
+	// MarkLateLines: the range filter's lines follow (see
+	// exchange.ResponseWriter).
+	MarkLateLines()
 	SetLastModified(value []byte)
 	WriteHeader(status int, reason string, contentLength int64) error
 	Write(p []byte) (int, error)
@@ -54,6 +58,10 @@ type Request struct {
 	// and try_files sets its URI to the file it picked, as nginx changes
 	// $uri.
 	Vars *vars.Ctx
+	// Filter is the location's header filter (nil: none): an ETag or
+	// Last-Modified that its add_header sets is what If-Range is compared
+	// with, as nginx's range filter runs after the headers filter.
+	Filter *headers.Filter
 }
 
 // Action says what the caller does with a Result.

@@ -176,6 +176,8 @@ func (s *state) send(b *body) Result {
 	if len(ex) > 0 {
 		addLines(w, ex)
 	}
+	// nginx's range filter adds these after the headers filter ran.
+	w.MarkLateLines()
 	switch {
 	case status == 206 && len(rs.r) == 1:
 		cr := append([]byte(nil), "bytes "...)

@@ -204,8 +204,8 @@ type Bound struct {
 }
 
 // FilterHead is Rewrite with the request's variables.
-func (b *Bound) FilterHead(buf []byte, start, status int) []byte {
-	return b.F.Rewrite(buf, start, status, b.Vars)
+func (b *Bound) FilterHead(buf []byte, start, late, status int) []byte {
+	return b.F.Rewrite(buf, start, late, status, b.Vars)
 }
 
 // ExpectTrailers is the Filter's.
@@ -214,4 +214,39 @@ func (b *Bound) ExpectTrailers(status int) bool { return b.F.ExpectTrailers(stat
 // AppendTrailers is the Filter's, with the request's variables.
 func (b *Bound) AppendTrailers(dst []byte, status int) []byte {
 	return b.F.AppendTrailers(dst, status, b.Vars)
+}
+
+// Replaces evaluates what add_header makes of the response's own ETag or
+// Last-Modified (lower is "etag" or "last-modified") for a response with
+// status: ok is false when no add_header line of that name applies, else
+// value is the last such line's value (empty: the header is removed),
+// appended to dst. nginx's range filter runs after the headers filter
+// and compares If-Range with these (r->headers_out.etag and
+// last_modified_time), so the static file handler asks before it decides
+// on a 206.
+func (f *Filter) Replaces(dst []byte, lower string, status int, c *vars.Ctx) (out, value []byte, ok bool) {
+	if f == nil {
+		return dst, nil, false
+	}
+	kind := addETag
+	if lower == "last-modified" {
+		kind = addLastModified
+	}
+	safe := safeStatus(status)
+	for i := range f.add {
+		a := &f.add[i]
+		if a.kind != kind || !safe && !a.always {
+			continue
+		}
+		mark := len(dst)
+		if a.value != nil {
+			dst = a.value.Append(dst, c)
+		}
+		if !safeValue(dst[mark:]) {
+			dst = dst[:mark]
+			continue
+		}
+		value, ok = dst[mark:], true
+	}
+	return dst, value, ok
 }

@@ -18,7 +18,10 @@ type line struct {
 	// own: one of nginx's own lines, written before the list
 	// (everything up to and including Connection).
 	own bool
-	off bool // removed
+	// late: added by nginx's filters after the headers filter (the range
+	// filter's Accept-Ranges, Content-Range); new lines go before it.
+	late bool
+	off  bool // removed
 }
 
 // is reports whether the line's name is lower (a lower-case name).
@@ -40,12 +43,14 @@ func (l *line) matches(buf []byte, want string, wildcard bool) bool {
 
 // Rewrite applies the filter to a response head with status: buf[start:]
 // holds the whole head, status line to the empty line, as the wire layer
-// composed it. It returns buf with the filtered head in its place. c
+// composed it; lines from offset late on (-1: none) are ones nginx's
+// later filters add, which the filter's own lines precede. It returns
+// buf with the filtered head in its place. c
 // evaluates values with variables ($status is set to status); it may be
 // nil when the filter's values are constant. Rewrite does not allocate
 // when buf has room for a second copy of the head and the head has at
 // most 32 lines.
-func (f *Filter) Rewrite(buf []byte, start, status int, c *vars.Ctx) []byte {
+func (f *Filter) Rewrite(buf []byte, start, late, status int, c *vars.Ctx) []byte {
 	if f == nil || len(f.more) == 0 && !f.addsFor(status) {
 		return buf
 	}
@@ -76,7 +81,7 @@ func (f *Filter) Rewrite(buf []byte, start, status int, c *vars.Ctx) []byte {
 		if v > p+e {
 			v = p + e
 		}
-		l := line{name: span{p, colon}, value: span{v, p + e - v}, own: own}
+		l := line{name: span{p, colon}, value: span{v, p + e - v}, own: own, late: late >= 0 && p >= late}
 		lines = append(lines, l)
 		if own && equalFold(buf[p:p+colon], "connection") {
 			own = false
@@ -216,7 +221,7 @@ func (m *moreCmd) apply(buf []byte, lines []line, status int, c *vars.Ctx) ([]by
 		}
 		if m.append {
 			if val.n > 0 {
-				lines = append(lines, line{lit: h.name, value: val})
+				lines = appendList(lines, line{lit: h.name, value: val})
 			}
 			continue
 		}
@@ -234,7 +239,7 @@ func (m *moreCmd) apply(buf []byte, lines []line, status int, c *vars.Ctx) ([]by
 			matched = true
 		}
 		if !matched && val.n > 0 {
-			lines = append(lines, line{lit: h.name, value: val})
+			lines = appendList(lines, line{lit: h.name, value: val})
 		}
 	}
 	return buf, lines
@@ -302,7 +307,7 @@ func (f *Filter) applyAdd(buf []byte, lines []line, status int, c *vars.Ctx) ([]
 			}
 		}
 		if val.n > 0 {
-			lines = append(lines, line{lit: a.name, value: val})
+			lines = appendList(lines, line{lit: a.name, value: val})
 		}
 	}
 	return buf, lines
@@ -344,6 +349,18 @@ func insertOwn(buf []byte, lines []line, l line) []line {
 	at := 0
 	for at < len(lines) && lines[at].own && (lines[at].is(buf, "server") || lines[at].is(buf, "date")) {
 		at++
+	}
+	lines = append(lines, line{})
+	copy(lines[at+1:], lines[at:])
+	lines[at] = l
+	return lines
+}
+
+// appendList adds l at the end of the list, before the late lines.
+func appendList(lines []line, l line) []line {
+	at := len(lines)
+	for at > 0 && lines[at-1].late {
+		at--
 	}
 	lines = append(lines, line{})
 	copy(lines[at+1:], lines[at:])

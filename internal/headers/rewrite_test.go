@@ -52,6 +52,7 @@ func TestRewrite(t *testing.T) {
 		in     string
 		status int
 		want   string
+		late   string // the first late line (MarkLateLines), "" for none
 	}{
 		{
 			name:   "add_header on a safe status, appended",
@@ -125,6 +126,16 @@ func TestRewrite(t *testing.T) {
 			want: head("HTTP/1.1 200 OK", "Connection: close", "Link: </a>", "Link: </b>"),
 		},
 		{
+			name: "added lines go before the range filter's",
+			conf: config.HeadersConf{
+				Add:  []config.AddHeader{{Name: "X-A", Value: "1"}},
+				More: []config.MoreHeaders{more(nil, nil, set("X-M", "1"))},
+			},
+			in:   head("HTTP/1.1 200 OK", "Connection: close", "ETag: e", "Accept-Ranges: bytes"),
+			late: "Accept-Ranges",
+			want: head("HTTP/1.1 200 OK", "Connection: close", "ETag: e", "X-M: 1", "X-A: 1", "Accept-Ranges: bytes"),
+		},
+		{
 			name: "headers-more before add_header",
 			conf: config.HeadersConf{
 				Add:  []config.AddHeader{{Name: "X-A", Value: "add"}},
@@ -142,7 +153,11 @@ func TestRewrite(t *testing.T) {
 				status = 200
 			}
 			prefix := "prefix"
-			got := string(f.Rewrite([]byte(prefix+tc.in), len(prefix), status, &vars.Ctx{}))
+			late := -1
+			if tc.late != "" {
+				late = len(prefix) + strings.Index(tc.in, tc.late)
+			}
+			got := string(f.Rewrite([]byte(prefix+tc.in), len(prefix), late, status, &vars.Ctx{}))
 			if got != prefix+tc.want {
 				t.Errorf("got\n%q\nwant\n%q", got, prefix+tc.want)
 			}
@@ -197,7 +212,7 @@ func TestRewriteAllocs(t *testing.T) {
 	}{{"none", none}, {"constant", f}, {"variables and headers-more", withVars}} {
 		n := testing.AllocsPerRun(100, func() {
 			b := append(buf[:0], proxied...)
-			_ = tc.f.Rewrite(b, 0, 200, c)
+			_ = tc.f.Rewrite(b, 0, -1, 200, c)
 		})
 		if n != 0 {
 			t.Errorf("%s: %v allocations per Rewrite; want 0", tc.name, n)

@@ -47,7 +47,7 @@ func (w *ResponseWriter) WriteComposedHeader(status int, contentLength int64, co
 		w.scratch = slices.Insert(w.scratch, len(w.scratch)-2, w.errHdr...)
 	}
 	if w.filter != nil {
-		w.scratch = w.filter.FilterHead(w.scratch, 0, status)
+		w.scratch = w.filter.FilterHead(w.scratch, 0, -1, status)
 	}
 	n, err := w.c.bw.Write(w.scratch)
 	w.framing += int64(n)

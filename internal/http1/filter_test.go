@@ -10,7 +10,7 @@ import (
 // 200, a trailer.
 type tagFilter struct{ heads, trailers int }
 
-func (f *tagFilter) FilterHead(buf []byte, start, status int) []byte {
+func (f *tagFilter) FilterHead(buf []byte, start, _, status int) []byte {
 	f.heads++
 	head := string(buf[start:])
 	head = strings.TrimSuffix(head, "\r\n") + "X-Filtered: " + itoa(status) + "\r\n\r\n"

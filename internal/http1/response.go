@@ -21,6 +21,7 @@ type ResponseWriter struct {
 
 	hdr       []byte // serialized "Name: Value\r\n" lines
 	framingAt int    // byte offset in hdr where framing lines go; -1: end
+	lateAt    int    // byte offset in hdr of the first late line (MarkLateLines); -1: none
 	trailers  []byte
 	scratch   []byte
 	location  []byte              // "Location: ...\r\n" or empty, see SetLocation
@@ -52,7 +53,7 @@ func (w *ResponseWriter) reset(req *Request, l RequestLimits) {
 	*w = ResponseWriter{
 		c: w.c, req: req, limits: l,
 		hdr: w.hdr[:0], trailers: w.trailers[:0], scratch: w.scratch[:0],
-		location: w.location[:0], lastMod: w.lastMod[:0], errHdr: w.errHdr[:0], framingAt: -1, clen: -1,
+		location: w.location[:0], lastMod: w.lastMod[:0], errHdr: w.errHdr[:0], framingAt: -1, lateAt: -1, clen: -1,
 	}
 }
 
@@ -136,6 +137,11 @@ func (w *ResponseWriter) AddServerDate() {
 // Transfer-Encoding, and Connection) after the headers queued so far;
 // without it they follow all queued headers.
 func (w *ResponseWriter) MarkFraming() { w.framingAt = len(w.hdr) }
+
+// MarkLateLines marks the lines queued from now on as added by nginx's
+// filters after the headers filter (the range filter's): a head filter
+// adds its own lines before them. They must follow MarkFraming.
+func (w *ResponseWriter) MarkLateLines() { w.lateAt = len(w.hdr) }
 
 // AddTrailer queues a trailer field, sent only when the body is chunked.
 func (w *ResponseWriter) AddTrailer(name, value string) {
@@ -299,11 +305,21 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	default:
 		b = append(b, "Connection: close\r\n"...)
 	}
+	late := -1
+	if w.lateAt >= at && w.lateAt < len(w.hdr) {
+		late = len(b) + w.lateAt - at
+	}
 	b = append(b, w.hdr[at:]...)
 	b = append(b, w.errHdr...)
 	b = append(b, "\r\n"...)
 	if w.filter != nil {
-		b = w.filter.FilterHead(b, 0, status)
+		// A 206 with late lines is the range filter's: the headers
+		// filter, before it, saw the 200 ($status in add_header).
+		fs := status
+		if fs == 206 && w.lateAt >= 0 {
+			fs = 200
+		}
+		b = w.filter.FilterHead(b, 0, late, fs)
 	}
 	w.scratch = b
 	n, err := bw.Write(b)
@@ -458,7 +474,7 @@ func (w *ResponseWriter) WriteErrorWith(status int, charset string, extra []byte
 	w.hdr = w.hdr[:0]
 	w.location = w.location[:0]
 	w.lastMod = w.lastMod[:0]
-	w.framingAt = -1
+	w.framingAt, w.lateAt = -1, -1
 	page := AppendErrorPage(nil, status, w.c.serverName())
 	if w.req.ProtoMajor >= 1 && WantsPadding(w.req.Header("User-Agent")) {
 		page = AppendErrorPadding(page, status)

@@ -27,6 +27,7 @@ func (w *nopWriter) AddHeader(string, string)        {}
 func (w *nopWriter) AddHeaderBytes([]byte, []byte)   {}
 func (w *nopWriter) SetLocation([]byte)              {}
 func (w *nopWriter) MarkFraming()                    {}
+func (w *nopWriter) MarkLateLines()                  {}
 func (w *nopWriter) Write(p []byte) (int, error)     { return len(p), nil }
 func (w *nopWriter) Flush() error                    { return nil }
 func (w *nopWriter) CloseAfter()                     {}
