@@ -28,6 +28,10 @@
 //     301, 302, 303, 304, 307 and 308 or when marked always, and only
 //     when the value is not empty; ETag and Last-Modified replace the
 //     response's own line instead (ngx_http_set_response_header).
+//   - Lines that nginx's later filters add (the range filter's
+//     Accept-Ranges and Content-Range, marked by the writer) stay after
+//     the lines added here, and a 206 they made is the 200 the headers
+//     filter saw ($status).
 //   - add_trailer: a response with trailers to send is chunked even when
 //     its length is known (ngx_http_chunked_header_filter), and the
 //     trailers are evaluated when the body ends.
