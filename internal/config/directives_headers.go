@@ -12,13 +12,14 @@ import (
 // more_set_headers and more_clear_headers. Their values are compiled and
 // applied by internal/headers.
 
-// headersDirectives are the header filters'.
+// headersDirectives are the header filters': http, server, location and
+// a location's if block (NGX_HTTP_LIF_CONF), as in nginx and headers-more.
 func headersDirectives() map[string]*directive {
 	return map[string]*directive{
-		"add_header":         {ctx: ctxHTTPAll, min: 2, max: 3, set: setAddHeader(false)},
-		"add_trailer":        {ctx: ctxHTTPAll, min: 2, max: 3, set: setAddHeader(true)},
-		"more_set_headers":   {ctx: ctxHTTPAll, min: 1, max: unbounded, set: setMoreHeaders(false)},
-		"more_clear_headers": {ctx: ctxHTTPAll, min: 1, max: unbounded, set: setMoreHeaders(true)},
+		"add_header":         {ctx: ctxHTTPAll | ctxLocIf, min: 2, max: 3, set: setAddHeader(false)},
+		"add_trailer":        {ctx: ctxHTTPAll | ctxLocIf, min: 2, max: 3, set: setAddHeader(true)},
+		"more_set_headers":   {ctx: ctxHTTPAll | ctxLocIf, min: 1, max: unbounded, set: setMoreHeaders(false)},
+		"more_clear_headers": {ctx: ctxHTTPAll | ctxLocIf, min: 1, max: unbounded, set: setMoreHeaders(true)},
 	}
 }
 

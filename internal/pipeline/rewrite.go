@@ -49,8 +49,10 @@ func (pc *Conn) rewrite(w exchange.ResponseWriter, r *exchange.Request, loc *sna
 	out := loc.Snapshot.Rewrite.Location(&pc.vc, &pc.rw, m)
 	pc.rewritten(r)
 	if out.Conf != loc.Conf {
+		// An if block's configuration: its header filter too.
 		loc = loc.Snapshot.Loc(out.Conf)
 		pc.loc = loc
+		pc.headerFilter(w, loc)
 	}
 	switch out.Action {
 	case rewrite.Continue:
