@@ -131,8 +131,12 @@ func buildLevel(locs []*config.Location, regexOnly bool, errs *config.ErrorList)
 	if len(static) == 0 {
 		return lv
 	}
-	// ngx_http_cmp_locations through ngx_queue_sort (a stable insertion sort).
-	sort.SliceStable(static, func(i, j int) bool { return cmpLocations(static[i], static[j]) < 0 })
+	// ngx_http_cmp_locations through ngx_queue_sort, a stable insertion
+	// sort that moves a location before the one ahead of it while
+	// cmp(ahead, it) > 0: that is the order "less" must give, as
+	// cmpLocations is not symmetric ("= /x" before "/x" whichever came
+	// first in the file).
+	sort.SliceStable(static, func(i, j int) bool { return cmpLocations(static[j], static[i]) > 0 })
 	static = joinExact(static, errs)
 	static = createList(static)
 	lv.static = createTree(static, 0)
