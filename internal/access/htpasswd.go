@@ -125,27 +125,7 @@ func md5Crypt(pw, stored []byte, magic string) []byte {
 			ctx.Write(pw[:1])
 		}
 	}
-	final = ctx.Sum(nil)
-	for i := range 1000 {
-		c := md5.New()
-		if i&1 != 0 {
-			c.Write(pw)
-		} else {
-			c.Write(final)
-		}
-		if i%3 != 0 {
-			c.Write(salt)
-		}
-		if i%7 != 0 {
-			c.Write(pw)
-		}
-		if i&1 != 0 {
-			c.Write(final)
-		} else {
-			c.Write(pw)
-		}
-		final = c.Sum(final[:0])
-	}
+	final = cryptRounds(md5.New(), 1000, pw, salt, ctx.Sum(nil))
 	out := append(append(append([]byte(magic), salt...), '$'), make([]byte, 0, 22)...)
 	f := final
 	for _, g := range [][3]int{{0, 6, 12}, {1, 7, 13}, {2, 8, 14}, {3, 9, 15}, {4, 10, 5}} {
@@ -219,27 +199,7 @@ func shaCrypt(pw, stored []byte, magic string, newHash func() hash.Hash, order [
 	}
 	s := repeatTo(ds.Sum(nil), len(salt))
 
-	c := newHash()
-	for i := range rounds {
-		c.Reset()
-		if i&1 != 0 {
-			c.Write(p)
-		} else {
-			c.Write(aSum)
-		}
-		if i%3 != 0 {
-			c.Write(s)
-		}
-		if i%7 != 0 {
-			c.Write(p)
-		}
-		if i&1 != 0 {
-			c.Write(aSum)
-		} else {
-			c.Write(p)
-		}
-		aSum = c.Sum(aSum[:0])
-	}
+	aSum = cryptRounds(newHash(), rounds, p, s, aSum)
 
 	out := []byte(magic)
 	if custom {
@@ -268,4 +228,32 @@ func repeatTo(sum []byte, n int) []byte {
 		out = append(out, sum[:min(len(sum), n-len(out))]...)
 	}
 	return out
+}
+
+// cryptRounds is the stretching loop MD5-crypt and SHA-crypt share: round
+// i hashes, by i's parity and divisibility by 3 and 7, the password bytes p,
+// the salt bytes s and the previous digest sum, starting from sum. It
+// returns the last digest, in sum's memory.
+func cryptRounds(h hash.Hash, rounds int, p, s, sum []byte) []byte {
+	for i := range rounds {
+		h.Reset()
+		if i&1 != 0 {
+			h.Write(p)
+		} else {
+			h.Write(sum)
+		}
+		if i%3 != 0 {
+			h.Write(s)
+		}
+		if i%7 != 0 {
+			h.Write(p)
+		}
+		if i&1 != 0 {
+			h.Write(sum)
+		} else {
+			h.Write(p)
+		}
+		sum = h.Sum(sum[:0])
+	}
+	return sum
 }

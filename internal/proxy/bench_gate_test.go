@@ -25,42 +25,7 @@ func BenchmarkGateGET(b *testing.B) {
 			addr := startBenchGate(b, `
 upstream pool { server {{b}}; keepalive 8; }
 server { listen {{listen}}; keepalive_requests 100000000; location / { `+tc.loc+` } }`, be)
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			br := bufio.NewReader(c)
-			req := []byte("GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
-			get := func() {
-				if _, err := c.Write(req); err != nil {
-					b.Fatal(err)
-				}
-				cl := 0
-				for {
-					line, err := br.ReadSlice('\n')
-					if err != nil {
-						b.Fatal(err)
-					}
-					if bytes.HasPrefix(line, []byte("Content-Length: ")) {
-						cl = int(line[16] - '0')
-					}
-					if len(line) == 2 {
-						break
-					}
-				}
-				if _, err := br.Discard(cl); err != nil {
-					b.Fatal(err)
-				}
-			}
-			for range 100 {
-				get()
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				get()
-			}
+			benchGets(b, addr, "/", 6)
 		})
 	}
 }
@@ -73,13 +38,20 @@ func BenchmarkGateFile(b *testing.B) {
 		b.Fatal(err)
 	}
 	addr := startBenchGate(b, `server { listen {{listen}}; keepalive_requests 100000000; location /static/ { alias `+dir+`/; } }`, "")
+	benchGets(b, addr, "/static/1k.bin", 1024)
+}
+
+// benchGets runs b's loop of keep-alive GETs of path on one connection to
+// addr, each answered with a head and a body of bodyLen bytes, after 100
+// to warm the connection and the server's pools up.
+func benchGets(b *testing.B, addr, path string, bodyLen int) {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer c.Close()
 	br := bufio.NewReader(c)
-	req := []byte("GET /static/1k.bin HTTP/1.1\r\nHost: h\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	req := []byte("GET " + path + " HTTP/1.1\r\nHost: h\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
 	get := func() {
 		if _, err := c.Write(req); err != nil {
 			b.Fatal(err)
@@ -93,7 +65,7 @@ func BenchmarkGateFile(b *testing.B) {
 				break
 			}
 		}
-		if _, err := br.Discard(1024); err != nil {
+		if _, err := br.Discard(bodyLen); err != nil {
 			b.Fatal(err)
 		}
 	}

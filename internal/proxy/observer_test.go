@@ -1,12 +1,10 @@
 package proxy_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -319,36 +317,5 @@ upstream pool { server {{b}}; keepalive 8; }
 server { listen {{listen}}; keepalive_requests 100000000;
     location / { proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://pool; } }`,
 		map[string]string{"b": be}, nopObserver{})
-	c, err := net.Dial("tcp", g.addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	req := []byte("GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
-	get := func() {
-		if _, err := c.Write(req); err != nil {
-			b.Fatal(err)
-		}
-		for {
-			line, err := br.ReadSlice('\n')
-			if err != nil {
-				b.Fatal(err)
-			}
-			if len(line) == 2 {
-				break
-			}
-		}
-		if _, err := br.Discard(6); err != nil {
-			b.Fatal(err)
-		}
-	}
-	for range 100 {
-		get()
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		get()
-	}
+	benchGets(b, g.addr, "/", 6)
 }
