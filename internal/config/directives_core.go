@@ -210,8 +210,7 @@ func setListen(c *checker, f *frame, d *Directive, _ bool) {
 			k == "so_keepalive" || k == "fastopen" || k == "setfib" || k == "accept_filter":
 			c.notice(p.Pos, "listen parameter %q accepted and ignored: wsgate has no use for it", p.Text)
 		case p.Text == "proxy_protocol":
-			c.errorf(p.Pos, "listen parameter \"proxy_protocol\" is not supported by wsgate; terminate PROXY protocol in front of it")
-			return
+			l.ProxyProtocol = true
 		default:
 			c.errorf(p.Pos, "invalid parameter %q", p.Text)
 			return

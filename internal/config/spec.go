@@ -115,9 +115,13 @@ type Listen struct {
 	SSL       bool
 	HTTP2     bool
 	HTTP3     bool // listen ... quic
-	ReusePort bool `reload:"keep"`
-	Backlog   int  `reload:"keep"` // 0: system default (nginx: 511)
-	IPv6Only  bool `reload:"keep"` // ipv6only=on (nginx default on)
+	// ProxyProtocol: connections to Addr start with a PROXY protocol
+	// header (listen ... proxy_protocol). As ssl, an address has it when
+	// any of its listens says so (ngx_http_add_addresses).
+	ProxyProtocol bool
+	ReusePort     bool `reload:"keep"`
+	Backlog       int  `reload:"keep"` // 0: system default (nginx: 511)
+	IPv6Only      bool `reload:"keep"` // ipv6only=on (nginx default on)
 }
 
 // NameKind says how a server_name entry matches.

@@ -3,6 +3,8 @@ package exchange
 import (
 	"crypto/tls"
 	"net"
+
+	"wsgate/internal/proxyproto"
 )
 
 // Conn is one accepted client connection as the server hands it to the
@@ -34,4 +36,7 @@ type Conn struct {
 	// $remote_addr, $remote_port, $server_addr and $server_port.
 	RemoteAddr, RemotePort string
 	LocalAddr, LocalPort   string
+	// ProxyProtocol is the PROXY protocol header the connection started
+	// with (listen ... proxy_protocol), nil without one. Read-only.
+	ProxyProtocol *proxyproto.Header
 }

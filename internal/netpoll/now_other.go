@@ -2,7 +2,10 @@
 
 package netpoll
 
-import "syscall"
+import (
+	"net"
+	"syscall"
+)
 
 // Now cannot reach a socket here: a read reports ErrUnsupported and a
 // write moves nothing, so that callers take their ordinary path.
@@ -29,3 +32,6 @@ func Readable(syscall.RawConn) bool { return false }
 // Read and Write have no raw socket here.
 func Read(int, []byte) (int, error)  { return 0, ErrUnsupported }
 func Write(int, []byte) (int, error) { return 0, ErrUnsupported }
+
+// PeekConn cannot look at a socket here: callers read instead.
+func PeekConn(net.Conn, []byte) (int, error) { return 0, ErrUnsupported }

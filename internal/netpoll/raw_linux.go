@@ -64,3 +64,21 @@ func Peek(fd uintptr) PeekState {
 	}
 	return PeekData
 }
+
+// PeekInto copies what waits on a socket, up to len(p), into p without
+// consuming it and without waiting (recv(2) with MSG_PEEK|MSG_DONTWAIT,
+// raw as Peek). 0 bytes and no error is the input's end; unix.EAGAIN
+// that nothing is there yet; any other error is the bare errno.
+func PeekInto(fd uintptr, p []byte) (int, error) {
+	for {
+		n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)),
+			unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), nil
+	}
+}

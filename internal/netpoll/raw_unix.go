@@ -62,3 +62,20 @@ func Peek(fd uintptr) PeekState {
 	}
 	return PeekData
 }
+
+// PeekInto copies what waits on a socket, up to len(p), into p without
+// consuming it and without waiting (recv(2) with MSG_PEEK|MSG_DONTWAIT).
+// 0 bytes and no error is the input's end; unix.EAGAIN that nothing is
+// there yet; any other error is the bare errno.
+func PeekInto(fd uintptr, p []byte) (int, error) {
+	for {
+		n, _, err := unix.Recvfrom(int(fd), p, unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		return n, nil
+	}
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"sync/atomic"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"wsgate/internal/http1"
 	"wsgate/internal/pipeline"
 	"wsgate/internal/proxy"
+	"wsgate/internal/proxyproto"
 	"wsgate/internal/snapshot"
 )
 
@@ -95,6 +97,13 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 		nc.Close()
 		return
 	}
+	var pp *proxyproto.Header
+	if ln.ProxyProtocol {
+		var ok bool
+		if pp, ok = s.readProxyProtocol(nc, ln.HandshakeTimeout); !ok {
+			return
+		}
+	}
 	var state *tls.ConnectionState
 	var plain bool
 	if ln.TLS != nil {
@@ -124,6 +133,7 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 	}
 	xc.RemoteAddr, xc.RemotePort = w.names.remote.split(nc.RemoteAddr())
 	xc.LocalAddr, xc.LocalPort = w.names.local.split(nc.LocalAddr())
+	xc.ProxyProtocol = pp
 	s.pipe.Open(&w.pc, xc)
 	w.pc.SetContent(snapshot.ContentProxy, s.proxy.Conn(xc, &w.local))
 	c.pc = &w.pc
@@ -135,6 +145,34 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 	w.pc.Close()
 	*xc = exchange.Conn{}
 	c.pc = nil
+}
+
+// readProxyProtocol takes the PROXY protocol header from the start of
+// nc, before any TLS, bounded by timeout (client_header_timeout; 0:
+// none). A header nginx calls broken, or none, closes the connection
+// without an answer, as ngx_http_wait_request_handler and
+// ngx_http_ssl_handshake do. The header is nil where it names no address
+// ("PROXY UNKNOWN", a v2 LOCAL command).
+func (s *Server) readProxyProtocol(nc net.Conn, timeout time.Duration) (*proxyproto.Header, bool) {
+	if timeout > 0 {
+		nc.SetReadDeadline(time.Now().Add(timeout))
+	}
+	h, err := proxyproto.Read(nc)
+	if err != nil {
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			s.log.Info("client timed out while reading PROXY protocol header", "client", nc.RemoteAddr().String())
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			s.log.Info("client closed connection while reading PROXY protocol header", "client", nc.RemoteAddr().String())
+		default:
+			s.log.Error(err.Error(), "client", nc.RemoteAddr().String())
+		}
+		nc.Close()
+		return nil, false
+	}
+	nc.SetReadDeadline(time.Time{})
+	return h, true
 }
 
 // handshake runs the TLS handshake of nc, bounded by timeout (0: none).

@@ -29,8 +29,12 @@ type Listen struct {
 	// picked ("NONE" where ssl_verify_client is off). Nil for plain TCP.
 	ClientVerify func(cs *tls.ConnectionState) string
 	// HandshakeTimeout bounds the TLS handshake: the default server's
-	// client_header_timeout (0: no bound).
+	// client_header_timeout (0: no bound). It bounds the read of a PROXY
+	// protocol header too, as nginx's post_accept_timeout.
 	HandshakeTimeout time.Duration
+	// ProxyProtocol: each connection starts with a PROXY protocol header,
+	// before any TLS (listen ... proxy_protocol on any server of Addr).
+	ProxyProtocol bool
 	// Conn is the HTTP/1.x connection configuration of the default
 	// server. Logger and Stopping are the server's to set on a copy.
 	Conn http1.ConnConfig
@@ -41,6 +45,12 @@ type Listen struct {
 func buildListens(s *Snapshot, env *Env, errs *config.ErrorList) {
 	tlsConfs := buildTLS(s, env, errs)
 	s.listenAt = map[string]*Listen{}
+	pp := map[string]bool{}
+	for _, srv := range s.Spec.HTTP.Servers {
+		for _, l := range srv.Listens {
+			pp[l.Addr] = pp[l.Addr] || l.ProxyProtocol
+		}
+	}
 	for _, srv := range s.Spec.HTTP.Servers {
 		for _, l := range srv.Listens {
 			if s.listenAt[l.Addr] != nil {
@@ -53,8 +63,8 @@ func buildListens(s *Snapshot, env *Env, errs *config.ErrorList) {
 			cs, lc := def.Config, def.Conf
 			ln := &Listen{
 				Addr: l.Addr, ReusePort: l.ReusePort, Backlog: l.Backlog, IPv6Only: l.IPv6Only,
-				HandshakeTimeout: cs.ClientHeaderTimeout,
-				Conn:             http1.DefaultConnConfig(),
+				HandshakeTimeout: cs.ClientHeaderTimeout, ProxyProtocol: pp[l.Addr],
+				Conn: http1.DefaultConnConfig(),
 			}
 			if lt := tlsConfs[l.Addr]; lt != nil {
 				ln.TLS, ln.ClientVerify = lt.cfg, lt.verify

@@ -91,6 +91,12 @@ const (
 	kConnectionsReading
 	kConnectionsWriting
 	kConnectionsWaiting
+	kRealIPRemoteAddr
+	kRealIPRemotePort
+	kProxyProtocolAddr
+	kProxyProtocolPort
+	kProxyProtocolServerAddr
+	kProxyProtocolServerPort
 )
 
 // builtin maps the fixed variable names to their kinds (ngx_http_core_variables
@@ -165,6 +171,13 @@ var builtin = map[string]kind{
 	"connections_reading":       kConnectionsReading,
 	"connections_writing":       kConnectionsWriting,
 	"connections_waiting":       kConnectionsWaiting,
+	// ngx_http_realip_module's and the PROXY protocol's (ngx_http_variables.c).
+	"realip_remote_addr":         kRealIPRemoteAddr,
+	"realip_remote_port":         kRealIPRemotePort,
+	"proxy_protocol_addr":        kProxyProtocolAddr,
+	"proxy_protocol_port":        kProxyProtocolPort,
+	"proxy_protocol_server_addr": kProxyProtocolServerAddr,
+	"proxy_protocol_server_port": kProxyProtocolServerPort,
 }
 
 // Compiler turns strings with variables into Templates for one

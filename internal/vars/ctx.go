@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"wsgate/internal/connstats"
+	"wsgate/internal/proxyproto"
 	"wsgate/internal/route"
 )
 
@@ -82,6 +83,15 @@ type Ctx struct {
 	// RemoteAddr and RemotePort are the client's address ($remote_addr,
 	// an IP without brackets) and port ($remote_port), as text.
 	RemoteAddr, RemotePort string
+	// RealIPAddr and RealIPPort are the connection's own address and
+	// port ($realip_remote_addr, $realip_remote_port): RemoteAddr and
+	// RemotePort as they were before the realip module replaced them
+	// with the address a trusted proxy gave.
+	RealIPAddr, RealIPPort string
+	// ProxyProtocol is the connection's PROXY protocol header
+	// ($proxy_protocol_addr and friends), nil without one. Shared,
+	// read-only.
+	ProxyProtocol *proxyproto.Header
 	// ServerAddr and ServerPort are the local socket address and port
 	// the request came in on ($server_addr, $server_port).
 	ServerAddr, ServerPort string

@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"wsgate/internal/connstats"
+	"wsgate/internal/proxyproto"
 	"wsgate/internal/route"
 )
 
@@ -22,6 +23,7 @@ import (
 type Frozen struct {
 	start, end time.Time            // kept whole: a monotonic reading has no encoding
 	tls        *tls.ConnectionState // shared, never changed
+	pp         *proxyproto.Header   // shared, never changed
 	names      []string             // Captures.Names, shared with the compiled regexp
 	conns      *connstats.Counters  // the process's, shared
 	data       []byte
@@ -77,6 +79,7 @@ func (f *Frozen) Freeze(c *Ctx) {
 		c.Captures.Subject, c.ProxyHost, c.ProxyPort, c.WSClosedBy, c.RequestBody, c.ClientVerify} {
 		b = appendString(b, s)
 	}
+	b = appendString(appendString(b, c.RealIPAddr), c.RealIPPort)
 	for _, v := range [...]int64{int64(c.Status), c.BodyBytesSent, c.BytesSent, c.RequestLength,
 		int64(c.Connection), int64(c.ConnectionRequests), int64(c.WSDuration), c.WSBytesIn,
 		c.WSBytesOut, int64(c.WSCloseCode)} {
@@ -110,7 +113,7 @@ func (f *Frozen) Freeze(c *Ctx) {
 		}
 		b = appendString(append(b, 1), v.val)
 	}
-	*f = Frozen{start: c.Start, end: c.End, tls: c.TLSState, names: c.Captures.Names, conns: c.Conns, data: append([]byte(nil), b...)}
+	*f = Frozen{start: c.Start, end: c.End, tls: c.TLSState, pp: c.ProxyProtocol, names: c.Captures.Names, conns: c.Conns, data: append([]byte(nil), b...)}
 	*sp = b
 	freezeScratch.Put(sp)
 }
@@ -123,7 +126,7 @@ func appendString(b []byte, s string) []byte {
 // which never changes; its header, capture and upstream slices are its
 // own (nil when empty).
 func (f *Frozen) Thaw(c *Ctx) {
-	*c = Ctx{Start: f.start, End: f.end, TLSState: f.tls, Conns: f.conns}
+	*c = Ctx{Start: f.start, End: f.end, TLSState: f.tls, ProxyProtocol: f.pp, Conns: f.conns}
 	if len(f.data) == 0 {
 		return
 	}
@@ -145,6 +148,7 @@ func (f *Frozen) Thaw(c *Ctx) {
 		&c.Captures.Subject, &c.ProxyHost, &c.ProxyPort, &c.WSClosedBy, &c.RequestBody, &c.ClientVerify} {
 		*p = d.str()
 	}
+	c.RealIPAddr, c.RealIPPort = d.str(), d.str()
 	c.Status = int(d.int())
 	c.BodyBytesSent = d.int()
 	c.BytesSent = d.int()

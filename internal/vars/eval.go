@@ -179,6 +179,20 @@ func (cp *Compiler) appendValue(dst []byte, c *Ctx, p *part) ([]byte, bool) {
 		return strconv.AppendInt(dst, v, 10), true
 	case kWSDuration:
 		return appendSeconds(dst, c.WSDuration), c.WS
+	case kProxyProtocolPort, kProxyProtocolServerPort:
+		// ngx_http_variable_proxy_protocol_port: empty for port 0.
+		pp := c.ProxyProtocol
+		if pp == nil {
+			return dst, false
+		}
+		port := pp.SrcPort
+		if p.kind == kProxyProtocolServerPort {
+			port = pp.DstPort
+		}
+		if port == 0 {
+			return dst, true
+		}
+		return strconv.AppendInt(dst, int64(port), 10), true
 	case kWSBytesIn:
 		return strconv.AppendInt(dst, c.WSBytesIn, 10), c.WS
 	case kWSBytesOut:
@@ -214,6 +228,22 @@ func (cp *Compiler) stringValue(c *Ctx, p *part) (s string, found, ok bool) {
 		return c.RemoteAddr, true, true
 	case kRemotePort:
 		return c.RemotePort, true, true
+	case kRealIPRemoteAddr:
+		// ngx_http_realip_remote_addr_variable: the connection's own
+		// address, whether or not realip replaced $remote_addr.
+		return c.RealIPAddr, true, true
+	case kRealIPRemotePort:
+		return c.RealIPPort, true, true
+	case kProxyProtocolAddr:
+		if c.ProxyProtocol == nil {
+			return "", false, true
+		}
+		return c.ProxyProtocol.SrcAddr, true, true
+	case kProxyProtocolServerAddr:
+		if c.ProxyProtocol == nil {
+			return "", false, true
+		}
+		return c.ProxyProtocol.DstAddr, true, true
 	case kScheme:
 		if c.TLS {
 			return "https", true, true

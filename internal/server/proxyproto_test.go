@@ -1,0 +1,76 @@
+package server
+
+import (
+	"bufio"
+	"crypto/tls"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"wsgate/internal/proxytest"
+)
+
+// TestProxyProtocol checks "listen ... proxy_protocol" on a plain and an
+// ssl address: the header comes first (before the TLS ClientHello), its
+// addresses are the $proxy_protocol_* variables while $remote_addr stays
+// the connection's, and a connection without a valid header is closed
+// without an answer, as nginx closes it.
+func TestProxyProtocol(t *testing.T) {
+	plain, sslAddr, other := proxytest.FreeAddr(t), proxytest.FreeAddr(t), proxytest.FreeAddr(t)
+	cert, key := writeCert(t, t.TempDir(), "a.test")
+	body := `"$proxy_protocol_addr:$proxy_protocol_port>$proxy_protocol_server_addr:$proxy_protocol_server_port $remote_addr $https"`
+	conf := "events {}\nhttp {\n    access_log off;\n" +
+		"    server { listen " + plain + " proxy_protocol; listen " + sslAddr + " ssl proxy_protocol; listen " + other + ";\n" +
+		"        ssl_certificate " + cert + "; ssl_certificate_key " + key + ";\n" +
+		"        location / { return 200 " + body + "; } }\n}\n"
+	start(t, conf, Options{})
+
+	v1 := "PROXY TCP4 192.0.2.1 192.0.2.2 1234 443\r\n"
+	v2 := "\r\n\r\n\x00\r\nQUIT\n\x21\x21\x00\x24" + "\x20\x01\x0d\xb8" + string(make([]byte, 11)) + "\x01" +
+		"\x20\x01\x0d\xb8" + string(make([]byte, 11)) + "\x02" + "\x00\x50\x01\xbb"
+	for _, tc := range []struct {
+		name, addr, header string
+		tls                bool
+		want               string // "" : closed without an answer
+	}{
+		{"v1 plain", plain, v1, false, "192.0.2.1:1234>192.0.2.2:443 127.0.0.1 "},
+		{"v2 plain", plain, v2, false, "2001:db8::1:80>2001:db8::2:443 127.0.0.1 "},
+		{"unknown plain", plain, "PROXY UNKNOWN\r\n", false, ":>: 127.0.0.1 "},
+		{"v1 before TLS", sslAddr, v1, true, "192.0.2.1:1234>192.0.2.2:443 127.0.0.1 on"},
+		{"v2 before TLS", sslAddr, v2, true, "2001:db8::1:80>2001:db8::2:443 127.0.0.1 on"},
+		{"no header", plain, "", false, ""},
+		{"no header before TLS", sslAddr, "", true, ""},
+		{"broken header", plain, "PROXY TCP4 x\r\n", false, ""},
+		{"address without proxy_protocol", other, "", false, ":>: 127.0.0.1 "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.DialTimeout("tcp", tc.addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(c, tc.header)
+			var rw net.Conn = c
+			if tc.tls {
+				tc := tls.Client(c, &tls.Config{ServerName: "a.test", InsecureSkipVerify: true})
+				if err := tc.Handshake(); err != nil {
+					rw = nil
+				} else {
+					rw = tc
+				}
+			}
+			var got string
+			if rw != nil {
+				io.WriteString(rw, "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+				if r, err := proxytest.ReadResponse(bufio.NewReader(rw), "GET"); err == nil {
+					got = string(r.Body)
+				}
+			}
+			if got != tc.want {
+				t.Errorf("got %q; want %q", got, tc.want)
+			}
+		})
+	}
+}
