@@ -47,7 +47,7 @@ func directiveFamilies() []func() map[string]*directive {
 	return []func() map[string]*directive{
 		coreDirectives, httpCoreDirectives, errorPageDirectives, rewriteDirectives, accessDirectives, proxyDirectives, headersDirectives,
 		filesDirectives, logDirectives, sslDirectives, http2Directives, upstreamDirectives, mapDirectives, wsDirectives,
-		proxySSLDirectives, statusDirectives,
+		proxySSLDirectives, statusDirectives, realipDirectives,
 	}
 }
 
@@ -104,7 +104,7 @@ func directiveTable() map[string]*directive {
 		"proxy_cache_valid", "proxy_cache_bypass", "proxy_no_cache", "proxy_cache_use_stale", "proxy_store")
 	unsupported(anyCtx, "wsgate forwards requests as received; change them in the backend", "proxy_set_body",
 		"proxy_method", "proxy_ignore_headers", "proxy_cookie_domain", "proxy_cookie_path", "proxy_bind",
-		"proxy_socket_keepalive", "real_ip_header", "set_real_ip_from", "real_ip_recursive")
+		"proxy_socket_keepalive")
 	unsupported(anyCtx, "wsgate proxies HTTP and WebSocket only", "stream", "mail")
 	nginxRest(t)
 	return t

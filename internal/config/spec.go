@@ -311,6 +311,12 @@ type LocConf struct {
 	SatisfyAny        bool
 	AuthBasicUserFile *Value
 
+	// RealIP is the realip module's settings: where a trusted proxy names
+	// the client. It takes part in route keys, as Access does: a reload
+	// that changes who counts as the client ends the tunnels opened
+	// under the old settings.
+	RealIP RealIP
+
 	AbsoluteRedirect     bool `reload:"keep"`
 	PortInRedirect       bool `reload:"keep"`
 	ServerNameInRedirect bool `reload:"keep"`
@@ -615,4 +621,28 @@ type AccessRule struct {
 type Value struct {
 	Pos  Pos
 	Text string
+}
+
+// RealIP is ngx_http_realip_module's configuration of a level.
+type RealIP struct {
+	// From is the effective set_real_ip_from list: the addresses whose
+	// word on the client is taken. nginx inherits it all or nothing; an
+	// empty list turns the module off.
+	From []RealIPFrom
+	// Header is real_ip_header as written: "X-Real-IP" (also the
+	// default, ""), "X-Forwarded-For", "proxy_protocol" or any header
+	// name.
+	Header string
+	// Recursive is real_ip_recursive: the last address of the header
+	// that is not trusted is the client, rather than the last one.
+	Recursive bool
+}
+
+// RealIPFrom is one set_real_ip_from: a CIDR (netip.Prefix text, the
+// host bits cleared), or "unix:", which trusts connections on a UNIX
+// socket (wsgate listens on none).
+type RealIPFrom struct {
+	Pos  Pos
+	CIDR string
+	Unix bool
 }

@@ -38,7 +38,7 @@ func (pc *Conn) access(w exchange.ResponseWriter, r *exchange.Request, loc *snap
 	}
 	if loc.CheckHandshake && r.Upgrade != nil && exchange.TokenIn(r.Upgrade, "websocket") && r.HasToken("Connection", "upgrade") {
 		if status, reason := ws.CheckClientRequest(r); status != 0 {
-			pc.p.Log.Info("bad websocket handshake", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI, "reason", reason)
+			pc.p.Log.Info("bad websocket handshake", "client", pc.vc.RemoteAddr, "uri", pc.vc.RequestURI, "reason", reason)
 			return pc.refuseHandshake(w, r, loc, status), false
 		}
 	}
@@ -50,7 +50,7 @@ func (pc *Conn) access(w exchange.ResponseWriter, r *exchange.Request, loc *snap
 // through.
 func (pc *Conn) accessChecks(w exchange.ResponseWriter, rules *access.Rules, basic *access.Basic, satisfyAny bool) int {
 	code := 0 // r->access_code: the refusal that stands under satisfy any
-	addr, _ := netip.ParseAddr(pc.c.RemoteAddr)
+	addr, _ := netip.ParseAddr(pc.vc.RemoteAddr)
 	switch rules.Decide(addr, false) {
 	case access.Allowed:
 		if satisfyAny {
@@ -58,7 +58,7 @@ func (pc *Conn) accessChecks(w exchange.ResponseWriter, rules *access.Rules, bas
 		}
 	case access.Forbidden:
 		if !satisfyAny {
-			pc.p.Log.Error("access forbidden by rule", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
+			pc.p.Log.Error("access forbidden by rule", "client", pc.vc.RemoteAddr, "uri", pc.vc.RequestURI)
 			return 403
 		}
 		code = 403
@@ -85,7 +85,7 @@ func (pc *Conn) accessChecks(w exchange.ResponseWriter, rules *access.Rules, bas
 	if code == 403 {
 		// ngx_http_core_post_access_phase: nothing let the request
 		// through under satisfy any.
-		pc.p.Log.Error("access forbidden by rule", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
+		pc.p.Log.Error("access forbidden by rule", "client", pc.vc.RemoteAddr, "uri", pc.vc.RequestURI)
 	}
 	return code
 }
@@ -101,16 +101,16 @@ func (pc *Conn) authBasic(b *access.Basic) int {
 	case access.Declined, access.Allowed:
 		return 0
 	case access.Forbidden:
-		pc.p.Log.Error("auth_basic_user_file not found", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI, "err", err)
+		pc.p.Log.Error("auth_basic_user_file not found", "client", pc.vc.RemoteAddr, "uri", pc.vc.RequestURI, "err", err)
 		return 403
 	case access.Failed:
-		pc.p.Log.Error("auth_basic failed", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI, "user", pc.vc.RemoteUser, "err", err)
+		pc.p.Log.Error("auth_basic failed", "client", pc.vc.RemoteAddr, "uri", pc.vc.RequestURI, "user", pc.vc.RemoteUser, "err", err)
 		return 500
 	}
 	if pc.basic.HasCredentials {
-		pc.p.Log.Error("basic authentication refused", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI, "user", pc.vc.RemoteUser, "reason", why)
+		pc.p.Log.Error("basic authentication refused", "client", pc.vc.RemoteAddr, "uri", pc.vc.RequestURI, "user", pc.vc.RemoteUser, "reason", why)
 	} else {
-		pc.p.Log.Info(why, "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
+		pc.p.Log.Info(why, "client", pc.vc.RemoteAddr, "uri", pc.vc.RequestURI)
 	}
 	return 401
 }

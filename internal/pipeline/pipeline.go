@@ -97,6 +97,9 @@ type Conn struct {
 	challenge []byte
 	// basicAllowed is set when auth_basic let the request through.
 	basicAllowed bool
+	// realIPDone is set once the realip module changed the request's
+	// client address (realip.go).
+	realIPDone bool
 	// hf binds the current location's header filter to the request.
 	hf headers.Bound
 }
@@ -150,6 +153,8 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 		return
 	}
 	pc.fillVars(r, srv, caps)
+	pc.realIPDone = false
+	pc.realIP(snap.Loc(srv.Conf)) // the post-read phase
 	pc.rw.Reset()
 	pc.ep.Reset()
 	pc.refused = false
@@ -179,6 +184,7 @@ func (pc *Conn) ServeHeadError(w exchange.ResponseWriter, r *exchange.Request, s
 		return
 	}
 	pc.fillVars(r, srv, caps)
+	pc.realIPDone = false
 	pc.rw.Reset()
 	pc.ep.Reset()
 	pc.refused = true // the body is not read: no client_max_body_size check
@@ -324,6 +330,8 @@ func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 	if !ok {
 		return loc, res, search
 	}
+	// Preaccess phase: the location's realip settings.
+	pc.realIP(loc)
 	// Access phase.
 	if res, ok := pc.access(w, r, loc); !ok {
 		return loc, res, false

@@ -48,7 +48,8 @@ type clientConn struct {
 	oneShot   bool // the request's upstream connection may use netpoll.DialTCP
 	shot      netpoll.Conn
 	work      *Local     // the serving goroutine's
-	ip        netip.Addr // remoteAddr parsed, by clientIP
+	ip        netip.Addr // ipText parsed, by clientIP
+	ipText    string     // the $remote_addr ip was parsed from
 	ipParsed  bool
 	tried     upstream.Tried
 	resp      http1.Response
@@ -75,12 +76,14 @@ type clientConn struct {
 
 var _ ContentHandler = (*clientConn)(nil)
 
-// clientIP is the client's address for ip_hash; the zero Addr when
-// remoteAddr is not an IP. It is parsed once per connection.
+// clientIP is the request's client address for ip_hash ($remote_addr,
+// which the realip module may have replaced); the zero Addr when it is
+// not an IP. It is parsed once per connection, and again for a request
+// whose address differs.
 func (c *clientConn) clientIP() netip.Addr {
-	if !c.ipParsed {
-		c.ipParsed = true
-		c.ip, _ = netip.ParseAddr(c.remoteAddr)
+	if !c.ipParsed || c.ipText != c.vc.RemoteAddr {
+		c.ipParsed, c.ipText = true, c.vc.RemoteAddr
+		c.ip, _ = netip.ParseAddr(c.ipText)
 	}
 	return c.ip
 }

@@ -105,6 +105,9 @@ type Loc struct {
 	Basic *access.Basic
 	// Limit is the location's limit_except; nil when it has none.
 	Limit *access.Limit
+	// RealIP is the level's realip settings; nil when it trusts nobody.
+	// A server's runs in the post-read phase, a location's in preaccess.
+	RealIP *access.RealIP
 
 	// Content is the handler that answers requests here (plan.go).
 	Content Content
@@ -297,6 +300,11 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 			loc.Access = rs
 		}
 		loc.Basic = access.CompileBasic(lc, vc, confDir, &errs)
+		if ri, err := access.CompileRealIP(lc.RealIP); err != nil {
+			errs.Add(lc.RealIP.From[0].Pos, "%v", err)
+		} else {
+			loc.RealIP = ri
+		}
 		if l != nil && lc == &l.Conf {
 			loc.Limit = access.CompileLimit(l.LimitExcept, vc, confDir, &errs)
 		}
