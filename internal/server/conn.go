@@ -164,7 +164,7 @@ func (s *Server) readProxyProtocol(nc net.Conn, timeout time.Duration) (*proxypr
 		case errors.As(err, &ne) && ne.Timeout():
 			s.log.Info("client timed out while reading PROXY protocol header", "client", nc.RemoteAddr().String())
 		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-			s.log.Info("client closed connection while reading PROXY protocol header", "client", nc.RemoteAddr().String())
+			s.log.Debug("client closed connection while reading PROXY protocol header", "client", nc.RemoteAddr().String())
 		default:
 			s.log.Error(err.Error(), "client", nc.RemoteAddr().String())
 		}
