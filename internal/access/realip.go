@@ -32,14 +32,32 @@ const (
 
 // CompileRealIP compiles a level's realip settings; nil when it trusts
 // nobody (no set_real_ip_from), so that the phases skip it. "unix:"
-// trusts nothing wsgate accepts: it listens on TCP only.
-func CompileRealIP(c config.RealIP) (*RealIP, error) {
+// trusts nothing wsgate accepts: it listens on TCP only. A host name is
+// looked up with lookup, and each of its addresses is trusted; one that
+// does not resolve is nginx's error, "host not found in
+// set_real_ip_from".
+func CompileRealIP(c config.RealIP, lookup func(host string) ([]netip.Addr, error)) (*RealIP, error) {
 	if len(c.From) == 0 {
 		return nil, nil
 	}
 	ri := &RealIP{recursive: c.Recursive}
 	for _, f := range c.From {
 		if f.Unix {
+			continue
+		}
+		if f.Host != "" {
+			var addrs []netip.Addr
+			err := fmt.Errorf("no lookup")
+			if lookup != nil {
+				addrs, err = lookup(f.Host)
+			}
+			if err != nil || len(addrs) == 0 {
+				return nil, fmt.Errorf("host not found in set_real_ip_from %q", f.Host)
+			}
+			for _, a := range addrs {
+				a = a.Unmap()
+				ri.from = append(ri.from, netip.PrefixFrom(a, a.BitLen()))
+			}
 			continue
 		}
 		p, err := netip.ParsePrefix(f.CIDR)

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 
@@ -21,6 +22,12 @@ func TestRealIP(t *testing.T) {
 			hs = append(hs, vars.Header{Name: kv[i], Value: kv[i+1]})
 		}
 		return hs
+	}
+	lookup := func(host string) ([]netip.Addr, error) {
+		if host != "lb.test" {
+			return nil, errors.New("not found")
+		}
+		return []netip.Addr{netip.MustParseAddr("10.9.9.9"), netip.MustParseAddr("2001:db8::9")}, nil
 	}
 	for _, tc := range []struct {
 		name      string
@@ -55,6 +62,8 @@ func TestRealIP(t *testing.T) {
 		{name: "proxy_protocol without a header", header: "proxy_protocol", client: "127.0.0.1"},
 		{name: "proxy_protocol untrusted", header: "proxy_protocol", client: "192.0.2.7", pp: pp},
 		{name: "unix: trusts no TCP client", from: []config.RealIPFrom{{Unix: true}}, client: "127.0.0.1", hdrs: h("X-Real-IP", "192.0.2.1")},
+		{name: "host name", from: []config.RealIPFrom{{Host: "lb.test"}}, client: "10.9.9.9", hdrs: h("X-Real-IP", "192.0.2.1"), want: "192.0.2.1:0"},
+		{name: "host name, other client", from: []config.RealIPFrom{{Host: "lb.test"}}, client: "10.9.9.8", hdrs: h("X-Real-IP", "192.0.2.1")},
 		{name: "IPv6 CIDR", from: []config.RealIPFrom{{CIDR: "::1/128"}}, client: "::1", hdrs: h("X-Real-IP", "192.0.2.1"), want: "192.0.2.1:0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,7 +71,7 @@ func TestRealIP(t *testing.T) {
 			if from == nil {
 				from = trusted
 			}
-			ri, err := CompileRealIP(config.RealIP{From: from, Header: tc.header, Recursive: tc.recursive})
+			ri, err := CompileRealIP(config.RealIP{From: from, Header: tc.header, Recursive: tc.recursive}, lookup)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,5 +83,16 @@ func TestRealIP(t *testing.T) {
 				t.Errorf("got %s, %v; want %s", got, ok, tc.want)
 			}
 		})
+	}
+}
+
+// TestRealIPHostNotFound pins nginx's error for a host name that does
+// not resolve.
+func TestRealIPHostNotFound(t *testing.T) {
+	_, err := CompileRealIP(config.RealIP{From: []config.RealIPFrom{{Host: "nowhere.test"}}}, func(string) ([]netip.Addr, error) {
+		return nil, errors.New("no such host")
+	})
+	if err == nil || err.Error() != `host not found in set_real_ip_from "nowhere.test"` {
+		t.Errorf("got %v; want host not found", err)
 	}
 }

@@ -28,6 +28,7 @@ func check(ast *AST, table map[string]*directive) (*Spec, ErrorList) {
 		return c.spec, nil
 	}
 	c.spec.Files = ast.Files
+	c.proxyCache = hasDirective(ast.Main, "proxy_cache")
 	c.checkMain(ast.Globals, ast.Main)
 	return c.spec, c.errs
 }
@@ -42,6 +43,9 @@ type checker struct {
 	http *httpLevel
 	// setVars indexes spec.HTTP.SetVariables by name.
 	setVars map[string]bool
+	// proxyCache is set when the configuration names proxy_cache
+	// anywhere (see setCacheCondition).
+	proxyCache bool
 }
 
 func (c *checker) errorf(pos Pos, format string, args ...any) {

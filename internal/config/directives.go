@@ -101,7 +101,7 @@ func directiveTable() map[string]*directive {
 	unsupported(anyCtx, "rate and connection limits belong in the backend or in front of wsgate", "limit_req",
 		"limit_req_zone", "limit_req_status", "limit_conn", "limit_conn_zone", "limit_conn_status")
 	unsupported(anyCtx, "wsgate does not cache responses", "proxy_cache", "proxy_cache_path", "proxy_cache_key",
-		"proxy_cache_valid", "proxy_cache_bypass", "proxy_no_cache", "proxy_cache_use_stale", "proxy_store")
+		"proxy_cache_valid", "proxy_cache_use_stale", "proxy_store")
 	unsupported(anyCtx, "wsgate forwards requests as received; change them in the backend", "proxy_set_body",
 		"proxy_method", "proxy_ignore_headers", "proxy_cookie_domain", "proxy_cookie_path", "proxy_bind",
 		"proxy_socket_keepalive")

@@ -29,9 +29,8 @@ func valueText(c *checker, d *Directive) (string, bool) { return d.Args[0].Text,
 // address|CIDR|unix:". A CIDR whose host bits are set is masked, with
 // nginx's warning. The first set_real_ip_from of a level drops the
 // inherited list (ngx_http_realip_merge_loc_conf takes the parent's only
-// where a level has none). nginx also takes a host name and trusts the
-// addresses it resolves to when the configuration is read; wsgate asks
-// for the addresses instead.
+// where a level has none). A host name stands for the addresses it
+// resolves to when the configuration is loaded (see RealIPFrom.Host).
 func setRealIPFrom(c *checker, f *frame, d *Directive, first bool) {
 	a := d.Args[0]
 	from := RealIPFrom{Pos: a.Pos}
@@ -39,19 +38,19 @@ func setRealIPFrom(c *checker, f *frame, d *Directive, first bool) {
 		from.Unix = true
 	} else {
 		p, ok := parseAccessAddr(a.Text)
-		if !ok {
-			if strings.ContainsAny(a.Text, "/:") || isNumericHost(a.Text) {
-				c.errorf(a.Pos, "invalid parameter %q", a.Text)
-			} else {
-				c.errorf(a.Pos, "set_real_ip_from with a host name (%q) is not supported by wsgate; give the addresses it stands for", a.Text)
+		switch {
+		case ok:
+			if m := p.Masked(); m != p {
+				c.notice(a.Pos, "low address bits of %s are meaningless", a.Text)
+				p = m
 			}
+			from.CIDR = p.String()
+		case isHostName(a.Text):
+			from.Host = strings.ToLower(a.Text)
+		default:
+			c.errorf(a.Pos, "invalid parameter %q", a.Text)
 			return
 		}
-		if m := p.Masked(); m != p {
-			c.notice(a.Pos, "low address bits of %s are meaningless", a.Text)
-			p = m
-		}
-		from.CIDR = p.String()
 	}
 	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) {
 		if first {
@@ -61,8 +60,19 @@ func setRealIPFrom(c *checker, f *frame, d *Directive, first bool) {
 	})
 }
 
-// isNumericHost reports whether s is made of digits and dots, an IPv4
-// address that did not parse rather than a host name.
-func isNumericHost(s string) bool {
-	return strings.Trim(s, "0123456789.") == ""
+// isHostName reports whether s may be a host name: letters, digits,
+// hyphens and dots, with a letter or hyphen somewhere (so that a
+// malformed IPv4 address is not taken for one).
+func isHostName(s string) bool {
+	letter := false
+	for _, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-':
+			letter = true
+		case c >= '0' && c <= '9' || c == '.':
+		default:
+			return false
+		}
+	}
+	return letter
 }

@@ -639,10 +639,13 @@ type RealIP struct {
 }
 
 // RealIPFrom is one set_real_ip_from: a CIDR (netip.Prefix text, the
-// host bits cleared), or "unix:", which trusts connections on a UNIX
-// socket (wsgate listens on none).
+// host bits cleared), a host name (lower-cased), whose addresses the
+// snapshot trusts as they resolve when the configuration is loaded, as
+// nginx resolves them when it reads the file, or "unix:", which trusts
+// connections on a UNIX socket (wsgate listens on none).
 type RealIPFrom struct {
 	Pos  Pos
 	CIDR string
+	Host string
 	Unix bool
 }

@@ -79,3 +79,27 @@ func buildResolvers(ctx context.Context, s *Snapshot, env *Env, errs *config.Err
 		}
 	}
 }
+
+// realIPResolver looks up the host names of set_real_ip_from once per
+// build, as nginx resolves them when it reads the configuration
+// (ngx_inet_resolve_host): every location that inherits a name shares
+// the answer. resolve nil is the system resolver.
+func realIPResolver(ctx context.Context, resolve func(context.Context, string) ([]netip.Addr, error)) func(string) ([]netip.Addr, error) {
+	if resolve == nil {
+		resolve = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		}
+	}
+	seen := map[string][]netip.Addr{}
+	return func(host string) ([]netip.Addr, error) {
+		if a, ok := seen[host]; ok {
+			return a, nil
+		}
+		a, err := resolve(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		seen[host] = a
+		return a, nil
+	}
+}

@@ -277,6 +277,7 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 	if len(spec.Files) > 0 {
 		confDir = filepath.Dir(spec.Files[0].Path)
 	}
+	realIPLookup, realIPErrs := realIPResolver(ctx, resolve), map[string]bool{}
 	var implicit []*config.ProxyPass
 	s := &Snapshot{Spec: spec, Routes: routes, Vars: vc, Rewrite: rw, LogFormats: formats, Locs: map[*config.LocConf]*Loc{}, Keys: map[string]bool{}}
 	var visit func(srv *config.Server, l *config.Location)
@@ -300,8 +301,12 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 			loc.Access = rs
 		}
 		loc.Basic = access.CompileBasic(lc, vc, confDir, &errs)
-		if ri, err := access.CompileRealIP(lc.RealIP); err != nil {
-			errs.Add(lc.RealIP.From[0].Pos, "%v", err)
+		if ri, err := access.CompileRealIP(lc.RealIP, realIPLookup); err != nil {
+			// Once per list, not for each location that inherits it.
+			if p := lc.RealIP.From[0].Pos; !realIPErrs[p.String()] {
+				realIPErrs[p.String()] = true
+				errs.Add(p, "%v", err)
+			}
 		} else {
 			loc.RealIP = ri
 		}
