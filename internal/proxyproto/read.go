@@ -41,6 +41,10 @@ func Read(c net.Conn) (*Header, error) {
 			return h, err
 		}
 		if !errors.Is(err, ErrShort) {
+			// nginx has read these bytes (into the request's buffer)
+			// when it finds the header broken: closing then ends the
+			// connection with a FIN, not a reset.
+			io.ReadFull(c, buf[:n])
 			return nil, err
 		}
 		// Take what is there; the rest is read below.
