@@ -154,7 +154,9 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 	}
 	pc.fillVars(r, srv, caps)
 	pc.realIPDone = false
-	pc.realIP(snap.Loc(srv.Conf)) // the post-read phase
+	if len(srv.Conf.RealIP.From) > 0 {
+		pc.realIP(snap.Loc(srv.Conf)) // the post-read phase
+	}
 	pc.rw.Reset()
 	pc.ep.Reset()
 	pc.refused = false
