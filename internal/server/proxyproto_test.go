@@ -74,3 +74,40 @@ func TestProxyProtocol(t *testing.T) {
 		})
 	}
 }
+
+// TestProxyProtocolTimeout checks that client_header_timeout bounds the
+// wait for a PROXY protocol header, on a plain and an ssl address: a
+// client that sends nothing, or half a header, is closed.
+func TestProxyProtocolTimeout(t *testing.T) {
+	plain, sslAddr := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
+	cert, key := writeCert(t, t.TempDir(), "a.test")
+	conf := "events {}\nhttp {\n    access_log off;\n    client_header_timeout 200ms;\n" +
+		"    server { listen " + plain + " proxy_protocol; listen " + sslAddr + " ssl proxy_protocol;\n" +
+		"        ssl_certificate " + cert + "; ssl_certificate_key " + key + ";\n" +
+		"        location / { return 200 ok; } }\n}\n"
+	start(t, conf, Options{})
+	for _, tc := range []struct{ name, addr, send string }{
+		{"nothing, plain", plain, ""},
+		{"half a header, plain", plain, "PROXY TCP4 192.0.2.1 "},
+		{"nothing, ssl", sslAddr, ""},
+		{"half a v2 header, ssl", sslAddr, "\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c\xc0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.DialTimeout("tcp", tc.addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, tc.send)
+			// The bound is the test's safety net, far above the 200 ms.
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			n, err := c.Read(make([]byte, 1))
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("the connection is still open after 20 s")
+			}
+			if n != 0 {
+				t.Errorf("got %d bytes of an answer; want the connection closed", n)
+			}
+		})
+	}
+}
