@@ -161,3 +161,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParse measures what a PROXY protocol header costs a
+// connection, past the system calls.
+func BenchmarkParse(b *testing.B) {
+	for _, bc := range []struct{ name, in string }{
+		{"v1", "PROXY TCP4 192.0.2.1 192.0.2.2 51000 443\r\nGET / HTTP/1.1\r\n"},
+		{"v2", v2(1, 0x11, v4Body) + "GET / HTTP/1.1\r\n"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			in := []byte(bc.in)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := Parse(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
