@@ -401,5 +401,8 @@ func (c *Compiler) resolve(name string) (part, error) {
 	if c.captures[name] {
 		return part{kind: kNamedCapture, lit: name}, nil
 	}
+	if strings.HasPrefix(name, "proxy_protocol_tlv_") {
+		return part{}, fmt.Errorf("unknown %q variable: the $proxy_protocol_tlv_* variables are nginx 1.23.2's, and wsgate reads the PROXY protocol as nginx 1.22 does (TLVs passed over)", name)
+	}
 	return part{}, fmt.Errorf("unknown %q variable", name)
 }
