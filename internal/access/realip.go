@@ -66,10 +66,12 @@ func CompileRealIP(c config.RealIP, lookup func(host string) ([]netip.Addr, erro
 		}
 		ri.from = append(ri.from, p)
 	}
+	// ngx_http_realip compares the names as written: "x-forwarded-for"
+	// is any header, whose first line alone counts.
 	switch {
-	case c.Header == "" || strings.EqualFold(c.Header, "X-Real-IP"):
+	case c.Header == "" || c.Header == "X-Real-IP":
 		ri.kind = realIPXRealIP
-	case strings.EqualFold(c.Header, "X-Forwarded-For"):
+	case c.Header == "X-Forwarded-For":
 		ri.kind = realIPXFF
 	case c.Header == "proxy_protocol":
 		ri.kind = realIPProxy

@@ -54,6 +54,7 @@ func TestRealIP(t *testing.T) {
 		{name: "xff recursive on", header: "X-Forwarded-For", recursive: true, client: "127.0.0.1", hdrs: h("X-Forwarded-For", "10.0.1.1, 192.0.2.1, 127.0.0.1"), want: "192.0.2.1:0"},
 		{name: "xff recursive, all trusted", header: "X-Forwarded-For", recursive: true, client: "127.0.0.1", hdrs: h("X-Forwarded-For", "10.0.1.2, 10.0.1.1"), want: "10.0.1.2:0"},
 		{name: "xff multi lines recursive off", header: "X-Forwarded-For", client: "127.0.0.1", hdrs: h("X-Forwarded-For", "192.0.2.1", "X-Forwarded-For", "127.0.0.1, 10.0.1.1"), want: "10.0.1.1:0"},
+		{name: "x-forwarded-for written in lower case is any header: its first line", header: "x-forwarded-for", client: "127.0.0.1", hdrs: h("X-Forwarded-For", "192.0.2.1", "X-Forwarded-For", "127.0.0.1, 10.0.1.1"), want: "192.0.2.1:0"},
 		{name: "xff multi lines recursive on", header: "X-Forwarded-For", recursive: true, client: "127.0.0.1", hdrs: h("X-Forwarded-For", "10.0.1.1", "X-Forwarded-For", "192.0.2.1", "X-Forwarded-For", "127.0.0.1"), want: "192.0.2.1:0"},
 		{name: "xff trailing separators", header: "X-Forwarded-For", client: "127.0.0.1", hdrs: h("X-Forwarded-For", "192.0.2.1, ,"), want: "192.0.2.1:0"},
 		{name: "xff bad last", header: "X-Forwarded-For", recursive: true, client: "127.0.0.1", hdrs: h("X-Forwarded-For", "192.0.2.1, bogus")},
