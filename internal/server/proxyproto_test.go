@@ -15,7 +15,8 @@ import (
 // ssl address: the header comes first (before the TLS ClientHello), its
 // addresses are the $proxy_protocol_* variables while $remote_addr stays
 // the connection's, and a connection without a valid header is closed
-// without an answer, as nginx closes it.
+// without an answer, as nginx closes it. As ssl, proxy_protocol on one
+// listen of an address holds for the address.
 func TestProxyProtocol(t *testing.T) {
 	plain, sslAddr, other := proxytest.FreeAddr(t), proxytest.FreeAddr(t), proxytest.FreeAddr(t)
 	cert, key := writeCert(t, t.TempDir(), "a.test")
@@ -23,7 +24,9 @@ func TestProxyProtocol(t *testing.T) {
 	conf := "events {}\nhttp {\n    access_log off;\n" +
 		"    server { listen " + plain + " proxy_protocol; listen " + sslAddr + " ssl proxy_protocol; listen " + other + ";\n" +
 		"        ssl_certificate " + cert + "; ssl_certificate_key " + key + ";\n" +
-		"        location / { return 200 " + body + "; } }\n}\n"
+		"        location / { return 200 " + body + "; } }\n" +
+		// An address has proxy_protocol when any of its listens says so.
+		"    server { listen " + plain + "; server_name other.test; }\n}\n"
 	start(t, conf, Options{})
 
 	v1 := "PROXY TCP4 192.0.2.1 192.0.2.2 1234 443\r\n"
