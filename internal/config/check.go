@@ -321,6 +321,7 @@ func inherit(parent LocConf, lvl *level) LocConf {
 	eff := parent
 	eff.ProxyPass = nil
 	eff.StubStatus = false
+	eff.WSMetrics, eff.WSStatus = false, false
 	eff.Files.TryFiles, eff.Files.TryFilesPos = nil, Pos{}
 	eff.SetHeadersDropped = nil
 	eff.Headers.AddDropped = nil

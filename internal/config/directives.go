@@ -47,7 +47,7 @@ func directiveFamilies() []func() map[string]*directive {
 	return []func() map[string]*directive{
 		coreDirectives, httpCoreDirectives, errorPageDirectives, rewriteDirectives, accessDirectives, proxyDirectives, headersDirectives,
 		filesDirectives, logDirectives, sslDirectives, http2Directives, upstreamDirectives, mapDirectives, wsDirectives,
-		proxySSLDirectives, statusDirectives, realipDirectives,
+		proxySSLDirectives, statusDirectives, realipDirectives, wsStatusDirectives,
 	}
 }
 

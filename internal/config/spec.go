@@ -225,6 +225,10 @@ type LocConf struct {
 	// StubStatus makes this level answer with the connection counters
 	// (stub_status; never inherited, as proxy_pass).
 	StubStatus bool
+	// WSMetrics and WSStatus make this level answer with the Prometheus
+	// metrics (ws_metrics) or the live status page (ws_status); never
+	// inherited, as stub_status.
+	WSMetrics, WSStatus bool
 
 	ProxyHTTPVersion string // "1.0" (default, nginx 1.22) or "1.1"
 	// ProxySetHeaders is the effective proxy_set_header list in config order

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"strings"
 	"time"
 
 	"wsgate/internal/snapshot"
@@ -60,6 +61,10 @@ type Request struct {
 	// what the client sent through it). BytesSent is $bytes_sent.
 	RequestLength int64
 	BytesSent     int64
+
+	// Handshake is set for a WebSocket opening handshake: the client
+	// sent "Upgrade: websocket" (RFC 6455 4.1), whatever came of it.
+	Handshake bool
 }
 
 // TryOutcome says how an upstream try ended.
@@ -118,6 +123,11 @@ type Try struct {
 	// from the start of the try to its response head or its failure.
 	ConnectTime time.Duration
 	HeaderTime  time.Duration
+
+	// Pool is the name of the peer's upstream group (the upstream{}
+	// block's, or the proxy_pass host of an implicit one); for
+	// TryNoLive, Upstream's.
+	Pool string
 }
 
 // Tunnel is a tunnel that a request became after a 101.
@@ -131,6 +141,8 @@ type Tunnel struct {
 	// and Close codes are followed (tunnel.Options.FrameAware).
 	FrameAware bool
 	Start      time.Time // when the 101 went to the client
+
+	Pool string // the upstream peer's group (as Try.Pool)
 }
 
 // observeTry tells the observer, if any, of the try just recorded as the
@@ -144,7 +156,10 @@ func (c *clientConn) observeTry(outcome TryOutcome, reused bool) {
 	u := &c.vc.Upstream[n-1]
 	t := Try{
 		Upstream: u.Addr, N: n, Outcome: outcome, Reused: reused,
-		ConnectTime: u.ConnectTime, HeaderTime: u.ResponseTime,
+		ConnectTime: u.ConnectTime, HeaderTime: u.ResponseTime, Pool: u.Addr,
+	}
+	if l := c.att.lease; l != nil && outcome != TryNoLive {
+		t.Pool = l.PoolName()
 	}
 	if reused {
 		t.ConnectTime = -1
@@ -190,9 +205,27 @@ func (h *Handler) ObserveRequest(plan *snapshot.Loc, vc *vars.Ctx) {
 	r := Request{
 		Server: vc.ServerName, Location: plan.Name, Tries: len(vc.Upstream), Status: vc.Status, Tunnel: vc.WS,
 		Start: vc.Start, Duration: vc.End.Sub(vc.Start), RequestLength: vc.RequestLength, BytesSent: vc.BytesSent,
+		Handshake: wsHandshake(vc.Headers),
 	}
 	if n := len(vc.Upstream); n > 0 {
 		r.Upstream, r.UpstreamStatus = vc.Upstream[n-1].Addr, vc.Upstream[n-1].Status
 	}
 	obs.Request(r)
+}
+
+// wsHandshake reports whether headers ask for a WebSocket upgrade
+// ("Upgrade: websocket", RFC 6455 4.1; tokens are case-insensitive).
+func wsHandshake(headers []vars.Header) bool {
+	for i := range headers {
+		h := &headers[i]
+		if !strings.EqualFold(h.Name, "Upgrade") {
+			continue
+		}
+		for tok := range strings.SplitSeq(h.Value, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "websocket") {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -89,7 +89,7 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 	var frames tunnel.FrameObserver
 	if obs := c.h.Observer; obs != nil {
 		end.tun = &Tunnel{
-			Server: c.vc.ServerName, Location: plan.Name, Upstream: a.peer.Name, Client: client,
+			Server: c.vc.ServerName, Location: plan.Name, Upstream: a.peer.Name, Pool: a.lease.PoolName(), Client: client,
 			URI: strings.Clone(c.vc.RequestURI), FrameAware: isWS, Start: now,
 		}
 		frames = obs.TunnelStart(*end.tun)

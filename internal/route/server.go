@@ -161,6 +161,9 @@ func containsServer(ss []*Server, s *Server) bool {
 	return false
 }
 
+// ServerName is the $server_name requests to cs get (Server.Name).
+func ServerName(cs *config.Server) string { return primaryName(cs) }
+
 // primaryName is cscf->server_name: the first name as written.
 func primaryName(cs *config.Server) string {
 	if len(cs.Names) == 0 {

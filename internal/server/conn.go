@@ -10,6 +10,7 @@ import (
 
 	"wsgate/internal/exchange"
 	"wsgate/internal/http1"
+	"wsgate/internal/metrics"
 	"wsgate/internal/pipeline"
 	"wsgate/internal/proxy"
 	"wsgate/internal/proxyproto"
@@ -136,6 +137,7 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 	xc.ProxyProtocol = pp
 	s.pipe.Open(&w.pc, xc)
 	w.pc.SetContent(snapshot.ContentProxy, s.proxy.Conn(xc, &w.local))
+	w.pc.SetContent(snapshot.ContentMetrics, metrics.Handler{M: s.metrics})
 	c.pc = &w.pc
 	w.cfg = ln.Conn
 	w.cfg.Logger = s.log

@@ -33,6 +33,7 @@ import (
 	"wsgate/internal/connstats"
 	"wsgate/internal/dns"
 	"wsgate/internal/listen"
+	"wsgate/internal/metrics"
 	"wsgate/internal/ocsp"
 	"wsgate/internal/pipeline"
 	"wsgate/internal/proxy"
@@ -84,6 +85,9 @@ type Server struct {
 	// the locations that proxy.
 	pipe  *pipeline.Pipeline
 	proxy *proxy.Handler
+	// metrics count for ws_metrics and ws_status, across reloads; they
+	// count while the published configuration has such a location.
+	metrics *metrics.Metrics
 
 	serial atomic.Uint64
 	// stats are stub_status's counters, the process's: they outlive
@@ -123,18 +127,20 @@ func Start(opts Options) (*Server, error) {
 		s.source = FileSource(opts.ConfPath, opts.Globals)
 	}
 	s.pipe = &pipeline.Pipeline{Snapshot: &s.current, Log: log, Stats: &s.stats}
+	s.metrics = metrics.New(metrics.Options{
+		Upstreams: func() *upstream.Set { return s.current.Load().Upstreams },
+		Conns:     &s.stats,
+	})
 	s.proxy = &proxy.Handler{
 		Conns:    &s.stats,
 		Tunnels:  s.tunnels,
 		Buffers:  tunnel.NewBufferPool(0),
 		Log:      log,
-		Observer: opts.Observer,
+		Observer: proxy.Observers(s.metrics, opts.Observer),
 		Finish:   s.pipe,
 	}
-	if opts.Observer != nil {
-		// The log phase tells the proxy's observer of every request.
-		s.pipe.Observer = s.proxy
-	}
+	// The log phase tells the proxy's observers of every request.
+	s.pipe.Observer = s.proxy
 	spec := opts.Spec
 	if spec == nil {
 		var err error
@@ -156,8 +162,7 @@ func Start(opts Options) (*Server, error) {
 		s.staples.Close()
 		return nil, err
 	}
-	s.current.Store(snap)
-	snap.Activate(s.ups)
+	s.publish(snap)
 	for _, l := range added {
 		s.serve(l)
 	}
@@ -239,8 +244,7 @@ func (s *Server) Reload() error {
 		s.log.Error("reload failed, keeping the running configuration", "err", err)
 		return err
 	}
-	s.current.Store(snap)
-	snap.Activate(s.ups)
+	s.publish(snap)
 	for _, l := range added {
 		s.serve(l)
 	}
@@ -251,6 +255,18 @@ func (s *Server) Reload() error {
 	s.log.Info("configuration reloaded", "file", s.opts.ConfPath, "tunnels", s.tunnels.Len())
 	return nil
 }
+
+// publish makes snap the configuration requests get, and the metrics
+// follow it.
+func (s *Server) publish(snap *snapshot.Snapshot) {
+	s.metrics.Retain(snap)
+	s.metrics.SetEnabled(metrics.Wanted(snap))
+	s.current.Store(snap)
+	snap.Activate(s.ups)
+}
+
+// Metrics returns the process's metrics (ws_metrics, ws_status).
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // load takes a configuration from the Source and builds it.
 func (s *Server) load() (*snapshot.Snapshot, error) {

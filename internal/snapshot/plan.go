@@ -29,6 +29,12 @@ const (
 	// ContentStubStatus: stub_status (ngx_http_stub_status_module), the
 	// connection counters as text.
 	ContentStubStatus
+	// ContentMetrics: ws_metrics, the Prometheus text exposition of the
+	// process's metrics (internal/metrics).
+	ContentMetrics
+	// ContentStatus: ws_status, the live status page and its WebSocket
+	// (internal/status).
+	ContentStatus
 
 	// NumContent is the number of kinds: a table indexed by Content
 	// (the request pipeline's content handlers) has this length.
@@ -43,8 +49,23 @@ func contentOf(lc *config.LocConf) Content {
 		return ContentProxy
 	case lc.StubStatus:
 		return ContentStubStatus
+	case lc.WSMetrics:
+		return ContentMetrics
+	case lc.WSStatus:
+		return ContentStatus
 	}
 	return ContentFiles
+}
+
+// handlers counts the content handlers lc names.
+func handlers(lc *config.LocConf) int {
+	n := 0
+	for _, on := range []bool{lc.ProxyPass != nil, lc.StubStatus, lc.WSMetrics, lc.WSStatus} {
+		if on {
+			n++
+		}
+	}
+	return n
 }
 
 // compilePlans fills in every location of s what requests need: the
@@ -71,6 +92,12 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 			isRegex = l.Match == config.MatchRegex || l.Match == config.MatchRegexNoCase
 		}
 		loc.Content = contentOf(lc)
+		if n := handlers(lc); n > 1 && (lc.WSMetrics || lc.WSStatus) {
+			// nginx keeps the last content handler a level names; for
+			// wsgate's own, a second one is a mistake to report.
+			errs.Add(loc.pos(), "ws_metrics and ws_status cannot share a location with each other, proxy_pass or stub_status")
+			continue
+		}
 		loc.CheckHandshake = loc.Content == ContentProxy
 		var err error
 		if loc.Headers, err = NewHeaderPlan(lc, compile); err != nil {

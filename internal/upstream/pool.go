@@ -238,6 +238,7 @@ type PeerStats struct {
 	Conns    int  // leases in flight
 	Idle     int  // cached idle connections
 	Disabled bool // failed max_fails times within fail_timeout
+	Down     bool // marked "down" in the configuration
 }
 
 // Stats returns every peer's state, in Peers order.
@@ -251,7 +252,7 @@ func (p *Pool) Stats() []PeerStats {
 			m := &l.members[i]
 			out = append(out, PeerStats{
 				Peer: m.info, Fails: m.st.fails, Conns: m.st.conns,
-				Idle:     p.ps.idle.count(m.st),
+				Idle: p.ps.idle.count(m.st), Down: m.down,
 				Disabled: m.maxFails > 0 && m.st.fails >= m.maxFails && now-m.st.checked <= m.failTimeout,
 			})
 		}
@@ -395,6 +396,15 @@ type Lease struct {
 
 // Peer returns the leased peer. The pointer stays valid after Done.
 func (l *Lease) Peer() *Peer { return &l.m.info }
+
+// PoolName is the name of the leased peer's pool (Pool.Name); "" for a
+// nil Lease.
+func (l *Lease) PoolName() string {
+	if l == nil {
+		return ""
+	}
+	return l.pool.name
+}
 
 // Done ends the lease and does nginx's failure accounting
 // (ngx_http_upstream_free_round_robin_peer): a failed outcome counts a

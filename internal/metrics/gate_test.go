@@ -1,0 +1,300 @@
+package metrics_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"wsgate/internal/proxytest"
+	"wsgate/internal/proxytest/gatetest"
+)
+
+// scrape GETs path from addr and parses the Prometheus text exposition.
+func scrape(t *testing.T, addr, path string) map[string]*dto.MetricFamily {
+	t.Helper()
+	r := get(t, addr, path)
+	if r.Status != 200 {
+		t.Fatalf("GET %s: status %d; want 200", path, r.Status)
+	}
+	if ct, _ := r.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("Content-Type: got %q; want the text exposition's", ct)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(bytes.NewReader(r.Body))
+	if err != nil {
+		t.Fatalf("parsing the exposition: %v\n%s", err, r.Body)
+	}
+	return mfs
+}
+
+func get(t *testing.T, addr, path string) *proxytest.Response {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: metrics.test\r\nConnection: close\r\n\r\n", path)
+	r, err := proxytest.ReadResponse(bufio.NewReader(c), "GET")
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return r
+}
+
+// value finds the sample of family name whose labels include want
+// ("k=v" each); the histogram's count for a histogram. ok is false when
+// there is none.
+func value(mfs map[string]*dto.MetricFamily, name string, want ...string) (v float64, ok bool) {
+	mf := mfs[name]
+	if mf == nil {
+		return 0, false
+	}
+next:
+	for _, m := range mf.Metric {
+		have := map[string]string{}
+		for _, l := range m.Label {
+			have[l.GetName()] = l.GetValue()
+		}
+		for _, w := range want {
+			k, val, _ := strings.Cut(w, "=")
+			if have[k] != val {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount()), true
+		}
+	}
+	return 0, false
+}
+
+// bucket is the cumulative count of histogram name's bucket le.
+func bucket(mfs map[string]*dto.MetricFamily, name string, le float64, want ...string) float64 {
+	mf := mfs[name]
+	if mf == nil {
+		return -1
+	}
+next:
+	for _, m := range mf.Metric {
+		have := map[string]string{}
+		for _, l := range m.Label {
+			have[l.GetName()] = l.GetValue()
+		}
+		for _, w := range want {
+			k, val, _ := strings.Cut(w, "=")
+			if have[k] != val {
+				continue next
+			}
+		}
+		for _, b := range m.Histogram.GetBucket() {
+			if b.GetUpperBound() == le {
+				return float64(b.GetCumulativeCount())
+			}
+		}
+	}
+	return -1
+}
+
+const metricsConf = `
+access_log off;
+upstream echo { server %s; }
+server {
+	listen {{listen}};
+	server_name metrics.test;
+	location /ws/ { proxy_pass http://echo; }
+	location /ok { return 200 "ok"; }
+	location /missing { return 404; }
+	location = /metrics { ws_metrics; }
+	%s
+}`
+
+// TestScrapeCountsTraffic sends known traffic through wsgate and checks
+// the scraped counters exactly: messages, payload and relayed bytes by
+// direction, the message size histogram, Close codes by side, closes by
+// cause, handshakes, requests by status class and upstream tries; then
+// that a reload keeps them and drops the series of a removed location.
+func TestScrapeCountsTraffic(t *testing.T) {
+	echo := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	g := gatetest.Start(t, gatetest.HTTP(fmt.Sprintf(metricsConf, echo.Addr, "")), gatetest.Options{})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+g.Addr+"/ws/x", &websocket.DialOptions{Host: "metrics.test"})
+	if err != nil {
+		t.Fatalf("dialing through wsgate: %v", err)
+	}
+	c.SetReadLimit(1 << 20)
+	msgs := []struct {
+		typ websocket.MessageType
+		n   int
+	}{{websocket.MessageText, 5}, {websocket.MessageText, 300}, {websocket.MessageText, 70000}, {websocket.MessageBinary, 100}}
+	var clientBytes int64 // what the client sends on the wire: masked frames
+	frameLen := func(n int) int64 {
+		switch {
+		case n > 0xFFFF:
+			return int64(2 + 8 + 4 + n)
+		case n > 125:
+			return int64(2 + 2 + 4 + n)
+		}
+		return int64(2 + 4 + n)
+	}
+	for _, m := range msgs {
+		if err := c.Write(ctx, m.typ, bytes.Repeat([]byte("m"), m.n)); err != nil {
+			t.Fatal(err)
+		}
+		clientBytes += frameLen(m.n)
+		if _, p, err := c.Read(ctx); err != nil || len(p) != m.n {
+			t.Fatalf("echo of %d bytes: got %d, %v", m.n, len(p), err)
+		}
+	}
+	if err := c.Close(websocket.StatusNormalClosure, "bye"); err != nil {
+		t.Fatalf("closing: %v", err)
+	}
+	clientBytes += frameLen(2 + len("bye"))
+	get(t, g.Addr, "/ok")
+	get(t, g.Addr, "/ok")
+	get(t, g.Addr, "/missing")
+	m := g.Server.Metrics()
+	// The tunnel's request is counted after its end, from its goroutine.
+	proxytest.Eventually(t, 10*time.Second, func() bool {
+		var b bytes.Buffer
+		m.Write(&b)
+		return strings.Contains(b.String(), `wsgate_http_requests_total{code="1xx",location="location /ws/",server="metrics.test"} 1`)
+	}, "the tunnel's request is not counted")
+
+	mfs := scrape(t, g.Addr, "/metrics")
+	ws := []string{"server=metrics.test", "location=location /ws/", "upstream=echo", "peer=" + echo.Addr}
+	with := func(more ...string) []string { return append(append([]string{}, ws...), more...) }
+	textIn := float64(5 + 300 + 70000)
+	tests := []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"wsgate_tunnels_open", ws, 0},
+		{"wsgate_tunnel_duration_seconds", ws, 1},
+		{"wsgate_websocket_messages_total", with("direction=in", "opcode=text"), 3},
+		{"wsgate_websocket_messages_total", with("direction=in", "opcode=binary"), 1},
+		{"wsgate_websocket_messages_total", with("direction=out", "opcode=text"), 3},
+		{"wsgate_websocket_messages_total", with("direction=out", "opcode=binary"), 1},
+		{"wsgate_websocket_frames_total", with("direction=in", "opcode=text"), 3},
+		{"wsgate_websocket_frames_total", with("direction=in", "opcode=close"), 1},
+		{"wsgate_websocket_frames_total", with("direction=out", "opcode=close"), 1},
+		{"wsgate_websocket_payload_bytes_total", with("direction=in", "opcode=text"), textIn},
+		{"wsgate_websocket_payload_bytes_total", with("direction=out", "opcode=text"), textIn},
+		{"wsgate_websocket_payload_bytes_total", with("direction=in", "opcode=binary"), 100},
+		{"wsgate_websocket_payload_bytes_total", with("direction=in", "opcode=close"), 5},
+		{"wsgate_websocket_message_size_bytes", with("direction=in"), 4},
+		{"wsgate_tunnel_bytes_total", with("direction=in"), float64(clientBytes)},
+		{"wsgate_websocket_close_codes_total", with("side=client", "code=1000"), 1},
+		{"wsgate_tunnel_closes_total", with("cause=client"), 1},
+		{"wsgate_tunnel_closes_total", with("cause=reload"), 0},
+		{"wsgate_websocket_handshakes_total", []string{"location=location /ws/", "outcome=upgraded"}, 1},
+		{"wsgate_websocket_handshakes_total", []string{"location=location /ws/", "outcome=error"}, 0},
+		{"wsgate_http_requests_total", []string{"location=location /ok", "code=2xx"}, 2},
+		{"wsgate_http_requests_total", []string{"location=location /missing", "code=4xx"}, 1},
+		{"wsgate_http_requests_total", []string{"location=location /ws/", "code=1xx"}, 1},
+		{"wsgate_upstream_tries_total", []string{"upstream=echo", "peer=" + echo.Addr, "outcome=connected"}, 1},
+		{"wsgate_upstream_tries_total", []string{"upstream=echo", "peer=" + echo.Addr, "outcome=refused"}, 0},
+		{"wsgate_upstream_header_time_seconds", []string{"upstream=echo", "peer=" + echo.Addr}, 1},
+		{"wsgate_upstream_peer_up", []string{"upstream=echo", "peer=" + echo.Addr}, 1},
+		{"wsgate_upstream_peer_active", []string{"upstream=echo", "peer=" + echo.Addr}, 0},
+	}
+	for _, tt := range tests {
+		got, ok := value(mfs, tt.name, tt.labels...)
+		if !ok || got != tt.want {
+			t.Errorf("%s%v: got %v (found %v); want %v", tt.name, tt.labels, got, ok, tt.want)
+		}
+	}
+	for _, b := range []struct{ le, want float64 }{{64, 1}, {256, 2}, {1024, 3}, {65536, 3}, {262144, 4}} {
+		if got := bucket(mfs, "wsgate_websocket_message_size_bytes", b.le, with("direction=in")...); got != b.want {
+			t.Errorf("message size bucket le=%v: got %v; want %v", b.le, got, b.want)
+		}
+	}
+	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total", "wsgate_connections_accepted_total"} {
+		if mfs[name] == nil {
+			t.Errorf("no %s in the exposition", name)
+		}
+	}
+	for name := range mfs {
+		if !strings.HasPrefix(name, "wsgate_") && !strings.HasPrefix(name, "go_") && !strings.HasPrefix(name, "process_") {
+			t.Errorf("unexpected family %s (a global registry?)", name)
+		}
+	}
+
+	// A reload that changes something else keeps every counter.
+	g.Write(gatetest.HTTP(fmt.Sprintf(metricsConf, echo.Addr, "location /other { return 204; }")))
+	if err := g.Server.Reload(); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	after := scrape(t, g.Addr, "/metrics")
+	for _, tt := range tests {
+		if tt.name == "wsgate_http_requests_total" || strings.HasPrefix(tt.name, "wsgate_upstream_peer") {
+			continue // the scrapes count, and gauges are read at scrape time
+		}
+		if got, ok := value(after, tt.name, tt.labels...); !ok || got != tt.want {
+			t.Errorf("after a reload, %s%v: got %v (found %v); want %v", tt.name, tt.labels, got, ok, tt.want)
+		}
+	}
+	if got, _ := value(after, "wsgate_http_requests_total", "location=location = /metrics", "code=2xx"); got != 1 {
+		t.Errorf("scrapes counted: got %v; want 1", got)
+	}
+
+	// A reload that removes the WebSocket location drops its series.
+	g.Write(gatetest.HTTP(strings.Replace(fmt.Sprintf(metricsConf, echo.Addr, ""), "location /ws/ { proxy_pass http://echo; }", "", 1)))
+	if err := g.Server.Reload(); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	gone := scrape(t, g.Addr, "/metrics")
+	var left []string
+	for name, mf := range gone {
+		for _, m := range mf.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == "location" && l.GetValue() == "location /ws/" {
+					left = append(left, name)
+				}
+			}
+		}
+	}
+	sort.Strings(left)
+	if len(left) > 0 {
+		t.Errorf("series of the removed location remain: %v", left)
+	}
+	if got, ok := value(gone, "wsgate_http_requests_total", "location=location /ok", "code=2xx"); !ok || got != 2 {
+		t.Errorf("after removing another location, /ok's requests: got %v (found %v); want 2", got, ok)
+	}
+}
+
+// TestOffWithoutLocation checks that nothing is counted while the
+// configuration has no ws_metrics or ws_status location.
+func TestOffWithoutLocation(t *testing.T) {
+	echo := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	conf := strings.Replace(fmt.Sprintf(metricsConf, echo.Addr, ""), "location = /metrics { ws_metrics; }", "", 1)
+	g := gatetest.Start(t, gatetest.HTTP(conf), gatetest.Options{})
+	get(t, g.Addr, "/ok")
+	var b bytes.Buffer
+	if err := g.Server.Metrics().Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	if s := b.String(); strings.Contains(s, "wsgate_http_requests_total") {
+		t.Errorf("requests counted without a ws_metrics location:\n%s", s)
+	}
+}
