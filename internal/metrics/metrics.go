@@ -278,12 +278,14 @@ func (o *Tunnel) Frame(f tunnel.Frame) {
 	if op != opText && op != opBinary {
 		return
 	}
-	o.Payload[d].Add(f.Length)
+	// The tunnel's own counters have one writer each (the direction's
+	// relay): a load and a store, no locked add.
+	o.Payload[d].Store(o.Payload[d].Load() + f.Length)
 	o.msgLen[d] += f.Length
 	if f.Fin {
 		s.messages[d][op].Add(1)
 		s.sizes[d].observe(o.msgLen[d])
-		o.Messages[d].Add(1)
+		o.Messages[d].Store(o.Messages[d].Load() + 1)
 		o.msgLen[d] = 0
 	}
 }

@@ -67,7 +67,7 @@ http {
 
         location / {
             proxy_pass http://127.0.0.1:%d;
-        }
+        }%s
     }
 }
 `
@@ -78,6 +78,16 @@ http {
 const tunedBuffers = `
             proxy_buffer_size 64k;
             proxy_buffers 4 64k;`
+
+// metricsLocation is the wsgate-metrics target's extra location: with a
+// ws_metrics location in the configuration, wsgate counts every request,
+// tunnel and frame (internal/metrics), which the plain wsgate target,
+// reading nginx's file, does not.
+const metricsLocation = `
+
+        location = /metrics {
+            ws_metrics;
+        }`
 
 // haproxyConf routes like the nginx config: /ws/ to the echo backend,
 // everything else to the HTTP responder, one thread, tunnels kept 24 h.
@@ -111,7 +121,7 @@ func (r *runner) writeConfigs() error {
 	// clients before 9,500 tunnels are open. Connections are limited by the
 	// fd limit anyway.
 	conns := 3*r.o.idle + 1000
-	for _, v := range []struct{ name, extra string }{{"nginx", ""}, {"nginx-tuned", tunedBuffers}} {
+	for _, v := range []struct{ name, extra, server string }{{"nginx", "", ""}, {"nginx-tuned", tunedBuffers, ""}, {"wsgate-metrics", "", metricsLocation}} {
 		dir := filepath.Join(r.prefix(v.name), "conf")
 		if err := os.MkdirAll(filepath.Join(r.prefix(v.name), "logs"), 0o755); err != nil {
 			return err
@@ -119,7 +129,7 @@ func (r *runner) writeConfigs() error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		conf := fmt.Sprintf(nginxConf, conns, r.ports.app, r.ports.proxy, r.ports.ws, v.extra, r.ports.app)
+		conf := fmt.Sprintf(nginxConf, conns, r.ports.app, r.ports.proxy, r.ports.ws, v.extra, r.ports.app, v.server)
 		if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
 			return err
 		}
