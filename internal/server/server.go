@@ -38,6 +38,7 @@ import (
 	"wsgate/internal/pipeline"
 	"wsgate/internal/proxy"
 	"wsgate/internal/snapshot"
+	"wsgate/internal/status"
 	"wsgate/internal/tunnel"
 	"wsgate/internal/upstream"
 	"wsgate/internal/ws"
@@ -88,6 +89,7 @@ type Server struct {
 	// metrics count for ws_metrics and ws_status, across reloads; they
 	// count while the published configuration has such a location.
 	metrics *metrics.Metrics
+	status  status.Handler // ws_status's page and feed
 
 	serial atomic.Uint64
 	// stats are stub_status's counters, the process's: they outlive
@@ -131,6 +133,7 @@ func Start(opts Options) (*Server, error) {
 		Upstreams: func() *upstream.Set { return s.current.Load().Upstreams },
 		Conns:     &s.stats,
 	})
+	s.status = status.Handler{M: s.metrics, Upstreams: func() *upstream.Set { return s.current.Load().Upstreams }, Stopping: &s.draining}
 	s.proxy = &proxy.Handler{
 		Conns:    &s.stats,
 		Tunnels:  s.tunnels,
