@@ -154,6 +154,8 @@ fi
 chromium_bin=${CHROMIUM:-/usr/bin/chromium}
 if command -v node >/dev/null && [ -x "$chromium_bin" ] && [ -d e2e/node_modules ]; then
 	step "e2e chromium demo page through wsgate" ./e2e/browser/run.sh
+	# The live status page (ws_status); screenshots in e2e/out.
+	step "e2e chromium status page (ws_status)" node e2e/browser/status.test.mjs e2e/out
 fi
 
 total=$(($(date +%s) - t_start))
