@@ -20,7 +20,8 @@ var (
 		"Bytes relayed by tunnels that ended, frame headers included; direction in is client to upstream.",
 		append(tunnelLabels, "direction"), nil)
 	descTunnelCloses = prometheus.NewDesc("wsgate_tunnel_closes_total",
-		"Tunnels that ended, by what ended them.", append(tunnelLabels, "cause"), nil)
+		"Tunnels that ended, by what ended them: the side that closed or left (client, upstream), idle (proxy_read_timeout), send_timeout, reload, drain (graceful stop).",
+		append(tunnelLabels, "cause"), nil)
 	descFrames = prometheus.NewDesc("wsgate_websocket_frames_total",
 		"WebSocket frames relayed; continuation frames count under their message's opcode.",
 		append(tunnelLabels, "direction", "opcode"), nil)

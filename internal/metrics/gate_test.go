@@ -207,6 +207,9 @@ func TestScrapeCountsTraffic(t *testing.T) {
 		{"wsgate_websocket_close_codes_total", with("side=client", "code=1000"), 1},
 		{"wsgate_tunnel_closes_total", with("cause=client"), 1},
 		{"wsgate_tunnel_closes_total", with("cause=reload"), 0},
+		{"wsgate_tunnel_closes_total", with("cause=drain"), 0},
+		{"wsgate_tunnel_closes_total", with("cause=idle"), 0},
+		{"wsgate_tunnel_closes_total", with("cause=send_timeout"), 0},
 		{"wsgate_websocket_handshakes_total", []string{"location=location /ws/", "outcome=upgraded"}, 1},
 		{"wsgate_websocket_handshakes_total", []string{"location=location /ws/", "outcome=error"}, 0},
 		{"wsgate_http_requests_total", []string{"location=location /ok", "code=2xx"}, 2},
@@ -296,5 +299,61 @@ func TestOffWithoutLocation(t *testing.T) {
 	}
 	if s := b.String(); strings.Contains(s, "wsgate_http_requests_total") {
 		t.Errorf("requests counted without a ws_metrics location:\n%s", s)
+	}
+}
+
+// TestCloseCauses: tunnels that wsgate ends itself are counted by their
+// cause, with the Close code wsgate sent on the wsgate side.
+func TestCloseCauses(t *testing.T) {
+	tests := []struct {
+		name, loc, changed string // the /ws/ location's extra lines; changed: after a reload
+		cause, code        string
+	}{
+		{name: "idle", loc: "proxy_read_timeout 200ms;", cause: "idle", code: "1001"},
+		{name: "reload", loc: "ws_drain_window 0;", changed: "ws_drain_window 0; proxy_set_header X-Changed 1;", cause: "reload", code: "1012"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			echo := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+			conf := func(extra string) string {
+				return gatetest.HTTP(fmt.Sprintf(`access_log off;
+upstream echo { server %s; }
+server {
+	listen {{listen}};
+	server_name metrics.test;
+	location /ws/ { proxy_pass http://echo; %s }
+	location = /metrics { ws_metrics; }
+}`, echo.Addr, extra))
+			}
+			g := gatetest.Start(t, conf(tt.loc), gatetest.Options{})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			c, _, err := websocket.Dial(ctx, "ws://"+g.Addr+"/ws/", &websocket.DialOptions{Host: "metrics.test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			if tt.changed != "" {
+				proxytest.Eventually(t, 10*time.Second, func() bool { return len(g.Server.Metrics().OpenTunnels()) == 1 }, "the tunnel did not open")
+				g.Write(conf(tt.changed))
+				if err := g.Server.Reload(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, _, err = c.Read(ctx)
+			if got := websocket.CloseStatus(err); fmt.Sprint(int(got)) != tt.code {
+				t.Fatalf("the client got %v (%v); want Close %s", got, err, tt.code)
+			}
+			m := g.Server.Metrics()
+			proxytest.Eventually(t, 10*time.Second, func() bool { return len(m.OpenTunnels()) == 0 }, "the tunnel did not end")
+			mfs := scrape(t, g.Addr, "/metrics")
+			ws := []string{"location=location /ws/", "peer=" + echo.Addr}
+			if got, ok := value(mfs, "wsgate_tunnel_closes_total", append(ws, "cause="+tt.cause)...); got != 1 {
+				t.Errorf("closes by %s: got %v (found %v); want 1", tt.cause, got, ok)
+			}
+			if got, ok := value(mfs, "wsgate_websocket_close_codes_total", append(ws, "side=wsgate", "code="+tt.code)...); got != 1 {
+				t.Errorf("Close %s by wsgate: got %v (found %v); want 1", tt.code, got, ok)
+			}
+		})
 	}
 }

@@ -1,9 +1,6 @@
 package metrics
 
-import (
-	"wsgate/internal/tunnel"
-	"wsgate/internal/upstream"
-)
+import "wsgate/internal/upstream"
 
 // Health is one upstream peer's state, as the metrics and the status page
 // show it.
@@ -47,13 +44,4 @@ func PeerHealth(set *upstream.Set) []Health {
 		}
 	}
 	return out
-}
-
-// causeName is the "cause" label of tunnel.Cause i; "" for none.
-func causeName(i int) string {
-	name := tunnel.Cause(i).String()
-	if name == "none" {
-		return ""
-	}
-	return name
 }

@@ -196,8 +196,8 @@ func (m *Metrics) TunnelEnd(t proxy.Tunnel, res tunnel.Result) {
 	s.bytes[dirIn].Add(uint64(max(res.FromClient, 0)))
 	s.bytes[dirOut].Add(uint64(max(res.FromUpstream, 0)))
 	s.duration.observe(uint64(max(res.Duration, 0)))
-	if int(res.ClosedBy) < maxCauses {
-		s.causes[res.ClosedBy].Add(1)
+	if i := causeIndex(&res); i < maxCauses {
+		s.causes[i].Add(1)
 	}
 	if t.FrameAware {
 		s.codes[sideOf(res.ClosedBy)][codeIndex(res.CloseCode)].Add(1)

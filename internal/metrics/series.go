@@ -54,6 +54,39 @@ func opIndex(o ws.Opcode) int {
 // String is "none" has no series.
 const maxCauses = 16
 
+// causeIndex is where a tunnel that ended with res is counted: its
+// tunnel.Cause, but a timeout with an error (a write that did not
+// complete within proxy_send_timeout) apart from an idle one
+// (proxy_read_timeout), as $ws_end_reason tells them apart.
+func causeIndex(res *tunnel.Result) int {
+	if res.ClosedBy == tunnel.CauseTimeout && res.Err != nil {
+		return causeSendTimeout
+	}
+	return int(res.ClosedBy)
+}
+
+// causeSendTimeout is the last slot of the causes array: the timeouts of
+// proxy_send_timeout.
+const causeSendTimeout = maxCauses - 1
+
+// causeName is the "cause" label of slot i, in the words of
+// $ws_end_reason where it has them (idle, send_timeout, drain); a Cause
+// added to the tunnel later is named by its String. "" for none.
+func causeName(i int) string {
+	switch c := tunnel.Cause(i); {
+	case i == causeSendTimeout:
+		return "send_timeout"
+	case c == tunnel.CauseTimeout:
+		return "idle"
+	case c == tunnel.CauseShutdown:
+		return "drain"
+	case c.String() == "none":
+		return ""
+	default:
+		return c.String()
+	}
+}
+
 // Close code classes ("code" label): the codes RFC 6455 7.4.1 and the
 // IANA registry define, 1000 to 1015, one each; 3000-3999 (registered
 // for libraries and frameworks) and 4000-4999 (private use) as one class
