@@ -357,3 +357,31 @@ server {
 		})
 	}
 }
+
+// TestMethods: the exposition answers GET and HEAD, and 405 to others,
+// as stub_status does.
+func TestMethods(t *testing.T) {
+	echo := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	g := gatetest.Start(t, gatetest.HTTP(fmt.Sprintf(metricsConf, echo.Addr, "")), gatetest.Options{})
+	tests := []struct {
+		method string
+		status int
+		body   bool
+	}{{"GET", 200, true}, {"HEAD", 200, false}, {"POST", 405, true}}
+	for _, tt := range tests {
+		c, err := net.DialTimeout("tcp", g.Addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "%s /metrics HTTP/1.1\r\nHost: metrics.test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", tt.method)
+		r, err := proxytest.ReadResponse(bufio.NewReader(c), tt.method)
+		c.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", tt.method, err)
+		}
+		if r.Status != tt.status || (len(r.Body) > 0) != tt.body {
+			t.Errorf("%s: got %d with %d body bytes; want %d, body %v", tt.method, r.Status, len(r.Body), tt.status, tt.body)
+		}
+	}
+}
