@@ -1,6 +1,9 @@
 package metrics
 
 import (
+	"strings"
+	"unicode/utf8"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -109,25 +112,51 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	c.collectHealth(ch)
 	if cs := m.opts.Conns; cs != nil {
 		st := cs.Load()
-		ch <- prometheus.MustNewConstMetric(descAccepted, prometheus.CounterValue, float64(st.Accepts))
-		ch <- prometheus.MustNewConstMetric(descHandled, prometheus.CounterValue, float64(st.Handled))
-		ch <- prometheus.MustNewConstMetric(descConnRequests, prometheus.CounterValue, float64(st.Requests))
+		counter(ch, descAccepted, st.Accepts)
+		counter(ch, descHandled, st.Handled)
+		counter(ch, descConnRequests, st.Requests)
 		for _, g := range []struct {
 			state string
 			n     int64
 		}{{"active", st.Active}, {"reading", st.Reading}, {"writing", st.Writing}, {"waiting", st.Waiting}} {
-			ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(g.n), g.state)
+			gauge(ch, descConns, float64(g.n), g.state)
 		}
 	}
 }
 
+// counter, gauge and histogram send one constant metric. Label values
+// come from the configuration, which may hold bytes that are not UTF-8
+// (a regex location): they are made valid, as the exposition requires,
+// and a metric the client library still refuses is left out rather than
+// failing the scrape or the process.
 func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v uint64, labels ...string) {
-	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	send(ch)(prometheus.NewConstMetric(d, prometheus.CounterValue, float64(v), valid(labels)...))
+}
+
+func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	send(ch)(prometheus.NewConstMetric(d, prometheus.GaugeValue, v, valid(labels)...))
 }
 
 func histogram(ch chan<- prometheus.Metric, d *prometheus.Desc, h *hist, scale float64, labels ...string) {
 	n, sum, buckets := h.read(scale)
-	ch <- prometheus.MustNewConstHistogram(d, n, sum, buckets, labels...)
+	send(ch)(prometheus.NewConstHistogram(d, n, sum, buckets, valid(labels)...))
+}
+
+func send(ch chan<- prometheus.Metric) func(prometheus.Metric, error) {
+	return func(m prometheus.Metric, err error) {
+		if err == nil {
+			ch <- m
+		}
+	}
+}
+
+func valid(labels []string) []string {
+	for i, l := range labels {
+		if !utf8.ValidString(l) {
+			labels[i] = strings.ToValidUTF8(l, "\uFFFD")
+		}
+	}
+	return labels
 }
 
 func collectTunnels(ch chan<- prometheus.Metric, s *tunnelSeries) {
@@ -136,7 +165,7 @@ func collectTunnels(ch chan<- prometheus.Metric, s *tunnelSeries) {
 	with := func(more ...string) []string {
 		return append(append(make([]string, 0, len(l)+len(more)), l...), more...)
 	}
-	ch <- prometheus.MustNewConstMetric(descTunnelsOpen, prometheus.GaugeValue, float64(s.open.Load()), l...)
+	gauge(ch, descTunnelsOpen, float64(s.open.Load()), l...)
 	histogram(ch, descTunnelDuration, s.duration, 1e-9, l...)
 	for d, dir := range dirNames {
 		counter(ch, descTunnelBytes, s.bytes[d].Load(), with(dir)...)
@@ -207,10 +236,10 @@ func (c collector) collectHealth(ch chan<- prometheus.Metric) {
 		if h.Up {
 			up = 1
 		}
-		ch <- prometheus.MustNewConstMetric(descPeerUp, prometheus.GaugeValue, up, l...)
-		ch <- prometheus.MustNewConstMetric(descPeerFails, prometheus.GaugeValue, float64(h.Fails), l...)
-		ch <- prometheus.MustNewConstMetric(descPeerActive, prometheus.GaugeValue, float64(h.Active), l...)
-		ch <- prometheus.MustNewConstMetric(descPeerIdle, prometheus.GaugeValue, float64(h.Idle), l...)
+		gauge(ch, descPeerUp, up, l...)
+		gauge(ch, descPeerFails, float64(h.Fails), l...)
+		gauge(ch, descPeerActive, float64(h.Active), l...)
+		gauge(ch, descPeerIdle, float64(h.Idle), l...)
 	}
 }
 

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 
 	"wsgate/internal/proxy"
@@ -65,5 +67,21 @@ func TestCodeIndex(t *testing.T) {
 		if got := codeName(codeIndex(tt.code)); got != tt.want {
 			t.Errorf("code %d: got %q; want %q", tt.code, got, tt.want)
 		}
+	}
+}
+
+// TestInvalidUTF8Labels: a label value from the configuration that is not
+// UTF-8 (a regex location may hold any byte) is made valid, and the
+// exposition is still written.
+func TestInvalidUTF8Labels(t *testing.T) {
+	m := New(Options{})
+	m.SetEnabled(true)
+	m.Request(proxy.Request{Server: "s", Location: "location ~ ^/\xff", Status: 200})
+	var b bytes.Buffer
+	if err := m.Write(&b); err != nil {
+		t.Fatalf("writing the exposition: %v", err)
+	}
+	if want := `wsgate_http_requests_total{code="2xx",location="location ~ ^/` + "\uFFFD" + `",server="s"} 1`; !strings.Contains(b.String(), want) {
+		t.Errorf("exposition lacks %s", want)
 	}
 }

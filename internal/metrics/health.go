@@ -17,18 +17,19 @@ type Health struct {
 
 // PeerHealth returns the state of every peer of set, by upstream group in
 // set's order and peer in configuration order; two server lines with one
-// address are one entry, their figures added.
+// address (or two groups of one name) are one entry, their figures added.
 func PeerHealth(set *upstream.Set) []Health {
 	if set == nil {
 		return nil
 	}
 	var out []Health
+	at := map[[2]string]int{}
 	for _, key := range set.Pools() {
 		p := set.Pool(key)
-		at := map[string]int{}
 		for _, st := range p.Stats() {
 			up := !st.Down && !st.Disabled
-			if i, ok := at[st.Peer.Name]; ok {
+			k := [2]string{p.Name(), st.Peer.Name}
+			if i, ok := at[k]; ok {
 				h := &out[i]
 				h.Up, h.Down = h.Up || up, h.Down && st.Down
 				h.Fails += st.Fails
@@ -36,7 +37,7 @@ func PeerHealth(set *upstream.Set) []Health {
 				h.Idle += st.Idle
 				continue
 			}
-			at[st.Peer.Name] = len(out)
+			at[k] = len(out)
 			out = append(out, Health{
 				Upstream: p.Name(), Peer: st.Peer.Name, Backup: st.Peer.Backup,
 				Up: up, Down: st.Down, Fails: st.Fails, Active: st.Conns, Idle: st.Idle,
