@@ -284,6 +284,22 @@ func TestScrapeCountsTraffic(t *testing.T) {
 	if got, ok := value(gone, "wsgate_http_requests_total", "location=location /ok", "code=2xx"); !ok || got != 2 {
 		t.Errorf("after removing another location, /ok's requests: got %v (found %v); want 2", got, ok)
 	}
+
+	// A reload that gives the upstream another peer drops the old one's.
+	other := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	g.Write(gatetest.HTTP(fmt.Sprintf(metricsConf, other.Addr, "")))
+	if err := g.Server.Reload(); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	moved := scrape(t, g.Addr, "/metrics")
+	for _, name := range []string{"wsgate_upstream_tries_total", "wsgate_upstream_peer_up", "wsgate_upstream_header_time_seconds"} {
+		if _, ok := value(moved, name, "peer="+echo.Addr); ok {
+			t.Errorf("%s of the removed peer remains", name)
+		}
+	}
+	if got, ok := value(moved, "wsgate_upstream_peer_up", "upstream=echo", "peer="+other.Addr); !ok || got != 1 {
+		t.Errorf("the new peer: up %v (found %v); want 1", got, ok)
+	}
 }
 
 // TestOffWithoutLocation checks that nothing is counted while the
