@@ -35,7 +35,7 @@ var (
 		"Complete WebSocket data messages relayed.", append(tunnelLabels, "direction", "opcode"), nil)
 	descMessageSize = prometheus.NewDesc("wsgate_websocket_message_size_bytes",
 		"Sizes of the WebSocket data messages relayed (payload of all their frames).",
-		append(tunnelLabels, "direction"), nil)
+		append(tunnelLabels, "direction", "opcode"), nil)
 	descCloseCodes = prometheus.NewDesc("wsgate_websocket_close_codes_total",
 		"WebSocket tunnels by the code of their first Close frame and the side that sent it (wsgate: closed by wsgate itself); none: no Close.",
 		append(tunnelLabels, "side", "code"), nil)
@@ -177,9 +177,11 @@ func collectTunnels(ch chan<- prometheus.Metric, s *tunnelSeries) {
 			counter(ch, descFrames, f, with(dir, name)...)
 			counter(ch, descPayload, p, with(dir, name)...)
 		}
-		counter(ch, descMessages, s.messages[d][opText].Load(), with(dir, opNames[opText])...)
-		counter(ch, descMessages, s.messages[d][opBinary].Load(), with(dir, opNames[opBinary])...)
-		histogram(ch, descMessageSize, s.sizes[d], 1, with(dir)...)
+		for op, h := range s.sizes[d] {
+			n, _, _ := h.read(1)
+			counter(ch, descMessages, n, with(dir, opNames[op])...)
+			histogram(ch, descMessageSize, h, 1, with(dir, opNames[op])...)
+		}
 	}
 	for i := range s.causes {
 		if name := causeName(i); name != "" {

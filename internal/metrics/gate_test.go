@@ -202,7 +202,8 @@ func TestScrapeCountsTraffic(t *testing.T) {
 		{"wsgate_websocket_payload_bytes_total", with("direction=out", "opcode=text"), textIn},
 		{"wsgate_websocket_payload_bytes_total", with("direction=in", "opcode=binary"), 100},
 		{"wsgate_websocket_payload_bytes_total", with("direction=in", "opcode=close"), 5},
-		{"wsgate_websocket_message_size_bytes", with("direction=in"), 4},
+		{"wsgate_websocket_message_size_bytes", with("direction=in", "opcode=text"), 3},
+		{"wsgate_websocket_message_size_bytes", with("direction=in", "opcode=binary"), 1},
 		{"wsgate_tunnel_bytes_total", with("direction=in"), float64(clientBytes)},
 		{"wsgate_websocket_close_codes_total", with("side=client", "code=1000"), 1},
 		{"wsgate_tunnel_closes_total", with("cause=client"), 1},
@@ -227,9 +228,13 @@ func TestScrapeCountsTraffic(t *testing.T) {
 			t.Errorf("%s%v: got %v (found %v); want %v", tt.name, tt.labels, got, ok, tt.want)
 		}
 	}
-	for _, b := range []struct{ le, want float64 }{{64, 1}, {256, 2}, {1024, 3}, {65536, 3}, {262144, 4}} {
-		if got := bucket(mfs, "wsgate_websocket_message_size_bytes", b.le, with("direction=in")...); got != b.want {
-			t.Errorf("message size bucket le=%v: got %v; want %v", b.le, got, b.want)
+	// Text: 5, 300 and 70000 bytes; binary: 100.
+	for _, b := range []struct {
+		op       string
+		le, want float64
+	}{{"text", 64, 1}, {"text", 256, 1}, {"text", 1024, 2}, {"text", 65536, 2}, {"text", 262144, 3}, {"binary", 64, 0}, {"binary", 256, 1}} {
+		if got := bucket(mfs, "wsgate_websocket_message_size_bytes", b.le, with("direction=in", "opcode="+b.op)...); got != b.want {
+			t.Errorf("%s message size bucket le=%v: got %v; want %v", b.op, b.le, got, b.want)
 		}
 	}
 	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total", "wsgate_connections_accepted_total"} {

@@ -283,8 +283,7 @@ func (o *Tunnel) Frame(f tunnel.Frame) {
 	o.Payload[d].Store(o.Payload[d].Load() + f.Length)
 	o.msgLen[d] += f.Length
 	if f.Fin {
-		s.messages[d][op].Add(1)
-		s.sizes[d].observe(o.msgLen[d])
+		s.sizes[d][op].observe(o.msgLen[d])
 		o.Messages[d].Store(o.Messages[d].Load() + 1)
 		o.msgLen[d] = 0
 	}

@@ -193,14 +193,15 @@ type peerKey struct{ upstream, peer string }
 // tunnelSeries are the counters of the tunnels of one server, location,
 // upstream and peer. Frames of the tunnels add to them with atomics.
 type tunnelSeries struct {
-	key      tunnelKey
-	open     atomic.Int64
-	frames   [2][numOps]atomic.Uint64
-	payload  [2][numOps]atomic.Uint64 // payload bytes
-	messages [2][2]atomic.Uint64      // text, binary
-	sizes    [2]*hist                 // message sizes in bytes
-	duration *hist                    // nanoseconds
-	bytes    [2]atomic.Uint64         // relayed, frame headers included (tunnel.Result)
+	key     tunnelKey
+	open    atomic.Int64
+	frames  [2][numOps]atomic.Uint64
+	payload [2][numOps]atomic.Uint64 // payload bytes
+	// sizes are the message sizes in bytes by direction and opcode (text,
+	// binary); their counts are the message counts.
+	sizes    [2][2]*hist
+	duration *hist            // nanoseconds
+	bytes    [2]atomic.Uint64 // relayed, frame headers included (tunnel.Result)
 	causes   [maxCauses]atomic.Uint64
 	codes    [numSides][numCodes]atomic.Uint64
 	// stale is set when a reload removed the series' location or peer
@@ -210,7 +211,13 @@ type tunnelSeries struct {
 }
 
 func newTunnelSeries(k tunnelKey) *tunnelSeries {
-	return &tunnelSeries{key: k, sizes: [2]*hist{newHist(sizeBounds), newHist(sizeBounds)}, duration: newHist(sessionBounds)}
+	s := &tunnelSeries{key: k, duration: newHist(sessionBounds)}
+	for d := range s.sizes {
+		for op := range s.sizes[d] {
+			s.sizes[d][op] = newHist(sizeBounds)
+		}
+	}
+	return s
 }
 
 // routeSeries are the counters of the requests of one server and location.
