@@ -74,7 +74,7 @@ func Build(m *metrics.Metrics, set *upstream.Set, now time.Time) View {
 	}
 	tunnels := m.OpenTunnels()
 	v.Open = len(tunnels)
-	for _, t := range tunnels {
+	for _, t := range busiest(tunnels, maxTunnels) {
 		path, _, _ := strings.Cut(t.Info.URI, "?")
 		v.Tunnels = append(v.Tunnels, Tunnel{
 			Server: t.Info.Server, Location: t.Info.Location, Upstream: t.Info.Pool, Peer: t.Info.Upstream,
@@ -83,14 +83,40 @@ func Build(m *metrics.Metrics, set *upstream.Set, now time.Time) View {
 			BytesIn: t.Payload[0].Load(), BytesOut: t.Payload[1].Load(),
 		})
 	}
-	slices.SortFunc(v.Tunnels, func(a, b Tunnel) int {
-		if c := cmp.Compare(b.BytesIn+b.BytesOut, a.BytesIn+a.BytesOut); c != 0 {
+	return v
+}
+
+// busiest returns the n tunnels of all that relayed the most payload
+// bytes, the oldest first among equals, busiest first. It keeps n
+// candidates, not a copy of all: a process may hold a great many
+// tunnels, and the page asks every second.
+func busiest(all []*metrics.Tunnel, n int) []*metrics.Tunnel {
+	type ranked struct {
+		t     *metrics.Tunnel
+		bytes uint64
+		start time.Time
+	}
+	before := func(a, b ranked) int {
+		if c := cmp.Compare(b.bytes, a.bytes); c != 0 {
 			return c
 		}
-		return cmp.Compare(b.Age, a.Age)
-	})
-	if len(v.Tunnels) > maxTunnels {
-		v.Tunnels = v.Tunnels[:maxTunnels]
+		return a.start.Compare(b.start)
 	}
-	return v
+	top := make([]ranked, 0, n+1)
+	for _, t := range all {
+		r := ranked{t, t.Payload[0].Load() + t.Payload[1].Load(), t.Info.Start}
+		if len(top) == n && before(r, top[n-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, r, before)
+		top = slices.Insert(top, i, r)
+		if len(top) > n {
+			top = top[:n]
+		}
+	}
+	out := make([]*metrics.Tunnel, len(top))
+	for i, r := range top {
+		out[i] = r.t
+	}
+	return out
 }
