@@ -328,10 +328,14 @@ func TestOffWithoutLocation(t *testing.T) {
 func TestCloseCauses(t *testing.T) {
 	tests := []struct {
 		name, loc, changed string // the /ws/ location's extra lines; changed: after a reload
-		cause, code        string
+		gone               bool   // the client leaves without a Close
+		cause, side, code  string
 	}{
-		{name: "idle", loc: "proxy_read_timeout 200ms;", cause: "idle", code: "1001"},
-		{name: "reload", loc: "ws_drain_window 0;", changed: "ws_drain_window 0; proxy_set_header X-Changed 1;", cause: "reload", code: "1012"},
+		{name: "idle", loc: "proxy_read_timeout 200ms;", cause: "idle", side: "wsgate", code: "1001"},
+		{name: "reload", loc: "ws_drain_window 0;", changed: "ws_drain_window 0; proxy_set_header X-Changed 1;", cause: "reload", side: "wsgate", code: "1012"},
+		// The client ended the tunnel, but the Close (1001 to the
+		// upstream) was wsgate's.
+		{name: "client gone", gone: true, cause: "client", side: "wsgate", code: "1001"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -361,19 +365,24 @@ server {
 					t.Fatal(err)
 				}
 			}
-			_, _, err = c.Read(ctx)
-			if got := websocket.CloseStatus(err); fmt.Sprint(int(got)) != tt.code {
-				t.Fatalf("the client got %v (%v); want Close %s", got, err, tt.code)
-			}
 			m := g.Server.Metrics()
+			if tt.gone {
+				proxytest.Eventually(t, 10*time.Second, func() bool { return len(m.OpenTunnels()) == 1 }, "the tunnel did not open")
+				c.CloseNow()
+			} else {
+				_, _, err = c.Read(ctx)
+				if got := websocket.CloseStatus(err); fmt.Sprint(int(got)) != tt.code {
+					t.Fatalf("the client got %v (%v); want Close %s", got, err, tt.code)
+				}
+			}
 			proxytest.Eventually(t, 10*time.Second, func() bool { return len(m.OpenTunnels()) == 0 }, "the tunnel did not end")
 			mfs := scrape(t, g.Addr, "/metrics")
 			ws := []string{"location=location /ws/", "peer=" + echo.Addr}
 			if got, ok := value(mfs, "wsgate_tunnel_closes_total", append(ws, "cause="+tt.cause)...); got != 1 {
 				t.Errorf("closes by %s: got %v (found %v); want 1", tt.cause, got, ok)
 			}
-			if got, ok := value(mfs, "wsgate_websocket_close_codes_total", append(ws, "side=wsgate", "code="+tt.code)...); got != 1 {
-				t.Errorf("Close %s by wsgate: got %v (found %v); want 1", tt.code, got, ok)
+			if got, ok := value(mfs, "wsgate_websocket_close_codes_total", append(ws, "side="+tt.side, "code="+tt.code)...); got != 1 {
+				t.Errorf("Close %s by %s: got %v (found %v); want 1\n%s", tt.code, tt.side, got, ok, families(mfs, "wsgate_websocket_close_codes_total", "wsgate_tunnel_closes_total"))
 			}
 		})
 	}
@@ -405,4 +414,17 @@ func TestMethods(t *testing.T) {
 			t.Errorf("%s: got %d with %d body bytes; want %d, body %v", tt.method, r.Status, len(r.Body), tt.status, tt.body)
 		}
 	}
+}
+
+// families renders the samples of the named families, for failures.
+func families(mfs map[string]*dto.MetricFamily, names ...string) string {
+	var b strings.Builder
+	for _, n := range names {
+		if mf := mfs[n]; mf != nil {
+			for _, m := range mf.Metric {
+				fmt.Fprintf(&b, "%s %v %v\n", n, m.Label, m.GetCounter().GetValue())
+			}
+		}
+	}
+	return b.String()
 }

@@ -185,13 +185,14 @@ func (m *Metrics) TunnelStart(t proxy.Tunnel) tunnel.FrameObserver {
 // started while counting was off is not counted.
 func (m *Metrics) TunnelEnd(t proxy.Tunnel, res tunnel.Result) {
 	id := tunnelID{t.Client, t.Start.UnixNano()}
-	m.mu.Lock()
+	m.mu.RLock()
 	o := m.open[id]
-	delete(m.open, id)
-	m.mu.Unlock()
+	m.mu.RUnlock()
 	if o == nil {
 		return
 	}
+	// Counted before the tunnel leaves the open ones: a scrape that no
+	// longer sees it open sees it counted.
 	s := o.s
 	s.bytes[dirIn].Add(uint64(max(res.FromClient, 0)))
 	s.bytes[dirOut].Add(uint64(max(res.FromUpstream, 0)))
@@ -200,15 +201,14 @@ func (m *Metrics) TunnelEnd(t proxy.Tunnel, res tunnel.Result) {
 		s.causes[i].Add(1)
 	}
 	if t.FrameAware {
-		s.codes[sideOf(res.ClosedBy)][codeIndex(res.CloseCode)].Add(1)
+		s.codes[closeSide(o.closeSeen.Load(), &res)][codeIndex(res.CloseCode)].Add(1)
 	}
-	if s.open.Add(-1) == 0 {
-		m.mu.Lock()
-		if s.stale && s.open.Load() == 0 && m.tunnels[s.key] == s {
-			delete(m.tunnels, s.key)
-		}
-		m.mu.Unlock()
+	m.mu.Lock()
+	delete(m.open, id)
+	if s.open.Add(-1) == 0 && s.stale && m.tunnels[s.key] == s {
+		delete(m.tunnels, s.key)
 	}
+	m.mu.Unlock()
 }
 
 func (m *Metrics) peer(k peerKey) *peerSeries {
@@ -257,6 +257,9 @@ type Tunnel struct {
 	// only by its direction's relay.
 	msgOp  [2]int
 	msgLen [2]uint64
+	// closeSeen is 1 + the direction of the first Close frame relayed; 0
+	// before one.
+	closeSeen atomic.Int32
 }
 
 // Frame counts one frame (tunnel.FrameObserver): atomic adds to the
@@ -276,6 +279,9 @@ func (o *Tunnel) Frame(f tunnel.Frame) {
 	s.frames[d][op].Add(1)
 	s.payload[d][op].Add(f.Length)
 	if op != opText && op != opBinary {
+		if op == opClose && o.closeSeen.Load() == 0 {
+			o.closeSeen.CompareAndSwap(0, int32(1+d))
+		}
 		return
 	}
 	// The tunnel's own counters have one writer each (the direction's

@@ -133,17 +133,28 @@ func codeName(i int) string {
 const (
 	sideClient = iota
 	sideUpstream
-	sideWsgate // wsgate closed the tunnel itself: timeout, reload, shutdown
+	sideWsgate // wsgate sent it: timeout, reload, drain, a side gone without one
 	numSides
 )
 
 var sideNames = [numSides]string{"client", "upstream", "wsgate"}
 
-func sideOf(c tunnel.Cause) int {
-	switch c {
-	case tunnel.CauseClient:
+// closeSide is the side of a tunnel's first Close: the direction whose
+// Close frame passed first (seen, 1 + direction; 0 for none, and wsgate's
+// own Close frames are not reported), else wsgate when there was a Close,
+// else, for a tunnel that ended with no Close at all (code "none"), the
+// side that ended it.
+func closeSide(seen int32, res *tunnel.Result) int {
+	switch {
+	case seen == 1+dirIn:
 		return sideClient
-	case tunnel.CauseUpstream:
+	case seen == 1+dirOut:
+		return sideUpstream
+	case res.CloseCode != 0:
+		return sideWsgate
+	case res.ClosedBy == tunnel.CauseClient:
+		return sideClient
+	case res.ClosedBy == tunnel.CauseUpstream:
 		return sideUpstream
 	}
 	return sideWsgate
