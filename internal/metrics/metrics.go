@@ -77,6 +77,10 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // that a configuration without them pays nothing per frame.
 func (m *Metrics) SetEnabled(on bool) { m.on.Store(on) }
 
+// Idle reports whether counting is off (proxy.Idler): the proxy then
+// tells the metrics nothing and keeps nothing for them.
+func (m *Metrics) Idle() bool { return !m.on.Load() }
+
 // Wanted reports whether snap has a location that serves the metrics or
 // the status page.
 func Wanted(snap *snapshot.Snapshot) bool {

@@ -145,10 +145,27 @@ type Tunnel struct {
 	Pool string // the upstream peer's group (as Try.Pool)
 }
 
+// Idler is an Observer that may have nothing to observe for a while (the
+// metrics while no location serves them): while Idle reports true the
+// proxy tells it nothing and builds nothing for it, as if there were
+// none. A tunnel it was told of at its start is still told of at its end.
+type Idler interface {
+	Idle() bool
+}
+
+// observer returns h.Observer, or nil when there is none or it is idle.
+func (h *Handler) observer() Observer {
+	o := h.Observer
+	if i, ok := o.(Idler); ok && i.Idle() {
+		return nil
+	}
+	return o
+}
+
 // observeTry tells the observer, if any, of the try just recorded as the
 // last of c.vc.Upstream.
 func (c *clientConn) observeTry(outcome TryOutcome, reused bool) {
-	obs := c.h.Observer
+	obs := c.h.observer()
 	if obs == nil {
 		return
 	}
@@ -198,7 +215,7 @@ func failedOutcome(kind ErrorKind, connected bool) TryOutcome {
 // ObserveRequest tells the observer, if any, of the request that vc
 // describes, which has ended.
 func (h *Handler) ObserveRequest(plan *snapshot.Loc, vc *vars.Ctx) {
-	obs := h.Observer
+	obs := h.observer()
 	if obs == nil {
 		return
 	}

@@ -23,15 +23,26 @@ func Observers(obs ...Observer) Observer {
 // multiObserver tells several observers.
 type multiObserver []Observer
 
+// The calls skip an idle observer among busy ones.
+
 func (m multiObserver) Try(t Try) {
 	for _, o := range m {
-		o.Try(t)
+		if !idle(o) {
+			o.Try(t)
+		}
 	}
+}
+
+func idle(o Observer) bool {
+	i, ok := o.(Idler)
+	return ok && i.Idle()
 }
 
 func (m multiObserver) Request(r Request) {
 	for _, o := range m {
-		o.Request(r)
+		if !idle(o) {
+			o.Request(r)
+		}
 	}
 }
 
@@ -41,11 +52,24 @@ func (m multiObserver) TunnelEnd(t Tunnel, res tunnel.Result) {
 	}
 }
 
+// Idle reports whether every observer is idle (see Idler).
+func (m multiObserver) Idle() bool {
+	for _, o := range m {
+		if i, ok := o.(Idler); !ok || !i.Idle() {
+			return false
+		}
+	}
+	return true
+}
+
 // TunnelStart returns the frame observers the observers returned: nil
 // when none did, the one when one did.
 func (m multiObserver) TunnelStart(t Tunnel) tunnel.FrameObserver {
 	var frames multiFrames
 	for _, o := range m {
+		if idle(o) {
+			continue
+		}
 		if f := o.TunnelStart(t); f != nil {
 			frames = append(frames, f)
 		}

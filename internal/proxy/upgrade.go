@@ -82,12 +82,13 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 	// (and no observer) keeps none. An idle tunnel then costs its two
 	// sockets and what tunnel keeps, nothing more.
 	end := &tunnelEnd{h: c.h, plan: plan, lease: a.lease, connected: a.connected}
-	if len(plan.Logs) > 0 || c.h.Observer != nil {
+	obs := c.h.observer()
+	if len(plan.Logs) > 0 || obs != nil {
 		end.vars = new(vars.Frozen)
 		end.vars.Freeze(c.vc)
 	}
 	var frames tunnel.FrameObserver
-	if obs := c.h.Observer; obs != nil {
+	if obs != nil {
 		end.tun = &Tunnel{
 			Server: c.vc.ServerName, Location: plan.Name, Upstream: a.peer.Name, Pool: a.lease.PoolName(), Client: client,
 			URI: strings.Clone(c.vc.RequestURI), FrameAware: isWS, Start: now,
