@@ -125,6 +125,7 @@ func (m *Metrics) Retain(snap *snapshot.Snapshot) {
 	}
 	for k, s := range m.tunnels {
 		if routes[routeKey{k.server, k.location}] && peers[peerKey{k.upstream, k.peer}] {
+			s.stale = false // back in this configuration
 			continue
 		}
 		if s.open.Load() > 0 {
