@@ -12,6 +12,8 @@ import (
 
 // Request bits stored in copier.req; the low 16 bits hold a Close code.
 const (
+	reqDead  uint32 = 1 << 27 // src stopped answering Pings: Close to dst, close src, end
+	reqPing  uint32 = 1 << 28 // send a Ping of ours to dst at the next frame boundary
 	reqPark  uint32 = 1 << 29 // the tunnel is idle: hand src to the Parker and end the goroutine
 	reqClose uint32 = 1 << 30 // send a Close to dst at the next frame boundary, then drain src
 	reqDrain uint32 = 1 << 31 // dst is gone: stop forwarding, read src until its Close
@@ -32,6 +34,7 @@ type copier struct {
 	counter  *atomic.Int64 // the Handle's live byte count for this direction
 	mask     bool          // dst is the upstream: frames we send are masked (RFC 6455 5.3)
 	goneCode uint16        // Close code sent to dst when src goes away without Close
+	g        *gate         // src's frame policy (pongs, limits); nil: none
 
 	req    atomic.Uint32
 	reason atomic.Pointer[string]

@@ -40,18 +40,23 @@ func (c *copier) process(p []byte) (copierEnd, bool) {
 	for {
 		switch c.state {
 		case stateRelay:
-			if len(p) == 0 {
-				return copierEnd{}, false
+			if len(p) > 0 {
+				if c.g != nil {
+					return c.relayGated(p)
+				}
+				c.feed(p) // a lost Tracker keeps relaying; it only can't place a Close
+				c.noteClose()
+				if err := c.write(p); err != nil {
+					return c.end(endWriteError, err), true
+				}
+				c.notePassed()
 			}
-			c.feed(p) // a lost Tracker keeps relaying; it only can't place a Close
-			c.noteClose()
-			if err := c.write(p); err != nil {
-				return c.end(endWriteError, err), true
-			}
-			c.notePassed()
-			return copierEnd{}, false
+			return c.pingIfDue()
 		case stateClosing:
-			if c.tr.AtBoundary() {
+			if c.req.Load()&reqDead != 0 {
+				return c.endDead()
+			}
+			if c.atWriteBoundary() {
 				if _, seen, _ := c.tr.CloseSeen(); !seen {
 					if err := c.sendClose(); err != nil {
 						return c.end(endWriteError, err), true
@@ -74,6 +79,7 @@ func (c *copier) process(p []byte) (copierEnd, bool) {
 			c.notePassed()
 			p = p[n:]
 		case stateDrain:
+			c.clearReq(reqPing)
 			c.tr.Feed(p)
 			if _, _, done := c.tr.CloseSeen(); done || c.tr.Err() != nil {
 				return c.end(endDrained, nil), true
@@ -81,6 +87,35 @@ func (c *copier) process(p []byte) (copierEnd, bool) {
 			return copierEnd{}, false
 		}
 	}
+}
+
+// relayGated relays chunk p through the gate (gatePass), then sends a
+// Ping if one is due.
+func (c *copier) relayGated(p []byte) (copierEnd, bool) {
+	pre, out, rest := c.gatePass(p)
+	c.noteClose()
+	if err := c.write(pre); err != nil {
+		return c.end(endWriteError, err), true
+	}
+	if err := c.write(out); err != nil {
+		return c.end(endWriteError, err), true
+	}
+	c.notePassed()
+	if c.g.reject != 0 {
+		return c.rejected(rest)
+	}
+	return c.pingIfDue()
+}
+
+// pingIfDue sends the Ping requested of this direction once what dst has
+// been written ends at a frame boundary.
+func (c *copier) pingIfDue() (copierEnd, bool) {
+	if c.req.Load()&reqPing != 0 && c.atWriteBoundary() {
+		if err := c.sendPing(); err != nil {
+			return c.end(endWriteError, err), true
+		}
+	}
+	return copierEnd{}, false
 }
 
 // noteClose reports the first complete Close frame from src to the tunnel.

@@ -71,13 +71,30 @@ func (c *copier) loopStep(sfd, dfd int, buf []byte, hup bool, now time.Time) (st
 		}
 		c.t.last.Store(int64(now.Sub(c.t.start)))
 		p := buf[:n]
-		if c.t.opts.FrameAware {
+		if c.g != nil {
+			pre, out, rest := c.gatePass(p)
+			c.noteClose()
+			if pre != nil || c.g.reject != 0 {
+				// Rare: withheld bytes go first, or src broke a
+				// limit; the goroutine writes and acts.
+				c.unwritten = append(pre, out...)
+				if c.g.reject != 0 {
+					c.g.rest = append([]byte{}, rest...)
+				}
+				return false, false
+			}
+			p = out
+		} else if c.t.opts.FrameAware {
 			c.feed(p)
 			c.noteClose()
 		}
-		wn, werr := netpoll.Write(dfd, p)
-		c.counter.Add(int64(wn))
-		if werr != nil || wn < n {
+		var wn int
+		var werr error
+		if len(p) > 0 {
+			wn, werr = netpoll.Write(dfd, p)
+			c.counter.Add(int64(wn))
+		}
+		if werr != nil || wn < len(p) {
 			// A write error: the copier's goroutine sees the same error
 			// when it writes the rest.
 			c.unwritten = append([]byte(nil), p[wn:]...)

@@ -13,6 +13,10 @@
 //   - 1012 Service Restart: the tunnel's route changed at reload (the code is
 //     the caller's choice, ws_reload_close_code).
 //   - 1014 Bad Gateway: the upstream went away without a Close (to the client).
+//   - 1001 to the live side when the other stopped answering wsgate's Pings
+//     (PingOptions).
+//   - 1009 Message Too Big, 1008 Policy Violation: to a side that broke its
+//     Limits, with 1001 to the other side.
 package tunnel
 
 import (
@@ -40,6 +44,8 @@ const (
 	CauseTimeout        // ReadTimeout (idle) or SendTimeout expired
 	CauseReload         // closed through Registry.CloseWhere (route changed)
 	CauseShutdown       // closed through Registry.Shutdown or Run's context
+	CausePing           // a pinged side did not answer (PingOptions)
+	CauseLimit          // a side broke its Limits
 )
 
 func (c Cause) String() string {
@@ -54,6 +60,10 @@ func (c Cause) String() string {
 		return "reload"
 	case CauseShutdown:
 		return "shutdown"
+	case CausePing:
+		return "ping"
+	case CauseLimit:
+		return "limit"
 	}
 	return "none"
 }
@@ -109,6 +119,11 @@ type Options struct {
 	// Frames, when set, is told of each frame relayed (FrameAware only;
 	// see FrameObserver). nil costs nothing per frame.
 	Frames FrameObserver
+	// Ping sends wsgate's own Pings and finds dead peers (FrameAware only).
+	Ping PingOptions
+	// ClientLimits and UpstreamLimits bound the frames and messages the
+	// client and the upstream send (FrameAware only).
+	ClientLimits, UpstreamLimits Limits
 
 	parkNow bool // tests: park as soon as nothing moves
 	// staleHook, tests: called when a copier has found a stale read
@@ -129,6 +144,9 @@ type Result struct {
 	// passed through or one wsgate sent; 0 when there was none.
 	CloseCode uint16
 	Spliced   bool // the kernel splice path was used
+	// ClientRTT and UpstreamRTT are the round-trip times of the latest
+	// answered Pings of wsgate's to each side (PingOptions); 0: none.
+	ClientRTT, UpstreamRTT time.Duration
 	Duration  time.Duration
 	// Err is the first I/O error other than EOF and the errors of closing
 	// the tunnel on purpose; nil for a clean end.
@@ -190,6 +208,7 @@ type tunnel struct {
 	live      uint8       // copiers not ended; guarded by mu
 	spliced   bool
 	loop      bool // Options.Loop in effect
+	ping      *pinger // nil: no Pings
 	// Guarded by mu.
 	closing   bool
 	idleOff   bool // no more idle checks: the tunnel is closing
@@ -199,9 +218,10 @@ type tunnel struct {
 	// The two directions, indexed by direction: the tunnel and its
 	// copiers live and die together, in one allocation. copiers[0].src is
 	// the client, copiers[0].dst the upstream. (The fields above take
-	// 200 bytes and a copier 432: with the allocator's 8-byte header of
-	// objects with pointers, 1,072 bytes, in the 1,152-byte size class;
-	// 88 more would take it to 1,280.)
+	// 216 bytes and a copier 448: with the allocator's 8-byte header of
+	// objects with pointers, 1,120 bytes, in the 1,152-byte size class;
+	// 32 more would take it to 1,280. Pings and limits live behind the
+	// ping and g pointers, allocated only for tunnels that use them.)
 	copiers [2]copier
 }
 
@@ -336,6 +356,17 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 	clientRC, upstreamRC := rawConn(client), rawConn(upstream)
 	up.setup(clientRC, upstreamRC)
 	down.setup(upstreamRC, clientRC)
+	if opts.FrameAware {
+		if opts.Ping.on() {
+			t.ping = newPinger(opts.Ping)
+		}
+		if opts.Ping.on() && opts.Ping.Client || opts.ClientLimits.on() {
+			up.g = newGate(opts.Ping.on() && opts.Ping.Client, opts.ClientLimits)
+		}
+		if opts.Ping.on() && opts.Ping.Upstream || opts.UpstreamLimits.on() {
+			down.g = newGate(opts.Ping.on() && opts.Ping.Upstream, opts.UpstreamLimits)
+		}
+	}
 
 	_, ctcp := client.(*net.TCPConn)
 	_, utcp := upstream.(*net.TCPConn)
@@ -357,7 +388,11 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 
 	t.loop = opts.Loop && t.parker != nil && up.dstRC != nil && down.dstRC != nil
 	t.mu.Lock()
-	if opts.ReadTimeout > 0 {
+	// One timer serves ReadTimeout and the Pings (onIdle).
+	switch {
+	case t.ping != nil && (opts.ReadTimeout <= 0 || t.ping.interval < opts.ReadTimeout):
+		t.idle = time.AfterFunc(t.ping.interval, t.onIdle)
+	case opts.ReadTimeout > 0:
 		t.idle = time.AfterFunc(opts.ReadTimeout, t.onIdle)
 	}
 	if t.parker != nil && !t.loop {
@@ -439,22 +474,50 @@ func (t *tunnel) onRequest() {
 	}
 }
 
-// onIdle is the ReadTimeout timer: it re-arms itself while bytes move or a
-// write is blocked, and closes the tunnel once nothing moved for
-// ReadTimeout.
+// onIdle is the tunnel's one timer: the ReadTimeout check, which re-arms
+// itself while bytes move or a write is blocked and closes the tunnel once
+// nothing moved for ReadTimeout, and the Pings' rounds and answer
+// deadlines (pingTick). The timer runs again at the earliest of the two.
 func (t *tunnel) onIdle() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.idleOff || t.finished {
 		return
 	}
-	if t.writing.Load() > 0 {
-		t.idle.Reset(t.opts.ReadTimeout)
-		return
+	var wait time.Duration // 0: nothing to wait for
+	if t.ping != nil {
+		dead, w := t.pingTick(time.Since(t.start))
+		if dead {
+			return
+		}
+		wait = w
 	}
-	if since := t.idleFor(); since < t.opts.ReadTimeout {
-		t.idle.Reset(t.opts.ReadTimeout - since)
-		return
+	if rt := t.opts.ReadTimeout; rt > 0 {
+		w, expired := t.readTimeoutLeft()
+		if expired {
+			// nginx: "upstream timed out ... while proxying upgraded
+			// connection", both sockets closed; frame-aware: Close 1001.
+			t.requestClose(CauseTimeout, ws.CloseGoingAway, "idle timeout")
+			return
+		}
+		if wait == 0 || w < wait {
+			wait = w
+		}
+	}
+	if wait > 0 {
+		t.idle.Reset(wait)
+	}
+}
+
+// readTimeoutLeft returns how long until ReadTimeout may expire, or
+// expired once nothing moved for ReadTimeout. t.mu is held.
+func (t *tunnel) readTimeoutLeft() (time.Duration, bool) {
+	rt := t.opts.ReadTimeout
+	if t.writing.Load() > 0 {
+		return rt, false
+	}
+	if since := t.idleFor(); since < rt {
+		return rt - since, false
 	}
 	if t.inputWaiting() {
 		// Bytes (or a FIN) arrived in time but no copier has read them
@@ -462,12 +525,9 @@ func (t *tunnel) onIdle() {
 		// nginx handles the read event before the expired timer in the
 		// same loop iteration; so does this.
 		t.touch()
-		t.idle.Reset(t.opts.ReadTimeout)
-		return
+		return rt, false
 	}
-	// nginx: "upstream timed out ... while proxying upgraded connection",
-	// both sockets closed; frame-aware: Close 1001.
-	t.requestClose(CauseTimeout, ws.CloseGoingAway, "idle timeout")
+	return 0, true
 }
 
 // inputWaiting reports whether a running direction's socket has bytes (or
@@ -609,6 +669,8 @@ func (t *tunnel) onEnd(e copierEnd) {
 		ClosedBy:             Cause(t.cause.Load()),
 		CloseCode:            uint16(t.closeCode.Load()),
 		Spliced:              t.spliced,
+		ClientRTT:            t.ping.RTT(clientToUpstream),
+		UpstreamRTT:          t.ping.RTT(upstreamToClient),
 		Duration:             time.Since(t.start),
 		Err:                  firstErr,
 	}

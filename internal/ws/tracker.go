@@ -157,6 +157,10 @@ func (t *Tracker) captureClose(b []byte) {
 // Tracker is never at a boundary.
 func (t *Tracker) AtBoundary() bool { return t.err == nil && t.hn == 0 && t.left == 0 }
 
+// InHeader reports whether the bytes fed so far end inside a frame header:
+// the frame has begun but its header is not complete yet.
+func (t *Tracker) InHeader() bool { return t.err == nil && t.hn > 0 }
+
 // Remaining returns the payload bytes of the current frame still to come
 // (0 at a boundary or inside a header).
 func (t *Tracker) Remaining() uint64 { return t.left }

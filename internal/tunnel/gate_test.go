@@ -1,0 +1,278 @@
+package tunnel
+
+import (
+	"bytes"
+	"net"
+	"testing"
+	"time"
+
+	"wsgate/internal/ws"
+)
+
+// frameAwareModes are the frame-aware relay modes: goroutines, parked,
+// served by the event loop.
+var frameAwareModes = []int{2, 4, 6}
+
+// rawBackend accepts one connection at a time and reports every frame it
+// reads (unmasked). It answers a Ping with a Pong when pong is set, and a
+// Close with the same code, then closes the connection.
+type rawBackend struct {
+	addr   string
+	frames chan wireFrame
+}
+
+type wireFrame struct {
+	h ws.Header
+	p []byte
+}
+
+func startRawBackend(t *testing.T, pong bool) *rawBackend {
+	t.Helper()
+	ln := listen(t)
+	b := &rawBackend{addr: ln.Addr().String(), frames: make(chan wireFrame, 256)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				r := bufioReader(c)
+				for {
+					h, p, err := readFrame(r)
+					if err != nil {
+						return
+					}
+					b.frames <- wireFrame{h, p}
+					switch {
+					case h.Opcode == ws.OpPing && pong:
+						c.Write(frame(ws.OpPong, true, false, p))
+					case h.Opcode == ws.OpClose:
+						c.Write(frame(ws.OpClose, true, false, p))
+						return
+					}
+				}
+			}(c)
+		}
+	}()
+	return b
+}
+
+// next returns the backend's next frame.
+func (b *rawBackend) next(t *testing.T) wireFrame {
+	t.Helper()
+	select {
+	case f := <-b.frames:
+		return f
+	case <-time.After(10 * time.Second):
+		t.Fatalf("backend got no frame within 10s")
+		return wireFrame{}
+	}
+}
+
+// TestPingsConsumed: the client gets wsgate's Pings and answers them; the
+// answers never reach the upstream, while the client's own Ping, an
+// unsolicited Pong and its data pass in order; the round-trip time is
+// measured.
+func TestPingsConsumed(t *testing.T) {
+	for _, i := range frameAwareModes {
+		m := modes[i]
+		t.Run(m.name, func(t *testing.T) {
+			b := startRawBackend(t, false)
+			opts := m.opts
+			opts.Ping = PingOptions{Interval: 20 * time.Millisecond, Timeout: 10 * time.Second, Client: true}
+			p := startProxy(t, proxyConfig{backend: b.addr, opts: opts})
+			c := dialRaw(t, p.addr, false)
+			for n := 0; n < 3; n++ {
+				h, payload, err := readFrame(c.r)
+				if err != nil {
+					t.Fatalf("reading wsgate's Ping: %v", err)
+				}
+				if h.Opcode != ws.OpPing || h.Masked || len(payload) != pingPayloadLen {
+					t.Fatalf("got %v masked=%v with %d bytes; want an unmasked Ping of %d", h.Opcode, h.Masked, len(payload), pingPayloadLen)
+				}
+				// The Pong split in two writes: the gate withholds it to its end.
+				f := frame(ws.OpPong, true, true, payload)
+				c.conn.Write(f[:3])
+				c.conn.Write(f[3:])
+				c.conn.Write(frame(ws.OpText, true, true, []byte{'m', byte('0' + n)}))
+			}
+			c.conn.Write(frame(ws.OpPing, true, true, []byte("own")))
+			c.conn.Write(frame(ws.OpPong, true, true, []byte("unsolicited-pong")))
+			c.conn.Write(frame(ws.OpClose, true, true, closeBody(1000)))
+			want := []struct {
+				op ws.Opcode
+				p  string
+			}{{ws.OpText, "m0"}, {ws.OpText, "m1"}, {ws.OpText, "m2"}, {ws.OpPing, "own"}, {ws.OpPong, "unsolicited-pong"}, {ws.OpClose, "\x03\xe8"}}
+			for _, w := range want {
+				f := b.next(t)
+				if f.h.Opcode != w.op || string(f.p) != w.p {
+					t.Fatalf("backend got %v %q; want %v %q", f.h.Opcode, f.p, w.op, w.p)
+				}
+			}
+			res := p.result(t)
+			if res.ClientRTT <= 0 || res.UpstreamRTT != 0 {
+				t.Errorf("got ClientRTT %v, UpstreamRTT %v; want a client RTT only", res.ClientRTT, res.UpstreamRTT)
+			}
+			if res.ClosedBy != CauseClient || res.CloseCode != 1000 {
+				t.Errorf("got ClosedBy %v code %d; want client 1000", res.ClosedBy, res.CloseCode)
+			}
+		})
+	}
+}
+
+// TestPingUpstream: the upstream answers wsgate's masked Pings; the client
+// never sees them or their Pongs.
+func TestPingUpstream(t *testing.T) {
+	for _, i := range frameAwareModes {
+		m := modes[i]
+		t.Run(m.name, func(t *testing.T) {
+			b := startRawBackend(t, true)
+			opts := m.opts
+			opts.Ping = PingOptions{Interval: 20 * time.Millisecond, Upstream: true}
+			p := startProxy(t, proxyConfig{backend: b.addr, opts: opts})
+			c := dialRaw(t, p.addr, false)
+			for n := 0; n < 2; n++ {
+				f := b.next(t)
+				if f.h.Opcode != ws.OpPing || !f.h.Masked || len(f.p) != pingPayloadLen {
+					t.Fatalf("backend got %v masked=%v; want a masked Ping", f.h.Opcode, f.h.Masked)
+				}
+			}
+			c.conn.Write(frame(ws.OpClose, true, true, closeBody(1000)))
+			code, _, err := readClose(c.r)
+			if err != nil || code != 1000 {
+				t.Fatalf("got Close %d, %v; want the backend's 1000 and no Pong before it", code, err)
+			}
+			res := p.result(t)
+			if res.UpstreamRTT <= 0 {
+				t.Errorf("got UpstreamRTT %v; want it measured", res.UpstreamRTT)
+			}
+		})
+	}
+}
+
+// TestDeadClient: a client that stops answering wsgate's Pings has its
+// socket closed, with no Close to it, and the upstream gets Close 1001.
+func TestDeadClient(t *testing.T) {
+	for _, i := range frameAwareModes {
+		m := modes[i]
+		t.Run(m.name, func(t *testing.T) {
+			b := startRawBackend(t, false)
+			opts := m.opts
+			opts.Ping = PingOptions{Interval: 20 * time.Millisecond, Timeout: 60 * time.Millisecond, Client: true}
+			p := startProxy(t, proxyConfig{backend: b.addr, opts: opts})
+			c := dialRaw(t, p.addr, false)
+			c.conn.Write(frame(ws.OpText, true, true, []byte("hello")))
+			if f := b.next(t); string(f.p) != "hello" {
+				t.Fatalf("backend got %q; want hello", f.p)
+			}
+			// The client reads but never answers.
+			pings := 0
+			for {
+				h, _, err := readFrame(c.r)
+				if err != nil {
+					break
+				}
+				if h.Opcode != ws.OpPing {
+					t.Fatalf("client got %v; want Pings, then its socket closed", h.Opcode)
+				}
+				pings++
+			}
+			if pings == 0 {
+				t.Errorf("client got no Ping before its socket was closed")
+			}
+			f := b.next(t)
+			if f.h.Opcode != ws.OpClose || !bytes.Equal(f.p[:2], closeBody(1001)) {
+				t.Fatalf("backend got %v %q; want Close 1001", f.h.Opcode, f.p)
+			}
+			res := p.result(t)
+			if res.ClosedBy != CausePing || res.CloseCode != 1001 {
+				t.Errorf("got ClosedBy %v code %d; want ping 1001", res.ClosedBy, res.CloseCode)
+			}
+		})
+	}
+}
+
+// TestLimits: messages and frames just below a limit pass; the first above
+// it ends the tunnel at a frame boundary with 1009 (1008 for a rate) to the
+// sender and 1001 to the upstream, which never sees any byte of it.
+func TestLimits(t *testing.T) {
+	cases := []struct {
+		desc   string
+		lim    Limits
+		frames [][]byte // client frames; the last one breaks the limit
+		code   uint16
+	}{
+		{desc: "message just below, then above", lim: Limits{MaxMessage: 1000},
+			frames: [][]byte{frame(ws.OpBinary, true, true, patterned(1000)), frame(ws.OpBinary, true, true, patterned(1001))}, code: 1009},
+		{desc: "fragmented message above", lim: Limits{MaxMessage: 1000},
+			frames: [][]byte{frame(ws.OpText, false, true, patterned(600)), frame(ws.OpPing, true, true, nil), frame(ws.OpContinuation, true, true, patterned(401))}, code: 1009},
+		{desc: "frame just below, then above", lim: Limits{MaxFrame: 70000},
+			frames: [][]byte{frame(ws.OpBinary, true, true, patterned(70000)), frame(ws.OpBinary, true, true, patterned(70001))}, code: 1009},
+		{desc: "rate", lim: Limits{Rate: 0.001, Burst: 2},
+			frames: [][]byte{frame(ws.OpText, true, true, []byte("a")), frame(ws.OpText, true, true, []byte("b")), frame(ws.OpText, true, true, []byte("c"))}, code: 1008},
+	}
+	for _, tc := range cases {
+		for _, i := range frameAwareModes {
+			m := modes[i]
+			t.Run(tc.desc+"/"+m.name, func(t *testing.T) {
+				b := startRawBackend(t, false)
+				opts := m.opts
+				opts.ClientLimits = tc.lim
+				p := startProxy(t, proxyConfig{backend: b.addr, opts: opts})
+				c := dialRaw(t, p.addr, false)
+				for _, f := range tc.frames {
+					c.conn.Write(f)
+				}
+				for _, f := range tc.frames[:len(tc.frames)-1] {
+					h, _, _ := ws.ParseHeader(f)
+					got := b.next(t)
+					if got.h.Opcode != h.Opcode || got.h.Length != h.Length {
+						t.Fatalf("backend got %v of %d; want %v of %d", got.h.Opcode, got.h.Length, h.Opcode, h.Length)
+					}
+				}
+				if got := b.next(t); got.h.Opcode != ws.OpClose || !bytes.Equal(got.p[:2], closeBody(1001)) {
+					t.Fatalf("backend got %v of %d; want Close 1001", got.h.Opcode, got.h.Length)
+				}
+				code, _, err := readClose(c.r)
+				if err != nil || code != tc.code {
+					t.Fatalf("client got Close %d, %v; want %d", code, err, tc.code)
+				}
+				c.conn.Write(frame(ws.OpClose, true, true, closeBody(tc.code)))
+				res := p.result(t)
+				if res.ClosedBy != CauseLimit || res.CloseCode != tc.code {
+					t.Errorf("got ClosedBy %v code %d; want limit %d", res.ClosedBy, res.CloseCode, tc.code)
+				}
+			})
+		}
+	}
+}
+
+// TestRateDrop: with drop, a message over the rate is dropped whole and
+// the tunnel goes on.
+func TestRateDrop(t *testing.T) {
+	for _, i := range frameAwareModes {
+		m := modes[i]
+		t.Run(m.name, func(t *testing.T) {
+			b := startRawBackend(t, false)
+			opts := m.opts
+			opts.ClientLimits = Limits{Rate: 0.001, Burst: 1, Drop: true}
+			p := startProxy(t, proxyConfig{backend: b.addr, opts: opts})
+			c := dialRaw(t, p.addr, false)
+			c.conn.Write(frame(ws.OpText, true, true, []byte("kept")))
+			c.conn.Write(frame(ws.OpText, false, true, []byte("dro")))
+			c.conn.Write(frame(ws.OpPing, true, true, []byte("p")))
+			c.conn.Write(frame(ws.OpContinuation, true, true, []byte("pped")))
+			c.conn.Write(frame(ws.OpClose, true, true, closeBody(1000)))
+			for _, want := range []ws.Opcode{ws.OpText, ws.OpPing, ws.OpClose} {
+				if got := b.next(t); got.h.Opcode != want {
+					t.Fatalf("backend got %v %q; want %v", got.h.Opcode, got.p, want)
+				}
+			}
+			if res := p.result(t); res.ClosedBy != CauseClient {
+				t.Errorf("got ClosedBy %v; want client", res.ClosedBy)
+			}
+		})
+	}
+}

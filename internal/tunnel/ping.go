@@ -1,0 +1,223 @@
+package tunnel
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"sync/atomic"
+	"time"
+
+	"wsgate/internal/ws"
+)
+
+// PingOptions make a frame-aware tunnel send its own Ping frames
+// (ws_ping_interval, ws_pong_timeout; RFC 6455 5.5.2). The zero value sends
+// none.
+//
+// Every Interval, a Ping goes to each side named, at the next frame
+// boundary of what wsgate writes to it. The Pongs that answer these Pings
+// are taken out of the stream and never reach the other side; the peers'
+// own Pings and Pongs pass untouched. A side that has sent nothing at all
+// (no Pong, no frame) Timeout after a Ping was due is dead: the other side
+// gets Close 1001 and the dead side's socket is closed (Result.ClosedBy
+// CausePing). A Pong of wsgate's is read like any other byte, so it
+// re-arms ReadTimeout: with Interval below ReadTimeout, an idle tunnel
+// whose pinged peers answer outlives proxy_read_timeout.
+type PingOptions struct {
+	Interval time.Duration // 0: no Pings
+	// Timeout is how long a pinged side has to answer; 0 means Interval.
+	Timeout  time.Duration
+	Client   bool // ping the client
+	Upstream bool // ping the upstream
+}
+
+func (o PingOptions) on() bool { return o.Interval > 0 && (o.Client || o.Upstream) }
+
+// pingPayloadLen is the size of wsgate's Ping payload: pingMagic, the
+// process's pingKey and the send time in nanoseconds since the tunnel's
+// start. A Pong echoes it (RFC 6455 5.5.3), which is how ours are told from
+// the peers' own.
+const pingPayloadLen = 16
+
+var pingMagic = [4]byte{'w', 's', 'g', 'p'}
+
+// pingKey tells this process's Pings from another wsgate's on the same
+// path.
+var pingKey = func() (k [4]byte) {
+	rand.Read(k[:])
+	return k
+}()
+
+// pinger is a tunnel's Ping state. Indexes are directions: [d] is about
+// the side behind copiers[d].src, which answers the Pings that
+// copiers[d].other writes.
+type pinger struct {
+	interval, timeout time.Duration
+	on                [2]bool
+	next              time.Duration // the next round, since the tunnel's start; guarded by tunnel.mu
+	// await is when a Ping to the side was due and not answered yet
+	// (nanoseconds since the tunnel's start; 0: none).
+	await [2]atomic.Int64
+	// rtt is the round-trip time of the side's latest answered Ping, in
+	// nanoseconds; 0: none yet.
+	rtt [2]atomic.Int64
+}
+
+func newPinger(o PingOptions) *pinger {
+	p := &pinger{interval: o.Interval, timeout: o.Timeout, next: o.Interval}
+	if p.timeout <= 0 {
+		p.timeout = o.Interval
+	}
+	p.on[clientToUpstream], p.on[upstreamToClient] = o.Client, o.Upstream
+	return p
+}
+
+// alive records that the side behind direction d sent something.
+func (p *pinger) alive(d direction) {
+	if p.await[d].Load() != 0 {
+		p.await[d].Store(0)
+	}
+}
+
+// ours reports whether the whole Pong frame f from the side behind d
+// answers one of our Pings, and records its round-trip time if so.
+func (p *pinger) ours(d direction, f []byte, now time.Duration) bool {
+	if p == nil {
+		return false
+	}
+	h, n, err := ws.ParseHeader(f)
+	if err != nil || len(f)-n != pingPayloadLen {
+		return false
+	}
+	var b [pingPayloadLen]byte
+	copy(b[:], f[n:])
+	if h.Masked {
+		ws.Mask(b[:], h.MaskKey, 0)
+	}
+	if [4]byte(b[0:4]) != pingMagic || [4]byte(b[4:8]) != pingKey {
+		return false
+	}
+	sent := time.Duration(binary.BigEndian.Uint64(b[8:]))
+	if rtt := now - sent; rtt >= 0 && sent > 0 {
+		p.rtt[d].Store(max(int64(rtt), 1))
+	}
+	return true
+}
+
+// RTT returns the round-trip time of the latest answered Ping to the side
+// behind d; 0 when none was answered.
+func (p *pinger) RTT(d direction) time.Duration {
+	if p == nil {
+		return 0
+	}
+	return time.Duration(p.rtt[d].Load())
+}
+
+// tick is the Ping part of the tunnel's timer, at now (since the start):
+// it ends the tunnel when a side did not answer in time (dead true), asks
+// for this round's Pings when due, and returns how long until it needs to
+// run again. t.mu is held.
+func (t *tunnel) pingTick(now time.Duration) (dead bool, wait time.Duration) {
+	p := t.ping
+	for d := range p.on {
+		if a := p.await[d].Load(); p.on[d] && a != 0 && now-time.Duration(a) >= p.timeout {
+			t.closeDead(direction(d))
+			return true, 0
+		}
+	}
+	if now >= p.next {
+		for d := range p.on {
+			if p.on[d] && !t.copiers[d].ended {
+				p.await[d].CompareAndSwap(0, int64(max(now, 1)))
+				t.copiers[d].other.request(reqPing, 0, "")
+			}
+		}
+		p.next = now + p.interval
+	}
+	wait = p.next - now
+	for d := range p.on {
+		if a := p.await[d].Load(); p.on[d] && a != 0 {
+			wait = min(wait, time.Duration(a)+p.timeout-now)
+		}
+	}
+	return false, max(wait, time.Millisecond)
+}
+
+// closeDead ends the tunnel whose side behind direction d stopped
+// answering: that direction sends Close 1001 to the live side at its next
+// frame boundary and closes the dead side's socket; the other direction
+// reads the live side's answer. t.mu is held.
+func (t *tunnel) closeDead(d direction) {
+	t.setCause(CausePing)
+	t.idleOff = true
+	if t.closing || t.finished {
+		return
+	}
+	t.closing = true
+	t.armDeadline()
+	c := &t.copiers[d]
+	c.request(reqDead, 0, "")
+	c.request(reqClose, ws.CloseGoingAway, "peer did not answer ping")
+	if !c.other.ended {
+		c.other.request(reqDrain, 0, "")
+	}
+}
+
+// endDead ends a direction whose source is dead (reqDead): Close to dst if
+// its stream is at a frame boundary, then src's socket is closed.
+func (c *copier) endDead() (copierEnd, bool) {
+	kind := endLost
+	e := copierEnd{dir: c.dir}
+	if c.atWriteBoundary() {
+		kind = endGone
+		if _, seen, _ := c.tr.CloseSeen(); !seen && !c.sentClose {
+			e.sentClose = c.sendClose() == nil
+		}
+	}
+	c.src.Close()
+	e.kind = kind
+	if c.t.forced.Load() {
+		e.kind = endAborted
+	}
+	return e, true
+}
+
+// sendPing writes one Ping of ours to dst (at a frame boundary of what dst
+// has been written) and clears the request for it.
+func (c *copier) sendPing() error {
+	c.clearReq(reqPing)
+	var b [ws.MaxHeaderLen + pingPayloadLen]byte
+	h := ws.Header{Fin: true, Opcode: ws.OpPing, Masked: c.mask, Length: pingPayloadLen}
+	if c.mask {
+		rand.Read(h.MaskKey[:])
+	}
+	f := ws.AppendHeader(b[:0], h)
+	start := len(f)
+	f = append(f, pingMagic[:]...)
+	f = append(f, pingKey[:]...)
+	f = binary.BigEndian.AppendUint64(f, uint64(max(time.Since(c.t.start), 1)))
+	if c.mask {
+		ws.Mask(f[start:], h.MaskKey, 0)
+	}
+	return c.writeRaw(f)
+}
+
+// clearReq clears request bits.
+func (c *copier) clearReq(bits uint32) {
+	for {
+		old := c.req.Load()
+		if old&bits == 0 || c.req.CompareAndSwap(old, old&^bits) {
+			return
+		}
+	}
+}
+
+// PingRTT returns the round-trip times of the latest answered Pings to the
+// client and to the upstream of a running tunnel; 0 for a side not pinged
+// or not answered yet. It is a pair of atomic loads, for status pages.
+func (h *Handle) PingRTT() (client, upstream time.Duration) {
+	t := h.t.Load()
+	if t == nil || t.ping == nil {
+		return 0, 0
+	}
+	return t.ping.RTT(clientToUpstream), t.ping.RTT(upstreamToClient)
+}
