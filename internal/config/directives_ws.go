@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -16,6 +17,13 @@ func wsDirectives() map[string]*directive {
 		"ws_reload_close_code": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(closeCodeArg, func(l *LocConf) *int { return &l.WS.ReloadClose })},
 		"ws_drain_window":      {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(msecArg, func(l *LocConf) *time.Duration { return &l.WS.DrainWindow })},
 		"ws_lint":              {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(enumArg("auto", "on", "off"), func(l *LocConf) *string { return &l.WS.Lint })},
+		"ws_ping_interval": {ctx: ctxHTTPAll, min: 1, max: 2, once: true, set: onLocFn(pingIntervalArg, func(l *LocConf, v pingInterval) {
+			l.WS.PingInterval, l.WS.PingSides = v.every, v.sides
+		})},
+		"ws_pong_timeout":     {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(positiveMsecArg, func(l *LocConf) *time.Duration { return &l.WS.PongTimeout })},
+		"ws_max_message_size": {ctx: ctxHTTPAll, min: 1, max: 2, once: true, set: onLoc(wsSizeArg, func(l *LocConf) *WSSize { return &l.WS.MaxMessage })},
+		"ws_max_frame_size":   {ctx: ctxHTTPAll, min: 1, max: 2, once: true, set: onLoc(wsSizeArg, func(l *LocConf) *WSSize { return &l.WS.MaxFrame })},
+		"ws_message_rate":     {ctx: ctxHTTPAll, min: 1, max: 4, once: true, set: onLoc(wsRateArg, func(l *LocConf) *WSRate { return &l.WS.MessageRate })},
 	}
 }
 
@@ -47,4 +55,145 @@ func closeCodeArg(c *checker, d *Directive) (int, bool) {
 	}
 	c.errorf(d.Args[0].Pos, "invalid value %q in %q directive, it must be 1001 or 1012", d.Args[0].Text, d.Name)
 	return 0, false
+}
+
+// onLocFn is onLoc for a value that sets several fields.
+func onLocFn[T any](parse argParser[T], set func(*LocConf, T)) setFunc {
+	return func(c *checker, f *frame, d *Directive, _ bool) {
+		if v, ok := parse(c, d); ok {
+			f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { set(l, v) })
+		}
+	}
+}
+
+type pingInterval struct {
+	every time.Duration
+	sides WSSides
+}
+
+// pingIntervalArg reads ws_ping_interval TIME|off [client|upstream|both].
+func pingIntervalArg(c *checker, d *Directive) (pingInterval, bool) {
+	v := pingInterval{sides: WSClient}
+	if d.Args[0].Text != "off" {
+		every, ok := positiveMsecArg(c, d)
+		if !ok {
+			return v, false
+		}
+		v.every = every
+	}
+	if len(d.Args) == 2 {
+		s, ok := sidesArg(c, d, d.Args[1])
+		if !ok {
+			return v, false
+		}
+		v.sides = s
+	}
+	return v, true
+}
+
+// positiveMsecArg is msecArg for a time that must not be 0.
+func positiveMsecArg(c *checker, d *Directive) (time.Duration, bool) {
+	v, ok := ParseTime(d.Args[0].Text, false)
+	if !ok || v <= 0 {
+		c.errorf(d.Args[0].Pos, "%q directive invalid value", d.Name)
+		return 0, false
+	}
+	return v, true
+}
+
+// sidesArg reads the optional side word of the ws_ limits and Pings.
+func sidesArg(c *checker, d *Directive, a Word) (WSSides, bool) {
+	switch a.Text {
+	case "client":
+		return WSClient, true
+	case "upstream":
+		return WSUpstream, true
+	case "both":
+		return WSBoth, true
+	}
+	c.errorf(a.Pos, "invalid value %q in %q directive, it must be \"client\", \"upstream\" or \"both\"", a.Text, d.Name)
+	return 0, false
+}
+
+// wsSizeArg reads ws_max_message_size and ws_max_frame_size: SIZE|off
+// [client|upstream|both]; "0" and "off" mean no limit.
+func wsSizeArg(c *checker, d *Directive) (WSSize, bool) {
+	v := WSSize{Sides: WSClient}
+	if d.Args[0].Text != "off" {
+		n, ok := sizeArg(c, d)
+		if !ok {
+			return v, false
+		}
+		v.Size = n
+	}
+	if len(d.Args) == 2 {
+		s, ok := sidesArg(c, d, d.Args[1])
+		if !ok {
+			return v, false
+		}
+		v.Sides = s
+	}
+	return v, true
+}
+
+// wsRateArg reads ws_message_rate RATE|off [burst=N] [drop]
+// [client|upstream|both]; RATE is written as limit_req_zone's: "10r/s",
+// "30r/m". burst defaults to 1 plus one second's worth.
+func wsRateArg(c *checker, d *Directive) (WSRate, bool) {
+	v := WSRate{Sides: WSClient}
+	a0 := d.Args[0]
+	if a0.Text != "off" {
+		per, ok := parseRate(a0.Text)
+		if !ok {
+			c.errorf(a0.Pos, "invalid rate %q in %q directive, it must be like \"10r/s\" or \"30r/m\"", a0.Text, d.Name)
+			return v, false
+		}
+		v.PerSecond = per
+	}
+	sides := false
+	for _, a := range d.Args[1:] {
+		switch {
+		case strings.HasPrefix(a.Text, "burst="):
+			n, err := strconv.Atoi(a.Text[len("burst="):])
+			if err != nil || n < 1 || n > 1<<30 {
+				c.errorf(a.Pos, "invalid burst value %q in %q directive", a.Text, d.Name)
+				return v, false
+			}
+			v.Burst = n
+		case a.Text == "drop":
+			v.Drop = true
+		case !sides:
+			s, ok := sidesArg(c, d, a)
+			if !ok {
+				return v, false
+			}
+			v.Sides, sides = s, true
+		default:
+			c.errorf(a.Pos, "invalid parameter %q in %q directive", a.Text, d.Name)
+			return v, false
+		}
+	}
+	if v.Burst == 0 {
+		v.Burst = 1 + int(v.PerSecond)
+	}
+	return v, true
+}
+
+// parseRate reads "Nr/s" or "Nr/m" (ngx_http_limit_req_zone's rate) as
+// messages per second.
+func parseRate(s string) (float64, bool) {
+	per := 1.0
+	switch {
+	case strings.HasSuffix(s, "r/s"):
+		s = s[:len(s)-3]
+	case strings.HasSuffix(s, "r/m"):
+		s, per = s[:len(s)-3], 60
+	default:
+		return 0, false
+	}
+	n, ok := parseNumber(s)
+	if !ok || n == 0 {
+		return 0, false
+	}
+	return float64(n) / per, true
 }

@@ -430,6 +430,53 @@ type WSConf struct {
 	// where the location forwards Upgrade or its names say WebSocket
 	// (see Lint). It changes no request, so no route.
 	Lint string `reload:"keep"`
+
+	// The settings below are read when a tunnel starts; a reload that
+	// changes them applies to new tunnels, and open ones keep theirs, as
+	// nginx's old workers keep theirs (hence reload:"keep").
+
+	// PingInterval sends wsgate's own Pings to PingSides every
+	// PingInterval (ws_ping_interval TIME [client|upstream|both], default
+	// off, sides client); a side silent for PongTimeout after a Ping
+	// (ws_pong_timeout, default: the interval) is dead.
+	PingInterval time.Duration `reload:"keep"`
+	PingSides    WSSides       `reload:"keep"`
+	PongTimeout  time.Duration `reload:"keep"`
+	// MaxMessage and MaxFrame bound the payload of a data message and of
+	// a frame that the named sides send (ws_max_message_size,
+	// ws_max_frame_size SIZE [client|upstream|both]; default no limit,
+	// sides client).
+	MaxMessage WSSize `reload:"keep"`
+	MaxFrame   WSSize `reload:"keep"`
+	// MessageRate bounds the data messages per second each named side
+	// sends on one tunnel (ws_message_rate RATE [burst=N] [drop]
+	// [client|upstream|both]; default no limit).
+	MessageRate WSRate `reload:"keep"`
+}
+
+// WSSides names the sides of a tunnel a ws_ setting applies to.
+type WSSides uint8
+
+// The sides; WSBoth is both bits.
+const (
+	WSClient   WSSides = 1 << iota // the client
+	WSUpstream                     // the upstream
+	WSBoth     = WSClient | WSUpstream
+)
+
+// WSSize is a size that applies to some sides; Size 0 means no limit.
+type WSSize struct {
+	Size  int64
+	Sides WSSides
+}
+
+// WSRate is ws_message_rate: PerSecond messages, a bucket of Burst, over
+// it dropped (Drop) or closed with 1008; PerSecond 0 means no limit.
+type WSRate struct {
+	PerSecond float64
+	Burst     int
+	Drop      bool
+	Sides     WSSides
 }
 
 // HeaderSet is one proxy_set_header line.

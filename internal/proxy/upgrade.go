@@ -95,7 +95,7 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 		}
 		frames = obs.TunnelStart(*end.tun)
 	}
-	tunnel.Start(context.Background(), cc, a.conn, clientBuf, upstreamBuf, tunnel.Options{
+	opts := tunnel.Options{
 		ReadTimeout:  plan.ReadTimeout,
 		SendTimeout:  plan.SendTimeout,
 		FrameAware:   isWS,
@@ -108,7 +108,11 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 		// ParkAfter.
 		Loop:   true,
 		Frames: frames,
-	}, end.done)
+	}
+	if isWS {
+		applyWS(&plan.Conf.WS, &opts)
+	}
+	tunnel.Start(context.Background(), cc, a.conn, clientBuf, upstreamBuf, opts, end.done)
 	return 101
 }
 

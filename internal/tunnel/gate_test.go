@@ -210,6 +210,8 @@ func TestLimits(t *testing.T) {
 			frames: [][]byte{frame(ws.OpText, false, true, patterned(600)), frame(ws.OpPing, true, true, nil), frame(ws.OpContinuation, true, true, patterned(401))}, code: 1009},
 		{desc: "frame just below, then above", lim: Limits{MaxFrame: 70000},
 			frames: [][]byte{frame(ws.OpBinary, true, true, patterned(70000)), frame(ws.OpBinary, true, true, patterned(70001))}, code: 1009},
+		{desc: "first frame above", lim: Limits{MaxFrame: 10},
+			frames: [][]byte{frame(ws.OpText, true, true, patterned(11))}, code: 1009},
 		{desc: "rate", lim: Limits{Rate: 0.001, Burst: 2},
 			frames: [][]byte{frame(ws.OpText, true, true, []byte("a")), frame(ws.OpText, true, true, []byte("b")), frame(ws.OpText, true, true, []byte("c"))}, code: 1008},
 	}

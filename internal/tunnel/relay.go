@@ -99,12 +99,13 @@ func (c *copier) copy() (e copierEnd, parked bool) {
 		if c.t.opts.FrameAware {
 			c.notePassed()
 		}
-		if g := c.g; g != nil && g.reject != 0 {
-			rest := g.rest
-			g.rest = nil
-			if e, done := c.rejected(rest); done {
-				return e, false
-			}
+	}
+	if g := c.g; g != nil && g.reject != 0 {
+		// The event loop found src over a limit (loopStep).
+		rest := g.rest
+		g.rest = nil
+		if e, done := c.rejected(rest); done {
+			return e, false
 		}
 	}
 	if err := c.stash; err != nil {

@@ -147,7 +147,7 @@ type Result struct {
 	// ClientRTT and UpstreamRTT are the round-trip times of the latest
 	// answered Pings of wsgate's to each side (PingOptions); 0: none.
 	ClientRTT, UpstreamRTT time.Duration
-	Duration  time.Duration
+	Duration               time.Duration
 	// Err is the first I/O error other than EOF and the errors of closing
 	// the tunnel on purpose; nil for a clean end.
 	Err error
@@ -207,7 +207,7 @@ type tunnel struct {
 	forced    atomic.Bool // the sockets were closed on purpose
 	live      uint8       // copiers not ended; guarded by mu
 	spliced   bool
-	loop      bool // Options.Loop in effect
+	loop      bool    // Options.Loop in effect
 	ping      *pinger // nil: no Pings
 	// Guarded by mu.
 	closing   bool
