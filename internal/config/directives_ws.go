@@ -23,6 +23,10 @@ func wsDirectives() map[string]*directive {
 		"ws_pong_timeout":     {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(positiveMsecArg, func(l *LocConf) *time.Duration { return &l.WS.PongTimeout })},
 		"ws_max_message_size": {ctx: ctxHTTPAll, min: 1, max: 2, once: true, set: onLoc(wsSizeArg, func(l *LocConf) *WSSize { return &l.WS.MaxMessage })},
 		"ws_max_frame_size":   {ctx: ctxHTTPAll, min: 1, max: 2, once: true, set: onLoc(wsSizeArg, func(l *LocConf) *WSSize { return &l.WS.MaxFrame })},
+		"ws_allow_origins":    {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: onLoc(originsArg, func(l *LocConf) *[]string { return &l.WS.AllowOrigins })},
+		"ws_subprotocols":     {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: onLoc(subprotocolsArg, func(l *LocConf) *[]string { return &l.WS.Subprotocols })},
+		"ws_deflate":          {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(enumArg("on", "off", "strip"), func(l *LocConf) *string { return &l.WS.Deflate })},
+		"ws_handshake_rate":   {ctx: ctxHTTPAll, min: 1, max: 3, once: true, set: onLoc(handshakeRateArg, func(l *LocConf) *WSHandshakeRate { return &l.WS.HandshakeRate })},
 		"ws_message_rate":     {ctx: ctxHTTPAll, min: 1, max: 4, once: true, set: onLoc(wsRateArg, func(l *LocConf) *WSRate { return &l.WS.MessageRate })},
 	}
 }
@@ -196,4 +200,96 @@ func parseRate(s string) (float64, bool) {
 		return 0, false
 	}
 	return float64(n) / per, true
+}
+
+// originsArg reads ws_allow_origins: "*" alone allows any Origin (as no
+// directive does, to undo an outer level's list); otherwise exact Origins
+// ("https://app.example.com"), hosts with or without a leading "*."
+// ("*.example.com" matches any subdomain, any scheme), or "~regex" /
+// "~*regex" matched against the whole Origin.
+func originsArg(c *checker, d *Directive) ([]string, bool) {
+	if len(d.Args) == 1 && d.Args[0].Text == "*" {
+		return []string{}, true
+	}
+	out := make([]string, 0, len(d.Args))
+	ok := true
+	for _, a := range d.Args {
+		v := a.Text
+		switch {
+		case strings.HasPrefix(v, "~*"):
+			re, good := c.convertRegex(a.Pos, v[2:], true)
+			ok = ok && good
+			v = "~*" + re
+		case strings.HasPrefix(v, "~"):
+			re, good := c.convertRegex(a.Pos, v[1:], false)
+			ok = ok && good
+			v = "~" + re
+		case !validOrigin(v):
+			c.errorf(a.Pos, "invalid origin %q in %q directive, it must be like \"https://app.example.com\", \"*.example.com\" or \"~regex\"", v, d.Name)
+			ok = false
+		default:
+			v = strings.ToLower(v)
+		}
+		out = append(out, v)
+	}
+	return out, ok
+}
+
+// subprotocolsArg reads ws_subprotocols: tokens (RFC 6455 4.1, RFC 9110
+// 5.6.2), compared case-sensitively as RFC 6455 11.3.4 registers them.
+func subprotocolsArg(c *checker, d *Directive) ([]string, bool) {
+	out := make([]string, 0, len(d.Args))
+	for _, a := range d.Args {
+		if a.Text == "" || strings.ContainsAny(a.Text, " \t,;\"()<>@:\\/[]?={}") {
+			c.errorf(a.Pos, "invalid subprotocol %q in %q directive", a.Text, d.Name)
+			return nil, false
+		}
+		out = append(out, a.Text)
+	}
+	return out, true
+}
+
+// handshakeRateArg reads ws_handshake_rate RATE|off [burst=N]
+// [listener|upstream]; burst defaults to one second's worth (at least 1).
+func handshakeRateArg(c *checker, d *Directive) (WSHandshakeRate, bool) {
+	var v WSHandshakeRate
+	if a0 := d.Args[0]; a0.Text != "off" {
+		per, ok := parseRate(a0.Text)
+		if !ok {
+			c.errorf(a0.Pos, "invalid rate %q in %q directive, it must be like \"10r/s\" or \"30r/m\"", a0.Text, d.Name)
+			return v, false
+		}
+		v.PerSecond = per
+	}
+	for _, a := range d.Args[1:] {
+		switch {
+		case strings.HasPrefix(a.Text, "burst="):
+			n, err := strconv.Atoi(a.Text[len("burst="):])
+			if err != nil || n < 1 || n > 1<<30 {
+				c.errorf(a.Pos, "invalid burst value %q in %q directive", a.Text, d.Name)
+				return v, false
+			}
+			v.Burst = n
+		case a.Text == "listener":
+		case a.Text == "upstream":
+			v.Upstream = true
+		default:
+			c.errorf(a.Pos, "invalid parameter %q in %q directive", a.Text, d.Name)
+			return v, false
+		}
+	}
+	if v.Burst == 0 {
+		v.Burst = max(1, int(v.PerSecond))
+	}
+	return v, true
+}
+
+// validOrigin checks an exact or wildcard ws_allow_origins entry:
+// [scheme "://"] ["*."] host [":" port], no spaces, commas or quotes.
+func validOrigin(v string) bool {
+	if i := strings.Index(v, "://"); i >= 0 {
+		v = v[i+3:]
+	}
+	v = strings.TrimPrefix(v, "*.")
+	return v != "" && !strings.ContainsAny(v, " \t,\"*/")
 }

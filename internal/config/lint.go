@@ -197,12 +197,41 @@ func (l *linter) location(loc *Location) (ws bool) {
 			fmt.Sprintf("location %q proxies WebSockets without the Upgrade and Connection headers: nginx drops the client's Upgrade and sends \"Connection: close\", so the handshake never reaches the backend (wsgate upgrades anyway)", loc.Path),
 			strings.Join(fix, " "))
 	}
-	if c.ProxyReadTimeout <= 60*time.Second {
+	if c.ProxyReadTimeout <= 60*time.Second && (c.WS.PingInterval == 0 || c.WS.PingInterval >= c.ProxyReadTimeout) {
 		l.add(loc.Pos,
 			fmt.Sprintf("location %q proxies WebSockets with proxy_read_timeout %s: an idle WebSocket is closed after that long with no Close frame", loc.Path, formatDuration(c.ProxyReadTimeout)),
 			"proxy_read_timeout 3600s;")
 	}
+	if why := ambientCredentials(c); why != "" && c.WS.AllowOrigins == nil {
+		l.add(loc.Pos,
+			fmt.Sprintf("location %q takes WebSocket handshakes from any Origin, and %s: a browser sends them with a handshake that a page on any other site opens, so unless the backend checks Origin itself that page can use this WebSocket in the visitor's name (cross-site WebSocket hijacking)", loc.Path, why),
+			"ws_allow_origins https://your.site.example; (or ws_allow_origins *; where any site may connect)")
+	}
 	return true
+}
+
+// ambientCredentials says which credentials a browser attaches to a
+// handshake on its own are used at this location, "" when the
+// configuration shows none: the client's cookies passed to the backend
+// where a proxy_set_header line reads them ($cookie_NAME, $http_cookie),
+// or auth_basic. A backend that reads the Cookie header itself is not
+// visible here, so a location without these signs gets no warning.
+func ambientCredentials(c *LocConf) string {
+	if c.AuthBasic != nil {
+		return "auth_basic checks it with the Basic credentials the browser keeps"
+	}
+	if !c.ProxyPassRequestHeaders {
+		return ""
+	}
+	if _, set := header(c, "Cookie"); set {
+		return ""
+	}
+	for _, h := range c.ProxySetHeaders {
+		if strings.Contains(h.Value, "$cookie_") || strings.Contains(h.Value, "${cookie_") || strings.Contains(h.Value, "$http_cookie") {
+			return fmt.Sprintf("its backend is told who the visitor is from the cookies (proxy_set_header %s %s)", h.Name, h.Value)
+		}
+	}
+	return ""
 }
 
 // dropped warns where a level's own proxy_set_header discarded headers

@@ -29,6 +29,34 @@ func TestLint(t *testing.T) {
 		fix        string // substring of its Fix
 	}{
 		{
+			name:  "cookies from any origin",
+			bad:   `server { location /ws/ { proxy_pass http://127.0.0.1:8080; proxy_set_header X-User $cookie_session; ` + wsOK + ` } }`,
+			fixed: `server { location /ws/ { proxy_pass http://127.0.0.1:8080; proxy_set_header X-User $cookie_session; ` + wsOK + ` ws_allow_origins https://app.example.com; } }`,
+			msg:   "cross-site WebSocket hijacking",
+			fix:   "ws_allow_origins",
+		},
+		{
+			name:  "cookies cleared",
+			bad:   `server { location /ws/ { proxy_pass http://127.0.0.1:8080; proxy_set_header X-User $cookie_session; ` + wsOK + ` } }`,
+			fixed: `server { location /ws/ { proxy_pass http://127.0.0.1:8080; proxy_set_header X-User $cookie_session; proxy_set_header Cookie ""; ` + wsOK + ` } }`,
+			msg:   "cross-site WebSocket hijacking",
+			fix:   "ws_allow_origins",
+		},
+		{
+			name:  "basic credentials from any origin",
+			bad:   `server { location /ws/ { proxy_pass http://127.0.0.1:8080; auth_basic "x"; auth_basic_user_file /dev/null; ` + wsOK + ` } }`,
+			fixed: `server { location /ws/ { proxy_pass http://127.0.0.1:8080; auth_basic "x"; auth_basic_user_file /dev/null; ` + wsOK + ` ws_allow_origins *; } }`,
+			msg:   "cross-site WebSocket hijacking",
+			fix:   "ws_allow_origins",
+		},
+		{
+			name:  "idle timeout covered by pings",
+			bad:   `server { location /ws/ { proxy_pass http://127.0.0.1:8080; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; } }`,
+			fixed: `server { location /ws/ { proxy_pass http://127.0.0.1:8080; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; ws_ping_interval 20s; } }`,
+			msg:   "proxy_read_timeout 60s",
+			fix:   "proxy_read_timeout 3600s",
+		},
+		{
 			name:  "http version",
 			bad:   `server { location /ws/ { proxy_pass http://127.0.0.1:8080; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_read_timeout 1h; } }`,
 			fixed: `server { location /ws/ { proxy_pass http://127.0.0.1:8080; ` + wsOK + ` } }`,

@@ -452,6 +452,36 @@ type WSConf struct {
 	// sends on one tunnel (ws_message_rate RATE [burst=N] [drop]
 	// [client|upstream|both]; default no limit).
 	MessageRate WSRate `reload:"keep"`
+
+	// The handshake policy, checked before anything reaches the upstream.
+
+	// AllowOrigins lists the Origins a WebSocket handshake may come from
+	// (ws_allow_origins: "https://app.example.com", "*.example.com",
+	// "~regex" or "~*regex", the regexes in Go syntax); others get 403. A
+	// handshake without Origin (not from a browser) passes. nil: any.
+	AllowOrigins []string `reload:"keep"`
+	// Subprotocols lists the subprotocols a handshake may offer
+	// (ws_subprotocols); the offer sent upstream keeps only these, and a
+	// handshake that offers none of them gets 403. nil: any.
+	Subprotocols []string `reload:"keep"`
+	// Deflate is ws_deflate: "on" (the default, ""): permessage-deflate
+	// (RFC 7692) is negotiated between the peers untouched; "strip": the
+	// offer is removed from the handshake sent upstream; "off": as strip,
+	// and a 101 that turns it on anyway is a bad gateway (502).
+	Deflate string `reload:"keep"`
+	// HandshakeRate is ws_handshake_rate: new WebSocket handshakes per
+	// second admitted per listener or per upstream; others get 503 with
+	// Retry-After. PerSecond 0: no limit.
+	HandshakeRate WSHandshakeRate `reload:"keep"`
+}
+
+// WSHandshakeRate is ws_handshake_rate RATE [burst=N] [listener|upstream].
+type WSHandshakeRate struct {
+	PerSecond float64
+	Burst     int
+	// Upstream: one bucket per upstream (the proxy_pass host); otherwise
+	// one per listening address.
+	Upstream bool
 }
 
 // WSSides names the sides of a tunnel a ws_ setting applies to.

@@ -121,6 +121,12 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		return c.writeError(w, req, plan, KindBadURL.Status())
 	}
 
+	if isWS && (plan.WSPolicy != nil || lc.WS.HandshakeRate.PerSecond > 0) {
+		if status := c.admitWS(w, req, plan, tg.host); status != 0 {
+			return c.writeError(w, req, plan, status)
+		}
+	}
+
 	if req.Internal && req.Body.BytesRead() > 0 {
 		// An error page sent the request here after an upstream read its
 		// body, which wsgate streams and does not keep: it cannot be

@@ -34,6 +34,8 @@ type Handler struct {
 	// tunnel that took a client connection over ends its request and
 	// its connection there when it ends (connstats.Counters.TunnelDone).
 	Conns *connstats.Counters
+
+	handshakes handshakeRates // ws_handshake_rate
 }
 
 // Finisher is the log phase of a request whose connection a tunnel took

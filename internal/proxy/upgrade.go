@@ -13,6 +13,7 @@ import (
 	"wsgate/internal/tunnel"
 	"wsgate/internal/upstream"
 	"wsgate/internal/vars"
+	"wsgate/internal/ws"
 )
 
 // upgrade handles a 101 from the upstream. It becomes a tunnel only when
@@ -31,6 +32,8 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 		reason = "upstream switched to a protocol this location does not allow: " + string(req.Upgrade)
 	case isWS && !http1.TokenIn(resp.Header("Upgrade"), "websocket"):
 		reason = "upstream sent 101 without \"Upgrade: websocket\""
+	case isWS && plan.WSPolicy.Deflate() == ws.DeflateOff && ws.OffersDeflate(resp.Header("Sec-WebSocket-Extensions")):
+		reason = "upstream turned permessage-deflate on, which ws_deflate off refuses"
 	}
 	if reason != "" {
 		c.h.Log.Error(reason, "upstream", a.peer.Name, "client", c.remoteAddr)

@@ -7,6 +7,7 @@ import (
 	"wsgate/internal/exchange"
 	"wsgate/internal/files"
 	"wsgate/internal/headers"
+	"wsgate/internal/ws"
 )
 
 // This file is the second half of a location's compilation: what the
@@ -100,6 +101,10 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		}
 		loc.CheckHandshake = loc.Content == ContentProxy
 		var err error
+		if loc.WSPolicy, err = ws.NewPolicy(lc.WS.AllowOrigins, lc.WS.Subprotocols, lc.WS.Deflate); err != nil {
+			addErr(loc.pos(), "ws_allow_origins", err)
+			continue
+		}
 		if loc.Headers, err = NewHeaderPlan(lc, compile); err != nil {
 			addErr(loc.pos(), "proxy_set_header", err)
 			continue

@@ -37,6 +37,7 @@ import (
 	"wsgate/internal/route"
 	"wsgate/internal/upstream"
 	"wsgate/internal/vars"
+	"wsgate/internal/ws"
 )
 
 // Snapshot is one configuration, compiled.
@@ -115,6 +116,10 @@ type Loc struct {
 	// handshake's form (ws.CheckClientRequest) before content: set where
 	// the content handler may open a tunnel (proxy_pass).
 	CheckHandshake bool
+	// WSPolicy is the location's WebSocket handshake policy
+	// (ws_allow_origins, ws_subprotocols, ws_deflate); nil when it has
+	// none.
+	WSPolicy *ws.Policy
 	// Headers is the upstream request head recipe (proxy_set_header,
 	// proxy_http_version, proxy_pass_request_headers...).
 	Headers *HeaderPlan
