@@ -125,7 +125,7 @@ func (c *copier) noteClose() {
 	}
 	if code, _, done := c.tr.CloseSeen(); done {
 		c.noted = true
-		c.t.noteClose(code, sideOf(c.dir))
+		c.t.noteClose(code, sideOf(c.dir), c.tr.CloseReason())
 	}
 }
 
@@ -150,7 +150,7 @@ func (c *copier) sendClose() error {
 
 func (c *copier) sendCloseCode(code uint16, reason string) error {
 	c.sentClose = true
-	c.t.noteClose(code, CauseNone)
+	c.t.noteClose(code, CauseNone, reason)
 	f := ws.AppendClose(make([]byte, 0, ws.MaxHeaderLen+ws.MaxControlPayload), code, reason, c.mask)
 	if err := c.writeRaw(f); err != nil {
 		return err

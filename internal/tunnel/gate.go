@@ -264,7 +264,8 @@ func (c *copier) rejected(rest []byte) (copierEnd, bool) {
 	g := c.g
 	t := c.t
 	t.mu.Lock()
-	t.noteClose(g.reject, CauseLimit)
+	t.setCause(CauseLimit)
+	t.noteClose(g.reject, CauseNone, g.why)
 	t.idleOff = true
 	if !t.closing && !t.finished {
 		t.closing = true

@@ -100,11 +100,11 @@ func TestPingsConsumed(t *testing.T) {
 			}
 			c.conn.Write(frame(ws.OpPing, true, true, []byte("own")))
 			c.conn.Write(frame(ws.OpPong, true, true, []byte("unsolicited-pong")))
-			c.conn.Write(frame(ws.OpClose, true, true, closeBody(1000)))
+			c.conn.Write(frame(ws.OpClose, true, true, append(closeBody(1000), "bye"...)))
 			want := []struct {
 				op ws.Opcode
 				p  string
-			}{{ws.OpText, "m0"}, {ws.OpText, "m1"}, {ws.OpText, "m2"}, {ws.OpPing, "own"}, {ws.OpPong, "unsolicited-pong"}, {ws.OpClose, "\x03\xe8"}}
+			}{{ws.OpText, "m0"}, {ws.OpText, "m1"}, {ws.OpText, "m2"}, {ws.OpPing, "own"}, {ws.OpPong, "unsolicited-pong"}, {ws.OpClose, "\x03\xe8bye"}}
 			for _, w := range want {
 				f := b.next(t)
 				if f.h.Opcode != w.op || string(f.p) != w.p {
@@ -115,8 +115,9 @@ func TestPingsConsumed(t *testing.T) {
 			if res.ClientRTT <= 0 || res.UpstreamRTT != 0 {
 				t.Errorf("got ClientRTT %v, UpstreamRTT %v; want a client RTT only", res.ClientRTT, res.UpstreamRTT)
 			}
-			if res.ClosedBy != CauseClient || res.CloseCode != 1000 {
-				t.Errorf("got ClosedBy %v code %d; want client 1000", res.ClosedBy, res.CloseCode)
+			if res.ClosedBy != CauseClient || res.CloseCode != 1000 || res.CloseFrom != CauseClient || res.CloseReason != "bye" || res.EndReason() != "close" {
+				t.Errorf("got ClosedBy %v, Close %d %q from %v, end reason %q; want the client's 1000 \"bye\", close",
+					res.ClosedBy, res.CloseCode, res.CloseReason, res.CloseFrom, res.EndReason())
 			}
 		})
 	}
@@ -187,8 +188,8 @@ func TestDeadClient(t *testing.T) {
 				t.Fatalf("backend got %v %q; want Close 1001", f.h.Opcode, f.p)
 			}
 			res := p.result(t)
-			if res.ClosedBy != CausePing || res.CloseCode != 1001 {
-				t.Errorf("got ClosedBy %v code %d; want ping 1001", res.ClosedBy, res.CloseCode)
+			if res.ClosedBy != CausePing || res.CloseCode != 1001 || res.CloseFrom != CauseNone || res.EndReason() != "ping" {
+				t.Errorf("got ClosedBy %v code %d from %v, end reason %q; want ping, wsgate's 1001", res.ClosedBy, res.CloseCode, res.CloseFrom, res.EndReason())
 			}
 		})
 	}
@@ -243,8 +244,8 @@ func TestLimits(t *testing.T) {
 				}
 				c.conn.Write(frame(ws.OpClose, true, true, closeBody(tc.code)))
 				res := p.result(t)
-				if res.ClosedBy != CauseLimit || res.CloseCode != tc.code {
-					t.Errorf("got ClosedBy %v code %d; want limit %d", res.ClosedBy, res.CloseCode, tc.code)
+				if res.ClosedBy != CauseLimit || res.CloseCode != tc.code || res.CloseReason == "" || res.EndReason() != "limit" {
+					t.Errorf("got ClosedBy %v, Close %d %q, end reason %q; want limit %d with a reason", res.ClosedBy, res.CloseCode, res.CloseReason, res.EndReason(), tc.code)
 				}
 			})
 		}
@@ -275,6 +276,39 @@ func TestRateDrop(t *testing.T) {
 			if res := p.result(t); res.ClosedBy != CauseClient {
 				t.Errorf("got ClosedBy %v; want client", res.ClosedBy)
 			}
+		})
+	}
+}
+
+// TestProgress: a running tunnel reports its bytes so far from its timer,
+// pinged or not, and stops reporting once it has ended.
+func TestProgress(t *testing.T) {
+	for _, i := range frameAwareModes {
+		m := modes[i]
+		t.Run(m.name, func(t *testing.T) {
+			b := startRawBackend(t, false)
+			reports := make(chan Progress, 1024)
+			opts := m.opts
+			opts.Progress = func(p Progress) { reports <- p }
+			opts.ProgressEvery = 10 * time.Millisecond
+			p := startProxy(t, proxyConfig{backend: b.addr, opts: opts})
+			c := dialRaw(t, p.addr, false)
+			msg := frame(ws.OpText, true, true, []byte("counted"))
+			c.conn.Write(msg)
+			b.next(t)
+			for deadline := time.After(10 * time.Second); ; {
+				select {
+				case r := <-reports:
+					if r.FromClient == int64(len(msg)) && r.Duration > 0 {
+						goto seen
+					}
+				case <-deadline:
+					t.Fatal("no report of the bytes relayed within 10s")
+				}
+			}
+		seen:
+			c.conn.Write(frame(ws.OpClose, true, true, closeBody(1000)))
+			p.result(t)
 		})
 	}
 }

@@ -47,13 +47,20 @@ var pingKey = func() (k [4]byte) {
 	return k
 }()
 
-// pinger is a tunnel's Ping state. Indexes are directions: [d] is about
-// the side behind copiers[d].src, which answers the Pings that
+// pinger is a tunnel's periodic work, driven by its one timer (onIdle):
+// the Pings, and the Progress reports. Indexes are directions: [d] is
+// about the side behind copiers[d].src, which answers the Pings that
 // copiers[d].other writes.
 type pinger struct {
-	interval, timeout time.Duration
+	interval, timeout time.Duration // 0: no Pings
 	on                [2]bool
 	next              time.Duration // the next round, since the tunnel's start; guarded by tunnel.mu
+
+	// Options.Progress, every Options.ProgressEvery; nextReport is
+	// guarded by tunnel.mu.
+	report     func(Progress)
+	every      time.Duration
+	nextReport time.Duration
 	// await is when a Ping to the side was due and not answered yet
 	// (nanoseconds since the tunnel's start; 0: none).
 	await [2]atomic.Int64
@@ -62,13 +69,61 @@ type pinger struct {
 	rtt [2]atomic.Int64
 }
 
-func newPinger(o PingOptions) *pinger {
-	p := &pinger{interval: o.Interval, timeout: o.Timeout, next: o.Interval}
-	if p.timeout <= 0 {
-		p.timeout = o.Interval
+// newPinger returns the periodic work of o, nil when there is none.
+func newPinger(o *Options) *pinger {
+	pings := o.FrameAware && o.Ping.on()
+	reports := o.Progress != nil && o.ProgressEvery > 0
+	if !pings && !reports {
+		return nil
 	}
-	p.on[clientToUpstream], p.on[upstreamToClient] = o.Client, o.Upstream
+	p := &pinger{}
+	if pings {
+		p.interval, p.timeout, p.next = o.Ping.Interval, o.Ping.Timeout, o.Ping.Interval
+		if p.timeout <= 0 {
+			p.timeout = o.Ping.Interval
+		}
+		p.on[clientToUpstream], p.on[upstreamToClient] = o.Ping.Client, o.Ping.Upstream
+	}
+	if reports {
+		p.report, p.every, p.nextReport = o.Progress, o.ProgressEvery, o.ProgressEvery
+	}
 	return p
+}
+
+// firstWait is when the timer must first run for this work.
+func (p *pinger) firstWait() time.Duration {
+	switch {
+	case p.interval == 0:
+		return p.every
+	case p.every == 0:
+		return p.interval
+	}
+	return min(p.interval, p.every)
+}
+
+// Progress is a running tunnel's state, reported every
+// Options.ProgressEvery (ws_log_interval's "still open" lines).
+type Progress struct {
+	Duration               time.Duration // since the tunnel started
+	FromClient             int64         // bytes relayed client → upstream so far
+	FromUpstream           int64
+	ClientRTT, UpstreamRTT time.Duration // as Result's
+}
+
+// reportTick is the Progress part of the tunnel's timer, at now: when a
+// report is due it returns it (report true), for the caller to make once
+// t.mu is released, and how long until the next. t.mu is held.
+func (t *tunnel) reportTick(now time.Duration) (pr Progress, report bool, wait time.Duration) {
+	p := t.ping
+	if now >= p.nextReport {
+		report = true
+		pr = Progress{Duration: now, FromClient: t.h.fromClient.Load(), FromUpstream: t.h.fromUpstream.Load(),
+			ClientRTT: p.RTT(clientToUpstream), UpstreamRTT: p.RTT(upstreamToClient)}
+		for p.nextReport <= now {
+			p.nextReport += p.every
+		}
+	}
+	return pr, report, p.nextReport - now
 }
 
 // alive records that the side behind direction d sent something.
@@ -118,6 +173,9 @@ func (p *pinger) RTT(d direction) time.Duration {
 // run again. t.mu is held.
 func (t *tunnel) pingTick(now time.Duration) (dead bool, wait time.Duration) {
 	p := t.ping
+	if p.interval == 0 {
+		return false, 0
+	}
 	for d := range p.on {
 		if a := p.await[d].Load(); p.on[d] && a != 0 && now-time.Duration(a) >= p.timeout {
 			t.closeDead(direction(d))

@@ -124,6 +124,12 @@ type Options struct {
 	// ClientLimits and UpstreamLimits bound the frames and messages the
 	// client and the upstream send (FrameAware only).
 	ClientLimits, UpstreamLimits Limits
+	// Progress, when set with ProgressEvery above 0, is told of the
+	// running tunnel every ProgressEvery, from the tunnel's timer
+	// goroutine (not with the copiers' state held: it may write a log
+	// line, but must not block for long).
+	Progress      func(Progress)
+	ProgressEvery time.Duration
 
 	parkNow bool // tests: park as soon as nothing moves
 	// staleHook, tests: called when a copier has found a stale read
@@ -143,6 +149,10 @@ type Result struct {
 	// CloseCode is the code of the first Close frame of the tunnel: one that
 	// passed through or one wsgate sent; 0 when there was none.
 	CloseCode uint16
+	// CloseFrom says who sent that Close: CauseClient, CauseUpstream, or
+	// CauseNone for wsgate (or no Close). CloseReason is its reason text.
+	CloseFrom   Cause
+	CloseReason string
 	Spliced   bool // the kernel splice path was used
 	// ClientRTT and UpstreamRTT are the round-trip times of the latest
 	// answered Pings of wsgate's to each side (PingOptions); 0: none.
@@ -202,7 +212,8 @@ type tunnel struct {
 	stopCtx   func() bool
 	mu        sync.Mutex
 	writing   atomic.Int32 // copiers inside a Write
-	closeCode atomic.Uint32
+	closeCode atomic.Uint32 // the first Close's code, and in bits 16-23 its sender (noteClose)
+	closeReason atomic.Pointer[string]
 	cause     atomic.Uint32
 	forced    atomic.Bool // the sockets were closed on purpose
 	live      uint8       // copiers not ended; guarded by mu
@@ -218,10 +229,11 @@ type tunnel struct {
 	// The two directions, indexed by direction: the tunnel and its
 	// copiers live and die together, in one allocation. copiers[0].src is
 	// the client, copiers[0].dst the upstream. (The fields above take
-	// 216 bytes and a copier 448: with the allocator's 8-byte header of
-	// objects with pointers, 1,120 bytes, in the 1,152-byte size class;
-	// 32 more would take it to 1,280. Pings and limits live behind the
-	// ping and g pointers, allocated only for tunnels that use them.)
+	// 224 bytes and a copier 456: with the allocator's 8-byte header of
+	// objects with pointers, 1,144 bytes, in the 1,152-byte size class;
+	// 16 more would take it to 1,280. Pings, reports and limits live
+	// behind the ping and g pointers, a Close's reason behind the
+	// Trackers', allocated only for tunnels that use them.)
 	copiers [2]copier
 }
 
@@ -242,9 +254,14 @@ func (t *tunnel) idleFor() time.Duration {
 
 func (t *tunnel) setCause(c Cause) { t.cause.CompareAndSwap(0, uint32(c)) }
 
-func (t *tunnel) noteClose(code uint16, c Cause) {
-	t.closeCode.CompareAndSwap(0, uint32(code))
-	t.setCause(c)
+// noteClose records the tunnel's first Close frame, when this is it: its
+// code, who sent it (from: a side, or CauseNone for wsgate) and its
+// reason; from is also the tunnel's cause, when it has none yet.
+func (t *tunnel) noteClose(code uint16, from Cause, reason string) {
+	if t.closeCode.CompareAndSwap(0, uint32(code)|uint32(from)<<16) && reason != "" {
+		t.closeReason.Store(&reason)
+	}
+	t.setCause(from)
 }
 
 // forceClose closes both sockets once; parked copiers are resumed first
@@ -356,10 +373,8 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 	clientRC, upstreamRC := rawConn(client), rawConn(upstream)
 	up.setup(clientRC, upstreamRC)
 	down.setup(upstreamRC, clientRC)
+	t.ping = newPinger(&opts)
 	if opts.FrameAware {
-		if opts.Ping.on() {
-			t.ping = newPinger(opts.Ping)
-		}
 		if opts.Ping.on() && opts.Ping.Client || opts.ClientLimits.on() {
 			up.g = newGate(opts.Ping.on() && opts.Ping.Client, opts.ClientLimits)
 		}
@@ -388,10 +403,11 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 
 	t.loop = opts.Loop && t.parker != nil && up.dstRC != nil && down.dstRC != nil
 	t.mu.Lock()
-	// One timer serves ReadTimeout and the Pings (onIdle).
+	// One timer serves ReadTimeout, the Pings and the Progress reports
+	// (onIdle).
 	switch {
-	case t.ping != nil && (opts.ReadTimeout <= 0 || t.ping.interval < opts.ReadTimeout):
-		t.idle = time.AfterFunc(t.ping.interval, t.onIdle)
+	case t.ping != nil && (opts.ReadTimeout <= 0 || t.ping.firstWait() < opts.ReadTimeout):
+		t.idle = time.AfterFunc(t.ping.firstWait(), t.onIdle)
 	case opts.ReadTimeout > 0:
 		t.idle = time.AfterFunc(opts.ReadTimeout, t.onIdle)
 	}
@@ -479,18 +495,35 @@ func (t *tunnel) onRequest() {
 // nothing moved for ReadTimeout, and the Pings' rounds and answer
 // deadlines (pingTick). The timer runs again at the earliest of the two.
 func (t *tunnel) onIdle() {
+	pr, report := t.tick()
+	if report {
+		t.ping.report(pr)
+	}
+}
+
+// tick is onIdle's work with t.mu held; a Progress report it finds due is
+// returned for onIdle to make after.
+func (t *tunnel) tick() (pr Progress, report bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.idleOff || t.finished {
-		return
+		return pr, false
 	}
 	var wait time.Duration // 0: nothing to wait for
 	if t.ping != nil {
-		dead, w := t.pingTick(time.Since(t.start))
+		now := time.Since(t.start)
+		dead, w := t.pingTick(now)
 		if dead {
-			return
+			return pr, false
 		}
 		wait = w
+		if t.ping.report != nil {
+			var rw time.Duration
+			pr, report, rw = t.reportTick(now)
+			if wait == 0 || rw < wait {
+				wait = rw
+			}
+		}
 	}
 	if rt := t.opts.ReadTimeout; rt > 0 {
 		w, expired := t.readTimeoutLeft()
@@ -498,7 +531,7 @@ func (t *tunnel) onIdle() {
 			// nginx: "upstream timed out ... while proxying upgraded
 			// connection", both sockets closed; frame-aware: Close 1001.
 			t.requestClose(CauseTimeout, ws.CloseGoingAway, "idle timeout")
-			return
+			return pr, report
 		}
 		if wait == 0 || w < wait {
 			wait = w
@@ -507,6 +540,7 @@ func (t *tunnel) onIdle() {
 	if wait > 0 {
 		t.idle.Reset(wait)
 	}
+	return pr, report
 }
 
 // readTimeoutLeft returns how long until ReadTimeout may expire, or
@@ -668,6 +702,8 @@ func (t *tunnel) onEnd(e copierEnd) {
 		MessagesFromUpstream: t.copiers[upstreamToClient].tr.Messages(),
 		ClosedBy:             Cause(t.cause.Load()),
 		CloseCode:            uint16(t.closeCode.Load()),
+		CloseFrom:            Cause(t.closeCode.Load() >> 16),
+		CloseReason:          t.reason(),
 		Spliced:              t.spliced,
 		ClientRTT:            t.ping.RTT(clientToUpstream),
 		UpstreamRTT:          t.ping.RTT(upstreamToClient),
@@ -718,3 +754,44 @@ func errCause(err error, side Cause) Cause {
 
 // isEOF reports whether err is the peer's orderly end of stream.
 func isEOF(err error) bool { return err == io.EOF }
+
+// reason returns the first Close's reason.
+func (t *tunnel) reason() string {
+	if r := t.closeReason.Load(); r != nil {
+		return *r
+	}
+	return ""
+}
+
+// EndReason names why the tunnel ended, in the words of $ws_end_reason:
+// "close" (a peer's Close began the closing handshake), "gone" (a peer's
+// connection ended without a Close), "error" (a peer's connection
+// failed), "idle" (ReadTimeout), "send_timeout" (SendTimeout), "reload",
+// "drain" (shutdown), "ping" (a pinged side did not answer) or "limit";
+// "" when the tunnel has not ended.
+func (r Result) EndReason() string {
+	switch r.ClosedBy {
+	case CauseClient, CauseUpstream:
+		switch {
+		case r.CloseFrom == r.ClosedBy:
+			return "close"
+		case r.Err != nil:
+			return "error"
+		}
+		return "gone"
+	case CauseTimeout:
+		if r.Err != nil {
+			return "send_timeout"
+		}
+		return "idle"
+	case CauseReload:
+		return "reload"
+	case CauseShutdown:
+		return "drain"
+	case CausePing:
+		return "ping"
+	case CauseLimit:
+		return "limit"
+	}
+	return ""
+}

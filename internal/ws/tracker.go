@@ -23,6 +23,7 @@ type Tracker struct {
 	closeSeen, closeDone bool
 	closeBuf             [2]byte
 	closeCode            uint16
+	closeText            *closeText // the first Close's reason, once it has one
 
 	err error
 }
@@ -55,7 +56,7 @@ func (t *Tracker) advance(p []byte, stopAtEnd bool) (int, error) {
 			if n > t.left {
 				n = t.left
 			}
-			if t.cur.Opcode == OpClose && t.off < 2 {
+			if t.cur.Opcode == OpClose {
 				t.captureClose(p[:n])
 			}
 			t.left -= n
@@ -134,10 +135,37 @@ func (t *Tracker) endFrame() {
 	}
 }
 
-// captureClose records the first two payload bytes of the first Close frame.
+// closeText is the reason of a Close frame (RFC 6455 5.5.1), unmasked.
+type closeText struct {
+	b [MaxControlPayload - 2]byte
+	n uint8
+}
+
+// captureClose records the payload of the first Close frame: its code,
+// and its reason in closeText, allocated at the reason's first byte.
 func (t *Tracker) captureClose(b []byte) {
 	if t.closeDone {
 		return
+	}
+	if t.off+uint64(len(b)) > 2 {
+		start := 0
+		if t.off < 2 {
+			start = int(2 - t.off)
+		}
+		if t.closeText == nil {
+			t.closeText = new(closeText)
+		}
+		ct := t.closeText
+		for i := start; i < len(b); i++ {
+			c := b[i]
+			if t.cur.Masked {
+				c ^= t.cur.MaskKey[(t.off+uint64(i))&3]
+			}
+			if int(ct.n) < len(ct.b) {
+				ct.b[ct.n] = c
+				ct.n++
+			}
+		}
 	}
 	for i := 0; i < len(b) && t.off+uint64(i) < 2; i++ {
 		j := t.off + uint64(i)
@@ -192,6 +220,16 @@ func (t *Tracker) Bytes() uint64 { return t.total }
 // by.
 func (t *Tracker) CloseSeen() (code uint16, seen, done bool) {
 	return t.closeCode, t.closeSeen, t.closeDone
+}
+
+// CloseReason returns the reason text of the first Close frame, as sent
+// (RFC 6455 7.1.6; UTF-8 is not checked), "" when it had none or has not
+// gone by whole.
+func (t *Tracker) CloseReason() string {
+	if !t.closeDone || t.closeText == nil {
+		return ""
+	}
+	return string(t.closeText.b[:t.closeText.n])
 }
 
 // Err returns the framing error that lost the Tracker, or nil.

@@ -194,3 +194,28 @@ func BenchmarkTracker16KiB(b *testing.B) {
 		}
 	}
 }
+
+// TestTrackerCloseReason: the reason of the first Close frame, masked or
+// not, fed whole or a byte at a time.
+func TestTrackerCloseReason(t *testing.T) {
+	for _, masked := range []bool{false, true} {
+		f := AppendClose(nil, 1008, "too many messages", masked)
+		second := AppendClose(nil, 1000, "later", masked)
+		for _, step := range []int{len(f), 1, 3} {
+			var tr Tracker
+			all := append(append([]byte(nil), f...), second...)
+			for i := 0; i < len(all); i += step {
+				tr.Feed(all[i:min(i+step, len(all))])
+			}
+			code, _, done := tr.CloseSeen()
+			if got := tr.CloseReason(); got != "too many messages" || code != 1008 || !done {
+				t.Errorf("masked %v, step %d: got %d %q; want 1008 \"too many messages\"", masked, step, code, got)
+			}
+		}
+	}
+	var tr Tracker
+	tr.Feed(AppendClose(nil, 1000, "", false))
+	if got := tr.CloseReason(); got != "" {
+		t.Errorf("no reason: got %q", got)
+	}
+}
