@@ -473,6 +473,10 @@ type WSConf struct {
 	// second admitted per listener or per upstream; others get 503 with
 	// Retry-After. PerSecond 0: no limit.
 	HandshakeRate WSHandshakeRate `reload:"keep"`
+	// LogInterval writes a "still open" access log line for a WebSocket
+	// session every LogInterval while it lasts (ws_log_interval, default
+	// off).
+	LogInterval time.Duration `reload:"keep"`
 }
 
 // WSHandshakeRate is ws_handshake_rate RATE [burst=N] [listener|upstream].

@@ -114,6 +114,9 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 	}
 	if isWS {
 		applyWS(&plan.Conf.WS, &opts)
+		if every := plan.Conf.WS.LogInterval; every > 0 && len(plan.Logs) > 0 {
+			opts.Progress, opts.ProgressEvery = end.progress, every
+		}
 	}
 	tunnel.Start(context.Background(), cc, a.conn, clientBuf, upstreamBuf, opts, end.done)
 	return 101
@@ -150,6 +153,7 @@ func (e *tunnelEnd) done(res tunnel.Result) {
 	vc.WSBytesOut = res.FromUpstream
 	vc.WSCloseCode = int(res.CloseCode)
 	vc.WSClosedBy = closedBy(res.ClosedBy)
+	vc.WSSession = wsSession(res)
 	vc.RequestLength += res.FromClient
 	if n := len(vc.Upstream); n > 0 {
 		vc.Upstream[n-1].ResponseTime = time.Since(e.connected)

@@ -11,6 +11,7 @@ import (
 	"wsgate/internal/exchange"
 	"wsgate/internal/snapshot"
 	"wsgate/internal/tunnel"
+	"wsgate/internal/vars"
 	"wsgate/internal/ws"
 )
 
@@ -141,4 +142,40 @@ func (r *handshakeRates) take(key string, perSecond float64, burst int) time.Dur
 		return d
 	}
 	return 0
+}
+
+// wsSession is what the session variables say of a tunnel that ended.
+func wsSession(res tunnel.Result) vars.WSSession {
+	rtt := res.ClientRTT
+	if rtt == 0 {
+		rtt = res.UpstreamRTT
+	}
+	return vars.WSSession{
+		EndReason: res.EndReason(), CloseReason: res.CloseReason,
+		MessagesIn: res.MessagesFromClient, MessagesOut: res.MessagesFromUpstream, HasMessages: true,
+		PingRTT: rtt,
+	}
+}
+
+// progress writes the "still open" access log lines of a running tunnel
+// (ws_log_interval): the session's variables so far, $status 101,
+// $ws_end_reason "open"; message counts are not known until the end.
+func (e *tunnelEnd) progress(p tunnel.Progress) {
+	vc := new(vars.Ctx)
+	e.vars.Thaw(vc)
+	vc.Status = 101
+	vc.WSDuration = p.Duration
+	vc.WSBytesIn, vc.WSBytesOut = p.FromClient, p.FromUpstream
+	rtt := p.ClientRTT
+	if rtt == 0 {
+		rtt = p.UpstreamRTT
+	}
+	vc.WSSession = vars.WSSession{Open: true, PingRTT: rtt}
+	vc.RequestLength += p.FromClient
+	vc.BodyBytesSent = p.FromUpstream
+	vc.BytesSent += p.FromUpstream
+	vc.End = time.Now()
+	for _, lg := range e.plan.Logs {
+		lg.Log(vc)
+	}
 }

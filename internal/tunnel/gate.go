@@ -59,6 +59,10 @@ type gate struct {
 	reject uint16
 	why    string
 	rest   []byte // after a rejection in the event loop: src's bytes after the offending frame's start, for the drain
+
+	dropped uint64 // data messages dropped (Limits.Drop)
+	relayed uint64 // with stopped: the data messages relayed before src broke a limit
+	stopped bool
 }
 
 // verdict is what the gate does with a frame whose header it has read.
@@ -188,7 +192,7 @@ func (c *copier) gatePass(p []byte) (pre, out, rest []byte) {
 				w += copy(p[w:], seg)
 			}
 			if c.tr.AtBoundary() {
-				c.reportFrame(g.drop)
+				c.frameEnd()
 			}
 			continue
 		}
@@ -224,10 +228,14 @@ func (c *copier) gatePass(p []byte) (pre, out, rest []byte) {
 		case vReject:
 			g.held = g.held[:0]
 			g.undecided = false
+			g.relayed, g.stopped = c.tr.Messages()-g.dropped, true
+			if h := c.tr.Header(); c.tr.AtBoundary() && h.Fin && !h.Opcode.IsControl() {
+				g.relayed-- // the offending frame ended a message
+			}
 			return pre, p[:w], p[i:]
 		}
 		if c.tr.AtBoundary() {
-			c.reportFrame(g.drop)
+			c.frameEnd()
 		}
 	}
 	return pre, p[:w], nil
@@ -242,6 +250,31 @@ func (g *gate) flush(pre []byte) []byte {
 	pre = append(pre, g.held...)
 	g.held = g.held[:0]
 	return pre
+}
+
+// frameEnd is the end of a frame the gate relayed or dropped: a dropped
+// frame that ends a data message is counted, and a relayed one reported.
+func (c *copier) frameEnd() {
+	if g := c.g; g.drop {
+		if h := c.tr.Header(); h.Fin && !h.Opcode.IsControl() {
+			g.dropped++
+		}
+		return
+	}
+	c.reportFrame(false)
+}
+
+// messages returns the data messages relayed from src: the Tracker's,
+// less those the gate dropped, and none after a limit stopped src.
+func (c *copier) messages() uint64 {
+	g := c.g
+	switch {
+	case g == nil:
+		return c.tr.Messages()
+	case g.stopped:
+		return g.relayed
+	}
+	return c.tr.Messages() - g.dropped
 }
 
 // reportFrame tells the FrameObserver of the frame that just ended, unless

@@ -204,17 +204,18 @@ func TestLimits(t *testing.T) {
 		lim    Limits
 		frames [][]byte // client frames; the last one breaks the limit
 		code   uint16
+		msgs   uint64 // data messages relayed
 	}{
 		{desc: "message just below, then above", lim: Limits{MaxMessage: 1000},
-			frames: [][]byte{frame(ws.OpBinary, true, true, patterned(1000)), frame(ws.OpBinary, true, true, patterned(1001))}, code: 1009},
+			frames: [][]byte{frame(ws.OpBinary, true, true, patterned(1000)), frame(ws.OpBinary, true, true, patterned(1001))}, code: 1009, msgs: 1},
 		{desc: "fragmented message above", lim: Limits{MaxMessage: 1000},
-			frames: [][]byte{frame(ws.OpText, false, true, patterned(600)), frame(ws.OpPing, true, true, nil), frame(ws.OpContinuation, true, true, patterned(401))}, code: 1009},
+			frames: [][]byte{frame(ws.OpText, false, true, patterned(600)), frame(ws.OpPing, true, true, nil), frame(ws.OpContinuation, true, true, patterned(401))}, code: 1009, msgs: 0},
 		{desc: "frame just below, then above", lim: Limits{MaxFrame: 70000},
-			frames: [][]byte{frame(ws.OpBinary, true, true, patterned(70000)), frame(ws.OpBinary, true, true, patterned(70001))}, code: 1009},
+			frames: [][]byte{frame(ws.OpBinary, true, true, patterned(70000)), frame(ws.OpBinary, true, true, patterned(70001))}, code: 1009, msgs: 1},
 		{desc: "first frame above", lim: Limits{MaxFrame: 10},
 			frames: [][]byte{frame(ws.OpText, true, true, patterned(11))}, code: 1009},
 		{desc: "rate", lim: Limits{Rate: 0.001, Burst: 2},
-			frames: [][]byte{frame(ws.OpText, true, true, []byte("a")), frame(ws.OpText, true, true, []byte("b")), frame(ws.OpText, true, true, []byte("c"))}, code: 1008},
+			frames: [][]byte{frame(ws.OpText, true, true, []byte("a")), frame(ws.OpText, true, true, []byte("b")), frame(ws.OpText, true, true, []byte("c"))}, code: 1008, msgs: 2},
 	}
 	for _, tc := range cases {
 		for _, i := range frameAwareModes {
@@ -244,6 +245,9 @@ func TestLimits(t *testing.T) {
 				}
 				c.conn.Write(frame(ws.OpClose, true, true, closeBody(tc.code)))
 				res := p.result(t)
+				if res.MessagesFromClient != tc.msgs {
+					t.Errorf("got %d messages from the client; want %d relayed", res.MessagesFromClient, tc.msgs)
+				}
 				if res.ClosedBy != CauseLimit || res.CloseCode != tc.code || res.CloseReason == "" || res.EndReason() != "limit" {
 					t.Errorf("got ClosedBy %v, Close %d %q, end reason %q; want limit %d with a reason", res.ClosedBy, res.CloseCode, res.CloseReason, res.EndReason(), tc.code)
 				}
@@ -273,8 +277,8 @@ func TestRateDrop(t *testing.T) {
 					t.Fatalf("backend got %v %q; want %v", got.h.Opcode, got.p, want)
 				}
 			}
-			if res := p.result(t); res.ClosedBy != CauseClient {
-				t.Errorf("got ClosedBy %v; want client", res.ClosedBy)
+			if res := p.result(t); res.ClosedBy != CauseClient || res.MessagesFromClient != 1 {
+				t.Errorf("got ClosedBy %v, %d messages; want client, 1 relayed", res.ClosedBy, res.MessagesFromClient)
 			}
 		})
 	}

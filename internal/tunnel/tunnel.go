@@ -698,8 +698,8 @@ func (t *tunnel) onEnd(e copierEnd) {
 	res := Result{
 		FromClient:           h.fromClient.Load(),
 		FromUpstream:         h.fromUpstream.Load(),
-		MessagesFromClient:   t.copiers[clientToUpstream].tr.Messages(),
-		MessagesFromUpstream: t.copiers[upstreamToClient].tr.Messages(),
+		MessagesFromClient:   t.copiers[clientToUpstream].messages(),
+		MessagesFromUpstream: t.copiers[upstreamToClient].messages(),
 		ClosedBy:             Cause(t.cause.Load()),
 		CloseCode:            uint16(t.closeCode.Load()),
 		CloseFrom:            Cause(t.closeCode.Load() >> 16),

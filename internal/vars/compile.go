@@ -61,6 +61,7 @@ const (
 	kWSBytesOut
 	kWSClosedBy
 	kWSCloseCode
+	kWSSession // ws.go: $ws_end_reason, $ws_messages_in...
 	kRequestID
 	kBinaryRemoteAddr
 	kPid
@@ -379,6 +380,9 @@ func (c *Compiler) resolve(name string) (part, error) {
 		}
 	}
 	if k, ok := builtin[name]; ok {
+		if k == kWSSession {
+			return c.wsSessionPart(name), nil
+		}
 		return part{kind: k}, nil
 	}
 	switch {

@@ -172,6 +172,8 @@ type Ctx struct {
 	// WSCloseCode is the status code of the first Close frame seen
 	// ($ws_close_code); 0 when none was seen (prints "").
 	WSCloseCode int
+	// WSSession is the rest of the session's end (ws.go).
+	WSSession WSSession
 
 	// Uninitialized, when set, is told the name of a variable that only
 	// set assigns when it is read before any set assigned it: nginx's

@@ -68,6 +68,11 @@ func TestFreezeRoundTrip(t *testing.T) {
 			// Not kept: a tunnel's log line has no location to warn for.
 			continue
 		}
+		if sf.Name == "WSSession" {
+			// Not kept: zero when a tunnel starts, set after Thaw from
+			// what the tunnel reports.
+			continue
+		}
 		switch f.Kind() {
 		case reflect.String:
 			f.SetString(sf.Name + "-value")

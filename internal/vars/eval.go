@@ -202,6 +202,8 @@ func (cp *Compiler) appendValue(dst []byte, c *Ctx, p *part) ([]byte, bool) {
 			return dst, c.WS
 		}
 		return strconv.AppendInt(dst, int64(c.WSCloseCode), 10), c.WS
+	case kWSSession:
+		return appendWSSession(dst, c, p.n)
 	}
 	return dst, false
 }
