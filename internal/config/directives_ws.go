@@ -27,7 +27,7 @@ func wsDirectives() map[string]*directive {
 		"ws_subprotocols":     {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: onLoc(subprotocolsArg, func(l *LocConf) *[]string { return &l.WS.Subprotocols })},
 		"ws_deflate":          {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(enumArg("on", "off", "strip"), func(l *LocConf) *string { return &l.WS.Deflate })},
 		"ws_handshake_rate":   {ctx: ctxHTTPAll, min: 1, max: 3, once: true, set: onLoc(handshakeRateArg, func(l *LocConf) *WSHandshakeRate { return &l.WS.HandshakeRate })},
-		"ws_log_interval":   {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(offOrMsecArg, func(l *LocConf) *time.Duration { return &l.WS.LogInterval })},
+		"ws_log_interval":     {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(offOrMsecArg, func(l *LocConf) *time.Duration { return &l.WS.LogInterval })},
 		"ws_message_rate":     {ctx: ctxHTTPAll, min: 1, max: 4, once: true, set: onLoc(wsRateArg, func(l *LocConf) *WSRate { return &l.WS.MessageRate })},
 	}
 }

@@ -153,7 +153,7 @@ type Result struct {
 	// CauseNone for wsgate (or no Close). CloseReason is its reason text.
 	CloseFrom   Cause
 	CloseReason string
-	Spliced   bool // the kernel splice path was used
+	Spliced     bool // the kernel splice path was used
 	// ClientRTT and UpstreamRTT are the round-trip times of the latest
 	// answered Pings of wsgate's to each side (PingOptions); 0: none.
 	ClientRTT, UpstreamRTT time.Duration
@@ -198,28 +198,28 @@ type copierEnd struct {
 // through AfterFunc callbacks, so that an idle, parked tunnel has no
 // goroutine at all.
 type tunnel struct {
-	opts      tunnelOpts
-	h         *Handle
-	parker    *Parker
-	shard     *netpoll.Loop // the Parker's loop of this tunnel; nil when it never parks
-	start     time.Time
-	last      atomic.Int64 // nanoseconds since start of the latest read
-	done      func(Result)
-	firstErr  error
-	idle      *time.Timer // ReadTimeout check (AfterFunc)
-	park      *time.Timer // park check (AfterFunc); nil when parking is off
-	deadline  *time.Timer // CloseTimeout (AfterFunc)
-	stopCtx   func() bool
-	mu        sync.Mutex
-	writing   atomic.Int32 // copiers inside a Write
-	closeCode atomic.Uint32 // the first Close's code, and in bits 16-23 its sender (noteClose)
+	opts        tunnelOpts
+	h           *Handle
+	parker      *Parker
+	shard       *netpoll.Loop // the Parker's loop of this tunnel; nil when it never parks
+	start       time.Time
+	last        atomic.Int64 // nanoseconds since start of the latest read
+	done        func(Result)
+	firstErr    error
+	idle        *time.Timer // ReadTimeout check (AfterFunc)
+	park        *time.Timer // park check (AfterFunc); nil when parking is off
+	deadline    *time.Timer // CloseTimeout (AfterFunc)
+	stopCtx     func() bool
+	mu          sync.Mutex
+	writing     atomic.Int32  // copiers inside a Write
+	closeCode   atomic.Uint32 // the first Close's code, and in bits 16-23 its sender (noteClose)
 	closeReason atomic.Pointer[string]
-	cause     atomic.Uint32
-	forced    atomic.Bool // the sockets were closed on purpose
-	live      uint8       // copiers not ended; guarded by mu
-	spliced   bool
-	loop      bool    // Options.Loop in effect
-	ping      *pinger // nil: no Pings
+	cause       atomic.Uint32
+	forced      atomic.Bool // the sockets were closed on purpose
+	live        uint8       // copiers not ended; guarded by mu
+	spliced     bool
+	loop        bool    // Options.Loop in effect
+	ping        *pinger // nil: no Pings
 	// Guarded by mu.
 	closing   bool
 	idleOff   bool // no more idle checks: the tunnel is closing
