@@ -200,23 +200,37 @@ func (l *loader) wsDial(bufSize int) (*wsConn, error) {
 }
 
 // readFrame reads one server frame into w.buf and returns its header.
+// readFrame reads the next frame that is not a Ping; a Ping (the proxy's
+// own, ws_ping_interval in the wsgate-ws target) is answered with its
+// Pong, as any client would (RFC 6455 5.5.2), in one Write, which net.Conn
+// keeps whole beside a writer goroutine's.
 func (w *wsConn) readFrame() (wsframe.Header, []byte, error) {
-	h, err := wsframe.ReadHeader(w.r)
-	if err != nil {
-		return h, nil, err
+	for {
+		h, err := wsframe.ReadHeader(w.r)
+		if err != nil {
+			return h, nil, err
+		}
+		if h.Length > 1<<24 {
+			return h, nil, wsframe.ErrTooLarge
+		}
+		if cap(w.buf) < int(h.Length) {
+			w.buf = make([]byte, h.Length)
+		}
+		p := w.buf[:h.Length]
+		if _, err := io.ReadFull(w.r, p); err != nil {
+			return h, nil, err
+		}
+		if h.Opcode != wsframe.OpPing {
+			return h, p, nil
+		}
+		if _, err := w.c.Write(wsframe.AppendFrame(nil, wsframe.OpPong, p, &pongMask)); err != nil {
+			return h, nil, err
+		}
 	}
-	if h.Length > 1<<24 {
-		return h, nil, wsframe.ErrTooLarge
-	}
-	if cap(w.buf) < int(h.Length) {
-		w.buf = make([]byte, h.Length)
-	}
-	p := w.buf[:h.Length]
-	if _, err := io.ReadFull(w.r, p); err != nil {
-		return h, nil, err
-	}
-	return h, p, nil
 }
+
+// pongMask masks the Pongs readFrame sends.
+var pongMask = [4]byte{0x5a, 0x11, 0xc3, 0x7e}
 
 // dialAll opens n WebSockets with bounded parallelism; failures are counted
 // and the connections that did open are returned.

@@ -48,7 +48,7 @@ func main() {
 	flag.StringVar(&o.results, "results", "bench/results", "directory of RESULTS.md and the JSON lines")
 	flag.StringVar(&o.bin, "bin", "", "directory holding the echo and load binaries (default: this binary's directory)")
 	flag.StringVar(&cases, "cases", "a,b,c,d,e,f,g,h", "cases to run")
-	flag.StringVar(&targets, "targets", "direct,nginx,nginx-tuned,haproxy,wsgate,wsgate-metrics", "targets to run")
+	flag.StringVar(&targets, "targets", "direct,nginx,nginx-tuned,haproxy,wsgate,wsgate-metrics,wsgate-ws", "targets to run")
 	flag.IntVar(&o.reps, "reps", 3, "interleaved repetitions")
 	flag.DurationVar(&o.dur, "dur", 5*time.Second, "measured window per run")
 	flag.DurationVar(&o.warm, "warm", 500*time.Millisecond, "warm-up per run")
@@ -290,13 +290,15 @@ func (r *runner) run() error {
 }
 
 // targetsFor drops targets that do not apply: nginx-tuned exists for the
-// bulk case only, wsgate-metrics for the message cases (a, b, c), direct
+// bulk case only, wsgate-metrics for the message cases (a, b, c),
+// wsgate-ws (Pings and limits on) for them and the idle tunnels (d), direct
 // has no proxy whose memory could be read, and neither the backend nor
 // HAProxy serves files (case h).
 func targetsFor(c string, targets []string) []string {
 	var out []string
 	for _, t := range targets {
-		if t == "nginx-tuned" && c != "b" || t == "wsgate-metrics" && c != "a" && c != "b" && c != "c" || t == "direct" && (c == "d" || c == "h") || t == "haproxy" && c == "h" {
+		if t == "nginx-tuned" && c != "b" || t == "wsgate-metrics" && c != "a" && c != "b" && c != "c" || t == "direct" && (c == "d" || c == "h") || t == "haproxy" && c == "h" ||
+			t == "wsgate-ws" && !strings.Contains("abcd", c) {
 			continue
 		}
 		out = append(out, t)
@@ -339,7 +341,7 @@ func (r *runner) checkPeers() {
 			if err := lookPath("haproxy"); err != nil {
 				r.unav[t] = "haproxy not installed"
 			}
-		case "wsgate", "wsgate-metrics":
+		case "wsgate", "wsgate-metrics", "wsgate-ws":
 			out, err := exec.Command("go", "build", "-C", r.o.repo, "-o", filepath.Join(r.work, "wsgate"), "./cmd/wsgate").CombinedOutput()
 			if err != nil {
 				r.unav[t] = "build failed: " + firstLine(string(out), err)
@@ -373,9 +375,9 @@ func (r *runner) prefix(name string) string { return filepath.Join(r.work, name)
 
 // wsgatePrefix is the prefix a wsgate target reads its configuration
 // from: nginx's own file, or for wsgate-metrics the same with a
-// ws_metrics location.
+// ws_metrics location, for wsgate-ws with wsNativeLines in /ws/.
 func wsgatePrefix(t string) string {
-	if t == "wsgate-metrics" {
+	if t == "wsgate-metrics" || t == "wsgate-ws" {
 		return t
 	}
 	return "nginx"
@@ -397,7 +399,7 @@ func (r *runner) startTarget(t string) (*proc, string, error) {
 	case "haproxy":
 		proxyAddr = fmt.Sprintf("127.0.0.1:%d", r.ports.haproxy)
 		p, err = r.start(t, 0, "haproxy", "-db", "-f", filepath.Join(r.work, "haproxy.cfg"))
-	case "wsgate", "wsgate-metrics":
+	case "wsgate", "wsgate-metrics", "wsgate-ws":
 		p, err = r.start(t, 0, filepath.Join(r.work, "wsgate"), "-p", r.prefix(wsgatePrefix(t)), "-c", "conf/nginx.conf")
 	}
 	if err != nil {
@@ -426,7 +428,7 @@ func (r *runner) runOne(c, t string, rep int) Result {
 	if err != nil {
 		res.RunError = err.Error()
 		r.log.Warn("target failed to start", "target", t, "err", err)
-		if t == "wsgate" || t == "wsgate-metrics" {
+		if strings.HasPrefix(t, "wsgate") {
 			r.unav[t] = err.Error()
 		}
 		return res

@@ -89,6 +89,18 @@ const metricsLocation = `
             ws_metrics;
         }`
 
+// wsNativeLines are the wsgate-ws target's extra lines in /ws/: wsgate's
+// own Pings to both sides and its streaming limits, set so that the load
+// never reaches them (every frame and message still passes the frame
+// gate: the cost of frame awareness with policy, against the plain relay
+// of the wsgate target). Only wsgate reads this file.
+const wsNativeLines = `
+            ws_ping_interval 1s both;
+            ws_pong_timeout 10s;
+            ws_max_message_size 1m both;
+            ws_max_frame_size 1m both;
+            ws_message_rate 100000r/s both;`
+
 // haproxyConf routes like the nginx config: /ws/ to the echo backend,
 // everything else to the HTTP responder, one thread, tunnels kept 24 h.
 const haproxyConf = `global
@@ -121,7 +133,7 @@ func (r *runner) writeConfigs() error {
 	// clients before 9,500 tunnels are open. Connections are limited by the
 	// fd limit anyway.
 	conns := 3*r.o.idle + 1000
-	for _, v := range []struct{ name, extra, server string }{{"nginx", "", ""}, {"nginx-tuned", tunedBuffers, ""}, {"wsgate-metrics", "", metricsLocation}} {
+	for _, v := range []struct{ name, extra, server string }{{"nginx", "", ""}, {"nginx-tuned", tunedBuffers, ""}, {"wsgate-metrics", "", metricsLocation}, {"wsgate-ws", wsNativeLines, ""}} {
 		dir := filepath.Join(r.prefix(v.name), "conf")
 		if err := os.MkdirAll(filepath.Join(r.prefix(v.name), "logs"), 0o755); err != nil {
 			return err
