@@ -55,10 +55,12 @@ type gate struct {
 	refill  time.Duration // when tokens was last refilled, since the tunnel's start
 
 	// reject is the Close code for src once it broke a limit (1008 or
-	// 1009); the copier then ends the tunnel (copier.rejected).
+	// 1009), why the limit (reasons); the copier then ends the tunnel
+	// (copier.rejected). After a rejection in the event loop, held has
+	// src's bytes after the part of the chunk the Tracker took, for the
+	// drain.
 	reject uint16
-	why    string
-	rest   []byte // after a rejection in the event loop: src's bytes after the offending frame's start, for the drain
+	why    uint8
 
 	dropped uint64 // data messages dropped (Limits.Drop)
 	relayed uint64 // with stopped: the data messages relayed before src broke a limit
@@ -96,7 +98,7 @@ func (g *gate) decide(h ws.Header, now func() time.Duration) verdict {
 		return vPass
 	}
 	if g.lim.MaxFrame > 0 && h.Length > g.lim.MaxFrame {
-		g.reject, g.why = closeTooBig, "frame too big"
+		g.reject, g.why = closeTooBig, whyFrame
 		return vReject
 	}
 	if h.Opcode != ws.OpContinuation {
@@ -105,7 +107,7 @@ func (g *gate) decide(h ws.Header, now func() time.Duration) verdict {
 		g.dropMsg = false
 		if g.lim.Rate > 0 && !g.take(now()) {
 			if !g.lim.Drop {
-				g.reject, g.why = closePolicy, "message rate exceeded"
+				g.reject, g.why = closePolicy, whyRate
 				return vReject
 			}
 			g.dropMsg = true
@@ -113,7 +115,7 @@ func (g *gate) decide(h ws.Header, now func() time.Duration) verdict {
 	}
 	g.msg += h.Length
 	if g.lim.MaxMessage > 0 && g.msg > g.lim.MaxMessage {
-		g.reject, g.why = closeTooBig, "message too big"
+		g.reject, g.why = closeTooBig, whyMessage
 		return vReject
 	}
 	if g.dropMsg {
@@ -137,6 +139,16 @@ func (g *gate) take(now time.Duration) bool {
 	g.tokens--
 	return true
 }
+
+// The limits a side may break, and the reasons of wsgate's Close frames
+// for them, indexed by gate.why.
+const (
+	whyFrame uint8 = iota
+	whyMessage
+	whyRate
+)
+
+var reasons = [...]string{whyFrame: "frame too big", whyMessage: "message too big", whyRate: "message rate exceeded"}
 
 // Close codes of the limits (RFC 6455 7.4.1).
 const (
@@ -298,16 +310,17 @@ func (c *copier) rejected(rest []byte) (copierEnd, bool) {
 	t := c.t
 	t.mu.Lock()
 	t.setCause(CauseLimit)
-	t.noteClose(g.reject, CauseNone, g.why)
+	why := reasons[g.why]
+	t.noteClose(g.reject, CauseNone, why)
 	t.idleOff = true
 	if !t.closing && !t.finished {
 		t.closing = true
 		t.armDeadline()
-		c.other.request(reqClose, g.reject, g.why)
+		c.other.request(reqClose, g.reject, why)
 	}
 	t.mu.Unlock()
 	if _, seen, _ := c.tr.CloseSeen(); !seen && !c.sentClose {
-		if err := c.sendCloseCode(ws.CloseGoingAway, g.why); err != nil {
+		if err := c.sendCloseCode(ws.CloseGoingAway, why); err != nil {
 			return c.end(endWriteError, err), true
 		}
 	}

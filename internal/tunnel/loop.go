@@ -79,7 +79,7 @@ func (c *copier) loopStep(sfd, dfd int, buf []byte, hup bool, now time.Time) (st
 				// limit; the goroutine writes and acts.
 				c.unwritten = append(pre, out...)
 				if c.g.reject != 0 {
-					c.g.rest = append([]byte{}, rest...)
+					c.g.held = append(c.g.held[:0], rest...)
 				}
 				return false, false
 			}

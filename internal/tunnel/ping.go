@@ -3,6 +3,7 @@ package tunnel
 import (
 	"crypto/rand"
 	"encoding/binary"
+	mrand "math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -78,7 +79,10 @@ func newPinger(o *Options) *pinger {
 	}
 	p := &pinger{}
 	if pings {
-		p.interval, p.timeout, p.next = o.Ping.Interval, o.Ping.Timeout, o.Ping.Interval
+		// The first round comes between half an interval and one: the
+		// tunnels a burst of clients opened do not ping in step.
+		half := o.Ping.Interval / 2
+		p.interval, p.timeout, p.next = o.Ping.Interval, o.Ping.Timeout, half+mrand.N(o.Ping.Interval-half+1)
 		if p.timeout <= 0 {
 			p.timeout = o.Ping.Interval
 		}
@@ -96,9 +100,9 @@ func (p *pinger) firstWait() time.Duration {
 	case p.interval == 0:
 		return p.every
 	case p.every == 0:
-		return p.interval
+		return p.next
 	}
-	return min(p.interval, p.every)
+	return min(p.next, p.every)
 }
 
 // Progress is a running tunnel's state, reported every
@@ -167,11 +171,12 @@ func (p *pinger) RTT(d direction) time.Duration {
 	return time.Duration(p.rtt[d].Load())
 }
 
-// tick is the Ping part of the tunnel's timer, at now (since the start):
-// it ends the tunnel when a side did not answer in time (dead true), asks
-// for this round's Pings when due, and returns how long until it needs to
-// run again. t.mu is held.
-func (t *tunnel) pingTick(now time.Duration) (dead bool, wait time.Duration) {
+// pingTick is the Ping part of the tunnel's timer, at now (since the
+// start): it ends the tunnel when a side did not answer in time (dead
+// true), marks this round's Pings in due when they are due (the caller
+// delivers them with sendPings once t.mu is released), and returns how
+// long until it needs to run again. t.mu is held.
+func (t *tunnel) pingTick(now time.Duration, due *[2]*copier) (dead bool, wait time.Duration) {
 	p := t.ping
 	if p.interval == 0 {
 		return false, 0
@@ -186,7 +191,7 @@ func (t *tunnel) pingTick(now time.Duration) (dead bool, wait time.Duration) {
 		for d := range p.on {
 			if p.on[d] && !t.copiers[d].ended {
 				p.await[d].CompareAndSwap(0, int64(max(now, 1)))
-				t.copiers[d].other.request(reqPing, 0, "")
+				due[d] = t.copiers[d].other
 			}
 		}
 		p.next = now + p.interval
@@ -198,6 +203,38 @@ func (t *tunnel) pingTick(now time.Duration) (dead bool, wait time.Duration) {
 		}
 	}
 	return false, max(wait, time.Millisecond)
+}
+
+// sendPings asks the copiers in due to send a Ping at their next frame
+// boundary. A copier parked in the event loop is taken out and run here,
+// in the timer's goroutine (the last one; an earlier one in a goroutine of
+// its own), rather than in a new goroutine: it writes the Ping, finds
+// nothing to read and parks again. t.mu is not held.
+func (t *tunnel) sendPings(due *[2]*copier) {
+	var run *copier
+	for _, c := range due {
+		if c == nil {
+			continue
+		}
+		for {
+			old := c.req.Load()
+			if c.req.CompareAndSwap(old, old|reqPing) {
+				break
+			}
+		}
+		if t.parker == nil || !t.parker.take(c) {
+			// Running in its goroutine: interrupt its read.
+			c.src.SetReadDeadline(longAgo)
+			continue
+		}
+		if run != nil {
+			go run.resume()
+		}
+		run = c
+	}
+	if run != nil {
+		run.resume()
+	}
 }
 
 // closeDead ends the tunnel whose side behind direction d stopped

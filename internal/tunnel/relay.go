@@ -102,8 +102,8 @@ func (c *copier) copy() (e copierEnd, parked bool) {
 	}
 	if g := c.g; g != nil && g.reject != 0 {
 		// The event loop found src over a limit (loopStep).
-		rest := g.rest
-		g.rest = nil
+		rest := g.held
+		g.held = nil
 		if e, done := c.rejected(rest); done {
 			return e, false
 		}

@@ -495,15 +495,19 @@ func (t *tunnel) onRequest() {
 // nothing moved for ReadTimeout, and the Pings' rounds and answer
 // deadlines (pingTick). The timer runs again at the earliest of the two.
 func (t *tunnel) onIdle() {
-	pr, report := t.tick()
+	var due [2]*copier
+	pr, report := t.tick(&due)
 	if report {
 		t.ping.report(pr)
+	}
+	if due[0] != nil || due[1] != nil {
+		t.sendPings(&due)
 	}
 }
 
 // tick is onIdle's work with t.mu held; a Progress report it finds due is
 // returned for onIdle to make after.
-func (t *tunnel) tick() (pr Progress, report bool) {
+func (t *tunnel) tick(due *[2]*copier) (pr Progress, report bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.idleOff || t.finished {
@@ -512,7 +516,7 @@ func (t *tunnel) tick() (pr Progress, report bool) {
 	var wait time.Duration // 0: nothing to wait for
 	if t.ping != nil {
 		now := time.Since(t.start)
-		dead, w := t.pingTick(now)
+		dead, w := t.pingTick(now, due)
 		if dead {
 			return pr, false
 		}
