@@ -182,14 +182,15 @@ func (t *tunnel) pingTick(now time.Duration, due *[2]*copier) (dead bool, wait t
 		return false, 0
 	}
 	for d := range p.on {
-		if a := p.await[d].Load(); p.on[d] && a != 0 && now-time.Duration(a) >= p.timeout {
+		if a := p.await[d].Load(); p.on[d] && !t.copiers[d].ended && a != 0 && now-time.Duration(a) >= p.timeout {
 			t.closeDead(direction(d))
 			return true, 0
 		}
 	}
 	if now >= p.next {
 		for d := range p.on {
-			if p.on[d] && !t.copiers[d].ended {
+			// A side whose stream ended (a half-close) is not pinged.
+			if p.on[d] && !t.copiers[d].ended && !t.copiers[d].other.ended {
 				p.await[d].CompareAndSwap(0, int64(max(now, 1)))
 				due[d] = t.copiers[d].other
 			}
