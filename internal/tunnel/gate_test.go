@@ -347,3 +347,32 @@ func FuzzGatePassThrough(f *testing.F) {
 		}
 	})
 }
+
+// TestPingRTTLive: a running tunnel's round-trip time is readable from
+// the registry while it lasts (the status page's view).
+func TestPingRTTLive(t *testing.T) {
+	b := startRawBackend(t, false)
+	reg := NewRegistry()
+	opts := Options{FrameAware: true, Parker: testParker, Loop: true,
+		Ping: PingOptions{Interval: 10 * time.Millisecond, Timeout: 10 * time.Second, Client: true}}
+	p := startProxy(t, proxyConfig{backend: b.addr, opts: opts, reg: reg})
+	c := dialRaw(t, p.addr, false)
+	rtt := func() (d time.Duration) {
+		reg.Each(func(i Info) { d = i.ClientRTT })
+		return d
+	}
+	for deadline := time.Now().Add(10 * time.Second); rtt() == 0; {
+		h, payload, err := readFrame(c.r)
+		if err != nil || h.Opcode != ws.OpPing {
+			t.Fatalf("got %v, %v; want wsgate's Ping", h.Opcode, err)
+		}
+		c.conn.Write(frame(ws.OpPong, true, true, payload))
+		if time.Now().After(deadline) {
+			t.Fatal("no round-trip time in the registry within 10s")
+		}
+	}
+	c.conn.Write(frame(ws.OpClose, true, true, closeBody(1000)))
+	if res := p.result(t); res.ClientRTT <= 0 {
+		t.Errorf("got ClientRTT %v at the end; want it", res.ClientRTT)
+	}
+}

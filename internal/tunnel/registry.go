@@ -23,6 +23,9 @@ type Info struct {
 
 	FromClient   int64 // bytes relayed client → upstream so far
 	FromUpstream int64 // bytes relayed upstream → client so far
+	// ClientRTT and UpstreamRTT are the round-trip times of the latest
+	// answered Pings of wsgate's (Handle.PingRTT); 0: none.
+	ClientRTT, UpstreamRTT time.Duration
 }
 
 type closeRequest struct {
@@ -82,9 +85,11 @@ func (h *Handle) takeRequest() (closeRequest, bool) {
 
 // Info returns the tunnel's description with current byte counts.
 func (h *Handle) Info() Info {
+	crtt, urtt := h.PingRTT()
 	return Info{
 		Route: h.route, Upstream: h.upstream, Client: h.client, Start: h.start, DrainWindow: h.drain,
 		FromClient: h.fromClient.Load(), FromUpstream: h.fromUpstream.Load(),
+		ClientRTT: crtt, UpstreamRTT: urtt,
 	}
 }
 
