@@ -19,7 +19,10 @@
 // head (send.go), then the client's head (the location's
 // snapshot.ResponsePlan: proxy_hide_header, proxy_pass_header,
 // proxy_redirect, header order and case kept) and a streamed body, never
-// buffered whole (relay.go); or the 101 and the tunnel (upgrade.go).
+// buffered whole (relay.go); or the 101 and the tunnel (upgrade.go). A
+// WebSocket handshake first meets the location's ws_ policy (wsnative.go:
+// Origins, subprotocols, the deflate offer, the handshake rate), and its
+// tunnel gets the location's Pings, limits and "still open" log lines.
 //
 // What it promises:
 //   - Same configuration, same bytes at the backend as nginx sends, and

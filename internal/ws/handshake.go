@@ -2,9 +2,11 @@
 // handshake, a client's request checked on its parsed head lines
 // (CheckClientRequest, which the request pipeline's access phase runs),
 // key validity, the Accept value and a client's check of the server's
-// answer; a frame header codec, Close frame building and a streaming
-// Tracker that follows frame boundaries in a byte stream without
-// unmasking or buffering payloads.
+// answer; a location's handshake policy (Policy: the Origins it accepts,
+// its subprotocol allowlist, what it does with permessage-deflate); a
+// frame header codec, Close frame building and a streaming Tracker that
+// follows frame boundaries in a byte stream without unmasking or
+// buffering payloads.
 package ws
 
 import (
