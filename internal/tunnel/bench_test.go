@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"testing"
+	"time"
 )
 
 // BenchmarkRelay measures one-way relay of pre-framed masked messages from a
@@ -16,6 +17,20 @@ func BenchmarkRelay(b *testing.B) {
 				benchRelay(b, size, m.opts)
 			})
 		}
+	}
+}
+
+// BenchmarkRelayGated is BenchmarkRelay's 128-byte frame-aware loop case
+// with the frame gate on (Pings to both sides, every limit set above the
+// load): the cost of Pings and limits per message over the plain relay.
+func BenchmarkRelayGated(b *testing.B) {
+	for _, m := range []int{2, 6} {
+		opts := modes[m].opts
+		b.Run(modes[m].name+"/plain", func(b *testing.B) { benchRelay(b, 128, opts) })
+		opts.Ping = PingOptions{Interval: time.Second, Client: true, Upstream: true}
+		lim := Limits{MaxFrame: 1 << 20, MaxMessage: 1 << 20, Rate: 1e9, Burst: 1 << 20}
+		opts.ClientLimits, opts.UpstreamLimits = lim, lim
+		b.Run(modes[m].name+"/gated", func(b *testing.B) { benchRelay(b, 128, opts) })
 	}
 }
 
