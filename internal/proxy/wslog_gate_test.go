@@ -72,7 +72,7 @@ func TestWSSessionLog(t *testing.T) {
 	}
 	// Reading answers the Pings: an open line with a round-trip time.
 	go c.Read(ctx)
-	waitLine(t, `^101\|open\|\|\|-\|-\|v1\|\|0\.\d{3}\|\d+$`)
+	waitLine(t, `^101\|open\|\|\|2\|2\|v1\|\|0\.\d{3}\|\d+$`)
 	c.Close(websocket.StatusNormalClosure, "bye")
 	waitLine(t, `^101\|close\|1000\|bye\|2\|2\|v1\|\|0\.\d{3}\|\d+$`)
 

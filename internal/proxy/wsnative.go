@@ -159,7 +159,7 @@ func wsSession(res tunnel.Result) vars.WSSession {
 
 // progress writes the "still open" access log lines of a running tunnel
 // (ws_log_interval): the session's variables so far, $status 101,
-// $ws_end_reason "open"; message counts are not known until the end.
+// $ws_end_reason "open".
 func (e *tunnelEnd) progress(p tunnel.Progress) {
 	vc := new(vars.Ctx)
 	e.vars.Thaw(vc)
@@ -170,7 +170,8 @@ func (e *tunnelEnd) progress(p tunnel.Progress) {
 	if rtt == 0 {
 		rtt = p.UpstreamRTT
 	}
-	vc.WSSession = vars.WSSession{Open: true, PingRTT: rtt}
+	vc.WSSession = vars.WSSession{Open: true, PingRTT: rtt,
+		MessagesIn: p.MessagesFromClient, MessagesOut: p.MessagesFromUpstream, HasMessages: true}
 	vc.RequestLength += p.FromClient
 	vc.BodyBytesSent = p.FromUpstream
 	vc.BytesSent += p.FromUpstream

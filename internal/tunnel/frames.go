@@ -46,6 +46,7 @@ func (c *copier) process(p []byte) (copierEnd, bool) {
 				}
 				c.feed(p) // a lost Tracker keeps relaying; it only can't place a Close
 				c.noteClose()
+				c.publish()
 				if err := c.write(p); err != nil {
 					return c.end(endWriteError, err), true
 				}
@@ -94,6 +95,7 @@ func (c *copier) process(p []byte) (copierEnd, bool) {
 func (c *copier) relayGated(p []byte) (copierEnd, bool) {
 	pre, out, rest := c.gatePass(p)
 	c.noteClose()
+	c.publish()
 	if err := c.write(pre); err != nil {
 		return c.end(endWriteError, err), true
 	}

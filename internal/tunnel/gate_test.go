@@ -303,7 +303,7 @@ func TestProgress(t *testing.T) {
 			for deadline := time.After(10 * time.Second); ; {
 				select {
 				case r := <-reports:
-					if r.FromClient == int64(len(msg)) && r.Duration > 0 {
+					if r.FromClient == int64(len(msg)) && r.MessagesFromClient == 1 && r.Duration > 0 {
 						goto seen
 					}
 				case <-deadline:

@@ -74,6 +74,7 @@ func (c *copier) loopStep(sfd, dfd int, buf []byte, hup bool, now time.Time) (st
 		if c.g != nil {
 			pre, out, rest := c.gatePass(p)
 			c.noteClose()
+			c.publish()
 			if pre != nil || c.g.reject != 0 {
 				// Rare: withheld bytes go first, or src broke a
 				// limit; the goroutine writes and acts.
@@ -87,6 +88,7 @@ func (c *copier) loopStep(sfd, dfd int, buf []byte, hup bool, now time.Time) (st
 		} else if c.t.opts.FrameAware {
 			c.feed(p)
 			c.noteClose()
+			c.publish()
 		}
 		var wn int
 		var werr error

@@ -62,6 +62,9 @@ type pinger struct {
 	report     func(Progress)
 	every      time.Duration
 	nextReport time.Duration
+	// msgs are the data messages relayed each way so far, published by
+	// the copiers for the reports (copier.publish).
+	msgs [2]atomic.Uint64
 	// await is when a Ping to the side was due and not answered yet
 	// (nanoseconds since the tunnel's start; 0: none).
 	await [2]atomic.Int64
@@ -112,6 +115,9 @@ type Progress struct {
 	FromClient             int64         // bytes relayed client → upstream so far
 	FromUpstream           int64
 	ClientRTT, UpstreamRTT time.Duration // as Result's
+	// MessagesFromClient and MessagesFromUpstream are the data messages
+	// relayed so far, as Result's.
+	MessagesFromClient, MessagesFromUpstream uint64
 }
 
 // reportTick is the Progress part of the tunnel's timer, at now: when a
@@ -122,7 +128,8 @@ func (t *tunnel) reportTick(now time.Duration) (pr Progress, report bool, wait t
 	if now >= p.nextReport {
 		report = true
 		pr = Progress{Duration: now, FromClient: t.h.fromClient.Load(), FromUpstream: t.h.fromUpstream.Load(),
-			ClientRTT: p.RTT(clientToUpstream), UpstreamRTT: p.RTT(upstreamToClient)}
+			ClientRTT: p.RTT(clientToUpstream), UpstreamRTT: p.RTT(upstreamToClient),
+			MessagesFromClient: p.msgs[clientToUpstream].Load(), MessagesFromUpstream: p.msgs[upstreamToClient].Load()}
 		for p.nextReport <= now {
 			p.nextReport += p.every
 		}
@@ -204,6 +211,15 @@ func (t *tunnel) pingTick(now time.Duration, due *[2]*copier) (dead bool, wait t
 		}
 	}
 	return false, max(wait, time.Millisecond)
+}
+
+// publish makes the data messages relayed from src so far readable by
+// the Progress reports, when there are any: one nil check per chunk
+// otherwise.
+func (c *copier) publish() {
+	if p := c.t.ping; p != nil && p.report != nil {
+		p.msgs[c.dir].Store(c.messages())
+	}
 }
 
 // sendPings asks the copiers in due to send a Ping at their next frame

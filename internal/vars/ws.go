@@ -20,8 +20,8 @@ type WSSession struct {
 	// frame.
 	EndReason, CloseReason string
 	// MessagesIn and MessagesOut count complete data messages client →
-	// upstream and back ($ws_messages_in, $ws_messages_out); not found on
-	// a "still open" line (HasMessages false).
+	// upstream and back ($ws_messages_in, $ws_messages_out), so far on a
+	// "still open" line; not found without HasMessages.
 	MessagesIn, MessagesOut uint64
 	HasMessages             bool
 	// PingRTT is the latest round-trip time of wsgate's Pings
