@@ -177,3 +177,22 @@ func runClient(t *testing.T, prog, script, url string) {
 		t.Fatalf("%s did not finish:\n%s", script, out)
 	}
 }
+
+// TestNodeClientNative runs e2e/ws/native.mjs (Node's ws) against
+// wsgate's Pings, a message limit and an Origin allowlist.
+func TestNodeClientNative(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed")
+	}
+	if _, err := os.Stat(filepath.Join("..", "node_modules", "ws")); err != nil {
+		t.Skip("e2e/node_modules/ws missing (npm install --prefix e2e)")
+	}
+	be := newCtlBackend(t)
+	locs := strings.NewReplacer("BE", be.Addr).Replace(`
+        location /limited/ { proxy_pass http://BE; ws_max_message_size 10; }
+        location /origin/ { proxy_pass http://BE; ws_allow_origins https://app.example; }`)
+	g := startGate(t, seedConf, map[string]string{"WS": be.Addr, "READ_TIMEOUT": "300ms",
+		"EXTRA_WS": "ws_ping_interval 50ms; ws_pong_timeout 200ms;", "LOCS": locs})
+	runClient(t, node, "native.mjs", strings.TrimSuffix(g.url("/"), "/"))
+}
