@@ -101,6 +101,8 @@ type level struct {
 	// rootSet is "root" or "alias" once the level set one (the two
 	// exclude each other).
 	rootSet string
+	// subPairs counts the level's own sub_filter pairs (nginx allows 255).
+	subPairs int
 }
 
 type httpLevel struct {
@@ -309,6 +311,7 @@ func defaultLocConf() LocConf {
 		Files:                     defaultFilesConf(),
 		AbsoluteRedirect:          true,
 		PortInRedirect:            true,
+		Sub:                       SubConf{Once: true},
 	}
 }
 

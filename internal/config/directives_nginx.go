@@ -114,8 +114,8 @@ func nginxRest(t map[string]*directive) {
 		"proxy_store_access", "slice")
 	unsupported("responses are relayed as the backend sends them; change them there", "proxy_cookie_flags",
 		"proxy_force_ranges", "max_ranges")
-	unsupported("wsgate does not transform response bodies; change them in the backend", "sub_filter_types",
-		"sub_filter_once", "sub_filter_last_modified", "ssi_silent_errors", "ssi_ignore_recycled_buffers",
+	unsupported("wsgate does not transform response bodies; change them in the backend",
+		"ssi_silent_errors", "ssi_ignore_recycled_buffers",
 		"ssi_min_file_chunk", "ssi_value_length", "ssi_types", "ssi_last_modified", "add_before_body",
 		"add_after_body", "addition_types", "xml_entities", "xslt_stylesheet", "xslt_param", "xslt_string_param",
 		"xslt_types", "xslt_last_modified", "image_filter", "image_filter_jpeg_quality",

@@ -341,6 +341,9 @@ type LocConf struct {
 	// response: add_header, add_trailer and headers-more's output
 	// directives. It acts on a response head, never on an open tunnel.
 	Headers HeadersConf `reload:"keep"`
+	// Sub is the sub filter's configuration (sub_filter and its
+	// companions). It rewrites response bodies, never a tunnel's bytes.
+	Sub SubConf `reload:"keep"`
 
 	// wsgate's own directives (ws_*): see directives.go for each.
 	WS WSConf
@@ -375,6 +378,32 @@ type HeadersConf struct {
 	// More are the headers-more output commands: the outer levels' first,
 	// then this level's, in config order (ngx_http_headers_more_merge_loc_conf).
 	More []MoreHeaders
+}
+
+// SubConf is the configuration of ngx_http_sub_filter_module at one
+// level.
+type SubConf struct {
+	// Pairs is the effective sub_filter list in config order, inherited
+	// all-or-nothing (ngx_http_sub_merge_conf); empty: no filter.
+	Pairs []SubPair
+	// Types are the lower-case MIME types the filter applies to
+	// (sub_filter_types, always with text/html); nil means text/html
+	// only, and {"*"} any type, also a response without one.
+	Types []string
+	// Once replaces each string once per response (sub_filter_once,
+	// default on); off replaces every occurrence.
+	Once bool
+	// LastModified keeps the response's Last-Modified and makes its ETag
+	// weak (sub_filter_last_modified, default off: both are removed).
+	LastModified bool
+}
+
+// SubPair is one sub_filter directive.
+type SubPair struct {
+	Pos Pos
+	// Match is the string to find, compared without regard to ASCII case;
+	// Value its replacement. Both are raw, variables uncompiled.
+	Match, Value string
 }
 
 // AddHeader is one add_header or add_trailer line.

@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"io"
 	"net"
 	"os"
 	"time"
@@ -22,6 +23,10 @@ type ResponseWriter interface {
 	// go through (the location's add_header and headers-more; nil: none).
 	// The pipeline sets it whenever the request's location changes.
 	SetHeadFilter(f HeadFilter)
+	// SetBodyFilter sets the filter the bodies of this request's
+	// response go through (the location's sub_filter; nil: none). The
+	// pipeline sets it with the head filter.
+	SetBodyFilter(f BodyFilter)
 	// AddServerDate adds the Server and Date lines.
 	AddServerDate()
 	AddHeader(name, value string)
@@ -107,6 +112,33 @@ type HeadFilter interface {
 	// AppendTrailers appends the trailer lines, "Name: value\r\n" each,
 	// when the body has ended.
 	AppendTrailers(dst []byte, status int) []byte
+}
+
+// BodyFilter is a location's response body filters (sub_filter): nginx's
+// body filter chain between a handler and the wire, with the header
+// filter each of them has. A ResponseWriter offers it every head it
+// writes but a 101's, after the HeadFilter (nginx's headers filter runs
+// before the body filters' header filters).
+type BodyFilter interface {
+	// Start looks at the head buf[start:] (status line to empty line,
+	// HTTP/1.1 form) of a response with status and declared length
+	// (contentLength, -1 unknown). For a body it leaves alone it returns
+	// buf unchanged and a nil stage. Otherwise it returns the head as
+	// its filters change it (Last-Modified, ETag) and the stage the body
+	// is to go through; the length is then unknown, and the
+	// ResponseWriter removes Content-Length and reframes the body.
+	Start(buf []byte, start, status int, contentLength int64) ([]byte, BodyStage)
+}
+
+// BodyStage is one response's body on its way through a BodyFilter.
+// next receives what it passes on: it is the wire's (one Write is one
+// chunk of a chunked body) and never nil.
+type BodyStage interface {
+	// Write filters p. It may keep a bounded tail of it (a possible
+	// match cut by the end of p) for the next Write or End.
+	Write(next io.Writer, p []byte) error
+	// End passes on what the stage still holds: the body has ended.
+	End(next io.Writer) error
 }
 
 // Framing is what the writer decided about a response before its head is

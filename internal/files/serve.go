@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"wsgate/internal/bodyfilter"
 
 	"wsgate/internal/headers"
 	"wsgate/internal/vars"
@@ -62,6 +63,10 @@ type Request struct {
 	// Last-Modified that its add_header sets is what If-Range is compared
 	// with, as nginx's range filter runs after the headers filter.
 	Filter *headers.Filter
+	// Body is the location's body filter chain (nil: none): a body it
+	// changes has no length the range filter could cut, so it gets no
+	// byte ranges and no Accept-Ranges (bodyfilter.Filter.Changes).
+	Body *bodyfilter.Filter
 }
 
 // Action says what the caller does with a Result.

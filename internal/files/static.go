@@ -120,7 +120,8 @@ func (s *state) send(b *body) Result {
 	rs := &s.sc.rs
 	rs.r = rs.r[:0]
 	rangeStatus := 0
-	if status == 200 && !s.r.HTTP09 && h.maxRanges != 0 {
+	ranges := h.maxRanges != 0 && !s.r.HTTP09 && !s.r.Body.Changes(fi.ctype, size)
+	if status == 200 && ranges {
 		rangeStatus = s.ranges(&fi, rs)
 		if rangeStatus == 416 {
 			extra := append(s.sc.extra[:0], "Content-Range: bytes */"...)
@@ -187,7 +188,7 @@ func (s *state) send(b *body) Result {
 		cr = append(cr, '/')
 		cr = strconv.AppendInt(cr, size, 10)
 		w.AddHeaderBytes(contentRangeName, cr)
-	case status == 200 && h.maxRanges != 0 && !s.r.HTTP09:
+	case status == 200 && ranges:
 		w.AddHeader("Accept-Ranges", "bytes")
 	}
 	if status == 304 {

@@ -49,6 +49,7 @@ func (w *ResponseWriter) WriteComposedHeader(status int, contentLength int64, co
 	if w.filter != nil {
 		w.scratch = w.filter.FilterHead(w.scratch, 0, -1, status)
 	}
+	w.scratch = w.startBody(w.scratch, status)
 	n, err := w.c.bw.Write(w.scratch)
 	w.framing += int64(n)
 	if err != nil {

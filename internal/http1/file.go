@@ -41,9 +41,9 @@ func (w *ResponseWriter) WriteFile(f *os.File, off, n int64) (int64, error) {
 		return 0, err
 	}
 	bw := w.c.bw
-	if w.chunked {
-		// Chunked framing needs its chunk lines (never the case for a
-		// file, whose length is known).
+	if w.chunked || w.stage != nil {
+		// Chunked framing needs its chunk lines, and a body filter the
+		// bytes (a file whose length a body filter made unknown).
 		return w.copyFile(f, n)
 	}
 	if int64(bw.Available()) >= n {
@@ -105,7 +105,7 @@ func (w *ResponseWriter) WriteFile(f *os.File, off, n int64) (int64, error) {
 // not n bytes free. It lets a small file go from pread(2) straight into
 // the buffer that also holds the head.
 func (w *ResponseWriter) BodyBuffer(n int) []byte {
-	if !w.wroteHeader || w.noBody || w.chunked || n <= 0 {
+	if !w.wroteHeader || w.noBody || w.chunked || w.stage != nil || n <= 0 {
 		return nil
 	}
 	if w.clen >= 0 && w.written+int64(n) > w.clen {

@@ -27,6 +27,11 @@ type ResponseWriter struct {
 	location  []byte              // "Location: ...\r\n" or empty, see SetLocation
 	lastMod   []byte              // "Last-Modified: ...\r\n" or empty, see SetLastModified
 	filter    exchange.HeadFilter // nil: heads go out as composed
+	bfilter   exchange.BodyFilter // nil: bodies go out as written
+	// stage is the body filter's stage for this response's body, nil when
+	// none took it; raw is what it writes to.
+	stage exchange.BodyStage
+	raw   rawBody
 	// trailersAdded: the filter's trailers are in trailers.
 	trailersAdded bool
 	status        int
@@ -193,7 +198,10 @@ func (w *ResponseWriter) AddErrorHeader(name, value []byte) {
 func (w *ResponseWriter) Status() int { return w.status }
 
 // BodyBytes is the number of body bytes the handler wrote.
-func (w *ResponseWriter) BodyBytes() int64 { return w.written }
+func (w *ResponseWriter) BodyBytes() int64 {
+	w.endBody()
+	return w.written
+}
 
 // BytesSent is the number of bytes sent for this response, nginx's
 // $bytes_sent: the body and everything around it (a "100 Continue", the
@@ -201,6 +209,7 @@ func (w *ResponseWriter) BodyBytes() int64 { return w.written }
 // counts the last chunk still to come, so that a log line written when
 // the handler returns has the whole.
 func (w *ResponseWriter) BytesSent() int64 {
+	w.endBody()
 	n := w.written + w.framing
 	if w.chunked && !w.broken && !w.finished {
 		w.filterTrailers()
@@ -321,6 +330,7 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 		}
 		b = w.filter.FilterHead(b, 0, late, fs)
 	}
+	b = w.startBody(b, status)
 	w.scratch = b
 	n, err := bw.Write(b)
 	w.framing += int64(n)
@@ -402,6 +412,17 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 	if w.noBody {
 		return len(p), nil
 	}
+	if w.stage != nil {
+		if err := w.stage.Write(&w.raw, p); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return w.writeBody(p)
+}
+
+// writeBody writes body bytes with the response's framing.
+func (w *ResponseWriter) writeBody(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -507,6 +528,7 @@ func (w *ResponseWriter) finish() error {
 		w.keepalive = false
 		return nil
 	}
+	w.endBody()
 	bw := w.c.bw
 	w.finished = true
 	if w.chunked && !w.broken {

@@ -46,6 +46,7 @@ func (w *nopWriter) BodyBuffer(int) []byte                           { return ni
 func (w *nopWriter) SetErrorStatus(int)                              {}
 func (w *nopWriter) AddErrorHeader(_, _ []byte)                      {}
 func (w *nopWriter) SetHeadFilter(exchange.HeadFilter)               {}
+func (w *nopWriter) SetBodyFilter(exchange.BodyFilter)               {}
 func (w *nopWriter) WriteHeader(s int, _ string, _ int64) error {
 	w.status, w.written = s, true
 	return nil

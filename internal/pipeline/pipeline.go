@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+	"wsgate/internal/bodyfilter"
 
 	"wsgate/internal/access"
 	"wsgate/internal/connstats"
@@ -102,6 +103,8 @@ type Conn struct {
 	realIPDone bool
 	// hf binds the current location's header filter to the request.
 	hf headers.Bound
+	// bf binds the current location's body filters to the request.
+	bf bodyfilter.Bound
 }
 
 // Open prepares pc for the requests of connection c. The connection's
@@ -431,7 +434,17 @@ func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // server's for an answer of the server rewrite phase, the location's from
 // find-config on, an if block's once its condition held, the new one's
 // after an internal redirect or an error page.
+//
+// The location's body filters (sub_filter) are set with it, for the same
+// reason: nginx's body filters read the configuration of the location
+// that sends the response.
 func (pc *Conn) headerFilter(w exchange.ResponseWriter, loc *snapshot.Loc) {
+	if loc.Body == nil {
+		w.SetBodyFilter(nil)
+	} else {
+		pc.bf.Bind(loc.Body, &pc.vc)
+		w.SetBodyFilter(&pc.bf)
+	}
 	if loc.Filter == nil {
 		w.SetHeadFilter(nil)
 		return

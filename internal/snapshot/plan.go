@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"errors"
+	"wsgate/internal/bodyfilter"
 
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
@@ -117,6 +118,10 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 			addErr(loc.pos(), "add_header", err)
 			continue
 		}
+		if loc.Body, err = bodyfilter.Compile(lc, compileBodyValue(s)); err != nil {
+			addErr(loc.pos(), "sub_filter", err)
+			continue
+		}
 		if pp := lc.ProxyPass; pp != nil && (pp.Scheme == "https" || pp.HasVars) {
 			if loc.UpstreamTLS, err = newUpstreamTLS(&lc.ProxySSL, confPrefix(s.Spec), compile); err != nil {
 				addErr(pp.Pos, "proxy_pass", err)
@@ -221,6 +226,18 @@ func filesOnly(lc *config.LocConf, errs *config.ErrorList) bool {
 		ok = false
 	}
 	return ok
+}
+
+// compileBodyValue compiles body filter values with the snapshot's
+// variables.
+func compileBodyValue(s *Snapshot) bodyfilter.CompileFunc {
+	return func(raw string) (bodyfilter.Value, error) {
+		t, err := s.Vars.Compile(raw)
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
 }
 
 // compileValue compiles header filter values with the snapshot's

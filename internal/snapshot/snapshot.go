@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"wsgate/internal/bodyfilter"
 
 	"wsgate/internal/access"
 	"wsgate/internal/accesslog"
@@ -129,6 +130,9 @@ type Loc struct {
 	// Filter is the response header filter (add_header, add_trailer,
 	// headers-more); nil when the location has none.
 	Filter *headers.Filter
+	// Body is the response body filter chain (sub_filter); nil when the
+	// location has none.
+	Body *bodyfilter.Filter
 	// Target rewrites the request-target for proxy_pass.
 	Target TargetRule
 	// ProxyHost and ProxyPort are $proxy_host and $proxy_port of a

@@ -1,0 +1,151 @@
+package bodyfilter
+
+import (
+	"fmt"
+	"io"
+
+	"wsgate/internal/config"
+	"wsgate/internal/exchange"
+	"wsgate/internal/vars"
+)
+
+// Value is a compiled configuration value that may hold variables;
+// *vars.Template implements it.
+type Value interface {
+	Append(dst []byte, c *vars.Ctx) []byte
+	IsConst() bool
+}
+
+// CompileFunc compiles a raw configuration value.
+type CompileFunc func(raw string) (Value, error)
+
+// Filter is one location's compiled body filters; nil when the location
+// has none. It is immutable and safe for concurrent use.
+type Filter struct {
+	sub *subFilter // sub_filter; nil: none
+}
+
+// Compile compiles a location's body filter directives; it returns nil
+// (and no error) when there are none.
+func Compile(lc *config.LocConf, compile CompileFunc) (*Filter, error) {
+	if len(lc.Sub.Pairs) == 0 {
+		return nil, nil
+	}
+	sub, err := compileSub(&lc.Sub, compile)
+	if err != nil {
+		return nil, err
+	}
+	return &Filter{sub: sub}, nil
+}
+
+// Changes reports whether a body of ctype (the Content-Type value) and
+// length (-1 unknown) would go through a stage: its length is then
+// unknown to the client. nginx's range filter runs after the body
+// filters' header filters and sends no byte ranges of such a body (nor
+// Accept-Ranges), so the static file handler asks before it decides.
+// Search strings with variables are assumed not to be all empty.
+func (f *Filter) Changes(ctype string, length int64) bool {
+	if f == nil || length == 0 {
+		return false
+	}
+	return f.sub != nil && f.sub.types.matchString(ctype)
+}
+
+// maxStages bounds the stages of one chain (sub, charset, gzip).
+const maxStages = 4
+
+// Bound is a Filter with one request's variables and the state of the
+// response in progress: the wire layer's body filter for that request
+// (exchange.BodyFilter). A connection keeps one and rebinds it per
+// request (Bind), so that its buffers serve every response.
+type Bound struct {
+	f    *Filter
+	vars *vars.Ctx
+
+	sub subStage
+
+	// active are the stages that took the current body, in order;
+	// links[i] passes stage i's output to stage i+1.
+	active [maxStages]exchange.BodyStage
+	links  [maxStages]link
+	n      int
+}
+
+// Bind makes b the filter f with the request's variables vc.
+func (b *Bound) Bind(f *Filter, vc *vars.Ctx) {
+	b.f, b.vars = f, vc
+	b.n = 0
+}
+
+// Start runs the header filters of the stages, in nginx's order, and
+// returns the chain of those that took the body (exchange.BodyFilter).
+func (b *Bound) Start(buf []byte, start, status int, contentLength int64) ([]byte, exchange.BodyStage) {
+	b.n = 0
+	if b.f == nil || status == 101 {
+		return buf, nil
+	}
+	var st exchange.BodyStage
+	if b.f.sub != nil {
+		if buf, st = b.sub.start(b.f.sub, b.vars, buf, start, contentLength); st != nil {
+			b.active[b.n] = st
+			b.n++
+		}
+	}
+	switch b.n {
+	case 0:
+		return buf, nil
+	case 1:
+		return buf, b.active[0]
+	}
+	return buf, b
+}
+
+// link is an io.Writer that feeds a stage.
+type link struct {
+	st   exchange.BodyStage
+	next io.Writer
+}
+
+func (l *link) Write(p []byte) (int, error) {
+	if err := l.st.Write(l.next, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Write passes p through the active stages in order (a chain of more than
+// one).
+func (b *Bound) Write(next io.Writer, p []byte) error {
+	_, err := b.first(next).Write(p)
+	return err
+}
+
+// first links the active stages ending in next and returns the first.
+func (b *Bound) first(next io.Writer) io.Writer {
+	var w io.Writer = next
+	for i := b.n - 1; i >= 1; i-- {
+		b.links[i] = link{st: b.active[i], next: w}
+		w = &b.links[i]
+	}
+	b.links[0] = link{st: b.active[0], next: w}
+	return &b.links[0]
+}
+
+// End ends each stage in order, so that what one still held goes
+// through the ones after it before they end.
+func (b *Bound) End(next io.Writer) error {
+	b.first(next)
+	for i := 0; i < b.n; i++ {
+		if err := b.active[i].End(b.links[i].next); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var _ exchange.BodyFilter = (*Bound)(nil)
+var _ exchange.BodyStage = (*Bound)(nil)
+
+func compileErr(pos config.Pos, what string, err error) error {
+	return &config.Error{Pos: pos, Msg: fmt.Sprintf("%s: %v", what, err)}
+}

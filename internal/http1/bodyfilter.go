@@ -1,0 +1,94 @@
+package http1
+
+import (
+	"bytes"
+
+	"wsgate/internal/exchange"
+)
+
+// This file joins a location's body filters (exchange.BodyFilter) to the
+// writer: the head they take a body by, the framing of a body whose
+// length they make unknown, and the bytes that pass through them.
+
+// SetBodyFilter sets the body filter for this request's response (nil:
+// none); call it before the header is written.
+func (w *ResponseWriter) SetBodyFilter(f exchange.BodyFilter) { w.bfilter = f }
+
+// startBody offers the composed head (at b[0:], status line to empty
+// line) to the body filter. When a stage takes the body, its length is
+// unknown from now on: Content-Length goes, and the body is chunked for
+// an HTTP/1.1 client, or ends with the connection for an HTTP/1.0 one
+// (ngx_http_clear_content_length, then ngx_http_chunked_header_filter
+// and ngx_http_header_filter's keep-alive rule).
+func (w *ResponseWriter) startBody(b []byte, status int) []byte {
+	if w.bfilter == nil || status == 101 {
+		return b
+	}
+	b, st := w.bfilter.Start(b, 0, status, w.clen)
+	if st == nil {
+		return b
+	}
+	w.stage = st
+	w.raw.w = w
+	if w.clen < 0 {
+		return b
+	}
+	w.clen = -1
+	b = dropLine(b, "Content-Length: ")
+	if w.noBody {
+		return b
+	}
+	if w.req.ProtoMajor == 1 && w.req.ProtoMinor >= 1 {
+		w.chunked = true
+		if i := bytes.Index(b, []byte("\r\nConnection: ")); i >= 0 {
+			te := "Transfer-Encoding: chunked\r\n"
+			b = append(b, te...)
+			copy(b[i+2+len(te):], b[i+2:len(b)-len(te)])
+			copy(b[i+2:], te)
+		}
+		return b
+	}
+	w.closeAfter = true
+	if w.keepalive {
+		w.keepalive = false
+		if i := bytes.Index(b, []byte("\r\nConnection: keep-alive\r\n")); i >= 0 {
+			b = append(b[:i+14], append([]byte("close"), b[i+24:]...)...)
+		}
+	}
+	return b
+}
+
+// dropLine removes the first head line that starts with prefix.
+func dropLine(b []byte, prefix string) []byte {
+	i := bytes.Index(b, []byte("\r\n"+prefix))
+	if i < 0 {
+		return b
+	}
+	e := bytes.Index(b[i+2:], []byte("\r\n"))
+	if e < 0 {
+		return b
+	}
+	return append(b[:i+2], b[i+2+e+2:]...)
+}
+
+// rawBody writes body bytes past the body filter: the stages' output.
+type rawBody struct{ w *ResponseWriter }
+
+func (r *rawBody) Write(p []byte) (int, error) { return r.w.writeBody(p) }
+
+// endBody ends the body filter's stage once, so that what it still holds
+// goes out: when the response is finished, or earlier when the log phase
+// asks for $body_bytes_sent or $bytes_sent (nginx's filters have sent the
+// last buffer before the log phase). A cut response sends nothing more.
+func (w *ResponseWriter) endBody() {
+	st := w.stage
+	if st == nil {
+		return
+	}
+	w.stage = nil
+	if !w.broken {
+		if err := st.End(&w.raw); err != nil {
+			w.broken = true
+		}
+	}
+}
