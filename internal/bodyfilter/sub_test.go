@@ -14,14 +14,14 @@ import (
 type constValue string
 
 func (v constValue) Append(dst []byte, _ *vars.Ctx) []byte { return append(dst, v...) }
-func (v constValue) IsConst() bool                          { return true }
+func (v constValue) IsConst() bool                         { return true }
 
 // varValue stands for a value with variables: what it evaluates to is
 // its own text.
 type varValue string
 
 func (v varValue) Append(dst []byte, _ *vars.Ctx) []byte { return append(dst, v...) }
-func (v varValue) IsConst() bool                          { return false }
+func (v varValue) IsConst() bool                         { return false }
 
 func compileTest(raw string) (Value, error) {
 	if strings.HasPrefix(raw, "$") {
