@@ -48,7 +48,7 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 		// proxy_read_timeout is armed by the attempt's upstreamReader
 		// before each read of the socket.
 		bp := copyPool.Get().(*[]byte)
-		_, cerr := io.CopyBuffer(w, body, *bp)
+		cerr := copyBody(w, body, a, *bp)
 		copyPool.Put(bp)
 		if cerr != nil {
 			// The client must see the truncation: no last chunk.
@@ -76,6 +76,34 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 		w.Flush()
 	}
 	return status
+}
+
+// copyBody copies the upstream's body to the client. What it has read
+// goes out before it waits for more (a flush when the upstream has no
+// byte ready and the body is not done), as nginx's event pipe writes
+// what it has read: a streamed response (server-sent events, a body a
+// filter holds part of) reaches the client as the upstream sends it. A
+// body read whole in one go is flushed once, by relay.
+func copyBody(w exchange.ResponseWriter, body *http1.Body, a *attempt, buf []byte) error {
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if a.br.Buffered() == 0 && !body.Done() {
+			if ferr := w.Flush(); ferr != nil {
+				return ferr
+			}
+		}
+	}
 }
 
 // compose appends the head of the proxied response in c.up for
