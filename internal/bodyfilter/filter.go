@@ -22,34 +22,64 @@ type CompileFunc func(raw string) (Value, error)
 // Filter is one location's compiled body filters; nil when the location
 // has none. It is immutable and safe for concurrent use.
 type Filter struct {
-	sub *subFilter // sub_filter; nil: none
+	sub  *subFilter  // sub_filter; nil: none
+	gzip *gzipFilter // gzip on; nil: off
 }
 
 // Compile compiles a location's body filter directives; it returns nil
 // (and no error) when there are none.
 func Compile(lc *config.LocConf, compile CompileFunc) (*Filter, error) {
-	if len(lc.Sub.Pairs) == 0 {
+	if len(lc.Sub.Pairs) == 0 && !lc.Gzip.On {
 		return nil, nil
 	}
-	sub, err := compileSub(&lc.Sub, compile)
-	if err != nil {
-		return nil, err
+	f := &Filter{}
+	var err error
+	if len(lc.Sub.Pairs) > 0 {
+		if f.sub, err = compileSub(&lc.Sub, compile); err != nil {
+			return nil, err
+		}
 	}
-	return &Filter{sub: sub}, nil
+	if lc.Gzip.On {
+		if f.gzip, err = compileGzip(&lc.Gzip); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
 }
 
-// Changes reports whether a body of ctype (the Content-Type value) and
-// length (-1 unknown) would go through a stage: its length is then
-// unknown to the client. nginx's range filter runs after the body
-// filters' header filters and sends no byte ranges of such a body (nor
-// Accept-Ranges), so the static file handler asks before it decides.
-// Search strings with variables are assumed not to be all empty.
-func (f *Filter) Changes(ctype string, length int64) bool {
-	if f == nil || length == 0 {
+// Changes reports whether the 200 of a static file of ctype (the
+// Content-Type value) and length would go through a stage for the bound
+// request: its length is then unknown to the client. nginx's range
+// filter runs after the body filters' header filters and sends no byte
+// ranges of such a body (nor Accept-Ranges), so the static file handler
+// asks before it decides. Search strings with variables are assumed not
+// to be all empty; gzip_proxied's tests see a file's Last-Modified and
+// ETag, and no Expires or Cache-Control.
+func (b *Bound) Changes(ctype string, length int64) bool {
+	if b == nil || b.f == nil || length == 0 {
 		return false
 	}
-	return f.sub != nil && f.sub.types.matchString(ctype)
+	f := b.f
+	if f.sub != nil && f.sub.types.matchString(ctype) {
+		return true
+	}
+	if gz := f.gzip; gz != nil && length >= gz.minLength && gz.types.matchString(ctype) {
+		return gz.ok(b.vars, fileHead{})
+	}
+	return false
 }
+
+// fileHead is what gzip_proxied sees of a static file's head.
+type fileHead struct{}
+
+func (fileHead) value(name string) []byte {
+	if name == "Last-Modified" || name == "ETag" {
+		return []byte{}
+	}
+	return nil
+}
+
+func (fileHead) each(string, func([]byte) bool) bool { return false }
 
 // maxStages bounds the stages of one chain (sub, charset, gzip).
 const maxStages = 4
@@ -63,6 +93,7 @@ type Bound struct {
 	vars *vars.Ctx
 
 	sub subStage
+	gz  gzipStage
 
 	// active are the stages that took the current body, in order;
 	// links[i] passes stage i's output to stage i+1.
@@ -87,6 +118,13 @@ func (b *Bound) Start(buf []byte, start, status int, contentLength int64) ([]byt
 	var st exchange.BodyStage
 	if b.f.sub != nil {
 		if buf, st = b.sub.start(b.f.sub, b.vars, buf, start, contentLength); st != nil {
+			b.active[b.n] = st
+			b.n++
+			contentLength = -1
+		}
+	}
+	if b.f.gzip != nil {
+		if buf, st = b.gz.start(b.f.gzip, b.vars, buf, start, status, contentLength); st != nil {
 			b.active[b.n] = st
 			b.n++
 		}

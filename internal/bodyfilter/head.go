@@ -41,6 +41,33 @@ func lineAt(buf []byte, start int, name string) (from, to, vfrom, vto int, ok bo
 
 var crlf = []byte("\r\n")
 
+// eachLine calls fn with the name and trimmed value of each header line
+// of buf[start:] until fn returns true; it reports whether one did.
+func eachLine(buf []byte, start int, fn func(name, value []byte) bool) bool {
+	i := bytes.Index(buf[start:], crlf)
+	if i < 0 {
+		return false
+	}
+	i += start + 2
+	for i < len(buf) {
+		e := bytes.Index(buf[i:], crlf)
+		if e <= 0 {
+			return false
+		}
+		line := buf[i : i+e]
+		i += e + 2
+		c := bytes.IndexByte(line, ':')
+		if c < 0 {
+			continue
+		}
+		v := bytes.Trim(line[c+1:], " \t")
+		if fn(line[:c], v) {
+			return true
+		}
+	}
+	return false
+}
+
 // headerValue returns the value of the first line named name, nil when
 // there is none.
 func headerValue(buf []byte, start int, name string) []byte {

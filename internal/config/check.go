@@ -312,6 +312,7 @@ func defaultLocConf() LocConf {
 		AbsoluteRedirect:          true,
 		PortInRedirect:            true,
 		Sub:                       SubConf{Once: true},
+		Gzip:                      GzipConf{CompLevel: 1, MinLength: 20, HTTPVersion: 11, Proxied: GzipProxiedOff},
 	}
 }
 

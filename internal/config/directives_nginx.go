@@ -37,8 +37,11 @@ func nginxRest(t map[string]*directive) {
 	ignore(ctxHTTPAll, "connection_pool_size", "request_pool_size", "client_body_in_single_buffer",
 		"subrequest_output_buffer_size", "aio_write", "read_ahead", "directio_alignment", "send_lowat",
 		"open_file_cache_events", "open_log_file_cache", "log_subrequest", "proxy_send_lowat")
-	// Compression, as gzip itself: responses go out as the backend sent them.
-	ignore(ctxHTTPAll, "gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer", "gunzip",
+	// zlib's window and memory, and nginx's buffering of what gzip
+	// compresses: Go's compress/gzip has its own.
+	ignore(ctxHTTPAll, "gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer")
+	// Not built: responses go out as the backend or the file has them.
+	ignore(ctxHTTPAll, "gunzip",
 		"gunzip_buffers", "gzip_static")
 	note(ctxHTTPAll, http2Note, "http2_recv_buffer_size", "http2_pool_size", "http2_max_concurrent_streams",
 		"http2_max_concurrent_pushes", "http2_max_requests", "http2_max_field_size", "http2_max_header_size",

@@ -59,16 +59,16 @@ func TestNginxDirectivesKnown(t *testing.T) {
 
 // TestConfigureArgs: -V's configure arguments follow the directive table:
 // the SSL module and the rewrite module (return works) are claimed,
-// HTTP/2 and HTTP/3 are not, gzip is not, headers-more is added as a
+// HTTP/2 and HTTP/3 are not, headers-more is added as a
 // third-party module, and every probe is a directive nginx has.
 func TestConfigureArgs(t *testing.T) {
 	args := " " + ConfigureArgs() + " "
-	for _, want := range []string{" --with-http_ssl_module ", " --without-http_gzip_module ", " --without-http-cache ", " --without-http_fastcgi_module ", " --add-module=../headers-more-nginx-module "} {
+	for _, want := range []string{" --with-http_ssl_module ", " --without-http-cache ", " --without-http_fastcgi_module ", " --add-module=../headers-more-nginx-module "} {
 		if !strings.Contains(args, want) {
 			t.Errorf("got %q; want %q in it", args, want)
 		}
 	}
-	for _, not := range []string{"http_v2", "http_v3", "rewrite", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive"} {
+	for _, not := range []string{"http_v2", "http_v3", "rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive"} {
 		if strings.Contains(args, not) {
 			t.Errorf("got %q; want no %q in it (claimed and not built, or built and denied)", args, not)
 		}

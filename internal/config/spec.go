@@ -344,6 +344,9 @@ type LocConf struct {
 	// Sub is the sub filter's configuration (sub_filter and its
 	// companions). It rewrites response bodies, never a tunnel's bytes.
 	Sub SubConf `reload:"keep"`
+	// Gzip is the gzip filter's configuration (gzip and its companions).
+	// It compresses response bodies, never a tunnel's bytes.
+	Gzip GzipConf `reload:"keep"`
 
 	// wsgate's own directives (ws_*): see directives.go for each.
 	WS WSConf
@@ -397,6 +400,50 @@ type SubConf struct {
 	// weak (sub_filter_last_modified, default off: both are removed).
 	LastModified bool
 }
+
+// GzipConf is the configuration of ngx_http_gzip_filter_module and of
+// ngx_http_core_module's gzip directives at one level.
+type GzipConf struct {
+	On bool // gzip, default off
+	// Types are the lower-case MIME types compressed (gzip_types, always
+	// with text/html); nil means text/html only, {"*"} any type.
+	Types []string
+	// CompLevel is gzip_comp_level, 1 to 9 (default 1).
+	CompLevel int
+	// MinLength is gzip_min_length: a response that declares a shorter
+	// length is sent as it is (default 20).
+	MinLength int64
+	// Vary adds "Vary: Accept-Encoding" to the responses that could be
+	// compressed (gzip_vary, default off).
+	Vary bool
+	// HTTPVersion is gzip_http_version as 10 or 11 (default 11): older
+	// requests get no compression.
+	HTTPVersion int
+	// Proxied says which responses to requests with Via are compressed
+	// (gzip_proxied, default off).
+	Proxied GzipProxied
+	// Disable are gzip_disable's regular expressions (RE2 syntax,
+	// matched without regard to case against User-Agent), DisableMSIE6
+	// its "msie6".
+	Disable      []string
+	DisableMSIE6 bool
+}
+
+// GzipProxied is a set of gzip_proxied values.
+type GzipProxied uint16
+
+// The gzip_proxied values (NGX_HTTP_GZIP_PROXIED_*).
+const (
+	GzipProxiedOff GzipProxied = 1 << iota
+	GzipProxiedExpired
+	GzipProxiedNoCache
+	GzipProxiedNoStore
+	GzipProxiedPrivate
+	GzipProxiedNoLM
+	GzipProxiedNoETag
+	GzipProxiedAuth
+	GzipProxiedAny
+)
 
 // SubPair is one sub_filter directive.
 type SubPair struct {

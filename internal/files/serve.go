@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"syscall"
-	"wsgate/internal/bodyfilter"
 
 	"wsgate/internal/headers"
 	"wsgate/internal/vars"
@@ -63,10 +62,17 @@ type Request struct {
 	// Last-Modified that its add_header sets is what If-Range is compared
 	// with, as nginx's range filter runs after the headers filter.
 	Filter *headers.Filter
-	// Body is the location's body filter chain (nil: none): a body it
-	// changes has no length the range filter could cut, so it gets no
-	// byte ranges and no Accept-Ranges (bodyfilter.Filter.Changes).
-	Body *bodyfilter.Filter
+	// Body is the location's body filter chain bound to the request
+	// (nil: none): a body it changes has no length the range filter
+	// could cut, so it gets no byte ranges and no Accept-Ranges.
+	Body BodyChanges
+}
+
+// BodyChanges says whether the 200 of a file of ctype and length goes
+// through a body filter (sub_filter, gzip) for this request;
+// *bodyfilter.Bound implements it.
+type BodyChanges interface {
+	Changes(ctype string, length int64) bool
 }
 
 // Action says what the caller does with a Result.

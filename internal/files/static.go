@@ -120,7 +120,7 @@ func (s *state) send(b *body) Result {
 	rs := &s.sc.rs
 	rs.r = rs.r[:0]
 	rangeStatus := 0
-	ranges := h.maxRanges != 0 && !s.r.HTTP09 && !s.r.Body.Changes(fi.ctype, size)
+	ranges := h.maxRanges != 0 && !s.r.HTTP09 && (s.r.Body == nil || !s.r.Body.Changes(fi.ctype, size))
 	if status == 200 && ranges {
 		rangeStatus = s.ranges(&fi, rs)
 		if rangeStatus == 416 {
