@@ -2,6 +2,8 @@ package proxy_test
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"io"
 	"net"
 	"os"
@@ -175,4 +177,51 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestGateGzip: gzip through the whole path: a proxied text/html body
+// compressed for a client that accepts it (decoding to the upstream's
+// bytes), left alone for one that does not, and a WebSocket handshake
+// that sends Accept-Encoding (browsers do) upgraded with its tunnel's
+// bytes untouched.
+func TestGateGzip(t *testing.T) {
+	page := strings.Repeat("<p>hello, world</p>\n", 500)
+	b := proxytest.NewFixed(t, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: "+strconv.Itoa(len(page))+"\r\n\r\n"+page)
+	ws := wsOnceBackend(t)
+	g := startGate(t, `
+gzip on;
+gzip_types *;
+server { listen {{listen}};
+  location / { proxy_pass http://{{b}}; }
+  location /ws { proxy_pass http://{{ws}}; }
+}`, map[string]string{"listen": "{{listen}}", "b": b.Addr, "ws": ws})
+
+	r := g.do("GET / HTTP/1.1\nHost: h\nAccept-Encoding: gzip, deflate\n\n", "GET")
+	if v, _ := r.Get("Content-Encoding"); v != "gzip" {
+		t.Fatalf("got Content-Encoding %q; want gzip", v)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(r.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := io.ReadAll(zr)
+	if err != nil || string(dec) != page {
+		t.Fatalf("decoded %d bytes (%v); want the upstream's %d", len(dec), err, len(page))
+	}
+	r = g.do("GET / HTTP/1.1\nHost: h\n\n", "GET")
+	if _, ok := r.Get("Content-Encoding"); ok || string(r.Body) != page {
+		t.Fatalf("without Accept-Encoding: got %v %d bytes; want the page as it is", r.Headers, len(r.Body))
+	}
+
+	c := g.dial()
+	c.send("GET /ws HTTP/1.1\nHost: h\nUpgrade: websocket\nConnection: Upgrade\nAccept-Encoding: gzip\nSec-WebSocket-Version: 13\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\n\n")
+	head := readHead(t, c.br)
+	if !strings.HasPrefix(head, "HTTP/1.1 101 ") || strings.Contains(head, "gzip") {
+		t.Fatalf("got head\n%s", head)
+	}
+	frame := make([]byte, 7)
+	if _, err := io.ReadFull(c.br, frame); err != nil || string(frame) != "\x81\x05hello" {
+		t.Fatalf("got frame %q (%v); want the tunnel's bytes untouched", frame, err)
+	}
+	c.sendRaw("\x88\x82\x00\x00\x00\x00\x03\xe8")
 }
