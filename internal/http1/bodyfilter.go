@@ -28,8 +28,13 @@ func (w *ResponseWriter) startBody(b []byte, status int) []byte {
 	if st == nil {
 		return b
 	}
-	w.stage = st
-	w.raw.w = w
+	if !w.noBody {
+		// A response without a body (HEAD) keeps the head the filters
+		// made and sends nothing through them: their stages take no
+		// resource before their first byte.
+		w.stage = st
+		w.raw.w = w
+	}
 	if w.clen < 0 {
 		return b
 	}

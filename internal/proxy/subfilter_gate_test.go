@@ -208,6 +208,16 @@ server { listen {{listen}};
 	if err != nil || string(dec) != page {
 		t.Fatalf("decoded %d bytes (%v); want the upstream's %d", len(dec), err, len(page))
 	}
+	// A HEAD gets the compressed response's head and no byte of body:
+	// the next response on the connection follows it at once.
+	hc := g.dial()
+	hc.send("HEAD / HTTP/1.1\nHost: h\nAccept-Encoding: gzip\n\nGET /x HTTP/1.1\nHost: h\n\n")
+	if r := hc.read("HEAD"); r.Status != 200 || len(r.Body) != 0 {
+		t.Fatalf("HEAD: got %d with %d body bytes; want 200 and none", r.Status, len(r.Body))
+	}
+	if r := hc.read("GET"); r.Status != 200 || string(r.Body) != page {
+		t.Fatalf("after HEAD: got %d %d bytes; want the page", r.Status, len(r.Body))
+	}
 	r = g.do("GET / HTTP/1.1\nHost: h\n\n", "GET")
 	if _, ok := r.Get("Content-Encoding"); ok || string(r.Body) != page {
 		t.Fatalf("without Accept-Encoding: got %v %d bytes; want the page as it is", r.Headers, len(r.Body))
