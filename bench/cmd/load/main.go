@@ -72,7 +72,7 @@ const wsKey = "dGhlIHNhbXBsZSBub25jZQ=="
 
 func main() {
 	var cfg config
-	c := flag.String("case", "a", "case to run: a, b, c, d, e, f or g")
+	c := flag.String("case", "a", "case to run: a to i (see the README)")
 	target := flag.String("target", "", "target name, copied into the result")
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:8000", "address of the proxy (or the backend, for direct)")
 	flag.StringVar(&cfg.host, "host", "example.com", "Host header")
@@ -95,7 +95,7 @@ func main() {
 		"\r\nSec-WebSocket-Version: 13\r\n\r\n")
 	defaults := map[string][2]int{ // conns, size
 		"a": {64, 128}, "b": {64, 16 << 10}, "c": {1000, 128},
-		"d": {9500, 128}, "e": {32, 0}, "f": {64, 0}, "g": {64, 0}, "h": {64, 0},
+		"d": {9500, 128}, "e": {32, 0}, "f": {64, 0}, "g": {64, 0}, "h": {64, 0}, "i": {64, 0},
 	}
 	d, ok := defaults[*c]
 	if !ok {
@@ -130,6 +130,8 @@ func main() {
 		err = l.httpGets(&res, "/keepalive/")
 	case "h":
 		err = l.httpGets(&res, "/static/1k.bin")
+	case "i":
+		err = l.httpGets(&res, "/gzip/100k.html")
 	}
 	if err != nil {
 		l.fail(err)
@@ -577,7 +579,7 @@ func (l *loader) handshakes(res *result.Load) error {
 // read the response; a connection the proxy closes is reopened and counted
 // in reconnects, not in errors.
 func (l *loader) httpGets(res *result.Load, path string) error {
-	req := []byte("GET " + path + " HTTP/1.1\r\nHost: " + l.cfg.host + "\r\n\r\n")
+	req := []byte("GET " + path + " HTTP/1.1\r\nHost: " + l.cfg.host + "\r\nAccept-Encoding: gzip, deflate\r\n\r\n")
 	var wg sync.WaitGroup
 	for range l.cfg.conns {
 		wg.Add(1)
@@ -608,6 +610,9 @@ func (l *loader) httpGets(res *result.Load, path string) error {
 				}
 				if err == nil && resp.ContentLength > 0 {
 					_, err = r.Discard(int(resp.ContentLength))
+				}
+				if err == nil && resp.Chunked {
+					_, err = wsframe.DiscardChunked(r)
 				}
 				if err == nil && resp.Status != 200 {
 					err = fmt.Errorf("GET / answered %d; want 200", resp.Status)

@@ -24,6 +24,10 @@ import (
 // /static/ (case h) serves a 1 KiB file from html/static under the
 // prefix, which nginx and wsgate share.
 //
+// /gzip/ (case i) serves a 100 KiB HTML file from html/gzip, gzip'ed at
+// gzip_comp_level 1 for clients that accept it (the load generator's
+// requests say Accept-Encoding: gzip, deflate, as browsers do).
+//
 // /keepalive/ (case g) reaches the same app through an upstream block
 // that keeps idle connections (keepalive 32, HTTP/1.1, Connection
 // cleared), as HAProxy reuses server connections by default: the fair
@@ -63,6 +67,11 @@ http {
 
         location /static/ {
             root html;
+        }
+
+        location /gzip/ {
+            root html;
+            gzip on;
         }
 
         location / {
@@ -152,6 +161,13 @@ func (r *runner) writeConfigs() error {
 		if err := os.WriteFile(filepath.Join(static, "1k.bin"), bytes.Repeat([]byte("x"), 1024), 0o644); err != nil {
 			return err
 		}
+		gz := filepath.Join(r.prefix(v.name), "html", "gzip")
+		if err := os.MkdirAll(gz, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(gz, "100k.html"), htmlPage(100<<10), 0o644); err != nil {
+			return err
+		}
 	}
 	// HAProxy refuses to start when 2×maxconn plus a few exceeds the fd
 	// limit it cannot raise.
@@ -239,4 +255,16 @@ func probe(addr string) error {
 		return fmt.Errorf("echo %q, %v; want \"probe\"", p, err)
 	}
 	return nil
+}
+
+// htmlPage is an HTML page of size bytes whose text compresses about as
+// a real page does (rows of a table with varying numbers), not as one
+// repeated byte.
+func htmlPage(size int) []byte {
+	b := []byte("<!DOCTYPE html>\n<html><head><title>rows</title></head><body><table>\n")
+	for i := 0; len(b) < size-32; i++ {
+		b = fmt.Appendf(b, "<tr><td class=\"n\">%d</td><td>item %x</td><td>%d.%02d</td></tr>\n", i, i*2654435761%1000003, i*37%1000, i%100)
+	}
+	b = append(b, "</table></body></html>\n"...)
+	return b
 }

@@ -223,6 +223,44 @@ type Response struct {
 	Status        int
 	ContentLength int64 // -1 when absent
 	Close         bool  // Connection: close was sent
+	Chunked       bool  // Transfer-Encoding: chunked
+}
+
+// DiscardChunked reads a chunked body (RFC 9112 section 7.1) to its end
+// and returns how many body bytes it had; trailers are skipped.
+func DiscardChunked(r *bufio.Reader) (int64, error) {
+	var total int64
+	for {
+		line, err := readLine(r)
+		if err != nil {
+			return total, unexpected(err)
+		}
+		if i := strings.IndexByte(line, ';'); i >= 0 {
+			line = line[:i]
+		}
+		var n int64
+		if _, err := fmt.Sscanf(strings.TrimSpace(line), "%x", &n); err != nil {
+			return total, fmt.Errorf("parsing chunk size %q: %w", line, err)
+		}
+		if n == 0 {
+			for {
+				t, err := readLine(r)
+				if err != nil {
+					return total, unexpected(err)
+				}
+				if t == "" {
+					return total, nil
+				}
+			}
+		}
+		if _, err := r.Discard(int(n)); err != nil {
+			return total, unexpected(err)
+		}
+		total += n
+		if _, err := readLine(r); err != nil {
+			return total, unexpected(err)
+		}
+	}
 }
 
 // ReadResponseHead reads a response head from r.
@@ -256,6 +294,8 @@ func ReadResponseHead(r *bufio.Reader) (Response, error) {
 			fmt.Sscan(value, &resp.ContentLength)
 		case "connection":
 			resp.Close = strings.Contains(strings.ToLower(value), "close")
+		case "transfer-encoding":
+			resp.Chunked = strings.EqualFold(value, "chunked")
 		}
 	}
 }
