@@ -22,27 +22,34 @@ type CompileFunc func(raw string) (Value, error)
 // Filter is one location's compiled body filters; nil when the location
 // has none. It is immutable and safe for concurrent use.
 type Filter struct {
-	sub  *subFilter  // sub_filter; nil: none
-	gzip *gzipFilter // gzip on; nil: off
+	gunzip bool        // gunzip on
+	sub    *subFilter  // sub_filter; nil: none
+	gzip   *gzipFilter // gzip on; nil: off
+	// core is ngx_http_gzip_ok's settings and gzip_vary, set when gzip
+	// or gunzip is on.
+	core *gzipCore
 }
 
 // Compile compiles a location's body filter directives; it returns nil
 // (and no error) when there are none.
 func Compile(lc *config.LocConf, compile CompileFunc) (*Filter, error) {
-	if len(lc.Sub.Pairs) == 0 && !lc.Gzip.On {
+	if len(lc.Sub.Pairs) == 0 && !lc.Gzip.On && !lc.Gzip.Gunzip {
 		return nil, nil
 	}
-	f := &Filter{}
+	f := &Filter{gunzip: lc.Gzip.Gunzip}
 	var err error
 	if len(lc.Sub.Pairs) > 0 {
 		if f.sub, err = compileSub(&lc.Sub, compile); err != nil {
 			return nil, err
 		}
 	}
-	if lc.Gzip.On {
-		if f.gzip, err = compileGzip(&lc.Gzip); err != nil {
+	if lc.Gzip.On || lc.Gzip.Gunzip {
+		if f.core, err = compileGzipCore(&lc.Gzip); err != nil {
 			return nil, err
 		}
+	}
+	if lc.Gzip.On {
+		f.gzip = compileGzip(&lc.Gzip)
 	}
 	return f, nil
 }
@@ -64,7 +71,7 @@ func (b *Bound) Changes(ctype string, length int64) bool {
 		return true
 	}
 	if gz := f.gzip; gz != nil && length >= gz.minLength && gz.types.matchString(ctype) {
-		return gz.ok(b.vars, fileHead{})
+		return f.core.ok(b.vars, fileHead{})
 	}
 	return false
 }
@@ -92,8 +99,9 @@ type Bound struct {
 	f    *Filter
 	vars *vars.Ctx
 
-	sub subStage
-	gz  gzipStage
+	gunzip gunzipStage
+	sub    subStage
+	gz     gzipStage
 
 	// active are the stages that took the current body, in order;
 	// links[i] passes stage i's output to stage i+1.
@@ -116,6 +124,14 @@ func (b *Bound) Start(buf []byte, start, status int, contentLength int64) ([]byt
 		return buf, nil
 	}
 	var st exchange.BodyStage
+	vary := false
+	if b.f.gunzip {
+		if buf, st, vary = b.gunzip.start(b.f.core, b.vars, buf, start); st != nil {
+			b.active[b.n] = st
+			b.n++
+			contentLength = -1
+		}
+	}
 	if b.f.sub != nil {
 		if buf, st = b.sub.start(b.f.sub, b.vars, buf, start, contentLength); st != nil {
 			b.active[b.n] = st
@@ -124,10 +140,16 @@ func (b *Bound) Start(buf []byte, start, status int, contentLength int64) ([]byt
 		}
 	}
 	if b.f.gzip != nil {
-		if buf, st = b.gz.start(b.f.gzip, b.vars, buf, start, status, contentLength); st != nil {
+		var v bool
+		if buf, st, v = b.gz.start(b.f.gzip, b.f.core, b.vars, buf, start, status, contentLength); st != nil {
 			b.active[b.n] = st
 			b.n++
 		}
+		vary = vary || v
+	}
+	if vary && b.f.core.vary {
+		// ngx_http_header_filter writes it after Connection.
+		buf = insertAfter(buf, start, "Connection", "Vary: Accept-Encoding\r\n")
 	}
 	switch b.n {
 	case 0:

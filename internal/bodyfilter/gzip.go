@@ -43,9 +43,14 @@ import (
 const gzipChunk = 8 << 10
 
 type gzipFilter struct {
-	types       typeSet
-	level       int
-	minLength   int64
+	types     typeSet
+	level     int
+	minLength int64
+}
+
+// gzipCore is ngx_http_core_module's part: ngx_http_gzip_ok's settings
+// and gzip_vary, which gzip and gunzip share.
+type gzipCore struct {
 	vary        bool
 	httpVersion int
 	proxied     config.GzipProxied
@@ -53,14 +58,16 @@ type gzipFilter struct {
 	msie6       bool
 }
 
-func compileGzip(c *config.GzipConf) (*gzipFilter, error) {
-	f := &gzipFilter{
-		types: newTypeSet(c.Types, "text/html"), level: c.CompLevel, minLength: c.MinLength,
-		vary: c.Vary, httpVersion: c.HTTPVersion, proxied: c.Proxied, msie6: c.DisableMSIE6,
-	}
+func compileGzip(c *config.GzipConf) *gzipFilter {
+	f := &gzipFilter{types: newTypeSet(c.Types, "text/html"), level: c.CompLevel, minLength: c.MinLength}
 	if f.level < 1 || f.level > 9 {
 		f.level = 1
 	}
+	return f
+}
+
+func compileGzipCore(c *config.GzipConf) (*gzipCore, error) {
+	f := &gzipCore{vary: c.Vary, httpVersion: c.HTTPVersion, proxied: c.Proxied, msie6: c.DisableMSIE6}
 	for _, re := range c.Disable {
 		r, err := regexp.Compile("(?i)" + re)
 		if err != nil {
@@ -120,7 +127,7 @@ type respHead interface {
 }
 
 // ok is ngx_http_gzip_ok.
-func (f *gzipFilter) ok(vc *vars.Ctx, resp respHead) bool {
+func (f *gzipCore) ok(vc *vars.Ctx, resp respHead) bool {
 	ae, has := requestHeader(vc, "Accept-Encoding")
 	if !has || len(ae) < 4 {
 		return false
@@ -149,7 +156,7 @@ func (f *gzipFilter) ok(vc *vars.Ctx, resp respHead) bool {
 }
 
 // proxiedOK is gzip_proxied's part of ngx_http_gzip_ok.
-func (f *gzipFilter) proxiedOK(vc *vars.Ctx, resp respHead) bool {
+func (f *gzipCore) proxiedOK(vc *vars.Ctx, resp respHead) bool {
 	p := f.proxied
 	switch {
 	case p&config.GzipProxiedOff != 0:
@@ -367,16 +374,13 @@ func (h headView) each(name string, fn func(v []byte) bool) bool {
 	})
 }
 
-// start is ngx_http_gzip_header_filter.
-func (s *gzipStage) start(f *gzipFilter, vc *vars.Ctx, buf []byte, start, status int, contentLength int64) ([]byte, exchange.BodyStage) {
+// start is ngx_http_gzip_header_filter; vary is r->gzip_vary.
+func (s *gzipStage) start(f *gzipFilter, core *gzipCore, vc *vars.Ctx, buf []byte, start, status int, contentLength int64) (_ []byte, _ exchange.BodyStage, vary bool) {
 	if !f.eligible(vc, buf, start, status, contentLength) {
-		return buf, nil
+		return buf, nil, false
 	}
-	if f.vary {
-		buf = insertAfter(buf, start, "Connection", "Vary: Accept-Encoding\r\n")
-	}
-	if !f.ok(vc, headView{buf, start}) {
-		return buf, nil
+	if !core.ok(vc, headView{buf, start}) {
+		return buf, nil, true
 	}
 	buf = append(buf[:len(buf)-2], "Content-Encoding: gzip\r\n\r\n"...)
 	buf = removeLines(buf, start, "Accept-Ranges")
@@ -384,7 +388,7 @@ func (s *gzipStage) start(f *gzipFilter, vc *vars.Ctx, buf []byte, start, status
 	s.level = f.level
 	s.out = s.out[:0]
 	s.zw = nil
-	return buf, s
+	return buf, s, true
 }
 
 // insertAfter inserts line after the first line named name (at the end

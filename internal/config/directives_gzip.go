@@ -3,7 +3,9 @@ package config
 import "strings"
 
 // This file holds the directives of ngx_http_gzip_filter_module (gzip,
-// gzip_types, gzip_comp_level, gzip_min_length) and those of
+// gzip_types, gzip_comp_level, gzip_min_length), of
+// ngx_http_gunzip_filter_module (gunzip; gunzip_buffers is accepted with
+// a notice) and those of
 // ngx_http_core_module that say when a response may be compressed
 // (gzip_vary, gzip_proxied, gzip_disable, gzip_http_version). The filter
 // is internal/bodyfilter's; gzip_buffers, gzip_window, gzip_hash,
@@ -67,6 +69,9 @@ func gzipDirectives() map[string]*directive {
 			return p, true
 		}, func(l *LocConf) *GzipProxied { return &gz(l).Proxied })},
 		"gzip_disable": {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: setGzipDisable},
+		// ngx_http_gunzip_filter_module.
+		"gunzip": {ctx: ctxHTTPAll, min: 1, max: 1, once: true,
+			set: onLoc(flagArg, func(l *LocConf) *bool { return &gz(l).Gunzip })},
 	}
 }
 

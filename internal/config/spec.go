@@ -427,6 +427,9 @@ type GzipConf struct {
 	// its "msie6".
 	Disable      []string
 	DisableMSIE6 bool
+	// Gunzip decompresses a gzip-encoded response for a client that does
+	// not take gzip (gunzip, default off).
+	Gunzip bool
 }
 
 // GzipProxied is a set of gzip_proxied values.

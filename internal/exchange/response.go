@@ -137,7 +137,10 @@ type BodyStage interface {
 	// Write filters p. It may keep a bounded tail of it (a possible
 	// match cut by the end of p) for the next Write or End.
 	Write(next io.Writer, p []byte) error
-	// End passes on what the stage still holds: the body has ended.
+	// End passes on what the stage still holds: the body has ended. It
+	// is called once for every body a stage took, also one cut short
+	// (next then discards), so that the stage can let go of what it
+	// holds.
 	End(next io.Writer) error
 }
 

@@ -2,6 +2,7 @@ package http1
 
 import (
 	"bytes"
+	"io"
 
 	"wsgate/internal/exchange"
 )
@@ -84,16 +85,20 @@ func (r *rawBody) Write(p []byte) (int, error) { return r.w.writeBody(p) }
 // endBody ends the body filter's stage once, so that what it still holds
 // goes out: when the response is finished, or earlier when the log phase
 // asks for $body_bytes_sent or $bytes_sent (nginx's filters have sent the
-// last buffer before the log phase). A cut response sends nothing more.
+// last buffer before the log phase). A cut response sends nothing more,
+// but its stages are ended all the same (into io.Discard), so that they
+// let go of what they hold (a compressor, a decompressing goroutine).
 func (w *ResponseWriter) endBody() {
 	st := w.stage
 	if st == nil {
 		return
 	}
 	w.stage = nil
-	if !w.broken {
-		if err := st.End(&w.raw); err != nil {
-			w.broken = true
-		}
+	var next io.Writer = &w.raw
+	if w.broken {
+		next = io.Discard
+	}
+	if err := st.End(next); err != nil {
+		w.broken = true
 	}
 }

@@ -1,0 +1,5 @@
+//go:build race
+
+package bodyfilter
+
+const raceEnabled = true
