@@ -25,25 +25,28 @@ type Filter struct {
 	gunzip bool        // gunzip on
 	sub    *subFilter  // sub_filter; nil: none
 	gzip   *gzipFilter // gzip on; nil: off
-	// core is ngx_http_gzip_ok's settings and gzip_vary, set when gzip
-	// or gunzip is on.
+	// static is gzip_static's mode, for the static file handler.
+	static config.GzipStatic
+	// core is ngx_http_gzip_ok's settings and gzip_vary, set when gzip,
+	// gunzip or gzip_static is on.
 	core *gzipCore
 }
 
 // Compile compiles a location's body filter directives; it returns nil
 // (and no error) when there are none.
 func Compile(lc *config.LocConf, compile CompileFunc) (*Filter, error) {
-	if len(lc.Sub.Pairs) == 0 && !lc.Gzip.On && !lc.Gzip.Gunzip {
+	gzipOK := lc.Gzip.On || lc.Gzip.Gunzip || lc.Gzip.Static != config.GzipStaticOff
+	if len(lc.Sub.Pairs) == 0 && !gzipOK {
 		return nil, nil
 	}
-	f := &Filter{gunzip: lc.Gzip.Gunzip}
+	f := &Filter{gunzip: lc.Gzip.Gunzip, static: lc.Gzip.Static}
 	var err error
 	if len(lc.Sub.Pairs) > 0 {
 		if f.sub, err = compileSub(&lc.Sub, compile); err != nil {
 			return nil, err
 		}
 	}
-	if lc.Gzip.On || lc.Gzip.Gunzip {
+	if gzipOK {
 		if f.core, err = compileGzipCore(&lc.Gzip); err != nil {
 			return nil, err
 		}
@@ -56,25 +59,48 @@ func Compile(lc *config.LocConf, compile CompileFunc) (*Filter, error) {
 
 // Changes reports whether the 200 of a static file of ctype (the
 // Content-Type value) and length would go through a stage for the bound
-// request: its length is then unknown to the client. nginx's range
-// filter runs after the body filters' header filters and sends no byte
-// ranges of such a body (nor Accept-Ranges), so the static file handler
-// asks before it decides. Search strings with variables are assumed not
-// to be all empty; gzip_proxied's tests see a file's Last-Modified and
-// ETag, and no Expires or Cache-Control.
-func (b *Bound) Changes(ctype string, length int64) bool {
+// request; encoded says the file is sent gzip-encoded (gzip_static). Its
+// length is then unknown to the client: nginx's range filter runs after
+// the body filters' header filters and sends no byte ranges of such a
+// body (nor Accept-Ranges), so the static file handler asks before it
+// decides. Search strings with variables are assumed not to be all
+// empty; gzip_proxied's tests see a file's Last-Modified and ETag, and no
+// Expires or Cache-Control.
+func (b *Bound) Changes(ctype string, length int64, encoded bool) bool {
 	if b == nil || b.f == nil || length == 0 {
 		return false
 	}
 	f := b.f
+	if encoded && f.gunzip && !f.core.ok(b.vars, fileHead{}) {
+		return true
+	}
 	if f.sub != nil && f.sub.types.matchString(ctype) {
 		return true
 	}
-	if gz := f.gzip; gz != nil && length >= gz.minLength && gz.types.matchString(ctype) {
+	if gz := f.gzip; gz != nil && !encoded && length >= gz.minLength && gz.types.matchString(ctype) {
 		return f.core.ok(b.vars, fileHead{})
 	}
 	return false
 }
+
+// GzipStatic is the location's gzip_static mode.
+func (b *Bound) GzipStatic() config.GzipStatic {
+	if b == nil || b.f == nil {
+		return config.GzipStaticOff
+	}
+	return b.f.static
+}
+
+// GzipOK is ngx_http_gzip_ok for a static file of the bound request.
+func (b *Bound) GzipOK() bool { return b.f.core.ok(b.vars, fileHead{}) }
+
+// GzipVary reports whether gzip_vary is on.
+func (b *Bound) GzipVary() bool { return b.f.core.vary }
+
+// MarkVary sets r->gzip_vary: the response gets "Vary: Accept-Encoding"
+// under gzip_vary whatever the filters decide (gzip_static found the
+// file's .gz).
+func (b *Bound) MarkVary() { b.varyMarked = true }
 
 // fileHead is what gzip_proxied sees of a static file's head.
 type fileHead struct{}
@@ -108,12 +134,15 @@ type Bound struct {
 	active [maxStages]exchange.BodyStage
 	links  [maxStages]link
 	n      int
+	// varyMarked is r->gzip_vary set by the content handler
+	// (gzip_static).
+	varyMarked bool
 }
 
 // Bind makes b the filter f with the request's variables vc.
 func (b *Bound) Bind(f *Filter, vc *vars.Ctx) {
 	b.f, b.vars = f, vc
-	b.n = 0
+	b.n, b.varyMarked = 0, false
 }
 
 // Start runs the header filters of the stages, in nginx's order, and
@@ -124,7 +153,8 @@ func (b *Bound) Start(buf []byte, start, status int, contentLength int64) ([]byt
 		return buf, nil
 	}
 	var st exchange.BodyStage
-	vary := false
+	vary := b.varyMarked
+	b.varyMarked = false
 	if b.f.gunzip {
 		if buf, st, vary = b.gunzip.start(b.f.core, b.vars, buf, start); st != nil {
 			b.active[b.n] = st
@@ -147,7 +177,7 @@ func (b *Bound) Start(buf []byte, start, status int, contentLength int64) ([]byt
 		}
 		vary = vary || v
 	}
-	if vary && b.f.core.vary {
+	if vary && b.f.core != nil && b.f.core.vary {
 		// ngx_http_header_filter writes it after Connection.
 		buf = insertAfter(buf, start, "Connection", "Vary: Accept-Encoding\r\n")
 	}

@@ -5,7 +5,7 @@ import "strings"
 // This file holds the directives of ngx_http_gzip_filter_module (gzip,
 // gzip_types, gzip_comp_level, gzip_min_length), of
 // ngx_http_gunzip_filter_module (gunzip; gunzip_buffers is accepted with
-// a notice) and those of
+// a notice), of ngx_http_gzip_static_module (gzip_static) and those of
 // ngx_http_core_module that say when a response may be compressed
 // (gzip_vary, gzip_proxied, gzip_disable, gzip_http_version). The filter
 // is internal/bodyfilter's; gzip_buffers, gzip_window, gzip_hash,
@@ -69,6 +69,19 @@ func gzipDirectives() map[string]*directive {
 			return p, true
 		}, func(l *LocConf) *GzipProxied { return &gz(l).Proxied })},
 		"gzip_disable": {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: setGzipDisable},
+		// ngx_http_gzip_static_module.
+		"gzip_static": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(func(c *checker, d *Directive) (GzipStatic, bool) {
+			switch d.Args[0].Text {
+			case "off":
+				return GzipStaticOff, true
+			case "on":
+				return GzipStaticOn, true
+			case "always":
+				return GzipStaticAlways, true
+			}
+			c.errorf(d.Args[0].Pos, "invalid value \"%s\" in \"%s\" directive, it must be \"off\", \"on\" or \"always\"", d.Args[0].Text, d.Name)
+			return 0, false
+		}, func(l *LocConf) *GzipStatic { return &gz(l).Static })},
 		// ngx_http_gunzip_filter_module.
 		"gunzip": {ctx: ctxHTTPAll, min: 1, max: 1, once: true,
 			set: onLoc(flagArg, func(l *LocConf) *bool { return &gz(l).Gunzip })},

@@ -40,8 +40,6 @@ func nginxRest(t map[string]*directive) {
 	// zlib's window and memory, and nginx's buffering of what gzip
 	// compresses: Go's compress/gzip has its own.
 	ignore(ctxHTTPAll, "gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer")
-	// Not built: a file's .gz neighbour is not looked for.
-	ignore(ctxHTTPAll, "gzip_static")
 	note(ctxHTTPAll, "Go's compress/gzip sizes its own buffers", "gunzip_buffers")
 	note(ctxHTTPAll, http2Note, "http2_recv_buffer_size", "http2_pool_size", "http2_max_concurrent_streams",
 		"http2_max_concurrent_pushes", "http2_max_requests", "http2_max_field_size", "http2_max_header_size",

@@ -430,7 +430,21 @@ type GzipConf struct {
 	// Gunzip decompresses a gzip-encoded response for a client that does
 	// not take gzip (gunzip, default off).
 	Gunzip bool
+	// Static is gzip_static (default off): a file's FILE.gz neighbour is
+	// sent instead, gzip-encoded, to a client that takes gzip (on) or to
+	// every client (always).
+	Static GzipStatic
 }
+
+// GzipStatic is a gzip_static value.
+type GzipStatic uint8
+
+// The gzip_static values.
+const (
+	GzipStaticOff GzipStatic = iota
+	GzipStaticOn
+	GzipStaticAlways
+)
 
 // GzipProxied is a set of gzip_proxied values.
 type GzipProxied uint16

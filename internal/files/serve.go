@@ -1,6 +1,7 @@
 package files
 
 import (
+	"wsgate/internal/config"
 	"context"
 	"errors"
 	"io/fs"
@@ -68,11 +69,19 @@ type Request struct {
 	Body BodyChanges
 }
 
-// BodyChanges says whether the 200 of a file of ctype and length goes
-// through a body filter (sub_filter, gzip) for this request;
-// *bodyfilter.Bound implements it.
+// BodyChanges is what the static handler asks of the location's body
+// filters bound to the request; *bodyfilter.Bound implements it.
 type BodyChanges interface {
-	Changes(ctype string, length int64) bool
+	// Changes says whether the 200 of a file of ctype and length (sent
+	// gzip-encoded: encoded) goes through a body filter (sub_filter,
+	// gzip, gunzip).
+	Changes(ctype string, length int64, encoded bool) bool
+	// GzipStatic is gzip_static's mode; GzipOK is ngx_http_gzip_ok for
+	// the request; GzipVary is gzip_vary; MarkVary sets r->gzip_vary.
+	GzipStatic() config.GzipStatic
+	GzipOK() bool
+	GzipVary() bool
+	MarkVary()
 }
 
 // Action says what the caller does with a Result.
@@ -130,6 +139,8 @@ type state struct {
 	// addURIToAlias is nginx's r->add_uri_to_alias: try_files picked a
 	// file under a regex location's alias, which then gets $uri appended.
 	addURIToAlias bool
+	// gzipped: gzip_static sends the file's .gz neighbour.
+	gzipped bool
 }
 
 func isGetHeadPost(m string) bool { return m == "GET" || m == "HEAD" || m == "POST" }
@@ -162,6 +173,9 @@ func (h *Handler) Serve(w ResponseWriter, r *Request, sc *Scratch) Result {
 	}
 	if !isGetHeadPost(r.Method) {
 		return s.fail(405)
+	}
+	if res, done := s.gzipStatic(w); done {
+		return res
 	}
 	return s.static(w)
 }

@@ -120,7 +120,7 @@ func (s *state) send(b *body) Result {
 	rs := &s.sc.rs
 	rs.r = rs.r[:0]
 	rangeStatus := 0
-	ranges := h.maxRanges != 0 && !s.r.HTTP09 && (s.r.Body == nil || !s.r.Body.Changes(fi.ctype, size))
+	ranges := h.maxRanges != 0 && !s.r.HTTP09 && (s.r.Body == nil || !s.r.Body.Changes(fi.ctype, size, s.gzipped))
 	if status == 200 && ranges {
 		rangeStatus = s.ranges(&fi, rs)
 		if rangeStatus == 416 {
@@ -168,6 +168,10 @@ func (s *state) send(b *body) Result {
 	}
 	if fi.etag != nil {
 		w.AddHeaderBytes(etagName, fi.etag)
+	}
+	if s.gzipped {
+		// ngx_http_gzip_static_handler pushes it after ngx_http_set_etag's.
+		w.AddHeader("Content-Encoding", "gzip")
 	}
 	var ex []byte
 	if ExpiresStatus(status) {
