@@ -1,7 +1,6 @@
 package files
 
 import (
-	"wsgate/internal/config"
 	"context"
 	"errors"
 	"io/fs"
@@ -9,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"wsgate/internal/config"
 
 	"wsgate/internal/headers"
 	"wsgate/internal/vars"
