@@ -59,7 +59,7 @@ func Compile(lc *config.LocConf, compile CompileFunc) (*Filter, error) {
 
 // Changes reports whether the 200 of a static file of ctype (the
 // Content-Type value) and length would go through a stage for the bound
-// request; encoded says the file is sent gzip-encoded (gzip_static). Its
+// request; encoded says the file is sent gzip-encoded. Its
 // length is then unknown to the client: nginx's range filter runs after
 // the body filters' header filters and sends no byte ranges of such a
 // body (nor Accept-Ranges), so the static file handler asks before it

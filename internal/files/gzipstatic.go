@@ -11,7 +11,8 @@ import (
 // trailing slash, with gzip_static on and a request ngx_http_gzip_ok lets
 // through (or gzip_static always), the file's neighbour FILE.gz is sent
 // instead, with the original name's type, "Content-Encoding: gzip", its
-// own length, Last-Modified and ETag, and byte ranges of it. done is
+// own length, Last-Modified and ETag, and no byte ranges (nginx 1.22
+// leaves r->allow_ranges unset there). done is
 // false when the static handler is to go on: no .gz, a directory, a
 // request that may not have gzip. Finding the .gz (whether or not the
 // request may have it) marks the response for gzip_vary; a .gz that is

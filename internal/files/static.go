@@ -120,7 +120,8 @@ func (s *state) send(b *body) Result {
 	rs := &s.sc.rs
 	rs.r = rs.r[:0]
 	rangeStatus := 0
-	ranges := h.maxRanges != 0 && !s.r.HTTP09 && (s.r.Body == nil || !s.r.Body.Changes(fi.ctype, size, s.gzipped))
+	// gzip_static's answer leaves r->allow_ranges unset (nginx 1.22).
+	ranges := h.maxRanges != 0 && !s.r.HTTP09 && !s.gzipped && (s.r.Body == nil || !s.r.Body.Changes(fi.ctype, size, false))
 	if status == 200 && ranges {
 		rangeStatus = s.ranges(&fi, rs)
 		if rangeStatus == 416 {
