@@ -179,9 +179,10 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-// TestGateGzip: gzip through the whole path: a proxied text/html body
-// compressed for a client that accepts it (decoding to the upstream's
-// bytes), left alone for one that does not, and a WebSocket handshake
+// TestGateGzip: gzip through the whole path: a file's .gz sent by
+// gzip_static, a proxied text/html body compressed for a client that
+// accepts it (decoding to the upstream's bytes), left alone for one that
+// does not, and a WebSocket handshake
 // that sends Accept-Encoding (browsers do) upgraded with its tunnel's
 // bytes untouched.
 func TestGateGzip(t *testing.T) {
@@ -194,7 +195,25 @@ gzip_types *;
 server { listen {{listen}};
   location / { proxy_pass http://{{b}}; }
   location /ws { proxy_pass http://{{ws}}; }
+  location /static/ { alias {{dir}}/; gzip_static on; gzip off; }
 }`, map[string]string{"listen": "{{listen}}", "b": b.Addr, "ws": ws})
+
+	// gzip_static: the .gz as it is to a client that takes gzip, the
+	// file itself to one that does not.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("<p>from the .gz</p>"))
+	zw.Close()
+	writeFile(t, g.dir+"/a.html", "<p>plain</p>")
+	writeFile(t, g.dir+"/a.html.gz", gz.String())
+	if r := g.do("GET /static/a.html HTTP/1.1\nHost: h\nAccept-Encoding: gzip\n\n", "GET"); string(r.Body) != gz.String() {
+		t.Errorf("gzip_static: got %q; want the .gz's bytes", r.Body)
+	} else if v, _ := r.Get("Content-Encoding"); v != "gzip" {
+		t.Errorf("gzip_static: got Content-Encoding %q; want gzip", v)
+	}
+	if r := g.do("GET /static/a.html HTTP/1.1\nHost: h\n\n", "GET"); string(r.Body) != "<p>plain</p>" {
+		t.Errorf("gzip_static without Accept-Encoding: got %q; want the file", r.Body)
+	}
 
 	r := g.do("GET / HTTP/1.1\nHost: h\nAccept-Encoding: gzip, deflate\n\n", "GET")
 	if v, _ := r.Get("Content-Encoding"); v != "gzip" {
