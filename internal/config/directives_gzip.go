@@ -19,17 +19,7 @@ func gzipDirectives() map[string]*directive {
 	return map[string]*directive{
 		"gzip": {ctx: ctxHTTPAll | ctxLocIf, min: 1, max: 1, once: true,
 			set: onLoc(flagArg, func(l *LocConf) *bool { return &gz(l).On })},
-		"gzip_types": {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: func(c *checker, f *frame, d *Directive, _ bool) {
-			ts := []string{"text/html"}
-			for _, a := range d.Args {
-				if a.Text == "*" {
-					ts = []string{"*"}
-					break
-				}
-				ts = append(ts, strings.ToLower(a.Text))
-			}
-			f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Gzip.Types = ts })
-		}},
+		"gzip_types": {ctx: ctxHTTPAll, min: 1, max: unbounded, set: typesSlot(func(l *LocConf) *[]string { return &l.Gzip.Types })},
 		"gzip_comp_level": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(func(c *checker, d *Directive) (int, bool) {
 			n, ok := parseNumber(d.Args[0].Text)
 			if !ok {
@@ -56,19 +46,8 @@ func gzipDirectives() map[string]*directive {
 			c.errorf(d.Args[0].Pos, "invalid value \"%s\" in \"%s\" directive, it must be \"1.0\" or \"1.1\"", d.Args[0].Text, d.Name)
 			return 0, false
 		}, func(l *LocConf) *int { return &gz(l).HTTPVersion })},
-		"gzip_proxied": {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: onLoc(func(c *checker, d *Directive) (GzipProxied, bool) {
-			var p GzipProxied
-			for _, a := range d.Args {
-				bit, ok := gzipProxiedNames[a.Text]
-				if !ok {
-					c.errorf(a.Pos, "invalid value \"%s\" in \"%s\" directive", a.Text, d.Name)
-					return 0, false
-				}
-				p |= bit
-			}
-			return p, true
-		}, func(l *LocConf) *GzipProxied { return &gz(l).Proxied })},
-		"gzip_disable": {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: setGzipDisable},
+		"gzip_proxied": {ctx: ctxHTTPAll, min: 1, max: unbounded, set: setGzipProxied},
+		"gzip_disable": {ctx: ctxHTTPAll, min: 1, max: unbounded, set: setGzipDisable},
 		// ngx_http_gzip_static_module.
 		"gzip_static": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(func(c *checker, d *Directive) (GzipStatic, bool) {
 			switch d.Args[0].Text {
@@ -88,6 +67,58 @@ func gzipDirectives() map[string]*directive {
 	}
 }
 
+// setGzipProxied is ngx_conf_set_bitmask_slot: the values of every
+// gzip_proxied line of a level add up (a value given twice is a
+// warning); the level's first line replaces what it inherits.
+func setGzipProxied(c *checker, f *frame, d *Directive, first bool) {
+	var p GzipProxied
+	for _, a := range d.Args {
+		bit, ok := gzipProxiedNames[a.Text]
+		if !ok {
+			c.errorf(a.Pos, "invalid value \"%s\" in \"%s\" directive", a.Text, d.Name)
+			return
+		}
+		p |= bit
+	}
+	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) {
+		if first {
+			l.Gzip.Proxied = 0
+		}
+		l.Gzip.Proxied |= p
+	})
+}
+
+// typesSlot is ngx_http_types_slot with text/html as the default type:
+// a level's first line starts a list that holds text/html, each line
+// adds its types, and "*" stands for any type from then on.
+func typesSlot(field func(*LocConf) *[]string) setFunc {
+	return func(c *checker, f *frame, d *Directive, first bool) {
+		var ts []string
+		any := false
+		for _, a := range d.Args {
+			if a.Text == "*" {
+				any = true
+				break
+			}
+			ts = append(ts, strings.ToLower(a.Text))
+		}
+		f.lvl.loc = append(f.lvl.loc, func(l *LocConf) {
+			list := field(l)
+			switch {
+			case first && any:
+				*list = []string{"*"}
+			case first:
+				*list = append([]string{"text/html"}, ts...)
+			case len(*list) == 1 && (*list)[0] == "*":
+			case any:
+				*list = []string{"*"}
+			default:
+				*list = append(append([]string(nil), *list...), ts...)
+			}
+		})
+	}
+}
+
 // gzipProxiedNames are gzip_proxied's values (ngx_http_gzip_proxied_mask).
 var gzipProxiedNames = map[string]GzipProxied{
 	"off": GzipProxiedOff, "expired": GzipProxiedExpired, "no-cache": GzipProxiedNoCache,
@@ -98,8 +129,9 @@ var gzipProxiedNames = map[string]GzipProxied{
 // setGzipDisable is ngx_http_gzip_disable: "msie6" is the old MSIE test,
 // "degradation" is refused (it needs the degradation module), anything
 // else a case-insensitive regular expression matched against User-Agent.
-// The list and the msie6 test are inherited on their own.
-func setGzipDisable(c *checker, f *frame, d *Directive, _ bool) {
+// The lines of a level add up; the list and the msie6 test are
+// inherited on their own.
+func setGzipDisable(c *checker, f *frame, d *Directive, first bool) {
 	var res []string
 	msie6 := false
 	for _, a := range d.Args {
@@ -121,8 +153,11 @@ func setGzipDisable(c *checker, f *frame, d *Directive, _ bool) {
 		if msie6 {
 			l.Gzip.DisableMSIE6 = true
 		}
+		if first {
+			l.Gzip.Disable = nil
+		}
 		if len(res) > 0 {
-			l.Gzip.Disable = res
+			l.Gzip.Disable = append(append([]string(nil), l.Gzip.Disable...), res...)
 		}
 	})
 }

@@ -1,7 +1,5 @@
 package config
 
-import "strings"
-
 // This file holds the directives of ngx_http_sub_filter_module:
 // sub_filter, sub_filter_types, sub_filter_once and
 // sub_filter_last_modified. The filter itself, which rewrites response
@@ -12,7 +10,7 @@ import "strings"
 func subDirectives() map[string]*directive {
 	return map[string]*directive{
 		"sub_filter":               {ctx: ctxHTTPAll, min: 2, max: 2, set: setSubFilter},
-		"sub_filter_types":         {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: setSubFilterTypes},
+		"sub_filter_types":         {ctx: ctxHTTPAll, min: 1, max: unbounded, set: typesSlot(func(l *LocConf) *[]string { return &l.Sub.Types })},
 		"sub_filter_once":          {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.Sub.Once })},
 		"sub_filter_last_modified": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.Sub.LastModified })},
 	}
@@ -46,19 +44,4 @@ func setSubFilter(c *checker, f *frame, d *Directive, first bool) {
 		}
 		l.Sub.Pairs = append(l.Sub.Pairs, p)
 	})
-}
-
-// setSubFilterTypes is ngx_http_types_slot with text/html as the default
-// type: the list always holds text/html besides the types given, and "*"
-// stands for any type.
-func setSubFilterTypes(c *checker, f *frame, d *Directive, _ bool) {
-	ts := []string{"text/html"}
-	for _, a := range d.Args {
-		if a.Text == "*" {
-			ts = []string{"*"}
-			break
-		}
-		ts = append(ts, strings.ToLower(a.Text))
-	}
-	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Sub.Types = ts })
 }

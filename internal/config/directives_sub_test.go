@@ -74,3 +74,52 @@ func TestSubFilterLimit(t *testing.T) {
 		t.Fatalf("got errors %v; want one saying the limit", errs)
 	}
 }
+
+// TestGzipAccumulates: gzip_proxied (a bitmask slot), gzip_types and
+// sub_filter_types (types slots) and gzip_disable add up over the lines
+// of one level, as nginx reads them, and a level's first line replaces
+// what it inherits; gzip_comp_level, a number slot, may be given once.
+func TestGzipAccumulates(t *testing.T) {
+	s := checkText(t, `
+http {
+	gzip_proxied any;
+	gzip_disable msie6;
+	server {
+		gzip_proxied expired no-cache;
+		gzip_proxied auth;
+		gzip_types text/css;
+		gzip_types application/json;
+		sub_filter_types text/css;
+		sub_filter_types *;
+		gzip_disable "^curl";
+		gzip_disable "wget";
+		location / { }
+		location /own { gzip_proxied off; gzip_types *; }
+	}
+}
+events {}`)
+	l := s.HTTP.Servers[0].Locations[0].Conf
+	if want := GzipProxiedExpired | GzipProxiedNoCache | GzipProxiedAuth; l.Gzip.Proxied != want {
+		t.Errorf("gzip_proxied %b; want %b", l.Gzip.Proxied, want)
+	}
+	if got := fmt.Sprint(l.Gzip.Types); got != "[text/html text/css application/json]" {
+		t.Errorf("gzip_types %s", got)
+	}
+	if got := fmt.Sprint(l.Sub.Types); got != "[*]" {
+		t.Errorf("sub_filter_types %s", got)
+	}
+	if got := fmt.Sprint(l.Gzip.Disable); got != "[^curl wget]" || !l.Gzip.DisableMSIE6 {
+		t.Errorf("gzip_disable %s msie6 %v; want [^curl wget] and msie6 inherited", got, l.Gzip.DisableMSIE6)
+	}
+	o := s.HTTP.Servers[0].Locations[1].Conf
+	if o.Gzip.Proxied != GzipProxiedOff || fmt.Sprint(o.Gzip.Types) != "[*]" {
+		t.Errorf("/own: gzip_proxied %b, gzip_types %v", o.Gzip.Proxied, o.Gzip.Types)
+	}
+	ast, errs := parse("test.conf", []byte("server { gzip_comp_level 1; gzip_comp_level 2; }"), ParseOptions{})
+	if len(errs) == 0 {
+		_, errs = Check(ast)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "is duplicate") {
+		t.Errorf("got %v; want gzip_comp_level duplicate", errs)
+	}
+}
