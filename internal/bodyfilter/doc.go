@@ -1,5 +1,6 @@
 // Package bodyfilter is wsgate's response body filter chain: what
-// nginx's body filters (ngx_http_sub_filter_module today) do to the
+// nginx's body filters (ngx_http_gunzip_filter_module,
+// ngx_http_sub_filter_module, ngx_http_gzip_filter_module) do to the
 // bodies a location sends, whoever makes them: a proxied response, a
 // static file, a return's text, an error page. A 101 and the bytes of a
 // tunnel never pass through it.
@@ -8,8 +9,10 @@
 // (Compile) and is immutable; a location without body filter directives
 // has a nil Filter, and the wire layer then does nothing at all: no
 // call, no allocation. Its stages are chosen at compile time, in the
-// order nginx runs its filters (ngx_modules' order, reversed: sub, then
-// charset recoding, then gzip). A connection keeps one Bound, the
+// order nginx runs its filters (ngx_modules' order, reversed: gunzip,
+// sub, then charset recoding, then gzip). It also answers the static
+// file handler's questions: whether a file's body would be changed (no
+// byte ranges then), and gzip_static's ngx_http_gzip_ok. A connection keeps one Bound, the
 // Filter with the request's variables and the per-response state of
 // every stage, so that a response allocates nothing once the
 // connection's buffers have grown.
@@ -28,10 +31,14 @@
 //
 // Streaming: no stage holds a whole body. sub_filter keeps at most the
 // longest search string minus one byte between two writes: the tail
-// that a match may continue.
+// that a match may continue; gzip keeps what compress/gzip has not yet
+// emitted and about 8 KiB of output; gunzip decodes each write as it
+// comes.
 //
-// Joining the chain: a new filter (charset recoding, gzip) adds its
-// compiled form to Filter, a case to Filter.stages' order and its
-// per-response state to Bound; its header filter returns nil for a
-// body it leaves alone.
+// Joining the chain: a new filter (charset recoding) adds its compiled
+// form to Filter (Compile), its per-response state to Bound, and a step
+// to Bound.Start in nginx's order (charset between sub and gzip); its
+// header filter edits the head and returns a nil stage for a body it
+// leaves alone, and its stage implements exchange.BodyStage (Write with
+// a bounded hold, End once).
 package bodyfilter
