@@ -399,6 +399,10 @@ func (c *Compiler) resolve(name string) (part, error) {
 		return part{kind: kHTTP, lit: name[5:]}, nil
 	case strings.HasPrefix(name, "arg_") && len(name) > 4:
 		return part{kind: kArg, lit: name[4:]}, nil
+	case name == "arg_":
+		// ngx_http_variable_argument: an empty argument name is never
+		// found, whatever the query holds.
+		return part{kind: kLiteral}, nil
 	case strings.HasPrefix(name, "cookie_") && len(name) > 7:
 		return part{kind: kCookie, lit: name[7:]}, nil
 	}
