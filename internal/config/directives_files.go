@@ -33,7 +33,7 @@ type FilesConf struct {
 	TryFilesPos Pos
 
 	Autoindex          bool
-	AutoindexFormat    string // html (default) or json
+	AutoindexFormat    string // html (default), json, jsonp or xml
 	AutoindexExactSize bool   // default on
 	AutoindexLocaltime bool
 
@@ -122,10 +122,7 @@ func filesDirectives() map[string]*directive {
 	t["autoindex_format"] = &directive{ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onFiles(func(c *checker, d *Directive) (func(*FilesConf), bool) {
 		v := d.Args[0].Text
 		switch v {
-		case "html", "json":
-		case "xml", "jsonp":
-			c.errorf(d.Args[0].Pos, "autoindex_format %q is not supported by wsgate; use html or json", v)
-			return nil, false
+		case "html", "json", "jsonp", "xml":
 		default:
 			c.errorf(d.Args[0].Pos, "invalid value %q", v)
 			return nil, false

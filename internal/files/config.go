@@ -48,7 +48,7 @@ type Config struct {
 
 	// Autoindex (autoindex on) lists directories without an index file.
 	Autoindex          bool
-	AutoindexFormat    string // "html" (default) or "json"
+	AutoindexFormat    string // "html" (default), "json", "jsonp" or "xml"
 	AutoindexExactSize bool   // default on
 	AutoindexLocaltime bool   // default off
 
@@ -134,7 +134,7 @@ type Handler struct {
 	hasTry   bool
 
 	autoindex bool
-	aiJSON    bool
+	aiFormat  uint8 // aiHTML, aiJSON, aiJSONP, aiXML
 	exactSize bool
 	localtime bool
 
@@ -150,6 +150,14 @@ type Handler struct {
 	logNotFound bool
 	log         *slog.Logger
 }
+
+// autoindex_format values.
+const (
+	aiHTML uint8 = iota
+	aiJSON
+	aiJSONP
+	aiXML
+)
 
 const (
 	imsExact uint8 = iota
@@ -181,9 +189,13 @@ func New(c Config, compile CompileFunc) (*Handler, error) {
 	switch c.AutoindexFormat {
 	case "", "html":
 	case "json":
-		h.aiJSON = true
+		h.aiFormat = aiJSON
+	case "jsonp":
+		h.aiFormat = aiJSONP
+	case "xml":
+		h.aiFormat = aiXML
 	default:
-		return nil, fmt.Errorf("autoindex_format %q is not supported by wsgate: use html or json", c.AutoindexFormat)
+		return nil, fmt.Errorf("invalid autoindex_format %q", c.AutoindexFormat)
 	}
 	switch c.IfModifiedSince {
 	case "", "exact":

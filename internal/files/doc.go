@@ -41,9 +41,8 @@
 //
 // Where this package differs from nginx 1.22 on purpose:
 //   - the traversal check above (404 instead of the file);
-//   - autoindex_format xml and jsonp, disable_symlinks other than off and
-//     charset_map recoding are not implemented (the configuration check
-//     rejects them);
+//   - disable_symlinks other than off and charset_map recoding are not
+//     implemented (the configuration check rejects them);
 //   - open_file_cache is accepted and does nothing: every request opens
 //     and stats its file, which the kernel's dentry cache makes cheap.
 package files

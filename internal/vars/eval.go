@@ -366,6 +366,10 @@ func headerIs(name, v string) bool {
 	return true
 }
 
+// Arg is ngx_http_arg for handlers that read one argument themselves (the
+// callback of autoindex_format jsonp): see arg.
+func Arg(args, name string) (string, bool) { return arg(args, name) }
+
 // arg is ngx_http_arg: the raw value of the first "name=" (name compared
 // case-insensitively) at the start of args or after "&".
 func arg(args, name string) (string, bool) {
