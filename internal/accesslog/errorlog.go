@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"wsgate/internal/config"
 )
 
 // Levels maps nginx's error_log levels to slog levels: debug, info and
@@ -95,4 +97,76 @@ func levelName(l slog.Level) string {
 		return "alert"
 	}
 	return "emerg"
+}
+
+// ErrorLogger is the logger of the error_log directives of an http,
+// server or location level (nginx switches a request's log to its
+// location's, ngx_http_update_location_config): every target receives
+// the lines at or above its own level. The files are the set's, shared
+// with access logs of the same path and reopened with them.
+func (fs *Files) ErrorLogger(logs []config.ErrorLog) (*slog.Logger, error) {
+	hs := make(multiHandler, 0, len(logs))
+	for _, el := range logs {
+		f, err := fs.open(config.AccessLog{Pos: el.Pos, Path: el.Path})
+		if err != nil {
+			return nil, err
+		}
+		lv, ok := Levels[el.Level]
+		if !ok {
+			lv = slog.LevelError
+		}
+		hs = append(hs, NewErrorLog(fileWriter{f}, lv))
+	}
+	if len(hs) == 1 {
+		return slog.New(hs[0]), nil
+	}
+	return slog.New(hs), nil
+}
+
+// fileWriter writes whole lines to a shared log file.
+type fileWriter struct{ f *file }
+
+func (w fileWriter) Write(b []byte) (int, error) {
+	w.f.write(b)
+	return len(b), nil
+}
+
+// multiHandler sends a record to every handler that takes its level.
+type multiHandler []slog.Handler
+
+func (m multiHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	for _, h := range m {
+		if h.Enabled(ctx, l) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m multiHandler) Handle(ctx context.Context, r slog.Record) error {
+	var first error
+	for _, h := range m {
+		if h.Enabled(ctx, r.Level) {
+			if err := h.Handle(ctx, r.Clone()); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+func (m multiHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	n := make(multiHandler, len(m))
+	for i, h := range m {
+		n[i] = h.WithAttrs(attrs)
+	}
+	return n
+}
+
+func (m multiHandler) WithGroup(name string) slog.Handler {
+	n := make(multiHandler, len(m))
+	for i, h := range m {
+		n[i] = h.WithGroup(name)
+	}
+	return n
 }

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"errors"
+	"log/slog"
 
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
@@ -142,7 +143,14 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		loc.Types, loc.DefaultType = lc.Files.Types, lc.Files.DefaultType
 		loc.Expires = lc.Files.Expires
 		if loc.Content == ContentFiles {
-			if loc.Files, err = compileFiles(loc, env, compile); err != nil {
+			log := env.Log
+			if len(lc.ErrorLogs) > 0 && env.Logs != nil {
+				if log, err = env.Logs.ErrorLogger(lc.ErrorLogs); err != nil {
+					errs.Add(lc.ErrorLogs[0].Pos, "%v", err)
+					continue
+				}
+			}
+			if loc.Files, err = compileFiles(loc, env.Prefix, log, compile); err != nil {
 				// files.New names the directive and value.
 				errs.Add(lc.Files.RootPos, "%v", err)
 				continue
@@ -182,11 +190,12 @@ func (loc *Loc) pos() config.Pos {
 
 // compileFiles builds the file handler of a location that neither
 // proxies nor returns.
-func compileFiles(loc *Loc, env *Env, compile CompileFunc) (*files.Handler, error) {
+// Its error lines go to log: the location's error_log, or the process's.
+func compileFiles(loc *Loc, prefix string, log *slog.Logger, compile CompileFunc) (*files.Handler, error) {
 	f := &loc.Conf.Files
 	c := files.Config{
 		Root:               f.Root,
-		Prefix:             env.Prefix,
+		Prefix:             prefix,
 		Alias:              f.Alias,
 		Location:           f.AliasLocation,
 		Regex:              f.AliasRegex,
@@ -205,7 +214,7 @@ func compileFiles(loc *Loc, env *Env, compile CompileFunc) (*files.Handler, erro
 		IfModifiedSince:    f.IfModifiedSince,
 		MaxRanges:          f.MaxRanges,
 		LogNotFound:        f.LogNotFound,
-		Log:                env.Log,
+		Log:                log,
 	}
 	return files.New(c, func(raw string) (files.Template, error) { return compile(raw) })
 }
