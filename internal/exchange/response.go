@@ -61,10 +61,11 @@ type ResponseWriter interface {
 	// Write (a small file read straight behind the head), or returns nil
 	// when the body cannot take them that way.
 	BodyBuffer(n int) []byte
-	// AddErrorHeader queues a line that the head of this response ends
-	// with, whoever writes it (the WWW-Authenticate of a 401 that
-	// proxy_intercept_errors took, which nginx keeps for the error
-	// page's answer).
+	// AddErrorHeader queues a line that this response's head carries,
+	// whoever writes it, ahead of the lines its handler adds after the
+	// framing ones (what nginx leaves in its list of headers for the
+	// error page's answer: the WWW-Authenticate of a 401 that
+	// proxy_intercept_errors took, a 416's Content-Range).
 	AddErrorHeader(name, value []byte)
 	// SetErrorStatus makes the head that WriteHeader or
 	// WriteComposedHeader writes carry status, with nginx's reason text,

@@ -96,6 +96,10 @@ type Result struct {
 	// Charset is the charset directive's value when the page's
 	// Content-Type (text/html) gets "; charset=" (Error, Redirect).
 	Charset string
+	// ETag is, for the range filter's 416, the file's ETag line, which
+	// nginx leaves in the response's header list when an error page
+	// answers (its own page clears it); nil otherwise.
+	ETag []byte
 	// Close: the connection closes once the page is sent, its header
 	// still saying keep-alive (a 412 of the not_modified filter, which
 	// nginx sends and then finalizes the request with an error).

@@ -127,7 +127,7 @@ func (s *state) send(b *body) Result {
 			extra = strconv.AppendInt(extra, size, 10)
 			extra = append(extra, "\r\n"...)
 			s.sc.extra = extra
-			return Result{Action: Error, Status: 416, Extra: extra, Charset: s.pageCharset()}
+			return Result{Action: Error, Status: 416, Extra: extra, Charset: s.pageCharset(), ETag: fi.etag}
 		}
 		if rangeStatus == 206 {
 			status = 206

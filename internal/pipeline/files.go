@@ -49,6 +49,21 @@ func (h filesContent) ServeContent(w exchange.ResponseWriter, r *exchange.Reques
 			// file, 403, 405, try_files' =code).
 			return exchange.Result{Error: res.Status}
 		}
+		if pc.ep.Answers(loc.ErrorPages, res.Status) {
+			// ngx_http_special_response_handler finds the error page
+			// of the header filters' 412 and 416 as of any other
+			// status. The 416's Content-Range and the file's ETag stay
+			// in nginx's list of headers, whoever answers; the 412
+			// came through ngx_http_filter_finalize_request, which
+			// cleaned the headers and ends the request with an error
+			// once the page is sent: the connection closes.
+			if len(res.ETag) > 0 {
+				w.AddErrorHeader(etagName, res.ETag)
+			}
+			addErrorLines(w, res.Extra)
+			pc.abortAfter = pc.abortAfter || res.Close
+			return exchange.Result{Error: res.Status}
+		}
 		// The not_modified filter's 412 and the range filter's 416 (with
 		// its Content-Range) are written with nginx's page here.
 		w.WriteErrorWith(res.Status, res.Charset, res.Extra)
@@ -79,22 +94,39 @@ func (pc *Conn) expiresLines(loc *snapshot.Loc, status int) []byte {
 
 // addLines queues serialized "Name: Value\r\n" lines.
 func addLines(w exchange.ResponseWriter, lines []byte) {
+	for name, value, rest, ok := nextLine(lines); ok; name, value, rest, ok = nextLine(rest) {
+		w.AddHeaderBytes(name, value)
+	}
+}
+
+// addErrorLines queues serialized lines with AddErrorHeader.
+func addErrorLines(w exchange.ResponseWriter, lines []byte) {
+	for name, value, rest, ok := nextLine(lines); ok; name, value, rest, ok = nextLine(rest) {
+		w.AddErrorHeader(name, value)
+	}
+}
+
+// nextLine splits the first "Name: Value\r\n" line off lines, skipping
+// lines without ": ".
+func nextLine(lines []byte) (name, value, rest []byte, ok bool) {
 	for len(lines) > 0 {
 		i := bytes.Index(lines, lineEnd)
 		if i < 0 {
-			return
+			return nil, nil, nil, false
 		}
 		line := lines[:i]
 		lines = lines[i+2:]
 		if c := bytes.Index(line, colonSP); c > 0 {
-			w.AddHeaderBytes(line[:c], line[c+2:])
+			return line[:c], line[c+2:], lines, true
 		}
 	}
+	return nil, nil, nil, false
 }
 
 var (
-	lineEnd = []byte("\r\n")
-	colonSP = []byte(": ")
+	etagName = []byte("ETag")
+	lineEnd  = []byte("\r\n")
+	colonSP  = []byte(": ")
 )
 
 var (

@@ -83,6 +83,9 @@ type Conn struct {
 	// nginx discards it then (ngx_http_discard_request_body), so that the
 	// error page's location does not refuse it again.
 	refused bool
+	// abortAfter closes the connection once the response is sent (the
+	// error page of a 412, see filesContent).
+	abortAfter bool
 
 	// rw is the request's state in the rewrite phases; warnFn is
 	// warnUninitialized, made once per Open.
@@ -160,12 +163,16 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 	pc.rw.Reset()
 	pc.ep.Reset()
 	pc.refused = false
+	pc.abortAfter = false
 	pc.rw.Escape, pc.rw.Log = snapshot.PathQuoted(r.URI) || pathHasPlus(r.URI), pc.p.Log
 	loc, res := pc.phases(w, r, snap, srv, pc.checkClientCert(srv, r))
 	if res.Status >= statusSSLCertError && res.Status <= statusToHTTPS {
 		// nginx logs its internal 495 to 497 as the 400 it sends
 		// (r->err_status).
 		res.Status = 400
+	}
+	if pc.abortAfter {
+		w.Abort()
 	}
 	pc.logPhase(w, loc, res)
 }
