@@ -125,8 +125,9 @@ type Handler struct {
 	rootBase string // the literal directory every path must stay under
 	prefix   string
 	alias    bool
-	aliasLen int  // prefix locations: len(Location)
-	regex    bool // regex location with alias: the alias is the whole path
+	aliasLen int    // prefix locations: len(Location)
+	location string // the location's name, for the alias error
+	regex    bool   // regex location with alias: the alias is the whole path
 
 	index    []Template
 	tryFiles []tryFile
@@ -185,6 +186,9 @@ func New(c Config, compile CompileFunc) (*Handler, error) {
 	}
 	if c.Alias && !c.Regex {
 		h.aliasLen = len(c.Location)
+	}
+	if c.Alias {
+		h.location = c.Location
 	}
 	switch c.AutoindexFormat {
 	case "", "html":

@@ -58,6 +58,9 @@ type Request struct {
 	// and try_files sets its URI to the file it picked, as nginx changes
 	// $uri.
 	Vars *vars.Ctx
+	// NoLocationCut is set after "rewrite ... break" changed the URI
+	// (nginx's r->valid_location off): an alias cannot map it.
+	NoLocationCut bool
 	// Filter is the location's header filter (nil: none): an ETag or
 	// Last-Modified that its add_header sets is what If-Range is compared
 	// with, as nginx's range filter runs after the headers filter.
@@ -132,6 +135,16 @@ func isGetHeadPost(m string) bool { return m == "GET" || m == "HEAD" || m == "PO
 // (index, autoindex, static).
 func (h *Handler) Serve(w ResponseWriter, r *Request, sc *Scratch) Result {
 	s := &state{h: h, vc: r.Vars, r: r, sc: sc, uri: r.Vars.URI}
+	if h.alias && r.NoLocationCut && (h.hasTry || isGetHeadPost(r.Method)) {
+		// ngx_http_map_uri_to_path, which try_files, index, autoindex
+		// and static call once the method suits them: the alias replaces
+		// the location's prefix, which a URI that "rewrite ... break"
+		// changed need not have.
+		if h.log != nil && h.log.Enabled(context.Background(), levelAlert) {
+			h.log.Log(context.Background(), levelAlert, "\"alias\" cannot be used in location \""+h.location+"\" where URI was rewritten")
+		}
+		return s.fail(500)
+	}
 	if h.hasTry {
 		if res, done := s.tryFiles(); done {
 			return res
@@ -158,6 +171,9 @@ func (h *Handler) Serve(w ResponseWriter, r *Request, sc *Scratch) Result {
 	}
 	return s.static(w)
 }
+
+// levelAlert is nginx's alert level (accesslog.Levels).
+const levelAlert = slog.LevelError + 2
 
 // fail is an Error result with the page's charset.
 func (s *state) fail(status int) Result {

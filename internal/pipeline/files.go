@@ -25,7 +25,7 @@ func (h filesContent) ServeContent(w exchange.ResponseWriter, r *exchange.Reques
 	if loc.Files == nil {
 		return exchange.Result{Error: 404}
 	}
-	pc.fileReq = files.Request{Method: vc.Method, HTTP09: r.ProtoMajor == 0, ErrStatus: pc.ep.Status, Headers: r, Vars: vc, Filter: loc.Filter}
+	pc.fileReq = files.Request{Method: vc.Method, HTTP09: r.ProtoMajor == 0, ErrStatus: pc.ep.Status, NoLocationCut: r.NoLocationCut, Headers: r, Vars: vc, Filter: loc.Filter}
 	if pc.ep.Status != 0 {
 		// The handler starts from the error page's status itself, and
 		// nginx's header filters may change it after (a 206 or 304 of a
