@@ -136,14 +136,9 @@ func isGetHeadPost(m string) bool { return m == "GET" || m == "HEAD" || m == "PO
 func (h *Handler) Serve(w ResponseWriter, r *Request, sc *Scratch) Result {
 	s := &state{h: h, vc: r.Vars, r: r, sc: sc, uri: r.Vars.URI}
 	if h.alias && r.NoLocationCut && (h.hasTry || isGetHeadPost(r.Method)) {
-		// ngx_http_map_uri_to_path, which try_files, index, autoindex
-		// and static call once the method suits them: the alias replaces
-		// the location's prefix, which a URI that "rewrite ... break"
-		// changed need not have.
-		if h.log != nil && h.log.Enabled(context.Background(), levelAlert) {
-			h.log.Log(context.Background(), levelAlert, "\"alias\" cannot be used in location \""+h.location+"\" where URI was rewritten")
-		}
-		return s.fail(500)
+		// try_files, index, autoindex and static map the URI to a path
+		// once the method suits them.
+		return s.aliasRewritten()
 	}
 	if h.hasTry {
 		if res, done := s.tryFiles(); done {
@@ -174,6 +169,34 @@ func (h *Handler) Serve(w ResponseWriter, r *Request, sc *Scratch) Result {
 
 // levelAlert is nginx's alert level (accesslog.Levels).
 const levelAlert = slog.LevelError + 2
+
+// TryFiles is try_files alone, for a location whose content handler is
+// not this one (proxy_pass): nginx runs ngx_http_try_files_handler in the
+// precontent phase, before any content handler. done is false when an
+// argument named an existing file: r.Vars' URI is then that file's, for
+// the content handler to use; otherwise the Result says what to do (an
+// error, an internal redirect, a named location).
+func (h *Handler) TryFiles(r *Request, sc *Scratch) (res Result, done bool) {
+	if !h.hasTry {
+		return Result{}, false
+	}
+	s := &state{h: h, vc: r.Vars, r: r, sc: sc, uri: r.Vars.URI}
+	if h.alias && r.NoLocationCut {
+		return s.aliasRewritten(), true
+	}
+	return s.tryFiles()
+}
+
+// aliasRewritten is the 500 of ngx_http_map_uri_to_path for an alias and
+// a URI that "rewrite ... break" changed: the alias replaces the
+// location's prefix, which such a URI need not have.
+func (s *state) aliasRewritten() Result {
+	h := s.h
+	if h.log != nil && h.log.Enabled(context.Background(), levelAlert) {
+		h.log.Log(context.Background(), levelAlert, "\"alias\" cannot be used in location \""+h.location+"\" where URI was rewritten")
+	}
+	return s.fail(500)
+}
 
 // fail is an Error result with the page's charset.
 func (s *state) fail(status int) Result {

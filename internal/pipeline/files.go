@@ -81,6 +81,30 @@ func (h filesContent) ServeContent(w exchange.ResponseWriter, r *exchange.Reques
 	return exchange.Result{Status: res.Status}
 }
 
+// tryFiles is ngx_http_try_files_handler in a location whose content
+// handler is not the file handler (proxy_pass): the first argument that
+// names an existing file becomes $uri, and the content handler answers
+// with it (the proxy sends the client's target unchanged when its
+// proxy_pass has no URI part, as nginx keeps r->valid_unparsed_uri);
+// otherwise the last argument's error, internal redirect or named
+// location answers.
+func (pc *Conn) tryFiles(r *exchange.Request, loc *snapshot.Loc) (exchange.Result, bool) {
+	vc := &pc.vc
+	pc.fileReq = files.Request{Method: vc.Method, HTTP09: r.ProtoMajor == 0, ErrStatus: pc.ep.Status, NoLocationCut: r.NoLocationCut, Headers: r, Vars: vc, Filter: loc.Filter}
+	res, done := loc.Files.TryFiles(&pc.fileReq, &pc.fileScratch)
+	if !done {
+		r.NormalizedPath = sbytes(vc.URI)
+		return exchange.Result{}, false
+	}
+	switch res.Action {
+	case files.Internal:
+		return exchange.Result{RedirectURI: res.URI, RedirectArgs: res.Args}, true
+	case files.Named:
+		return exchange.Result{Named: res.Name}, true
+	}
+	return exchange.Result{Error: res.Status}, true
+}
+
 // expiresLines are the Expires and Cache-Control lines the location's
 // expires directive puts on a response the pipeline builds with status
 // (none for the statuses nginx's headers filter leaves alone).

@@ -345,6 +345,12 @@ func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 	if res, ok := pc.access(w, r, loc); !ok {
 		return loc, res, false
 	}
+	// Precontent phase: try_files beside another content handler.
+	if loc.Files != nil && loc.Content != snapshot.ContentFiles {
+		if res, done := pc.tryFiles(r, loc); done {
+			return loc, res, false
+		}
+	}
 	// Content phase: the handler the snapshot chose.
 	return loc, pc.content[loc.Content].ServeContent(w, r, loc, &pc.vc), false
 }

@@ -3,6 +3,7 @@ package snapshot
 import (
 	"errors"
 	"log/slog"
+	"strings"
 
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
@@ -142,7 +143,7 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		loc.Charset = files.NewCharset(lc.Files.Charset, lc.Files.CharsetTypes)
 		loc.Types, loc.DefaultType = lc.Files.Types, lc.Files.DefaultType
 		loc.Expires = lc.Files.Expires
-		if loc.Content == ContentFiles {
+		if loc.Content == ContentFiles || len(lc.Files.TryFiles) > 0 {
 			log := env.Log
 			if len(lc.ErrorLogs) > 0 && env.Logs != nil {
 				if log, err = env.Logs.ErrorLogger(lc.ErrorLogs); err != nil {
@@ -151,12 +152,19 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 				}
 			}
 			if loc.Files, err = compileFiles(loc, env.Prefix, log, compile); err != nil {
-				// files.New names the directive and value.
-				errs.Add(lc.Files.RootPos, "%v", err)
+				// files.New names the directive and value; the error
+				// is placed at try_files for its arguments, else at
+				// root or alias, else at the location.
+				pos := lc.Files.RootPos
+				if strings.HasPrefix(err.Error(), "try_files") && lc.Files.TryFilesPos.IsValid() {
+					pos = lc.Files.TryFilesPos
+				}
+				if !pos.IsValid() {
+					pos = loc.pos()
+				}
+				errs.Add(pos, "%v", err)
 				continue
 			}
-		} else if !filesOnly(lc, errs) {
-			continue
 		}
 		if lc.AccessLogOff || env.Logs == nil {
 			continue
@@ -217,19 +225,6 @@ func compileFiles(loc *Loc, prefix string, log *slog.Logger, compile CompileFunc
 		Log:                log,
 	}
 	return files.New(c, func(raw string) (files.Template, error) { return compile(raw) })
-}
-
-// filesOnly reports, for a location that proxies or returns, the file
-// settings wsgate applies to files only although nginx applies them there
-// too: try_files beside proxy_pass (nginx tries the files before it
-// proxies). It returns false after adding an error.
-func filesOnly(lc *config.LocConf, errs *config.ErrorList) bool {
-	ok := true
-	if len(lc.Files.TryFiles) > 0 && lc.ProxyPass != nil {
-		errs.Add(lc.Files.TryFilesPos, "\"try_files\" in a location with \"proxy_pass\" is not supported by wsgate: try the files in a location of their own")
-		ok = false
-	}
-	return ok
 }
 
 // compileValue compiles header filter values with the snapshot's

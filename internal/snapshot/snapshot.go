@@ -147,7 +147,10 @@ type Loc struct {
 	// connection: the tunnel's timeouts after a 101.
 	ReadTimeout, SendTimeout time.Duration
 
-	// Files serves the location when Content is ContentFiles.
+	// Files serves the location when Content is ContentFiles. For
+	// another content handler it is set only when the location has
+	// try_files, which runs before that handler (nginx's precontent
+	// phase): it may answer, redirect, or change $uri for it.
 	Files *files.Handler
 	// AbsoluteRedirect, PortInRedirect and ServerNameInRedirect complete
 	// the Location of redirects wsgate makes itself (absolute_redirect,
