@@ -73,6 +73,10 @@ const (
 type Expires struct {
 	Mode ExpiresMode
 	Time time.Duration
+	// Value is the value when it holds variables (nginx 1.7.9+): it is
+	// evaluated and read per request (EvalExpires), Mode being then
+	// ExpiresAccess, or ExpiresModified after "modified".
+	Value string
 }
 
 func defaultFilesConf() FilesConf {
@@ -318,8 +322,24 @@ func ParseExpires(args []string) (e Expires, msg string) {
 		e.Mode, v = ExpiresModified, args[1]
 	}
 	if strings.Contains(v, "$") {
-		return e, "variables in \"expires\" are not supported by wsgate"
+		e.Value = v
+		return e, ""
 	}
+	return parseExpiresValue(e.Mode, v)
+}
+
+// EvalExpires reads the evaluated value of an expires directive with
+// variables, as ngx_http_set_expires does for each response: false when
+// it is "off" or invalid (then no header is set, and nothing is logged).
+func EvalExpires(base Expires, value string) (Expires, bool) {
+	e, msg := parseExpiresValue(base.Mode, value)
+	return e, msg == "" && e.Mode != ExpiresOff
+}
+
+// parseExpiresValue is ngx_http_parse_expires for mode ExpiresAccess or
+// ExpiresModified.
+func parseExpiresValue(mode ExpiresMode, v string) (e Expires, msg string) {
+	e.Mode = mode
 	if e.Mode == ExpiresAccess {
 		switch v {
 		case "epoch":
@@ -335,8 +355,11 @@ func ParseExpires(args []string) (e Expires, msg string) {
 			return e, "daily time cannot be used with \"modified\" parameter"
 		}
 		d, ok := ParseTime(v[1:], true)
-		if !ok || d >= 24*time.Hour {
+		if !ok {
 			return e, "invalid value"
+		}
+		if d > 24*time.Hour {
+			return e, "daily time value must be less than 24 hours"
 		}
 		return Expires{Mode: ExpiresDaily, Time: d}, ""
 	}

@@ -143,10 +143,12 @@ type Handler struct {
 	defaultType string
 	charset     Charset
 
-	expires   config.Expires
-	etag      bool
-	ims       uint8 // imsOff, imsExact, imsBefore
-	maxRanges int
+	expires config.Expires
+	// expiresValue is expires' value with variables, nil without.
+	expiresValue Template
+	etag         bool
+	ims          uint8 // imsOff, imsExact, imsBefore
+	maxRanges    int
 
 	logNotFound bool
 	log         *slog.Logger
@@ -184,6 +186,7 @@ func New(c Config, compile CompileFunc) (*Handler, error) {
 		logNotFound: c.LogNotFound,
 		log:         c.Log,
 	}
+	var err error
 	if c.Alias && !c.Regex {
 		h.aliasLen = len(c.Location)
 	}
@@ -215,11 +218,15 @@ func New(c Config, compile CompileFunc) (*Handler, error) {
 		h.types = builtinTypes
 	}
 
+	if c.Expires.Value != "" {
+		if h.expiresValue, err = compile(c.Expires.Value); err != nil {
+			return nil, fmt.Errorf("expires %q: %w", c.Expires.Value, err)
+		}
+	}
 	root := c.Root
 	if root == "" {
 		return nil, errors.New("empty root")
 	}
-	var err error
 	if h.root, err = compile(root); err != nil {
 		return nil, fmt.Errorf("root %q: %w", root, err)
 	}

@@ -112,7 +112,7 @@ func (pc *Conn) expiresLines(loc *snapshot.Loc, status int) []byte {
 	if loc == nil || loc.Expires.Mode == 0 || !files.ExpiresStatus(status) {
 		return nil
 	}
-	pc.extra = files.AppendExpiresLines(pc.extra[:0], loc.Expires, time.Time{}, false)
+	pc.extra = files.AppendExpiresLines(pc.extra[:0], files.ResolveExpires(loc.Expires, loc.ExpiresValue, &pc.vc), time.Time{}, false)
 	return pc.extra
 }
 

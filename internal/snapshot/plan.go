@@ -143,6 +143,12 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		loc.Charset = files.NewCharset(lc.Files.Charset, lc.Files.CharsetTypes)
 		loc.Types, loc.DefaultType = lc.Files.Types, lc.Files.DefaultType
 		loc.Expires = lc.Files.Expires
+		if v := lc.Files.Expires.Value; v != "" {
+			if loc.ExpiresValue, err = compile(v); err != nil {
+				errs.Add(lc.Files.ExpiresPos, "expires: %v", err)
+				continue
+			}
+		}
 		if loc.Content == ContentFiles || len(lc.Files.TryFiles) > 0 {
 			log := env.Log
 			if len(lc.ErrorLogs) > 0 && env.Logs != nil {

@@ -165,6 +165,9 @@ type Loc struct {
 	// Expires sets Expires and Cache-Control on the location's answers
 	// with a status it covers (the expires directive).
 	Expires config.Expires
+	// ExpiresValue is Expires' value with variables, nil without
+	// (files.ResolveExpires reads it per request).
+	ExpiresValue Template
 }
 
 // Env is what Build needs from the process: the long-lived registries
