@@ -48,6 +48,7 @@ func directiveFamilies() []func() map[string]*directive {
 		coreDirectives, httpCoreDirectives, errorPageDirectives, rewriteDirectives, accessDirectives, proxyDirectives, headersDirectives,
 		filesDirectives, logDirectives, sslDirectives, http2Directives, upstreamDirectives, mapDirectives, wsDirectives,
 		proxySSLDirectives, statusDirectives, realipDirectives, wsStatusDirectives,
+		charsetDirectives,
 	}
 }
 
@@ -91,8 +92,7 @@ func directiveTable() map[string]*directive {
 		}
 	}
 	const anyCtx = ctxMain | ctxEvents | ctxHTTPAll | ctxUpstream
-	unsupported(anyCtx, "wsgate serves files as they are: rewrite them in the backend", "sub_filter", "ssi",
-		"source_charset", "charset_map", "override_charset")
+	unsupported(anyCtx, "wsgate serves files as they are: rewrite them in the backend", "sub_filter", "ssi")
 	unsupported(anyCtx, "wsgate does not implement it", "limit_rate", "limit_rate_after", "directio", "aio")
 	unsupported(anyCtx, `use "proxy_pass" to an HTTP backend`, "fastcgi_pass", "uwsgi_pass", "scgi_pass",
 		"grpc_pass", "memcached_pass", "fastcgi_param", "uwsgi_param", "scgi_param", "grpc_set_header", "fastcgi_index")

@@ -46,6 +46,13 @@ type FilesConf struct {
 	Charset      string // "" for off, the default
 	CharsetTypes []string
 	CharsetPos   Pos
+	// SourceCharset is source_charset ("" for off, the default): the
+	// charset responses are written in, recoded into Charset through a
+	// charset_map. OverrideCharset is override_charset (default off).
+	SourceCharset      string
+	SourceCharsetPos   Pos
+	OverrideCharset    bool
+	OverrideCharsetPos Pos
 
 	Expires    Expires
 	ExpiresPos Pos
@@ -277,9 +284,8 @@ func setTypes(c *checker, f *frame, d *Directive, _ bool) {
 	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Files.Types = types })
 }
 
-// setCharset is the charset directive without charset_map: "off" or a
-// name, which only labels responses (source_charset is not supported, so
-// nothing is recoded).
+// setCharset is the charset directive: "off" or a name, which labels
+// responses and, with source_charset, is what they are recoded into.
 func setCharset(c *checker, f *frame, d *Directive, _ bool) {
 	v := d.Args[0].Text
 	if strings.Contains(v, "$") {

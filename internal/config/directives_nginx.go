@@ -120,7 +120,7 @@ func nginxRest(t map[string]*directive) {
 		"add_after_body", "addition_types", "xml_entities", "xslt_stylesheet", "xslt_param", "xslt_string_param",
 		"xslt_types", "xslt_last_modified", "image_filter", "image_filter_jpeg_quality",
 		"image_filter_webp_quality", "image_filter_sharpen", "image_filter_transparency",
-		"image_filter_interlace", "image_filter_buffer", "charset_types", "override_charset", "charset_map")
+		"image_filter_interlace", "image_filter_buffer", "charset_types")
 	unsupported("proxy_pass to a server that streams or picks the file", "flv", "mp4", "mp4_buffer_size",
 		"mp4_max_buffer_size", "mp4_start_key_frame", "random_index")
 	unsupported("wsgate implements no WebDAV methods: proxy_pass to a WebDAV server", "dav_methods",

@@ -54,6 +54,8 @@ type HTTP struct {
 	Upstreams  []*Upstream // in file order; names are unique
 	Maps       []*Map      // in file order
 	LogFormats []*LogFormat
+	// CharsetMaps are the charset_map blocks, in file order.
+	CharsetMaps []*CharsetMap
 	// SetVariables are the names (lower-case, without "$") that a set
 	// directive assigns anywhere in the configuration, in the order first
 	// met. As in nginx, each is a variable of the whole http context,

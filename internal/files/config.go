@@ -64,6 +64,9 @@ type Config struct {
 	// application/javascript application/rss+xml).
 	Charset      string
 	CharsetTypes []string
+	// Recode recodes the bodies of files whose type takes the charset
+	// (source_charset with a charset_map to Charset); nil: none.
+	Recode *Recode
 
 	// Expires is the expires directive (default off).
 	Expires config.Expires
@@ -142,6 +145,7 @@ type Handler struct {
 	types       map[string]string
 	defaultType string
 	charset     Charset
+	recode      *Recode
 
 	expires config.Expires
 	// expiresValue is expires' value with variables, nil without.
@@ -180,6 +184,7 @@ func New(c Config, compile CompileFunc) (*Handler, error) {
 		types:       c.Types,
 		defaultType: c.DefaultType,
 		charset:     NewCharset(c.Charset, c.CharsetTypes),
+		recode:      c.Recode,
 		expires:     c.Expires,
 		etag:        c.ETag,
 		maxRanges:   c.MaxRanges,

@@ -116,11 +116,22 @@ func (s *state) send(b *body) Result {
 	}
 
 	charset := h.charset.For(status, fi.ctype)
+	// The charset filter recodes what takes the charset; to or from
+	// UTF-8 the length is unknown, so nginx drops Content-Length and the
+	// range filter leaves the response whole.
+	recode := h.recode
+	if charset == "" {
+		recode = nil
+	}
+	if recode != nil {
+		b.rc = &recoder{r: recode}
+	}
+	wholeOnly := recode != nil && recode.ChangesLength()
 
 	rs := &s.sc.rs
 	rs.r = rs.r[:0]
 	rangeStatus := 0
-	if status == 200 && !s.r.HTTP09 && h.maxRanges != 0 {
+	if status == 200 && !s.r.HTTP09 && h.maxRanges != 0 && !wholeOnly {
 		rangeStatus = s.ranges(&fi, rs)
 		if rangeStatus == 416 {
 			extra := append(s.sc.extra[:0], "Content-Range: bytes */"...)
@@ -187,8 +198,11 @@ func (s *state) send(b *body) Result {
 		cr = append(cr, '/')
 		cr = strconv.AppendInt(cr, size, 10)
 		w.AddHeaderBytes(contentRangeName, cr)
-	case status == 200 && h.maxRanges != 0 && !s.r.HTTP09:
+	case status == 200 && h.maxRanges != 0 && !s.r.HTTP09 && !wholeOnly:
 		w.AddHeader("Accept-Ranges", "bytes")
+	}
+	if wholeOnly {
+		length = -1
 	}
 	if status == 304 {
 		if err := w.WriteHeader(304, "", -1); err != nil {
@@ -219,10 +233,18 @@ type body struct {
 	name []byte
 	f    *os.File
 	err  error
+	rc   *recoder // the charset filter's recoding; nil: none
 }
+
+// recodeChunk is how much of a file is read at a time to be recoded.
+const recodeChunk = 32 << 10
 
 func (b *body) write(off, n int64) {
 	if b.err != nil || n <= 0 {
+		return
+	}
+	if b.rc != nil {
+		b.writeRecoded(off, n)
 		return
 	}
 	if n <= 1<<20 {
@@ -241,6 +263,25 @@ func (b *body) write(off, n int64) {
 	}
 	if _, b.err = b.w.WriteFile(b.f, off, n); b.err != nil {
 		b.w.Abort()
+	}
+}
+
+// writeRecoded writes n bytes of the file from off through the charset
+// filter's recoding, a chunk at a time.
+func (b *body) writeRecoded(off, n int64) {
+	in := make([]byte, min(n, recodeChunk))
+	var out []byte
+	for n > 0 {
+		k := min(n, recodeChunk)
+		if b.err = b.fh.readAt(in[:k], off); b.err != nil {
+			b.w.Abort()
+			return
+		}
+		off, n = off+k, n-k
+		out = b.rc.appendRecoded(out[:0], in[:k], n == 0)
+		if _, b.err = b.w.Write(out); b.err != nil {
+			return
+		}
 	}
 }
 

@@ -88,6 +88,7 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		}
 		errs.Add(pos, "%s: %v", what, err)
 	}
+	tables := files.NewCharsetTables(s.Spec.HTTP.CharsetMaps)
 	for lc, loc := range s.Locs {
 		path, isRegex := "", false
 		if l := loc.Location; l != nil {
@@ -105,6 +106,22 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		var err error
 		if loc.WSPolicy, err = ws.NewPolicy(lc.WS.AllowOrigins, lc.WS.Subprotocols, lc.WS.Deflate); err != nil {
 			addErr(loc.pos(), "ws_allow_origins", err)
+			continue
+		}
+		if v := lc.Files.Expires.Value; v != "" {
+			if loc.ExpiresValue, err = compile(v); err != nil {
+				errs.Add(lc.Files.ExpiresPos, "expires: %v", err)
+				continue
+			}
+		}
+		var ops []config.RewriteOp
+		if loc.Location != nil {
+			ops = loc.Location.Rewrite
+		} else if loc.Server != nil {
+			ops = loc.Server.Rewrite
+		}
+		recode, ok := charsetRecode(lc, loc.Content, returnsText(ops), tables, errs)
+		if !ok {
 			continue
 		}
 		if loc.Headers, err = NewHeaderPlan(lc, compile); err != nil {
@@ -143,12 +160,6 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		loc.Charset = files.NewCharset(lc.Files.Charset, lc.Files.CharsetTypes)
 		loc.Types, loc.DefaultType = lc.Files.Types, lc.Files.DefaultType
 		loc.Expires = lc.Files.Expires
-		if v := lc.Files.Expires.Value; v != "" {
-			if loc.ExpiresValue, err = compile(v); err != nil {
-				errs.Add(lc.Files.ExpiresPos, "expires: %v", err)
-				continue
-			}
-		}
 		if loc.Content == ContentFiles || len(lc.Files.TryFiles) > 0 {
 			log := env.Log
 			if len(lc.ErrorLogs) > 0 && env.Logs != nil {
@@ -157,7 +168,7 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 					continue
 				}
 			}
-			if loc.Files, err = compileFiles(loc, env.Prefix, log, compile); err != nil {
+			if loc.Files, err = compileFiles(loc, env.Prefix, log, recode, compile); err != nil {
 				// files.New names the directive and value; the error
 				// is placed at try_files for its arguments, else at
 				// root or alias, else at the location.
@@ -205,7 +216,7 @@ func (loc *Loc) pos() config.Pos {
 // compileFiles builds the file handler of a location that neither
 // proxies nor returns.
 // Its error lines go to log: the location's error_log, or the process's.
-func compileFiles(loc *Loc, prefix string, log *slog.Logger, compile CompileFunc) (*files.Handler, error) {
+func compileFiles(loc *Loc, prefix string, log *slog.Logger, recode *files.Recode, compile CompileFunc) (*files.Handler, error) {
 	f := &loc.Conf.Files
 	c := files.Config{
 		Root:               f.Root,
@@ -229,8 +240,63 @@ func compileFiles(loc *Loc, prefix string, log *slog.Logger, compile CompileFunc
 		MaxRanges:          f.MaxRanges,
 		LogNotFound:        f.LogNotFound,
 		Log:                log,
+		Recode:             recode,
 	}
 	return files.New(c, func(raw string) (files.Template, error) { return compile(raw) })
+}
+
+// charsetRecode is the recoding of a location's responses from
+// source_charset into charset (ngx_http_charset_merge_loc_conf and
+// ngx_http_charset_postconfiguration: a charset_map must join them), nil
+// when there is none. wsgate recodes static files only: a location that
+// would recode what another content handler sends, or (override_charset
+// on) a proxied response's own charset, is refused. It returns false
+// after adding an error.
+func charsetRecode(lc *config.LocConf, content Content, returns bool, tables *files.CharsetTables, errs *config.ErrorList) (*files.Recode, bool) {
+	f := &lc.Files
+	if f.Charset == "" {
+		return nil, true
+	}
+	if f.OverrideCharset && content == ContentProxy && tables.Len() > 0 {
+		errs.Add(f.OverrideCharsetPos, "\"override_charset on\" with \"charset_map\" is not supported by wsgate: it does not recode proxied responses; recode them in the backend")
+		return nil, false
+	}
+	if f.SourceCharset == "" || strings.EqualFold(f.SourceCharset, f.Charset) {
+		return nil, true
+	}
+	r, ok := tables.Find(f.SourceCharset, f.Charset)
+	if !ok {
+		errs.Add(f.SourceCharsetPos, "no \"charset_map\" between the charsets %q and %q", f.SourceCharset, f.Charset)
+		return nil, false
+	}
+	if content != ContentFiles || returns {
+		errs.Add(f.SourceCharsetPos, "\"source_charset\" is supported by wsgate for static files only: it does not recode proxied or returned responses; recode them in the backend, or set source_charset only where files are served")
+		return nil, false
+	}
+	return r, true
+}
+
+// returnsText reports whether ops (or an if block among them) return a
+// body text.
+func returnsText(ops []config.RewriteOp) bool {
+	for i := range ops {
+		op := &ops[i]
+		switch {
+		case op.Kind == config.OpReturn && op.Return != nil && op.Return.Text != "" && !redirectCode(op.Return.Code):
+			return true
+		case op.Kind == config.OpIf && op.If != nil && returnsText(op.If.Body):
+			return true
+		}
+	}
+	return false
+}
+
+func redirectCode(code int) bool {
+	switch code {
+	case 301, 302, 303, 307, 308:
+		return true
+	}
+	return false
 }
 
 // compileValue compiles header filter values with the snapshot's
