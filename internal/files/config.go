@@ -82,6 +82,9 @@ type Config struct {
 	LogNotFound bool
 	// Log receives the error_log lines of file errors; nil discards them.
 	Log *slog.Logger
+	// Cache keeps small files' contents between requests (see Cache);
+	// nil: every request reads its file.
+	Cache *Cache
 }
 
 // DefaultConfig returns nginx 1.22's defaults for a location with root
@@ -156,6 +159,7 @@ type Handler struct {
 
 	logNotFound bool
 	log         *slog.Logger
+	cache       *Cache
 }
 
 // autoindex_format values.
@@ -190,6 +194,7 @@ func New(c Config, compile CompileFunc) (*Handler, error) {
 		maxRanges:   c.MaxRanges,
 		logNotFound: c.LogNotFound,
 		log:         c.Log,
+		cache:       c.Cache,
 	}
 	var err error
 	if c.Alias && !c.Regex {

@@ -23,6 +23,18 @@ func (s *state) static(w ResponseWriter) Result {
 		return s.refused(p)
 	}
 	s.sc.path = name
+	// The Cache: one statx, and the file's contents from memory when it
+	// is the file kept, unchanged. POST is left to the path below (405).
+	var id fileID
+	fill := false
+	if c := h.cache; c != nil && s.r.Method != "POST" {
+		if id, fill = statPath(name); fill && id.size <= cacheMaxFile {
+			if data, ok := c.get(name, id); ok {
+				b := body{w: w, fh: cachedHandle(id), name: name, data: data}
+				return s.send(&b)
+			}
+		}
+	}
 	fh, err := openPath(name, false)
 	if err != nil {
 		st := openStatus(err)
@@ -45,6 +57,14 @@ func (s *state) static(w ResponseWriter) Result {
 	}
 	b := body{w: w, fh: fh, name: name}
 	defer b.close()
+	if fill && fh.id == id && cacheable(id, now()) {
+		// Kept only when open found the file statx saw.
+		data := make([]byte, fh.size)
+		if err := fh.readAt(data, 0); err == nil {
+			h.cache.put(name, id, data)
+			b.data = data
+		}
+	}
 	return s.send(&b)
 }
 
@@ -234,6 +254,20 @@ type body struct {
 	f    *os.File
 	err  error
 	rc   *recoder // the charset filter's recoding; nil: none
+	// data is the whole file, from the Cache: read from it, not from fh.
+	data []byte
+}
+
+// readAt fills buf from offset off of the file.
+func (b *body) readAt(buf []byte, off int64) error {
+	if b.data != nil {
+		if off+int64(len(buf)) > int64(len(b.data)) {
+			return errShrunk
+		}
+		copy(buf, b.data[off:])
+		return nil
+	}
+	return b.fh.readAt(buf, off)
 }
 
 // recodeChunk is how much of a file is read at a time to be recoded.
@@ -247,9 +281,19 @@ func (b *body) write(off, n int64) {
 		b.writeRecoded(off, n)
 		return
 	}
+	if b.data != nil {
+		// From the Cache: copied into the output buffer.
+		if off+n > int64(len(b.data)) {
+			b.err = errShrunk
+			b.w.Abort()
+			return
+		}
+		_, b.err = b.w.Write(b.data[off : off+n])
+		return
+	}
 	if n <= 1<<20 {
 		if buf := b.w.BodyBuffer(int(n)); buf != nil {
-			if b.err = b.fh.readAt(buf, off); b.err != nil {
+			if b.err = b.readAt(buf, off); b.err != nil {
 				// The header promised n bytes: cut the response off.
 				b.w.Abort()
 				return
@@ -273,7 +317,7 @@ func (b *body) writeRecoded(off, n int64) {
 	var out []byte
 	for n > 0 {
 		k := min(n, recodeChunk)
-		if b.err = b.fh.readAt(in[:k], off); b.err != nil {
+		if b.err = b.readAt(in[:k], off); b.err != nil {
 			b.w.Abort()
 			return
 		}

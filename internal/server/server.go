@@ -32,6 +32,7 @@ import (
 	"wsgate/internal/config"
 	"wsgate/internal/connstats"
 	"wsgate/internal/dns"
+	"wsgate/internal/files"
 	"wsgate/internal/listen"
 	"wsgate/internal/metrics"
 	"wsgate/internal/ocsp"
@@ -80,6 +81,7 @@ type Server struct {
 	staples   *ocsp.Stapler // OCSP responses (ssl_stapling), across reloads
 	tunnels   *tunnel.Registry
 	logs      *accesslog.Files
+	files     *files.Cache // small static files' contents, across reloads
 	// current is the published snapshot: the one pointer a reload swaps.
 	current atomic.Pointer[snapshot.Snapshot]
 	// pipe runs each request's phases; proxy is the content handler of
@@ -123,6 +125,7 @@ func Start(opts Options) (*Server, error) {
 		tunnels: tunnel.NewRegistry(),
 		logs:    accesslog.NewFiles(opts.Prefix),
 		staples: ocsp.New(log),
+		files:   files.NewCache(),
 		work:    make(chan connJob),
 	}
 	if s.source == nil {
@@ -184,6 +187,7 @@ func (s *Server) build(spec *config.Spec) (*snapshot.Snapshot, error) {
 		Version:   s.opts.Version,
 		Prefix:    s.opts.Prefix,
 		Log:       s.log,
+		Files:     s.files,
 	})
 }
 

@@ -168,7 +168,7 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 					continue
 				}
 			}
-			if loc.Files, err = compileFiles(loc, env.Prefix, log, recode, compile); err != nil {
+			if loc.Files, err = compileFiles(loc, env, log, recode, compile); err != nil {
 				// files.New names the directive and value; the error
 				// is placed at try_files for its arguments, else at
 				// root or alias, else at the location.
@@ -216,11 +216,11 @@ func (loc *Loc) pos() config.Pos {
 // compileFiles builds the file handler of a location that neither
 // proxies nor returns.
 // Its error lines go to log: the location's error_log, or the process's.
-func compileFiles(loc *Loc, prefix string, log *slog.Logger, recode *files.Recode, compile CompileFunc) (*files.Handler, error) {
+func compileFiles(loc *Loc, env *Env, log *slog.Logger, recode *files.Recode, compile CompileFunc) (*files.Handler, error) {
 	f := &loc.Conf.Files
 	c := files.Config{
 		Root:               f.Root,
-		Prefix:             prefix,
+		Prefix:             env.Prefix,
 		Alias:              f.Alias,
 		Location:           f.AliasLocation,
 		Regex:              f.AliasRegex,
@@ -241,6 +241,7 @@ func compileFiles(loc *Loc, prefix string, log *slog.Logger, recode *files.Recod
 		LogNotFound:        f.LogNotFound,
 		Log:                log,
 		Recode:             recode,
+		Cache:              env.Files,
 	}
 	return files.New(c, func(raw string) (files.Template, error) { return compile(raw) })
 }

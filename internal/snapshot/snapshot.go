@@ -194,6 +194,9 @@ type Env struct {
 	Prefix string
 	// Log receives the file handlers' error_log lines; nil discards them.
 	Log *slog.Logger
+	// Files keeps small static files' contents across requests and
+	// reloads (files.Cache); nil reads every file at each request.
+	Files *files.Cache
 	// Staples fetches and refreshes OCSP responses (ssl_stapling without
 	// ssl_stapling_file); nil fetches none, as for -t.
 	Staples *ocsp.Stapler
