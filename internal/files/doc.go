@@ -44,6 +44,8 @@
 //   - disable_symlinks other than off is not implemented (the
 //     configuration check rejects it); nginx's own error pages are not
 //     recoded by charset_map (only files are);
-//   - open_file_cache is accepted and does nothing: every request opens
-//     and stats its file, which the kernel's dentry cache makes cheap.
+//   - open_file_cache is accepted and does nothing; instead, on Linux,
+//     small files are served from a Cache that every request validates
+//     with one statx(2) (see Cache): the same bytes as opening the file,
+//     with one system call where nginx makes four.
 package files
