@@ -54,8 +54,10 @@ func openPath(p []byte, pathOnly bool) (handle, error) {
 
 // statPath looks p, a path followed by a NUL byte, up with statx(2), as
 // open(2) would (following symbolic links), for the Cache: ok is false
-// when it fails or names something other than a regular file.
-func statPath(p []byte) (id fileID, ok bool) {
+// when it fails or names something other than a regular file. missing is
+// the error when the path names nothing (ENOENT, ENOTDIR), which open(2)
+// would return too: the caller need not try.
+func statPath(p []byte) (id fileID, ok bool, missing error) {
 	var stx unix.Statx_t
 	atCWD := unix.AT_FDCWD
 	for {
@@ -64,8 +66,11 @@ func statPath(p []byte) (id fileID, ok bool) {
 		if errno == unix.EINTR {
 			continue
 		}
+		if errno == unix.ENOENT || errno == unix.ENOTDIR {
+			return fileID{}, false, errno
+		}
 		if errno != 0 || uint32(stx.Mode)&unix.S_IFMT != unix.S_IFREG {
-			return fileID{}, false
+			return fileID{}, false, nil
 		}
 		break
 	}
@@ -76,7 +81,7 @@ func statPath(p []byte) (id fileID, ok bool) {
 		mtimeNs: stx.Mtime.Sec*1e9 + int64(stx.Mtime.Nsec),
 		ctimeNs: stx.Ctime.Sec*1e9 + int64(stx.Ctime.Nsec),
 		mode:    uint32(stx.Mode),
-	}, true
+	}, true, nil
 }
 
 // cachedHandle is the handle of a file served from the Cache: no

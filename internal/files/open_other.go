@@ -56,6 +56,6 @@ func (h *handle) close() {
 }
 
 // statPath is false: the Cache is used on Linux only.
-func statPath(p []byte) (fileID, bool) { return fileID{}, false }
+func statPath(p []byte) (fileID, bool, error) { return fileID{}, false, nil }
 
 func cachedHandle(id fileID) handle { panic("files: no cache on this platform") }

@@ -26,16 +26,21 @@ func (s *state) static(w ResponseWriter) Result {
 	// The Cache: one statx, and the file's contents from memory when it
 	// is the file kept, unchanged. POST is left to the path below (405).
 	var id fileID
+	var missing error
 	fill := false
 	if c := h.cache; c != nil && s.r.Method != "POST" {
-		if id, fill = statPath(name); fill && id.size <= cacheMaxFile {
+		if id, fill, missing = statPath(name); fill && id.size <= cacheMaxFile {
 			if data, ok := c.get(name, id); ok {
 				b := body{w: w, fh: cachedHandle(id), name: name, data: data}
 				return s.send(&b)
 			}
 		}
 	}
-	fh, err := openPath(name, false)
+	var fh handle
+	err := missing
+	if err == nil {
+		fh, err = openPath(name, false)
+	}
 	if err != nil {
 		st := openStatus(err)
 		if st != 404 || h.logNotFound {
