@@ -72,6 +72,14 @@ func (h filesContent) ServeContent(w exchange.ResponseWriter, r *exchange.Reques
 		}
 		return exchange.Result{Status: res.Status}
 	case files.Redirect:
+		if pc.ep.Answers(loc.ErrorPages, res.Status) {
+			// ngx_http_static_handler returns its 301 to
+			// ngx_http_finalize_request, whose special response handler
+			// finds the error page for it; the Location it set stays.
+			abs, _ := pc.absLocation(loc, res.Location)
+			w.SetLocation(abs)
+			return exchange.Result{Error: res.Status}
+		}
 		return pc.redirectWith(w, r, loc, res.Status, res.Location, res.Extra, res.Charset)
 	case files.Internal:
 		return exchange.Result{RedirectURI: res.URI, RedirectArgs: res.Args}

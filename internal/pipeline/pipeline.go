@@ -331,7 +331,9 @@ func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 	// rewrite phase runs.
 	if m.Redirect {
 		pc.buf = m.AppendRedirect(pc.buf[:0], pc.vc.Args)
-		return loc, pc.redirectTo(w, r, loc, 301, pc.buf), false
+		// ngx_http_core_find_config_phase finalizes with the 301, so
+		// the location's error page for it answers, Location kept.
+		return loc, pc.redirectOrPage(w, r, loc, 301, pc.buf), false
 	}
 	// Rewrite phase: it may answer, ask for a search, or move the
 	// request to an if block's configuration.
