@@ -3,10 +3,13 @@ package files
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"wsgate/internal/config"
 )
 
 // TestCache checks that the cache answers only for the file it kept,
@@ -134,5 +137,74 @@ func TestCacheBounds(t *testing.T) {
 	}
 	if c.bytes != int64(len(c.m)) {
 		t.Errorf("bytes %d; want %d (one per entry)", c.bytes, len(c.m))
+	}
+}
+
+// TestCacheSameAnswers: what a cached file is answered with, through
+// every header filter (conditionals, ranges, HEAD, recoding), is what the
+// same request gets without the cache.
+func TestCacheSameAnswers(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the cache is used on Linux only")
+	}
+	later := time.Now().Add(time.Hour)
+	clk := func() time.Time { return later }
+	clock.Store(&clk)
+	t.Cleanup(func() { clock.Store(nil) })
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"a.html": "<p>\xc1\xc2\xd7 0123456789</p>\n",
+		"b.txt":  strings.Repeat("0123456789", 30),
+	})
+	tables := NewCharsetTables([]*config.CharsetMap{{Src: "koi8-r", Dst: "utf-8", Entries: []config.CharsetMapEntry{
+		{Src: 0xc1, Dst: []byte{0xd0, 0xb0}}, {Src: 0xc2, Dst: []byte{0xd0, 0xb1}}}}})
+	recode, _ := tables.Find("koi8-r", "utf-8")
+	addrs := map[bool]string{}
+	for _, cached := range []bool{false, true} {
+		conf := DefaultConfig(dir)
+		conf.Root = dir
+		if cached {
+			conf.Cache = NewCache()
+		}
+		addrs[cached] = serveHandler(t, newHandler(t, conf))
+	}
+	conf := DefaultConfig(dir)
+	conf.Root, conf.Charset, conf.Recode = dir, "utf-8", recode
+	plain := serveHandler(t, newHandler(t, conf))
+	conf.Cache = NewCache()
+	recoded := serveHandler(t, newHandler(t, conf))
+
+	etag := func(addr string) string {
+		v, _ := get(t, addr, "GET", "/b.txt").Get("ETag")
+		return v
+	}
+	reqs := []struct {
+		desc, method, target string
+		headers              []string
+	}{
+		{"get", "GET", "/b.txt", nil},
+		{"head", "HEAD", "/b.txt", nil},
+		{"range", "GET", "/b.txt", []string{"Range: bytes=5-14"}},
+		{"multipart", "GET", "/b.txt", []string{"Range: bytes=0-1,-3"}},
+		{"unsatisfiable", "GET", "/b.txt", []string{"Range: bytes=900-"}},
+		{"if-none-match", "GET", "/b.txt", []string{"If-None-Match: " + etag(addrs[false])}},
+		{"if-match fails", "GET", "/b.txt", []string{`If-Match: "x"`}},
+		{"if-modified-since", "GET", "/b.txt", []string{"If-Modified-Since: " + later.UTC().Format(time.RFC1123)}},
+		{"html", "GET", "/a.html", nil},
+		{"post", "POST", "/b.txt", nil},
+	}
+	boundary := regexp.MustCompile(`[0-9]{20}`) // a counter: differs per response
+	answer := func(addr, method, target string, headers []string) string {
+		r := get(t, addr, method, target, headers...)
+		return boundary.ReplaceAllString(headText(r)+"\n\n"+string(r.Body), "B")
+	}
+	for _, pair := range [][2]string{{addrs[false], addrs[true]}, {plain, recoded}} {
+		for _, rq := range reqs {
+			answer(pair[1], rq.method, rq.target, rq.headers) // fills the cache
+			want := answer(pair[0], rq.method, rq.target, rq.headers)
+			if got := answer(pair[1], rq.method, rq.target, rq.headers); got != want {
+				t.Errorf("%s: with the cache got\n%s\nwant\n%s", rq.desc, got, want)
+			}
+		}
 	}
 }
