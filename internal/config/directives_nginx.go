@@ -125,8 +125,7 @@ func nginxRest(t map[string]*directive) {
 		"mp4_max_buffer_size", "mp4_start_key_frame", "random_index")
 	unsupported("wsgate implements no WebDAV methods: proxy_pass to a WebDAV server", "dav_methods",
 		"create_full_put_path", "min_delete_depth", "dav_access")
-	unsupported("rate and connection limits belong in the backend or in front of wsgate", "limit_conn_log_level",
-		"limit_conn_dry_run", "limit_req_log_level", "limit_req_dry_run", "proxy_limit_rate")
+	unsupported("rate limits on reading from the backend belong in the backend", "proxy_limit_rate")
 	unsupported("authenticate in the backend", "auth_delay", "secure_link", "secure_link_md5",
 		"secure_link_secret", "valid_referers", "referer_hash_max_size", "referer_hash_bucket_size")
 	unsupported("let the backend send response headers", "userid",

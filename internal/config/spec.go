@@ -56,6 +56,8 @@ type HTTP struct {
 	LogFormats []*LogFormat
 	// CharsetMaps are the charset_map blocks, in file order.
 	CharsetMaps []*CharsetMap
+	// LimitZones are the limit_req_zone and limit_conn_zone lines.
+	LimitZones []*LimitZone
 	// SetVariables are the names (lower-case, without "$") that a set
 	// directive assigns anywhere in the configuration, in the order first
 	// met. As in nginx, each is a variable of the whole http context,
@@ -343,6 +345,12 @@ type LocConf struct {
 	// response: add_header, add_trailer and headers-more's output
 	// directives. It acts on a response head, never on an open tunnel.
 	Headers HeadersConf `reload:"keep"`
+
+	// LimitReq and LimitConn are limit_req and limit_conn with their
+	// settings (spec_limits.go). They act in the preaccess phase, before
+	// a tunnel opens; a tunnel keeps the connection it counted.
+	LimitReq  LimitReqConf  `reload:"keep"`
+	LimitConn LimitConnConf `reload:"keep"`
 
 	// wsgate's own directives (ws_*): see directives.go for each.
 	WS WSConf
