@@ -13,6 +13,7 @@ import (
 	"wsgate/internal/files"
 	"wsgate/internal/headers"
 	"wsgate/internal/http1"
+	"wsgate/internal/limit"
 	"wsgate/internal/rewrite"
 	"wsgate/internal/route"
 	"wsgate/internal/snapshot"
@@ -105,6 +106,12 @@ type Conn struct {
 	realIPDone bool
 	// hf binds the current location's header filter to the request.
 	hf headers.Bound
+	// limitReq is limit_req's working space; held is what limit_conn
+	// counted for the request (given back when it ends, or handed to
+	// its tunnel), limitKey the key being made.
+	limitReq limit.Scratch
+	held     limit.Held
+	limitKey []byte
 }
 
 // Open prepares pc for the requests of connection c. The connection's
@@ -115,7 +122,7 @@ func (p *Pipeline) Open(pc *Conn, c *exchange.Conn) {
 		hdrs: pc.hdrs[:0], buf: pc.buf[:0], page: pc.page[:0], uri: pc.uri[:0], args: pc.args[:0],
 		epBuf: pc.epBuf[:0], reqLine: pc.reqLine[:0],
 		vc: vars.Ctx{Upstream: pc.vc.Upstream[:0]}, fileScratch: pc.fileScratch, extra: pc.extra[:0],
-		rw: pc.rw,
+		rw: pc.rw, limitReq: pc.limitReq, held: pc.held, limitKey: pc.limitKey[:0],
 	}
 	pc.warnFn = pc.warnUninitialized
 	for k := range pc.content {
@@ -165,6 +172,7 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 	pc.refused = false
 	pc.abortAfter = false
 	pc.rw.Escape, pc.rw.Log = snapshot.PathQuoted(r.URI) || pathHasPlus(r.URI), pc.p.Log
+	r.Held = nil
 	loc, res := pc.phases(w, r, snap, srv, pc.checkClientCert(srv, r))
 	if res.Status >= statusSSLCertError && res.Status <= statusToHTTPS {
 		// nginx logs its internal 495 to 497 as the 400 it sends
@@ -175,6 +183,7 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 		w.Abort()
 	}
 	pc.logPhase(w, loc, res)
+	pc.endRequest(r)
 }
 
 // ServeHeadError finishes a request whose head was rejected with status
@@ -197,12 +206,14 @@ func (pc *Conn) ServeHeadError(w exchange.ResponseWriter, r *exchange.Request, s
 	pc.rw.Reset()
 	pc.ep.Reset()
 	pc.refused = true // the body is not read: no client_max_body_size check
+	r.Held = nil
 	loc, res := pc.phases(w, r, snap, srv, status)
 	if res.Status == http1.StatusRequestHeaderTooLarge {
 		// Logged as the 400 it is sent as (r->err_status).
 		res.Status = 400
 	}
 	pc.logPhase(w, loc, res)
+	pc.endRequest(r)
 }
 
 // phases runs the server rewrite phase, then find-config, rewrite,
@@ -343,6 +354,11 @@ func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 	}
 	// Preaccess phase: the location's realip settings.
 	pc.realIP(loc)
+	// limit_req, limit_conn, after realip as nginx runs the phase's
+	// handlers.
+	if res, ok := pc.preaccess(r, loc); !ok {
+		return loc, res, false
+	}
 	// Access phase.
 	if res, ok := pc.access(w, r, loc); !ok {
 		return loc, res, false

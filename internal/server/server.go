@@ -27,6 +27,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"wsgate/internal/limit"
 
 	"wsgate/internal/accesslog"
 	"wsgate/internal/config"
@@ -78,7 +79,8 @@ type Server struct {
 	listeners listen.Set
 	ups       *upstream.Registry
 	dns       *dns.Registry
-	staples   *ocsp.Stapler // OCSP responses (ssl_stapling), across reloads
+	staples   *ocsp.Stapler   // OCSP responses (ssl_stapling), across reloads
+	limits    *limit.Registry // limit_req and limit_conn zones, across reloads
 	tunnels   *tunnel.Registry
 	logs      *accesslog.Files
 	files     *files.Cache // small static files' contents, across reloads
@@ -126,6 +128,7 @@ func Start(opts Options) (*Server, error) {
 		logs:    accesslog.NewFiles(opts.Prefix),
 		staples: ocsp.New(log),
 		files:   files.NewCache(),
+		limits:  limit.NewRegistry(nil),
 		work:    make(chan connJob),
 	}
 	if s.source == nil {
@@ -184,6 +187,7 @@ func (s *Server) build(spec *config.Spec) (*snapshot.Snapshot, error) {
 		DNS:       s.dns,
 		Logs:      s.logs,
 		Staples:   s.staples,
+		Limits:    s.limits,
 		Version:   s.opts.Version,
 		Prefix:    s.opts.Prefix,
 		Log:       s.log,

@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"wsgate/internal/limit"
 
 	"wsgate/internal/access"
 	"wsgate/internal/accesslog"
@@ -66,6 +67,9 @@ type Snapshot struct {
 	// from dns, the registry Activate keeps them in.
 	Resolvers []*dns.Resolver
 	dns       *dns.Registry
+	// limits are the limit_req and limit_conn zones, whose states
+	// Activate hands to the next snapshot.
+	limits *limit.Zones
 }
 
 // Loc is what one location (or a server's own level) compiled to.
@@ -109,6 +113,10 @@ type Loc struct {
 	// RealIP is the level's realip settings; nil when it trusts nobody.
 	// A server's runs in the post-read phase, a location's in preaccess.
 	RealIP *access.RealIP
+	// LimitReq and LimitConn are the location's limit_req and
+	// limit_conn (the preaccess phase); nil when it has none.
+	LimitReq  *limit.Req
+	LimitConn *limit.Conn
 
 	// Content is the handler that answers requests here (plan.go).
 	Content Content
@@ -200,6 +208,10 @@ type Env struct {
 	// Staples fetches and refreshes OCSP responses (ssl_stapling without
 	// ssl_stapling_file); nil fetches none, as for -t.
 	Staples *ocsp.Stapler
+	// Limits is the process's registry of limit_req and limit_conn
+	// zones, whose states outlive a snapshot; nil gives the snapshot
+	// zones of its own.
+	Limits *limit.Registry
 }
 
 // Build compiles spec into a Snapshot ready to publish. All problems are
@@ -217,6 +229,7 @@ func Build(ctx context.Context, spec *config.Spec, env *Env) (*Snapshot, error) 
 	}
 	var errs config.ErrorList
 	buildResolvers(ctx, s, env, &errs)
+	buildLimits(s, env, &errs)
 	compilePlans(s, env, &errs)
 	buildListens(s, env, &errs)
 	if len(errs) > 0 {
@@ -225,6 +238,16 @@ func Build(ctx context.Context, spec *config.Spec, env *Env) (*Snapshot, error) 
 		return nil, errs.Dedup()
 	}
 	return s, nil
+}
+
+// buildLimits compiles the limit_req and limit_conn zones over the
+// registry's states and each location's lines over them.
+func buildLimits(s *Snapshot, env *Env, errs *config.ErrorList) {
+	s.limits = limit.Build(env.Limits, s.Spec.HTTP.LimitZones, s.Vars, errs)
+	for lc, loc := range s.Locs {
+		loc.LimitReq = limit.CompileReq(&lc.LimitReq, s.limits)
+		loc.LimitConn = limit.CompileConn(&lc.LimitConn, s.limits)
+	}
 }
 
 // Loc returns what the effective configuration lc (route.Match.Conf, or a
@@ -421,6 +444,9 @@ func appendErr(errs config.ErrorList, err error) config.ErrorList {
 // no longer uses leave the DNS registry with their caches.
 func (s *Snapshot) Activate(ups *upstream.Registry) {
 	ups.Activate(s.Upstreams)
+	if s.limits != nil {
+		s.limits.Activate()
+	}
 	if s.dns != nil {
 		s.dns.Retain(s.Resolvers)
 	}

@@ -98,6 +98,8 @@ const (
 	kProxyProtocolPort
 	kProxyProtocolServerAddr
 	kProxyProtocolServerPort
+	kLimitReqStatus
+	kLimitConnStatus
 )
 
 // builtin maps the fixed variable names to their kinds (ngx_http_core_variables
@@ -179,6 +181,8 @@ var builtin = map[string]kind{
 	"proxy_protocol_port":        kProxyProtocolPort,
 	"proxy_protocol_server_addr": kProxyProtocolServerAddr,
 	"proxy_protocol_server_port": kProxyProtocolServerPort,
+	"limit_req_status":           kLimitReqStatus,
+	"limit_conn_status":          kLimitConnStatus,
 }
 
 // Compiler turns strings with variables into Templates for one

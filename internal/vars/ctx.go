@@ -128,6 +128,12 @@ type Ctx struct {
 	// (Compiler.UsesUpstreamHeaders).
 	UpstreamHeaders []Header
 
+	// LimitReqStatus and LimitConnStatus are $limit_req_status and
+	// $limit_conn_status ("PASSED", "DELAYED", "REJECTED", ... as
+	// limit.ReqState and limit.ConnState name them); "" (not found) until
+	// a limit_req or limit_conn looked at the request.
+	LimitReqStatus, LimitConnStatus string
+
 	// Fields read by access logs.
 
 	// Status is the response status sent ($status); 0 prints "000".

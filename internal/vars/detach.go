@@ -76,7 +76,8 @@ func (f *Frozen) Freeze(c *Ctx) {
 	}
 	for _, s := range [...]string{c.Method, c.RequestURI, c.URI, c.Args, c.RequestLine, c.Host,
 		c.Proto, c.RemoteAddr, c.RemotePort, c.ServerAddr, c.ServerPort, c.ServerName, c.RemoteUser,
-		c.Captures.Subject, c.ProxyHost, c.ProxyPort, c.WSClosedBy, c.RequestBody, c.ClientVerify} {
+		c.Captures.Subject, c.ProxyHost, c.ProxyPort, c.WSClosedBy, c.RequestBody, c.ClientVerify,
+		c.LimitReqStatus, c.LimitConnStatus} {
 		b = appendString(b, s)
 	}
 	b = appendString(appendString(b, c.RealIPAddr), c.RealIPPort)
@@ -145,7 +146,8 @@ func (f *Frozen) Thaw(c *Ctx) {
 	}
 	for _, p := range [...]*string{&c.Method, &c.RequestURI, &c.URI, &c.Args, &c.RequestLine, &c.Host,
 		&c.Proto, &c.RemoteAddr, &c.RemotePort, &c.ServerAddr, &c.ServerPort, &c.ServerName, &c.RemoteUser,
-		&c.Captures.Subject, &c.ProxyHost, &c.ProxyPort, &c.WSClosedBy, &c.RequestBody, &c.ClientVerify} {
+		&c.Captures.Subject, &c.ProxyHost, &c.ProxyPort, &c.WSClosedBy, &c.RequestBody, &c.ClientVerify,
+		&c.LimitReqStatus, &c.LimitConnStatus} {
 		*p = d.str()
 	}
 	c.RealIPAddr, c.RealIPPort = d.str(), d.str()

@@ -298,6 +298,10 @@ func (cp *Compiler) stringValue(c *Ctx, p *part) (s string, found, ok bool) {
 		return "", false, false
 	case kRemoteUser:
 		return c.RemoteUser, c.RemoteUser != "", true
+	case kLimitReqStatus:
+		return c.LimitReqStatus, c.LimitReqStatus != "", true
+	case kLimitConnStatus:
+		return c.LimitConnStatus, c.LimitConnStatus != "", true
 	case kHostname:
 		return cp.hostname, true, true
 	case kCookie:

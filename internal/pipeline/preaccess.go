@@ -1,0 +1,100 @@
+package pipeline
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"wsgate/internal/exchange"
+	"wsgate/internal/limit"
+	"wsgate/internal/snapshot"
+)
+
+// This file is the preaccess phase (NGX_HTTP_PREACCESS_PHASE): limit_req
+// then limit_conn, as nginx runs its handlers (the phase's handlers in
+// the reverse of the modules' order). Each runs once per request: a
+// request that an internal redirect or an error page brings back through
+// the phase is not counted again once a limit looked at it
+// (r->main->limit_req_status, limit_conn_status).
+
+// preaccess runs the phase for r at loc; ok is false when a limit
+// refused the request, whose error (limit_req_status,
+// limit_conn_status) the location's error page then answers.
+func (pc *Conn) preaccess(r *exchange.Request, loc *snapshot.Loc) (exchange.Result, bool) {
+	if q := loc.LimitReq; q != nil && pc.vc.LimitReqStatus == "" {
+		o := q.Check(&pc.vc, &pc.limitReq)
+		pc.vc.LimitReqStatus = o.State.String()
+		dry := ""
+		if q.DryRun {
+			dry = ", dry run"
+		}
+		switch {
+		case o.NoRoom:
+			// ngx_http_limit_req_lookup's alert, at the zone's full.
+			pc.p.Log.Log(context.Background(), slog.LevelError+2, "could not allocate node in limit_req zone \""+o.Zone+"\"", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
+		case o.State == limit.ReqRejected || o.State == limit.ReqRejectedDryRun:
+			pc.logLimit(q.Level, "limiting requests"+dry+", excess: ", o.Excess, " by zone \"", o.Zone)
+		case o.State == limit.ReqDelayed || o.State == limit.ReqDelayedDryRun:
+			pc.logLimit(q.DelayLevel, "delaying request"+dry+", excess: ", o.Excess, ", by zone \"", o.Zone)
+		}
+		if o.Status != 0 {
+			return exchange.Result{Error: o.Status}, false
+		}
+		if o.Delay > 0 {
+			// nginx parks the request on a timer
+			// (ngx_http_limit_req_delay); here the connection's own
+			// goroutine waits, which holds no event loop and nothing
+			// else.
+			time.Sleep(o.Delay)
+		}
+	}
+	if q := loc.LimitConn; q != nil && pc.vc.LimitConnStatus == "" {
+		o := q.Acquire(&pc.vc, &pc.limitKey, &pc.held)
+		pc.vc.LimitConnStatus = o.State.String()
+		if pc.held.Holds() {
+			r.Held = &pc.held
+		}
+		if o.State == limit.ConnRejected || o.State == limit.ConnRejectedDryRun {
+			if o.NoRoom {
+				pc.p.Log.Log(context.Background(), slog.LevelError+1, "ngx_slab_alloc() failed: no memory in limit_conn zone \""+o.Zone+"\"", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
+			} else if lg := pc.p.Log; lg.Enabled(context.Background(), q.Level) {
+				msg := "limiting connections by zone \"" + o.Zone + "\""
+				if q.DryRun {
+					msg = "limiting connections, dry run, by zone \"" + o.Zone + "\""
+				}
+				lg.Log(context.Background(), q.Level, msg, "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
+			}
+		}
+		if o.Status != 0 {
+			return exchange.Result{Error: o.Status}, false
+		}
+	}
+	return exchange.Result{}, true
+}
+
+// logLimit writes limit_req's line at level: "limiting requests, excess:
+// 1.000 by zone "one"", the excess in requests with three decimals.
+func (pc *Conn) logLimit(level slog.Level, pre string, excess int64, mid, zone string) {
+	lg := pc.p.Log
+	if !lg.Enabled(context.Background(), level) {
+		return
+	}
+	b := make([]byte, 0, 96)
+	b = append(b, pre...)
+	b = strconv.AppendInt(b, excess/1000, 10)
+	b = append(b, '.')
+	frac := excess % 1000
+	b = append(b, byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	b = append(b, mid...)
+	b = append(b, zone...)
+	b = append(b, '"')
+	lg.Log(context.Background(), level, string(b), "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
+}
+
+// endRequest gives back what the request still holds (limit_conn's
+// counts): a request that opened a tunnel handed them to it.
+func (pc *Conn) endRequest(r *exchange.Request) {
+	pc.held.Release()
+	r.Held = nil
+}
