@@ -13,10 +13,11 @@ import (
 )
 
 // Levels maps nginx's error_log levels to slog levels: debug, info and
-// notice are below warn; crit, alert and emerg are above error.
+// notice are below warn (info, LevelInfo-2, below slog's info, which is
+// nginx's notice); crit, alert and emerg are above error.
 var Levels = map[string]slog.Level{
 	"debug":  slog.LevelDebug,
-	"info":   slog.LevelInfo,
+	"info":   LevelInfo,
 	"notice": slog.LevelInfo,
 	"warn":   slog.LevelWarn,
 	"error":  slog.LevelError,
@@ -24,6 +25,10 @@ var Levels = map[string]slog.Level{
 	"alert":  slog.LevelError + 2,
 	"emerg":  slog.LevelError + 3,
 }
+
+// LevelInfo is nginx's info level, which a line logged at slog's info
+// (nginx's notice) is above.
+const LevelInfo = slog.LevelInfo - 2
 
 // ErrorLog is a slog.Handler writing nginx's error log line shape:
 // "2006/01/02 15:04:05 [error] PID#0: message, key: value, key: value".
@@ -83,8 +88,10 @@ func (h *ErrorLog) WithGroup(string) slog.Handler { return h }
 
 func levelName(l slog.Level) string {
 	switch {
-	case l < slog.LevelInfo:
+	case l < LevelInfo:
 		return "debug"
+	case l < slog.LevelInfo:
+		return "info"
 	case l < slog.LevelWarn:
 		return "notice"
 	case l < slog.LevelError:

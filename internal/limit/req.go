@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"math"
 	"time"
+	"wsgate/internal/accesslog"
 
 	"wsgate/internal/config"
 	"wsgate/internal/vars"
@@ -107,13 +108,15 @@ func CompileReq(c *config.LimitReqConf, zs *Zones) *Req {
 	return q
 }
 
-// logLevels maps a limit_*_log_level to slog levels: the refusal's, and
-// the delay's one lower (ngx_http_limit_req_merge_conf; info stays info,
-// and notice, which slog does not have, is info too).
+// logLevels maps a limit_*_log_level to the error log's levels
+// (accesslog.Levels): the refusal's, and the delay's one lower
+// (ngx_http_limit_req_merge_conf; info stays info).
 func logLevels(l string) (refuse, delay slog.Level) {
 	switch l {
-	case "info", "notice":
-		return slog.LevelInfo, slog.LevelInfo
+	case "info":
+		return accesslog.LevelInfo, accesslog.LevelInfo
+	case "notice":
+		return slog.LevelInfo, accesslog.LevelInfo
 	case "warn":
 		return slog.LevelWarn, slog.LevelInfo
 	}
