@@ -222,3 +222,21 @@ func TestReqKeptAcrossReload(t *testing.T) {
 		t.Fatalf("a new key for a kept zone: %v; want nginx's error", errs)
 	}
 }
+
+// BenchmarkReqCheck is one limit_req check of a known key that passes.
+func BenchmarkReqCheck(b *testing.B) {
+	clk := &fakeClock{ms: clockBase}
+	vc, _ := vars.NewCompiler(nil)
+	var errs config.ErrorList
+	zs := Build(NewRegistry(clk.now), []*config.LimitZone{{Name: "a", Key: "$remote_addr", Size: 1 << 20, Rate: 1000}}, vc, &errs)
+	q := CompileReq(&config.LimitReqConf{Rules: []config.LimitReqRule{{Zone: "a", Burst: 1 << 40, NoDelay: true}}}, zs)
+	var s Scratch
+	ctx := &vars.Ctx{RemoteAddr: "10.0.0.1"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		clk.ms = clockBase + int64(i)
+		if q.Check(ctx, &s).Status != 0 {
+			b.Fatal("refused")
+		}
+	}
+}

@@ -24,6 +24,10 @@ import (
 // /static/ (case h) serves a 1 KiB file from html/static under the
 // prefix, which nginx and wsgate share.
 //
+// /limited/ (case i) is /keepalive/ behind allow/deny, a limit_req
+// whose rate every request stays under, and an add_header: the cost of
+// the access and preaccess phases and a header filter on the GET path.
+//
 // /keepalive/ (case g) reaches the same app through an upstream block
 // that keeps idle connections (keepalive 32, HTTP/1.1, Connection
 // cleared), as HAProxy reuses server connections by default: the fair
@@ -36,6 +40,7 @@ events {
 
 http {
     access_log off;
+    limit_req_zone $binary_remote_addr zone=bench:1m rate=100000r/s;
 
     upstream app {
         server 127.0.0.1:%d;
@@ -63,6 +68,16 @@ http {
 
         location /static/ {
             root html;
+        }
+
+        location /limited/ {
+            allow 127.0.0.0/8;
+            deny all;
+            limit_req zone=bench burst=100000 nodelay;
+            add_header X-Bench "$limit_req_status";
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
         }
 
         location / {
