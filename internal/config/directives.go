@@ -93,7 +93,7 @@ func directiveTable() map[string]*directive {
 	}
 	const anyCtx = ctxMain | ctxEvents | ctxHTTPAll | ctxUpstream
 	unsupported(anyCtx, "wsgate serves files as they are: rewrite them in the backend", "sub_filter", "ssi")
-	unsupported(anyCtx, "wsgate does not implement it", "limit_rate", "limit_rate_after", "directio", "aio")
+	unsupported(anyCtx, "wsgate does not implement it", "directio", "aio")
 	unsupported(anyCtx, `use "proxy_pass" to an HTTP backend`, "fastcgi_pass", "uwsgi_pass", "scgi_pass",
 		"grpc_pass", "memcached_pass", "fastcgi_param", "uwsgi_param", "scgi_param", "grpc_set_header", "fastcgi_index")
 	unsupported(anyCtx, "authenticate in the backend", "auth_request",

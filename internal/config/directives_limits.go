@@ -23,6 +23,12 @@ func limitsDirectives() map[string]*directive {
 			func(l *LocConf) *string { return &l.LimitReq.LogLevel })},
 		"limit_req_dry_run": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg,
 			func(l *LocConf) *bool { return &l.LimitReq.DryRun })},
+		// limit_rate and limit_rate_after are ngx_http_core_module's,
+		// paced by its write filter.
+		"limit_rate": {ctx: ctxHTTPAll | ctxLocIf, min: 1, max: 1, once: true, set: onLoc(sizeValueArg,
+			func(l *LocConf) **Value { return &l.LimitRate })},
+		"limit_rate_after": {ctx: ctxHTTPAll | ctxLocIf, min: 1, max: 1, once: true, set: onLoc(sizeValueArg,
+			func(l *LocConf) **Value { return &l.LimitRateAfter })},
 		"limit_conn_zone": {ctx: ctxHTTP, min: 2, max: 2, set: setLimitZone},
 		"limit_conn":      {ctx: ctxHTTPAll, min: 2, max: 2, set: setLimitConn},
 		"limit_conn_status": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(limitStatusArg,
@@ -32,6 +38,19 @@ func limitsDirectives() map[string]*directive {
 		"limit_conn_dry_run": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg,
 			func(l *LocConf) *bool { return &l.LimitConn.DryRun })},
 	}
+}
+
+// sizeValueArg is ngx_http_set_complex_value_size_slot: a size, or a
+// string with variables whose value is read as a size per request.
+func sizeValueArg(c *checker, d *Directive) (*Value, bool) {
+	a := d.Args[0]
+	if !strings.Contains(a.Text, "$") {
+		if _, ok := ParseSize(a.Text); !ok {
+			c.errorf(a.Pos, "%q directive invalid value", d.Name)
+			return nil, false
+		}
+	}
+	return &Value{Pos: a.Pos, Text: a.Text}, true
 }
 
 // minZoneSize is the smallest zone nginx takes: 8 pages of 4 KiB.

@@ -351,6 +351,12 @@ type LocConf struct {
 	// a tunnel opens; a tunnel keeps the connection it counted.
 	LimitReq  LimitReqConf  `reload:"keep"`
 	LimitConn LimitConnConf `reload:"keep"`
+	// LimitRate and LimitRateAfter are limit_rate and limit_rate_after
+	// (sizes, possibly with variables; nil: not set, no limit): a
+	// response goes at most LimitRate bytes a second once LimitRateAfter
+	// bytes went out. An open tunnel is not paced (nor is it in nginx).
+	LimitRate      *Value `reload:"keep"`
+	LimitRateAfter *Value `reload:"keep"`
 
 	// wsgate's own directives (ws_*): see directives.go for each.
 	WS WSConf

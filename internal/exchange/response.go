@@ -18,6 +18,10 @@ type ResponseWriter interface {
 	// a declared body above client_max_body_size is returned as an error
 	// whose status is 413.
 	SetLimits(l Limits) error
+	// SetRate sets limit_rate and limit_rate_after for the response:
+	// rate bytes a second (0: no limit) once after bytes went out, counted
+	// from start, the request's start; after < 0 keeps the earlier one.
+	SetRate(rate, after int64, start time.Time)
 	// SetHeadFilter sets the filter the heads of this request's response
 	// go through (the location's add_header and headers-more; nil: none).
 	// The pipeline sets it whenever the request's location changes.

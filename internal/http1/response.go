@@ -50,6 +50,7 @@ type ResponseWriter struct {
 }
 
 func (w *ResponseWriter) reset(req *Request, l RequestLimits) {
+	w.c.cw.pace = pacer{}
 	*w = ResponseWriter{
 		c: w.c, req: req, limits: l,
 		hdr: w.hdr[:0], trailers: w.trailers[:0], scratch: w.scratch[:0],

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"wsgate/internal/connstats"
 	"wsgate/internal/exchange"
@@ -22,6 +23,7 @@ type nopWriter struct {
 }
 
 func (w *nopWriter) SetLimits(exchange.Limits) error { return nil }
+func (w *nopWriter) SetRate(int64, int64, time.Time) {}
 func (w *nopWriter) AddServerDate()                  {}
 func (w *nopWriter) AddHeader(string, string)        {}
 func (w *nopWriter) AddHeaderBytes([]byte, []byte)   {}

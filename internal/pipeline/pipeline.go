@@ -112,6 +112,8 @@ type Conn struct {
 	limitReq limit.Scratch
 	held     limit.Held
 	limitKey []byte
+	// locRate is the location's limit_rate the response was paced by.
+	locRate int64
 }
 
 // Open prepares pc for the requests of connection c. The connection's
@@ -172,7 +174,7 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 	pc.refused = false
 	pc.abortAfter = false
 	pc.rw.Escape, pc.rw.Log = snapshot.PathQuoted(r.URI) || pathHasPlus(r.URI), pc.p.Log
-	r.Held = nil
+	r.Held, pc.locRate = nil, 0
 	loc, res := pc.phases(w, r, snap, srv, pc.checkClientCert(srv, r))
 	if res.Status >= statusSSLCertError && res.Status <= statusToHTTPS {
 		// nginx logs its internal 495 to 497 as the 400 it sends
@@ -206,7 +208,7 @@ func (pc *Conn) ServeHeadError(w exchange.ResponseWriter, r *exchange.Request, s
 	pc.rw.Reset()
 	pc.ep.Reset()
 	pc.refused = true // the body is not read: no client_max_body_size check
-	r.Held = nil
+	r.Held, pc.locRate = nil, 0
 	loc, res := pc.phases(w, r, snap, srv, status)
 	if res.Status == http1.StatusRequestHeaderTooLarge {
 		// Logged as the 400 it is sent as (r->err_status).
@@ -363,6 +365,8 @@ func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 	if res, ok := pc.access(w, r, loc); !ok {
 		return loc, res, false
 	}
+	// limit_rate paces whatever this location answers.
+	pc.setRate(w, loc)
 	// Precontent phase: try_files beside another content handler.
 	if loc.Files != nil && loc.Content != snapshot.ContentFiles {
 		if res, done := pc.tryFiles(r, loc); done {

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strconv"
 	"time"
+	"wsgate/internal/config"
+	"wsgate/internal/vars"
 
 	"wsgate/internal/exchange"
 	"wsgate/internal/limit"
@@ -97,4 +99,41 @@ func (pc *Conn) logLimit(level slog.Level, pre string, excess int64, mid, zone s
 func (pc *Conn) endRequest(r *exchange.Request) {
 	pc.held.Release()
 	r.Held = nil
+}
+
+// logRate makes $limit_rate the location's limit_rate for the log phase
+// when nothing set it: nginx's write filter read it at the first output.
+func (pc *Conn) logRate() {
+	if !pc.vc.LimitRateSet {
+		pc.vc.LimitRate = pc.locRate
+	}
+}
+
+// setRate gives the response its limit_rate and limit_rate_after, as
+// nginx's write filter reads them at the first output
+// (ngx_http_write_filter): what set assigned to $limit_rate, else the
+// location's limit_rate; a value that is no size is 0, no limit
+// (ngx_http_complex_value_size). A backend's X-Accel-Limit-Rate may
+// change the rate later (the proxy's).
+func (pc *Conn) setRate(w exchange.ResponseWriter, loc *snapshot.Loc) {
+	rate := pc.vc.LimitRate
+	if !pc.vc.LimitRateSet {
+		// $limit_rate shows it once the head is out, as nginx's write
+		// filter sets it after the header filters ran (logRate).
+		rate = pc.size(loc.Rate)
+		pc.locRate = rate
+	}
+	if rate > 0 || loc.RateAfter != nil {
+		w.SetRate(rate, pc.size(loc.RateAfter), pc.vc.Start)
+	}
+}
+
+// size evaluates t as a size; 0 for nil or a value that is no size.
+func (pc *Conn) size(t *vars.Template) int64 {
+	if t == nil {
+		return 0
+	}
+	pc.limitKey = t.Append(pc.limitKey[:0], &pc.vc)
+	n, _ := config.ParseSize(bstr(pc.limitKey))
+	return n
 }

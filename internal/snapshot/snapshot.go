@@ -117,6 +117,9 @@ type Loc struct {
 	// limit_conn (the preaccess phase); nil when it has none.
 	LimitReq  *limit.Req
 	LimitConn *limit.Conn
+	// Rate and RateAfter are limit_rate and limit_rate_after, read as
+	// sizes per request; nil when not set (no limit, 0).
+	Rate, RateAfter *vars.Template
 
 	// Content is the handler that answers requests here (plan.go).
 	Content Content
@@ -241,12 +244,27 @@ func Build(ctx context.Context, spec *config.Spec, env *Env) (*Snapshot, error) 
 }
 
 // buildLimits compiles the limit_req and limit_conn zones over the
-// registry's states and each location's lines over them.
+// registry's states, each location's lines over them, and its
+// limit_rate and limit_rate_after.
 func buildLimits(s *Snapshot, env *Env, errs *config.ErrorList) {
 	s.limits = limit.Build(env.Limits, s.Spec.HTTP.LimitZones, s.Vars, errs)
 	for lc, loc := range s.Locs {
 		loc.LimitReq = limit.CompileReq(&lc.LimitReq, s.limits)
 		loc.LimitConn = limit.CompileConn(&lc.LimitConn, s.limits)
+		for _, v := range []struct {
+			val *config.Value
+			t   **vars.Template
+		}{{lc.LimitRate, &loc.Rate}, {lc.LimitRateAfter, &loc.RateAfter}} {
+			if v.val == nil {
+				continue
+			}
+			t, err := s.Vars.Compile(v.val.Text)
+			if err != nil {
+				errs.Add(v.val.Pos, "%v", err)
+				continue
+			}
+			*v.t = t
+		}
 	}
 }
 

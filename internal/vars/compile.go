@@ -100,6 +100,7 @@ const (
 	kProxyProtocolServerPort
 	kLimitReqStatus
 	kLimitConnStatus
+	kLimitRate
 )
 
 // builtin maps the fixed variable names to their kinds (ngx_http_core_variables
@@ -183,6 +184,7 @@ var builtin = map[string]kind{
 	"proxy_protocol_server_port": kProxyProtocolServerPort,
 	"limit_req_status":           kLimitReqStatus,
 	"limit_conn_status":          kLimitConnStatus,
+	"limit_rate":                 kLimitRate,
 }
 
 // Compiler turns strings with variables into Templates for one

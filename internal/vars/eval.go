@@ -154,6 +154,8 @@ func (cp *Compiler) appendValue(dst []byte, c *Ctx, p *part) ([]byte, bool) {
 			dst = appendUpstream(dst, &c.Upstream[i], p.kind)
 		}
 		return dst, true
+	case kLimitRate:
+		return strconv.AppendInt(dst, c.LimitRate, 10), true
 	case kBodyBytesSent:
 		return strconv.AppendInt(dst, c.BodyBytesSent, 10), true
 	case kBytesSent:
