@@ -240,3 +240,16 @@ func BenchmarkReqCheck(b *testing.B) {
 		}
 	}
 }
+
+// TestZoneCapacity pins the number of keys a 1m zone holds to what
+// nginx's slab allocator gives (the README quotes them).
+func TestZoneCapacity(t *testing.T) {
+	clk := &fakeClock{ms: clockBase}
+	zs := testZones(t, clk, config.LimitZone{Name: "r", Rate: 1000}, config.LimitZone{Name: "c", Conn: true})
+	if got := zs.req["r"].t.room / chunk(reqNodeBase+4); got != 8127 {
+		t.Errorf("limit_req 1m zone: %d keys of 4 bytes; want 8127", got)
+	}
+	if got := zs.conn["c"].t.room / chunk(connNodeBase+4); got != 16254 {
+		t.Errorf("limit_conn 1m zone: %d keys of 4 bytes; want 16254", got)
+	}
+}
