@@ -17,8 +17,9 @@
 //     with its state (nginx reuses a shared memory zone of the same name
 //     and size); limit_req's rate may change. A zone whose key changed is
 //     an error, as in nginx.
-//   - A check allocates nothing for a key it has seen; a new key costs
-//     its state.
+//   - A check allocates nothing for a key its zone holds, nor, once the
+//     zone has given some back, for a new one: a state that leaves (a
+//     limit_conn key whose last request ended) is kept for the next key.
 //   - A check only says what it decided (Outcome): the pipeline delays or
 //     answers the request and writes the error log.
 //

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"wsgate/internal/config"
 	"wsgate/internal/vars"
@@ -120,12 +121,22 @@ type table struct {
 	// room is the bytes of the zone's pages still free; each node takes
 	// its slab chunk (chunk).
 	room int64
+	// free keeps a few nodes that left the table for the next keys, so
+	// that limit_conn, whose key leaves when its last request ends, does
+	// not allocate per request.
+	free []*node
 }
+
+// maxFree bounds a table's free nodes.
+const maxFree = 64
 
 // node is one key's state: limit_req's excess and last time, or
 // limit_conn's count.
 type node struct {
+	// key views kb, which holds the key's bytes while the node is in
+	// the table (a node freed and used again rewrites kb only then).
 	key        string
+	kb         []byte
 	prev, next *node
 	chunk      int64
 	// limit_req: excess in thousandths of a request at last (ms);
@@ -188,6 +199,10 @@ func (t *table) remove(n *node) {
 	}
 	delete(t.nodes, n.key)
 	t.room += n.chunk
+	if len(t.free) < maxFree && cap(n.kb) <= 256 {
+		*n = node{kb: n.kb[:0]}
+		t.free = append(t.free, n)
+	}
 }
 
 // insert adds a node for key, taking its room, first in the LRU list
@@ -197,7 +212,14 @@ func (t *table) insert(key []byte, base int64, lru bool) *node {
 	if c > t.room {
 		return nil
 	}
-	n := &node{key: string(key), chunk: c}
+	var n *node
+	if k := len(t.free); k > 0 {
+		n, t.free = t.free[k-1], t.free[:k-1]
+	} else {
+		n = new(node)
+	}
+	n.kb = append(n.kb[:0], key...)
+	n.key, n.chunk = unsafe.String(unsafe.SliceData(n.kb), len(n.kb)), c
 	t.room -= c
 	t.nodes[n.key] = n
 	if lru {

@@ -79,7 +79,8 @@ func (answered) ServeContent(w exchange.ResponseWriter, _ *exchange.Request, _ *
 // request once a connection's buffers have grown: variables filled from
 // the request's bytes, the location search, a return with variables, a
 // redirect, the content handler's call, stub_status and the
-// $connections_* variables (atomic loads), and the log phase.
+// $connections_* variables (atomic loads), limit_req, limit_conn and
+// limit_rate for a key already seen, and the log phase.
 func TestServeRequestAllocs(t *testing.T) {
 	snap := buildSnapshot(t, redirectConf)
 	var cur atomic.Pointer[snapshot.Snapshot]
@@ -97,6 +98,7 @@ func TestServeRequestAllocs(t *testing.T) {
 		{desc: "not found", path: "/none", status: 404},
 		{desc: "stub_status", path: "/status", status: 200},
 		{desc: "connections variables", path: "/conns", status: 200},
+		{desc: "limit_req, limit_conn, limit_rate", path: "/limited/x", status: 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
