@@ -2,6 +2,8 @@ package pipeline_test
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -20,6 +22,7 @@ http {
 	limit_req_zone $host zone=st:1m rate=1r/m;
 	limit_req_zone $http_x_key zone=bykey:1m rate=1r/m;
 	limit_conn_zone $host zone=c:1m;
+	limit_req_zone $host zone=slow:1m rate=1r/m;
 	server {
 		listen 127.0.0.1:8080;
 		location /burst { limit_req zone=one burst=2 nodelay; proxy_pass http://127.0.0.1:9; }
@@ -29,6 +32,7 @@ http {
 		location /bykey { limit_req zone=bykey; proxy_pass http://127.0.0.1:9; }
 		location /return { limit_req zone=one; return 200 "return $limit_req_status"; }
 		location /conn { limit_conn c 1; proxy_pass http://127.0.0.1:9; }
+		location /delayed { limit_req zone=slow burst=5; proxy_pass http://127.0.0.1:9; }
 	}
 }
 `
@@ -139,4 +143,26 @@ func TestLimitConn(t *testing.T) {
 		line, body = get(t, addr, "/conn")
 		return line == "HTTP/1.1 200 OK"
 	}, "request after the first ended: got %q %q; want 200", line, body)
+}
+
+// TestLimitReqDelayClientGone checks that a request limit_req delays (here
+// by a minute) ends as soon as its client closes, logged 499 with nothing
+// sent, as nginx's ngx_http_test_reading ends it.
+func TestLimitReqDelayClientGone(t *testing.T) {
+	addr, obs := serve(t, limitsConf, statusEcho{})
+	if line, _ := get(t, addr, "/delayed"); line != "HTTP/1.1 200 OK" {
+		t.Fatalf("first request: got %q; want 200", line)
+	}
+	if ob := obs.next(t); ob.Status != 200 {
+		t.Fatalf("first request logged %d; want 200", ob.Status)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET /delayed HTTP/1.1\r\nHost: test\r\n\r\n")
+	c.Close()
+	if ob := obs.next(t); ob.Status != 499 {
+		t.Fatalf("delayed request whose client closed logged %d; want 499", ob.Status)
+	}
 }

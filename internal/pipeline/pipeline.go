@@ -358,7 +358,7 @@ func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 	pc.realIP(loc)
 	// limit_req, limit_conn, after realip as nginx runs the phase's
 	// handlers.
-	if res, ok := pc.preaccess(r, loc); !ok {
+	if res, ok := pc.preaccess(w, r, loc); !ok {
 		return loc, res, false
 	}
 	// Access phase.

@@ -4,8 +4,11 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"syscall"
 	"time"
 	"wsgate/internal/config"
+	"wsgate/internal/http1"
+	"wsgate/internal/netpoll"
 	"wsgate/internal/vars"
 
 	"wsgate/internal/exchange"
@@ -23,7 +26,7 @@ import (
 // preaccess runs the phase for r at loc; ok is false when a limit
 // refused the request, whose error (limit_req_status,
 // limit_conn_status) the location's error page then answers.
-func (pc *Conn) preaccess(r *exchange.Request, loc *snapshot.Loc) (exchange.Result, bool) {
+func (pc *Conn) preaccess(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc) (exchange.Result, bool) {
 	if q := loc.LimitReq; q != nil && pc.vc.LimitReqStatus == "" {
 		o := q.Check(&pc.vc, &pc.limitReq)
 		pc.vc.LimitReqStatus = o.State.String()
@@ -43,12 +46,12 @@ func (pc *Conn) preaccess(r *exchange.Request, loc *snapshot.Loc) (exchange.Resu
 		if o.Status != 0 {
 			return exchange.Result{Error: o.Status}, false
 		}
-		if o.Delay > 0 {
-			// nginx parks the request on a timer
-			// (ngx_http_limit_req_delay); here the connection's own
-			// goroutine waits, which holds no event loop and nothing
-			// else.
-			time.Sleep(o.Delay)
+		if o.Delay > 0 && pc.delay(o.Delay) {
+			// ngx_http_test_reading: the client closed while the request
+			// was delayed; logged as 499, nothing is sent.
+			pc.p.Log.Info("client prematurely closed connection", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
+			w.WriteError(http1.StatusClientClosedRequest)
+			return exchange.Result{Status: http1.StatusClientClosedRequest}, false
 		}
 	}
 	if q := loc.LimitConn; q != nil && pc.vc.LimitConnStatus == "" {
@@ -73,6 +76,46 @@ func (pc *Conn) preaccess(r *exchange.Request, loc *snapshot.Loc) (exchange.Resu
 		}
 	}
 	return exchange.Result{}, true
+}
+
+// delay holds a request limit_req delays for d (ngx_http_limit_req_delay)
+// and reports whether the client closed meanwhile, which nginx notices
+// at once (ngx_http_test_reading). The connection's own goroutine waits
+// in Go's poller on the socket becoming readable, bounded by d: no event
+// loop, timer goroutine or other request waits with it. A client that
+// sends more (a pipelined request) is there: the rest of d is slept. A
+// connection without a socket to look at (TLS) sleeps d.
+func (pc *Conn) delay(d time.Duration) (gone bool) {
+	nc := pc.c.NetConn
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		time.Sleep(d)
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		time.Sleep(d)
+		return false
+	}
+	end := time.Now().Add(d)
+	nc.SetReadDeadline(end)
+	there := false
+	rc.Read(func(fd uintptr) bool {
+		switch netpoll.Peek(fd) {
+		case netpoll.PeekEmpty:
+			return false
+		case netpoll.PeekEnd:
+			gone = true
+		default:
+			there = true
+		}
+		return true
+	})
+	nc.SetReadDeadline(time.Time{})
+	if there {
+		time.Sleep(time.Until(end))
+	}
+	return gone
 }
 
 // logLimit writes limit_req's line at level: "limiting requests, excess:
