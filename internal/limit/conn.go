@@ -58,6 +58,9 @@ type ConnOutcome struct {
 	// zone"), unless NoRoom: the zone had no room for a new key.
 	Zone   string
 	NoRoom bool
+	// LongKey is the key (as written) of a line left out because its
+	// value was longer than nginx allows (255 bytes), which nginx logs.
+	LongKey string
 }
 
 // CompileConn compiles a location's limit_conn settings over zs; nil
@@ -105,7 +108,11 @@ func (c *Conn) Acquire(vc *vars.Ctx, key *[]byte, h *Held) ConnOutcome {
 	for _, l := range c.limits {
 		*key = l.zone.key.Append((*key)[:0], vc)
 		k := *key
-		if len(k) == 0 || len(k) > 255 {
+		if len(k) > 255 {
+			o.LongKey = l.zone.key.String()
+			continue
+		}
+		if len(k) == 0 {
 			continue
 		}
 		o.State = ConnPassed
@@ -116,11 +123,11 @@ func (c *Conn) Acquire(vc *vars.Ctx, key *[]byte, h *Held) ConnOutcome {
 		case nd == nil:
 			if nd = t.insert(k, connNodeBase, false); nd == nil {
 				t.mu.Unlock()
-				return c.refuse(h, ConnOutcome{Zone: l.zone.Name, NoRoom: true})
+				return c.refuse(h, ConnOutcome{Zone: l.zone.Name, NoRoom: true, LongKey: o.LongKey})
 			}
 		case nd.conns >= l.conn:
 			t.mu.Unlock()
-			return c.refuse(h, ConnOutcome{Zone: l.zone.Name})
+			return c.refuse(h, ConnOutcome{Zone: l.zone.Name, LongKey: o.LongKey})
 		}
 		nd.conns++
 		t.mu.Unlock()

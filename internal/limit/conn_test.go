@@ -1,6 +1,7 @@
 package limit
 
 import (
+	"strings"
 	"testing"
 
 	"wsgate/internal/config"
@@ -51,5 +52,28 @@ func TestConnCount(t *testing.T) {
 	h2.Release()
 	if n := len(zs.conn["a"].t.nodes) + len(zs.conn["b"].t.nodes); n != 0 {
 		t.Fatalf("%d keys left after every release; want none", n)
+	}
+}
+
+// TestLongKeys checks that a key longer than nginx allows leaves its line
+// out, and says so for the error log.
+func TestLongKeys(t *testing.T) {
+	clk := &fakeClock{ms: clockBase}
+	zs := testZones(t, clk, config.LimitZone{Name: "r", Rate: 1000, Key: "$host"}, config.LimitZone{Name: "c", Conn: true, Key: "$host"})
+	q := CompileReq(&config.LimitReqConf{Rules: []config.LimitReqRule{{Zone: "r"}}}, zs)
+	c := CompileConn(&config.LimitConnConf{Rules: []config.LimitConnRule{{Zone: "c", Conn: 1}}}, zs)
+	long := &vars.Ctx{Host: strings.Repeat("h", 300)}
+	var key []byte
+	var h Held
+	if o := c.Acquire(long, &key, &h); o.State != ConnNone || o.LongKey != "$host" || h.Holds() {
+		t.Errorf("limit_conn with a 300-byte key: %+v; want not counted, LongKey $host", o)
+	}
+	var s Scratch
+	if o := q.Check(long, &s); o.State != ReqPassed || o.LongKey != "" {
+		t.Errorf("limit_req with a 300-byte key: %+v; want PASSED", o)
+	}
+	huge := &vars.Ctx{Host: strings.Repeat("h", 70000)}
+	if o := q.Check(huge, &s); o.State != ReqNone || o.LongKey != "$host" {
+		t.Errorf("limit_req with a 70000-byte key: %+v; want not limited, LongKey $host", o)
 	}
 }

@@ -71,6 +71,9 @@ type Outcome struct {
 	Excess int64
 	Zone   string
 	NoRoom bool
+	// LongKey is the key (as written) of a line left out because its
+	// value was longer than nginx allows (65535 bytes), which nginx logs.
+	LongKey string
 }
 
 // Scratch is one request's working space for Check, reused from one
@@ -149,10 +152,15 @@ func (q *Req) Check(vc *vars.Ctx, s *Scratch) Outcome {
 	rc := rcDeclined
 	var lim *reqLimit
 	n := 0
+	long := ""
 	for ; n < len(q.limits); n++ {
 		lim = &q.limits[n]
 		s.key = lim.zone.key.Append(s.key[:0], vc)
-		if len(s.key) == 0 || len(s.key) > 65535 {
+		if len(s.key) > 65535 {
+			long = lim.zone.key.String()
+			continue
+		}
+		if len(s.key) == 0 {
 			continue
 		}
 		rc, excess = lim.lookup(s, n, n == len(q.limits)-1)
@@ -161,11 +169,11 @@ func (q *Req) Check(vc *vars.Ctx, s *Scratch) Outcome {
 		}
 	}
 	if rc == rcDeclined {
-		return Outcome{}
+		return Outcome{LongKey: long}
 	}
 	if rc == rcBusy || rc == rcError {
 		q.unlock(s, n)
-		o := Outcome{State: ReqRejected, Status: q.Status, Excess: excess, Zone: lim.zone.Name, NoRoom: rc == rcError}
+		o := Outcome{State: ReqRejected, Status: q.Status, Excess: excess, Zone: lim.zone.Name, NoRoom: rc == rcError, LongKey: long}
 		if q.DryRun {
 			o.State, o.Status = ReqRejectedDryRun, 0
 		}
@@ -176,9 +184,9 @@ func (q *Req) Check(vc *vars.Ctx, s *Scratch) Outcome {
 	}
 	delay := q.account(s, n, &excess, &lim)
 	if delay == 0 {
-		return Outcome{State: ReqPassed}
+		return Outcome{State: ReqPassed, LongKey: long}
 	}
-	o := Outcome{State: ReqDelayed, Delay: time.Duration(delay) * time.Millisecond, Excess: excess, Zone: lim.zone.Name}
+	o := Outcome{State: ReqDelayed, Delay: time.Duration(delay) * time.Millisecond, Excess: excess, Zone: lim.zone.Name, LongKey: long}
 	if q.DryRun {
 		o.State, o.Delay = ReqDelayedDryRun, 0
 	}

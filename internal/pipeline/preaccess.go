@@ -30,6 +30,9 @@ func (pc *Conn) preaccess(w exchange.ResponseWriter, r *exchange.Request, loc *s
 	if q := loc.LimitReq; q != nil && pc.vc.LimitReqStatus == "" {
 		o := q.Check(&pc.vc, &pc.limitReq)
 		pc.vc.LimitReqStatus = o.State.String()
+		if o.LongKey != "" {
+			pc.p.Log.Error("the value of the \""+o.LongKey+"\" key is more than 65535 bytes", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
+		}
 		dry := ""
 		if q.DryRun {
 			dry = ", dry run"
@@ -57,6 +60,9 @@ func (pc *Conn) preaccess(w exchange.ResponseWriter, r *exchange.Request, loc *s
 	if q := loc.LimitConn; q != nil && pc.vc.LimitConnStatus == "" {
 		o := q.Acquire(&pc.vc, &pc.limitKey, &pc.held)
 		pc.vc.LimitConnStatus = o.State.String()
+		if o.LongKey != "" {
+			pc.p.Log.Error("the value of the \""+o.LongKey+"\" key is more than 255 bytes", "client", pc.c.RemoteAddr, "uri", pc.vc.RequestURI)
+		}
 		if pc.held.Holds() {
 			r.Held = &pc.held
 		}
