@@ -1,21 +1,21 @@
 package proxy_test
 
 import (
+	"bufio"
+	"io"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"wsgate/internal/proxytest"
+	"wsgate/internal/proxytest/gatetest"
 )
 
-// TestLimitConnTunnel checks that limit_conn counts a WebSocket for as
-// long as its tunnel lives (nginx frees the request, and its count, when
-// the upgraded connection closes): with "limit_conn one 1" a second
-// handshake from the same client is refused while the first tunnel is
-// open, and goes through once it has closed. Plain requests count only
-// while they are served.
-func TestLimitConnTunnel(t *testing.T) {
-	be := proxytest.NewWSEcho(t, proxytest.WSOptions{})
-	g := startGate(t, `
+// limitConnConf is TestLimitConnTunnel's http block; {{listen}} and
+// {{b}} are the listening address and the WebSocket backend.
+const limitConnConf = `
+access_log off;
 limit_conn_zone $binary_remote_addr zone=one:1m;
 server { listen {{listen}};
   location /ws {
@@ -25,29 +25,72 @@ server { listen {{listen}};
     proxy_set_header Upgrade $http_upgrade;
     proxy_set_header Connection "upgrade";
   }
-  location /status { return 200 "$limit_conn_status"; }
-}`, map[string]string{"b": be.Addr})
-	const hs = "GET /ws HTTP/1.1\nHost: h\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Version: 13\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\n\n"
-	first := g.dial()
-	first.send(hs)
-	if r := first.read("GET"); r.Status != 101 {
-		t.Fatalf("first handshake: got %d; want 101", r.Status)
+}`
+
+// TestLimitConnTunnel checks, against real nginx and wsgate alike, that
+// limit_conn counts a WebSocket for as long as its tunnel lives (nginx
+// frees the upgraded request, and its count, when the connection
+// closes): with "limit_conn one 1" a second handshake from the same
+// client, and a plain request to the location, are refused while the
+// first tunnel is open, and a handshake goes through once it has closed.
+func TestLimitConnTunnel(t *testing.T) {
+	be := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	targets := []struct {
+		name  string
+		start func(t *testing.T, conf string) string
+	}{
+		{"nginx", func(t *testing.T, conf string) string {
+			proxytest.NeedNginx(t)
+			addr := proxytest.FreeAddr(t)
+			return proxytest.StartNginx(t, gatetest.HTTP(strings.ReplaceAll(strings.ReplaceAll(conf, "access_log off;", ""), "{{listen}}", addr))).Addr
+		}},
+		{"wsgate", func(t *testing.T, conf string) string {
+			return gatetest.Start(t, gatetest.HTTP(conf), gatetest.Options{}).Addr
+		}},
 	}
-	for i := 0; i < 2; i++ {
-		if r := g.do(hs, "GET"); r.Status != 503 {
-			t.Fatalf("handshake %d while the first tunnel is open: got %d; want 503", i+2, r.Status)
-		}
+	const hs = "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			addr := tg.start(t, strings.ReplaceAll(limitConnConf, "{{b}}", be.Addr))
+			first, status := handshake(t, addr, hs)
+			if status != 101 {
+				t.Fatalf("first handshake: got %d; want 101", status)
+			}
+			for i, req := range []string{hs, "GET /ws HTTP/1.1\r\nHost: h\r\n\r\n"} {
+				c, status := handshake(t, addr, req)
+				c.Close()
+				if status != 503 {
+					t.Fatalf("request %d while the first tunnel is open: got %d; want 503", i+2, status)
+				}
+			}
+			first.Close()
+			proxytest.Eventually(t, 10*time.Second, func() bool {
+				c, status := handshake(t, addr, hs)
+				c.Close()
+				return status == 101
+			}, "no handshake went through after the first tunnel closed")
+		})
 	}
-	first.c.Close()
-	var last int
-	proxytest.Eventually(t, 10*time.Second, func() bool {
-		c := g.dial()
-		c.send(hs)
-		last = c.read("GET").Status
-		c.c.Close()
-		return last == 101
-	}, "handshake after the first tunnel closed: got %d; want 101", last)
-	if r := g.get("/status"); r.Status != 200 || len(r.Body) != 0 {
-		t.Fatalf("$limit_conn_status where no limit_conn is: got %d %q; want 200 and nothing", r.Status, r.Body)
+}
+
+// handshake sends req on a new connection to addr and returns the
+// connection and the answer's status.
+func handshake(t *testing.T, addr, req string) (net.Conn, int) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
 	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, req)
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || len(line) < 12 {
+		c.Close()
+		t.Fatalf("reading the answer: %q %v", line, err)
+	}
+	status := 0
+	for _, ch := range line[9:12] {
+		status = status*10 + int(ch-'0')
+	}
+	return c, status
 }
