@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -93,4 +94,45 @@ func handshake(t *testing.T, addr, req string) (net.Conn, int) {
 		status = status*10 + int(ch-'0')
 	}
 	return c, status
+}
+
+// TestLimitReqReload checks that a reload keeps a limit_req zone's state
+// when the zone is unchanged (nginx keeps a shared memory zone of the same
+// name and size), starts afresh when its size changes, and refuses a
+// new key for a kept zone, as nginx does, while the running
+// configuration keeps serving.
+func TestLimitReqReload(t *testing.T) {
+	const conf = `access_log off;
+limit_req_zone %s zone=one:%s rate=1r/m;
+server { listen {{listen}}; add_header X-Other %s; location / { limit_req zone=one; proxy_pass http://%s; } }`
+	be := proxytest.NewRecording(t, "")
+	g := gatetest.Start(t, gatetest.HTTP(fmt.Sprintf(conf, "$binary_remote_addr", "1m", "a", be.Addr)), gatetest.Options{})
+	get := func() int {
+		c, status := handshake(t, g.Addr, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		c.Close()
+		return status
+	}
+	steps := []struct {
+		key, size, other string
+		reloadErr        bool
+		want             []int
+	}{
+		{"", "", "", false, []int{200, 503}},
+		{"$binary_remote_addr", "1m", "b", false, []int{503}},
+		{"$remote_addr", "1m", "b", true, []int{503}},
+		{"$binary_remote_addr", "2m", "b", false, []int{200, 503}},
+	}
+	for i, st := range steps {
+		if st.key != "" {
+			g.Write(gatetest.HTTP(fmt.Sprintf(conf, st.key, st.size, st.other, be.Addr)))
+			if err := g.Server.Reload(); (err != nil) != st.reloadErr {
+				t.Fatalf("step %d: reload error %v; want an error: %v", i, err, st.reloadErr)
+			}
+		}
+		for j, want := range st.want {
+			if got := get(); got != want {
+				t.Fatalf("step %d, request %d: got %d; want %d", i, j, got, want)
+			}
+		}
+	}
 }
