@@ -46,6 +46,8 @@ type checker struct {
 	// proxyCache is set when the configuration names proxy_cache
 	// anywhere (see setCacheCondition).
 	proxyCache bool
+	// limitRefs are the zones limit_req and limit_conn name.
+	limitRefs []limitRef
 }
 
 func (c *checker) errorf(pos Pos, format string, args ...any) {
@@ -343,6 +345,7 @@ func (c *checker) finish() {
 	}
 	h := c.http.h
 	h.LogFormats = append([]*LogFormat{{Name: "combined", Escape: "default", Format: combinedFormat}}, h.LogFormats...)
+	c.checkLimitRefs()
 	httpConf := inherit(defaultLocConf(), &c.http.level)
 	if len(c.http.servers) == 0 && len(c.http.level.loc) > 0 {
 		// Nothing to attach http-level settings to; they still were checked.

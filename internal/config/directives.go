@@ -47,7 +47,8 @@ func directiveFamilies() []func() map[string]*directive {
 	return []func() map[string]*directive{
 		coreDirectives, httpCoreDirectives, errorPageDirectives, rewriteDirectives, accessDirectives, proxyDirectives, headersDirectives,
 		filesDirectives, logDirectives, sslDirectives, http2Directives, upstreamDirectives, mapDirectives, wsDirectives,
-		proxySSLDirectives, statusDirectives, realipDirectives, wsStatusDirectives, subDirectives, gzipDirectives,
+		proxySSLDirectives, statusDirectives, realipDirectives, wsStatusDirectives, limitsDirectives,
+		charsetDirectives, subDirectives, gzipDirectives,
 	}
 }
 
@@ -90,15 +91,12 @@ func directiveTable() map[string]*directive {
 		}
 	}
 	const anyCtx = ctxMain | ctxEvents | ctxHTTPAll | ctxUpstream
-	unsupported(anyCtx, "wsgate serves files as they are: rewrite them in the backend", "ssi",
-		"source_charset", "charset_map", "override_charset")
-	unsupported(anyCtx, "wsgate does not implement it", "limit_rate", "limit_rate_after", "directio", "aio")
+	unsupported(anyCtx, "wsgate serves files as they are: rewrite them in the backend", "ssi")
+	unsupported(anyCtx, "wsgate does not implement it", "directio", "aio")
 	unsupported(anyCtx, `use "proxy_pass" to an HTTP backend`, "fastcgi_pass", "uwsgi_pass", "scgi_pass",
 		"grpc_pass", "memcached_pass", "fastcgi_param", "uwsgi_param", "scgi_param", "grpc_set_header", "fastcgi_index")
 	unsupported(anyCtx, "authenticate in the backend", "auth_request",
 		"auth_request_set")
-	unsupported(anyCtx, "rate and connection limits belong in the backend or in front of wsgate", "limit_req",
-		"limit_req_zone", "limit_req_status", "limit_conn", "limit_conn_zone", "limit_conn_status")
 	unsupported(anyCtx, "wsgate does not cache responses", "proxy_cache", "proxy_cache_path", "proxy_cache_key",
 		"proxy_cache_valid", "proxy_cache_use_stale", "proxy_store")
 	unsupported(anyCtx, "wsgate forwards requests as received; change them in the backend", "proxy_set_body",

@@ -33,7 +33,7 @@ type FilesConf struct {
 	TryFilesPos Pos
 
 	Autoindex          bool
-	AutoindexFormat    string // html (default) or json
+	AutoindexFormat    string // html (default), json, jsonp or xml
 	AutoindexExactSize bool   // default on
 	AutoindexLocaltime bool
 
@@ -46,6 +46,13 @@ type FilesConf struct {
 	Charset      string // "" for off, the default
 	CharsetTypes []string
 	CharsetPos   Pos
+	// SourceCharset is source_charset ("" for off, the default): the
+	// charset responses are written in, recoded into Charset through a
+	// charset_map. OverrideCharset is override_charset (default off).
+	SourceCharset      string
+	SourceCharsetPos   Pos
+	OverrideCharset    bool
+	OverrideCharsetPos Pos
 
 	Expires    Expires
 	ExpiresPos Pos
@@ -73,6 +80,10 @@ const (
 type Expires struct {
 	Mode ExpiresMode
 	Time time.Duration
+	// Value is the value when it holds variables (nginx 1.7.9+): it is
+	// evaluated and read per request (EvalExpires), Mode being then
+	// ExpiresAccess, or ExpiresModified after "modified".
+	Value string
 }
 
 func defaultFilesConf() FilesConf {
@@ -122,10 +133,7 @@ func filesDirectives() map[string]*directive {
 	t["autoindex_format"] = &directive{ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onFiles(func(c *checker, d *Directive) (func(*FilesConf), bool) {
 		v := d.Args[0].Text
 		switch v {
-		case "html", "json":
-		case "xml", "jsonp":
-			c.errorf(d.Args[0].Pos, "autoindex_format %q is not supported by wsgate; use html or json", v)
-			return nil, false
+		case "html", "json", "jsonp", "xml":
 		default:
 			c.errorf(d.Args[0].Pos, "invalid value %q", v)
 			return nil, false
@@ -276,9 +284,8 @@ func setTypes(c *checker, f *frame, d *Directive, _ bool) {
 	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Files.Types = types })
 }
 
-// setCharset is the charset directive without charset_map: "off" or a
-// name, which only labels responses (source_charset is not supported, so
-// nothing is recoded).
+// setCharset is the charset directive: "off" or a name, which labels
+// responses and, with source_charset, is what they are recoded into.
 func setCharset(c *checker, f *frame, d *Directive, _ bool) {
 	v := d.Args[0].Text
 	if strings.Contains(v, "$") {
@@ -321,8 +328,24 @@ func ParseExpires(args []string) (e Expires, msg string) {
 		e.Mode, v = ExpiresModified, args[1]
 	}
 	if strings.Contains(v, "$") {
-		return e, "variables in \"expires\" are not supported by wsgate"
+		e.Value = v
+		return e, ""
 	}
+	return parseExpiresValue(e.Mode, v)
+}
+
+// EvalExpires reads the evaluated value of an expires directive with
+// variables, as ngx_http_set_expires does for each response: false when
+// it is "off" or invalid (then no header is set, and nothing is logged).
+func EvalExpires(base Expires, value string) (Expires, bool) {
+	e, msg := parseExpiresValue(base.Mode, value)
+	return e, msg == "" && e.Mode != ExpiresOff
+}
+
+// parseExpiresValue is ngx_http_parse_expires for mode ExpiresAccess or
+// ExpiresModified.
+func parseExpiresValue(mode ExpiresMode, v string) (e Expires, msg string) {
+	e.Mode = mode
 	if e.Mode == ExpiresAccess {
 		switch v {
 		case "epoch":
@@ -338,8 +361,11 @@ func ParseExpires(args []string) (e Expires, msg string) {
 			return e, "daily time cannot be used with \"modified\" parameter"
 		}
 		d, ok := ParseTime(v[1:], true)
-		if !ok || d >= 24*time.Hour {
+		if !ok {
 			return e, "invalid value"
+		}
+		if d > 24*time.Hour {
+			return e, "daily time value must be less than 24 hours"
 		}
 		return Expires{Mode: ExpiresDaily, Time: d}, ""
 	}

@@ -121,13 +121,12 @@ func nginxRest(t map[string]*directive) {
 		"add_after_body", "addition_types", "xml_entities", "xslt_stylesheet", "xslt_param", "xslt_string_param",
 		"xslt_types", "xslt_last_modified", "image_filter", "image_filter_jpeg_quality",
 		"image_filter_webp_quality", "image_filter_sharpen", "image_filter_transparency",
-		"image_filter_interlace", "image_filter_buffer", "charset_types", "override_charset", "charset_map")
+		"image_filter_interlace", "image_filter_buffer", "charset_types")
 	unsupported("proxy_pass to a server that streams or picks the file", "flv", "mp4", "mp4_buffer_size",
 		"mp4_max_buffer_size", "mp4_start_key_frame", "random_index")
 	unsupported("wsgate implements no WebDAV methods: proxy_pass to a WebDAV server", "dav_methods",
 		"create_full_put_path", "min_delete_depth", "dav_access")
-	unsupported("rate and connection limits belong in the backend or in front of wsgate", "limit_conn_log_level",
-		"limit_conn_dry_run", "limit_req_log_level", "limit_req_dry_run", "proxy_limit_rate")
+	unsupported("rate limits on reading from the backend belong in the backend", "proxy_limit_rate")
 	unsupported("authenticate in the backend", "auth_delay", "secure_link", "secure_link_md5",
 		"secure_link_secret", "valid_referers", "referer_hash_max_size", "referer_hash_bucket_size")
 	unsupported("let the backend send response headers", "userid",

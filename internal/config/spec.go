@@ -54,6 +54,10 @@ type HTTP struct {
 	Upstreams  []*Upstream // in file order; names are unique
 	Maps       []*Map      // in file order
 	LogFormats []*LogFormat
+	// CharsetMaps are the charset_map blocks, in file order.
+	CharsetMaps []*CharsetMap
+	// LimitZones are the limit_req_zone and limit_conn_zone lines.
+	LimitZones []*LimitZone
 	// SetVariables are the names (lower-case, without "$") that a set
 	// directive assigns anywhere in the configuration, in the order first
 	// met. As in nginx, each is a variable of the whole http context,
@@ -347,6 +351,18 @@ type LocConf struct {
 	// Gzip is the gzip filter's configuration (gzip and its companions).
 	// It compresses response bodies, never a tunnel's bytes.
 	Gzip GzipConf `reload:"keep"`
+
+	// LimitReq and LimitConn are limit_req and limit_conn with their
+	// settings (spec_limits.go). They act in the preaccess phase, before
+	// a tunnel opens; a tunnel keeps the connection it counted.
+	LimitReq  LimitReqConf  `reload:"keep"`
+	LimitConn LimitConnConf `reload:"keep"`
+	// LimitRate and LimitRateAfter are limit_rate and limit_rate_after
+	// (sizes, possibly with variables; nil: not set, no limit): a
+	// response goes at most LimitRate bytes a second once LimitRateAfter
+	// bytes went out. An open tunnel is not paced (nor is it in nginx).
+	LimitRate      *Value `reload:"keep"`
+	LimitRateAfter *Value `reload:"keep"`
 
 	// wsgate's own directives (ws_*): see directives.go for each.
 	WS WSConf

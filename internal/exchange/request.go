@@ -88,6 +88,20 @@ type Request struct {
 	// after "rewrite ... break": a proxy_pass URI part no longer takes
 	// the place of the location's name in NormalizedPath.
 	NoLocationCut bool
+	// Held, when set, is what the request holds until it ends (nginx's
+	// request pool cleanups: limit_conn's counts). A handler that
+	// detaches the request (a tunnel) calls Held.Detach before what it
+	// detached can end, and the function Detach returns once it has
+	// ended; the pipeline gives back what is still held when the request
+	// ends.
+	Held Holder
+}
+
+// Holder is what a request holds until it ends (Request.Held).
+type Holder interface {
+	// Detach hands what is held over to the caller: the function it
+	// returns gives it back; the Holder holds nothing after.
+	Detach() (release func())
 }
 
 // IsHEAD reports whether the method is HEAD.

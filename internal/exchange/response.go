@@ -19,6 +19,10 @@ type ResponseWriter interface {
 	// a declared body above client_max_body_size is returned as an error
 	// whose status is 413.
 	SetLimits(l Limits) error
+	// SetRate sets limit_rate and limit_rate_after for the response:
+	// rate bytes a second (0: no limit) once after bytes went out, counted
+	// from start, the request's start; after < 0 keeps the earlier one.
+	SetRate(rate, after int64, start time.Time)
 	// SetHeadFilter sets the filter the heads of this request's response
 	// go through (the location's add_header and headers-more; nil: none).
 	// The pipeline sets it whenever the request's location changes.
@@ -66,10 +70,11 @@ type ResponseWriter interface {
 	// Write (a small file read straight behind the head), or returns nil
 	// when the body cannot take them that way.
 	BodyBuffer(n int) []byte
-	// AddErrorHeader queues a line that the head of this response ends
-	// with, whoever writes it (the WWW-Authenticate of a 401 that
-	// proxy_intercept_errors took, which nginx keeps for the error
-	// page's answer).
+	// AddErrorHeader queues a line that this response's head carries,
+	// whoever writes it, ahead of the lines its handler adds after the
+	// framing ones (what nginx leaves in its list of headers for the
+	// error page's answer: the WWW-Authenticate of a 401 that
+	// proxy_intercept_errors took, a 416's Content-Range).
 	AddErrorHeader(name, value []byte)
 	// SetErrorStatus makes the head that WriteHeader or
 	// WriteComposedHeader writes carry status, with nginx's reason text,

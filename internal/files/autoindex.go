@@ -1,6 +1,7 @@
 package files
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"wsgate/internal/vars"
 )
 
 // nameLen is the width of the name column of an HTML listing
@@ -47,6 +50,19 @@ func (s *state) autoindex(w ResponseWriter) Result {
 	name := display(nb)
 	if len(name) > 1 {
 		name = strings.TrimSuffix(name, "/")
+	}
+	format, callback := h.aiFormat, ""
+	if format == aiJSONP {
+		cb, ok := jsonpCallback(s.vc.Args)
+		if !ok {
+			if h.log != nil && h.log.Enabled(context.Background(), slog.LevelInfo) {
+				h.log.Info("client sent invalid or too long callback name", "callback", cb)
+			}
+			return s.fail(400)
+		}
+		if callback = cb; cb == "" {
+			format = aiJSON
+		}
 	}
 	d, err := os.Open(name)
 	if err != nil {
@@ -104,12 +120,20 @@ func (s *state) autoindex(w ResponseWriter) Result {
 
 	w.AddServerDate()
 	var body []byte
-	if h.aiJSON {
+	switch {
+	case format == aiJSON:
 		w.AddHeader("Content-Type", "application/json")
-	} else if cs := s.pageCharset(); cs != "" {
-		w.AddHeader("Content-Type", "text/html; charset="+cs)
-	} else {
-		w.AddHeader("Content-Type", "text/html")
+	case format == aiJSONP:
+		w.AddHeader("Content-Type", "application/javascript")
+	case format == aiXML:
+		// nginx sets the charset itself: the listing is UTF-8.
+		w.AddHeader("Content-Type", "text/xml; charset=utf-8")
+	default:
+		if cs := s.pageCharset(); cs != "" {
+			w.AddHeader("Content-Type", "text/html; charset="+cs)
+		} else {
+			w.AddHeader("Content-Type", "text/html")
+		}
 	}
 	w.MarkFraming()
 	if ex := s.expiresLines(s.sc.extra[:0], time.Time{}, false); len(ex) > 0 {
@@ -119,9 +143,15 @@ func (s *state) autoindex(w ResponseWriter) Result {
 	if err := w.WriteHeader(200, "", -1); err != nil || s.r.Method == "HEAD" {
 		return Result{Action: Done, Status: 200}
 	}
-	if h.aiJSON {
+	switch format {
+	case aiJSON:
 		body = appendJSONListing(nil, entries)
-	} else {
+	case aiJSONP:
+		body = append(append(append(body, "/* callback */\r\n"...), callback...), '(')
+		body = append(appendJSONListing(body, entries), ')', ';')
+	case aiXML:
+		body = appendXMLListing(nil, entries)
+	default:
 		utf8Names := strings.EqualFold(s.pageCharset(), "utf-8")
 		body = h.appendHTMLListing(nil, s.uri, entries, utf8Names)
 	}
@@ -284,6 +314,58 @@ func appendJSONListing(b []byte, entries []dirEntry) []byte {
 		}
 	}
 	return append(b, "\r\n]"...)
+}
+
+// jsonpCallback is ngx_http_autoindex_jsonp_callback: the "callback"
+// argument, at most 128 bytes of letters, digits, "_" and "."; false
+// (answered 400) otherwise. An absent or empty callback is "" and
+// sends plain JSON.
+func jsonpCallback(args string) (string, bool) {
+	cb, found := vars.Arg(args, "callback")
+	if !found {
+		return "", true
+	}
+	if len(cb) > 128 {
+		return cb, false
+	}
+	for i := 0; i < len(cb); i++ {
+		c := cb[i]
+		if l := c | 0x20; l >= 'a' && l <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' {
+			continue
+		}
+		return cb, false
+	}
+	return cb, true
+}
+
+// appendXMLListing is ngx_http_autoindex_xml: one element per entry named
+// by its type, the mtime in ISO 8601 UTC, the size of files, the name
+// HTML-escaped.
+func appendXMLListing(b []byte, entries []dirEntry) []byte {
+	b = append(b, "<?xml version=\"1.0\"?>\r\n<list>\r\n"...)
+	for _, e := range entries {
+		typ := "other"
+		switch {
+		case e.dir:
+			typ = "directory"
+		case e.file:
+			typ = "file"
+		}
+		b = append(b, '<')
+		b = append(b, typ...)
+		b = append(b, " mtime=\""...)
+		b = e.mtime.UTC().AppendFormat(b, "2006-01-02T15:04:05Z")
+		if e.file {
+			b = append(b, "\" size=\""...)
+			b = strconv.AppendInt(b, e.size, 10)
+		}
+		b = append(b, '"', '>')
+		b = appendHTML(b, e.name)
+		b = append(b, '<', '/')
+		b = append(b, typ...)
+		b = append(b, ">\r\n"...)
+	}
+	return append(b, "</list>\r\n"...)
 }
 
 func levelFor(status int) slog.Level {

@@ -48,7 +48,7 @@ type Config struct {
 
 	// Autoindex (autoindex on) lists directories without an index file.
 	Autoindex          bool
-	AutoindexFormat    string // "html" (default) or "json"
+	AutoindexFormat    string // "html" (default), "json", "jsonp" or "xml"
 	AutoindexExactSize bool   // default on
 	AutoindexLocaltime bool   // default off
 
@@ -64,6 +64,9 @@ type Config struct {
 	// application/javascript application/rss+xml).
 	Charset      string
 	CharsetTypes []string
+	// Recode recodes the bodies of files whose type takes the charset
+	// (source_charset with a charset_map to Charset); nil: none.
+	Recode *Recode
 
 	// Expires is the expires directive (default off).
 	Expires config.Expires
@@ -79,6 +82,9 @@ type Config struct {
 	LogNotFound bool
 	// Log receives the error_log lines of file errors; nil discards them.
 	Log *slog.Logger
+	// Cache keeps small files' contents between requests (see Cache);
+	// nil: every request reads its file.
+	Cache *Cache
 }
 
 // DefaultConfig returns nginx 1.22's defaults for a location with root
@@ -125,8 +131,9 @@ type Handler struct {
 	rootBase string // the literal directory every path must stay under
 	prefix   string
 	alias    bool
-	aliasLen int  // prefix locations: len(Location)
-	regex    bool // regex location with alias: the alias is the whole path
+	aliasLen int    // prefix locations: len(Location)
+	location string // the location's name, for the alias error
+	regex    bool   // regex location with alias: the alias is the whole path
 
 	index    []Template
 	tryFiles []tryFile
@@ -134,22 +141,34 @@ type Handler struct {
 	hasTry   bool
 
 	autoindex bool
-	aiJSON    bool
+	aiFormat  uint8 // aiHTML, aiJSON, aiJSONP, aiXML
 	exactSize bool
 	localtime bool
 
 	types       map[string]string
 	defaultType string
 	charset     Charset
+	recode      *Recode
 
-	expires   config.Expires
-	etag      bool
-	ims       uint8 // imsOff, imsExact, imsBefore
-	maxRanges int
+	expires config.Expires
+	// expiresValue is expires' value with variables, nil without.
+	expiresValue Template
+	etag         bool
+	ims          uint8 // imsOff, imsExact, imsBefore
+	maxRanges    int
 
 	logNotFound bool
 	log         *slog.Logger
+	cache       *Cache
 }
+
+// autoindex_format values.
+const (
+	aiHTML uint8 = iota
+	aiJSON
+	aiJSONP
+	aiXML
+)
 
 const (
 	imsExact uint8 = iota
@@ -169,21 +188,31 @@ func New(c Config, compile CompileFunc) (*Handler, error) {
 		types:       c.Types,
 		defaultType: c.DefaultType,
 		charset:     NewCharset(c.Charset, c.CharsetTypes),
+		recode:      c.Recode,
 		expires:     c.Expires,
 		etag:        c.ETag,
 		maxRanges:   c.MaxRanges,
 		logNotFound: c.LogNotFound,
 		log:         c.Log,
+		cache:       c.Cache,
 	}
+	var err error
 	if c.Alias && !c.Regex {
 		h.aliasLen = len(c.Location)
+	}
+	if c.Alias {
+		h.location = c.Location
 	}
 	switch c.AutoindexFormat {
 	case "", "html":
 	case "json":
-		h.aiJSON = true
+		h.aiFormat = aiJSON
+	case "jsonp":
+		h.aiFormat = aiJSONP
+	case "xml":
+		h.aiFormat = aiXML
 	default:
-		return nil, fmt.Errorf("autoindex_format %q is not supported by wsgate: use html or json", c.AutoindexFormat)
+		return nil, fmt.Errorf("invalid autoindex_format %q", c.AutoindexFormat)
 	}
 	switch c.IfModifiedSince {
 	case "", "exact":
@@ -199,11 +228,15 @@ func New(c Config, compile CompileFunc) (*Handler, error) {
 		h.types = builtinTypes
 	}
 
+	if c.Expires.Value != "" {
+		if h.expiresValue, err = compile(c.Expires.Value); err != nil {
+			return nil, fmt.Errorf("expires %q: %w", c.Expires.Value, err)
+		}
+	}
 	root := c.Root
 	if root == "" {
 		return nil, errors.New("empty root")
 	}
-	var err error
 	if h.root, err = compile(root); err != nil {
 		return nil, fmt.Errorf("root %q: %w", root, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"wsgate/internal/config"
+	"wsgate/internal/vars"
 )
 
 // clock, when set, is the clock the expires directive reads instead of
@@ -90,9 +91,25 @@ func AppendExpiresLines(dst []byte, e config.Expires, lastModified time.Time, ok
 	return append(dst, "\r\n"...)
 }
 
+// ResolveExpires is the expires directive e for one request: e itself,
+// or, when its value holds variables (value, compiled from e.Value), the
+// evaluated value read as ngx_http_set_expires reads it; off (no header)
+// when that is "off" or invalid.
+func ResolveExpires(e config.Expires, value Template, vc *vars.Ctx) config.Expires {
+	if e.Value == "" || value == nil {
+		return e
+	}
+	var buf [64]byte
+	r, ok := config.EvalExpires(e, string(value.Append(buf[:0], vc)))
+	if !ok {
+		return config.Expires{}
+	}
+	return r
+}
+
 // expiresLines is AppendExpiresLines with the location's expires.
 func (s *state) expiresLines(dst []byte, mtime time.Time, hasMtime bool) []byte {
-	return AppendExpiresLines(dst, s.h.expires, mtime, hasMtime)
+	return AppendExpiresLines(dst, ResolveExpires(s.h.expires, s.h.expiresValue, s.vc), mtime, hasMtime)
 }
 
 // nextTime is ngx_next_time: the next moment, in local time, whose time of

@@ -19,6 +19,7 @@ type handle struct {
 	size  int64
 	mtime int64 // seconds
 	mode  uint32
+	id    fileID // for the Cache
 }
 
 // openPath opens p, a path followed by a NUL byte, read-only (O_PATH with
@@ -47,7 +48,46 @@ func openPath(p []byte, pathOnly bool) (handle, error) {
 		return handle{fd: -1}, err
 	}
 	h.size, h.mtime, h.mode = st.Size, int64(st.Mtim.Sec), uint32(st.Mode)
+	h.id = fileID{dev: st.Dev, ino: st.Ino, size: st.Size, mtimeNs: st.Mtim.Nano(), ctimeNs: st.Ctim.Nano(), mode: uint32(st.Mode)}
 	return h, nil
+}
+
+// statPath looks p, a path followed by a NUL byte, up with statx(2), as
+// open(2) would (following symbolic links), for the Cache: ok is false
+// when it fails or names something other than a regular file. missing is
+// the error when the path names nothing (ENOENT, ENOTDIR), which open(2)
+// would return too: the caller need not try.
+func statPath(p []byte) (id fileID, ok bool, missing error) {
+	var stx unix.Statx_t
+	atCWD := unix.AT_FDCWD
+	for {
+		_, _, errno := unix.Syscall6(unix.SYS_STATX, uintptr(atCWD), uintptr(unsafe.Pointer(&p[0])),
+			uintptr(unix.AT_STATX_SYNC_AS_STAT), uintptr(unix.STATX_BASIC_STATS), uintptr(unsafe.Pointer(&stx)), 0)
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno == unix.ENOENT || errno == unix.ENOTDIR {
+			return fileID{}, false, errno
+		}
+		if errno != 0 || uint32(stx.Mode)&unix.S_IFMT != unix.S_IFREG {
+			return fileID{}, false, nil
+		}
+		break
+	}
+	return fileID{
+		dev:     unix.Mkdev(stx.Dev_major, stx.Dev_minor),
+		ino:     stx.Ino,
+		size:    int64(stx.Size),
+		mtimeNs: stx.Mtime.Sec*1e9 + int64(stx.Mtime.Nsec),
+		ctimeNs: stx.Ctime.Sec*1e9 + int64(stx.Ctime.Nsec),
+		mode:    uint32(stx.Mode),
+	}, true, nil
+}
+
+// cachedHandle is the handle of a file served from the Cache: no
+// descriptor.
+func cachedHandle(id fileID) handle {
+	return handle{fd: -1, size: id.size, mtime: id.mtimeNs / 1e9, mode: id.mode, id: id}
 }
 
 func (h *handle) isDir() bool     { return h.mode&unix.S_IFMT == unix.S_IFDIR }

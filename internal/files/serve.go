@@ -59,6 +59,9 @@ type Request struct {
 	// and try_files sets its URI to the file it picked, as nginx changes
 	// $uri.
 	Vars *vars.Ctx
+	// NoLocationCut is set after "rewrite ... break" changed the URI
+	// (nginx's r->valid_location off): an alias cannot map it.
+	NoLocationCut bool
 	// Filter is the location's header filter (nil: none): an ETag or
 	// Last-Modified that its add_header sets is what If-Range is compared
 	// with, as nginx's range filter runs after the headers filter.
@@ -116,6 +119,10 @@ type Result struct {
 	// Charset is the charset directive's value when the page's
 	// Content-Type (text/html) gets "; charset=" (Error, Redirect).
 	Charset string
+	// ETag is, for the range filter's 416, the file's ETag line, which
+	// nginx leaves in the response's header list when an error page
+	// answers (its own page clears it); nil otherwise.
+	ETag []byte
 	// Close: the connection closes once the page is sent, its header
 	// still saying keep-alive (a 412 of the not_modified filter, which
 	// nginx sends and then finalizes the request with an error).
@@ -150,6 +157,11 @@ func isGetHeadPost(m string) bool { return m == "GET" || m == "HEAD" || m == "PO
 // (index, autoindex, static).
 func (h *Handler) Serve(w ResponseWriter, r *Request, sc *Scratch) Result {
 	s := &state{h: h, vc: r.Vars, r: r, sc: sc, uri: r.Vars.URI}
+	if h.alias && r.NoLocationCut && (h.hasTry || isGetHeadPost(r.Method)) {
+		// try_files, index, autoindex and static map the URI to a path
+		// once the method suits them.
+		return s.aliasRewritten()
+	}
 	if h.hasTry {
 		if res, done := s.tryFiles(); done {
 			return res
@@ -178,6 +190,37 @@ func (h *Handler) Serve(w ResponseWriter, r *Request, sc *Scratch) Result {
 		return res
 	}
 	return s.static(w)
+}
+
+// levelAlert is nginx's alert level (accesslog.Levels).
+const levelAlert = slog.LevelError + 2
+
+// TryFiles is try_files alone, for a location whose content handler is
+// not this one (proxy_pass): nginx runs ngx_http_try_files_handler in the
+// precontent phase, before any content handler. done is false when an
+// argument named an existing file: r.Vars' URI is then that file's, for
+// the content handler to use; otherwise the Result says what to do (an
+// error, an internal redirect, a named location).
+func (h *Handler) TryFiles(r *Request, sc *Scratch) (res Result, done bool) {
+	if !h.hasTry {
+		return Result{}, false
+	}
+	s := &state{h: h, vc: r.Vars, r: r, sc: sc, uri: r.Vars.URI}
+	if h.alias && r.NoLocationCut {
+		return s.aliasRewritten(), true
+	}
+	return s.tryFiles()
+}
+
+// aliasRewritten is the 500 of ngx_http_map_uri_to_path for an alias and
+// a URI that "rewrite ... break" changed: the alias replaces the
+// location's prefix, which such a URI need not have.
+func (s *state) aliasRewritten() Result {
+	h := s.h
+	if h.log != nil && h.log.Enabled(context.Background(), levelAlert) {
+		h.log.Log(context.Background(), levelAlert, "\"alias\" cannot be used in location \""+h.location+"\" where URI was rewritten")
+	}
+	return s.fail(500)
 }
 
 // fail is an Error result with the page's charset.

@@ -23,7 +23,24 @@ func (s *state) static(w ResponseWriter) Result {
 		return s.refused(p)
 	}
 	s.sc.path = name
-	fh, err := openPath(name, false)
+	// The Cache: one statx, and the file's contents from memory when it
+	// is the file kept, unchanged. POST is left to the path below (405).
+	var id fileID
+	var missing error
+	fill := false
+	if c := h.cache; c != nil && s.r.Method != "POST" {
+		if id, fill, missing = statPath(name); fill && id.size <= cacheMaxFile {
+			if data, ok := c.get(name, id); ok {
+				b := body{w: w, fh: cachedHandle(id), name: name, data: data}
+				return s.send(&b)
+			}
+		}
+	}
+	var fh handle
+	err := missing
+	if err == nil {
+		fh, err = openPath(name, false)
+	}
 	if err != nil {
 		st := openStatus(err)
 		if st != 404 || h.logNotFound {
@@ -45,6 +62,14 @@ func (s *state) static(w ResponseWriter) Result {
 	}
 	b := body{w: w, fh: fh, name: name}
 	defer b.close()
+	if fill && fh.id == id && cacheable(id, now()) {
+		// Kept only when open found the file statx saw.
+		data := make([]byte, fh.size)
+		if err := fh.readAt(data, 0); err == nil {
+			h.cache.put(name, id, data)
+			b.data = data
+		}
+	}
 	return s.send(&b)
 }
 
@@ -116,12 +141,23 @@ func (s *state) send(b *body) Result {
 	}
 
 	charset := h.charset.For(status, fi.ctype)
+	// The charset filter recodes what takes the charset; to or from
+	// UTF-8 the length is unknown, so nginx drops Content-Length and the
+	// range filter leaves the response whole.
+	recode := h.recode
+	if charset == "" {
+		recode = nil
+	}
+	if recode != nil {
+		b.rc = &recoder{r: recode}
+	}
+	wholeOnly := recode != nil && recode.ChangesLength()
 
 	rs := &s.sc.rs
 	rs.r = rs.r[:0]
 	rangeStatus := 0
 	// gzip_static's answer leaves r->allow_ranges unset (nginx 1.22).
-	ranges := h.maxRanges != 0 && !s.r.HTTP09 && !s.gzipped && (s.r.Body == nil || !s.r.Body.Changes(fi.ctype, size, false))
+	ranges := h.maxRanges != 0 && !s.r.HTTP09 && !wholeOnly && !s.gzipped && (s.r.Body == nil || !s.r.Body.Changes(fi.ctype, size, false))
 	if status == 200 && ranges {
 		rangeStatus = s.ranges(&fi, rs)
 		if rangeStatus == 416 {
@@ -129,7 +165,7 @@ func (s *state) send(b *body) Result {
 			extra = strconv.AppendInt(extra, size, 10)
 			extra = append(extra, "\r\n"...)
 			s.sc.extra = extra
-			return Result{Action: Error, Status: 416, Extra: extra, Charset: s.pageCharset()}
+			return Result{Action: Error, Status: 416, Extra: extra, Charset: s.pageCharset(), ETag: fi.etag}
 		}
 		if rangeStatus == 206 {
 			status = 206
@@ -196,6 +232,9 @@ func (s *state) send(b *body) Result {
 	case status == 200 && ranges:
 		w.AddHeader("Accept-Ranges", "bytes")
 	}
+	if wholeOnly {
+		length = -1
+	}
 	if status == 304 {
 		if err := w.WriteHeader(304, "", -1); err != nil {
 			return Result{Action: Done, Status: 304}
@@ -225,15 +264,47 @@ type body struct {
 	name []byte
 	f    *os.File
 	err  error
+	rc   *recoder // the charset filter's recoding; nil: none
+	// data is the whole file, from the Cache: read from it, not from fh.
+	data []byte
 }
+
+// readAt fills buf from offset off of the file.
+func (b *body) readAt(buf []byte, off int64) error {
+	if b.data != nil {
+		if off+int64(len(buf)) > int64(len(b.data)) {
+			return errShrunk
+		}
+		copy(buf, b.data[off:])
+		return nil
+	}
+	return b.fh.readAt(buf, off)
+}
+
+// recodeChunk is how much of a file is read at a time to be recoded.
+const recodeChunk = 32 << 10
 
 func (b *body) write(off, n int64) {
 	if b.err != nil || n <= 0 {
 		return
 	}
+	if b.rc != nil {
+		b.writeRecoded(off, n)
+		return
+	}
+	if b.data != nil {
+		// From the Cache: copied into the output buffer.
+		if off+n > int64(len(b.data)) {
+			b.err = errShrunk
+			b.w.Abort()
+			return
+		}
+		_, b.err = b.w.Write(b.data[off : off+n])
+		return
+	}
 	if n <= 1<<20 {
 		if buf := b.w.BodyBuffer(int(n)); buf != nil {
-			if b.err = b.fh.readAt(buf, off); b.err != nil {
+			if b.err = b.readAt(buf, off); b.err != nil {
 				// The header promised n bytes: cut the response off.
 				b.w.Abort()
 				return
@@ -247,6 +318,25 @@ func (b *body) write(off, n int64) {
 	}
 	if _, b.err = b.w.WriteFile(b.f, off, n); b.err != nil {
 		b.w.Abort()
+	}
+}
+
+// writeRecoded writes n bytes of the file from off through the charset
+// filter's recoding, a chunk at a time.
+func (b *body) writeRecoded(off, n int64) {
+	in := make([]byte, min(n, recodeChunk))
+	var out []byte
+	for n > 0 {
+		k := min(n, recodeChunk)
+		if b.err = b.readAt(in[:k], off); b.err != nil {
+			b.w.Abort()
+			return
+		}
+		off, n = off+k, n-k
+		out = b.rc.appendRecoded(out[:0], in[:k], n == 0)
+		if _, b.err = b.w.Write(out); b.err != nil {
+			return
+		}
 	}
 }
 

@@ -52,9 +52,29 @@ type connWriter struct {
 	perWrite time.Duration
 	rc       syscall.RawConn // nil when conn is not a socket (TLS)
 	now      netpoll.Now
+	// pace is the request's limit_rate (rate.go).
+	pace pacer
 }
 
 func (c *connWriter) Write(p []byte) (int, error) {
+	if c.pace.rate > 0 {
+		n := 0
+		for n < len(p) {
+			k := int(c.pace.allow(int64(len(p) - n)))
+			m, err := c.write(p[n : n+k])
+			c.pace.wrote(int64(m))
+			n += m
+			if err != nil {
+				return n, err
+			}
+		}
+		return n, nil
+	}
+	return c.write(p)
+}
+
+// write is Write without the pacing.
+func (c *connWriter) write(p []byte) (int, error) {
 	if c.perWrite <= 0 {
 		return c.conn.Write(p)
 	}

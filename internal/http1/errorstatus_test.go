@@ -17,7 +17,7 @@ func TestServeErrorStatus(t *testing.T) {
 		present []string
 		absent  []string
 	}{
-		{"own head", "/own", "HTTP/1.1 404 Not Found\r\n", []string{"Content-Length: 2\r\nConnection: close\r\nX-A: a\r\nWWW-Authenticate: Basic\r\n\r\nok"}, []string{"200"}},
+		{"own head", "/own", "HTTP/1.1 404 Not Found\r\n", []string{"Content-Length: 2\r\nConnection: close\r\nWWW-Authenticate: Basic\r\nX-A: a\r\n\r\nok"}, []string{"200"}},
 		{"own reason replaced", "/reason", "HTTP/1.1 502 Bad Gateway\r\n", []string{"\r\nWWW-Authenticate: Basic\r\n\r\nok"}, []string{"Fine"}},
 		{"composed head", "/composed", "HTTP/1.1 404 Not Found\r\n", []string{"X-Up: 1\r\nWWW-Authenticate: Basic\r\n\r\nok"}, []string{"200 OK"}},
 		{"error page keeps its own", "/error", "HTTP/1.1 410 Gone\r\n", []string{"<title>410 Gone</title>", "WWW-Authenticate: Basic\r\n\r\n"}, []string{"404"}},

@@ -71,6 +71,10 @@ func (w *ResponseWriter) WriteFile(f *os.File, off, n int64) (int64, error) {
 	lr := &io.LimitedReader{R: f}
 	for total < n {
 		step := min(n-total, fileChunk)
+		pace := &w.c.cw.pace
+		if pace.rate > 0 {
+			step = pace.allow(step)
+		}
 		if perWrite > 0 {
 			if err := conn.SetWriteDeadline(time.Now().Add(perWrite)); err != nil {
 				w.broken = true
@@ -82,6 +86,9 @@ func (w *ResponseWriter) WriteFile(f *os.File, off, n int64) (int64, error) {
 		// *os.File, which it sends with sendfile(2); the buffer serves
 		// only connections that cannot (TLS).
 		m, err := io.CopyBuffer(conn, lr, *bp)
+		if pace.rate > 0 {
+			pace.wrote(m)
+		}
 		total += m
 		w.written += m
 		if err == nil && m < step {

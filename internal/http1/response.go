@@ -55,6 +55,7 @@ type ResponseWriter struct {
 }
 
 func (w *ResponseWriter) reset(req *Request, l RequestLimits) {
+	w.c.cw.pace = pacer{}
 	*w = ResponseWriter{
 		c: w.c, req: req, limits: l,
 		hdr: w.hdr[:0], trailers: w.trailers[:0], scratch: w.scratch[:0],
@@ -314,12 +315,14 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	default:
 		b = append(b, "Connection: close\r\n"...)
 	}
+	// AddErrorHeader's lines were pushed to nginx's list of headers
+	// before whatever answers pushed its own: they lead it.
+	b = append(b, w.errHdr...)
 	late := -1
 	if w.lateAt >= at && w.lateAt < len(w.hdr) {
 		late = len(b) + w.lateAt - at
 	}
 	b = append(b, w.hdr[at:]...)
-	b = append(b, w.errHdr...)
 	b = append(b, "\r\n"...)
 	if w.filter != nil {
 		// A 206 with late lines is the range filter's: the headers

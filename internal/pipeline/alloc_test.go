@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"wsgate/internal/connstats"
 	"wsgate/internal/exchange"
@@ -22,6 +23,7 @@ type nopWriter struct {
 }
 
 func (w *nopWriter) SetLimits(exchange.Limits) error { return nil }
+func (w *nopWriter) SetRate(int64, int64, time.Time) {}
 func (w *nopWriter) AddServerDate()                  {}
 func (w *nopWriter) AddHeader(string, string)        {}
 func (w *nopWriter) AddHeaderBytes([]byte, []byte)   {}
@@ -78,7 +80,8 @@ func (answered) ServeContent(w exchange.ResponseWriter, _ *exchange.Request, _ *
 // request once a connection's buffers have grown: variables filled from
 // the request's bytes, the location search, a return with variables, a
 // redirect, the content handler's call, stub_status and the
-// $connections_* variables (atomic loads), and the log phase.
+// $connections_* variables (atomic loads), limit_req, limit_conn and
+// limit_rate for a key already seen, and the log phase.
 func TestServeRequestAllocs(t *testing.T) {
 	snap := buildSnapshot(t, redirectConf)
 	var cur atomic.Pointer[snapshot.Snapshot]
@@ -96,6 +99,7 @@ func TestServeRequestAllocs(t *testing.T) {
 		{desc: "not found", path: "/none", status: 404},
 		{desc: "stub_status", path: "/status", status: 200},
 		{desc: "connections variables", path: "/conns", status: 200},
+		{desc: "limit_req, limit_conn, limit_rate", path: "/limited/x", status: 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

@@ -2,7 +2,8 @@
 // 1.22's order (ngx_http_core_module's phase engine): find the server
 // (ngx_http_find_virtual_server), the server rewrite phase, find the
 // location (the find-config phase, with its trailing-slash redirect), the
-// rewrite phase, the access phase, the content phase, the log phase.
+// rewrite phase, the preaccess phase, the access phase, the content phase,
+// the log phase.
 //
 // It sits between the server, which runs a connection's protocol and
 // hands each request over as an exchange.Request with an
@@ -15,7 +16,9 @@
 //
 // One file per phase or concern: pipeline.go (find server, find config,
 // the internal redirect loop, the content call), rewrite.go (the server
-// rewrite and rewrite phases), access.go (the access phase), return.go
+// rewrite and rewrite phases), preaccess.go (the preaccess phase:
+// limit_req, limit_conn, and the response's limit_rate), access.go (the
+// access phase), return.go
 // (the answers the pipeline makes itself: return, redirects, with the
 // charset, expires and redirect settings of the location), files.go (the
 // static file content handler), errorpage.go (errors nobody answered, and

@@ -49,6 +49,9 @@ func (pc *Conn) finalize(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 	var act errorpage.Action
 	act, pc.epBuf = pg.Act(&pc.ep, status, bstr(r.Method), &pc.vc, pc.epBuf[:0])
 	w.SetErrorStatus(pc.ep.Status)
+	// $status is r->err_status from here on (ngx_http_variable_status),
+	// as a named location's return 200 "$status" shows.
+	pc.vc.Status = pc.ep.Status
 	switch act.Kind {
 	case errorpage.Internal:
 		if act.GET && string(r.Method) != "GET" {

@@ -28,6 +28,7 @@ func (pc *Conn) logPhase(w exchange.ResponseWriter, loc *snapshot.Loc, res excha
 		// headers_out.status, which r->err_status replaced).
 		status = w.Status()
 	}
+	pc.logRate()
 	vc := &pc.vc
 	vc.Status = status
 	vc.BodyBytesSent = w.BodyBytes()

@@ -14,6 +14,7 @@ import (
 	"wsgate/internal/files"
 	"wsgate/internal/headers"
 	"wsgate/internal/http1"
+	"wsgate/internal/limit"
 	"wsgate/internal/rewrite"
 	"wsgate/internal/route"
 	"wsgate/internal/snapshot"
@@ -84,6 +85,9 @@ type Conn struct {
 	// nginx discards it then (ngx_http_discard_request_body), so that the
 	// error page's location does not refuse it again.
 	refused bool
+	// abortAfter closes the connection once the response is sent (the
+	// error page of a 412, see filesContent).
+	abortAfter bool
 
 	// rw is the request's state in the rewrite phases; warnFn is
 	// warnUninitialized, made once per Open.
@@ -105,6 +109,14 @@ type Conn struct {
 	hf headers.Bound
 	// bf binds the current location's body filters to the request.
 	bf bodyfilter.Bound
+	// limitReq is limit_req's working space; held is what limit_conn
+	// counted for the request (given back when it ends, or handed to
+	// its tunnel), limitKey the key being made.
+	limitReq limit.Scratch
+	held     limit.Held
+	limitKey []byte
+	// locRate is the location's limit_rate the response was paced by.
+	locRate int64
 }
 
 // Open prepares pc for the requests of connection c. The connection's
@@ -115,7 +127,7 @@ func (p *Pipeline) Open(pc *Conn, c *exchange.Conn) {
 		hdrs: pc.hdrs[:0], buf: pc.buf[:0], page: pc.page[:0], uri: pc.uri[:0], args: pc.args[:0],
 		epBuf: pc.epBuf[:0], reqLine: pc.reqLine[:0],
 		vc: vars.Ctx{Upstream: pc.vc.Upstream[:0]}, fileScratch: pc.fileScratch, extra: pc.extra[:0],
-		rw: pc.rw,
+		rw: pc.rw, limitReq: pc.limitReq, held: pc.held, limitKey: pc.limitKey[:0],
 	}
 	pc.warnFn = pc.warnUninitialized
 	for k := range pc.content {
@@ -163,14 +175,20 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 	pc.rw.Reset()
 	pc.ep.Reset()
 	pc.refused = false
+	pc.abortAfter = false
 	pc.rw.Escape, pc.rw.Log = snapshot.PathQuoted(r.URI) || pathHasPlus(r.URI), pc.p.Log
+	r.Held, pc.locRate = nil, 0
 	loc, res := pc.phases(w, r, snap, srv, pc.checkClientCert(srv, r))
 	if res.Status >= statusSSLCertError && res.Status <= statusToHTTPS {
 		// nginx logs its internal 495 to 497 as the 400 it sends
 		// (r->err_status).
 		res.Status = 400
 	}
+	if pc.abortAfter {
+		w.Abort()
+	}
 	pc.logPhase(w, loc, res)
+	pc.endRequest(r)
 }
 
 // ServeHeadError finishes a request whose head was rejected with status
@@ -193,12 +211,14 @@ func (pc *Conn) ServeHeadError(w exchange.ResponseWriter, r *exchange.Request, s
 	pc.rw.Reset()
 	pc.ep.Reset()
 	pc.refused = true // the body is not read: no client_max_body_size check
+	r.Held, pc.locRate = nil, 0
 	loc, res := pc.phases(w, r, snap, srv, status)
 	if res.Status == http1.StatusRequestHeaderTooLarge {
 		// Logged as the 400 it is sent as (r->err_status).
 		res.Status = 400
 	}
 	pc.logPhase(w, loc, res)
+	pc.endRequest(r)
 }
 
 // phases runs the server rewrite phase, then find-config, rewrite,
@@ -327,7 +347,9 @@ func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 	// rewrite phase runs.
 	if m.Redirect {
 		pc.buf = m.AppendRedirect(pc.buf[:0], pc.vc.Args)
-		return loc, pc.redirectTo(w, r, loc, 301, pc.buf), false
+		// ngx_http_core_find_config_phase finalizes with the 301, so
+		// the location's error page for it answers, Location kept.
+		return loc, pc.redirectOrPage(w, r, loc, 301, pc.buf), false
 	}
 	// Rewrite phase: it may answer, ask for a search, or move the
 	// request to an if block's configuration.
@@ -337,9 +359,22 @@ func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 	}
 	// Preaccess phase: the location's realip settings.
 	pc.realIP(loc)
+	// limit_req, limit_conn, after realip as nginx runs the phase's
+	// handlers.
+	if res, ok := pc.preaccess(w, r, loc); !ok {
+		return loc, res, false
+	}
 	// Access phase.
 	if res, ok := pc.access(w, r, loc); !ok {
 		return loc, res, false
+	}
+	// limit_rate paces whatever this location answers.
+	pc.setRate(w, loc)
+	// Precontent phase: try_files beside another content handler.
+	if loc.Files != nil && loc.Content != snapshot.ContentFiles {
+		if res, done := pc.tryFiles(r, loc); done {
+			return loc, res, false
+		}
 	}
 	// Content phase: the handler the snapshot chose.
 	return loc, pc.content[loc.Content].ServeContent(w, r, loc, &pc.vc), false

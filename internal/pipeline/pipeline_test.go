@@ -182,6 +182,8 @@ const redirectConf = `
 events {}
 http {
 	access_log off;
+	limit_req_zone $host zone=z:1m rate=100000r/s;
+	limit_conn_zone $host zone=c:1m;
 	server {
 		listen 127.0.0.1:8080;
 		location /a { proxy_pass http://127.0.0.1:9; }
@@ -192,6 +194,7 @@ http {
 		location /to-named { proxy_pass http://127.0.0.1:9; }
 		location /status { stub_status; }
 		location /conns { return 200 "$connections_active $connections_reading $connections_writing $connections_waiting"; }
+		location /limited { limit_req zone=z burst=100000 nodelay; limit_conn c 10; limit_rate 100k; proxy_pass http://127.0.0.1:9; }
 	}
 }
 `

@@ -30,6 +30,34 @@ server { listen {{listen}}; keepalive_requests 100000000; location / { `+tc.loc+
 	}
 }
 
+// BenchmarkGateGETPhases is BenchmarkGateGET's pooled GET with the
+// access and preaccess phases and the header filter at work: allow/deny,
+// a limit_req every request stays under, a limit_conn, add_header, and
+// allow, limit_req and add_header together (the bench suite's case i
+// against its case g).
+func BenchmarkGateGETPhases(b *testing.B) {
+	const resp = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n"
+	be := proxytest.NewFixed(b, resp).Addr
+	const pass = `proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://pool;`
+	for _, tc := range []struct{ name, loc string }{
+		{"none", pass},
+		{"allow", `allow 127.0.0.0/8; deny all; ` + pass},
+		{"limit_req", `limit_req zone=bench burst=100000 nodelay; ` + pass},
+		{"limit_conn", `limit_conn conns 100; ` + pass},
+		{"add_header", `add_header X-Bench "$limit_req_status"; ` + pass},
+		{"all", `allow 127.0.0.0/8; deny all; limit_req zone=bench burst=100000 nodelay; add_header X-Bench "$limit_req_status"; ` + pass},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			addr := startBenchGate(b, `
+limit_req_zone $binary_remote_addr zone=bench:1m rate=100000r/s;
+limit_conn_zone $binary_remote_addr zone=conns:1m;
+upstream pool { server {{b}}; keepalive 8; }
+server { listen {{listen}}; keepalive_requests 100000000; location / { `+tc.loc+` } }`, be)
+			benchGets(b, addr, "/", 6)
+		})
+	}
+}
+
 // BenchmarkGateFile is one keep-alive GET of a 1 KiB static file through
 // wsgate's whole request path (the bench suite's case h).
 func BenchmarkGateFile(b *testing.B) {

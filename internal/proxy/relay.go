@@ -37,11 +37,15 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 			outLen = -1
 		}
 	}
+	c.limitRate(w, plan, resp)
 	c.respHL = respHeaders(resp.Headers)
 	c.up = snapshot.UpstreamResponse{Status: resp.Status, StatusLine: resp.StatusLine, Headers: &c.respHL}
 	c.plan = plan
 	err := w.WriteComposedHeader(resp.Status, outLen, c.composeFn)
 	c.plan = nil
+	if !plan.Conf.ProxyBuffering {
+		c.vc.LimitRate, c.vc.LimitRateSet = 0, true
+	}
 	status := resp.Status
 	ok := err == nil
 	if ok && !body.Empty() {
@@ -57,7 +61,12 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 			c.h.Log.Error("relaying upstream response", "upstream", a.peer.Name, "err", cerr, "client", c.remoteAddr)
 		}
 	}
-	c.vc.Upstream[len(c.vc.Upstream)-1].ResponseLength = body.BytesRead()
+	try := &c.vc.Upstream[len(c.vc.Upstream)-1]
+	try.ResponseLength = body.BytesRead()
+	// $upstream_response_time runs to the end of the body
+	// (ngx_http_upstream_finalize_request), which a client read slowly,
+	// or limit_rate, holds back.
+	try.ResponseTime = time.Since(a.start)
 	// The upstream side is finished once its body is read: hand the
 	// connection back before the last flush to the client, so that the
 	// client's next request finds it in the keepalive cache.
@@ -147,3 +156,38 @@ type respHeaders []http1.Header
 
 func (h *respHeaders) Len() int                      { return len(*h) }
 func (h *respHeaders) At(i int) (name, value []byte) { return (*h)[i].Name, (*h)[i].Value }
+
+// limitRate applies a backend's X-Accel-Limit-Rate to the response's
+// limit_rate and $limit_rate (ngx_http_upstream_process_limit_rate:
+// digits only, anything else is ignored); with proxy_buffering off nginx
+// sends the response unpaced whatever the rate (it sets r->limit_rate to
+// 0 for an unbuffered response once its head is sent).
+func (c *clientConn) limitRate(w exchange.ResponseWriter, plan *snapshot.Loc, resp *http1.Response) {
+	if v := resp.Header("X-Accel-Limit-Rate"); v != nil {
+		if n := atoi(v); n >= 0 {
+			c.vc.LimitRate, c.vc.LimitRateSet = n, true
+			w.SetRate(n, -1, c.vc.Start)
+		}
+	}
+	if !plan.Conf.ProxyBuffering {
+		// $limit_rate keeps the backend's rate for the head's
+		// add_header; nginx zeroes it once the head is out.
+		w.SetRate(0, -1, c.vc.Start)
+	}
+}
+
+// atoi is ngx_atoi: a decimal number of digits only; -1 for anything
+// else.
+func atoi(b []byte) int64 {
+	if len(b) == 0 || len(b) > 18 {
+		return -1
+	}
+	var n int64
+	for _, ch := range b {
+		if ch < '0' || ch > '9' {
+			return -1
+		}
+		n = n*10 + int64(ch-'0')
+	}
+	return n
+}

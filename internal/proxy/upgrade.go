@@ -85,6 +85,10 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 	// (and no observer) keeps none. An idle tunnel then costs its two
 	// sockets and what tunnel keeps, nothing more.
 	end := &tunnelEnd{h: c.h, plan: plan, lease: a.lease, connected: a.connected}
+	if req.Held != nil {
+		// limit_conn counts the request until the tunnel ends.
+		end.release = req.Held.Detach()
+	}
 	obs := c.h.observer()
 	if len(plan.Logs) > 0 || obs != nil {
 		end.vars = new(vars.Frozen)
@@ -131,9 +135,15 @@ type tunnelEnd struct {
 	connected time.Time
 	vars      *vars.Frozen // the request's variables with WS set; nil: no log line, no observer
 	tun       *Tunnel      // what the Observer was told at TunnelStart; nil: no observer
+	// release gives back what the request held (limit_conn's counts),
+	// after its log line, as nginx frees the request's pool; nil: nothing.
+	release func()
 }
 
 func (e *tunnelEnd) done(res tunnel.Result) {
+	if e.release != nil {
+		defer e.release()
+	}
 	// The upgraded request was "writing" all along, on a connection
 	// still active (ngx_http_upstream_upgrade keeps both until close).
 	e.h.Conns.TunnelDone()

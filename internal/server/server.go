@@ -27,11 +27,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"wsgate/internal/limit"
 
 	"wsgate/internal/accesslog"
 	"wsgate/internal/config"
 	"wsgate/internal/connstats"
 	"wsgate/internal/dns"
+	"wsgate/internal/files"
 	"wsgate/internal/listen"
 	"wsgate/internal/metrics"
 	"wsgate/internal/ocsp"
@@ -77,9 +79,11 @@ type Server struct {
 	listeners listen.Set
 	ups       *upstream.Registry
 	dns       *dns.Registry
-	staples   *ocsp.Stapler // OCSP responses (ssl_stapling), across reloads
+	staples   *ocsp.Stapler   // OCSP responses (ssl_stapling), across reloads
+	limits    *limit.Registry // limit_req and limit_conn zones, across reloads
 	tunnels   *tunnel.Registry
 	logs      *accesslog.Files
+	files     *files.Cache // small static files' contents, across reloads
 	// current is the published snapshot: the one pointer a reload swaps.
 	current atomic.Pointer[snapshot.Snapshot]
 	// pipe runs each request's phases; proxy is the content handler of
@@ -123,6 +127,8 @@ func Start(opts Options) (*Server, error) {
 		tunnels: tunnel.NewRegistry(),
 		logs:    accesslog.NewFiles(opts.Prefix),
 		staples: ocsp.New(log),
+		files:   files.NewCache(),
+		limits:  limit.NewRegistry(nil),
 		work:    make(chan connJob),
 	}
 	if s.source == nil {
@@ -181,9 +187,11 @@ func (s *Server) build(spec *config.Spec) (*snapshot.Snapshot, error) {
 		DNS:       s.dns,
 		Logs:      s.logs,
 		Staples:   s.staples,
+		Limits:    s.limits,
 		Version:   s.opts.Version,
 		Prefix:    s.opts.Prefix,
 		Log:       s.log,
+		Files:     s.files,
 	})
 }
 

@@ -2,8 +2,10 @@ package snapshot
 
 import (
 	"errors"
-	"wsgate/internal/bodyfilter"
+	"log/slog"
+	"strings"
 
+	"wsgate/internal/bodyfilter"
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
 	"wsgate/internal/files"
@@ -87,6 +89,7 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		}
 		errs.Add(pos, "%s: %v", what, err)
 	}
+	tables := files.NewCharsetTables(s.Spec.HTTP.CharsetMaps)
 	for lc, loc := range s.Locs {
 		path, isRegex := "", false
 		if l := loc.Location; l != nil {
@@ -104,6 +107,22 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		var err error
 		if loc.WSPolicy, err = ws.NewPolicy(lc.WS.AllowOrigins, lc.WS.Subprotocols, lc.WS.Deflate); err != nil {
 			addErr(loc.pos(), "ws_allow_origins", err)
+			continue
+		}
+		if v := lc.Files.Expires.Value; v != "" {
+			if loc.ExpiresValue, err = compile(v); err != nil {
+				errs.Add(lc.Files.ExpiresPos, "expires: %v", err)
+				continue
+			}
+		}
+		var ops []config.RewriteOp
+		if loc.Location != nil {
+			ops = loc.Location.Rewrite
+		} else if loc.Server != nil {
+			ops = loc.Server.Rewrite
+		}
+		recode, ok := charsetRecode(lc, loc.Content, returnsText(ops), tables, errs)
+		if !ok {
 			continue
 		}
 		if loc.Headers, err = NewHeaderPlan(lc, compile); err != nil {
@@ -146,14 +165,28 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		loc.Charset = files.NewCharset(lc.Files.Charset, lc.Files.CharsetTypes)
 		loc.Types, loc.DefaultType = lc.Files.Types, lc.Files.DefaultType
 		loc.Expires = lc.Files.Expires
-		if loc.Content == ContentFiles {
-			if loc.Files, err = compileFiles(loc, env, compile); err != nil {
-				// files.New names the directive and value.
-				errs.Add(lc.Files.RootPos, "%v", err)
+		if loc.Content == ContentFiles || len(lc.Files.TryFiles) > 0 {
+			log := env.Log
+			if len(lc.ErrorLogs) > 0 && env.Logs != nil {
+				if log, err = env.Logs.ErrorLogger(lc.ErrorLogs); err != nil {
+					errs.Add(lc.ErrorLogs[0].Pos, "%v", err)
+					continue
+				}
+			}
+			if loc.Files, err = compileFiles(loc, env, log, recode, compile); err != nil {
+				// files.New names the directive and value; the error
+				// is placed at try_files for its arguments, else at
+				// root or alias, else at the location.
+				pos := lc.Files.RootPos
+				if strings.HasPrefix(err.Error(), "try_files") && lc.Files.TryFilesPos.IsValid() {
+					pos = lc.Files.TryFilesPos
+				}
+				if !pos.IsValid() {
+					pos = loc.pos()
+				}
+				errs.Add(pos, "%v", err)
 				continue
 			}
-		} else if !filesOnly(lc, errs) {
-			continue
 		}
 		if lc.AccessLogOff || env.Logs == nil {
 			continue
@@ -187,7 +220,8 @@ func (loc *Loc) pos() config.Pos {
 
 // compileFiles builds the file handler of a location that neither
 // proxies nor returns.
-func compileFiles(loc *Loc, env *Env, compile CompileFunc) (*files.Handler, error) {
+// Its error lines go to log: the location's error_log, or the process's.
+func compileFiles(loc *Loc, env *Env, log *slog.Logger, recode *files.Recode, compile CompileFunc) (*files.Handler, error) {
 	f := &loc.Conf.Files
 	c := files.Config{
 		Root:               f.Root,
@@ -210,22 +244,65 @@ func compileFiles(loc *Loc, env *Env, compile CompileFunc) (*files.Handler, erro
 		IfModifiedSince:    f.IfModifiedSince,
 		MaxRanges:          f.MaxRanges,
 		LogNotFound:        f.LogNotFound,
-		Log:                env.Log,
+		Log:                log,
+		Recode:             recode,
+		Cache:              env.Files,
 	}
 	return files.New(c, func(raw string) (files.Template, error) { return compile(raw) })
 }
 
-// filesOnly reports, for a location that proxies or returns, the file
-// settings wsgate applies to files only although nginx applies them there
-// too: try_files beside proxy_pass (nginx tries the files before it
-// proxies). It returns false after adding an error.
-func filesOnly(lc *config.LocConf, errs *config.ErrorList) bool {
-	ok := true
-	if len(lc.Files.TryFiles) > 0 && lc.ProxyPass != nil {
-		errs.Add(lc.Files.TryFilesPos, "\"try_files\" in a location with \"proxy_pass\" is not supported by wsgate: try the files in a location of their own")
-		ok = false
+// charsetRecode is the recoding of a location's responses from
+// source_charset into charset (ngx_http_charset_merge_loc_conf and
+// ngx_http_charset_postconfiguration: a charset_map must join them), nil
+// when there is none. wsgate recodes static files only: a location that
+// would recode what another content handler sends, or (override_charset
+// on) a proxied response's own charset, is refused. It returns false
+// after adding an error.
+func charsetRecode(lc *config.LocConf, content Content, returns bool, tables *files.CharsetTables, errs *config.ErrorList) (*files.Recode, bool) {
+	f := &lc.Files
+	if f.Charset == "" {
+		return nil, true
 	}
-	return ok
+	if f.OverrideCharset && content == ContentProxy && tables.Len() > 0 {
+		errs.Add(f.OverrideCharsetPos, "\"override_charset on\" with \"charset_map\" is not supported by wsgate: it does not recode proxied responses; recode them in the backend")
+		return nil, false
+	}
+	if f.SourceCharset == "" || strings.EqualFold(f.SourceCharset, f.Charset) {
+		return nil, true
+	}
+	r, ok := tables.Find(f.SourceCharset, f.Charset)
+	if !ok {
+		errs.Add(f.SourceCharsetPos, "no \"charset_map\" between the charsets %q and %q", f.SourceCharset, f.Charset)
+		return nil, false
+	}
+	if content != ContentFiles || returns {
+		errs.Add(f.SourceCharsetPos, "\"source_charset\" is supported by wsgate for static files only: it does not recode proxied or returned responses; recode them in the backend, or set source_charset only where files are served")
+		return nil, false
+	}
+	return r, true
+}
+
+// returnsText reports whether ops (or an if block among them) return a
+// body text.
+func returnsText(ops []config.RewriteOp) bool {
+	for i := range ops {
+		op := &ops[i]
+		switch {
+		case op.Kind == config.OpReturn && op.Return != nil && op.Return.Text != "" && !redirectCode(op.Return.Code):
+			return true
+		case op.Kind == config.OpIf && op.If != nil && returnsText(op.If.Body):
+			return true
+		}
+	}
+	return false
+}
+
+func redirectCode(code int) bool {
+	switch code {
+	case 301, 302, 303, 307, 308:
+		return true
+	}
+	return false
 }
 
 // compileBodyValue compiles body filter values with the snapshot's

@@ -37,8 +37,10 @@ type ResponsePlan struct {
 	// charset is added to a Content-Type that names none (charset
 	// directive, ngx_http_charset_header_filter).
 	charset files.Charset
-	// expires sets Expires and Cache-Control (ngx_http_headers_filter).
-	expires config.Expires
+	// expires sets Expires and Cache-Control (ngx_http_headers_filter);
+	// expiresValue is its value with variables, nil without.
+	expires      config.Expires
+	expiresValue Template
 	// absRedirect, portInRedirect and nameInRedirect complete a Location
 	// that proxy_redirect made relative (absolute_redirect,
 	// port_in_redirect, server_name_in_redirect).
@@ -76,6 +78,13 @@ func NewResponsePlan(lc *config.LocConf, locPath string, locIsRegex bool, versio
 		absRedirect:    lc.AbsoluteRedirect,
 		portInRedirect: lc.PortInRedirect,
 		nameInRedirect: lc.ServerNameInRedirect,
+	}
+	if v := lc.Files.Expires.Value; v != "" {
+		t, err := compile(v)
+		if err != nil {
+			return nil, fmt.Errorf("expires: %w", err)
+		}
+		p.expiresValue = t
 	}
 	pass := map[string]bool{}
 	for _, h := range lc.ProxyPassHeaders {
@@ -442,7 +451,11 @@ func (p *ResponsePlan) AppendResponse(dst []byte, up *UpstreamResponse, c *Clien
 	// follow the upstream's lines.
 	var expVal []byte
 	expMid, lastExp, firstCC := 0, -1, -1
-	if p.expires.Mode != config.ExpiresOff && files.ExpiresStatus(up.Status) {
+	expires := p.expires
+	if expires.Value != "" && files.ExpiresStatus(up.Status) {
+		expires = files.ResolveExpires(expires, p.expiresValue, c.Vars)
+	}
+	if expires.Mode != config.ExpiresOff && files.ExpiresStatus(up.Status) {
 		var lm []byte
 		for i := 0; i < n; i++ {
 			name, value := up.Headers.At(i)
@@ -459,7 +472,7 @@ func (p *ResponsePlan) AppendResponse(dst []byte, up *UpstreamResponse, c *Clien
 			}
 		}
 		t := files.ParseHTTPTime(lm)
-		expVal, expMid = files.ExpiresValues(c.Scratch[:0], p.expires, time.Unix(t, 0), t >= 0)
+		expVal, expMid = files.ExpiresValues(c.Scratch[:0], expires, time.Unix(t, 0), t >= 0)
 		c.Scratch = expVal
 	}
 

@@ -23,16 +23,17 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"wsgate/internal/bodyfilter"
 
 	"wsgate/internal/access"
 	"wsgate/internal/accesslog"
+	"wsgate/internal/bodyfilter"
 	"wsgate/internal/config"
 	"wsgate/internal/dns"
 	"wsgate/internal/errorpage"
 	"wsgate/internal/exchange"
 	"wsgate/internal/files"
 	"wsgate/internal/headers"
+	"wsgate/internal/limit"
 	"wsgate/internal/ocsp"
 	"wsgate/internal/rewrite"
 	"wsgate/internal/route"
@@ -67,6 +68,9 @@ type Snapshot struct {
 	// from dns, the registry Activate keeps them in.
 	Resolvers []*dns.Resolver
 	dns       *dns.Registry
+	// limits are the limit_req and limit_conn zones, whose states
+	// Activate hands to the next snapshot.
+	limits *limit.Zones
 }
 
 // Loc is what one location (or a server's own level) compiled to.
@@ -110,6 +114,13 @@ type Loc struct {
 	// RealIP is the level's realip settings; nil when it trusts nobody.
 	// A server's runs in the post-read phase, a location's in preaccess.
 	RealIP *access.RealIP
+	// LimitReq and LimitConn are the location's limit_req and
+	// limit_conn (the preaccess phase); nil when it has none.
+	LimitReq  *limit.Req
+	LimitConn *limit.Conn
+	// Rate and RateAfter are limit_rate and limit_rate_after, read as
+	// sizes per request; nil when not set (no limit, 0).
+	Rate, RateAfter *vars.Template
 
 	// Content is the handler that answers requests here (plan.go).
 	Content Content
@@ -151,7 +162,10 @@ type Loc struct {
 	// connection: the tunnel's timeouts after a 101.
 	ReadTimeout, SendTimeout time.Duration
 
-	// Files serves the location when Content is ContentFiles.
+	// Files serves the location when Content is ContentFiles. For
+	// another content handler it is set only when the location has
+	// try_files, which runs before that handler (nginx's precontent
+	// phase): it may answer, redirect, or change $uri for it.
 	Files *files.Handler
 	// AbsoluteRedirect, PortInRedirect and ServerNameInRedirect complete
 	// the Location of redirects wsgate makes itself (absolute_redirect,
@@ -166,6 +180,9 @@ type Loc struct {
 	// Expires sets Expires and Cache-Control on the location's answers
 	// with a status it covers (the expires directive).
 	Expires config.Expires
+	// ExpiresValue is Expires' value with variables, nil without
+	// (files.ResolveExpires reads it per request).
+	ExpiresValue Template
 }
 
 // Env is what Build needs from the process: the long-lived registries
@@ -192,9 +209,16 @@ type Env struct {
 	Prefix string
 	// Log receives the file handlers' error_log lines; nil discards them.
 	Log *slog.Logger
+	// Files keeps small static files' contents across requests and
+	// reloads (files.Cache); nil reads every file at each request.
+	Files *files.Cache
 	// Staples fetches and refreshes OCSP responses (ssl_stapling without
 	// ssl_stapling_file); nil fetches none, as for -t.
 	Staples *ocsp.Stapler
+	// Limits is the process's registry of limit_req and limit_conn
+	// zones, whose states outlive a snapshot; nil gives the snapshot
+	// zones of its own.
+	Limits *limit.Registry
 }
 
 // Build compiles spec into a Snapshot ready to publish. All problems are
@@ -212,6 +236,7 @@ func Build(ctx context.Context, spec *config.Spec, env *Env) (*Snapshot, error) 
 	}
 	var errs config.ErrorList
 	buildResolvers(ctx, s, env, &errs)
+	buildLimits(s, env, &errs)
 	compilePlans(s, env, &errs)
 	buildListens(s, env, &errs)
 	if len(errs) > 0 {
@@ -220,6 +245,31 @@ func Build(ctx context.Context, spec *config.Spec, env *Env) (*Snapshot, error) 
 		return nil, errs.Dedup()
 	}
 	return s, nil
+}
+
+// buildLimits compiles the limit_req and limit_conn zones over the
+// registry's states, each location's lines over them, and its
+// limit_rate and limit_rate_after.
+func buildLimits(s *Snapshot, env *Env, errs *config.ErrorList) {
+	s.limits = limit.Build(env.Limits, s.Spec.HTTP.LimitZones, s.Vars, errs)
+	for lc, loc := range s.Locs {
+		loc.LimitReq = limit.CompileReq(&lc.LimitReq, s.limits)
+		loc.LimitConn = limit.CompileConn(&lc.LimitConn, s.limits)
+		for _, v := range []struct {
+			val *config.Value
+			t   **vars.Template
+		}{{lc.LimitRate, &loc.Rate}, {lc.LimitRateAfter, &loc.RateAfter}} {
+			if v.val == nil {
+				continue
+			}
+			t, err := s.Vars.Compile(v.val.Text)
+			if err != nil {
+				errs.Add(v.val.Pos, "%v", err)
+				continue
+			}
+			*v.t = t
+		}
+	}
 }
 
 // Loc returns what the effective configuration lc (route.Match.Conf, or a
@@ -416,6 +466,9 @@ func appendErr(errs config.ErrorList, err error) config.ErrorList {
 // no longer uses leave the DNS registry with their caches.
 func (s *Snapshot) Activate(ups *upstream.Registry) {
 	ups.Activate(s.Upstreams)
+	if s.limits != nil {
+		s.limits.Activate()
+	}
 	if s.dns != nil {
 		s.dns.Retain(s.Resolvers)
 	}

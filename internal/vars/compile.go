@@ -98,6 +98,9 @@ const (
 	kProxyProtocolPort
 	kProxyProtocolServerAddr
 	kProxyProtocolServerPort
+	kLimitReqStatus
+	kLimitConnStatus
+	kLimitRate
 )
 
 // builtin maps the fixed variable names to their kinds (ngx_http_core_variables
@@ -179,6 +182,9 @@ var builtin = map[string]kind{
 	"proxy_protocol_port":        kProxyProtocolPort,
 	"proxy_protocol_server_addr": kProxyProtocolServerAddr,
 	"proxy_protocol_server_port": kProxyProtocolServerPort,
+	"limit_req_status":           kLimitReqStatus,
+	"limit_conn_status":          kLimitConnStatus,
+	"limit_rate":                 kLimitRate,
 }
 
 // Compiler turns strings with variables into Templates for one
@@ -399,6 +405,10 @@ func (c *Compiler) resolve(name string) (part, error) {
 		return part{kind: kHTTP, lit: name[5:]}, nil
 	case strings.HasPrefix(name, "arg_") && len(name) > 4:
 		return part{kind: kArg, lit: name[4:]}, nil
+	case name == "arg_":
+		// ngx_http_variable_argument: an empty argument name is never
+		// found, whatever the query holds.
+		return part{kind: kLiteral}, nil
 	case strings.HasPrefix(name, "cookie_") && len(name) > 7:
 		return part{kind: kCookie, lit: name[7:]}, nil
 	}

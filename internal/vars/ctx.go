@@ -128,6 +128,17 @@ type Ctx struct {
 	// (Compiler.UsesUpstreamHeaders).
 	UpstreamHeaders []Header
 
+	// LimitReqStatus and LimitConnStatus are $limit_req_status and
+	// $limit_conn_status ("PASSED", "DELAYED", "REJECTED", ... as
+	// limit.ReqState and limit.ConnState name them); "" (not found) until
+	// a limit_req or limit_conn looked at the request.
+	LimitReqStatus, LimitConnStatus string
+	// LimitRate is $limit_rate: the response's limit_rate in bytes a
+	// second (0: none), which set may assign (LimitRateSet then says so,
+	// and the location's limit_rate no longer applies).
+	LimitRate    int64
+	LimitRateSet bool
+
 	// Fields read by access logs.
 
 	// Status is the response status sent ($status); 0 prints "000".

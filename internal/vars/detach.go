@@ -38,6 +38,7 @@ const (
 	frozenPipelined
 	frozenRequestID
 	frozenHasRequestBody
+	frozenLimitRateSet
 )
 
 // freezeScratch holds the encoding buffers of Freeze between calls.
@@ -70,19 +71,23 @@ func (f *Frozen) Freeze(c *Ctx) {
 	if c.HasRequestBody {
 		flags |= frozenHasRequestBody
 	}
+	if c.LimitRateSet {
+		flags |= frozenLimitRateSet
+	}
 	b = append(b, flags)
 	if flags&frozenRequestID != 0 {
 		b = append(b, c.RequestID[:]...)
 	}
 	for _, s := range [...]string{c.Method, c.RequestURI, c.URI, c.Args, c.RequestLine, c.Host,
 		c.Proto, c.RemoteAddr, c.RemotePort, c.ServerAddr, c.ServerPort, c.ServerName, c.RemoteUser,
-		c.Captures.Subject, c.ProxyHost, c.ProxyPort, c.WSClosedBy, c.RequestBody, c.ClientVerify} {
+		c.Captures.Subject, c.ProxyHost, c.ProxyPort, c.WSClosedBy, c.RequestBody, c.ClientVerify,
+		c.LimitReqStatus, c.LimitConnStatus} {
 		b = appendString(b, s)
 	}
 	b = appendString(appendString(b, c.RealIPAddr), c.RealIPPort)
 	for _, v := range [...]int64{int64(c.Status), c.BodyBytesSent, c.BytesSent, c.RequestLength,
 		int64(c.Connection), int64(c.ConnectionRequests), int64(c.WSDuration), c.WSBytesIn,
-		c.WSBytesOut, int64(c.WSCloseCode)} {
+		c.WSBytesOut, int64(c.WSCloseCode), c.LimitRate} {
 		b = binary.AppendVarint(b, v)
 	}
 	b = binary.AppendUvarint(b, uint64(len(c.Headers)))
@@ -139,13 +144,15 @@ func (f *Frozen) Thaw(c *Ctx) {
 	c.WS = flags&frozenWS != 0
 	c.Pipelined = flags&frozenPipelined != 0
 	c.HasRequestBody = flags&frozenHasRequestBody != 0
+	c.LimitRateSet = flags&frozenLimitRateSet != 0
 	if flags&frozenRequestID != 0 {
 		copy(c.RequestID[:], d.b)
 		d.b = d.b[len(c.RequestID):]
 	}
 	for _, p := range [...]*string{&c.Method, &c.RequestURI, &c.URI, &c.Args, &c.RequestLine, &c.Host,
 		&c.Proto, &c.RemoteAddr, &c.RemotePort, &c.ServerAddr, &c.ServerPort, &c.ServerName, &c.RemoteUser,
-		&c.Captures.Subject, &c.ProxyHost, &c.ProxyPort, &c.WSClosedBy, &c.RequestBody, &c.ClientVerify} {
+		&c.Captures.Subject, &c.ProxyHost, &c.ProxyPort, &c.WSClosedBy, &c.RequestBody, &c.ClientVerify,
+		&c.LimitReqStatus, &c.LimitConnStatus} {
 		*p = d.str()
 	}
 	c.RealIPAddr, c.RealIPPort = d.str(), d.str()
@@ -159,6 +166,7 @@ func (f *Frozen) Thaw(c *Ctx) {
 	c.WSBytesIn = d.int()
 	c.WSBytesOut = d.int()
 	c.WSCloseCode = int(d.int())
+	c.LimitRate = d.int()
 	if n := d.uint(); n > 0 {
 		c.Headers = make([]Header, n)
 		for i := range c.Headers {

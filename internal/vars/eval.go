@@ -154,6 +154,8 @@ func (cp *Compiler) appendValue(dst []byte, c *Ctx, p *part) ([]byte, bool) {
 			dst = appendUpstream(dst, &c.Upstream[i], p.kind)
 		}
 		return dst, true
+	case kLimitRate:
+		return strconv.AppendInt(dst, c.LimitRate, 10), true
 	case kBodyBytesSent:
 		return strconv.AppendInt(dst, c.BodyBytesSent, 10), true
 	case kBytesSent:
@@ -298,6 +300,10 @@ func (cp *Compiler) stringValue(c *Ctx, p *part) (s string, found, ok bool) {
 		return "", false, false
 	case kRemoteUser:
 		return c.RemoteUser, c.RemoteUser != "", true
+	case kLimitReqStatus:
+		return c.LimitReqStatus, c.LimitReqStatus != "", true
+	case kLimitConnStatus:
+		return c.LimitConnStatus, c.LimitConnStatus != "", true
 	case kHostname:
 		return cp.hostname, true, true
 	case kCookie:
@@ -365,6 +371,10 @@ func headerIs(name, v string) bool {
 	}
 	return true
 }
+
+// Arg is ngx_http_arg for handlers that read one argument themselves (the
+// callback of autoindex_format jsonp): see arg.
+func Arg(args, name string) (string, bool) { return arg(args, name) }
 
 // arg is ngx_http_arg: the raw value of the first "name=" (name compared
 // case-insensitively) at the start of args or after "&".

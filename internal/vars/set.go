@@ -17,7 +17,8 @@ import (
 // (the set value then replaces the map's for the request, as nginx's
 // changeable map variables) or $args (which changes the request's
 // arguments); the other built-in variables are refused as nginx refuses
-// them ("the duplicate "uri" variable"). Assigning a prefix variable
+// them ("the duplicate "uri" variable"), but for $limit_rate, which sets
+// the response's rate. Assigning a prefix variable
 // ($http_x, $arg_x, $cookie_x, $upstream_http_x) is refused: nginx
 // accepts it but reads some of them from the request regardless.
 func (c *Compiler) declareSet(decls []config.VarDecl, errs *config.ErrorList) {
@@ -29,9 +30,12 @@ func (c *Compiler) declareSet(decls []config.VarDecl, errs *config.ErrorList) {
 		if _, ok := c.sets[name]; ok {
 			continue
 		}
-		if k, ok := builtin[name]; ok && k != kArgs {
+		if k, ok := builtin[name]; ok && k != kArgs && k != kLimitRate {
 			errs.Add(d.Pos, "the duplicate %q variable", name)
 			continue
+		}
+		if name == "limit_rate" {
+			continue // a field of Ctx
 		}
 		if isPrefixVar(name) || name == "content_type" || name == "content_length" {
 			errs.Add(d.Pos, "\"set\" cannot assign $%s in wsgate: it is read from the request; set a variable of another name", name)
@@ -44,8 +48,9 @@ func (c *Compiler) declareSet(decls []config.VarDecl, errs *config.ErrorList) {
 
 // Setter assigns one variable for set. The zero Setter assigns nothing.
 type Setter struct {
-	slot int // index in Ctx.sets, plus one
-	args bool
+	slot      int // index in Ctx.sets, plus one
+	args      bool
+	limitRate bool
 }
 
 // Setter returns the Setter of a variable given to NewCompiler as set.
@@ -53,6 +58,9 @@ func (c *Compiler) Setter(name string) (Setter, bool) {
 	name = strings.ToLower(name)
 	if name == "args" {
 		return Setter{args: true}, true
+	}
+	if name == "limit_rate" {
+		return Setter{limitRate: true}, true
 	}
 	i, ok := c.sets[name]
 	if !ok {
@@ -71,6 +79,14 @@ func (s Setter) Args() bool { return s.args }
 func (s Setter) Set(cp *Compiler, c *Ctx, v string) {
 	if s.args {
 		c.Args, c.HasArgs = v, true
+		return
+	}
+	if s.limitRate {
+		// ngx_http_variable_set_limit_rate: a size; anything else
+		// leaves the rate as it was (nginx logs "invalid $limit_rate").
+		if n, ok := config.ParseSize(v); ok {
+			c.LimitRate, c.LimitRateSet = n, true
+		}
 		return
 	}
 	if s.slot == 0 {

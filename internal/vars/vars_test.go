@@ -74,6 +74,7 @@ func TestVariables(t *testing.T) {
 		{"$uri $document_uri", "/ws/chat /ws/chat"},
 		{"$args|$query_string|$is_args", "room=1&Name=x|room=1&Name=x|?"},
 		{"$arg_room $arg_name $arg_NAME $arg_oom", "1 x x "},
+		{"[$arg_]", "[]"}, // an empty name is never found (ngx_http_variable_argument)
 		{"$request_method", "GET"},
 		{"$server_name $server_port $server_addr $server_protocol", "example.com 8080 127.0.0.2 HTTP/1.1"},
 		{"$proxy_host $proxy_port", "localhost:3000 3000"},

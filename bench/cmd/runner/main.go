@@ -1,4 +1,4 @@
-// Command runner runs wsgate's benchmark: cases a–h (see bench/cmd/load)
+// Command runner runs wsgate's benchmark: cases a–i (see bench/cmd/load)
 // against direct (no proxy), nginx, nginx with 64 KiB proxy buffers (case b
 // only), HAProxy and wsgate, interleaved and repeated, with the proxy pinned
 // to core 0 and the load generator and echo backend to core 1. It prints a
@@ -293,11 +293,12 @@ func (r *runner) run() error {
 // bulk case only, wsgate-metrics for the message cases (a, b, c),
 // wsgate-ws (Pings and limits on) for them and the idle tunnels (d), direct
 // has no proxy whose memory could be read, and neither the backend nor
-// HAProxy serves files (cases h and i).
+// HAProxy serves files (cases h and j) nor reads nginx's allow, limit_req
+// and add_header (case i).
 func targetsFor(c string, targets []string) []string {
 	var out []string
 	for _, t := range targets {
-		if t == "nginx-tuned" && c != "b" || t == "wsgate-metrics" && c != "a" && c != "b" && c != "c" || t == "direct" && (c == "d" || c == "h" || c == "i") || t == "haproxy" && (c == "h" || c == "i") ||
+		if t == "nginx-tuned" && c != "b" || t == "wsgate-metrics" && c != "a" && c != "b" && c != "c" || t == "direct" && (c == "d" || c == "h" || c == "i" || c == "j") || t == "haproxy" && (c == "h" || c == "i" || c == "j") ||
 			t == "wsgate-ws" && !strings.Contains("abcd", c) {
 			continue
 		}

@@ -24,9 +24,13 @@ import (
 // /static/ (case h) serves a 1 KiB file from html/static under the
 // prefix, which nginx and wsgate share.
 //
-// /gzip/ (case i) serves a 100 KiB HTML file from html/gzip, gzip'ed at
+// /gzip/ (case j) serves a 100 KiB HTML file from html/gzip, gzip'ed at
 // gzip_comp_level 1 for clients that accept it (the load generator's
 // requests say Accept-Encoding: gzip, deflate, as browsers do).
+//
+// /limited/ (case i) is /keepalive/ behind allow/deny, a limit_req
+// whose rate every request stays under, and an add_header: the cost of
+// the access and preaccess phases and a header filter on the GET path.
 //
 // /keepalive/ (case g) reaches the same app through an upstream block
 // that keeps idle connections (keepalive 32, HTTP/1.1, Connection
@@ -40,6 +44,7 @@ events {
 
 http {
     access_log off;
+    limit_req_zone $binary_remote_addr zone=bench:1m rate=100000r/s;
 
     upstream app {
         server 127.0.0.1:%d;
@@ -67,6 +72,16 @@ http {
 
         location /static/ {
             root html;
+        }
+
+        location /limited/ {
+            allow 127.0.0.0/8;
+            deny all;
+            limit_req zone=bench burst=100000 nodelay;
+            add_header X-Bench "$limit_req_status";
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
         }
 
         location /gzip/ {

@@ -59,7 +59,8 @@ var caseTitles = map[string]string{
 	"f": "(f) GET / over keep-alive: CPU µs per request",
 	"g": "(g) GET /keepalive/ over keep-alive, upstream connections reused: CPU µs per request",
 	"h": "(h) GET a 1 KiB static file over keep-alive: CPU µs per request",
-	"i": "(i) GET a 100 KiB HTML file gzip'ed (level 1) over keep-alive: CPU µs per request",
+	"i": "(i) as g, behind allow, limit_req and add_header: CPU µs per request",
+	"j": "(j) GET a 100 KiB HTML file gzip'ed (level 1) over keep-alive: CPU µs per request",
 }
 
 // primary is the number a case is judged by, and whether more is better.

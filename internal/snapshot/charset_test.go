@@ -1,0 +1,50 @@
+package snapshot
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"wsgate/internal/config"
+	"wsgate/internal/upstream"
+)
+
+// TestCharsetRecodeChecks: a location that recodes needs a charset_map
+// between its two charsets (nginx's "no charset_map" at start), and wsgate
+// recodes static files only, so recoding a proxied or returned response is
+// refused rather than sent unrecoded under the new label.
+func TestCharsetRecodeChecks(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"files", `charset_map a b { 41 42; } server { charset b; source_charset a; }`, ""},
+		{"reverse map", `charset_map a b { 41 42; } server { charset A; source_charset B; }`, ""},
+		{"same charset", `server { charset utf-8; source_charset UTF-8; location /p { proxy_pass http://127.0.0.1:9; } }`, ""},
+		{"no map", `server { charset b; source_charset a; }`, `no "charset_map" between the charsets "a" and "b"`},
+		{"proxied", `charset_map a b { 41 42; } server { charset b; source_charset a; location /p { proxy_pass http://127.0.0.1:9; } }`,
+			`"source_charset" is supported by wsgate for static files only`},
+		{"returned", `charset_map a b { 41 42; } server { location /r { charset b; source_charset a; return 200 x; } }`,
+			`"source_charset" is supported by wsgate for static files only`},
+		{"override proxied", `charset_map a b { 41 42; } server { location /p { charset b; override_charset on; proxy_pass http://127.0.0.1:9; } }`,
+			`"override_charset on" with "charset_map" is not supported by wsgate`},
+		{"override without maps", `server { location /p { charset b; override_charset on; proxy_pass http://127.0.0.1:9; } }`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "nginx.conf")
+			os.WriteFile(path, []byte("events {}\nhttp {\n"+tt.body+"\n}\n"), 0o644)
+			spec, errs := config.Load(path, config.ParseOptions{})
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			_, err := Build(t.Context(), spec, &Env{Upstreams: upstream.NewRegistry(upstream.Options{})})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("got %v; want no error", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("got %v; want %q", err, tt.want)
+			}
+		})
+	}
+}
