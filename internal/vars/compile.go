@@ -101,6 +101,33 @@ const (
 	kLimitReqStatus
 	kLimitConnStatus
 	kLimitRate
+	// The rest of nginx 1.22's variables (extra.go, sent.go).
+	kNotFound    // a variable of a feature wsgate has not: never found
+	kSentHTTP    // $sent_http_NAME
+	kSentTrailer // $sent_trailer_NAME
+	kRequestCompletion
+	kConnectionTime
+	kNginxVersion
+	kTCPInfoRTT
+	kTCPInfoRTTVar
+	kTCPInfoSndCwnd
+	kTCPInfoRcvSpace
+	kHTTP2
+	kDocumentRoot
+	kRealpathRoot
+	kRequestFilename
+	kUpstreamHeaderTime
+	kUpstreamBytesReceived
+	kUpstreamBytesSent
+	kUpstreamCookie  // $upstream_cookie_NAME
+	kUpstreamTrailer // $upstream_trailer_NAME
+	kProxyInternalBodyLength
+	kProxyInternalChunked
+	kSSLCiphers
+	kSSLCurves
+	kSSLSessionID
+	kSSLClientSDNLegacy
+	kSSLClientIDNLegacy
 )
 
 // builtin maps the fixed variable names to their kinds (ngx_http_core_variables
@@ -185,6 +212,32 @@ var builtin = map[string]kind{
 	"limit_req_status":           kLimitReqStatus,
 	"limit_conn_status":          kLimitConnStatus,
 	"limit_rate":                 kLimitRate,
+
+	"request_completion":           kRequestCompletion,
+	"request_body_file":            kNotFound, // bodies are never written to a file
+	"connection_time":              kConnectionTime,
+	"nginx_version":                kNginxVersion,
+	"tcpinfo_rtt":                  kTCPInfoRTT,
+	"tcpinfo_rttvar":               kTCPInfoRTTVar,
+	"tcpinfo_snd_cwnd":             kTCPInfoSndCwnd,
+	"tcpinfo_rcv_space":            kTCPInfoRcvSpace,
+	"http2":                        kHTTP2,
+	"document_root":                kDocumentRoot,
+	"realpath_root":                kRealpathRoot,
+	"request_filename":             kRequestFilename,
+	"upstream_header_time":         kUpstreamHeaderTime,
+	"upstream_bytes_received":      kUpstreamBytesReceived,
+	"upstream_bytes_sent":          kUpstreamBytesSent,
+	"upstream_cache_status":        kNotFound, // no proxy_cache
+	"upstream_cache_last_modified": kNotFound,
+	"upstream_cache_etag":          kNotFound,
+	"proxy_internal_body_length":   kProxyInternalBodyLength,
+	"proxy_internal_chunked":       kProxyInternalChunked,
+	"ssl_ciphers":                  kSSLCiphers,
+	"ssl_curves":                   kSSLCurves,
+	"ssl_session_id":               kSSLSessionID,
+	"ssl_client_s_dn_legacy":       kSSLClientSDNLegacy,
+	"ssl_client_i_dn_legacy":       kSSLClientIDNLegacy,
 }
 
 // Compiler turns strings with variables into Templates for one
@@ -270,7 +323,7 @@ func (c *Compiler) declare(names []string) {
 }
 
 func isPrefixVar(name string) bool {
-	for _, p := range [...]string{"http_", "arg_", "cookie_", "upstream_http_"} {
+	for _, p := range [...]string{"http_", "arg_", "cookie_", "upstream_http_", "sent_http_", "sent_trailer_", "upstream_cookie_", "upstream_trailer_"} {
 		if strings.HasPrefix(name, p) && len(name) > len(p) {
 			return true
 		}
@@ -401,6 +454,15 @@ func (c *Compiler) resolve(name string) (part, error) {
 	case strings.HasPrefix(name, "upstream_http_") && len(name) > 14:
 		c.upstreamHeaders = true
 		return part{kind: kUpstreamHTTP, lit: name[14:]}, nil
+	case strings.HasPrefix(name, "upstream_cookie_") && len(name) > 16:
+		c.upstreamHeaders = true
+		return part{kind: kUpstreamCookie, lit: name[16:]}, nil
+	case strings.HasPrefix(name, "upstream_trailer_") && len(name) > 17:
+		return part{kind: kUpstreamTrailer, lit: name[17:]}, nil
+	case strings.HasPrefix(name, "sent_http_") && len(name) > 10:
+		return part{kind: kSentHTTP, lit: name[10:]}, nil
+	case strings.HasPrefix(name, "sent_trailer_") && len(name) > 13:
+		return part{kind: kSentTrailer, lit: name[13:]}, nil
 	case strings.HasPrefix(name, "http_") && len(name) > 5:
 		return part{kind: kHTTP, lit: name[5:]}, nil
 	case strings.HasPrefix(name, "arg_") && len(name) > 4:

@@ -37,6 +37,39 @@ type UpstreamTry struct {
 	// removing chunked framing ($upstream_response_length); 0 when no
 	// body was read.
 	ResponseLength int64
+	// HeaderTime is from the start of the try to the end of the
+	// response head ($upstream_header_time); negative (no head was read)
+	// or with Status 0 it prints "-".
+	HeaderTime time.Duration
+	// BytesSent and BytesReceived count the bytes written to and read
+	// from the peer's connection in this try, heads and framing included
+	// ($upstream_bytes_sent, $upstream_bytes_received).
+	BytesSent, BytesReceived int64
+	// Group marks the first try of a later upstream module run of the
+	// same request (after an internal redirect or error_page to another
+	// proxied location): the lists print " : " before it instead of
+	// ", ", as nginx's empty state between the runs does.
+	Group bool
+}
+
+// TCPInfo is the kernel's view of a client connection that the
+// $tcpinfo_* variables read (Linux TCP_INFO: tcpi_rtt, tcpi_rttvar in
+// microseconds, tcpi_snd_cwnd, tcpi_rcv_space).
+type TCPInfo struct {
+	RTT, RTTVar, SndCwnd, RcvSpace uint32
+}
+
+// PathVars gives the file system variables of a location that serves
+// files: $document_root, $realpath_root and $request_filename
+// (ngx_http_variable_document_root, _realpath_root, _request_filename).
+// internal/files implements it.
+type PathVars interface {
+	// AppendDocumentRoot appends the root or alias, evaluated and made
+	// absolute.
+	AppendDocumentRoot(dst []byte, c *Ctx) []byte
+	// AppendFilename appends the file path of c.URI
+	// (ngx_http_map_uri_to_path); ok is false when it has none.
+	AppendFilename(dst []byte, c *Ctx) ([]byte, bool)
 }
 
 // Ctx is everything variables read for one request or tunnel. The proxy
@@ -191,6 +224,35 @@ type Ctx struct {
 	// "using uninitialized "x" variable" warning, on while
 	// uninitialized_variable_warn is (the default).
 	Uninitialized func(name string)
+	// SentHead is the response head as it went to the client (status
+	// line to empty line, HTTP/1.1 form) or, while a header filter runs,
+	// as it stands before the filter: what $sent_http_NAME reads. ""
+	// before a head. SentTrailers are the trailer lines sent
+	// ($sent_trailer_NAME), "Name: value\r\n" each.
+	SentHead, SentTrailers string
+	// UpstreamTrailers are the trailer lines of the relayed upstream
+	// response ($upstream_trailer_NAME); none when it had none.
+	UpstreamTrailers []Header
+	// Completed is set in the log phase when the response went out whole
+	// ($request_completion "OK").
+	Completed bool
+	// ConnStart is when the client connection was accepted
+	// ($connection_time); the zero value reads as no time.
+	ConnStart time.Time
+	// TCPInfo reads the client connection's TCP_INFO for $tcpinfo_*;
+	// nil (or ok false) makes them not found, as nginx when getsockopt
+	// fails.
+	TCPInfo func() (TCPInfo, bool)
+	// Paths answers $document_root, $realpath_root and
+	// $request_filename for the location; nil: not found.
+	Paths PathVars
+	// ProxyBodyLength is the length of the body sent upstream
+	// ($proxy_internal_body_length), found when ProxyBodyKnown;
+	// ProxyChunked says it is sent chunked ($proxy_internal_chunked).
+	ProxyBodyLength int64
+	ProxyBodyKnown  bool
+	ProxyChunked    bool
+
 	// Conns are the process's connection counters, which
 	// $connections_active, _reading, _writing and _waiting read
 	// (ngx_http_stub_status_variable); nil reads zeros.

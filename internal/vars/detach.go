@@ -17,7 +17,8 @@ import (
 // back to back in one allocation that refers to no buffer of the request,
 // with no string or slice header per field. A Ctx thawed from it evaluates
 // every variable as the frozen one did (map values are evaluated again;
-// what set assigned is kept; Uninitialized is not).
+// what set assigned is kept; Uninitialized, TCPInfo and Paths, which
+// read the connection and the location, are not).
 // The zero value thaws to the zero Ctx. A Frozen is 112 bytes plus the
 // encoded data, typically the length of the request head.
 type Frozen struct {
@@ -39,6 +40,14 @@ const (
 	frozenRequestID
 	frozenHasRequestBody
 	frozenLimitRateSet
+)
+
+// Frozen flag bits of the second flags byte, which always follows the
+// first (that one is full).
+const (
+	frozenCompleted = 1 << iota
+	frozenProxyBodyKnown
+	frozenProxyChunked
 )
 
 // freezeScratch holds the encoding buffers of Freeze between calls.
@@ -74,20 +83,30 @@ func (f *Frozen) Freeze(c *Ctx) {
 	if c.LimitRateSet {
 		flags |= frozenLimitRateSet
 	}
-	b = append(b, flags)
+	var more byte
+	if c.Completed {
+		more |= frozenCompleted
+	}
+	if c.ProxyBodyKnown {
+		more |= frozenProxyBodyKnown
+	}
+	if c.ProxyChunked {
+		more |= frozenProxyChunked
+	}
+	b = append(b, flags, more)
 	if flags&frozenRequestID != 0 {
 		b = append(b, c.RequestID[:]...)
 	}
 	for _, s := range [...]string{c.Method, c.RequestURI, c.URI, c.Args, c.RequestLine, c.Host,
 		c.Proto, c.RemoteAddr, c.RemotePort, c.ServerAddr, c.ServerPort, c.ServerName, c.RemoteUser,
 		c.Captures.Subject, c.ProxyHost, c.ProxyPort, c.WSClosedBy, c.RequestBody, c.ClientVerify,
-		c.LimitReqStatus, c.LimitConnStatus} {
+		c.LimitReqStatus, c.LimitConnStatus, c.SentHead, c.SentTrailers} {
 		b = appendString(b, s)
 	}
 	b = appendString(appendString(b, c.RealIPAddr), c.RealIPPort)
 	for _, v := range [...]int64{int64(c.Status), c.BodyBytesSent, c.BytesSent, c.RequestLength,
 		int64(c.Connection), int64(c.ConnectionRequests), int64(c.WSDuration), c.WSBytesIn,
-		c.WSBytesOut, int64(c.WSCloseCode), c.LimitRate} {
+		c.WSBytesOut, int64(c.WSCloseCode), c.LimitRate, c.ProxyBodyLength, connOffset(c)} {
 		b = binary.AppendVarint(b, v)
 	}
 	b = binary.AppendUvarint(b, uint64(len(c.Headers)))
@@ -96,6 +115,10 @@ func (f *Frozen) Freeze(c *Ctx) {
 	}
 	b = binary.AppendUvarint(b, uint64(len(c.UpstreamHeaders)))
 	for _, h := range c.UpstreamHeaders {
+		b = appendString(appendString(b, h.Name), h.Value)
+	}
+	b = binary.AppendUvarint(b, uint64(len(c.UpstreamTrailers)))
+	for _, h := range c.UpstreamTrailers {
 		b = appendString(appendString(b, h.Name), h.Value)
 	}
 	b = binary.AppendUvarint(b, uint64(len(c.Captures.Index)))
@@ -109,6 +132,10 @@ func (f *Frozen) Freeze(c *Ctx) {
 		b = binary.AppendVarint(b, int64(u.ResponseTime))
 		b = binary.AppendVarint(b, int64(u.ConnectTime))
 		b = binary.AppendVarint(b, u.ResponseLength)
+		b = binary.AppendVarint(b, int64(u.HeaderTime))
+		b = binary.AppendVarint(b, u.BytesSent)
+		b = binary.AppendVarint(b, u.BytesReceived)
+		b = append(b, boolByte(u.Group))
 	}
 	b = binary.AppendUvarint(b, uint64(len(c.sets)))
 	for _, v := range c.sets {
@@ -121,6 +148,22 @@ func (f *Frozen) Freeze(c *Ctx) {
 	*f = Frozen{start: c.Start, end: c.End, tls: c.TLSState, pp: c.ProxyProtocol, names: c.Captures.Names, conns: c.Conns, data: append([]byte(nil), b...)}
 	*sp = b
 	freezeScratch.Put(sp)
+}
+
+// connOffset encodes ConnStart as its distance before Start (nanoseconds
+// plus one; 0 for none), so that it costs the Frozen no time.Time.
+func connOffset(c *Ctx) int64 {
+	if c.ConnStart.IsZero() {
+		return 0
+	}
+	return int64(c.Start.Sub(c.ConnStart)) + 1
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 func appendString(b []byte, s string) []byte {
@@ -145,6 +188,11 @@ func (f *Frozen) Thaw(c *Ctx) {
 	c.Pipelined = flags&frozenPipelined != 0
 	c.HasRequestBody = flags&frozenHasRequestBody != 0
 	c.LimitRateSet = flags&frozenLimitRateSet != 0
+	more := d.b[0]
+	d.b = d.b[1:]
+	c.Completed = more&frozenCompleted != 0
+	c.ProxyBodyKnown = more&frozenProxyBodyKnown != 0
+	c.ProxyChunked = more&frozenProxyChunked != 0
 	if flags&frozenRequestID != 0 {
 		copy(c.RequestID[:], d.b)
 		d.b = d.b[len(c.RequestID):]
@@ -152,7 +200,7 @@ func (f *Frozen) Thaw(c *Ctx) {
 	for _, p := range [...]*string{&c.Method, &c.RequestURI, &c.URI, &c.Args, &c.RequestLine, &c.Host,
 		&c.Proto, &c.RemoteAddr, &c.RemotePort, &c.ServerAddr, &c.ServerPort, &c.ServerName, &c.RemoteUser,
 		&c.Captures.Subject, &c.ProxyHost, &c.ProxyPort, &c.WSClosedBy, &c.RequestBody, &c.ClientVerify,
-		&c.LimitReqStatus, &c.LimitConnStatus} {
+		&c.LimitReqStatus, &c.LimitConnStatus, &c.SentHead, &c.SentTrailers} {
 		*p = d.str()
 	}
 	c.RealIPAddr, c.RealIPPort = d.str(), d.str()
@@ -167,6 +215,10 @@ func (f *Frozen) Thaw(c *Ctx) {
 	c.WSBytesOut = d.int()
 	c.WSCloseCode = int(d.int())
 	c.LimitRate = d.int()
+	c.ProxyBodyLength = d.int()
+	if off := d.int(); off != 0 {
+		c.ConnStart = c.Start.Add(-time.Duration(off - 1))
+	}
 	if n := d.uint(); n > 0 {
 		c.Headers = make([]Header, n)
 		for i := range c.Headers {
@@ -177,6 +229,12 @@ func (f *Frozen) Thaw(c *Ctx) {
 		c.UpstreamHeaders = make([]Header, n)
 		for i := range c.UpstreamHeaders {
 			c.UpstreamHeaders[i] = Header{Name: d.str(), Value: d.str()}
+		}
+	}
+	if n := d.uint(); n > 0 {
+		c.UpstreamTrailers = make([]Header, n)
+		for i := range c.UpstreamTrailers {
+			c.UpstreamTrailers[i] = Header{Name: d.str(), Value: d.str()}
 		}
 	}
 	var idx []int
@@ -196,6 +254,11 @@ func (f *Frozen) Thaw(c *Ctx) {
 			u.ResponseTime = time.Duration(d.int())
 			u.ConnectTime = time.Duration(d.int())
 			u.ResponseLength = d.int()
+			u.HeaderTime = time.Duration(d.int())
+			u.BytesSent = d.int()
+			u.BytesReceived = d.int()
+			u.Group = d.b[0] == 1
+			d.b = d.b[1:]
 		}
 	}
 	if n := d.uint(); n > 0 {

@@ -143,12 +143,18 @@ func (cp *Compiler) appendValue(dst []byte, c *Ctx, p *part) ([]byte, bool) {
 			return dst, false
 		}
 		return append(dst, a.AsSlice()...), true
-	case kUpstreamAddr, kUpstreamStatus, kUpstreamResponseTime, kUpstreamConnectTime, kUpstreamResponseLength:
+	case kUpstreamAddr, kUpstreamStatus, kUpstreamResponseTime, kUpstreamConnectTime, kUpstreamResponseLength,
+		kUpstreamHeaderTime, kUpstreamBytesReceived, kUpstreamBytesSent:
 		if len(c.Upstream) == 0 {
 			return dst, false
 		}
 		for i := range c.Upstream {
-			if i > 0 {
+			switch {
+			case i > 0 && c.Upstream[i].Group:
+				// ngx_http_upstream_*_variable: an empty state (no peer)
+				// between two runs of the upstream module.
+				dst = append(dst, " : "...)
+			case i > 0:
 				dst = append(dst, ", "...)
 			}
 			dst = appendUpstream(dst, &c.Upstream[i], p.kind)
@@ -207,7 +213,7 @@ func (cp *Compiler) appendValue(dst []byte, c *Ctx, p *part) ([]byte, bool) {
 	case kWSSession:
 		return appendWSSession(dst, c, p.n)
 	}
-	return dst, false
+	return cp.appendExtra(dst, c, p)
 }
 
 // stringValue returns the value of the variables that are a string
@@ -479,6 +485,15 @@ func appendUpstream(dst []byte, u *UpstreamTry, k kind) []byte {
 		return appendSeconds(dst, u.ResponseTime)
 	case kUpstreamResponseLength:
 		return strconv.AppendInt(dst, u.ResponseLength, 10)
+	case kUpstreamBytesReceived:
+		return strconv.AppendInt(dst, u.BytesReceived, 10)
+	case kUpstreamBytesSent:
+		return strconv.AppendInt(dst, u.BytesSent, 10)
+	case kUpstreamHeaderTime:
+		if u.Status == 0 || u.HeaderTime < 0 {
+			return append(dst, '-')
+		}
+		return appendSeconds(dst, u.HeaderTime)
 	default:
 		if u.Status == 0 || u.ConnectTime < 0 {
 			return append(dst, '-')

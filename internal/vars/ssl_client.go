@@ -3,8 +3,11 @@ package vars
 import (
 	"crypto/sha1"
 	"crypto/tls"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -72,4 +75,62 @@ func escapeComponent(s string) string {
 		b.WriteByte(hexd[ch&15])
 	}
 	return b.String()
+}
+
+// sslExtra is the ssl variables Go's TLS stack answers only in part.
+// $ssl_ciphers, $ssl_curves (the client's offered lists) and
+// $ssl_session_id are found and empty: crypto/tls does not expose them
+// after the handshake (the README lists this difference). The legacy
+// distinguished names are OpenSSL's X509_NAME_oneline form,
+// "/C=US/O=Org/CN=name" in the certificate's order.
+func sslExtra(cs *tls.ConnectionState, k kind) (s string, found, ok bool) {
+	if cs == nil {
+		return "", false, true
+	}
+	switch k {
+	case kSSLClientSDNLegacy, kSSLClientIDNLegacy:
+		if len(cs.PeerCertificates) == 0 {
+			return "", true, true
+		}
+		c := cs.PeerCertificates[0]
+		raw := c.RawSubject
+		if k == kSSLClientIDNLegacy {
+			raw = c.RawIssuer
+		}
+		return onelineName(raw), true, true
+	}
+	return "", true, true
+}
+
+// onelineName formats a DER-encoded X.509 name as X509_NAME_oneline:
+// "/SN=value" per attribute, OpenSSL's short names, the numeric OID for
+// others.
+func onelineName(der []byte) string {
+	var rdns pkix.RDNSequence
+	if _, err := asn1.Unmarshal(der, &rdns); err != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, rdn := range rdns {
+		for _, atv := range rdn {
+			b.WriteByte('/')
+			if sn, ok := oidShortNames[atv.Type.String()]; ok {
+				b.WriteString(sn)
+			} else {
+				b.WriteString(atv.Type.String())
+			}
+			b.WriteByte('=')
+			fmt.Fprint(&b, atv.Value)
+		}
+	}
+	return b.String()
+}
+
+// oidShortNames are OpenSSL's short names of the usual name attributes.
+var oidShortNames = map[string]string{
+	"2.5.4.3": "CN", "2.5.4.4": "SN", "2.5.4.5": "serialNumber", "2.5.4.6": "C",
+	"2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.9": "street", "2.5.4.10": "O",
+	"2.5.4.11": "OU", "2.5.4.12": "title", "2.5.4.17": "postalCode", "2.5.4.42": "GN",
+	"2.5.4.46": "dnQualifier", "1.2.840.113549.1.9.1": "emailAddress",
+	"0.9.2342.19200300.100.1.25": "DC", "0.9.2342.19200300.100.1.1": "UID",
 }
