@@ -3,6 +3,7 @@ package exchange
 import (
 	"crypto/tls"
 	"net"
+	"time"
 
 	"wsgate/internal/proxyproto"
 )
@@ -32,6 +33,10 @@ type Conn struct {
 	PlainOnTLS bool
 	// Serial is $connection.
 	Serial uint64
+	// Socket is the TCP connection under any TLS ($tcpinfo_*), and
+	// Accepted when it was accepted ($connection_time).
+	Socket   net.Conn
+	Accepted time.Time
 	// RemoteAddr, RemotePort, LocalAddr and LocalPort are
 	// $remote_addr, $remote_port, $server_addr and $server_port.
 	RemoteAddr, RemotePort string

@@ -93,6 +93,12 @@ type ResponseWriter interface {
 	// a 100 Continue, the head, framing and body; after Upgrade, the 101's
 	// head.
 	BytesSent() int64
+	// SentHead returns the head as it went out, after the head filter
+	// (status line to empty line, HTTP/1.1 form; nil before it was
+	// written), and the trailer lines sent after a chunked body
+	// ("Name: value\r\n" each): what $sent_http_NAME and
+	// $sent_trailer_NAME read. Both are valid until the next request.
+	SentHead() (head, trailers []byte)
 	// Upgrade answers with a composed 101 and hands over the client's
 	// stream for the tunnel, with the bytes the client sent past the
 	// request (RFC 9110 section 7.8; for HTTP/2 and HTTP/3, RFC 8441 and

@@ -2,6 +2,7 @@ package headers
 
 import (
 	"bytes"
+	"unsafe"
 
 	"wsgate/internal/vars"
 )
@@ -55,7 +56,11 @@ func (f *Filter) Rewrite(buf []byte, start, late, status int, c *vars.Ctx) []byt
 		return buf
 	}
 	if c != nil {
+		// $sent_http_NAME in a value reads the head as it stands
+		// (r->headers_out while the filter runs); the filter appends
+		// past it and never writes inside it.
 		c.Status = status
+		c.SentHead = unsafe.String(&buf[start], len(buf)-start)
 	}
 	var stack [32]line
 	lines := stack[:0]
@@ -111,6 +116,9 @@ func (f *Filter) Rewrite(buf []byte, start, late, status int, c *vars.Ctx) []byt
 		buf = append(buf, crlf...)
 	}
 	buf = append(buf, crlf...)
+	if c != nil {
+		c.SentHead = "" // the log phase sets the head as written
+	}
 	n := copy(buf[start:], buf[out:])
 	return buf[:start+n]
 }

@@ -50,6 +50,7 @@ func (w *ResponseWriter) WriteComposedHeader(status int, contentLength int64, co
 		w.scratch = w.filter.FilterHead(w.scratch, 0, -1, status)
 	}
 	w.scratch = w.startBody(w.scratch, status)
+	w.sentHead = append(w.sentHead[:0], w.scratch...)
 	n, err := w.c.bw.Write(w.scratch)
 	w.framing += int64(n)
 	if err != nil {

@@ -20,6 +20,7 @@ type ResponseWriter struct {
 	limits RequestLimits
 
 	hdr       []byte // serialized "Name: Value\r\n" lines
+	sentHead  []byte // a copy of the head as written (SentHead)
 	framingAt int    // byte offset in hdr where framing lines go; -1: end
 	lateAt    int    // byte offset in hdr of the first late line (MarkLateLines); -1: none
 	trailers  []byte
@@ -58,7 +59,7 @@ func (w *ResponseWriter) reset(req *Request, l RequestLimits) {
 	w.c.cw.pace = pacer{}
 	*w = ResponseWriter{
 		c: w.c, req: req, limits: l,
-		hdr: w.hdr[:0], trailers: w.trailers[:0], scratch: w.scratch[:0],
+		hdr: w.hdr[:0], sentHead: w.sentHead[:0], trailers: w.trailers[:0], scratch: w.scratch[:0],
 		location: w.location[:0], lastMod: w.lastMod[:0], errHdr: w.errHdr[:0], framingAt: -1, lateAt: -1, clen: -1,
 	}
 }
@@ -193,6 +194,15 @@ func (w *ResponseWriter) AddErrorHeader(name, value []byte) {
 	w.errHdr = append(w.errHdr, ": "...)
 	w.errHdr = append(w.errHdr, value...)
 	w.errHdr = append(w.errHdr, "\r\n"...)
+}
+
+// SentHead returns a copy of the head as written and the trailers sent
+// after the last chunk (exchange.ResponseWriter.SentHead).
+func (w *ResponseWriter) SentHead() (head, trailers []byte) {
+	if w.chunked && w.finished && !w.broken {
+		trailers = w.trailers
+	}
+	return w.sentHead, trailers
 }
 
 // Status is the status written, 0 before WriteHeader.
@@ -335,6 +345,7 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	}
 	b = w.startBody(b, status)
 	w.scratch = b
+	w.sentHead = append(w.sentHead[:0], b...)
 	n, err := bw.Write(b)
 	w.framing += int64(n)
 	if err != nil {

@@ -47,6 +47,7 @@ func (w *nopWriter) WriteFile(*os.File, int64, int64) (int64, error) { return 0,
 func (w *nopWriter) BodyBuffer(int) []byte                           { return nil }
 func (w *nopWriter) SetErrorStatus(int)                              {}
 func (w *nopWriter) AddErrorHeader(_, _ []byte)                      {}
+func (w *nopWriter) SentHead() (head, trailers []byte)               { return nil, nil }
 func (w *nopWriter) SetHeadFilter(exchange.HeadFilter)               {}
 func (w *nopWriter) SetBodyFilter(exchange.BodyFilter)               {}
 func (w *nopWriter) WriteHeader(s int, _ string, _ int64) error {

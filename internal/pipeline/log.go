@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"wsgate/internal/exchange"
+	"wsgate/internal/http1"
 	"wsgate/internal/snapshot"
 	"wsgate/internal/vars"
 )
@@ -33,6 +34,10 @@ func (pc *Conn) logPhase(w exchange.ResponseWriter, loc *snapshot.Loc, res excha
 	vc.Status = status
 	vc.BodyBytesSent = w.BodyBytes()
 	vc.BytesSent = w.BytesSent()
+	head, trailers := w.SentHead()
+	vc.SentHead, vc.SentTrailers = bstr(head), bstr(trailers)
+	// r->request_complete: the response went out whole.
+	vc.Completed = w.Written() && status != http1.StatusClientClosedRequest && status != 408 && status != http1.StatusNoResponse
 	vc.End = time.Now()
 	pc.p.Finish(loc, vc)
 }

@@ -15,6 +15,7 @@ import (
 	"wsgate/internal/headers"
 	"wsgate/internal/http1"
 	"wsgate/internal/limit"
+	"wsgate/internal/netpoll"
 	"wsgate/internal/rewrite"
 	"wsgate/internal/route"
 	"wsgate/internal/snapshot"
@@ -117,6 +118,8 @@ type Conn struct {
 	limitKey []byte
 	// locRate is the location's limit_rate the response was paced by.
 	locRate int64
+	// tcpInfoFn is tcpInfo, made once per Open ($tcpinfo_*).
+	tcpInfoFn func() (vars.TCPInfo, bool)
 }
 
 // Open prepares pc for the requests of connection c. The connection's
@@ -130,6 +133,7 @@ func (p *Pipeline) Open(pc *Conn, c *exchange.Conn) {
 		rw: pc.rw, limitReq: pc.limitReq, held: pc.held, limitKey: pc.limitKey[:0],
 	}
 	pc.warnFn = pc.warnUninitialized
+	pc.tcpInfoFn = pc.tcpInfo
 	for k := range pc.content {
 		pc.content[k] = notFound{pc}
 	}
@@ -435,7 +439,18 @@ func (pc *Conn) fillVars(r *exchange.Request, srv *route.Server, caps route.Capt
 		Pipelined:          r.Pipelined,
 		Uninitialized:      pc.warnFn,
 		Conns:              pc.p.Stats,
+		ConnStart:          c.Accepted,
+		TCPInfo:            pc.tcpInfoFn,
 	}
+}
+
+// tcpInfo reads the client socket's TCP_INFO for $tcpinfo_*.
+func (pc *Conn) tcpInfo() (vars.TCPInfo, bool) {
+	if pc.c == nil || pc.c.Socket == nil {
+		return vars.TCPInfo{}, false
+	}
+	rtt, rttvar, cwnd, space, ok := netpoll.TCPInfo(pc.c.Socket)
+	return vars.TCPInfo{RTT: rtt, RTTVar: rttvar, SndCwnd: cwnd, RcvSpace: space}, ok
 }
 
 // fail answers with nginx's page for status, or, when a head already
@@ -479,6 +494,11 @@ func (pc *Conn) headerFilter(w exchange.ResponseWriter, loc *snapshot.Loc) {
 	} else {
 		pc.bf.Bind(loc.Body, &pc.vc)
 		w.SetBodyFilter(&pc.bf)
+	}
+	// $document_root and friends read the location's root or alias.
+	pc.vc.Paths = nil
+	if loc.Files != nil {
+		pc.vc.Paths = loc.Files
 	}
 	if loc.Filter == nil {
 		w.SetHeadFilter(nil)

@@ -38,6 +38,9 @@ type attempt struct {
 	// a body byte was consumed from the client.
 	connected time.Time
 	sentBody  bool
+	// sent and recv count the bytes written to and read from the peer
+	// in this try ($upstream_bytes_sent, $upstream_bytes_received).
+	sent, recv int64
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
@@ -58,6 +61,7 @@ type target struct {
 // It returns the status to log.
 func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, snap *snapshot.Snapshot, plan *snapshot.Loc, lc *config.LocConf) int {
 	loc := plan
+	c.newRun = len(c.vc.Upstream) > 0
 	upgrade := req.Upgrade != nil
 	isWS := upgrade && exchange.TokenIn(req.Upgrade, "websocket") && req.HasToken("Connection", "upgrade")
 	allowTunnel := isWS || (upgrade && allowedUpgrade(lc.WS.AllowUpgrades, req.Upgrade))
@@ -178,6 +182,10 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		Upgrade:    variant,
 		Vars:       c.vc,
 	}
+	// $proxy_internal_body_length and $proxy_internal_chunked: the body's
+	// framing upstream (ngx_http_proxy_create_request's ctx).
+	c.vc.ProxyBodyLength, c.vc.ProxyBodyKnown = bodyLen, bodyLen >= 0 && lc.ProxyPassRequestBody
+	c.vc.ProxyChunked = ur.Chunked
 	c.buf = plan.Headers.AppendRequest(c.buf[:0], &ur)
 	head := c.buf
 	hasBody := lc.ProxyPassRequestBody && (bodyLen > 0 || ur.Chunked)
@@ -298,7 +306,7 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 	if err != nil {
 		// nginx logs the upstream's name for a try that found no
 		// peer (ngx_http_upstream_next, NGX_HTTP_UPSTREAM_FT_NOLIVE).
-		c.vc.Upstream = append(c.vc.Upstream, vars.UpstreamTry{Addr: tg.pool.Name(), Status: KindNoLive.Status(), ConnectTime: -1})
+		c.appendTry(vars.UpstreamTry{Addr: tg.pool.Name(), Status: KindNoLive.Status(), ConnectTime: -1, HeaderTime: -1})
 		c.observeTry(TryNoLive, false)
 		return nil, KindNoLive, err
 	}
@@ -458,11 +466,12 @@ func (c *clientConn) record(a *attempt, status int, start time.Time) {
 
 // recordAt is record with the response time taken at now.
 func (c *clientConn) recordAt(a *attempt, status int, now time.Time) {
-	t := vars.UpstreamTry{Addr: a.peer.Name, Status: status, ResponseTime: now.Sub(a.start)}
+	t := vars.UpstreamTry{Addr: a.peer.Name, Status: status, ResponseTime: now.Sub(a.start),
+		HeaderTime: now.Sub(a.start), BytesSent: a.sent, BytesReceived: a.recv}
 	if !a.reused {
 		t.ConnectTime = a.connected.Sub(a.start)
 	}
-	c.vc.Upstream = append(c.vc.Upstream, t)
+	c.appendTry(t)
 	c.observeTry(answeredOutcome(status), a.reused)
 }
 
@@ -471,12 +480,22 @@ func (c *clientConn) recordAt(a *attempt, status int, now time.Time) {
 // connect did not finish, "-" for $upstream_connect_time
 // (ngx_http_upstream_next).
 func (c *clientConn) recordFailed(a *attempt, kind ErrorKind, connected bool) {
-	t := vars.UpstreamTry{Addr: a.peer.Name, Status: kind.Status(), ResponseTime: time.Since(a.start), ConnectTime: -1}
+	t := vars.UpstreamTry{Addr: a.peer.Name, Status: kind.Status(), ResponseTime: time.Since(a.start), ConnectTime: -1,
+		HeaderTime: -1, BytesSent: a.sent, BytesReceived: a.recv}
 	if connected && !a.connected.IsZero() && !a.reused {
 		t.ConnectTime = a.connected.Sub(a.start)
 	}
-	c.vc.Upstream = append(c.vc.Upstream, t)
+	c.appendTry(t)
 	c.observeTry(failedOutcome(kind, connected), a.reused)
+}
+
+// appendTry adds t to the request's tries; the first of a run after an
+// earlier run of the request (an internal redirect to another proxied
+// location) starts a group, printed after " : ".
+func (c *clientConn) appendTry(t vars.UpstreamTry) {
+	t.Group = c.newRun
+	c.newRun = false
+	c.vc.Upstream = append(c.vc.Upstream, t)
 }
 
 func (a *attempt) done(o upstream.Outcome) {

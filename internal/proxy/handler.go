@@ -46,6 +46,7 @@ type clientConn struct {
 	att       attempt
 	dialCtx   deadlineCtx
 	oneShot   bool // the request's upstream connection may use netpoll.DialTCP
+	newRun    bool // the next try is the first of a later upstream run (appendTry)
 	shot      netpoll.Conn
 	work      *Local     // the serving goroutine's
 	ip        netip.Addr // ipText parsed, by clientIP

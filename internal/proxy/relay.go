@@ -67,6 +67,8 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 	// (ngx_http_upstream_finalize_request), which a client read slowly,
 	// or limit_rate, holds back.
 	try.ResponseTime = time.Since(a.start)
+	// $upstream_bytes_received counts it.
+	try.BytesReceived = a.recv
 	// The upstream side is finished once its body is read: hand the
 	// connection back before the last flush to the client, so that the
 	// client's next request finds it in the keepalive cache.

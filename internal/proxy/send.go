@@ -27,6 +27,7 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exch
 		// A head the socket takes at once (the usual case) needs no
 		// deadline: proxy_send_timeout bounds a write that waits.
 		n := fc.WriteNow(head)
+		a.sent += int64(n)
 		if n == len(head) {
 			return nil
 		}
@@ -39,6 +40,7 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exch
 		}
 		if a.raw != nil {
 			n, _ := c.now.Write(a.raw, head)
+			a.sent += int64(n)
 			if n == len(head) {
 				return nil
 			}
@@ -50,21 +52,22 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exch
 		defer conn.SetWriteDeadline(time.Time{})
 	}
 	if !hasBody {
-		_, err := conn.Write(head)
+		n, err := conn.Write(head)
+		a.sent += int64(n)
 		return err
 	}
 	bp := copyPool.Get().(*[]byte)
 	defer copyPool.Put(bp)
 	buf := *bp
-	if spool != nil {
-		if _, err := conn.Write(head); err != nil {
-			return err
-		}
-		a.sentBody = true
-		return spool.writeTo(conn, buf)
-	}
-	if _, err := conn.Write(head); err != nil {
+	n, err := conn.Write(head)
+	a.sent += int64(n)
+	if err != nil {
 		return err
+	}
+	if spool != nil {
+		a.sentBody = true
+		a.sent += spool.size
+		return spool.writeTo(conn, buf)
 	}
 	var sizeLine [18]byte
 	for {
@@ -76,9 +79,13 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exch
 				line := strconv.AppendInt(sizeLine[:0], int64(m), 16)
 				line = append(line, '\r', '\n')
 				bufs := net.Buffers{line, buf[:m], crlfBytes}
-				_, err = bufs.WriteTo(conn)
+				var k int64
+				k, err = bufs.WriteTo(conn)
+				a.sent += k
 			} else {
-				_, err = conn.Write(buf[:m])
+				var k int
+				k, err = conn.Write(buf[:m])
+				a.sent += int64(k)
 			}
 			if err != nil {
 				return err
@@ -89,7 +96,8 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exch
 		}
 		if rerr == io.EOF {
 			if req.Chunked {
-				_, err := conn.Write(lastChunk)
+				k, err := conn.Write(lastChunk)
+				a.sent += int64(k)
 				return err
 			}
 			return nil
@@ -127,7 +135,7 @@ const clientWatchDelay = 20 * time.Millisecond
 // clientWatchDelay. It reports whether a watch was started; unwatchClient
 // must then be called.
 func (c *clientConn) readHead(a *attempt, resp *http1.Response, lc *config.LocConf, req *exchange.Request) (watching bool, err error) {
-	c.upRd = upstreamReader{c: c, conn: a.conn, timeout: lc.ProxyReadTimeout}
+	c.upRd = upstreamReader{c: c, a: a, conn: a.conn, timeout: lc.ProxyReadTimeout}
 	if c.rawConn != nil {
 		if lc.ProxyReadTimeout > 0 && lc.ProxyReadTimeout <= clientWatchDelay {
 			watching = c.watchClient(a.conn)
@@ -161,6 +169,7 @@ func (c *clientConn) readHead(a *attempt, resp *http1.Response, lc *config.LocCo
 // the client watch starts (watching), then goes on under the timeout.
 type upstreamReader struct {
 	c            *clientConn
+	a            *attempt // counts the bytes read (recv)
 	conn         net.Conn
 	timeout      time.Duration // 0: none
 	watchPending bool
@@ -174,6 +183,7 @@ func (r *upstreamReader) Read(p []byte) (int, error) {
 		r.armed = true
 		r.conn.SetReadDeadline(time.Now().Add(clientWatchDelay))
 		n, err := r.conn.Read(p)
+		r.a.recv += int64(n)
 		if n > 0 || err == nil || !isTimeout(err) {
 			return n, err
 		}
@@ -187,7 +197,9 @@ func (r *upstreamReader) Read(p []byte) (int, error) {
 		r.armed = false
 		r.conn.SetReadDeadline(time.Time{})
 	}
-	return r.conn.Read(p)
+	n, err := r.conn.Read(p)
+	r.a.recv += int64(n)
+	return n, err
 }
 
 // headError classifies an error reading the upstream's response head.

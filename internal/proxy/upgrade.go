@@ -91,6 +91,10 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 	}
 	obs := c.h.observer()
 	if len(plan.Logs) > 0 || obs != nil {
+		if plan.Snapshot.Vars.UsesSentHeaders() {
+			head, _ := w.SentHead()
+			c.vc.SentHead = bstr(head)
+		}
 		end.vars = new(vars.Frozen)
 		end.vars.Freeze(c.vc)
 	}

@@ -74,6 +74,7 @@ func (c *conn) ServeHeadError(w *http1.ResponseWriter, req *http1.Request, statu
 // serveConn runs one client connection on worker w: the TLS handshake of
 // an ssl address, then the HTTP/1.x loop with the content handler.
 func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
+	accepted := time.Now()
 	snap := s.current.Load()
 	// $connection counts accepted connections, as nginx's
 	// ngx_connection_counter, whether or not they get to a request.
@@ -128,7 +129,8 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 		}
 	}
 	xc := &w.xc
-	*xc = exchange.Conn{NetConn: c.nc, ListenAddr: listenAddr, TLS: state != nil, TLSState: state, PlainOnTLS: plain, Serial: serial}
+	*xc = exchange.Conn{NetConn: c.nc, ListenAddr: listenAddr, TLS: state != nil, TLSState: state, PlainOnTLS: plain, Serial: serial,
+		Socket: nc, Accepted: accepted}
 	if state != nil {
 		xc.ClientVerify = ln.ClientVerify(state)
 	}

@@ -250,8 +250,10 @@ type Compiler struct {
 	captures map[string]bool
 	hostname string
 	pid      string
-	// upstreamHeaders is set once a template reads $upstream_http_NAME.
+	// upstreamHeaders is set once a template reads $upstream_http_NAME;
+	// sentHeaders once one reads $sent_http_NAME.
 	upstreamHeaders bool
+	sentHeaders     bool
 	// sets indexes setNames: the variables set assigns (set.go).
 	sets     map[string]int
 	setNames []string
@@ -308,6 +310,11 @@ func NewCompiler(maps []*config.Map, sets ...config.VarDecl) (*Compiler, error) 
 // header of the upstream's response ($upstream_http_NAME): only then does
 // the proxy keep those headers for the request's variables.
 func (c *Compiler) UsesUpstreamHeaders() bool { return c.upstreamHeaders }
+
+// UsesSentHeaders reports whether a template compiled so far reads the
+// head sent to the client ($sent_http_NAME): only then does a tunnel keep
+// it for its log line.
+func (c *Compiler) UsesSentHeaders() bool { return c.sentHeaders }
 
 // DeclareCaptures makes the named groups of the configuration's other
 // regexes (server names, locations: route.Table.CaptureNames) usable as
@@ -460,6 +467,7 @@ func (c *Compiler) resolve(name string) (part, error) {
 	case strings.HasPrefix(name, "upstream_trailer_") && len(name) > 17:
 		return part{kind: kUpstreamTrailer, lit: name[17:]}, nil
 	case strings.HasPrefix(name, "sent_http_") && len(name) > 10:
+		c.sentHeaders = true
 		return part{kind: kSentHTTP, lit: name[10:]}, nil
 	case strings.HasPrefix(name, "sent_trailer_") && len(name) > 13:
 		return part{kind: kSentTrailer, lit: name[13:]}, nil
