@@ -95,8 +95,6 @@ func directiveTable() map[string]*directive {
 	unsupported(anyCtx, "wsgate does not implement it", "directio", "aio")
 	unsupported(anyCtx, `use "proxy_pass" to an HTTP backend`, "fastcgi_pass", "uwsgi_pass", "scgi_pass",
 		"grpc_pass", "memcached_pass", "fastcgi_param", "uwsgi_param", "scgi_param", "grpc_set_header", "fastcgi_index")
-	unsupported(anyCtx, "authenticate in the backend", "auth_request",
-		"auth_request_set")
 	unsupported(anyCtx, "wsgate does not cache responses", "proxy_cache", "proxy_cache_path", "proxy_cache_key",
 		"proxy_cache_valid", "proxy_cache_use_stale", "proxy_store")
 	unsupported(anyCtx, "wsgate forwards requests as received; change them in the backend", "proxy_set_body",

@@ -13,8 +13,8 @@ import (
 // satisfy, which says whether a request must pass both or either. They
 // run in the access phase (internal/access, internal/pipeline).
 
-// accessDirectives are allow, deny, satisfy, auth_basic and
-// auth_basic_user_file.
+// accessDirectives are allow, deny, satisfy, auth_basic,
+// auth_basic_user_file, auth_request and auth_request_set.
 // nginx takes them in http, server, location and limit_except blocks.
 func accessDirectives() map[string]*directive {
 	return map[string]*directive{
@@ -29,7 +29,46 @@ func accessDirectives() map[string]*directive {
 		"auth_basic_user_file": {ctx: ctxHTTPAll | ctxLimit, min: 1, max: 1, once: true, set: onLoc(valueArg, func(l *LocConf) **Value {
 			return &l.AuthBasicUserFile
 		})},
+		// ngx_http_auth_request_module.
+		"auth_request":     {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(authRequestArg, func(l *LocConf) *string { return &l.AuthRequest })},
+		"auth_request_set": {ctx: ctxHTTPAll, min: 2, max: 2, set: setAuthRequestSet},
 	}
+}
+
+// authRequestArg reads "auth_request uri|off": "" for off.
+func authRequestArg(c *checker, d *Directive) (string, bool) {
+	if d.Args[0].Text == "off" {
+		return "", true
+	}
+	return d.Args[0].Text, true
+}
+
+// setAuthRequestSet is ngx_http_auth_request_set: "auth_request_set
+// $variable value". The variable is declared as set declares it
+// (ngx_http_add_variable with NGX_HTTP_VAR_CHANGEABLE); a level with
+// lines of its own drops the inherited ones (all or nothing, as
+// ngx_http_auth_request_merge_conf).
+func setAuthRequestSet(c *checker, f *frame, d *Directive, first bool) {
+	a := d.Args[0]
+	if !strings.HasPrefix(a.Text, "$") || len(a.Text) == 1 {
+		c.errorf(a.Pos, "invalid variable name %q", a.Text)
+		return
+	}
+	name := strings.ToLower(a.Text[1:])
+	if c.setVars == nil {
+		c.setVars = map[string]bool{}
+	}
+	if !c.setVars[name] {
+		c.setVars[name] = true
+		c.http.h.SetVariables = append(c.http.h.SetVariables, VarDecl{Pos: a.Pos, Name: name})
+	}
+	line := AuthRequestSet{Pos: d.Pos, Var: name, Value: d.Args[1].Text}
+	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) {
+		if first {
+			l.AuthRequestSet = nil
+		}
+		l.AuthRequestSet = append(l.AuthRequestSet, line)
+	})
 }
 
 // limitMethods are the methods limit_except may name

@@ -318,6 +318,13 @@ type LocConf struct {
 	// default) needs every check to.
 	SatisfyAny        bool
 	AuthBasicUserFile *Value
+	// AuthRequest is auth_request's URI (ngx_http_auth_request_module):
+	// the access phase asks it with a subrequest whether the request may
+	// go on. "" when "off" or not set; inherited.
+	AuthRequest string
+	// AuthRequestSet are the auth_request_set lines, which set variables
+	// from the subrequest's once it is done; inherited all or nothing.
+	AuthRequestSet []AuthRequestSet
 
 	// RealIP is the realip module's settings: where a trusted proxy names
 	// the client. It takes part in route keys, as Access does: a reload
@@ -608,6 +615,15 @@ type AccessLog struct {
 	Buffer int64  // buffer=size; 0: unbuffered
 	Flush  time.Duration
 	If     string // if=condition (a complex value; "" or "0" skips the line)
+}
+
+// AuthRequestSet is one "auth_request_set $variable value" line: Value
+// (which may hold variables) is evaluated against the auth subrequest and
+// assigned to Var (lower-case, without "$"), declared as set declares it.
+type AuthRequestSet struct {
+	Pos   Pos
+	Var   string
+	Value string
 }
 
 // AccessRule is one allow or deny line.

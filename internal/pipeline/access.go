@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"net/netip"
+	"strings"
 
 	"wsgate/internal/access"
 	"wsgate/internal/exchange"
@@ -17,22 +18,27 @@ import (
 
 // access runs the access phase for r at loc; ok is false when a check
 // answered the request. The checks run in nginx's order, allow/deny
-// (ngx_http_access_module) then auth_basic, and are combined as
-// ngx_http_core_access_phase combines them: under "satisfy all" the
-// first that refuses answers (a denied client gets 403 before its
-// credentials are looked at); under "satisfy any" the first that lets
-// the request through ends the phase, and a request none let through is
-// refused with 401 if auth_basic refused it, else 403. A refused request,
-// a WebSocket handshake too, is answered with the location's error page
-// before anything reaches a backend.
+// (ngx_http_access_module), auth_basic, then auth_request (a subrequest,
+// subrequest.go), and are combined as ngx_http_core_access_phase
+// combines them: under "satisfy all" the first that refuses answers (a
+// denied client gets 403 before its credentials are looked at, and no
+// subrequest is made); under "satisfy any" the first that lets the
+// request through ends the phase, and a request none let through is
+// refused with 401 if a check refused it so, else 403; any other refusal
+// (a 500) answers at once. A refused request, a WebSocket handshake too,
+// is answered with the location's error page before anything reaches a
+// backend. A subrequest has no access phase.
 func (pc *Conn) access(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc) (res exchange.Result, ok bool) {
+	if pc.sub.active {
+		return exchange.Result{}, true
+	}
 	rules, basic, satisfyAny := loc.Access, loc.Basic, loc.Conf.SatisfyAny
 	if lim := loc.Limit; lim != nil && lim.Applies(r.Method) {
 		// limit_except: the block's configuration checks the request.
 		rules, basic, satisfyAny = lim.Rules, lim.Basic, lim.SatisfyAny
 	}
-	if rules != nil || basic != nil {
-		if status := pc.accessChecks(w, rules, basic, satisfyAny); status != 0 {
+	if rules != nil || basic != nil || loc.AuthRequest != nil {
+		if status := pc.accessChecks(w, r, rules, basic, loc.AuthRequest, satisfyAny); status != 0 {
 			return exchange.Result{Error: status}, false
 		}
 	}
@@ -45,11 +51,33 @@ func (pc *Conn) access(w exchange.ResponseWriter, r *exchange.Request, loc *snap
 	return exchange.Result{}, true
 }
 
-// accessChecks runs allow/deny and auth_basic (either may be nil) under
-// satisfy and returns the status that refuses the request, 0 to let it
-// through.
-func (pc *Conn) accessChecks(w exchange.ResponseWriter, rules *access.Rules, basic *access.Basic, satisfyAny bool) int {
+// accessChecks runs allow/deny, auth_basic and auth_request (any may be
+// nil) under satisfy and returns the status that refuses the request, 0
+// to let it through. The WWW-Authenticate lines of a 401 go with its
+// answer only: under satisfy any a check that lets the request through
+// after another asked for credentials drops them, as
+// ngx_http_core_access_phase clears r->headers_out.www_authenticate.
+func (pc *Conn) accessChecks(w exchange.ResponseWriter, r *exchange.Request, rules *access.Rules, basic *access.Basic, ar *access.AuthRequest, satisfyAny bool) int {
 	code := 0 // r->access_code: the refusal that stands under satisfy any
+	challenge, subChallenge := false, false
+	refuse := func(status int) int {
+		if status == 401 {
+			// The challenge goes with whoever answers the 401 (the
+			// built-in page or an error_page), as nginx keeps the line
+			// in its response headers across the error page's redirect.
+			if challenge {
+				w.AddErrorHeader(wwwAuthenticate, pc.challenge)
+			}
+			if subChallenge {
+				for _, v := range strings.SplitAfter(bstr(pc.sub.authHdr), "\n") {
+					if v != "" {
+						w.AddErrorHeader(wwwAuthenticate, []byte(v[:len(v)-1]))
+					}
+				}
+			}
+		}
+		return status
+	}
 	addr, _ := netip.ParseAddr(pc.vc.RemoteAddr)
 	switch rules.Decide(addr, false) {
 	case access.Allowed:
@@ -70,15 +98,35 @@ func (pc *Conn) accessChecks(w exchange.ResponseWriter, rules *access.Rules, bas
 				return 0
 			}
 		case status == 401:
-			// The challenge goes with whoever answers the 401 (the
-			// built-in page or an error_page), as nginx keeps the line
-			// in its response headers across the error page's redirect.
 			pc.challenge = append(append(append(pc.challenge[:0], `Basic realm="`...), pc.realm...), '"')
-			w.AddErrorHeader(wwwAuthenticate, pc.challenge)
+			challenge = true
+			if !satisfyAny {
+				return refuse(401)
+			}
 			code = 401
 		case status == 403 && satisfyAny:
-			code = 403
+			if code != 401 {
+				code = 403
+			}
 		default: // 403 under satisfy all, 500
+			return status
+		}
+	}
+	if ar != nil {
+		switch status := pc.authRequest(r, ar); {
+		case status == 0:
+			if satisfyAny {
+				return 0
+			}
+		case status == 401 || status == 403:
+			subChallenge = status == 401
+			if !satisfyAny {
+				return refuse(status)
+			}
+			if code != 401 {
+				code = status
+			}
+		default: // 500
 			return status
 		}
 	}
@@ -87,7 +135,7 @@ func (pc *Conn) accessChecks(w exchange.ResponseWriter, rules *access.Rules, bas
 		// through under satisfy any.
 		pc.p.Log.Error("access forbidden by rule", "client", pc.vc.RemoteAddr, "uri", pc.vc.RequestURI)
 	}
-	return code
+	return refuse(code)
 }
 
 // authBasic runs auth_basic b (ngx_http_auth_basic_handler) and

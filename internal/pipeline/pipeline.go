@@ -120,6 +120,11 @@ type Conn struct {
 	locRate int64
 	// tcpInfoFn is tcpInfo, made once per Open ($tcpinfo_*).
 	tcpInfoFn func() (vars.TCPInfo, bool)
+	// snap and srv are the request's snapshot and server, for its
+	// subrequests; sub is a subrequest's state (subrequest.go).
+	snap *snapshot.Snapshot
+	srv  *route.Server
+	sub  subState
 }
 
 // Open prepares pc for the requests of connection c. The connection's
@@ -131,6 +136,7 @@ func (p *Pipeline) Open(pc *Conn, c *exchange.Conn) {
 		epBuf: pc.epBuf[:0], reqLine: pc.reqLine[:0],
 		vc: vars.Ctx{Upstream: pc.vc.Upstream[:0]}, fileScratch: pc.fileScratch, extra: pc.extra[:0],
 		rw: pc.rw, limitReq: pc.limitReq, held: pc.held, limitKey: pc.limitKey[:0],
+		sub: pc.sub,
 	}
 	pc.warnFn = pc.warnUninitialized
 	pc.tcpInfoFn = pc.tcpInfo
@@ -148,7 +154,8 @@ func (pc *Conn) SetContent(k snapshot.Content, h Content) { pc.content[k] = h }
 // Close lets go of what the connection referenced; its buffers stay for
 // the next Open.
 func (pc *Conn) Close() {
-	pc.p, pc.c, pc.loc = nil, nil, nil
+	pc.p, pc.c, pc.loc, pc.snap, pc.srv = nil, nil, nil, nil, nil
+	pc.sub.vc, pc.sub.r = vars.Ctx{}, exchange.Request{}
 	pc.fileReq = files.Request{}
 	clear(pc.content[:])
 	clear(pc.hdrs[:cap(pc.hdrs)])
@@ -176,6 +183,7 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 	if len(srv.Conf.RealIP.From) > 0 {
 		pc.realIP(snap.Loc(srv.Conf)) // the post-read phase
 	}
+	pc.snap, pc.srv = snap, srv
 	pc.rw.Reset()
 	pc.ep.Reset()
 	pc.refused = false
@@ -212,6 +220,7 @@ func (pc *Conn) ServeHeadError(w exchange.ResponseWriter, r *exchange.Request, s
 	}
 	pc.fillVars(r, srv, caps)
 	pc.realIPDone = false
+	pc.snap, pc.srv = snap, srv
 	pc.rw.Reset()
 	pc.ep.Reset()
 	pc.refused = true // the body is not read: no client_max_body_size check

@@ -121,6 +121,8 @@ type Loc struct {
 	// Rate and RateAfter are limit_rate and limit_rate_after, read as
 	// sizes per request; nil when not set (no limit, 0).
 	Rate, RateAfter *vars.Template
+	// AuthRequest is the location's auth_request; nil when it has none.
+	AuthRequest *access.AuthRequest
 
 	// Content is the handler that answers requests here (plan.go).
 	Content Content
@@ -369,6 +371,7 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 		} else {
 			loc.RealIP = ri
 		}
+		loc.AuthRequest = access.CompileAuthRequest(lc, vc, &errs)
 		if l != nil && lc == &l.Conf {
 			loc.Limit = access.CompileLimit(l.LimitExcept, vc, confDir, &errs)
 		}
