@@ -20,8 +20,7 @@ import (
 // the phases of the main request's server for its URI (server rewrite,
 // find-config, rewrite, content; not access, which nginx skips for
 // subrequests, nor log, as log_subrequest is off by default) as an
-// internal request with the main request's method and headers and no
-// body; its response is kept in memory as far as its status and head go,
+// internal GET request with the main request's headers and no body; its response is kept in memory as far as its status and head go,
 // and its body is discarded (nginx's auth request is header_only). Its
 // variables are the main request's, with its own URI, arguments and
 // upstream state; what set assigns there is the main request's too, as
@@ -71,12 +70,15 @@ func (pc *Conn) subrequest(r *exchange.Request, uri string) (int, []byte, *vars.
 	pc.uri = append(pc.uri[:0], uri...)
 	sr.NormalizedPath, sr.Path, sr.Query, sr.HasQuery = pc.uri, pc.uri, nil, false
 	sr.Internal, sr.ArgsChanged, sr.NoLocationCut = true, false, false
+	// A subrequest is a GET (ngx_http_subrequest sets sr->method).
+	sr.Method = methodGET
 	// No body (nginx gives the auth subrequest an empty one), and no
 	// upgrade: the main request's handshake waits for the answer.
 	sr.Body, sr.ContentLength, sr.Chunked, sr.Upgrade = noBody{}, -1, false, nil
 
 	sub := mainVC
 	sub.URI, sub.Args, sub.HasArgs = bstr(pc.uri), "", false
+	sub.Method = "GET"
 	sub.Upstream, sub.UpstreamHeaders, sub.UpstreamTrailers = ss.upstream[:0], nil, nil
 	sub.Status, sub.BodyBytesSent, sub.BytesSent = 0, 0, 0
 	sub.SentHead, sub.SentTrailers = "", ""
@@ -149,6 +151,8 @@ func appendHeaderValues(dst, head []byte, name string) []byte {
 	}
 	return dst
 }
+
+var methodGET = []byte("GET")
 
 // noBody is a subrequest's request body: empty.
 type noBody struct{}
