@@ -20,6 +20,75 @@ func headersDirectives() map[string]*directive {
 		"add_trailer":        {ctx: ctxHTTPAll | ctxLocIf, min: 2, max: 3, set: setAddHeader(true)},
 		"more_set_headers":   {ctx: ctxHTTPAll | ctxLocIf, min: 1, max: unbounded, set: setMoreHeaders(false)},
 		"more_clear_headers": {ctx: ctxHTTPAll | ctxLocIf, min: 1, max: unbounded, set: setMoreHeaders(true)},
+		// headers-more's input commands act on the request's headers.
+		"more_set_input_headers":   {ctx: ctxHTTPAll | ctxLocIf, min: 1, max: unbounded, set: setMoreInputHeaders(false)},
+		"more_clear_input_headers": {ctx: ctxHTTPAll | ctxLocIf, min: 1, max: unbounded, set: setMoreInputHeaders(true)},
+	}
+}
+
+// setMoreInputHeaders is ngx_http_headers_more_parse_directive for the
+// input commands: options -t (the request's Content-Type, compared
+// whole) and -r (more_set_input_headers only: replace headers the
+// request has, add none) anywhere among the arguments, the others headers
+// as for the output commands. A trailing "*" clears by prefix; it sets
+// nothing (headers-more matches a wildcard only to clear). Content-Length
+// and Transfer-Encoding are refused: they frame the body, which wsgate
+// reads as the client framed it. Commands accumulate as the output ones.
+func setMoreInputHeaders(clear bool) setFunc {
+	return func(c *checker, f *frame, d *Directive, _ bool) {
+		cmd := MoreHeaders{Pos: d.Pos}
+		for i := 0; i < len(d.Args); i++ {
+			a := d.Args[i]
+			if a.Text == "" {
+				continue
+			}
+			if a.Text[0] != '-' {
+				h, ok := parseMoreHeader(c, d, a)
+				if !ok {
+					return
+				}
+				if clear {
+					h.Value = ""
+				}
+				if h.Wildcard && h.Value != "" {
+					c.errorf(a.Pos, "%s: a wildcard header name only clears headers: %s", d.Name, a.Text)
+					return
+				}
+				switch strings.ToLower(h.Name) {
+				case "content-length", "transfer-encoding":
+					c.errorf(a.Pos, "%s: %q is not supported by wsgate: the request body is read as the client framed it", d.Name, h.Name)
+					return
+				}
+				cmd.Headers = append(cmd.Headers, h)
+				continue
+			}
+			switch a.Text {
+			case "-t":
+				if i == len(d.Args)-1 {
+					c.errorf(a.Pos, "%s: option %s takes an argument.", d.Name, a.Text)
+					return
+				}
+				i++
+				cmd.Types = append(cmd.Types, strings.FieldsFunc(d.Args[i].Text, func(r rune) bool {
+					return r == ';' || isCSpace(byte(r))
+				})...)
+			case "-r":
+				if clear {
+					c.errorf(a.Pos, "%s: invalid option name: %q", d.Name, a.Text)
+					return
+				}
+				cmd.Replace = true
+			default:
+				c.errorf(a.Pos, "%s: invalid option name: %q", d.Name, a.Text)
+				return
+			}
+		}
+		if len(cmd.Headers) == 0 {
+			return
+		}
+		f.lvl.loc = append(f.lvl.loc, func(l *LocConf) {
+			l.Headers.MoreInput = append(l.Headers.MoreInput[:len(l.Headers.MoreInput):len(l.Headers.MoreInput)], cmd)
+		})
 	}
 }
 

@@ -132,8 +132,6 @@ func nginxRest(t map[string]*directive) {
 	unsupported("let the backend send response headers", "userid",
 		"userid_service", "userid_name", "userid_domain", "userid_path", "userid_expires", "userid_flags",
 		"userid_p3p", "userid_mark")
-	unsupported(`use "proxy_set_header" (an empty value removes a header)`, "more_set_input_headers",
-		"more_clear_input_headers")
 	unsupported(`use "map" to compute values from variables`, "geo", "split_clients", "modern_browser",
 		"ancient_browser", "modern_browser_value", "ancient_browser_value")
 	unsupported("pass the client address to the backend and look it up there", "geoip_country", "geoip_org",

@@ -404,6 +404,11 @@ type HeadersConf struct {
 	// More are the headers-more output commands: the outer levels' first,
 	// then this level's, in config order (ngx_http_headers_more_merge_loc_conf).
 	More []MoreHeaders
+	// MoreInput are the headers-more input commands
+	// (more_set_input_headers, more_clear_input_headers), accumulated
+	// the same way; they change the request's headers at the end of the
+	// rewrite phase.
+	MoreInput []MoreHeaders
 }
 
 // AddHeader is one add_header or add_trailer line.
@@ -425,7 +430,10 @@ type MoreHeaders struct {
 	Statuses []int
 	Types    []string
 	// Append (-a): add the lines without replacing lines of that name.
-	Append  bool
+	Append bool
+	// Replace (-r, input commands only): set a header only where the
+	// request has it.
+	Replace bool
 	Headers []MoreHeader
 }
 

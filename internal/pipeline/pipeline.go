@@ -125,6 +125,11 @@ type Conn struct {
 	snap *snapshot.Snapshot
 	srv  *route.Server
 	sub  subState
+	// inHdrs and inBuf hold the request's header lines once
+	// headers-more's input commands changed them (input.go); inBuf only
+	// grows during a request, as the lines reference it.
+	inHdrs []exchange.Header
+	inBuf  []byte
 }
 
 // Open prepares pc for the requests of connection c. The connection's
@@ -136,7 +141,7 @@ func (p *Pipeline) Open(pc *Conn, c *exchange.Conn) {
 		epBuf: pc.epBuf[:0], reqLine: pc.reqLine[:0],
 		vc: vars.Ctx{Upstream: pc.vc.Upstream[:0]}, fileScratch: pc.fileScratch, extra: pc.extra[:0],
 		rw: pc.rw, limitReq: pc.limitReq, held: pc.held, limitKey: pc.limitKey[:0],
-		sub: pc.sub,
+		sub: pc.sub, inHdrs: pc.inHdrs[:0], inBuf: pc.inBuf[:0],
 	}
 	pc.warnFn = pc.warnUninitialized
 	pc.tcpInfoFn = pc.tcpInfo
@@ -159,6 +164,7 @@ func (pc *Conn) Close() {
 	pc.fileReq = files.Request{}
 	clear(pc.content[:])
 	clear(pc.hdrs[:cap(pc.hdrs)])
+	clear(pc.inHdrs[:cap(pc.inHdrs)])
 	pc.vc = vars.Ctx{Upstream: pc.vc.Upstream[:0]}
 }
 
@@ -184,6 +190,7 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 		pc.realIP(snap.Loc(srv.Conf)) // the post-read phase
 	}
 	pc.snap, pc.srv = snap, srv
+	pc.inBuf = pc.inBuf[:0]
 	pc.rw.Reset()
 	pc.ep.Reset()
 	pc.refused = false
@@ -221,6 +228,7 @@ func (pc *Conn) ServeHeadError(w exchange.ResponseWriter, r *exchange.Request, s
 	pc.fillVars(r, srv, caps)
 	pc.realIPDone = false
 	pc.snap, pc.srv = snap, srv
+	pc.inBuf = pc.inBuf[:0]
 	pc.rw.Reset()
 	pc.ep.Reset()
 	pc.refused = true // the body is not read: no client_max_body_size check
@@ -369,6 +377,10 @@ func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 	loc, res, ok, search := pc.rewrite(w, r, loc, m)
 	if !ok {
 		return loc, res, search
+	}
+	// The end of the rewrite phase: headers-more's input commands.
+	if loc.Input != nil {
+		pc.inputHeaders(r, loc.Input)
 	}
 	// Preaccess phase: the location's realip settings.
 	pc.realIP(loc)

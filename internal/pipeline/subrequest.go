@@ -36,6 +36,13 @@ type subState struct {
 	rw       rewrite.State
 	uri      []byte
 	args     []byte
+	// The request's header buffers, swapped in while a subrequest runs
+	// so that its input commands (input.go) leave the main request's
+	// lines alone.
+	hdrs   []vars.Header
+	inHdrs []exchange.Header
+	inBuf  []byte
+	auth   []byte // the Basic credentials' buffer
 	// authHdr holds the WWW-Authenticate values the access phase adds
 	// to a 401 ("Name: value\r\n" lines are not kept; values only,
 	// each ending in "\n").
@@ -57,10 +64,20 @@ func (pc *Conn) subrequest(r *exchange.Request, uri string) (int, []byte, *vars.
 	pc.rw, ss.rw = ss.rw, pc.rw
 	pc.uri, ss.uri = ss.uri, pc.uri
 	pc.args, ss.args = ss.args, pc.args
+	pc.hdrs, ss.hdrs = ss.hdrs[:0], pc.hdrs
+	pc.inHdrs, ss.inHdrs = ss.inHdrs[:0], pc.inHdrs
+	pc.inBuf, ss.inBuf = ss.inBuf[:0], pc.inBuf
+	pc.authBuf, ss.auth = ss.auth[:0], pc.authBuf
+	mainBasic := pc.basic
 	defer func() {
 		pc.rw, ss.rw = ss.rw, pc.rw
 		pc.uri, ss.uri = ss.uri, pc.uri
 		pc.args, ss.args = ss.args, pc.args
+		pc.hdrs, ss.hdrs = ss.hdrs, pc.hdrs
+		pc.inHdrs, ss.inHdrs = ss.inHdrs, pc.inHdrs
+		pc.inBuf, ss.inBuf = ss.inBuf, pc.inBuf
+		pc.authBuf, ss.auth = ss.auth, pc.authBuf
+		pc.basic = mainBasic
 		pc.vc, pc.loc, pc.hf = mainVC, mainLoc, mainHF
 		pc.ep, pc.refused = mainEP, mainRefused
 	}()

@@ -141,6 +141,10 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 			addErr(loc.pos(), "sub_filter", err)
 			continue
 		}
+		if loc.Input, err = headers.CompileInput(&lc.Headers, compileValue(s)); err != nil {
+			addErr(loc.pos(), "more_set_input_headers", err)
+			continue
+		}
 		if pp := lc.ProxyPass; pp != nil && (pp.Scheme == "https" || pp.HasVars) {
 			if loc.UpstreamTLS, err = newUpstreamTLS(&lc.ProxySSL, confPrefix(s.Spec), compile); err != nil {
 				addErr(pp.Pos, "proxy_pass", err)

@@ -146,6 +146,10 @@ type Loc struct {
 	// Body is the response body filter chain (sub_filter); nil when the
 	// location has none.
 	Body *bodyfilter.Filter
+	// Input is headers-more's request header commands
+	// (more_set_input_headers, more_clear_input_headers); nil when the
+	// location has none.
+	Input *headers.Input
 	// Target rewrites the request-target for proxy_pass.
 	Target TargetRule
 	// ProxyHost and ProxyPort are $proxy_host and $proxy_port of a
