@@ -60,7 +60,7 @@ func (f *Filter) Rewrite(buf []byte, start, late, status int, c *vars.Ctx) []byt
 		// (r->headers_out while the filter runs); the filter appends
 		// past it and never writes inside it.
 		c.Status = status
-		c.SentHead = unsafe.String(&buf[start], len(buf)-start)
+		c.SentHead = unsafe.String(unsafe.SliceData(buf[start:]), len(buf)-start)
 	}
 	var stack [32]line
 	lines := stack[:0]

@@ -116,20 +116,27 @@ type observation struct {
 	Status   int
 	// Request and Method are $request and $request_method.
 	Request, Method string
+	// Sent is sentVar's value: the response head as the log phase sees it.
+	Sent string
 }
 
 // requestVar is "$request", as an access log line has it.
-var requestVar = func() *vars.Template {
+var requestVar = mustTemplate("$request")
+
+// sentVar shows the head sent and the answer's completion to the log phase.
+var sentVar = mustTemplate("$sent_http_content_type|$sent_http_x_a|$sent_http_connection|$sent_http_server|$request_completion")
+
+func mustTemplate(s string) *vars.Template {
 	vc, err := vars.NewCompiler(nil)
 	if err != nil {
 		panic(err)
 	}
-	t, err := vc.Compile("$request")
+	t, err := vc.Compile(s)
 	if err != nil {
 		panic(err)
 	}
 	return t
-}()
+}
 
 // observed collects what the log phase reports.
 type observed struct {
@@ -137,7 +144,8 @@ type observed struct {
 }
 
 func (o *observed) ObserveRequest(loc *snapshot.Loc, vc *vars.Ctx) {
-	o.ch <- observation{Location: loc.Name, Status: vc.Status, Request: string(requestVar.Append(nil, vc)), Method: vc.Method}
+	o.ch <- observation{Location: loc.Name, Status: vc.Status, Request: string(requestVar.Append(nil, vc)), Method: vc.Method,
+		Sent: string(sentVar.AppendEscaped(nil, vc, vars.EscapeDefault))}
 }
 
 // next returns the next observation, failing after a bound.
