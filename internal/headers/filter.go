@@ -3,6 +3,7 @@ package headers
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"wsgate/internal/config"
 	"wsgate/internal/vars"
@@ -26,7 +27,15 @@ type Filter struct {
 	trailers []addLine
 	// alwaysTrailer: some trailer applies to every status.
 	alwaysTrailer bool
+	// readsSent: a value reads $sent_http_NAME or $sent_trailer_NAME,
+	// which then see the lines added before it, as nginx's headers_out
+	// has them when the value is evaluated.
+	readsSent bool
 }
+
+// sentReader is what a Value that may read the response as sent
+// implements (*vars.Template).
+type sentReader interface{ ReadsSent() bool }
 
 // special says which of nginx's handlers a header name gets.
 type special uint8
@@ -86,6 +95,9 @@ func Compile(h *config.HeadersConf, compile CompileFunc) (*Filter, error) {
 		v, err := compile(raw)
 		if err != nil {
 			return nil, &config.Error{Pos: pos, Msg: fmt.Sprintf("%s: %v", what, err)}
+		}
+		if sr, ok := v.(sentReader); ok && sr.ReadsSent() {
+			f.readsSent = true
 		}
 		return v, nil
 	}
@@ -168,9 +180,14 @@ func (f *Filter) AppendTrailers(dst []byte, status int, c *vars.Ctx) []byte {
 		return dst
 	}
 	safe := safeStatus(status)
+	first := len(dst)
 	for _, t := range f.trailers {
 		if t.value == nil || !safe && !t.always {
 			continue
+		}
+		if f.readsSent && c != nil {
+			// $sent_trailer_NAME: the trailers so far.
+			c.SentTrailers = unsafe.String(unsafe.SliceData(dst[first:]), len(dst)-first)
 		}
 		mark := len(dst)
 		dst = append(dst, t.name...)
@@ -182,6 +199,9 @@ func (f *Filter) AppendTrailers(dst []byte, status int, c *vars.Ctx) []byte {
 			continue
 		}
 		dst = append(dst, "\r\n"...)
+	}
+	if f.readsSent && c != nil {
+		c.SentTrailers = "" // the log phase sets the trailers as sent
 	}
 	return dst
 }
@@ -201,11 +221,20 @@ func safeValue(b []byte) bool {
 type Bound struct {
 	F    *Filter
 	Vars *vars.Ctx
+	// head is a copy of the head as filtered, which add_trailer's
+	// $sent_http_NAME reads once the body has gone; kept only when the
+	// filter reads it. Rebinding keeps the buffer.
+	head []byte
 }
 
 // FilterHead is Rewrite with the request's variables.
 func (b *Bound) FilterHead(buf []byte, start, late, status int) []byte {
-	return b.F.Rewrite(buf, start, late, status, b.Vars)
+	out := b.F.Rewrite(buf, start, late, status, b.Vars)
+	if b.F.readsSent {
+		b.head = append(b.head[:0], out[start:]...)
+		b.Vars.SentHead = unsafe.String(unsafe.SliceData(b.head), len(b.head))
+	}
+	return out
 }
 
 // ExpectTrailers is the Filter's.

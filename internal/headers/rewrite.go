@@ -97,7 +97,7 @@ func (f *Filter) Rewrite(buf []byte, start, late, status int, c *vars.Ctx) []byt
 	for i := range f.more {
 		buf, lines = f.more[i].apply(buf, lines, status, c)
 	}
-	buf, lines = f.applyAdd(buf, lines, status, c)
+	buf, lines = f.applyAdd(buf, lines, status, c, start, statusEnd)
 
 	out := len(buf)
 	buf = append(buf, buf[start:statusEnd]...)
@@ -284,12 +284,17 @@ func (m *moreCmd) typeMatches(buf []byte, lines []line) bool {
 }
 
 // applyAdd runs add_header (the headers filter's loop over conf->headers).
-func (f *Filter) applyAdd(buf []byte, lines []line, status int, c *vars.Ctx) ([]byte, []line) {
+func (f *Filter) applyAdd(buf []byte, lines []line, status int, c *vars.Ctx, start, statusEnd int) ([]byte, []line) {
 	safe := safeStatus(status)
 	for i := range f.add {
 		a := &f.add[i]
 		if !safe && !a.always {
 			continue
+		}
+		if f.readsSent && c != nil {
+			// $sent_http_NAME sees the lines added so far, as nginx's
+			// headers_out has them.
+			c.SentHead = sentView(buf, start, statusEnd, lines)
 		}
 		var val span
 		var ok bool
@@ -319,6 +324,29 @@ func (f *Filter) applyAdd(buf []byte, lines []line, status int, c *vars.Ctx) ([]
 		}
 	}
 	return buf, lines
+}
+
+// sentView renders the head as lines have it now, in a new string,
+// without the lines of the filters that run after the headers filter
+// (nginx's range filter has not added them yet).
+func sentView(buf []byte, start, statusEnd int, lines []line) string {
+	b := append([]byte(nil), buf[start:statusEnd]...)
+	for i := range lines {
+		l := &lines[i]
+		if l.off || l.late {
+			continue
+		}
+		if l.lit != "" {
+			b = append(b, l.lit...)
+		} else {
+			b = append(b, buf[l.name.off:l.name.off+l.name.n]...)
+		}
+		b = append(b, ": "...)
+		b = append(b, buf[l.value.off:l.value.off+l.value.n]...)
+		b = append(b, crlf...)
+	}
+	b = append(b, crlf...)
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // findOwn returns the index of nginx's own line named lower, or -1.

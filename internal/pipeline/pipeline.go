@@ -525,6 +525,6 @@ func (pc *Conn) headerFilter(w exchange.ResponseWriter, loc *snapshot.Loc) {
 		w.SetHeadFilter(nil)
 		return
 	}
-	pc.hf = headers.Bound{F: loc.Filter, Vars: &pc.vc}
+	pc.hf.F, pc.hf.Vars = loc.Filter, &pc.vc
 	w.SetHeadFilter(&pc.hf)
 }

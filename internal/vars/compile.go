@@ -371,6 +371,18 @@ func (t *Template) IsConst() bool {
 	return true
 }
 
+// ReadsSent reports whether the template reads the response as sent
+// ($sent_http_NAME, $sent_trailer_NAME): a header filter then shows it
+// the lines added before its own.
+func (t *Template) ReadsSent() bool {
+	for _, p := range t.parts {
+		if p.kind == kSentHTTP || p.kind == kSentTrailer {
+			return true
+		}
+	}
+	return false
+}
+
 // Compile compiles s as ngx_http_script_compile reads it: "$name" (letters,
 // digits, "_"), "${name}", "$1".."$9" (one digit). Names are
 // case-insensitive. Errors: `unknown "name" variable`, `invalid variable
