@@ -468,6 +468,9 @@ func (c *clientConn) record(a *attempt, status int, start time.Time) {
 func (c *clientConn) recordAt(a *attempt, status int, now time.Time) {
 	t := vars.UpstreamTry{Addr: a.peer.Name, Status: status, ResponseTime: now.Sub(a.start),
 		HeaderTime: now.Sub(a.start), BytesSent: a.sent, BytesReceived: a.recv}
+	if status == 0 {
+		t.HeaderTime = -1 // no head was read
+	}
 	if !a.reused {
 		t.ConnectTime = a.connected.Sub(a.start)
 	}

@@ -21,6 +21,9 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 	// One clock reading for the response time and the Date header.
 	now := time.Now()
 	c.recordAt(a, resp.Status, now)
+	// $upstream_response_time is not known before the body's end ("-" in
+	// add_header, as nginx's u->state->response_time is -1 then).
+	c.vc.Upstream[len(c.vc.Upstream)-1].ResponseTime = -1
 	c.headAt = now
 	cl, chunked := resp.BodyFraming(req.IsHEAD())
 	body := &c.upBody

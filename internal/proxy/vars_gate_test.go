@@ -111,3 +111,37 @@ server { listen {{listen}};
 		}
 	})
 }
+
+// TestGateUpstreamTimesAndBytes checks the per-try variables nginx 1.22
+// has beside $upstream_response_time: in add_header, which runs before
+// the body is relayed, the response time is "-" and the header time is
+// taken (nginx-tests proxy.t); in the log line every one has its value,
+// the bytes counting the heads as they went over the wire.
+func TestGateUpstreamTimesAndBytes(t *testing.T) {
+	const answer = "HTTP/1.1 200 OK\r\nX-Backend: b1\r\nContent-Length: 5\r\n\r\nhello"
+	b := proxytest.NewRecording(t, answer)
+	logPath := filepath.Join(t.TempDir(), "times.log")
+	g := startGate(t, `
+log_format t '$uri|$upstream_bytes_sent|$upstream_bytes_received|$sent_http_x_backend|$upstream_status';
+access_log `+logPath+` t;
+server { listen {{listen}};
+  location / {
+    add_header X-Times "$upstream_header_time|$upstream_response_time";
+    proxy_pass http://{{b}};
+  }
+}`, map[string]string{"b": b.Addr})
+	before := logLines(logPath)
+	r := g.get("/t")
+	if r.Status != 200 {
+		t.Fatalf("got status %d; want 200", r.Status)
+	}
+	times, _ := r.Get("X-Times")
+	if !regexp.MustCompile(`^\d+\.\d{3}\|-$`).MatchString(times) {
+		t.Errorf("X-Times %q; want a header time and no response time yet", times)
+	}
+	sent := len(waitOne(t, b).Raw)
+	line := newLogLine(t, logPath, before, "/t|")
+	if want := "/t|" + strconv.Itoa(sent) + "|" + strconv.Itoa(len(answer)) + "|b1|200"; line != want {
+		t.Errorf("got log line %q; want %q", line, want)
+	}
+}

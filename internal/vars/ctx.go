@@ -26,11 +26,12 @@ type UpstreamTry struct {
 	// was available, as nginx logs it).
 	Addr string
 	// Status is the upstream response status; 0 when no response
-	// was read, which prints "-" in $upstream_status and the times.
+	// was read, which prints "-" in $upstream_status.
 	Status int
 	// ResponseTime is from the start of the try to the end of the
-	// response (or of the tunnel); ConnectTime is the time to connect.
-	// A negative ConnectTime prints "-" (the connect did not finish).
+	// response (or of the tunnel), negative while the response is being
+	// relayed; ConnectTime is the time to connect, negative when the
+	// connect did not finish. A negative time prints "-".
 	ResponseTime time.Duration
 	ConnectTime  time.Duration
 	// ResponseLength is the response body bytes read from the peer, after
@@ -38,8 +39,8 @@ type UpstreamTry struct {
 	// body was read.
 	ResponseLength int64
 	// HeaderTime is from the start of the try to the end of the
-	// response head ($upstream_header_time); negative (no head was read)
-	// or with Status 0 it prints "-".
+	// response head ($upstream_header_time); negative when no head was
+	// read.
 	HeaderTime time.Duration
 	// BytesSent and BytesReceived count the bytes written to and read
 	// from the peer's connection in this try, heads and framing included

@@ -467,8 +467,9 @@ func equalFold(a, b string) bool {
 }
 
 // appendUpstream formats one try as ngx_http_upstream_*_variable: the
-// times as seconds with milliseconds, "-" when no status was read (or, for
-// the connect time, the connect did not finish).
+// times as seconds with milliseconds, "-" for a time that was not taken
+// (negative: no connection, no head, a response not finished yet), the
+// status "-" when none was read.
 func appendUpstream(dst []byte, u *UpstreamTry, k kind) []byte {
 	switch k {
 	case kUpstreamAddr:
@@ -478,28 +479,24 @@ func appendUpstream(dst []byte, u *UpstreamTry, k kind) []byte {
 			return append(dst, '-')
 		}
 		return strconv.AppendInt(dst, int64(u.Status), 10)
-	case kUpstreamResponseTime:
-		if u.Status == 0 {
-			return append(dst, '-')
-		}
-		return appendSeconds(dst, u.ResponseTime)
 	case kUpstreamResponseLength:
 		return strconv.AppendInt(dst, u.ResponseLength, 10)
 	case kUpstreamBytesReceived:
 		return strconv.AppendInt(dst, u.BytesReceived, 10)
 	case kUpstreamBytesSent:
 		return strconv.AppendInt(dst, u.BytesSent, 10)
-	case kUpstreamHeaderTime:
-		if u.Status == 0 || u.HeaderTime < 0 {
-			return append(dst, '-')
-		}
-		return appendSeconds(dst, u.HeaderTime)
-	default:
-		if u.Status == 0 || u.ConnectTime < 0 {
-			return append(dst, '-')
-		}
-		return appendSeconds(dst, u.ConnectTime)
 	}
+	d := u.ConnectTime
+	switch k {
+	case kUpstreamResponseTime:
+		d = u.ResponseTime
+	case kUpstreamHeaderTime:
+		d = u.HeaderTime
+	}
+	if d < 0 {
+		return append(dst, '-')
+	}
+	return appendSeconds(dst, d)
 }
 
 // appendSeconds writes d as nginx's "%T.%03M": whole seconds, a dot and
