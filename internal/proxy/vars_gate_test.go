@@ -116,20 +116,24 @@ server { listen {{listen}};
 // has beside $upstream_response_time: in add_header, which runs before
 // the body is relayed, the response time is "-" and the header time is
 // taken (nginx-tests proxy.t); in the log line every one has its value,
-// the bytes counting the heads as they went over the wire.
+// the bytes counting the heads as they went over the wire, and
+// $sent_http_NAME the head the client got, a tunnel's 101 too.
 func TestGateUpstreamTimesAndBytes(t *testing.T) {
 	const answer = "HTTP/1.1 200 OK\r\nX-Backend: b1\r\nContent-Length: 5\r\n\r\nhello"
 	b := proxytest.NewRecording(t, answer)
+	ws := proxytest.NewRecording(t, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"+
+		"Sec-WebSocket-Accept: "+proxytest.AcceptKey("dGhlIHNhbXBsZSBub25jZQ==")+"\r\nX-Backend: ws1\r\n\r\n")
 	logPath := filepath.Join(t.TempDir(), "times.log")
 	g := startGate(t, `
-log_format t '$uri|$upstream_bytes_sent|$upstream_bytes_received|$sent_http_x_backend|$upstream_status';
+log_format t '$uri|$upstream_bytes_sent|$upstream_bytes_received|$sent_http_x_backend|$upstream_status|$sent_http_connection';
 access_log `+logPath+` t;
 server { listen {{listen}};
   location / {
     add_header X-Times "$upstream_header_time|$upstream_response_time";
     proxy_pass http://{{b}};
   }
-}`, map[string]string{"b": b.Addr})
+  location /ws { proxy_pass http://{{ws}}; }
+}`, map[string]string{"b": b.Addr, "ws": ws.Addr})
 	before := logLines(logPath)
 	r := g.get("/t")
 	if r.Status != 200 {
@@ -141,7 +145,19 @@ server { listen {{listen}};
 	}
 	sent := len(waitOne(t, b).Raw)
 	line := newLogLine(t, logPath, before, "/t|")
-	if want := "/t|" + strconv.Itoa(sent) + "|" + strconv.Itoa(len(answer)) + "|b1|200"; line != want {
+	if want := "/t|" + strconv.Itoa(sent) + "|" + strconv.Itoa(len(answer)) + "|b1|200|keep-alive"; line != want {
 		t.Errorf("got log line %q; want %q", line, want)
+	}
+
+	// A tunnel's line reads the 101's head as it went out.
+	before = logLines(logPath)
+	c := g.dial()
+	c.send("GET /ws HTTP/1.1\nHost: h\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Version: 13\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\n\n")
+	if r := c.read("GET"); r.Status != 101 {
+		t.Fatalf("got status %d; want 101", r.Status)
+	}
+	c.c.Close()
+	if line := newLogLine(t, logPath, before, "/ws|"); !strings.HasSuffix(line, "|ws1|101|upgrade") {
+		t.Errorf("got log line %q; want $sent_http_x_backend ws1 and $sent_http_connection upgrade", line)
 	}
 }
