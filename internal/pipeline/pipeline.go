@@ -518,8 +518,8 @@ func (pc *Conn) headerFilter(w exchange.ResponseWriter, loc *snapshot.Loc) {
 	}
 	// $document_root and friends read the location's root or alias.
 	pc.vc.Paths = nil
-	if loc.Files != nil {
-		pc.vc.Paths = loc.Files
+	if loc.Paths != nil {
+		pc.vc.Paths = loc.Paths
 	}
 	if loc.Filter == nil {
 		w.SetHeadFilter(nil)

@@ -191,6 +191,9 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 				errs.Add(pos, "%v", err)
 				continue
 			}
+			loc.Paths = loc.Files
+		} else {
+			loc.Paths = compilePaths(lc, env, compile)
 		}
 		if lc.AccessLogOff || env.Logs == nil {
 			continue
@@ -253,6 +256,20 @@ func compileFiles(loc *Loc, env *Env, log *slog.Logger, recode *files.Recode, co
 		Cache:              env.Files,
 	}
 	return files.New(c, func(raw string) (files.Template, error) { return compile(raw) })
+}
+
+// compilePaths gives a location that proxies or returns its
+// $document_root, $realpath_root and $request_filename: nginx has them in
+// every location, from the root (default "html") or alias it inherits.
+// nil when the root does not compile (its own location reports that).
+func compilePaths(lc *config.LocConf, env *Env, compile CompileFunc) *files.Handler {
+	f := &lc.Files
+	h, err := files.New(files.Config{Root: f.Root, Prefix: env.Prefix, Alias: f.Alias, Location: f.AliasLocation, Regex: f.AliasRegex},
+		func(raw string) (files.Template, error) { return compile(raw) })
+	if err != nil {
+		return nil
+	}
+	return h
 }
 
 // charsetRecode is the recoding of a location's responses from

@@ -121,6 +121,11 @@ type Loc struct {
 	// Rate and RateAfter are limit_rate and limit_rate_after, read as
 	// sizes per request; nil when not set (no limit, 0).
 	Rate, RateAfter *vars.Template
+	// Paths gives the location's $document_root, $realpath_root and
+	// $request_filename: Files where it serves files, else a handler
+	// compiled from its root or alias for them alone; nil when none
+	// compiles.
+	Paths *files.Handler
 	// AuthRequest is the location's auth_request; nil when it has none.
 	AuthRequest *access.AuthRequest
 
