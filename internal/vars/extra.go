@@ -93,6 +93,8 @@ func (cp *Compiler) appendExtra(dst []byte, c *Ctx, p *part) ([]byte, bool) {
 		}
 		return dst, false
 	case kUpstreamTrailer:
+		// nginx's proxy module keeps no upstream trailers (grpc's
+		// does): not found unless a handler fills UpstreamTrailers.
 		for i := range c.UpstreamTrailers {
 			if headerIs(c.UpstreamTrailers[i].Name, p.lit) {
 				return append(dst, c.UpstreamTrailers[i].Value...), true
