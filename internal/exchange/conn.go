@@ -33,6 +33,9 @@ type Conn struct {
 	PlainOnTLS bool
 	// Serial is $connection.
 	Serial uint64
+	// Hello is what the client offered in its TLS ClientHello
+	// ($ssl_ciphers, $ssl_curves); nil on a plain connection. Read-only.
+	Hello *ClientHello
 	// Socket is the TCP connection under any TLS ($tcpinfo_*), and
 	// Accepted when it was accepted ($connection_time).
 	Socket   net.Conn
@@ -44,4 +47,11 @@ type Conn struct {
 	// ProxyProtocol is the PROXY protocol header the connection started
 	// with (listen ... proxy_protocol), nil without one. Read-only.
 	ProxyProtocol *proxyproto.Header
+}
+
+// ClientHello is what a TLS client offered, in its order: cipher suites
+// and supported groups (GREASE values included, as OpenSSL lists them).
+type ClientHello struct {
+	Ciphers []uint16
+	Curves  []tls.CurveID
 }

@@ -440,6 +440,7 @@ func (pc *Conn) fillVars(r *exchange.Request, srv *route.Server, caps route.Capt
 		Host:               bstr(r.Host),
 		TLS:                c.TLS,
 		TLSState:           c.TLSState,
+		TLSHello:           c.Hello,
 		ClientVerify:       c.ClientVerify,
 		Proto:              r.Proto(),
 		Headers:            hdrs,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -107,9 +108,11 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 		}
 	}
 	var state *tls.ConnectionState
+	var hello *exchange.ClientHello
 	var plain bool
 	if ln.TLS != nil {
-		tc, plainConn, ok := s.handshake(nc, ln.TLS, ln.HandshakeTimeout)
+		tc, h, plainConn, ok := s.handshake(nc, ln.TLS, ln.HandshakeTimeout)
+		hello = h
 		switch {
 		case plainConn != nil:
 			// Plain HTTP to an ssl address: nginx reads the request and
@@ -130,7 +133,7 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 	}
 	xc := &w.xc
 	*xc = exchange.Conn{NetConn: c.nc, ListenAddr: listenAddr, TLS: state != nil, TLSState: state, PlainOnTLS: plain, Serial: serial,
-		Socket: nc, Accepted: accepted}
+		Socket: nc, Accepted: accepted, Hello: hello}
 	if state != nil {
 		xc.ClientVerify = ln.ClientVerify(state)
 	}
@@ -185,7 +188,7 @@ func (s *Server) readProxyProtocol(nc net.Conn, timeout time.Duration) (*proxypr
 // nc with the bytes already read put back in front, to be answered as
 // nginx does (ngx_http_ssl_handshake peeks at the first byte). On any
 // other failure nc is closed.
-func (s *Server) handshake(nc net.Conn, cfg *tls.Config, timeout time.Duration) (tc *tls.Conn, plain net.Conn, ok bool) {
+func (s *Server) handshake(nc net.Conn, cfg *tls.Config, timeout time.Duration) (tc *tls.Conn, hello *exchange.ClientHello, plain net.Conn, ok bool) {
 	sc := &sniffConn{Conn: nc}
 	tc = tls.Server(sc, cfg)
 	if timeout > 0 {
@@ -198,14 +201,14 @@ func (s *Server) handshake(nc net.Conn, cfg *tls.Config, timeout time.Duration) 
 		var rhe tls.RecordHeaderError
 		if errors.As(err, &rhe) && rhe.Conn != nil && looksLikeHTTP(sniffed) {
 			nc.SetDeadline(time.Time{})
-			return nil, &prefixedConn{Conn: nc, prefix: sniffed}, false
+			return nil, nil, &prefixedConn{Conn: nc, prefix: sniffed}, false
 		}
 		s.log.Debug("tls handshake failed", "client", nc.RemoteAddr().String(), "err", err)
 		nc.Close()
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	tc.SetDeadline(time.Time{})
-	return tc, nil, true
+	return tc, sc.hello, nil, true
 }
 
 // looksLikeHTTP reports whether the first bytes of a connection are an
@@ -230,6 +233,13 @@ type sniffConn struct {
 	net.Conn
 	sniffed []byte
 	done    bool // a TLS record came first, or the handshake is over
+	// hello is what the client offered (snapshot.HelloRecorder).
+	hello *exchange.ClientHello
+}
+
+// RecordHello keeps the client's offered suites and groups.
+func (c *sniffConn) RecordHello(h *tls.ClientHelloInfo) {
+	c.hello = &exchange.ClientHello{Ciphers: slices.Clone(h.CipherSuites), Curves: slices.Clone(h.SupportedCurves)}
 }
 
 func (c *sniffConn) Read(p []byte) (int, error) {

@@ -145,7 +145,8 @@ func TestTLS(t *testing.T) {
 	})
 }
 
-// TestTLSVariables checks $ssl_protocol and $ssl_server_name, and the
+// TestTLSVariables checks $ssl_protocol, $ssl_server_name, $ssl_ciphers
+// and $ssl_curves, and the
 // corpus's redirect of plain requests by them (050-ws-ssl-example: "if
 // ($ssl_protocol = "") { rewrite ^ https://$host$request_uri? permanent; }"),
 // on a server that listens with and without TLS.
@@ -157,7 +158,8 @@ func TestTLSVariables(t *testing.T) {
 		"    server { listen " + a + " ssl; listen " + p + "; server_name a.test;\n" +
 		"        ssl_certificate " + cert + "; ssl_certificate_key " + key + ";\n" +
 		"        if ($ssl_protocol = \"\") { rewrite ^ https://$host$request_uri? permanent; }\n" +
-		"        location / { return 200 \"$ssl_protocol|$ssl_server_name|$https\"; } }\n" +
+		"        location / { return 200 \"$ssl_protocol|$ssl_server_name|$https\"; }\n" +
+		"        location /offer { return 200 \"$ssl_ciphers|$ssl_curves\"; } }\n" +
 		"}\n"
 	start(t, conf, Options{})
 
@@ -188,6 +190,28 @@ func TestTLSVariables(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the client's offer", func(t *testing.T) {
+		// $ssl_ciphers and $ssl_curves list what the ClientHello offered,
+		// with OpenSSL's names.
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", a, &tls.Config{
+			ServerName: "a.test", InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
+			CipherSuites:     []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384},
+			CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256},
+		})
+		if err != nil {
+			t.Fatalf("handshake: %v", err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /offer HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+		r, err := proxytest.ReadResponse(bufio.NewReader(c), "GET")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384|X25519:prime256v1"; r.Status != 200 || string(r.Body) != want {
+			t.Errorf("got %d %q; want 200 %q", r.Status, r.Body, want)
+		}
+	})
 	t.Run("plain is redirected", func(t *testing.T) {
 		c, err := net.Dial("tcp", p)
 		if err != nil {

@@ -75,6 +75,9 @@ func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*list
 					// the server its SNI selects.
 					NextProtos: []string{"http/1.1"},
 					GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+						if r, ok := hello.Conn.(HelloRecorder); ok {
+							r.RecordHello(hello)
+						}
 						if s := pick(hello.ServerName); s != nil {
 							if s.TLS.RejectHandshake {
 								// ssl_reject_handshake (nginx sends the
@@ -96,6 +99,13 @@ func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*list
 		}
 	}
 	return out
+}
+
+// HelloRecorder is a connection that keeps what its client offered in the
+// ClientHello ($ssl_ciphers, $ssl_curves): a listener's handshake calls
+// RecordHello when the connection it runs on is one.
+type HelloRecorder interface {
+	RecordHello(hello *tls.ClientHelloInfo)
 }
 
 // listenTLS is an ssl address's TLS: its configuration, and the check of

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"wsgate/internal/connstats"
+	"wsgate/internal/exchange"
 	"wsgate/internal/proxyproto"
 	"wsgate/internal/route"
 )
@@ -104,6 +105,10 @@ type Ctx struct {
 	// (ngx_http_ssl_module's); nil on a plain connection, where they are
 	// not found. Shared and read-only.
 	TLSState *tls.ConnectionState
+	// TLSHello is what the client offered in its ClientHello
+	// ($ssl_ciphers, $ssl_curves); nil when not known. Shared and
+	// read-only.
+	TLSHello *exchange.ClientHello
 	// ClientVerify is $ssl_client_verify (exchange.Conn.ClientVerify).
 	ClientVerify string
 	// Proto is $server_protocol ("HTTP/1.1", "HTTP/2.0", "HTTP/3.0").

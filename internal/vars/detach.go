@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"wsgate/internal/connstats"
+	"wsgate/internal/exchange"
 	"wsgate/internal/proxyproto"
 	"wsgate/internal/route"
 )
@@ -19,14 +20,15 @@ import (
 // every variable as the frozen one did (map values are evaluated again;
 // what set assigned is kept; Uninitialized, TCPInfo and Paths, which
 // read the connection and the location, are not).
-// The zero value thaws to the zero Ctx. A Frozen is 112 bytes plus the
+// The zero value thaws to the zero Ctx. A Frozen is 128 bytes plus the
 // encoded data, typically the length of the request head.
 type Frozen struct {
-	start, end time.Time            // kept whole: a monotonic reading has no encoding
-	tls        *tls.ConnectionState // shared, never changed
-	pp         *proxyproto.Header   // shared, never changed
-	names      []string             // Captures.Names, shared with the compiled regexp
-	conns      *connstats.Counters  // the process's, shared
+	start, end time.Time             // kept whole: a monotonic reading has no encoding
+	tls        *tls.ConnectionState  // shared, never changed
+	hello      *exchange.ClientHello // shared, never changed
+	pp         *proxyproto.Header    // shared, never changed
+	names      []string              // Captures.Names, shared with the compiled regexp
+	conns      *connstats.Counters   // the process's, shared
 	data       []byte
 }
 
@@ -145,7 +147,7 @@ func (f *Frozen) Freeze(c *Ctx) {
 		}
 		b = appendString(append(b, 1), v.val)
 	}
-	*f = Frozen{start: c.Start, end: c.End, tls: c.TLSState, pp: c.ProxyProtocol, names: c.Captures.Names, conns: c.Conns, data: append([]byte(nil), b...)}
+	*f = Frozen{start: c.Start, end: c.End, tls: c.TLSState, hello: c.TLSHello, pp: c.ProxyProtocol, names: c.Captures.Names, conns: c.Conns, data: append([]byte(nil), b...)}
 	*sp = b
 	freezeScratch.Put(sp)
 }
@@ -174,7 +176,7 @@ func appendString(b []byte, s string) []byte {
 // which never changes; its header, capture and upstream slices are its
 // own (nil when empty).
 func (f *Frozen) Thaw(c *Ctx) {
-	*c = Ctx{Start: f.start, End: f.end, TLSState: f.tls, ProxyProtocol: f.pp, Conns: f.conns}
+	*c = Ctx{Start: f.start, End: f.end, TLSState: f.tls, TLSHello: f.hello, ProxyProtocol: f.pp, Conns: f.conns}
 	if len(f.data) == 0 {
 		return
 	}

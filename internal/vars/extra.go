@@ -112,7 +112,7 @@ func (cp *Compiler) appendExtra(dst []byte, c *Ctx, p *part) ([]byte, bool) {
 		}
 		return append(dst, "chunked"...), true
 	case kSSLCiphers, kSSLCurves, kSSLSessionID, kSSLClientSDNLegacy, kSSLClientIDNLegacy:
-		s, found, _ := sslExtra(c.TLSState, p.kind)
+		s, found, _ := sslExtra(c.TLSState, c.TLSHello, p.kind)
 		return append(dst, s...), found
 	}
 	return dst, false

@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"wsgate/internal/exchange"
+	"wsgate/internal/openssl"
 )
 
 // clientCertValue is the $ssl_client_* variables of the client's
@@ -77,17 +80,39 @@ func escapeComponent(s string) string {
 	return b.String()
 }
 
-// sslExtra is the ssl variables Go's TLS stack answers only in part.
-// $ssl_ciphers, $ssl_curves (the client's offered lists) and
-// $ssl_session_id are found and empty: crypto/tls does not expose them
-// after the handshake (the README lists this difference). The legacy
-// distinguished names are OpenSSL's X509_NAME_oneline form,
+// sslExtra is the ssl variables of the client's offer, the legacy names
+// and the session ID. $ssl_ciphers and $ssl_curves list what the client
+// offered (ngx_ssl_get_ciphers, ngx_ssl_get_curves: OpenSSL's names,
+// "0x" and the number for others); $ssl_session_id is found and empty:
+// crypto/tls keeps no session ID (the README lists this difference). The
+// legacy distinguished names are OpenSSL's X509_NAME_oneline form,
 // "/C=US/O=Org/CN=name" in the certificate's order.
-func sslExtra(cs *tls.ConnectionState, k kind) (s string, found, ok bool) {
+func sslExtra(cs *tls.ConnectionState, hello *exchange.ClientHello, k kind) (s string, found, ok bool) {
 	if cs == nil {
 		return "", false, true
 	}
 	switch k {
+	case kSSLCiphers:
+		if hello == nil {
+			return "", true, true
+		}
+		return openssl.CipherNames(hello.Ciphers), true, true
+	case kSSLCurves:
+		if hello == nil {
+			return "", true, true
+		}
+		var b strings.Builder
+		for i, c := range hello.Curves {
+			if i > 0 {
+				b.WriteByte(':')
+			}
+			if n := openssl.CurveName(uint16(c)); n != "" {
+				b.WriteString(n)
+			} else {
+				fmt.Fprintf(&b, "0x%04x", uint16(c))
+			}
+		}
+		return b.String(), true, true
 	case kSSLClientSDNLegacy, kSSLClientIDNLegacy:
 		if len(cs.PeerCertificates) == 0 {
 			return "", true, true
