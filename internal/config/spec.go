@@ -623,6 +623,9 @@ type AccessLog struct {
 	Buffer int64  // buffer=size; 0: unbuffered
 	Flush  time.Duration
 	If     string // if=condition (a complex value; "" or "0" skips the line)
+	// Gzip is gzip[=level]'s level, 0 for none: each buffer is written as
+	// a gzip member of its own (a file zcat reads whole).
+	Gzip int
 }
 
 // AuthRequestSet is one "auth_request_set $variable value" line: Value
