@@ -457,7 +457,7 @@ func (c *checker) mergeLocation(parent LocConf, ll *locLevel) {
 // (case-insensitive, as ngx_http_upstream_add compares), which may not be
 // given a port.
 func (c *checker) linkUpstream(pp *ProxyPass) {
-	if pp == nil || pp.HasVars {
+	if pp == nil || pp.HasVars || pp.Unix != "" {
 		return
 	}
 	for _, u := range c.http.h.Upstreams {

@@ -136,13 +136,17 @@ func setServer(c *checker, f *frame, d *Directive, _ bool) {
 // setListen is ngx_http_core_listen.
 func setListen(c *checker, f *frame, d *Directive, _ bool) {
 	a := d.Args[0]
-	if strings.HasPrefix(a.Text, "unix:") {
-		c.errorf(a.Pos, "unix sockets are not supported by wsgate; listen on a TCP port")
-		return
-	}
 	l := Listen{Pos: d.Pos, IPv6Only: true}
 	host, port := "", "80"
 	switch {
+	case strings.HasPrefix(a.Text, "unix:"):
+		// ngx_parse_unix_domain_url: "unix:/path"; a relative path is
+		// taken from the directory wsgate runs in, as bind(2) takes it.
+		if len(a.Text) == len("unix:") {
+			c.errorf(a.Pos, "no path in the unix domain socket in %q of the \"listen\" directive", a.Text)
+			return
+		}
+		l.Addr, l.Unix, port = a.Text, true, ""
 	case isDigits(a.Text):
 		port = a.Text
 	case strings.HasPrefix(a.Text, "["):
@@ -165,14 +169,15 @@ func setListen(c *checker, f *frame, d *Directive, _ bool) {
 	default:
 		host = a.Text
 	}
-	if n, ok := parseNumber(port); !ok || n < 1 || n > 65535 {
+	if n, ok := parseNumber(port); !l.Unix && (!ok || n < 1 || n > 65535) {
 		c.errorf(a.Pos, "invalid port in %q of the \"listen\" directive", a.Text)
 		return
 	}
-	switch host {
-	case "", "*", "0.0.0.0":
+	switch {
+	case l.Unix:
+	case host == "" || host == "*" || host == "0.0.0.0":
 		l.Wildcard, l.Addr = true, "0.0.0.0:"+port
-	case "[::]":
+	case host == "[::]":
 		l.Wildcard, l.Addr = true, "[::]:"+port
 	default:
 		l.Addr = host + ":" + port

@@ -65,8 +65,23 @@ func setProxyPass(c *checker, f *frame, d *Directive, _ bool) {
 		c.errorf(a.Pos, "invalid URL prefix in %q", a.Text)
 		return
 	}
-	if strings.HasPrefix(rest, "unix:") {
-		c.errorf(a.Pos, "unix sockets are not supported by wsgate; proxy to a TCP address")
+	if path, ok := strings.CutPrefix(rest, "unix:"); ok {
+		// ngx_parse_unix_domain_url: the path runs to the first ':', what
+		// follows it is the URI part; the host is "localhost".
+		if i := strings.IndexByte(path, ':'); i >= 0 {
+			path, pp.URI = path[:i], path[i+1:]
+			pp.HasURI = pp.URI != ""
+		}
+		if path == "" {
+			c.errorf(a.Pos, "no path in the unix domain socket in upstream %q", rest)
+			return
+		}
+		pp.Unix, pp.Host = path, "localhost"
+		if pp.HasURI && (f.ctx == ctxLocIf || f.loc != nil && (f.loc.l.Match == MatchRegex || f.loc.l.Match == MatchRegexNoCase || f.loc.l.Match == MatchNamed)) {
+			c.errorf(d.Pos, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block")
+			return
+		}
+		f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.ProxyPass = pp })
 		return
 	}
 	hostport := rest

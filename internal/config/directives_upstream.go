@@ -127,11 +127,14 @@ func setUpstreamServer(c *checker, f *frame, d *Directive) {
 	}
 	u := f.ups
 	s := UpstreamServer{Pos: d.Pos, Addr: d.Args[0].Text, Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second}
-	if strings.HasPrefix(s.Addr, "unix:") {
-		c.errorf(d.Args[0].Pos, "unix sockets are not supported by wsgate; use a TCP address")
-		return
-	}
-	if _, port, ok := splitHostPort(s.Addr); !ok || s.Addr == "" {
+	if path, ok := strings.CutPrefix(s.Addr, "unix:"); ok {
+		// ngx_parse_unix_domain_url: a path, relative ones to the
+		// directory wsgate runs in, as connect(2) takes them.
+		if path == "" {
+			c.errorf(d.Args[0].Pos, "no path in the unix domain socket in upstream %q", s.Addr)
+			return
+		}
+	} else if _, port, ok := splitHostPort(s.Addr); !ok || s.Addr == "" {
 		c.errorf(d.Args[0].Pos, "invalid host in upstream %q", s.Addr)
 		return
 	} else if port != "" {

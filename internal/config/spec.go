@@ -108,7 +108,10 @@ type Buffers struct {
 // Listen is one listen directive.
 type Listen struct {
 	Pos  Pos
-	Addr string // host:port as net.Listen wants it: "0.0.0.0:80", "[::]:80", "127.0.0.1:8080"
+	Addr string // host:port as net.Listen wants it: "0.0.0.0:80", "[::]:80", "127.0.0.1:8080"; or "unix:/path"
+	// Unix is true for "listen unix:/path": a UNIX-domain socket, Addr
+	// its "unix:" name.
+	Unix bool
 	// Wildcard is true when no address was given or it was * / 0.0.0.0 / [::].
 	Wildcard      bool `reload:"keep"`
 	DefaultServer bool `reload:"keep"`
@@ -493,7 +496,11 @@ type ProxyPass struct {
 	// Upstream are then unset and the URL is evaluated per request.
 	HasVars bool
 	// Host as written (not lower-cased); Port as written or "" (then 80/443).
+	// For a UNIX-domain socket ("http://unix:/path:/uri") Host is
+	// "localhost", as nginx sets it, and Port is "".
 	Host string
+	// Unix is the socket path of "http://unix:/path[:uri]", "" otherwise.
+	Unix string
 	Port string
 	// URI is the part after host[:port], "" when absent (then the client's
 	// request target is sent unchanged). "/" counts as present.

@@ -87,7 +87,9 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		tg.host = string(pu.Host)
 		c.vc.ProxyHost = string(tg.proxyHost)
 		c.vc.ProxyPort = string(pu.AppendProxyPort(nil))
-		if p := snap.Upstreams.Pool(upstream.UpstreamKey(tg.host)); p != nil && len(pu.PortText) == 0 {
+		if pu.Unix != nil {
+			tg.pool = upstream.ResolvedUnix(string(pu.Unix), c.h.Log)
+		} else if p := snap.Upstreams.Pool(upstream.UpstreamKey(tg.host)); p != nil && len(pu.PortText) == 0 {
 			tg.pool = p
 		} else {
 			p, err := resolvePass(tg.host, pu.Port, loc, lc.ResolverTimeout, c.h)

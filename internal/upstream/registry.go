@@ -112,10 +112,14 @@ type Set struct {
 }
 
 // Pool returns the pool with the given key (see UpstreamKey and
-// ImplicitKey), or nil.
+// ImplicitKey), or nil. Host names in keys are lower-cased; a UNIX-domain
+// socket's path is not, as file names are case-sensitive.
 func (s *Set) Pool(key string) *Pool {
 	if s == nil {
 		return nil
+	}
+	if p := s.pools[key]; p != nil || strings.HasPrefix(key, "unix:") {
+		return p
 	}
 	return s.pools[strings.ToLower(key)]
 }
@@ -137,8 +141,11 @@ func UpstreamKey(name string) string { return strings.ToLower(name) }
 // ImplicitKey is the pool key of the implicit upstream a proxy_pass without
 // variables and without a matching upstream{} block creates: "host:port",
 // host lower-cased, port defaulted from the scheme (80 for http, 443 for
-// https).
+// https); "unix:/path" for a UNIX-domain socket, the path as written.
 func ImplicitKey(pp *config.ProxyPass) string {
+	if pp.Unix != "" {
+		return "unix:" + pp.Unix
+	}
 	port := pp.Port
 	if port == "" {
 		port = "80"
@@ -386,7 +393,9 @@ func (r *Registry) buildImplicit(ctx context.Context, key string, pp *config.Pro
 		defPort = "443"
 	}
 	host := pp.Host
-	if pp.Port != "" {
+	if pp.Unix != "" {
+		host = "unix:" + pp.Unix
+	} else if pp.Port != "" {
 		host = net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(pp.Host, "["), "]"), pp.Port)
 	}
 	addrs, err := resolveServer(ctx, host, defPort, resolve)
