@@ -98,7 +98,7 @@ func directiveTable() map[string]*directive {
 	unsupported(anyCtx, "wsgate does not cache responses", "proxy_cache", "proxy_cache_path", "proxy_cache_key",
 		"proxy_cache_valid", "proxy_cache_use_stale", "proxy_store")
 	unsupported(anyCtx, "wsgate forwards requests as received; change them in the backend", "proxy_set_body",
-		"proxy_method", "proxy_ignore_headers", "proxy_cookie_domain", "proxy_cookie_path", "proxy_bind",
+		"proxy_method", "proxy_ignore_headers", "proxy_bind",
 		"proxy_socket_keepalive")
 	unsupported(anyCtx, "wsgate proxies HTTP and WebSocket only", "stream", "mail")
 	nginxRest(t)

@@ -113,7 +113,7 @@ func nginxRest(t map[string]*directive) {
 		"proxy_cache_methods", "proxy_cache_lock", "proxy_cache_lock_timeout", "proxy_cache_lock_age",
 		"proxy_cache_revalidate", "proxy_cache_convert_head", "proxy_cache_background_update",
 		"proxy_store_access", "slice")
-	unsupported("responses are relayed as the backend sends them; change them there", "proxy_cookie_flags",
+	unsupported("responses are relayed as the backend sends them; change them there",
 		"proxy_force_ranges", "max_ranges")
 	unsupported("wsgate does not transform response bodies; change them in the backend",
 		"ssi_silent_errors", "ssi_ignore_recycled_buffers",

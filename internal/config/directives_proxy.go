@@ -29,6 +29,9 @@ func proxyDirectives() map[string]*directive {
 		"proxy_pass_request_body":     {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ProxyPassRequestBody })},
 		"proxy_ignore_client_abort":   {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ProxyIgnoreClientAbort })},
 		"proxy_intercept_errors":      {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ProxyInterceptErrors })},
+		"proxy_cookie_domain":         {ctx: ctxHTTPAll, min: 1, max: 2, set: setCookieRewrite(true)},
+		"proxy_cookie_path":           {ctx: ctxHTTPAll, min: 1, max: 2, set: setCookieRewrite(false)},
+		"proxy_cookie_flags":          {ctx: ctxHTTPAll, min: 1, max: 4, set: setCookieFlags},
 
 		// Conditions of a cache that wsgate does not have: see setCacheCondition.
 		"proxy_cache_bypass": {ctx: ctxHTTPAll, min: 1, max: unbounded, set: setCacheCondition},

@@ -255,6 +255,9 @@ type LocConf struct {
 	// ProxyRedirectOff is true for "proxy_redirect off"; ProxyRedirect is
 	// then empty. "default" is expanded into a Redirect at Check time.
 	ProxyRedirectOff bool `reload:"keep"`
+	// ProxyCookies rewrites Set-Cookie lines (proxy_cookie_domain,
+	// proxy_cookie_path, proxy_cookie_flags).
+	ProxyCookies ProxyCookies `reload:"keep"`
 
 	// ProxySSL is how an https:// (or wss) upstream is spoken to: the
 	// proxy_ssl_* directives.
