@@ -305,6 +305,7 @@ func defaultLocConf() LocConf {
 		SendTimeout:               60 * time.Second,
 		KeepaliveTimeout:          75 * time.Second,
 		KeepaliveRequests:         1000,
+		KeepaliveTime:             time.Hour,
 		ServerTokens:              true,
 		ResolverTimeout:           30 * time.Second,
 		UninitializedVariableWarn: true,

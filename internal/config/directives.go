@@ -78,11 +78,10 @@ func directiveTable() map[string]*directive {
 		"proxy_busy_buffers_size", "proxy_temp_path", "proxy_max_temp_file_size", "proxy_temp_file_write_size",
 		"open_file_cache", "open_file_cache_valid", "open_file_cache_min_uses", "open_file_cache_errors",
 		"output_buffers", "postpone_output", "reset_timedout_connection", "lingering_close", "lingering_time",
-		"lingering_timeout", "msie_padding",
+		"lingering_timeout", "msie_padding", "proxy_headers_hash_max_size", "proxy_headers_hash_bucket_size",
 		"msie_refresh", "chunked_transfer_encoding")
 	ignore(ctxHTTP, false, "server_names_hash_bucket_size", "server_names_hash_max_size",
-		"variables_hash_max_size", "variables_hash_bucket_size", "proxy_headers_hash_max_size",
-		"proxy_headers_hash_bucket_size", "map_hash_max_size", "map_hash_bucket_size")
+		"variables_hash_max_size", "variables_hash_bucket_size", "map_hash_max_size", "map_hash_bucket_size")
 
 	// Real nginx directives wsgate does not implement, with what to use instead.
 	unsupported := func(ctx ctxMask, instead string, names ...string) {
@@ -96,10 +95,8 @@ func directiveTable() map[string]*directive {
 	unsupported(anyCtx, `use "proxy_pass" to an HTTP backend`, "fastcgi_pass", "uwsgi_pass", "scgi_pass",
 		"grpc_pass", "memcached_pass", "fastcgi_param", "uwsgi_param", "scgi_param", "grpc_set_header", "fastcgi_index")
 	unsupported(anyCtx, "wsgate does not cache responses", "proxy_cache", "proxy_cache_path", "proxy_cache_key",
-		"proxy_cache_valid", "proxy_cache_use_stale", "proxy_store")
-	unsupported(anyCtx, "wsgate forwards requests as received; change them in the backend", "proxy_set_body",
-		"proxy_method", "proxy_ignore_headers", "proxy_bind",
-		"proxy_socket_keepalive")
+		"proxy_cache_valid", "proxy_cache_use_stale")
+	unsupported(anyCtx, "proxy_store writes proxied responses as files under root (a mirror); wsgate writes no files: serve them from a mirror the backend keeps, or from a cache in front", "proxy_store", "proxy_store_access")
 	unsupported(anyCtx, "wsgate proxies HTTP and WebSocket only", "stream", "mail")
 	nginxRest(t)
 	return t

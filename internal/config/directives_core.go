@@ -36,6 +36,7 @@ func httpCoreDirectives() map[string]*directive {
 		"client_body_timeout":         {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(msecArg, func(l *LocConf) *time.Duration { return &l.ClientBodyTimeout })},
 		"send_timeout":                {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(msecArg, func(l *LocConf) *time.Duration { return &l.SendTimeout })},
 		"keepalive_timeout":           {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: 2, once: true, set: setKeepaliveTimeout},
+		"keepalive_time":              {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: 1, once: true, set: setKeepaliveTime},
 		"keepalive_requests":          {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: 1, once: true, set: setKeepaliveRequests},
 		"server_tokens":               {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ServerTokens })},
 		"resolver":                    {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: setResolver},
@@ -397,6 +398,21 @@ func setKeepaliveTimeout(c *checker, f *frame, d *Directive, _ bool) {
 		c.notice(d.Args[1].Pos, "the \"Keep-Alive: timeout=\" header value of \"keepalive_timeout\" is ignored: wsgate sends no Keep-Alive header")
 	}
 	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.KeepaliveTimeout = v })
+}
+
+// setKeepaliveTime is keepalive_time (nginx 1.19.10), for client
+// connections and, in upstream{}, for cached upstream connections: the
+// longest a keep-alive connection serves requests.
+func setKeepaliveTime(c *checker, f *frame, d *Directive, _ bool) {
+	v, ok := msecArg(c, d)
+	if !ok {
+		return
+	}
+	if f.ctx == ctxUpstream {
+		f.ups.KeepaliveTime = v
+		return
+	}
+	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.KeepaliveTime = v })
 }
 
 func setKeepaliveRequests(c *checker, f *frame, d *Directive, _ bool) {

@@ -54,7 +54,6 @@ func nginxRest(t map[string]*directive) {
 	unsupported("wsgate serves no HTTP/3 (QUIC); clients use the TCP listeners", "http3", "http3_hq",
 		"http3_max_concurrent_streams", "http3_stream_buffer_size", "quic_active_connection_id_limit", "quic_bpf",
 		"quic_gso", "quic_host_key", "quic_retry")
-	unsupported(`"keepalive_timeout" and "keepalive_requests" bound keep-alive connections`, "keepalive_time")
 
 	unsupported(`use "proxy_pass" to an HTTP backend`,
 		"fastcgi_split_path_info", "fastcgi_store", "fastcgi_store_access", "fastcgi_buffering",
@@ -111,10 +110,9 @@ func nginxRest(t map[string]*directive) {
 
 	unsupported("wsgate does not cache responses", "proxy_cache_min_uses", "proxy_cache_max_range_offset",
 		"proxy_cache_methods", "proxy_cache_lock", "proxy_cache_lock_timeout", "proxy_cache_lock_age",
-		"proxy_cache_revalidate", "proxy_cache_convert_head", "proxy_cache_background_update",
-		"proxy_store_access", "slice")
-	unsupported("responses are relayed as the backend sends them; change them there",
-		"proxy_force_ranges", "max_ranges")
+		"proxy_cache_revalidate", "proxy_cache_convert_head", "proxy_cache_background_update", "slice")
+	unsupported("wsgate passes Range to the backend and relays its answer; it cuts no ranges out of proxied responses: let the backend answer ranges", "proxy_force_ranges")
+	unsupported("responses are relayed as the backend sends them; change them there", "max_ranges")
 	unsupported("wsgate does not transform response bodies; change them in the backend",
 		"ssi_silent_errors", "ssi_ignore_recycled_buffers",
 		"ssi_min_file_chunk", "ssi_value_length", "ssi_types", "ssi_last_modified", "add_before_body",
@@ -126,7 +124,6 @@ func nginxRest(t map[string]*directive) {
 		"mp4_max_buffer_size", "mp4_start_key_frame", "random_index")
 	unsupported("wsgate implements no WebDAV methods: proxy_pass to a WebDAV server", "dav_methods",
 		"create_full_put_path", "min_delete_depth", "dav_access")
-	unsupported("rate limits on reading from the backend belong in the backend", "proxy_limit_rate")
 	unsupported("authenticate in the backend", "auth_delay", "secure_link", "secure_link_md5",
 		"secure_link_secret", "valid_referers", "referer_hash_max_size", "referer_hash_bucket_size")
 	unsupported("let the backend send response headers", "userid",

@@ -32,7 +32,7 @@ func setUpstream(c *checker, f *frame, d *Directive, _ bool) {
 			return
 		}
 	}
-	u := &Upstream{Pos: d.Pos, Name: name, KeepaliveTimeout: 60 * time.Second, KeepaliveRequests: 1000}
+	u := &Upstream{Pos: d.Pos, Name: name, KeepaliveTimeout: 60 * time.Second, KeepaliveRequests: 1000, KeepaliveTime: time.Hour}
 	uf := c.newFrame(ctxUpstream)
 	uf.ups = u
 	nerr := len(c.errs)

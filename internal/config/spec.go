@@ -258,6 +258,9 @@ type LocConf struct {
 	// ProxyCookies rewrites Set-Cookie lines (proxy_cookie_domain,
 	// proxy_cookie_path, proxy_cookie_flags).
 	ProxyCookies ProxyCookies `reload:"keep"`
+	// Proxy holds proxy_method, proxy_set_body, proxy_bind,
+	// proxy_socket_keepalive, proxy_ignore_headers and proxy_limit_rate.
+	Proxy ProxyOptions `reload:"keep"`
 
 	// ProxySSL is how an https:// (or wss) upstream is spoken to: the
 	// proxy_ssl_* directives.
@@ -283,7 +286,10 @@ type LocConf struct {
 	SendTimeout       time.Duration // default 60s
 	KeepaliveTimeout  time.Duration `reload:"keep"` // default 75s; 0 disables keep-alive
 	KeepaliveRequests int           `reload:"keep"` // default 1000
-	ServerTokens      bool          `reload:"keep"` // default on
+	// KeepaliveTime is keepalive_time (default 1h): no request starts on
+	// a keep-alive connection older than this.
+	KeepaliveTime time.Duration `reload:"keep"`
+	ServerTokens  bool          `reload:"keep"` // default on
 
 	Resolver        *Resolver     `reload:"keep"` // nil: none (a proxy_pass host with variables must be an upstream or an IP)
 	ResolverTimeout time.Duration `reload:"keep"` // default 30s
@@ -567,6 +573,7 @@ type Upstream struct {
 	Keepalive         int           `reload:"keep"` // 0: no cache
 	KeepaliveTimeout  time.Duration `reload:"keep"` // default 60s
 	KeepaliveRequests int           `reload:"keep"` // default 1000
+	KeepaliveTime     time.Duration `reload:"keep"` // default 1h
 	Zone              string        `reload:"keep"`
 }
 

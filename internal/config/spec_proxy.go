@@ -44,3 +44,46 @@ type CookieFlags struct {
 	Regex  bool
 	Flags  []string
 }
+
+// ProxyOptions are the rest of ngx_http_proxy_module's per-location
+// settings: what is sent upstream instead of the client's request, how
+// the connection is made, and how the response is read.
+type ProxyOptions struct {
+	// Method is proxy_method: the method sent upstream (may hold
+	// variables); "" sends the client's.
+	Method string
+	// Body is proxy_set_body (may hold variables), sent instead of the
+	// client's body when HasBody is set.
+	Body    string
+	HasBody bool
+	// Bind is proxy_bind: the local address (may hold variables; an empty
+	// value binds nothing) of connections to the upstream, "" for none
+	// ("off"). Transparent is its "transparent" parameter (IP_TRANSPARENT:
+	// the address may be a foreign one, such as the client's).
+	Bind        string
+	Transparent bool
+	// SocketKeepalive is proxy_socket_keepalive: SO_KEEPALIVE on upstream
+	// connections, with the system's probe timings.
+	SocketKeepalive bool
+	// IgnoreHeaders is proxy_ignore_headers: the upstream response headers
+	// whose processing is turned off.
+	IgnoreHeaders IgnoreHeaders
+	// LimitRate is proxy_limit_rate in bytes per second; 0: unlimited.
+	LimitRate int64
+}
+
+// IgnoreHeaders is the proxy_ignore_headers set
+// (ngx_http_upstream_ignore_headers_masks).
+type IgnoreHeaders uint16
+
+const (
+	IgnoreXAccelRedirect IgnoreHeaders = 1 << iota
+	IgnoreXAccelExpires
+	IgnoreXAccelLimitRate
+	IgnoreXAccelBuffering
+	IgnoreXAccelCharset
+	IgnoreExpires
+	IgnoreCacheControl
+	IgnoreSetCookie
+	IgnoreVary
+)

@@ -170,16 +170,29 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 			}
 		}
 	}
-	if !lc.ProxyPassRequestBody {
+	passBody := lc.ProxyPassRequestBody
+	po := plan.Proxy
+	if po.Body != nil {
+		// proxy_set_body: its value is the body, with its length; the
+		// client's is not sent (ngx_http_proxy_create_request).
+		c.setBody = po.Body.Append(c.setBody[:0], c.vc)
+		bodyLen, passBody = int64(len(c.setBody)), false
+	} else if !passBody {
 		bodyLen = -1
+	}
+	method := req.Method
+	if po.Method != nil {
+		// proxy_method: the method sent instead of the client's.
+		c.method = po.Method.Append(c.method[:0], c.vc)
+		method = c.method
 	}
 	c.reqHL = reqHeaders(req.Headers)
 	ur := snapshot.UpstreamRequest{
-		Method:     req.Method,
+		Method:     method,
 		Target:     c.tgt,
 		Headers:    &c.reqHL,
 		BodyLength: bodyLen,
-		Chunked:    req.Chunked && spool == nil && lc.ProxyPassRequestBody,
+		Chunked:    req.Chunked && spool == nil && passBody,
 		ProxyHost:  tg.proxyHost,
 		Upgrade:    variant,
 		Vars:       c.vc,
@@ -189,11 +202,17 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	c.vc.ProxyBodyLength, c.vc.ProxyBodyKnown = bodyLen, bodyLen >= 0 && lc.ProxyPassRequestBody
 	c.vc.ProxyChunked = ur.Chunked
 	c.buf = plan.Headers.AppendRequest(c.buf[:0], &ur)
+	if po.Body != nil {
+		// Sent with the head, in one write.
+		c.buf = append(c.buf, c.setBody...)
+		spool = nil
+	}
 	head := c.buf
-	hasBody := lc.ProxyPassRequestBody && (bodyLen > 0 || ur.Chunked)
+	hasBody := passBody && (bodyLen > 0 || ur.Chunked)
+	c.dialOptions(po)
 	// One head written once, to an HTTP/1.0 upstream (never kept alive,
 	// never a tunnel): such a connection can skip net's dialer.
-	c.oneShot = !hasBody && !upgrade && !tg.tls && !plan.Headers.HTTP11(variant)
+	c.oneShot = !hasBody && !upgrade && !tg.tls && !plan.Headers.HTTP11(variant) && !c.dopt.any()
 
 	// Attempts, with proxy_next_upstream.
 	tried := &c.tried
@@ -390,13 +409,14 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 // socket, rather than in a context.WithDeadline with its timer and
 // cancellation per connection.
 // proxy_socket_keepalive is off by default in nginx: no TCP keepalive,
-// which spares four setsockopt calls per dial.
+// which spares four setsockopt calls per dial; proxy_bind and
+// proxy_socket_keepalive are applied by c.dialer.
 func (c *clientConn) dial(network, addr string, timeout time.Duration, start time.Time) (net.Conn, error) {
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = start.Add(timeout)
 	}
-	if c.oneShot && network == "tcp" {
+	if c.oneShot && network == "tcp" && !c.dopt.any() {
 		// The one-shot connection is closed before the request ends, so
 		// the connection's netpoll.Conn can be the same every time; it
 		// waits through its worker's Waiter.
@@ -407,7 +427,7 @@ func (c *clientConn) dial(network, addr string, timeout time.Duration, start tim
 			return &c.shot, nil
 		}
 	}
-	d := net.Dialer{KeepAlive: -1}
+	d := c.dialer(network)
 	if timeout <= 0 {
 		return d.Dial(network, addr)
 	}

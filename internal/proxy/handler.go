@@ -43,28 +43,35 @@ type clientConn struct {
 	gone      bool
 
 	// Per-request state kept to avoid allocating on every request.
-	att       attempt
-	dialCtx   deadlineCtx
-	oneShot   bool // the request's upstream connection may use netpoll.DialTCP
-	newRun    bool // the next try is the first of a later upstream run (appendTry)
-	shot      netpoll.Conn
-	work      *Local     // the serving goroutine's
-	ip        netip.Addr // ipText parsed, by clientIP
-	ipText    string     // the $remote_addr ip was parsed from
-	ipParsed  bool
-	tried     upstream.Tried
-	resp      http1.Response
-	upBody    http1.Body
-	upRd      upstreamReader
-	now       netpoll.Now // upstream heads written without waiting
-	reqHL     reqHeaders
-	respHL    respHeaders
-	up        snapshot.UpstreamResponse
-	plan      *snapshot.Loc // during WriteComposedHeader
-	composeFn func(dst []byte, f exchange.Framing) []byte
-	port      int // local port for absolute redirects; 0 for 80/443
-	host      []byte
-	headAt    time.Time // when the response head was composed (Date)
+	att     attempt
+	dialCtx deadlineCtx
+	oneShot bool     // the request's upstream connection may use netpoll.DialTCP
+	newRun  bool     // the next try is the first of a later upstream run (appendTry)
+	dopt    dialOpts // the request's proxy_bind and proxy_socket_keepalive
+	// ignoreAbort is proxy_ignore_client_abort: the client is not watched
+	// while the upstream works.
+	ignoreAbort bool
+	method      []byte // proxy_method's value
+	setBody     []byte // proxy_set_body's value
+	bindAddr    []byte // proxy_bind's value
+	shot        netpoll.Conn
+	work        *Local     // the serving goroutine's
+	ip          netip.Addr // ipText parsed, by clientIP
+	ipText      string     // the $remote_addr ip was parsed from
+	ipParsed    bool
+	tried       upstream.Tried
+	resp        http1.Response
+	upBody      http1.Body
+	upRd        upstreamReader
+	now         netpoll.Now // upstream heads written without waiting
+	reqHL       reqHeaders
+	respHL      respHeaders
+	up          snapshot.UpstreamResponse
+	plan        *snapshot.Loc // during WriteComposedHeader
+	composeFn   func(dst []byte, f exchange.Framing) []byte
+	port        int // local port for absolute redirects; 0 for 80/443
+	host        []byte
+	headAt      time.Time // when the response head was composed (Date)
 	// tunneled is set when a tunnel took the connection over: the tunnel
 	// writes the request's access log line when it ends, finish does not.
 	tunneled bool

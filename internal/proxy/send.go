@@ -136,7 +136,7 @@ const clientWatchDelay = 20 * time.Millisecond
 // must then be called.
 func (c *clientConn) readHead(a *attempt, resp *http1.Response, lc *config.LocConf, req *exchange.Request) (watching bool, err error) {
 	c.upRd = upstreamReader{c: c, a: a, conn: a.conn, timeout: lc.ProxyReadTimeout}
-	if c.rawConn != nil {
+	if c.rawConn != nil && !c.ignoreAbort {
 		if lc.ProxyReadTimeout > 0 && lc.ProxyReadTimeout <= clientWatchDelay {
 			watching = c.watchClient(a.conn)
 		} else {

@@ -154,6 +154,10 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		if lc.ProxyPass != nil {
 			loc.Target = NewTargetRule(lc.ProxyPass, path, isRegex)
 			loc.ProxyHost, loc.ProxyPort = ProxyHost(lc.ProxyPass), ProxyPort(lc.ProxyPass)
+			if loc.Proxy, err = newProxyOptions(lc, compile); err != nil {
+				addErr(lc.ProxyPass.Pos, "proxy_pass", err)
+				continue
+			}
 		}
 		loc.Limits = exchange.Limits{
 			ClientMaxBodySize: lc.ClientMaxBodySize,
@@ -161,6 +165,7 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 			SendTimeout:       lc.SendTimeout,
 			KeepaliveTimeout:  lc.KeepaliveTimeout,
 			KeepaliveRequests: lc.KeepaliveRequests,
+			KeepaliveTime:     lc.KeepaliveTime,
 		}
 		loc.ServerInfo = ServerInfo{Version: env.Version, Tokens: lc.ServerTokens}
 		loc.ReadTimeout = lc.ProxyReadTimeout

@@ -376,7 +376,10 @@ func (r *Registry) buildUpstream(ctx context.Context, key string, u *config.Upst
 		max:         u.Keepalive,
 		timeout:     u.KeepaliveTimeout,
 		maxRequests: u.KeepaliveRequests,
-		maxLifetime: defaultKeepaliveTime,
+		maxLifetime: u.KeepaliveTime,
+	}
+	if ka.maxLifetime <= 0 {
+		ka.maxLifetime = defaultKeepaliveTime
 	}
 	if ka.timeout <= 0 {
 		ka.timeout = defaultKeepaliveTimeout

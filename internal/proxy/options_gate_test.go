@@ -1,0 +1,175 @@
+package proxy_test
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"wsgate/internal/proxytest"
+)
+
+// TestGateProxyOptions: proxy_method and proxy_set_body (with variables)
+// change what the backend gets: the method, and the body with its
+// Content-Length instead of the client's; proxy_bind makes the upstream
+// connection from the address it names (also evaluated, an empty value
+// binding nothing); proxy_socket_keepalive changes nothing the backend
+// sees.
+func TestGateProxyOptions(t *testing.T) {
+	b := proxytest.NewRecording(t, "")
+	// A second backend that records the peer address of each connection.
+	peers := make(chan string, 8)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+			peers <- host
+			c.Write([]byte("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	g := startGate(t, `
+server { listen {{listen}};
+  location /method/ { proxy_method POST; proxy_pass http://{{b}}; }
+  location /vmethod/ { proxy_method $arg_m; proxy_pass http://{{b}}; }
+  location /body/ { proxy_set_body "uri=$uri"; proxy_pass http://{{b}}; }
+  location /empty/ { proxy_set_body ""; proxy_pass http://{{b}}; }
+  location /bind/ { proxy_bind 127.0.0.2; proxy_socket_keepalive on; proxy_pass http://{{peer}}; }
+  location /vbind/ { proxy_bind $arg_a; proxy_pass http://{{peer}}; }
+}`, map[string]string{"b": b.Addr, "peer": ln.Addr().String()})
+
+	tests := []struct{ name, req, head, body string }{
+		{"method", "GET /method/x HTTP/1.1\nHost: h\n\n", "POST /method/x HTTP/1.0\nHost: {{b}}\nConnection: close", ""},
+		{"method variable", "GET /vmethod/x?m=PURGE HTTP/1.1\nHost: h\n\n", "PURGE /vmethod/x?m=PURGE HTTP/1.0\nHost: {{b}}\nConnection: close", ""},
+		{"set body", "POST /body/x HTTP/1.1\nHost: h\nContent-Length: 5\nX-A: 1\n\nhello", "POST /body/x HTTP/1.0\nHost: {{b}}\nConnection: close\nContent-Length: 11\nX-A: 1", "uri=/body/x"},
+		{"set body chunked client", "POST /body/c HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n5\nhello\n0\n\n", "POST /body/c HTTP/1.0\nHost: {{b}}\nConnection: close\nContent-Length: 11", "uri=/body/c"},
+		{"empty body", "GET /empty/ HTTP/1.1\nHost: h\n\n", "GET /empty/ HTTP/1.0\nHost: {{b}}\nConnection: close\nContent-Length: 0", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b.Reset()
+			if r := g.do(tt.req, strings.Fields(tt.req)[0]); r.Status != 200 {
+				t.Fatalf("got status %d; want 200", r.Status)
+			}
+			got := waitOne(t, b)
+			want := strings.ReplaceAll(tt.head, "{{b}}", b.Addr)
+			if got.HeadText() != want || string(got.Body) != tt.body {
+				t.Errorf("backend got\n%s\n\n%q\nwant\n%s\n\n%q", got.HeadText(), got.Body, want, tt.body)
+			}
+		})
+	}
+
+	for _, tt := range []struct{ path, from string }{
+		{"/bind/", "127.0.0.2"},
+		{"/vbind/?a=127.0.0.3", "127.0.0.3"},
+		{"/vbind/", "127.0.0.1"}, // empty: no bind
+	} {
+		if r := g.get(tt.path); r.Status != 200 {
+			t.Fatalf("%s: got status %d; want 200", tt.path, r.Status)
+		}
+		select {
+		case from := <-peers:
+			if from != tt.from {
+				t.Errorf("%s: backend saw a connection from %s; want %s", tt.path, from, tt.from)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: backend saw no connection", tt.path)
+		}
+	}
+}
+
+// TestGateLimitRate: proxy_limit_rate paces the reading of a response as
+// nginx does (rate bytes in the first second, rate more in each next
+// one), so 25000 bytes at 10000 per second take two seconds at least;
+// "proxy_limit_rate 0" does not pace. Only the lower bound is checked.
+func TestGateLimitRate(t *testing.T) {
+	body := strings.Repeat("x", 25000)
+	b := proxytest.NewRecording(t, "HTTP/1.1 200 OK\r\nContent-Length: 25000\r\n\r\n"+body)
+	g := startGate(t, `
+proxy_limit_rate 10000;
+server { listen {{listen}};
+  location / { proxy_pass http://{{b}}; }
+  location /unlimited { proxy_limit_rate 0; proxy_pass http://{{b}}; }
+}`, map[string]string{"b": b.Addr})
+	start := time.Now()
+	r := g.get("/")
+	if took := time.Since(start); took < 2*time.Second {
+		t.Errorf("25000 bytes at proxy_limit_rate 10000 took %v; want 2s or more", took)
+	}
+	if r.Status != 200 || string(r.Body) != body {
+		t.Errorf("got status %d and %d bytes; want 200 and the body", r.Status, len(r.Body))
+	}
+	if r := g.get("/unlimited"); r.Status != 200 || string(r.Body) != body {
+		t.Errorf("unlimited: got status %d and %d bytes; want 200 and the body", r.Status, len(r.Body))
+	}
+}
+
+// TestGateIgnoreClientAbort: a client that leaves while the upstream
+// works makes wsgate close the upstream connection too (499), unless
+// proxy_ignore_client_abort is on: then the upstream keeps its request.
+func TestGateIgnoreClientAbort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	got := make(chan string, 4)    // the path of each request the backend read
+	closed := make(chan string, 4) // the path of a request whose connection wsgate closed
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				n, _ := c.Read(buf)
+				path := strings.Fields(string(buf[:n]) + " x x")[1]
+				got <- path
+				for {
+					if _, err := c.Read(buf); err != nil {
+						closed <- path
+						return
+					}
+				}
+			}()
+		}
+	}()
+	g := startGate(t, `
+server { listen {{listen}};
+  location /watch { proxy_pass http://{{b}}; }
+  location /ignore { proxy_ignore_client_abort on; proxy_pass http://{{b}}; }
+}`, map[string]string{"b": ln.Addr().String()})
+	for _, tt := range []struct {
+		path        string
+		closesFirst bool
+	}{{"/watch", true}, {"/ignore", false}} {
+		c := g.dial()
+		c.send("GET " + tt.path + " HTTP/1.1\nHost: h\n\n")
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the backend got no request", tt.path)
+		}
+		c.c.Close()
+		select {
+		case p := <-closed:
+			if !tt.closesFirst {
+				t.Errorf("%s: wsgate closed the upstream connection when the client left; want it kept", p)
+			}
+		case <-time.After(3 * time.Second):
+			if tt.closesFirst {
+				t.Errorf("%s: the upstream connection stayed open after the client left; want it closed", tt.path)
+			}
+		}
+	}
+}
