@@ -173,3 +173,30 @@ server { listen {{listen}};
 		}
 	}
 }
+
+// TestGateKeepaliveTime: keepalive_time ends keep-alive on a client
+// connection that has served requests longer than it, well before
+// keepalive_timeout or keepalive_requests would.
+func TestGateKeepaliveTime(t *testing.T) {
+	g := startGate(t, `
+server { listen {{listen}}; keepalive_time 200ms;
+  location / { return 200 ok; }
+}`, nil)
+	c := g.dial()
+	c.send("GET / HTTP/1.1\nHost: h\n\n")
+	if r := c.read("GET"); r.Status != 200 || connHeader(r) != "keep-alive" {
+		t.Fatalf("first response: got %d, Connection %q; want 200, keep-alive", r.Status, connHeader(r))
+	}
+	closed := proxytest.Poll(10*time.Second, func() bool {
+		c.send("GET / HTTP/1.1\nHost: h\n\n")
+		return connHeader(c.read("GET")) == "close"
+	})
+	if !closed {
+		t.Errorf("the connection was still kept alive long after keepalive_time")
+	}
+}
+
+func connHeader(r *proxytest.Response) string {
+	v, _ := r.Get("Connection")
+	return v
+}
