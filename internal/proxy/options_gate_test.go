@@ -2,6 +2,9 @@ package proxy_test
 
 import (
 	"net"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +202,39 @@ server { listen {{listen}}; keepalive_time 200ms;
 func connHeader(r *proxytest.Response) string {
 	v, _ := r.Get("Connection")
 	return v
+}
+
+// TestGateUpstreamTimes: $upstream_header_time is the time to the
+// response head, "-" for a try that read none; $upstream_response_time is
+// "-" while the response is under way (add_header takes it before the
+// body) and the time to its end in the access log, as nginx has them.
+func TestGateUpstreamTimes(t *testing.T) {
+	b := proxytest.NewRecording(t, "")
+	logPath := filepath.Join(t.TempDir(), "times.log")
+	g := startGate(t, `
+log_format times '$upstream_connect_time|$upstream_header_time|$upstream_response_time';
+access_log `+logPath+` times;
+upstream two { server {{down}}; server {{b}}; }
+server { listen {{listen}};
+  add_header X-Header $upstream_header_time;
+  add_header X-Response $upstream_response_time;
+  location / { proxy_pass http://two; }
+}`, map[string]string{"b": b.Addr, "down": refusedAddr(t)})
+	r := g.get("/")
+	h, _ := r.Get("X-Header")
+	resp, _ := r.Get("X-Response")
+	num := `\d+\.\d{3}`
+	if !regexp.MustCompile(`^-, ` + num + `$`).MatchString(h) || !regexp.MustCompile(`^` + num + `, -$`).MatchString(resp) {
+		t.Errorf("got X-Header %q, X-Response %q; want \"-, N\" and \"N, -\"", h, resp)
+	}
+	var line string
+	proxytest.Eventually(t, 5*time.Second, func() bool {
+		b, _ := os.ReadFile(logPath)
+		line = strings.TrimSpace(string(b))
+		return line != ""
+	}, "no access log line")
+	want := `^-, ` + num + `\|-, ` + num + `\|` + num + `, ` + num + `$`
+	if !regexp.MustCompile(want).MatchString(line) {
+		t.Errorf("got log line %q; want it to match %s", line, want)
+	}
 }

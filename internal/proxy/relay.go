@@ -76,7 +76,8 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 	try.ResponseLength = body.BytesRead()
 	// $upstream_response_time runs to the end of the body
 	// (ngx_http_upstream_finalize_request), which a client read slowly,
-	// or limit_rate, holds back.
+	// or limit_rate, holds back; $upstream_header_time to the end of the
+	// head.
 	try.ResponseTime = time.Since(a.start)
 	// $upstream_bytes_received counts it.
 	try.BytesReceived = a.recv
