@@ -224,7 +224,7 @@ server { listen {{listen}};
 	h, _ := r.Get("X-Header")
 	resp, _ := r.Get("X-Response")
 	num := `\d+\.\d{3}`
-	if !regexp.MustCompile(`^-, ` + num + `$`).MatchString(h) || !regexp.MustCompile(`^` + num + `, -$`).MatchString(resp) {
+	if !regexp.MustCompile(`^-, `+num+`$`).MatchString(h) || !regexp.MustCompile(`^`+num+`, -$`).MatchString(resp) {
 		t.Errorf("got X-Header %q, X-Response %q; want \"-, N\" and \"N, -\"", h, resp)
 	}
 	var line string
