@@ -210,6 +210,7 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	head := c.buf
 	hasBody := passBody && (bodyLen > 0 || ur.Chunked)
 	c.dialOptions(po)
+	c.keepBody = snap.Vars.UsesRequestBody()
 	// One head written once, to an HTTP/1.0 upstream (never kept alive,
 	// never a tunnel): such a connection can skip net's dialer.
 	c.oneShot = !hasBody && !upgrade && !tg.tls && !plan.Headers.HTTP11(variant) && !c.dopt.any()

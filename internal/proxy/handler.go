@@ -54,24 +54,28 @@ type clientConn struct {
 	method      []byte // proxy_method's value
 	setBody     []byte // proxy_set_body's value
 	bindAddr    []byte // proxy_bind's value
-	shot        netpoll.Conn
-	work        *Local     // the serving goroutine's
-	ip          netip.Addr // ipText parsed, by clientIP
-	ipText      string     // the $remote_addr ip was parsed from
-	ipParsed    bool
-	tried       upstream.Tried
-	resp        http1.Response
-	upBody      http1.Body
-	upRd        upstreamReader
-	now         netpoll.Now // upstream heads written without waiting
-	reqHL       reqHeaders
-	respHL      respHeaders
-	up          snapshot.UpstreamResponse
-	plan        *snapshot.Loc // during WriteComposedHeader
-	composeFn   func(dst []byte, f exchange.Framing) []byte
-	port        int // local port for absolute redirects; 0 for 80/443
-	host        []byte
-	headAt      time.Time // when the response head was composed (Date)
+	// keepBody: a template reads $request_body, so a streamed body of up
+	// to keptBodyMax bytes is kept (bodyKept) as it goes upstream.
+	keepBody  bool
+	bodyKept  []byte
+	shot      netpoll.Conn
+	work      *Local     // the serving goroutine's
+	ip        netip.Addr // ipText parsed, by clientIP
+	ipText    string     // the $remote_addr ip was parsed from
+	ipParsed  bool
+	tried     upstream.Tried
+	resp      http1.Response
+	upBody    http1.Body
+	upRd      upstreamReader
+	now       netpoll.Now // upstream heads written without waiting
+	reqHL     reqHeaders
+	respHL    respHeaders
+	up        snapshot.UpstreamResponse
+	plan      *snapshot.Loc // during WriteComposedHeader
+	composeFn func(dst []byte, f exchange.Framing) []byte
+	port      int // local port for absolute redirects; 0 for 80/443
+	host      []byte
+	headAt    time.Time // when the response head was composed (Date)
 	// tunneled is set when a tunnel took the connection over: the tunnel
 	// writes the request's access log line when it ends, finish does not.
 	tunneled bool

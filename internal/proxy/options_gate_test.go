@@ -238,3 +238,37 @@ server { listen {{listen}};
 		t.Errorf("got log line %q; want it to match %s", line, want)
 	}
 }
+
+// TestGateRequestBodyVariable: $request_body has a streamed body of up to
+// 16 KiB (nginx's client_body_buffer_size on 64-bit systems, where nginx
+// holds the body in one buffer), also chunked; a larger body is not
+// kept ("-" in the log).
+func TestGateRequestBodyVariable(t *testing.T) {
+	b := proxytest.NewRecording(t, "")
+	logPath := filepath.Join(t.TempDir(), "body.log")
+	g := startGate(t, `
+log_format body '$request_uri $request_body';
+access_log `+logPath+` body;
+server { listen {{listen}};
+  location / { proxy_http_version 1.1; proxy_pass http://{{b}}; }
+}`, map[string]string{"b": b.Addr})
+	big := strings.Repeat("b", 16<<10+1)
+	for _, req := range []string{
+		"POST /small HTTP/1.1\nHost: h\nContent-Length: 3\n\na=1",
+		"POST /chunked HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n3\nc=2\n0\n\n",
+		"POST /big HTTP/1.1\nHost: h\nContent-Length: 16385\n\n" + big,
+	} {
+		if r := g.do(req, "POST"); r.Status != 200 {
+			t.Fatalf("got status %d; want 200", r.Status)
+		}
+	}
+	var log string
+	proxytest.Eventually(t, 5*time.Second, func() bool {
+		b, _ := os.ReadFile(logPath)
+		log = string(b)
+		return strings.Count(log, "\n") == 3
+	}, "access log lines")
+	if want := "/small a=1\n/chunked c=2\n/big -\n"; log != want {
+		t.Errorf("got log\n%s\nwant\n%s", log, want)
+	}
+}
