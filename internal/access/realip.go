@@ -18,6 +18,7 @@ type RealIP struct {
 	kind      realIPKind
 	header    string // the header's name, for realIPHeader
 	recursive bool
+	unix      bool // "set_real_ip_from unix:"
 }
 
 // realIPKind is where real_ip_header looks.
@@ -32,7 +33,7 @@ const (
 
 // CompileRealIP compiles a level's realip settings; nil when it trusts
 // nobody (no set_real_ip_from), so that the phases skip it. "unix:"
-// trusts nothing wsgate accepts: it listens on TCP only. A host name is
+// trusts the clients of "listen unix:" sockets. A host name is
 // looked up with lookup, and each of its addresses is trusted; one that
 // does not resolve is nginx's error, "host not found in
 // set_real_ip_from".
@@ -43,6 +44,7 @@ func CompileRealIP(c config.RealIP, lookup func(host string) ([]netip.Addr, erro
 	ri := &RealIP{recursive: c.Recursive}
 	for _, f := range c.From {
 		if f.Unix {
+			ri.unix = true
 			continue
 		}
 		if f.Host != "" {
@@ -82,8 +84,14 @@ func CompileRealIP(c config.RealIP, lookup func(host string) ([]netip.Addr, erro
 }
 
 // trusted is ngx_cidr_match against set_real_ip_from: an IPv4-mapped
-// IPv6 address meets the IPv4 entries.
+// IPv6 address meets the IPv4 entries; the zero address is a client on a
+// UNIX-domain socket.
 func (ri *RealIP) trusted(a netip.Addr) bool {
+	if !a.IsValid() {
+		// A client on a UNIX-domain socket: ngx_cidr_match matches it
+		// with "unix:" alone.
+		return ri.unix
+	}
 	a = a.Unmap()
 	for _, p := range ri.from {
 		if p.Contains(a) {

@@ -21,7 +21,7 @@ import (
 // "Host: localhost" ($proxy_host), $proxy_port being empty (so a header
 // set to it is not sent); a client on
 // "listen unix:" has $remote_addr "unix:", no $remote_port, and is what
-// "deny unix:" refuses; a proxy_pass with variables may name a socket
+// "deny unix:" refuses and "set_real_ip_from unix:" trusts; a proxy_pass with variables may name a socket
 // too; $upstream_addr names the socket "unix:/path".
 func TestGateUnixUpstreams(t *testing.T) {
 	dir := t.TempDir()
@@ -41,6 +41,7 @@ server { listen {{listen}}; listen unix:{{front}};
   location /uri/ { proxy_pass http://{{rec}}:/x/; }
   location /vars/ { proxy_set_header X-Host $proxy_host; proxy_set_header X-Port $proxy_port; proxy_pass http://{{rec}}; }
   location /deny/ { deny unix:; proxy_pass http://{{rec}}; }
+  location /realip/ { set_real_ip_from unix:; deny unix:; proxy_set_header X-Client $remote_addr; proxy_pass http://{{rec}}; }
   location /evaluated/ { set $sock {{recpath}}; proxy_pass http://unix:$sock:/e$uri; }
 }`, map[string]string{"a": aSock, "b": bSock, "rec": recSock, "recpath": strings.TrimPrefix(recSock, "unix:"), "front": front})
 
@@ -52,7 +53,7 @@ server { listen {{listen}}; listen unix:{{front}};
 		}
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(20 * time.Second))
-		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: h\r\nX-Real-IP: 192.0.2.7\r\nConnection: close\r\n\r\n")
 		r, err := proxytest.ReadResponse(bufio.NewReader(c), "GET")
 		if err != nil {
 			t.Fatalf("reading response: %v", err)
@@ -86,6 +87,10 @@ server { listen {{listen}}; listen unix:{{front}};
 		{"variables", "/evaluated/z", false, 200, "GET /e/evaluated/z HTTP/1.0\nHost: localhost"},
 		{"deny unix: on tcp", "/deny/", false, 200, "GET /deny/ HTTP/1.0\nHost: localhost"},
 		{"deny unix: on unix", "/deny/", true, 403, ""},
+		// set_real_ip_from unix: trusts the socket's clients: X-Real-IP
+		// gives the address, which "deny unix:" then does not match.
+		{"realip on unix", "/realip/", true, 200, "GET /realip/ HTTP/1.0\nX-Client: 192.0.2.7\nHost: localhost"},
+		{"realip on tcp", "/realip/", false, 200, "GET /realip/ HTTP/1.0\nX-Client: 127.0.0.1\nHost: localhost"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,7 +119,7 @@ server { listen {{listen}}; listen unix:{{front}};
 	proxytest.Eventually(t, 5*time.Second, func() bool {
 		b, _ := os.ReadFile(logPath)
 		log = string(b)
-		return strings.Count(log, "\n") == 10
+		return strings.Count(log, "\n") == 12
 	}, "access log lines")
 	for _, want := range []string{
 		"/two/|127.0.0.1|",
