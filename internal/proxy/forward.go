@@ -307,6 +307,15 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		c.unanswered = resp.Status
 		return resp.Status
 	}
+	if xar := accelRedirect(resp, lc); xar != nil {
+		// X-Accel-Redirect: the answer is dropped unread and the
+		// request goes on where the header says.
+		c.record(at, resp.Status, start)
+		at.conn.Close()
+		at.done(upstream.Success)
+		c.accel, c.hasAccel = c.accelResult(w, req, resp, xar), true
+		return resp.Status
+	}
 	if resp.Status == 101 {
 		return c.upgrade(w, req, plan, lc, at, resp, upgrade, allowTunnel, isWS, start)
 	}

@@ -84,6 +84,10 @@ type clientConn struct {
 	// unanswered is an error status left to the pipeline (writeError,
 	// proxy_intercept_errors); 0 when the proxy answered.
 	unanswered int
+	// accel is the internal redirect an X-Accel-Redirect asked for, when
+	// hasAccel (see xar.go).
+	accel    exchange.Result
+	hasAccel bool
 }
 
 var _ ContentHandler = (*clientConn)(nil)
@@ -112,10 +116,14 @@ func (c *clientConn) ServeContent(w exchange.ResponseWriter, req *exchange.Reque
 	c.vc = vc
 	c.tunneled = false
 	c.unanswered = 0
+	c.hasAccel = false
 	status := c.forward(w, req, loc.Snapshot, loc, loc.Conf)
 	c.vc = nil
 	if c.unanswered != 0 {
 		return exchange.Result{Error: c.unanswered}
+	}
+	if c.hasAccel {
+		return c.accel
 	}
 	return exchange.Result{Status: status, Detached: c.tunneled}
 }
