@@ -90,26 +90,43 @@ func parseUnsafeURI(v []byte) (uri, args string, ok bool) {
 			break
 		}
 	}
-	if !quoted {
+	d, changed := unescapeURI(v[:end])
+	if !quoted || !changed {
+		if hasDotDot(v[:end]) {
+			// "..?x": nginx checks the leading ".." only when a '/' or
+			// nothing follows it; wsgate refuses it too.
+			return "", "", false
+		}
 		return string(v[:end]), args, true
 	}
-	u, _, ok := parseUnsafeURI(unescapeURI(v[:end]))
+	u, _, ok := parseUnsafeURI(d)
 	return u, args, ok
 }
 
+// hasDotDot reports whether p has a ".." segment.
+func hasDotDot(p []byte) bool {
+	for _, seg := range bytes.Split(p, []byte("/")) {
+		if string(seg) == ".." {
+			return true
+		}
+	}
+	return false
+}
+
 // unescapeURI decodes %XX escapes; a '%' not followed by two hex digits
-// stays as it is.
-func unescapeURI(v []byte) []byte {
-	out := make([]byte, 0, len(v))
+// stays as it is. changed is false when there was nothing to decode.
+func unescapeURI(v []byte) (out []byte, changed bool) {
+	out = make([]byte, 0, len(v))
 	for i := 0; i < len(v); i++ {
 		if v[i] == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]) {
 			out = append(out, unhex(v[i+1])<<4|unhex(v[i+2]))
 			i += 2
+			changed = true
 			continue
 		}
 		out = append(out, v[i])
 	}
-	return out
+	return out, changed
 }
 
 func isHex(c byte) bool {
