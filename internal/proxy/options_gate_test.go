@@ -272,3 +272,29 @@ server { listen {{listen}};
 		t.Errorf("got log\n%s\nwant\n%s", log, want)
 	}
 }
+
+// TestGateIgnoreHeaders: proxy_ignore_headers turns off what wsgate does
+// with X-Accel-Limit-Rate ($limit_rate, shown by add_header) and
+// X-Accel-Redirect (the answer is passed on, the header hidden).
+func TestGateIgnoreHeaders(t *testing.T) {
+	b := proxytest.NewRecording(t, "HTTP/1.1 200 OK\r\nX-Accel-Limit-Rate: 1000\r\nX-Accel-Redirect: /files/x\r\nContent-Length: 2\r\n\r\nup")
+	g := startGate(t, `
+server { listen {{listen}};
+  add_header X-Rate $limit_rate;
+  location /acted/ { proxy_ignore_headers X-Accel-Redirect; proxy_pass http://{{b}}; }
+  location /ignored/ { proxy_ignore_headers X-Accel-Redirect X-Accel-Limit-Rate; proxy_pass http://{{b}}; }
+  location /redirected/ { proxy_pass http://{{b}}; }
+  location /files/ { return 200 "files"; }
+}`, map[string]string{"b": b.Addr})
+	for _, tt := range []struct{ path, rate, body string }{
+		{"/acted/", "1000", "up"},
+		{"/ignored/", "0", "up"},
+		{"/redirected/", "", "files"},
+	} {
+		r := g.get(tt.path)
+		rate, _ := r.Get("X-Rate")
+		if _, ok := r.Get("X-Accel-Redirect"); ok || string(r.Body) != tt.body || tt.rate != "" && rate != tt.rate {
+			t.Errorf("%s: got X-Rate %q, body %q, X-Accel-Redirect shown %v; want %q, %q, hidden", tt.path, rate, r.Body, ok, tt.rate, tt.body)
+		}
+	}
+}
