@@ -361,6 +361,7 @@ func (c *checker) finish() {
 		s.ClientHeaderBufferSize = 1 << 10
 		s.LargeClientHeaderBuffers = Buffers{Num: 4, Size: 8 << 10}
 		s.MergeSlashes, s.UnderscoresInHeaders, s.IgnoreInvalidHeaders = true, false, true
+		s.HTTP2 = HTTP2Conf{MaxConcurrentStreams: 128, BodyPrereadSize: 64 << 10, ChunkSize: 8 << 10, RecvBufferSize: 256 << 10}
 		for _, apply := range c.http.level.srv {
 			apply(s)
 		}

@@ -59,16 +59,16 @@ func TestNginxDirectivesKnown(t *testing.T) {
 
 // TestConfigureArgs: -V's configure arguments follow the directive table:
 // the SSL module and the rewrite module (return works) are claimed,
-// HTTP/2 and HTTP/3 are not, headers-more is added as a
+// HTTP/2 is, HTTP/3 is not, headers-more is added as a
 // third-party module, and every probe is a directive nginx has.
 func TestConfigureArgs(t *testing.T) {
 	args := " " + ConfigureArgs() + " "
-	for _, want := range []string{" --with-http_ssl_module ", " --without-http-cache ", " --without-http_fastcgi_module ", " --add-module=../headers-more-nginx-module "} {
+	for _, want := range []string{" --with-http_ssl_module ", " --with-http_v2_module ", " --without-http-cache ", " --without-http_fastcgi_module ", " --add-module=../headers-more-nginx-module "} {
 		if !strings.Contains(args, want) {
 			t.Errorf("got %q; want %q in it", args, want)
 		}
 	}
-	for _, not := range []string{"http_v2", "http_v3", "rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive"} {
+	for _, not := range []string{"http_v3", "rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive"} {
 		if strings.Contains(args, not) {
 			t.Errorf("got %q; want no %q in it (claimed and not built, or built and denied)", args, not)
 		}
@@ -107,9 +107,14 @@ func TestDirectiveWording(t *testing.T) {
 		{desc: "ssl on without a certificate", conf: "server { listen 443; ssl on; }", err: `no "ssl_certificate" is defined for the "listen ... ssl" directive`},
 		{desc: "quic listen", conf: "server { listen 443 quic; }", err: `listen parameter "quic" is not supported by wsgate`},
 		{desc: "ssl_early_data", conf: "server { ssl_early_data on; }", notice: `"ssl_early_data" accepted and ignored: wsgate does not accept TLS early data`},
-		{desc: "http2 tuning", conf: "http2_max_concurrent_streams 64; server { }", notice: `"http2_max_concurrent_streams" accepted and ignored: wsgate serves HTTP/1.1 only`},
-		{desc: "listen http2", conf: "server { listen 8443 http2; }", notice: `listen parameter "http2": wsgate serves HTTP/1.1 only`},
-		{desc: "http2 on", conf: "server { listen 8443; http2 on; }", notice: `"http2 on": wsgate serves HTTP/1.1 only`},
+		{desc: "http2 tuning", conf: "http2_max_concurrent_streams 64; http2_recv_buffer_size 128k; server { http2_chunk_size 16k; http2_body_preread_size 1m; }"},
+		{desc: "http2_chunk_size in a location", conf: "server { location / { http2_chunk_size 16k; } }", err: `"http2_chunk_size" is taken from the http and server levels only`},
+		{desc: "http2_recv_buffer_size in a server", conf: "server { http2_recv_buffer_size 1m; }", err: `"http2_recv_buffer_size" directive is not allowed here`},
+		{desc: "http2_idle_timeout", conf: "server { http2_idle_timeout 3m; }", notice: `the "http2_idle_timeout" directive is obsolete, use the "keepalive_timeout" directive instead`},
+		{desc: "http2_max_field_size", conf: "http2_max_field_size 8k; server { }", notice: `the "http2_max_field_size" directive is obsolete, use the "large_client_header_buffers" directive instead`},
+		{desc: "http2_push", conf: "server { location / { http2_push /style.css; } }", notice: `"http2_push" accepted and ignored: wsgate does not push`},
+		{desc: "listen http2", conf: "server { listen 8443 http2; }"},
+		{desc: "http2 on", conf: "server { listen 8443; http2 on; }"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

@@ -97,6 +97,15 @@ type Server struct {
 	UnderscoresInHeaders     bool          `reload:"keep"` // default off
 	IgnoreInvalidHeaders     bool          `reload:"keep"` // default on
 	TLS                      *TLSConf      `reload:"keep"` // nil unless ssl_certificate is set
+	HTTP2                    HTTP2Conf     `reload:"keep"`
+}
+
+// HTTP2Conf is a server's ngx_http_v2_module settings.
+type HTTP2Conf struct {
+	MaxConcurrentStreams int   // http2_max_concurrent_streams, default 128
+	BodyPrereadSize      int64 // http2_body_preread_size, default 64k
+	ChunkSize            int64 // http2_chunk_size, default 8k
+	RecvBufferSize       int64 // http2_recv_buffer_size (http level), default 256k
 }
 
 // Buffers is a "number size" pair (large_client_header_buffers, proxy_buffers).

@@ -1,0 +1,116 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"wsgate/internal/proxytest"
+)
+
+// h2Client is an HTTP/2 client (golang.org/x/net/http2) for addr: over
+// TLS with ALPN h2, or h2c with prior knowledge.
+func h2Client(addr string, useTLS bool) *http.Client {
+	tr := &http2.Transport{AllowHTTP: true}
+	tr.DialTLSContext = func(ctx context.Context, network, _ string, _ *tls.Config) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil || !useTLS {
+			return c, err
+		}
+		tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test", NextProtos: []string{"h2"}})
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// TestH2Proxy checks ordinary requests over HTTP/2, on TLS (ALPN h2) and
+// on a plain http2 address (h2c prior knowledge): they are proxied to an
+// HTTP/1.1 backend with nginx's header rules (:authority as Host,
+// cookies joined with "; "), and the answer comes back on the stream;
+// HTTP/1.1 still works on both addresses.
+func TestH2Proxy(t *testing.T) {
+	back := proxytest.NewRecording(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Up: 1\r\nConnection: keep-alive\r\n\r\nok")
+	a, p := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir, "a.test")
+	conf := "events {}\nhttp {\n    access_log off;\n" +
+		"    server { listen " + a + " ssl http2; server_name a.test; ssl_certificate " + cert + "; ssl_certificate_key " + key + ";\n" +
+		"        location / { proxy_pass http://" + back.Addr + "; proxy_set_header Host $host; } }\n" +
+		"    server { listen " + p + " http2; location / { proxy_pass http://" + back.Addr + "; proxy_set_header Host $host; } }\n" +
+		"}\n"
+	start(t, conf, Options{})
+
+	for _, tt := range []struct {
+		name string
+		addr string
+		tls  bool
+	}{
+		{"tls", a, true},
+		{"h2c", p, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			back.Reset()
+			c := h2Client(tt.addr, tt.tls)
+			scheme := "http"
+			if tt.tls {
+				scheme = "https"
+			}
+			req, _ := http.NewRequest("GET", scheme+"://a.test/x?y=1", nil)
+			req.Header.Add("Cookie", "a=1")
+			req.Header.Add("Cookie", "b=2")
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.ProtoMajor != 2 || resp.StatusCode != 200 || string(body) != "ok" || resp.Header.Get("X-Up") != "1" {
+				t.Fatalf("got %s %d %q X-Up %q; want HTTP/2 200 \"ok\" X-Up 1", resp.Proto, resp.StatusCode, body, resp.Header.Get("X-Up"))
+			}
+			if resp.Header.Get("Connection") != "" {
+				t.Errorf("Connection %q in an HTTP/2 response", resp.Header.Get("Connection"))
+			}
+			rs := back.WaitRequests(1, 5*time.Second)
+			if len(rs) != 1 {
+				t.Fatalf("backend got %d requests; want 1", len(rs))
+			}
+			r := rs[0]
+			if r.Line != "GET /x?y=1 HTTP/1.0" {
+				t.Errorf("request line %q", r.Line)
+			}
+			if h, _ := r.Get("Host"); h != "a.test" {
+				t.Errorf("Host %q; want a.test", h)
+			}
+			if ck, _ := r.Get("Cookie"); ck != "a=1; b=2" {
+				t.Errorf("Cookie %q; want \"a=1; b=2\"", ck)
+			}
+			// HTTP/1.1 on the same address.
+			if !tt.tls {
+				mustGetContains(t, tt.addr, "ok")
+			}
+		})
+	}
+}
+
+func mustGetContains(t *testing.T, addr, want string) {
+	t.Helper()
+	got, err := get(addr)
+	if err != nil {
+		t.Fatalf("GET on %s: %v", addr, err)
+	}
+	if !strings.Contains(got, want) {
+		t.Fatalf("GET on %s: got %q; want %q", addr, got, want)
+	}
+}
