@@ -147,8 +147,9 @@ func (st *stream) buildRequest(fields []hpack.HeaderField, truncated bool) (stat
 		return status, true
 	}
 	r.HeadLength = len(head)
-	// A body without a declared length is framed by its DATA frames.
-	r.Chunked = !st.bodyless && r.ContentLength < 0
+	// A body without a declared length is framed by its DATA frames;
+	// an extended CONNECT has none: its DATA is the tunnel's.
+	r.Chunked = !st.bodyless && !st.extConnect && r.ContentLength < 0
 	if st.bodyless && r.ContentLength > 0 {
 		return 0, false
 	}

@@ -260,7 +260,7 @@ func (b *body) Begin() error {
 	return nil
 }
 
-func (b *body) Empty() bool { return b.st.bodyless }
+func (b *body) Empty() bool { return b.st.bodyless || b.st.extConnect }
 
 func (b *body) BytesRead() int64 { return b.read }
 
@@ -268,6 +268,9 @@ func (b *body) Read(p []byte) (int, error) {
 	if err := b.Begin(); err != nil {
 		b.last = err
 		return 0, err
+	}
+	if b.st.extConnect {
+		return 0, io.EOF
 	}
 	if b.timeout > 0 {
 		b.st.setDeadline(time.Now().Add(b.timeout), false)

@@ -1,0 +1,195 @@
+package server
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"wsgate/internal/proxytest"
+	"wsgate/internal/ws"
+)
+
+// h2Conn is one HTTP/2 connection to addr (TLS, ALPN h2) as x/net's
+// client keeps it: every round trip on it is a stream of this connection.
+func h2Conn(t *testing.T, addr string) *http2.ClientConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test", NextProtos: []string{"h2"}})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	cc, err := (&http2.Transport{}).NewClientConn(tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return cc
+}
+
+// h2WS is a WebSocket over one HTTP/2 stream (RFC 8441): the client's
+// frames go through the request body pipe, the server's come on the
+// response body.
+type h2WS struct {
+	resp *http.Response
+	out  *io.PipeWriter
+	br   *bufio.Reader
+}
+
+// dialWS opens a WebSocket on cc with an extended CONNECT to path.
+func dialWS(t *testing.T, cc *http2.ClientConn, path string) *h2WS {
+	t.Helper()
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("CONNECT", "https://a.test"+path, pr)
+	req.Header.Set(":protocol", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("extended CONNECT: %v", err)
+	}
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("extended CONNECT: status %d %q; want 200", resp.StatusCode, b)
+	}
+	w := &h2WS{resp: resp, out: pw, br: bufio.NewReader(resp.Body)}
+	t.Cleanup(func() { pw.Close(); resp.Body.Close() })
+	return w
+}
+
+// send writes one masked frame.
+func (w *h2WS) send(op ws.Opcode, p []byte) error {
+	h := ws.Header{Fin: true, Opcode: op, Masked: true, MaskKey: [4]byte{1, 2, 3, 4}, Length: uint64(len(p))}
+	b := ws.AppendHeader(nil, h)
+	start := len(b)
+	b = append(b, p...)
+	ws.Mask(b[start:], h.MaskKey, 0)
+	_, err := w.out.Write(b)
+	return err
+}
+
+// recv reads one unmasked frame.
+func (w *h2WS) recv() (ws.Opcode, []byte, error) {
+	var hb [14]byte
+	if _, err := io.ReadFull(w.br, hb[:2]); err != nil {
+		return 0, nil, err
+	}
+	n := 2
+	switch hb[1] & 0x7f {
+	case 126:
+		n = 4
+	case 127:
+		n = 10
+	}
+	if _, err := io.ReadFull(w.br, hb[2:n]); err != nil {
+		return 0, nil, err
+	}
+	h, _, err := ws.ParseHeader(hb[:n])
+	if err != nil {
+		return 0, nil, err
+	}
+	p := make([]byte, h.Length)
+	_, err = io.ReadFull(w.br, p)
+	return h.Opcode, p, err
+}
+
+// h2WSConf is a TLS http2 address proxying /ws/ to back, with
+// proxy_read_timeout read.
+func h2WSConf(t *testing.T, addr, back, read string) string {
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir, "a.test")
+	return "events {}\nhttp {\n    access_log off;\n" +
+		"    server { listen " + addr + " ssl http2; server_name a.test; ssl_certificate " + cert + "; ssl_certificate_key " + key + ";\n" +
+		"        location /ws/ { proxy_pass http://" + back + "; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\"; proxy_read_timeout " + read + "; }\n" +
+		"        location / { return 200 \"page\"; } }\n" +
+		"}\n"
+}
+
+// TestH2WebSocket checks RFC 8441: many WebSockets on one HTTP/2
+// connection, each bridged to an HTTP/1.1 Upgrade to the backend with a
+// fresh Sec-WebSocket-Key, messages echoed both ways, an ordinary request
+// on the same connection meanwhile, and a Close that ends the stream.
+func TestH2WebSocket(t *testing.T) {
+	back := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	a := proxytest.FreeAddr(t)
+	start(t, h2WSConf(t, a, back.Addr, "60s"), Options{})
+	cc := h2Conn(t, a)
+
+	const n = 20
+	socks := make([]*h2WS, n)
+	for i := range socks {
+		socks[i] = dialWS(t, cc, fmt.Sprintf("/ws/%d", i))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i, s := range socks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 5 {
+				msg := fmt.Sprintf("m%d-%d", i, j)
+				if err := s.send(ws.OpText, []byte(msg)); err != nil {
+					errs <- err
+					return
+				}
+				op, p, err := s.recv()
+				if err != nil || op != ws.OpText || string(p) != msg {
+					errs <- fmt.Errorf("socket %d: got %v %q %v; want text %q", i, op, p, err, msg)
+					return
+				}
+			}
+		}()
+	}
+	// An ordinary request on the same connection while they run.
+	req, _ := http.NewRequest("GET", "https://a.test/", nil)
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if string(body) != "page" {
+		t.Errorf("GET / on the WebSockets' connection: got %q; want \"page\"", body)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	rs := back.Requests()
+	if len(rs) != n {
+		t.Fatalf("backend saw %d handshakes; want %d", len(rs), n)
+	}
+	keys := map[string]bool{}
+	for _, r := range rs {
+		k, _ := r.Get("Sec-WebSocket-Key")
+		up, _ := r.Get("Upgrade")
+		if k == "" || keys[k] || up != "websocket" {
+			t.Errorf("backend handshake %q: Upgrade %q, key %q (repeated: %v); want websocket and a fresh key", r.Line, up, k, keys[k])
+		}
+		keys[k] = true
+	}
+
+	// Close: the client's Close frame reaches the backend, whose Close
+	// comes back, and the stream ends.
+	s := socks[0]
+	if err := s.send(ws.OpClose, []byte{0x03, 0xe8}); err != nil {
+		t.Fatal(err)
+	}
+	op, p, err := s.recv()
+	if err != nil || op != ws.OpClose || len(p) < 2 || int(p[0])<<8|int(p[1]) != 1000 {
+		t.Fatalf("after Close: got %v %v %v; want Close 1000", op, p, err)
+	}
+	s.out.Close()
+	if _, err := s.br.ReadByte(); err != io.EOF {
+		t.Errorf("after the closing handshake: read %v; want EOF (END_STREAM)", err)
+	}
+}
