@@ -46,6 +46,7 @@ type serverConn struct {
 	sd  *Shutdown
 
 	cr countingReader
+	br *bufio.Reader // under cr
 	fr *http2.Framer // reads: the read loop only; writes: under wmu
 
 	// The write side, guarded by wmu. maxFrame is the client's
@@ -85,11 +86,12 @@ type countingReader struct {
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if c.total/8 > c.sc.payload+floodSlack {
+		// No bytes with the error: io.ReadFull would drop it.
+		return 0, errFlood
+	}
 	n, err := c.r.Read(p)
 	c.total += int64(n)
-	if c.total/8 > c.sc.payload+floodSlack {
-		return n, errFlood
-	}
 	return n, err
 }
 
@@ -108,7 +110,8 @@ func Serve(nc net.Conn, prefix []byte, cfg *Config, h Handler, sd *Shutdown) {
 	if len(prefix) > 0 {
 		r = io.MultiReader(bytes.NewReader(prefix), nc)
 	}
-	sc.cr = countingReader{r: bufio.NewReaderSize(r, size), sc: sc}
+	sc.br = bufio.NewReaderSize(r, size)
+	sc.cr = countingReader{r: sc.br, sc: sc}
 	sc.bw = bufio.NewWriterSize(nc, 16<<10)
 	sc.fr = http2.NewFramer(sc.bw, &sc.cr)
 	sc.henc = hpack.NewEncoder(&sc.hbuf)
@@ -236,7 +239,7 @@ func (sc *serverConn) process(f http2.Frame) error {
 		return sc.processSettings(f)
 	case *http2.PingFrame:
 		if !f.IsAck() {
-			return sc.writeFrame(func(fr *http2.Framer) error { return fr.WritePing(true, f.Data) })
+			return sc.writeControl(func(fr *http2.Framer) error { return fr.WritePing(true, f.Data) })
 		}
 	case *http2.GoAwayFrame:
 		sc.mu.Lock()
@@ -470,7 +473,7 @@ func (sc *serverConn) processSettings(f *http2.SettingsFrame) error {
 		}
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
-	return sc.writeFrame(func(fr *http2.Framer) error { return fr.WriteSettingsAck() })
+	return sc.writeControl(func(fr *http2.Framer) error { return fr.WriteSettingsAck() })
 }
 
 // armIdle starts the keepalive_timeout of a connection without streams;

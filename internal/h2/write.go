@@ -22,6 +22,30 @@ var (
 // writeFrame runs write with the framer under wmu and flushes. A failed
 // or timed-out write breaks the connection: it is closed.
 func (sc *serverConn) writeFrame(write func(fr *http2.Framer) error) error {
+	return sc.write(write, true)
+}
+
+// writeControl is writeFrame for the read loop's answers (SETTINGS and
+// PING acknowledgements): they are flushed only when no whole frame
+// waits in the read buffer, so that a burst of control frames costs one
+// write, and a client that does not read them stops being read (its
+// flood is then bounded by send_timeout, not by memory).
+func (sc *serverConn) writeControl(write func(fr *http2.Framer) error) error {
+	return sc.write(write, !sc.frameBuffered())
+}
+
+// frameBuffered reports whether a whole frame waits in the read buffer;
+// the read loop only.
+func (sc *serverConn) frameBuffered() bool {
+	n := sc.br.Buffered()
+	if n < 9 {
+		return false
+	}
+	h, _ := sc.br.Peek(9)
+	return n >= 9+(int(h[0])<<16|int(h[1])<<8|int(h[2]))
+}
+
+func (sc *serverConn) write(write func(fr *http2.Framer) error, flush bool) error {
 	sc.wmu.Lock()
 	if sc.wbroken {
 		sc.wmu.Unlock()
@@ -31,7 +55,7 @@ func (sc *serverConn) writeFrame(write func(fr *http2.Framer) error) error {
 		sc.nc.SetWriteDeadline(time.Now().Add(t))
 	}
 	err := write(sc.fr)
-	if err == nil {
+	if err == nil && flush {
 		err = sc.bw.Flush()
 	}
 	if err != nil {

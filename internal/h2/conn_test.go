@@ -1,0 +1,335 @@
+package h2
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"wsgate/internal/exchange"
+)
+
+// testHandler answers "/" with "ok", "/big" with big, and holds "/hold"
+// until release is closed.
+type testHandler struct {
+	entered atomic.Int32
+	release chan struct{}
+	big     []byte
+}
+
+func (h *testHandler) ServeH2(w exchange.ResponseWriter, req *exchange.Request) {
+	h.entered.Add(1)
+	switch string(req.Path) {
+	case "/hold":
+		<-h.release
+		w.WriteHeader(204, "", -1)
+	case "/big":
+		w.WriteHeader(200, "", int64(len(h.big)))
+		w.Write(h.big)
+	default:
+		w.AddHeader("X-Host", string(req.Host))
+		w.WriteHeader(200, "", 2)
+		w.Write([]byte("ok"))
+	}
+}
+
+func (h *testHandler) ServeHeadError(w exchange.ResponseWriter, req *exchange.Request, status int) {
+	w.WriteError(status)
+}
+
+// serve starts Serve for every connection to a loopback listener.
+func serve(t *testing.T, cfg Config, h Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); Serve(c, nil, &cfg, h, nil) }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// client is a raw HTTP/2 client on x/net's Framer, for what a
+// well-behaved client library never sends.
+type client struct {
+	t    *testing.T
+	c    net.Conn
+	fr   *http2.Framer
+	enc  *hpack.Encoder
+	hbuf bytes.Buffer
+}
+
+// dial connects, sends the preface and settings, and reads the server's
+// SETTINGS.
+func dial(t *testing.T, addr string, settings ...http2.Setting) *client {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	cl := &client{t: t, c: c, fr: http2.NewFramer(c, c)}
+	cl.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	cl.enc = hpack.NewEncoder(&cl.hbuf)
+	io.WriteString(c, Preface)
+	cl.fr.WriteSettings(settings...)
+	f, err := cl.fr.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.(*http2.SettingsFrame); !ok {
+		t.Fatalf("first frame %T; want SETTINGS", f)
+	}
+	return cl
+}
+
+// block encodes a request's fields.
+func (cl *client) block(path string, extra ...string) []byte {
+	cl.hbuf.Reset()
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "a.test"}, {":path", path}} {
+		cl.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		cl.enc.WriteField(hpack.HeaderField{Name: extra[i], Value: extra[i+1]})
+	}
+	return bytes.Clone(cl.hbuf.Bytes())
+}
+
+func (cl *client) get(id uint32, path string, extra ...string) error {
+	return cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: cl.block(path, extra...), EndStream: true, EndHeaders: true})
+}
+
+// response reads frames until stream id ends, answering nothing; it
+// returns the status and the body.
+func (cl *client) response(id uint32) (string, []byte, error) {
+	var status string
+	var body []byte
+	for {
+		f, err := cl.fr.ReadFrame()
+		if err != nil {
+			return status, body, err
+		}
+		switch f := f.(type) {
+		case *http2.MetaHeadersFrame:
+			if f.StreamID == id {
+				if s := f.PseudoValue("status"); s != "" {
+					status = s
+				}
+				if f.StreamEnded() {
+					return status, body, nil
+				}
+			}
+		case *http2.DataFrame:
+			if f.StreamID == id {
+				body = append(body, f.Data()...)
+				if f.StreamEnded() {
+					return status, body, nil
+				}
+			}
+		case *http2.RSTStreamFrame:
+			if f.StreamID == id {
+				return status, body, errors.New("reset: " + f.ErrCode.String())
+			}
+		case *http2.GoAwayFrame:
+			return status, body, errors.New("goaway: " + f.ErrCode.String())
+		}
+	}
+}
+
+// untilGoAway reads until GOAWAY or the connection's end and returns the
+// GOAWAY's code, or "" when none came.
+func (cl *client) untilGoAway() string {
+	for {
+		f, err := cl.fr.ReadFrame()
+		if err != nil {
+			return ""
+		}
+		if g, ok := f.(*http2.GoAwayFrame); ok {
+			return g.ErrCode.String()
+		}
+	}
+}
+
+func TestServeRequest(t *testing.T) {
+	addr := serve(t, DefaultConfig(), &testHandler{})
+	cl := dial(t, addr)
+	if err := cl.get(1, "/"); err != nil {
+		t.Fatal(err)
+	}
+	status, body, err := cl.response(1)
+	if err != nil || status != "200" || string(body) != "ok" {
+		t.Fatalf("got %q %q %v; want 200 \"ok\"", status, body, err)
+	}
+}
+
+// TestFlowControl: a response never takes more than the client's
+// windows (RFC 9113 6.9): with a 1000-byte stream window the server
+// sends 1000 bytes and waits; each WINDOW_UPDATE lets as much through.
+func TestFlowControl(t *testing.T) {
+	h := &testHandler{big: bytes.Repeat([]byte("x"), 5000)}
+	addr := serve(t, DefaultConfig(), h)
+	cl := dial(t, addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1000})
+	if err := cl.get(1, "/big"); err != nil {
+		t.Fatal(err)
+	}
+	got, granted := 0, 1000
+	for got < len(h.big) {
+		f, err := cl.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, ok := f.(*http2.DataFrame)
+		if !ok {
+			continue
+		}
+		got += len(d.Data())
+		if got > granted {
+			t.Fatalf("received %d bytes with a window of %d", got, granted)
+		}
+		if got == granted {
+			granted += 1000
+			cl.fr.WriteWindowUpdate(1, 1000)
+		}
+	}
+}
+
+// TestFloods: frames that carry no request (SETTINGS, PING, PRIORITY,
+// empty CONTINUATION) end the connection once they pass eight times the
+// payload plus 1 MiB, as nginx's flood check does.
+func TestFloods(t *testing.T) {
+	addr := serve(t, DefaultConfig(), &testHandler{})
+	tests := []struct {
+		name  string
+		flood func(cl *client) error
+	}{
+		{"settings", func(cl *client) error { return cl.fr.WriteSettings() }},
+		{"ping", func(cl *client) error { return cl.fr.WritePing(false, [8]byte{1}) }},
+		{"priority", func(cl *client) error {
+			return cl.fr.WritePriority(3, http2.PriorityParam{StreamDep: 1, Weight: 1})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cl := dial(t, addr)
+			code := make(chan string, 1)
+			go func() { code <- cl.untilGoAway() }()
+			// 9 MiB of frames at most: nginx's bound is 8 MiB without
+			// payload.
+			var err error
+			for i := 0; i < 9<<20/9 && err == nil; i++ {
+				err = tt.flood(cl)
+			}
+			// The connection ends before all of it is sent: GOAWAY
+			// NO_ERROR, or a reset where the close beat it.
+			if c := <-code; c != "NO_ERROR" && err == nil {
+				t.Errorf("after the flood: GOAWAY %q and no write error; want the connection ended", c)
+			}
+		})
+	}
+	t.Run("continuation", func(t *testing.T) {
+		cl := dial(t, addr)
+		code := make(chan string, 1)
+		go func() { code <- cl.untilGoAway() }()
+		err := cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: cl.block("/"), EndStream: true})
+		for i := 0; i < 9<<20/9 && err == nil; i++ {
+			err = cl.fr.WriteContinuation(1, false, nil)
+		}
+		if c := <-code; c == "" && err == nil {
+			t.Errorf("endless CONTINUATION frames: no GOAWAY and no write error; want the connection ended")
+		}
+	})
+	t.Run("continuation fields", func(t *testing.T) {
+		// A header list that never ends grows past the limit at once.
+		cl := dial(t, addr)
+		code := make(chan string, 1)
+		go func() { code <- cl.untilGoAway() }()
+		err := cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: cl.block("/"), EndStream: true})
+		n := 0
+		for ; n < 1000 && err == nil; n++ {
+			cl.hbuf.Reset()
+			cl.enc.WriteField(hpack.HeaderField{Name: "x-pad", Value: strings.Repeat("a", 4000)})
+			err = cl.fr.WriteContinuation(1, false, cl.hbuf.Bytes())
+		}
+		if c := <-code; c == "" && err == nil {
+			t.Errorf("after %d CONTINUATION frames of fields: no GOAWAY and no write error; want the connection ended", n)
+		}
+	})
+}
+
+// TestRapidReset (CVE-2023-44487): streams the client resets at once
+// still count against http2_max_concurrent_streams while their handlers
+// run, so the handlers started stay bounded, and a client that keeps
+// opening streams is sent GOAWAY ENHANCE_YOUR_CALM.
+func TestRapidReset(t *testing.T) {
+	h := &testHandler{release: make(chan struct{})}
+	defer close(h.release)
+	cfg := DefaultConfig()
+	cfg.MaxConcurrentStreams = 8
+	addr := serve(t, cfg, h)
+	cl := dial(t, addr)
+	code := make(chan string, 1)
+	go func() { code <- cl.untilGoAway() }()
+	var err error
+	for id := uint32(1); id < 20000 && err == nil; id += 2 {
+		if err = cl.get(id, "/hold"); err == nil {
+			err = cl.fr.WriteRSTStream(id, http2.ErrCodeCancel)
+		}
+	}
+	if c := <-code; c != "ENHANCE_YOUR_CALM" {
+		t.Errorf("after rapid resets: GOAWAY %q; want ENHANCE_YOUR_CALM", c)
+	}
+	if n := h.entered.Load(); n > int32(cfg.MaxConcurrentStreams) {
+		t.Errorf("%d handlers started; want at most %d", n, cfg.MaxConcurrentStreams)
+	}
+}
+
+// TestHPACKBomb: a small header block that names one large dynamic table
+// entry thousands of times is answered 400 "Request Header Or Cookie Too
+// Large" without being decoded whole, and the connection serves on.
+func TestHPACKBomb(t *testing.T) {
+	addr := serve(t, DefaultConfig(), &testHandler{})
+	cl := dial(t, addr)
+	cl.hbuf.Reset()
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "a.test"}, {":path", "/"}} {
+		cl.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	cl.enc.WriteField(hpack.HeaderField{Name: "x-bomb", Value: strings.Repeat("b", 3000)})
+	block := bytes.Clone(cl.hbuf.Bytes())
+	// The entry just added is dynamic index 1: 62 (0xbe, an indexed
+	// field), 10,000 times is 30 MB decoded from 13 kB in one frame. (A
+	// block that goes on in CONTINUATION frames past the limit ends the
+	// connection: TestFloods.)
+	block = append(block, bytes.Repeat([]byte{0xbe}, 10000)...)
+	if err := cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block, EndStream: true, EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+	status, body, err := cl.response(1)
+	if err != nil || status != "400" || !bytes.Contains(body, []byte("Request Header Or Cookie Too Large")) {
+		t.Fatalf("HPACK bomb: got %q %q %v; want 400 Request Header Or Cookie Too Large", status, body, err)
+	}
+	if err := cl.get(3, "/"); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, err := cl.response(3); status != "200" {
+		t.Fatalf("after the bomb: got %q %v; want 200", status, err)
+	}
+}
