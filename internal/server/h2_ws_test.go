@@ -2,16 +2,19 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"wsgate/internal/proxytest"
 	"wsgate/internal/ws"
@@ -191,5 +194,125 @@ func TestH2WebSocket(t *testing.T) {
 	s.out.Close()
 	if _, err := s.br.ReadByte(); err != io.EOF {
 		t.Errorf("after the closing handshake: read %v; want EOF (END_STREAM)", err)
+	}
+}
+
+// TestH2WebSocketReload: a reload that leaves the WebSocket's route as it
+// was does not touch a tunnel on an HTTP/2 stream; one that changes it
+// ends the tunnel with Close 1012 (Service Restart) on the stream, as
+// over HTTP/1.1; a stop afterwards ends the connection.
+func TestH2WebSocketReload(t *testing.T) {
+	back := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	a := proxytest.FreeAddr(t)
+	conf := h2WSConf(t, a, back.Addr, "60s")
+	ts := start(t, conf, Options{})
+	cc := h2Conn(t, a)
+	s := dialWS(t, cc, "/ws/x")
+	echo := func(msg string) {
+		t.Helper()
+		if err := s.send(ws.OpText, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		op, p, err := s.recv()
+		if err != nil || op != ws.OpText || string(p) != msg {
+			t.Fatalf("echo of %q: got %v %q %v", msg, op, p, err)
+		}
+	}
+	echo("before")
+	// The same file with one more location elsewhere: the route is kept.
+	ts.write(strings.Replace(conf, "location / {", "location /other { return 204; }\n        location / {", 1))
+	if err := ts.s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	echo("after an unrelated reload")
+	// proxy_read_timeout changes: the route changed.
+	ts.write(strings.Replace(conf, "proxy_read_timeout 60s", "proxy_read_timeout 90s", 1))
+	if err := ts.s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	op, p, err := s.recv()
+	if err != nil || op != ws.OpClose || len(p) < 2 || int(p[0])<<8|int(p[1]) != 1012 {
+		t.Fatalf("after the route changed: got %v %v %v; want Close 1012", op, p, err)
+	}
+	// The client answers; the stream ends.
+	s.send(ws.OpClose, p[:2])
+	s.out.Close()
+	if _, err := io.ReadAll(s.br); err != nil {
+		t.Errorf("after the closing handshake: %v; want the stream's end", err)
+	}
+	// The connection still serves new streams.
+	s2 := dialWS(t, cc, "/ws/y")
+	if err := s2.send(ws.OpText, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if op, p, err := s2.recv(); err != nil || string(p) != "new" {
+		t.Fatalf("a new WebSocket after the reload: got %v %q %v", op, p, err)
+	}
+}
+
+// TestH2WebSocketSlowReader: the tunnel writes to a WebSocket stream no
+// more than the client's flow-control window grants (RFC 9113 6.9): with
+// a 100-byte stream window, a 1000-byte echo arrives 100 bytes per
+// WINDOW_UPDATE.
+func TestH2WebSocketSlowReader(t *testing.T) {
+	back := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	a := proxytest.FreeAddr(t)
+	start(t, h2WSConf(t, a, back.Addr, "60s"), Options{})
+	c, err := net.DialTimeout("tcp", a, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(tc, tc)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	io.WriteString(tc, http2.ClientPreface)
+	fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100})
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, f := range [][2]string{{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", "/ws/slow"}, {"sec-websocket-version", "13"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+	msg := bytes.Repeat([]byte("z"), 1000)
+	h := ws.Header{Fin: true, Opcode: ws.OpBinary, Masked: true, MaskKey: [4]byte{9, 8, 7, 6}, Length: uint64(len(msg))}
+	frame := ws.AppendHeader(nil, h)
+	frame = append(frame, msg...)
+	ws.Mask(frame[len(frame)-len(msg):], h.MaskKey, 0)
+	sent := false
+	got, granted := 0, 100
+	want := len(msg) + 4 // the echo's frame: a 4-byte header, no mask
+	for got < want {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", got, err)
+		}
+		switch f := f.(type) {
+		case *http2.MetaHeadersFrame:
+			if s := f.PseudoValue("status"); s != "200" {
+				t.Fatalf("extended CONNECT: status %q; want 200", s)
+			}
+			if !sent {
+				fr.WriteData(1, false, frame)
+				sent = true
+			}
+		case *http2.DataFrame:
+			got += len(f.Data())
+			if got > granted {
+				t.Fatalf("received %d bytes with a stream window of %d", got, granted)
+			}
+			if got == granted {
+				granted += 100
+				fr.WriteWindowUpdate(1, 100)
+			}
+		case *http2.RSTStreamFrame, *http2.GoAwayFrame:
+			t.Fatalf("got %v", f)
+		}
 	}
 }
