@@ -69,6 +69,7 @@ func sniffH2c(nc net.Conn, timeout time.Duration) (conn net.Conn, h2c, ok bool) 
 func (s *Server) serveH2(c *conn, w *worker, ln *snapshot.Listen) {
 	xc := new(exchange.Conn)
 	*xc = w.xc
+	xc.NetConn = sharedConn{c.nc}
 	cfg := ln.H2
 	cfg.Logger = s.log
 	cfg.Stats = &s.stats
@@ -84,6 +85,16 @@ func (s *Server) serveH2(c *conn, w *worker, ln *snapshot.Listen) {
 	c.busy.Store(true)
 	h2.Serve(c.nc, nil, &cfg, &h2Handler{s: s, xc: xc}, sd)
 }
+
+// sharedConn is an HTTP/2 connection as its streams' handlers see it
+// (exchange.Conn.NetConn): its deadlines are the connection's own, not a
+// request's, so setting them does nothing, and it is no *net.TCPConn, so
+// that the proxy does not watch a socket that carries other streams.
+type sharedConn struct{ net.Conn }
+
+func (sharedConn) SetDeadline(time.Time) error      { return nil }
+func (sharedConn) SetReadDeadline(time.Time) error  { return nil }
+func (sharedConn) SetWriteDeadline(time.Time) error { return nil }
 
 // h2Handler serves the streams of one HTTP/2 connection.
 type h2Handler struct {

@@ -114,3 +114,26 @@ func mustGetContains(t *testing.T, addr, want string) {
 		t.Fatalf("GET on %s: got %q; want %q", addr, got, want)
 	}
 }
+
+// TestH2SlowUpstream: on h2c the client's socket carries every stream, so
+// the proxy's watch for a client gone while the upstream is slow must not
+// touch it: two slow answers in a row on one connection both arrive.
+func TestH2SlowUpstream(t *testing.T) {
+	back := proxytest.NewSlow(t, 100*time.Millisecond, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow")
+	p := proxytest.FreeAddr(t)
+	conf := "events {}\nhttp {\n    access_log off;\n" +
+		"    server { listen " + p + " http2; location / { proxy_pass http://" + back.Addr + "; } }\n}\n"
+	start(t, conf, Options{})
+	c := h2Client(p, false)
+	for i := range 2 {
+		resp, err := c.Get("http://a.test/")
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "slow" {
+			t.Fatalf("request %d: got %q; want \"slow\"", i, body)
+		}
+	}
+}
