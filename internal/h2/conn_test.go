@@ -333,3 +333,51 @@ func TestHPACKBomb(t *testing.T) {
 		t.Fatalf("after the bomb: got %q %v; want 200", status, err)
 	}
 }
+
+// TestKeepalive: keepalive_timeout closes a connection without streams
+// with GOAWAY NO_ERROR, and keepalive_requests makes a stream the
+// connection's last (GOAWAY naming it), as nginx 1.19.7+ applies both to
+// HTTP/2.
+func TestKeepalive(t *testing.T) {
+	t.Run("timeout", func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.Limits.KeepaliveTimeout = 50 * time.Millisecond
+		cl := dial(t, serve(t, cfg, &testHandler{}))
+		if err := cl.get(1, "/"); err != nil {
+			t.Fatal(err)
+		}
+		if status, _, err := cl.response(1); status != "200" {
+			t.Fatalf("got %q %v; want 200", status, err)
+		}
+		if c := cl.untilGoAway(); c != "NO_ERROR" {
+			t.Errorf("idle connection: GOAWAY %q; want NO_ERROR", c)
+		}
+	})
+	t.Run("requests", func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.Limits.KeepaliveRequests = 2
+		cl := dial(t, serve(t, cfg, &testHandler{}))
+		for _, id := range []uint32{1, 3} {
+			if err := cl.get(id, "/"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var last uint32
+		got := map[uint32]string{}
+		for len(got) < 2 || last == 0 {
+			f, err := cl.fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("got %v, GOAWAY last %d: %v", got, last, err)
+			}
+			switch f := f.(type) {
+			case *http2.MetaHeadersFrame:
+				got[f.StreamID] = f.PseudoValue("status")
+			case *http2.GoAwayFrame:
+				last = f.LastStreamID
+			}
+		}
+		if last != 3 || got[1] != "200" || got[3] != "200" {
+			t.Errorf("got statuses %v and GOAWAY last stream %d; want both 200 and 3", got, last)
+		}
+	})
+}
