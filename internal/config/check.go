@@ -307,6 +307,7 @@ func defaultLocConf() LocConf {
 		KeepaliveRequests:         1000,
 		KeepaliveTime:             time.Hour,
 		ServerTokens:              true,
+		HTTP2ChunkSize:            8 << 10,
 		ResolverTimeout:           30 * time.Second,
 		UninitializedVariableWarn: true,
 		AccessLogs:                []AccessLog{{Path: "logs/access.log", Format: "combined"}},
@@ -361,7 +362,7 @@ func (c *checker) finish() {
 		s.ClientHeaderBufferSize = 1 << 10
 		s.LargeClientHeaderBuffers = Buffers{Num: 4, Size: 8 << 10}
 		s.MergeSlashes, s.UnderscoresInHeaders, s.IgnoreInvalidHeaders = true, false, true
-		s.HTTP2 = HTTP2Conf{MaxConcurrentStreams: 128, BodyPrereadSize: 64 << 10, ChunkSize: 8 << 10, RecvBufferSize: 256 << 10}
+		s.HTTP2 = HTTP2Conf{MaxConcurrentStreams: 128, BodyPrereadSize: 64 << 10, RecvBufferSize: 256 << 10}
 		for _, apply := range c.http.level.srv {
 			apply(s)
 		}

@@ -4,7 +4,7 @@ import "fmt"
 
 // This file holds ngx_http_v2_module's directives. "http2 on" (nginx
 // 1.25.1) is read as the http2 parameter of the server's listens; the
-// limits are the server's (HTTP2Conf). The directives nginx 1.19.7 made
+// limits are the server's (HTTP2Conf), but for http2_chunk_size, a location's. The directives nginx 1.19.7 made
 // obsolete say what replaced them, as nginx 1.22 does.
 
 // http2Directives are ngx_http_v2_module's.
@@ -60,14 +60,9 @@ func setHTTP2Size(field func(*Server) *int64, min int64) setFunc {
 	}
 }
 
-// setHTTP2ChunkSize is http2_chunk_size. nginx takes it per location;
-// wsgate per server, so that a location's own value is refused rather
-// than ignored.
+// setHTTP2ChunkSize is http2_chunk_size (ngx_http_v2_chunk_size: more
+// than 0, at most NGX_HTTP_V2_MAX_FRAME_SIZE).
 func setHTTP2ChunkSize(c *checker, f *frame, d *Directive, _ bool) {
-	if f.loc != nil {
-		c.errorf(d.Pos, "\"http2_chunk_size\" is taken from the http and server levels only in wsgate; move it to the server")
-		return
-	}
 	v, ok := sizeArg(c, d)
 	if !ok {
 		return
@@ -76,5 +71,5 @@ func setHTTP2ChunkSize(c *checker, f *frame, d *Directive, _ bool) {
 		c.errorf(d.Args[0].Pos, "the http2 chunk size cannot be %s", fmt.Sprint(v))
 		return
 	}
-	f.lvl.srv = append(f.lvl.srv, func(s *Server) { s.HTTP2.ChunkSize = v })
+	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.HTTP2ChunkSize = v })
 }

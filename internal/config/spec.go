@@ -104,7 +104,6 @@ type Server struct {
 type HTTP2Conf struct {
 	MaxConcurrentStreams int   // http2_max_concurrent_streams, default 128
 	BodyPrereadSize      int64 // http2_body_preread_size, default 64k
-	ChunkSize            int64 // http2_chunk_size, default 8k
 	RecvBufferSize       int64 // http2_recv_buffer_size (http level), default 256k
 }
 
@@ -299,6 +298,9 @@ type LocConf struct {
 	// a keep-alive connection older than this.
 	KeepaliveTime time.Duration `reload:"keep"`
 	ServerTokens  bool          `reload:"keep"` // default on
+	// HTTP2ChunkSize is http2_chunk_size: the largest DATA frame of a
+	// response on HTTP/2 (a tunnel's stream keeps the size it started with).
+	HTTP2ChunkSize int64 `reload:"keep"` // default 8k
 
 	Resolver        *Resolver     `reload:"keep"` // nil: none (a proxy_pass host with variables must be an upstream or an IP)
 	ResolverTimeout time.Duration `reload:"keep"` // default 30s

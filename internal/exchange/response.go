@@ -175,4 +175,7 @@ type Limits struct {
 	KeepaliveTimeout  time.Duration // keepalive_timeout, default 75s; 0 disables keep-alive
 	KeepaliveRequests int           // keepalive_requests, default 1000
 	KeepaliveTime     time.Duration // keepalive_time, default 1h: no keep-alive once the connection is older; 0: no bound
+	// H2ChunkSize is http2_chunk_size, the largest DATA frame of a
+	// response on HTTP/2 (default 8k; 0: the connection's).
+	H2ChunkSize int
 }

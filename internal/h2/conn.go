@@ -198,17 +198,17 @@ func (sc *serverConn) readError(err error) {
 	switch {
 	case errors.As(err, &ce):
 		sc.logf("client sent invalid http2 frames", "error", err)
-		sc.goAway(http2.ErrCode(ce), true)
+		sc.fail(http2.ErrCode(ce))
 	case errors.Is(err, errFlood):
 		sc.logf(errFlood.Error())
-		sc.goAway(http2.ErrCodeNo, true)
+		sc.fail(http2.ErrCodeNo)
 	case errors.Is(err, http2.ErrFrameTooLarge):
-		sc.goAway(http2.ErrCodeFrameSize, true)
+		sc.fail(http2.ErrCodeFrameSize)
 	default:
 		var se http2.StreamError
 		if errors.As(err, &se) {
 			// Not reached: ReadFrame's stream errors come through process.
-			sc.goAway(http2.ErrCodeProtocol, true)
+			sc.fail(http2.ErrCodeProtocol)
 		}
 	}
 }
@@ -218,10 +218,10 @@ func (sc *serverConn) connError(err error) {
 	var ce http2.ConnectionError
 	if errors.As(err, &ce) {
 		sc.logf("client violated http2", "error", err)
-		sc.goAway(http2.ErrCode(ce), true)
+		sc.fail(http2.ErrCode(ce))
 		return
 	}
-	sc.goAway(http2.ErrCodeInternal, true)
+	sc.fail(http2.ErrCodeInternal)
 }
 
 // process acts on one frame. An error it returns ends the connection.
@@ -515,6 +515,28 @@ func (sc *serverConn) goAway(code http2.ErrCode, closeNow bool) {
 		sc.closeConn()
 	}
 }
+
+// fail ends the connection after an error of the client's, from the
+// read loop: GOAWAY with code, then a short lingering close, so that
+// the GOAWAY is read rather than lost to a reset caused by what the
+// client still sends (at most lingerBytes for lingerTime).
+func (sc *serverConn) fail(code http2.ErrCode) {
+	sc.goAway(code, false)
+	sc.mu.Lock()
+	sc.goneAway = true
+	sc.mu.Unlock()
+	if cw, ok := sc.nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		sc.nc.SetReadDeadline(time.Now().Add(lingerTime))
+		io.CopyN(io.Discard, sc.nc, lingerBytes)
+	}
+	sc.closeConn()
+}
+
+// The bounds of fail's lingering close.
+const (
+	lingerTime  = time.Second
+	lingerBytes = 1 << 20
+)
 
 // closeConn closes the connection; every stream's reads and writes fail.
 func (sc *serverConn) closeConn() {

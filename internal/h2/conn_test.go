@@ -295,7 +295,7 @@ func TestRapidReset(t *testing.T) {
 		}
 	}
 	if c := <-code; c != "ENHANCE_YOUR_CALM" {
-		t.Errorf("after rapid resets: GOAWAY %q; want ENHANCE_YOUR_CALM", c)
+		t.Errorf("after rapid resets: GOAWAY %q (write error %v); want ENHANCE_YOUR_CALM", c, err)
 	}
 	if n := h.entered.Load(); n > int32(cfg.MaxConcurrentStreams) {
 		t.Errorf("%d handlers started; want at most %d", n, cfg.MaxConcurrentStreams)
@@ -380,4 +380,28 @@ func TestKeepalive(t *testing.T) {
 			t.Errorf("got statuses %v and GOAWAY last stream %d; want both 200 and 3", got, last)
 		}
 	})
+}
+
+// TestChunkSize: http2_chunk_size bounds each DATA frame of a response.
+func TestChunkSize(t *testing.T) {
+	h := &testHandler{big: bytes.Repeat([]byte("y"), 1000)}
+	cfg := DefaultConfig()
+	cfg.Limits.H2ChunkSize = 100
+	cl := dial(t, serve(t, cfg, h))
+	if err := cl.get(1, "/big"); err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for got < len(h.big) {
+		f, err := cl.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := f.(*http2.DataFrame); ok {
+			if len(d.Data()) > 100 {
+				t.Fatalf("DATA frame of %d bytes; want at most 100", len(d.Data()))
+			}
+			got += len(d.Data())
+		}
+	}
 }

@@ -58,12 +58,14 @@ func (w *ResponseWriter) reset(req *exchange.Request, l exchange.Limits) {
 		hdr: w.hdr[:0], location: w.location[:0], lastMod: w.lastMod[:0], errHdr: w.errHdr[:0],
 		scratch: w.scratch[:0], trailers: w.trailers[:0], fields: w.fields[:0], sentHead: w.sentHead[:0]}
 	w.st.body.timeout = l.ClientBodyTimeout
+	w.st.chunk = l.H2ChunkSize
 }
 
 // SetLimits applies the location's limits: client_max_body_size and
 // client_body_timeout to the body, send_timeout to the writes.
 func (w *ResponseWriter) SetLimits(l exchange.Limits) error {
 	w.limits = l
+	w.st.chunk = l.H2ChunkSize
 	w.st.body.timeout = l.ClientBodyTimeout
 	return w.st.body.setMax(l.ClientMaxBodySize)
 }

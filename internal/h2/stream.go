@@ -27,6 +27,9 @@ type stream struct {
 	extConnect bool
 	// bodyless: the HEADERS frame ended the stream.
 	bodyless bool
+	// chunk is the largest DATA frame sent (http2_chunk_size of the
+	// request's location); set before the response's first write.
+	chunk int
 
 	req  http1.Request
 	body body

@@ -177,7 +177,10 @@ func (st *stream) reserve(want int) (int, error) {
 		if want == 0 {
 			return 0, nil
 		}
-		chunk := sc.cfg.ChunkSize
+		chunk := st.chunk
+		if chunk <= 0 {
+			chunk = sc.cfg.ChunkSize
+		}
 		if chunk <= 0 {
 			chunk = 8 << 10
 		}

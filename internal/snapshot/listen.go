@@ -97,6 +97,7 @@ func buildListens(s *Snapshot, env *Env, errs *config.ErrorList) {
 				KeepaliveTimeout:  lc.KeepaliveTimeout,
 				KeepaliveRequests: lc.KeepaliveRequests,
 				KeepaliveTime:     lc.KeepaliveTime,
+				H2ChunkSize:       int(lc.HTTP2ChunkSize),
 			}
 			cfg.ServerName = ServerInfo{Version: env.Version, Tokens: lc.ServerTokens}.Name()
 			ln.HTTP2 = h2Addr[l.Addr]
@@ -104,7 +105,7 @@ func buildListens(s *Snapshot, env *Env, errs *config.ErrorList) {
 				Head:                 cfg.Head,
 				MaxConcurrentStreams: uint32(cs.HTTP2.MaxConcurrentStreams),
 				BodyPrereadSize:      uint32(cs.HTTP2.BodyPrereadSize),
-				ChunkSize:            int(cs.HTTP2.ChunkSize),
+				ChunkSize:            int(lc.HTTP2ChunkSize),
 				RecvBufferSize:       int(cs.HTTP2.RecvBufferSize),
 				ClientHeaderTimeout:  cfg.ClientHeaderTimeout,
 				Limits:               cfg.Limits,
