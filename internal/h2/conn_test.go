@@ -405,3 +405,44 @@ func TestChunkSize(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformed: requests RFC 9113 8.1.1 calls malformed are reset with
+// PROTOCOL_ERROR: connection-specific fields (8.2.2), a missing :path,
+// and an extended CONNECT where SETTINGS_ENABLE_CONNECT_PROTOCOL was not
+// sent (RFC 8441 section 4).
+func TestMalformed(t *testing.T) {
+	h := &testHandler{}
+	addr := serve(t, DefaultConfig(), h)
+	cl := dial(t, addr)
+	tests := []struct {
+		name   string
+		fields [][2]string
+	}{
+		{"connection", [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}, {"connection", "keep-alive"}}},
+		{"upgrade", [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}, {"upgrade", "websocket"}}},
+		{"transfer-encoding", [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}, {"transfer-encoding", "chunked"}}},
+		{"te", [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}, {"te", "gzip"}}},
+		{"no path", [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "a"}}},
+		{"extended CONNECT not offered", [][2]string{{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"}, {":authority", "a"}, {":path", "/ws"}}},
+	}
+	id := uint32(1)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cl.hbuf.Reset()
+			for _, f := range tt.fields {
+				cl.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+			}
+			if err := cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: cl.hbuf.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := cl.response(id)
+			if err == nil || err.Error() != "reset: PROTOCOL_ERROR" {
+				t.Errorf("got %v; want RST_STREAM PROTOCOL_ERROR", err)
+			}
+			id += 2
+		})
+	}
+	if n := h.entered.Load(); n != 0 {
+		t.Errorf("the handler saw %d malformed requests; want none", n)
+	}
+}

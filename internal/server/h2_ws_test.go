@@ -351,3 +351,21 @@ func TestH2Shutdown(t *testing.T) {
 	// GOAWAY: the client's connection takes no new requests.
 	proxytest.Eventually(t, 5*time.Second, func() bool { return !cc.CanTakeNewRequest() }, "client connection still takes requests after the stop")
 }
+
+// TestH2ExtendedConnectOffered: SETTINGS_ENABLE_CONNECT_PROTOCOL is sent
+// only on an address where a server proxies (where a WebSocket can go);
+// elsewhere x/net's client refuses to send an extended CONNECT.
+func TestH2ExtendedConnectOffered(t *testing.T) {
+	a := proxytest.FreeAddr(t)
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir, "a.test")
+	start(t, "events {}\nhttp {\n    access_log off;\n"+
+		"    server { listen "+a+" ssl http2; ssl_certificate "+cert+"; ssl_certificate_key "+key+"; location / { return 200 \"page\"; } }\n}\n", Options{})
+	cc := h2Conn(t, a)
+	req, _ := http.NewRequest("CONNECT", "https://a.test/ws/", nil)
+	req.Header.Set(":protocol", "websocket")
+	if resp, err := cc.RoundTrip(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("extended CONNECT to an address without a proxied location: status %d; want the client to refuse (not offered)", resp.StatusCode)
+	}
+}
