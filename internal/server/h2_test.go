@@ -137,3 +137,33 @@ func TestH2SlowUpstream(t *testing.T) {
 		}
 	}
 }
+
+// TestH2Variables: $http2 is "h2" on TLS and "h2c" without, "" on
+// HTTP/1.1; $server_protocol is HTTP/2.0 and $request names it.
+func TestH2Variables(t *testing.T) {
+	a, p := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir, "a.test")
+	loc := `location / { return 200 "$http2|$server_protocol|$request"; }`
+	start(t, "events {}\nhttp {\n    access_log off;\n"+
+		"    server { listen "+a+" ssl http2; ssl_certificate "+cert+"; ssl_certificate_key "+key+"; "+loc+" }\n"+
+		"    server { listen "+p+" http2; "+loc+" }\n}\n", Options{})
+	for _, tt := range []struct {
+		addr, url, want string
+		tls             bool
+	}{
+		{a, "https://a.test/v?x", "h2|HTTP/2.0|GET /v?x HTTP/2.0", true},
+		{p, "http://a.test/v?x", "h2c|HTTP/2.0|GET /v?x HTTP/2.0", false},
+	} {
+		resp, err := h2Client(tt.addr, tt.tls).Get(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != tt.want {
+			t.Errorf("%s: got %q; want %q", tt.url, body, tt.want)
+		}
+	}
+	mustGet(t, p, "|HTTP/1.1|GET / HTTP/1.1")
+}
