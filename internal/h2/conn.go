@@ -163,14 +163,11 @@ func (sc *serverConn) serve() {
 	if sc.sd != nil && sc.sd.stopping.Load() {
 		sc.goAway(http2.ErrCodeNo, false)
 	}
-	// RFC 9113 3.4: the preface's SETTINGS comes first.
+	// RFC 9113 3.4 has the client's SETTINGS come first; nginx takes
+	// any frame (ngx_http_v2_state_preface), and so does wsgate.
 	f, err := sc.fr.ReadFrame()
 	if err != nil {
 		sc.readError(err)
-		return
-	}
-	if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
-		sc.goAway(http2.ErrCodeProtocol, true)
 		return
 	}
 	sc.nc.SetReadDeadline(time.Time{})

@@ -382,7 +382,8 @@ func TestKeepalive(t *testing.T) {
 	})
 }
 
-// TestChunkSize: http2_chunk_size bounds each DATA frame of a response.
+// TestChunkSize: http2_chunk_size bounds each DATA frame of a response,
+// and the last one ends the stream (no empty frame after it).
 func TestChunkSize(t *testing.T) {
 	h := &testHandler{big: bytes.Repeat([]byte("y"), 1000)}
 	cfg := DefaultConfig()
@@ -391,18 +392,50 @@ func TestChunkSize(t *testing.T) {
 	if err := cl.get(1, "/big"); err != nil {
 		t.Fatal(err)
 	}
-	got := 0
-	for got < len(h.big) {
+	got, frames := 0, 0
+	for {
 		f, err := cl.fr.ReadFrame()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d, ok := f.(*http2.DataFrame); ok {
-			if len(d.Data()) > 100 {
-				t.Fatalf("DATA frame of %d bytes; want at most 100", len(d.Data()))
-			}
-			got += len(d.Data())
+		d, ok := f.(*http2.DataFrame)
+		if !ok {
+			continue
 		}
+		frames++
+		if len(d.Data()) > 100 {
+			t.Fatalf("DATA frame of %d bytes; want at most 100", len(d.Data()))
+		}
+		got += len(d.Data())
+		if d.StreamEnded() {
+			break
+		}
+	}
+	if got != len(h.big) || frames != 10 {
+		t.Errorf("got %d bytes in %d DATA frames; want %d in 10, END_STREAM on the last", got, frames, len(h.big))
+	}
+}
+
+// TestPrefaceWithoutSettings: a client may start with any frame after
+// the preface, as nginx takes it (nginx-tests' client sends no SETTINGS
+// of its own).
+func TestPrefaceWithoutSettings(t *testing.T) {
+	addr := serve(t, DefaultConfig(), &testHandler{})
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	cl := &client{t: t, c: c, fr: http2.NewFramer(c, c)}
+	cl.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	cl.enc = hpack.NewEncoder(&cl.hbuf)
+	io.WriteString(c, Preface)
+	if err := cl.get(1, "/"); err != nil {
+		t.Fatal(err)
+	}
+	if status, body, err := cl.response(1); status != "200" || string(body) != "ok" {
+		t.Fatalf("got %q %q %v; want 200 \"ok\"", status, body, err)
 	}
 }
 

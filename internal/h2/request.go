@@ -61,11 +61,13 @@ func (st *stream) buildRequest(fields []hpack.HeaderField, truncated bool) (stat
 	}
 	switch {
 	case method == "CONNECT" && protocol == "":
-		// nginx refuses CONNECT (ngx_http_process_request_header).
-		if authority == "" || scheme != "" || path != "" {
-			return 0, false
+		// nginx refuses CONNECT (ngx_http_process_request_header), with
+		// whatever pseudo-header fields.
+		target := path
+		if target == "" {
+			target = authority
 		}
-		st.setMinimalRequest(method, authority)
+		st.setMinimalRequest(method, target)
 		return 405, true
 	case protocol != "":
 		// RFC 8441 section 4: only with CONNECT, after the server's

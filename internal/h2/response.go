@@ -363,7 +363,10 @@ func (w *ResponseWriter) writeData(p []byte) (int, error) {
 	if t := w.limits.SendTimeout; t > 0 {
 		w.st.setDeadline(time.Now().Add(t), true)
 	}
-	n, framing, err := w.st.writeData(p, false)
+	// The last bytes of a declared length end the stream, as nginx
+	// sets END_STREAM on the last DATA frame.
+	last := w.clen >= 0 && w.written+int64(len(p)) == w.clen && !w.expectTrailers() && !w.aborted
+	n, framing, err := w.st.writeData(p, last)
 	w.written += int64(n)
 	w.framing += int64(framing)
 	if err != nil {
