@@ -65,12 +65,15 @@ func DefaultConfig() Config {
 // Handler serves the streams of a connection. Each stream's request is
 // served in a goroutine of its own; the Request and its Body are valid
 // until ServeH2 returns, and the ResponseWriter until then too, unless
-// Upgrade handed the stream over.
+// Upgrade handed the stream over. The response is finished (its
+// trailers evaluated, END_STREAM sent) after ServeH2 returns and before
+// the release func it returns is called (nil: nothing to release), so
+// that what the trailers read (the request's variables) is still there.
 type Handler interface {
-	ServeH2(w exchange.ResponseWriter, req *exchange.Request)
+	ServeH2(w exchange.ResponseWriter, req *exchange.Request) (release func())
 	// ServeHeadError answers a request whose head the HTTP/1.x rules
 	// reject with status (400, 414, 494 ...), through error_page.
-	ServeHeadError(w exchange.ResponseWriter, req *exchange.Request, status int)
+	ServeHeadError(w exchange.ResponseWriter, req *exchange.Request, status int) (release func())
 }
 
 // Shutdown is a connection's handle for a graceful stop.

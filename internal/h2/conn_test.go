@@ -25,7 +25,12 @@ type testHandler struct {
 	big     []byte
 }
 
-func (h *testHandler) ServeH2(w exchange.ResponseWriter, req *exchange.Request) {
+func (h *testHandler) ServeH2(w exchange.ResponseWriter, req *exchange.Request) func() {
+	h.serve(w, req)
+	return nil
+}
+
+func (h *testHandler) serve(w exchange.ResponseWriter, req *exchange.Request) {
 	h.entered.Add(1)
 	switch string(req.Path) {
 	case "/hold":
@@ -41,8 +46,9 @@ func (h *testHandler) ServeH2(w exchange.ResponseWriter, req *exchange.Request) 
 	}
 }
 
-func (h *testHandler) ServeHeadError(w exchange.ResponseWriter, req *exchange.Request, status int) {
+func (h *testHandler) ServeHeadError(w exchange.ResponseWriter, req *exchange.Request, status int) func() {
 	w.WriteError(status)
+	return nil
 }
 
 // serve starts Serve for every connection to a loopback listener.

@@ -163,17 +163,24 @@ func (sc *serverConn) runStream(st *stream, fields []hpack.HeaderField, truncate
 	w.reset(&st.req.Request, sc.cfg.Limits)
 	st.body.max = sc.cfg.Limits.ClientMaxBodySize
 	st.setDeadline(time.Time{}, false)
+	var release func()
 	if status != 0 {
-		sc.h.ServeHeadError(w, &st.req.Request, status)
+		release = sc.h.ServeHeadError(w, &st.req.Request, status)
 		if !w.wroteHeader && !st.upgraded {
 			w.WriteError(status)
 		}
 	} else {
-		sc.h.ServeH2(w, &st.req.Request)
+		release = sc.h.ServeH2(w, &st.req.Request)
 	}
 	sc.mu.Lock()
 	upgraded := st.upgraded
 	sc.mu.Unlock()
+	if !upgraded {
+		w.finish()
+	}
+	if release != nil {
+		release()
+	}
 	if upgraded {
 		// The tunnel ends the stream (streamConn.Close) and the
 		// request (connstats' TunnelDone), which counts it as a
@@ -181,7 +188,6 @@ func (sc *serverConn) runStream(st *stream, fields []hpack.HeaderField, truncate
 		stats.TunnelStream()
 		return
 	}
-	w.finish()
 	stats.WriteDone()
 	st.end()
 }

@@ -120,21 +120,23 @@ func (h *h2Handler) open() *h2Stream {
 	return st
 }
 
-func (h *h2Handler) close(st *h2Stream) {
+// close is what ServeH2 returns: the stream's pipeline connection is let
+// go once its response is finished.
+func (st *h2Stream) close() {
 	st.pc.Close()
 	h2Streams.Put(st)
 }
 
-func (h *h2Handler) ServeH2(w exchange.ResponseWriter, req *exchange.Request) {
+func (h *h2Handler) ServeH2(w exchange.ResponseWriter, req *exchange.Request) func() {
 	st := h.open()
 	st.pc.ServeRequest(w, req)
-	h.close(st)
+	return st.close
 }
 
-func (h *h2Handler) ServeHeadError(w exchange.ResponseWriter, req *exchange.Request, status int) {
+func (h *h2Handler) ServeHeadError(w exchange.ResponseWriter, req *exchange.Request, status int) func() {
 	st := h.open()
 	st.pc.ServeHeadError(w, req, status)
-	h.close(st)
+	return st.close
 }
 
 var _ h2.Handler = (*h2Handler)(nil)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -166,4 +167,25 @@ func TestH2Variables(t *testing.T) {
 		}
 	}
 	mustGet(t, p, "|HTTP/1.1|GET / HTTP/1.1")
+}
+
+// TestH2Trailers: add_trailer's values go out in a trailing HEADERS
+// frame, evaluated while the request's variables are still there.
+func TestH2Trailers(t *testing.T) {
+	p := proxytest.FreeAddr(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/index.html", []byte("SEE-THIS"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start(t, "events {}\nhttp {\n    access_log off;\n"+
+		"    server { listen "+p+" http2; root "+dir+"; location / { add_trailer X-Var $host; } }\n}\n", Options{})
+	resp, err := h2Client(p, false).Get("http://localhost/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "SEE-THIS" || resp.Trailer.Get("X-Var") != "localhost" {
+		t.Fatalf("got %q, trailer X-Var %q; want \"SEE-THIS\" and localhost", body, resp.Trailer.Get("X-Var"))
+	}
 }
