@@ -189,3 +189,29 @@ func TestH2Trailers(t *testing.T) {
 		t.Fatalf("got %q, trailer X-Var %q; want \"SEE-THIS\" and localhost", body, resp.Trailer.Get("X-Var"))
 	}
 }
+
+// TestH2BodyFilters: sub_filter and limit_rate apply to a response on an
+// HTTP/2 stream as on HTTP/1.1: the body is rewritten (its length no
+// longer declared) and comes whole at the paced rate.
+func TestH2BodyFilters(t *testing.T) {
+	p := proxytest.FreeAddr(t)
+	start(t, "events {}\nhttp {\n    access_log off;\n    default_type text/html;\n"+
+		"    server { listen "+p+" http2;\n"+
+		"        location /sub { sub_filter foo bar; return 200 \"a foo b\"; }\n"+
+		"        location /rate { limit_rate 100k; return 200 \"paced\"; } }\n}\n", Options{})
+	c := h2Client(p, false)
+	for _, tt := range []struct{ path, want string }{{"/sub", "a bar b"}, {"/rate", "paced"}} {
+		resp, err := c.Get("http://a.test" + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != tt.want {
+			t.Errorf("%s: got %q; want %q", tt.path, body, tt.want)
+		}
+		if tt.path == "/sub" && resp.ContentLength != -1 {
+			t.Errorf("%s: Content-Length %d after sub_filter; want none", tt.path, resp.ContentLength)
+		}
+	}
+}
