@@ -120,8 +120,8 @@ func (w *ResponseWriter) CloseAfter() {}
 // END_STREAM, so that the client sees the response cut off.
 func (w *ResponseWriter) Abort() { w.aborted = true }
 
-func (w *ResponseWriter) Written() bool    { return w.wroteHeader }
-func (w *ResponseWriter) Status() int      { return w.status }
+func (w *ResponseWriter) Written() bool { return w.wroteHeader }
+func (w *ResponseWriter) Status() int   { return w.status }
 func (w *ResponseWriter) BodyBytes() int64 {
 	w.endBody()
 	return w.written
