@@ -70,6 +70,7 @@ type serverConn struct {
 	goneAway bool   // GOAWAY sent: no new streams
 	closed   bool
 	idle     *time.Timer
+	start    time.Time // the connection's start (keepalive_time)
 	wg       sync.WaitGroup
 	// payload counts the bytes of header fields and DATA the client sent
 	// (the read loop's), against cr's count of all bytes read.
@@ -101,7 +102,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // tunnel with it. sd, when set, lets a graceful stop send GOAWAY.
 func Serve(nc net.Conn, prefix []byte, cfg *Config, h Handler, sd *Shutdown) {
 	sc := &serverConn{nc: nc, cfg: cfg, h: h, sd: sd, streams: map[uint32]*stream{},
-		sendWin: initialWindow, peerWin: initialWindow, maxFrame: 16384}
+		sendWin: initialWindow, peerWin: initialWindow, maxFrame: 16384, start: time.Now()}
 	size := cfg.RecvBufferSize
 	if size < 16<<10 {
 		size = 16 << 10
@@ -303,15 +304,17 @@ func (sc *serverConn) processHeaders(f *http2.MetaHeadersFrame) error {
 	sc.streams[id] = st
 	sc.running++
 	sc.served++
-	last := sc.cfg.Limits.KeepaliveRequests > 0 && sc.served >= sc.cfg.Limits.KeepaliveRequests
+	lim := &sc.cfg.Limits
+	last := lim.KeepaliveRequests > 0 && sc.served >= lim.KeepaliveRequests ||
+		lim.KeepaliveTime > 0 && time.Since(sc.start) >= lim.KeepaliveTime
 	if sc.idle != nil {
 		sc.idle.Stop()
 	}
 	sc.wg.Add(1)
 	sc.mu.Unlock()
 	if last {
-		// keepalive_requests (http2_max_requests before 1.19.7): this
-		// stream is the connection's last.
+		// keepalive_requests (http2_max_requests before 1.19.7) or
+		// keepalive_time: this stream is the connection's last.
 		sc.goAway(http2.ErrCodeNo, false)
 	}
 	go sc.runStream(st, f.Fields, f.Truncated)

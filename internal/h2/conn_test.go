@@ -359,6 +359,32 @@ func TestKeepalive(t *testing.T) {
 			t.Errorf("idle connection: GOAWAY %q; want NO_ERROR", c)
 		}
 	})
+	t.Run("time", func(t *testing.T) {
+		// A connection older than keepalive_time takes its stream,
+		// sends GOAWAY naming it, and answers it.
+		cfg := DefaultConfig()
+		cfg.Limits.KeepaliveTime = time.Nanosecond
+		cl := dial(t, serve(t, cfg, &testHandler{}))
+		if err := cl.get(1, "/"); err != nil {
+			t.Fatal(err)
+		}
+		status, goaway := "", false
+		for status == "" || !goaway {
+			f, err := cl.fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("status %q, GOAWAY %v: %v", status, goaway, err)
+			}
+			switch f := f.(type) {
+			case *http2.MetaHeadersFrame:
+				status = f.PseudoValue("status")
+			case *http2.GoAwayFrame:
+				goaway = f.LastStreamID == 1 && f.ErrCode == http2.ErrCodeNo
+			}
+		}
+		if status != "200" {
+			t.Errorf("after keepalive_time: status %q; want 200 with GOAWAY NO_ERROR naming stream 1", status)
+		}
+	})
 	t.Run("requests", func(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.Limits.KeepaliveRequests = 2

@@ -32,6 +32,7 @@
 //     (the connection's read buffer), keepalive_timeout (idle connection,
 //     nginx 1.19.7's replacement of http2_idle_timeout), keepalive_requests
 //     (streams per connection, replacing http2_max_requests),
+//     keepalive_time (no stream starts on an older connection),
 //     client_header_timeout (the preface), send_timeout (a blocked write),
 //     large_client_header_buffers (the header list, replacing
 //     http2_max_field_size and http2_max_header_size).
