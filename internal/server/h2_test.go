@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
@@ -213,5 +214,60 @@ func TestH2BodyFilters(t *testing.T) {
 		if tt.path == "/sub" && resp.ContentLength != -1 {
 			t.Errorf("%s: Content-Length %d after sub_filter; want none", tt.path, resp.ContentLength)
 		}
+	}
+}
+
+// TestH2RequestBody: request bodies larger than a stream's window
+// (http2_body_preread_size) reach the backend whole, with a declared
+// length and without one (then chunked to an HTTP/1.1 backend), as the
+// window is given back while the proxy reads; client_max_body_size
+// answers 413.
+func TestH2RequestBody(t *testing.T) {
+	back := proxytest.NewRecording(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	p := proxytest.FreeAddr(t)
+	ts := start(t, "events {}\nhttp {\n    access_log off;\n"+
+		"    server { listen "+p+" http2; client_max_body_size 1m;\n"+
+		"        location / { proxy_pass http://"+back.Addr+"; proxy_http_version 1.1; } }\n}\n", Options{})
+	c := h2Client(p, false)
+	body := bytes.Repeat([]byte("0123456789abcdef"), 300<<10/16)
+	for _, tt := range []struct {
+		name   string
+		length int64
+		size   int
+		status int
+	}{
+		{"declared", int64(len(body)), len(body), 200},
+		{"undeclared", -1, len(body), 200},
+		{"too large", -1, 2 << 20, 413},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			back.Reset()
+			b := bytes.Repeat([]byte("z"), tt.size)
+			if tt.size == len(body) {
+				b = body
+			}
+			req, _ := http.NewRequest("POST", "http://a.test/up", io.NopCloser(bytes.NewReader(b)))
+			req.ContentLength = tt.length
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d; want %d\n%s", resp.StatusCode, tt.status, ts.log.String())
+			}
+			if tt.status != 200 {
+				return
+			}
+			rs := back.WaitRequests(1, 5*time.Second)
+			if len(rs) != 1 || !bytes.Equal(rs[0].Body, body) {
+				got := -1
+				if len(rs) == 1 {
+					got = len(rs[0].Body)
+				}
+				t.Fatalf("backend got a body of %d bytes; want the %d sent", got, len(body))
+			}
+		})
 	}
 }
