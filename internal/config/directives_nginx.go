@@ -129,7 +129,7 @@ func nginxRest(t map[string]*directive) {
 	unsupported("let the backend send response headers", "userid",
 		"userid_service", "userid_name", "userid_domain", "userid_path", "userid_expires", "userid_flags",
 		"userid_p3p", "userid_mark")
-	unsupported(`use "map" to compute values from variables`, "geo", "split_clients", "modern_browser",
+	unsupported(`use "map" to compute values from variables`, "modern_browser",
 		"ancient_browser", "modern_browser_value", "ancient_browser_value")
 	unsupported("pass the client address to the backend and look it up there", "geoip_country", "geoip_org",
 		"geoip_city", "geoip_proxy", "geoip_proxy_recursive")
