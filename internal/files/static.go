@@ -149,7 +149,7 @@ func (s *state) send(b *body) Result {
 		recode = nil
 	}
 	if recode != nil {
-		b.rc = &recoder{r: recode}
+		b.rc = &Recoder{r: recode}
 	}
 	wholeOnly := recode != nil && recode.ChangesLength()
 
@@ -264,7 +264,7 @@ type body struct {
 	name []byte
 	f    *os.File
 	err  error
-	rc   *recoder // the charset filter's recoding; nil: none
+	rc   *Recoder // the charset filter's recoding; nil: none
 	// data is the whole file, from the Cache: read from it, not from fh.
 	data []byte
 }
@@ -333,7 +333,7 @@ func (b *body) writeRecoded(off, n int64) {
 			return
 		}
 		off, n = off+k, n-k
-		out = b.rc.appendRecoded(out[:0], in[:k], n == 0)
+		out = b.rc.AppendRecoded(out[:0], in[:k], n == 0)
 		if _, b.err = b.w.Write(out); b.err != nil {
 			return
 		}
