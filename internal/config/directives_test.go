@@ -63,12 +63,12 @@ func TestNginxDirectivesKnown(t *testing.T) {
 // third-party module, and every probe is a directive nginx has.
 func TestConfigureArgs(t *testing.T) {
 	args := " " + ConfigureArgs() + " "
-	for _, want := range []string{" --with-http_ssl_module ", " --without-http-cache ", " --without-http_fastcgi_module ", " --add-module=../headers-more-nginx-module "} {
+	for _, want := range []string{" --with-http_ssl_module ", " --without-http-cache ", " --without-http_fastcgi_module ", " --without-http_ssi_module ", " --add-module=../headers-more-nginx-module "} {
 		if !strings.Contains(args, want) {
 			t.Errorf("got %q; want %q in it", args, want)
 		}
 	}
-	for _, not := range []string{"http_v2", "http_v3", "rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive"} {
+	for _, not := range []string{"http_v2", "http_v3", "rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive", "http_geo_module", "http_split_clients_module", "http_charset_module"} {
 		if strings.Contains(args, not) {
 			t.Errorf("got %q; want no %q in it (claimed and not built, or built and denied)", args, not)
 		}
