@@ -148,6 +148,11 @@ func (s *state) send(b *body) Result {
 	if charset == "" {
 		recode = nil
 	}
+	if recode != nil && s.gzipped {
+		// gzip_static's .gz: a body with a Content-Encoding is neither
+		// recoded nor labeled (ngx_http_charset_header_filter).
+		charset, recode = "", nil
+	}
 	if recode != nil {
 		b.rc = &Recoder{r: recode}
 	}
