@@ -376,3 +376,62 @@ func TestPingRTTLive(t *testing.T) {
 		t.Errorf("got ClientRTT %v at the end; want it", res.ClientRTT)
 	}
 }
+
+// TestPingHeldBehindFrame: a Ping due while a long frame is being written
+// to the client waits for that frame's end, and the client's time to
+// answer runs from when the Ping was sent: a client that is busy
+// receiving a frame that takes longer than ws_pong_timeout to arrive is
+// not dead. The upstream sends one frame in pieces over several pong
+// timeouts; the client answers every Ping once it gets it.
+func TestPingHeldBehindFrame(t *testing.T) {
+	const pieces, piece = 12, 4 << 10
+	for _, i := range frameAwareModes {
+		m := modes[i]
+		t.Run(m.name, func(t *testing.T) {
+			ln := listen(t)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				payload := patterned(pieces * piece)
+				f := frame(ws.OpBinary, true, false, payload)
+				head := len(f) - len(payload)
+				c.Write(f[:head+piece])
+				for k := 1; k < pieces; k++ {
+					// A slow sender: the frame takes about 12 pong
+					// timeouts to arrive. Pacing is the case, not a
+					// wait for a condition.
+					time.Sleep(20 * time.Millisecond)
+					c.Write(f[head+k*piece : head+(k+1)*piece])
+				}
+				readClose(bufioReader(c))
+				c.Write(frame(ws.OpClose, true, false, closeBody(1000)))
+			}()
+			opts := m.opts
+			opts.Ping = PingOptions{Interval: 10 * time.Millisecond, Timeout: 20 * time.Millisecond, Client: true}
+			p := startProxy(t, proxyConfig{backend: ln.Addr().String(), opts: opts})
+			c := dialRaw(t, p.addr, false)
+			for {
+				h, payload, err := readFrame(c.r)
+				if err != nil {
+					t.Fatalf("reading: %v (the client was found dead while it received a frame)", err)
+				}
+				if h.Opcode == ws.OpPing {
+					c.conn.Write(frame(ws.OpPong, true, true, payload))
+					continue
+				}
+				if h.Opcode != ws.OpBinary || !bytes.Equal(payload, patterned(pieces*piece)) {
+					t.Fatalf("got %v of %d bytes; want the upstream's binary frame of %d", h.Opcode, len(payload), pieces*piece)
+				}
+				break
+			}
+			c.conn.Write(frame(ws.OpClose, true, true, closeBody(1000)))
+			res := p.result(t)
+			if res.ClosedBy == CausePing {
+				t.Errorf("got ClosedBy %v; want the client's close, not a ping timeout", res.ClosedBy)
+			}
+		})
+	}
+}
