@@ -12,14 +12,15 @@ import (
 	"wsgate/internal/proxytest/gatetest"
 )
 
-// gateConf proxies every path to the echo server; /pinged/ has wsgate
+// gateConf proxies every path to the echo server. /pinged/ has wsgate
 // ping the client often, so that its Pings and the client's Pongs, which
 // wsgate consumes, fall between the case's frames (with time to answer
-// even on a loaded machine); /limited/ has
-// wsgate's size limits on what the client sends.
+// even on a loaded machine); /pinged-both/ pings the echo server too.
+// /limited/ has wsgate's size limits on what the client sends, and
+// /limited-pinged/ the limits and the Pings.
 const gateConf = `
 access_log off;
-upstream echo { server %s; }
+upstream echo { server %[1]s; }
 server {
 	listen {{listen}};
 	server_name conformance.test;
@@ -34,19 +35,46 @@ server {
 		ws_ping_interval 10ms client;
 		ws_pong_timeout 10s;
 	}
+	location /pinged-both/ {
+		proxy_pass http://echo;
+		ws_ping_interval 10ms both;
+		ws_pong_timeout 10s;
+	}
 	location /limited/ {
 		proxy_pass http://echo;
-		ws_max_frame_size %d;
-		ws_max_message_size %d;
+		ws_max_frame_size %[2]d;
+		ws_max_message_size %[3]d;
+	}
+	location /limited-pinged/ {
+		proxy_pass http://echo;
+		ws_max_frame_size %[2]d;
+		ws_max_message_size %[3]d;
+		ws_ping_interval 10ms both;
+		ws_pong_timeout 10s;
 	}
 }`
 
+// runs are the ways each case is run through wsgate, after the run
+// straight to the echo server.
+var runs = []struct {
+	name string
+	// path and limited are the locations of the ordinary and the
+	// Limited cases; "" leaves the case out of the run.
+	path, limited string
+	// frames: the echo server must read the frames it read straight,
+	// byte for byte (not where wsgate pings it: it reads the Pings too).
+	frames bool
+}{
+	{name: "wsgate", path: "/ws/", limited: "/limited/", frames: true},
+	{name: "wsgate pinging the client", path: "/pinged/", frames: true},
+	{name: "wsgate pinging both sides", path: "/pinged-both/", limited: "/limited-pinged/"},
+}
+
 // TestConformance runs every case straight to the strict echo server,
-// where the client must observe what the case expects, and through
-// wsgate, where it must observe the same (or, on the limited location,
-// wsgate's own answer) and the server must read the same frames, byte
-// for byte; then once more through wsgate pinging the client (the
-// client answers Pings and does not record them).
+// where the client must observe what the case expects, then through
+// wsgate in each of the runs, where it must observe the same (or, on a
+// limited location, wsgate's own answer) and the server must read the
+// same frames. The client answers Pings and does not record them.
 func TestConformance(t *testing.T) {
 	srv, err := NewEchoServer()
 	if err != nil {
@@ -63,22 +91,14 @@ func TestConformance(t *testing.T) {
 			}
 			t.Parallel()
 			s := c.Script()
-			path := "/ws/"
-			if c.Limited {
-				path = "/limited/"
-			}
 			timeout := 30 * time.Second
 			if c.Big {
-				timeout = 2 * time.Minute // a bound, not a speed: 16 MiB under the race detector
+				timeout = 2 * time.Minute // a bound, not a speed
 			}
-			run := func(addr, name string) ([]string, Received) {
+			run := func(addr, path, name string) ([]string, Received) {
 				t.Helper()
 				key := c.ID + " " + name
-				p := path
-				if name == "pinged" {
-					p = "/pinged/"
-				}
-				got, err := Run(Target{Addr: addr, Path: p, Timeout: timeout}, c, s.Frames, key)
+				got, err := Run(Target{Addr: addr, Path: path, Timeout: timeout}, c, s.Frames, key)
 				if err != nil {
 					t.Fatalf("%s (%s): %v", c.Desc, name, err)
 				}
@@ -88,30 +108,29 @@ func TestConformance(t *testing.T) {
 				}
 				return got, rec
 			}
-			direct, atServer := run(srv.Addr, "direct")
+			direct, atServer := run(srv.Addr, "/ws/", "direct")
 			if !slices.Equal(direct, s.Want) {
 				t.Fatalf("%s, straight to the echo server:\n%s", c.Desc, diff(direct, s.Want))
 			}
-			proxied, viaGate := run(g.Addr, "wsgate")
-			want := direct
-			if s.Gate != nil {
-				want = s.Gate
-			}
-			if !slices.Equal(proxied, want) {
-				t.Fatalf("%s, through wsgate:\n%s", c.Desc, diff(proxied, want))
-			}
-			if s.Gate == nil && viaGate != atServer {
-				t.Errorf("%s: the echo server read %d frames (digest %.12s) through wsgate; %d (%.12s) straight", c.Desc, viaGate.Frames, viaGate.Digest, atServer.Frames, atServer.Digest)
-			}
-			if c.Limited {
-				return
-			}
-			pinged, viaPinged := run(g.Addr, "pinged")
-			if !slices.Equal(pinged, direct) {
-				t.Fatalf("%s, through wsgate pinging the client:\n%s", c.Desc, diff(pinged, direct))
-			}
-			if viaPinged != atServer {
-				t.Errorf("%s: the echo server read %d frames (digest %.12s) through wsgate pinging the client; %d (%.12s) straight", c.Desc, viaPinged.Frames, viaPinged.Digest, atServer.Frames, atServer.Digest)
+			for _, r := range runs {
+				path, want := r.path, direct
+				if c.Limited {
+					path = r.limited
+					if s.Gate != nil {
+						want = s.Gate
+					}
+				}
+				if path == "" {
+					continue
+				}
+				got, rec := run(g.Addr, path, r.name)
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s, through %s:\n%s", c.Desc, r.name, diff(got, want))
+				}
+				if r.frames && s.Gate == nil && rec != atServer {
+					t.Errorf("%s: the echo server read %d frames (digest %.12s) through %s; %d (%.12s) straight",
+						c.Desc, rec.Frames, rec.Digest, r.name, atServer.Frames, atServer.Digest)
+				}
 			}
 		})
 	}
