@@ -125,6 +125,10 @@ type client struct {
 	// while the case's frames are being written.
 	wmu   sync.Mutex
 	pongs chan []byte
+	// closed is set, under wmu, once a Close frame was written: no Pong
+	// goes after it, where a peer that has closed its side would find it
+	// unread and answer with a reset.
+	closed bool
 }
 
 // maskKey is the key of the client's i-th frame: fixed, so that two runs
@@ -154,7 +158,11 @@ func (cl *client) pong(p []byte) {
 func (cl *client) answerPings() {
 	for p := range cl.pongs {
 		b := appendFrame(make([]byte, 0, len(p)+14), Frame{Fin: true, Op: opPong, Payload: p}, true, [4]byte{1, 2, 3, 4})
-		cl.write(b, 0)
+		cl.wmu.Lock()
+		if !cl.closed {
+			cl.writeLocked(b, 0)
+		}
+		cl.wmu.Unlock()
 	}
 }
 
@@ -163,16 +171,24 @@ func (cl *client) answerPings() {
 // go between two frames, never inside one.
 func (cl *client) send(frames []Frame, chop int) error {
 	for _, f := range frames {
-		if err := cl.write(cl.encode(f), chop); err != nil {
+		if err := cl.write(cl.encode(f), chop, f.Op == opClose && f.Raw == nil); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (cl *client) write(b []byte, chop int) error {
+// write writes b, one whole frame of the case's, in pieces of chop
+// bytes when chop > 0; isClose marks a Close frame.
+func (cl *client) write(b []byte, chop int, isClose bool) error {
 	cl.wmu.Lock()
 	defer cl.wmu.Unlock()
+	cl.closed = cl.closed || isClose
+	return cl.writeLocked(b, chop)
+}
+
+// writeLocked is write with wmu held.
+func (cl *client) writeLocked(b []byte, chop int) error {
 	for len(b) > 0 {
 		n := len(b)
 		if chop > 0 {
