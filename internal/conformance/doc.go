@@ -19,11 +19,13 @@
 //     read for each case;
 //   - the cases (Cases), each with the events a strict server gives.
 //
-// The test runs every case twice, straight to the echo server and
-// through wsgate, and asks for the same events and the same frames at
-// the server: wsgate relays frames untouched, whatever they hold. Cases
-// that go to a location with ws_max_message_size or ws_max_frame_size
-// expect wsgate's own answer (Close 1009) instead.
+// The test runs every case straight to the echo server, then through
+// wsgate three times (plain, pinging the client, pinging both sides), and
+// asks for the same events each time and, where wsgate does not ping the
+// server, the same frames at the server: wsgate relays frames untouched,
+// whatever they hold, and consumes only the Pongs to its own Pings.
+// Cases that go to a location with ws_max_message_size or
+// ws_max_frame_size expect wsgate's own answer (Close 1009) instead.
 //
 // Nothing here is timing-asserted: the client ends each case with a Ping
 // of its own and waits for its Pong (or the server's Close) rather than
