@@ -98,5 +98,24 @@ func limitCases() []Case {
 		c("10.3", "binary message at ws_max_message_size in frames at ws_max_frame_size", opBinary, LimitMessage, LimitFrame, false),
 		c("10.4", "binary message one byte past ws_max_message_size in frames within ws_max_frame_size", opBinary, LimitMessage+1, LimitFrame, true),
 		c("10.5", "text message one byte past ws_max_message_size in 1 KiB frames", opText, LimitMessage+1, 1<<10, true),
+		{ID: "10.6", Desc: "binary message at ws_max_message_size, Pings of 125 bytes between its frames", Limited: true, script: func() Script {
+			p := payload(opBinary, LimitMessage)
+			var frames []Frame
+			var pongs []string
+			p125 := string(repeat('p', 125))
+			for i, f := range fragments(opBinary, p, LimitFrame) {
+				frames = append(frames, f)
+				if i < LimitMessage/LimitFrame-1 {
+					frames = append(frames, ping(p125))
+					pongs = append(pongs, evPong([]byte(p125)))
+				}
+			}
+			return Script{Frames: frames, Want: echoed(append(pongs, evBinary(p))...)}
+		}},
+		{ID: "10.7", Desc: "two text messages at ws_max_message_size, one after the other", Limited: true, script: func() Script {
+			p := payload(opText, LimitMessage)
+			frames := append(fragments(opText, p, LimitFrame), fragments(opText, p, LimitFrame)...)
+			return Script{Frames: frames, Want: echoed(evText(p), evText(p))}
+		}},
 	}
 }
