@@ -2,7 +2,10 @@ package tunnel
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -432,6 +435,65 @@ func TestPingHeldBehindFrame(t *testing.T) {
 			if res.ClosedBy == CausePing {
 				t.Errorf("got ClosedBy %v; want the client's close, not a ping timeout", res.ClosedBy)
 			}
+		})
+	}
+}
+
+// TestLimitAwaitsClose: when the upstream breaks a limit, wsgate's Close
+// 1009 to it and 1001 to the client do not complete the closing
+// handshake with the client: after the upstream's side is over, the
+// client's connection stays open for the client's own Close, which is
+// read, and then ends with a FIN, not with a reset of an unread Close.
+// The client is in the middle of a frame when the limit is broken, so
+// that the 1009 waits for that frame's end, after the upstream has
+// answered and closed.
+func TestLimitAwaitsClose(t *testing.T) {
+	for _, i := range frameAwareModes {
+		m := modes[i]
+		t.Run(m.name, func(t *testing.T) {
+			ln := listen(t)
+			backendDone := make(chan struct{})
+			go func() {
+				defer close(backendDone)
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				c.Write(append(frame(ws.OpBinary, true, false, patterned(11)), frame(ws.OpClose, true, false, closeBody(1000))...))
+				c.(*net.TCPConn).CloseWrite()
+				io.Copy(io.Discard, c)
+			}()
+			opts := m.opts
+			opts.UpstreamLimits = Limits{MaxFrame: 10}
+			p := startProxy(t, proxyConfig{backend: ln.Addr().String(), opts: opts})
+			c := dialRaw(t, p.addr, false)
+			half := frame(ws.OpBinary, true, true, patterned(100))
+			c.conn.Write(half[:50])
+			code, _, err := readClose(c.r)
+			if err != nil || code != 1001 {
+				t.Fatalf("client got Close %d, %v; want 1001", code, err)
+			}
+			// The upstream's Close and FIN reach wsgate, which has nothing
+			// to show for them: a pause, not a wait for a condition (if
+			// wsgate is slower, the test passes without proving).
+			time.Sleep(100 * time.Millisecond)
+			c.conn.Write(half[50:])
+			// The client's side stays open for its Close (a bounded look:
+			// nothing must arrive).
+			c.conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			if _, err := c.r.ReadByte(); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("before the client's Close, its connection: %v; want it open", err)
+			}
+			c.conn.Write(frame(ws.OpClose, true, true, closeBody(1001)))
+			c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := c.r.ReadByte(); err != io.EOF {
+				t.Errorf("after the client's Close: %v; want EOF", err)
+			}
+			if res := p.result(t); res.ClosedBy != CauseLimit {
+				t.Errorf("got ClosedBy %v; want limit", res.ClosedBy)
+			}
+			<-backendDone
 		})
 	}
 }
