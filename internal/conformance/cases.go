@@ -17,6 +17,9 @@ type Case struct {
 	// LimitFrame and ws_max_message_size LimitMessage; Script's Gate is
 	// what the client sees through wsgate there.
 	Limited bool
+	// UpstreamLimited sends it to the location with the same limits on
+	// what the upstream sends (the echo), instead.
+	UpstreamLimited bool
 	// Big cases move 4 MiB or more: the test gives them more time, and
 	// leaves them out under the race detector, which makes them slow
 	// without racing anything the smaller ones do not.

@@ -80,7 +80,8 @@ func size(n int) string {
 // (LimitFrame, LimitMessage) on the client's side. Straight to the echo
 // server every message is echoed; through wsgate one at a limit is
 // echoed and one past it gets wsgate's Close 1009 (Message Too Big) and
-// is not relayed.
+// is not relayed. On the upstream's side (10.8, 10.9) the echo is what
+// breaks the limit: the client gets 1001, and its answer is awaited.
 func limitCases() []Case {
 	over := []string{hs, evClose(1009), evEOF}
 	c := func(id, desc string, op byte, n, f int, past bool) Case {
@@ -117,5 +118,13 @@ func limitCases() []Case {
 			frames := append(fragments(opText, p, LimitFrame), fragments(opText, p, LimitFrame)...)
 			return Script{Frames: frames, Want: echoed(evText(p), evText(p))}
 		}},
+		{ID: "10.8", Desc: "the echo of a text frame at ws_max_frame_size on the upstream's side", UpstreamLimited: true,
+			script: func() Script { return oneMessage(opText, LimitFrame, LimitFrame) }},
+		{ID: "10.9", Desc: "the echo of a text frame one byte past ws_max_frame_size on the upstream's side: 1001 to the client", UpstreamLimited: true,
+			script: func() Script {
+				s := oneMessage(opText, LimitFrame+1, LimitFrame+1)
+				s.Gate = []string{hs, evClose(1001), evEOF}
+				return s
+			}},
 	}
 }

@@ -17,7 +17,8 @@ import (
 // wsgate consumes, fall between the case's frames (with time to answer
 // even on a loaded machine); /pinged-both/ pings the echo server too.
 // /limited/ has wsgate's size limits on what the client sends, and
-// /limited-pinged/ the limits and the Pings.
+// /limited-pinged/ the limits and the Pings; /limited-upstream/ has them on
+// what the echo server sends.
 const gateConf = `
 access_log off;
 upstream echo { server %[1]s; }
@@ -45,6 +46,11 @@ server {
 		ws_max_frame_size %[2]d;
 		ws_max_message_size %[3]d;
 	}
+	location /limited-upstream/ {
+		proxy_pass http://echo;
+		ws_max_frame_size %[2]d upstream;
+		ws_max_message_size %[3]d upstream;
+	}
 	location /limited-pinged/ {
 		proxy_pass http://echo;
 		ws_max_frame_size %[2]d;
@@ -58,14 +64,15 @@ server {
 // straight to the echo server.
 var runs = []struct {
 	name string
-	// path and limited are the locations of the ordinary and the
-	// Limited cases; "" leaves the case out of the run.
-	path, limited string
+	// path, limited and upstream are the locations of the ordinary, the
+	// Limited and the UpstreamLimited cases; "" leaves the case out of
+	// the run.
+	path, limited, upstream string
 	// frames: the echo server must read the frames it read straight,
 	// byte for byte (not where wsgate pings it: it reads the Pings too).
 	frames bool
 }{
-	{name: "wsgate", path: "/ws/", limited: "/limited/", frames: true},
+	{name: "wsgate", path: "/ws/", limited: "/limited/", upstream: "/limited-upstream/", frames: true},
 	{name: "wsgate pinging the client", path: "/pinged/", frames: true},
 	{name: "wsgate pinging both sides", path: "/pinged-both/", limited: "/limited-pinged/"},
 }
@@ -114,8 +121,11 @@ func TestConformance(t *testing.T) {
 			}
 			for _, r := range runs {
 				path, want := r.path, direct
-				if c.Limited {
+				if c.Limited || c.UpstreamLimited {
 					path = r.limited
+					if c.UpstreamLimited {
+						path = r.upstream
+					}
 					if s.Gate != nil {
 						want = s.Gate
 					}
