@@ -48,7 +48,7 @@ func directiveFamilies() []func() map[string]*directive {
 		coreDirectives, httpCoreDirectives, errorPageDirectives, rewriteDirectives, accessDirectives, proxyDirectives, headersDirectives,
 		filesDirectives, logDirectives, sslDirectives, http2Directives, upstreamDirectives, mapDirectives, wsDirectives,
 		proxySSLDirectives, statusDirectives, realipDirectives, wsStatusDirectives, limitsDirectives,
-		charsetDirectives, subDirectives, gzipDirectives,
+		charsetDirectives, subDirectives, gzipDirectives, cacheDirectives,
 	}
 }
 
@@ -95,10 +95,9 @@ func directiveTable() map[string]*directive {
 	unsupported(anyCtx, "wsgate does not implement it", "directio", "aio")
 	unsupported(anyCtx, `use "proxy_pass" to an HTTP backend`, "fastcgi_pass", "uwsgi_pass", "scgi_pass",
 		"grpc_pass", "memcached_pass", "fastcgi_param", "uwsgi_param", "scgi_param", "grpc_set_header", "fastcgi_index")
-	unsupported(anyCtx, "wsgate does not cache responses", "proxy_cache", "proxy_cache_path", "proxy_cache_key",
-		"proxy_cache_valid", "proxy_cache_use_stale", "proxy_store")
+	unsupported(anyCtx, "wsgate stores responses only as proxy_cache does", "proxy_store")
 	unsupported(anyCtx, "wsgate forwards requests as received; change them in the backend", "proxy_set_body",
-		"proxy_method", "proxy_ignore_headers", "proxy_cookie_domain", "proxy_cookie_path", "proxy_bind",
+		"proxy_method", "proxy_cookie_domain", "proxy_cookie_path", "proxy_bind",
 		"proxy_socket_keepalive")
 	unsupported(anyCtx, "wsgate proxies HTTP and WebSocket only", "stream", "mail")
 	nginxRest(t)

@@ -109,10 +109,8 @@ func nginxRest(t map[string]*directive) {
 		"memcached_buffer_size", "memcached_read_timeout", "memcached_next_upstream",
 		"memcached_next_upstream_tries", "memcached_next_upstream_timeout", "memcached_gzip_flag")
 
-	unsupported("wsgate does not cache responses", "proxy_cache_min_uses", "proxy_cache_max_range_offset",
-		"proxy_cache_methods", "proxy_cache_lock", "proxy_cache_lock_timeout", "proxy_cache_lock_age",
-		"proxy_cache_revalidate", "proxy_cache_convert_head", "proxy_cache_background_update",
-		"proxy_store_access", "slice")
+	unsupported("a cached response is served whole, not by byte ranges", "proxy_cache_max_range_offset", "slice")
+	unsupported("wsgate stores responses only as proxy_cache does", "proxy_store_access")
 	unsupported("responses are relayed as the backend sends them; change them there", "proxy_cookie_flags",
 		"proxy_force_ranges", "max_ranges")
 	unsupported("wsgate does not transform response bodies; change them in the backend",

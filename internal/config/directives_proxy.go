@@ -29,10 +29,6 @@ func proxyDirectives() map[string]*directive {
 		"proxy_pass_request_body":     {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ProxyPassRequestBody })},
 		"proxy_ignore_client_abort":   {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ProxyIgnoreClientAbort })},
 		"proxy_intercept_errors":      {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ProxyInterceptErrors })},
-
-		// Conditions of a cache that wsgate does not have: see setCacheCondition.
-		"proxy_cache_bypass": {ctx: ctxHTTPAll, min: 1, max: unbounded, set: setCacheCondition},
-		"proxy_no_cache":     {ctx: ctxHTTPAll, min: 1, max: unbounded, set: setCacheCondition},
 	}
 }
 
@@ -194,20 +190,6 @@ func nextUpstreamArg(c *checker, d *Directive) (NextUpstream, bool) {
 		m |= v
 	}
 	return m, true
-}
-
-// setCacheCondition reads proxy_cache_bypass and proxy_no_cache, which
-// say when proxy_cache's cache is not read or not written. Without
-// proxy_cache they do nothing in nginx either (WebSocket tutorials copy
-// "proxy_cache_bypass $http_upgrade;" into locations that cache
-// nothing): accepted with a notice. In a configuration that uses
-// proxy_cache, which wsgate refuses, they are refused with it.
-func setCacheCondition(c *checker, f *frame, d *Directive, _ bool) {
-	if c.proxyCache {
-		c.errorf(d.Pos, "%q directive is not supported by wsgate; wsgate does not cache responses", d.Name)
-		return
-	}
-	c.notice(d.Pos, "%q accepted and ignored: it has no effect without proxy_cache", d.Name)
 }
 
 // hasDirective reports whether name appears in dirs or in any block

@@ -63,12 +63,12 @@ func TestNginxDirectivesKnown(t *testing.T) {
 // third-party module, and every probe is a directive nginx has.
 func TestConfigureArgs(t *testing.T) {
 	args := " " + ConfigureArgs() + " "
-	for _, want := range []string{" --with-http_ssl_module ", " --without-http-cache ", " --without-http_fastcgi_module ", " --add-module=../headers-more-nginx-module "} {
+	for _, want := range []string{" --with-http_ssl_module ", " --without-http_fastcgi_module ", " --add-module=../headers-more-nginx-module "} {
 		if !strings.Contains(args, want) {
 			t.Errorf("got %q; want %q in it", args, want)
 		}
 	}
-	for _, not := range []string{"http_v2", "http_v3", "rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive"} {
+	for _, not := range []string{"http-cache", "http_v2", "http_v3", "rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive"} {
 		if strings.Contains(args, not) {
 			t.Errorf("got %q; want no %q in it (claimed and not built, or built and denied)", args, not)
 		}
@@ -102,7 +102,7 @@ func TestDirectiveWording(t *testing.T) {
 		{desc: "sub_filter in if", conf: "server { location / { if ($uri) { sub_filter a b; } } }", err: `"sub_filter" directive is not allowed here`},
 		{desc: "ssi_types", conf: "server { ssi_types text/x; }", err: `"ssi_types" directive is not supported by wsgate; `},
 		{desc: "fastcgi_split_path_info", conf: "server { location / { fastcgi_split_path_info ^(.+)$; } }", err: `"fastcgi_split_path_info" directive is not supported by wsgate; use "proxy_pass"`},
-		{desc: "proxy_cache_lock", conf: "server { location / { proxy_cache_lock on; } }", err: `"proxy_cache_lock" directive is not supported by wsgate; wsgate does not cache`},
+		{desc: "proxy_cache_background_update", conf: "server { location / { proxy_cache_background_update on; } }", err: `"proxy_cache_background_update on" is not supported by wsgate; a stale entry is refreshed by the request that finds it`},
 		{desc: "ssl on", conf: "server { listen 443; ssl on; ssl_certificate c; ssl_certificate_key k; }", notice: `the "ssl" directive is deprecated, use the "listen ... ssl" directive instead`},
 		{desc: "ssl on without a certificate", conf: "server { listen 443; ssl on; }", err: `no "ssl_certificate" is defined for the "listen ... ssl" directive`},
 		{desc: "quic listen", conf: "server { listen 443 quic; }", err: `listen parameter "quic" is not supported by wsgate`},

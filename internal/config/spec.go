@@ -58,6 +58,8 @@ type HTTP struct {
 	CharsetMaps []*CharsetMap
 	// LimitZones are the limit_req_zone and limit_conn_zone lines.
 	LimitZones []*LimitZone
+	// CachePaths are the proxy_cache_path lines.
+	CachePaths []*CachePath
 	// SetVariables are the names (lower-case, without "$") that a set
 	// directive assigns anywhere in the configuration, in the order first
 	// met. As in nginx, each is a variable of the whole http context,
@@ -271,6 +273,10 @@ type LocConf struct {
 	ProxyPassRequestHeaders bool  // default on
 	ProxyPassRequestBody    bool  `reload:"keep"` // default on
 	ProxyIgnoreClientAbort  bool  `reload:"keep"` // default off
+	// ProxyIgnoreHeaders is proxy_ignore_headers.
+	ProxyIgnoreHeaders IgnoreHeaders `reload:"keep"`
+	// Cache is the proxy_cache settings.
+	Cache CacheConf `reload:"keep"`
 
 	ClientMaxBodySize int64         `reload:"keep"` // default 1m; 0 disables the check
 	ClientBodyTimeout time.Duration `reload:"keep"` // default 60s

@@ -125,6 +125,14 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		return c.writeError(w, req, plan, KindBadURL.Status())
 	}
 
+	// proxy_cache: a WebSocket handshake (any upgrade) is never cached.
+	if plan.Cache != nil && !upgrade {
+		if st, done := c.cacheStart(w, req, plan); done {
+			return st
+		}
+		defer c.cacheEnd()
+	}
+
 	if isWS && (plan.WSPolicy != nil || lc.WS.HandshakeRate.PerSecond > 0) {
 		if status := c.admitWS(w, req, plan, tg.host); status != 0 {
 			return c.writeError(w, req, plan, status)
@@ -172,8 +180,15 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		bodyLen = -1
 	}
 	c.reqHL = reqHeaders(req.Headers)
+	method := req.Method
+	if c.cs.plan != nil {
+		c.reqHL = reqHeaders(c.cacheRequestHeaders(req.Headers))
+		if c.cs.getForHead {
+			method = methodGET
+		}
+	}
 	ur := snapshot.UpstreamRequest{
-		Method:     req.Method,
+		Method:     method,
 		Target:     c.tgt,
 		Headers:    &c.reqHL,
 		BodyLength: bodyLen,
@@ -187,6 +202,9 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	c.vc.ProxyBodyLength, c.vc.ProxyBodyKnown = bodyLen, bodyLen >= 0 && lc.ProxyPassRequestBody
 	c.vc.ProxyChunked = ur.Chunked
 	c.buf = plan.Headers.AppendRequest(c.buf[:0], &ur)
+	if c.cs.revalidating {
+		c.buf = c.appendValidators(c.buf)
+	}
 	head := c.buf
 	hasBody := lc.ProxyPassRequestBody && (bodyLen > 0 || ur.Chunked)
 	// One head written once, to an HTTP/1.0 upstream (never kept alive,
@@ -260,9 +278,21 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		if kind != KindNoLive && kind.NextUpstream()&lc.ProxyNextUpstream != 0 && c.canRetry(tried, lc, n, start, req, hasBody, spool) {
 			continue
 		}
+		if c.staleFor(kind, 0) {
+			return c.serveStale(w, req, plan)
+		}
 		return c.writeError(w, req, plan, kind.Status())
 	}
 
+	if c.cs.stale != nil && (c.cs.revalidating && resp.Status == 304 || c.staleFor(0, resp.Status)) {
+		c.record(at, resp.Status, start)
+		at.conn.Close()
+		at.done(upstream.Success)
+		if resp.Status == 304 {
+			return c.revalidated(w, req, plan, resp)
+		}
+		return c.serveStale(w, req, plan)
+	}
 	if snap.Vars.UsesUpstreamHeaders() {
 		c.upHdrs = fillHeaders(c.upHdrs, resp.Headers)
 		c.vc.UpstreamHeaders = c.upHdrs
@@ -292,6 +322,9 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 }
 
 var wwwAuthenticate = []byte("WWW-Authenticate")
+
+// methodGET is a HEAD's method upstream under proxy_cache_convert_head.
+var methodGET = []byte("GET")
 
 func (tg *target) poolName() string { return tg.pool.Name() }
 

@@ -4,6 +4,8 @@ import (
 	"io"
 	"time"
 
+	"wsgate/internal/cache"
+	"wsgate/internal/config"
 	"wsgate/internal/exchange"
 	"wsgate/internal/http1"
 	"wsgate/internal/snapshot"
@@ -25,7 +27,7 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 	// add_header, as nginx's u->state->response_time is -1 then).
 	c.vc.Upstream[len(c.vc.Upstream)-1].ResponseTime = -1
 	c.headAt = now
-	cl, chunked := resp.BodyFraming(req.IsHEAD())
+	cl, chunked := resp.BodyFraming(req.IsHEAD() && !c.cs.getForHead)
 	body := &c.upBody
 	body.Reset(a.br, cl, chunked)
 	outLen := cl
@@ -41,6 +43,9 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 		}
 	}
 	c.limitRate(w, plan, resp)
+	if c.cs.plan != nil && resp.Status != 101 {
+		c.cs.w = c.cacheWriter(req, resp)
+	}
 	c.respHL = respHeaders(resp.Headers)
 	c.up = snapshot.UpstreamResponse{Status: resp.Status, StatusLine: resp.StatusLine, Headers: &c.respHL}
 	c.plan = plan
@@ -55,13 +60,27 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 		// proxy_read_timeout is armed by the attempt's upstreamReader
 		// before each read of the socket.
 		bp := copyPool.Get().(*[]byte)
-		cerr := copyBody(w, body, a, *bp)
+		cerr := copyBody(w, body, a, *bp, c.cs.w)
 		copyPool.Put(bp)
 		if cerr != nil {
 			// The client must see the truncation: no last chunk.
 			ok = false
 			w.Abort()
 			c.h.Log.Error("relaying upstream response", "upstream", a.peer.Name, "err", cerr, "client", c.remoteAddr)
+		}
+	}
+	if cw := c.cs.w; cw != nil {
+		// The entry is stored only whole (ngx_http_upstream_process_request
+		// checks the length the upstream declared).
+		c.cs.w = nil
+		want := int64(-1)
+		if !chunked {
+			want = cl
+		}
+		if ok && body.Done() {
+			cw.Commit(want)
+		} else {
+			cw.Abort()
 		}
 	}
 	try := &c.vc.Upstream[len(c.vc.Upstream)-1]
@@ -98,10 +117,13 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 // what it has read: a streamed response (server-sent events, a body a
 // filter holds part of) reaches the client as the upstream sends it. A
 // body read whole in one go is flushed once, by relay.
-func copyBody(w exchange.ResponseWriter, body *http1.Body, a *attempt, buf []byte) error {
+func copyBody(w exchange.ResponseWriter, body *http1.Body, a *attempt, buf []byte, tee *cache.Writer) error {
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {
+			if tee != nil {
+				tee.Write(buf[:n])
+			}
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return werr
 			}
@@ -168,7 +190,7 @@ func (h *respHeaders) At(i int) (name, value []byte) { return (*h)[i].Name, (*h)
 // sends the response unpaced whatever the rate (it sets r->limit_rate to
 // 0 for an unbuffered response once its head is sent).
 func (c *clientConn) limitRate(w exchange.ResponseWriter, plan *snapshot.Loc, resp *http1.Response) {
-	if v := resp.Header("X-Accel-Limit-Rate"); v != nil {
+	if v := resp.Header("X-Accel-Limit-Rate"); v != nil && plan.Conf.ProxyIgnoreHeaders&config.IgnoreXAccelLimitRate == 0 {
 		if n := atoi(v); n >= 0 {
 			c.vc.LimitRate, c.vc.LimitRateSet = n, true
 			w.SetRate(n, -1, c.vc.Start)
