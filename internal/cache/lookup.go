@@ -275,13 +275,28 @@ func Variant(vary []byte, header func(name []byte) []byte) [16]byte {
 		h.Write(lower(name))
 		h.Write([]byte{':'})
 		if header != nil {
-			h.Write(header(name))
+			h.Write(normalize(header(name)))
 		}
 		h.Write([]byte{'\n'})
 	}
 	var v [16]byte
 	h.Sum(v[:0])
 	return v
+}
+
+// normalize is a header value as a variant compares it: the elements
+// of its list trimmed, empty ones dropped, joined by ","
+// (ngx_http_file_cache_vary_header: "foo, bar" and "foo,,bar " are one
+// variant).
+func normalize(v []byte) []byte {
+	var out []byte
+	for _, el := range splitList(v) {
+		if len(out) > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, el...)
+	}
+	return out
 }
 
 func variantKey(main Key, variant [16]byte) Key {

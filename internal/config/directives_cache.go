@@ -22,7 +22,7 @@ func cacheDirectives() map[string]*directive {
 		"proxy_cache_methods": {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: onLoc(cacheMethodsArg, func(l *LocConf) *[]string { return &l.Cache.Methods })},
 		"proxy_cache_bypass":  {ctx: ctxHTTPAll, min: 1, max: unbounded, set: setCachePredicate(func(l *LocConf) *[]Value { return &l.Cache.Bypass })},
 		"proxy_no_cache":      {ctx: ctxHTTPAll, min: 1, max: unbounded, set: setCachePredicate(func(l *LocConf) *[]Value { return &l.Cache.NoCache })},
-		"proxy_cache_use_stale": {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: onLoc(useStaleArg,
+		"proxy_cache_use_stale": {ctx: ctxHTTPAll, min: 1, max: unbounded, set: bitmaskOnLoc(useStaleArg,
 			func(l *LocConf) *CacheStale { return &l.Cache.UseStale })},
 		"proxy_cache_lock": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.Cache.Lock })},
 		"proxy_cache_lock_timeout": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(msecArg,
@@ -34,9 +34,28 @@ func cacheDirectives() map[string]*directive {
 			func(l *LocConf) *bool { return &l.Cache.Revalidate })},
 		"proxy_cache_convert_head": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg,
 			func(l *LocConf) *bool { return &l.Cache.ConvertHead })},
-		"proxy_cache_background_update": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: setBackgroundUpdate},
-		"proxy_ignore_headers": {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: onLoc(ignoreHeadersArg,
+		"proxy_cache_background_update": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg,
+			func(l *LocConf) *bool { return &l.Cache.BackgroundUpdate })},
+		"proxy_ignore_headers": {ctx: ctxHTTPAll, min: 1, max: unbounded, set: bitmaskOnLoc(ignoreHeadersArg,
 			func(l *LocConf) *IgnoreHeaders { return &l.ProxyIgnoreHeaders })},
+	}
+}
+
+// bitmaskOnLoc is ngx_conf_set_bitmask_slot: each directive of a level
+// adds its names to the level's set, which replaces an inherited one.
+func bitmaskOnLoc[T ~uint16](parse argParser[T], field func(*LocConf) *T) setFunc {
+	return func(c *checker, f *frame, d *Directive, first bool) {
+		v, ok := parse(c, d)
+		if !ok {
+			return
+		}
+		f.lvl.loc = append(f.lvl.loc, func(l *LocConf) {
+			p := field(l)
+			if first {
+				*p = 0
+			}
+			*p |= v
+		})
 	}
 }
 
@@ -262,14 +281,4 @@ func ignoreHeadersArg(c *checker, d *Directive) (IgnoreHeaders, bool) {
 		}
 	}
 	return m, true
-}
-
-// setBackgroundUpdate reads proxy_cache_background_update: "off" is
-// nginx's default and wsgate's behaviour; "on" (a subrequest that
-// refreshes a stale entry after the stale answer went out) is not built.
-func setBackgroundUpdate(c *checker, f *frame, d *Directive, _ bool) {
-	on, ok := flagArg(c, d)
-	if ok && on {
-		c.errorf(d.Args[0].Pos, "\"proxy_cache_background_update on\" is not supported by wsgate; a stale entry is refreshed by the request that finds it, and \"proxy_cache_use_stale updating\" serves the others meanwhile")
-	}
 }

@@ -102,7 +102,7 @@ func TestDirectiveWording(t *testing.T) {
 		{desc: "sub_filter in if", conf: "server { location / { if ($uri) { sub_filter a b; } } }", err: `"sub_filter" directive is not allowed here`},
 		{desc: "ssi_types", conf: "server { ssi_types text/x; }", err: `"ssi_types" directive is not supported by wsgate; `},
 		{desc: "fastcgi_split_path_info", conf: "server { location / { fastcgi_split_path_info ^(.+)$; } }", err: `"fastcgi_split_path_info" directive is not supported by wsgate; use "proxy_pass"`},
-		{desc: "proxy_cache_background_update", conf: "server { location / { proxy_cache_background_update on; } }", err: `"proxy_cache_background_update on" is not supported by wsgate; a stale entry is refreshed by the request that finds it`},
+		{desc: "proxy_cache_max_range_offset", conf: "server { location / { proxy_cache_max_range_offset 1; } }", err: `"proxy_cache_max_range_offset" directive is not supported by wsgate; a cached response is served whole`},
 		{desc: "ssl on", conf: "server { listen 443; ssl on; ssl_certificate c; ssl_certificate_key k; }", notice: `the "ssl" directive is deprecated, use the "listen ... ssl" directive instead`},
 		{desc: "ssl on without a certificate", conf: "server { listen 443; ssl on; }", err: `no "ssl_certificate" is defined for the "listen ... ssl" directive`},
 		{desc: "quic listen", conf: "server { listen 443 quic; }", err: `listen parameter "quic" is not supported by wsgate`},

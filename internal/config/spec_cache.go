@@ -88,6 +88,10 @@ type CacheConf struct {
 	LockTimeout, LockAge time.Duration
 	// MinUses is proxy_cache_min_uses (default 1).
 	MinUses int
+	// BackgroundUpdate is proxy_cache_background_update: a stale entry
+	// served under proxy_cache_use_stale updating (or its own
+	// stale-while-revalidate) is refreshed after the answer went out.
+	BackgroundUpdate bool
 	// Revalidate is proxy_cache_revalidate; ConvertHead is
 	// proxy_cache_convert_head (default on).
 	Revalidate, ConvertHead bool

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"os"
 	"time"
 
 	"wsgate/internal/cache"
@@ -36,6 +37,9 @@ type cacheState struct {
 	revalidating bool
 	// getForHead: a HEAD went upstream as GET (proxy_cache_convert_head).
 	getForHead bool
+	// background: a stale entry was the answer, and the upstream is
+	// asked for a fresh one to store (proxy_cache_background_update).
+	background bool
 	w          *cache.Writer
 }
 
@@ -49,15 +53,25 @@ var cacheHeaders = []string{"If-Modified-Since", "If-Unmodified-Since", "If-None
 // upstream try.
 func (c *clientConn) cacheStart(w exchange.ResponseWriter, req *exchange.Request, plan *snapshot.Loc) (status int, done bool) {
 	cp := plan.Cache
+	if c.cs.background {
+		c.cs.background = false
+		return 0, false
+	}
 	c.cs = cacheState{}
 	if !cp.Caches(req.Method) {
 		return 0, false
 	}
 	z := cp.Zone
 	if cp.ZoneName != nil {
-		z = cp.Zones[string(cp.ZoneName.Append(nil, c.vc))]
-		if z == nil {
+		// ngx_http_upstream_cache_get: "" and "off" cache nothing, an
+		// unknown name is an error (500).
+		name := cp.ZoneName.Append(nil, c.vc)
+		if len(name) == 0 || string(name) == "off" {
 			return 0, false
+		}
+		if z = cp.Zones[string(name)]; z == nil {
+			c.h.Log.Error("cache not found", "cache", string(name), "client", c.remoteAddr)
+			return c.writeError(w, req, plan, 500), true
 		}
 	}
 	cs := &c.cs
@@ -83,6 +97,16 @@ func (c *clientConn) cacheStart(w exchange.ResponseWriter, req *exchange.Request
 		cs.stale = l.Entry
 		c.vc.CacheStatus = cache.Expired.String()
 	case cache.Expired:
+		m := l.Entry.Meta
+		if cp.BackgroundUpdate && (cp.UseStale&config.StaleUpdating != 0 || m.Valid+m.Updating >= time.Now().Unix()) {
+			// proxy_cache_background_update: the stale entry now, the
+			// refresh after it (ngx_http_upstream_cache_background_update;
+			// the connection's next request waits for it, as nginx's
+			// main request waits for its background subrequest).
+			st := c.serveEntry(w, req, plan, l.Entry, cache.Stale)
+			cs.background = true
+			return st, true
+		}
 		cs.stale = l.Entry
 		c.vc.CacheStatus = cache.Expired.String()
 	default:
@@ -273,6 +297,9 @@ func (c *clientConn) cacheWriter(req *exchange.Request, resp *http1.Response) *c
 		case exchange.EqualFold(h.Name, "Content-Length"), exchange.EqualFold(h.Name, "Transfer-Encoding"),
 			exchange.EqualFold(h.Name, "Connection"), exchange.EqualFold(h.Name, "Keep-Alive"):
 			continue
+		case !validators(resp.Status):
+			// Conditional requests revalidate only 200 and 206 entries
+			// (ngx_http_upstream_send_response).
 		case exchange.EqualFold(h.Name, "ETag"):
 			m.ETag = bytes.Clone(h.Value)
 		case exchange.EqualFold(h.Name, "Last-Modified"):
@@ -290,6 +317,8 @@ func (c *clientConn) cacheWriter(req *exchange.Request, resp *http1.Response) *c
 	return cw
 }
 
+func validators(status int) bool { return status == 200 || status == 206 }
+
 // cacheEnd releases what the request holds of the cache.
 func (c *clientConn) cacheEnd() {
 	cs := &c.cs
@@ -299,4 +328,25 @@ func (c *clientConn) cacheEnd() {
 	cs.stale.Close()
 	cs.fill.Release()
 	*cs = cacheState{}
+}
+
+// backgroundWriter is the client side of a background refresh: the
+// client has its answer, so what the refresh would send it is dropped.
+type backgroundWriter struct {
+	exchange.ResponseWriter
+}
+
+func (backgroundWriter) SetRate(int64, int64, time.Time)                 {}
+func (backgroundWriter) WriteHeader(int, string, int64) error            { return nil }
+func (backgroundWriter) Write(p []byte) (int, error)                     { return len(p), nil }
+func (backgroundWriter) Flush() error                                    { return nil }
+func (backgroundWriter) WriteError(int) error                            { return nil }
+func (backgroundWriter) WriteErrorWith(int, string, []byte) error        { return nil }
+func (backgroundWriter) WriteFile(*os.File, int64, int64) (int64, error) { return 0, nil }
+func (backgroundWriter) BodyBuffer(int) []byte                           { return nil }
+func (backgroundWriter) CloseAfter()                                     {}
+func (backgroundWriter) Abort()                                          {}
+func (backgroundWriter) Written() bool                                   { return true }
+func (backgroundWriter) WriteComposedHeader(int, int64, func([]byte, exchange.Framing) []byte) error {
+	return nil
 }

@@ -178,3 +178,100 @@ server {
 		t.Errorf("revalidation sent If-Modified-Since %q; want the entry's Last-Modified", ims)
 	}
 }
+
+// TestCacheLockGate: with proxy_cache_lock, concurrent misses for one key
+// make one upstream request; the others wait for its entry and are hits.
+// Without the lock each goes upstream, as in nginx.
+func TestCacheLockGate(t *testing.T) {
+	for _, lock := range []string{"on", "off"} {
+		t.Run("lock "+lock, func(t *testing.T) {
+			b := proxytest.NewSlow(t, 300*time.Millisecond, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCache-Control: max-age=60\r\n\r\nok")
+			g := startGate(t, `proxy_cache_path `+t.TempDir()+` keys_zone=z:1m;
+server {
+    listen {{listen}};
+    location / {
+        proxy_pass http://{{b}};
+        proxy_cache z;
+        proxy_cache_lock `+lock+`;
+        add_header X-Cache $upstream_cache_status always;
+    }
+}`, map[string]string{"b": b.Addr})
+			const n = 4
+			got := make(chan string, n)
+			for i := 0; i < n; i++ {
+				go func() {
+					c, err := net.Dial("tcp", g.addr)
+					if err != nil {
+						got <- err.Error()
+						return
+					}
+					defer c.Close()
+					c.SetDeadline(time.Now().Add(20 * time.Second))
+					c.Write([]byte("GET /k HTTP/1.1\r\nHost: h\r\n\r\n"))
+					r, err := proxytest.ReadResponse(bufio.NewReader(c), "GET")
+					if err != nil {
+						got <- err.Error()
+						return
+					}
+					v, _ := r.Get("X-Cache")
+					got <- v + " " + string(r.Body)
+				}()
+			}
+			var answers []string
+			for i := 0; i < n; i++ {
+				answers = append(answers, <-got)
+			}
+			fetches := b.Accepted()
+			if lock == "on" && fetches != 1 {
+				t.Errorf("lock on: %d upstream requests (answers %q); want 1", fetches, answers)
+			}
+			if lock == "off" && fetches != n {
+				t.Errorf("lock off: %d upstream requests (answers %q); want %d", fetches, answers, n)
+			}
+			for _, a := range answers {
+				if !strings.HasSuffix(a, " ok") {
+					t.Errorf("answer %q; want ok", a)
+				}
+			}
+		})
+	}
+}
+
+// TestCacheBackgroundUpdateGate: an expired entry under
+// proxy_cache_use_stale updating with proxy_cache_background_update is
+// answered STALE at once, and the refresh it starts stores the next
+// answer.
+func TestCacheBackgroundUpdateGate(t *testing.T) {
+	b, _, _ := cacheBackend(t, nil)
+	g := startGate(t, `proxy_cache_path `+t.TempDir()+` keys_zone=z:1m;
+server {
+    listen {{listen}};
+    location / {
+        proxy_pass http://{{b}};
+        proxy_cache z;
+        proxy_cache_use_stale updating;
+        proxy_cache_background_update on;
+        add_header X-Cache $upstream_cache_status always;
+    }
+}`, map[string]string{"b": b.Addr})
+	path := "/h/Cache-Control=max-age=1"
+	g.get(path)
+	var r *proxytest.Response
+	if !proxytest.Poll(5*time.Second, func() bool {
+		r = g.get(path)
+		got, _ := r.Get("X-Cache")
+		return got != "HIT"
+	}) {
+		t.Fatal("the entry never expired")
+	}
+	if got, _ := r.Get("X-Cache"); got != "STALE" || string(r.Body) != "n=1" {
+		t.Errorf("expired: %q %q; want STALE n=1", got, r.Body)
+	}
+	// The refresh is stored once it ends; until then the entry is
+	// answered stale (UPDATING).
+	proxytest.Eventually(t, 5*time.Second, func() bool {
+		r = g.get(path)
+		got, _ := r.Get("X-Cache")
+		return got == "HIT" && string(r.Body) != "n=1"
+	}, "the background refresh was not stored")
+}

@@ -128,6 +128,11 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	// proxy_cache: a WebSocket handshake (any upgrade) is never cached.
 	if plan.Cache != nil && !upgrade {
 		if st, done := c.cacheStart(w, req, plan); done {
+			if c.cs.background {
+				c.forward(backgroundWriter{w}, req, snap, plan, lc)
+				c.unanswered = 0
+				c.cacheEnd()
+			}
 			return st
 		}
 		defer c.cacheEnd()

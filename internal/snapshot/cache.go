@@ -30,9 +30,10 @@ type CachePlan struct {
 	UseStale config.CacheStale
 	Ignore   cache.Ignore
 	Options  cache.Options
-	// Revalidate and ConvertHead are proxy_cache_revalidate and
-	// proxy_cache_convert_head.
-	Revalidate, ConvertHead bool
+	// Revalidate, ConvertHead and BackgroundUpdate are
+	// proxy_cache_revalidate, proxy_cache_convert_head and
+	// proxy_cache_background_update.
+	Revalidate, ConvertHead, BackgroundUpdate bool
 }
 
 // Caches is the method list check: GET and HEAD, and those of Methods.
@@ -74,7 +75,7 @@ func buildCaches(s *Snapshot, env *Env, errs *config.ErrorList) {
 			continue
 		}
 		plan := &CachePlan{Valid: validOf(cc.Valid), Methods: cc.Methods, UseStale: cc.UseStale,
-			Ignore: ignoreOf(lc.ProxyIgnoreHeaders), Revalidate: cc.Revalidate, ConvertHead: cc.ConvertHead,
+			Ignore: ignoreOf(lc.ProxyIgnoreHeaders), Revalidate: cc.Revalidate, ConvertHead: cc.ConvertHead, BackgroundUpdate: cc.BackgroundUpdate,
 			Options: cache.Options{MinUses: cc.MinUses, Lock: cc.Lock, LockTimeout: cc.LockTimeout, LockAge: cc.LockAge}}
 		if strings.Contains(cc.Zone.Text, "$") {
 			t, err := s.Vars.Compile(cc.Zone.Text)
