@@ -48,65 +48,74 @@ type HeaderList interface {
 const maxVary = 128
 
 // Decide reads a response's status and headers as nginx does, in the
-// order they came: Cache-Control's no-cache, no-store and private, and
-// a max-age (or s-maxage) of 0 refuse it, a positive one sets its
-// lifetime; Expires sets it when nothing else did (a date not in the
-// future refuses it); X-Accel-Expires ("N" seconds, "@T" a unix time, 0
-// refuses) takes precedence over both; Set-Cookie refuses it; Vary "*"
+// order they came: X-Accel-Expires ("N" seconds, "@T" a unix time, 0
+// refuses) decides alone when present; otherwise Cache-Control's
+// no-cache, no-store and private, and a max-age (or s-maxage) of 0
+// refuse it, a positive one sets its lifetime, and Expires sets it when
+// Cache-Control did not (a date not in the future refuses it);
+// stale-while-revalidate and stale-if-error are read in every case;
+// Set-Cookie refuses it; Vary "*"
 // or a Vary longer than 128 bytes refuses it. Without a lifetime from
 // the headers, proxy_cache_valid's time for the status; none refuses
 // it. parseTime reads an HTTP date (-1 for an invalid one).
 func Decide(status int, h HeaderList, ignore Ignore, valid []Valid, now time.Time, parseTime func([]byte) int64) Freshness {
 	f := Freshness{Cacheable: true}
 	sec := now.Unix()
+	// X-Accel-Expires decides alone wherever it is among the headers:
+	// Cache-Control's refusals and ages and Expires are then not read
+	// (its extensions still are).
 	accel := false
+	if ignore&IgnoreXAccelExpires == 0 {
+		for i := 0; i < h.Len(); i++ {
+			name, v := h.At(i)
+			if !equalFold(name, "x-accel-expires") {
+				continue
+			}
+			abs := len(v) > 0 && v[0] == '@'
+			if abs {
+				v = v[1:]
+			}
+			n := atoi(v)
+			switch {
+			case n < 0:
+				continue
+			case n == 0:
+				f.Cacheable = false
+			case abs:
+				f.Valid = n
+			default:
+				f.Valid = sec + n
+			}
+			accel = true
+		}
+	}
 	for i := 0; i < h.Len(); i++ {
 		name, v := h.At(i)
 		switch {
-		case ignore&IgnoreXAccelExpires == 0 && equalFold(name, "x-accel-expires"):
-			var n int64
-			abs := len(v) > 0 && v[0] == '@'
-			if abs {
-				n = atoi(v[1:])
-			} else {
-				n = atoi(v)
+		case ignore&IgnoreCacheControl == 0 && equalFold(name, "cache-control"):
+			if n, ok := directive(v, "stale-while-revalidate="); ok {
+				f.Updating = n
 			}
-			switch {
-			case n == 0:
-				f.Cacheable = false
-			case n > 0 && abs:
-				f.Valid, accel = n, true
-			case n > 0:
-				f.Valid, accel = sec+n, true
+			if n, ok := directive(v, "stale-if-error="); ok {
+				f.Error = n
 			}
 			if accel {
-				f.Updating, f.Error = 0, 0
+				continue
 			}
-		case ignore&IgnoreCacheControl == 0 && equalFold(name, "cache-control"):
 			if containsFold(v, "no-cache") || containsFold(v, "no-store") || containsFold(v, "private") {
 				f.Cacheable = false
 				continue
 			}
-			if n, ok := directive(v, "s-maxage="); ok {
-				if n == 0 {
-					f.Cacheable = false
-				} else if !accel {
-					f.Valid = sec + n
-				}
-			} else if n, ok := directive(v, "max-age="); ok {
-				if n == 0 {
-					f.Cacheable = false
-				} else if !accel {
-					f.Valid = sec + n
-				}
+			n, ok := directive(v, "s-maxage=")
+			if !ok {
+				n, ok = directive(v, "max-age=")
 			}
-			if n, ok := directive(v, "stale-while-revalidate="); ok && !accel {
-				f.Updating = n
+			if ok && n == 0 {
+				f.Cacheable = false
+			} else if ok {
+				f.Valid = sec + n
 			}
-			if n, ok := directive(v, "stale-if-error="); ok && !accel {
-				f.Error = n
-			}
-		case ignore&IgnoreExpires == 0 && equalFold(name, "expires"):
+		case ignore&IgnoreExpires == 0 && !accel && equalFold(name, "expires"):
 			if f.Valid != 0 {
 				continue
 			}
