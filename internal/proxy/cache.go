@@ -317,6 +317,23 @@ func (c *clientConn) cacheWriter(req *exchange.Request, resp *http1.Response) *c
 	return cw
 }
 
+// buffered reports whether nginx would buffer resp, which it must to
+// store it: proxy_buffering, which a backend's X-Accel-Buffering turns
+// on or off unless proxy_ignore_headers names it
+// (ngx_http_upstream_process_buffering).
+func buffered(plan *snapshot.Loc, resp *http1.Response) bool {
+	on := plan.Conf.ProxyBuffering
+	if plan.Conf.ProxyIgnoreHeaders&config.IgnoreXAccelBuffering == 0 {
+		switch v := resp.Header("X-Accel-Buffering"); {
+		case len(v) == 3 && exchange.EqualFold(v, "yes"):
+			on = true
+		case len(v) == 2 && exchange.EqualFold(v, "no"):
+			on = false
+		}
+	}
+	return on
+}
+
 func validators(status int) bool { return status == 200 || status == 206 }
 
 // cacheEnd releases what the request holds of the cache.

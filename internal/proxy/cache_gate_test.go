@@ -89,6 +89,8 @@ server {
 		{"X-Accel-Expires 0", "/h/X-Accel-Expires=0", "", []string{"MISS", "MISS"}, 2},
 		{"no valid time for 500", "/500/x", "", []string{"MISS", "MISS"}, 2},
 		{"500 with max-age", "/500/h/Cache-Control=max-age=60", "", []string{"MISS", "HIT"}, 1},
+		{"X-Accel-Buffering no", "/h/X-Accel-Buffering=no", "", []string{"MISS", "MISS"}, 2},
+		{"X-Accel-Buffering yes", "/h/X-Accel-Buffering=yes", "", []string{"MISS", "HIT"}, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

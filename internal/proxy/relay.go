@@ -43,7 +43,7 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 		}
 	}
 	c.limitRate(w, plan, resp)
-	if c.cs.plan != nil && resp.Status != 101 {
+	if c.cs.plan != nil && resp.Status != 101 && buffered(plan, resp) {
 		c.cs.w = c.cacheWriter(req, resp)
 	}
 	c.respHL = respHeaders(resp.Headers)
