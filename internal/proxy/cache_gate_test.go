@@ -277,3 +277,41 @@ server {
 		return got == "HIT" && string(r.Body) != "n=1"
 	}, "the background refresh was not stored")
 }
+
+// TestCacheWebSocketGate: a WebSocket handshake to a cached location is
+// never looked up nor stored: with a plain GET of the same key stored
+// (proxy_cache_valid any), every handshake still reaches the backend
+// and becomes a tunnel.
+func TestCacheWebSocketGate(t *testing.T) {
+	be := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	g := startGate(t, `proxy_cache_path `+t.TempDir()+` keys_zone=z:1m;
+server {
+    listen {{listen}};
+    location /ws {
+        proxy_pass http://{{b}};
+        proxy_cache z;
+        proxy_cache_valid any 10m;
+        proxy_http_version 1.1;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection "upgrade";
+    }
+}`, map[string]string{"b": be.Addr})
+	const hs = "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	for i := 0; i < 2; i++ {
+		g.get("/ws")
+	}
+	plain := be.Accepted()
+	if plain != 1 {
+		t.Fatalf("plain GETs reached the backend %d times; want 1 (the second a hit)", plain)
+	}
+	for i := 1; i <= 2; i++ {
+		c, status := handshake(t, g.addr, hs)
+		c.Close()
+		if status != 101 {
+			t.Fatalf("handshake %d: got %d; want 101", i, status)
+		}
+		if got := be.Accepted() - plain; got != i {
+			t.Errorf("handshake %d: backend accepted %d handshakes; want %d", i, got, i)
+		}
+	}
+}
