@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -312,6 +314,48 @@ server {
 		}
 		if got := be.Accepted() - plain; got != i {
 			t.Errorf("handshake %d: backend accepted %d handshakes; want %d", i, got, i)
+		}
+	}
+}
+
+// TestCacheReloadGate: a reload keeps the entries: an unchanged
+// proxy_cache_path keeps its zone, and a changed one (another keys_zone
+// size) finds the files again through its loader.
+func TestCacheReloadGate(t *testing.T) {
+	b, n, _ := cacheBackend(t, nil)
+	dir := t.TempDir()
+	g := startGate(t, `proxy_cache_path `+dir+` levels=2 keys_zone=z:1m;
+server {
+    listen {{listen}};
+    location / {
+        proxy_pass http://{{b}};
+        proxy_cache z;
+        proxy_cache_valid 200 10m;
+        add_header X-Cache $upstream_cache_status always;
+    }
+}`, map[string]string{"b": b.Addr})
+	g.get("/r")
+	conf := filepath.Join(g.dir, "nginx.conf")
+	text, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ desc, from, to string }{
+		{"unchanged", "", ""},
+		{"keys_zone resized", "keys_zone=z:1m", "keys_zone=z:2m"},
+	} {
+		if tc.from != "" {
+			text = []byte(strings.Replace(string(text), tc.from, tc.to, 1))
+			if err := os.WriteFile(conf, text, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := g.srv.Reload(); err != nil {
+			t.Fatalf("%s: reload: %v", tc.desc, err)
+		}
+		r := g.get("/r")
+		if got, _ := r.Get("X-Cache"); got != "HIT" || string(r.Body) != "n=1" || n.Load() != 1 {
+			t.Errorf("%s: X-Cache %q body %q after %d fetches; want HIT n=1 after 1", tc.desc, got, r.Body, n.Load())
 		}
 	}
 }
