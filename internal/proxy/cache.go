@@ -258,18 +258,55 @@ func (c *clientConn) serveEntry(w exchange.ResponseWriter, req *exchange.Request
 	c.up = snapshot.UpstreamResponse{Status: m.Status, StatusLine: m.StatusLine, Headers: &c.respHL}
 	c.headAt = time.Now()
 	c.plan = plan
-	err := w.WriteComposedHeader(m.Status, m.BodyLen, c.composeFn)
+	n := m.BodyLen
+	if m.Status == 200 && c.notModified(req, plan) {
+		n = -1
+	}
+	err := w.WriteComposedHeader(c.up.Status, n, c.composeFn)
 	c.plan = nil
-	if err == nil && m.BodyLen > 0 && !req.IsHEAD() {
+	if err == nil && n > 0 && !req.IsHEAD() {
 		_, err = w.WriteFile(e.File, e.BodyOff, m.BodyLen)
 	}
 	if err != nil {
 		w.Abort()
-		return m.Status
+		return c.up.Status
 	}
 	w.Flush()
-	return m.Status
+	return c.up.Status
 }
+
+// notModified applies nginx's not-modified filter to the 200 in c.up
+// and c.respHL, which a cached location's answers go through (nginx
+// disables it only for responses it does not cache): when the client's
+// If-None-Match or If-Modified-Since says its copy is current, c.up
+// becomes a 304 without Content-Type, and it reports true (no body).
+// If-Match and If-Unmodified-Since that fail are left alone.
+func (c *clientConn) notModified(req *exchange.Request, plan *snapshot.Loc) bool {
+	var etag []byte
+	lm := int64(-1)
+	for _, h := range c.respHL {
+		switch {
+		case exchange.EqualFold(h.Name, "ETag"):
+			etag = h.Value
+		case exchange.EqualFold(h.Name, "Last-Modified"):
+			lm = files.ParseHTTPTime(h.Value)
+		}
+	}
+	if files.NotModified(req.Header, etag, lm, plan.Conf.Files.IfModifiedSince) != 304 {
+		return false
+	}
+	hl := make(respHeaders, 0, len(c.respHL))
+	for _, h := range c.respHL {
+		if !exchange.EqualFold(h.Name, "Content-Type") && !exchange.EqualFold(h.Name, "Accept-Ranges") {
+			hl = append(hl, h)
+		}
+	}
+	c.respHL = hl
+	c.up = snapshot.UpstreamResponse{Status: 304, StatusLine: statusNotModified, Headers: &c.respHL}
+	return true
+}
+
+var statusNotModified = []byte("304 Not Modified")
 
 // cacheWriter starts storing resp when it is cacheable; nil otherwise.
 func (c *clientConn) cacheWriter(req *exchange.Request, resp *http1.Response) *cache.Writer {

@@ -48,13 +48,17 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 	}
 	c.respHL = respHeaders(resp.Headers)
 	c.up = snapshot.UpstreamResponse{Status: resp.Status, StatusLine: resp.StatusLine, Headers: &c.respHL}
+	if c.cs.w != nil && resp.Status == 200 && c.notModified(req, plan) {
+		// The body is still read and stored; a 304 carries none.
+		outLen = -1
+	}
 	c.plan = plan
-	err := w.WriteComposedHeader(resp.Status, outLen, c.composeFn)
+	err := w.WriteComposedHeader(c.up.Status, outLen, c.composeFn)
 	c.plan = nil
 	if !plan.Conf.ProxyBuffering {
 		c.vc.LimitRate, c.vc.LimitRateSet = 0, true
 	}
-	status := resp.Status
+	status := c.up.Status
 	ok := err == nil
 	if ok && !body.Empty() {
 		// proxy_read_timeout is armed by the attempt's upstreamReader
