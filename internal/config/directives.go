@@ -48,7 +48,7 @@ func directiveFamilies() []func() map[string]*directive {
 		coreDirectives, httpCoreDirectives, errorPageDirectives, rewriteDirectives, accessDirectives, proxyDirectives, headersDirectives,
 		filesDirectives, logDirectives, sslDirectives, http2Directives, upstreamDirectives, mapDirectives, wsDirectives,
 		proxySSLDirectives, statusDirectives, realipDirectives, wsStatusDirectives, limitsDirectives,
-		charsetDirectives, subDirectives, gzipDirectives,
+		charsetDirectives, subDirectives, gzipDirectives, upstreamWSDirectives,
 	}
 }
 

@@ -66,6 +66,11 @@ type HTTP struct {
 	// Implicit is true when the file had top-level server blocks (a sites
 	// file) and wsgate supplied the http context.
 	Implicit bool
+	// Resolver and ResolverTimeout are the http level's resolver lines:
+	// the "server ... resolve" names of an upstream block without its own
+	// use them (0: resolver_timeout's default, 30s).
+	Resolver        *Resolver
+	ResolverTimeout time.Duration
 }
 
 // Server is one server{} block.
@@ -575,6 +580,18 @@ type Upstream struct {
 	KeepaliveRequests int           `reload:"keep"` // default 1000
 	KeepaliveTime     time.Duration `reload:"keep"` // default 1h
 	Zone              string        `reload:"keep"`
+
+	// Resolver and ResolverTimeout are the upstream block's own resolver
+	// lines (nginx 1.27.3) for its "server ... resolve" names; nil and 0
+	// take the http level's (HTTP.Resolver, HTTP.ResolverTimeout).
+	Resolver        *Resolver     `reload:"keep"`
+	ResolverTimeout time.Duration `reload:"keep"`
+	// DrainRemoved is ws_drain_removed: how long the tunnels of a peer that
+	// DNS removed may stay before they are closed with 1012; 0: until they
+	// end. DrainWindow paces those closes (ws_drain_window in the
+	// upstream block; -1: unset, the default 10s).
+	DrainRemoved time.Duration `reload:"keep"`
+	DrainWindow  time.Duration `reload:"keep"`
 }
 
 // Balance is the balancing method of an upstream.
@@ -602,6 +619,11 @@ type UpstreamServer struct {
 	Backup      bool
 	Down        bool
 	MaxConns    int // 0: unlimited
+	// Resolve is the "resolve" parameter (nginx 1.27.3): the name is
+	// looked up again as its TTL runs out and the peers follow the
+	// answers. Service is "service=NAME" (SRV records, as NGINX Plus).
+	Resolve bool
+	Service string
 }
 
 // Map is one map{} block.

@@ -1,0 +1,64 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestUpstreamMoving reads "server ... resolve" (nginx 1.27.3), the
+// upstream block's resolver lines, and wsgate's ws_drain_removed and
+// ws_drain_window.
+func TestUpstreamMoving(t *testing.T) {
+	tests := []struct {
+		desc  string
+		block string
+		want  func(u *Upstream) any
+		value any
+	}{
+		{"resolve", "zone z 64k; server be.test:81 resolve;", func(u *Upstream) any {
+			return []any{u.Servers[0].Resolve}
+		}, []any{true}},
+		{"own resolver", "zone z; server be.test resolve; resolver 127.0.0.1:53 valid=5s; resolver_timeout 2s;", func(u *Upstream) any {
+			return []any{u.Resolver.Addrs, u.Resolver.Valid, u.ResolverTimeout}
+		}, []any{[]string{"127.0.0.1:53"}, 5 * time.Second, 2 * time.Second}},
+		{"drain", "server a:1; ws_drain_removed 5m; ws_drain_window 30s;", func(u *Upstream) any {
+			return []any{u.DrainRemoved, u.DrainWindow}
+		}, []any{5 * time.Minute, 30 * time.Second}},
+		{"drain defaults", "server a:1;", func(u *Upstream) any {
+			return []any{u.DrainRemoved, u.DrainWindow}
+		}, []any{time.Duration(0), time.Duration(-1)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			s := checkText(t, "events {} http { upstream u { "+tc.block+" } server { location / { proxy_pass http://u; } } }")
+			if got := tc.want(s.HTTP.Upstreams[0]); !reflect.DeepEqual(got, tc.value) {
+				t.Errorf("got %#v; want %#v", got, tc.value)
+			}
+		})
+	}
+	s := checkText(t, "events {} http { resolver 127.0.0.1; resolver_timeout 3s; upstream u { zone z; server a resolve; } server { location / { proxy_pass http://u; } } }")
+	if s.HTTP.Resolver == nil || s.HTTP.ResolverTimeout != 3*time.Second {
+		t.Errorf("http level resolver %v, timeout %v; want both kept for the upstreams", s.HTTP.Resolver, s.HTTP.ResolverTimeout)
+	}
+}
+
+func TestUpstreamMovingErrors(t *testing.T) {
+	tests := []struct{ block, want string }{
+		{"server be.test resolve;", `resolving names at run time requires upstream "u" in test.conf:1 to be in shared memory`},
+		{"zone z; server be.test resolve service=http;", `"service=" (SRV records) is not supported by wsgate yet`},
+		{"server a:1; ws_drain_removed 0;", `"ws_drain_removed" directive invalid value`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.block, func(t *testing.T) {
+			ast, errs := parse("test.conf", []byte("events {} http { upstream u { "+tc.block+" } server { location / { proxy_pass http://u; } } }"), ParseOptions{})
+			if len(errs) == 0 {
+				_, errs = Check(ast)
+			}
+			if len(errs) == 0 || !strings.Contains(errs.Error(), tc.want) {
+				t.Errorf("got %v; want an error containing %q", errs, tc.want)
+			}
+		})
+	}
+}
