@@ -54,6 +54,7 @@ func nginxRest(t map[string]*directive) {
 	unsupported("wsgate serves no HTTP/3 (QUIC); clients use the TCP listeners", "http3", "http3_hq",
 		"http3_max_concurrent_streams", "http3_stream_buffer_size", "quic_active_connection_id_limit", "quic_bpf",
 		"quic_gso", "quic_host_key", "quic_retry")
+	unsupported(`NGINX Plus's active checks are "ws_health_check" in the upstream block`, "health_check")
 
 	unsupported(`use "proxy_pass" to an HTTP backend`,
 		"fastcgi_split_path_info", "fastcgi_store", "fastcgi_store_access", "fastcgi_buffering",

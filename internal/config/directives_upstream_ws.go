@@ -1,15 +1,115 @@
 package config
 
+import (
+	"strings"
+	"time"
+)
+
 // This file holds wsgate's own upstream directives, for upstreams whose
-// peers move: ws_drain_removed and ws_drain_window (the tunnels of a peer
-// that DNS removed), and the checks of the "server ... resolve" lines
-// (nginx 1.27.3).
+// peers move: ws_health_check (active checks, NGINX Plus's health_check
+// parameters), ws_drain_removed and ws_drain_window (the tunnels of a peer
+// that DNS removed), and the checks of the "server ... resolve" lines (nginx 1.27.3).
 
 // upstreamWSDirectives are wsgate's own directives of upstream{} blocks.
 func upstreamWSDirectives() map[string]*directive {
 	return map[string]*directive{
+		"ws_health_check":  {ctx: ctxUpstream, min: 0, max: unbounded, once: true, set: setHealthCheck},
 		"ws_drain_removed": {ctx: ctxUpstream, min: 1, max: 1, once: true, set: setDrainRemoved},
 	}
+}
+
+// HealthCheck is ws_health_check: an active check of every peer of an
+// upstream, every Interval, by its own connection.
+type HealthCheck struct {
+	Pos Pos
+	// Interval between two checks of a peer (interval=, default 5s).
+	Interval time.Duration
+	// Fails and Passes are how many checks in a row take a peer out and
+	// put it back (fails=, passes=, default 1 each).
+	Fails, Passes int
+	// URI is the request target (uri=, default "/").
+	URI string
+	// WebSocket makes the check a WebSocket handshake (type=websocket)
+	// that must get 101; otherwise (type=http) a GET that must get a 2xx
+	// or 3xx status, as NGINX Plus's default.
+	WebSocket bool
+	// Send is a text message sent after the handshake and Expect the text
+	// the answer must contain (send=, expect=; websocket only). The check
+	// ends with Close 1000 (RFC 6455 §7.4.1).
+	Send, Expect string
+	// Timeout bounds one whole check (timeout=, default 5s).
+	Timeout time.Duration
+	// Mandatory peers start unhealthy until their first check passes
+	// (mandatory); otherwise they start healthy.
+	Mandatory bool
+}
+
+// setHealthCheck reads "ws_health_check [interval=TIME] [fails=N]
+// [passes=N] [uri=URI] [type=http|websocket] [send=TEXT] [expect=TEXT]
+// [timeout=TIME] [mandatory]".
+func setHealthCheck(c *checker, f *frame, d *Directive, _ bool) {
+	hc := &HealthCheck{Pos: d.Pos, Interval: 5 * time.Second, Fails: 1, Passes: 1, URI: "/", Timeout: 5 * time.Second}
+	for _, a := range d.Args {
+		k, v, hasV := strings.Cut(a.Text, "=")
+		bad := func() { c.errorf(a.Pos, "invalid parameter %q", a.Text) }
+		switch {
+		case k == "interval" && hasV, k == "timeout" && hasV:
+			t, ok := ParseTime(v, false)
+			if !ok || t <= 0 {
+				bad()
+				return
+			}
+			if k == "interval" {
+				hc.Interval = t
+			} else {
+				hc.Timeout = t
+			}
+		case k == "fails" && hasV, k == "passes" && hasV:
+			n, ok := parseNumber(v)
+			if !ok || n == 0 || n > 1<<31-1 {
+				bad()
+				return
+			}
+			if k == "fails" {
+				hc.Fails = int(n)
+			} else {
+				hc.Passes = int(n)
+			}
+		case k == "uri" && hasV:
+			if !strings.HasPrefix(v, "/") {
+				bad()
+				return
+			}
+			hc.URI = v
+		case k == "type" && hasV:
+			switch v {
+			case "http":
+				hc.WebSocket = false
+			case "websocket":
+				hc.WebSocket = true
+			default:
+				bad()
+				return
+			}
+		case k == "send" && hasV:
+			hc.Send = v
+		case k == "expect" && hasV:
+			hc.Expect = v
+		case a.Text == "mandatory":
+			hc.Mandatory = true
+		case k == "match" && hasV:
+			c.errorf(a.Pos, "\"match\" blocks are an NGINX Plus feature; ws_health_check takes type=, uri=, send= and expect=")
+			return
+		default:
+			bad()
+			return
+		}
+	}
+	if (hc.Send != "" || hc.Expect != "") && !hc.WebSocket {
+		c.errorf(d.Pos, "\"send\" and \"expect\" need type=websocket in %q directive", d.Name)
+		return
+	}
+	f.ups.HealthCheck = hc
 }
 
 // setDrainRemoved reads "ws_drain_removed TIME|off".

@@ -8,8 +8,8 @@ import (
 )
 
 // TestUpstreamMoving reads "server ... resolve" (nginx 1.27.3), the
-// upstream block's resolver lines, and wsgate's ws_drain_removed and
-// ws_drain_window.
+// upstream block's resolver lines, and wsgate's ws_health_check,
+// ws_drain_removed and ws_drain_window.
 func TestUpstreamMoving(t *testing.T) {
 	tests := []struct {
 		desc  string
@@ -27,8 +27,18 @@ func TestUpstreamMoving(t *testing.T) {
 			return []any{u.DrainRemoved, u.DrainWindow}
 		}, []any{5 * time.Minute, 30 * time.Second}},
 		{"drain defaults", "server a:1;", func(u *Upstream) any {
-			return []any{u.DrainRemoved, u.DrainWindow}
-		}, []any{time.Duration(0), time.Duration(-1)}},
+			return []any{u.DrainRemoved, u.DrainWindow, u.HealthCheck}
+		}, []any{time.Duration(0), time.Duration(-1), (*HealthCheck)(nil)}},
+		{"health check defaults", "server a:1; ws_health_check;", func(u *Upstream) any {
+			h := *u.HealthCheck
+			h.Pos = Pos{}
+			return h
+		}, HealthCheck{Interval: 5 * time.Second, Fails: 1, Passes: 1, URI: "/", Timeout: 5 * time.Second}},
+		{"websocket check", "server a:1; ws_health_check interval=2s fails=3 passes=2 uri=/ws/ type=websocket send=ping expect=pong timeout=1s mandatory;", func(u *Upstream) any {
+			h := *u.HealthCheck
+			h.Pos = Pos{}
+			return h
+		}, HealthCheck{Interval: 2 * time.Second, Fails: 3, Passes: 2, URI: "/ws/", WebSocket: true, Send: "ping", Expect: "pong", Timeout: time.Second, Mandatory: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -48,6 +58,10 @@ func TestUpstreamMovingErrors(t *testing.T) {
 	tests := []struct{ block, want string }{
 		{"server be.test resolve;", `resolving names at run time requires upstream "u" in test.conf:1 to be in shared memory`},
 		{"zone z; server be.test resolve service=http;", `"service=" (SRV records) is not supported by wsgate yet`},
+		{"server a:1; ws_health_check match=ok;", `"match" blocks are an NGINX Plus feature`},
+		{"server a:1; ws_health_check send=x;", `"send" and "expect" need type=websocket`},
+		{"server a:1; ws_health_check fails=0;", `invalid parameter "fails=0"`},
+		{"server a:1; ws_health_check uri=x;", `invalid parameter "uri=x"`},
 		{"server a:1; ws_drain_removed 0;", `"ws_drain_removed" directive invalid value`},
 	}
 	for _, tc := range tests {

@@ -592,6 +592,8 @@ type Upstream struct {
 	// upstream block; -1: unset, the default 10s).
 	DrainRemoved time.Duration `reload:"keep"`
 	DrainWindow  time.Duration `reload:"keep"`
+	// HealthCheck is ws_health_check; nil: passive checks only.
+	HealthCheck *HealthCheck `reload:"keep"`
 }
 
 // Balance is the balancing method of an upstream.

@@ -65,7 +65,7 @@ type member struct {
 // not failed within fail_timeout, not at max_conns
 // (ngx_http_upstream_get_peer's filters).
 func (m *member) usable(now int64) bool {
-	if m.down {
+	if m.down || m.st.unhealthy {
 		return false
 	}
 	if m.maxFails > 0 && m.st.fails >= m.maxFails && now-m.st.checked <= m.failTimeout {
@@ -120,6 +120,8 @@ type Pool struct {
 	gen    atomic.Pointer[Pool]
 	dyn    *dynPool
 	handle *Pool // of a generation: the pool whose gen it is
+	// hc is the pool's ws_health_check; nil: off.
+	hc *healthCheck
 }
 
 // cur is the generation requests pick from now: p itself when its peers
@@ -263,10 +265,25 @@ type PeerStats struct {
 	// Tunnels are the open tunnels on the peer that ws_drain_removed
 	// may close (counted in Conns too).
 	Tunnels int
+	// Health is the active check's view (ws_health_check); Checked is
+	// false when the pool has no check.
+	Health HealthStats
+}
+
+// HealthStats is one peer's active health check state.
+type HealthStats struct {
+	Checked   bool
+	Unhealthy bool      // taken out by ws_health_check
+	Fails     int       // failed checks in a row
+	Passes    int       // passed checks in a row
+	Checks    int64     // checks made
+	Last      time.Time // when the last check ended; zero: none yet
+	LastError string    // why the last check failed; "" when it passed
 }
 
 // Stats returns every peer's state, in Peers order.
 func (p *Pool) Stats() []PeerStats {
+	checked := p.hc != nil
 	p = p.cur()
 	now := p.reg.now().Unix()
 	p.ps.mu.Lock()
@@ -280,6 +297,7 @@ func (p *Pool) Stats() []PeerStats {
 				Idle: p.ps.idle.count(m.st), Down: m.down,
 				Disabled: m.maxFails > 0 && m.st.fails >= m.maxFails && now-m.st.checked <= m.failTimeout,
 				Tunnels:  len(m.st.tunnels),
+				Health:   m.st.health.stats(checked, m.st.unhealthy),
 			})
 		}
 	}

@@ -55,8 +55,8 @@ type Registry struct {
 
 	mu    sync.Mutex
 	pools map[string]*poolState // by pool key
-	// stop ends the background work (re-resolution) of the active Set;
-	// guarded by mu.
+	// stop ends the background work (re-resolution, health checks) of
+	// the active Set; guarded by mu.
 	stop context.CancelFunc
 }
 
@@ -112,6 +112,10 @@ type peerState struct {
 	// tunnels are the leases held by open tunnels, with the way to close
 	// each (Lease.Tunnel).
 	tunnels map[*Lease]func(code uint16, reason string)
+	// unhealthy is set while ws_health_check holds the peer out; health
+	// is the check's record.
+	unhealthy bool
+	health    healthState
 }
 
 // Set is the upstream view of one configuration snapshot: a Pool per
@@ -258,8 +262,8 @@ func (r *Registry) Activate(s *Set) {
 }
 
 // startBackground stops the background work of the previously active Set
-// and starts s's: the re-resolution of resolve servers. Called with r.mu
-// held.
+// and starts s's: the re-resolution of resolve servers and the active
+// health checks. Called with r.mu held.
 func (r *Registry) startBackground(s *Set) {
 	if r.stop != nil {
 		r.stop()
@@ -275,6 +279,10 @@ func (r *Registry) startBackground(s *Set) {
 					started = true
 				}
 			}
+		}
+		if p.hc != nil {
+			go p.hc.run(ctx, p)
+			started = true
 		}
 	}
 	if started {
@@ -462,6 +470,10 @@ func (r *Registry) buildUpstream(ctx context.Context, key string, u *config.Upst
 		p.gen.Store(p)
 	} else {
 		p = build(specs)
+	}
+	if u.HealthCheck != nil {
+		p.hc = newHealthCheck(u.HealthCheck, u.Name)
+		p.hc.init(p)
 	}
 	return p, nil
 }
