@@ -189,6 +189,13 @@ func setUpstreamServer(c *checker, f *frame, d *Directive) {
 		case k == "service" && hasV:
 			c.errorf(a.Pos, "\"service=\" (SRV records) is not supported by wsgate yet; name the servers' hosts with \"resolve\"")
 			return
+		case k == "slow_start" && hasV:
+			t, ok := ParseTime(v, true)
+			if !ok {
+				bad()
+				return
+			}
+			s.SlowStart = t
 		default:
 			bad()
 			return

@@ -128,11 +128,15 @@ func setDrainRemoved(c *checker, f *frame, d *Directive, _ bool) {
 
 // checkUpstreamWS checks an upstream block once it is read: resolve
 // servers need a zone (nginx 1.27.3: "resolving names at run time
-// requires upstream ... to be in shared memory").
+// requires upstream ... to be in shared memory"), and slow_start works
+// only with round robin in wsgate (NGINX Plus also takes least_conn).
 func (c *checker) checkUpstreamWS(u *Upstream) {
 	for _, s := range u.Servers {
 		if s.Resolve && u.Zone == "" {
 			c.errorf(s.Pos, "resolving names at run time requires upstream %q in %s:%d to be in shared memory", u.Name, u.Pos.File, u.Pos.Line)
+		}
+		if s.SlowStart > 0 && u.Balance != BalanceRoundRobin {
+			c.errorf(s.Pos, "\"slow_start\" cannot be used with the %s balancing method", u.Balance)
 		}
 	}
 }

@@ -8,8 +8,8 @@ import (
 )
 
 // TestUpstreamMoving reads "server ... resolve" (nginx 1.27.3), the
-// upstream block's resolver lines, and wsgate's ws_health_check,
-// ws_drain_removed and ws_drain_window.
+// upstream block's resolver lines, slow_start, and wsgate's
+// ws_health_check, ws_drain_removed and ws_drain_window.
 func TestUpstreamMoving(t *testing.T) {
 	tests := []struct {
 		desc  string
@@ -17,9 +17,9 @@ func TestUpstreamMoving(t *testing.T) {
 		want  func(u *Upstream) any
 		value any
 	}{
-		{"resolve", "zone z 64k; server be.test:81 resolve;", func(u *Upstream) any {
-			return []any{u.Servers[0].Resolve}
-		}, []any{true}},
+		{"resolve", "zone z 64k; server be.test:81 resolve slow_start=30s;", func(u *Upstream) any {
+			return []any{u.Servers[0].Resolve, u.Servers[0].SlowStart}
+		}, []any{true, 30 * time.Second}},
 		{"own resolver", "zone z; server be.test resolve; resolver 127.0.0.1:53 valid=5s; resolver_timeout 2s;", func(u *Upstream) any {
 			return []any{u.Resolver.Addrs, u.Resolver.Valid, u.ResolverTimeout}
 		}, []any{[]string{"127.0.0.1:53"}, 5 * time.Second, 2 * time.Second}},
@@ -58,6 +58,8 @@ func TestUpstreamMovingErrors(t *testing.T) {
 	tests := []struct{ block, want string }{
 		{"server be.test resolve;", `resolving names at run time requires upstream "u" in test.conf:1 to be in shared memory`},
 		{"zone z; server be.test resolve service=http;", `"service=" (SRV records) is not supported by wsgate yet`},
+		{"hash $uri; server a:1 slow_start=10s;", `"slow_start" cannot be used with the hash balancing method`},
+		{"server a:1 slow_start=x;", `invalid parameter "slow_start=x"`},
 		{"server a:1; ws_health_check match=ok;", `"match" blocks are an NGINX Plus feature`},
 		{"server a:1; ws_health_check send=x;", `"send" and "expect" need type=websocket`},
 		{"server a:1; ws_health_check fails=0;", `invalid parameter "fails=0"`},

@@ -626,6 +626,9 @@ type UpstreamServer struct {
 	// answers. Service is "service=NAME" (SRV records, as NGINX Plus).
 	Resolve bool
 	Service string
+	// SlowStart is "slow_start=TIME" (NGINX Plus): a peer that is added or
+	// comes back ramps its weight up from nothing over this long.
+	SlowStart time.Duration
 }
 
 // Map is one map{} block.

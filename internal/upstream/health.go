@@ -29,7 +29,7 @@ import (
 // message whose answer must contain the expected text, and Close 1000
 // (§7.4.1). fails checks failed in a row take a peer out (it is not
 // picked, as a peer marked down); passes checks passed in a row put it
-// back. Peers start healthy, or, with
+// back, its slow_start ramp starting then. Peers start healthy, or, with
 // mandatory, unhealthy until their first check passes. A peer marked down
 // is not checked.
 
@@ -159,6 +159,7 @@ func (hc *healthCheck) record(p *Pool, st *peerState, peer Peer, err error) {
 		h.lastErr = ""
 		if st.unhealthy && h.passes >= hc.conf.Passes {
 			st.unhealthy, changed = false, true
+			st.since = now
 		}
 	}
 	unhealthy := st.unhealthy

@@ -73,7 +73,8 @@ server { listen {{listen}}; location / { proxy_pass http://u; } }`), gatetest.Op
 }
 
 // TestHealthStats: the read API the metrics and the status page use
-// (Pool.Stats) reports the checks and the peer taken out and put back.
+// (Pool.Stats) reports the checks, the peer taken out and put back, and
+// the ramped weight of slow_start.
 func TestHealthStats(t *testing.T) {
 	port := sharedPort(t)
 	startPeer(t, "127.0.0.2", port)
@@ -84,7 +85,7 @@ func TestHealthStats(t *testing.T) {
 	u := &config.Upstream{Name: "u", DrainWindow: -1,
 		Servers: []config.UpstreamServer{
 			{Addr: "127.0.0.2:" + p, Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second},
-			{Addr: "127.0.0.3:" + p, Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second},
+			{Addr: "127.0.0.3:" + p, Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second, SlowStart: time.Hour},
 		},
 		HealthCheck: &config.HealthCheck{Interval: 50 * time.Millisecond, Fails: 1, Passes: 1, URI: "/ws/", WebSocket: true, Timeout: time.Second},
 	}
@@ -106,4 +107,8 @@ func TestHealthStats(t *testing.T) {
 	}
 	b3.wsBroken.Store(false)
 	proxytest.Eventually(t, 10*time.Second, func() bool { return !stat(1).Health.Unhealthy }, "peer never put back")
+	// slow_start=1h: the peer that came back has a sliver of its weight.
+	if w0, w1 := stat(0).Weight, stat(1).Weight; w0 != 1 || w1 != 1 {
+		t.Errorf("weights %d, %d; want 1 and a ramp rounded up to 1", w0, w1)
+	}
 }

@@ -41,6 +41,7 @@ type memberSpec struct {
 	maxConns    int
 	down        bool
 	backup      bool
+	slowStart   time.Duration
 }
 
 // member is a peer as one Set sees it: the configured parameters and the
@@ -55,6 +56,7 @@ type member struct {
 	failTimeout int64 // seconds: nginx keeps fail_timeout as time_t
 	maxConns    int
 	down        bool
+	slowStart   time.Duration
 
 	// Smooth weighted round robin state, guarded by poolState.mu.
 	currentWeight   int
@@ -163,6 +165,7 @@ func (r *Registry) newPool(key, name string, method config.Balance, two, consist
 			failTimeout:     int64(s.failTimeout / time.Second),
 			maxConns:        s.maxConns,
 			down:            s.down,
+			slowStart:       s.slowStart,
 			effectiveWeight: s.weight,
 		}
 		if s.backup {
@@ -268,6 +271,9 @@ type PeerStats struct {
 	// Health is the active check's view (ws_health_check); Checked is
 	// false when the pool has no check.
 	Health HealthStats
+	// Weight is the weight the balancer uses now: the configured one, or
+	// less while slow_start ramps it up.
+	Weight int
 }
 
 // HealthStats is one peer's active health check state.
@@ -285,7 +291,8 @@ type HealthStats struct {
 func (p *Pool) Stats() []PeerStats {
 	checked := p.hc != nil
 	p = p.cur()
-	now := p.reg.now().Unix()
+	nowT := p.reg.now()
+	now := nowT.Unix()
 	p.ps.mu.Lock()
 	defer p.ps.mu.Unlock()
 	var out []PeerStats
@@ -298,6 +305,7 @@ func (p *Pool) Stats() []PeerStats {
 				Disabled: m.maxFails > 0 && m.st.fails >= m.maxFails && now-m.st.checked <= m.failTimeout,
 				Tunnels:  len(m.st.tunnels),
 				Health:   m.st.health.stats(checked, m.st.unhealthy),
+				Weight:   (m.rampedWeight(nowT) + rampScale - 1) / rampScale,
 			})
 		}
 	}

@@ -116,6 +116,9 @@ type peerState struct {
 	// is the check's record.
 	unhealthy bool
 	health    healthState
+	// since is when the peer was added or came back from an active check
+	// (slow_start ramps from there).
+	since time.Time
 }
 
 // Set is the upstream view of one configuration snapshot: a Pool per
@@ -328,7 +331,7 @@ func (r *Registry) state(key string, names []string) (*poolState, []*peerState) 
 		seen[n]++
 		st := ps.peers[k]
 		if st == nil {
-			st = &peerState{key: k, name: n}
+			st = &peerState{key: k, name: n, since: r.now()}
 			ps.peers[k] = st
 		}
 		sts[i] = st
@@ -409,7 +412,7 @@ func (r *Registry) buildUpstream(ctx context.Context, key string, u *config.Upst
 		}
 		tmpl := memberSpec{
 			server: s.Addr, weight: w, maxFails: s.MaxFails, failTimeout: s.FailTimeout,
-			maxConns: s.MaxConns, down: s.Down, backup: s.Backup,
+			maxConns: s.MaxConns, down: s.Down, backup: s.Backup, slowStart: s.SlowStart,
 		}
 		if s.Resolve {
 			if host, port, ok := splitResolve(s.Addr); ok {
