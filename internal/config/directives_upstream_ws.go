@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -8,13 +10,15 @@ import (
 // This file holds wsgate's own upstream directives, for upstreams whose
 // peers move: ws_health_check (active checks, NGINX Plus's health_check
 // parameters), ws_drain_removed and ws_drain_window (the tunnels of a peer
-// that DNS removed), and the checks of the "server ... resolve" lines (nginx 1.27.3).
+// that DNS removed), ws_rebalance (moving tunnels off the busiest peers),
+// and the checks of the "server ... resolve" lines (nginx 1.27.3).
 
 // upstreamWSDirectives are wsgate's own directives of upstream{} blocks.
 func upstreamWSDirectives() map[string]*directive {
 	return map[string]*directive{
 		"ws_health_check":  {ctx: ctxUpstream, min: 0, max: unbounded, once: true, set: setHealthCheck},
 		"ws_drain_removed": {ctx: ctxUpstream, min: 1, max: 1, once: true, set: setDrainRemoved},
+		"ws_rebalance":     {ctx: ctxUpstream, min: 1, max: 2, once: true, set: setRebalance},
 	}
 }
 
@@ -42,6 +46,18 @@ type HealthCheck struct {
 	// Mandatory peers start unhealthy until their first check passes
 	// (mandatory); otherwise they start healthy.
 	Mandatory bool
+}
+
+// Rebalance is ws_rebalance.
+type Rebalance struct {
+	Pos Pos
+	// Threshold is how far, in percent above the mean of its upstream's
+	// usable peers, a peer's open tunnels may go before the excess is
+	// closed (threshold=, default 20%).
+	Threshold int
+	// Rate bounds the closes per second, over the whole upstream (rate=N/s
+	// or N/m).
+	Rate float64
 }
 
 // setHealthCheck reads "ws_health_check [interval=TIME] [fails=N]
@@ -124,6 +140,62 @@ func setDrainRemoved(c *checker, f *frame, d *Directive, _ bool) {
 		return
 	}
 	f.ups.DrainRemoved = t
+}
+
+// setRebalance reads "ws_rebalance threshold=N% rate=N/s|N/m" (or
+// "ws_rebalance off").
+func setRebalance(c *checker, f *frame, d *Directive, _ bool) {
+	if len(d.Args) == 1 && d.Args[0].Text == "off" {
+		f.ups.Rebalance = nil
+		return
+	}
+	rb := &Rebalance{Pos: d.Pos, Threshold: 20}
+	for _, a := range d.Args {
+		k, v, hasV := strings.Cut(a.Text, "=")
+		switch {
+		case k == "threshold" && hasV:
+			n, err := strconv.Atoi(strings.TrimSuffix(v, "%"))
+			if err != nil || n < 0 || n > 10000 {
+				c.errorf(a.Pos, "invalid parameter %q", a.Text)
+				return
+			}
+			rb.Threshold = n
+		case k == "rate" && hasV:
+			r, err := parseClosesRate(v)
+			if err != nil {
+				c.errorf(a.Pos, "invalid parameter %q: %v", a.Text, err)
+				return
+			}
+			rb.Rate = r
+		default:
+			c.errorf(a.Pos, "invalid parameter %q", a.Text)
+			return
+		}
+	}
+	if rb.Rate == 0 {
+		c.errorf(d.Pos, "\"rate\" is required in %q directive", d.Name)
+		return
+	}
+	f.ups.Rebalance = rb
+}
+
+// parseClosesRate reads "N/s" or "N/m" (as limit_req's rate=) into closes
+// per second.
+func parseClosesRate(v string) (float64, error) {
+	n, unit, ok := strings.Cut(v, "/")
+	per := 1.0
+	switch {
+	case !ok || unit == "s":
+	case unit == "m":
+		per = 60
+	default:
+		return 0, fmt.Errorf("the unit must be /s or /m")
+	}
+	x, err := strconv.Atoi(n)
+	if err != nil || x <= 0 {
+		return 0, fmt.Errorf("the rate must be a positive number")
+	}
+	return float64(x) / per, nil
 }
 
 // checkUpstreamWS checks an upstream block once it is read: resolve

@@ -9,7 +9,7 @@ import (
 
 // TestUpstreamMoving reads "server ... resolve" (nginx 1.27.3), the
 // upstream block's resolver lines, slow_start, and wsgate's
-// ws_health_check, ws_drain_removed and ws_drain_window.
+// ws_health_check, ws_drain_removed, ws_drain_window and ws_rebalance.
 func TestUpstreamMoving(t *testing.T) {
 	tests := []struct {
 		desc  string
@@ -27,8 +27,8 @@ func TestUpstreamMoving(t *testing.T) {
 			return []any{u.DrainRemoved, u.DrainWindow}
 		}, []any{5 * time.Minute, 30 * time.Second}},
 		{"drain defaults", "server a:1;", func(u *Upstream) any {
-			return []any{u.DrainRemoved, u.DrainWindow, u.HealthCheck}
-		}, []any{time.Duration(0), time.Duration(-1), (*HealthCheck)(nil)}},
+			return []any{u.DrainRemoved, u.DrainWindow, u.HealthCheck, u.Rebalance}
+		}, []any{time.Duration(0), time.Duration(-1), (*HealthCheck)(nil), (*Rebalance)(nil)}},
 		{"health check defaults", "server a:1; ws_health_check;", func(u *Upstream) any {
 			h := *u.HealthCheck
 			h.Pos = Pos{}
@@ -39,6 +39,9 @@ func TestUpstreamMoving(t *testing.T) {
 			h.Pos = Pos{}
 			return h
 		}, HealthCheck{Interval: 2 * time.Second, Fails: 3, Passes: 2, URI: "/ws/", WebSocket: true, Send: "ping", Expect: "pong", Timeout: time.Second, Mandatory: true}},
+		{"rebalance", "least_conn; server a:1; ws_rebalance threshold=25% rate=120/m;", func(u *Upstream) any {
+			return []any{u.Rebalance.Threshold, u.Rebalance.Rate}
+		}, []any{25, 2.0}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -64,6 +67,8 @@ func TestUpstreamMovingErrors(t *testing.T) {
 		{"server a:1; ws_health_check send=x;", `"send" and "expect" need type=websocket`},
 		{"server a:1; ws_health_check fails=0;", `invalid parameter "fails=0"`},
 		{"server a:1; ws_health_check uri=x;", `invalid parameter "uri=x"`},
+		{"server a:1; ws_rebalance threshold=20%;", `"rate" is required`},
+		{"server a:1; ws_rebalance rate=5/h;", `invalid parameter "rate=5/h"`},
 		{"server a:1; ws_drain_removed 0;", `"ws_drain_removed" directive invalid value`},
 	}
 	for _, tc := range tests {

@@ -594,6 +594,8 @@ type Upstream struct {
 	DrainWindow  time.Duration `reload:"keep"`
 	// HealthCheck is ws_health_check; nil: passive checks only.
 	HealthCheck *HealthCheck `reload:"keep"`
+	// Rebalance is ws_rebalance; nil: off.
+	Rebalance *Rebalance `reload:"keep"`
 }
 
 // Balance is the balancing method of an upstream.

@@ -122,8 +122,9 @@ type Pool struct {
 	gen    atomic.Pointer[Pool]
 	dyn    *dynPool
 	handle *Pool // of a generation: the pool whose gen it is
-	// hc is the pool's ws_health_check; nil: off.
+	// hc and rb are the pool's ws_health_check and ws_rebalance; nil: off.
 	hc *healthCheck
+	rb *rebalancer
 }
 
 // cur is the generation requests pick from now: p itself when its peers
@@ -265,8 +266,8 @@ type PeerStats struct {
 	Idle     int  // cached idle connections
 	Disabled bool // failed max_fails times within fail_timeout
 	Down     bool // marked "down" in the configuration
-	// Tunnels are the open tunnels on the peer that ws_drain_removed
-	// may close (counted in Conns too).
+	// Tunnels are the open tunnels on the peer that ws_drain_removed and
+	// ws_rebalance may close (counted in Conns too).
 	Tunnels int
 	// Health is the active check's view (ws_health_check); Checked is
 	// false when the pool has no check.
@@ -448,8 +449,8 @@ type Lease struct {
 
 // Tunnel marks the lease as held by a tunnel for the rest of its life and
 // gives the way to close it: wsgate calls closeFn (at most once, from any
-// goroutine) with Close code 1012 when ws_drain_removed moves the tunnel
-// off its peer; the tunnel then sends the Close frame at a
+// goroutine) with Close code 1012 when ws_drain_removed or ws_rebalance
+// moves the tunnel off its peer; the tunnel then sends the Close frame at a
 // frame boundary. No-op after Done.
 func (l *Lease) Tunnel(closeFn func(code uint16, reason string)) {
 	ps := l.pool.ps

@@ -55,8 +55,8 @@ type Registry struct {
 
 	mu    sync.Mutex
 	pools map[string]*poolState // by pool key
-	// stop ends the background work (re-resolution, health checks) of
-	// the active Set; guarded by mu.
+	// stop ends the background work (re-resolution, health checks,
+	// rebalancing) of the active Set; guarded by mu.
 	stop context.CancelFunc
 }
 
@@ -265,8 +265,8 @@ func (r *Registry) Activate(s *Set) {
 }
 
 // startBackground stops the background work of the previously active Set
-// and starts s's: the re-resolution of resolve servers and the active
-// health checks. Called with r.mu held.
+// and starts s's: the re-resolution of resolve servers, the active health
+// checks and the rebalancing. Called with r.mu held.
 func (r *Registry) startBackground(s *Set) {
 	if r.stop != nil {
 		r.stop()
@@ -285,6 +285,10 @@ func (r *Registry) startBackground(s *Set) {
 		}
 		if p.hc != nil {
 			go p.hc.run(ctx, p)
+			started = true
+		}
+		if p.rb != nil {
+			go p.rb.run(ctx, p)
 			started = true
 		}
 	}
@@ -477,6 +481,9 @@ func (r *Registry) buildUpstream(ctx context.Context, key string, u *config.Upst
 	if u.HealthCheck != nil {
 		p.hc = newHealthCheck(u.HealthCheck, u.Name)
 		p.hc.init(p)
+	}
+	if u.Rebalance != nil {
+		p.rb = &rebalancer{threshold: u.Rebalance.Threshold, rate: u.Rebalance.Rate}
 	}
 	return p, nil
 }
