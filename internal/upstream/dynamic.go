@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -171,7 +172,7 @@ func (d *dynPool) set(i int, ips []netip.Addr) {
 		return
 	}
 	d.lines[i].addrs = addrs
-	d.handle.ps.remember(d.lines[i].tmpl.server, addrs)
+	d.handle.ps.remember(d.lines[i].host, ips)
 	gone := d.publish()
 	d.mu.Unlock()
 	p := d.handle
@@ -267,20 +268,21 @@ func toResolved(ips []netip.Addr, port uint16) []resolvedAddr {
 	return out
 }
 
-// remember keeps a resolve line's latest addresses in the pool's
-// long-lived state, so that a reload starts the line's new pool with them
-// instead of with no peers.
-func (ps *poolState) remember(server string, addrs []resolvedAddr) {
+// remember keeps the latest answer for a resolve line's host in the
+// pool's long-lived state, so that a reload starts the line's new pool
+// with its addresses (at the port the line has then) instead of with no
+// peers, as nginx 1.27.3 carries them over.
+func (ps *poolState) remember(host string, ips []netip.Addr) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	if ps.resolved == nil {
-		ps.resolved = make(map[string][]resolvedAddr)
+		ps.resolved = make(map[string][]netip.Addr)
 	}
-	ps.resolved[server] = addrs
+	ps.resolved[strings.ToLower(host)] = slices.Clone(ips)
 }
 
-// recalled returns what remember kept for server.
-func (r *Registry) recalled(key, server string) []resolvedAddr {
+// recalled returns the addresses remember kept for host, at port.
+func (r *Registry) recalled(key, host string, port uint16) []resolvedAddr {
 	r.mu.Lock()
 	ps := r.pools[key]
 	r.mu.Unlock()
@@ -288,8 +290,12 @@ func (r *Registry) recalled(key, server string) []resolvedAddr {
 		return nil
 	}
 	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	return ps.resolved[server]
+	ips := ps.resolved[strings.ToLower(host)]
+	ps.mu.Unlock()
+	if ips == nil {
+		return nil
+	}
+	return toResolved(ips, port)
 }
 
 // splitResolve splits a resolve server's "host[:port]" (port 80 by

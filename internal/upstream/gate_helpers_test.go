@@ -23,7 +23,8 @@ import (
 
 // peerBackend is one backend of a test upstream on its own loopback
 // address (127.0.0.N) and the port all of them share, as the addresses of
-// one name in DNS are: GET /id answers its address, /health answers 200,
+// one name in DNS are: GET /id answers its address, /addr its address and
+// port, /health answers 200,
 // /ws/ is a WebSocket echo (or, while wsBroken is set, answers 500).
 type peerBackend struct {
 	ip       string
@@ -60,6 +61,7 @@ func (b *peerBackend) start(t *testing.T, port int) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/id", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, b.ip) })
+	mux.HandleFunc("/addr", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, ln.Addr().String()) })
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	mux.HandleFunc("/ws/", func(w http.ResponseWriter, r *http.Request) {
 		if b.wsBroken.Load() {
@@ -116,6 +118,7 @@ type dnsZone struct {
 	ttl      uint32
 	silent   bool
 	truncate bool
+	servfail bool
 }
 
 func newZone(ttl uint32) *dnsZone {
@@ -152,6 +155,9 @@ func (z *dnsZone) handle(q proxytest.DNSQuery) *dnsmessage.Message {
 	if z.silent {
 		return nil
 	}
+	if z.servfail {
+		return proxytest.DNSReply(dnsmessage.RCodeServerFailure)
+	}
 	if z.truncate && !q.TCP {
 		m := proxytest.DNSReply(dnsmessage.RCodeSuccess)
 		m.Header.Truncated = true
@@ -176,9 +182,13 @@ func (z *dnsZone) handle(q proxytest.DNSQuery) *dnsmessage.Message {
 
 // getID asks the gate for /id and returns the body (the backend's
 // address) or the status when it is not 200.
-func getID(addr string) string {
+func getID(addr string) string { return getPath(addr, "/id") }
+
+// getPath asks the gate for path and returns the body or the status when
+// it is not 200.
+func getPath(addr, path string) string {
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := c.Get("http://" + addr + "/id")
+	resp, err := c.Get("http://" + addr + path)
 	if err != nil {
 		return "error: " + err.Error()
 	}

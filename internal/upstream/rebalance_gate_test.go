@@ -140,9 +140,10 @@ server { listen {{listen}} backlog=4096;
 	}
 	var took time.Duration
 	if !proxytest.Poll(60*time.Second, even) {
+		spread := open()
 		cancel()
 		wg.Wait()
-		t.Fatalf("spread %v never within 20%% of the mean; %d tunnels moved; failures: %v\nlog:\n%s", open(), moved.Load(), failures, errlog.String())
+		t.Fatalf("spread %v never within 20%% of the mean; %d tunnels moved; failures: %v\nlog:\n%s", spread, moved.Load(), failures, errlog.String())
 	}
 	took = time.Since(start)
 	// Messages flow on the new spread (two rounds of every client), then

@@ -83,9 +83,9 @@ type poolState struct {
 	// insertion and removal, read under mu by retirement.
 	peers map[string]*peerState
 	idle  idleCache // guarded by mu
-	// resolved are the latest addresses of each resolve server line, by
-	// the line's address as written; guarded by mu.
-	resolved map[string][]resolvedAddr
+	// resolved are the latest addresses of the resolve servers' names,
+	// by lower-case name; guarded by mu.
+	resolved map[string][]netip.Addr
 }
 
 // peerKey is the key of the n-th (from 0) peer with address name in one
@@ -424,7 +424,7 @@ func (r *Registry) buildUpstream(ctx context.Context, key string, u *config.Upst
 					// Looked up at run time only (nginx 1.27.3); a reload
 					// starts from the last answer.
 					dynamic = true
-					lines = append(lines, dynLine{tmpl: tmpl, resolve: true, host: host, port: port, addrs: r.recalled(key, s.Addr)})
+					lines = append(lines, dynLine{tmpl: tmpl, resolve: true, host: host, port: port, addrs: r.recalled(key, host, port)})
 					continue
 				}
 			}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/dns/dnsmessage"
+
 	"wsgate/internal/proxytest"
 	"wsgate/internal/proxytest/gatetest"
 )
@@ -115,7 +117,43 @@ server { listen {{listen}};
 	if n := b2.open.Load(); n != 0 {
 		t.Errorf("127.0.0.2 still has %d WebSockets open", n)
 	}
-	if ns.Count("be.test", 1) < 3 {
-		t.Errorf("be.test was asked %d times; want a lookup per TTL", ns.Count("be.test", 1))
+	if n := ns.Count("be.test", dnsmessage.TypeA); n < 3 {
+		t.Errorf("be.test was asked %d times; want a lookup per TTL", n)
+	}
+}
+
+// TestGateResolveReload: a reload starts a resolve server from the last
+// answer, at the port its line has now, so that it serves while the name
+// server fails (nginx-tests upstream_resolve_reload.t, "preresolve").
+func TestGateResolveReload(t *testing.T) {
+	p1, p2 := sharedPort(t), sharedPort(t)
+	startPeer(t, "127.0.0.2", p1)
+	startPeer(t, "127.0.0.2", p2)
+	zone := newZone(1)
+	zone.setA("be.test", "127.0.0.2")
+	ns := proxytest.NewDNS(t, zone.handle)
+	conf := func(port int) string {
+		return gatetest.HTTP(strings.NewReplacer("{{dns}}", ns.Addr.String(), "{{port}}", strconv.Itoa(port)).Replace(`
+access_log off;
+resolver {{dns}} ipv6=off;
+resolver_timeout 500ms;
+upstream u { zone u 64k; server be.test:{{port}} resolve; }
+server { listen {{listen}}; location / { proxy_pass http://u; } }`))
+	}
+	g := gatetest.Start(t, conf(p1), gatetest.Options{})
+	want1 := "127.0.0.2:" + strconv.Itoa(p1)
+	proxytest.Eventually(t, 10*time.Second, func() bool { return getPath(g.Addr, "/addr") == want1 }, "the first answer never reached the pool")
+	zone.set(func(z *dnsZone) { z.servfail = true })
+	// Once the cached answer has expired and a lookup has failed, the
+	// reload cannot take the addresses from the resolver's cache.
+	asked := ns.Count("be.test", dnsmessage.TypeA)
+	proxytest.Eventually(t, 10*time.Second, func() bool { return ns.Count("be.test", dnsmessage.TypeA) > asked+1 }, "be.test was not asked again")
+	g.Write(conf(p2))
+	if err := g.Server.Reload(); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	want2 := "127.0.0.2:" + strconv.Itoa(p2)
+	if got := getPath(g.Addr, "/addr"); got != want2 {
+		t.Fatalf("after the reload, with the name server failing: %s; want %s", got, want2)
 	}
 }
