@@ -642,15 +642,15 @@ type Map struct {
 	Volatile  bool
 	Default   string
 	Entries   []MapEntry // in file order
-}
-
-// MapEntry is one key/value line of a map.
-type MapEntry struct {
-	Pos    Pos
-	Key    string // exact: lower-cased; regex: pattern without ~/~*; wildcard as written
-	Value  string
-	Regex  bool
-	NoCase bool
+	// Geo, when set, makes the block a geo{} block
+	// (ngx_http_geo_module): Source is then the address variable ("" for
+	// the client's address), and Default, Entries, Hostnames and
+	// Volatile are unused.
+	Geo *Geo
+	// Split, when set, makes the block a split_clients{} block
+	// (ngx_http_split_clients_module): Source is the string hashed, and
+	// Default, Entries, Hostnames and Volatile are unused.
+	Split []SplitPart
 }
 
 // LogFormat is one log_format (the predefined "combined" is always present).

@@ -106,7 +106,7 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 	if obs != nil {
 		end.tun = &Tunnel{
 			Server: c.vc.ServerName, Location: plan.Name, Upstream: a.peer.Name, Pool: a.lease.PoolName(), Client: client,
-			URI: strings.Clone(c.vc.RequestURI), FrameAware: isWS, Start: now,
+			URI: strings.Clone(c.vc.RequestURI), FrameAware: isWS, Start: now, Handle: handle,
 		}
 		frames = obs.TunnelStart(*end.tun)
 	}
