@@ -1,11 +1,13 @@
 // Package accesslog writes nginx's access_log lines: log_format templates
 // compiled once, one shared writer per file (kept across reloads, reopened
-// on USR1 / -s reopen), optional buffering with buffer= and flush=, and the
-// if= condition.
+// on USR1 / -s reopen), optional buffering with buffer= and flush=, each
+// buffer gzip'ed with gzip=, and the if= condition.
 package accesslog
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +42,7 @@ type file struct {
 	f     *os.File // nil for stderr/stdout
 	out   io.Writer
 	bw    *bufio.Writer // nil when unbuffered
+	gzip  int           // access_log gzip=level; 0: plain
 	flush time.Duration
 	timer *time.Timer
 }
@@ -97,15 +100,55 @@ func (fs *Files) open(al config.AccessLog) (*file, error) {
 	if f, ok := fs.files[p]; ok {
 		return f, nil
 	}
-	f := &file{path: p, flush: al.Flush}
+	f := &file{path: p, flush: al.Flush, gzip: al.Gzip}
 	if err := f.openLocked(); err != nil {
 		return nil, err
 	}
 	if al.Buffer > 0 {
-		f.bw = bufio.NewWriterSize(f.out, int(al.Buffer))
+		f.bw = bufio.NewWriterSize(f.sink(), int(al.Buffer))
 	}
 	fs.files[p] = f
 	return f, nil
+}
+
+// sink is where the buffer is flushed: the file, or with gzip= a writer
+// that makes each flushed buffer a gzip member of its own, as nginx's
+// ngx_http_log_gzip does, so that the file is valid at every flush and
+// zcat reads it whole.
+func (f *file) sink() io.Writer {
+	if f.gzip == 0 {
+		return f.out
+	}
+	return &gzipSink{out: f.out, level: f.gzip}
+}
+
+// gzipSink writes each Write as one gzip member, in one write to out.
+type gzipSink struct {
+	out   io.Writer
+	level int
+	buf   bytes.Buffer
+	zw    *gzip.Writer
+}
+
+func (g *gzipSink) Write(p []byte) (int, error) {
+	g.buf.Reset()
+	if g.zw == nil {
+		zw, err := gzip.NewWriterLevel(&g.buf, g.level)
+		if err != nil {
+			return 0, err
+		}
+		g.zw = zw
+	} else {
+		g.zw.Reset(&g.buf)
+	}
+	g.zw.Write(p)
+	if err := g.zw.Close(); err != nil {
+		return 0, err
+	}
+	if _, err := g.out.Write(g.buf.Bytes()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func (f *file) openLocked() error {
@@ -160,7 +203,7 @@ func (fs *Files) Reopen() error {
 			} else {
 				old.Close()
 				if f.bw != nil {
-					f.bw.Reset(f.out)
+					f.bw.Reset(f.sink())
 				}
 			}
 		}

@@ -2,7 +2,9 @@ package accesslog
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -249,4 +251,45 @@ func TestErrorLogLine(t *testing.T) {
 			t.Errorf("line %d: got %q; want a date, then %q", i, l, want[i])
 		}
 	}
+}
+
+// TestGzip: with gzip=, each flushed buffer is a gzip member of its own, so
+// the file decodes whole after every flush, to the lines in order.
+func TestGzip(t *testing.T) {
+	dir := t.TempDir()
+	fs := NewFiles(dir)
+	defer fs.Close()
+	l := logger(t, fs, config.AccessLog{Path: "z.log", Buffer: 64, Gzip: 9}, "default", "$uri")
+	path := filepath.Join(dir, "z.log")
+	var want strings.Builder
+	for i := 0; i < 5; i++ {
+		u := "/" + strings.Repeat(string(rune('a'+i)), 40)
+		l.Log(&vars.Ctx{URI: u})
+		want.WriteString(u + "\n")
+	}
+	// Four lines went out as four flushes; the fifth waits in the buffer.
+	raw := read(t, path)
+	if !strings.HasPrefix(raw, "\x1f\x8b") {
+		t.Fatalf("file does not start with a gzip header: %q", raw)
+	}
+	if got := gunzip(t, raw); got != want.String()[:4*42] {
+		t.Fatalf("before Close: decoded %q", got)
+	}
+	fs.Close()
+	if got := gunzip(t, read(t, path)); got != want.String() {
+		t.Fatalf("after Close: decoded %q; want %q", got, want.String())
+	}
+}
+
+func gunzip(t *testing.T, raw string) string {
+	t.Helper()
+	zr, err := gzip.NewReader(strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("decoding the log: %v", err)
+	}
+	return string(b)
 }

@@ -301,6 +301,7 @@ func defaultLocConf() LocConf {
 		SendTimeout:               60 * time.Second,
 		KeepaliveTimeout:          75 * time.Second,
 		KeepaliveRequests:         1000,
+		KeepaliveTime:             time.Hour,
 		ServerTokens:              true,
 		ResolverTimeout:           30 * time.Second,
 		Cache:                     CacheConf{LockTimeout: 5 * time.Second, LockAge: 5 * time.Second, MinUses: 1, ConvertHead: true},
@@ -454,7 +455,7 @@ func (c *checker) mergeLocation(parent LocConf, ll *locLevel) {
 // (case-insensitive, as ngx_http_upstream_add compares), which may not be
 // given a port.
 func (c *checker) linkUpstream(pp *ProxyPass) {
-	if pp == nil || pp.HasVars {
+	if pp == nil || pp.HasVars || pp.Unix != "" {
 		return
 	}
 	for _, u := range c.http.h.Upstreams {

@@ -48,7 +48,7 @@ func directiveFamilies() []func() map[string]*directive {
 		coreDirectives, httpCoreDirectives, errorPageDirectives, rewriteDirectives, accessDirectives, proxyDirectives, headersDirectives,
 		filesDirectives, logDirectives, sslDirectives, http2Directives, upstreamDirectives, mapDirectives, wsDirectives,
 		proxySSLDirectives, statusDirectives, realipDirectives, wsStatusDirectives, limitsDirectives,
-		charsetDirectives, subDirectives, gzipDirectives, cacheDirectives,
+		charsetDirectives, subDirectives, gzipDirectives, geoDirectives, ssiDirectives, upstreamWSDirectives, cacheDirectives,
 	}
 }
 
@@ -78,11 +78,10 @@ func directiveTable() map[string]*directive {
 		"proxy_busy_buffers_size", "proxy_temp_path", "proxy_max_temp_file_size", "proxy_temp_file_write_size",
 		"open_file_cache", "open_file_cache_valid", "open_file_cache_min_uses", "open_file_cache_errors",
 		"output_buffers", "postpone_output", "reset_timedout_connection", "lingering_close", "lingering_time",
-		"lingering_timeout", "msie_padding",
+		"lingering_timeout", "msie_padding", "proxy_headers_hash_max_size", "proxy_headers_hash_bucket_size",
 		"msie_refresh", "chunked_transfer_encoding")
 	ignore(ctxHTTP, false, "server_names_hash_bucket_size", "server_names_hash_max_size",
-		"variables_hash_max_size", "variables_hash_bucket_size", "proxy_headers_hash_max_size",
-		"proxy_headers_hash_bucket_size", "map_hash_max_size", "map_hash_bucket_size")
+		"variables_hash_max_size", "variables_hash_bucket_size", "map_hash_max_size", "map_hash_bucket_size")
 
 	// Real nginx directives wsgate does not implement, with what to use instead.
 	unsupported := func(ctx ctxMask, instead string, names ...string) {
@@ -91,14 +90,15 @@ func directiveTable() map[string]*directive {
 		}
 	}
 	const anyCtx = ctxMain | ctxEvents | ctxHTTPAll | ctxUpstream
-	unsupported(anyCtx, "wsgate serves files as they are: rewrite them in the backend", "ssi")
 	unsupported(anyCtx, "wsgate does not implement it", "directio", "aio")
-	unsupported(anyCtx, `use "proxy_pass" to an HTTP backend`, "fastcgi_pass", "uwsgi_pass", "scgi_pass",
-		"grpc_pass", "memcached_pass", "fastcgi_param", "uwsgi_param", "scgi_param", "grpc_set_header", "fastcgi_index")
-	unsupported(anyCtx, "wsgate stores responses only as proxy_cache does", "proxy_store")
-	unsupported(anyCtx, "wsgate forwards requests as received; change them in the backend", "proxy_set_body",
-		"proxy_method", "proxy_cookie_domain", "proxy_cookie_path", "proxy_bind",
-		"proxy_socket_keepalive")
+	// The content handlers of the other upstream protocols; their settings
+	// are accepted with a notice (directives_nginx.go, passNote).
+	unsupported(anyCtx, `wsgate speaks no FastCGI: serve the application over HTTP (for PHP, php-fpm behind a web server, or the framework's own HTTP server) and use "proxy_pass"`, "fastcgi_pass")
+	unsupported(anyCtx, `wsgate speaks no uwsgi protocol: start uWSGI with "--http-socket" (or "--http") and use "proxy_pass"`, "uwsgi_pass")
+	unsupported(anyCtx, `wsgate speaks no SCGI: serve the application over HTTP and use "proxy_pass"`, "scgi_pass")
+	unsupported(anyCtx, `wsgate speaks no gRPC (HTTP/2 to the backend): use "proxy_pass" to an HTTP/1.1 endpoint of the service, such as a gRPC-Web or grpc-gateway one`, "grpc_pass")
+	unsupported(anyCtx, `wsgate reads no memcached: let the backend read the cache, and use "proxy_pass" to it`, "memcached_pass")
+	unsupported(anyCtx, "proxy_store writes proxied responses as files under root (a mirror); wsgate writes no files: serve them from a mirror the backend keeps, or from a cache in front", "proxy_store", "proxy_store_access")
 	unsupported(anyCtx, "wsgate proxies HTTP and WebSocket only", "stream", "mail")
 	nginxRest(t)
 	return t

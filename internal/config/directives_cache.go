@@ -36,8 +36,6 @@ func cacheDirectives() map[string]*directive {
 			func(l *LocConf) *bool { return &l.Cache.ConvertHead })},
 		"proxy_cache_background_update": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg,
 			func(l *LocConf) *bool { return &l.Cache.BackgroundUpdate })},
-		"proxy_ignore_headers": {ctx: ctxHTTPAll, min: 1, max: unbounded, set: bitmaskOnLoc(ignoreHeadersArg,
-			func(l *LocConf) *IgnoreHeaders { return &l.ProxyIgnoreHeaders })},
 	}
 }
 
@@ -251,34 +249,6 @@ func useStaleArg(c *checker, d *Directive) (CacheStale, bool) {
 			continue
 		}
 		m |= v
-	}
-	return m, true
-}
-
-var ignoreHeaderNames = map[string]IgnoreHeaders{
-	"X-Accel-Redirect": IgnoreXAccelRedirect, "X-Accel-Expires": IgnoreXAccelExpires,
-	"X-Accel-Limit-Rate": IgnoreXAccelLimitRate, "X-Accel-Buffering": IgnoreXAccelBuffering,
-	"X-Accel-Charset": IgnoreXAccelCharset, "Expires": IgnoreExpires, "Cache-Control": IgnoreCacheControl,
-	"Set-Cookie": IgnoreSetCookie, "Vary": IgnoreVary,
-}
-
-// ignoreHeadersArg is proxy_ignore_headers (ngx_conf_set_bitmask_slot
-// over ngx_http_upstream_ignore_headers_masks: names compared
-// case-insensitively).
-func ignoreHeadersArg(c *checker, d *Directive) (IgnoreHeaders, bool) {
-	var m IgnoreHeaders
-	for _, a := range d.Args {
-		found := false
-		for name, v := range ignoreHeaderNames {
-			if strings.EqualFold(name, a.Text) {
-				m |= v
-				found = true
-			}
-		}
-		if !found {
-			c.errorf(a.Pos, "invalid value %q", a.Text)
-			return 0, false
-		}
 	}
 	return m, true
 }

@@ -36,10 +36,11 @@ func httpCoreDirectives() map[string]*directive {
 		"client_body_timeout":         {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(msecArg, func(l *LocConf) *time.Duration { return &l.ClientBodyTimeout })},
 		"send_timeout":                {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(msecArg, func(l *LocConf) *time.Duration { return &l.SendTimeout })},
 		"keepalive_timeout":           {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: 2, once: true, set: setKeepaliveTimeout},
+		"keepalive_time":              {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: 1, once: true, set: setKeepaliveTime},
 		"keepalive_requests":          {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: 1, once: true, set: setKeepaliveRequests},
 		"server_tokens":               {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ServerTokens })},
-		"resolver":                    {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: setResolver},
-		"resolver_timeout":            {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(msecArg, func(l *LocConf) *time.Duration { return &l.ResolverTimeout })},
+		"resolver":                    {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: unbounded, once: true, set: setResolver},
+		"resolver_timeout":            {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: 1, once: true, set: setResolverTimeout},
 		"client_header_timeout":       {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onSrv(msecArg, func(s *Server) *time.Duration { return &s.ClientHeaderTimeout })},
 		"client_header_buffer_size":   {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onSrv(sizeArg, func(s *Server) *int64 { return &s.ClientHeaderBufferSize })},
 		"large_client_header_buffers": {ctx: ctxSrvAll, min: 2, max: 2, once: true, set: onSrv(buffersArg, func(s *Server) *Buffers { return &s.LargeClientHeaderBuffers })},
@@ -136,13 +137,17 @@ func setServer(c *checker, f *frame, d *Directive, _ bool) {
 // setListen is ngx_http_core_listen.
 func setListen(c *checker, f *frame, d *Directive, _ bool) {
 	a := d.Args[0]
-	if strings.HasPrefix(a.Text, "unix:") {
-		c.errorf(a.Pos, "unix sockets are not supported by wsgate; listen on a TCP port")
-		return
-	}
 	l := Listen{Pos: d.Pos, IPv6Only: true}
 	host, port := "", "80"
 	switch {
+	case strings.HasPrefix(a.Text, "unix:"):
+		// ngx_parse_unix_domain_url: "unix:/path"; a relative path is
+		// taken from the directory wsgate runs in, as bind(2) takes it.
+		if len(a.Text) == len("unix:") {
+			c.errorf(a.Pos, "no path in the unix domain socket in %q of the \"listen\" directive", a.Text)
+			return
+		}
+		l.Addr, l.Unix, port = a.Text, true, ""
 	case isDigits(a.Text):
 		port = a.Text
 	case strings.HasPrefix(a.Text, "["):
@@ -165,14 +170,15 @@ func setListen(c *checker, f *frame, d *Directive, _ bool) {
 	default:
 		host = a.Text
 	}
-	if n, ok := parseNumber(port); !ok || n < 1 || n > 65535 {
+	if n, ok := parseNumber(port); !l.Unix && (!ok || n < 1 || n > 65535) {
 		c.errorf(a.Pos, "invalid port in %q of the \"listen\" directive", a.Text)
 		return
 	}
-	switch host {
-	case "", "*", "0.0.0.0":
+	switch {
+	case l.Unix:
+	case host == "" || host == "*" || host == "0.0.0.0":
 		l.Wildcard, l.Addr = true, "0.0.0.0:"+port
-	case "[::]":
+	case host == "[::]":
 		l.Wildcard, l.Addr = true, "[::]:"+port
 	default:
 		l.Addr = host + ":" + port
@@ -394,6 +400,21 @@ func setKeepaliveTimeout(c *checker, f *frame, d *Directive, _ bool) {
 	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.KeepaliveTimeout = v })
 }
 
+// setKeepaliveTime is keepalive_time (nginx 1.19.10), for client
+// connections and, in upstream{}, for cached upstream connections: the
+// longest a keep-alive connection serves requests.
+func setKeepaliveTime(c *checker, f *frame, d *Directive, _ bool) {
+	v, ok := msecArg(c, d)
+	if !ok {
+		return
+	}
+	if f.ctx == ctxUpstream {
+		f.ups.KeepaliveTime = v
+		return
+	}
+	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.KeepaliveTime = v })
+}
+
 func setKeepaliveRequests(c *checker, f *frame, d *Directive, _ bool) {
 	v, ok := numArg(c, d)
 	if !ok {
@@ -458,7 +479,31 @@ func setResolver(c *checker, f *frame, d *Directive, _ bool) {
 		}
 		return
 	}
+	switch f.ctx {
+	case ctxUpstream:
+		f.ups.Resolver = r
+		return
+	case ctxHTTP:
+		c.http.h.Resolver = r
+	}
 	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Resolver = r })
+}
+
+// setResolverTimeout is resolver_timeout at http, server and location
+// level, and in an upstream block (nginx 1.27.3) for its resolve servers.
+func setResolverTimeout(c *checker, f *frame, d *Directive, _ bool) {
+	v, ok := msecArg(c, d)
+	if !ok {
+		return
+	}
+	switch f.ctx {
+	case ctxUpstream:
+		f.ups.ResolverTimeout = v
+		return
+	case ctxHTTP:
+		c.http.h.ResolverTimeout = v
+	}
+	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.ResolverTimeout = v })
 }
 
 // SplitResolverAddr splits a resolver address into host (brackets of an

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -86,13 +87,22 @@ func setAccessLog(c *checker, f *frame, d *Directive, first bool) {
 			al.Flush = v
 		case strings.HasPrefix(a.Text, "if="):
 			al.If = a.Text[len("if="):]
-		case a.Text == "gzip" || strings.HasPrefix(a.Text, "gzip="):
-			c.errorf(a.Pos, "access_log parameter %q is not supported by wsgate; compress logs with logrotate", a.Text)
-			return
+		case a.Text == "gzip":
+			al.Gzip = 1 // Z_BEST_SPEED, as nginx
+		case strings.HasPrefix(a.Text, "gzip="):
+			n, err := strconv.Atoi(a.Text[len("gzip="):])
+			if err != nil || n < 1 || n > 9 {
+				c.errorf(a.Pos, "invalid compression level \"%s\"", a.Text[len("gzip="):])
+				return
+			}
+			al.Gzip = n
 		default:
 			c.errorf(a.Pos, "invalid parameter %q", a.Text)
 			return
 		}
+	}
+	if al.Gzip > 0 && al.Buffer == 0 {
+		al.Buffer = 64 << 10 // nginx's buffer for a gzip'ed log without buffer=
 	}
 	if al.Flush > 0 && al.Buffer == 0 {
 		c.errorf(d.Pos, "no buffer is defined for access_log %q", al.Path)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -29,6 +30,15 @@ func proxyDirectives() map[string]*directive {
 		"proxy_pass_request_body":     {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ProxyPassRequestBody })},
 		"proxy_ignore_client_abort":   {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ProxyIgnoreClientAbort })},
 		"proxy_intercept_errors":      {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ProxyInterceptErrors })},
+		"proxy_method":                {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(textArg, func(l *LocConf) *string { return &l.Proxy.Method })},
+		"proxy_set_body":              {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: setProxySetBody},
+		"proxy_bind":                  {ctx: ctxHTTPAll, min: 1, max: 2, once: true, set: setProxyBind},
+		"proxy_socket_keepalive":      {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.Proxy.SocketKeepalive })},
+		"proxy_ignore_headers":        {ctx: ctxHTTPAll, min: 1, max: unbounded, set: bitmaskOnLoc(ignoreHeadersArg, func(l *LocConf) *IgnoreHeaders { return &l.Proxy.IgnoreHeaders })},
+		"proxy_limit_rate":            {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(sizeArg, func(l *LocConf) *int64 { return &l.Proxy.LimitRate })},
+		"proxy_cookie_domain":         {ctx: ctxHTTPAll, min: 1, max: 2, set: setCookieRewrite(true)},
+		"proxy_cookie_path":           {ctx: ctxHTTPAll, min: 1, max: 2, set: setCookieRewrite(false)},
+		"proxy_cookie_flags":          {ctx: ctxHTTPAll, min: 1, max: 4, set: setCookieFlags},
 	}
 }
 
@@ -61,8 +71,23 @@ func setProxyPass(c *checker, f *frame, d *Directive, _ bool) {
 		c.errorf(a.Pos, "invalid URL prefix in %q", a.Text)
 		return
 	}
-	if strings.HasPrefix(rest, "unix:") {
-		c.errorf(a.Pos, "unix sockets are not supported by wsgate; proxy to a TCP address")
+	if path, ok := strings.CutPrefix(rest, "unix:"); ok {
+		// ngx_parse_unix_domain_url: the path runs to the first ':', what
+		// follows it is the URI part; the host is "localhost".
+		if i := strings.IndexByte(path, ':'); i >= 0 {
+			path, pp.URI = path[:i], path[i+1:]
+			pp.HasURI = pp.URI != ""
+		}
+		if path == "" {
+			c.errorf(a.Pos, "no path in the unix domain socket in upstream %q", rest)
+			return
+		}
+		pp.Unix, pp.Host = path, "localhost"
+		if pp.HasURI && (f.ctx == ctxLocIf || f.loc != nil && (f.loc.l.Match == MatchRegex || f.loc.l.Match == MatchRegexNoCase || f.loc.l.Match == MatchNamed)) {
+			c.errorf(d.Pos, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block")
+			return
+		}
+		f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.ProxyPass = pp })
 		return
 	}
 	hostport := rest
@@ -201,4 +226,82 @@ func hasDirective(dirs []*Directive, name string) bool {
 		}
 	}
 	return false
+}
+
+// textArg is a value taken as written (it may hold variables, compiled
+// with the snapshot).
+func textArg(c *checker, d *Directive) (string, bool) { return d.Args[0].Text, true }
+
+// setProxySetBody is proxy_set_body: the body sent instead of the
+// client's (ngx_http_proxy_set_body's body_source).
+func setProxySetBody(c *checker, f *frame, d *Directive, _ bool) {
+	v := d.Args[0].Text
+	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Proxy.Body, l.Proxy.HasBody = v, true })
+}
+
+// setProxyBind is ngx_http_upstream_bind_set_slot: "off", or an address
+// (with variables, or an IP literal with an optional port) and
+// "transparent".
+func setProxyBind(c *checker, f *frame, d *Directive, _ bool) {
+	a := d.Args[0].Text
+	if a == "off" {
+		if len(d.Args) == 2 {
+			c.errorf(d.Args[1].Pos, "invalid parameter %q", d.Args[1].Text)
+			return
+		}
+		f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Proxy.Bind, l.Proxy.Transparent = "", false })
+		return
+	}
+	if !strings.Contains(a, "$") {
+		if _, ok := ParseBindAddr(a); !ok {
+			c.errorf(d.Args[0].Pos, "invalid address %q", a)
+			return
+		}
+	}
+	transparent := false
+	if len(d.Args) == 2 {
+		if d.Args[1].Text != "transparent" {
+			c.errorf(d.Args[1].Pos, "invalid parameter %q", d.Args[1].Text)
+			return
+		}
+		transparent = true
+	}
+	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Proxy.Bind, l.Proxy.Transparent = a, transparent })
+}
+
+// ParseBindAddr reads a proxy_bind address as ngx_parse_addr_port does:
+// an IPv4 or IPv6 literal ("[v6]" with a port), with an optional port; it
+// returns it as "host:port" for a dialer's local address (port 0 when none).
+func ParseBindAddr(s string) (string, bool) {
+	if ap, err := netip.ParseAddrPort(s); err == nil && ap.Addr().Zone() == "" {
+		return ap.String(), true
+	}
+	ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
+	if err != nil || ip.Zone() != "" || strings.HasPrefix(s, "[") != strings.HasSuffix(s, "]") {
+		return "", false
+	}
+	return netip.AddrPortFrom(ip, 0).String(), true
+}
+
+var ignoreHeaderNames = map[string]IgnoreHeaders{
+	"x-accel-redirect": IgnoreXAccelRedirect, "x-accel-expires": IgnoreXAccelExpires,
+	"x-accel-limit-rate": IgnoreXAccelLimitRate, "x-accel-buffering": IgnoreXAccelBuffering,
+	"x-accel-charset": IgnoreXAccelCharset, "expires": IgnoreExpires, "cache-control": IgnoreCacheControl,
+	"set-cookie": IgnoreSetCookie, "vary": IgnoreVary,
+}
+
+// ignoreHeadersArg is ngx_conf_set_bitmask_slot over
+// ngx_http_upstream_ignore_headers_masks (names compared
+// case-insensitively).
+func ignoreHeadersArg(c *checker, d *Directive) (IgnoreHeaders, bool) {
+	var m IgnoreHeaders
+	for _, a := range d.Args {
+		v, ok := ignoreHeaderNames[strings.ToLower(a.Text)]
+		if !ok {
+			c.errorf(a.Pos, "invalid value %q", a.Text)
+			return 0, false
+		}
+		m |= v
+	}
+	return m, true
 }

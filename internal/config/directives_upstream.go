@@ -32,7 +32,7 @@ func setUpstream(c *checker, f *frame, d *Directive, _ bool) {
 			return
 		}
 	}
-	u := &Upstream{Pos: d.Pos, Name: name, KeepaliveTimeout: 60 * time.Second, KeepaliveRequests: 1000}
+	u := &Upstream{Pos: d.Pos, Name: name, KeepaliveTimeout: 60 * time.Second, KeepaliveRequests: 1000, KeepaliveTime: time.Hour, DrainWindow: -1}
 	uf := c.newFrame(ctxUpstream)
 	uf.ups = u
 	nerr := len(c.errs)
@@ -40,6 +40,7 @@ func setUpstream(c *checker, f *frame, d *Directive, _ bool) {
 	if len(u.Servers) == 0 && len(c.errs) == nerr {
 		c.errorf(d.Pos, "no servers are inside upstream")
 	}
+	c.checkUpstreamWS(u)
 	c.http.h.Upstreams = append(c.http.h.Upstreams, u)
 }
 
@@ -127,11 +128,14 @@ func setUpstreamServer(c *checker, f *frame, d *Directive) {
 	}
 	u := f.ups
 	s := UpstreamServer{Pos: d.Pos, Addr: d.Args[0].Text, Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second}
-	if strings.HasPrefix(s.Addr, "unix:") {
-		c.errorf(d.Args[0].Pos, "unix sockets are not supported by wsgate; use a TCP address")
-		return
-	}
-	if _, port, ok := splitHostPort(s.Addr); !ok || s.Addr == "" {
+	if path, ok := strings.CutPrefix(s.Addr, "unix:"); ok {
+		// ngx_parse_unix_domain_url: a path, relative ones to the
+		// directory wsgate runs in, as connect(2) takes them.
+		if path == "" {
+			c.errorf(d.Args[0].Pos, "no path in the unix domain socket in upstream %q", s.Addr)
+			return
+		}
+	} else if _, port, ok := splitHostPort(s.Addr); !ok || s.Addr == "" {
 		c.errorf(d.Args[0].Pos, "invalid host in upstream %q", s.Addr)
 		return
 	} else if port != "" {
@@ -180,6 +184,18 @@ func setUpstreamServer(c *checker, f *frame, d *Directive) {
 			s.Backup = true
 		case a.Text == "down":
 			s.Down = true
+		case a.Text == "resolve":
+			s.Resolve = true
+		case k == "service" && hasV:
+			c.errorf(a.Pos, "\"service=\" (SRV records) is not supported by wsgate yet; name the servers' hosts with \"resolve\"")
+			return
+		case k == "slow_start" && hasV:
+			t, ok := ParseTime(v, true)
+			if !ok {
+				bad()
+				return
+			}
+			s.SlowStart = t
 		default:
 			bad()
 			return

@@ -68,6 +68,11 @@ type HTTP struct {
 	// Implicit is true when the file had top-level server blocks (a sites
 	// file) and wsgate supplied the http context.
 	Implicit bool
+	// Resolver and ResolverTimeout are the http level's resolver lines:
+	// the "server ... resolve" names of an upstream block without its own
+	// use them (0: resolver_timeout's default, 30s).
+	Resolver        *Resolver
+	ResolverTimeout time.Duration
 }
 
 // Server is one server{} block.
@@ -110,7 +115,10 @@ type Buffers struct {
 // Listen is one listen directive.
 type Listen struct {
 	Pos  Pos
-	Addr string // host:port as net.Listen wants it: "0.0.0.0:80", "[::]:80", "127.0.0.1:8080"
+	Addr string // host:port as net.Listen wants it: "0.0.0.0:80", "[::]:80", "127.0.0.1:8080"; or "unix:/path"
+	// Unix is true for "listen unix:/path": a UNIX-domain socket, Addr
+	// its "unix:" name.
+	Unix bool
 	// Wildcard is true when no address was given or it was * / 0.0.0.0 / [::].
 	Wildcard      bool `reload:"keep"`
 	DefaultServer bool `reload:"keep"`
@@ -254,6 +262,12 @@ type LocConf struct {
 	// ProxyRedirectOff is true for "proxy_redirect off"; ProxyRedirect is
 	// then empty. "default" is expanded into a Redirect at Check time.
 	ProxyRedirectOff bool `reload:"keep"`
+	// ProxyCookies rewrites Set-Cookie lines (proxy_cookie_domain,
+	// proxy_cookie_path, proxy_cookie_flags).
+	ProxyCookies ProxyCookies `reload:"keep"`
+	// Proxy holds proxy_method, proxy_set_body, proxy_bind,
+	// proxy_socket_keepalive, proxy_ignore_headers and proxy_limit_rate.
+	Proxy ProxyOptions `reload:"keep"`
 
 	// ProxySSL is how an https:// (or wss) upstream is spoken to: the
 	// proxy_ssl_* directives.
@@ -273,8 +287,6 @@ type LocConf struct {
 	ProxyPassRequestHeaders bool  // default on
 	ProxyPassRequestBody    bool  `reload:"keep"` // default on
 	ProxyIgnoreClientAbort  bool  `reload:"keep"` // default off
-	// ProxyIgnoreHeaders is proxy_ignore_headers.
-	ProxyIgnoreHeaders IgnoreHeaders `reload:"keep"`
 	// Cache is the proxy_cache settings.
 	Cache CacheConf `reload:"keep"`
 
@@ -283,7 +295,10 @@ type LocConf struct {
 	SendTimeout       time.Duration // default 60s
 	KeepaliveTimeout  time.Duration `reload:"keep"` // default 75s; 0 disables keep-alive
 	KeepaliveRequests int           `reload:"keep"` // default 1000
-	ServerTokens      bool          `reload:"keep"` // default on
+	// KeepaliveTime is keepalive_time (default 1h): no request starts on
+	// a keep-alive connection older than this.
+	KeepaliveTime time.Duration `reload:"keep"`
+	ServerTokens  bool          `reload:"keep"` // default on
 
 	Resolver        *Resolver     `reload:"keep"` // nil: none (a proxy_pass host with variables must be an upstream or an IP)
 	ResolverTimeout time.Duration `reload:"keep"` // default 30s
@@ -499,7 +514,11 @@ type ProxyPass struct {
 	// Upstream are then unset and the URL is evaluated per request.
 	HasVars bool
 	// Host as written (not lower-cased); Port as written or "" (then 80/443).
+	// For a UNIX-domain socket ("http://unix:/path:/uri") Host is
+	// "localhost", as nginx sets it, and Port is "".
 	Host string
+	// Unix is the socket path of "http://unix:/path[:uri]", "" otherwise.
+	Unix string
 	Port string
 	// URI is the part after host[:port], "" when absent (then the client's
 	// request target is sent unchanged). "/" counts as present.
@@ -563,7 +582,24 @@ type Upstream struct {
 	Keepalive         int           `reload:"keep"` // 0: no cache
 	KeepaliveTimeout  time.Duration `reload:"keep"` // default 60s
 	KeepaliveRequests int           `reload:"keep"` // default 1000
+	KeepaliveTime     time.Duration `reload:"keep"` // default 1h
 	Zone              string        `reload:"keep"`
+
+	// Resolver and ResolverTimeout are the upstream block's own resolver
+	// lines (nginx 1.27.3) for its "server ... resolve" names; nil and 0
+	// take the http level's (HTTP.Resolver, HTTP.ResolverTimeout).
+	Resolver        *Resolver     `reload:"keep"`
+	ResolverTimeout time.Duration `reload:"keep"`
+	// DrainRemoved is ws_drain_removed: how long the tunnels of a peer that
+	// DNS removed may stay before they are closed with 1012; 0: until they
+	// end. DrainWindow paces those closes (ws_drain_window in the
+	// upstream block; -1: unset, the default 10s).
+	DrainRemoved time.Duration `reload:"keep"`
+	DrainWindow  time.Duration `reload:"keep"`
+	// HealthCheck is ws_health_check; nil: passive checks only.
+	HealthCheck *HealthCheck `reload:"keep"`
+	// Rebalance is ws_rebalance; nil: off.
+	Rebalance *Rebalance `reload:"keep"`
 }
 
 // Balance is the balancing method of an upstream.
@@ -591,6 +627,14 @@ type UpstreamServer struct {
 	Backup      bool
 	Down        bool
 	MaxConns    int // 0: unlimited
+	// Resolve is the "resolve" parameter (nginx 1.27.3): the name is
+	// looked up again as its TTL runs out and the peers follow the
+	// answers. Service is "service=NAME" (SRV records, as NGINX Plus).
+	Resolve bool
+	Service string
+	// SlowStart is "slow_start=TIME" (NGINX Plus): a peer that is added or
+	// comes back ramps its weight up from nothing over this long.
+	SlowStart time.Duration
 }
 
 // Map is one map{} block.
@@ -602,15 +646,15 @@ type Map struct {
 	Volatile  bool
 	Default   string
 	Entries   []MapEntry // in file order
-}
-
-// MapEntry is one key/value line of a map.
-type MapEntry struct {
-	Pos    Pos
-	Key    string // exact: lower-cased; regex: pattern without ~/~*; wildcard as written
-	Value  string
-	Regex  bool
-	NoCase bool
+	// Geo, when set, makes the block a geo{} block
+	// (ngx_http_geo_module): Source is then the address variable ("" for
+	// the client's address), and Default, Entries, Hostnames and
+	// Volatile are unused.
+	Geo *Geo
+	// Split, when set, makes the block a split_clients{} block
+	// (ngx_http_split_clients_module): Source is the string hashed, and
+	// Default, Entries, Hostnames and Volatile are unused.
+	Split []SplitPart
 }
 
 // LogFormat is one log_format (the predefined "combined" is always present).
@@ -629,6 +673,9 @@ type AccessLog struct {
 	Buffer int64  // buffer=size; 0: unbuffered
 	Flush  time.Duration
 	If     string // if=condition (a complex value; "" or "0" skips the line)
+	// Gzip is gzip[=level]'s level, 0 for none: each buffer is written as
+	// a gzip member of its own (a file zcat reads whole).
+	Gzip int
 }
 
 // AuthRequestSet is one "auth_request_set $variable value" line: Value

@@ -42,21 +42,6 @@ const (
 	StaleHTTP429
 )
 
-// IgnoreHeaders is proxy_ignore_headers' set of names.
-type IgnoreHeaders uint16
-
-const (
-	IgnoreXAccelRedirect IgnoreHeaders = 1 << iota
-	IgnoreXAccelExpires
-	IgnoreXAccelLimitRate
-	IgnoreXAccelBuffering
-	IgnoreXAccelCharset
-	IgnoreExpires
-	IgnoreCacheControl
-	IgnoreSetCookie
-	IgnoreVary
-)
-
 // CacheValid is one proxy_cache_valid line: its statuses (0 is "any")
 // and time.
 type CacheValid struct {

@@ -174,4 +174,5 @@ type Limits struct {
 	SendTimeout       time.Duration // send_timeout between two writes, default 60s
 	KeepaliveTimeout  time.Duration // keepalive_timeout, default 75s; 0 disables keep-alive
 	KeepaliveRequests int           // keepalive_requests, default 1000
+	KeepaliveTime     time.Duration // keepalive_time, default 1h: no keep-alive once the connection is older; 0: no bound
 }

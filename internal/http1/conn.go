@@ -104,6 +104,7 @@ type serverConn struct {
 	body     Body
 	w        ResponseWriter
 	requests int
+	start    time.Time // when Serve began: keepalive_time counts from it
 	hijacked bool
 	// spare holds the pooled reader and writer a hijack let go of; Serve
 	// gives them back when the handler has returned.

@@ -382,11 +382,12 @@ func (w *ResponseWriter) decideFraming(status int, contentLength int64) {
 
 // decideKeepalive follows ngx_http_handler / ngx_http_update_location_config
 // and ngx_http_finalize_connection: the client's wish, keepalive_timeout,
-// keepalive_requests, and whether the request body can still be skipped.
+// keepalive_requests, keepalive_time, and whether the request body can still be skipped.
 func (w *ResponseWriter) decideKeepalive() bool {
 	req := w.req
 	if !req.KeepAlive || w.closeAfter || w.limits.KeepaliveTimeout <= 0 ||
-		w.c.requests >= w.limits.KeepaliveRequests || w.status == 101 {
+		w.c.requests >= w.limits.KeepaliveRequests || w.status == 101 ||
+		w.limits.KeepaliveTime > 0 && time.Since(w.c.start) > w.limits.KeepaliveTime {
 		return false
 	}
 	b := &w.c.body

@@ -75,6 +75,7 @@ func DefaultConnConfig() ConnConfig {
 			SendTimeout:       60 * time.Second,
 			KeepaliveTimeout:  75 * time.Second,
 			KeepaliveRequests: 1000,
+			KeepaliveTime:     time.Hour,
 		},
 		ServerName:       "wsgate",
 		DrainLimit:       64 << 10,
@@ -114,7 +115,7 @@ func (f HandlerFunc) ServeHTTP1(w *ResponseWriter, req *Request) { f(w, req) }
 // already buffered is served next. Serve closes conn unless it was
 // hijacked.
 func Serve(conn net.Conn, cfg *ConnConfig, h Handler) {
-	c := &serverConn{conn: conn, cfg: cfg}
+	c := &serverConn{conn: conn, cfg: cfg, start: time.Now()}
 	c.cr.conn, c.cw.conn = conn, conn
 	if sc, ok := conn.(syscall.Conn); ok {
 		c.cw.rc, _ = sc.SyscallConn()

@@ -14,13 +14,15 @@ import (
 	"net/netip"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 )
 
 // Want describes one listening socket, from the listen directive.
 type Want struct {
-	Addr      string // "0.0.0.0:80", "[::]:443", "127.0.0.1:8080"
+	Addr      string // "0.0.0.0:80", "[::]:443", "127.0.0.1:8080", "unix:/run/wsgate.sock"
 	ReusePort bool   // listen ... reuseport (SO_REUSEPORT)
 	Backlog   int    // listen ... backlog=N; 0 means nginx's default, 511
 	IPv6Only  bool   // listen [::]:80 ipv6only=on (nginx's default for [::])
@@ -113,14 +115,19 @@ func (s *Set) CloseAll() {
 	}
 }
 
-// Open creates one listening TCP socket with nginx's options. Errors read
+// Open creates one listening TCP or UNIX-domain socket with nginx's options. Errors read
 // like nginx's: "bind 0.0.0.0:80: permission denied". Accepted connections
 // get no TCP keepalive (nginx's so_keepalive is off by default), which
 // spares four setsockopt calls per connection.
 func Open(w Want) (*Listener, error) {
+	if path, ok := strings.CutPrefix(w.Addr, "unix:"); ok {
+		return openUnix(w, path)
+	}
 	ap, err := netip.ParseAddrPort(w.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen %s: invalid address: %w", w.Addr, err)
+		if ap, err = resolveHost(w.Addr); err != nil {
+			return nil, err
+		}
 	}
 	network := "tcp4"
 	if !ap.Addr().Is4() {
@@ -163,13 +170,70 @@ func Open(w Want) (*Listener, error) {
 		}
 		return nil, fmt.Errorf("listen %s: %w", w.Addr, err)
 	}
-	// Go listens with the system's maximum backlog; listen(2) again sets
-	// nginx's (backlog=, default 511).
+	return relisten(l, w)
+}
+
+// resolveHost turns "host:port" with a host name ("listen
+// localhost:8080") into its first address, an IPv4 one when there is one,
+// as Go's listener takes it. nginx resolves the name when it reads the
+// configuration and listens on every address; wsgate listens on one (the
+// README says so).
+func resolveHost(addr string) (netip.AddrPort, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("listen %s: invalid address: %w", addr, err)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("listen %s: invalid port", addr)
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", host)
+	if err != nil || len(ips) == 0 {
+		return netip.AddrPort{}, fmt.Errorf("listen %s: host not found", addr)
+	}
+	ip := ips[0]
+	for _, a := range ips {
+		if a.Unmap().Is4() {
+			ip = a
+			break
+		}
+	}
+	return netip.AddrPortFrom(ip.Unmap(), uint16(p)), nil
+}
+
+// openUnix creates the UNIX-domain socket "listen unix:path" names, as
+// ngx_open_listening_sockets does: bind fails on a file that exists
+// (nginx does not remove it either), and the socket is made writable by
+// everyone (chmod 0666), so that clients of any user can connect. Closing
+// the listener removes the file, as nginx does when it exits.
+func openUnix(w Want, path string) (*Listener, error) {
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		var se *os.SyscallError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("%s %s: %w", se.Syscall, w.Addr, errno(se.Err))
+		}
+		return nil, fmt.Errorf("listen %s: %w", w.Addr, err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("chmod %s: %w", w.Addr, err)
+	}
+	return relisten(l, w)
+}
+
+// relisten sets nginx's backlog on l: Go listens with the system's
+// maximum, and listen(2) again sets nginx's (backlog=, default 511).
+func relisten(l net.Listener, w Want) (*Listener, error) {
 	backlog := w.Backlog
 	if backlog <= 0 {
 		backlog = DefaultBacklog
 	}
-	rc, err := l.(*net.TCPListener).SyscallConn()
+	sc, ok := l.(syscall.Conn)
+	if !ok {
+		return &Listener{Listener: l, Want: w}, nil
+	}
+	rc, err := sc.SyscallConn()
 	if err == nil {
 		var lerr error
 		err = rc.Control(func(fd uintptr) { lerr = syscall.Listen(int(fd), backlog) })

@@ -2,6 +2,8 @@ package listen
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -130,5 +132,40 @@ func TestAcceptedConnsHaveNoKeepalive(t *testing.T) {
 	}
 	if v != 0 {
 		t.Fatalf("got SO_KEEPALIVE %d on an accepted connection; want 0 (nginx's so_keepalive off)", v)
+	}
+}
+
+// TestOpenUnixAndHostName: "listen unix:path" makes a socket file anyone
+// may connect to (0666), which bind refuses to replace while it exists
+// and Close removes; "listen localhost:port" listens on the name's
+// (first, IPv4) address.
+func TestOpenUnixAndHostName(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "front.sock")
+	l, err := Open(Want{Addr: "unix:" + path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o666 || fi.Mode()&os.ModeSocket == 0 {
+		t.Errorf("got %v, %v; want a socket with mode 0666", fi.Mode(), err)
+	}
+	if _, err := net.Dial("unix", path); err != nil {
+		t.Errorf("dialing the socket: %v", err)
+	}
+	if _, err := Open(Want{Addr: "unix:" + path}); err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("got %v opening it twice; want address already in use", err)
+	}
+	l.Close()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("got %v after Close; want the socket file removed", err)
+	}
+
+	h, err := Open(Want{Addr: "localhost:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if ip := h.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+		t.Errorf("got address %v for localhost; want a loopback one", ip)
 	}
 }

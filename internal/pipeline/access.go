@@ -79,7 +79,9 @@ func (pc *Conn) accessChecks(w exchange.ResponseWriter, r *exchange.Request, rul
 		return status
 	}
 	addr, _ := netip.ParseAddr(pc.vc.RemoteAddr)
-	switch rules.Decide(addr, false) {
+	// A client on a UNIX-domain socket has $remote_addr "unix:" (until
+	// realip gives it an address), which only "allow|deny unix:" matches.
+	switch rules.Decide(addr, strings.HasPrefix(pc.vc.RemoteAddr, "unix:")) {
 	case access.Allowed:
 		if satisfyAny {
 			return 0

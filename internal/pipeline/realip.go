@@ -3,6 +3,7 @@ package pipeline
 import (
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"wsgate/internal/snapshot"
 )
@@ -26,7 +27,9 @@ func (pc *Conn) realIP(loc *snapshot.Loc) {
 		return
 	}
 	addr, err := netip.ParseAddr(pc.vc.RealIPAddr)
-	if err != nil {
+	if err != nil && !strings.HasPrefix(pc.vc.RealIPAddr, "unix:") {
+		// A client on a UNIX-domain socket goes on with the zero
+		// address, which only "set_real_ip_from unix:" trusts.
 		return
 	}
 	ap, ok := ri.Resolve(addr, pc.hdrs, pc.c.ProxyProtocol)

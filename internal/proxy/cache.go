@@ -360,7 +360,7 @@ func (c *clientConn) cacheWriter(req *exchange.Request, resp *http1.Response) *c
 // (ngx_http_upstream_process_buffering).
 func buffered(plan *snapshot.Loc, resp *http1.Response) bool {
 	on := plan.Conf.ProxyBuffering
-	if plan.Conf.ProxyIgnoreHeaders&config.IgnoreXAccelBuffering == 0 {
+	if plan.Conf.Proxy.IgnoreHeaders&config.IgnoreXAccelBuffering == 0 {
 		switch v := resp.Header("X-Accel-Buffering"); {
 		case len(v) == 3 && exchange.EqualFold(v, "yes"):
 			on = true

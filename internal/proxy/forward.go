@@ -87,7 +87,9 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		tg.host = string(pu.Host)
 		c.vc.ProxyHost = string(tg.proxyHost)
 		c.vc.ProxyPort = string(pu.AppendProxyPort(nil))
-		if p := snap.Upstreams.Pool(upstream.UpstreamKey(tg.host)); p != nil && len(pu.PortText) == 0 {
+		if pu.Unix != nil {
+			tg.pool = upstream.ResolvedUnix(string(pu.Unix), c.h.Log)
+		} else if p := snap.Upstreams.Pool(upstream.UpstreamKey(tg.host)); p != nil && len(pu.PortText) == 0 {
 			tg.pool = p
 		} else {
 			p, err := resolvePass(tg.host, pu.Port, loc, lc.ResolverTimeout, c.h)
@@ -181,14 +183,28 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 			}
 		}
 	}
-	if !lc.ProxyPassRequestBody {
+	passBody := lc.ProxyPassRequestBody
+	po := plan.Proxy
+	if po.Body != nil {
+		// proxy_set_body: its value is the body, with its length; the
+		// client's is not sent (ngx_http_proxy_create_request).
+		c.setBody = po.Body.Append(c.setBody[:0], c.vc)
+		bodyLen, passBody = int64(len(c.setBody)), false
+	} else if !passBody {
 		bodyLen = -1
 	}
-	c.reqHL = reqHeaders(req.Headers)
 	method := req.Method
+	if po.Method != nil {
+		// proxy_method: the method sent instead of the client's.
+		c.method = po.Method.Append(c.method[:0], c.vc)
+		method = c.method
+	}
+	c.reqHL = reqHeaders(req.Headers)
 	if c.cs.plan != nil {
 		c.reqHL = reqHeaders(c.cacheRequestHeaders(req.Headers))
 		if c.cs.getForHead {
+			// A HEAD made GET to be cached wins over proxy_method, as
+			// u->method does in ngx_http_proxy_create_request.
 			method = methodGET
 		}
 	}
@@ -197,7 +213,7 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		Target:     c.tgt,
 		Headers:    &c.reqHL,
 		BodyLength: bodyLen,
-		Chunked:    req.Chunked && spool == nil && lc.ProxyPassRequestBody,
+		Chunked:    req.Chunked && spool == nil && passBody,
 		ProxyHost:  tg.proxyHost,
 		Upgrade:    variant,
 		Vars:       c.vc,
@@ -210,11 +226,18 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	if c.cs.revalidating {
 		c.buf = c.appendValidators(c.buf)
 	}
+	if po.Body != nil {
+		// Sent with the head, in one write.
+		c.buf = append(c.buf, c.setBody...)
+		spool = nil
+	}
 	head := c.buf
-	hasBody := lc.ProxyPassRequestBody && (bodyLen > 0 || ur.Chunked)
+	hasBody := passBody && (bodyLen > 0 || ur.Chunked)
+	c.dialOptions(po)
+	c.keepBody = snap.Vars.UsesRequestBody()
 	// One head written once, to an HTTP/1.0 upstream (never kept alive,
 	// never a tunnel): such a connection can skip net's dialer.
-	c.oneShot = !hasBody && !upgrade && !tg.tls && !plan.Headers.HTTP11(variant)
+	c.oneShot = !hasBody && !upgrade && !tg.tls && !plan.Headers.HTTP11(variant) && !c.dopt.any()
 
 	// Attempts, with proxy_next_upstream.
 	tried := &c.tried
@@ -318,6 +341,15 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 			}
 		}
 		c.unanswered = resp.Status
+		return resp.Status
+	}
+	if xar := accelRedirect(resp, lc); xar != nil {
+		// X-Accel-Redirect: the answer is dropped unread and the
+		// request goes on where the header says.
+		c.record(at, resp.Status, start)
+		at.conn.Close()
+		at.done(upstream.Success)
+		c.accel, c.hasAccel = c.accelResult(w, req, resp, xar), true
 		return resp.Status
 	}
 	if resp.Status == 101 {
@@ -426,13 +458,14 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 // socket, rather than in a context.WithDeadline with its timer and
 // cancellation per connection.
 // proxy_socket_keepalive is off by default in nginx: no TCP keepalive,
-// which spares four setsockopt calls per dial.
+// which spares four setsockopt calls per dial; proxy_bind and
+// proxy_socket_keepalive are applied by c.dialer.
 func (c *clientConn) dial(network, addr string, timeout time.Duration, start time.Time) (net.Conn, error) {
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = start.Add(timeout)
 	}
-	if c.oneShot && network == "tcp" {
+	if c.oneShot && network == "tcp" && !c.dopt.any() {
 		// The one-shot connection is closed before the request ends, so
 		// the connection's netpoll.Conn can be the same every time; it
 		// waits through its worker's Waiter.
@@ -443,7 +476,7 @@ func (c *clientConn) dial(network, addr string, timeout time.Duration, start tim
 			return &c.shot, nil
 		}
 	}
-	d := net.Dialer{KeepAlive: -1}
+	d := c.dialer(network)
 	if timeout <= 0 {
 		return d.Dial(network, addr)
 	}

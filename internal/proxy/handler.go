@@ -43,10 +43,21 @@ type clientConn struct {
 	gone      bool
 
 	// Per-request state kept to avoid allocating on every request.
-	att       attempt
-	dialCtx   deadlineCtx
-	oneShot   bool // the request's upstream connection may use netpoll.DialTCP
-	newRun    bool // the next try is the first of a later upstream run (appendTry)
+	att     attempt
+	dialCtx deadlineCtx
+	oneShot bool     // the request's upstream connection may use netpoll.DialTCP
+	newRun  bool     // the next try is the first of a later upstream run (appendTry)
+	dopt    dialOpts // the request's proxy_bind and proxy_socket_keepalive
+	// ignoreAbort is proxy_ignore_client_abort: the client is not watched
+	// while the upstream works.
+	ignoreAbort bool
+	method      []byte // proxy_method's value
+	setBody     []byte // proxy_set_body's value
+	bindAddr    []byte // proxy_bind's value
+	// keepBody: a template reads $request_body, so a streamed body of up
+	// to keptBodyMax bytes is kept (bodyKept) as it goes upstream.
+	keepBody  bool
+	bodyKept  []byte
 	shot      netpoll.Conn
 	work      *Local     // the serving goroutine's
 	ip        netip.Addr // ipText parsed, by clientIP
@@ -75,6 +86,10 @@ type clientConn struct {
 	// unanswered is an error status left to the pipeline (writeError,
 	// proxy_intercept_errors); 0 when the proxy answered.
 	unanswered int
+	// accel is the internal redirect an X-Accel-Redirect asked for, when
+	// hasAccel (see xar.go).
+	accel    exchange.Result
+	hasAccel bool
 }
 
 var _ ContentHandler = (*clientConn)(nil)
@@ -103,10 +118,14 @@ func (c *clientConn) ServeContent(w exchange.ResponseWriter, req *exchange.Reque
 	c.vc = vc
 	c.tunneled = false
 	c.unanswered = 0
+	c.hasAccel = false
 	status := c.forward(w, req, loc.Snapshot, loc, loc.Conf)
 	c.vc = nil
 	if c.unanswered != 0 {
 		return exchange.Result{Error: c.unanswered}
+	}
+	if c.hasAccel {
+		return c.accel
 	}
 	return exchange.Result{Status: status, Detached: c.tunneled}
 }

@@ -64,7 +64,18 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 		// proxy_read_timeout is armed by the attempt's upstreamReader
 		// before each read of the socket.
 		bp := copyPool.Get().(*[]byte)
-		cerr := copyBody(w, body, a, *bp, c.cs.w)
+		var cerr error
+		if rate := plan.Proxy.LimitRate; rate > 0 && plan.Conf.ProxyBuffering {
+			// proxy_limit_rate paces nginx's buffered reading of the
+			// response (ngx_event_pipe); an unbuffered one is not paced.
+			var src io.Reader = body
+			if c.cs.w != nil {
+				src = io.TeeReader(body, c.cs.w)
+			}
+			cerr = copyLimited(w, src, *bp, rate)
+		} else {
+			cerr = copyBody(w, body, a, *bp, c.cs.w)
+		}
 		copyPool.Put(bp)
 		if cerr != nil {
 			// The client must see the truncation: no last chunk.
@@ -91,7 +102,8 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 	try.ResponseLength = body.BytesRead()
 	// $upstream_response_time runs to the end of the body
 	// (ngx_http_upstream_finalize_request), which a client read slowly,
-	// or limit_rate, holds back.
+	// or limit_rate, holds back; $upstream_header_time to the end of the
+	// head.
 	try.ResponseTime = time.Since(a.start)
 	// $upstream_bytes_received counts it.
 	try.BytesReceived = a.recv
@@ -194,7 +206,7 @@ func (h *respHeaders) At(i int) (name, value []byte) { return (*h)[i].Name, (*h)
 // sends the response unpaced whatever the rate (it sets r->limit_rate to
 // 0 for an unbuffered response once its head is sent).
 func (c *clientConn) limitRate(w exchange.ResponseWriter, plan *snapshot.Loc, resp *http1.Response) {
-	if v := resp.Header("X-Accel-Limit-Rate"); v != nil && plan.Conf.ProxyIgnoreHeaders&config.IgnoreXAccelLimitRate == 0 {
+	if v := resp.Header("X-Accel-Limit-Rate"); v != nil && plan.Conf.Proxy.IgnoreHeaders&config.IgnoreXAccelLimitRate == 0 {
 		if n := atoi(v); n >= 0 {
 			c.vc.LimitRate, c.vc.LimitRateSet = n, true
 			w.SetRate(n, -1, c.vc.Start)
@@ -221,4 +233,43 @@ func atoi(b []byte) int64 {
 		n = n*10 + int64(ch-'0')
 	}
 	return n
+}
+
+// copyLimited copies src to dst at no more than rate bytes per second
+// (proxy_limit_rate), as ngx_event_pipe_read_upstream paces its reads:
+// by the time t seconds (whole seconds, counted up) have passed since
+// the first read, at most rate*(t+1) bytes have been read.
+func copyLimited(dst exchange.ResponseWriter, src io.Reader, buf []byte, rate int64) error {
+	start := time.Now()
+	var read int64
+	for {
+		allowed := rate*(int64(time.Since(start)/time.Second)+1) - read
+		if allowed <= 0 {
+			// What was read goes out before the wait, until the next
+			// whole second since start.
+			if err := dst.Flush(); err != nil {
+				return err
+			}
+			next := start.Add((time.Since(start)/time.Second + 1) * time.Second)
+			time.Sleep(time.Until(next))
+			continue
+		}
+		p := buf
+		if int64(len(p)) > allowed {
+			p = p[:allowed]
+		}
+		n, err := src.Read(p)
+		if n > 0 {
+			read += int64(n)
+			if _, werr := dst.Write(p[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }

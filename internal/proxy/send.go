@@ -70,10 +70,21 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exch
 		return spool.writeTo(conn, buf)
 	}
 	var sizeLine [18]byte
+	keep := c.keepBody
+	c.bodyKept = c.bodyKept[:0]
 	for {
 		m, rerr := req.Body.Read(buf)
 		if m > 0 {
 			a.sentBody = true
+			if keep {
+				// $request_body, for a body nginx would have held in
+				// one client_body_buffer_size buffer.
+				if len(c.bodyKept)+m > keptBodyMax {
+					keep = false
+				} else {
+					c.bodyKept = append(c.bodyKept, buf[:m]...)
+				}
+			}
 			var err error
 			if req.Chunked {
 				line := strconv.AppendInt(sizeLine[:0], int64(m), 16)
@@ -95,6 +106,9 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exch
 			}
 		}
 		if rerr == io.EOF {
+			if keep {
+				c.vc.RequestBody, c.vc.HasRequestBody = string(c.bodyKept), true
+			}
 			if req.Chunked {
 				k, err := conn.Write(lastChunk)
 				a.sent += int64(k)
@@ -107,6 +121,10 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exch
 		}
 	}
 }
+
+// keptBodyMax is the largest streamed body kept for $request_body:
+// client_body_buffer_size's default on 64-bit systems (16k).
+const keptBodyMax = 16 << 10
 
 // clientBodyError is a failure reading the client's request body while
 // sending it upstream. It keeps a client_body_timeout apart from a
@@ -136,7 +154,7 @@ const clientWatchDelay = 20 * time.Millisecond
 // must then be called.
 func (c *clientConn) readHead(a *attempt, resp *http1.Response, lc *config.LocConf, req *exchange.Request) (watching bool, err error) {
 	c.upRd = upstreamReader{c: c, a: a, conn: a.conn, timeout: lc.ProxyReadTimeout}
-	if c.rawConn != nil {
+	if c.rawConn != nil && !c.ignoreAbort {
 		if lc.ProxyReadTimeout > 0 && lc.ProxyReadTimeout <= clientWatchDelay {
 			watching = c.watchClient(a.conn)
 		} else {

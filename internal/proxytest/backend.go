@@ -89,6 +89,7 @@ type Backend struct {
 	Addr string
 
 	ln      net.Listener
+	extra   []net.Listener                       // ListenUnix's; guarded by mu
 	serve   func(b *Backend, c net.Conn, id int) // owns c until it returns
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -124,10 +125,37 @@ func start(t testing.TB, serve func(b *Backend, c net.Conn, id int)) *Backend {
 	return b
 }
 
-func (b *Backend) acceptLoop() {
+// ListenUnix makes b accept on a UNIX-domain socket at path as well (a
+// path in the test's temporary directory), serving those connections as
+// it serves its TCP ones; it returns "unix:" and the path, as an upstream
+// server line names it. Close closes it too.
+func (b *Backend) ListenUnix(t testing.TB, path string) string {
+	t.Helper()
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatalf("listening for a backend on %s: %v", path, err)
+	}
+	b.mu.Lock()
+	select {
+	case <-b.done:
+		b.mu.Unlock()
+		ln.Close()
+		t.Fatalf("listening for a backend on %s: backend closed", path)
+	default:
+	}
+	b.extra = append(b.extra, ln)
+	b.wg.Add(1)
+	b.mu.Unlock()
+	go b.acceptOn(ln)
+	return "unix:" + path
+}
+
+func (b *Backend) acceptLoop() { b.acceptOn(b.ln) }
+
+func (b *Backend) acceptOn(ln net.Listener) {
 	defer b.wg.Done()
 	for {
-		c, err := b.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -171,6 +199,9 @@ func (b *Backend) Close() {
 		b.mu.Lock()
 		close(b.done)
 		b.ln.Close()
+		for _, ln := range b.extra {
+			ln.Close()
+		}
 		for c := range b.conns {
 			c.Close()
 		}

@@ -44,6 +44,15 @@ func (n *addrName) split(a net.Addr) (host, port string) {
 }
 
 func splitHostPort(a net.Addr) (host, port string) {
+	if ua, ok := a.(*net.UnixAddr); ok {
+		// ngx_sock_ntop of an AF_UNIX address: "unix:" and the path, which
+		// a client's unnamed socket has not ($remote_addr "unix:"; Go
+		// names it "@", as if abstract); no port.
+		if ua == nil || ua.Name == "@" {
+			return "unix:", ""
+		}
+		return "unix:" + ua.Name, ""
+	}
 	if a == nil {
 		return "", ""
 	}

@@ -75,7 +75,7 @@ func buildCaches(s *Snapshot, env *Env, errs *config.ErrorList) {
 			continue
 		}
 		plan := &CachePlan{Valid: validOf(cc.Valid), Methods: cc.Methods, UseStale: cc.UseStale,
-			Ignore: ignoreOf(lc.ProxyIgnoreHeaders), Revalidate: cc.Revalidate, ConvertHead: cc.ConvertHead, BackgroundUpdate: cc.BackgroundUpdate,
+			Ignore: ignoreOf(lc.Proxy.IgnoreHeaders), Revalidate: cc.Revalidate, ConvertHead: cc.ConvertHead, BackgroundUpdate: cc.BackgroundUpdate,
 			Options: cache.Options{MinUses: cc.MinUses, Lock: cc.Lock, LockTimeout: cc.LockTimeout, LockAge: cc.LockAge}}
 		if strings.Contains(cc.Zone.Text, "$") {
 			t, err := s.Vars.Compile(cc.Zone.Text)

@@ -83,6 +83,7 @@ func buildListens(s *Snapshot, env *Env, errs *config.ErrorList) {
 				SendTimeout:       lc.SendTimeout,
 				KeepaliveTimeout:  lc.KeepaliveTimeout,
 				KeepaliveRequests: lc.KeepaliveRequests,
+				KeepaliveTime:     lc.KeepaliveTime,
 			}
 			cfg.ServerName = ServerInfo{Version: env.Version, Tokens: lc.ServerTokens}.Name()
 			s.listenAt[l.Addr] = ln

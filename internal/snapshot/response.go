@@ -30,6 +30,8 @@ type ResponsePlan struct {
 	passDate  bool     // proxy_pass_header Date
 	passSrv   bool     // proxy_pass_header Server
 	redirects []redirect
+	// cookies rewrites Set-Cookie lines; nil when the location does not.
+	cookies *cookiePlan
 	// rewrite is false for "proxy_redirect off" (nginx: no rewrite_redirect
 	// handler at all), true otherwise, even with no rules.
 	rewrite bool
@@ -100,6 +102,10 @@ func NewResponsePlan(lc *config.LocConf, locPath string, locIsRegex bool, versio
 		p.hidden = append(p.hidden, lowerString(h))
 	}
 
+	var err error
+	if p.cookies, err = newCookiePlan(&lc.ProxyCookies, compile); err != nil {
+		return nil, err
+	}
 	if !p.rewrite {
 		return p, nil
 	}
@@ -135,6 +141,10 @@ func NewResponsePlan(lc *config.LocConf, locPath string, locIsRegex bool, versio
 	}
 	return p, nil
 }
+
+// LeaveCharset makes the plan leave the Content-Type's charset as the
+// upstream sent it: the body filter's charset stage labels it.
+func (p *ResponsePlan) LeaveCharset() { p.charset = files.Charset{} }
 
 func compileRedirect(r config.Redirect, compile CompileFunc) (redirect, error) {
 	var rd redirect
@@ -351,8 +361,9 @@ type ClientResponse struct {
 // Transfer-Encoding; Connection; then the upstream's other lines in their
 // order and case, minus the hidden ones and the ones wsgate frames itself
 // (Connection, Keep-Alive, Transfer-Encoding, Content-Length), with
-// Location and Refresh through proxy_redirect. It does not allocate when
-// dst has room.
+// Location and Refresh through proxy_redirect and Set-Cookie through the
+// proxy_cookie_* rules. It does not allocate when dst has room and no
+// cookie is rewritten.
 func (p *ResponsePlan) AppendResponse(dst []byte, up *UpstreamResponse, c *ClientResponse) []byte {
 	dst = append(dst, "HTTP/1.1 "...)
 	if len(up.StatusLine) > 0 {
@@ -504,7 +515,9 @@ func (p *ResponsePlan) AppendResponse(dst []byte, up *UpstreamResponse, c *Clien
 		}
 		dst = append(dst, name...)
 		dst = append(dst, ": "...)
-		if prefix >= 0 {
+		if p.cookies != nil && len(name) == 10 && equalFoldLower(name, "set-cookie") {
+			dst = p.cookies.appendCookie(dst, value, c.Vars)
+		} else if prefix >= 0 {
 			var ok bool
 			if dst, ok = p.appendRewrite(dst, value, prefix, c.Vars); !ok {
 				dst = append(dst, value...)

@@ -97,6 +97,10 @@ type Loc struct {
 	Pool *upstream.Pool
 	// PassURL is the compiled proxy_pass URL when it has variables.
 	PassURL *vars.Template
+	// Proxy is proxy_method, proxy_set_body, proxy_bind and the other
+	// settings of upstream connections; nil when the location does not
+	// proxy.
+	Proxy *ProxyOptions
 	// Resolver is the resolver directive's (nil without one): it looks up
 	// the host of PassURL when that names no upstream{} block and is no
 	// IP address.

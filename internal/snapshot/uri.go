@@ -161,6 +161,9 @@ func AppendEscapedURI(dst, s []byte) []byte {
 // a port was written and differs from the scheme's default
 // (ngx_http_proxy_set_vars). It is also the default Host header.
 func ProxyHost(pp *config.ProxyPass) string {
+	if pp.Unix != "" {
+		return "localhost"
+	}
 	if pp.Port == "" || portNumber(pp.Port) == defaultPort(pp.Scheme == "https") {
 		return pp.Host
 	}
@@ -168,8 +171,14 @@ func ProxyHost(pp *config.ProxyPass) string {
 }
 
 // ProxyPort is $proxy_port for a proxy_pass without variables: the port as
-// written when it differs from the default, else "80" or "443".
+// written when it differs from the default, else "80" or "443"; empty
+// for a UNIX-domain socket.
 func ProxyPort(pp *config.ProxyPass) string {
+	if pp.Unix != "" {
+		// ngx_http_proxy_set_vars leaves the port of a UNIX-domain
+		// socket empty.
+		return ""
+	}
 	tls := pp.Scheme == "https"
 	if pp.Port == "" || portNumber(pp.Port) == defaultPort(tls) {
 		return defaultPortText(tls)
@@ -217,11 +226,18 @@ type PassURL struct {
 	URI []byte
 	// hostPort is host[:port] as written, for $proxy_host.
 	hostPort []byte
+	// Unix is the socket path of "http://unix:/path[:uri]", nil for a
+	// host; Host is then "localhost" and there is no port, as
+	// ngx_parse_unix_domain_url makes them.
+	Unix []byte
 }
 
 // ProxyHost is $proxy_host: host[:port] as written, the port only when it
 // differs from the scheme's default.
 func (u *PassURL) ProxyHost() []byte {
+	if u.Unix != nil {
+		return u.Host
+	}
 	if u.PortText == nil || u.Port == defaultPort(u.TLS) {
 		if len(u.hostPort) > 0 && u.hostPort[0] == '[' {
 			return u.hostPort[:len(u.Host)+2]
@@ -233,6 +249,9 @@ func (u *PassURL) ProxyHost() []byte {
 
 // AppendProxyPort appends $proxy_port.
 func (u *PassURL) AppendProxyPort(dst []byte) []byte {
+	if u.Unix != nil {
+		return dst
+	}
 	if u.PortText == nil || u.Port == defaultPort(u.TLS) {
 		return append(dst, defaultPortText(u.TLS)...)
 	}
@@ -255,6 +274,21 @@ func ParsePassURL(v []byte) (PassURL, error) {
 		return u, fmt.Errorf("invalid URL prefix in %q", v)
 	}
 	u.Port = defaultPort(u.TLS)
+
+	if len(rest) >= 5 && asciiPrefixFold(rest, "unix:") {
+		path := rest[5:]
+		if i := indexByte(path, ':'); i >= 0 {
+			path, u.URI = path[:i], path[i+1:]
+			if len(u.URI) == 0 {
+				u.URI = nil
+			}
+		}
+		if len(path) == 0 {
+			return u, fmt.Errorf("no path in the unix domain socket in upstream %q", rest)
+		}
+		u.Unix, u.Host, u.hostPort = path, []byte("localhost"), nil
+		return u, nil
+	}
 
 	end := len(rest)
 	for i, c := range rest {

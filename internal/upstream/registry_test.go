@@ -191,7 +191,7 @@ func TestKeepaliveCache(t *testing.T) {
 	r := NewRegistry(Options{Now: clk.Now})
 	p := buildPool(t, r, &config.Upstream{
 		Servers:   []config.UpstreamServer{srv("127.0.0.1:1001"), srv("127.0.0.1:1002")},
-		Keepalive: 2, KeepaliveTimeout: 30 * time.Second, KeepaliveRequests: 3,
+		Keepalive: 2, KeepaliveTimeout: 30 * time.Second, KeepaliveRequests: 3, KeepaliveTime: 50 * time.Second,
 	})
 	type pair struct{ near, far net.Conn }
 	newPair := func() pair {
@@ -279,6 +279,20 @@ func TestKeepaliveCache(t *testing.T) {
 		}
 		if !closed(c.far) {
 			t.Errorf("expired conn not closed")
+		}
+		la.Done(Success)
+	})
+	t.Run("keepalive_time", func(t *testing.T) {
+		la := lease("a")
+		young, old := newPair(), newPair()
+		la.PutIdle(IdleConn{Conn: old.near, Dialed: clk.Now().Add(-51 * time.Second)})
+		la.PutIdle(IdleConn{Conn: young.near, Dialed: clk.Now().Add(-49 * time.Second)})
+		ic, ok := la.TakeIdle()
+		if !ok || ic.Conn != young.near {
+			t.Errorf("got %v %v; want the connection younger than keepalive_time", ic, ok)
+		}
+		if ic, ok := la.TakeIdle(); ok {
+			t.Errorf("got %v; want the one older than keepalive_time closed, not reused", ic)
 		}
 		la.Done(Success)
 	})

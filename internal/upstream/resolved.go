@@ -36,3 +36,18 @@ func Resolved(server string, addrs []netip.AddrPort, log *slog.Logger) *Pool {
 	}
 	return scratch.newPool(strings.ToLower(server), host, config.BalanceRoundRobin, false, false, "", specs, keepaliveConf{})
 }
+
+// ResolvedUnix is Resolved for a proxy_pass with variables that evaluated
+// to "http://unix:/path…": one peer, the socket, named "unix:/path".
+func ResolvedUnix(path string, log *slog.Logger) *Pool {
+	if log == nil {
+		log = slog.Default()
+	}
+	scratch := &Registry{now: time.Now, log: log, pools: make(map[string]*poolState)}
+	name := "unix:" + path
+	specs := []memberSpec{{
+		addr:   resolvedAddr{network: "unix", addr: path, name: name},
+		server: name, weight: 1, maxFails: implicitMaxFails, failTimeout: implicitFailTimeout,
+	}}
+	return scratch.newPool(name, "localhost", config.BalanceRoundRobin, false, false, "", specs, keepaliveConf{})
+}

@@ -255,6 +255,7 @@ type Compiler struct {
 	// sentHeaders once one reads $sent_http_NAME.
 	upstreamHeaders bool
 	sentHeaders     bool
+	requestBody     bool // a template reads $request_body
 	// sets indexes setNames: the variables set assigns (set.go).
 	sets     map[string]int
 	setNames []string
@@ -316,6 +317,10 @@ func (c *Compiler) UsesUpstreamHeaders() bool { return c.upstreamHeaders }
 // head sent to the client ($sent_http_NAME): only then does a tunnel keep
 // it for its log line.
 func (c *Compiler) UsesSentHeaders() bool { return c.sentHeaders }
+
+// UsesRequestBody reports whether a template compiled so far reads
+// $request_body: only then does the proxy keep a body it streams.
+func (c *Compiler) UsesRequestBody() bool { return c.requestBody }
 
 // DeclareCaptures makes the named groups of the configuration's other
 // regexes (server names, locations: route.Table.CaptureNames) usable as
@@ -461,6 +466,9 @@ func (c *Compiler) resolve(name string) (part, error) {
 	if k, ok := builtin[name]; ok {
 		if k == kWSSession {
 			return c.wsSessionPart(name), nil
+		}
+		if k == kRequestBody {
+			c.requestBody = true
 		}
 		return part{kind: k}, nil
 	}

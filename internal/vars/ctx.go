@@ -157,8 +157,9 @@ type Ctx struct {
 	RequestID [16]byte
 	// RequestBody is $request_body, found only when HasRequestBody: the
 	// body when wsgate held all of it in memory before sending it
-	// upstream (see the proxy's spool); wsgate otherwise streams bodies
-	// and never has them whole.
+	// upstream (see the proxy's spool), or a body of up to 16 KiB
+	// (client_body_buffer_size's default) it streamed while a template
+	// reads the variable; wsgate never has larger streamed bodies whole.
 	RequestBody    string
 	HasRequestBody bool
 	// UpstreamHeaders are the header lines of the upstream response that
