@@ -228,14 +228,31 @@ func (c *clientConn) serveStale(w exchange.ResponseWriter, req *exchange.Request
 }
 
 // revalidated answers a 304 to a revalidation: the entry is fresh again
-// for as long as the 304's headers or proxy_cache_valid say, and served.
+// and served. Its lifetime is the one the 304's headers give; without
+// one, the one the entry's own headers give again, counted from now;
+// without that, proxy_cache_valid's for the entry's status
+// (ngx_http_upstream_process_headers' NGX_HTTP_NOT_MODIFIED branch of
+// ngx_http_upstream_test_next). Without any, it stays expired.
 func (c *clientConn) revalidated(w exchange.ResponseWriter, req *exchange.Request, plan *snapshot.Loc, resp *http1.Response) int {
 	e := c.cs.stale
 	c.cs.stale = nil
 	now := time.Now()
+	ignore := c.cs.plan.Ignore
 	c.respHL = respHeaders(resp.Headers)
-	f := cache.Decide(e.Meta.Status, &c.respHL, c.cs.plan.Ignore, c.cs.plan.Valid, now, files.ParseHTTPTime)
-	if f.Cacheable && c.cs.store {
+	f := cache.Decide(e.Meta.Status, &c.respHL, ignore, nil, now, files.ParseHTTPTime)
+	if f.Valid == 0 {
+		own := make(respHeaders, len(e.Meta.Headers))
+		for i, h := range e.Meta.Headers {
+			own[i] = http1.Header{Name: h.Name, Value: h.Value}
+		}
+		f = cache.Decide(e.Meta.Status, &own, ignore, nil, now, files.ParseHTTPTime)
+	}
+	if f.Valid == 0 {
+		if d, ok := cache.ValidFor(c.cs.plan.Valid, e.Meta.Status); ok && d > 0 {
+			f.Valid = now.Unix() + int64(d/time.Second)
+		}
+	}
+	if f.Valid != 0 && c.cs.store {
 		if err := c.cs.zone.Refresh(e, f.Valid, f.Updating, f.Error, now.Unix()); err != nil {
 			c.h.Log.Error("refreshing cache entry", "err", err)
 		}

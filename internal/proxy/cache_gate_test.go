@@ -359,3 +359,56 @@ server {
 		}
 	}
 }
+
+// TestCacheRevalidateLifetimeGate: a 304 that answers a revalidation
+// with no lifetime of its own makes the entry fresh again for the
+// lifetime of the entry's own headers, as nginx does
+// (nginx-tests proxy_cache_use_stale.t, "s-w-r - revalidated"): a HIT
+// follows. A 304 with its own max-age sets it.
+func TestCacheRevalidateLifetimeGate(t *testing.T) {
+	tests := []struct {
+		name      string
+		own, n304 string // Cache-Control of the 200 and of the 304
+	}{
+		{"the entry's own max-age", "max-age=1", ""},
+		{"the 304's max-age", "max-age=1", "Cache-Control: max-age=60\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := proxytest.NewFunc(t, func(c net.Conn, br *bufio.Reader) {
+				defer c.Close()
+				for {
+					req, err := proxytest.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					if headerOf(req, "If-Modified-Since") != "" {
+						fmt.Fprintf(c, "HTTP/1.1 304 Not Modified\r\n%s\r\n", tc.n304)
+						continue
+					}
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCache-Control: %s\r\nLast-Modified: Mon, 07 Dec 2026 06:00:00 GMT\r\n\r\nok", tc.own)
+				}
+			})
+			g := startGate(t, `proxy_cache_path `+t.TempDir()+` keys_zone=z:1m;
+server {
+    listen {{listen}};
+    location / {
+        proxy_pass http://{{b}};
+        proxy_cache z;
+        proxy_cache_revalidate on;
+        add_header X-Cache $upstream_cache_status always;
+    }
+}`, map[string]string{"b": b.Addr})
+			g.get("/k")
+			seen := map[string]bool{}
+			// Without a refresh every request after the first expiry is
+			// REVALIDATED; with one, a HIT follows a revalidation.
+			proxytest.Eventually(t, 10*time.Second, func() bool {
+				r := g.get("/k")
+				got, _ := r.Get("X-Cache")
+				seen[got] = true
+				return seen["REVALIDATED"] && got == "HIT"
+			}, "no HIT after a revalidation (seen %v)", seen)
+		})
+	}
+}
