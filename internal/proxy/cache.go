@@ -213,8 +213,11 @@ func (c *clientConn) staleFor(kind ErrorKind, status int) bool {
 	if cs.plan.UseStale&want != 0 {
 		return true
 	}
-	// stale-if-error covers errors and 500, 502, 503, 504 (nginx 1.11.10).
-	if want&(config.StaleHTTP403|config.StaleHTTP404|config.StaleHTTP429) == 0 {
+	// The entry's stale-if-error covers a failed try only: nginx reads
+	// it in ngx_http_upstream_next, and answers of any status, 5xx too,
+	// only by proxy_cache_use_stale (ngx_http_upstream_test_next; "stale
+	// 5xx response is ignored" since 1.19.3).
+	if kind != 0 {
 		return cs.stale.Meta.Valid+cs.stale.Meta.Error >= time.Now().Unix()
 	}
 	return false

@@ -412,3 +412,64 @@ server {
 		})
 	}
 }
+
+// TestCacheStaleIfErrorGate: an expired entry's own stale-if-error
+// answers a failed try (the upstream closed without an answer) but not
+// an upstream's 500, which goes to the client as nginx 1.19.3+ sends it
+// (nginx-tests proxy_cache_use_stale.t, "s-i-e - stale 5xx ignore");
+// proxy_cache_use_stale http_500 still answers that with the entry.
+func TestCacheStaleIfErrorGate(t *testing.T) {
+	tests := []struct {
+		name, useStale, fail string
+		status               int
+		cache                string
+	}{
+		{"500 is sent", "", "500", 500, "EXPIRED"},
+		{"a failed try is answered stale", "", "close", 200, "STALE"},
+		{"500 under proxy_cache_use_stale http_500", "proxy_cache_use_stale http_500;", "500", 200, "STALE"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var failing atomic.Bool
+			b := proxytest.NewFunc(t, func(c net.Conn, br *bufio.Reader) {
+				defer c.Close()
+				for {
+					if _, err := proxytest.ReadRequest(br); err != nil {
+						return
+					}
+					switch {
+					case !failing.Load():
+						fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCache-Control: max-age=1, stale-if-error=600\r\n\r\nok")
+					case tc.fail == "500":
+						fmt.Fprint(c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 3\r\n\r\nerr")
+					default:
+						return
+					}
+				}
+			})
+			g := startGate(t, `proxy_cache_path `+t.TempDir()+` keys_zone=z:1m;
+server {
+    listen {{listen}};
+    location / {
+        proxy_pass http://{{b}};
+        proxy_cache z;
+        `+tc.useStale+`
+        add_header X-Cache $upstream_cache_status always;
+    }
+}`, map[string]string{"b": b.Addr})
+			g.get("/k")
+			failing.Store(true)
+			var r *proxytest.Response
+			if !proxytest.Poll(5*time.Second, func() bool {
+				r = g.get("/k")
+				got, _ := r.Get("X-Cache")
+				return got != "HIT"
+			}) {
+				t.Fatal("the entry never expired")
+			}
+			if got, _ := r.Get("X-Cache"); r.Status != tc.status || got != tc.cache {
+				t.Errorf("got %d %s; want %d %s", r.Status, got, tc.status, tc.cache)
+			}
+		})
+	}
+}
