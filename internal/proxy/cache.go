@@ -103,7 +103,14 @@ func (c *clientConn) cacheStart(w exchange.ResponseWriter, req *exchange.Request
 			// refresh after it (ngx_http_upstream_cache_background_update;
 			// the connection's next request waits for it, as nginx's
 			// main request waits for its background subrequest).
-			st := c.serveEntry(w, req, plan, l.Entry, cache.Stale)
+			// The refresh is the request a stale entry makes: with
+			// proxy_cache_revalidate it carries the entry's validators,
+			// and a 304 refreshes the entry (nginx's background
+			// subrequest finds the entry being updated and goes on
+			// with it as EXPIRED).
+			st := c.sendEntry(w, req, plan, l.Entry, cache.Stale)
+			cs.stale = l.Entry
+			cs.revalidating = cp.Revalidate && (len(m.ETag) > 0 || m.LastModified > 0)
 			cs.background = true
 			return st, true
 		}
@@ -268,6 +275,11 @@ func (c *clientConn) revalidated(w exchange.ResponseWriter, req *exchange.Reques
 // allows it; the body filters apply as to a file).
 func (c *clientConn) serveEntry(w exchange.ResponseWriter, req *exchange.Request, plan *snapshot.Loc, e *cache.Entry, st cache.Status) int {
 	defer e.Close()
+	return c.sendEntry(w, req, plan, e, st)
+}
+
+// sendEntry is serveEntry leaving e open.
+func (c *clientConn) sendEntry(w exchange.ResponseWriter, req *exchange.Request, plan *snapshot.Loc, e *cache.Entry, st cache.Status) int {
 	c.vc.CacheStatus = st.String()
 	m := e.Meta
 	hl := make(respHeaders, len(m.Headers))

@@ -473,3 +473,53 @@ server {
 		})
 	}
 }
+
+// TestCacheBackgroundRevalidateGate: under proxy_cache_revalidate the
+// background refresh of a stale entry carries its validators, and the
+// 304 refreshes the entry (nginx-tests proxy_cache_use_stale.t,
+// "s-w-r - revalidated"): a HIT of the first body follows, and the
+// upstream sent one 200.
+func TestCacheBackgroundRevalidateGate(t *testing.T) {
+	var full, cond atomic.Int64
+	b := proxytest.NewFunc(t, func(c net.Conn, br *bufio.Reader) {
+		defer c.Close()
+		for {
+			req, err := proxytest.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if headerOf(req, "If-Modified-Since") != "" {
+				cond.Add(1)
+				fmt.Fprint(c, "HTTP/1.1 304 Not Modified\r\n\r\n")
+				continue
+			}
+			body := fmt.Sprintf("n=%d", full.Add(1))
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nCache-Control: max-age=1, stale-while-revalidate=60\r\nLast-Modified: Mon, 07 Dec 2026 06:00:00 GMT\r\n\r\n%s", len(body), body)
+		}
+	})
+	g := startGate(t, `proxy_cache_path `+t.TempDir()+` keys_zone=z:1m;
+server {
+    listen {{listen}};
+    location / {
+        proxy_pass http://{{b}};
+        proxy_cache z;
+        proxy_cache_revalidate on;
+        proxy_cache_background_update on;
+        add_header X-Cache $upstream_cache_status always;
+    }
+}`, map[string]string{"b": b.Addr})
+	g.get("/k")
+	seen := map[string]bool{}
+	proxytest.Eventually(t, 10*time.Second, func() bool {
+		r := g.get("/k")
+		got, _ := r.Get("X-Cache")
+		if got == "HIT" && string(r.Body) != "n=1" {
+			t.Fatalf("HIT of %q; want the first body, refreshed", r.Body)
+		}
+		seen[got] = true
+		return seen["STALE"] && got == "HIT"
+	}, "no HIT after a background refresh (seen %v)", seen)
+	if full.Load() != 1 || cond.Load() == 0 {
+		t.Errorf("upstream sent %d 200s and %d 304s; want one 200, then 304s", full.Load(), cond.Load())
+	}
+}

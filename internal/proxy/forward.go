@@ -131,7 +131,11 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	if plan.Cache != nil && !upgrade {
 		if st, done := c.cacheStart(w, req, plan); done {
 			if c.cs.background {
+				// The client's request is logged with the status it
+				// was answered with (STALE), not the refresh's.
+				cst := c.vc.CacheStatus
 				c.forward(backgroundWriter{w}, req, snap, plan, lc)
+				c.vc.CacheStatus = cst
 				c.unanswered = 0
 				c.cacheEnd()
 			}
