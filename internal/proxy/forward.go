@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -90,6 +91,12 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		if pu.Unix != nil {
 			tg.pool = upstream.ResolvedUnix(string(pu.Unix), c.h.Log)
 		} else if p := snap.Upstreams.Pool(upstream.UpstreamKey(tg.host)); p != nil && len(pu.PortText) == 0 {
+			tg.pool = p
+		} else if p := snap.Upstreams.Pool(upstream.ImplicitKey(&config.ProxyPass{Host: tg.host, Port: strconv.Itoa(pu.Port)})); p != nil {
+			// The upstream that a proxy_pass without variables to the
+			// same host and port defined: ngx_http_upstream_init_request
+			// looks the host up among all upstreams, implicit ones
+			// matching by port.
 			tg.pool = p
 		} else {
 			p, err := resolvePass(tg.host, pu.Port, loc, lc.ResolverTimeout, c.h)
