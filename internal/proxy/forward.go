@@ -417,9 +417,16 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 				}
 				if err := tc.Handshake(); err != nil {
 					conn.Close()
-					c.recordFailed(a, KindConnect, false)
-					a.done(upstream.FailError)
-					return nil, KindConnect, &UpstreamError{Kind: KindConnect, Peer: a.peer.Name, Err: err}
+					// A handshake that outlasts proxy_connect_timeout
+					// is a timeout (504), as nginx's
+					// ngx_http_upstream_ssl_handshake makes it.
+					kind := KindConnect
+					if isTimeout(err) {
+						kind = KindConnectTimeout
+					}
+					c.recordFailed(a, kind, false)
+					a.done(outcomeOf(kind))
+					return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
 				}
 				tc.SetDeadline(time.Time{})
 				conn = tc

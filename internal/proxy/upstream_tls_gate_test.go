@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"wsgate/internal/proxytest"
 )
 
 // testCA is a CA the test makes, and the leaf it signs for a backend.
@@ -150,5 +153,25 @@ server { listen {{listen}};
 				t.Errorf("backend saw SNI %q, client certificate %v; want %q, %v", lastSNI, lastClientCert, tc.sni, tc.clientCert)
 			}
 		})
+	}
+}
+
+// TestGateUpstreamTLSHandshakeTimeout: an https backend that accepts
+// and never answers the handshake is a timeout after
+// proxy_connect_timeout, 504, as nginx answers (nginx-tests proxy_ssl.t,
+// "proxy handshake timeout"); one that closes at once is 502.
+func TestGateUpstreamTLSHandshakeTimeout(t *testing.T) {
+	silent := proxytest.NewSilent(t)
+	closing := proxytest.NewFunc(t, func(c net.Conn, _ *bufio.Reader) { c.Close() })
+	g := startGate(t, `
+server { listen {{listen}};
+  proxy_connect_timeout 200ms;
+  location /silent/ { proxy_pass https://`+silent.Addr+`; }
+  location /closing/ { proxy_pass https://`+closing.Addr+`; }
+}`, nil)
+	for path, want := range map[string]int{"/silent/": 504, "/closing/": 502} {
+		if r := g.get(path); r.Status != want {
+			t.Errorf("%s: %d; want %d", path, r.Status, want)
+		}
 	}
 }
