@@ -37,6 +37,7 @@ func TestHeadReadTimeoutOnce(t *testing.T) {
 		read  func(*bufio.Reader) error
 		first string
 	}{
+		{"response not started", func(br *bufio.Reader) error { return new(Response).ReadHead(br, 4096) }, ""},
 		{"response status line", func(br *bufio.Reader) error { return new(Response).ReadHead(br, 4096) }, "HTTP/1.1 200"},
 		{"response header line", func(br *bufio.Reader) error { return new(Response).ReadHead(br, 4096) }, "HTTP/1.1 200 OK\r\nX-A: 1"},
 		{"request line", func(br *bufio.Reader) error {
@@ -51,12 +52,16 @@ func TestHeadReadTimeoutOnce(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &scripted{steps: []any{tc.first, os.ErrDeadlineExceeded, " late\r\n\r\n"}}
+			want := 2
+			if tc.first == "" {
+				r.steps, want = r.steps[1:], 1
+			}
 			err := tc.read(bufio.NewReader(r))
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Errorf("got %v; want the timeout", err)
 			}
-			if r.reads != 2 {
-				t.Errorf("%d reads; want 2 (none after the timeout)", r.reads)
+			if r.reads != want {
+				t.Errorf("%d reads; want %d (none after the timeout)", r.reads, want)
 			}
 		})
 	}
