@@ -411,7 +411,19 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 				return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
 			}
 			if tg.tls {
-				tc := tls.Client(conn, tg.tlsConf.Config(tg.host, c.vc))
+				cfg := tg.tlsConf.Config(tg.host, c.vc)
+				cert, err := tg.tlsConf.Certificate(c.vc)
+				if err != nil {
+					conn.Close()
+					c.h.Log.Error(err.Error(), "upstream", a.peer.Name, "client", c.remoteAddr)
+					c.recordFailed(a, KindSSLCertificate, false)
+					a.done(upstream.Success)
+					return nil, KindSSLCertificate, &UpstreamError{Kind: KindSSLCertificate, Peer: a.peer.Name, Err: err}
+				}
+				if cert != nil {
+					cfg.Certificates = []tls.Certificate{*cert}
+				}
+				tc := tls.Client(conn, cfg)
 				if lc.ProxyConnectTimeout > 0 {
 					tc.SetDeadline(time.Now().Add(lc.ProxyConnectTimeout))
 				}
