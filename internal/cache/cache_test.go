@@ -291,3 +291,45 @@ func TestVaryReplaces(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreError: a kept error answers the key until it expires, then
+// the key is looked up anew; a response stored later replaces it.
+func TestStoreError(t *testing.T) {
+	z := New(Config{Name: "z", Path: t.TempDir(), KeysSize: 1 << 20}, nil)
+	z.Start()
+	defer z.Stop()
+	now := time.Now()
+	tests := []struct {
+		key   string
+		valid int64
+		store bool // a response stored after the error
+		want  Status
+		err   int
+	}{
+		{"fresh", now.Unix() + 60, false, Hit, 404},
+		{"expired", now.Unix() - 1, false, Miss, 0},
+		{"replaced", now.Unix() + 60, true, Hit, 0},
+	}
+	for _, tc := range tests {
+		l := z.Lookup([]byte(tc.key), &Options{}, now)
+		l.Fill.StoreError(404, tc.valid)
+		l.Fill.Release()
+		if tc.store {
+			// as proxy_cache_bypass stores, without a lookup
+			w, err := z.Fill([]byte(tc.key)).Writer(&Meta{Valid: now.Unix() + 60, Status: 200, Key: []byte(tc.key), LastModified: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write([]byte("body"))
+			w.Commit(-1)
+		}
+		l = z.Lookup([]byte(tc.key), &Options{}, now)
+		if l.Status != tc.want || l.ErrorStatus != tc.err {
+			t.Errorf("%s: %v %d; want %v %d", tc.key, l.Status, l.ErrorStatus, tc.want, tc.err)
+		}
+		if l.Entry != nil {
+			l.Entry.Close()
+		}
+		l.Fill.Release()
+	}
+}

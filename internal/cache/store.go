@@ -97,6 +97,7 @@ func (w *Writer) Commit(want int64) bool {
 		z.size -= n.size
 	}
 	n.exists, n.size = true, size
+	n.errStatus, n.errValid = 0, 0
 	z.size += size
 	over := z.cfg.MaxSize > 0 && z.size > z.cfg.MaxSize
 	z.mu.Unlock()

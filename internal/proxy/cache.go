@@ -89,6 +89,12 @@ func (c *clientConn) cacheStart(w exchange.ResponseWriter, req *exchange.Request
 	cs.fill, cs.store = l.Fill, l.Cacheable
 	switch l.Status {
 	case cache.Hit:
+		if l.ErrorStatus != 0 {
+			// A kept intercepted error: answered again as the error
+			// it was (the location's error_page), logged HIT.
+			c.vc.CacheStatus = cache.Hit.String()
+			return c.writeError(w, req, plan, l.ErrorStatus), true
+		}
 		return c.serveEntry(w, req, plan, l.Entry, cache.Hit), true
 	case cache.Updating:
 		if cp.UseStale&config.StaleUpdating != 0 || l.StaleUpdating {
@@ -339,6 +345,22 @@ func (c *clientConn) notModified(req *exchange.Request, plan *snapshot.Loc) bool
 }
 
 var statusNotModified = []byte("304 Not Modified")
+
+// cacheIntercepted keeps an error that proxy_intercept_errors answers
+// as the key's answer when resp may be stored and has a lifetime, its
+// headers' or proxy_cache_valid's for its status, as
+// ngx_http_upstream_intercept_errors does.
+func (c *clientConn) cacheIntercepted(resp *http1.Response) {
+	cs := &c.cs
+	if cs.fill == nil || !cs.store || c.predicate(cs.plan.NoCache) {
+		return
+	}
+	c.respHL = respHeaders(resp.Headers)
+	f := cache.Decide(resp.Status, &c.respHL, cs.plan.Ignore, cs.plan.Valid, time.Now(), files.ParseHTTPTime)
+	if f.Cacheable {
+		cs.fill.StoreError(resp.Status, f.Valid)
+	}
+}
 
 // cacheWriter starts storing resp when it is cacheable; nil otherwise.
 func (c *clientConn) cacheWriter(req *exchange.Request, resp *http1.Response) *cache.Writer {

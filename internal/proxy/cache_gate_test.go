@@ -523,3 +523,78 @@ server {
 		t.Errorf("upstream sent %d 200s and %d 304s; want one 200, then 304s", full.Load(), cond.Load())
 	}
 }
+
+// TestCacheInterceptedErrorGate: an error that proxy_intercept_errors
+// answers is kept as the key's answer for its lifetime (the response's
+// own, else proxy_cache_valid's) and answered again through the error
+// page without the upstream; a bypass stores what it gets instead
+// (nginx-tests proxy_cache_bypass.t "error cached", proxy_cache_valid.t
+// "error cached from max-age"). Without a lifetime nothing is kept.
+func TestCacheInterceptedErrorGate(t *testing.T) {
+	tests := []struct {
+		name, valid, cc string
+		kept            bool
+	}{
+		{"proxy_cache_valid any", "proxy_cache_valid any 1m;", "", true},
+		{"the response's max-age", "", "Cache-Control: max-age=60\r\n", true},
+		{"no lifetime", "", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ok atomic.Bool
+			var n atomic.Int64
+			b := proxytest.NewFunc(t, func(c net.Conn, br *bufio.Reader) {
+				defer c.Close()
+				for {
+					if _, err := proxytest.ReadRequest(br); err != nil {
+						return
+					}
+					n.Add(1)
+					if ok.Load() {
+						fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nCache-Control: max-age=60\r\n\r\nNOOP")
+						continue
+					}
+					fmt.Fprintf(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n%s\r\nnf", tc.cc)
+				}
+			})
+			g := startGate(t, `proxy_cache_path `+t.TempDir()+` keys_zone=z:1m;
+server {
+    listen {{listen}};
+    location / {
+        proxy_pass http://{{b}};
+        proxy_cache z;
+        proxy_cache_key $uri;
+        proxy_cache_bypass $arg_bypass;
+        `+tc.valid+`
+        proxy_intercept_errors on;
+        error_page 404 = @fallback;
+        add_header X-Cache $upstream_cache_status always;
+    }
+    location @fallback {
+        add_header X-Cache $upstream_cache_status always;
+        return 403;
+    }
+}`, map[string]string{"b": b.Addr})
+			if r := g.get("/t"); r.Status != 403 {
+				t.Fatalf("first: %d; want 403", r.Status)
+			}
+			ok.Store(true)
+			r := g.get("/t")
+			if got, _ := r.Get("X-Cache"); tc.kept && (r.Status != 403 || got != "HIT" || n.Load() != 1) {
+				t.Errorf("again: %d %s after %d fetches; want 403 HIT after 1", r.Status, got, n.Load())
+			} else if !tc.kept && r.Status != 200 {
+				t.Errorf("again: %d; want 200 (nothing kept)", r.Status)
+			}
+			if !tc.kept {
+				return
+			}
+			if r := g.get("/t?bypass=1"); r.Status != 200 {
+				t.Errorf("bypass: %d; want 200", r.Status)
+			}
+			r = g.get("/t")
+			if got, _ := r.Get("X-Cache"); r.Status != 200 || got != "HIT" || string(r.Body) != "NOOP" {
+				t.Errorf("after the bypass: %d %s %q; want 200 HIT NOOP", r.Status, got, r.Body)
+			}
+		})
+	}
+}

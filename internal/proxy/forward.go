@@ -343,6 +343,9 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		c.record(at, resp.Status, start)
 		at.conn.Close()
 		at.done(upstream.Success)
+		if c.cs.fill != nil {
+			c.cacheIntercepted(resp)
+		}
 		if resp.Status == 401 {
 			// The challenge goes with the error page's answer.
 			for _, h := range resp.Headers {
