@@ -60,7 +60,11 @@ func (c *connWriter) Write(p []byte) (int, error) {
 	if c.pace.rate > 0 {
 		n := 0
 		for n < len(p) {
-			k := int(c.pace.allow(int64(len(p) - n)))
+			k64, err := c.pace.allow(int64(len(p) - n))
+			if err != nil {
+				return n, err
+			}
+			k := int(k64)
 			m, err := c.write(p[n : n+k])
 			c.pace.wrote(int64(m))
 			n += m
