@@ -85,9 +85,11 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 	s.conns.add(c)
 	defer s.conns.remove(c)
 	// The connection is active from its accept (acceptLoop counts it) to
-	// its close, which a tunnel that took it over counts instead.
+	// its close, which the HTTP/1.x loop counts once it has it, and a
+	// tunnel that took it over instead.
+	served := false
 	defer func() {
-		if !c.detached {
+		if !served && !c.detached {
 			s.stats.Closed()
 		}
 	}()
@@ -149,6 +151,7 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 	w.cfg.Logger = s.log
 	w.cfg.Stopping = &s.draining
 	w.cfg.Stats = &s.stats
+	served = true
 	http1.Serve(c.nc, &w.cfg, c)
 	w.pc.Close()
 	*xc = exchange.Conn{}
