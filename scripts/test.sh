@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh is the one command that checks wsgate: dependencies, vet, the
-# unit and differential tests, a race-detector pass, a short run of every
+# unit and differential tests (the RFC 6455 conformance suite,
+# internal/conformance, among them), a race-detector pass, a short run of every
 # fuzz target, and the real-client end-to-end suites. It prints a summary
 # and exits non-zero if any step failed.
 #

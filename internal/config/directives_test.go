@@ -63,12 +63,12 @@ func TestNginxDirectivesKnown(t *testing.T) {
 // third-party module, and every probe is a directive nginx has.
 func TestConfigureArgs(t *testing.T) {
 	args := " " + ConfigureArgs() + " "
-	for _, want := range []string{" --with-http_ssl_module ", " --without-http-cache ", " --without-http_fastcgi_module ", " --add-module=../headers-more-nginx-module "} {
+	for _, want := range []string{" --with-http_ssl_module ", " --without-http-cache ", " --without-http_fastcgi_module ", " --without-http_ssi_module ", " --add-module=../headers-more-nginx-module "} {
 		if !strings.Contains(args, want) {
 			t.Errorf("got %q; want %q in it", args, want)
 		}
 	}
-	for _, not := range []string{"http_v2", "http_v3", "rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive"} {
+	for _, not := range []string{"http_v2", "http_v3", "rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive", "http_geo_module", "http_split_clients_module", "http_charset_module"} {
 		if strings.Contains(args, not) {
 			t.Errorf("got %q; want no %q in it (claimed and not built, or built and denied)", args, not)
 		}
@@ -100,8 +100,19 @@ func TestDirectiveWording(t *testing.T) {
 		{desc: "sub_filter_types", conf: "server { location / { sub_filter_types text/css; } }"},
 		{desc: "sub_filter empty pattern", conf: "server { location / { sub_filter '' x; } }", err: `empty search pattern`},
 		{desc: "sub_filter in if", conf: "server { location / { if ($uri) { sub_filter a b; } } }", err: `"sub_filter" directive is not allowed here`},
-		{desc: "ssi_types", conf: "server { ssi_types text/x; }", err: `"ssi_types" directive is not supported by wsgate; `},
-		{desc: "fastcgi_split_path_info", conf: "server { location / { fastcgi_split_path_info ^(.+)$; } }", err: `"fastcgi_split_path_info" directive is not supported by wsgate; use "proxy_pass"`},
+		{desc: "ssi_types", conf: "server { ssi_types text/x; }", notice: `"ssi_types" accepted and ignored: they act only under "ssi on"`},
+		{desc: "ssi off", conf: "server { location / { ssi off; } }", notice: `"ssi off" accepted`},
+		{desc: "ssi on", conf: "server { location / { ssi on; } }", err: `"ssi on" is not supported by wsgate: it does not process server-side includes`},
+		{desc: "ssi bad", conf: "server { ssi maybe; }", err: `invalid value "maybe" in "ssi" directive, it must be "on" or "off"`},
+		{desc: "fastcgi_split_path_info", conf: "server { location / { fastcgi_split_path_info ^(.+)$; } }", notice: `"fastcgi_split_path_info" accepted and ignored: only "fastcgi_pass" would use it`},
+		{desc: "fastcgi_param", conf: "server { fastcgi_param A b; } server { location / { fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name; } }", notice: `"fastcgi_param" accepted and ignored: only "fastcgi_pass" would use it, and wsgate speaks no FastCGI`},
+		{desc: "fastcgi_pass", conf: "server { location / { fastcgi_pass 127.0.0.1:9000; } }", err: `"fastcgi_pass" directive is not supported by wsgate; wsgate speaks no FastCGI: serve the application over HTTP`},
+		{desc: "uwsgi_pass", conf: "server { location / { uwsgi_pass 127.0.0.1:9000; } }", err: `wsgate speaks no uwsgi protocol: start uWSGI with "--http-socket"`},
+		{desc: "grpc_pass", conf: "server { location / { grpc_pass grpc://127.0.0.1:9000; } }", err: `wsgate speaks no gRPC`},
+		{desc: "grpc_set_header", conf: "server { location / { grpc_set_header A b; } }", notice: `only "grpc_pass" would use it`},
+		{desc: "memcached_pass", conf: "server { location / { memcached_pass 127.0.0.1:11211; } }", err: `wsgate reads no memcached`},
+		{desc: "scgi_param", conf: "server { scgi_param A b; }", notice: `only "scgi_pass" would use it`},
+		{desc: "proxy_headers_hash in location", conf: "server { location / { proxy_headers_hash_max_size 1024; proxy_headers_hash_bucket_size 128; } }", notice: `"proxy_headers_hash_max_size" accepted and ignored`},
 		{desc: "proxy_cache_lock", conf: "server { location / { proxy_cache_lock on; } }", err: `"proxy_cache_lock" directive is not supported by wsgate; wsgate does not cache`},
 		{desc: "ssl on", conf: "server { listen 443; ssl on; ssl_certificate c; ssl_certificate_key k; }", notice: `the "ssl" directive is deprecated, use the "listen ... ssl" directive instead`},
 		{desc: "ssl on without a certificate", conf: "server { listen 443; ssl on; }", err: `no "ssl_certificate" is defined for the "listen ... ssl" directive`},
