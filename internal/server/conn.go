@@ -74,12 +74,11 @@ func (c *conn) ServeHeadError(w *http1.ResponseWriter, req *http1.Request, statu
 
 // serveConn runs one client connection on worker w: the TLS handshake of
 // an ssl address, then the HTTP/1.x loop with the content handler.
-func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
+// serial is its $connection, counted at accept as nginx's
+// ngx_connection_counter, whether or not it gets to a request.
+func (s *Server) serveConn(nc net.Conn, listenAddr string, serial uint64, w *worker) {
 	accepted := time.Now()
 	snap := s.current.Load()
-	// $connection counts accepted connections, as nginx's
-	// ngx_connection_counter, whether or not they get to a request.
-	serial := s.serial.Add(1)
 	c := &w.c
 	*c = conn{s: s, nc: nc}
 	s.conns.add(c)
