@@ -159,6 +159,7 @@ func (c *clientConn) readHead(a *attempt, resp *http1.Response, lc *config.LocCo
 	c.upRd = upstreamReader{c: c, a: a, conn: a.conn, timeout: lc.ProxyReadTimeout}
 	if c.rawConn != nil && !c.ignoreAbort {
 		if req.Held != nil || lc.ProxyReadTimeout > 0 && lc.ProxyReadTimeout <= clientWatchDelay {
+			c.watchHeld = req.Held
 			watching = c.watchClient(a.conn)
 		} else {
 			c.upRd.watchPending = true
