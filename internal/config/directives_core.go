@@ -192,7 +192,6 @@ func setListen(c *checker, f *frame, d *Directive, _ bool) {
 			l.SSL = true
 		case p.Text == "http2":
 			l.HTTP2 = true
-			c.notice(p.Pos, "listen parameter \"http2\": %s; this listener speaks HTTP/1.1", http2Note)
 		case p.Text == "quic":
 			c.errorf(p.Pos, "listen parameter \"quic\" is not supported by wsgate; it serves no HTTP/3 (QUIC): clients use the TCP listeners")
 			return

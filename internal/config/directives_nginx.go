@@ -1,5 +1,7 @@
 package config
 
+import "fmt"
+
 // This file completes the directive table with the rest of nginx: every
 // directive of the nginx 1.22 modules that Debian builds (and of
 // headers-more, which distributions ship) that no module family
@@ -48,10 +50,11 @@ func nginxRest(t map[string]*directive) {
 	// compresses: Go's compress/gzip has its own.
 	ignore(ctxHTTPAll, "gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer")
 	note(ctxHTTPAll, "Go's compress/gzip sizes its own buffers", "gunzip_buffers")
-	note(ctxHTTPAll, http2Note, "http2_recv_buffer_size", "http2_pool_size", "http2_max_concurrent_streams",
-		"http2_max_concurrent_pushes", "http2_max_requests", "http2_max_field_size", "http2_max_header_size",
-		"http2_body_preread_size", "http2_streams_index_size", "http2_recv_timeout", "http2_idle_timeout",
-		"http2_chunk_size", "http2_push_preload", "http2_push")
+	for name, instead := range http2Obsolete {
+		note(ctxSrvAll, fmt.Sprintf("the %q directive is obsolete, use the %q directive instead", name, instead), name)
+	}
+	note(ctxSrvAll, "wsgate has no use for it (its HTTP/2 streams are kept in a map)", "http2_pool_size", "http2_streams_index_size")
+	note(ctxHTTPAll, "wsgate does not push (HTTP/2 server push, which nginx 1.25.1 removed): clients request what a page needs themselves", "http2_push_preload", "http2_push", "http2_max_concurrent_pushes")
 	note(ctxSrvAll, "wsgate does not accept TLS early data (0-RTT): Go's crypto/tls accepts none on a server, so clients send their request after the handshake, a round trip later, and no request can be replayed; $ssl_early_data is always empty", "ssl_early_data")
 	note(ctxSrvAll, "Go's crypto/tls sizes TLS records itself: small ones while a connection starts, then up to 16 KiB", "ssl_buffer_size")
 
@@ -116,9 +119,7 @@ func nginxRest(t map[string]*directive) {
 		"memcached_buffer_size", "memcached_read_timeout", "memcached_next_upstream",
 		"memcached_next_upstream_tries", "memcached_next_upstream_timeout", "memcached_gzip_flag")
 
-	unsupported("wsgate does not cache responses", "proxy_cache_min_uses", "proxy_cache_max_range_offset",
-		"proxy_cache_methods", "proxy_cache_lock", "proxy_cache_lock_timeout", "proxy_cache_lock_age",
-		"proxy_cache_revalidate", "proxy_cache_convert_head", "proxy_cache_background_update", "slice")
+	unsupported("a cached response is served whole, not by byte ranges", "proxy_cache_max_range_offset", "slice")
 	unsupported("wsgate passes Range to the backend and relays its answer; it cuts no ranges out of proxied responses: let the backend answer ranges", "proxy_force_ranges")
 	unsupported("responses are relayed as the backend sends them; change them there", "max_ranges")
 	note(ctxHTTPAll, ssiNote, "ssi_silent_errors", "ssi_ignore_recycled_buffers", "ssi_min_file_chunk",

@@ -58,6 +58,8 @@ type HTTP struct {
 	CharsetMaps []*CharsetMap
 	// LimitZones are the limit_req_zone and limit_conn_zone lines.
 	LimitZones []*LimitZone
+	// CachePaths are the proxy_cache_path lines.
+	CachePaths []*CachePath
 	// SetVariables are the names (lower-case, without "$") that a set
 	// directive assigns anywhere in the configuration, in the order first
 	// met. As in nginx, each is a variable of the whole http context,
@@ -102,6 +104,14 @@ type Server struct {
 	UnderscoresInHeaders     bool          `reload:"keep"` // default off
 	IgnoreInvalidHeaders     bool          `reload:"keep"` // default on
 	TLS                      *TLSConf      `reload:"keep"` // nil unless ssl_certificate is set
+	HTTP2                    HTTP2Conf     `reload:"keep"`
+}
+
+// HTTP2Conf is a server's ngx_http_v2_module settings.
+type HTTP2Conf struct {
+	MaxConcurrentStreams int   // http2_max_concurrent_streams, default 128
+	BodyPrereadSize      int64 // http2_body_preread_size, default 64k
+	RecvBufferSize       int64 // http2_recv_buffer_size (http level), default 256k
 }
 
 // Buffers is a "number size" pair (large_client_header_buffers, proxy_buffers).
@@ -285,6 +295,8 @@ type LocConf struct {
 	ProxyPassRequestHeaders bool  // default on
 	ProxyPassRequestBody    bool  `reload:"keep"` // default on
 	ProxyIgnoreClientAbort  bool  `reload:"keep"` // default off
+	// Cache is the proxy_cache settings.
+	Cache CacheConf `reload:"keep"`
 
 	ClientMaxBodySize int64         `reload:"keep"` // default 1m; 0 disables the check
 	ClientBodyTimeout time.Duration `reload:"keep"` // default 60s
@@ -295,6 +307,9 @@ type LocConf struct {
 	// a keep-alive connection older than this.
 	KeepaliveTime time.Duration `reload:"keep"`
 	ServerTokens  bool          `reload:"keep"` // default on
+	// HTTP2ChunkSize is http2_chunk_size: the largest DATA frame of a
+	// response on HTTP/2 (a tunnel's stream keeps the size it started with).
+	HTTP2ChunkSize int64 `reload:"keep"` // default 8k
 
 	Resolver        *Resolver     `reload:"keep"` // nil: none (a proxy_pass host with variables must be an upstream or an IP)
 	ResolverTimeout time.Duration `reload:"keep"` // default 30s

@@ -161,6 +161,7 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 			KeepaliveTimeout:  lc.KeepaliveTimeout,
 			KeepaliveRequests: lc.KeepaliveRequests,
 			KeepaliveTime:     lc.KeepaliveTime,
+			H2ChunkSize:       int(lc.HTTP2ChunkSize),
 		}
 		loc.ServerInfo = ServerInfo{Version: env.Version, Tokens: lc.ServerTokens}
 		loc.ReadTimeout = lc.ProxyReadTimeout
