@@ -126,11 +126,7 @@ func (d *dynPool) publish() []*peerState {
 		if g.lists(k) {
 			continue
 		}
-		st.retired = true
-		delete(ps.peers, k)
-		if st.conns == 0 {
-			ps.idle.closePeer(st)
-		}
+		ps.retire(k, st)
 		gone = append(gone, st)
 	}
 	ps.mu.Unlock()

@@ -90,6 +90,10 @@ type poolState struct {
 	// services are the latest peers of the service lines' SRV names;
 	// guarded by mu.
 	services map[string][]srvPeer
+	// draining are the retired peers that still had leases (requests or
+	// tunnels) when they were retired, until the last one ends; guarded
+	// by mu.
+	draining map[*peerState]bool
 }
 
 // peerKey is the key of the n-th (from 0) peer with address name in one
@@ -254,11 +258,7 @@ func (r *Registry) Activate(s *Set) {
 			if p != nil && p.lists(k) {
 				continue
 			}
-			st.retired = true
-			delete(ps.peers, k)
-			if st.conns == 0 {
-				ps.idle.closePeer(st)
-			}
+			ps.retire(k, st)
 		}
 		ps.mu.Unlock()
 		if p == nil {
