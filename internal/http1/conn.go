@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -54,6 +55,9 @@ type connWriter struct {
 	now      netpoll.Now
 	// pace is the request's limit_rate (rate.go).
 	pace pacer
+	// writes counts the writes to the socket since the request's head
+	// was read.
+	writes int
 }
 
 func (c *connWriter) Write(p []byte) (int, error) {
@@ -75,6 +79,7 @@ func (c *connWriter) Write(p []byte) (int, error) {
 
 // write is Write without the pacing.
 func (c *connWriter) write(p []byte) (int, error) {
+	c.writes++
 	if c.perWrite <= 0 {
 		return c.conn.Write(p)
 	}
@@ -145,6 +150,19 @@ func (c *serverConn) serve(h Handler) {
 				return
 			}
 		} else {
+			// A response finish wrote whole has only just gone out: a
+			// read now would most often find the socket empty (EAGAIN)
+			// and then wait for the next request. Yielding first lets
+			// the other connections' ready work run meanwhile, and the
+			// read after it usually finds the request there, as nginx
+			// reads a keep-alive connection only once its event loop,
+			// having handled the other ready events, says it is
+			// readable (ngx_http_set_keepalive). A response that was
+			// written before its end (streamed, flushed by a proxy) has
+			// waited already and reads at once.
+			if !pipelined && c.w.atOnce {
+				runtime.Gosched()
+			}
 			// ngx_http_set_keepalive: keepalive_timeout until the first
 			// byte, then client_header_timeout for the head.
 			c.setReadDeadline(c.w.limits.KeepaliveTimeout)
@@ -263,6 +281,7 @@ func (c *serverConn) serveRequest(h Handler) bool {
 	c.cr.stale = true
 	c.cr.perRead = c.cfg.Limits.ClientBodyTimeout
 	c.cw.perWrite = c.cfg.Limits.SendTimeout
+	c.cw.writes = 0
 
 	h.ServeHTTP1(&c.w, req)
 	if c.hijacked {
