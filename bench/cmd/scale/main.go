@@ -96,8 +96,8 @@ type Result struct {
 
 type options struct {
 	proxy, mode, wsgate, nginx, echo, work string
-	conns, srcs, rounds, parallel         int
-	ping, settle                          time.Duration
+	conns, srcs, rounds, parallel          int
+	ping, settle                           time.Duration
 }
 
 func main() {
