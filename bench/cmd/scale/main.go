@@ -80,6 +80,7 @@ http {
 type Result struct {
 	Proxy, Mode     string
 	Conns           int     // connections asked for
+	NoFile          uint64  // RLIMIT_NOFILE the proxy ran with
 	Open            int     // connections open when RSS was read
 	SetupSeconds    float64 // time to open them
 	RSSBeforeKiB    int64
@@ -160,8 +161,20 @@ func run(o options) (*Result, error) {
 	if err := lockMachine(); err != nil {
 		return nil, err
 	}
-	if err := raiseNoFile(uint64(2*o.conns + 4096)); err != nil {
+	limit, err := raiseNoFile(uint64(2*o.conns + 4096))
+	if err != nil {
 		return nil, err
+	}
+	res := &Result{Proxy: o.proxy, Mode: o.mode, Conns: o.conns, NoFile: limit}
+	// The proxy holds two sockets per WebSocket (one per HTTP connection)
+	// and a few more for its listeners and logs.
+	per := uint64(1)
+	if o.mode == "ws" {
+		per = 2
+	}
+	if max := int((limit - 200) / per); o.conns > max {
+		fmt.Fprintf(os.Stderr, "scale: RLIMIT_NOFILE %d (the hard limit, not raisable without CAP_SYS_RESOURCE) caps the connections at %d\n", limit, max)
+		o.conns = max
 	}
 	if o.work == "" {
 		w, err := os.MkdirTemp("", "wsgate-scale-")
@@ -194,7 +207,6 @@ func run(o options) (*Result, error) {
 		return nil, err
 	}
 	var proxy *exec.Cmd
-	var err error
 	switch o.proxy {
 	case "wsgate":
 		proxy, err = ps.start(o.work, "wsgate", o.wsgate, "-p", o.work, "-c", "conf/nginx.conf")
@@ -214,7 +226,6 @@ func run(o options) (*Result, error) {
 	}
 	pid := proxy.Process.Pid
 	c := &client{addr: fmt.Sprintf("127.0.0.1:%d", proxyPort), srcs: o.srcs, mode: o.mode}
-	res := &Result{Proxy: o.proxy, Mode: o.mode, Conns: o.conns}
 	// Warm the proxy's pools and lazily built state first.
 	closeAll(c.openAll(64, o.parallel))
 	time.Sleep(300 * time.Millisecond)
@@ -271,12 +282,13 @@ func lockMachine() error {
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
 }
 
-// raiseNoFile lifts RLIMIT_NOFILE to want (both limits, as far as
-// fs.nr_open allows); the proxy and the backend inherit it.
-func raiseNoFile(want uint64) error {
+// raiseNoFile lifts RLIMIT_NOFILE to want, as far as fs.nr_open and the
+// hard limit allow (above the hard limit only with CAP_SYS_RESOURCE); the
+// proxy and the backend inherit it. It returns the soft limit in effect.
+func raiseNoFile(want uint64) (uint64, error) {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return err
+		return 0, err
 	}
 	if b, err := os.ReadFile("/proc/sys/fs/nr_open"); err == nil {
 		if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil && want > n {
@@ -284,16 +296,19 @@ func raiseNoFile(want uint64) error {
 		}
 	}
 	if l.Cur >= want {
-		return nil
+		return l.Cur, nil
 	}
-	l.Cur = want
 	if l.Max < want {
-		l.Max = want
+		raised := syscall.Rlimit{Cur: want, Max: want}
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
+			return want, nil
+		}
 	}
+	l.Cur = min(want, l.Max)
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return fmt.Errorf("raising RLIMIT_NOFILE to %d: %w", want, err)
+		return 0, fmt.Errorf("raising RLIMIT_NOFILE to %d: %w", l.Cur, err)
 	}
-	return nil
+	return l.Cur, nil
 }
 
 // client opens the idle connections of one mode.
