@@ -12,7 +12,8 @@
 //	f     HTTP: -conns keep-alive connections repeat GET /
 //	g     HTTP through an upstream keepalive pool: as f, for GET /keepalive/
 //
-// With -pid, the proxy's CPU time (utime+stime, all threads) is read from
+// With -pid, the proxy's CPU time (utime+stime, all threads, and its child
+// processes': nginx's workers under a master) is read from
 // /proc just before and after the measured window, after a warm-up, so that
 // connection setup and teardown are not counted except where they are the
 // operation (e).
@@ -340,7 +341,7 @@ func (l *loader) sys(pid int) time.Duration {
 	if pid <= 0 {
 		return 0
 	}
-	_, s, err := procstat.CPUSplit(pid)
+	_, s, err := procstat.TreeCPUSplit(pid)
 	if err != nil {
 		l.fail(err)
 	}
@@ -351,11 +352,11 @@ func (l *loader) cpu(pid int) time.Duration {
 	if pid <= 0 {
 		return 0
 	}
-	d, err := procstat.CPU(pid)
+	u, s, err := procstat.TreeCPUSplit(pid)
 	if err != nil {
 		l.fail(err)
 	}
-	return d
+	return u + s
 }
 
 // closedLoop is cases a and b: each connection sends one message and waits

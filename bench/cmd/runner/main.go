@@ -39,6 +39,7 @@ type options struct {
 	idle               int
 	nice               int
 	quick              bool
+	cores              int
 }
 
 func main() {
@@ -55,6 +56,7 @@ func main() {
 	flag.IntVar(&o.idle, "idle", 9500, "idle WebSockets held in case d (capped by the fd limit)")
 	flag.IntVar(&o.nice, "nice", 0, "run proxy, load generator and echo backend under nice -n N (negative needs root; lessens noise on a shared machine)")
 	flag.BoolVar(&o.quick, "quick", false, "smoke run: 1 repetition, 1 s windows, 2,000 idle WebSockets")
+	flag.IntVar(&o.cores, "cores", 1, "above 1: nothing pinned, every process free on all cores; nginx runs a master and this many workers (worker_processes), HAProxy this many threads (nbthread), wsgate and the Go programs GOMAXPROCS this")
 	flag.Parse()
 	if o.quick {
 		o.reps, o.dur, o.warm, o.idle = 1, time.Second, 300*time.Millisecond, 2000
@@ -247,6 +249,12 @@ func (r *runner) run() error {
 	if !r.pin {
 		r.log.Warn("not pinning: needs 2 cores and taskset")
 	}
+	if o.cores > 1 {
+		// All cores: the proxies get o.cores workers each and share the
+		// machine with the load generator and the backend.
+		r.pin = false
+		os.Setenv("GOMAXPROCS", fmt.Sprint(o.cores))
+	}
 	r.idleLimit()
 	r.unav = map[string]string{}
 	r.ports.ws, r.ports.app, r.ports.proxy, r.ports.haproxy = freePort(), freePort(), freePort(), freePort()
@@ -395,8 +403,15 @@ func (r *runner) startTarget(t string) (*proc, string, error) {
 		return nil, fmt.Sprintf("127.0.0.1:%d", r.ports.ws), nil
 	case "nginx", "nginx-tuned":
 		pre := r.prefix(t)
+		// One worker runs without a master, so that the process measured
+		// is the worker; more run under a master, whose children the load
+		// generator counts with it.
+		master := "master_process off; "
+		if r.o.cores > 1 {
+			master = ""
+		}
 		p, err = r.start(t, 0, "nginx", "-p", pre, "-c", "conf/nginx.conf", "-e", "stderr",
-			"-g", "daemon off; master_process off; pid "+filepath.Join(pre, "nginx.pid")+";")
+			"-g", "daemon off; "+master+"pid "+filepath.Join(pre, "nginx.pid")+";")
 	case "haproxy":
 		proxyAddr = fmt.Sprintf("127.0.0.1:%d", r.ports.haproxy)
 		p, err = r.start(t, 0, "haproxy", "-db", "-f", filepath.Join(r.work, "haproxy.cfg"))

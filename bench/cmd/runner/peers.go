@@ -166,6 +166,9 @@ func (r *runner) writeConfigs() error {
 			return err
 		}
 		conf := fmt.Sprintf(nginxConf, conns, r.ports.app, r.ports.proxy, r.ports.ws, v.extra, r.ports.app, v.server)
+		if r.o.cores > 1 {
+			conf = strings.Replace(conf, "worker_processes 1;", fmt.Sprintf("worker_processes %d;", r.o.cores), 1)
+		}
 		if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
 			return err
 		}
@@ -191,6 +194,9 @@ func (r *runner) writeConfigs() error {
 		maxconn = min(maxconn, (r.nofile-100)/2)
 	}
 	conf := fmt.Sprintf(haproxyConf, maxconn, r.ports.haproxy, r.ports.ws, r.ports.app)
+	if r.o.cores > 1 {
+		conf = strings.Replace(conf, "nbthread 1", fmt.Sprintf("nbthread %d", r.o.cores), 1)
+	}
 	return os.WriteFile(filepath.Join(r.work, "haproxy.cfg"), []byte(conf), 0o644)
 }
 

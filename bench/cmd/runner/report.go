@@ -152,7 +152,7 @@ func (r *runner) report(started time.Time, machine string, runs []Result) error 
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s (%s: %d× interleaved, %v windows)\n\n", stamp, mode, r.o.reps, r.o.dur)
-	fmt.Fprintf(&b, "Machine: %s. Proxy on core 0, load generator and echo backend on core 1: %v. Nice: %d.\n\n", machine, r.pin, r.o.nice)
+	fmt.Fprintf(&b, "Machine: %s. Proxy on core 0, load generator and echo backend on core 1: %v. Nice: %d. Workers per proxy (-cores): %d.\n\n", machine, r.pin, r.o.nice, r.o.cores)
 	b.WriteString("| case | target | ops/s | MB/s | p50 µs | p99 µs | p99.9 µs | p99 +direct µs | proxy CPU µs/op | KiB/idle conn | load core | errors | vs nginx | vs HAProxy |\n")
 	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, s := range sums {
