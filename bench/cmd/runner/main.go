@@ -112,6 +112,8 @@ type runner struct {
 	echo  *proc
 	// nofile is the fd limit the proxies inherit.
 	nofile int
+	// lock is the machine lock's file (lockMachine).
+	lock *os.File
 }
 
 type ports struct{ ws, app, proxy, haproxy int }
@@ -222,6 +224,9 @@ func (r *runner) lockMachine() error {
 	if err != nil {
 		return fmt.Errorf("opening lock %s: %w", path, err)
 	}
+	// The open file holds the lock: kept in r, it is not closed by its
+	// finalizer while the run goes on.
+	r.lock = f
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
 		return nil
 	}

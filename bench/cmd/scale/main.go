@@ -279,8 +279,12 @@ func lockMachine() error {
 	if err != nil {
 		return err
 	}
+	lockFile = f // not closed by its finalizer while the run goes on
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
 }
+
+// lockFile holds the machine lock until the process exits.
+var lockFile *os.File
 
 // raiseNoFile lifts RLIMIT_NOFILE to want, as far as fs.nr_open and the
 // hard limit allow (above the hard limit only with CAP_SYS_RESOURCE); the
