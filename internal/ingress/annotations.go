@@ -1,0 +1,488 @@
+package ingress
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	netv1 "k8s.io/api/networking/v1"
+
+	"wsgate/internal/config"
+)
+
+// Annotation prefixes: ingress-nginx's, F5 NGINX Ingress Controller's
+// (of which one is accepted with a notice), and wsgate's own.
+const (
+	nginxPrefix = "nginx.ingress.kubernetes.io/"
+	f5Prefix    = "nginx.org/"
+	wsPrefix    = "wsgate.io/"
+)
+
+// Support says what wsgate-ingress does with an annotation.
+type Support int
+
+const (
+	// Supported annotations are translated, with ingress-nginx's names,
+	// values and defaults.
+	Supported Support = iota
+	// Noticed annotations are accepted with a notice: wsgate does what
+	// they ask without them, or they tune something wsgate does not have.
+	Noticed
+	// Rejected annotations take their Ingress out with the reason: they
+	// ask for something wsgate does not do, and serving the Ingress
+	// without it (an app without its authentication, say) would be wrong.
+	Rejected
+)
+
+// AnnotationInfo is one row of the migration table (README, "Kubernetes").
+type AnnotationInfo struct {
+	Name    string // without the nginx.ingress.kubernetes.io/ prefix unless another prefix is shown
+	Support Support
+	Note    string
+}
+
+// annotationTable lists every annotation wsgate-ingress knows, by full name
+// minus nginxPrefix (other prefixes are written out).
+var annotationTable = map[string]AnnotationInfo{}
+
+func init() {
+	sup := func(note string, names ...string) {
+		for _, n := range names {
+			annotationTable[n] = AnnotationInfo{Name: n, Support: Supported, Note: note}
+		}
+	}
+	notice := func(note string, names ...string) {
+		for _, n := range names {
+			annotationTable[n] = AnnotationInfo{Name: n, Support: Noticed, Note: note}
+		}
+	}
+	reject := func(note string, names ...string) {
+		for _, n := range names {
+			annotationTable[n] = AnnotationInfo{Name: n, Support: Rejected, Note: note}
+		}
+	}
+	sup("seconds; proxy_connect_timeout, proxy_send_timeout, proxy_read_timeout (also after the upgrade)",
+		"proxy-connect-timeout", "proxy-send-timeout", "proxy-read-timeout")
+	sup("proxy_next_upstream, proxy_next_upstream_tries, proxy_next_upstream_timeout",
+		"proxy-next-upstream", "proxy-next-upstream-tries", "proxy-next-upstream-timeout")
+	sup("client_max_body_size", "proxy-body-size")
+	sup("proxy_http_version (WebSockets are upgraded with either)", "proxy-http-version")
+	sup("hash VALUE consistent in the Service's upstream", "upstream-hash-by")
+	sup("round_robin; ewma is served as least_conn, with a notice", "load-balance")
+	sup("cookie: a consistent hash of a cookie wsgate sets on the first response", "affinity",
+		"session-cookie-name", "session-cookie-path", "session-cookie-max-age", "session-cookie-expires",
+		"session-cookie-samesite", "session-cookie-secure", "session-cookie-domain")
+	sup("308 to https", "ssl-redirect", "force-ssl-redirect")
+	sup("HTTP or HTTPS (proxy_pass https://)", "backend-protocol")
+	sup("rewrite ... break; turns the host's paths into case-insensitive regex locations, as ingress-nginx",
+		"rewrite-target", "use-regex")
+	sup("allow ...; deny all;", "whitelist-source-range", "allowlist-source-range")
+	sup("deny ...;", "denylist-source-range")
+	sup("preflight answered with 204; headers by more_set_headers", "enable-cors", "cors-allow-origin",
+		"cors-allow-methods", "cors-allow-headers", "cors-allow-credentials", "cors-max-age", "cors-expose-headers")
+	sup("limit_req and limit_conn per client address (served once wsgate has those directives; until then the Ingress is refused with the reason)",
+		"limit-rps", "limit-rpm", "limit-connections", "limit-burst-multiplier")
+	sup("error_page to the default backend", "custom-http-errors")
+	sup("a Service of the Ingress's namespace for paths without endpoints and for custom-http-errors", "default-backend")
+	sup("parsed by wsgate's own parser: a directive wsgate refuses takes out the Ingress, with the reason; needs allow-snippet-annotations: \"true\" in the ConfigMap, as ingress-nginx 1.9+",
+		"configuration-snippet", "server-snippet")
+	sup("proxy_set_header Host", "upstream-vhost")
+	sup("proxy_set_header X-Forwarded-Prefix", "x-forwarded-prefix")
+	sup("access_log off", "enable-access-log")
+
+	notice("wsgate streams responses and request bodies; WebSockets are never buffered",
+		"proxy-buffering", "proxy-request-buffering", "proxy-buffer-size", "proxy-buffers-number",
+		"proxy-max-temp-file-size", "client-body-buffer-size")
+	notice("the cookie hash keeps a client on its peer while the peer stays (persistent); balanced rebalancing is not done",
+		"affinity-mode", "session-cookie-change-on-failure", "session-cookie-hash", "session-cookie-conditional-samesite-none")
+	notice("redirects go to https with the request's path as given", "preserve-trailing-slash")
+	notice("rewrite logging is not available", "enable-rewrite-log")
+	notice("server push is gone from browsers", "http2-push-preload")
+	annotationTable[f5Prefix+"websocket-services"] = AnnotationInfo{Name: f5Prefix + "websocket-services", Support: Noticed,
+		Note: "F5's annotation; nothing to do: wsgate upgrades WebSockets on every proxied path"}
+
+	reject("external authentication is not available (auth_request)", "auth-url", "auth-signin", "auth-method",
+		"auth-response-headers", "auth-request-redirect", "auth-cache-key", "auth-cache-duration", "auth-snippet",
+		"auth-proxy-set-headers", "auth-keepalive", "auth-always-set-cookie", "auth-signin-redirect-param")
+	reject("basic authentication from a Secret is not available; use auth_basic in a server-snippet with a file",
+		"auth-type", "auth-secret", "auth-secret-type", "auth-realm")
+	reject("client certificate authentication from a Secret is not available", "auth-tls-secret",
+		"auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-error-page", "auth-tls-pass-certificate-to-upstream",
+		"auth-tls-match-cn")
+	reject("wsgate terminates TLS; passthrough is not available", "ssl-passthrough")
+	reject("canary releases are not available", "canary", "canary-by-header", "canary-by-header-value",
+		"canary-by-header-pattern", "canary-by-cookie", "canary-weight", "canary-weight-total")
+	reject("request mirroring is not available", "mirror-target", "mirror-uri", "mirror-request-body", "mirror-host")
+	reject("ModSecurity is not available", "enable-modsecurity", "enable-owasp-core-rules", "modsecurity-transaction-id",
+		"modsecurity-snippet")
+	reject("not available: write the redirect as a server-snippet", "permanent-redirect", "permanent-redirect-code",
+		"temporal-redirect", "temporal-redirect-code", "app-root", "from-to-www-redirect")
+	reject("not available", "upstream-hash-by-subset", "upstream-hash-by-subset-size", "server-alias", "satisfy",
+		"limit-whitelist", "limit-allowlist", "limit-rate", "limit-rate-after", "global-rate-limit",
+		"global-rate-limit-window", "global-rate-limit-key", "global-rate-limit-ignored-cidrs", "service-upstream",
+		"proxy-ssl-secret", "proxy-ssl-verify", "proxy-ssl-verify-depth", "proxy-ssl-name", "proxy-ssl-server-name",
+		"proxy-ssl-ciphers", "proxy-ssl-protocols", "proxy-cookie-domain", "proxy-cookie-path", "proxy-redirect-from",
+		"proxy-redirect-to", "custom-headers", "connection-proxy-header", "enable-opentelemetry",
+		"opentelemetry-trust-incoming-span", "enable-opentracing", "stream-snippet", "ssl-ciphers", "ssl-prefer-server-ciphers")
+}
+
+// Annotations returns the migration table, sorted by support then name.
+func Annotations() []AnnotationInfo {
+	out := make([]AnnotationInfo, 0, len(annotationTable))
+	for _, a := range annotationTable {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Support != out[j].Support {
+			return out[i].Support < out[j].Support
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// value is an annotation's text with the position of its statements.
+type value struct {
+	s   string
+	pos config.Pos
+	set bool
+}
+
+// ingConf is what an Ingress's annotations ask for.
+type ingConf struct {
+	key string // namespace/name
+	pos config.Pos
+
+	readTimeout, sendTimeout, connectTimeout value
+	nextUpstream, nextTries, nextTimeout     value
+	bodySize, httpVersion                    value
+	hashBy, loadBalance                      value
+	affinity                                 *affinity
+	sslRedirect, forceSSLRedirect            value // "true"/"false"
+	backendScheme                            string
+	rewriteTarget                            value
+	useRegex                                 bool
+	allow, deny                              value // comma lists, checked
+	cors                                     *cors
+	limitRPS, limitRPM, limitConns, burst    value
+	customErrors                             value
+	defaultBackend                           value
+	upstreamVhost, forwardedPrefix           value
+	accessLogOff                             value
+	confSnippet, serverSnippet               []*config.Directive
+	snippetPos                               [2]config.Pos
+	ws                                       []*config.Directive
+
+	reasons []string // each makes the Ingress rejected
+	notices []string
+}
+
+type affinity struct {
+	name, path, maxAge, expires, sameSite, domain string
+	secure                                        bool
+	pos                                           config.Pos
+}
+
+type cors struct {
+	origins                          []string
+	methods, headers, expose, maxAge string
+	credentials                      bool
+	pos                              config.Pos
+}
+
+// annotationPos is the position of statements made from annotation a of
+// the Ingress key.
+func annotationPos(key, a string) config.Pos {
+	return origin("Ingress " + key + " annotation " + a)
+}
+
+// parseAnnotations reads ing's annotations. allowSnippets is the
+// ConfigMap's allow-snippet-annotations.
+func parseAnnotations(ing *netv1.Ingress, allowSnippets bool) *ingConf {
+	key := objKey(ing.Namespace, ing.Name)
+	c := &ingConf{key: key, pos: origin("Ingress " + key), backendScheme: "http"}
+	get := func(name string) value {
+		full := nginxPrefix + name
+		v, ok := ing.Annotations[full]
+		if !ok {
+			return value{}
+		}
+		return value{s: strings.TrimSpace(v), pos: annotationPos(key, full), set: true}
+	}
+	bad := func(name, format string, args ...any) {
+		c.reasons = append(c.reasons, fmt.Sprintf("annotation %s%s: %s", nginxPrefix, name, fmt.Sprintf(format, args...)))
+	}
+	seconds := func(name string) value {
+		v := get(name)
+		if !v.set {
+			return v
+		}
+		if n, err := strconv.Atoi(v.s); err != nil || n < 0 {
+			bad(name, "%q is not a number of seconds", v.s)
+			return value{}
+		}
+		v.s += "s"
+		return v
+	}
+	boolean := func(name string) value {
+		v := get(name)
+		if !v.set {
+			return v
+		}
+		b, err := strconv.ParseBool(v.s)
+		if err != nil {
+			bad(name, "%q is not true or false", v.s)
+			return value{}
+		}
+		v.s = strconv.FormatBool(b)
+		return v
+	}
+	number := func(name string) value {
+		v := get(name)
+		if !v.set {
+			return v
+		}
+		if n, err := strconv.Atoi(v.s); err != nil || n <= 0 {
+			bad(name, "%q is not a positive number", v.s)
+			return value{}
+		}
+		return v
+	}
+
+	c.readTimeout = seconds("proxy-read-timeout")
+	c.sendTimeout = seconds("proxy-send-timeout")
+	c.connectTimeout = seconds("proxy-connect-timeout")
+	c.nextTimeout = seconds("proxy-next-upstream-timeout")
+	c.nextTries = number("proxy-next-upstream-tries")
+	c.nextUpstream = get("proxy-next-upstream")
+	if v := get("proxy-body-size"); v.set {
+		if _, ok := config.ParseSize(v.s); !ok {
+			bad("proxy-body-size", "%q is not a size", v.s)
+		} else {
+			c.bodySize = v
+		}
+	}
+	if v := get("proxy-http-version"); v.set {
+		if v.s != "1.0" && v.s != "1.1" {
+			bad("proxy-http-version", "%q is neither 1.0 nor 1.1", v.s)
+		} else {
+			c.httpVersion = v
+		}
+	}
+	c.hashBy = get("upstream-hash-by")
+	if v := get("load-balance"); v.set {
+		switch v.s {
+		case "round_robin":
+		case "ewma":
+			c.loadBalance = v
+			c.notices = append(c.notices, "annotation "+nginxPrefix+"load-balance: ewma is served as least_conn (fewest open connections and tunnels)")
+		default:
+			bad("load-balance", "%q is neither round_robin nor ewma", v.s)
+		}
+	}
+	if v := get("affinity"); v.set {
+		if v.s != "cookie" {
+			bad("affinity", "%q is not cookie, the only affinity ingress-nginx has", v.s)
+		} else {
+			a := &affinity{name: "INGRESSCOOKIE", pos: v.pos}
+			if n := get("session-cookie-name"); n.set {
+				a.name = n.s
+			}
+			a.path = get("session-cookie-path").s
+			if m := number("session-cookie-max-age"); m.set {
+				a.maxAge = m.s
+			}
+			if e := number("session-cookie-expires"); e.set {
+				a.expires = e.s
+			}
+			if s := get("session-cookie-samesite"); s.set {
+				switch strings.ToLower(s.s) {
+				case "none", "lax", "strict":
+					a.sameSite = strings.ToUpper(s.s[:1]) + strings.ToLower(s.s[1:])
+				default:
+					bad("session-cookie-samesite", "%q is not None, Lax or Strict", s.s)
+				}
+			}
+			a.secure = boolean("session-cookie-secure").s == "true"
+			a.domain = get("session-cookie-domain").s
+			if !cookieName(a.name) {
+				bad("session-cookie-name", "%q is not a cookie name", a.name)
+			}
+			c.affinity = a
+		}
+	}
+	c.sslRedirect = boolean("ssl-redirect")
+	c.forceSSLRedirect = boolean("force-ssl-redirect")
+	if v := get("backend-protocol"); v.set {
+		switch strings.ToUpper(v.s) {
+		case "HTTP":
+		case "HTTPS":
+			c.backendScheme = "https"
+		default:
+			bad("backend-protocol", "%q is not available: wsgate proxies HTTP and HTTPS backends", v.s)
+		}
+	}
+	c.rewriteTarget = get("rewrite-target")
+	c.useRegex = boolean("use-regex").s == "true"
+	c.allow = cidrs(get("allowlist-source-range"), &c.reasons)
+	if w := cidrs(get("whitelist-source-range"), &c.reasons); w.set && !c.allow.set {
+		c.allow = w
+	}
+	c.deny = cidrs(get("denylist-source-range"), &c.reasons)
+	if boolean("enable-cors").s == "true" {
+		c.cors = parseCORS(get, boolean, number)
+	}
+	c.limitRPS = number("limit-rps")
+	c.limitRPM = number("limit-rpm")
+	c.limitConns = number("limit-connections")
+	c.burst = number("limit-burst-multiplier")
+	if v := get("custom-http-errors"); v.set {
+		for _, s := range strings.Split(v.s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n < 300 || n > 599 {
+				bad("custom-http-errors", "%q is not a status code from 300 to 599", strings.TrimSpace(s))
+			}
+		}
+		c.customErrors = v
+	}
+	c.defaultBackend = get("default-backend")
+	c.upstreamVhost = get("upstream-vhost")
+	c.forwardedPrefix = get("x-forwarded-prefix")
+	if v := boolean("enable-access-log"); v.set && v.s == "false" {
+		c.accessLogOff = v
+	}
+	for i, name := range []string{"configuration-snippet", "server-snippet"} {
+		v := get(name)
+		if !v.set || v.s == "" {
+			continue
+		}
+		if !allowSnippets {
+			bad(name, "snippet annotations are off: set allow-snippet-annotations: \"true\" in the controller's ConfigMap, as for ingress-nginx 1.9 and later")
+			continue
+		}
+		c.snippetPos[i] = v.pos
+		ast, errs := config.ParseText("Ingress "+key+" annotation "+nginxPrefix+name, []byte(v.s))
+		for _, e := range errs {
+			c.reasons = append(c.reasons, e.Error())
+		}
+		if len(errs) > 0 || ast == nil {
+			continue
+		}
+		if i == 0 {
+			c.confSnippet = ast.Main
+		} else {
+			c.serverSnippet = ast.Main
+		}
+	}
+
+	// Everything else: wsgate's own, F5's notice, the rest of ingress-nginx's, unknown names.
+	names := make([]string, 0, len(ing.Annotations))
+	for n := range ing.Annotations {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, full := range names {
+		switch {
+		case strings.HasPrefix(full, wsPrefix):
+			c.wsAnnotation(full, ing.Annotations[full])
+		case strings.HasPrefix(full, nginxPrefix), strings.HasPrefix(full, f5Prefix):
+			short := strings.TrimPrefix(full, nginxPrefix)
+			info, known := annotationTable[short]
+			switch {
+			case !known:
+				c.notices = append(c.notices, "unknown annotation "+full+": ignored (ingress-nginx ignores names it does not have)")
+			case info.Support == Noticed:
+				c.notices = append(c.notices, "annotation "+full+" accepted and ignored: "+info.Note)
+			case info.Support == Rejected:
+				c.reasons = append(c.reasons, "annotation "+full+": "+info.Note)
+			}
+		}
+	}
+	return c
+}
+
+// wsAnnotation reads wsgate.io/ws-NAME: "ARGS" as the directive ws_NAME
+// ARGS; for example wsgate.io/ws-drain-window: "30s" is ws_drain_window 30s.
+func (c *ingConf) wsAnnotation(full, v string) {
+	name := strings.TrimPrefix(full, wsPrefix)
+	if !strings.HasPrefix(name, "ws-") {
+		c.reasons = append(c.reasons, "annotation "+full+": wsgate's annotations are its ws_* directives, written wsgate.io/ws-name")
+		return
+	}
+	d := stmt(origin("Ingress "+c.key+" annotation "+full), strings.ReplaceAll(name, "-", "_"), strings.Fields(v)...)
+	c.ws = append(c.ws, d)
+}
+
+func parseCORS(get func(string) value, boolean, number func(string) value) *cors {
+	co := &cors{
+		origins:     []string{"*"},
+		methods:     "GET, PUT, POST, DELETE, PATCH, OPTIONS",
+		headers:     "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Authorization",
+		maxAge:      "1728000",
+		credentials: true,
+		pos:         get("enable-cors").pos,
+	}
+	if v := get("cors-allow-origin"); v.set && v.s != "" {
+		co.origins = nil
+		for _, o := range strings.Split(v.s, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				co.origins = append(co.origins, o)
+			}
+		}
+	}
+	if v := get("cors-allow-methods"); v.set {
+		co.methods = v.s
+	}
+	if v := get("cors-allow-headers"); v.set {
+		co.headers = v.s
+	}
+	if v := get("cors-expose-headers"); v.set {
+		co.expose = v.s
+	}
+	if v := boolean("cors-allow-credentials"); v.set {
+		co.credentials = v.s == "true"
+	}
+	if v := number("cors-max-age"); v.set {
+		co.maxAge = v.s
+	}
+	return co
+}
+
+// cidrs checks a comma-separated list of addresses and CIDR ranges.
+func cidrs(v value, reasons *[]string) value {
+	if !v.set {
+		return v
+	}
+	var out []string
+	for _, s := range strings.Split(v.s, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(s); err != nil {
+			if _, err := netip.ParseAddr(s); err != nil {
+				*reasons = append(*reasons, fmt.Sprintf("annotation at %s: %q is not an address or CIDR range", v.pos.File, s))
+				return value{}
+			}
+		}
+		out = append(out, s)
+	}
+	v.s = strings.Join(out, ",")
+	return v
+}
+
+// cookieName reports whether s is an RFC 6265 cookie-name (a token).
+func cookieName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,162 @@
+package ingress
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	netv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"wsgate/internal/config"
+)
+
+// ing builds an Ingress of class nginx for host with one backend Service
+// "app" port 80 per path ("/p" is Prefix, "=/p" Exact, "*/p"
+// ImplementationSpecific).
+func ing(ns, name, host string, ann map[string]string, paths ...string) *netv1.Ingress {
+	class := "nginx"
+	in := &netv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: ann,
+		CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}}
+	in.Spec.IngressClassName = &class
+	rule := netv1.IngressRule{Host: host, IngressRuleValue: netv1.IngressRuleValue{HTTP: &netv1.HTTPIngressRuleValue{}}}
+	for _, p := range paths {
+		typ := netv1.PathTypePrefix
+		switch p[0] {
+		case '=':
+			typ, p = netv1.PathTypeExact, p[1:]
+		case '*':
+			typ, p = netv1.PathTypeImplementationSpecific, p[1:]
+		}
+		rule.HTTP.Paths = append(rule.HTTP.Paths, netv1.HTTPIngressPath{Path: p, PathType: &typ,
+			Backend: netv1.IngressBackend{Service: &netv1.IngressServiceBackend{Name: "app", Port: netv1.ServiceBackendPort{Number: 80}}}})
+	}
+	in.Spec.Rules = []netv1.IngressRule{rule}
+	return in
+}
+
+func TestTranslate(t *testing.T) {
+	a := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[nginxPrefix+kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	cases := []struct {
+		name      string
+		ings      []*netv1.Ingress
+		snippets  bool
+		want      []string // substrings of the printed configuration
+		notWant   []string
+		rejected  []string // "object: substring of a reason"
+		notices   []string
+		endpoints bool // give Service app endpoints (default true)
+	}{
+		{name: "prefix path is a prefix location and an exact one", ings: []*netv1.Ingress{ing("ns", "a", "h", nil, "/ws")},
+			want: []string{"location /ws/ {", "location = /ws {", "proxy_pass http://ns-app-80;", "proxy_read_timeout 60s;", "client_max_body_size 1m;"}},
+		{name: "exact and implementation-specific paths", ings: []*netv1.Ingress{ing("ns", "a", "h", nil, "=/ws", "*/api")},
+			want: []string{"location = /ws {", "location /api {"}},
+		{name: "timeouts in seconds", ings: []*netv1.Ingress{ing("ns", "a", "h", a("proxy-read-timeout", "3600", "proxy-send-timeout", "3600", "proxy-connect-timeout", "30"), "/")},
+			want: []string{"proxy_read_timeout 3600s;", "proxy_send_timeout 3600s;", "proxy_connect_timeout 30s;"}},
+		{name: "bad timeout rejects the Ingress", ings: []*netv1.Ingress{ing("ns", "a", "h", a("proxy-read-timeout", "1h"), "/"), ing("ns", "b", "other", nil, "/")},
+			rejected: []string{`Ingress ns/a: "1h" is not a number of seconds`}, want: []string{"server_name other;"}, notWant: []string{"server_name h;"}},
+		{name: "use-regex makes every path of the host a regex location", ings: []*netv1.Ingress{ing("ns", "a", "h", a("use-regex", "true"), "/api/v[0-9]+"), ing("ns", "b", "h", nil, "/ws")},
+			want: []string{`location ~* ^/api/v[0-9]+ {`, `location ~* ^/ws {`}},
+		{name: "rewrite-target", ings: []*netv1.Ingress{ing("ns", "a", "h", a("rewrite-target", "/$2"), "/something(/|$)(.*)")},
+			want: []string{`location ~* ^/something(/|$)(.*) {`, `rewrite (?i)/something(/|$)(.*) /$2 break;`}},
+		{name: "upstream-hash-by", ings: []*netv1.Ingress{ing("ns", "a", "h", a("upstream-hash-by", "$remote_addr"), "/")},
+			want: []string{"hash $remote_addr consistent;"}},
+		{name: "load-balance ewma is least_conn with a notice", ings: []*netv1.Ingress{ing("ns", "a", "h", a("load-balance", "ewma"), "/")},
+			want: []string{"least_conn;"}, notices: []string{"ewma is served as least_conn"}},
+		{name: "allowlist", ings: []*netv1.Ingress{ing("ns", "a", "h", a("whitelist-source-range", "10.0.0.0/8, 192.168.1.1"), "/")},
+			want: []string{"allow 10.0.0.0/8;", "allow 192.168.1.1;", "deny all;"}},
+		{name: "cors", ings: []*netv1.Ingress{ing("ns", "a", "h", a("enable-cors", "true", "cors-allow-origin", "https://a.example"), "/")},
+			want: []string{`if ($request_method = OPTIONS) {`, `more_set_headers "Access-Control-Allow-Origin: https://a.example";`, "return 204;"}},
+		{name: "force-ssl-redirect", ings: []*netv1.Ingress{ing("ns", "a", "h", a("force-ssl-redirect", "true"), "/")},
+			want: []string{"return 308 https://$host$request_uri;"}},
+		{name: "backend-protocol HTTPS", ings: []*netv1.Ingress{ing("ns", "a", "h", a("backend-protocol", "HTTPS"), "/")},
+			want: []string{"proxy_pass https://ns-app-80;"}},
+		{name: "backend-protocol GRPC is refused", ings: []*netv1.Ingress{ing("ns", "a", "h", a("backend-protocol", "GRPC"), "/")},
+			rejected: []string{`Ingress ns/a: "GRPC" is not available`}},
+		{name: "snippets are off unless the ConfigMap allows them", ings: []*netv1.Ingress{ing("ns", "a", "h", a("configuration-snippet", "more_set_headers \"X: y\";"), "/")},
+			rejected: []string{"Ingress ns/a: snippet annotations are off"}},
+		{name: "snippet spliced into every location", snippets: true, ings: []*netv1.Ingress{ing("ns", "a", "h", a("configuration-snippet", "more_set_headers \"X: y\";"), "/ws")},
+			want: []string{"more_set_headers \"X: y\";\n            proxy_pass"}},
+		{name: "a snippet with an unsupported directive rejects its Ingress only", snippets: true,
+			ings:     []*netv1.Ingress{ing("ns", "bad", "h", a("server-snippet", "location /x {\n  proxy_cache zone;\n}"), "/"), ing("ns", "good", "g", nil, "/")},
+			rejected: []string{`Ingress ns/bad: annotation nginx.ingress.kubernetes.io/server-snippet:2:3: "proxy_cache" directive is not supported`},
+			want:     []string{"server_name g;"}, notWant: []string{"server_name h;"}},
+		{name: "a snippet that does not parse", snippets: true, ings: []*netv1.Ingress{ing("ns", "a", "h", a("configuration-snippet", "add_header X"), "/")},
+			rejected: []string{"Ingress ns/a: annotation nginx.ingress.kubernetes.io/configuration-snippet:"}},
+		{name: "rejected annotation", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-url", "http://auth"), "/")},
+			rejected: []string{"Ingress ns/a: annotation nginx.ingress.kubernetes.io/auth-url: external authentication is not available"}},
+		{name: "unknown annotation is a notice", ings: []*netv1.Ingress{ing("ns", "a", "h", a("enable-websocket", "true"), "/")},
+			notices: []string{"unknown annotation nginx.ingress.kubernetes.io/enable-websocket"}, want: []string{"server_name h;"}},
+		{name: "F5 websocket-services is a notice", ings: []*netv1.Ingress{ing("ns", "a", "h", map[string]string{"nginx.org/websocket-services": "app"}, "/")},
+			notices: []string{"nginx.org/websocket-services accepted and ignored"}},
+		{name: "wsgate annotations are ws_ directives", ings: []*netv1.Ingress{ing("ns", "a", "h", map[string]string{"wsgate.io/ws-drain-window": "30s"}, "/")},
+			want: []string{"ws_drain_window 30s;"}},
+		{name: "a bad wsgate annotation rejects its Ingress", ings: []*netv1.Ingress{ing("ns", "a", "h", map[string]string{"wsgate.io/ws-drain-window": "soon"}, "/")},
+			rejected: []string{"Ingress ns/a: Ingress ns/a annotation wsgate.io/ws-drain-window"}},
+		{name: "the older Ingress keeps a path two claim", ings: []*netv1.Ingress{ing("ns", "b", "h", a("proxy-read-timeout", "7"), "/"), ing("ns", "a", "h", a("proxy-read-timeout", "9"), "/")},
+			want: []string{"proxy_read_timeout 9s;"}, notWant: []string{"proxy_read_timeout 7s;"}, notices: []string{"path / on host \"h\" is Ingress ns/a's"}},
+		{name: "no endpoints answers 503", endpoints: false, ings: []*netv1.Ingress{ing("ns", "a", "h", nil, "/")},
+			want: []string{"return 503;"}, notices: []string{"Service ns/app not found: its paths answer 503"}},
+		{name: "another class is skipped", ings: func() []*netv1.Ingress {
+			i := ing("ns", "a", "h", nil, "/")
+			c := "traefik"
+			i.Spec.IngressClassName = &c
+			return []*netv1.Ingress{i}
+		}(), notWant: []string{"server_name h;"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &State{Ingresses: tc.ings}
+			if tc.snippets {
+				st.ConfigMap = snippetsOn()
+			}
+			if tc.endpoints || !strings.Contains(tc.name, "no endpoints") {
+				synthesize(t, st, podAddrs)
+			}
+			res, err := Translate(st, Options{Resolved: true, SSLDir: "/ssl"})
+			if err != nil {
+				t.Fatalf("Translate: %v", err)
+			}
+			var b bytes.Buffer
+			config.Print(&b, res.AST.Main)
+			out := b.String()
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("configuration lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(out, w) {
+					t.Errorf("configuration has %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.rejected {
+				obj, why, _ := strings.Cut(w, ": ")
+				found := false
+				for _, r := range res.Rejected {
+					if r.Object == obj && strings.Contains(strings.Join(r.Reasons, "\n"), why) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("not rejected: %s; rejected: %+v", w, res.Rejected)
+				}
+			}
+			if len(tc.rejected) == 0 && len(res.Rejected) > 0 {
+				t.Errorf("rejected %+v; want none", res.Rejected)
+			}
+			for _, w := range tc.notices {
+				if !strings.Contains(strings.Join(res.Notices, "\n"), w) {
+					t.Errorf("no notice %q in %q", w, res.Notices)
+				}
+			}
+		})
+	}
+}
