@@ -244,8 +244,3 @@ func waitShutdown(delay time.Duration, log *slog.Logger) int {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
-
-func runCluster(o *options, log *slog.Logger) int {
-	log.Error("the cluster mode needs a kubeconfig or an in-cluster service account", "hint", "use --manifests DIR for local runs")
-	return 1
-}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	netv1 "k8s.io/api/networking/v1"
+
 	"wsgate/internal/config"
 )
 
@@ -40,6 +42,11 @@ type Controller struct {
 	endpoints map[string][]netip.Addr
 	last      *Result
 	logged    map[string]bool
+	// good is the last version of each Ingress that was served: an
+	// edit that breaks an Ingress leaves its previous version serving
+	// (as ingress-nginx's admission webhook refuses such an edit), so
+	// its tunnels stay open.
+	good map[string]*netv1.Ingress
 }
 
 func (c *Controller) log() *slog.Logger {
@@ -64,6 +71,23 @@ func (c *Controller) Source() (*config.Spec, error) {
 		return nil, fmt.Errorf("reading the cluster's objects: %v", errs)
 	}
 	res, err := Translate(st, c.Options)
+	if err == nil {
+		if prev := c.previous(st, res); prev != nil {
+			if res2, err2 := Translate(prev, c.Options); err2 == nil {
+				// The edits stay reported as refused.
+				seen := map[string]bool{}
+				for _, r := range res2.Rejected {
+					seen[r.Object] = true
+				}
+				for _, r := range res.Rejected {
+					if !seen[r.Object] {
+						res2.Rejected = append(res2.Rejected, r)
+					}
+				}
+				res = res2
+			}
+		}
+	}
 	for _, r := range res.Rejected {
 		c.once("rejected", "object left out", "object", r.Object, "reasons", strings.Join(r.Reasons, "; "))
 	}
@@ -85,10 +109,42 @@ func (c *Controller) Source() (*config.Spec, error) {
 	}
 	c.endpoints = res.Endpoints
 	c.last = res
+	c.good = map[string]*netv1.Ingress{}
+	for _, ing := range res.ServedIngresses {
+		c.good[objKey(ing.Namespace, ing.Name)] = ing
+	}
 	if c.Report != nil {
 		c.Report(res)
 	}
 	return res.Spec, nil
+}
+
+// previous returns st with each rejected Ingress that was served before
+// in its last served version, or nil when there is none to bring back.
+func (c *Controller) previous(st *State, res *Result) *State {
+	back := map[string]*netv1.Ingress{}
+	for _, r := range res.Rejected {
+		key, ok := strings.CutPrefix(r.Object, "Ingress ")
+		if !ok {
+			continue
+		}
+		if g := c.good[key]; g != nil {
+			back[key] = g
+		}
+	}
+	if len(back) == 0 {
+		return nil
+	}
+	out := *st
+	out.Ingresses = make([]*netv1.Ingress, len(st.Ingresses))
+	for i, ing := range st.Ingresses {
+		out.Ingresses[i] = ing
+		if g := back[objKey(ing.Namespace, ing.Name)]; g != nil {
+			out.Ingresses[i] = g
+			c.once("previous", "serving the previous version of an Ingress whose edit was refused", "ingress", objKey(ing.Namespace, ing.Name), "resourceVersion", g.ResourceVersion)
+		}
+	}
+	return &out
 }
 
 // once logs a message the first time it is seen in this process:

@@ -75,7 +75,7 @@ func startGate(t *testing.T, fixtures []string) *gate {
 	g.http, g.https = proxytest.FreeAddr(t), proxytest.FreeAddr(t)
 	g.ctl = &Controller{
 		States:  func() (*State, []error) { return LoadDir(g.dir, "") },
-		Options: Options{HTTPListen: g.http, HTTPSListen: g.https, SSLDir: g.sslDir, WithoutClass: true},
+		Options: Options{HTTPListen: g.http, HTTPSListen: g.https, SSLDir: g.sslDir, WithoutClass: true, AccessLog: "off"},
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	g.start(t)

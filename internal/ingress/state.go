@@ -58,6 +58,10 @@ type Options struct {
 	// hosts without one of their own (--default-ssl-certificate); ""
 	// means a self-signed certificate made at start.
 	DefaultCertificate string
+	// AccessLog is where requests are logged in the log-format-upstream
+	// format: "" means /dev/stdout (as ingress-nginx, for kubectl
+	// logs), "off" none.
+	AccessLog string
 	// Resolved writes endpoint addresses into upstream blocks instead of
 	// the names the Resolver answers: the form --dump prints.
 	Resolved bool
@@ -68,6 +72,13 @@ func (o *Options) controller() string {
 		return DefaultController
 	}
 	return o.Controller
+}
+
+func (o *Options) accessLog() string {
+	if o.AccessLog == "" {
+		return "/dev/stdout"
+	}
+	return o.AccessLog
 }
 
 func (o *Options) class() string {

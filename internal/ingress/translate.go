@@ -33,8 +33,10 @@ type Result struct {
 	Notices []string
 	// Skipped are Ingresses of other classes or namespaces, with why.
 	Skipped []string
-	// Served are the keys of the Ingresses in the configuration.
-	Served []string
+	// Served are the keys of the Ingresses in the configuration, and
+	// ServedIngresses the objects.
+	Served          []string
+	ServedIngresses []*netv1.Ingress
 	// Endpoints is the Resolver's table for this configuration.
 	Endpoints map[string][]netip.Addr
 	// Certs are the PEM files (certificate chain, then key) to write
@@ -99,6 +101,7 @@ func Translate(st *State, o Options) (*Result, error) {
 			for _, c := range confs {
 				res.Served = append(res.Served, c.key)
 			}
+			res.ServedIngresses = ings
 			return res, nil
 		}
 		blamed := tr.rejects
@@ -361,7 +364,7 @@ func (t *translation) globals() []*config.Directive {
 		out = append(out, block(p, "map", []string{"$http_x_forwarded_for", "$full_x_forwarded_for"},
 			stmt(p, "default", "$http_x_forwarded_for, $realip_remote_addr"), stmt(p, "", "$realip_remote_addr")))
 	}
-	if !g.accessLogOff {
+	if !g.accessLogOff && t.o.accessLog() != "off" {
 		args := []string{"upstreaminfo"}
 		if g.logEscape != "default" {
 			args = append(args, "escape="+g.logEscape)
@@ -371,7 +374,7 @@ func (t *translation) globals() []*config.Directive {
 			lp = p
 		}
 		out = append(out, stmt(lp, "log_format", append(args, g.logFormat.s)...))
-		out = append(out, stmt(lp, "access_log", "/dev/stdout", "upstreaminfo"))
+		out = append(out, stmt(lp, "access_log", t.o.accessLog(), "upstreaminfo"))
 	} else {
 		out = append(out, stmt(p, "access_log", "off"))
 	}
