@@ -82,7 +82,7 @@ func init() {
 	sup("deny ...;", "denylist-source-range")
 	sup("preflight answered with 204; headers by more_set_headers", "enable-cors", "cors-allow-origin",
 		"cors-allow-methods", "cors-allow-headers", "cors-allow-credentials", "cors-max-age", "cors-expose-headers")
-	sup("limit_req and limit_conn per client address (served once wsgate has those directives; until then the Ingress is refused with the reason)",
+	sup("limit_req_zone/limit_req (burst = rate × limit-burst-multiplier, 5, nodelay) and limit_conn_zone/limit_conn per client address, 503 over the limit",
 		"limit-rps", "limit-rpm", "limit-connections", "limit-burst-multiplier")
 	sup("error_page to the default backend", "custom-http-errors")
 	sup("a Service of the Ingress's namespace for paths without endpoints and for custom-http-errors", "default-backend")
