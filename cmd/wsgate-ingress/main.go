@@ -52,6 +52,9 @@ type options struct {
 	waitShutdown  bool
 	shutdownDelay time.Duration
 	translate     ingress.Options
+	// sslDirSet says --ssl-dir was given: --dump then writes the
+	// certificates there, so that wsgate -t can load them.
+	sslDirSet bool
 }
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
@@ -74,7 +77,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&t.Namespace, "watch-namespace", "", "serve the Ingresses of this namespace only; empty is all")
 	fs.StringVar(&t.HTTPListen, "http-listen", "80", "listen address of plain HTTP")
 	fs.StringVar(&t.HTTPSListen, "https-listen", "443", "listen address of HTTPS")
-	fs.StringVar(&t.SSLDir, "ssl-dir", ingress.DefaultSSLDir, "where certificates from Secrets are written (mode 0600)")
+	fs.StringVar(&t.SSLDir, "ssl-dir", ingress.DefaultSSLDir, "where certificates from Secrets are written (mode 0600); with --dump, given explicitly, they are written there too, for wsgate -t")
 	fs.StringVar(&t.DefaultCertificate, "default-ssl-certificate", "", "namespace/name of the Secret served to hosts without a certificate; empty is a self-signed one")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -82,6 +85,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	fs.Visit(func(f *flag.Flag) { o.sslDirSet = o.sslDirSet || f.Name == "ssl-dir" })
 	if o.manifests != "" {
 		t.WithoutClass = true
 	}
@@ -113,7 +117,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // dump prints the configuration --manifests makes, with endpoint
-// addresses written out, and the objects left out on stderr.
+// addresses written out, and the objects left out on stderr. With
+// --ssl-dir given it writes the certificates the configuration names
+// (the Secrets' and the default one), so that the output passes wsgate -t,
+// which loads them as nginx -t does.
 func dump(o *options, states func() (*ingress.State, []error), stdout, stderr io.Writer) int {
 	st, errs := states()
 	for _, err := range errs {
@@ -137,6 +144,16 @@ func dump(o *options, states func() (*ingress.State, []error), stdout, stderr io
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate-ingress: %v\n", err)
 		return 1
+	}
+	if o.sslDirSet {
+		if err := ingress.WriteCerts(res.Certs); err != nil {
+			fmt.Fprintf(stderr, "wsgate-ingress: %v\n", err)
+			return 1
+		}
+		if err := ingress.EnsureDefaultCert(opts.SSLDir); err != nil {
+			fmt.Fprintf(stderr, "wsgate-ingress: writing the default certificate: %v\n", err)
+			return 1
+		}
 	}
 	fmt.Fprintf(stdout, "# wsgate configuration made by wsgate-ingress from %s\n", o.manifests)
 	if err := config.Print(stdout, res.AST.Main); err != nil {

@@ -2,18 +2,29 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"wsgate/internal/config"
+	"wsgate/internal/server"
 )
 
-// TestDump runs --manifests DIR --dump over a directory with a Service,
-// its EndpointSlice and an Ingress, and checks that the output is a
-// configuration that parses and checks (what wsgate -t does) and that
-// endpoint addresses are written out.
+// TestDump runs --manifests DIR --dump --ssl-dir over a directory with a
+// Service, its EndpointSlice and an Ingress with TLS, and checks that
+// endpoint addresses are written out and that the output passes what
+// wsgate -t runs (server.Check: parsed, checked, built, certificates
+// loaded from the files --ssl-dir received).
 func TestDump(t *testing.T) {
 	dir := t.TempDir()
 	manifest := `apiVersion: v1
@@ -45,6 +56,9 @@ metadata:
     nginx.ingress.kubernetes.io/upstream-hash-by: "$remote_addr"
 spec:
   ingressClassName: nginx
+  tls:
+  - hosts: [chat.example.com]
+    secretName: chat-tls
   rules:
   - host: chat.example.com
     http:
@@ -58,11 +72,13 @@ spec:
   ingressClassName: nginx
   rulez: []
 `
+	manifest += tlsSecret(t, "apps", "chat-tls", "chat.example.com")
 	if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	sslDir := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"--manifests", dir, "--dump", "--ssl-dir", "/ssl"}, &stdout, &stderr); code != 0 {
+	if code := run([]string{"--manifests", dir, "--dump", "--ssl-dir", sslDir}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
 	}
 	out := stdout.String()
@@ -77,11 +93,40 @@ spec:
 	if !strings.Contains(stderr.String(), `unknown field "rulez"`) {
 		t.Errorf("stderr does not report the strict decoding error:\n%s", stderr.String())
 	}
-	ast, errs := config.ParseText("dump", stdout.Bytes())
-	if len(errs) > 0 {
-		t.Fatalf("dump does not parse: %v", errs)
+	for _, f := range []string{"default.pem", "apps-chat-tls.pem"} {
+		if !strings.Contains(out, filepath.Join(sslDir, f)) {
+			t.Errorf("dump does not name %s in the SSL directory:\n%s", f, out)
+		}
 	}
-	if _, errs := config.Check(ast); len(errs) > 0 {
-		t.Fatalf("dump does not check: %v", errs)
+	conf := filepath.Join(t.TempDir(), "wsgate.conf")
+	if err := os.WriteFile(conf, stdout.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
+	if _, err := server.Check(server.Options{ConfPath: conf}); err != nil {
+		t.Fatalf("wsgate -t refuses the dump: %v", err)
+	}
+}
+
+// tlsSecret returns a kubernetes.io/tls Secret document (leading "---")
+// holding a fresh self-signed certificate for host.
+func tlsSecret(t *testing.T, ns, name, host string) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crt := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	k := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
+	return fmt.Sprintf("---\napiVersion: v1\nkind: Secret\nmetadata: {name: %s, namespace: %s}\ntype: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n",
+		name, ns, base64.StdEncoding.EncodeToString(crt), base64.StdEncoding.EncodeToString(k))
 }
