@@ -84,6 +84,11 @@ func init() {
 		"cors-allow-methods", "cors-allow-headers", "cors-allow-credentials", "cors-max-age", "cors-expose-headers")
 	sup("limit_req_zone/limit_req (burst = rate × limit-burst-multiplier, 5, nodelay) and limit_conn_zone/limit_conn per client address, 503 over the limit",
 		"limit-rps", "limit-rpm", "limit-connections", "limit-burst-multiplier")
+	sup("limit_rate and limit_rate_after, in kilobytes", "limit-rate", "limit-rate-after")
+	sup("proxy_redirect FROM TO (or off, default)", "proxy-redirect-from", "proxy-redirect-to")
+	sup("proxy_cookie_domain and proxy_cookie_path, the value's words as the arguments", "proxy-cookie-domain", "proxy-cookie-path")
+	sup("satisfy any or all (allowlist-source-range with basic authentication)", "satisfy")
+	sup("auth-type basic: auth_basic with the Secret's htpasswd (auth-file: its key auth; auth-map: a user per key) written beside the certificates", "auth-type", "auth-secret", "auth-secret-type", "auth-realm")
 	sup("error_page to the default backend", "custom-http-errors")
 	sup("a Service of the Ingress's namespace for paths without endpoints and for custom-http-errors", "default-backend")
 	sup("parsed by wsgate's own parser: a directive wsgate refuses takes out the Ingress, with the reason; needs allow-snippet-annotations: \"true\" in the ConfigMap, as ingress-nginx 1.9+",
@@ -106,8 +111,6 @@ func init() {
 	reject("external authentication is not available (auth_request)", "auth-url", "auth-signin", "auth-method",
 		"auth-response-headers", "auth-request-redirect", "auth-cache-key", "auth-cache-duration", "auth-snippet",
 		"auth-proxy-set-headers", "auth-keepalive", "auth-always-set-cookie", "auth-signin-redirect-param")
-	reject("basic authentication from a Secret is not available; use auth_basic in a server-snippet with a file",
-		"auth-type", "auth-secret", "auth-secret-type", "auth-realm")
 	reject("client certificate authentication from a Secret is not available", "auth-tls-secret",
 		"auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-error-page", "auth-tls-pass-certificate-to-upstream",
 		"auth-tls-match-cn")
@@ -119,12 +122,11 @@ func init() {
 		"modsecurity-snippet")
 	reject("not available: write the redirect as a server-snippet", "permanent-redirect", "permanent-redirect-code",
 		"temporal-redirect", "temporal-redirect-code", "app-root", "from-to-www-redirect")
-	reject("not available", "upstream-hash-by-subset", "upstream-hash-by-subset-size", "server-alias", "satisfy",
-		"limit-whitelist", "limit-allowlist", "limit-rate", "limit-rate-after", "global-rate-limit",
+	reject("not available", "upstream-hash-by-subset", "upstream-hash-by-subset-size", "server-alias",
+		"limit-whitelist", "limit-allowlist", "global-rate-limit",
 		"global-rate-limit-window", "global-rate-limit-key", "global-rate-limit-ignored-cidrs", "service-upstream",
 		"proxy-ssl-secret", "proxy-ssl-verify", "proxy-ssl-verify-depth", "proxy-ssl-name", "proxy-ssl-server-name",
-		"proxy-ssl-ciphers", "proxy-ssl-protocols", "proxy-cookie-domain", "proxy-cookie-path", "proxy-redirect-from",
-		"proxy-redirect-to", "custom-headers", "connection-proxy-header", "enable-opentelemetry",
+		"proxy-ssl-ciphers", "proxy-ssl-protocols", "custom-headers", "connection-proxy-header", "enable-opentelemetry",
 		"opentelemetry-trust-incoming-span", "enable-opentracing", "stream-snippet", "ssl-ciphers", "ssl-prefer-server-ciphers")
 }
 
@@ -167,6 +169,11 @@ type ingConf struct {
 	allow, deny                              value // comma lists, checked
 	cors                                     *cors
 	limitRPS, limitRPM, limitConns, burst    value
+	limitRate, limitRateAfter                value
+	redirectFrom, redirectTo                 value
+	cookieDomain, cookiePath                 value
+	satisfy                                  value
+	basicAuth                                *basicAuth
 	customErrors                             value
 	defaultBackend                           value
 	upstreamVhost, forwardedPrefix           value
@@ -177,6 +184,12 @@ type ingConf struct {
 
 	reasons []string // each makes the Ingress rejected
 	notices []string
+}
+
+// basicAuth is auth-type basic: the Secret holding the users.
+type basicAuth struct {
+	ns, name, typ, realm string
+	pos                  config.Pos
 }
 
 type affinity struct {
@@ -338,6 +351,53 @@ func parseAnnotations(ing *netv1.Ingress, allowSnippets bool) *ingConf {
 	c.limitRPM = number("limit-rpm")
 	c.limitConns = number("limit-connections")
 	c.burst = number("limit-burst-multiplier")
+	c.limitRate = number("limit-rate")
+	c.limitRateAfter = number("limit-rate-after")
+	c.redirectFrom, c.redirectTo = get("proxy-redirect-from"), get("proxy-redirect-to")
+	if c.redirectTo.set && !c.redirectFrom.set {
+		bad("proxy-redirect-to", "needs proxy-redirect-from")
+	}
+	c.cookieDomain, c.cookiePath = get("proxy-cookie-domain"), get("proxy-cookie-path")
+	for _, v := range []struct {
+		name string
+		v    value
+	}{{"proxy-cookie-domain", c.cookieDomain}, {"proxy-cookie-path", c.cookiePath}} {
+		if n := len(strings.Fields(v.v.s)); v.v.set && n != 1 && n != 2 {
+			bad(v.name, "%q is not \"off\" or FROM TO", v.v.s)
+		}
+	}
+	if v := get("satisfy"); v.set {
+		if v.s != "any" && v.s != "all" {
+			bad("satisfy", "%q is neither any nor all", v.s)
+		} else {
+			c.satisfy = v
+		}
+	}
+	if v := get("auth-type"); v.set {
+		switch v.s {
+		case "basic":
+			a := &basicAuth{ns: ing.Namespace, typ: "auth-file", realm: get("auth-realm").s, pos: v.pos}
+			sec := get("auth-secret")
+			a.name = sec.s
+			if ns, name, ok := strings.Cut(sec.s, "/"); ok {
+				a.ns, a.name = ns, name
+			}
+			if a.name == "" {
+				bad("auth-secret", "auth-type basic needs the Secret holding the users")
+			}
+			if t := get("auth-secret-type"); t.set {
+				if t.s != "auth-file" && t.s != "auth-map" {
+					bad("auth-secret-type", "%q is neither auth-file nor auth-map", t.s)
+				}
+				a.typ = t.s
+			}
+			c.basicAuth = a
+		case "digest":
+			bad("auth-type", "digest authentication is not available: use basic, over TLS")
+		default:
+			bad("auth-type", "%q is neither basic nor digest", v.s)
+		}
+	}
 	if v := get("custom-http-errors"); v.set {
 		for _, s := range strings.Split(v.s, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(s))

@@ -88,6 +88,38 @@ func (t *translation) limits(c *ingConf) []*config.Directive {
 		t.addMap(name, stmt(c.limitConns.pos, "limit_conn_zone", "$binary_remote_addr", "zone="+name+":5m"))
 		out = append(out, stmt(c.limitConns.pos, "limit_conn", name, c.limitConns.s))
 	}
+	// limit-rate and limit-rate-after are kilobytes (ingress-nginx's "k").
+	if c.limitRateAfter.set {
+		out = append(out, stmt(c.limitRateAfter.pos, "limit_rate_after", c.limitRateAfter.s+"k"))
+	}
+	if c.limitRate.set {
+		out = append(out, stmt(c.limitRate.pos, "limit_rate", c.limitRate.s+"k"))
+	}
+	if c.satisfy.set {
+		out = append(out, stmt(c.satisfy.pos, "satisfy", c.satisfy.s))
+	}
+	return out
+}
+
+// proxyRewrites renders proxy-redirect-from/-to (proxy_redirect FROM TO,
+// or off or default alone) and proxy-cookie-domain/-path, whose words are
+// the directive's arguments ("off", or FROM TO).
+func proxyRewrites(c *ingConf) []*config.Directive {
+	var out []*config.Directive
+	if f := c.redirectFrom; f.set {
+		switch {
+		case f.s == "off" || f.s == "default":
+			out = append(out, stmt(f.pos, "proxy_redirect", f.s))
+		case c.redirectTo.set && c.redirectTo.s != "off":
+			out = append(out, stmt(f.pos, "proxy_redirect", f.s, c.redirectTo.s))
+		}
+	}
+	if v := c.cookieDomain; v.set {
+		out = append(out, stmt(v.pos, "proxy_cookie_domain", strings.Fields(v.s)...))
+	}
+	if v := c.cookiePath; v.set {
+		out = append(out, stmt(v.pos, "proxy_cookie_path", strings.Fields(v.s)...))
+	}
 	return out
 }
 

@@ -491,6 +491,7 @@ func (t *translation) location(h *host, r *pathRule, match []string) []*config.D
 		out = append(out, stmt(c.rewriteTarget.pos, "rewrite", "(?i)"+re, c.rewriteTarget.s, "break"))
 	}
 	out = append(out, t.limits(c)...)
+	out = append(out, t.auth(c)...)
 	out = append(out,
 		stmt(at(pick(c.bodySize, g.bodySize)), "client_max_body_size", pick(c.bodySize, g.bodySize).s),
 		stmt(at(pick(c.connectTimeout, g.connectTimeout)), "proxy_connect_timeout", pick(c.connectTimeout, g.connectTimeout).s),
@@ -508,6 +509,7 @@ func (t *translation) location(h *host, r *pathRule, match []string) []*config.D
 	}
 	hv := pick(c.httpVersion, g.httpVersion)
 	out = append(out, stmt(at(hv), "proxy_http_version", hv.s))
+	out = append(out, proxyRewrites(c)...)
 	out = append(out, t.headers(c)...)
 	if c.affinity != nil {
 		out = append(out, stmt(c.affinity.pos, "add_header", "Set-Cookie", "$"+t.affinityCookie(c.affinity, r.path, h.regex), "always"))

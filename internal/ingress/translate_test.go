@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	netv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -53,6 +54,8 @@ func TestTranslate(t *testing.T) {
 		rejected  []string // "object: substring of a reason"
 		notices   []string
 		endpoints bool // give Service app endpoints (default true)
+		secrets   []*corev1.Secret
+		files     map[string]string // written files (Result.Certs) and their content
 	}{
 		{name: "prefix path is a prefix location and an exact one", ings: []*netv1.Ingress{ing("ns", "a", "h", nil, "/ws")},
 			want: []string{"location /ws/ {", "location = /ws {", "proxy_pass http://ns-app-80;", "proxy_read_timeout 60s;", "client_max_body_size 1m;"}},
@@ -90,6 +93,32 @@ func TestTranslate(t *testing.T) {
 			want:     []string{"server_name g;"}, notWant: []string{"server_name h;"}},
 		{name: "a snippet that does not parse", snippets: true, ings: []*netv1.Ingress{ing("ns", "a", "h", a("configuration-snippet", "add_header X"), "/")},
 			rejected: []string{"Ingress ns/a: annotation nginx.ingress.kubernetes.io/configuration-snippet:"}},
+		{name: "limit-rate and limit-rate-after are kilobytes", ings: []*netv1.Ingress{ing("ns", "a", "h", a("limit-rate", "100", "limit-rate-after", "1024"), "/")},
+			want: []string{"limit_rate_after 1024k;", "limit_rate 100k;"}},
+		{name: "limit-connections", ings: []*netv1.Ingress{ing("ns", "a", "h", a("limit-connections", "2"), "/")},
+			want: []string{"limit_conn_zone $binary_remote_addr zone=ns_a_conn:5m;", "limit_conn ns_a_conn 2;"}},
+		{name: "proxy-redirect and proxy-cookie", ings: []*netv1.Ingress{ing("ns", "a", "h", a("proxy-redirect-from", "http://internal/", "proxy-redirect-to", "https://h/",
+			"proxy-cookie-domain", "internal h", "proxy-cookie-path", "/app /"), "/")},
+			want: []string{"proxy_redirect http://internal/ https://h/;", "proxy_cookie_domain internal h;", "proxy_cookie_path /app /;"}},
+		{name: "proxy-redirect-from off", ings: []*netv1.Ingress{ing("ns", "a", "h", a("proxy-redirect-from", "off"), "/")},
+			want: []string{"proxy_redirect off;"}},
+		{name: "proxy-redirect-to alone", ings: []*netv1.Ingress{ing("ns", "a", "h", a("proxy-redirect-to", "/"), "/")},
+			rejected: []string{"Ingress ns/a: needs proxy-redirect-from"}},
+		{name: "basic auth from an auth-file Secret, with an allowlist and satisfy any",
+			ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-type", "basic", "auth-secret", "users", "auth-realm", "Authentication Required",
+				"whitelist-source-range", "10.0.0.0/8", "satisfy", "any"), "/")},
+			secrets: []*corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "users"}, Data: map[string][]byte{"auth": []byte("u:$apr1$x$y\n")}}},
+			want:    []string{`auth_basic "Authentication Required";`, "auth_basic_user_file /ssl/auth-ns-users.htpasswd;", "satisfy any;", "allow 10.0.0.0/8;"},
+			files:   map[string]string{"/ssl/auth-ns-users.htpasswd": "u:$apr1$x$y\n"}},
+		{name: "basic auth from an auth-map Secret of another namespace",
+			ings:    []*netv1.Ingress{ing("ns", "a", "h", a("auth-type", "basic", "auth-secret", "sec/users", "auth-secret-type", "auth-map"), "/")},
+			secrets: []*corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Namespace: "sec", Name: "users"}, Data: map[string][]byte{"b": []byte("{SHA}x"), "a": []byte("$apr1$x$y")}}},
+			want:    []string{"auth_basic_user_file /ssl/auth-sec-users.htpasswd;"},
+			files:   map[string]string{"/ssl/auth-sec-users.htpasswd": "a:$apr1$x$y\nb:{SHA}x\n"}},
+		{name: "basic auth without its Secret leaves the Ingress out", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-type", "basic", "auth-secret", "users"), "/"), ing("ns", "b", "g", nil, "/")},
+			rejected: []string{"Ingress ns/a: Secret ns/users not found"}, want: []string{"server_name g;"}, notWant: []string{"server_name h;"}},
+		{name: "digest auth is refused", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-type", "digest", "auth-secret", "users"), "/")},
+			rejected: []string{"Ingress ns/a: digest authentication is not available"}},
 		{name: "rejected annotation", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-url", "http://auth"), "/")},
 			rejected: []string{"Ingress ns/a: annotation nginx.ingress.kubernetes.io/auth-url: external authentication is not available"}},
 		{name: "unknown annotation is a notice", ings: []*netv1.Ingress{ing("ns", "a", "h", a("enable-websocket", "true"), "/")},
@@ -113,7 +142,7 @@ func TestTranslate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			st := &State{Ingresses: tc.ings}
+			st := &State{Ingresses: tc.ings, Secrets: tc.secrets}
 			if tc.snippets {
 				st.ConfigMap = snippetsOn()
 			}
@@ -151,6 +180,11 @@ func TestTranslate(t *testing.T) {
 			}
 			if len(tc.rejected) == 0 && len(res.Rejected) > 0 {
 				t.Errorf("rejected %+v; want none", res.Rejected)
+			}
+			for f, want := range tc.files {
+				if got, ok := res.Certs[f]; !ok || string(got) != want {
+					t.Errorf("file %s: %q (written %v); want %q", f, got, ok, want)
+				}
 			}
 			for _, w := range tc.notices {
 				if !strings.Contains(strings.Join(res.Notices, "\n"), w) {
