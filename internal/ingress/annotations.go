@@ -89,6 +89,9 @@ func init() {
 	sup("proxy_cookie_domain and proxy_cookie_path, the value's words as the arguments", "proxy-cookie-domain", "proxy-cookie-path")
 	sup("satisfy any or all (allowlist-source-range with basic authentication)", "satisfy")
 	sup("auth-type basic: auth_basic with the Secret's htpasswd (auth-file: its key auth; auth-map: a user per key) written beside the certificates", "auth-type", "auth-secret", "auth-secret-type", "auth-realm")
+	sup("client certificates: ssl_client_certificate (the Secret's ca.crt, and ca.crl as ssl_crl), ssl_verify_client, ssl_verify_depth and error_page 495 496 on the Ingress's hosts; ingress-nginx's ssl-client-* headers to the backend; a CN check",
+		"auth-tls-secret", "auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-error-page",
+		"auth-tls-pass-certificate-to-upstream", "auth-tls-match-cn")
 	sup("error_page to the default backend", "custom-http-errors")
 	sup("a Service of the Ingress's namespace for paths without endpoints and for custom-http-errors", "default-backend")
 	sup("parsed by wsgate's own parser: a directive wsgate refuses takes out the Ingress, with the reason; needs allow-snippet-annotations: \"true\" in the ConfigMap, as ingress-nginx 1.9+",
@@ -111,9 +114,6 @@ func init() {
 	reject("external authentication is not available (auth_request)", "auth-url", "auth-signin", "auth-method",
 		"auth-response-headers", "auth-request-redirect", "auth-cache-key", "auth-cache-duration", "auth-snippet",
 		"auth-proxy-set-headers", "auth-keepalive", "auth-always-set-cookie", "auth-signin-redirect-param")
-	reject("client certificate authentication from a Secret is not available", "auth-tls-secret",
-		"auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-error-page", "auth-tls-pass-certificate-to-upstream",
-		"auth-tls-match-cn")
 	reject("wsgate terminates TLS; passthrough is not available", "ssl-passthrough")
 	reject("canary releases are not available", "canary", "canary-by-header", "canary-by-header-value",
 		"canary-by-header-pattern", "canary-by-cookie", "canary-weight", "canary-weight-total")
@@ -174,6 +174,7 @@ type ingConf struct {
 	cookieDomain, cookiePath                 value
 	satisfy                                  value
 	basicAuth                                *basicAuth
+	clientCert                               *clientCert
 	customErrors                             value
 	defaultBackend                           value
 	upstreamVhost, forwardedPrefix           value
@@ -351,6 +352,7 @@ func parseAnnotations(ing *netv1.Ingress, allowSnippets bool) *ingConf {
 	c.limitRPM = number("limit-rpm")
 	c.limitConns = number("limit-connections")
 	c.burst = number("limit-burst-multiplier")
+	c.clientCert = parseClientCert(ing.Namespace, get, boolean, bad)
 	c.limitRate = number("limit-rate")
 	c.limitRateAfter = number("limit-rate-after")
 	c.redirectFrom, c.redirectTo = get("proxy-redirect-from"), get("proxy-redirect-to")

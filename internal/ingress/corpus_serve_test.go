@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -32,6 +33,7 @@ type echoService struct {
 	srv   *httptest.Server
 	hits  atomic.Int64
 	https bool
+	last  atomic.Value // http.Header of the last handshake
 }
 
 func newEchoService(t *testing.T, https bool) *echoService {
@@ -42,6 +44,7 @@ func newEchoService(t *testing.T, https bool) *echoService {
 		if err != nil {
 			return
 		}
+		e.last.Store(r.Header.Clone())
 		e.hits.Add(1)
 		defer c.CloseNow()
 		for {
@@ -71,6 +74,7 @@ func (e *echoService) port() int32 {
 type corpusPath struct {
 	ingress, host, path, service string // service: namespace/name
 	allowed                      bool   // the Ingress's allowlist lets 127.0.0.1 in
+	clientCA                     string // auth-tls-secret, namespace/name
 }
 
 // TestServeCorpus serves each file of the ingress corpus on its own, read
@@ -203,7 +207,7 @@ func serveCorpusFile(t *testing.T, name string) (outcome string, paths, answered
 			continue
 		}
 		owner[p.host+p.path] = p.ingress
-		if err := dialPath(g, p, echoes[p.service]); err != nil {
+		if err := dialPath(t, g, p, echoes[p.service]); err != nil {
 			t.Errorf("Ingress %s host %q path %s (Service %s): %v", p.ingress, p.host, p.path, p.service, err)
 			continue
 		}
@@ -225,7 +229,7 @@ func serveCorpusFile(t *testing.T, name string) (outcome string, paths, answered
 // dialPath opens a WebSocket to p over wss:// and checks that it reaches
 // p's Service and echoes; or, when p's allowlist leaves out 127.0.0.1,
 // that the handshake is refused with 403.
-func dialPath(g *gate, p corpusPath, e *echoService) error {
+func dialPath(t *testing.T, g *gate, p corpusPath, e *echoService) error {
 	if e == nil {
 		return errors.New("no endpoint for the Service")
 	}
@@ -233,7 +237,26 @@ func dialPath(g *gate, p corpusPath, e *echoService) error {
 	defer cancel()
 	before := e.hits.Load()
 	url := "wss://" + p.host + p.path
-	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: g.client(g.https)})
+	client := g.client(g.https)
+	if p.clientCA != "" {
+		// Without a certificate the handshake is refused (400, as
+		// nginx's 496, or a 302 to auth-tls-error-page); with one the
+		// CA signed it passes.
+		if c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client}); err == nil {
+			c.CloseNow()
+			return errors.New("a client without a certificate got through")
+		} else if resp != nil && resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusFound {
+			return errors.New("without a client certificate: want 400 or 302, got " + resp.Status)
+		}
+		ca, ok := clientCAs.Load(p.clientCA)
+		if !ok {
+			return errors.New("no test CA for " + p.clientCA)
+		}
+		client = g.client(g.https)
+		tr := client.Transport.(*http.Transport)
+		tr.TLSClientConfig.Certificates = []tls.Certificate{ca.(*testCA).client(t, "client")}
+	}
+	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client})
 	if !p.allowed {
 		if err == nil {
 			c.CloseNow()
@@ -256,6 +279,12 @@ func dialPath(g *gate, p corpusPath, e *echoService) error {
 	}
 	if e.hits.Load() == before {
 		return errors.New("another Service answered")
+	}
+	if p.clientCA != "" {
+		h := e.last.Load().(http.Header)
+		if v, dn := h.Get("Ssl-Client-Verify"), h.Get("Ssl-Client-Subject-Dn"); v != "SUCCESS" || dn != "CN=client" {
+			return errors.New("the backend got ssl-client-verify " + v + " and ssl-client-subject-dn " + dn + "; want SUCCESS and CN=client")
+		}
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 	return nil
@@ -299,6 +328,10 @@ func ingressPaths(ing *netv1.Ingress) []corpusPath {
 			}
 		}
 	}
+	clientCA := ing.Annotations[nginxPrefix+"auth-tls-secret"]
+	if clientCA != "" && !strings.Contains(clientCA, "/") {
+		clientCA = ing.Namespace + "/" + clientCA
+	}
 	var out []corpusPath
 	for _, r := range ing.Spec.Rules {
 		if r.HTTP == nil {
@@ -322,7 +355,8 @@ func ingressPaths(ing *netv1.Ingress) []corpusPath {
 			if !strings.HasPrefix(pth, "/") {
 				pth = "/" + pth
 			}
-			out = append(out, corpusPath{ingress: key, host: host, path: pth, service: ing.Namespace + "/" + p.Backend.Service.Name, allowed: allowed})
+			out = append(out, corpusPath{ingress: key, host: host, path: pth, service: ing.Namespace + "/" + p.Backend.Service.Name,
+				allowed: allowed, clientCA: clientCA})
 		}
 	}
 	return out

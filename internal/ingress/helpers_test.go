@@ -5,12 +5,15 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
 	"math/big"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,7 +82,15 @@ func synthesize(t testing.TB, st *State, addr backendAddr) {
 		}
 	}
 	secrets := map[svcKey][]string{}
+	cas := map[svcKey]bool{}
 	for _, ing := range st.Ingresses {
+		if v := ing.Annotations[nginxPrefix+"auth-tls-secret"]; v != "" {
+			k := svcKey{ing.Namespace, v}
+			if ns, name, ok := strings.Cut(v, "/"); ok {
+				k = svcKey{ns, name}
+			}
+			cas[k] = true
+		}
 		if ing.Spec.DefaultBackend != nil {
 			add(ing.Namespace, ing.Spec.DefaultBackend.Service)
 		}
@@ -142,6 +153,22 @@ func synthesize(t testing.TB, st *State, addr backendAddr) {
 		}
 		st.EndpointSlices = append(st.EndpointSlices, es)
 	}
+	caKeys := make([]svcKey, 0, len(cas))
+	for k := range cas {
+		caKeys = append(caKeys, k)
+	}
+	sort.Slice(caKeys, func(i, j int) bool { return caKeys[i].ns+"/"+caKeys[i].name < caKeys[j].ns+"/"+caKeys[j].name })
+	for _, k := range caKeys {
+		if findSecret(st, k.ns, k.name) {
+			continue
+		}
+		ca := newTestCA(t)
+		clientCAs.Store(k.ns+"/"+k.name, ca)
+		st.Secrets = append(st.Secrets, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: k.ns, Name: k.name},
+			Data:       map[string][]byte{"ca.crt": ca.certPEM},
+		})
+	}
 	keys := make([]svcKey, 0, len(secrets))
 	for k := range secrets {
 		keys = append(keys, k)
@@ -159,6 +186,60 @@ func synthesize(t testing.TB, st *State, addr backendAddr) {
 			Data:       map[string][]byte{corev1.TLSCertKey: crt, corev1.TLSPrivateKeyKey: key},
 		})
 	}
+}
+
+func findSecret(st *State, ns, name string) bool {
+	for _, s := range st.Secrets {
+		if s.Namespace == ns && s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// testCA is a certificate authority for client certificates.
+type testCA struct {
+	cert    *x509.Certificate
+	key     *ecdsa.PrivateKey
+	certPEM []byte
+}
+
+// clientCAs are the CAs synthesize made for auth-tls-secret Secrets, by
+// "namespace/name", so that a test can sign a client certificate.
+var clientCAs sync.Map
+
+func newTestCA(t testing.TB) *testCA {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test client CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return &testCA{cert: cert, key: k, certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+}
+
+// client returns a client certificate for cn signed by ca.
+func (ca *testCA) client(t testing.TB, cn string) tls.Certificate {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &k.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
 }
 
 func findService(st *State, ns, name string) *corev1.Service {

@@ -207,6 +207,9 @@ type host struct {
 	seen    map[string]string // path key → Ingress key
 	snippet []*config.Directive
 	named   map[string]*config.Directive
+	// clientCert is the client certificate authentication of the oldest
+	// Ingress on the host that asks for it (it is the server's TLS).
+	clientCert *clientCert
 }
 
 type pathRule struct {
@@ -296,6 +299,13 @@ func (t *translation) build(ings []*netv1.Ingress, confs []*ingConf) *config.AST
 				}
 				if h.tls == "" {
 					h.tls = "-" // TLS asked for: ssl-redirect applies, with the default certificate
+				}
+			}
+		}
+		if c.clientCert != nil && t.readClientCA(c.key, c.clientCert) {
+			for _, rule := range ing.Spec.Rules {
+				if h := getHost(rule.Host, c); h.clientCert == nil {
+					h.clientCert = c.clientCert
 				}
 			}
 		}
@@ -401,6 +411,9 @@ func (t *translation) server(h *host) *config.Directive {
 		cert = t.defaultCert()
 	}
 	body = append(body, stmt(p, "ssl_certificate", cert), stmt(p, "ssl_certificate_key", cert))
+	if h.clientCert != nil {
+		body = append(body, h.clientCert.server()...)
+	}
 	body = append(body, t.g.serverSnippet...)
 	body = append(body, h.snippet...)
 
@@ -511,6 +524,9 @@ func (t *translation) location(h *host, r *pathRule, match []string) []*config.D
 	out = append(out, stmt(at(hv), "proxy_http_version", hv.s))
 	out = append(out, proxyRewrites(c)...)
 	out = append(out, t.headers(c)...)
+	if h.clientCert != nil {
+		out = append(out, h.clientCert.location()...)
+	}
 	if c.affinity != nil {
 		out = append(out, stmt(c.affinity.pos, "add_header", "Set-Cookie", "$"+t.affinityCookie(c.affinity, r.path, h.regex), "always"))
 	}

@@ -56,6 +56,7 @@ func TestTranslate(t *testing.T) {
 		endpoints bool // give Service app endpoints (default true)
 		secrets   []*corev1.Secret
 		files     map[string]string // written files (Result.Certs) and their content
+		noCA      bool              // no synthesized auth-tls-secret
 	}{
 		{name: "prefix path is a prefix location and an exact one", ings: []*netv1.Ingress{ing("ns", "a", "h", nil, "/ws")},
 			want: []string{"location /ws/ {", "location = /ws {", "proxy_pass http://ns-app-80;", "proxy_read_timeout 60s;", "client_max_body_size 1m;"}},
@@ -119,6 +120,21 @@ func TestTranslate(t *testing.T) {
 			rejected: []string{"Ingress ns/a: Secret ns/users not found"}, want: []string{"server_name g;"}, notWant: []string{"server_name h;"}},
 		{name: "digest auth is refused", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-type", "digest", "auth-secret", "users"), "/")},
 			rejected: []string{"Ingress ns/a: digest authentication is not available"}},
+		{name: "client certificates from a Secret's ca.crt and ca.crl, a CN check",
+			ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-tls-secret", "pki/ca", "auth-tls-verify-client", "optional", "auth-tls-verify-depth", "2",
+				"auth-tls-match-cn", "CN=(alice|bob)", "auth-tls-pass-certificate-to-upstream", "true"), "/")},
+			secrets: []*corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Namespace: "pki", Name: "ca"}, Data: map[string][]byte{"ca.crt": newTestCA(t).certPEM, "ca.crl": []byte("crl")}}},
+			want: []string{"ssl_client_certificate /ssl/ca-pki-ca.pem;", "ssl_verify_client optional;", "ssl_verify_depth 2;", "ssl_crl /ssl/ca-pki-ca.crl;",
+				"if ($ssl_client_s_dn !~ CN=(alice|bob)) {\n                return 403 \"client certificate unauthorized\";",
+				"proxy_set_header ssl-client-cert $ssl_client_escaped_cert;", "proxy_set_header ssl-client-verify $ssl_client_verify;"},
+			files: map[string]string{"/ssl/ca-pki-ca.crl": "crl"}},
+		{name: "client certificates without their Secret leave the Ingress out", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-tls-secret", "ca"), "/")},
+			noCA: true, rejected: []string{"Ingress ns/a: Secret ns/ca not found"}},
+		{name: "a ca.crt that is not certificates", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-tls-secret", "ca"), "/")},
+			secrets:  []*corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "ca"}, Data: map[string][]byte{"ca.crt": []byte("hello")}}},
+			rejected: []string{"Ingress ns/a: annotation nginx.ingress.kubernetes.io/auth-tls-secret: Secret ns/ca: ca.crt: text that is not PEM"}},
+		{name: "auth-tls-verify-client without a Secret", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-tls-verify-client", "on"), "/")},
+			rejected: []string{"Ingress ns/a: needs auth-tls-secret"}},
 		{name: "rejected annotation", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-url", "http://auth"), "/")},
 			rejected: []string{"Ingress ns/a: annotation nginx.ingress.kubernetes.io/auth-url: external authentication is not available"}},
 		{name: "unknown annotation is a notice", ings: []*netv1.Ingress{ing("ns", "a", "h", a("enable-websocket", "true"), "/")},
@@ -148,6 +164,9 @@ func TestTranslate(t *testing.T) {
 			}
 			if tc.endpoints || !strings.Contains(tc.name, "no endpoints") {
 				synthesize(t, st, podAddrs)
+			}
+			if tc.noCA {
+				st.Secrets = tc.secrets
 			}
 			res, err := Translate(st, Options{Resolved: true, SSLDir: "/ssl"})
 			if err != nil {
