@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -102,6 +103,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if !o.dump {
+		// What the pod's DNS is: auth-url is looked up through it at
+		// request time (--dump prints the plain proxy_pass instead).
+		o.translate.NameServers = nameServers("/etc/resolv.conf")
+	}
 	if o.waitShutdown {
 		return waitShutdown(o.shutdownDelay, log)
 	}
@@ -114,6 +120,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctl := &ingress.Controller{States: states, Options: o.translate, Log: log}
 	return serve(o, ctl, nil, log)
+}
+
+// nameServers returns the name servers of a resolv.conf, in the form of
+// nginx's resolver directive (an IPv6 address in brackets).
+func nameServers(path string) []string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "nameserver" {
+			continue
+		}
+		a, err := netip.ParseAddr(f[1])
+		if err != nil {
+			continue
+		}
+		if a.Is6() && !a.Is4In6() {
+			out = append(out, "["+a.WithZone("").String()+"]")
+		} else {
+			out = append(out, a.Unmap().String())
+		}
+	}
+	return out
 }
 
 // dump prints the configuration --manifests makes, with endpoint

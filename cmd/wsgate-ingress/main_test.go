@@ -130,3 +130,20 @@ func tlsSecret(t *testing.T, ns, name, host string) string {
 	return fmt.Sprintf("---\napiVersion: v1\nkind: Secret\nmetadata: {name: %s, namespace: %s}\ntype: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n",
 		name, ns, base64.StdEncoding.EncodeToString(crt), base64.StdEncoding.EncodeToString(k))
 }
+
+// TestNameServers reads resolv.conf as ingress-nginx does for its
+// resolver line: nameserver lines only, IPv6 in brackets.
+func TestNameServers(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "resolv.conf")
+	conf := "search ns.svc.cluster.local svc.cluster.local\nnameserver 10.96.0.10\nnameserver fd00::a\n# nameserver 1.1.1.1\nnameserver bogus\noptions ndots:5\n"
+	if err := os.WriteFile(p, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(nameServers(p), " ")
+	if want := "10.96.0.10 [fd00::a]"; got != want {
+		t.Errorf("nameServers: %q; want %q", got, want)
+	}
+	if got := nameServers(filepath.Join(t.TempDir(), "none")); got != nil {
+		t.Errorf("no file: %q; want none", got)
+	}
+}

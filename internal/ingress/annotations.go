@@ -92,6 +92,9 @@ func init() {
 	sup("client certificates: ssl_client_certificate (the Secret's ca.crt, and ca.crl as ssl_crl), ssl_verify_client, ssl_verify_depth and error_page 495 496 on the Ingress's hosts; ingress-nginx's ssl-client-* headers to the backend; a CN check",
 		"auth-tls-secret", "auth-tls-verify-client", "auth-tls-verify-depth", "auth-tls-error-page",
 		"auth-tls-pass-certificate-to-upstream", "auth-tls-match-cn")
+	sup("external authentication: auth_request to an internal location proxied to auth-url, as ingress-nginx's (X-Original-URL, X-Auth-Request-Redirect...), the answer's Set-Cookie to the client and auth-response-headers to the backend; a 401 redirected to auth-signin with rd= the request's URL (unescaped)",
+		"auth-url", "auth-signin", "auth-signin-redirect-param", "auth-method", "auth-response-headers",
+		"auth-request-redirect", "auth-always-set-cookie", "auth-snippet")
 	sup("error_page to the default backend", "custom-http-errors")
 	sup("a Service of the Ingress's namespace for paths without endpoints and for custom-http-errors", "default-backend")
 	sup("parsed by wsgate's own parser: a directive wsgate refuses takes out the Ingress, with the reason; needs allow-snippet-annotations: \"true\" in the ConfigMap, as ingress-nginx 1.9+",
@@ -111,9 +114,11 @@ func init() {
 	annotationTable[f5Prefix+"websocket-services"] = AnnotationInfo{Name: f5Prefix + "websocket-services", Support: Noticed,
 		Note: "F5's annotation; nothing to do: wsgate upgrades WebSockets on every proxied path"}
 
-	reject("external authentication is not available (auth_request)", "auth-url", "auth-signin", "auth-method",
-		"auth-response-headers", "auth-request-redirect", "auth-cache-key", "auth-cache-duration", "auth-snippet",
-		"auth-proxy-set-headers", "auth-keepalive", "auth-always-set-cookie", "auth-signin-redirect-param")
+	reject("not available: the headers come from a ConfigMap wsgate-ingress does not read; write proxy_set_header in auth-snippet",
+		"auth-proxy-set-headers")
+	notice("each request asks the auth service: wsgate does not cache auth answers", "auth-cache-key", "auth-cache-duration")
+	notice("the auth service's connections are wsgate's usual upstream connections", "auth-keepalive",
+		"auth-keepalive-requests", "auth-keepalive-timeout", "auth-keepalive-share-vars")
 	reject("wsgate terminates TLS; passthrough is not available", "ssl-passthrough")
 	reject("canary releases are not available", "canary", "canary-by-header", "canary-by-header-value",
 		"canary-by-header-pattern", "canary-by-cookie", "canary-weight", "canary-weight-total")
@@ -175,6 +180,7 @@ type ingConf struct {
 	satisfy                                  value
 	basicAuth                                *basicAuth
 	clientCert                               *clientCert
+	extAuth                                  *extAuth
 	customErrors                             value
 	defaultBackend                           value
 	upstreamVhost, forwardedPrefix           value
@@ -353,6 +359,7 @@ func parseAnnotations(ing *netv1.Ingress, allowSnippets bool) *ingConf {
 	c.limitConns = number("limit-connections")
 	c.burst = number("limit-burst-multiplier")
 	c.clientCert = parseClientCert(ing.Namespace, get, boolean, bad)
+	c.extAuth = parseExtAuth(c, get, boolean, bad, allowSnippets)
 	c.limitRate = number("limit-rate")
 	c.limitRateAfter = number("limit-rate-after")
 	c.redirectFrom, c.redirectTo = get("proxy-redirect-from"), get("proxy-redirect-to")

@@ -75,6 +75,7 @@ type corpusPath struct {
 	ingress, host, path, service string // service: namespace/name
 	allowed                      bool   // the Ingress's allowlist lets 127.0.0.1 in
 	clientCA                     string // auth-tls-secret, namespace/name
+	signin                       string // auth-url's sign-in page; "-" for auth-url without one
 }
 
 // TestServeCorpus serves each file of the ingress corpus on its own, read
@@ -149,6 +150,13 @@ func serveCorpusFile(t *testing.T, name string) (outcome string, paths, answered
 			}
 		}
 	}
+	// auth-url goes to a loopback auth service that lets in the
+	// requests carrying its session cookie and names the user.
+	for _, ing := range st.Ingresses {
+		if ing.Annotations[nginxPrefix+"auth-url"] != "" {
+			ing.Annotations[nginxPrefix+"auth-url"] = authService(t) + "/oauth2/auth"
+		}
+	}
 	echoes := map[string]*echoService{}
 	synthesize(t, st, func(i int, ns, svc string) ([]string, int32) {
 		e := newEchoService(t, httpsSvc[ns+"/"+svc])
@@ -175,7 +183,7 @@ func serveCorpusFile(t *testing.T, name string) (outcome string, paths, answered
 	g.ctl = &Controller{
 		States: func() (*State, []error) { return st, nil },
 		Options: Options{HTTPListen: g.http, HTTPSListen: g.https, SSLDir: sslDir, WithoutClass: true, AccessLog: "off",
-			Class: fixtureClass[name]},
+			Class: fixtureClass[name], NameServers: []string{"127.0.0.1:9"}},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if err := EnsureDefaultCert(sslDir); err != nil {
@@ -256,7 +264,26 @@ func dialPath(t *testing.T, g *gate, p corpusPath, e *echoService) error {
 		tr := client.Transport.(*http.Transport)
 		tr.TLSClientConfig.Certificates = []tls.Certificate{ca.(*testCA).client(t, "client")}
 	}
-	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client})
+	var hdr http.Header
+	if p.signin != "" {
+		// Without the session the auth service answers 401: the
+		// client is sent to sign in (302), or refused without a
+		// sign-in page; with it the tunnel opens.
+		c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client})
+		if err == nil {
+			c.CloseNow()
+			return errors.New("a client without a session got through auth-url")
+		}
+		if p.signin == "-" {
+			if resp == nil || resp.StatusCode != http.StatusUnauthorized {
+				return errors.New("without a session: want 401, got " + errString(resp, err))
+			}
+		} else if want := p.signin + "?rd=https://" + p.host + p.path; resp == nil || resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+			return errors.New("without a session: want 302 to " + want + ", got " + errString(resp, err) + " " + resp.Header.Get("Location"))
+		}
+		hdr = http.Header{"Cookie": {"_oauth2_proxy=ok"}}
+	}
+	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client, HTTPHeader: hdr})
 	if !p.allowed {
 		if err == nil {
 			c.CloseNow()
@@ -288,6 +315,22 @@ func dialPath(t *testing.T, g *gate, p corpusPath, e *echoService) error {
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 	return nil
+}
+
+// authService starts an auth-url service on loopback, as oauth2-proxy's
+// /oauth2/auth answers: 202 with X-Auth-Request-User for a request with
+// its session cookie, 401 otherwise. It returns its base URL.
+func authService(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("_oauth2_proxy"); err != nil || c.Value != "ok" || r.Header.Get("X-Original-URL") == "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("X-Auth-Request-User", "alice")
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 func errString(resp *http.Response, err error) string {
@@ -332,6 +375,13 @@ func ingressPaths(ing *netv1.Ingress) []corpusPath {
 	if clientCA != "" && !strings.Contains(clientCA, "/") {
 		clientCA = ing.Namespace + "/" + clientCA
 	}
+	signin := ""
+	if ing.Annotations[nginxPrefix+"auth-url"] != "" {
+		signin = ing.Annotations[nginxPrefix+"auth-signin"]
+		if signin == "" {
+			signin = "-"
+		}
+	}
 	var out []corpusPath
 	for _, r := range ing.Spec.Rules {
 		if r.HTTP == nil {
@@ -356,7 +406,7 @@ func ingressPaths(ing *netv1.Ingress) []corpusPath {
 				pth = "/" + pth
 			}
 			out = append(out, corpusPath{ingress: key, host: host, path: pth, service: ing.Namespace + "/" + p.Backend.Service.Name,
-				allowed: allowed, clientCA: clientCA})
+				allowed: allowed, clientCA: clientCA, signin: signin})
 		}
 	}
 	return out

@@ -65,6 +65,13 @@ type Options struct {
 	// Resolved writes endpoint addresses into upstream blocks instead of
 	// the names the Resolver answers: the form --dump prints.
 	Resolved bool
+	// NameServers are the cluster's DNS servers (the pod's
+	// /etc/resolv.conf), as ingress-nginx writes them into "resolver": an
+	// auth-url is then looked up at request time, so that a name that
+	// does not resolve costs that Ingress's requests, not the whole
+	// configuration. Empty: auth-url is a plain proxy_pass, looked up
+	// when the configuration is built.
+	NameServers []string
 }
 
 func (o *Options) controller() string {

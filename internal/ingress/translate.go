@@ -432,9 +432,14 @@ func (t *translation) server(h *host) *config.Directive {
 			}
 			body = append(body, block(r.c.pos, "location", m, t.location(h, r, m)...))
 		}
-		for _, n := range t.named(r) {
-			if h.named[n.Args[0].Text] == nil {
-				h.named[n.Args[0].Text] = n
+		extra := t.named(r)
+		if a := t.extAuthInternal(r); a != nil {
+			extra = append(extra, a)
+		}
+		for _, n := range extra {
+			k := n.Args[len(n.Args)-1].Text
+			if h.named[k] == nil {
+				h.named[k] = n
 				body = append(body, n)
 			}
 		}
@@ -505,6 +510,7 @@ func (t *translation) location(h *host, r *pathRule, match []string) []*config.D
 	}
 	out = append(out, t.limits(c)...)
 	out = append(out, t.auth(c)...)
+	out = append(out, extAuthLocation(r)...)
 	out = append(out,
 		stmt(at(pick(c.bodySize, g.bodySize)), "client_max_body_size", pick(c.bodySize, g.bodySize).s),
 		stmt(at(pick(c.connectTimeout, g.connectTimeout)), "proxy_connect_timeout", pick(c.connectTimeout, g.connectTimeout).s),

@@ -57,6 +57,7 @@ func TestTranslate(t *testing.T) {
 		secrets   []*corev1.Secret
 		files     map[string]string // written files (Result.Certs) and their content
 		noCA      bool              // no synthesized auth-tls-secret
+		ns        []string          // Options.NameServers
 	}{
 		{name: "prefix path is a prefix location and an exact one", ings: []*netv1.Ingress{ing("ns", "a", "h", nil, "/ws")},
 			want: []string{"location /ws/ {", "location = /ws {", "proxy_pass http://ns-app-80;", "proxy_read_timeout 60s;", "client_max_body_size 1m;"}},
@@ -135,8 +136,23 @@ func TestTranslate(t *testing.T) {
 			rejected: []string{"Ingress ns/a: annotation nginx.ingress.kubernetes.io/auth-tls-secret: Secret ns/ca: ca.crt: text that is not PEM"}},
 		{name: "auth-tls-verify-client without a Secret", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-tls-verify-client", "on"), "/")},
 			rejected: []string{"Ingress ns/a: needs auth-tls-secret"}},
-		{name: "rejected annotation", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-url", "http://auth"), "/")},
-			rejected: []string{"Ingress ns/a: annotation nginx.ingress.kubernetes.io/auth-url: external authentication is not available"}},
+		{name: "auth-url with a sign-in page, response headers and a method",
+			ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-url", "http://oauth2-proxy.auth.svc.cluster.local/oauth2/auth", "auth-signin", "https://h/oauth2/start",
+				"auth-response-headers", "X-Auth-Request-User, X-Auth-Request-Email", "auth-method", "POST"), "/ws")},
+			want: []string{"auth_request /_external-auth-", "auth_request_set $auth_cookie $upstream_http_set_cookie;", "add_header Set-Cookie $auth_cookie;",
+				"auth_request_set $authHeader1 $upstream_http_x_auth_request_email;", "proxy_set_header X-Auth-Request-Email $authHeader1;",
+				"error_page 401 = https://h/oauth2/start?rd=$scheme://$http_host$request_uri;",
+				"internal;", "proxy_method POST;", "proxy_set_header Host oauth2-proxy.auth.svc.cluster.local;",
+				"proxy_set_header X-Original-URL $scheme://$http_host$request_uri;", "proxy_pass http://oauth2-proxy.auth.svc.cluster.local/oauth2/auth;"}},
+		{name: "auth-url resolved at request time through the cluster's name servers", ns: []string{"10.96.0.10"},
+			ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-url", "https://auth.example/check"), "/")},
+			want: []string{"resolver 10.96.0.10 valid=30s;", "set $target https://auth.example/check;", "proxy_pass $target;"}},
+		{name: "auth-signin without auth-url", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-signin", "https://h/start"), "/")},
+			rejected: []string{"Ingress ns/a: needs auth-url"}},
+		{name: "auth-url that is not a URL", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-url", "auth:80"), "/")},
+			rejected: []string{`Ingress ns/a: "auth:80" is not an http:// or https:// URL`}},
+		{name: "rejected annotation", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-url", "http://auth", "auth-proxy-set-headers", "ns/headers"), "/")},
+			rejected: []string{"Ingress ns/a: annotation nginx.ingress.kubernetes.io/auth-proxy-set-headers: not available"}},
 		{name: "unknown annotation is a notice", ings: []*netv1.Ingress{ing("ns", "a", "h", a("enable-websocket", "true"), "/")},
 			notices: []string{"unknown annotation nginx.ingress.kubernetes.io/enable-websocket"}, want: []string{"server_name h;"}},
 		{name: "F5 websocket-services is a notice", ings: []*netv1.Ingress{ing("ns", "a", "h", map[string]string{"nginx.org/websocket-services": "app"}, "/")},
@@ -168,7 +184,7 @@ func TestTranslate(t *testing.T) {
 			if tc.noCA {
 				st.Secrets = tc.secrets
 			}
-			res, err := Translate(st, Options{Resolved: true, SSLDir: "/ssl"})
+			res, err := Translate(st, Options{Resolved: true, SSLDir: "/ssl", NameServers: tc.ns})
 			if err != nil {
 				t.Fatalf("Translate: %v", err)
 			}
