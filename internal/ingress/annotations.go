@@ -125,14 +125,18 @@ func init() {
 	reject("request mirroring is not available", "mirror-target", "mirror-uri", "mirror-request-body", "mirror-host")
 	reject("ModSecurity is not available", "enable-modsecurity", "enable-owasp-core-rules", "modsecurity-transaction-id",
 		"modsecurity-snippet")
-	reject("not available: write the redirect as a server-snippet", "permanent-redirect", "permanent-redirect-code",
-		"temporal-redirect", "temporal-redirect-code", "app-root", "from-to-www-redirect")
+	sup("return CODE URL in the Ingress's locations (301 and 302 by default; temporal-redirect wins, as ingress-nginx)",
+		"permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code")
+	sup("302 from / to the path on the Ingress's hosts", "app-root")
+	sup("proxy_set_header Connection VALUE instead of the upgrade-aware default (a value without upgrade stops WebSockets)", "connection-proxy-header")
+	sup("ssl_ciphers and ssl_prefer_server_ciphers on the Ingress's hosts", "ssl-ciphers", "ssl-prefer-server-ciphers")
+	reject("not available: write the redirect as a server-snippet", "from-to-www-redirect")
 	reject("not available", "upstream-hash-by-subset", "upstream-hash-by-subset-size", "server-alias",
 		"limit-whitelist", "limit-allowlist", "global-rate-limit",
 		"global-rate-limit-window", "global-rate-limit-key", "global-rate-limit-ignored-cidrs", "service-upstream",
 		"proxy-ssl-secret", "proxy-ssl-verify", "proxy-ssl-verify-depth", "proxy-ssl-name", "proxy-ssl-server-name",
-		"proxy-ssl-ciphers", "proxy-ssl-protocols", "custom-headers", "connection-proxy-header", "enable-opentelemetry",
-		"opentelemetry-trust-incoming-span", "enable-opentracing", "stream-snippet", "ssl-ciphers", "ssl-prefer-server-ciphers")
+		"proxy-ssl-ciphers", "proxy-ssl-protocols", "custom-headers", "enable-opentelemetry",
+		"opentelemetry-trust-incoming-span", "enable-opentracing", "stream-snippet")
 }
 
 // Annotations returns the migration table, sorted by support then name.
@@ -181,6 +185,8 @@ type ingConf struct {
 	basicAuth                                *basicAuth
 	clientCert                               *clientCert
 	extAuth                                  *extAuth
+	redirect, connHeader                     value
+	server                                   serverConf
 	customErrors                             value
 	defaultBackend                           value
 	upstreamVhost, forwardedPrefix           value
@@ -360,6 +366,7 @@ func parseAnnotations(ing *netv1.Ingress, allowSnippets bool) *ingConf {
 	c.burst = number("limit-burst-multiplier")
 	c.clientCert = parseClientCert(ing.Namespace, get, boolean, bad)
 	c.extAuth = parseExtAuth(c, get, boolean, bad, allowSnippets)
+	parseRedirects(c, get, boolean, bad)
 	c.limitRate = number("limit-rate")
 	c.limitRateAfter = number("limit-rate-after")
 	c.redirectFrom, c.redirectTo = get("proxy-redirect-from"), get("proxy-redirect-to")

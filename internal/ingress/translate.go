@@ -210,6 +210,7 @@ type host struct {
 	// clientCert is the client certificate authentication of the oldest
 	// Ingress on the host that asks for it (it is the server's TLS).
 	clientCert *clientCert
+	conf       serverConf
 }
 
 type pathRule struct {
@@ -301,6 +302,9 @@ func (t *translation) build(ings []*netv1.Ingress, confs []*ingConf) *config.AST
 					h.tls = "-" // TLS asked for: ssl-redirect applies, with the default certificate
 				}
 			}
+		}
+		for _, rule := range ing.Spec.Rules {
+			getHost(rule.Host, c).conf.merge(c.server)
 		}
 		if c.clientCert != nil && t.readClientCA(c.key, c.clientCert) {
 			for _, rule := range ing.Spec.Rules {
@@ -414,6 +418,7 @@ func (t *translation) server(h *host) *config.Directive {
 	if h.clientCert != nil {
 		body = append(body, h.clientCert.server()...)
 	}
+	body = append(body, h.conf.statements()...)
 	body = append(body, t.g.serverSnippet...)
 	body = append(body, h.snippet...)
 
@@ -501,6 +506,7 @@ func (t *translation) location(h *host, r *pathRule, match []string) []*config.D
 	if c.cors != nil {
 		out = append(out, t.cors(c.cors)...)
 	}
+	out = append(out, redirectLocation(c)...)
 	if c.rewriteTarget.set {
 		re := r.path
 		if r.typ == netv1.PathTypeExact {
@@ -625,9 +631,13 @@ func (t *translation) headers(c *ingConf) []*config.Directive {
 	if c.forwardedPrefix.set {
 		out = append(out, stmt(c.forwardedPrefix.pos, "proxy_set_header", "X-Forwarded-Prefix", c.forwardedPrefix.s))
 	}
+	conn := "$connection_upgrade"
+	if c.connHeader.set {
+		conn = c.connHeader.s
+	}
 	out = append(out,
 		stmt(p, "proxy_set_header", "Upgrade", "$http_upgrade"),
-		stmt(p, "proxy_set_header", "Connection", "$connection_upgrade"),
+		stmt(posOr(c.connHeader, p), "proxy_set_header", "Connection", conn),
 	)
 	return out
 }
