@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh is the one command that checks wsgate: dependencies, vet, the
-# unit and differential tests, a race-detector pass, a short run of every
+# unit and differential tests (the RFC 6455 conformance suite,
+# internal/conformance, among them), a race-detector pass, a short run of every
 # fuzz target, and the real-client end-to-end suites. It prints a summary
 # and exits non-zero if any step failed.
 #
@@ -156,6 +157,8 @@ if command -v node >/dev/null && [ -x "$chromium_bin" ] && [ -d e2e/node_modules
 	step "e2e chromium demo page through wsgate" ./e2e/browser/run.sh
 	# The live status page (ws_status); screenshots in e2e/out.
 	step "e2e chromium status page (ws_status)" node e2e/browser/status.test.mjs e2e/out
+	# The tutorial's page and its WebSocket over HTTP/2 (RFC 8441).
+	step "e2e chromium page and WebSocket over h2" ./e2e/browser/h2.sh
 fi
 
 total=$(($(date +%s) - t_start))

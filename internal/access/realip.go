@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"wsgate/internal/config"
+	"wsgate/internal/fwdaddr"
 	"wsgate/internal/proxyproto"
 	"wsgate/internal/vars"
 )
@@ -14,7 +15,7 @@ import (
 // the trusted addresses and where they name the client. nil is the
 // module off.
 type RealIP struct {
-	from      []netip.Prefix
+	from      fwdaddr.Trusted
 	kind      realIPKind
 	header    string // the header's name, for realIPHeader
 	recursive bool
@@ -93,13 +94,11 @@ func (ri *RealIP) trusted(a netip.Addr) bool {
 		return ri.unix
 	}
 	a = a.Unmap()
-	for _, p := range ri.from {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return ri.from.Contains(a)
 }
+
+// Contains is trusted, for fwdaddr's walk (fwdaddr.Trust).
+func (ri *RealIP) Contains(a netip.Addr) bool { return ri.trusted(a) }
 
 // Resolve is ngx_http_realip_handler: when addr, the connection's
 // client, is trusted, the client the request names in its header (hdrs,
@@ -113,7 +112,7 @@ func (ri *RealIP) Resolve(addr netip.Addr, hdrs []vars.Header, pp *proxyproto.He
 		return netip.AddrPort{}, false
 	}
 	cur := netip.AddrPortFrom(addr, 0)
-	var rc forwardedRC
+	var rc fwdaddr.RC
 	switch ri.kind {
 	case realIPXFF:
 		rc = ri.forwardedHeaders(&cur, hdrs)
@@ -121,7 +120,7 @@ func (ri *RealIP) Resolve(addr netip.Addr, hdrs []vars.Header, pp *proxyproto.He
 		if pp == nil {
 			return netip.AddrPort{}, false
 		}
-		if rc = ri.forwarded(&cur, pp.SrcAddr); rc != declined {
+		if rc = ri.forwarded(&cur, pp.SrcAddr); rc != fwdaddr.Declined {
 			cur = netip.AddrPortFrom(cur.Addr(), uint16(pp.SrcPort))
 		}
 	default:
@@ -135,93 +134,21 @@ func (ri *RealIP) Resolve(addr netip.Addr, hdrs []vars.Header, pp *proxyproto.He
 		}
 		rc = ri.forwarded(&cur, hdrs[i].Value)
 	}
-	if rc == declined {
+	if rc == fwdaddr.Declined {
 		return netip.AddrPort{}, false
 	}
 	return cur, true
 }
 
-// forwardedRC is what ngx_http_get_forwarded_addr returns.
-type forwardedRC uint8
-
-const (
-	declined  forwardedRC = iota // nothing found: the address stays
-	found                        // the address was taken from the header (NGX_OK)
-	foundDone                    // taken, and an untrusted one stopped the walk (NGX_DONE)
-)
-
-// forwardedHeaders is ngx_http_get_forwarded_addr over nginx 1.22's
-// X-Forwarded-For lines: the last line first; without
-// real_ip_recursive only the last line counts, with it the walk goes on
-// into the line before while every address was trusted.
-func (ri *RealIP) forwardedHeaders(cur *netip.AddrPort, hdrs []vars.Header) forwardedRC {
-	rc, any := declined, false
-	for i := len(hdrs) - 1; i >= 0; i-- {
-		if !strings.EqualFold(hdrs[i].Name, "X-Forwarded-For") {
-			continue
-		}
-		rc = ri.forwarded(cur, hdrs[i].Value)
-		if !ri.recursive {
-			break
-		}
-		if rc == declined && any {
-			rc = foundDone
-			break
-		}
-		if rc != found {
-			break
-		}
-		any = true
-	}
-	return rc
+// forwardedHeaders is ngx_http_get_forwarded_addr over the request's
+// X-Forwarded-For lines, the last first (fwdaddr.Lines).
+func (ri *RealIP) forwardedHeaders(cur *netip.AddrPort, hdrs []vars.Header) fwdaddr.RC {
+	return fwdaddr.Lines(cur, vars.XFFLastFirst(hdrs), ri, ri.recursive)
 }
 
-// forwarded is ngx_http_get_forwarded_addr_internal over one value: from
-// the right, each address is taken while the one before it (at first,
-// the connection's) is trusted; without real_ip_recursive only the last
-// is.
-func (ri *RealIP) forwarded(cur *netip.AddrPort, v string) forwardedRC {
-	taken := false
-	end := len(v) // the value's part not looked at yet is v[:end]
-	for {
-		if !ri.trusted(cur.Addr()) {
-			if taken {
-				return foundDone
-			}
-			return declined
-		}
-		if end <= 0 {
-			break
-		}
-		p := end - 1
-		for ; p > 0; p, end = p-1, end-1 {
-			if v[p] != ' ' && v[p] != ',' {
-				break
-			}
-		}
-		for ; p > 0; p-- {
-			if v[p] == ' ' || v[p] == ',' {
-				p++
-				break
-			}
-		}
-		ap, ok := parseAddrPort(v[p:end])
-		if !ok {
-			if taken {
-				return foundDone
-			}
-			return declined
-		}
-		*cur, taken = ap, true
-		end = p - 1
-		if !ri.recursive || p == 0 {
-			break
-		}
-	}
-	if !taken {
-		return declined
-	}
-	return found
+// forwarded is ngx_http_get_forwarded_addr_internal over one value.
+func (ri *RealIP) forwarded(cur *netip.AddrPort, v string) fwdaddr.RC {
+	return fwdaddr.Value(cur, v, ri, ri.recursive)
 }
 
 // firstHeader is the index of the first line named name, -1 for none.
@@ -232,82 +159,4 @@ func firstHeader(hdrs []vars.Header, name string) int {
 		}
 	}
 	return -1
-}
-
-// parseAddrPort is ngx_parse_addr_port: an address, or an address and a
-// port ("192.0.2.1:8080", "[2001:db8::1]:8080"), the port 1 to 65535;
-// the port is 0 where none is given.
-func parseAddrPort(s string) (netip.AddrPort, bool) {
-	if a, ok := parseAddr(s); ok {
-		return netip.AddrPortFrom(a, 0), true
-	}
-	var host, port string
-	if strings.HasPrefix(s, "[") {
-		i := strings.IndexByte(s, ']')
-		if i < 0 || i == len(s)-1 || s[i+1] != ':' {
-			return netip.AddrPort{}, false
-		}
-		host, port = s[1:i], s[i+2:]
-	} else {
-		i := strings.IndexByte(s, ':')
-		if i < 0 {
-			return netip.AddrPort{}, false
-		}
-		host, port = s[:i], s[i+1:]
-	}
-	n := 0
-	if port == "" {
-		return netip.AddrPort{}, false
-	}
-	for _, c := range []byte(port) {
-		if c < '0' || c > '9' {
-			return netip.AddrPort{}, false
-		}
-		if n = n*10 + int(c-'0'); n > 65535 {
-			return netip.AddrPort{}, false
-		}
-	}
-	if n < 1 {
-		return netip.AddrPort{}, false
-	}
-	a, ok := parseAddr(host)
-	if !ok {
-		return netip.AddrPort{}, false
-	}
-	return netip.AddrPortFrom(a, uint16(n)), true
-}
-
-// parseAddr is ngx_parse_addr: an IPv4 address in dotted decimal
-// (ngx_inet_addr: four parts up to 255 each, leading zeros allowed) or
-// an IPv6 address without a zone.
-func parseAddr(s string) (netip.Addr, bool) {
-	if strings.IndexByte(s, ':') < 0 {
-		var b [4]byte
-		part, n, dots := 0, 0, 0
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			switch {
-			case c >= '0' && c <= '9':
-				if part = part*10 + int(c-'0'); part > 255 {
-					return netip.Addr{}, false
-				}
-				n++
-			case c == '.' && n > 0 && dots < 3:
-				b[dots] = byte(part)
-				dots, part, n = dots+1, 0, 0
-			default:
-				return netip.Addr{}, false
-			}
-		}
-		if dots != 3 || n == 0 {
-			return netip.Addr{}, false
-		}
-		b[3] = byte(part)
-		return netip.AddrFrom4(b), true
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil || !a.Is6() || a.Zone() != "" {
-		return netip.Addr{}, false
-	}
-	return a, true
 }

@@ -3,9 +3,11 @@ package bodyfilter
 import (
 	"fmt"
 	"io"
+	"log/slog"
 
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
+	"wsgate/internal/files"
 	"wsgate/internal/vars"
 )
 
@@ -22,9 +24,10 @@ type CompileFunc func(raw string) (Value, error)
 // Filter is one location's compiled body filters; nil when the location
 // has none. It is immutable and safe for concurrent use.
 type Filter struct {
-	gunzip bool        // gunzip on
-	sub    *subFilter  // sub_filter; nil: none
-	gzip   *gzipFilter // gzip on; nil: off
+	gunzip bool           // gunzip on
+	sub    *subFilter     // sub_filter; nil: none
+	cs     *charsetFilter // charset recoding of what the file handler does not send; nil: none
+	gzip   *gzipFilter    // gzip on; nil: off
 	// static is gzip_static's mode, for the static file handler.
 	static config.GzipStatic
 	// core is ngx_http_gzip_ok's settings and gzip_vary, set when gzip,
@@ -32,14 +35,24 @@ type Filter struct {
 	core *gzipCore
 }
 
+// Options are what Compile needs beyond a location's settings.
+type Options struct {
+	// Charsets are the http context's charset_map tables, for the
+	// charset stage (nil: none).
+	Charsets *files.CharsetTables
+	// Log receives the charset stage's error lines (nil: none).
+	Log *slog.Logger
+}
+
 // Compile compiles a location's body filter directives; it returns nil
 // (and no error) when there are none.
-func Compile(lc *config.LocConf, compile CompileFunc) (*Filter, error) {
+func Compile(lc *config.LocConf, compile CompileFunc, opts Options) (*Filter, error) {
 	gzipOK := lc.Gzip.On || lc.Gzip.Gunzip || lc.Gzip.Static != config.GzipStaticOff
-	if len(lc.Sub.Pairs) == 0 && !gzipOK {
+	cs := compileCharset(&lc.Files, opts.Charsets, opts.Log)
+	if len(lc.Sub.Pairs) == 0 && !gzipOK && cs == nil {
 		return nil, nil
 	}
-	f := &Filter{gunzip: lc.Gzip.Gunzip, static: lc.Gzip.Static}
+	f := &Filter{gunzip: lc.Gzip.Gunzip, static: lc.Gzip.Static, cs: cs}
 	var err error
 	if len(lc.Sub.Pairs) > 0 {
 		if f.sub, err = compileSub(&lc.Sub, compile); err != nil {
@@ -56,6 +69,12 @@ func Compile(lc *config.LocConf, compile CompileFunc) (*Filter, error) {
 	}
 	return f, nil
 }
+
+// LabelsCharset reports whether the filter's charset stage labels the
+// Content-Type of the location's responses with their charset: the
+// proxy's response plan and return then leave it to the stage, which
+// knows the charset the response came with.
+func (f *Filter) LabelsCharset() bool { return f != nil && f.cs != nil }
 
 // Changes reports whether the 200 of a static file of ctype (the
 // Content-Type value) and length would go through a stage for the bound
@@ -127,6 +146,7 @@ type Bound struct {
 
 	gunzip gunzipStage
 	sub    subStage
+	cs     charsetStage
 	gz     gzipStage
 
 	// active are the stages that took the current body, in order;
@@ -169,6 +189,16 @@ func (b *Bound) Start(buf []byte, start, status int, contentLength int64) ([]byt
 			contentLength = -1
 		}
 	}
+	if b.f.cs != nil {
+		var cst *charsetStage
+		if buf, cst = b.cs.start(b.f.cs, buf, start, status, contentLength); cst != nil {
+			b.active[b.n] = cst
+			b.n++
+			if !cst.single {
+				contentLength = -1
+			}
+		}
+	}
 	if b.f.gzip != nil {
 		var v bool
 		if buf, st, v = b.gz.start(b.f.gzip, b.f.core, b.vars, buf, start, status, contentLength); st != nil {
@@ -188,6 +218,17 @@ func (b *Bound) Start(buf []byte, start, status int, contentLength int64) ([]byt
 		return buf, b.active[0]
 	}
 	return buf, b
+}
+
+// KeepsLength is exchange.LengthKeeper for a chain of more than one
+// stage: every stage keeps the length.
+func (b *Bound) KeepsLength() bool {
+	for i := 0; i < b.n; i++ {
+		if !exchange.KeepsLength(b.active[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // link is an io.Writer that feeds a stage.

@@ -29,7 +29,7 @@ func TestGunzip(t *testing.T) {
 	f, err := Compile(&config.LocConf{
 		Gzip: config.GzipConf{Gunzip: true, Vary: true, HTTPVersion: 11, Proxied: config.GzipProxiedOff},
 		Sub:  config.SubConf{Pairs: pairs("world=WORLD")},
-	}, compileTest)
+	}, compileTest, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestGunzip(t *testing.T) {
 
 	// Without sub_filter, which (as nginx's) would take the encoded
 	// bytes as they are.
-	f, _ = Compile(&config.LocConf{Gzip: config.GzipConf{Gunzip: true, Vary: true, HTTPVersion: 11, Proxied: config.GzipProxiedOff}}, compileTest)
+	f, _ = Compile(&config.LocConf{Gzip: config.GzipConf{Gunzip: true, Vary: true, HTTPVersion: 11, Proxied: config.GzipProxiedOff}}, compileTest, Options{})
 	var b Bound
 	b.Bind(f, reqCtx("GET", "HTTP/1.1", "Accept-Encoding: gzip"))
 	h, st := b.Start([]byte(head), 0, 200, int64(len(z)))
@@ -75,7 +75,7 @@ func TestGunzip(t *testing.T) {
 // TestGunzipBroken: a corrupt or cut stream is an error (the response is
 // cut), and a stage ended early lets its goroutine go.
 func TestGunzipBroken(t *testing.T) {
-	f, _ := Compile(&config.LocConf{Gzip: config.GzipConf{Gunzip: true, HTTPVersion: 11, Proxied: config.GzipProxiedOff}}, compileTest)
+	f, _ := Compile(&config.LocConf{Gzip: config.GzipConf{Gunzip: true, HTTPVersion: 11, Proxied: config.GzipProxiedOff}}, compileTest, Options{})
 	head := "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n"
 	z := gzipped(t, strings.Repeat("abc", 10000))
 	tests := []struct {

@@ -76,7 +76,7 @@ func gzipFilterFor(t *testing.T, gc config.GzipConf) *Filter {
 	if gc.Proxied == 0 {
 		gc.Proxied = config.GzipProxiedOff
 	}
-	f, err := Compile(&config.LocConf{Gzip: gc}, compileTest)
+	f, err := Compile(&config.LocConf{Gzip: gc}, compileTest, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestGzipStream(t *testing.T) {
 	f, err := Compile(&config.LocConf{
 		Gzip: config.GzipConf{On: true, CompLevel: 6, HTTPVersion: 11, Proxied: config.GzipProxiedOff},
 		Sub:  config.SubConf{Pairs: pairs("foo=bar")},
-	}, compileTest)
+	}, compileTest, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

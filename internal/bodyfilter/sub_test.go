@@ -47,7 +47,7 @@ const htmlHead = "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/html\r\
 // settings.
 func run(t *testing.T, sc config.SubConf, body string, cuts []int) string {
 	t.Helper()
-	f, err := Compile(&config.LocConf{Sub: sc}, compileTest)
+	f, err := Compile(&config.LocConf{Sub: sc}, compileTest, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestSubMatching(t *testing.T) {
 // passes a write with no replacement on as one piece.
 func TestSubHolds(t *testing.T) {
 	sc := config.SubConf{Pairs: pairs("abcdef=1", "xy=2")}
-	f, _ := Compile(&config.LocConf{Sub: sc}, compileTest)
+	f, _ := Compile(&config.LocConf{Sub: sc}, compileTest, Options{})
 	var b Bound
 	b.Bind(f, &vars.Ctx{})
 	_, st := b.Start([]byte(htmlHead), 0, 200, -1)
@@ -206,7 +206,7 @@ func TestSubHead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			sc := config.SubConf{Pairs: pairs("a=b"), Types: tt.types, LastModified: tt.lm}
-			f, _ := Compile(&config.LocConf{Sub: sc}, compileTest)
+			f, _ := Compile(&config.LocConf{Sub: sc}, compileTest, Options{})
 			var b Bound
 			b.Bind(f, &vars.Ctx{})
 			in := head(tt.ctype, tt.etag)
@@ -223,7 +223,7 @@ func TestSubHead(t *testing.T) {
 		})
 	}
 	// A 101 never.
-	f, _ := Compile(&config.LocConf{Sub: config.SubConf{Pairs: pairs("a=b"), Types: []string{"*"}}}, compileTest)
+	f, _ := Compile(&config.LocConf{Sub: config.SubConf{Pairs: pairs("a=b"), Types: []string{"*"}}}, compileTest, Options{})
 	var b Bound
 	b.Bind(f, &vars.Ctx{})
 	if _, st := b.Start([]byte(head("", "")), 0, 101, -1); st != nil {
@@ -235,7 +235,7 @@ func TestSubHead(t *testing.T) {
 // a response through constant strings allocates nothing.
 func TestSubNoAllocation(t *testing.T) {
 	sc := config.SubConf{Pairs: pairs("foo=bar", "<head>=<head><base href=\"/x/\">"), Once: false}
-	f, _ := Compile(&config.LocConf{Sub: sc}, compileTest)
+	f, _ := Compile(&config.LocConf{Sub: sc}, compileTest, Options{})
 	var b Bound
 	vc := &vars.Ctx{}
 	head := []byte(htmlHead)
@@ -264,7 +264,7 @@ type discard struct{}
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 func Example_subFilter() {
-	f, _ := Compile(&config.LocConf{Sub: config.SubConf{Pairs: pairs("http://backend/=https://example.com/"), Once: false}}, compileTest)
+	f, _ := Compile(&config.LocConf{Sub: config.SubConf{Pairs: pairs("http://backend/=https://example.com/"), Once: false}}, compileTest, Options{})
 	var b Bound
 	b.Bind(f, &vars.Ctx{})
 	head, st := b.Start([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nETag: \"1\"\r\n\r\n"), 0, 200, -1)

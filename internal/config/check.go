@@ -28,7 +28,6 @@ func check(ast *AST, table map[string]*directive) (*Spec, ErrorList) {
 		return c.spec, nil
 	}
 	c.spec.Files = ast.Files
-	c.proxyCache = hasDirective(ast.Main, "proxy_cache")
 	c.checkMain(ast.Globals, ast.Main)
 	return c.spec, c.errs
 }
@@ -43,9 +42,6 @@ type checker struct {
 	http *httpLevel
 	// setVars indexes spec.HTTP.SetVariables by name.
 	setVars map[string]bool
-	// proxyCache is set when the configuration names proxy_cache
-	// anywhere (see setCacheCondition).
-	proxyCache bool
 	// limitRefs are the zones limit_req and limit_conn name.
 	limitRefs []limitRef
 }
@@ -307,7 +303,9 @@ func defaultLocConf() LocConf {
 		KeepaliveRequests:         1000,
 		KeepaliveTime:             time.Hour,
 		ServerTokens:              true,
+		HTTP2ChunkSize:            8 << 10,
 		ResolverTimeout:           30 * time.Second,
+		Cache:                     CacheConf{LockTimeout: 5 * time.Second, LockAge: 5 * time.Second, MinUses: 1, ConvertHead: true},
 		UninitializedVariableWarn: true,
 		AccessLogs:                []AccessLog{{Path: "logs/access.log", Format: "combined"}},
 		WS:                        WSConf{Upgrade: true, ReloadClose: 1012, DrainWindow: 10 * time.Second},
@@ -361,6 +359,7 @@ func (c *checker) finish() {
 		s.ClientHeaderBufferSize = 1 << 10
 		s.LargeClientHeaderBuffers = Buffers{Num: 4, Size: 8 << 10}
 		s.MergeSlashes, s.UnderscoresInHeaders, s.IgnoreInvalidHeaders = true, false, true
+		s.HTTP2 = HTTP2Conf{MaxConcurrentStreams: 128, BodyPrereadSize: 64 << 10, RecvBufferSize: 256 << 10}
 		for _, apply := range c.http.level.srv {
 			apply(s)
 		}

@@ -48,7 +48,7 @@ func directiveFamilies() []func() map[string]*directive {
 		coreDirectives, httpCoreDirectives, errorPageDirectives, rewriteDirectives, accessDirectives, proxyDirectives, headersDirectives,
 		filesDirectives, logDirectives, sslDirectives, http2Directives, upstreamDirectives, mapDirectives, wsDirectives,
 		proxySSLDirectives, statusDirectives, realipDirectives, wsStatusDirectives, limitsDirectives,
-		charsetDirectives, subDirectives, gzipDirectives,
+		charsetDirectives, subDirectives, gzipDirectives, geoDirectives, ssiDirectives, upstreamWSDirectives, cacheDirectives,
 	}
 }
 
@@ -90,12 +90,14 @@ func directiveTable() map[string]*directive {
 		}
 	}
 	const anyCtx = ctxMain | ctxEvents | ctxHTTPAll | ctxUpstream
-	unsupported(anyCtx, "wsgate serves files as they are: rewrite them in the backend", "ssi")
 	unsupported(anyCtx, "wsgate does not implement it", "directio", "aio")
-	unsupported(anyCtx, `use "proxy_pass" to an HTTP backend`, "fastcgi_pass", "uwsgi_pass", "scgi_pass",
-		"grpc_pass", "memcached_pass", "fastcgi_param", "uwsgi_param", "scgi_param", "grpc_set_header", "fastcgi_index")
-	unsupported(anyCtx, "wsgate does not cache responses", "proxy_cache", "proxy_cache_path", "proxy_cache_key",
-		"proxy_cache_valid", "proxy_cache_use_stale")
+	// The content handlers of the other upstream protocols; their settings
+	// are accepted with a notice (directives_nginx.go, passNote).
+	unsupported(anyCtx, `wsgate speaks no FastCGI: serve the application over HTTP (for PHP, php-fpm behind a web server, or the framework's own HTTP server) and use "proxy_pass"`, "fastcgi_pass")
+	unsupported(anyCtx, `wsgate speaks no uwsgi protocol: start uWSGI with "--http-socket" (or "--http") and use "proxy_pass"`, "uwsgi_pass")
+	unsupported(anyCtx, `wsgate speaks no SCGI: serve the application over HTTP and use "proxy_pass"`, "scgi_pass")
+	unsupported(anyCtx, `wsgate speaks no gRPC (HTTP/2 to the backend): use "proxy_pass" to an HTTP/1.1 endpoint of the service, such as a gRPC-Web or grpc-gateway one`, "grpc_pass")
+	unsupported(anyCtx, `wsgate reads no memcached: let the backend read the cache, and use "proxy_pass" to it`, "memcached_pass")
 	unsupported(anyCtx, "proxy_store writes proxied responses as files under root (a mirror); wsgate writes no files: serve them from a mirror the backend keeps, or from a cache in front", "proxy_store", "proxy_store_access")
 	unsupported(anyCtx, "wsgate proxies HTTP and WebSocket only", "stream", "mail")
 	nginxRest(t)

@@ -153,7 +153,7 @@ func filesDirectives() map[string]*directive {
 		}
 		return func(fc *FilesConf) { fc.CharsetTypes = ts }, true
 	})}
-	t["expires"] = &directive{ctx: ctxHTTPAll, min: 1, max: 2, once: true, set: setExpires}
+	t["expires"] = &directive{ctx: ctxHTTPAll | ctxLocIf, min: 1, max: 2, once: true, set: setExpires}
 	t["etag"] = &directive{ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: flag(func(fc *FilesConf) *bool { return &fc.ETag })}
 	t["if_modified_since"] = &directive{ctx: ctxHTTPAll, min: 1, max: 1, once: true,
 		set: enum(func(fc *FilesConf) *string { return &fc.IfModifiedSince }, "off", "exact", "before")}

@@ -1,5 +1,7 @@
 package config
 
+import "fmt"
+
 // This file completes the directive table with the rest of nginx: every
 // directive of the nginx 1.22 modules that Debian builds (and of
 // headers-more, which distributions ship) that no module family
@@ -9,6 +11,13 @@ package config
 // testdata/nginx-directives.txt). An entry here never replaces one a family
 // or directiveTable set: a directive someone implements leaves this list
 // by itself.
+
+// passNote is the notice for a setting of a module whose content handler
+// (pass, e.g. "fastcgi_pass") wsgate refuses: without it the setting has
+// nothing to act on, in nginx as here.
+func passNote(pass, protocol string) string {
+	return "only \"" + pass + "\" would use it, and wsgate speaks no " + protocol + " (" + pass + " is refused)"
+}
 
 // nginxRest adds the entries below to t where t has none.
 func nginxRest(t map[string]*directive) {
@@ -41,10 +50,11 @@ func nginxRest(t map[string]*directive) {
 	// compresses: Go's compress/gzip has its own.
 	ignore(ctxHTTPAll, "gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer")
 	note(ctxHTTPAll, "Go's compress/gzip sizes its own buffers", "gunzip_buffers")
-	note(ctxHTTPAll, http2Note, "http2_recv_buffer_size", "http2_pool_size", "http2_max_concurrent_streams",
-		"http2_max_concurrent_pushes", "http2_max_requests", "http2_max_field_size", "http2_max_header_size",
-		"http2_body_preread_size", "http2_streams_index_size", "http2_recv_timeout", "http2_idle_timeout",
-		"http2_chunk_size", "http2_push_preload", "http2_push")
+	for name, instead := range http2Obsolete {
+		note(ctxSrvAll, fmt.Sprintf("the %q directive is obsolete, use the %q directive instead", name, instead), name)
+	}
+	note(ctxSrvAll, "wsgate has no use for it (its HTTP/2 streams are kept in a map)", "http2_pool_size", "http2_streams_index_size")
+	note(ctxHTTPAll, "wsgate does not push (HTTP/2 server push, which nginx 1.25.1 removed): clients request what a page needs themselves", "http2_push_preload", "http2_push", "http2_max_concurrent_pushes")
 	note(ctxSrvAll, "wsgate does not accept TLS early data (0-RTT): Go's crypto/tls accepts none on a server, so clients send their request after the handshake, a round trip later, and no request can be replayed; $ssl_early_data is always empty", "ssl_early_data")
 	note(ctxSrvAll, "Go's crypto/tls sizes TLS records itself: small ones while a connection starts, then up to 16 KiB", "ssl_buffer_size")
 
@@ -54,8 +64,9 @@ func nginxRest(t map[string]*directive) {
 	unsupported("wsgate serves no HTTP/3 (QUIC); clients use the TCP listeners", "http3", "http3_hq",
 		"http3_max_concurrent_streams", "http3_stream_buffer_size", "quic_active_connection_id_limit", "quic_bpf",
 		"quic_gso", "quic_host_key", "quic_retry")
+	unsupported(`NGINX Plus's active checks are "ws_health_check" in the upstream block`, "health_check")
 
-	unsupported(`use "proxy_pass" to an HTTP backend`,
+	note(ctxHTTPAll|ctxLocIf, passNote("fastcgi_pass", "FastCGI"), "fastcgi_param", "fastcgi_index",
 		"fastcgi_split_path_info", "fastcgi_store", "fastcgi_store_access", "fastcgi_buffering",
 		"fastcgi_request_buffering", "fastcgi_ignore_client_abort", "fastcgi_bind", "fastcgi_socket_keepalive",
 		"fastcgi_connect_timeout", "fastcgi_send_timeout", "fastcgi_send_lowat", "fastcgi_buffer_size",
@@ -69,7 +80,7 @@ func nginxRest(t map[string]*directive) {
 		"fastcgi_next_upstream", "fastcgi_next_upstream_tries", "fastcgi_next_upstream_timeout",
 		"fastcgi_pass_header", "fastcgi_hide_header", "fastcgi_ignore_headers", "fastcgi_catch_stderr",
 		"fastcgi_keep_conn")
-	unsupported(`use "proxy_pass" to an HTTP backend`,
+	note(ctxHTTPAll|ctxLocIf, passNote("uwsgi_pass", "the uwsgi protocol"), "uwsgi_param",
 		"uwsgi_modifier1", "uwsgi_modifier2", "uwsgi_store", "uwsgi_store_access", "uwsgi_buffering",
 		"uwsgi_request_buffering", "uwsgi_ignore_client_abort", "uwsgi_bind", "uwsgi_socket_keepalive",
 		"uwsgi_connect_timeout", "uwsgi_send_timeout", "uwsgi_buffer_size", "uwsgi_pass_request_headers",
@@ -85,7 +96,7 @@ func nginxRest(t map[string]*directive) {
 		"uwsgi_ssl_name", "uwsgi_ssl_server_name", "uwsgi_ssl_verify", "uwsgi_ssl_verify_depth",
 		"uwsgi_ssl_trusted_certificate", "uwsgi_ssl_crl", "uwsgi_ssl_certificate", "uwsgi_ssl_certificate_key",
 		"uwsgi_ssl_password_file", "uwsgi_ssl_conf_command")
-	unsupported(`use "proxy_pass" to an HTTP backend`,
+	note(ctxHTTPAll|ctxLocIf, passNote("scgi_pass", "SCGI"), "scgi_param",
 		"scgi_store", "scgi_store_access", "scgi_buffering", "scgi_request_buffering", "scgi_ignore_client_abort",
 		"scgi_bind", "scgi_socket_keepalive", "scgi_connect_timeout", "scgi_send_timeout", "scgi_buffer_size",
 		"scgi_pass_request_headers", "scgi_pass_request_body", "scgi_intercept_errors", "scgi_read_timeout",
@@ -96,26 +107,24 @@ func nginxRest(t map[string]*directive) {
 		"scgi_cache_background_update", "scgi_temp_path", "scgi_max_temp_file_size", "scgi_temp_file_write_size",
 		"scgi_next_upstream", "scgi_next_upstream_tries", "scgi_next_upstream_timeout", "scgi_pass_header",
 		"scgi_hide_header", "scgi_ignore_headers")
-	unsupported(`use "proxy_pass" to an HTTP backend (wsgate speaks no gRPC)`,
+	note(ctxHTTPAll|ctxLocIf, passNote("grpc_pass", "gRPC"), "grpc_set_header",
 		"grpc_bind", "grpc_socket_keepalive", "grpc_connect_timeout", "grpc_send_timeout", "grpc_intercept_errors",
 		"grpc_buffer_size", "grpc_read_timeout", "grpc_next_upstream", "grpc_next_upstream_tries",
 		"grpc_next_upstream_timeout", "grpc_pass_header", "grpc_hide_header", "grpc_ignore_headers",
 		"grpc_ssl_session_reuse", "grpc_ssl_protocols", "grpc_ssl_ciphers", "grpc_ssl_name", "grpc_ssl_server_name",
 		"grpc_ssl_verify", "grpc_ssl_verify_depth", "grpc_ssl_trusted_certificate", "grpc_ssl_crl",
 		"grpc_ssl_certificate", "grpc_ssl_certificate_key", "grpc_ssl_password_file", "grpc_ssl_conf_command")
-	unsupported(`use "proxy_pass" to an HTTP backend`,
+	note(ctxHTTPAll|ctxLocIf, passNote("memcached_pass", "the memcached protocol"),
 		"memcached_bind", "memcached_socket_keepalive", "memcached_connect_timeout", "memcached_send_timeout",
 		"memcached_buffer_size", "memcached_read_timeout", "memcached_next_upstream",
 		"memcached_next_upstream_tries", "memcached_next_upstream_timeout", "memcached_gzip_flag")
 
-	unsupported("wsgate does not cache responses", "proxy_cache_min_uses", "proxy_cache_max_range_offset",
-		"proxy_cache_methods", "proxy_cache_lock", "proxy_cache_lock_timeout", "proxy_cache_lock_age",
-		"proxy_cache_revalidate", "proxy_cache_convert_head", "proxy_cache_background_update", "slice")
+	unsupported("a cached response is served whole, not by byte ranges", "proxy_cache_max_range_offset", "slice")
 	unsupported("wsgate passes Range to the backend and relays its answer; it cuts no ranges out of proxied responses: let the backend answer ranges", "proxy_force_ranges")
 	unsupported("responses are relayed as the backend sends them; change them there", "max_ranges")
-	unsupported("wsgate does not transform response bodies; change them in the backend",
-		"ssi_silent_errors", "ssi_ignore_recycled_buffers",
-		"ssi_min_file_chunk", "ssi_value_length", "ssi_types", "ssi_last_modified", "add_before_body",
+	note(ctxHTTPAll, ssiNote, "ssi_silent_errors", "ssi_ignore_recycled_buffers", "ssi_min_file_chunk",
+		"ssi_value_length", "ssi_types", "ssi_last_modified")
+	unsupported("wsgate does not transform response bodies; change them in the backend", "add_before_body",
 		"add_after_body", "addition_types", "xml_entities", "xslt_stylesheet", "xslt_param", "xslt_string_param",
 		"xslt_types", "xslt_last_modified", "image_filter", "image_filter_jpeg_quality",
 		"image_filter_webp_quality", "image_filter_sharpen", "image_filter_transparency",
@@ -129,7 +138,7 @@ func nginxRest(t map[string]*directive) {
 	unsupported("let the backend send response headers", "userid",
 		"userid_service", "userid_name", "userid_domain", "userid_path", "userid_expires", "userid_flags",
 		"userid_p3p", "userid_mark")
-	unsupported(`use "map" to compute values from variables`, "geo", "split_clients", "modern_browser",
+	unsupported(`use "map" to compute values from variables`, "modern_browser",
 		"ancient_browser", "modern_browser_value", "ancient_browser_value")
 	unsupported("pass the client address to the backend and look it up there", "geoip_country", "geoip_org",
 		"geoip_city", "geoip_proxy", "geoip_proxy_recursive")

@@ -59,16 +59,16 @@ func TestNginxDirectivesKnown(t *testing.T) {
 
 // TestConfigureArgs: -V's configure arguments follow the directive table:
 // the SSL module and the rewrite module (return works) are claimed,
-// HTTP/2 and HTTP/3 are not, headers-more is added as a
+// HTTP/2 is, HTTP/3 is not, headers-more is added as a
 // third-party module, and every probe is a directive nginx has.
 func TestConfigureArgs(t *testing.T) {
 	args := " " + ConfigureArgs() + " "
-	for _, want := range []string{" --with-http_ssl_module ", " --without-http-cache ", " --without-http_fastcgi_module ", " --add-module=../headers-more-nginx-module "} {
+	for _, want := range []string{" --with-http_ssl_module ", " --with-http_v2_module ", " --without-http_fastcgi_module ", " --without-http_ssi_module ", " --add-module=../headers-more-nginx-module "} {
 		if !strings.Contains(args, want) {
 			t.Errorf("got %q; want %q in it", args, want)
 		}
 	}
-	for _, not := range []string{"http_v2", "http_v3", "rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive"} {
+	for _, not := range []string{"http-cache", "http_v3", "rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive", "http_geo_module", "http_split_clients_module", "http_charset_module"} {
 		if strings.Contains(args, not) {
 			t.Errorf("got %q; want no %q in it (claimed and not built, or built and denied)", args, not)
 		}
@@ -100,16 +100,33 @@ func TestDirectiveWording(t *testing.T) {
 		{desc: "sub_filter_types", conf: "server { location / { sub_filter_types text/css; } }"},
 		{desc: "sub_filter empty pattern", conf: "server { location / { sub_filter '' x; } }", err: `empty search pattern`},
 		{desc: "sub_filter in if", conf: "server { location / { if ($uri) { sub_filter a b; } } }", err: `"sub_filter" directive is not allowed here`},
-		{desc: "ssi_types", conf: "server { ssi_types text/x; }", err: `"ssi_types" directive is not supported by wsgate; `},
-		{desc: "fastcgi_split_path_info", conf: "server { location / { fastcgi_split_path_info ^(.+)$; } }", err: `"fastcgi_split_path_info" directive is not supported by wsgate; use "proxy_pass"`},
-		{desc: "proxy_cache_lock", conf: "server { location / { proxy_cache_lock on; } }", err: `"proxy_cache_lock" directive is not supported by wsgate; wsgate does not cache`},
+		{desc: "ssi_types", conf: "server { ssi_types text/x; }", notice: `"ssi_types" accepted and ignored: they act only under "ssi on"`},
+		{desc: "ssi off", conf: "server { location / { ssi off; } }", notice: `"ssi off" accepted`},
+		{desc: "ssi on", conf: "server { location / { ssi on; } }", err: `"ssi on" is not supported by wsgate: it does not process server-side includes`},
+		{desc: "ssi bad", conf: "server { ssi maybe; }", err: `invalid value "maybe" in "ssi" directive, it must be "on" or "off"`},
+		{desc: "fastcgi_split_path_info", conf: "server { location / { fastcgi_split_path_info ^(.+)$; } }", notice: `"fastcgi_split_path_info" accepted and ignored: only "fastcgi_pass" would use it`},
+		{desc: "fastcgi_param", conf: "server { fastcgi_param A b; } server { location / { fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name; } }", notice: `"fastcgi_param" accepted and ignored: only "fastcgi_pass" would use it, and wsgate speaks no FastCGI`},
+		{desc: "fastcgi_pass", conf: "server { location / { fastcgi_pass 127.0.0.1:9000; } }", err: `"fastcgi_pass" directive is not supported by wsgate; wsgate speaks no FastCGI: serve the application over HTTP`},
+		{desc: "uwsgi_pass", conf: "server { location / { uwsgi_pass 127.0.0.1:9000; } }", err: `wsgate speaks no uwsgi protocol: start uWSGI with "--http-socket"`},
+		{desc: "grpc_pass", conf: "server { location / { grpc_pass grpc://127.0.0.1:9000; } }", err: `wsgate speaks no gRPC`},
+		{desc: "grpc_set_header", conf: "server { location / { grpc_set_header A b; } }", notice: `only "grpc_pass" would use it`},
+		{desc: "memcached_pass", conf: "server { location / { memcached_pass 127.0.0.1:11211; } }", err: `wsgate reads no memcached`},
+		{desc: "scgi_param", conf: "server { scgi_param A b; }", notice: `only "scgi_pass" would use it`},
+		{desc: "proxy_headers_hash in location", conf: "server { location / { proxy_headers_hash_max_size 1024; proxy_headers_hash_bucket_size 128; } }", notice: `"proxy_headers_hash_max_size" accepted and ignored`},
+		{desc: "proxy_cache_max_range_offset", conf: "server { location / { proxy_cache_max_range_offset 1; } }", err: `"proxy_cache_max_range_offset" directive is not supported by wsgate; a cached response is served whole`},
 		{desc: "ssl on", conf: "server { listen 443; ssl on; ssl_certificate c; ssl_certificate_key k; }", notice: `the "ssl" directive is deprecated, use the "listen ... ssl" directive instead`},
 		{desc: "ssl on without a certificate", conf: "server { listen 443; ssl on; }", err: `no "ssl_certificate" is defined for the "listen ... ssl" directive`},
 		{desc: "quic listen", conf: "server { listen 443 quic; }", err: `listen parameter "quic" is not supported by wsgate`},
 		{desc: "ssl_early_data", conf: "server { ssl_early_data on; }", notice: `"ssl_early_data" accepted and ignored: wsgate does not accept TLS early data`},
-		{desc: "http2 tuning", conf: "http2_max_concurrent_streams 64; server { }", notice: `"http2_max_concurrent_streams" accepted and ignored: wsgate serves HTTP/1.1 only`},
-		{desc: "listen http2", conf: "server { listen 8443 http2; }", notice: `listen parameter "http2": wsgate serves HTTP/1.1 only`},
-		{desc: "http2 on", conf: "server { listen 8443; http2 on; }", notice: `"http2 on": wsgate serves HTTP/1.1 only`},
+		{desc: "http2 tuning", conf: "http2_max_concurrent_streams 64; http2_recv_buffer_size 128k; server { http2_chunk_size 16k; http2_body_preread_size 1m; }"},
+		{desc: "http2_chunk_size in a location", conf: "server { location / { http2_chunk_size 16k; } }"},
+		{desc: "http2_chunk_size 0", conf: "server { location / { http2_chunk_size 0; } }", err: `the http2 chunk size cannot be 0`},
+		{desc: "http2_recv_buffer_size in a server", conf: "server { http2_recv_buffer_size 1m; }", err: `"http2_recv_buffer_size" directive is not allowed here`},
+		{desc: "http2_idle_timeout", conf: "server { http2_idle_timeout 3m; }", notice: `the "http2_idle_timeout" directive is obsolete, use the "keepalive_timeout" directive instead`},
+		{desc: "http2_max_field_size", conf: "http2_max_field_size 8k; server { }", notice: `the "http2_max_field_size" directive is obsolete, use the "large_client_header_buffers" directive instead`},
+		{desc: "http2_push", conf: "server { location / { http2_push /style.css; } }", notice: `"http2_push" accepted and ignored: wsgate does not push`},
+		{desc: "listen http2", conf: "server { listen 8443 http2; }"},
+		{desc: "http2 on", conf: "server { listen 8443; http2 on; }"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

@@ -35,7 +35,7 @@ func Lint(s *Spec) []Warning {
 			for _, ln := range srv.Listens {
 				if ln.HTTP2 {
 					l.add(ln.Pos,
-						fmt.Sprintf("listen %s has http2 and the server proxies WebSockets (location %q): nginx 1.22 cannot carry WebSockets over HTTP/2 (RFC 8441), so clients must open a separate HTTP/1.1 connection for them (wsgate serves HTTP/1.1 only, so it is not affected today)", ln.Addr, wsLoc.Path),
+						fmt.Sprintf("listen %s has http2 and the server proxies WebSockets (location %q): nginx 1.22 cannot carry WebSockets over HTTP/2 (RFC 8441), so clients must open a separate HTTP/1.1 connection for them (wsgate carries them on the HTTP/2 connection)", ln.Addr, wsLoc.Path),
 						"serve WebSockets from a listen without http2 if this file must also run under nginx, e.g. a separate server { listen 8443 ssl; } for the WebSocket locations")
 				}
 			}

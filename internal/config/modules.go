@@ -44,7 +44,9 @@ var nginxModules = []Module{
 	{"mail", false, "mail"},
 	{"http_charset_module", true, "charset"},
 	{"http_gzip_module", true, "gzip"},
-	{"http_ssi_module", true, "ssi"},
+	// "ssi off" is read, but no include is processed: the module is
+	// not claimed (ssi_silent_errors is accepted with a notice only).
+	{"http_ssi_module", true, "ssi_silent_errors"},
 	{"http_userid_module", true, "userid"},
 	{"http_access_module", true, "allow"},
 	{"http_auth_basic_module", true, "auth_basic"},

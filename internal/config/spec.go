@@ -58,6 +58,8 @@ type HTTP struct {
 	CharsetMaps []*CharsetMap
 	// LimitZones are the limit_req_zone and limit_conn_zone lines.
 	LimitZones []*LimitZone
+	// CachePaths are the proxy_cache_path lines.
+	CachePaths []*CachePath
 	// SetVariables are the names (lower-case, without "$") that a set
 	// directive assigns anywhere in the configuration, in the order first
 	// met. As in nginx, each is a variable of the whole http context,
@@ -66,6 +68,11 @@ type HTTP struct {
 	// Implicit is true when the file had top-level server blocks (a sites
 	// file) and wsgate supplied the http context.
 	Implicit bool
+	// Resolver and ResolverTimeout are the http level's resolver lines:
+	// the "server ... resolve" names of an upstream block without its own
+	// use them (0: resolver_timeout's default, 30s).
+	Resolver        *Resolver
+	ResolverTimeout time.Duration
 }
 
 // Server is one server{} block.
@@ -97,6 +104,14 @@ type Server struct {
 	UnderscoresInHeaders     bool          `reload:"keep"` // default off
 	IgnoreInvalidHeaders     bool          `reload:"keep"` // default on
 	TLS                      *TLSConf      `reload:"keep"` // nil unless ssl_certificate is set
+	HTTP2                    HTTP2Conf     `reload:"keep"`
+}
+
+// HTTP2Conf is a server's ngx_http_v2_module settings.
+type HTTP2Conf struct {
+	MaxConcurrentStreams int   // http2_max_concurrent_streams, default 128
+	BodyPrereadSize      int64 // http2_body_preread_size, default 64k
+	RecvBufferSize       int64 // http2_recv_buffer_size (http level), default 256k
 }
 
 // Buffers is a "number size" pair (large_client_header_buffers, proxy_buffers).
@@ -280,6 +295,8 @@ type LocConf struct {
 	ProxyPassRequestHeaders bool  // default on
 	ProxyPassRequestBody    bool  `reload:"keep"` // default on
 	ProxyIgnoreClientAbort  bool  `reload:"keep"` // default off
+	// Cache is the proxy_cache settings.
+	Cache CacheConf `reload:"keep"`
 
 	ClientMaxBodySize int64         `reload:"keep"` // default 1m; 0 disables the check
 	ClientBodyTimeout time.Duration `reload:"keep"` // default 60s
@@ -290,6 +307,9 @@ type LocConf struct {
 	// a keep-alive connection older than this.
 	KeepaliveTime time.Duration `reload:"keep"`
 	ServerTokens  bool          `reload:"keep"` // default on
+	// HTTP2ChunkSize is http2_chunk_size: the largest DATA frame of a
+	// response on HTTP/2 (a tunnel's stream keeps the size it started with).
+	HTTP2ChunkSize int64 `reload:"keep"` // default 8k
 
 	Resolver        *Resolver     `reload:"keep"` // nil: none (a proxy_pass host with variables must be an upstream or an IP)
 	ResolverTimeout time.Duration `reload:"keep"` // default 30s
@@ -575,6 +595,22 @@ type Upstream struct {
 	KeepaliveRequests int           `reload:"keep"` // default 1000
 	KeepaliveTime     time.Duration `reload:"keep"` // default 1h
 	Zone              string        `reload:"keep"`
+
+	// Resolver and ResolverTimeout are the upstream block's own resolver
+	// lines (nginx 1.27.3) for its "server ... resolve" names; nil and 0
+	// take the http level's (HTTP.Resolver, HTTP.ResolverTimeout).
+	Resolver        *Resolver     `reload:"keep"`
+	ResolverTimeout time.Duration `reload:"keep"`
+	// DrainRemoved is ws_drain_removed: how long the tunnels of a peer that
+	// DNS removed may stay before they are closed with 1012; 0: until they
+	// end. DrainWindow paces those closes (ws_drain_window in the
+	// upstream block; -1: unset, the default 10s).
+	DrainRemoved time.Duration `reload:"keep"`
+	DrainWindow  time.Duration `reload:"keep"`
+	// HealthCheck is ws_health_check; nil: passive checks only.
+	HealthCheck *HealthCheck `reload:"keep"`
+	// Rebalance is ws_rebalance; nil: off.
+	Rebalance *Rebalance `reload:"keep"`
 }
 
 // Balance is the balancing method of an upstream.
@@ -602,6 +638,14 @@ type UpstreamServer struct {
 	Backup      bool
 	Down        bool
 	MaxConns    int // 0: unlimited
+	// Resolve is the "resolve" parameter (nginx 1.27.3): the name is
+	// looked up again as its TTL runs out and the peers follow the
+	// answers. Service is "service=NAME" (SRV records, as NGINX Plus).
+	Resolve bool
+	Service string
+	// SlowStart is "slow_start=TIME" (NGINX Plus): a peer that is added or
+	// comes back ramps its weight up from nothing over this long.
+	SlowStart time.Duration
 }
 
 // Map is one map{} block.
@@ -613,15 +657,15 @@ type Map struct {
 	Volatile  bool
 	Default   string
 	Entries   []MapEntry // in file order
-}
-
-// MapEntry is one key/value line of a map.
-type MapEntry struct {
-	Pos    Pos
-	Key    string // exact: lower-cased; regex: pattern without ~/~*; wildcard as written
-	Value  string
-	Regex  bool
-	NoCase bool
+	// Geo, when set, makes the block a geo{} block
+	// (ngx_http_geo_module): Source is then the address variable ("" for
+	// the client's address), and Default, Entries, Hostnames and
+	// Volatile are unused.
+	Geo *Geo
+	// Split, when set, makes the block a split_clients{} block
+	// (ngx_http_split_clients_module): Source is the string hashed, and
+	// Default, Entries, Hostnames and Volatile are unused.
+	Split []SplitPart
 }
 
 // LogFormat is one log_format (the predefined "combined" is always present).

@@ -103,6 +103,16 @@ func (c *Counters) TunnelDone() {
 	c.active.Add(-1)
 }
 
+// TunnelStream counts an HTTP/2 stream that a tunnel took over
+// (RFC 8441) as a connection of its own, which the tunnel's TunnelDone
+// then ends: the HTTP/2 connection under it is counted by Accepted and
+// Closed.
+func (c *Counters) TunnelStream() {
+	if c != nil {
+		c.active.Add(1)
+	}
+}
+
 // Load reads the counters. As in nginx each is read on its own, so
 // figures taken while connections come and go need not add up exactly.
 func (c *Counters) Load() Stats {

@@ -255,3 +255,19 @@ const rejectedHeader = `# Corpus files nginx accepts and wsgate rejects, with ws
 # listed is rejected. Regenerate, never edit by hand:
 #   go test ./internal/corpustest -run TestCorpus -update
 `
+
+// TestRejectedDocumented: every corpus file wsgate rejects
+// (rejected.txt) is named in the README's table of the configurations
+// wsgate refuses, with its reason, so that no rejection goes unexplained.
+// It reads files only (no nginx).
+func TestRejectedDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range readList(t, "rejected.txt") {
+		if !strings.Contains(string(readme), "| `"+name+"` |") {
+			t.Errorf("rejected.txt lists %s; want a row \"| `%s` | ...\" in the README's table of refused corpus files", name, name)
+		}
+	}
+}

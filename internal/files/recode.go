@@ -94,6 +94,21 @@ func (t *CharsetTables) Len() int {
 	return len(t.m)
 }
 
+// Knows reports whether a charset_map names the charset name (either
+// side; without case).
+func (t *CharsetTables) Knows(name string) bool {
+	if t == nil {
+		return false
+	}
+	name = strings.ToLower(name)
+	for k := range t.m {
+		if k[0] == name {
+			return true
+		}
+	}
+	return false
+}
+
 // Find returns the recoding from src to dst (names compared without
 // case, as nginx's charsets are), false when no charset_map joins them.
 func (t *CharsetTables) Find(src, dst string) (*Recode, bool) {
@@ -146,16 +161,21 @@ func decodeUTF8(p []byte) (n uint32, size int, _ bool) {
 	return invalidUTF8, size, true
 }
 
-// recoder is the body filter's state for one response: from UTF-8, the
-// bytes of a sequence that a chunk cut.
-type recoder struct {
+// Recoder is the charset filter's state for one response: the recoding,
+// and, from UTF-8, the bytes of a sequence that a write cut. The static
+// file handler and the body filter chain (internal/bodyfilter) recode
+// with it.
+type Recoder struct {
 	r     *Recode
 	saved []byte
 }
 
-// appendRecoded appends src recoded to dst. last says src ends the body:
+// Reset makes rc recode a new response with r, keeping its buffer.
+func (rc *Recoder) Reset(r *Recode) { rc.r, rc.saved = r, rc.saved[:0] }
+
+// AppendRecoded appends src recoded to dst. last says src ends the body:
 // a sequence still incomplete then is a "?".
-func (rc *recoder) appendRecoded(dst, src []byte, last bool) []byte {
+func (rc *Recoder) AppendRecoded(dst, src []byte, last bool) []byte {
 	r := rc.r
 	switch {
 	case r.single != nil:
@@ -171,7 +191,7 @@ func (rc *recoder) appendRecoded(dst, src []byte, last bool) []byte {
 	}
 	if len(rc.saved) > 0 {
 		src = append(rc.saved, src...)
-		rc.saved = nil
+		rc.saved = rc.saved[:0:0]
 	}
 	for i := 0; i < len(src); {
 		c := src[i]

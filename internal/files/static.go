@@ -148,8 +148,13 @@ func (s *state) send(b *body) Result {
 	if charset == "" {
 		recode = nil
 	}
+	if recode != nil && s.gzipped {
+		// gzip_static's .gz: a body with a Content-Encoding is neither
+		// recoded nor labeled (ngx_http_charset_header_filter).
+		charset, recode = "", nil
+	}
 	if recode != nil {
-		b.rc = &recoder{r: recode}
+		b.rc = &Recoder{r: recode}
 	}
 	wholeOnly := recode != nil && recode.ChangesLength()
 
@@ -264,7 +269,7 @@ type body struct {
 	name []byte
 	f    *os.File
 	err  error
-	rc   *recoder // the charset filter's recoding; nil: none
+	rc   *Recoder // the charset filter's recoding; nil: none
 	// data is the whole file, from the Cache: read from it, not from fh.
 	data []byte
 }
@@ -333,7 +338,7 @@ func (b *body) writeRecoded(off, n int64) {
 			return
 		}
 		off, n = off+k, n-k
-		out = b.rc.appendRecoded(out[:0], in[:k], n == 0)
+		out = b.rc.AppendRecoded(out[:0], in[:k], n == 0)
 		if _, b.err = b.w.Write(out); b.err != nil {
 			return
 		}

@@ -315,9 +315,9 @@ func TestWatchBadSnippet(t *testing.T) {
 	mustSay(t, open, "1", "chat:1")
 
 	before := c.gate.srv.Current()
-	c.create(t, wsIngress("bad", "bad.example.com", "/", "chat", map[string]string{nginxPrefix + "configuration-snippet": "proxy_cache zone;"}))
+	c.create(t, wsIngress("bad", "bad.example.com", "/", "chat", map[string]string{nginxPrefix + "configuration-snippet": "perl Hello::handler;"}))
 	c.waitReload(t, before)
-	c.waitEvent(t, "bad", `"proxy_cache" directive is not supported by wsgate`)
+	c.waitEvent(t, "bad", `"perl" directive is not supported by wsgate`)
 	resp, err := c.gate.client(c.gate.http).Get("http://bad.example.com/")
 	if err != nil {
 		t.Fatal(err)
@@ -330,10 +330,10 @@ func TestWatchBadSnippet(t *testing.T) {
 
 	// Breaking the served Ingress keeps its previous version.
 	broken := chat.DeepCopy()
-	broken.Annotations = map[string]string{nginxPrefix + "configuration-snippet": "proxy_cache zone;", nginxPrefix + "proxy-read-timeout": "5"}
+	broken.Annotations = map[string]string{nginxPrefix + "configuration-snippet": "perl Hello::handler;", nginxPrefix + "proxy-read-timeout": "5"}
 	broken.ResourceVersion = "2"
 	c.update(t, broken)
-	c.waitEvent(t, "chat", `"proxy_cache" directive is not supported by wsgate`)
+	c.waitEvent(t, "chat", `"perl" directive is not supported by wsgate`)
 	mustSay(t, open, "3", "chat:3")
 	fresh := c.open(t, "ws://chat.example.com/ws")
 	mustSay(t, fresh, "4", "chat:4")

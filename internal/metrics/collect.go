@@ -39,6 +39,9 @@ var (
 	descCloseCodes = prometheus.NewDesc("wsgate_websocket_close_codes_total",
 		"WebSocket tunnels by the code of their first Close frame and the side that sent it (wsgate: closed by wsgate itself); none: no Close.",
 		append(tunnelLabels, "side", "code"), nil)
+	descPingRTT = prometheus.NewDesc("wsgate_websocket_ping_rtt_seconds",
+		"Round-trip times of wsgate's own Pings (ws_ping_interval) by the side pinged: the latest answered one of each tunnel, observed when it ends.",
+		append(tunnelLabels, "side"), nil)
 
 	descRequests = prometheus.NewDesc("wsgate_http_requests_total",
 		"Requests that ended, by status class ($status; 101 for a tunnel, counted when it ends).",
@@ -76,7 +79,7 @@ type collector struct{ m *Metrics }
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descTunnelsOpen, descTunnelDuration, descTunnelBytes, descTunnelCloses, descFrames, descPayload,
-		descMessages, descMessageSize, descCloseCodes, descRequests, descHandshakes, descTries,
+		descMessages, descMessageSize, descCloseCodes, descPingRTT, descRequests, descHandshakes, descTries,
 		descHeaderTime, descPeerUp, descPeerFails, descPeerActive, descPeerIdle,
 		descAccepted, descHandled, descConnRequests, descConns,
 	} {
@@ -181,6 +184,11 @@ func collectTunnels(ch chan<- prometheus.Metric, s *tunnelSeries) {
 			n, _, _ := h.read(1)
 			counter(ch, descMessages, n, with(dir, opNames[op])...)
 			histogram(ch, descMessageSize, h, 1, with(dir, opNames[op])...)
+		}
+	}
+	for side, h := range s.rtt {
+		if n, _, _ := h.read(1); n > 0 {
+			histogram(ch, descPingRTT, h, 1e-9, with(sideNames[side])...)
 		}
 	}
 	for i := range s.causes {

@@ -428,3 +428,46 @@ func families(mfs map[string]*dto.MetricFamily, names ...string) string {
 	}
 	return b.String()
 }
+
+// TestPingRTT: a tunnel whose location has wsgate ping both sides shows
+// their round-trip times while it runs and, when it ends, adds one
+// observation per side to the ping RTT histogram.
+func TestPingRTT(t *testing.T) {
+	echo := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	conf := strings.Replace(fmt.Sprintf(metricsConf, echo.Addr, ""),
+		"location /ws/ { proxy_pass http://echo; }", "location /ws/ { proxy_pass http://echo; ws_ping_interval 50ms both; }", 1)
+	g := gatetest.Start(t, gatetest.HTTP(conf), gatetest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+g.Addr+"/ws/", &websocket.DialOptions{Host: "metrics.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.CloseRead(ctx) // reads, and so answers wsgate's Pings, until the Close
+	m := g.Server.Metrics()
+	proxytest.Eventually(t, 10*time.Second, func() bool {
+		open := m.OpenTunnels()
+		if len(open) != 1 {
+			return false
+		}
+		cl, up := open[0].PingRTT()
+		return cl > 0 && up > 0
+	}, "no round-trip time to both sides while the tunnel runs")
+	before := scrape(t, g.Addr, "/metrics")
+	if _, ok := value(before, "wsgate_websocket_ping_rtt_seconds"); ok {
+		t.Errorf("a ping RTT observed before any tunnel ended")
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	proxytest.Eventually(t, 10*time.Second, func() bool { return len(m.OpenTunnels()) == 0 }, "the tunnel did not end")
+	mfs := scrape(t, g.Addr, "/metrics")
+	for _, side := range []string{"client", "upstream"} {
+		labels := []string{"location=location /ws/", "peer=" + echo.Addr, "side=" + side}
+		if got, ok := value(mfs, "wsgate_websocket_ping_rtt_seconds", labels...); got != 1 {
+			t.Errorf("ping RTTs to the %s: got %v (found %v); want 1", side, got, ok)
+		}
+		if got := bucket(mfs, "wsgate_websocket_ping_rtt_seconds", 10, labels...); got != 1 {
+			t.Errorf("ping RTTs to the %s within 10 s: got %v; want 1", side, got)
+		}
+	}
+}

@@ -52,6 +52,9 @@ var (
 	sessionBounds = secondsBounds(0.1, 1, 10, 60, 300, 1800, 3600, 4*3600, 24*3600)
 	// headerBounds are the upstream header time buckets in nanoseconds
 	// (Prometheus' default buckets, 5 ms to 10 s).
+	// rttBounds are the ping round-trip buckets in nanoseconds: 1 ms to
+	// 10 s.
+	rttBounds    = secondsBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
 	headerBounds = secondsBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 )
 

@@ -206,7 +206,13 @@ func (m *Metrics) TunnelEnd(t proxy.Tunnel, res tunnel.Result) {
 		s.causes[i].Add(1)
 	}
 	if t.FrameAware {
-		s.codes[closeSide(o.closeSeen.Load(), &res)][codeIndex(res.CloseCode)].Add(1)
+		s.codes[closeSide(&res)][codeIndex(res.CloseCode)].Add(1)
+	}
+	if res.ClientRTT > 0 {
+		s.rtt[sideClient].observe(uint64(res.ClientRTT))
+	}
+	if res.UpstreamRTT > 0 {
+		s.rtt[sideUpstream].observe(uint64(res.UpstreamRTT))
 	}
 	m.mu.Lock()
 	delete(m.open, id)
@@ -262,9 +268,6 @@ type Tunnel struct {
 	// only by its direction's relay.
 	msgOp  [2]int
 	msgLen [2]uint64
-	// closeSeen is 1 + the direction of the first Close frame relayed; 0
-	// before one.
-	closeSeen atomic.Int32
 }
 
 // Frame counts one frame (tunnel.FrameObserver): atomic adds to the
@@ -284,9 +287,6 @@ func (o *Tunnel) Frame(f tunnel.Frame) {
 	s.frames[d][op].Add(1)
 	s.payload[d][op].Add(f.Length)
 	if op != opText && op != opBinary {
-		if op == opClose && o.closeSeen.Load() == 0 {
-			o.closeSeen.CompareAndSwap(0, int32(1+d))
-		}
 		return
 	}
 	// The tunnel's own counters have one writer each (the direction's
@@ -322,6 +322,16 @@ func (m *Metrics) OpenOn() map[[2]string]int64 {
 		out[[2]string{k.upstream, k.peer}] += s.open.Load()
 	}
 	return out
+}
+
+// PingRTT returns the round-trip times of the latest answered Pings of
+// wsgate's to the tunnel's client and upstream; 0 for a side not pinged
+// or not answered yet.
+func (o *Tunnel) PingRTT() (client, upstream time.Duration) {
+	if o.Info.Handle == nil {
+		return 0, 0
+	}
+	return o.Info.Handle.PingRTT()
 }
 
 // Age is how long t has been open at now.

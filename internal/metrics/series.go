@@ -139,16 +139,15 @@ const (
 
 var sideNames = [numSides]string{"client", "upstream", "wsgate"}
 
-// closeSide is the side of a tunnel's first Close: the direction whose
-// Close frame passed first (seen, 1 + direction; 0 for none, and wsgate's
-// own Close frames are not reported), else wsgate when there was a Close,
-// else, for a tunnel that ended with no Close at all (code "none"), the
-// side that ended it.
-func closeSide(seen int32, res *tunnel.Result) int {
+// closeSide is the side of a tunnel's first Close: the peer that sent
+// it (Result.CloseFrom), else wsgate when there was a Close, else, for a
+// tunnel that ended with no Close at all (code "none"), the side that
+// ended it.
+func closeSide(res *tunnel.Result) int {
 	switch {
-	case seen == 1+dirIn:
+	case res.CloseFrom == tunnel.CauseClient:
 		return sideClient
-	case seen == 1+dirOut:
+	case res.CloseFrom == tunnel.CauseUpstream:
 		return sideUpstream
 	case res.CloseCode != 0:
 		return sideWsgate
@@ -215,6 +214,10 @@ type tunnelSeries struct {
 	bytes    [2]atomic.Uint64 // relayed, frame headers included (tunnel.Result)
 	causes   [maxCauses]atomic.Uint64
 	codes    [numSides][numCodes]atomic.Uint64
+	// rtt are the round-trip times of wsgate's Pings in nanoseconds, by
+	// side pinged (sideClient, sideUpstream): one per tunnel and side
+	// that answered one.
+	rtt [2]*hist
 	// stale is set when a reload removed the series' location or peer
 	// while tunnels were open on it: the last one to end drops it.
 	// Guarded by Metrics.mu.
@@ -222,7 +225,7 @@ type tunnelSeries struct {
 }
 
 func newTunnelSeries(k tunnelKey) *tunnelSeries {
-	s := &tunnelSeries{key: k, duration: newHist(sessionBounds)}
+	s := &tunnelSeries{key: k, duration: newHist(sessionBounds), rtt: [2]*hist{newHist(rttBounds), newHist(rttBounds)}}
 	for d := range s.sizes {
 		for op := range s.sizes[d] {
 			s.sizes[d][op] = newHist(sizeBounds)

@@ -143,6 +143,9 @@ type Tunnel struct {
 	Start      time.Time // when the 101 went to the client
 
 	Pool string // the upstream peer's group (as Try.Pool)
+	// Handle is the tunnel's registry entry, for live readings while it
+	// runs (Handle.PingRTT); nil where no registry follows it.
+	Handle *tunnel.Handle
 }
 
 // Idler is an Observer that may have nothing to observe for a while (the

@@ -88,10 +88,13 @@ func lookup(hs []Header, name string) (string, bool) {
 // ErrHeadTooLarge is returned when a head exceeds 64 KiB.
 var ErrHeadTooLarge = errors.New("message head too large")
 
-// teeReader records every byte read through it.
+// teeReader records every byte read through it. lines counts the bytes
+// of the lines read since it was last zeroed (a head, or one chunk-size
+// line), which maxHeadBytes bounds: raw also holds the body.
 type teeReader struct {
-	br  *bufio.Reader
-	raw bytes.Buffer
+	br    *bufio.Reader
+	raw   bytes.Buffer
+	lines int
 }
 
 func (t *teeReader) line() (string, error) {
@@ -100,7 +103,7 @@ func (t *teeReader) line() (string, error) {
 		frag, err := t.br.ReadSlice('\n')
 		t.raw.Write(frag)
 		line = append(line, frag...)
-		if t.raw.Len() > maxHeadBytes {
+		if t.lines += len(frag); t.lines > maxHeadBytes {
 			return "", ErrHeadTooLarge
 		}
 		if err == bufio.ErrBufferFull {
@@ -162,6 +165,7 @@ func (t *teeReader) headers() ([]Header, error) {
 func (t *teeReader) chunked() ([]byte, error) {
 	var body []byte
 	for {
+		t.lines = 0
 		l, err := t.line()
 		if err != nil {
 			return nil, fmt.Errorf("reading chunk size: %w", err)
@@ -185,6 +189,7 @@ func (t *teeReader) chunked() ([]byte, error) {
 			return nil, fmt.Errorf("reading chunk data: %w", err)
 		}
 		body = append(body, data...)
+		t.lines = 0
 		if l, err := t.line(); err != nil || l != "" {
 			return nil, fmt.Errorf("missing CRLF after chunk data")
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -563,6 +564,44 @@ func FuzzReadRequest(f *testing.F) {
 			t.Fatalf("raw %q is not a prefix of the input %q", r.Raw, data)
 		}
 	})
+}
+
+// TestReadRequestBodySizes: bodies larger than a head may be are read
+// whole, chunked or with a length; only the head and each chunk-size line
+// are bounded by maxHeadBytes.
+func TestReadRequestBodySizes(t *testing.T) {
+	body := strings.Repeat("0123456789abcdef", 300<<10/16)
+	var chunked strings.Builder
+	for rest := body; rest != ""; {
+		n := min(len(rest), 32<<10)
+		fmt.Fprintf(&chunked, "%x\r\n%s\r\n", n, rest[:n])
+		rest = rest[n:]
+	}
+	chunked.WriteString("0\r\n\r\n")
+	for _, tt := range []struct {
+		name, msg, body string
+		wantErr         bool
+	}{
+		{"length", fmt.Sprintf("POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s", len(body), body), body, false},
+		{"chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked.String(), body, false},
+		{"head too large", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", maxHeadBytes) + "\r\n\r\n", "", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ReadRequest(bufio.NewReader(strings.NewReader(tt.msg)))
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("read; want an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(r.Body) != tt.body || string(r.Raw) != tt.msg {
+				t.Fatalf("body of %d bytes, raw of %d; want %d and %d", len(r.Body), len(r.Raw), len(tt.body), len(tt.msg))
+			}
+		})
+	}
 }
 
 func TestPaced(t *testing.T) {

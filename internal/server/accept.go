@@ -136,6 +136,11 @@ func (s *Server) drain() {
 	s.draining.Store(true)
 	s.conns.mu.Lock()
 	for c := range s.conns.conns {
+		if c.h2 != nil {
+			// GOAWAY is written outside the lock.
+			go c.h2.Stop()
+			continue
+		}
 		if !c.busy.Load() {
 			// Unblocks a read of the next request head; the HTTP/1.x
 			// loop then closes the connection.

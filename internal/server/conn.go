@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"wsgate/internal/exchange"
+	"wsgate/internal/h2"
 	"wsgate/internal/http1"
 	"wsgate/internal/metrics"
 	"wsgate/internal/pipeline"
@@ -48,6 +49,9 @@ type conn struct {
 	// detached is set once a request's handler took the connection over
 	// (a tunnel), which then ends it and its count.
 	detached bool
+	// h2 is set on an HTTP/2 connection (guarded by s.conns.mu): a
+	// graceful stop sends GOAWAY through it.
+	h2 *h2.Shutdown
 }
 
 // ServeHTTP1 serves one request through the pipeline. A request that
@@ -109,7 +113,7 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 	}
 	var state *tls.ConnectionState
 	var hello *exchange.ClientHello
-	var plain bool
+	var plain, h2c bool
 	if ln.TLS != nil {
 		tc, h, plainConn, ok := s.handshake(nc, ln.TLS, ln.HandshakeTimeout)
 		hello = h
@@ -131,6 +135,17 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 			state = &cs
 		}
 	}
+	if ln.HTTP2 && ln.TLS == nil && !plain {
+		// h2c with prior knowledge, or HTTP/1.x.
+		nc2, isH2, ok := sniffH2c(c.nc, ln.HandshakeTimeout)
+		if !ok {
+			return
+		}
+		s.conns.mu.Lock()
+		c.nc = nc2
+		s.conns.mu.Unlock()
+		h2c = isH2
+	}
 	xc := &w.xc
 	*xc = exchange.Conn{NetConn: c.nc, ListenAddr: listenAddr, TLS: state != nil, TLSState: state, PlainOnTLS: plain, Serial: serial,
 		Socket: nc, Accepted: accepted, Hello: hello}
@@ -140,6 +155,11 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 	xc.RemoteAddr, xc.RemotePort = w.names.remote.split(nc.RemoteAddr())
 	xc.LocalAddr, xc.LocalPort = w.names.local.split(nc.LocalAddr())
 	xc.ProxyProtocol = pp
+	if h2c || ln.HTTP2 && state != nil && state.NegotiatedProtocol == "h2" {
+		s.serveH2(c, w, ln)
+		*xc = exchange.Conn{}
+		return
+	}
 	s.pipe.Open(&w.pc, xc)
 	w.pc.SetContent(snapshot.ContentProxy, s.proxy.Conn(xc, &w.local))
 	w.pc.SetContent(snapshot.ContentMetrics, metrics.Handler{M: s.metrics})

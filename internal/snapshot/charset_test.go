@@ -11,9 +11,9 @@ import (
 )
 
 // TestCharsetRecodeChecks: a location that recodes needs a charset_map
-// between its two charsets (nginx's "no charset_map" at start), and wsgate
-// recodes static files only, so recoding a proxied or returned response is
-// refused rather than sent unrecoded under the new label.
+// between its two charsets (nginx's "no charset_map" at start); proxied
+// and returned responses are recoded as static files are (the body
+// filter's charset stage), also under override_charset.
 func TestCharsetRecodeChecks(t *testing.T) {
 	tests := []struct {
 		name, body, want string
@@ -22,12 +22,9 @@ func TestCharsetRecodeChecks(t *testing.T) {
 		{"reverse map", `charset_map a b { 41 42; } server { charset A; source_charset B; }`, ""},
 		{"same charset", `server { charset utf-8; source_charset UTF-8; location /p { proxy_pass http://127.0.0.1:9; } }`, ""},
 		{"no map", `server { charset b; source_charset a; }`, `no "charset_map" between the charsets "a" and "b"`},
-		{"proxied", `charset_map a b { 41 42; } server { charset b; source_charset a; location /p { proxy_pass http://127.0.0.1:9; } }`,
-			`"source_charset" is supported by wsgate for static files only`},
-		{"returned", `charset_map a b { 41 42; } server { location /r { charset b; source_charset a; return 200 x; } }`,
-			`"source_charset" is supported by wsgate for static files only`},
-		{"override proxied", `charset_map a b { 41 42; } server { location /p { charset b; override_charset on; proxy_pass http://127.0.0.1:9; } }`,
-			`"override_charset on" with "charset_map" is not supported by wsgate`},
+		{"proxied", `charset_map a b { 41 42; } server { charset b; source_charset a; location /p { proxy_pass http://127.0.0.1:9; } }`, ""},
+		{"returned", `charset_map a b { 41 42; } server { location /r { charset b; source_charset a; return 200 x; } }`, ""},
+		{"override proxied", `charset_map a b { 41 42; } server { location /p { charset b; override_charset on; proxy_pass http://127.0.0.1:9; } }`, ""},
 		{"override without maps", `server { location /p { charset b; override_charset on; proxy_pass http://127.0.0.1:9; } }`, ""},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"wsgate/internal/config"
+	"wsgate/internal/h2"
 	"wsgate/internal/http1"
 )
 
@@ -38,6 +39,15 @@ type Listen struct {
 	// Conn is the HTTP/1.x connection configuration of the default
 	// server. Logger and Stopping are the server's to set on a copy.
 	Conn http1.ConnConfig
+	// HTTP2 is set when a listen of Addr has http2 (or its server "http2
+	// on"): ALPN offers h2 on ssl, and a plain address takes the h2c
+	// preface beside HTTP/1.x requests.
+	HTTP2 bool
+	// H2 is the HTTP/2 connection configuration of the default server,
+	// with ExtendedConnect set where a server of Addr proxies (and so
+	// may carry a WebSocket, RFC 8441). Logger and Stats are the
+	// server's to set on a copy.
+	H2 h2.Config
 }
 
 // buildListens compiles every listening address of s, in the order the
@@ -45,10 +55,13 @@ type Listen struct {
 func buildListens(s *Snapshot, env *Env, errs *config.ErrorList) {
 	tlsConfs := buildTLS(s, env, errs)
 	s.listenAt = map[string]*Listen{}
-	pp := map[string]bool{}
+	pp, h2Addr, proxied := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, srv := range s.Spec.HTTP.Servers {
+		prox := proxies(srv.Locations) || proxies(srv.Named)
 		for _, l := range srv.Listens {
 			pp[l.Addr] = pp[l.Addr] || l.ProxyProtocol
+			h2Addr[l.Addr] = h2Addr[l.Addr] || l.HTTP2
+			proxied[l.Addr] = proxied[l.Addr] || prox
 		}
 	}
 	for _, srv := range s.Spec.HTTP.Servers {
@@ -84,12 +97,36 @@ func buildListens(s *Snapshot, env *Env, errs *config.ErrorList) {
 				KeepaliveTimeout:  lc.KeepaliveTimeout,
 				KeepaliveRequests: lc.KeepaliveRequests,
 				KeepaliveTime:     lc.KeepaliveTime,
+				H2ChunkSize:       int(lc.HTTP2ChunkSize),
 			}
 			cfg.ServerName = ServerInfo{Version: env.Version, Tokens: lc.ServerTokens}.Name()
+			ln.HTTP2 = h2Addr[l.Addr]
+			ln.H2 = h2.Config{
+				Head:                 cfg.Head,
+				MaxConcurrentStreams: uint32(cs.HTTP2.MaxConcurrentStreams),
+				BodyPrereadSize:      uint32(cs.HTTP2.BodyPrereadSize),
+				ChunkSize:            int(lc.HTTP2ChunkSize),
+				RecvBufferSize:       int(cs.HTTP2.RecvBufferSize),
+				ClientHeaderTimeout:  cfg.ClientHeaderTimeout,
+				Limits:               cfg.Limits,
+				ServerName:           cfg.ServerName,
+				ExtendedConnect:      proxied[l.Addr],
+			}
 			s.listenAt[l.Addr] = ln
 			s.Listens = append(s.Listens, ln)
 		}
 	}
+}
+
+// proxies reports whether a location of locs (or one nested in it)
+// proxies: wsgate upgrades a WebSocket handshake to any of them.
+func proxies(locs []*config.Location) bool {
+	for _, l := range locs {
+		if l.Conf.ProxyPass != nil || proxies(l.Locations) {
+			return true
+		}
+	}
+	return false
 }
 
 // Listen returns the compiled listening address addr, nil if s has none.

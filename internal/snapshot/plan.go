@@ -115,13 +115,7 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 				continue
 			}
 		}
-		var ops []config.RewriteOp
-		if loc.Location != nil {
-			ops = loc.Location.Rewrite
-		} else if loc.Server != nil {
-			ops = loc.Server.Rewrite
-		}
-		recode, ok := charsetRecode(lc, loc.Content, returnsText(ops), tables, errs)
+		recode, ok := charsetRecode(lc, tables, errs)
 		if !ok {
 			continue
 		}
@@ -137,7 +131,7 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 			addErr(loc.pos(), "add_header", err)
 			continue
 		}
-		if loc.Body, err = bodyfilter.Compile(lc, compileBodyValue(s)); err != nil {
+		if loc.Body, err = bodyfilter.Compile(lc, compileBodyValue(s), bodyfilter.Options{Charsets: tables, Log: env.Log}); err != nil {
 			addErr(loc.pos(), "sub_filter", err)
 			continue
 		}
@@ -166,12 +160,20 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 			KeepaliveTimeout:  lc.KeepaliveTimeout,
 			KeepaliveRequests: lc.KeepaliveRequests,
 			KeepaliveTime:     lc.KeepaliveTime,
+			H2ChunkSize:       int(lc.HTTP2ChunkSize),
 		}
 		loc.ServerInfo = ServerInfo{Version: env.Version, Tokens: lc.ServerTokens}
 		loc.ReadTimeout = lc.ProxyReadTimeout
 		loc.SendTimeout = lc.ProxySendTimeout
 		loc.AbsoluteRedirect, loc.PortInRedirect, loc.ServerNameInRedirect = lc.AbsoluteRedirect, lc.PortInRedirect, lc.ServerNameInRedirect
 		loc.Charset = files.NewCharset(lc.Files.Charset, lc.Files.CharsetTypes)
+		if loc.Body.LabelsCharset() {
+			// The body filter's charset stage labels and recodes what
+			// the other handlers send, knowing the charset each
+			// response came with.
+			loc.Charset = files.Charset{}
+			loc.Response.LeaveCharset()
+		}
 		loc.Types, loc.DefaultType = lc.Files.Types, lc.Files.DefaultType
 		loc.Expires = lc.Files.Expires
 		if loc.Content == ContentFiles || len(lc.Files.TryFiles) > 0 {
@@ -277,21 +279,16 @@ func compilePaths(lc *config.LocConf, env *Env, compile CompileFunc) *files.Hand
 	return h
 }
 
-// charsetRecode is the recoding of a location's responses from
+// charsetRecode is the recoding of a location's static files from
 // source_charset into charset (ngx_http_charset_merge_loc_conf and
 // ngx_http_charset_postconfiguration: a charset_map must join them), nil
-// when there is none. wsgate recodes static files only: a location that
-// would recode what another content handler sends, or (override_charset
-// on) a proxied response's own charset, is refused. It returns false
-// after adding an error.
-func charsetRecode(lc *config.LocConf, content Content, returns bool, tables *files.CharsetTables, errs *config.ErrorList) (*files.Recode, bool) {
+// when there is none. What other handlers send is recoded by the body
+// filter's charset stage (bodyfilter.Filter.LabelsCharset). It returns
+// false after adding an error to errs.
+func charsetRecode(lc *config.LocConf, tables *files.CharsetTables, errs *config.ErrorList) (*files.Recode, bool) {
 	f := &lc.Files
 	if f.Charset == "" {
 		return nil, true
-	}
-	if f.OverrideCharset && content == ContentProxy && tables.Len() > 0 {
-		errs.Add(f.OverrideCharsetPos, "\"override_charset on\" with \"charset_map\" is not supported by wsgate: it does not recode proxied responses; recode them in the backend")
-		return nil, false
 	}
 	if f.SourceCharset == "" || strings.EqualFold(f.SourceCharset, f.Charset) {
 		return nil, true
@@ -301,34 +298,7 @@ func charsetRecode(lc *config.LocConf, content Content, returns bool, tables *fi
 		errs.Add(f.SourceCharsetPos, "no \"charset_map\" between the charsets %q and %q", f.SourceCharset, f.Charset)
 		return nil, false
 	}
-	if content != ContentFiles || returns {
-		errs.Add(f.SourceCharsetPos, "\"source_charset\" is supported by wsgate for static files only: it does not recode proxied or returned responses; recode them in the backend, or set source_charset only where files are served")
-		return nil, false
-	}
 	return r, true
-}
-
-// returnsText reports whether ops (or an if block among them) return a
-// body text.
-func returnsText(ops []config.RewriteOp) bool {
-	for i := range ops {
-		op := &ops[i]
-		switch {
-		case op.Kind == config.OpReturn && op.Return != nil && op.Return.Text != "" && !redirectCode(op.Return.Code):
-			return true
-		case op.Kind == config.OpIf && op.If != nil && returnsText(op.If.Body):
-			return true
-		}
-	}
-	return false
-}
-
-func redirectCode(code int) bool {
-	switch code {
-	case 301, 302, 303, 307, 308:
-		return true
-	}
-	return false
 }
 
 // compileBodyValue compiles body filter values with the snapshot's

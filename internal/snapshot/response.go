@@ -142,6 +142,10 @@ func NewResponsePlan(lc *config.LocConf, locPath string, locIsRegex bool, versio
 	return p, nil
 }
 
+// LeaveCharset makes the plan leave the Content-Type's charset as the
+// upstream sent it: the body filter's charset stage labels it.
+func (p *ResponsePlan) LeaveCharset() { p.charset = files.Charset{} }
+
 func compileRedirect(r config.Redirect, compile CompileFunc) (redirect, error) {
 	var rd redirect
 	if r.Regex {

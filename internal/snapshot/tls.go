@@ -29,14 +29,22 @@ func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*list
 	prefix := confPrefix(snap.Spec)
 	// An address is ssl when any of its listens says so; every server on
 	// it is then picked by SNI, "ssl" or not (ngx_http_add_addresses).
-	sslAddr := map[string]bool{}
+	sslAddr, h2Addr := map[string]bool{}, map[string]bool{}
 	for _, srv := range snap.Spec.HTTP.Servers {
 		for _, l := range srv.Listens {
 			if l.SSL {
 				sslAddr[l.Addr] = true
 			}
+			if l.HTTP2 {
+				h2Addr[l.Addr] = true
+			}
 		}
 	}
+	// On an http2 address every server's handshake offers h2 first (ALPN,
+	// RFC 7301), as nginx's ngx_http_ssl_alpn_select does for the
+	// address.
+	// h2Confs is filled once every server's configuration is made.
+	h2Confs := map[*config.Server]*tls.Config{}
 	for _, srv := range snap.Spec.HTTP.Servers {
 		for _, l := range srv.Listens {
 			if !sslAddr[l.Addr] || srv.TLS == nil || failed[srv] ||
@@ -58,6 +66,12 @@ func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*list
 				continue
 			}
 			addr := l.Addr
+			alpn := func(s *config.Server) *tls.Config { return confs[s] }
+			protos := []string{"http/1.1"}
+			if h2Addr[addr] {
+				alpn = func(s *config.Server) *tls.Config { return h2Confs[s] }
+				protos = []string{"h2", "http/1.1"}
+			}
 			// pick is the server whose settings a handshake gets: the one
 			// its SNI selects, else the address's default server.
 			pick := func(name string) *config.Server {
@@ -73,7 +87,7 @@ func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*list
 				cfg: &tls.Config{
 					// Every handshake is answered by the configuration of
 					// the server its SNI selects.
-					NextProtos: []string{"http/1.1"},
+					NextProtos: protos,
 					GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 						if r, ok := hello.Conn.(HelloRecorder); ok {
 							r.RecordHello(hello)
@@ -84,7 +98,7 @@ func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*list
 								// unrecognized_name alert; Go an internal_error).
 								return nil, fmt.Errorf("handshake for %q rejected (\"ssl_reject_handshake\")", hello.ServerName)
 							}
-							return confs[s], nil
+							return alpn(s), nil
 						}
 						return nil, fmt.Errorf("no certificate for %q on %s", hello.ServerName, addr)
 					},
@@ -96,6 +110,13 @@ func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*list
 					return ClientVerifyNone
 				},
 			}
+		}
+	}
+	if len(h2Addr) > 0 {
+		for srv, c := range confs {
+			c = c.Clone()
+			c.NextProtos = []string{"h2", "http/1.1"}
+			h2Confs[srv] = c
 		}
 	}
 	return out

@@ -128,3 +128,38 @@ func TestStatusFeed(t *testing.T) {
 		t.Errorf("on stop: got %v (%v); want Close 1001", got, err)
 	}
 }
+
+// TestStatusPingRTT: a tunnel whose location has wsgate ping both sides
+// shows the round-trip times of their latest answers in the view.
+func TestStatusPingRTT(t *testing.T) {
+	echo := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	conf := strings.Replace(fmt.Sprintf(statusConf, echo.Addr), "proxy_pass http://echo;", "proxy_pass http://echo; ws_ping_interval 50ms both;", 1)
+	g := gatetest.Start(t, gatetest.HTTP(conf), gatetest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	feed, _, err := websocket.Dial(ctx, "ws://"+g.Addr+"/status", nil)
+	if err != nil {
+		t.Fatalf("dialing the feed: %v", err)
+	}
+	defer feed.CloseNow()
+	c, _, err := websocket.Dial(ctx, "ws://"+g.Addr+"/ws/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.CloseRead(ctx) // reads, and so answers wsgate's Pings
+	var last status.View
+	for range 30 {
+		_, p, err := feed.Read(ctx)
+		if err != nil {
+			t.Fatalf("reading a view: %v", err)
+		}
+		if err := json.Unmarshal(p, &last); err != nil {
+			t.Fatalf("decoding a view: %v\n%s", err, p)
+		}
+		if len(last.Tunnels) == 1 && last.Tunnels[0].RTTClient > 0 && last.Tunnels[0].RTTUpstream > 0 {
+			return
+		}
+	}
+	t.Errorf("no view showed both round-trip times; the last: %+v", last)
+}

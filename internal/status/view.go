@@ -51,6 +51,11 @@ type Tunnel struct {
 	MsgOut   uint64  `json:"msgOut"`
 	BytesIn  uint64  `json:"bytesIn"` // payload bytes, client to upstream
 	BytesOut uint64  `json:"bytesOut"`
+	// RTTClient and RTTUpstream are the round-trip times, in seconds, of
+	// the latest answered Pings of wsgate's (ws_ping_interval) to each
+	// side; 0 for a side not pinged or not answered yet.
+	RTTClient   float64 `json:"rttClient"`
+	RTTUpstream float64 `json:"rttUpstream"`
 }
 
 // Build assembles the view of m and set at now.
@@ -76,11 +81,13 @@ func Build(m *metrics.Metrics, set *upstream.Set, now time.Time) View {
 	v.Open = len(tunnels)
 	for _, t := range busiest(tunnels, maxTunnels) {
 		path, _, _ := strings.Cut(t.Info.URI, "?")
+		crtt, urtt := t.PingRTT()
 		v.Tunnels = append(v.Tunnels, Tunnel{
 			Server: t.Info.Server, Location: t.Info.Location, Upstream: t.Info.Pool, Peer: t.Info.Upstream,
 			Client: t.Info.Client, Path: path, WS: t.Info.FrameAware, Age: t.Age(now).Seconds(),
 			MsgIn: t.Messages[0].Load(), MsgOut: t.Messages[1].Load(),
 			BytesIn: t.Payload[0].Load(), BytesOut: t.Payload[1].Load(),
+			RTTClient: crtt.Seconds(), RTTUpstream: urtt.Seconds(),
 		})
 	}
 	return v

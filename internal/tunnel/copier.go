@@ -41,6 +41,9 @@ type copier struct {
 	// closePassed is set once a Close frame, relayed or ours, has been
 	// written whole to dst.
 	closePassed atomic.Bool
+	// srcClosed is set once src's own Close frame has come whole,
+	// relayed or read while draining.
+	srcClosed atomic.Bool
 
 	// Owned by the copier goroutine (one at a time: a resumed copier runs
 	// in a new goroutine).

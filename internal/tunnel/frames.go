@@ -83,6 +83,7 @@ func (c *copier) process(p []byte) (copierEnd, bool) {
 			c.clearReq(reqPing)
 			c.tr.Feed(p)
 			if _, _, done := c.tr.CloseSeen(); done || c.tr.Err() != nil {
+				c.srcClosed.Store(done)
 				return c.end(endDrained, nil), true
 			}
 			return copierEnd{}, false
@@ -127,6 +128,7 @@ func (c *copier) noteClose() {
 	}
 	if code, _, done := c.tr.CloseSeen(); done {
 		c.noted = true
+		c.srcClosed.Store(true)
 		c.t.noteClose(code, sideOf(c.dir), c.tr.CloseReason())
 	}
 }

@@ -2,7 +2,10 @@ package tunnel
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -374,5 +377,123 @@ func TestPingRTTLive(t *testing.T) {
 	c.conn.Write(frame(ws.OpClose, true, true, closeBody(1000)))
 	if res := p.result(t); res.ClientRTT <= 0 {
 		t.Errorf("got ClientRTT %v at the end; want it", res.ClientRTT)
+	}
+}
+
+// TestPingHeldBehindFrame: a Ping due while a long frame is being written
+// to the client waits for that frame's end, and the client's time to
+// answer runs from when the Ping was sent: a client that is busy
+// receiving a frame that takes longer than ws_pong_timeout to arrive is
+// not dead. The upstream sends one frame in pieces over several pong
+// timeouts; the client answers every Ping once it gets it.
+func TestPingHeldBehindFrame(t *testing.T) {
+	const pieces, piece = 12, 4 << 10
+	for _, i := range frameAwareModes {
+		m := modes[i]
+		t.Run(m.name, func(t *testing.T) {
+			ln := listen(t)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				payload := patterned(pieces * piece)
+				f := frame(ws.OpBinary, true, false, payload)
+				head := len(f) - len(payload)
+				c.Write(f[:head+piece])
+				for k := 1; k < pieces; k++ {
+					// A slow sender: the frame takes about 12 pong
+					// timeouts to arrive. Pacing is the case, not a
+					// wait for a condition.
+					time.Sleep(20 * time.Millisecond)
+					c.Write(f[head+k*piece : head+(k+1)*piece])
+				}
+				readClose(bufioReader(c))
+				c.Write(frame(ws.OpClose, true, false, closeBody(1000)))
+			}()
+			opts := m.opts
+			opts.Ping = PingOptions{Interval: 10 * time.Millisecond, Timeout: 20 * time.Millisecond, Client: true}
+			p := startProxy(t, proxyConfig{backend: ln.Addr().String(), opts: opts})
+			c := dialRaw(t, p.addr, false)
+			for {
+				h, payload, err := readFrame(c.r)
+				if err != nil {
+					t.Fatalf("reading: %v (the client was found dead while it received a frame)", err)
+				}
+				if h.Opcode == ws.OpPing {
+					c.conn.Write(frame(ws.OpPong, true, true, payload))
+					continue
+				}
+				if h.Opcode != ws.OpBinary || !bytes.Equal(payload, patterned(pieces*piece)) {
+					t.Fatalf("got %v of %d bytes; want the upstream's binary frame of %d", h.Opcode, len(payload), pieces*piece)
+				}
+				break
+			}
+			c.conn.Write(frame(ws.OpClose, true, true, closeBody(1000)))
+			res := p.result(t)
+			if res.ClosedBy == CausePing {
+				t.Errorf("got ClosedBy %v; want the client's close, not a ping timeout", res.ClosedBy)
+			}
+		})
+	}
+}
+
+// TestLimitAwaitsClose: when the upstream breaks a limit, wsgate's Close
+// 1009 to it and 1001 to the client do not complete the closing
+// handshake with the client: after the upstream's side is over, the
+// client's connection stays open for the client's own Close, which is
+// read, and then ends with a FIN, not with a reset of an unread Close.
+// The client is in the middle of a frame when the limit is broken, so
+// that the 1009 waits for that frame's end, after the upstream has
+// answered and closed.
+func TestLimitAwaitsClose(t *testing.T) {
+	for _, i := range frameAwareModes {
+		m := modes[i]
+		t.Run(m.name, func(t *testing.T) {
+			ln := listen(t)
+			backendDone := make(chan struct{})
+			go func() {
+				defer close(backendDone)
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				c.Write(append(frame(ws.OpBinary, true, false, patterned(11)), frame(ws.OpClose, true, false, closeBody(1000))...))
+				c.(*net.TCPConn).CloseWrite()
+				io.Copy(io.Discard, c)
+			}()
+			opts := m.opts
+			opts.UpstreamLimits = Limits{MaxFrame: 10}
+			p := startProxy(t, proxyConfig{backend: ln.Addr().String(), opts: opts})
+			c := dialRaw(t, p.addr, false)
+			half := frame(ws.OpBinary, true, true, patterned(100))
+			c.conn.Write(half[:50])
+			code, _, err := readClose(c.r)
+			if err != nil || code != 1001 {
+				t.Fatalf("client got Close %d, %v; want 1001", code, err)
+			}
+			// The upstream's Close and FIN reach wsgate, which has nothing
+			// to show for them: a pause, not a wait for a condition (if
+			// wsgate is slower, the test passes without proving).
+			time.Sleep(100 * time.Millisecond)
+			c.conn.Write(half[50:])
+			// The client's side stays open for its Close (a bounded look:
+			// nothing must arrive).
+			c.conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			if _, err := c.r.ReadByte(); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("before the client's Close, its connection: %v; want it open", err)
+			}
+			c.conn.Write(frame(ws.OpClose, true, true, closeBody(1001)))
+			c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := c.r.ReadByte(); err != io.EOF {
+				t.Errorf("after the client's Close: %v; want EOF", err)
+			}
+			if res := p.result(t); res.ClosedBy != CauseLimit {
+				t.Errorf("got ClosedBy %v; want limit", res.ClosedBy)
+			}
+			<-backendDone
+		})
 	}
 }

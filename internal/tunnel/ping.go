@@ -18,9 +18,13 @@ import (
 // boundary of what wsgate writes to it. The Pongs that answer these Pings
 // are taken out of the stream and never reach the other side; the peers'
 // own Pings and Pongs pass untouched. A side that has sent nothing at all
-// (no Pong, no frame) Timeout after a Ping was due is dead: the other side
-// gets Close 1001 and the dead side's socket is closed (Result.ClosedBy
-// CausePing). A Pong of wsgate's is read like any other byte, so it
+// (no Pong, no frame) Timeout after a Ping was written to it is dead: the
+// other side gets Close 1001 and the dead side's socket is closed
+// (Result.ClosedBy CausePing). A Ping that falls due while a frame is
+// being written to the side waits for that frame's end, and so does the
+// side's time to answer: a peer busy receiving a long frame is not dead
+// (a peer that stops reading is found by SendTimeout); the death is then
+// found up to an Interval later than Timeout after the write. A Pong of wsgate's is read like any other byte, so it
 // re-arms ReadTimeout: with Interval below ReadTimeout, an idle tunnel
 // whose pinged peers answer outlives proxy_read_timeout.
 type PingOptions struct {
@@ -65,8 +69,10 @@ type pinger struct {
 	// msgs are the data messages relayed each way so far, published by
 	// the copiers for the reports (copier.publish).
 	msgs [2]atomic.Uint64
-	// await is when a Ping to the side was due and not answered yet
-	// (nanoseconds since the tunnel's start; 0: none).
+	// await is, for a Ping to the side not answered yet, when it was
+	// written (nanoseconds since the tunnel's start), or minus when it
+	// fell due while it waits for a frame boundary to be written; 0: none.
+	// Only a written Ping can time out.
 	await [2]atomic.Int64
 	// rtt is the round-trip time of the side's latest answered Ping, in
 	// nanoseconds; 0: none yet.
@@ -137,6 +143,14 @@ func (t *tunnel) reportTick(now time.Duration) (pr Progress, report bool, wait t
 	return pr, report, p.nextReport - now
 }
 
+// written records that a Ping due to the side behind direction d was
+// written at now (since the tunnel's start): its time to answer starts.
+func (p *pinger) written(d direction, now time.Duration) {
+	if a := p.await[d].Load(); a < 0 {
+		p.await[d].CompareAndSwap(a, int64(max(now, 1)))
+	}
+}
+
 // alive records that the side behind direction d sent something.
 func (p *pinger) alive(d direction) {
 	if p.await[d].Load() != 0 {
@@ -189,7 +203,7 @@ func (t *tunnel) pingTick(now time.Duration, due *[2]*copier) (dead bool, wait t
 		return false, 0
 	}
 	for d := range p.on {
-		if a := p.await[d].Load(); p.on[d] && !t.copiers[d].ended && a != 0 && now-time.Duration(a) >= p.timeout {
+		if a := p.await[d].Load(); p.on[d] && !t.copiers[d].ended && a > 0 && now-time.Duration(a) >= p.timeout {
 			t.closeDead(direction(d))
 			return true, 0
 		}
@@ -198,7 +212,7 @@ func (t *tunnel) pingTick(now time.Duration, due *[2]*copier) (dead bool, wait t
 		for d := range p.on {
 			// A side whose stream ended (a half-close) is not pinged.
 			if p.on[d] && !t.copiers[d].ended && !t.copiers[d].other.ended {
-				p.await[d].CompareAndSwap(0, int64(max(now, 1)))
+				p.await[d].CompareAndSwap(0, -int64(max(now, 1)))
 				due[d] = t.copiers[d].other
 			}
 		}
@@ -206,7 +220,7 @@ func (t *tunnel) pingTick(now time.Duration, due *[2]*copier) (dead bool, wait t
 	}
 	wait = p.next - now
 	for d := range p.on {
-		if a := p.await[d].Load(); p.on[d] && a != 0 {
+		if a := p.await[d].Load(); p.on[d] && a > 0 {
 			wait = min(wait, time.Duration(a)+p.timeout-now)
 		}
 	}
@@ -306,11 +320,17 @@ func (c *copier) sendPing() error {
 	start := len(f)
 	f = append(f, pingMagic[:]...)
 	f = append(f, pingKey[:]...)
-	f = binary.BigEndian.AppendUint64(f, uint64(max(time.Since(c.t.start), 1)))
+	now := max(time.Since(c.t.start), 1)
+	f = binary.BigEndian.AppendUint64(f, uint64(now))
 	if c.mask {
 		ws.Mask(f[start:], h.MaskKey, 0)
 	}
-	return c.writeRaw(f)
+	if err := c.writeRaw(f); err != nil {
+		return err
+	}
+	// The side this direction writes to answers on the other direction.
+	c.t.ping.written(c.other.dir, now)
+	return nil
 }
 
 // clearReq clears request bits.

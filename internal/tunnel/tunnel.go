@@ -532,10 +532,15 @@ func (t *tunnel) onEnd(e copierEnd) {
 	t.done(res)
 }
 
-// handshakeDone reports whether the closing handshake is complete in both
-// directions: a Close frame has been written whole to each side.
+// handshakeDone reports whether the closing handshake is complete with
+// both sides: each sent its Close, and a Close (its peer's, or wsgate's)
+// has been written whole to each (RFC 6455 5.5.1, 7.1.1). Two Closes of
+// wsgate's own are not enough: a side that was sent one and has not
+// answered yet would find its answer refused with a reset.
 func (t *tunnel) handshakeDone() bool {
-	return t.opts.FrameAware && t.copiers[0].closePassed.Load() && t.copiers[1].closePassed.Load()
+	c := &t.copiers
+	return t.opts.FrameAware && c[0].closePassed.Load() && c[1].closePassed.Load() &&
+		c[0].srcClosed.Load() && c[1].srcClosed.Load()
 }
 
 // onClosePassed is called by a copier once a Close went whole to its

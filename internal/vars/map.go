@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"wsgate/internal/config"
+	"wsgate/internal/geo"
 )
 
 // compiledMap is one map{} block (ngx_http_map_module).
@@ -17,6 +18,10 @@ type compiledMap struct {
 	wcTail map[string]*mapValue // hostnames: "x.*" keyed "x."
 	regex  []mapRegex           // in file order
 	def    *mapValue
+	// geo and split, when set, make this a geo{} or split_clients{}
+	// block (geo.go).
+	geo   *geoVar
+	split *geo.Split
 }
 
 type mapRegex struct {
@@ -34,11 +39,23 @@ type mapValue struct {
 
 func (m *compiledMap) compile(c *Compiler, errs *config.ErrorList) {
 	cfg := m.cfg
+	if cfg.Geo != nil && cfg.Source == "" {
+		m.geo = compileGeo(cfg.Geo)
+		return
+	}
 	src, err := c.Compile(cfg.Source)
 	if err != nil {
 		errs.Add(cfg.Pos, "compiling map source %q: %v", cfg.Source, err)
 	}
 	m.src = src
+	switch {
+	case cfg.Geo != nil:
+		m.geo = compileGeo(cfg.Geo)
+		return
+	case cfg.Split != nil:
+		m.split = compileSplit(cfg.Split)
+		return
+	}
 	value := func(pos config.Pos, s string) *mapValue {
 		t, err := c.Compile(s)
 		if err != nil {
@@ -116,6 +133,15 @@ func (m *compiledMap) value(cp *Compiler, c *Ctx) string {
 }
 
 func (m *compiledMap) eval(c *Ctx) string {
+	switch {
+	case m.geo != nil:
+		return m.geo.eval(m, c)
+	case m.split != nil:
+		if m.src == nil {
+			return ""
+		}
+		return m.evalSplit(c)
+	}
 	if m.src == nil {
 		return ""
 	}
