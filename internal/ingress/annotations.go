@@ -85,6 +85,8 @@ func init() {
 	sup("limit_req_zone/limit_req (burst = rate × limit-burst-multiplier, 5, nodelay) and limit_conn_zone/limit_conn per client address, 503 over the limit",
 		"limit-rps", "limit-rpm", "limit-connections", "limit-burst-multiplier")
 	sup("limit_rate and limit_rate_after, in kilobytes", "limit-rate", "limit-rate-after")
+	sup("client addresses or CIDR ranges the Ingress's limit-rps, limit-rpm and limit-connections do not count (geo and map, as ingress-nginx)",
+		"limit-allowlist", "limit-whitelist")
 	sup("proxy_redirect FROM TO (or off, default)", "proxy-redirect-from", "proxy-redirect-to")
 	sup("proxy_cookie_domain and proxy_cookie_path, the value's words as the arguments", "proxy-cookie-domain", "proxy-cookie-path")
 	sup("satisfy any or all (allowlist-source-range with basic authentication)", "satisfy")
@@ -132,7 +134,7 @@ func init() {
 	sup("ssl_ciphers and ssl_prefer_server_ciphers on the Ingress's hosts", "ssl-ciphers", "ssl-prefer-server-ciphers")
 	reject("not available: write the redirect as a server-snippet", "from-to-www-redirect")
 	reject("not available", "upstream-hash-by-subset", "upstream-hash-by-subset-size", "server-alias",
-		"limit-whitelist", "limit-allowlist", "global-rate-limit",
+		"global-rate-limit",
 		"global-rate-limit-window", "global-rate-limit-key", "global-rate-limit-ignored-cidrs", "service-upstream",
 		"proxy-ssl-secret", "proxy-ssl-verify", "proxy-ssl-verify-depth", "proxy-ssl-name", "proxy-ssl-server-name",
 		"proxy-ssl-ciphers", "proxy-ssl-protocols", "custom-headers", "enable-opentelemetry",
@@ -179,6 +181,7 @@ type ingConf struct {
 	cors                                     *cors
 	limitRPS, limitRPM, limitConns, burst    value
 	limitRate, limitRateAfter                value
+	limitAllow                               value // comma list, checked
 	redirectFrom, redirectTo                 value
 	cookieDomain, cookiePath                 value
 	satisfy                                  value
@@ -367,6 +370,10 @@ func parseAnnotations(ing *netv1.Ingress, allowSnippets bool) *ingConf {
 	c.clientCert = parseClientCert(ing.Namespace, get, boolean, bad)
 	c.extAuth = parseExtAuth(c, get, boolean, bad, allowSnippets)
 	parseRedirects(c, get, boolean, bad)
+	c.limitAllow = cidrs(get("limit-allowlist"), &c.reasons)
+	if w := cidrs(get("limit-whitelist"), &c.reasons); w.set && !c.limitAllow.set {
+		c.limitAllow = w
+	}
 	c.limitRate = number("limit-rate")
 	c.limitRateAfter = number("limit-rate-after")
 	c.redirectFrom, c.redirectTo = get("proxy-redirect-from"), get("proxy-redirect-to")

@@ -67,6 +67,25 @@ func (t *translation) limits(c *ingConf) []*config.Directive {
 		mult, _ = strconv.Atoi(c.burst.s)
 	}
 	zone := safeName(strings.ReplaceAll(c.key, "/", "_"))
+	// ingress-nginx keys every zone by $limit_ID, which a geo and a map
+	// make empty for limit-allowlist's addresses (limit_req and limit_conn
+	// do not count an empty key): with the key the same whether or not
+	// there is an allowlist, an edit of it is a reload that keeps the
+	// zones (nginx, and wsgate, refuse a zone whose key changed).
+	key := "$limit_" + zone
+	if c.limitRPS.set || c.limitRPM.set || c.limitConns.set {
+		p := c.pos
+		allow := "allowlist_" + zone
+		entries := []*config.Directive{stmt(p, "default", "0")}
+		if a := c.limitAllow; a.set {
+			for _, n := range strings.Split(a.s, ",") {
+				entries = append(entries, stmt(a.pos, n, "1"))
+			}
+		}
+		t.addMap(allow, block(p, "geo", []string{"$remote_addr", "$" + allow}, entries...))
+		t.addMap(key, block(p, "map", []string{"$" + allow, key},
+			stmt(p, "0", "$binary_remote_addr"), stmt(p, "1", "")))
+	}
 	for _, l := range []struct {
 		v    value
 		unit string
@@ -80,12 +99,12 @@ func (t *translation) limits(c *ingConf) []*config.Directive {
 		if l.unit == "rpm" {
 			rate = l.v.s + "r/m"
 		}
-		t.addMap(name, stmt(l.v.pos, "limit_req_zone", "$binary_remote_addr", "zone="+name+":5m", "rate="+rate))
+		t.addMap(name, stmt(l.v.pos, "limit_req_zone", key, "zone="+name+":5m", "rate="+rate))
 		out = append(out, stmt(l.v.pos, "limit_req", "zone="+name, "burst="+strconv.Itoa(n*mult), "nodelay"))
 	}
 	if c.limitConns.set {
 		name := zone + "_conn"
-		t.addMap(name, stmt(c.limitConns.pos, "limit_conn_zone", "$binary_remote_addr", "zone="+name+":5m"))
+		t.addMap(name, stmt(c.limitConns.pos, "limit_conn_zone", key, "zone="+name+":5m"))
 		out = append(out, stmt(c.limitConns.pos, "limit_conn", name, c.limitConns.s))
 	}
 	// limit-rate and limit-rate-after are kilobytes (ingress-nginx's "k").
