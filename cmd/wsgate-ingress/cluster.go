@@ -33,10 +33,11 @@ func runCluster(o *options, log *slog.Logger) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var srv atomic.Pointer[server.Server]
+	var ctl *ingress.Controller
 	w := &ingress.Watcher{Client: client, Namespace: o.translate.Namespace, ConfigMap: o.configMap, Log: log,
 		Changed: func() {
 			if s := srv.Load(); s != nil {
-				s.Reload()
+				ctl.Do(s.Reload)
 			}
 		}}
 	if err := w.Start(ctx); err != nil {
@@ -61,7 +62,7 @@ func runCluster(o *options, log *slog.Logger) int {
 		}
 		return nil
 	}
-	ctl := &ingress.Controller{States: w.State, Options: o.translate, Log: log,
+	ctl = &ingress.Controller{States: w.State, Options: o.translate, Log: log,
 		Report: func(res *ingress.Result) {
 			status.Serving(res.ServedIngresses)
 			go events.Rejected(ctx, res, lookup)

@@ -203,7 +203,11 @@ func serve(o *options, ctl *ingress.Controller, started func(*server.Server) fun
 		log.Error("writing the default certificate", "err", err)
 		return 1
 	}
-	srv, err := server.Start(server.Options{Source: ctl.Source, Resolver: ctl.Resolve, ConfPath: "kubernetes objects", Version: version, Log: log})
+	var srv *server.Server
+	err := ctl.Do(func() (err error) {
+		srv, err = server.Start(server.Options{Source: ctl.Source, Resolver: ctl.Resolve, ConfPath: "kubernetes objects", Version: version, Log: log})
+		return err
+	})
 	if err != nil {
 		log.Error("starting", "err", err)
 		return 1

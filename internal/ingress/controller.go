@@ -47,6 +47,18 @@ type Controller struct {
 	// (as ingress-nginx's admission webhook refuses such an edit), so
 	// its tunnels stay open.
 	good map[string]*netv1.Ingress
+	// lastGood is good before the last translation, what an Ingress
+	// goes back to when the server cannot build its new version.
+	lastGood map[string]*netv1.Ingress
+	// buildRejects are the Ingresses the server could not build, by
+	// key: left out at that version (see Retry).
+	buildRejects map[string]*buildReject
+}
+
+// buildReject is an Ingress version the server could not build.
+type buildReject struct {
+	version string
+	reasons []string
 }
 
 func (c *Controller) log() *slog.Logger {
@@ -70,6 +82,7 @@ func (c *Controller) Source() (*config.Spec, error) {
 	if st == nil {
 		return nil, fmt.Errorf("reading the cluster's objects: %v", errs)
 	}
+	st, built := c.withoutBuildRejects(st)
 	res, err := Translate(st, c.Options)
 	if err == nil {
 		if prev := c.previous(st, res); prev != nil {
@@ -88,6 +101,7 @@ func (c *Controller) Source() (*config.Spec, error) {
 			}
 		}
 	}
+	res.Rejected = append(res.Rejected, built...)
 	for _, r := range res.Rejected {
 		c.once("rejected", "object left out", "object", r.Object, "reasons", strings.Join(r.Reasons, "; "))
 	}
@@ -109,6 +123,7 @@ func (c *Controller) Source() (*config.Spec, error) {
 	}
 	c.endpoints = res.Endpoints
 	c.last = res
+	c.lastGood = c.good
 	c.good = map[string]*netv1.Ingress{}
 	for _, ing := range res.ServedIngresses {
 		c.good[objKey(ing.Namespace, ing.Name)] = ing

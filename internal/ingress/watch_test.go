@@ -123,7 +123,7 @@ func startCluster(t *testing.T, objs ...any) *cluster {
 	w := &Watcher{Client: c.client, ConfigMap: objKey(cm.Namespace, cm.Name), Debounce: 50 * time.Millisecond,
 		Changed: func() {
 			if s := srv.Load(); s != nil {
-				s.Reload()
+				g.ctl.Do(s.Reload)
 			}
 		}}
 	if err := w.Start(ctx); err != nil {
