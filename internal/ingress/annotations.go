@@ -130,14 +130,16 @@ func init() {
 	sup("return CODE URL in the Ingress's locations (301 and 302 by default; temporal-redirect wins, as ingress-nginx)",
 		"permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code")
 	sup("302 from / to the path on the Ingress's hosts", "app-root")
+	sup("proxy_ssl_* to HTTPS backends: the Secret's ca.crt as proxy_ssl_trusted_certificate, its tls.crt and tls.key as the client certificate; verify, depth, name, server name, ciphers, protocols",
+		"proxy-ssl-secret", "proxy-ssl-verify", "proxy-ssl-verify-depth", "proxy-ssl-name", "proxy-ssl-server-name",
+		"proxy-ssl-ciphers", "proxy-ssl-protocols")
 	sup("proxy_set_header Connection VALUE instead of the upgrade-aware default (a value without upgrade stops WebSockets)", "connection-proxy-header")
 	sup("ssl_ciphers and ssl_prefer_server_ciphers on the Ingress's hosts", "ssl-ciphers", "ssl-prefer-server-ciphers")
 	reject("not available: write the redirect as a server-snippet", "from-to-www-redirect")
 	reject("not available", "upstream-hash-by-subset", "upstream-hash-by-subset-size", "server-alias",
 		"global-rate-limit",
 		"global-rate-limit-window", "global-rate-limit-key", "global-rate-limit-ignored-cidrs", "service-upstream",
-		"proxy-ssl-secret", "proxy-ssl-verify", "proxy-ssl-verify-depth", "proxy-ssl-name", "proxy-ssl-server-name",
-		"proxy-ssl-ciphers", "proxy-ssl-protocols", "custom-headers", "enable-opentelemetry",
+		"custom-headers", "enable-opentelemetry",
 		"opentelemetry-trust-incoming-span", "enable-opentracing", "stream-snippet")
 }
 
@@ -189,6 +191,7 @@ type ingConf struct {
 	clientCert                               *clientCert
 	extAuth                                  *extAuth
 	redirect, connHeader                     value
+	proxySSL                                 *proxySSL
 	server                                   serverConf
 	customErrors                             value
 	defaultBackend                           value
@@ -370,6 +373,7 @@ func parseAnnotations(ing *netv1.Ingress, allowSnippets bool) *ingConf {
 	c.clientCert = parseClientCert(ing.Namespace, get, boolean, bad)
 	c.extAuth = parseExtAuth(c, get, boolean, bad, allowSnippets)
 	parseRedirects(c, get, boolean, bad)
+	c.proxySSL = parseProxySSL(get, bad)
 	c.limitAllow = cidrs(get("limit-allowlist"), &c.reasons)
 	if w := cidrs(get("limit-whitelist"), &c.reasons); w.set && !c.limitAllow.set {
 		c.limitAllow = w

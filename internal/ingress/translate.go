@@ -306,6 +306,7 @@ func (t *translation) build(ings []*netv1.Ingress, confs []*ingConf) *config.AST
 		for _, rule := range ing.Spec.Rules {
 			getHost(rule.Host, c).conf.merge(c.server)
 		}
+		t.readProxySSL(c, ing.Namespace)
 		if c.clientCert != nil && t.readClientCA(c.key, c.clientCert) {
 			for _, rule := range ing.Spec.Rules {
 				if h := getHost(rule.Host, c); h.clientCert == nil {
@@ -535,6 +536,7 @@ func (t *translation) location(h *host, r *pathRule, match []string) []*config.D
 	hv := pick(c.httpVersion, g.httpVersion)
 	out = append(out, stmt(at(hv), "proxy_http_version", hv.s))
 	out = append(out, proxyRewrites(c)...)
+	out = append(out, c.proxySSL.statements()...)
 	out = append(out, t.headers(c)...)
 	if h.clientCert != nil {
 		out = append(out, h.clientCert.location()...)

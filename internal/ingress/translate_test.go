@@ -156,6 +156,21 @@ func TestTranslate(t *testing.T) {
 			rejected: []string{"Ingress ns/a: needs auth-url"}},
 		{name: "auth-url that is not a URL", ings: []*netv1.Ingress{ing("ns", "a", "h", a("auth-url", "auth:80"), "/")},
 			rejected: []string{`Ingress ns/a: "auth:80" is not an http:// or https:// URL`}},
+		{name: "proxy-ssl from a Secret with a CA and a client certificate", ings: []*netv1.Ingress{ing("ns", "a", "h", a("backend-protocol", "HTTPS",
+			"proxy-ssl-secret", "pki/backend", "proxy-ssl-verify", "on", "proxy-ssl-verify-depth", "2", "proxy-ssl-protocols", "TLSv1.2 TLSv1.3",
+			"proxy-ssl-name", "app.internal", "proxy-ssl-server-name", "on", "proxy-ssl-ciphers", "HIGH:!aNULL"), "/")},
+			secrets: func() []*corev1.Secret {
+				crt, key := testCert(t, "client")
+				return []*corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Namespace: "pki", Name: "backend"},
+					Data: map[string][]byte{"ca.crt": newTestCA(t).certPEM, "tls.crt": crt, "tls.key": key}}}
+			}(),
+			want: []string{"proxy_ssl_trusted_certificate /ssl/proxy-pki-backend-ca.pem;", "proxy_ssl_certificate /ssl/proxy-pki-backend.pem;",
+				"proxy_ssl_certificate_key /ssl/proxy-pki-backend.pem;", "proxy_ssl_verify on;", "proxy_ssl_verify_depth 2;", "proxy_ssl_name app.internal;",
+				"proxy_ssl_server_name on;", "proxy_ssl_ciphers HIGH:!aNULL;", "proxy_ssl_protocols TLSv1.2 TLSv1.3;", "proxy_pass https://ns-app-80;"}},
+		{name: "proxy-ssl-verify without a CA", ings: []*netv1.Ingress{ing("ns", "a", "h", a("backend-protocol", "HTTPS", "proxy-ssl-verify", "on"), "/")},
+			rejected: []string{`Ingress ns/a: Ingress ns/a annotation nginx.ingress.kubernetes.io/proxy-ssl-verify`}},
+		{name: "proxy-ssl-secret missing", ings: []*netv1.Ingress{ing("ns", "a", "h", a("proxy-ssl-secret", "nothing"), "/")},
+			rejected: []string{"Ingress ns/a: annotation nginx.ingress.kubernetes.io/proxy-ssl-secret: Secret ns/nothing not found"}},
 		{name: "permanent-redirect", ings: []*netv1.Ingress{ing("ns", "a", "h", a("permanent-redirect", "https://new.example/"), "/")},
 			want: []string{"return 301 https://new.example/;"}},
 		{name: "temporal-redirect wins, with its code", ings: []*netv1.Ingress{ing("ns", "a", "h", a("permanent-redirect", "https://p.example/",

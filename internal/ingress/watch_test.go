@@ -165,6 +165,8 @@ func (c *cluster) create(t *testing.T, o any) {
 		_, err = c.client.DiscoveryV1().EndpointSlices(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
 	case *netv1.Ingress:
 		_, err = c.client.NetworkingV1().Ingresses(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+	case *corev1.Secret:
+		_, err = c.client.CoreV1().Secrets(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
 	default:
 		t.Fatalf("cannot create %T", o)
 	}
