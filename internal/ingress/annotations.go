@@ -122,14 +122,14 @@ func init() {
 	notice("the auth service's connections are wsgate's usual upstream connections", "auth-keepalive",
 		"auth-keepalive-requests", "auth-keepalive-timeout", "auth-keepalive-share-vars")
 	reject("wsgate terminates TLS; passthrough is not available", "ssl-passthrough")
-	reject("canary releases are not available", "canary", "canary-by-header", "canary-by-header-value",
-		"canary-by-header-pattern", "canary-by-cookie", "canary-weight", "canary-weight-total")
 	reject("request mirroring is not available", "mirror-target", "mirror-uri", "mirror-request-body", "mirror-host")
 	reject("ModSecurity is not available", "enable-modsecurity", "enable-owasp-core-rules", "modsecurity-transaction-id",
 		"modsecurity-snippet")
 	sup("return CODE URL in the Ingress's locations (301 and 302 by default; temporal-redirect wins, as ingress-nginx)",
 		"permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code")
 	sup("302 from / to the path on the Ingress's hosts", "app-root")
+	sup("a canary Ingress sends a share of its primary's host and path to its Service: by header (always, never, a value or a pattern), then cookie (always, never), then weight, by map and split_clients; a WebSocket is routed at its handshake",
+		"canary", "canary-by-header", "canary-by-header-value", "canary-by-header-pattern", "canary-by-cookie", "canary-weight", "canary-weight-total")
 	sup("proxy_ssl_* to HTTPS backends: the Secret's ca.crt as proxy_ssl_trusted_certificate, its tls.crt and tls.key as the client certificate; verify, depth, name, server name, ciphers, protocols",
 		"proxy-ssl-secret", "proxy-ssl-verify", "proxy-ssl-verify-depth", "proxy-ssl-name", "proxy-ssl-server-name",
 		"proxy-ssl-ciphers", "proxy-ssl-protocols")
@@ -192,6 +192,7 @@ type ingConf struct {
 	extAuth                                  *extAuth
 	redirect, connHeader                     value
 	proxySSL                                 *proxySSL
+	canary                                   *canary
 	server                                   serverConf
 	customErrors                             value
 	defaultBackend                           value
@@ -374,6 +375,7 @@ func parseAnnotations(ing *netv1.Ingress, allowSnippets bool) *ingConf {
 	c.extAuth = parseExtAuth(c, get, boolean, bad, allowSnippets)
 	parseRedirects(c, get, boolean, bad)
 	c.proxySSL = parseProxySSL(get, bad)
+	c.canary = parseCanary(get, boolean, number, bad)
 	c.limitAllow = cidrs(get("limit-allowlist"), &c.reasons)
 	if w := cidrs(get("limit-whitelist"), &c.reasons); w.set && !c.limitAllow.set {
 		c.limitAllow = w

@@ -220,6 +220,8 @@ type pathRule struct {
 	ing   *netv1.Ingress
 	up    string // upstream name, "" when there is nothing to proxy to
 	defUp string // the default-backend's upstream
+	// canary is the canary Ingress that shares this path, if any.
+	canary *canaryRoute
 }
 
 func (t *translation) build(ings []*netv1.Ingress, confs []*ingConf) *config.AST {
@@ -237,6 +239,9 @@ func (t *translation) build(ings []*netv1.Ingress, confs []*ingConf) *config.AST
 	getHost("", nil)
 	for i, ing := range ings {
 		c := confs[i]
+		if c.canary != nil {
+			continue // attached to the primaries' paths below
+		}
 		bal := t.balance(c)
 		defUp := ""
 		if c.defaultBackend.set {
@@ -322,6 +327,7 @@ func (t *translation) build(ings []*netv1.Ingress, confs []*ingConf) *config.AST
 		}
 	}
 
+	t.attachCanaries(hosts, ings, confs)
 	var http []*config.Directive
 	http = append(http, t.globals()...)
 	var servers []*config.Directive
@@ -565,6 +571,8 @@ func (t *translation) location(h *host, r *pathRule, match []string) []*config.D
 	out = append(out, c.confSnippet...)
 	out = append(out, c.ws...)
 	switch {
+	case r.up != "" && r.canary != nil:
+		out = append(out, stmt(r.canary.c.pos, "proxy_pass", c.backendScheme+"://"+t.canaryPass(r)))
 	case r.up != "":
 		out = append(out, stmt(p, "proxy_pass", c.backendScheme+"://"+r.up))
 	case r.defUp != "":
