@@ -32,12 +32,18 @@ func TestWatchLimitConnections(t *testing.T) {
 		t.Fatalf("the second handshake: %v (%v); want 503", err, resp)
 	}
 
-	before := c.gate.srv.Current()
 	ing = ing.DeepCopy()
 	ing.Annotations[nginxPrefix+"limit-whitelist"] = "127.0.0.1/32"
 	ing.ResourceVersion = "2"
 	c.update(t, ing)
-	c.waitReload(t, before)
+	proxytest.Eventually(t, 10*time.Second, func() bool {
+		conn, _, err := c.gate.dialWS(ctx, "ws://chat.example.com/ws", nil)
+		if err == nil {
+			conn.CloseNow()
+		}
+		return err == nil
+	}, "a second tunnel is still refused after limit-whitelist listed the client")
+	mustSay(t, first, "2", "chat:2")
 	second := c.open(t, "ws://chat.example.com/ws")
-	mustSay(t, second, "2", "chat:2")
+	mustSay(t, second, "3", "chat:3")
 }

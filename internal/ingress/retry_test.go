@@ -1,9 +1,11 @@
 package ingress
 
 import (
+	"context"
 	"net/http"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"wsgate/internal/proxytest"
 )
@@ -26,9 +28,16 @@ func TestWatchBuildFailure(t *testing.T) {
 	snippet := map[string]string{nginxPrefix + "configuration-snippet": "access_log " + badLog + ";"}
 	c.create(t, wsIngress("bad", "bad.example.com", "/", "chat", snippet))
 	c.waitEvent(t, "bad", "missing")
-	before := c.gate.srv.Current()
 	c.create(t, wsIngress("later", "later.example.com", "/", "chat", nil))
-	c.waitReload(t, before)
+	proxytest.Eventually(t, 10*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn, _, err := c.gate.dialWS(ctx, "ws://later.example.com/", nil)
+		if err == nil {
+			conn.CloseNow()
+		}
+		return err == nil
+	}, "the Ingress added after the one that could not be built is not served")
 	later := c.open(t, "ws://later.example.com/")
 	mustSay(t, later, "2", "chat:2")
 	resp, err := c.gate.client(c.gate.http).Get("http://bad.example.com/")
