@@ -135,8 +135,9 @@ func init() {
 		"proxy-ssl-ciphers", "proxy-ssl-protocols")
 	sup("proxy_set_header Connection VALUE instead of the upgrade-aware default (a value without upgrade stops WebSockets)", "connection-proxy-header")
 	sup("ssl_ciphers and ssl_prefer_server_ciphers on the Ingress's hosts", "ssl-ciphers", "ssl-prefer-server-ciphers")
-	reject("not available: write the redirect as a server-snippet", "from-to-www-redirect")
-	reject("not available", "upstream-hash-by-subset", "upstream-hash-by-subset-size", "server-alias",
+	sup("a server for the other name (www. added or removed) answering 308 to the host, unless that name is a host of its own", "from-to-www-redirect")
+	sup("more server_name names for the Ingress's hosts (not those that are hosts of their own)", "server-alias")
+	reject("not available", "upstream-hash-by-subset", "upstream-hash-by-subset-size",
 		"global-rate-limit",
 		"global-rate-limit-window", "global-rate-limit-key", "global-rate-limit-ignored-cidrs", "service-upstream",
 		"custom-headers", "enable-opentelemetry",

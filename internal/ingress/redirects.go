@@ -17,7 +17,8 @@ import (
 // Ingress on the host that sets each one decides it, as a server block
 // has one of each.
 type serverConf struct {
-	appRoot, sslCiphers, preferCiphers value
+	appRoot, sslCiphers, preferCiphers, aliases value
+	fromToWWW                                   value
 }
 
 // parseRedirects reads the redirect and one-line annotations into c.
@@ -59,6 +60,24 @@ func parseRedirects(c *ingConf, get, boolean func(string) value, bad func(name, 
 		}
 	}
 	c.connHeader = get("connection-proxy-header")
+	if v := get("server-alias"); v.set {
+		var names []string
+		for _, n := range strings.Split(v.s, ",") {
+			if n = strings.TrimSpace(n); n == "" {
+				continue
+			}
+			if strings.ContainsAny(n, " \t;{}\"'/") {
+				bad("server-alias", "%q is not a host name", n)
+				continue
+			}
+			names = append(names, n)
+		}
+		v.s = strings.Join(names, ",")
+		c.server.aliases = v
+	}
+	if v := boolean("from-to-www-redirect"); v.s == "true" {
+		c.server.fromToWWW = v
+	}
 	c.server.sslCiphers = get("ssl-ciphers")
 	c.server.preferCiphers = boolean("ssl-prefer-server-ciphers")
 }
@@ -75,7 +94,8 @@ func redirectLocation(c *ingConf) []*config.Directive {
 
 // merge takes each annotation of o that s does not have yet.
 func (s *serverConf) merge(o serverConf) {
-	for _, f := range []struct{ dst, src *value }{{&s.appRoot, &o.appRoot}, {&s.sslCiphers, &o.sslCiphers}, {&s.preferCiphers, &o.preferCiphers}} {
+	for _, f := range []struct{ dst, src *value }{{&s.appRoot, &o.appRoot}, {&s.sslCiphers, &o.sslCiphers},
+		{&s.preferCiphers, &o.preferCiphers}, {&s.aliases, &o.aliases}, {&s.fromToWWW, &o.fromToWWW}} {
 		if !f.dst.set && f.src.set {
 			*f.dst = *f.src
 		}
@@ -110,4 +130,69 @@ func posOr(v value, p config.Pos) config.Pos {
 		return v.pos
 	}
 	return p
+}
+
+// serverNames returns h's server_name arguments: its name and the
+// server-alias names no other host has (an alias that is a host of its
+// own is left to that host, with a notice, as ingress-nginx does).
+func (t *translation) serverNames(h *host, hosts map[string]*host, note bool) []string {
+	names := []string{h.name}
+	if !h.conf.aliases.set {
+		return names
+	}
+	for _, a := range strings.Split(h.conf.aliases.s, ",") {
+		if a == "" || a == h.name {
+			continue
+		}
+		if hosts[a] != nil {
+			if !note {
+				continue
+			}
+			t.notices = append(t.notices, "server-alias "+a+" of host "+strconv.Quote(h.name)+" is a host of its own: left to it")
+			continue
+		}
+		names = append(names, a)
+	}
+	return names
+}
+
+// wwwRedirects returns the servers of from-to-www-redirect: for a host
+// www.NAME a server NAME, for a host NAME a server www.NAME, that answers
+// every request with 308 to the same URI on the host, unless the other
+// name is a host (or an alias) of its own.
+func (t *translation) wwwRedirects(hosts map[string]*host, order []string) []*config.Directive {
+	taken := map[string]bool{}
+	for _, name := range order {
+		for _, n := range t.serverNames(hosts[name], hosts, false) {
+			taken[n] = true
+		}
+	}
+	var out []*config.Directive
+	httpL, httpsL := t.o.listens()
+	for _, name := range order {
+		h := hosts[name]
+		v := h.conf.fromToWWW
+		if !v.set || name == "" || strings.Contains(name, "*") {
+			continue
+		}
+		from := "www." + name
+		if rest, ok := strings.CutPrefix(name, "www."); ok {
+			from = rest
+		}
+		if taken[from] {
+			t.notices = append(t.notices, "from-to-www-redirect of host "+strconv.Quote(name)+": "+from+" is a host of its own: no redirect")
+			continue
+		}
+		taken[from] = true
+		cert := h.tls
+		if cert == "" || cert == "-" {
+			cert = t.defaultCert()
+		}
+		p := v.pos
+		out = append(out, block(p, "server", nil,
+			stmt(p, "listen", httpL), stmt(p, "listen", httpsL, "ssl"), stmt(p, "server_name", from),
+			stmt(p, "ssl_certificate", cert), stmt(p, "ssl_certificate_key", cert),
+			stmt(p, "return", "308", "$scheme://"+name+"$request_uri")))
+	}
+	return out
 }

@@ -333,8 +333,9 @@ func (t *translation) build(ings []*netv1.Ingress, confs []*ingConf) *config.AST
 	var servers []*config.Directive
 	sort.Strings(order[1:])
 	for _, name := range order {
-		servers = append(servers, t.server(hosts[name]))
+		servers = append(servers, t.server(hosts[name], hosts))
 	}
+	servers = append(servers, t.wwwRedirects(hosts, order)...)
 	for _, name := range t.ups.order {
 		http = append(http, t.ups.blocks[name])
 	}
@@ -404,7 +405,7 @@ func (t *translation) globals() []*config.Directive {
 }
 
 // server renders h's server block.
-func (t *translation) server(h *host) *config.Directive {
+func (t *translation) server(h *host, hosts map[string]*host) *config.Directive {
 	p := origin("wsgate-ingress")
 	if h.owner != nil && h.name != "" {
 		p = h.owner.pos
@@ -415,7 +416,7 @@ func (t *translation) server(h *host) *config.Directive {
 	if name == "" {
 		body = append(body, stmt(p, "listen", httpL, "default_server"), stmt(p, "listen", httpsL, "ssl", "default_server"), stmt(p, "server_name", "_"))
 	} else {
-		body = append(body, stmt(p, "listen", httpL), stmt(p, "listen", httpsL, "ssl"), stmt(p, "server_name", name))
+		body = append(body, stmt(p, "listen", httpL), stmt(p, "listen", httpsL, "ssl"), stmt(p, "server_name", t.serverNames(h, hosts, true)...))
 	}
 	cert := h.tls
 	if cert == "" || cert == "-" {
