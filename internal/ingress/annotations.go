@@ -137,11 +137,17 @@ func init() {
 	sup("ssl_ciphers and ssl_prefer_server_ciphers on the Ingress's hosts", "ssl-ciphers", "ssl-prefer-server-ciphers")
 	sup("a server for the other name (www. added or removed) answering 308 to the host, unless that name is a host of its own", "from-to-www-redirect")
 	sup("more server_name names for the Ingress's hosts (not those that are hosts of their own)", "server-alias")
-	reject("not available", "upstream-hash-by-subset", "upstream-hash-by-subset-size",
-		"global-rate-limit",
-		"global-rate-limit-window", "global-rate-limit-key", "global-rate-limit-ignored-cidrs", "service-upstream",
-		"custom-headers", "enable-opentelemetry",
-		"opentelemetry-trust-incoming-span", "enable-opentracing", "stream-snippet")
+	reject("not available: hashing into a subset of the endpoints; upstream-hash-by hashes over all of them",
+		"upstream-hash-by-subset", "upstream-hash-by-subset-size")
+	reject("not available: limits shared between replicas need a store (memcached) wsgate does not use; limit-rps counts per replica",
+		"global-rate-limit", "global-rate-limit-window", "global-rate-limit-key", "global-rate-limit-ignored-cidrs")
+	reject("not available: wsgate balances over the endpoints itself, and new connections follow endpoint changes at once",
+		"service-upstream")
+	reject("not available: the headers come from a ConfigMap wsgate-ingress does not read; write more_set_headers in a configuration-snippet",
+		"custom-headers")
+	reject("not available: wsgate has no tracing; $request_id is sent upstream as X-Request-ID",
+		"enable-opentelemetry", "opentelemetry-trust-incoming-span", "enable-opentracing")
+	reject("not available: wsgate has no stream (TCP/UDP) proxy", "stream-snippet")
 }
 
 // Annotations returns the migration table, sorted by support then name.
