@@ -1,0 +1,193 @@
+package h3
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+)
+
+// Server serves HTTP/3 on one UDP socket. Its configuration, TLS
+// settings and handler can be replaced while it runs (Update, at a
+// reload): new connections take the new ones, open streams and tunnels
+// keep theirs.
+type Server struct {
+	cur atomic.Pointer[current]
+	hs  http3.Server
+
+	mu     sync.Mutex
+	tr     *quic.Transport
+	ln     *quic.Listener
+	closed bool
+}
+
+// current is what new connections are served with.
+type current struct {
+	cfg *Config
+	tls *tls.Config
+	h   Handler
+}
+
+// NewServer returns a server for cfg, with the certificates of tlsConf,
+// whose requests h serves. The stream limit, the stream window,
+// quic_retry and the idle timeout are cfg's for the server's life.
+func NewServer(cfg *Config, tlsConf *tls.Config, h Handler) *Server {
+	s := &Server{}
+	s.Update(cfg, tlsConf, h)
+	_, large, num := headSizes(&cfg.Head)
+	s.hs = http3.Server{
+		Handler:        http.HandlerFunc(s.serveHTTP),
+		MaxHeaderBytes: 2 * large * num,
+		IdleTimeout:    cfg.Limits.KeepaliveTimeout,
+		Logger:         cfg.Logger,
+		ConnContext:    s.connContext,
+	}
+	return s
+}
+
+// Update replaces the configuration new connections are served with.
+func (s *Server) Update(cfg *Config, tlsConf *tls.Config, h Handler) {
+	s.cur.Store(&current{cfg: cfg, tls: http3.ConfigureTLSConfig(tlsConf), h: h})
+}
+
+// Serve runs HTTP/3 on pc until Close or Shutdown, and returns
+// http.ErrServerClosed then. It does not close pc.
+func (s *Server) Serve(pc net.PacketConn) error {
+	cfg := s.cur.Load().cfg
+	tr := &quic.Transport{Conn: pc}
+	if cfg.Retry {
+		// quic_retry: every client's address is validated first.
+		tr.VerifySourceAddress = func(net.Addr) bool { return true }
+	}
+	win := uint64(max(cfg.StreamBufferSize, 1024))
+	qc := &quic.Config{
+		MaxIncomingStreams:         max(cfg.MaxConcurrentStreams, 1),
+		InitialStreamReceiveWindow: win,
+		MaxStreamReceiveWindow:     win,
+		MaxIdleTimeout:             cfg.Limits.KeepaliveTimeout,
+	}
+	// The certificates are the current ones at each handshake.
+	outer := &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		return s.cur.Load().tls, nil
+	}}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return http.ErrServerClosed
+	}
+	ln, err := tr.Listen(http3.ConfigureTLSConfig(outer), qc)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	s.tr, s.ln = tr, ln
+	s.mu.Unlock()
+	err = s.hs.ServeListener(ln)
+	if errors.Is(err, quic.ErrServerClosed) {
+		err = http.ErrServerClosed
+	}
+	return err
+}
+
+// Shutdown sends GOAWAY on every connection and waits until they have
+// ended or ctx is done, then closes them.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.hs.Shutdown(ctx)
+	s.closeListener()
+	return err
+}
+
+// Close ends every connection at once.
+func (s *Server) Close() error {
+	err := s.hs.Close()
+	s.closeListener()
+	return err
+}
+
+func (s *Server) closeListener() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.ln != nil {
+		s.ln.Close()
+		s.tr.Close()
+		s.ln, s.tr = nil, nil
+	}
+}
+
+// connKey is the context key of a connection's connState.
+type connKey struct{}
+
+// connState is a connection's handler and configuration.
+type connState struct {
+	cfg *Config
+	h   ConnHandler
+}
+
+func (s *Server) connContext(ctx context.Context, qc *quic.Conn) context.Context {
+	cur := s.cur.Load()
+	cs := qc.ConnectionState().TLS
+	return context.WithValue(ctx, connKey{}, &connState{cfg: cur.cfg, h: cur.h.Open(qc.LocalAddr(), qc.RemoteAddr(), &cs)})
+}
+
+// serveHTTP serves one request stream: its request built as nginx
+// builds it, the pipeline's answer, then the response finished unless a
+// tunnel took the stream over.
+func (s *Server) serveHTTP(hw http.ResponseWriter, r *http.Request) {
+	cs, _ := r.Context().Value(connKey{}).(*connState)
+	if cs == nil {
+		hw.WriteHeader(500)
+		return
+	}
+	st := &stream{cfg: cs.cfg, hw: hw, hr: r}
+	st.body.st = st
+	st.w.st = st
+	stats := cs.cfg.Stats
+	if stats != nil {
+		stats.Reading()
+	}
+	status := st.buildRequest(r)
+	if stats != nil {
+		stats.Writing()
+	}
+	w := &st.w
+	w.reset(&st.req.Request, cs.cfg.Limits)
+	st.body.max = cs.cfg.Limits.ClientMaxBodySize
+	var release func()
+	if status != 0 {
+		release = cs.h.ServeHeadError(w, &st.req.Request, status)
+		if !w.wroteHeader && !st.upgraded {
+			w.WriteError(status)
+		}
+	} else {
+		release = cs.h.ServeH3(w, &st.req.Request)
+	}
+	if !st.upgraded {
+		w.finish()
+	}
+	if release != nil {
+		release()
+	}
+	if st.upgraded {
+		// The tunnel ends the stream and the request (connstats'
+		// TunnelDone).
+		if stats != nil {
+			stats.TunnelStream()
+		}
+		return
+	}
+	if stats != nil {
+		stats.WriteDone()
+	}
+	if w.aborted || w.broken || (!w.noBody && w.clen >= 0 && w.written != w.clen) {
+		// The stream is reset rather than ended: the client sees the
+		// response cut off.
+		panic(http.ErrAbortHandler)
+	}
+}
