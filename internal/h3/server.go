@@ -72,9 +72,14 @@ func (s *Server) Serve(pc net.PacketConn) error {
 		MaxStreamReceiveWindow:     win,
 		MaxIdleTimeout:             cfg.Limits.KeepaliveTimeout,
 	}
-	// The certificates are the current ones at each handshake.
-	outer := &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
-		return s.cur.Load().tls, nil
+	// The certificates are the current ones at each handshake: the
+	// configuration's own, or the one it picks for the client (by SNI).
+	outer := &tls.Config{GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		c := s.cur.Load().tls
+		if c.GetConfigForClient != nil {
+			return c.GetConfigForClient(hello)
+		}
+		return c, nil
 	}}
 	s.mu.Lock()
 	if s.closed {
@@ -132,6 +137,12 @@ type connState struct {
 
 func (s *Server) connContext(ctx context.Context, qc *quic.Conn) context.Context {
 	cur := s.cur.Load()
+	if st := cur.cfg.Stats; st != nil {
+		// A QUIC connection counts as a connection from its handshake
+		// to its end (stub_status).
+		st.Accepted()
+		context.AfterFunc(qc.Context(), st.Closed)
+	}
 	cs := qc.ConnectionState().TLS
 	return context.WithValue(ctx, connKey{}, &connState{cfg: cur.cfg, h: cur.h.Open(qc.LocalAddr(), qc.RemoteAddr(), &cs)})
 }
