@@ -97,6 +97,7 @@ func (b *body) Read(p []byte) (int, error) {
 // stream.
 type streamConn struct {
 	str           *http3.Stream
+	conn          *connState
 	local, remote net.Addr
 	once          sync.Once
 }
@@ -114,6 +115,7 @@ func (c *streamConn) Close() error {
 	c.once.Do(func() {
 		c.str.Close()
 		c.str.CancelRead(quic.StreamErrorCode(http3.ErrCodeNoError))
+		c.conn.end()
 	})
 	return nil
 }

@@ -16,9 +16,10 @@ import (
 // stream is one request stream: the request as the handlers see it, its
 // body and its response writer.
 type stream struct {
-	cfg *Config
-	hw  http.ResponseWriter
-	hr  *http.Request
+	conn *connState
+	cfg  *Config
+	hw   http.ResponseWriter
+	hr   *http.Request
 
 	// extConnect: the request is an extended CONNECT for a WebSocket
 	// (RFC 9220), whose response Upgrade sends.

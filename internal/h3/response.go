@@ -459,7 +459,7 @@ func (w *ResponseWriter) Upgrade(compose func(dst []byte, f exchange.Framing) []
 	}
 	st.upgraded = true
 	ctx := st.hr.Context()
-	c := &streamConn{str: hs.HTTPStream()}
+	c := &streamConn{str: hs.HTTPStream(), conn: st.conn}
 	c.local, _ = ctx.Value(http.LocalAddrContextKey).(net.Addr)
 	c.remote, _ = ctx.Value(http3.RemoteAddrContextKey).(net.Addr)
 	return c, nil, nil

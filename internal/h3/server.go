@@ -21,10 +21,12 @@ type Server struct {
 	cur atomic.Pointer[current]
 	hs  http3.Server
 
-	mu     sync.Mutex
-	tr     *quic.Transport
-	ln     *quic.Listener
-	closed bool
+	mu       sync.Mutex
+	tr       *quic.Transport
+	ln       *quic.Listener
+	closed   bool
+	conns    map[*connState]struct{} // open connections
+	stopping bool                    // Shutdown began: idle connections close
 }
 
 // current is what new connections are served with.
@@ -72,6 +74,13 @@ func (s *Server) Serve(pc net.PacketConn) error {
 		MaxStreamReceiveWindow:     win,
 		MaxIdleTimeout:             cfg.Limits.KeepaliveTimeout,
 	}
+	if t := cfg.Limits.KeepaliveTimeout; t > 0 {
+		// keepalive_timeout is QUIC's idle timeout, as in nginx; a
+		// WebSocket may be quiet for longer (proxy_read_timeout), so
+		// PINGs keep the connection alive while streams are open, and
+		// the HTTP/3 server's idle timer ends it when none are.
+		qc.KeepAlivePeriod = t / 2
+	}
 	// The certificates are the current ones at each handshake: the
 	// configuration's own, or the one it picks for the client (by SNI).
 	outer := &tls.Config{GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
@@ -101,9 +110,25 @@ func (s *Server) Serve(pc net.PacketConn) error {
 }
 
 // Shutdown sends GOAWAY on every connection and waits until they have
-// ended or ctx is done, then closes them.
+// ended or ctx is done, then closes them. A connection is closed by the
+// server (H3_NO_ERROR) once none of its requests and tunnels runs, as an
+// HTTP/2 connection after its GOAWAY: clients need not close it.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.hs.Shutdown(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.hs.Shutdown(ctx) }()
+	s.mu.Lock()
+	s.stopping = true
+	var idle []*connState
+	for c := range s.conns {
+		if c.active.Load() == 0 {
+			idle = append(idle, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range idle {
+		c.closeIfIdle()
+	}
+	err := <-done
 	s.closeListener()
 	return err
 }
@@ -129,10 +154,37 @@ func (s *Server) closeListener() {
 // connKey is the context key of a connection's connState.
 type connKey struct{}
 
-// connState is a connection's handler and configuration.
+// connState is a connection's handler and configuration, and how many
+// of its requests and tunnels run.
 type connState struct {
-	cfg *Config
-	h   ConnHandler
+	s      *Server
+	qc     *quic.Conn
+	cfg    *Config
+	h      ConnHandler
+	active atomic.Int64
+}
+
+// begin counts a request of the connection.
+func (c *connState) begin() { c.active.Add(1) }
+
+// end counts a request's (or its tunnel's) end; the last one of a
+// connection of a stopping server closes it.
+func (c *connState) end() {
+	if c.active.Add(-1) != 0 {
+		return
+	}
+	c.s.mu.Lock()
+	stopping := c.s.stopping
+	c.s.mu.Unlock()
+	if stopping {
+		c.closeIfIdle()
+	}
+}
+
+func (c *connState) closeIfIdle() {
+	if c.active.Load() == 0 {
+		c.qc.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "")
+	}
 }
 
 func (s *Server) connContext(ctx context.Context, qc *quic.Conn) context.Context {
@@ -143,8 +195,20 @@ func (s *Server) connContext(ctx context.Context, qc *quic.Conn) context.Context
 		st.Accepted()
 		context.AfterFunc(qc.Context(), st.Closed)
 	}
-	cs := qc.ConnectionState().TLS
-	return context.WithValue(ctx, connKey{}, &connState{cfg: cur.cfg, h: cur.h.Open(qc.LocalAddr(), qc.RemoteAddr(), &cs)})
+	tcs := qc.ConnectionState().TLS
+	cs := &connState{s: s, qc: qc, cfg: cur.cfg, h: cur.h.Open(qc.LocalAddr(), qc.RemoteAddr(), &tcs)}
+	s.mu.Lock()
+	if s.conns == nil {
+		s.conns = map[*connState]struct{}{}
+	}
+	s.conns[cs] = struct{}{}
+	s.mu.Unlock()
+	context.AfterFunc(qc.Context(), func() {
+		s.mu.Lock()
+		delete(s.conns, cs)
+		s.mu.Unlock()
+	})
+	return context.WithValue(ctx, connKey{}, cs)
 }
 
 // serveHTTP serves one request stream: its request built as nginx
@@ -156,7 +220,8 @@ func (s *Server) serveHTTP(hw http.ResponseWriter, r *http.Request) {
 		hw.WriteHeader(500)
 		return
 	}
-	st := &stream{cfg: cs.cfg, hw: hw, hr: r}
+	cs.begin()
+	st := &stream{cfg: cs.cfg, hw: hw, hr: r, conn: cs}
 	st.body.st = st
 	st.w.st = st
 	stats := cs.cfg.Stats
@@ -193,6 +258,7 @@ func (s *Server) serveHTTP(hw http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	defer cs.end()
 	if stats != nil {
 		stats.WriteDone()
 	}

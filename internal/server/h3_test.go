@@ -226,3 +226,40 @@ func TestH3(t *testing.T) {
 		t.Errorf("after the closing handshake: %v; want EOF (FIN)", err)
 	}
 }
+
+// TestH3Shutdown: a graceful stop sends Close 1001 on a WebSocket over
+// HTTP/3 and GOAWAY on its connection; once the client has answered and
+// ended the stream, the connection ends and Shutdown returns without
+// waiting out its bound, with no connection left counted active.
+func TestH3Shutdown(t *testing.T) {
+	wsBack := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	back := proxytest.NewRecording(t, "")
+	a := proxytest.FreeAddr(t)
+	ts := start(t, h3Conf(t, a, wsBack.Addr, back.Addr, ""), Options{})
+	cc := h3Dial(t, a)
+	s := dialH3WS(t, cc, "/ws/x")
+	s.echo(t, "hi")
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		done <- ts.s.Shutdown(ctx)
+	}()
+	op, p, err := s.recv()
+	if err != nil || op != ws.OpClose || len(p) < 2 || int(p[0])<<8|int(p[1]) != 1001 {
+		t.Fatalf("at shutdown: %v %v %v; want Close 1001", op, p, err)
+	}
+	s.send(ws.OpClose, p[:2])
+	s.rs.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Shutdown: %v; want a clean stop", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Shutdown still waits after the client ended its stream")
+	}
+	if st := ts.s.Stats(); st.Active != 0 {
+		t.Errorf("after the stop: %d connections active; want 0", st.Active)
+	}
+}
