@@ -28,7 +28,7 @@ func h3Conf(t *testing.T, addr, wsBack, back, extra string) string {
 		"        ssl_certificate " + cert + "; ssl_certificate_key " + key + "; client_max_body_size 1m;" + extra + "\n" +
 		"        location /ws/ { proxy_pass http://" + wsBack + "; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\"; }\n" +
 		"        location /up { proxy_pass http://" + back + "; proxy_http_version 1.1; }\n" +
-		"        location / { add_header X-Proto $server_protocol; add_header Alt-Svc 'h3=\":443\"'; return 200 \"page\"; } }\n" +
+		"        location / { add_header X-Proto $server_protocol; add_header X-H3 $http3; add_header Alt-Svc 'h3=\":443\"'; return 200 \"page\"; } }\n" +
 		"}\n"
 }
 
@@ -154,7 +154,7 @@ func TestH3(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || string(b) != "page" || resp.Header.Get("X-Proto") != "HTTP/3.0" ||
+	if resp.StatusCode != 200 || string(b) != "page" || resp.Header.Get("X-Proto") != "HTTP/3.0" || resp.Header.Get("X-H3") != "h3" ||
 		resp.Header.Get("Alt-Svc") != `h3=":443"` || resp.Header.Get("Server") == "" {
 		t.Fatalf("GET: %d %q %v", resp.StatusCode, b, resp.Header)
 	}
@@ -262,4 +262,31 @@ func TestH3Shutdown(t *testing.T) {
 	if st := ts.s.Stats(); st.Active != 0 {
 		t.Errorf("after the stop: %d connections active; want 0", st.Active)
 	}
+}
+
+// TestH3Settings: quic_retry on (the client goes through a Retry) and
+// http3_max_concurrent_streams 1: a second request stream waits while a
+// WebSocket holds the first, and opens once it has ended.
+func TestH3Settings(t *testing.T) {
+	wsBack := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	back := proxytest.NewRecording(t, "")
+	a := proxytest.FreeAddr(t)
+	start(t, h3Conf(t, a, wsBack.Addr, back.Addr, " quic_retry on; http3_max_concurrent_streams 1;"), Options{})
+	cc := h3Dial(t, a)
+	s := dialH3WS(t, cc, "/ws/x")
+	s.echo(t, "hi")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	if _, err := cc.OpenRequestStream(ctx); err == nil {
+		t.Fatal("a second stream opened beside the WebSocket; want it held at the limit of 1")
+	}
+	cancel()
+	if err := s.send(ws.OpClose, []byte{0x03, 0xe8}); err != nil {
+		t.Fatal(err)
+	}
+	if op, _, err := s.recv(); err != nil || op != ws.OpClose {
+		t.Fatalf("Close: %v %v", op, err)
+	}
+	s.rs.Close()
+	s.br.ReadByte()
+	dialH3WS(t, cc, "/ws/y").echo(t, "next")
 }

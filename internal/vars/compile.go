@@ -113,6 +113,7 @@ const (
 	kTCPInfoSndCwnd
 	kTCPInfoRcvSpace
 	kHTTP2
+	kHTTP3
 	kDocumentRoot
 	kRealpathRoot
 	kRequestFilename
@@ -222,6 +223,7 @@ var builtin = map[string]kind{
 	"tcpinfo_snd_cwnd":             kTCPInfoSndCwnd,
 	"tcpinfo_rcv_space":            kTCPInfoRcvSpace,
 	"http2":                        kHTTP2,
+	"http3":                        kHTTP3,
 	"document_root":                kDocumentRoot,
 	"realpath_root":                kRealpathRoot,
 	"request_filename":             kRequestFilename,
