@@ -4,6 +4,7 @@
 #   nginx-light         the reference for differential tests
 #   chromium            the browser for end-to-end tests
 #   python3-websockets  a second real WebSocket client (/usr/bin/python3)
+#   openssl             the test CA of the HTTP/2 browser test
 #   haproxy             only with BENCH=1, for bench/
 #   e2e/node_modules    ws and playwright-core, pinned by e2e/package-lock.json
 # What it needs to do that: Debian's apt-get (Debian 12 or a derivative),
@@ -31,6 +32,7 @@ cannot() {
 missing=()
 have_cmd nginx || missing+=(nginx-light)
 have_cmd chromium || missing+=(chromium)
+have_cmd openssl || missing+=(openssl)
 /usr/bin/python3 -c 'import websockets' >/dev/null 2>&1 || missing+=(python3-websockets)
 if [ "${BENCH:-0}" = 1 ]; then
 	have_cmd haproxy || missing+=(haproxy)

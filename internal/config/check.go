@@ -28,7 +28,6 @@ func check(ast *AST, table map[string]*directive) (*Spec, ErrorList) {
 		return c.spec, nil
 	}
 	c.spec.Files = ast.Files
-	c.proxyCache = hasDirective(ast.Main, "proxy_cache")
 	c.checkMain(ast.Globals, ast.Main)
 	return c.spec, c.errs
 }
@@ -43,9 +42,6 @@ type checker struct {
 	http *httpLevel
 	// setVars indexes spec.HTTP.SetVariables by name.
 	setVars map[string]bool
-	// proxyCache is set when the configuration names proxy_cache
-	// anywhere (see setCacheCondition).
-	proxyCache bool
 	// limitRefs are the zones limit_req and limit_conn name.
 	limitRefs []limitRef
 }
@@ -309,6 +305,7 @@ func defaultLocConf() LocConf {
 		ServerTokens:              true,
 		HTTP2ChunkSize:            8 << 10,
 		ResolverTimeout:           30 * time.Second,
+		Cache:                     CacheConf{LockTimeout: 5 * time.Second, LockAge: 5 * time.Second, MinUses: 1, ConvertHead: true},
 		UninitializedVariableWarn: true,
 		AccessLogs:                []AccessLog{{Path: "logs/access.log", Format: "combined"}},
 		WS:                        WSConf{Upgrade: true, ReloadClose: 1012, DrainWindow: 10 * time.Second},

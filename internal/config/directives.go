@@ -48,7 +48,7 @@ func directiveFamilies() []func() map[string]*directive {
 		coreDirectives, httpCoreDirectives, errorPageDirectives, rewriteDirectives, accessDirectives, proxyDirectives, headersDirectives,
 		filesDirectives, logDirectives, sslDirectives, http2Directives, http3Directives, upstreamDirectives, mapDirectives, wsDirectives,
 		proxySSLDirectives, statusDirectives, realipDirectives, wsStatusDirectives, limitsDirectives,
-		charsetDirectives, subDirectives, gzipDirectives, geoDirectives, ssiDirectives,
+		charsetDirectives, subDirectives, gzipDirectives, geoDirectives, ssiDirectives, upstreamWSDirectives, cacheDirectives,
 	}
 }
 
@@ -98,8 +98,6 @@ func directiveTable() map[string]*directive {
 	unsupported(anyCtx, `wsgate speaks no SCGI: serve the application over HTTP and use "proxy_pass"`, "scgi_pass")
 	unsupported(anyCtx, `wsgate speaks no gRPC (HTTP/2 to the backend): use "proxy_pass" to an HTTP/1.1 endpoint of the service, such as a gRPC-Web or grpc-gateway one`, "grpc_pass")
 	unsupported(anyCtx, `wsgate reads no memcached: let the backend read the cache, and use "proxy_pass" to it`, "memcached_pass")
-	unsupported(anyCtx, "wsgate does not cache responses", "proxy_cache", "proxy_cache_path", "proxy_cache_key",
-		"proxy_cache_valid", "proxy_cache_use_stale")
 	unsupported(anyCtx, "proxy_store writes proxied responses as files under root (a mirror); wsgate writes no files: serve them from a mirror the backend keeps, or from a cache in front", "proxy_store", "proxy_store_access")
 	unsupported(anyCtx, "wsgate proxies HTTP and WebSocket only", "stream", "mail")
 	nginxRest(t)

@@ -39,8 +39,8 @@ func httpCoreDirectives() map[string]*directive {
 		"keepalive_time":              {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: 1, once: true, set: setKeepaliveTime},
 		"keepalive_requests":          {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: 1, once: true, set: setKeepaliveRequests},
 		"server_tokens":               {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ServerTokens })},
-		"resolver":                    {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: setResolver},
-		"resolver_timeout":            {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(msecArg, func(l *LocConf) *time.Duration { return &l.ResolverTimeout })},
+		"resolver":                    {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: unbounded, once: true, set: setResolver},
+		"resolver_timeout":            {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: 1, once: true, set: setResolverTimeout},
 		"client_header_timeout":       {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onSrv(msecArg, func(s *Server) *time.Duration { return &s.ClientHeaderTimeout })},
 		"client_header_buffer_size":   {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onSrv(sizeArg, func(s *Server) *int64 { return &s.ClientHeaderBufferSize })},
 		"large_client_header_buffers": {ctx: ctxSrvAll, min: 2, max: 2, once: true, set: onSrv(buffersArg, func(s *Server) *Buffers { return &s.LargeClientHeaderBuffers })},
@@ -505,7 +505,31 @@ func setResolver(c *checker, f *frame, d *Directive, _ bool) {
 		}
 		return
 	}
+	switch f.ctx {
+	case ctxUpstream:
+		f.ups.Resolver = r
+		return
+	case ctxHTTP:
+		c.http.h.Resolver = r
+	}
 	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Resolver = r })
+}
+
+// setResolverTimeout is resolver_timeout at http, server and location
+// level, and in an upstream block (nginx 1.27.3) for its resolve servers.
+func setResolverTimeout(c *checker, f *frame, d *Directive, _ bool) {
+	v, ok := msecArg(c, d)
+	if !ok {
+		return
+	}
+	switch f.ctx {
+	case ctxUpstream:
+		f.ups.ResolverTimeout = v
+		return
+	case ctxHTTP:
+		c.http.h.ResolverTimeout = v
+	}
+	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.ResolverTimeout = v })
 }
 
 // SplitResolverAddr splits a resolver address into host (brackets of an

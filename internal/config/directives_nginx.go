@@ -64,6 +64,7 @@ func nginxRest(t map[string]*directive) {
 	note(ctxSrvAll, "quic-go keeps the number of connection IDs a client may hold itself", "quic_active_connection_id_limit")
 	unsupported("wsgate runs one process, which owns its QUIC connections: remove it", "quic_bpf")
 	unsupported("wsgate's QUIC keys are made at start: a reload keeps them (connections survive it), a restart does not; remove it", "quic_host_key")
+	unsupported(`NGINX Plus's active checks are "ws_health_check" in the upstream block`, "health_check")
 
 	note(ctxHTTPAll|ctxLocIf, passNote("fastcgi_pass", "FastCGI"), "fastcgi_param", "fastcgi_index",
 		"fastcgi_split_path_info", "fastcgi_store", "fastcgi_store_access", "fastcgi_buffering",
@@ -118,9 +119,7 @@ func nginxRest(t map[string]*directive) {
 		"memcached_buffer_size", "memcached_read_timeout", "memcached_next_upstream",
 		"memcached_next_upstream_tries", "memcached_next_upstream_timeout", "memcached_gzip_flag")
 
-	unsupported("wsgate does not cache responses", "proxy_cache_min_uses", "proxy_cache_max_range_offset",
-		"proxy_cache_methods", "proxy_cache_lock", "proxy_cache_lock_timeout", "proxy_cache_lock_age",
-		"proxy_cache_revalidate", "proxy_cache_convert_head", "proxy_cache_background_update", "slice")
+	unsupported("a cached response is served whole, not by byte ranges", "proxy_cache_max_range_offset", "slice")
 	unsupported("wsgate passes Range to the backend and relays its answer; it cuts no ranges out of proxied responses: let the backend answer ranges", "proxy_force_ranges")
 	unsupported("responses are relayed as the backend sends them; change them there", "max_ranges")
 	note(ctxHTTPAll, ssiNote, "ssi_silent_errors", "ssi_ignore_recycled_buffers", "ssi_min_file_chunk",

@@ -34,15 +34,11 @@ func proxyDirectives() map[string]*directive {
 		"proxy_set_body":              {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: setProxySetBody},
 		"proxy_bind":                  {ctx: ctxHTTPAll, min: 1, max: 2, once: true, set: setProxyBind},
 		"proxy_socket_keepalive":      {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.Proxy.SocketKeepalive })},
-		"proxy_ignore_headers":        {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: onLoc(ignoreHeadersArg, func(l *LocConf) *IgnoreHeaders { return &l.Proxy.IgnoreHeaders })},
+		"proxy_ignore_headers":        {ctx: ctxHTTPAll, min: 1, max: unbounded, set: bitmaskOnLoc(ignoreHeadersArg, func(l *LocConf) *IgnoreHeaders { return &l.Proxy.IgnoreHeaders })},
 		"proxy_limit_rate":            {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(sizeArg, func(l *LocConf) *int64 { return &l.Proxy.LimitRate })},
 		"proxy_cookie_domain":         {ctx: ctxHTTPAll, min: 1, max: 2, set: setCookieRewrite(true)},
 		"proxy_cookie_path":           {ctx: ctxHTTPAll, min: 1, max: 2, set: setCookieRewrite(false)},
 		"proxy_cookie_flags":          {ctx: ctxHTTPAll, min: 1, max: 4, set: setCookieFlags},
-
-		// Conditions of a cache that wsgate does not have: see setCacheCondition.
-		"proxy_cache_bypass": {ctx: ctxHTTPAll, min: 1, max: unbounded, set: setCacheCondition},
-		"proxy_no_cache":     {ctx: ctxHTTPAll, min: 1, max: unbounded, set: setCacheCondition},
 	}
 }
 
@@ -219,20 +215,6 @@ func nextUpstreamArg(c *checker, d *Directive) (NextUpstream, bool) {
 		m |= v
 	}
 	return m, true
-}
-
-// setCacheCondition reads proxy_cache_bypass and proxy_no_cache, which
-// say when proxy_cache's cache is not read or not written. Without
-// proxy_cache they do nothing in nginx either (WebSocket tutorials copy
-// "proxy_cache_bypass $http_upgrade;" into locations that cache
-// nothing): accepted with a notice. In a configuration that uses
-// proxy_cache, which wsgate refuses, they are refused with it.
-func setCacheCondition(c *checker, f *frame, d *Directive, _ bool) {
-	if c.proxyCache {
-		c.errorf(d.Pos, "%q directive is not supported by wsgate; wsgate does not cache responses", d.Name)
-		return
-	}
-	c.notice(d.Pos, "%q accepted and ignored: it has no effect without proxy_cache", d.Name)
 }
 
 // hasDirective reports whether name appears in dirs or in any block

@@ -47,8 +47,8 @@ func TestRealIPConf(t *testing.T) {
 // TestRealIPAndCacheConditionsChecked pins what -t says: listen ...
 // proxy_protocol is read, set_real_ip_from refuses what is neither an
 // address nor a host name, and
-// proxy_cache_bypass and proxy_no_cache are accepted with a notice
-// unless the configuration uses proxy_cache, which is refused with them.
+// proxy_cache_bypass and proxy_no_cache are read with or without a
+// proxy_cache.
 func TestRealIPAndCacheConditionsChecked(t *testing.T) {
 	tests := []struct {
 		name, http string
@@ -61,10 +61,8 @@ func TestRealIPAndCacheConditionsChecked(t *testing.T) {
 		{name: "host name", http: `set_real_ip_from lb.internal;`},
 		{name: "not a host name", http: `set_real_ip_from lb_internal;`, errs: []string{`invalid parameter "lb_internal"`}},
 		{name: "recursive twice", http: `real_ip_recursive on; real_ip_recursive off;`, errs: []string{`"real_ip_recursive" directive is duplicate`}},
-		{name: "cache conditions without a cache", http: `server { location / { proxy_cache_bypass $http_upgrade; proxy_no_cache $cookie_x 1; } }`,
-			notice: `"proxy_cache_bypass" accepted and ignored: it has no effect without proxy_cache`},
-		{name: "cache conditions with a cache", http: `server { location / { proxy_cache_bypass $http_upgrade; proxy_cache z; } }`,
-			errs: []string{`"proxy_cache_bypass" directive is not supported by wsgate`, `"proxy_cache" directive is not supported by wsgate`}},
+		{name: "cache conditions without a cache", http: `server { location / { proxy_cache_bypass $http_upgrade; proxy_no_cache $cookie_x 1; } }`},
+		{name: "cache conditions with a cache", http: `proxy_cache_path c keys_zone=z:1m; server { location / { proxy_cache_bypass $http_upgrade; proxy_cache z; } }`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

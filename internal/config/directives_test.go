@@ -63,12 +63,12 @@ func TestNginxDirectivesKnown(t *testing.T) {
 // third-party module, and every probe is a directive nginx has.
 func TestConfigureArgs(t *testing.T) {
 	args := " " + ConfigureArgs() + " "
-	for _, want := range []string{" --with-http_ssl_module ", " --with-http_v2_module ", " --with-http_v3_module ", " --without-http-cache ", " --without-http_fastcgi_module ", " --without-http_ssi_module ", " --add-module=../headers-more-nginx-module "} {
+	for _, want := range []string{" --with-http_ssl_module ", " --with-http_v2_module ", " --with-http_v3_module ", " --without-http_fastcgi_module ", " --without-http_ssi_module ", " --add-module=../headers-more-nginx-module "} {
 		if !strings.Contains(args, want) {
 			t.Errorf("got %q; want %q in it", args, want)
 		}
 	}
-	for _, not := range []string{"rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive", "http_geo_module", "http_split_clients_module", "http_charset_module"} {
+	for _, not := range []string{"http-cache", "rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive", "http_geo_module", "http_split_clients_module", "http_charset_module"} {
 		if strings.Contains(args, not) {
 			t.Errorf("got %q; want no %q in it (claimed and not built, or built and denied)", args, not)
 		}
@@ -113,7 +113,7 @@ func TestDirectiveWording(t *testing.T) {
 		{desc: "memcached_pass", conf: "server { location / { memcached_pass 127.0.0.1:11211; } }", err: `wsgate reads no memcached`},
 		{desc: "scgi_param", conf: "server { scgi_param A b; }", notice: `only "scgi_pass" would use it`},
 		{desc: "proxy_headers_hash in location", conf: "server { location / { proxy_headers_hash_max_size 1024; proxy_headers_hash_bucket_size 128; } }", notice: `"proxy_headers_hash_max_size" accepted and ignored`},
-		{desc: "proxy_cache_lock", conf: "server { location / { proxy_cache_lock on; } }", err: `"proxy_cache_lock" directive is not supported by wsgate; wsgate does not cache`},
+		{desc: "proxy_cache_max_range_offset", conf: "server { location / { proxy_cache_max_range_offset 1; } }", err: `"proxy_cache_max_range_offset" directive is not supported by wsgate; a cached response is served whole`},
 		{desc: "ssl on", conf: "server { listen 443; ssl on; ssl_certificate c; ssl_certificate_key k; }", notice: `the "ssl" directive is deprecated, use the "listen ... ssl" directive instead`},
 		{desc: "ssl on without a certificate", conf: "server { listen 443; ssl on; }", err: `no "ssl_certificate" is defined for the "listen ... ssl" directive`},
 		{desc: "quic listen without a certificate", conf: "server { listen 443 quic; }", err: `no "ssl_certificate" is defined for the "listen ... quic" directive`},

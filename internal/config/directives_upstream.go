@@ -32,7 +32,7 @@ func setUpstream(c *checker, f *frame, d *Directive, _ bool) {
 			return
 		}
 	}
-	u := &Upstream{Pos: d.Pos, Name: name, KeepaliveTimeout: 60 * time.Second, KeepaliveRequests: 1000, KeepaliveTime: time.Hour}
+	u := &Upstream{Pos: d.Pos, Name: name, KeepaliveTimeout: 60 * time.Second, KeepaliveRequests: 1000, KeepaliveTime: time.Hour, DrainWindow: -1}
 	uf := c.newFrame(ctxUpstream)
 	uf.ups = u
 	nerr := len(c.errs)
@@ -40,6 +40,7 @@ func setUpstream(c *checker, f *frame, d *Directive, _ bool) {
 	if len(u.Servers) == 0 && len(c.errs) == nerr {
 		c.errorf(d.Pos, "no servers are inside upstream")
 	}
+	c.checkUpstreamWS(u)
 	c.http.h.Upstreams = append(c.http.h.Upstreams, u)
 }
 
@@ -183,6 +184,18 @@ func setUpstreamServer(c *checker, f *frame, d *Directive) {
 			s.Backup = true
 		case a.Text == "down":
 			s.Down = true
+		case a.Text == "resolve":
+			s.Resolve = true
+		case k == "service" && hasV:
+			c.errorf(a.Pos, "\"service=\" (SRV records) is not supported by wsgate yet; name the servers' hosts with \"resolve\"")
+			return
+		case k == "slow_start" && hasV:
+			t, ok := ParseTime(v, true)
+			if !ok {
+				bad()
+				return
+			}
+			s.SlowStart = t
 		default:
 			bad()
 			return

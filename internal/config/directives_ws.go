@@ -15,7 +15,7 @@ func wsDirectives() map[string]*directive {
 		"ws_upgrade":           {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.WS.Upgrade })},
 		"ws_allow_upgrade":     {ctx: ctxHTTPAll, min: 1, max: unbounded, once: true, set: onLoc(tokensArg, func(l *LocConf) *[]string { return &l.WS.AllowUpgrades })},
 		"ws_reload_close_code": {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(closeCodeArg, func(l *LocConf) *int { return &l.WS.ReloadClose })},
-		"ws_drain_window":      {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(msecArg, func(l *LocConf) *time.Duration { return &l.WS.DrainWindow })},
+		"ws_drain_window":      {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: 1, once: true, set: setDrainWindow},
 		"ws_lint":              {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(enumArg("auto", "on", "off"), func(l *LocConf) *string { return &l.WS.Lint })},
 		"ws_ping_interval": {ctx: ctxHTTPAll, min: 1, max: 2, once: true, set: onLocFn(pingIntervalArg, func(l *LocConf, v pingInterval) {
 			l.WS.PingInterval, l.WS.PingSides = v.every, v.sides
@@ -30,6 +30,19 @@ func wsDirectives() map[string]*directive {
 		"ws_log_interval":     {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(offOrMsecArg, func(l *LocConf) *time.Duration { return &l.WS.LogInterval })},
 		"ws_message_rate":     {ctx: ctxHTTPAll, min: 1, max: 4, once: true, set: onLoc(wsRateArg, func(l *LocConf) *WSRate { return &l.WS.MessageRate })},
 	}
+}
+
+// setDrainWindow is ws_drain_window: a location's (reload and stop
+// closes), or an upstream block's (ws_drain_removed and ws_rebalance
+// closes).
+func setDrainWindow(c *checker, f *frame, d *Directive, first bool) {
+	if f.ctx == ctxUpstream {
+		if v, ok := msecArg(c, d); ok {
+			f.ups.DrainWindow = v
+		}
+		return
+	}
+	onLoc(msecArg, func(l *LocConf) *time.Duration { return &l.WS.DrainWindow })(c, f, d, first)
 }
 
 // tokensArg reads ws_allow_upgrade's Upgrade tokens (RFC 9110 §7.8), lower-cased.

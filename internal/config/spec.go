@@ -58,6 +58,8 @@ type HTTP struct {
 	CharsetMaps []*CharsetMap
 	// LimitZones are the limit_req_zone and limit_conn_zone lines.
 	LimitZones []*LimitZone
+	// CachePaths are the proxy_cache_path lines.
+	CachePaths []*CachePath
 	// SetVariables are the names (lower-case, without "$") that a set
 	// directive assigns anywhere in the configuration, in the order first
 	// met. As in nginx, each is a variable of the whole http context,
@@ -66,6 +68,11 @@ type HTTP struct {
 	// Implicit is true when the file had top-level server blocks (a sites
 	// file) and wsgate supplied the http context.
 	Implicit bool
+	// Resolver and ResolverTimeout are the http level's resolver lines:
+	// the "server ... resolve" names of an upstream block without its own
+	// use them (0: resolver_timeout's default, 30s).
+	Resolver        *Resolver
+	ResolverTimeout time.Duration
 }
 
 // Server is one server{} block.
@@ -300,6 +307,8 @@ type LocConf struct {
 	ProxyPassRequestHeaders bool  // default on
 	ProxyPassRequestBody    bool  `reload:"keep"` // default on
 	ProxyIgnoreClientAbort  bool  `reload:"keep"` // default off
+	// Cache is the proxy_cache settings.
+	Cache CacheConf `reload:"keep"`
 
 	ClientMaxBodySize int64         `reload:"keep"` // default 1m; 0 disables the check
 	ClientBodyTimeout time.Duration `reload:"keep"` // default 60s
@@ -598,6 +607,22 @@ type Upstream struct {
 	KeepaliveRequests int           `reload:"keep"` // default 1000
 	KeepaliveTime     time.Duration `reload:"keep"` // default 1h
 	Zone              string        `reload:"keep"`
+
+	// Resolver and ResolverTimeout are the upstream block's own resolver
+	// lines (nginx 1.27.3) for its "server ... resolve" names; nil and 0
+	// take the http level's (HTTP.Resolver, HTTP.ResolverTimeout).
+	Resolver        *Resolver     `reload:"keep"`
+	ResolverTimeout time.Duration `reload:"keep"`
+	// DrainRemoved is ws_drain_removed: how long the tunnels of a peer that
+	// DNS removed may stay before they are closed with 1012; 0: until they
+	// end. DrainWindow paces those closes (ws_drain_window in the
+	// upstream block; -1: unset, the default 10s).
+	DrainRemoved time.Duration `reload:"keep"`
+	DrainWindow  time.Duration `reload:"keep"`
+	// HealthCheck is ws_health_check; nil: passive checks only.
+	HealthCheck *HealthCheck `reload:"keep"`
+	// Rebalance is ws_rebalance; nil: off.
+	Rebalance *Rebalance `reload:"keep"`
 }
 
 // Balance is the balancing method of an upstream.
@@ -625,6 +650,14 @@ type UpstreamServer struct {
 	Backup      bool
 	Down        bool
 	MaxConns    int // 0: unlimited
+	// Resolve is the "resolve" parameter (nginx 1.27.3): the name is
+	// looked up again as its TTL runs out and the peers follow the
+	// answers. Service is "service=NAME" (SRV records, as NGINX Plus).
+	Resolve bool
+	Service string
+	// SlowStart is "slow_start=TIME" (NGINX Plus): a peer that is added or
+	// comes back ramps its weight up from nothing over this long.
+	SlowStart time.Duration
 }
 
 // Map is one map{} block.

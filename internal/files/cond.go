@@ -174,3 +174,33 @@ func parseIMFFixdate(v []byte) (int64, bool) {
 	}
 	return t.Unix(), true
 }
+
+// NotModified is ngx_http_not_modified_header_filter for a 200 that is
+// not a file's (a cached proxied response): 412, 304 or 200 as for a
+// file, from the request's header (header returns nil for none), the
+// response's ETag (nil for none) and Last-Modified (unix seconds, -1 for
+// none), under if_modified_since mode ("off", "exact", "before").
+func NotModified(header func(name string) []byte, etag []byte, lm int64, mode string) int {
+	if v := header("If-Unmodified-Since"); v != nil && lm != -1 {
+		if t := parseHTTPTime(v); t < lm {
+			return 412
+		}
+	}
+	if v := header("If-Match"); v != nil && !etagMatch(v, etag, false) {
+		return 412
+	}
+	ims, inm := header("If-Modified-Since"), header("If-None-Match")
+	if ims == nil && inm == nil {
+		return 200
+	}
+	if ims != nil {
+		t := parseHTTPTime(ims)
+		if mode == "off" || lm == -1 || t != lm && (mode != "before" || t < lm) {
+			return 200
+		}
+	}
+	if inm != nil && !etagMatch(inm, etag, true) {
+		return 200
+	}
+	return 304
+}

@@ -23,6 +23,11 @@
 // WebSocket handshake first meets the location's ws_ policy (wsnative.go:
 // Origins, subprotocols, the deflate offer, the handshake rate), and its
 // tunnel gets the location's Pings, limits and "still open" log lines.
+// A location with proxy_cache (cache.go) is looked up in its zone
+// (internal/cache) before the upstream is tried: a hit, or a stale entry
+// proxy_cache_use_stale allows, is answered from the file; a cacheable
+// response is teed into the zone as it is relayed. WebSocket handshakes
+// and other upgrades never touch the cache.
 //
 // What it promises:
 //   - Same configuration, same bytes at the backend as nginx sends, and

@@ -127,6 +127,19 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		return c.writeError(w, req, plan, KindBadURL.Status())
 	}
 
+	// proxy_cache: a WebSocket handshake (any upgrade) is never cached.
+	if plan.Cache != nil && !upgrade {
+		if st, done := c.cacheStart(w, req, plan); done {
+			if c.cs.background {
+				c.forward(backgroundWriter{w}, req, snap, plan, lc)
+				c.unanswered = 0
+				c.cacheEnd()
+			}
+			return st
+		}
+		defer c.cacheEnd()
+	}
+
 	if isWS && (plan.WSPolicy != nil || lc.WS.HandshakeRate.PerSecond > 0) {
 		if status := c.admitWS(w, req, plan, tg.host); status != 0 {
 			return c.writeError(w, req, plan, status)
@@ -187,6 +200,14 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		method = c.method
 	}
 	c.reqHL = reqHeaders(req.Headers)
+	if c.cs.plan != nil {
+		c.reqHL = reqHeaders(c.cacheRequestHeaders(req.Headers))
+		if c.cs.getForHead {
+			// A HEAD made GET to be cached wins over proxy_method, as
+			// u->method does in ngx_http_proxy_create_request.
+			method = methodGET
+		}
+	}
 	ur := snapshot.UpstreamRequest{
 		Method:     method,
 		Target:     c.tgt,
@@ -202,6 +223,9 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	c.vc.ProxyBodyLength, c.vc.ProxyBodyKnown = bodyLen, bodyLen >= 0 && lc.ProxyPassRequestBody
 	c.vc.ProxyChunked = ur.Chunked
 	c.buf = plan.Headers.AppendRequest(c.buf[:0], &ur)
+	if c.cs.revalidating {
+		c.buf = c.appendValidators(c.buf)
+	}
 	if po.Body != nil {
 		// Sent with the head, in one write.
 		c.buf = append(c.buf, c.setBody...)
@@ -282,9 +306,21 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		if kind != KindNoLive && kind.NextUpstream()&lc.ProxyNextUpstream != 0 && c.canRetry(tried, lc, n, start, req, hasBody, spool) {
 			continue
 		}
+		if c.staleFor(kind, 0) {
+			return c.serveStale(w, req, plan)
+		}
 		return c.writeError(w, req, plan, kind.Status())
 	}
 
+	if c.cs.stale != nil && (c.cs.revalidating && resp.Status == 304 || c.staleFor(0, resp.Status)) {
+		c.record(at, resp.Status, start)
+		at.conn.Close()
+		at.done(upstream.Success)
+		if resp.Status == 304 {
+			return c.revalidated(w, req, plan, resp)
+		}
+		return c.serveStale(w, req, plan)
+	}
 	if snap.Vars.UsesUpstreamHeaders() {
 		c.upHdrs = fillHeaders(c.upHdrs, resp.Headers)
 		c.vc.UpstreamHeaders = c.upHdrs
@@ -323,6 +359,9 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 }
 
 var wwwAuthenticate = []byte("WWW-Authenticate")
+
+// methodGET is a HEAD's method upstream under proxy_cache_convert_head.
+var methodGET = []byte("GET")
 
 func (tg *target) poolName() string { return tg.pool.Name() }
 

@@ -81,6 +81,8 @@ type clientConn struct {
 	tunneled bool
 	// respScratch is AppendResponse's room (snapshot.ClientResponse.Scratch).
 	respScratch []byte
+	// cs is the request's use of its location's proxy_cache.
+	cs cacheState
 	// unanswered is an error status left to the pipeline (writeError,
 	// proxy_intercept_errors); 0 when the proxy answered.
 	unanswered int

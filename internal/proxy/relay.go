@@ -4,6 +4,7 @@ import (
 	"io"
 	"time"
 
+	"wsgate/internal/cache"
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
 	"wsgate/internal/http1"
@@ -26,7 +27,7 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 	// add_header, as nginx's u->state->response_time is -1 then).
 	c.vc.Upstream[len(c.vc.Upstream)-1].ResponseTime = -1
 	c.headAt = now
-	cl, chunked := resp.BodyFraming(req.IsHEAD())
+	cl, chunked := resp.BodyFraming(req.IsHEAD() && !c.cs.getForHead)
 	body := &c.upBody
 	body.Reset(a.br, cl, chunked)
 	outLen := cl
@@ -42,15 +43,22 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 		}
 	}
 	c.limitRate(w, plan, resp)
+	if c.cs.plan != nil && resp.Status != 101 && buffered(plan, resp) {
+		c.cs.w = c.cacheWriter(req, resp)
+	}
 	c.respHL = respHeaders(resp.Headers)
 	c.up = snapshot.UpstreamResponse{Status: resp.Status, StatusLine: resp.StatusLine, Headers: &c.respHL}
+	if c.cs.w != nil && resp.Status == 200 && c.notModified(req, plan) {
+		// The body is still read and stored; a 304 carries none.
+		outLen = -1
+	}
 	c.plan = plan
-	err := w.WriteComposedHeader(resp.Status, outLen, c.composeFn)
+	err := w.WriteComposedHeader(c.up.Status, outLen, c.composeFn)
 	c.plan = nil
 	if !plan.Conf.ProxyBuffering {
 		c.vc.LimitRate, c.vc.LimitRateSet = 0, true
 	}
-	status := resp.Status
+	status := c.up.Status
 	ok := err == nil
 	if ok && !body.Empty() {
 		// proxy_read_timeout is armed by the attempt's upstreamReader
@@ -60,9 +68,13 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 		if rate := plan.Proxy.LimitRate; rate > 0 && plan.Conf.ProxyBuffering {
 			// proxy_limit_rate paces nginx's buffered reading of the
 			// response (ngx_event_pipe); an unbuffered one is not paced.
-			cerr = copyLimited(w, body, *bp, rate)
+			var src io.Reader = body
+			if c.cs.w != nil {
+				src = io.TeeReader(body, c.cs.w)
+			}
+			cerr = copyLimited(w, src, *bp, rate)
 		} else {
-			cerr = copyBody(w, body, a, *bp)
+			cerr = copyBody(w, body, a, *bp, c.cs.w)
 		}
 		copyPool.Put(bp)
 		if cerr != nil {
@@ -70,6 +82,20 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 			ok = false
 			w.Abort()
 			c.h.Log.Error("relaying upstream response", "upstream", a.peer.Name, "err", cerr, "client", c.remoteAddr)
+		}
+	}
+	if cw := c.cs.w; cw != nil {
+		// The entry is stored only whole (ngx_http_upstream_process_request
+		// checks the length the upstream declared).
+		c.cs.w = nil
+		want := int64(-1)
+		if !chunked {
+			want = cl
+		}
+		if ok && body.Done() {
+			cw.Commit(want)
+		} else {
+			cw.Abort()
 		}
 	}
 	try := &c.vc.Upstream[len(c.vc.Upstream)-1]
@@ -107,10 +133,13 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 // what it has read: a streamed response (server-sent events, a body a
 // filter holds part of) reaches the client as the upstream sends it. A
 // body read whole in one go is flushed once, by relay.
-func copyBody(w exchange.ResponseWriter, body *http1.Body, a *attempt, buf []byte) error {
+func copyBody(w exchange.ResponseWriter, body *http1.Body, a *attempt, buf []byte, tee *cache.Writer) error {
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {
+			if tee != nil {
+				tee.Write(buf[:n])
+			}
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return werr
 			}

@@ -75,6 +75,10 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 		Start:       now,
 		DrainWindow: plan.Conf.WS.DrainWindow,
 	})
+	if a.lease != nil {
+		// ws_drain_removed and ws_rebalance close it through its lease.
+		a.lease.Tunnel(func(code uint16, reason string) { handle.Close(tunnel.CauseReload, code, reason) })
+	}
 	c.vc.WS = true
 	c.vc.BytesSent = w.BytesSent() // the 101's head; the tunnel's bytes are added at its end
 	c.tunneled = true

@@ -27,6 +27,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"wsgate/internal/cache"
 	"wsgate/internal/limit"
 
 	"wsgate/internal/accesslog"
@@ -82,6 +83,7 @@ type Server struct {
 	dns       *dns.Registry
 	staples   *ocsp.Stapler   // OCSP responses (ssl_stapling), across reloads
 	limits    *limit.Registry // limit_req and limit_conn zones, across reloads
+	caches    *cache.Registry // proxy_cache zones, across reloads
 	tunnels   *tunnel.Registry
 	logs      *accesslog.Files
 	files     *files.Cache // small static files' contents, across reloads
@@ -130,6 +132,7 @@ func Start(opts Options) (*Server, error) {
 		staples: ocsp.New(log),
 		files:   files.NewCache(),
 		limits:  limit.NewRegistry(nil),
+		caches:  cache.NewRegistry(log),
 		work:    make(chan connJob),
 	}
 	if s.source == nil {
@@ -157,6 +160,7 @@ func Start(opts Options) (*Server, error) {
 		if spec, err = s.source(); err != nil {
 			s.logs.Close()
 			s.staples.Close()
+			s.caches.Close()
 			return nil, err
 		}
 	}
@@ -164,12 +168,14 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		s.logs.Close()
 		s.staples.Close()
+		s.caches.Close()
 		return nil, err
 	}
 	added, _, err := s.listeners.Reconcile(wants(snap))
 	if err != nil {
 		s.logs.Close()
 		s.staples.Close()
+		s.caches.Close()
 		return nil, err
 	}
 	s.publish(snap)
@@ -189,6 +195,7 @@ func (s *Server) build(spec *config.Spec) (*snapshot.Snapshot, error) {
 		Logs:      s.logs,
 		Staples:   s.staples,
 		Limits:    s.limits,
+		Caches:    s.caches,
 		Version:   s.opts.Version,
 		Prefix:    s.opts.Prefix,
 		Log:       s.log,
@@ -373,6 +380,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.ups.Close()
 	s.logs.Close()
 	s.staples.Close()
+	s.caches.Close()
 	return err
 }
 
@@ -400,4 +408,5 @@ func (s *Server) Stop() {
 	s.ups.Close()
 	s.logs.Close()
 	s.staples.Close()
+	s.caches.Close()
 }

@@ -27,6 +27,7 @@ import (
 	"wsgate/internal/access"
 	"wsgate/internal/accesslog"
 	"wsgate/internal/bodyfilter"
+	"wsgate/internal/cache"
 	"wsgate/internal/config"
 	"wsgate/internal/dns"
 	"wsgate/internal/errorpage"
@@ -71,6 +72,10 @@ type Snapshot struct {
 	// limits are the limit_req and limit_conn zones, whose states
 	// Activate hands to the next snapshot.
 	limits *limit.Zones
+	// caches are the proxy_cache_path zones, which Activate starts.
+	caches []*cache.Zone
+	// cacheReg is the registry the zones came from (nil: none).
+	cacheReg *cache.Registry
 }
 
 // Loc is what one location (or a server's own level) compiled to.
@@ -132,6 +137,9 @@ type Loc struct {
 	Paths *files.Handler
 	// AuthRequest is the location's auth_request; nil when it has none.
 	AuthRequest *access.AuthRequest
+
+	// Cache is the location's proxy_cache; nil when it caches nothing.
+	Cache *CachePlan
 
 	// Content is the handler that answers requests here (plan.go).
 	Content Content
@@ -234,6 +242,9 @@ type Env struct {
 	// zones, whose states outlive a snapshot; nil gives the snapshot
 	// zones of its own.
 	Limits *limit.Registry
+	// Caches is the process's registry of proxy_cache zones, kept
+	// across reloads; nil builds zones that are never started (-t).
+	Caches *cache.Registry
 }
 
 // Build compiles spec into a Snapshot ready to publish. All problems are
@@ -253,6 +264,8 @@ func Build(ctx context.Context, spec *config.Spec, env *Env) (*Snapshot, error) 
 	buildResolvers(ctx, s, env, &errs)
 	buildLimits(s, env, &errs)
 	compilePlans(s, env, &errs)
+	buildCaches(s, env, &errs)
+	s.cacheReg = env.Caches
 	buildListens(s, env, &errs)
 	if len(errs) > 0 {
 		// A setting inherited by many locations fails in each of them:
@@ -485,6 +498,7 @@ func (s *Snapshot) Activate(ups *upstream.Registry) {
 	if s.limits != nil {
 		s.limits.Activate()
 	}
+	s.cacheReg.Activate(s.caches)
 	if s.dns != nil {
 		s.dns.Retain(s.Resolvers)
 	}

@@ -1,5 +1,7 @@
 package upstream
 
+import "time"
+
 // Round robin and least_conn, as ngx_http_upstream_round_robin.c and
 // ngx_http_upstream_least_conn_module.c of nginx 1.22.1. All functions here
 // run with poolState.mu held; now is in unix seconds like nginx's
@@ -18,7 +20,7 @@ func (p *Pool) getRoundRobin(t *Tried, now int64) *member {
 			m = nil
 		}
 	} else {
-		m = getPeer(l, t, now)
+		m = getPeer(l, t, now, p.reg.now)
 	}
 	if m != nil {
 		return m
@@ -34,17 +36,28 @@ func (p *Pool) getRoundRobin(t *Tried, now int64) *member {
 // getPeer is ngx_http_upstream_get_peer, the smooth weighted round robin:
 // every usable peer gains its effective weight, the highest current weight
 // wins (the first on ties) and pays the total back. Effective weight, cut by
-// failures, grows back by one per round.
-func getPeer(l *peerList, t *Tried, now int64) *member {
+// failures, grows back by one per round. Weights count in rampScale units
+// so that slow_start can give a peer a fraction of its weight (the same
+// sequence as nginx's when no peer ramps); clock is read only for a peer
+// with slow_start.
+func getPeer(l *peerList, t *Tried, now int64, clock func() time.Time) *member {
 	var best *member
+	var tnow time.Time
 	bi, total := 0, 0
 	for i := range l.members {
 		m := &l.members[i]
 		if t.has(i) || !m.usable(now) {
 			continue
 		}
-		m.currentWeight += m.effectiveWeight
-		total += m.effectiveWeight
+		w := m.effectiveWeight * rampScale
+		if m.slowStart > 0 {
+			if tnow.IsZero() {
+				tnow = clock()
+			}
+			w = m.rampedWeight(tnow)
+		}
+		m.currentWeight += w
+		total += w
 		if m.effectiveWeight < m.weight {
 			m.effectiveWeight++
 		}

@@ -3,6 +3,7 @@ package upstream
 import (
 	"errors"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"wsgate/internal/config"
@@ -40,6 +41,7 @@ type memberSpec struct {
 	maxConns    int
 	down        bool
 	backup      bool
+	slowStart   time.Duration
 }
 
 // member is a peer as one Set sees it: the configured parameters and the
@@ -54,6 +56,7 @@ type member struct {
 	failTimeout int64 // seconds: nginx keeps fail_timeout as time_t
 	maxConns    int
 	down        bool
+	slowStart   time.Duration
 
 	// Smooth weighted round robin state, guarded by poolState.mu.
 	currentWeight   int
@@ -64,7 +67,7 @@ type member struct {
 // not failed within fail_timeout, not at max_conns
 // (ngx_http_upstream_get_peer's filters).
 func (m *member) usable(now int64) bool {
-	if m.down {
+	if m.down || m.st.unhealthy {
 		return false
 	}
 	if m.maxFails > 0 && m.st.fails >= m.maxFails && now-m.st.checked <= m.failTimeout {
@@ -111,6 +114,26 @@ type Pool struct {
 	backup  *peerList
 	points  []chashPoint // hash consistent
 	ka      keepaliveConf
+
+	// gen is the newest generation of a pool whose peers follow DNS
+	// (dyn != nil): Pick, Peers, Tries and Stats read it, and a request
+	// keeps the generation of its first Pick for its retries. nil for a
+	// pool whose peers are fixed.
+	gen    atomic.Pointer[Pool]
+	dyn    *dynPool
+	handle *Pool // of a generation: the pool whose gen it is
+	// hc and rb are the pool's ws_health_check and ws_rebalance; nil: off.
+	hc *healthCheck
+	rb *rebalancer
+}
+
+// cur is the generation requests pick from now: p itself when its peers
+// are fixed.
+func (p *Pool) cur() *Pool {
+	if g := p.gen.Load(); g != nil {
+		return g
+	}
+	return p
 }
 
 func (r *Registry) newPool(key, name string, method config.Balance, two, consistent bool, hashKey string, specs []memberSpec, ka keepaliveConf) *Pool {
@@ -143,6 +166,7 @@ func (r *Registry) newPool(key, name string, method config.Balance, two, consist
 			failTimeout:     int64(s.failTimeout / time.Second),
 			maxConns:        s.maxConns,
 			down:            s.down,
+			slowStart:       s.slowStart,
 			effectiveWeight: s.weight,
 		}
 		if s.backup {
@@ -209,6 +233,7 @@ func (p *Pool) HashKey() string { return p.hashKey }
 // Peers returns the pool's peers, primaries first, then backups, in
 // configuration order.
 func (p *Pool) Peers() []Peer {
+	p = p.cur()
 	out := make([]Peer, 0, len(p.primary.members))
 	for i := range p.primary.members {
 		out = append(out, p.primary.members[i].info)
@@ -224,6 +249,7 @@ func (p *Pool) Peers() []Peer {
 // Tries is the number of peers a request may try: the non-down primary and
 // backup peers (nginx's ngx_http_upstream_tries).
 func (p *Pool) Tries() int {
+	p = p.cur()
 	n := p.primary.tries
 	if p.backup != nil {
 		n += p.backup.tries
@@ -231,7 +257,8 @@ func (p *Pool) Tries() int {
 	return n
 }
 
-// PeerStats is a peer's health and load at one moment.
+// PeerStats is a peer's health and load at one moment. It is the read
+// API of the metrics and the status page.
 type PeerStats struct {
 	Peer     Peer
 	Fails    int
@@ -239,11 +266,34 @@ type PeerStats struct {
 	Idle     int  // cached idle connections
 	Disabled bool // failed max_fails times within fail_timeout
 	Down     bool // marked "down" in the configuration
+	// Tunnels are the open tunnels on the peer that ws_drain_removed and
+	// ws_rebalance may close (counted in Conns too).
+	Tunnels int
+	// Health is the active check's view (ws_health_check); Checked is
+	// false when the pool has no check.
+	Health HealthStats
+	// Weight is the weight the balancer uses now: the configured one, or
+	// less while slow_start ramps it up.
+	Weight int
+}
+
+// HealthStats is one peer's active health check state.
+type HealthStats struct {
+	Checked   bool
+	Unhealthy bool      // taken out by ws_health_check
+	Fails     int       // failed checks in a row
+	Passes    int       // passed checks in a row
+	Checks    int64     // checks made
+	Last      time.Time // when the last check ended; zero: none yet
+	LastError string    // why the last check failed; "" when it passed
 }
 
 // Stats returns every peer's state, in Peers order.
 func (p *Pool) Stats() []PeerStats {
-	now := p.reg.now().Unix()
+	checked := p.hc != nil
+	p = p.cur()
+	nowT := p.reg.now()
+	now := nowT.Unix()
 	p.ps.mu.Lock()
 	defer p.ps.mu.Unlock()
 	var out []PeerStats
@@ -254,6 +304,9 @@ func (p *Pool) Stats() []PeerStats {
 				Peer: m.info, Fails: m.st.fails, Conns: m.st.conns,
 				Idle: p.ps.idle.count(m.st), Down: m.down,
 				Disabled: m.maxFails > 0 && m.st.fails >= m.maxFails && now-m.st.checked <= m.failTimeout,
+				Tunnels:  len(m.st.tunnels),
+				Health:   m.st.health.stats(checked, m.st.unhealthy),
+				Weight:   (m.rampedWeight(nowT) + rampScale - 1) / rampScale,
 			})
 		}
 	}
@@ -394,6 +447,25 @@ type Lease struct {
 	active bool
 }
 
+// Tunnel marks the lease as held by a tunnel for the rest of its life and
+// gives the way to close it: wsgate calls closeFn (at most once, from any
+// goroutine) with Close code 1012 when ws_drain_removed or ws_rebalance
+// moves the tunnel off its peer; the tunnel then sends the Close frame at a
+// frame boundary. No-op after Done.
+func (l *Lease) Tunnel(closeFn func(code uint16, reason string)) {
+	ps := l.pool.ps
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if !l.active {
+		return
+	}
+	st := l.m.st
+	if st.tunnels == nil {
+		st.tunnels = make(map[*Lease]func(uint16, string))
+	}
+	st.tunnels[l] = closeFn
+}
+
 // Peer returns the leased peer. The pointer stays valid after Done.
 func (l *Lease) Peer() *Peer { return &l.m.info }
 
@@ -424,6 +496,7 @@ func (l *Lease) Done(o Outcome) {
 	m := l.m
 	st := m.st
 	st.conns--
+	delete(st.tunnels, l)
 	disabled := false
 	if l.list.single {
 		l.t.left = 0
@@ -468,7 +541,19 @@ func (p *Pool) Pick(key PickKey, t *Tried) (*Lease, error) {
 	if t == nil {
 		t = &Tried{}
 	}
+	if p.dyn != nil {
+		// A request's retries stay in the generation of its first pick.
+		if t.pool != nil && t.pool.handle == p {
+			p = t.pool
+		} else {
+			p = p.cur()
+		}
+	}
 	t.bind(p)
+	if len(p.primary.members) == 0 && p.backup == nil {
+		// A resolve server whose name has no addresses (yet).
+		return nil, ErrNoLive
+	}
 	// A single peer by round robin is chosen without fail_timeout
 	// arithmetic: no clock reading then.
 	var now int64

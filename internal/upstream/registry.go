@@ -55,6 +55,9 @@ type Registry struct {
 
 	mu    sync.Mutex
 	pools map[string]*poolState // by pool key
+	// stop ends the background work (re-resolution, health checks,
+	// rebalancing) of the active Set; guarded by mu.
+	stop context.CancelFunc
 }
 
 // NewRegistry returns an empty Registry.
@@ -80,6 +83,9 @@ type poolState struct {
 	// insertion and removal, read under mu by retirement.
 	peers map[string]*peerState
 	idle  idleCache // guarded by mu
+	// resolved are the latest addresses of the resolve servers' names,
+	// by lower-case name; guarded by mu.
+	resolved map[string][]netip.Addr
 }
 
 // peerKey is the key of the n-th (from 0) peer with address name in one
@@ -103,6 +109,16 @@ type peerState struct {
 	// retired is set when the active Set no longer lists this peer; its
 	// idle connections are closed once conns drops to zero.
 	retired bool
+	// tunnels are the leases held by open tunnels, with the way to close
+	// each (Lease.Tunnel).
+	tunnels map[*Lease]func(code uint16, reason string)
+	// unhealthy is set while ws_health_check holds the peer out; health
+	// is the check's record.
+	unhealthy bool
+	health    healthState
+	// since is when the peer was added or came back from an active check
+	// (slow_start ramps from there).
+	since time.Time
 }
 
 // Set is the upstream view of one configuration snapshot: a Pool per
@@ -226,6 +242,9 @@ func (r *Registry) Activate(s *Set) {
 	defer r.mu.Unlock()
 	for key, ps := range r.pools {
 		p := s.pools[key]
+		if p != nil {
+			p = p.cur()
+		}
 		ps.mu.Lock()
 		for k, st := range ps.peers {
 			if p != nil && p.lists(k) {
@@ -242,6 +261,42 @@ func (r *Registry) Activate(s *Set) {
 			delete(r.pools, key)
 		}
 	}
+	r.startBackground(s)
+}
+
+// startBackground stops the background work of the previously active Set
+// and starts s's: the re-resolution of resolve servers, the active health
+// checks and the rebalancing. Called with r.mu held.
+func (r *Registry) startBackground(s *Set) {
+	if r.stop != nil {
+		r.stop()
+		r.stop = nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	started := false
+	for _, p := range s.pools {
+		if d := p.dyn; d != nil && d.lookup != nil {
+			for i, l := range d.lines {
+				if l.resolve {
+					go d.run(ctx, i)
+					started = true
+				}
+			}
+		}
+		if p.hc != nil {
+			go p.hc.run(ctx, p)
+			started = true
+		}
+		if p.rb != nil {
+			go p.rb.run(ctx, p)
+			started = true
+		}
+	}
+	if started {
+		r.stop = cancel
+	} else {
+		cancel()
+	}
 }
 
 // Close closes every idle connection the Registry holds. Leases in flight
@@ -249,6 +304,10 @@ func (r *Registry) Activate(s *Set) {
 func (r *Registry) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.stop != nil {
+		r.stop()
+		r.stop = nil
+	}
 	for _, ps := range r.pools {
 		ps.mu.Lock()
 		ps.idle.closeAll()
@@ -276,7 +335,7 @@ func (r *Registry) state(key string, names []string) (*poolState, []*peerState) 
 		seen[n]++
 		st := ps.peers[k]
 		if st == nil {
-			st = &peerState{key: k, name: n}
+			st = &peerState{key: k, name: n, since: r.now()}
 			ps.peers[k] = st
 		}
 		sts[i] = st
@@ -347,28 +406,45 @@ func mustPort(s string) uint16 {
 
 func (r *Registry) buildUpstream(ctx context.Context, key string, u *config.Upstream, resolve Resolver) (*Pool, config.ErrorList) {
 	var specs []memberSpec
+	var lines []dynLine
+	dynamic := false
 	var errs config.ErrorList
 	for _, s := range u.Servers {
+		w := s.Weight
+		if w < 1 {
+			w = 1
+		}
+		tmpl := memberSpec{
+			server: s.Addr, weight: w, maxFails: s.MaxFails, failTimeout: s.FailTimeout,
+			maxConns: s.MaxConns, down: s.Down, backup: s.Backup, slowStart: s.SlowStart,
+		}
+		if s.Resolve {
+			if host, port, ok := splitResolve(s.Addr); ok {
+				if _, err := netip.ParseAddr(host); err != nil {
+					// Looked up at run time only (nginx 1.27.3); a reload
+					// starts from the last answer.
+					dynamic = true
+					lines = append(lines, dynLine{tmpl: tmpl, resolve: true, host: host, port: port, addrs: r.recalled(key, host, port)})
+					continue
+				}
+			}
+		}
 		addrs, err := resolveServer(ctx, s.Addr, "80", resolve)
 		if err != nil {
 			errs.Add(s.Pos, "%v in upstream %q", err, u.Name)
 			continue
 		}
-		w := s.Weight
-		if w < 1 {
-			w = 1
-		}
+		lines = append(lines, dynLine{tmpl: tmpl, addrs: addrs})
 		for _, a := range addrs {
-			specs = append(specs, memberSpec{
-				addr: a, server: s.Addr, weight: w, maxFails: s.MaxFails,
-				failTimeout: s.FailTimeout, maxConns: s.MaxConns, down: s.Down, backup: s.Backup,
-			})
+			sp := tmpl
+			sp.addr = a
+			specs = append(specs, sp)
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	if countPrimary(specs) == 0 {
+	if !dynamic && countPrimary(specs) == 0 {
 		errs.Add(u.Pos, "no servers in upstream %q", u.Name)
 		return nil, errs
 	}
@@ -387,7 +463,29 @@ func (r *Registry) buildUpstream(ctx context.Context, key string, u *config.Upst
 	if ka.maxRequests <= 0 {
 		ka.maxRequests = defaultKeepaliveRequests
 	}
-	return r.newPool(key, u.Name, u.Balance, u.RandomTwo, u.HashConsistent, u.HashKey, specs, ka), nil
+	build := func(specs []memberSpec) *Pool {
+		return r.newPool(key, u.Name, u.Balance, u.RandomTwo, u.HashConsistent, u.HashKey, specs, ka)
+	}
+	var p *Pool
+	if dynamic {
+		d := &dynPool{build: build, lines: lines, drainAfter: u.DrainRemoved, drainWindow: u.DrainWindow}
+		if d.drainWindow < 0 {
+			d.drainWindow = defaultDrainWindow
+		}
+		p = build(d.specs())
+		p.dyn, p.handle, d.handle = d, p, p
+		p.gen.Store(p)
+	} else {
+		p = build(specs)
+	}
+	if u.HealthCheck != nil {
+		p.hc = newHealthCheck(u.HealthCheck, u.Name)
+		p.hc.init(p)
+	}
+	if u.Rebalance != nil {
+		p.rb = &rebalancer{threshold: u.Rebalance.Threshold, rate: u.Rebalance.Rate}
+	}
+	return p, nil
 }
 
 func (r *Registry) buildImplicit(ctx context.Context, key string, pp *config.ProxyPass, resolve Resolver) (*Pool, error) {

@@ -40,6 +40,7 @@ const (
 	kRequestTime
 	kUpstreamAddr
 	kUpstreamStatus
+	kUpstreamCacheStatus
 	kUpstreamResponseTime
 	kUpstreamConnectTime
 	kBodyBytesSent
@@ -158,6 +159,7 @@ var builtin = map[string]kind{
 	"request_time":              kRequestTime,
 	"upstream_addr":             kUpstreamAddr,
 	"upstream_status":           kUpstreamStatus,
+	"upstream_cache_status":     kUpstreamCacheStatus,
 	"upstream_response_time":    kUpstreamResponseTime,
 	"upstream_connect_time":     kUpstreamConnectTime,
 	"body_bytes_sent":           kBodyBytesSent,
@@ -230,7 +232,6 @@ var builtin = map[string]kind{
 	"upstream_header_time":         kUpstreamHeaderTime,
 	"upstream_bytes_received":      kUpstreamBytesReceived,
 	"upstream_bytes_sent":          kUpstreamBytesSent,
-	"upstream_cache_status":        kNotFound, // no proxy_cache
 	"upstream_cache_last_modified": kNotFound,
 	"upstream_cache_etag":          kNotFound,
 	"proxy_internal_body_length":   kProxyInternalBodyLength,

@@ -200,6 +200,9 @@ type Ctx struct {
 	// did not reach the upstream stage, which makes the $upstream_*
 	// variables not found (logged "-").
 	Upstream []UpstreamTry
+	// CacheStatus is $upstream_cache_status ("MISS", "HIT"...); empty
+	// when the request used no cache.
+	CacheStatus string
 	// Connection is the connection serial number ($connection) and
 	// ConnectionRequests the number of requests made on it so far,
 	// this one included ($connection_requests).

@@ -139,6 +139,7 @@ func (f *Frozen) Freeze(c *Ctx) {
 		b = binary.AppendVarint(b, u.BytesReceived)
 		b = append(b, boolByte(u.Group))
 	}
+	b = appendString(b, c.CacheStatus)
 	b = binary.AppendUvarint(b, uint64(len(c.sets)))
 	for _, v := range c.sets {
 		if !v.ok {
@@ -263,6 +264,7 @@ func (f *Frozen) Thaw(c *Ctx) {
 			d.b = d.b[1:]
 		}
 	}
+	c.CacheStatus = d.str()
 	if n := d.uint(); n > 0 {
 		c.sets = make([]setSlot, n)
 		for i := range c.sets {

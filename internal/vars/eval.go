@@ -143,6 +143,13 @@ func (cp *Compiler) appendValue(dst []byte, c *Ctx, p *part) ([]byte, bool) {
 			return dst, false
 		}
 		return append(dst, a.AsSlice()...), true
+	case kUpstreamCacheStatus:
+		// ngx_http_upstream_cache_status: not found when the request
+		// did not use a cache.
+		if c.CacheStatus == "" {
+			return dst, false
+		}
+		return append(dst, c.CacheStatus...), true
 	case kUpstreamAddr, kUpstreamStatus, kUpstreamResponseTime, kUpstreamConnectTime, kUpstreamResponseLength,
 		kUpstreamHeaderTime, kUpstreamBytesReceived, kUpstreamBytesSent:
 		if len(c.Upstream) == 0 {

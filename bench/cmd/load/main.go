@@ -95,7 +95,7 @@ func main() {
 		"\r\nSec-WebSocket-Version: 13\r\n\r\n")
 	defaults := map[string][2]int{ // conns, size
 		"a": {64, 128}, "b": {64, 16 << 10}, "c": {1000, 128},
-		"d": {9500, 128}, "e": {32, 0}, "f": {64, 0}, "g": {64, 0}, "h": {64, 0}, "i": {64, 0}, "j": {64, 0},
+		"d": {9500, 128}, "e": {32, 0}, "f": {64, 0}, "g": {64, 0}, "h": {64, 0}, "i": {64, 0}, "j": {64, 0}, "k": {64, 0}, "l": {64, 0},
 	}
 	d, ok := defaults[*c]
 	if !ok {
@@ -134,6 +134,10 @@ func main() {
 		err = l.httpGets(&res, "/limited/")
 	case "j":
 		err = l.httpGets(&res, "/gzip/100k.html")
+	case "k":
+		err = l.httpGets(&res, "/cached/1k.bin")
+	case "l":
+		err = l.httpGets(&res, "/cached/1m.bin")
 	}
 	if err != nil {
 		l.fail(err)

@@ -294,11 +294,11 @@ func (r *runner) run() error {
 // wsgate-ws (Pings and limits on) for them and the idle tunnels (d), direct
 // has no proxy whose memory could be read, and neither the backend nor
 // HAProxy serves files (cases h and j) nor reads nginx's allow, limit_req
-// and add_header (case i).
+// and add_header (case i) nor its proxy_cache (cases k and l).
 func targetsFor(c string, targets []string) []string {
 	var out []string
 	for _, t := range targets {
-		if t == "nginx-tuned" && c != "b" || t == "wsgate-metrics" && c != "a" && c != "b" && c != "c" || t == "direct" && (c == "d" || c == "h" || c == "i" || c == "j") || t == "haproxy" && (c == "h" || c == "i" || c == "j") ||
+		if t == "nginx-tuned" && c != "b" || t == "wsgate-metrics" && c != "a" && c != "b" && c != "c" || t == "direct" && strings.Contains("dhijkl", c) || t == "haproxy" && strings.Contains("hijkl", c) ||
 			t == "wsgate-ws" && !strings.Contains("abcd", c) {
 			continue
 		}

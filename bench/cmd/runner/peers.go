@@ -28,6 +28,13 @@ import (
 // gzip_comp_level 1 for clients that accept it (the load generator's
 // requests say Accept-Encoding: gzip, deflate, as browsers do).
 //
+// /cached/ (cases k and l) answers from proxy_cache: the first request
+// fetches html/origin/1k.bin or 1m.bin through the proxy's own
+// /origin/ (a miss), every later one is a hit read from the cache file.
+// nginx and wsgate share the prefix and so the cache directory; each
+// reads the other's files as misses (the formats differ) and stores its
+// own, so the measured window sees hits only.
+//
 // /limited/ (case i) is /keepalive/ behind allow/deny, a limit_req
 // whose rate every request stays under, and an add_header: the cost of
 // the access and preaccess phases and a header filter on the GET path.
@@ -45,6 +52,7 @@ events {
 http {
     access_log off;
     limit_req_zone $binary_remote_addr zone=bench:1m rate=100000r/s;
+    proxy_cache_path cache levels=1:2 keys_zone=bench_cache:1m;
 
     upstream app {
         server 127.0.0.1:%d;
@@ -89,9 +97,19 @@ http {
             gzip on;
         }
 
+        location /origin/ {
+            root html;
+        }
+
+        location /cached/ {
+            proxy_pass http://127.0.0.1:%[3]d/origin/;
+            proxy_cache bench_cache;
+            proxy_cache_valid 200 1d;
+        }
+
         location / {
-            proxy_pass http://127.0.0.1:%d;
-        }%s
+            proxy_pass http://127.0.0.1:%[6]d;
+        }%[7]s
     }
 }
 `
@@ -175,6 +193,15 @@ func (r *runner) writeConfigs() error {
 		}
 		if err := os.WriteFile(filepath.Join(static, "1k.bin"), bytes.Repeat([]byte("x"), 1024), 0o644); err != nil {
 			return err
+		}
+		origin := filepath.Join(r.prefix(v.name), "html", "origin")
+		if err := os.MkdirAll(origin, 0o755); err != nil {
+			return err
+		}
+		for name, n := range map[string]int{"1k.bin": 1 << 10, "1m.bin": 1 << 20} {
+			if err := os.WriteFile(filepath.Join(origin, name), bytes.Repeat([]byte("x"), n), 0o644); err != nil {
+				return err
+			}
 		}
 		gz := filepath.Join(r.prefix(v.name), "html", "gzip")
 		if err := os.MkdirAll(gz, 0o755); err != nil {

@@ -61,6 +61,8 @@ var caseTitles = map[string]string{
 	"h": "(h) GET a 1 KiB static file over keep-alive: CPU µs per request",
 	"i": "(i) as g, behind allow, limit_req and add_header: CPU µs per request",
 	"j": "(j) GET a 100 KiB HTML file gzip'ed (level 1) over keep-alive: CPU µs per request",
+	"k": "(k) GET a 1 KiB proxy_cache hit over keep-alive: CPU µs per request",
+	"l": "(l) GET a 1 MiB proxy_cache hit over keep-alive: CPU µs per request",
 }
 
 // primary is the number a case is judged by, and whether more is better.
