@@ -1,4 +1,4 @@
-// Command runner runs wsgate's benchmark: cases a–i (see bench/cmd/load)
+// Command runner runs wsgate's benchmark: cases a–o (see bench/cmd/load)
 // against direct (no proxy), nginx, nginx with 64 KiB proxy buffers (case b
 // only), HAProxy and wsgate, interleaved and repeated, with the proxy pinned
 // to core 0 and the load generator and echo backend to core 1. It prints a
@@ -112,7 +112,7 @@ type runner struct {
 	nofile int
 }
 
-type ports struct{ ws, app, proxy, haproxy int }
+type ports struct{ ws, app, proxy, haproxy, tls int }
 
 // proc is a started process and its exit, observed once.
 type proc struct {
@@ -249,7 +249,7 @@ func (r *runner) run() error {
 	}
 	r.idleLimit()
 	r.unav = map[string]string{}
-	r.ports.ws, r.ports.app, r.ports.proxy, r.ports.haproxy = freePort(), freePort(), freePort(), freePort()
+	r.ports.ws, r.ports.app, r.ports.proxy, r.ports.haproxy, r.ports.tls = freePort(), freePort(), freePort(), freePort(), freePort()
 	if err := r.writeConfigs(); err != nil {
 		return err
 	}
@@ -294,12 +294,14 @@ func (r *runner) run() error {
 // wsgate-ws (Pings and limits on) for them and the idle tunnels (d), direct
 // has no proxy whose memory could be read, and neither the backend nor
 // HAProxy serves files (cases h and j) nor reads nginx's allow, limit_req
-// and add_header (case i) nor its proxy_cache (cases k and l).
+// and add_header (case i) nor its proxy_cache (cases k and l). The TLS
+// cases (m, n, o) are nginx's and wsgate's, whose shared file has the TLS
+// server; only wsgate carries WebSockets over HTTP/2 (o).
 func targetsFor(c string, targets []string) []string {
 	var out []string
 	for _, t := range targets {
-		if t == "nginx-tuned" && c != "b" || t == "wsgate-metrics" && c != "a" && c != "b" && c != "c" || t == "direct" && strings.Contains("dhijkl", c) || t == "haproxy" && strings.Contains("hijkl", c) ||
-			t == "wsgate-ws" && !strings.Contains("abcd", c) {
+		if t == "nginx-tuned" && c != "b" || t == "wsgate-metrics" && c != "a" && c != "b" && c != "c" || t == "direct" && strings.Contains("dhijklmno", c) || t == "haproxy" && strings.Contains("hijklmno", c) ||
+			t == "wsgate-ws" && !strings.Contains("abcd", c) || t == "nginx" && c == "o" {
 			continue
 		}
 		out = append(out, t)
@@ -438,6 +440,9 @@ func (r *runner) runOne(c, t string, rep int) Result {
 	if p != nil {
 		pid = p.cmd.Process.Pid
 		defer p.stop()
+	}
+	if strings.Contains("mno", c) {
+		addr = fmt.Sprintf("127.0.0.1:%d", r.ports.tls)
 	}
 	args := []string{filepath.Join(r.o.bin, "load"), "-case", c, "-target", t, "-addr", addr,
 		"-pid", fmt.Sprint(pid), "-echopid", fmt.Sprint(r.echo.cmd.Process.Pid),
