@@ -124,7 +124,8 @@ http {
 // tlsServer is the TLS server of cases m, n and o, added to nginxConf:
 // /ws/ as the tutorial's on "listen ... ssl http2", with a self-signed
 // ECDSA P-256 certificate the runner writes beside the file, and / a
-// fixed answer. nginx carries WebSockets over HTTP/1.1 only (case n);
+// fixed answer. TLS 1.3 is named: nginx 1.22's default protocols end at
+// TLS 1.2. nginx carries WebSockets over HTTP/1.1 only (case n);
 // wsgate over HTTP/2 too (case o, RFC 8441).
 const tlsServer = `
     server {
@@ -132,6 +133,7 @@ const tlsServer = `
         server_name example.com;
         ssl_certificate bench.crt;
         ssl_certificate_key bench.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
 
         location /ws/ {
             proxy_pass http://127.0.0.1:%d;
