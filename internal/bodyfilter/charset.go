@@ -34,9 +34,10 @@ import (
 //
 // Where this stage is compiled the proxy's response plan and return do
 // not label: the stage does (Filter.LabelsCharset). Recoding to or from
-// UTF-8 changes the length, single-byte recoding does not; either way
-// the body goes out chunked here (nginx keeps Content-Length for a
-// single-byte recoding).
+// UTF-8 changes the length, and the body goes out chunked; single-byte
+// recoding does not, and the response keeps its Content-Length, as
+// ngx_http_charset_header_filter clears it only for a recoding from or to
+// UTF-8 (KeepsLength).
 
 // charsetFilter is a location's compiled charset recoding.
 type charsetFilter struct {
@@ -106,9 +107,13 @@ func splitCharset(v []byte) (typ, charset []byte) {
 
 // charsetStage is one response's recoding.
 type charsetStage struct {
-	rc  files.Recoder
-	out []byte
+	rc     files.Recoder
+	out    []byte
+	single bool // one byte out for each byte in
 }
+
+// KeepsLength is exchange.LengthKeeper: a single-byte recoding.
+func (s *charsetStage) KeepsLength() bool { return s.single }
 
 // start is the header filter. It edits the Content-Type line of
 // buf[start:] and returns the stage, nil when the body goes unchanged.
@@ -171,6 +176,7 @@ func (s *charsetStage) start(cf *charsetFilter, buf []byte, start, status int, c
 		return buf, nil
 	}
 	s.rc.Reset(r)
+	s.single = !r.ChangesLength()
 	return buf, s
 }
 

@@ -194,7 +194,9 @@ func (b *Bound) Start(buf []byte, start, status int, contentLength int64) ([]byt
 		if buf, cst = b.cs.start(b.f.cs, buf, start, status, contentLength); cst != nil {
 			b.active[b.n] = cst
 			b.n++
-			contentLength = -1
+			if !cst.single {
+				contentLength = -1
+			}
 		}
 	}
 	if b.f.gzip != nil {
@@ -216,6 +218,17 @@ func (b *Bound) Start(buf []byte, start, status int, contentLength int64) ([]byt
 		return buf, b.active[0]
 	}
 	return buf, b
+}
+
+// KeepsLength is exchange.LengthKeeper for a chain of more than one
+// stage: every stage keeps the length.
+func (b *Bound) KeepsLength() bool {
+	for i := 0; i < b.n; i++ {
+		if !exchange.KeepsLength(b.active[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // link is an io.Writer that feeds a stage.

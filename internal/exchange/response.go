@@ -141,6 +141,20 @@ type BodyFilter interface {
 	Start(buf []byte, start, status int, contentLength int64) ([]byte, BodyStage)
 }
 
+// LengthKeeper is a BodyStage that may pass on exactly as many bytes as
+// it takes (the charset filter recoding between single-byte charsets):
+// when KeepsLength says so, the ResponseWriter keeps Content-Length and
+// the body's framing, as nginx does when no filter cleared the length.
+type LengthKeeper interface {
+	KeepsLength() bool
+}
+
+// KeepsLength reports whether st passes on as many bytes as it takes.
+func KeepsLength(st BodyStage) bool {
+	lk, ok := st.(LengthKeeper)
+	return ok && lk.KeepsLength()
+}
+
 // BodyStage is one response's body on its way through a BodyFilter.
 // next receives what it passes on: it is the wire's (one Write is one
 // chunk of a chunked body) and never nil.

@@ -31,7 +31,7 @@ func (w *ResponseWriter) startBody(b []byte, status int) []byte {
 	if !w.noBody {
 		w.stage = st
 	}
-	if w.clen >= 0 {
+	if w.clen >= 0 && !exchange.KeepsLength(st) {
 		w.clen = -1
 		b = dropLine(b, "Content-Length: ")
 	}

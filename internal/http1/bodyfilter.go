@@ -36,7 +36,7 @@ func (w *ResponseWriter) startBody(b []byte, status int) []byte {
 		w.stage = st
 		w.raw.w = w
 	}
-	if w.clen < 0 {
+	if w.clen < 0 || exchange.KeepsLength(st) {
 		return b
 	}
 	w.clen = -1
