@@ -17,8 +17,9 @@ import (
 func (w *ResponseWriter) SetBodyFilter(f exchange.BodyFilter) { w.bfilter = f }
 
 // startBody offers the head (b[0:], HTTP/1.1 form) to the body filter.
-// When a stage takes the body its length is unknown from now on:
-// Content-Length goes (ngx_http_clear_content_length); HTTP/3 frames the
+// When a stage takes the body its length is unknown from now on, unless
+// the stage keeps it (exchange.KeepsLength): Content-Length goes
+// (ngx_http_clear_content_length); HTTP/3 frames the
 // body itself.
 func (w *ResponseWriter) startBody(b []byte, status int) []byte {
 	if w.bfilter == nil || status == 101 {
@@ -31,7 +32,7 @@ func (w *ResponseWriter) startBody(b []byte, status int) []byte {
 	if !w.noBody {
 		w.stage = st
 	}
-	if w.clen >= 0 {
+	if w.clen >= 0 && !exchange.KeepsLength(st) {
 		w.clen = -1
 		b = dropLine(b, "Content-Length: ")
 	}
