@@ -16,6 +16,8 @@
 //	n     wss over HTTP/1.1: as a, on TLS connections
 //	o     wss over HTTP/2 (RFC 8441): as a, each WebSocket an extended
 //	      CONNECT on an HTTP/2 connection of its own
+//	p     wss over HTTP/3 (RFC 9220): as a, each WebSocket an extended
+//	      CONNECT on a QUIC connection of its own
 //
 // With -pid, the proxy's CPU time (utime+stime, all threads) is read from
 // /proc just before and after the measured window, after a warm-up, so that
@@ -46,7 +48,7 @@ import (
 
 type config struct {
 	addr, host     string
-	tlsMode        string // "": plain; "h1": TLS, HTTP/1.1; "h2": TLS, HTTP/2
+	tlsMode        string // "": plain; "h1": TLS, HTTP/1.1; "h2": TLS, HTTP/2; "h3": QUIC
 	pid, echoPID   int
 	dur, warm      time.Duration
 	conns, size    int
@@ -102,7 +104,7 @@ func main() {
 	defaults := map[string][2]int{ // conns, size
 		"a": {64, 128}, "b": {64, 16 << 10}, "c": {1000, 128},
 		"d": {9500, 128}, "e": {32, 0}, "f": {64, 0}, "g": {64, 0}, "h": {64, 0}, "i": {64, 0}, "j": {64, 0}, "k": {64, 0}, "l": {64, 0},
-		"m": {32, 0}, "n": {64, 128}, "o": {64, 128},
+		"m": {32, 0}, "n": {64, 128}, "o": {64, 128}, "p": {64, 128},
 	}
 	d, ok := defaults[*c]
 	if !ok {
@@ -154,6 +156,9 @@ func main() {
 	case "o":
 		l.cfg.tlsMode = "h2"
 		err = l.closedLoop(&res, wsframe.OpText)
+	case "p":
+		l.cfg.tlsMode = "h3"
+		err = l.closedLoop(&res, wsframe.OpText)
 	}
 	if err != nil {
 		l.fail(err)
@@ -202,6 +207,9 @@ type wsConn struct {
 }
 
 func (l *loader) wsDial(bufSize int) (*wsConn, error) {
+	if l.cfg.tlsMode == "h3" {
+		return l.h3Dial(bufSize)
+	}
 	c, err := l.dial()
 	if err != nil {
 		return nil, fmt.Errorf("dialing %s: %w", l.cfg.addr, err)

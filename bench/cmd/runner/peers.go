@@ -124,7 +124,8 @@ http {
 // tlsServer is the TLS server of cases m, n and o, added to nginxConf:
 // /ws/ as the tutorial's on "listen ... ssl http2", with a self-signed
 // ECDSA P-256 certificate the runner writes beside the file, and / a
-// fixed answer. TLS 1.3 is named: nginx 1.22's default protocols end at
+// fixed answer. The wsgate-h3 target's copy listens with quic on the
+// same port too (case p, RFC 9220). TLS 1.3 is named: nginx 1.22's default protocols end at
 // TLS 1.2. nginx carries WebSockets over HTTP/1.1 only (case n);
 // wsgate over HTTP/2 too (case o, RFC 8441).
 const tlsServer = `
@@ -212,7 +213,7 @@ func (r *runner) writeConfigs() error {
 	// clients before 9,500 tunnels are open. Connections are limited by the
 	// fd limit anyway.
 	conns := 3*r.o.idle + 1000
-	for _, v := range []struct{ name, extra, server string }{{"nginx", "", ""}, {"nginx-tuned", tunedBuffers, ""}, {"wsgate-metrics", "", metricsLocation}, {"wsgate-ws", wsNativeLines, ""}} {
+	for _, v := range []struct{ name, extra, server string }{{"nginx", "", ""}, {"nginx-tuned", tunedBuffers, ""}, {"wsgate-metrics", "", metricsLocation}, {"wsgate-ws", wsNativeLines, ""}, {"wsgate-h3", "", ""}} {
 		dir := filepath.Join(r.prefix(v.name), "conf")
 		if err := os.MkdirAll(filepath.Join(r.prefix(v.name), "logs"), 0o755); err != nil {
 			return err
@@ -222,7 +223,13 @@ func (r *runner) writeConfigs() error {
 		}
 		conf := fmt.Sprintf(nginxConf, conns, r.ports.app, r.ports.proxy, r.ports.ws, v.extra, r.ports.app, v.server)
 		// The TLS server goes in the http block, before its closing brace.
-		conf = strings.TrimSuffix(conf, "}\n") + fmt.Sprintf(tlsServer, r.ports.tls, r.ports.ws, v.extra)
+		tls := fmt.Sprintf(tlsServer, r.ports.tls, r.ports.ws, v.extra)
+		if v.name == "wsgate-h3" {
+			// Only wsgate reads this file: nginx 1.22 has no quic.
+			at := fmt.Sprintf("listen 127.0.0.1:%d ssl http2;", r.ports.tls)
+			tls = strings.Replace(tls, at, at+fmt.Sprintf("\n        listen 127.0.0.1:%d quic;", r.ports.tls), 1)
+		}
+		conf = strings.TrimSuffix(conf, "}\n") + tls
 		if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
 			return err
 		}
