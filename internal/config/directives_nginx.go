@@ -45,7 +45,7 @@ func nginxRest(t map[string]*directive) {
 	ignore(ctxEvents, "epoll_events", "debug_connection")
 	ignore(ctxHTTPAll, "connection_pool_size", "request_pool_size", "client_body_in_single_buffer",
 		"subrequest_output_buffer_size", "aio_write", "read_ahead", "directio_alignment", "send_lowat",
-		"open_file_cache_events", "open_log_file_cache", "log_subrequest", "proxy_send_lowat")
+		"open_file_cache_events", "log_subrequest", "proxy_send_lowat")
 	// zlib's window and memory, and nginx's buffering of what gzip
 	// compresses: Go's compress/gzip has its own.
 	ignore(ctxHTTPAll, "gzip_window", "gzip_hash", "postpone_gzipping", "gzip_no_buffer")

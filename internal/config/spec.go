@@ -331,7 +331,9 @@ type LocConf struct {
 	// combined" (relative to the prefix), with a zero Pos.
 	AccessLogs   []AccessLog `reload:"keep"`
 	AccessLogOff bool        `reload:"keep"`
-	ErrorLogs    []ErrorLog  `reload:"keep"`
+	// OpenLogFileCache is open_log_file_cache; nil: off (the default).
+	OpenLogFileCache *OpenLogFileCache `reload:"keep"`
+	ErrorLogs        []ErrorLog        `reload:"keep"`
 
 	// AbsoluteRedirect, PortInRedirect and ServerNameInRedirect shape the
 	// Location of redirects wsgate makes itself (a directory's slash,
@@ -699,6 +701,20 @@ type AccessLog struct {
 	// Gzip is gzip[=level]'s level, 0 for none: each buffer is written as
 	// a gzip member of its own (a file zcat reads whole).
 	Gzip int
+	// Vars is true when Path holds a '$' (ngx_http_script_variables_count):
+	// the file is named per request, opened when the line is written.
+	Vars bool
+}
+
+// OpenLogFileCache is open_log_file_cache (ngx_http_log_module): a cache
+// of the descriptors of access logs whose paths hold variables. Locations
+// that inherit one directive share its cache.
+type OpenLogFileCache struct {
+	Pos      Pos
+	Max      int           // max=: entries kept; the least recently used goes first
+	Inactive time.Duration // inactive=: an entry unused this long is closed (default 10s)
+	MinUses  int           // min_uses=: uses within inactive to keep a descriptor open (default 1)
+	Valid    time.Duration // valid=: how long a name is trusted before it is checked again (default 60s)
 }
 
 // AuthRequestSet is one "auth_request_set $variable value" line: Value
