@@ -18,11 +18,12 @@ import (
 // This file checks a password against an htpasswd entry, in every form
 // nginx accepts (ngx_crypt and, for the others, the C library's crypt(3)
 // on glibc/libxcrypt): {PLAIN}, {SHA}, {SSHA}, MD5-crypt ($1$ and
-// Apache's $apr1$), SHA-crypt ($5$, $6$, with rounds=) and bcrypt ($2a$,
-// $2b$, $2y$). Computed hashes are compared in constant time.
+// Apache's $apr1$), SHA-crypt ($5$, $6$, with rounds=), bcrypt ($2a$,
+// $2b$, $2y$) and the traditional DES crypt (descrypt.go). Computed hashes
+// are compared in constant time.
 
-// errHashFormat is an entry whose form wsgate cannot check (DES crypt,
-// yescrypt, scrypt and the like).
+// errHashFormat is an entry whose form wsgate cannot check (yescrypt,
+// scrypt and the like).
 var errHashFormat = errors.New("unsupported password hash format")
 
 // VerifyPassword reports whether password matches the htpasswd entry
@@ -56,6 +57,8 @@ func VerifyPassword(password, stored []byte) (bool, error) {
 			return false, nil
 		}
 		return false, err
+	case isDESCrypt(stored):
+		return constantEqual(desCrypt(password, stored), stored), nil
 	}
 	return false, errHashFormat
 }

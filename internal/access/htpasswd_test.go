@@ -1,13 +1,16 @@
 package access
 
 import (
+	"crypto/des"
+	"encoding/binary"
 	"testing"
 )
 
 // TestVerifyPassword checks each htpasswd form against entries made by
 // other tools: openssl passwd (-1, -apr1, -5, -6), the SHA-crypt
 // specification's rounds= vectors, PHP's password_hash example for
-// bcrypt, and {SHA} and {SSHA} made with Python's hashlib.
+// bcrypt, {SHA} and {SSHA} made with Python's hashlib, and DES crypt
+// entries of glibc's crypt(3).
 func TestVerifyPassword(t *testing.T) {
 	tests := []struct {
 		name, password, stored string
@@ -31,6 +34,22 @@ func TestVerifyPassword(t *testing.T) {
 		{"sha512 wrong", "", "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1", false},
 		{"bcrypt", "rasmuslerdorf", "$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a", true},
 		{"bcrypt wrong", "rasmuslerdorF", "$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a", false},
+		// Traditional DES crypt: entries of glibc's crypt(3) (perl's crypt()).
+		{"des crypt password ab", "password", "abJnggxhB/yWI", true},
+		{"des crypt password ..", "password", "..UZoIyj/Hy/c", true},
+		{"des crypt password Az", "password", "AzSzB2uy8JFlk", true},
+		{"des crypt empty zz", "", "zz6dpSdr.LHZw", true},
+		{"des crypt a ..", "a", "..4/MD05HLWjI", true},
+		{"des crypt a zz", "a", "zzJZ5PtvFqi9o", true},
+		{"des crypt 12345678 zz", "12345678", "zzRtj6pNdfpLE", true},
+		{"des crypt 123456789 zz", "123456789", "zzRtj6pNdfpLE", true},
+		{"des crypt 123456789 Az", "123456789", "Azc.VARqxkTMU", true},
+		{"des crypt hello_world /.", "hello world", "/.W2oXH8hmpsg", true},
+		{"des crypt UPPER_lower ab", "UPPER lower", "abYP6bfJ.qOzA", true},
+		{"des crypt UPPER_lower Az", "UPPER lower", "Azh4W36ASeS5E", true},
+		{"des crypt wrong", "passwore", "abJnggxhB/yWI", false},
+		{"des crypt ninth character ignored", "123456789", "ab1iBa.N.U2C6", true},
+		{"des crypt high bit lost", "\xff\xc3\xa9t\x80", "x9plr68qrCugY", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -42,8 +61,29 @@ func TestVerifyPassword(t *testing.T) {
 	}
 }
 
+// TestDESBlock checks the DES of DES crypt without a salt against
+// crypto/des, which has no salt.
+func TestDESBlock(t *testing.T) {
+	for _, key := range []uint64{0, 0x133457799bbcdff1, 0x0123456789abcdef, 0xfedcba9876543210} {
+		for _, block := range []uint64{0, 0x0123456789abcdef, 0xffffffffffffffff} {
+			var k, in, want [8]byte
+			binary.BigEndian.PutUint64(k[:], key)
+			binary.BigEndian.PutUint64(in[:], block)
+			c, err := des.NewCipher(k[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Encrypt(want[:], in[:])
+			ks := desSubkeys(key)
+			if got := desEncrypt(block, &ks, 0); got != binary.BigEndian.Uint64(want[:]) {
+				t.Errorf("key %016x block %016x: %016x; want %x", key, block, got, want)
+			}
+		}
+	}
+}
+
 func TestVerifyPasswordUnsupported(t *testing.T) {
-	for _, stored := range []string{"abJnggxhB/yWI", "$y$j9T$salt$hash", "plain"} {
+	for _, stored := range []string{"$y$j9T$salt$hash", "plain"} {
 		if ok, err := VerifyPassword([]byte("x"), []byte(stored)); ok || err == nil {
 			t.Errorf("VerifyPassword(%q) = %v, %v; want false and an error", stored, ok, err)
 		}

@@ -28,6 +28,7 @@ type Files struct {
 	prefix string
 	mu     sync.Mutex
 	files  map[string]*file
+	caches map[string]*fdCache // open_log_file_cache's, by directive
 }
 
 // NewFiles returns an empty set; relative paths are taken relative to
@@ -50,14 +51,16 @@ type file struct {
 // Logger writes one access_log directive's lines.
 type Logger struct {
 	file *file
+	vp   *varPath // a path with variables; file is nil
 	tmpl *vars.Template
 	esc  vars.Escape
 	cond *vars.Template
 }
 
 // Logger returns the writer for access_log al with format f, compiled as
-// tmpl, opening its file if it is not open yet.
-func (fs *Files) Logger(al config.AccessLog, f *config.LogFormat, tmpl *vars.Template, vc *vars.Compiler) (*Logger, error) {
+// tmpl, opening its file if it is not open yet (a path with variables is
+// opened as each line is written).
+func (fs *Files) Logger(al config.AccessLog, f *config.LogFormat, tmpl *vars.Template, vc *vars.Compiler, opts LoggerOptions) (*Logger, error) {
 	esc, ok := vars.ParseEscape(f.Escape)
 	if !ok {
 		esc = vars.EscapeDefault
@@ -68,6 +71,13 @@ func (fs *Files) Logger(al config.AccessLog, f *config.LogFormat, tmpl *vars.Tem
 		if l.cond, err = vc.Compile(al.If); err != nil {
 			return nil, fmt.Errorf("access_log if=: %w", err)
 		}
+	}
+	if al.Vars {
+		l.vp, err = fs.newVarPath(al, vc, opts)
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
 	}
 	l.file, err = fs.open(al)
 	if err != nil {
@@ -230,6 +240,10 @@ func (fs *Files) Close() {
 		f.mu.Unlock()
 		delete(fs.files, p)
 	}
+	for k, c := range fs.caches {
+		c.closeAll()
+		delete(fs.caches, k)
+	}
 }
 
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -249,7 +263,11 @@ func (l *Logger) Log(c *vars.Ctx) {
 	}
 	b = l.tmpl.AppendEscaped(b, c, l.esc)
 	b = append(b, '\n')
-	l.file.write(b)
+	if l.vp != nil {
+		l.vp.write(c, b)
+	} else {
+		l.file.write(b)
+	}
 	*bp = b
 	linePool.Put(bp)
 }

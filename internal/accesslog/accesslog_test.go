@@ -33,7 +33,7 @@ func logger(t *testing.T, fs *Files, al config.AccessLog, escape, format string)
 	if al.Pos.Line == 0 {
 		al.Pos = config.Pos{File: "t.conf", Line: 1, Col: 1}
 	}
-	l, err := fs.Logger(al, &config.LogFormat{Name: "t", Escape: escape, Format: format}, tmpl, vc)
+	l, err := fs.Logger(al, &config.LogFormat{Name: "t", Escape: escape, Format: format}, tmpl, vc, LoggerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // This file holds ngx_http_log_module's directives (error_log is a core
@@ -11,8 +12,9 @@ import (
 // logDirectives are ngx_http_log_module's.
 func logDirectives() map[string]*directive {
 	return map[string]*directive{
-		"log_format": {ctx: ctxHTTP, min: 2, max: unbounded, set: setLogFormat},
-		"access_log": {ctx: ctxHTTPAll | ctxLocIf, min: 1, max: unbounded, set: setAccessLog},
+		"log_format":          {ctx: ctxHTTP, min: 2, max: unbounded, set: setLogFormat},
+		"access_log":          {ctx: ctxHTTPAll | ctxLocIf, min: 1, max: unbounded, set: setAccessLog},
+		"open_log_file_cache": {ctx: ctxHTTPAll, min: 1, max: 4, once: true, set: setOpenLogFileCache},
 	}
 }
 
@@ -59,7 +61,7 @@ func setAccessLog(c *checker, f *frame, d *Directive, first bool) {
 		f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.AccessLogs = nil; l.AccessLogOff = true })
 		return
 	}
-	al := AccessLog{Pos: d.Pos, Path: d.Args[0].Text, Format: "combined"}
+	al := AccessLog{Pos: d.Pos, Path: d.Args[0].Text, Format: "combined", Vars: strings.Contains(d.Args[0].Text, "$")}
 	rest := d.Args[1:]
 	if len(rest) > 0 && !strings.Contains(rest[0].Text, "=") {
 		al.Format = rest[0].Text
@@ -108,6 +110,10 @@ func setAccessLog(c *checker, f *frame, d *Directive, first bool) {
 		c.errorf(d.Pos, "no buffer is defined for access_log %q", al.Path)
 		return
 	}
+	if al.Buffer > 0 && al.Vars {
+		c.errorf(d.Pos, "buffered logs cannot have variables in name")
+		return
+	}
 	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) {
 		if first {
 			l.AccessLogs = nil
@@ -115,6 +121,46 @@ func setAccessLog(c *checker, f *frame, d *Directive, first bool) {
 		}
 		l.AccessLogs = append(l.AccessLogs, al)
 	})
+}
+
+// setOpenLogFileCache is ngx_http_log_open_file_cache: "off" or "max=N
+// [inactive=time] [min_uses=N] [valid=time]"; without max= it is off.
+func setOpenLogFileCache(c *checker, f *frame, d *Directive, _ bool) {
+	oc := &OpenLogFileCache{Pos: d.Pos, Inactive: 10 * time.Second, MinUses: 1, Valid: 60 * time.Second}
+	for _, a := range d.Args {
+		k, v, _ := strings.Cut(a.Text, "=")
+		ok := true
+		switch {
+		case a.Text == "off":
+			oc.Max = 0
+		case k == "max" || k == "min_uses":
+			n, err := strconv.Atoi(v)
+			ok = err == nil && n >= 0
+			if k == "max" {
+				oc.Max = n
+			} else {
+				oc.MinUses = n
+			}
+		case k == "inactive" || k == "valid":
+			t, tok := ParseTime(v, true)
+			ok = tok
+			if k == "inactive" {
+				oc.Inactive = t
+			} else {
+				oc.Valid = t
+			}
+		default:
+			ok = false
+		}
+		if !ok {
+			c.errorf(a.Pos, "invalid \"open_log_file_cache\" parameter \"%s\"", a.Text)
+			return
+		}
+	}
+	if oc.Max == 0 {
+		oc = nil
+	}
+	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.OpenLogFileCache = oc })
 }
 
 func (c *checker) hasLogFormat(name string) bool {

@@ -187,8 +187,7 @@ func setUpstreamServer(c *checker, f *frame, d *Directive) {
 		case a.Text == "resolve":
 			s.Resolve = true
 		case k == "service" && hasV:
-			c.errorf(a.Pos, "\"service=\" (SRV records) is not supported by wsgate yet; name the servers' hosts with \"resolve\"")
-			return
+			s.Service = v
 		case k == "slow_start" && hasV:
 			t, ok := ParseTime(v, true)
 			if !ok {
@@ -198,6 +197,18 @@ func setUpstreamServer(c *checker, f *frame, d *Directive) {
 			s.SlowStart = t
 		default:
 			bad()
+			return
+		}
+	}
+	if s.Service != "" {
+		// ngx_http_upstream_server (1.27.3): the SRV records give the
+		// ports, and only a looked-up name has them.
+		if !s.Resolve {
+			c.errorf(d.Args[0].Pos, "service upstream %q requires \"resolve\" parameter", s.Addr)
+			return
+		}
+		if _, port, _ := splitHostPort(s.Addr); port != "" {
+			c.errorf(d.Args[0].Pos, "service upstream %q may not have port", s.Addr)
 			return
 		}
 	}

@@ -20,6 +20,9 @@ func TestUpstreamMoving(t *testing.T) {
 		{"resolve", "zone z 64k; server be.test:81 resolve slow_start=30s;", func(u *Upstream) any {
 			return []any{u.Servers[0].Resolve, u.Servers[0].SlowStart}
 		}, []any{true, 30 * time.Second}},
+		{"service", "zone z; server be.test resolve service=http; server example.com service=server1.backend resolve backup;", func(u *Upstream) any {
+			return []any{u.Servers[0].Service, u.Servers[0].Resolve, u.Servers[1].Service, u.Servers[1].Backup}
+		}, []any{"http", true, "server1.backend", true}},
 		{"own resolver", "zone z; server be.test resolve; resolver 127.0.0.1:53 valid=5s; resolver_timeout 2s;", func(u *Upstream) any {
 			return []any{u.Resolver.Addrs, u.Resolver.Valid, u.ResolverTimeout}
 		}, []any{[]string{"127.0.0.1:53"}, 5 * time.Second, 2 * time.Second}},
@@ -60,7 +63,9 @@ func TestUpstreamMoving(t *testing.T) {
 func TestUpstreamMovingErrors(t *testing.T) {
 	tests := []struct{ block, want string }{
 		{"server be.test resolve;", `resolving names at run time requires upstream "u" in test.conf:1 to be in shared memory`},
-		{"zone z; server be.test resolve service=http;", `"service=" (SRV records) is not supported by wsgate yet`},
+		{"zone z; server be.test service=http;", `service upstream "be.test" requires "resolve" parameter`},
+		{"zone z; server be.test:80 resolve service=http;", `service upstream "be.test:80" may not have port`},
+		{"server be.test resolve service=http;", `resolving names at run time requires upstream "u" in test.conf:1 to be in shared memory`},
 		{"hash $uri; server a:1 slow_start=10s;", `"slow_start" cannot be used with the hash balancing method`},
 		{"server a:1 slow_start=x;", `invalid parameter "slow_start=x"`},
 		{"server a:1; ws_health_check match=ok;", `"match" blocks are an NGINX Plus feature`},

@@ -105,6 +105,7 @@ type Server struct {
 	IgnoreInvalidHeaders     bool          `reload:"keep"` // default on
 	TLS                      *TLSConf      `reload:"keep"` // nil unless ssl_certificate is set
 	HTTP2                    HTTP2Conf     `reload:"keep"`
+	HTTP3                    HTTP3Conf     `reload:"keep"`
 }
 
 // HTTP2Conf is a server's ngx_http_v2_module settings.
@@ -112,6 +113,15 @@ type HTTP2Conf struct {
 	MaxConcurrentStreams int   // http2_max_concurrent_streams, default 128
 	BodyPrereadSize      int64 // http2_body_preread_size, default 64k
 	RecvBufferSize       int64 // http2_recv_buffer_size (http level), default 256k
+}
+
+// HTTP3Conf is a server's ngx_http_v3_module settings, for its "listen
+// ... quic" addresses.
+type HTTP3Conf struct {
+	On                   bool  // http3, default on
+	MaxConcurrentStreams int   // http3_max_concurrent_streams, default 128
+	StreamBufferSize     int64 // http3_stream_buffer_size, default 64k
+	Retry                bool  // quic_retry, default off
 }
 
 // Buffers is a "number size" pair (large_client_header_buffers, proxy_buffers).
@@ -136,7 +146,9 @@ type Listen struct {
 	IsDefault bool `reload:"keep"`
 	SSL       bool
 	HTTP2     bool
-	HTTP3     bool // listen ... quic
+	// HTTP3 is "listen ... quic": a UDP socket serving HTTP/3, whose
+	// Addr is QUICPrefix and the address.
+	HTTP3 bool
 	// ProxyProtocol: connections to Addr start with a PROXY protocol
 	// header (listen ... proxy_protocol). As ssl, an address has it when
 	// any of its listens says so (ngx_http_add_addresses).
@@ -319,7 +331,9 @@ type LocConf struct {
 	// combined" (relative to the prefix), with a zero Pos.
 	AccessLogs   []AccessLog `reload:"keep"`
 	AccessLogOff bool        `reload:"keep"`
-	ErrorLogs    []ErrorLog  `reload:"keep"`
+	// OpenLogFileCache is open_log_file_cache; nil: off (the default).
+	OpenLogFileCache *OpenLogFileCache `reload:"keep"`
+	ErrorLogs        []ErrorLog        `reload:"keep"`
 
 	// AbsoluteRedirect, PortInRedirect and ServerNameInRedirect shape the
 	// Location of redirects wsgate makes itself (a directory's slash,
@@ -687,6 +701,20 @@ type AccessLog struct {
 	// Gzip is gzip[=level]'s level, 0 for none: each buffer is written as
 	// a gzip member of its own (a file zcat reads whole).
 	Gzip int
+	// Vars is true when Path holds a '$' (ngx_http_script_variables_count):
+	// the file is named per request, opened when the line is written.
+	Vars bool
+}
+
+// OpenLogFileCache is open_log_file_cache (ngx_http_log_module): a cache
+// of the descriptors of access logs whose paths hold variables. Locations
+// that inherit one directive share its cache.
+type OpenLogFileCache struct {
+	Pos      Pos
+	Max      int           // max=: entries kept; the least recently used goes first
+	Inactive time.Duration // inactive=: an entry unused this long is closed (default 10s)
+	MinUses  int           // min_uses=: uses within inactive to keep a descriptor open (default 1)
+	Valid    time.Duration // valid=: how long a name is trusted before it is checked again (default 60s)
 }
 
 // AuthRequestSet is one "auth_request_set $variable value" line: Value

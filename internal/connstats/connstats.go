@@ -7,7 +7,9 @@
 //
 // Who counts what, as nginx does:
 //   - the server, for each accepted connection: Accepted at accept,
-//     Closed when the connection ends, unless a tunnel took it over;
+//     Closed when the connection ends before the HTTP/1.x loop has it;
+//     the loop then counts Closed just before it closes the socket
+//     (ngx_http_close_connection), unless a tunnel took it over;
 //   - the HTTP/1.x loop, for each request: Reading from the first byte
 //     of its head (ngx_http_alloc_request), Writing once the head is read
 //     (ngx_http_process_request), WriteDone when the request is freed, or

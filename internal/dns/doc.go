@@ -18,6 +18,12 @@
 //     addresses are the A records, then the AAAA ones. An error RCODE in
 //     either answer fails the name. Without addresses, a CNAME in the last
 //     answer is followed with a new query, at most 50 times per lookup.
+//   - SRV records (LookupSRV, for "server ... service=") are asked with
+//     one query, sent as the address queries are; a CNAME instead of
+//     them is followed; then every record's target is looked up as
+//     above, all at once. A target that fails is left out; when none
+//     has addresses the service fails with the first target's code, or
+//     NXDOMAIN when one does not exist (ngx_resolver_report_srv).
 //   - Answers are cached for the smallest TTL of their records, or for
 //     valid= when it is set; a TTL of 0 is not cached. A lookup served from
 //     the cache rotates the addresses so that requests spread over them.

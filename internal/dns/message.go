@@ -23,6 +23,8 @@ type reply struct {
 	// their owner: nginx takes every address record of an answer to its
 	// query, the CNAME chain leading to them included.
 	addrs []netip.Addr
+	// srvs are the SRV records of the answer section (an SRV query only).
+	srvs []SRVRecord
 	// cname is the target of the answer's last CNAME record ("" when none):
 	// nginx follows it when no answer has addresses.
 	cname string
@@ -124,7 +126,37 @@ func parseReply(msg []byte, id uint16, name string, t dnsmessage.Type, tcp bool)
 		r.records++
 		r.ttl = minTTL(r.ttl, ah.TTL)
 		switch ah.Type {
+		case dnsmessage.TypeSRV:
+			if t != dnsmessage.TypeSRV {
+				if err := p.SkipAnswer(); err != nil {
+					return reply{}, fmt.Errorf("short DNS response")
+				}
+				continue
+			}
+			rr, err := p.SRVResource()
+			if err != nil {
+				return reply{}, fmt.Errorf("short DNS response")
+			}
+			w := rr.Weight
+			if w == 0 {
+				// ngx_resolver_process_srv: a weight of 0 counts as 1,
+				// so that such a server is still picked.
+				w = 1
+			}
+			r.srvs = append(r.srvs, SRVRecord{
+				Target: strings.ToLower(trimDot(rr.Target.String())), Port: rr.Port,
+				Priority: rr.Priority, Weight: w,
+			})
 		case dnsmessage.TypeA, dnsmessage.TypeAAAA:
+			if t == dnsmessage.TypeSRV {
+				// An address in the answer to an SRV query: nginx logs
+				// "unexpected RR type" and reads on; the targets are
+				// asked for their addresses anyway.
+				if err := p.SkipAnswer(); err != nil {
+					return reply{}, fmt.Errorf("short DNS response")
+				}
+				continue
+			}
 			if ah.Type != t {
 				return reply{}, fmt.Errorf("unexpected %s record in DNS response", typeName(ah.Type))
 			}
@@ -161,7 +193,7 @@ func parseReply(msg []byte, id uint16, name string, t dnsmessage.Type, tcp bool)
 			}
 		}
 	}
-	if rc == NXDomain || (rc == 0 && len(r.addrs) == 0 && r.cname == "") {
+	if rc == NXDomain || (rc == 0 && len(r.addrs) == 0 && len(r.srvs) == 0 && r.cname == "") {
 		r.negTTL = soaTTL(&p)
 	}
 	return r, nil

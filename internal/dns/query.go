@@ -36,13 +36,17 @@ type family struct {
 // the next server, and an answer to an earlier send still counts. A
 // truncated UDP answer sends that query over TCP to the same server, and
 // its later resends use TCP too. It returns when both answers are in or
-// ctx ends.
-func (r *Resolver) query(ctx context.Context, name string) (outcome, error) {
+// ctx ends. With srv, the one query is for the SRV records of name
+// (ngx_resolve_srv_locked), sent and resent the same way.
+func (r *Resolver) query(ctx context.Context, name string, srv bool) (outcome, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	fams := [2]family{
 		{qtype: dnsmessage.TypeA, enabled: r.cfg.IPv4},
 		{qtype: dnsmessage.TypeAAAA, enabled: r.cfg.IPv6},
+	}
+	if srv {
+		fams = [2]family{{qtype: dnsmessage.TypeSRV, enabled: true}, {}}
 	}
 	for i := range fams {
 		f := &fams[i]
@@ -59,7 +63,7 @@ func (r *Resolver) query(ctx context.Context, name string) (outcome, error) {
 		f.ex = exchange{qtype: f.qtype, id: uint16(q[2])<<8 | uint16(q[3]), name: name, query: q}
 	}
 	n := len(r.cfg.Servers)
-	srv := int(r.next.Add(1)-1) % n
+	cur := int(r.next.Add(1)-1) % n
 	asked := 1 // servers asked in this lookup, for the fast move-on
 	results := make(chan result)
 	send := func() {
@@ -69,7 +73,7 @@ func (r *Resolver) query(ctx context.Context, name string) (outcome, error) {
 				continue
 			}
 			ex := f.ex
-			ex.srv, ex.server = srv, r.cfg.Servers[srv]
+			ex.srv, ex.server = cur, r.cfg.Servers[cur]
 			ex.start(ctx, r.ignored, results)
 		}
 	}
@@ -81,7 +85,7 @@ func (r *Resolver) query(ctx context.Context, name string) (outcome, error) {
 		case <-ctx.Done():
 			return outcome{}, ctx.Err()
 		case <-timer.C:
-			srv = (srv + 1) % n
+			cur = (cur + 1) % n
 			asked++
 			send()
 			timer.Reset(r.resend)
@@ -98,8 +102,8 @@ func (r *Resolver) query(ctx context.Context, name string) (outcome, error) {
 				r.log.Error(res.failed.Error()+" while resolving", "resolver", res.ex.server.String())
 				// The current server cannot answer: go on to one not
 				// yet asked now rather than after the resend interval.
-				if res.ex.srv == srv && asked < n {
-					srv = (srv + 1) % n
+				if res.ex.srv == cur && asked < n {
+					cur = (cur + 1) % n
 					asked++
 					send()
 					timer.Reset(r.resend)
@@ -131,11 +135,14 @@ func (r *Resolver) ignored(ex *exchange, err error) {
 // fails the name (the AAAA one's when both have one); otherwise the A
 // addresses, then the AAAA ones; without addresses, the CNAME of the last
 // answer (AAAA's, or A's when AAAA is not asked); otherwise NXDOMAIN.
+// The answer to an SRV query is read the same way, its SRV records in
+// place of addresses (ngx_resolver_process_srv).
 func (r *Resolver) combine(fams *[2]family) outcome {
 	var code Code
 	var last *reply
 	ttl, negTTL := int64(-1), int64(-1)
 	var addrs []netip.Addr
+	var srvs []SRVRecord
 	n4 := 0
 	for i := range fams {
 		f := &fams[i]
@@ -154,6 +161,7 @@ func (r *Resolver) combine(fams *[2]family) outcome {
 			negTTL = rp.negTTL
 		}
 		addrs = append(addrs, rp.addrs...)
+		srvs = append(srvs, rp.srvs...)
 		if i == 0 {
 			n4 = len(rp.addrs)
 		}
@@ -165,6 +173,8 @@ func (r *Resolver) combine(fams *[2]family) outcome {
 		return outcome{code: code}
 	case len(addrs) > 0:
 		return outcome{e: r.positive(&entry{addrs: addrs, n4: n4}, ttl)}
+	case len(srvs) > 0:
+		return outcome{e: r.positive(&entry{srvs: srvs}, ttl)}
 	case last.cname != "":
 		return outcome{e: r.positive(&entry{cname: last.cname}, ttl)}
 	}

@@ -76,7 +76,8 @@ type Resolver struct {
 // a name that does not exist (code).
 type entry struct {
 	addrs   []netip.Addr
-	n4      int // addrs[:n4] are A records, the rest AAAA
+	n4      int         // addrs[:n4] are A records, the rest AAAA
+	srvs    []SRVRecord // the SRV records of an SRV query's answer
 	cname   string
 	code    Code
 	expires time.Time
@@ -135,7 +136,7 @@ func (r *Resolver) Lookup(ctx context.Context, host string) (Answer, error) {
 	}
 	var expires time.Time // the soonest expiry along the CNAME chain
 	for hops := 0; ; hops++ {
-		e, cached, err := r.resolve(ctx, name)
+		e, cached, err := r.resolve(ctx, name, false)
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) {
 				return Answer{}, &Error{Name: orig, Code: TimedOut}
@@ -178,22 +179,28 @@ func (e *entry) export(rotate bool) []netip.Addr {
 }
 
 // resolve returns the entry for name (one step: a CNAME is not followed),
-// from the cache or by joining or starting the query for it.
-func (r *Resolver) resolve(ctx context.Context, name string) (*entry, bool, error) {
+// from the cache or by joining or starting the query for it: the query
+// for its addresses, or with srv for its SRV records (cached apart, as
+// nginx keeps SRV answers in a tree of their own).
+func (r *Resolver) resolve(ctx context.Context, name string, srv bool) (*entry, bool, error) {
+	key := name
+	if srv {
+		key = "SRV " + name
+	}
 	r.mu.Lock()
-	if e := r.cache[name]; e != nil {
+	if e := r.cache[key]; e != nil {
 		if r.now().Before(e.expires) {
 			r.mu.Unlock()
 			return e, true, nil
 		}
-		delete(r.cache, name)
+		delete(r.cache, key)
 	}
-	f := r.flights[name]
+	f := r.flights[key]
 	if f == nil {
 		qctx, cancel := context.WithCancel(context.Background())
 		f = &flight{done: make(chan struct{}), cancel: cancel}
-		r.flights[name] = f
-		go r.fly(qctx, name, f)
+		r.flights[key] = f
+		go r.fly(qctx, key, name, srv, f)
 	}
 	f.waiters++
 	r.mu.Unlock()
@@ -214,8 +221,8 @@ func (r *Resolver) resolve(ctx context.Context, name string) (*entry, bool, erro
 			// Nobody waits any more: stop asking (nginx drops the
 			// query at its next resend).
 			f.cancel()
-			if r.flights[name] == f {
-				delete(r.flights, name)
+			if r.flights[key] == f {
+				delete(r.flights, key)
 			}
 		}
 		r.mu.Unlock()
@@ -224,16 +231,16 @@ func (r *Resolver) resolve(ctx context.Context, name string) (*entry, bool, erro
 }
 
 // fly runs the query for name and hands its outcome to the waiters and the
-// cache.
-func (r *Resolver) fly(ctx context.Context, name string, f *flight) {
-	out, err := r.query(ctx, name)
+// cache, under key.
+func (r *Resolver) fly(ctx context.Context, key, name string, srv bool, f *flight) {
+	out, err := r.query(ctx, name, srv)
 	f.cancel()
 	r.mu.Lock()
-	if r.flights[name] == f {
-		delete(r.flights, name)
+	if r.flights[key] == f {
+		delete(r.flights, key)
 	}
 	if err == nil && out.e != nil && out.e.expires.After(r.now()) {
-		r.store(name, out.e)
+		r.store(key, out.e)
 	}
 	f.out, f.err = out, err
 	close(f.done)

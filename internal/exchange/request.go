@@ -102,6 +102,10 @@ type Holder interface {
 	// Detach hands what is held over to the caller: the function it
 	// returns gives it back; the Holder holds nothing after.
 	Detach() (release func())
+	// Release gives back what is held before the request ends (its
+	// client is gone); the Holder holds nothing after. The goroutine
+	// that calls it must be the only one using the Holder meanwhile.
+	Release()
 }
 
 // IsHEAD reports whether the method is HEAD.

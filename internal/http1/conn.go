@@ -82,7 +82,11 @@ func (c *connWriter) Write(p []byte) (int, error) {
 	if c.pace.rate > 0 {
 		n := 0
 		for n < len(p) {
-			k := int(c.pace.allow(int64(len(p) - n)))
+			k64, err := c.pace.allow(int64(len(p) - n))
+			if err != nil {
+				return n, err
+			}
+			k := int(k64)
 			m, err := c.write(p[n : n+k])
 			c.pace.wrote(int64(m))
 			n += m
@@ -221,6 +225,10 @@ func (c *serverConn) stopping() bool {
 func (c *serverConn) serve(h Handler) {
 	defer func() {
 		if !c.hijacked {
+			// The connection is counted out before its socket closes,
+			// as ngx_http_close_connection does: a client that sees
+			// the close and connects again finds it gone.
+			c.cfg.Stats.Closed()
 			c.conn.Close()
 		}
 	}()
@@ -395,7 +403,9 @@ func (c *serverConn) serveRequest(h Handler) bool {
 		return false
 	}
 	if !w.keepalive {
-		c.lingeringClose()
+		if c.mustLinger() {
+			c.lingeringClose()
+		}
 		return false
 	}
 	// Never let an unread body be parsed as the next request: discard it
@@ -434,6 +444,18 @@ func (c *serverConn) send100() error {
 		return err
 	}
 	return c.bw.Flush()
+}
+
+// mustLinger reports whether a connection closing after its response
+// needs a lingering close, as ngx_http_finalize_connection decides with
+// lingering_close on: the request had a body (which may be unread), or
+// more of the client's bytes are read or waiting. A TLS connection, whose
+// socket holds records wsgate cannot see into, always lingers. Otherwise
+// it is closed at once, so the client finds it counted out as soon as it
+// sees the close.
+func (c *serverConn) mustLinger() bool {
+	return c.req.ContentLength > 0 || c.req.Chunked || c.br.Buffered() > 0 ||
+		c.cw.rc == nil || netpoll.Readable(c.cw.rc)
 }
 
 // lingeringClose half-closes the connection and reads what the client

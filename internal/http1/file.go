@@ -73,7 +73,11 @@ func (w *ResponseWriter) WriteFile(f *os.File, off, n int64) (int64, error) {
 		step := min(n-total, fileChunk)
 		pace := &w.c.cw.pace
 		if pace.rate > 0 {
-			step = pace.allow(step)
+			var err error
+			if step, err = pace.allow(step); err != nil {
+				w.broken = true
+				return total, err
+			}
 		}
 		if perWrite > 0 {
 			if err := conn.SetWriteDeadline(time.Now().Add(perWrite)); err != nil {

@@ -58,9 +58,10 @@ type ConnConfig struct {
 	Stopping *atomic.Bool
 	// Stats, when set, counts the connection's requests as nginx's
 	// stub_status does: reading from a head's first byte, writing once
-	// it is read until the response is done; a hijacked connection's
-	// request stays writing for whoever took it over to end
-	// (connstats.Counters.TunnelDone).
+	// it is read until the response is done, and the connection's end
+	// (Closed) before its socket closes; a hijacked connection's request
+	// stays writing, and the connection active, for whoever took it over
+	// to end (connstats.Counters.TunnelDone).
 	Stats *connstats.Counters
 }
 

@@ -54,7 +54,9 @@ var (
 	descHeaderTime = prometheus.NewDesc("wsgate_upstream_header_time_seconds",
 		"Time from the start of a try to the upstream's response head ($upstream_header_time).", peerLabels, nil)
 	descPeerUp = prometheus.NewDesc("wsgate_upstream_peer_up",
-		"1 when the peer may be chosen; 0 when it is marked down or failed max_fails times within fail_timeout.", peerLabels, nil)
+		"1 when the peer may be chosen; 0 when it is marked down, failed max_fails times within fail_timeout, or is held out by ws_health_check.", peerLabels, nil)
+	descPeerUnhealthy = prometheus.NewDesc("wsgate_upstream_peer_unhealthy",
+		"1 while ws_health_check holds the peer out; only for upstreams with ws_health_check.", peerLabels, nil)
 	descPeerFails = prometheus.NewDesc("wsgate_upstream_peer_fails",
 		"Failures counted against the peer in its current fail_timeout window.", peerLabels, nil)
 	descPeerActive = prometheus.NewDesc("wsgate_upstream_peer_active",
@@ -80,7 +82,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descTunnelsOpen, descTunnelDuration, descTunnelBytes, descTunnelCloses, descFrames, descPayload,
 		descMessages, descMessageSize, descCloseCodes, descPingRTT, descRequests, descHandshakes, descTries,
-		descHeaderTime, descPeerUp, descPeerFails, descPeerActive, descPeerIdle,
+		descHeaderTime, descPeerUp, descPeerUnhealthy, descPeerFails, descPeerActive, descPeerIdle,
 		descAccepted, descHandled, descConnRequests, descConns,
 	} {
 		ch <- d
@@ -241,12 +243,24 @@ func (c collector) collectHealth(ch chan<- prometheus.Metric) {
 		return
 	}
 	for _, h := range PeerHealth(c.m.opts.Upstreams()) {
+		if h.Draining {
+			// No longer in the group: its tunnels count where they
+			// opened; the status page lists it.
+			continue
+		}
 		l := []string{h.Upstream, h.Peer}
 		up := 0.0
 		if h.Up {
 			up = 1
 		}
 		gauge(ch, descPeerUp, up, l...)
+		if h.Check.Checked {
+			unhealthy := 0.0
+			if h.Unhealthy {
+				unhealthy = 1
+			}
+			gauge(ch, descPeerUnhealthy, unhealthy, l...)
+		}
 		gauge(ch, descPeerFails, float64(h.Fails), l...)
 		gauge(ch, descPeerActive, float64(h.Active), l...)
 		gauge(ch, descPeerIdle, float64(h.Idle), l...)

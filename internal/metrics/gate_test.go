@@ -471,3 +471,33 @@ func TestPingRTT(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthCheckGauges: a peer that ws_health_check holds out is not up,
+// and wsgate_upstream_peer_unhealthy says why; the healthy peer is up.
+func TestHealthCheckGauges(t *testing.T) {
+	echo := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	dead := fmt.Sprintf("127.0.0.1:%d", proxytest.FreePort(t))
+	g := gatetest.Start(t, gatetest.HTTP(`
+access_log off;
+upstream u { server `+echo.Addr+`; server `+dead+`; ws_health_check interval=100ms type=websocket uri=/ws/; }
+server { listen {{listen}}; location /ws/ { proxy_pass http://u; } location = /metrics { ws_metrics; } }`), gatetest.Options{})
+	want := []struct {
+		name, peer string
+		v          float64
+	}{
+		{"wsgate_upstream_peer_up", echo.Addr, 1},
+		{"wsgate_upstream_peer_unhealthy", echo.Addr, 0},
+		{"wsgate_upstream_peer_up", dead, 0},
+		{"wsgate_upstream_peer_unhealthy", dead, 1},
+	}
+	var mfs map[string]*dto.MetricFamily
+	proxytest.Eventually(t, 10*time.Second, func() bool {
+		mfs = scrape(t, g.Addr, "/metrics")
+		for _, w := range want {
+			if got, ok := value(mfs, w.name, "upstream=u", "peer="+w.peer); !ok || got != w.v {
+				return false
+			}
+		}
+		return true
+	}, "the gauges never showed the dead peer unhealthy")
+}

@@ -329,6 +329,7 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		// proxy_intercept_errors (ngx_http_upstream_intercept_errors):
 		// the upstream's answer is dropped unread, and its status is the
 		// request's error, which the location's error page answers.
+		c.accelLimitRate(resp, &lc.Proxy)
 		c.record(at, resp.Status, start)
 		at.conn.Close()
 		at.done(upstream.Success)
@@ -346,6 +347,7 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	if xar := accelRedirect(resp, lc); xar != nil {
 		// X-Accel-Redirect: the answer is dropped unread and the
 		// request goes on where the header says.
+		c.accelLimitRate(resp, &lc.Proxy)
 		c.record(at, resp.Status, start)
 		at.conn.Close()
 		at.done(upstream.Success)

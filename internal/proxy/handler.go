@@ -37,6 +37,7 @@ type clientConn struct {
 	// works (nil for TLS); see watchClient.
 	rawConn   syscall.RawConn
 	watchUp   net.Conn
+	watchHeld exchange.Holder // the request's, released when its client goes
 	watchDone chan bool
 	watchFn   func()
 	peekFn    func(fd uintptr) bool

@@ -275,7 +275,10 @@ server { listen {{listen}};
 
 // TestGateIgnoreHeaders: proxy_ignore_headers turns off what wsgate does
 // with X-Accel-Limit-Rate ($limit_rate, shown by add_header) and
-// X-Accel-Redirect (the answer is passed on, the header hidden).
+// X-Accel-Redirect (the answer is passed on, the header hidden). A rate
+// not ignored is the request's, also in the location an X-Accel-Redirect
+// leads to (ngx_http_upstream_process_limit_rate sets it as the head is
+// parsed).
 func TestGateIgnoreHeaders(t *testing.T) {
 	b := proxytest.NewRecording(t, "HTTP/1.1 200 OK\r\nX-Accel-Limit-Rate: 1000\r\nX-Accel-Redirect: /files/x\r\nContent-Length: 2\r\n\r\nup")
 	g := startGate(t, `
@@ -284,12 +287,14 @@ server { listen {{listen}};
   location /acted/ { proxy_ignore_headers X-Accel-Redirect; proxy_pass http://{{b}}; }
   location /ignored/ { proxy_ignore_headers X-Accel-Redirect X-Accel-Limit-Rate; proxy_pass http://{{b}}; }
   location /redirected/ { proxy_pass http://{{b}}; }
-  location /files/ { return 200 "files"; }
+  location /redirected-unpaced/ { proxy_ignore_headers X-Accel-Limit-Rate; proxy_pass http://{{b}}; }
+  location /files/ { limit_rate 5k; return 200 "files"; }
 }`, map[string]string{"b": b.Addr})
 	for _, tt := range []struct{ path, rate, body string }{
 		{"/acted/", "1000", "up"},
 		{"/ignored/", "0", "up"},
-		{"/redirected/", "", "files"},
+		{"/redirected/", "1000", "files"},
+		{"/redirected-unpaced/", "0", "files"},
 	} {
 		r := g.get(tt.path)
 		rate, _ := r.Get("X-Rate")

@@ -206,17 +206,33 @@ func (h *respHeaders) At(i int) (name, value []byte) { return (*h)[i].Name, (*h)
 // sends the response unpaced whatever the rate (it sets r->limit_rate to
 // 0 for an unbuffered response once its head is sent).
 func (c *clientConn) limitRate(w exchange.ResponseWriter, plan *snapshot.Loc, resp *http1.Response) {
-	if v := resp.Header("X-Accel-Limit-Rate"); v != nil && plan.Conf.Proxy.IgnoreHeaders&config.IgnoreXAccelLimitRate == 0 {
-		if n := atoi(v); n >= 0 {
-			c.vc.LimitRate, c.vc.LimitRateSet = n, true
-			w.SetRate(n, -1, c.vc.Start)
-		}
+	if n, ok := c.accelLimitRate(resp, &plan.Conf.Proxy); ok {
+		w.SetRate(n, -1, c.vc.Start)
 	}
 	if !plan.Conf.ProxyBuffering {
 		// $limit_rate keeps the backend's rate for the head's
 		// add_header; nginx zeroes it once the head is out.
 		w.SetRate(0, -1, c.vc.Start)
 	}
+}
+
+// accelLimitRate sets the request's $limit_rate to a backend's
+// X-Accel-Limit-Rate, as nginx does while it parses the upstream's head
+// (ngx_http_upstream_process_limit_rate), whatever comes of the answer:
+// the rate is the request's, so it also paces the answer of the location
+// an X-Accel-Redirect or an intercepted error leads to, whose own
+// limit_rate it overrides. It reports the rate and whether there was one.
+func (c *clientConn) accelLimitRate(resp *http1.Response, po *config.ProxyOptions) (int64, bool) {
+	v := resp.Header("X-Accel-Limit-Rate")
+	if v == nil || po.IgnoreHeaders&config.IgnoreXAccelLimitRate != 0 {
+		return 0, false
+	}
+	n := atoi(v)
+	if n < 0 {
+		return 0, false
+	}
+	c.vc.LimitRate, c.vc.LimitRateSet = n, true
+	return n, true
 }
 
 // atoi is ngx_atoi: a decimal number of digits only; -1 for anything

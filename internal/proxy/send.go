@@ -145,17 +145,21 @@ var (
 // while the upstream works longer is noticed from then on and answered 499
 // (ngx_http_upstream_check_broken_connection notices it at once). An answer
 // that starts within the delay is relayed, and logged with its status, even
-// to a client that closed meanwhile.
+// to a client that closed meanwhile. A request that holds limit_conn counts
+// is watched from the start: its client's close frees a count that another
+// request may be refused for meanwhile.
 const clientWatchDelay = 20 * time.Millisecond
 
 // readHead reads the upstream's response head under proxy_read_timeout,
 // watching the client for a close once the upstream has kept it waiting
-// clientWatchDelay. It reports whether a watch was started; unwatchClient
+// clientWatchDelay (at once for a request holding limit_conn counts, or
+// under a shorter proxy_read_timeout). It reports whether a watch was started; unwatchClient
 // must then be called.
 func (c *clientConn) readHead(a *attempt, resp *http1.Response, lc *config.LocConf, req *exchange.Request) (watching bool, err error) {
 	c.upRd = upstreamReader{c: c, a: a, conn: a.conn, timeout: lc.ProxyReadTimeout}
 	if c.rawConn != nil && !c.ignoreAbort {
-		if lc.ProxyReadTimeout > 0 && lc.ProxyReadTimeout <= clientWatchDelay {
+		if req.Held != nil || lc.ProxyReadTimeout > 0 && lc.ProxyReadTimeout <= clientWatchDelay {
+			c.watchHeld = req.Held
 			watching = c.watchClient(a.conn)
 		} else {
 			c.upRd.watchPending = true

@@ -32,7 +32,7 @@ func (c *clientConn) unwatchClient() bool {
 	c.nc.SetReadDeadline(aLongTimeAgo)
 	gone := <-c.watchDone
 	c.nc.SetReadDeadline(time.Time{})
-	c.watchUp = nil
+	c.watchUp, c.watchHeld = nil, nil
 	return gone
 }
 
@@ -43,6 +43,14 @@ func (c *clientConn) watch() {
 	c.rawConn.Read(c.peekFn)
 	gone := c.gone
 	if gone {
+		// What the request holds (limit_conn's counts) is given back
+		// now, before the request ends, as nginx frees it on the
+		// close's event: a request of another connection may come
+		// for it before this one is done. The request's goroutine
+		// waits for the upstream meanwhile and touches none of it.
+		if c.watchHeld != nil {
+			c.watchHeld.Release()
+		}
 		if sc, ok := c.watchUp.(*netpoll.Conn); ok {
 			// Its owner closes it; the waiting read wakes to EOF.
 			sc.Shutdown()

@@ -204,3 +204,10 @@ func DNSSOA(zone string, ttl, minimum uint32) dnsmessage.Resource {
 	z := dnsmessage.MustNewName(strings.TrimSuffix(zone, ".") + ".")
 	return dnsmessage.Resource{Header: rrHeader(zone, dnsmessage.TypeSOA, ttl), Body: &dnsmessage.SOAResource{NS: z, MBox: z, Serial: 1, Refresh: 60, Retry: 60, Expire: 60, MinTTL: minimum}}
 }
+
+// DNSSRV is an SRV record (RFC 2782) for name pointing at target:port.
+func DNSSRV(name string, ttl uint32, priority, weight, port uint16, target string) dnsmessage.Resource {
+	return dnsmessage.Resource{Header: rrHeader(name, dnsmessage.TypeSRV, ttl), Body: &dnsmessage.SRVResource{
+		Priority: priority, Weight: weight, Port: port, Target: dnsmessage.MustNewName(strings.TrimSuffix(target, ".") + "."),
+	}}
+}

@@ -19,6 +19,7 @@ import (
 func (s *Server) acceptLoop(l *listen.Listener) error {
 	netpoll.Default()
 	var delay time.Duration
+	started := make(chan struct{})
 	for {
 		nc, err := l.Accept()
 		if err != nil {
@@ -43,9 +44,17 @@ func (s *Server) acceptLoop(l *listen.Listener) error {
 		delay = 0
 		// stub_status's accepts, handled and active, counted in accept
 		// order as ngx_event_accept counts them; serveConn counts the
-		// close.
+		// close. $connection numbers connections in that order too
+		// (ngx_connection_counter).
 		s.stats.Accepted()
-		s.dispatch(connJob{nc: nc, listenAddr: l.Want.Addr})
+		s.dispatch(connJob{nc: nc, listenAddr: l.Want.Addr, serial: s.serial.Add(1), started: started})
+		// The next accept waits for the worker to start: it then goes on
+		// with the connection until it first blocks, which serves the
+		// connections in the order they came, as one nginx worker
+		// handles its events. Without the wait the scheduler runs the
+		// goroutine readied last first, and a request sent before
+		// another on a new connection could be served after it.
+		<-started
 	}
 }
 
@@ -53,6 +62,9 @@ func (s *Server) acceptLoop(l *listen.Listener) error {
 type connJob struct {
 	nc         net.Conn
 	listenAddr string
+	serial     uint64 // $connection
+	// started is told when a worker starts on the connection.
+	started chan<- struct{}
 }
 
 // Connection workers: a goroutine that has served a connection waits up
@@ -83,7 +95,8 @@ func (s *Server) worker(j connJob) {
 	// set of one-shot dials is made after the worker starts.
 	defer w.local.Close()
 	for {
-		s.serveConn(j.nc, j.listenAddr, w)
+		j.started <- struct{}{}
+		s.serveConn(j.nc, j.listenAddr, j.serial, w)
 		j = connJob{}
 		if s.idleWorkers.Add(1) > maxIdleWorkers {
 			s.idleWorkers.Add(-1)

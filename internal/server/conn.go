@@ -78,20 +78,21 @@ func (c *conn) ServeHeadError(w *http1.ResponseWriter, req *http1.Request, statu
 
 // serveConn runs one client connection on worker w: the TLS handshake of
 // an ssl address, then the HTTP/1.x loop with the content handler.
-func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
+// serial is its $connection, counted at accept as nginx's
+// ngx_connection_counter, whether or not it gets to a request.
+func (s *Server) serveConn(nc net.Conn, listenAddr string, serial uint64, w *worker) {
 	accepted := time.Now()
 	snap := s.current.Load()
-	// $connection counts accepted connections, as nginx's
-	// ngx_connection_counter, whether or not they get to a request.
-	serial := s.serial.Add(1)
 	c := &w.c
 	*c = conn{s: s, nc: nc}
 	s.conns.add(c)
 	defer s.conns.remove(c)
 	// The connection is active from its accept (acceptLoop counts it) to
-	// its close, which a tunnel that took it over counts instead.
+	// its close, which the HTTP/1.x loop counts once it has it, and a
+	// tunnel that took it over instead.
+	served := false
 	defer func() {
-		if !c.detached {
+		if !served && !c.detached {
 			s.stats.Closed()
 		}
 	}()
@@ -169,6 +170,7 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, w *worker) {
 	w.cfg.Logger = s.log
 	w.cfg.Stopping = &s.draining
 	w.cfg.Stats = &s.stats
+	served = true
 	http1.Serve(c.nc, &w.cfg, c)
 	w.pc.Close()
 	*xc = exchange.Conn{}

@@ -182,3 +182,41 @@ func TestStubStatusMethods(t *testing.T) {
 		})
 	}
 }
+
+// TestStubStatusClosedCountedOut: a connection closed after its response
+// is counted out before the client sees the close, as nginx frees the
+// request and counts the connection's end before close(2). A client that
+// reads each response to its end, keeps its socket open and connects
+// again finds only itself active and writing (nginx-tests stub_status.t
+// read 2 and 2 in $connections_active and $connections_writing).
+func TestStubStatusClosedCountedOut(t *testing.T) {
+	addr := proxytest.FreeAddr(t)
+	start(t, "events {}\nhttp {\n    access_log off;\n    server {\n        listen "+addr+";\n"+
+		"        return 200 \"$connections_active $connections_reading $connections_writing $connections_waiting\";\n    }\n}\n", Options{})
+	for i, head := range []string{
+		"GET / HTTP/1.0\r\n\r\n",
+		"GET / HTTP/1.0\r\nHost: h\r\n\r\n",
+		"HEAD / HTTP/1.0\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.0\r\n\r\n",
+	} {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Left open until the test ends: only the server's close counts.
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, head)
+		resp, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if strings.HasPrefix(head, "HEAD") {
+			continue
+		}
+		if !strings.HasSuffix(string(resp), "\r\n\r\n1 0 1 0") {
+			t.Errorf("request %d %q: got %q; want the body 1 0 1 0", i, head, resp)
+		}
+	}
+}

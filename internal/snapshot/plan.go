@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"wsgate/internal/accesslog"
 	"wsgate/internal/bodyfilter"
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
@@ -214,7 +215,7 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 			if tmpl == nil {
 				continue // the log_format's own error is reported
 			}
-			lg, err := env.Logs.Logger(al, f, tmpl, s.Vars)
+			lg, err := env.Logs.Logger(al, f, tmpl, s.Vars, accesslog.LoggerOptions{Cache: lc.OpenLogFileCache, ErrorLog: env.Log})
 			if err != nil {
 				errs.Add(al.Pos, "%v", err)
 				continue

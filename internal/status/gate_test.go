@@ -163,3 +163,88 @@ func TestStatusPingRTT(t *testing.T) {
 	}
 	t.Errorf("no view showed both round-trip times; the last: %+v", last)
 }
+
+// TestStatusPeerStates: the view gives each peer's state: up, unhealthy
+// with its ws_health_check record (checks, fails in a row, the last
+// error), and, after a reload that removed a peer with an open tunnel,
+// draining with that tunnel until it closes.
+func TestStatusPeerStates(t *testing.T) {
+	a := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	b := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	dead := fmt.Sprintf("127.0.0.1:%d", proxytest.FreePort(t))
+	conf := func(servers ...string) string {
+		lines := ""
+		for _, s := range servers {
+			lines += "server " + s + "; "
+		}
+		return gatetest.HTTP(`
+access_log off;
+upstream u { ` + lines + `ws_health_check interval=100ms timeout=1s type=websocket uri=/ws/; }
+server {
+	listen {{listen}};
+	location /ws/ { proxy_pass http://u; }
+	location /status { ws_status; }
+}`)
+	}
+	g := gatetest.Start(t, conf(b.Addr, dead), gatetest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	feed, _, err := websocket.Dial(ctx, "ws://"+g.Addr+"/status", nil)
+	if err != nil {
+		t.Fatalf("dialing the feed: %v", err)
+	}
+	defer feed.CloseNow()
+	var last status.View
+	until := func(what string, ok func(peers map[string]status.Peer) bool) {
+		t.Helper()
+		for range 100 {
+			_, p, err := feed.Read(ctx)
+			if err != nil {
+				t.Fatalf("%s: reading a view: %v", what, err)
+			}
+			last = status.View{}
+			if err := json.Unmarshal(p, &last); err != nil {
+				t.Fatalf("decoding a view: %v\n%s", err, p)
+			}
+			peers := map[string]status.Peer{}
+			for _, p := range last.Upstreams {
+				peers[p.Peer+" "+p.State] = p
+			}
+			if ok(peers) {
+				return
+			}
+		}
+		t.Fatalf("%s: no view showed it; the last: %+v", what, last.Upstreams)
+	}
+	until("a healthy and an unhealthy peer", func(peers map[string]status.Peer) bool {
+		up, bad := peers[b.Addr+" up"], peers[dead+" unhealthy"]
+		return len(peers) == 2 && up.Check != nil && up.Check.Passes > 0 && up.Check.LastError == "" && up.Weight == 1 &&
+			bad.Check != nil && bad.Check.Fails > 0 && bad.Check.Checks > 0 && bad.Check.Last != nil &&
+			strings.Contains(bad.Check.LastError, "refused")
+	})
+
+	c, _, err := websocket.Dial(ctx, "ws://"+g.Addr+"/ws/chat", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if err := c.Write(ctx, websocket.MessageText, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g.Write(conf(a.Addr, dead))
+	if err := g.Server.Reload(); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	until("the removed peer draining with its tunnel", func(peers map[string]status.Peer) bool {
+		d, ok := peers[b.Addr+" draining"]
+		return ok && d.Tunnels == 1 && d.Check == nil && peers[a.Addr+" up"].Peer != ""
+	})
+	c.Close(websocket.StatusNormalClosure, "")
+	until("the drained peer gone", func(peers map[string]status.Peer) bool {
+		_, draining := peers[b.Addr+" draining"]
+		return !draining && len(peers) == 2
+	})
+}

@@ -27,14 +27,32 @@ type View struct {
 type Peer struct {
 	Upstream string `json:"upstream"`
 	Peer     string `json:"peer"`
-	// State is "up", "failed" (max_fails within fail_timeout) or "down"
-	// (the down parameter); "backup" is added for a backup peer.
+	// State is "up"; "unhealthy" (held out by ws_health_check);
+	// "failed" (max_fails within fail_timeout); "down" (the down
+	// parameter); or "draining": removed by a reload or by DNS, it
+	// serves its last requests and tunnels (ws_drain_removed may close
+	// them).
 	State   string `json:"state"`
 	Backup  bool   `json:"backup"`
 	Fails   int    `json:"fails"`
 	Tunnels int64  `json:"tunnels"` // open tunnels on it
 	Active  int    `json:"active"`  // requests and tunnels: least_conn's load
 	Idle    int    `json:"idle"`    // idle keepalive connections
+	Weight  int    `json:"weight"`  // the weight in use now (slow_start ramps it)
+	// Check is the active health check's record; nil when the upstream
+	// has no ws_health_check (and for a draining peer).
+	Check *Check `json:"check,omitempty"`
+}
+
+// Check is one peer's ws_health_check record.
+type Check struct {
+	Checks int64 `json:"checks"` // checks made
+	Fails  int   `json:"fails"`  // failed checks in a row
+	Passes int   `json:"passes"` // passed checks in a row
+	// Last is when the last check ended (nil: none yet), LastError why it
+	// failed ("" when it passed).
+	Last      *time.Time `json:"last,omitempty"`
+	LastError string     `json:"lastError,omitempty"`
 }
 
 // Tunnel is one open tunnel.
@@ -65,11 +83,24 @@ func Build(m *metrics.Metrics, set *upstream.Set, now time.Time) View {
 	for _, h := range metrics.PeerHealth(set) {
 		p := Peer{
 			Upstream: h.Upstream, Peer: h.Peer, Backup: h.Backup, Fails: h.Fails,
-			Tunnels: open[[2]string{h.Upstream, h.Peer}], Active: h.Active, Idle: h.Idle,
+			Tunnels: open[[2]string{h.Upstream, h.Peer}], Active: h.Active, Idle: h.Idle, Weight: h.Weight,
+		}
+		if c := h.Check; c.Checked {
+			p.Check = &Check{Checks: c.Checks, Fails: c.Fails, Passes: c.Passes, LastError: c.LastError}
+			if !c.Last.IsZero() {
+				last := c.Last
+				p.Check.Last = &last
+			}
 		}
 		switch {
+		case h.Draining:
+			// Its tunnels are counted by the peer's address, which a
+			// listed peer may share: the pool's own count.
+			p.State, p.Tunnels = "draining", int64(h.Tunnels)
 		case h.Down:
 			p.State = "down"
+		case h.Unhealthy:
+			p.State = "unhealthy"
 		case !h.Up:
 			p.State = "failed"
 		default:

@@ -32,9 +32,10 @@ import (
 // asked again a second later; a name that does not exist (NXDOMAIN) has
 // no peers, as nginx empties the server then.
 
-// Lookuper looks a host name up: *dns.Resolver.
+// Lookuper looks host names and services up: *dns.Resolver.
 type Lookuper interface {
 	Lookup(ctx context.Context, host string) (dns.Answer, error)
+	LookupSRV(ctx context.Context, name string) (dns.SRVAnswer, error)
 }
 
 // Timing of the re-resolution: the wait after a failed lookup, and the
@@ -56,6 +57,7 @@ type dynPool struct {
 
 	drainAfter  time.Duration // ws_drain_removed; 0: never
 	drainWindow time.Duration
+	backups     bool // the balancing method has backup peers
 
 	mu    sync.Mutex
 	lines []dynLine // every server line, in configuration order
@@ -69,6 +71,10 @@ type dynLine struct {
 	host    string // resolve: the name to look up
 	port    uint16
 	addrs   []resolvedAddr
+	// service is the SRV name of a "service=" line (then port and addrs
+	// are unused), and srv its latest peers.
+	service string
+	srv     []srvPeer
 }
 
 // UseResolver gives the pool's resolve servers their resolver and
@@ -91,6 +97,10 @@ func (p *Pool) Resolves() bool { return p.dyn != nil }
 func (d *dynPool) specs() []memberSpec {
 	var out []memberSpec
 	for _, l := range d.lines {
+		if l.service != "" {
+			out = append(out, srvSpecs(l.tmpl, l.srv, d.backups)...)
+			continue
+		}
 		for _, a := range l.addrs {
 			s := l.tmpl
 			s.addr = a
@@ -116,11 +126,7 @@ func (d *dynPool) publish() []*peerState {
 		if g.lists(k) {
 			continue
 		}
-		st.retired = true
-		delete(ps.peers, k)
-		if st.conns == 0 {
-			ps.idle.closePeer(st)
-		}
+		ps.retire(k, st)
 		gone = append(gone, st)
 	}
 	ps.mu.Unlock()
@@ -130,6 +136,10 @@ func (d *dynPool) publish() []*peerState {
 
 // run keeps resolve line i's addresses up to date until ctx ends.
 func (d *dynPool) run(ctx context.Context, i int) {
+	if d.lines[i].service != "" {
+		d.runService(ctx, i)
+		return
+	}
 	host := d.lines[i].host
 	log := d.handle.reg.log
 	timer := time.NewTimer(0)
@@ -175,8 +185,14 @@ func (d *dynPool) set(i int, ips []netip.Addr) {
 	d.handle.ps.remember(d.lines[i].host, ips)
 	gone := d.publish()
 	d.mu.Unlock()
+	d.changed(d.lines[i].tmpl.server, len(addrs), gone)
+}
+
+// changed logs a published change of a line's peers and schedules the
+// drain of the peers it removed.
+func (d *dynPool) changed(server string, peers int, gone []*peerState) {
 	p := d.handle
-	p.reg.log.Info("upstream peers changed", "upstream", p.name, "server", d.lines[i].tmpl.server, "peers", len(addrs), "removed", len(gone))
+	p.reg.log.Info("upstream peers changed", "upstream", p.name, "server", server, "peers", peers, "removed", len(gone))
 	if d.drainAfter > 0 && len(gone) > 0 {
 		time.AfterFunc(d.drainAfter, func() { d.drain(gone) })
 	}

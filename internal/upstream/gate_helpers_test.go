@@ -115,6 +115,7 @@ type dnsZone struct {
 	mu       sync.Mutex
 	a        map[string][]string
 	cname    map[string]string
+	srv      map[string][]srvRec
 	ttl      uint32
 	silent   bool
 	truncate bool
@@ -122,7 +123,13 @@ type dnsZone struct {
 }
 
 func newZone(ttl uint32) *dnsZone {
-	return &dnsZone{a: map[string][]string{}, cname: map[string]string{}, ttl: ttl}
+	return &dnsZone{a: map[string][]string{}, cname: map[string]string{}, srv: map[string][]srvRec{}, ttl: ttl}
+}
+
+// srvRec is an SRV record's data.
+type srvRec struct {
+	priority, weight, port uint16
+	target                 string
 }
 
 func (z *dnsZone) setA(name string, ips ...string) {
@@ -162,6 +169,15 @@ func (z *dnsZone) handle(q proxytest.DNSQuery) *dnsmessage.Message {
 		m := proxytest.DNSReply(dnsmessage.RCodeSuccess)
 		m.Header.Truncated = true
 		return m
+	}
+	if recs, ok := z.srv[q.Name]; ok {
+		var rr []dnsmessage.Resource
+		for _, r := range recs {
+			if q.Type == dnsmessage.TypeSRV {
+				rr = append(rr, proxytest.DNSSRV(q.Name, z.ttl, r.priority, r.weight, r.port, r.target))
+			}
+		}
+		return proxytest.DNSReply(dnsmessage.RCodeSuccess, rr...)
 	}
 	if t, ok := z.cname[q.Name]; ok {
 		return proxytest.DNSReply(dnsmessage.RCodeSuccess, proxytest.DNSCNAME(q.Name, z.ttl, t))

@@ -275,6 +275,10 @@ type PeerStats struct {
 	// Weight is the weight the balancer uses now: the configured one, or
 	// less while slow_start ramps it up.
 	Weight int
+	// Draining is set for a peer that the configuration or DNS removed
+	// while it had requests or tunnels, which it keeps serving until they
+	// end (Pool.Draining).
+	Draining bool
 }
 
 // HealthStats is one peer's active health check state.
@@ -524,6 +528,7 @@ func (l *Lease) Done(o Outcome) {
 	}
 	if st.retired && st.conns == 0 {
 		ps.idle.closePeer(st)
+		delete(ps.draining, st)
 	}
 	ps.mu.Unlock()
 	if disabled {

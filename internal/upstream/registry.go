@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"wsgate/internal/config"
+	"wsgate/internal/dns"
 )
 
 // Resolver returns the addresses of host. Build calls it once per host name
@@ -86,6 +87,13 @@ type poolState struct {
 	// resolved are the latest addresses of the resolve servers' names,
 	// by lower-case name; guarded by mu.
 	resolved map[string][]netip.Addr
+	// services are the latest peers of the service lines' SRV names;
+	// guarded by mu.
+	services map[string][]srvPeer
+	// draining are the retired peers that still had leases (requests or
+	// tunnels) when they were retired, until the last one ends; guarded
+	// by mu.
+	draining map[*peerState]bool
 }
 
 // peerKey is the key of the n-th (from 0) peer with address name in one
@@ -250,11 +258,7 @@ func (r *Registry) Activate(s *Set) {
 			if p != nil && p.lists(k) {
 				continue
 			}
-			st.retired = true
-			delete(ps.peers, k)
-			if st.conns == 0 {
-				ps.idle.closePeer(st)
-			}
+			ps.retire(k, st)
 		}
 		ps.mu.Unlock()
 		if p == nil {
@@ -418,6 +422,14 @@ func (r *Registry) buildUpstream(ctx context.Context, key string, u *config.Upst
 			server: s.Addr, weight: w, maxFails: s.MaxFails, failTimeout: s.FailTimeout,
 			maxConns: s.MaxConns, down: s.Down, backup: s.Backup, slowStart: s.SlowStart,
 		}
+		if s.Resolve && s.Service != "" {
+			// The SRV records give the addresses and ports, looked up
+			// at run time only.
+			dynamic = true
+			name := dns.ServiceName(s.Service, strings.ToLower(s.Addr))
+			lines = append(lines, dynLine{tmpl: tmpl, resolve: true, host: s.Addr, service: name, srv: r.recalledService(key, name)})
+			continue
+		}
 		if s.Resolve {
 			if host, port, ok := splitResolve(s.Addr); ok {
 				if _, err := netip.ParseAddr(host); err != nil {
@@ -468,7 +480,8 @@ func (r *Registry) buildUpstream(ctx context.Context, key string, u *config.Upst
 	}
 	var p *Pool
 	if dynamic {
-		d := &dynPool{build: build, lines: lines, drainAfter: u.DrainRemoved, drainWindow: u.DrainWindow}
+		d := &dynPool{build: build, lines: lines, drainAfter: u.DrainRemoved, drainWindow: u.DrainWindow,
+			backups: u.Balance == config.BalanceRoundRobin || u.Balance == config.BalanceLeastConn}
 		if d.drainWindow < 0 {
 			d.drainWindow = defaultDrainWindow
 		}

@@ -63,6 +63,10 @@ var caseTitles = map[string]string{
 	"j": "(j) GET a 100 KiB HTML file gzip'ed (level 1) over keep-alive: CPU µs per request",
 	"k": "(k) GET a 1 KiB proxy_cache hit over keep-alive: CPU µs per request",
 	"l": "(l) GET a 1 MiB proxy_cache hit over keep-alive: CPU µs per request",
+	"m": "(m) TLS 1.3 handshakes (ECDSA P-256, X25519, no resumption): CPU µs per handshake",
+	"n": "(n) wss over HTTP/1.1, 64 conns × 128 B text, closed loop: CPU µs per round trip",
+	"o": "(o) wss over HTTP/2 (RFC 8441), 64 conns × 128 B text, closed loop: CPU µs per round trip",
+	"p": "(p) wss over HTTP/3 (RFC 9220), 64 QUIC conns × 128 B text, closed loop: CPU µs per round trip",
 }
 
 // primary is the number a case is judged by, and whether more is better.
