@@ -159,6 +159,8 @@ if command -v node >/dev/null && [ -x "$chromium_bin" ] && [ -d e2e/node_modules
 	step "e2e chromium status page (ws_status)" node e2e/browser/status.test.mjs e2e/out
 	# The tutorial's page and its WebSocket over HTTP/2 (RFC 8441).
 	step "e2e chromium page and WebSocket over h2" ./e2e/browser/h2.sh
+	# The page over HTTP/3 ("listen ... quic"; the WebSocket over TCP).
+	step "e2e chromium page over h3" ./e2e/browser/h3.sh
 fi
 
 total=$(($(date +%s) - t_start))

@@ -85,10 +85,10 @@ func TestConfigTest(t *testing.T) {
 		{
 			desc:   "build info",
 			args:   []string{"-V"},
-			stderr: []string{"built with go", "configure arguments: --with-http_ssl_module", "--with-http_v2_module", "--with-http_sub_module", "--with-http_gzip_static_module"},
-			// HTTP/2 is built, HTTP/3 is not; return (the rewrite
-			// module's) works, and gzip.
-			notStderr: []string{"http_v3_module", "without-http_rewrite_module", "without-http_gzip_module"},
+			stderr: []string{"built with go", "configure arguments: --with-http_ssl_module", "--with-http_v2_module", "--with-http_v3_module", "--with-http_sub_module", "--with-http_gzip_static_module"},
+			// HTTP/2 and HTTP/3 are built; return (the rewrite module's)
+			// works, and gzip.
+			notStderr: []string{"without-http_rewrite_module", "without-http_gzip_module"},
 		},
 		{
 			desc:   "unknown option",

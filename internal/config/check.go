@@ -360,6 +360,7 @@ func (c *checker) finish() {
 		s.LargeClientHeaderBuffers = Buffers{Num: 4, Size: 8 << 10}
 		s.MergeSlashes, s.UnderscoresInHeaders, s.IgnoreInvalidHeaders = true, false, true
 		s.HTTP2 = HTTP2Conf{MaxConcurrentStreams: 128, BodyPrereadSize: 64 << 10, RecvBufferSize: 256 << 10}
+		s.HTTP3 = HTTP3Conf{On: true, MaxConcurrentStreams: 128, StreamBufferSize: 64 << 10}
 		for _, apply := range c.http.level.srv {
 			apply(s)
 		}
@@ -421,8 +422,11 @@ func (c *checker) finish() {
 	// (ngx_http_ssl_init): the others' handshakes fall back to it. An
 	// address is ssl when any of its listens says so.
 	for _, l := range noCert {
-		if l.IsDefault && sslAddr[l.Addr] {
+		switch {
+		case l.IsDefault && sslAddr[l.Addr]:
 			c.errorf(l.Pos, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive")
+		case l.IsDefault && l.HTTP3:
+			c.errorf(l.Pos, "no \"ssl_certificate\" is defined for the \"listen ... quic\" directive")
 		}
 	}
 }

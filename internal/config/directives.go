@@ -46,7 +46,7 @@ const unbounded = -1
 func directiveFamilies() []func() map[string]*directive {
 	return []func() map[string]*directive{
 		coreDirectives, httpCoreDirectives, errorPageDirectives, rewriteDirectives, accessDirectives, proxyDirectives, headersDirectives,
-		filesDirectives, logDirectives, sslDirectives, http2Directives, upstreamDirectives, mapDirectives, wsDirectives,
+		filesDirectives, logDirectives, sslDirectives, http2Directives, http3Directives, upstreamDirectives, mapDirectives, wsDirectives,
 		proxySSLDirectives, statusDirectives, realipDirectives, wsStatusDirectives, limitsDirectives,
 		charsetDirectives, subDirectives, gzipDirectives, geoDirectives, ssiDirectives, upstreamWSDirectives, cacheDirectives,
 	}

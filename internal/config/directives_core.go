@@ -193,8 +193,7 @@ func setListen(c *checker, f *frame, d *Directive, _ bool) {
 		case p.Text == "http2":
 			l.HTTP2 = true
 		case p.Text == "quic":
-			c.errorf(p.Pos, "listen parameter \"quic\" is not supported by wsgate; it serves no HTTP/3 (QUIC): clients use the TCP listeners")
-			return
+			l.HTTP3 = true
 		case p.Text == "reuseport":
 			l.ReusePort = true
 		case k == "backlog":
@@ -221,8 +220,36 @@ func setListen(c *checker, f *frame, d *Directive, _ bool) {
 			return
 		}
 	}
+	if l.HTTP3 && !quicListen(c, d, &l) {
+		return
+	}
 	f.server.s.Listens = append(f.server.s.Listens, l)
 }
+
+// quicListen checks a "listen ... quic" as ngx_http_core_listen does and
+// gives it its own address key: a UDP socket beside any TCP one of the
+// same address and port, with its own servers and default server.
+func quicListen(c *checker, d *Directive, l *Listen) bool {
+	for _, bad := range []struct {
+		on   bool
+		name string
+	}{{l.SSL, "ssl"}, {l.HTTP2, "http2"}, {l.ProxyProtocol, "proxy_protocol"}} {
+		if bad.on {
+			c.errorf(d.Pos, "\"%s\" parameter is incompatible with \"quic\"", bad.name)
+			return false
+		}
+	}
+	if l.Unix {
+		c.errorf(d.Pos, "\"quic\" parameter is incompatible with a UNIX-domain socket")
+		return false
+	}
+	l.Addr = QUICPrefix + l.Addr
+	return true
+}
+
+// QUICPrefix starts the address key of a "listen ... quic": the UDP
+// socket of the address after it.
+const QUICPrefix = "quic:"
 
 func isDigits(s string) bool {
 	_, ok := parseNumber(s)

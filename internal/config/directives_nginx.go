@@ -61,9 +61,9 @@ func nginxRest(t map[string]*directive) {
 	unsupported(`set TLS up with "ssl_protocols" and "ssl_ciphers"`, "ssl_conf_command", "proxy_ssl_conf_command")
 	unsupported(`check client certificates against "ssl_crl" (revocation lists), or in the backend`, "ssl_ocsp",
 		"ssl_ocsp_responder", "ssl_ocsp_cache")
-	unsupported("wsgate serves no HTTP/3 (QUIC); clients use the TCP listeners", "http3", "http3_hq",
-		"http3_max_concurrent_streams", "http3_stream_buffer_size", "quic_active_connection_id_limit", "quic_bpf",
-		"quic_gso", "quic_host_key", "quic_retry")
+	note(ctxSrvAll, "quic-go keeps the number of connection IDs a client may hold itself", "quic_active_connection_id_limit")
+	unsupported("wsgate runs one process, which owns its QUIC connections: remove it", "quic_bpf")
+	unsupported("wsgate's QUIC keys are made at start: a reload keeps them (connections survive it), a restart does not; remove it", "quic_host_key")
 	unsupported(`NGINX Plus's active checks are "ws_health_check" in the upstream block`, "health_check")
 
 	note(ctxHTTPAll|ctxLocIf, passNote("fastcgi_pass", "FastCGI"), "fastcgi_param", "fastcgi_index",

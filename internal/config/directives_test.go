@@ -59,23 +59,23 @@ func TestNginxDirectivesKnown(t *testing.T) {
 
 // TestConfigureArgs: -V's configure arguments follow the directive table:
 // the SSL module and the rewrite module (return works) are claimed,
-// HTTP/2 is, HTTP/3 is not, headers-more is added as a
+// HTTP/2 and HTTP/3 are, headers-more is added as a
 // third-party module, and every probe is a directive nginx has.
 func TestConfigureArgs(t *testing.T) {
 	args := " " + ConfigureArgs() + " "
-	for _, want := range []string{" --with-http_ssl_module ", " --with-http_v2_module ", " --without-http_fastcgi_module ", " --without-http_ssi_module ", " --add-module=../headers-more-nginx-module "} {
+	for _, want := range []string{" --with-http_ssl_module ", " --with-http_v2_module ", " --with-http_v3_module ", " --without-http_fastcgi_module ", " --without-http_ssi_module ", " --add-module=../headers-more-nginx-module "} {
 		if !strings.Contains(args, want) {
 			t.Errorf("got %q; want %q in it", args, want)
 		}
 	}
-	for _, not := range []string{"http-cache", "http_v3", "rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive", "http_geo_module", "http_split_clients_module", "http_charset_module"} {
+	for _, not := range []string{"http-cache", "rewrite", "http_gzip_module", "http_proxy", "http_map", "upstream_hash", "upstream_keepalive", "http_geo_module", "http_split_clients_module", "http_charset_module"} {
 		if strings.Contains(args, not) {
 			t.Errorf("got %q; want no %q in it (claimed and not built, or built and denied)", args, not)
 		}
 	}
 	table := directiveTable()
 	for _, m := range nginxModules {
-		if table[m.Probe] == nil && m.Probe != "http3" {
+		if table[m.Probe] == nil {
 			t.Errorf("module %s: probe %q is not in the directive table", m.Name, m.Probe)
 		}
 	}
@@ -116,7 +116,13 @@ func TestDirectiveWording(t *testing.T) {
 		{desc: "proxy_cache_max_range_offset", conf: "server { location / { proxy_cache_max_range_offset 1; } }", err: `"proxy_cache_max_range_offset" directive is not supported by wsgate; a cached response is served whole`},
 		{desc: "ssl on", conf: "server { listen 443; ssl on; ssl_certificate c; ssl_certificate_key k; }", notice: `the "ssl" directive is deprecated, use the "listen ... ssl" directive instead`},
 		{desc: "ssl on without a certificate", conf: "server { listen 443; ssl on; }", err: `no "ssl_certificate" is defined for the "listen ... ssl" directive`},
-		{desc: "quic listen", conf: "server { listen 443 quic; }", err: `listen parameter "quic" is not supported by wsgate`},
+		{desc: "quic listen without a certificate", conf: "server { listen 443 quic; }", err: `no "ssl_certificate" is defined for the "listen ... quic" directive`},
+		{desc: "quic listen", conf: "server { listen 443 ssl; listen 443 quic reuseport; http3 on; http3_max_concurrent_streams 64; http3_stream_buffer_size 128k; quic_retry on; quic_gso on; ssl_certificate c; ssl_certificate_key k; }"},
+		{desc: "quic with ssl", conf: "server { listen 443 quic ssl; ssl_certificate c; ssl_certificate_key k; }", err: `"ssl" parameter is incompatible with "quic"`},
+		{desc: "quic with http2", conf: "server { listen 443 quic http2; ssl_certificate c; ssl_certificate_key k; }", err: `"http2" parameter is incompatible with "quic"`},
+		{desc: "http3_hq on", conf: "server { http3_hq on; }", err: `"http3_hq on" is not supported by wsgate`},
+		{desc: "quic_host_key", conf: "server { quic_host_key k; }", err: `"quic_host_key" directive is not supported by wsgate`},
+		{desc: "quic_active_connection_id_limit", conf: "server { quic_active_connection_id_limit 4; }", notice: `"quic_active_connection_id_limit" accepted and ignored`},
 		{desc: "ssl_early_data", conf: "server { ssl_early_data on; }", notice: `"ssl_early_data" accepted and ignored: wsgate does not accept TLS early data`},
 		{desc: "http2 tuning", conf: "http2_max_concurrent_streams 64; http2_recv_buffer_size 128k; server { http2_chunk_size 16k; http2_body_preread_size 1m; }"},
 		{desc: "http2_chunk_size in a location", conf: "server { location / { http2_chunk_size 16k; } }"},

@@ -38,6 +38,11 @@ func Lint(s *Spec) []Warning {
 						fmt.Sprintf("listen %s has http2 and the server proxies WebSockets (location %q): nginx 1.22 cannot carry WebSockets over HTTP/2 (RFC 8441), so clients must open a separate HTTP/1.1 connection for them (wsgate carries them on the HTTP/2 connection)", ln.Addr, wsLoc.Path),
 						"serve WebSockets from a listen without http2 if this file must also run under nginx, e.g. a separate server { listen 8443 ssl; } for the WebSocket locations")
 				}
+				if ln.HTTP3 {
+					l.add(ln.Pos,
+						fmt.Sprintf("listen %s has quic and the server proxies WebSockets (location %q): nginx cannot carry WebSockets over HTTP/3 (RFC 9220), so its clients open a TCP connection for them (wsgate carries them on the QUIC connection)", strings.TrimPrefix(ln.Addr, QUICPrefix), wsLoc.Path),
+						"nothing to change for wsgate; under nginx the WebSockets go over the server's TCP listen")
+				}
 			}
 		}
 	}

@@ -22,7 +22,7 @@ type Module struct {
 var nginxModules = []Module{
 	{"http_ssl_module", false, "ssl_certificate"},
 	{"http_v2_module", false, "http2_max_concurrent_streams"},
-	{"http_v3_module", false, "http3"},
+	{"http_v3_module", false, "http3_max_concurrent_streams"},
 	{"http_realip_module", false, "set_real_ip_from"},
 	{"http_addition_module", false, "add_before_body"},
 	{"http_xslt_module", false, "xslt_stylesheet"},

@@ -105,6 +105,7 @@ type Server struct {
 	IgnoreInvalidHeaders     bool          `reload:"keep"` // default on
 	TLS                      *TLSConf      `reload:"keep"` // nil unless ssl_certificate is set
 	HTTP2                    HTTP2Conf     `reload:"keep"`
+	HTTP3                    HTTP3Conf     `reload:"keep"`
 }
 
 // HTTP2Conf is a server's ngx_http_v2_module settings.
@@ -112,6 +113,15 @@ type HTTP2Conf struct {
 	MaxConcurrentStreams int   // http2_max_concurrent_streams, default 128
 	BodyPrereadSize      int64 // http2_body_preread_size, default 64k
 	RecvBufferSize       int64 // http2_recv_buffer_size (http level), default 256k
+}
+
+// HTTP3Conf is a server's ngx_http_v3_module settings, for its "listen
+// ... quic" addresses.
+type HTTP3Conf struct {
+	On                   bool  // http3, default on
+	MaxConcurrentStreams int   // http3_max_concurrent_streams, default 128
+	StreamBufferSize     int64 // http3_stream_buffer_size, default 64k
+	Retry                bool  // quic_retry, default off
 }
 
 // Buffers is a "number size" pair (large_client_header_buffers, proxy_buffers).
@@ -136,7 +146,9 @@ type Listen struct {
 	IsDefault bool `reload:"keep"`
 	SSL       bool
 	HTTP2     bool
-	HTTP3     bool // listen ... quic
+	// HTTP3 is "listen ... quic": a UDP socket serving HTTP/3, whose
+	// Addr is QUICPrefix and the address.
+	HTTP3 bool
 	// ProxyProtocol: connections to Addr start with a PROXY protocol
 	// header (listen ... proxy_protocol). As ssl, an address has it when
 	// any of its listens says so (ngx_http_add_addresses).

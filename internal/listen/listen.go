@@ -22,7 +22,7 @@ import (
 
 // Want describes one listening socket, from the listen directive.
 type Want struct {
-	Addr      string // "0.0.0.0:80", "[::]:443", "127.0.0.1:8080", "unix:/run/wsgate.sock"
+	Addr      string // "0.0.0.0:80", "[::]:443", "127.0.0.1:8080", "unix:/run/wsgate.sock", "quic:0.0.0.0:443"
 	ReusePort bool   // listen ... reuseport (SO_REUSEPORT)
 	Backlog   int    // listen ... backlog=N; 0 means nginx's default, 511
 	IPv6Only  bool   // listen [::]:80 ipv6only=on (nginx's default for [::])
@@ -34,11 +34,17 @@ const soReusePort = 0xf
 // DefaultBacklog is nginx's NGX_LISTEN_BACKLOG on Linux.
 const DefaultBacklog = 511
 
-// Listener is one open socket and what it was opened for.
+// Listener is one open socket and what it was opened for. A UDP socket
+// ("listen ... quic") is Packet, and its Listener only closes it and
+// names its address: it accepts nothing.
 type Listener struct {
 	net.Listener
-	Want Want
+	Want   Want
+	Packet net.PacketConn
 }
+
+// quicPrefix starts the address of a UDP socket (config.QUICPrefix).
+const quicPrefix = "quic:"
 
 // Set is the process's listening sockets. The zero value is empty and ready.
 type Set struct {
@@ -106,12 +112,19 @@ func (s *Set) All() []*Listener {
 }
 
 // CloseAll closes every socket and empties the set.
-func (s *Set) CloseAll() {
+func (s *Set) CloseAll() { s.CloseWhere(func(*Listener) bool { return true }) }
+
+// CloseWhere closes the sockets f picks and removes them from the set: a
+// graceful stop closes the TCP ones first, and the UDP ones, which carry
+// the open QUIC connections, once those have ended.
+func (s *Set) CloseWhere(f func(*Listener) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for addr, l := range s.ls {
-		l.Close()
-		delete(s.ls, addr)
+		if f(l) {
+			l.Close()
+			delete(s.ls, addr)
+		}
 	}
 }
 
@@ -123,15 +136,19 @@ func Open(w Want) (*Listener, error) {
 	if path, ok := strings.CutPrefix(w.Addr, "unix:"); ok {
 		return openUnix(w, path)
 	}
-	ap, err := netip.ParseAddrPort(w.Addr)
+	addr, udp := strings.CutPrefix(w.Addr, quicPrefix)
+	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
-		if ap, err = resolveHost(w.Addr); err != nil {
+		if ap, err = resolveHost(addr); err != nil {
 			return nil, err
 		}
 	}
 	network := "tcp4"
 	if !ap.Addr().Is4() {
 		network = "tcp6"
+	}
+	if udp {
+		network = "udp" + network[3:]
 	}
 	var optErr error
 	lc := net.ListenConfig{
@@ -144,7 +161,7 @@ func Open(w Want) (*Listener, error) {
 						return
 					}
 				}
-				if network == "tcp6" {
+				if network == "tcp6" || network == "udp6" {
 					v := 0
 					if w.IPv6Only {
 						v = 1
@@ -156,6 +173,19 @@ func Open(w Want) (*Listener, error) {
 			})
 		},
 	}
+	if udp {
+		pc, err := lc.ListenPacket(context.Background(), network, ap.String())
+		if optErr != nil {
+			if pc != nil {
+				pc.Close()
+			}
+			return nil, optErr
+		}
+		if err != nil {
+			return nil, bindError(w, err)
+		}
+		return &Listener{Listener: packetListener{pc}, Want: w, Packet: pc}, nil
+	}
 	l, err := lc.Listen(context.Background(), network, ap.String())
 	if optErr != nil {
 		if l != nil {
@@ -164,14 +194,27 @@ func Open(w Want) (*Listener, error) {
 		return nil, optErr
 	}
 	if err != nil {
-		var se *os.SyscallError
-		if errors.As(err, &se) {
-			return nil, fmt.Errorf("%s %s: %w", se.Syscall, w.Addr, errno(se.Err))
-		}
-		return nil, fmt.Errorf("listen %s: %w", w.Addr, err)
+		return nil, bindError(w, err)
 	}
 	return relisten(l, w)
 }
+
+// bindError words a failed listen as nginx does.
+func bindError(w Want, err error) error {
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%s %s: %w", se.Syscall, w.Addr, errno(se.Err))
+	}
+	return fmt.Errorf("listen %s: %w", w.Addr, err)
+}
+
+// packetListener is a UDP socket as a net.Listener: Close and Addr are
+// the socket's, Accept fails.
+type packetListener struct{ pc net.PacketConn }
+
+func (p packetListener) Accept() (net.Conn, error) { return nil, net.ErrClosed }
+func (p packetListener) Close() error              { return p.pc.Close() }
+func (p packetListener) Addr() net.Addr            { return p.pc.LocalAddr() }
 
 // resolveHost turns "host:port" with a host name ("listen
 // localhost:8080") into its first address, an IPv4 one when there is one,

@@ -78,6 +78,7 @@ type Server struct {
 	source    Source
 	log       *slog.Logger
 	listeners listen.Set
+	h3        h3Set // HTTP/3 on the listeners' UDP sockets
 	ups       *upstream.Registry
 	dns       *dns.Registry
 	staples   *ocsp.Stapler   // OCSP responses (ssl_stapling), across reloads
@@ -203,6 +204,10 @@ func (s *Server) build(spec *config.Spec) (*snapshot.Snapshot, error) {
 }
 
 func (s *Server) serve(l *listen.Listener) {
+	if l.Packet != nil {
+		s.serveQUIC(l)
+		return
+	}
 	s.serving.Add(1)
 	go func() {
 		defer s.serving.Done()
@@ -263,10 +268,14 @@ func (s *Server) Reload() error {
 		return err
 	}
 	s.publish(snap)
+	s.updateQUIC(snap)
 	for _, l := range added {
 		s.serve(l)
 	}
 	for _, l := range removed {
+		if l.Packet != nil {
+			s.closeQUIC(l.Want.Addr)
+		}
 		l.Close()
 	}
 	s.closeChangedTunnels(old, snap)
@@ -341,7 +350,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.stopped = true
 	s.mu.Unlock()
-	s.listeners.CloseAll()
+	// The UDP sockets carry the open QUIC connections: they close after
+	// them.
+	s.listeners.CloseWhere(func(l *listen.Listener) bool { return !isPacket(l) })
+	waitQUIC := s.stopQUIC(ctx, true)
 	s.drain()
 	maxSpread := time.Duration(math.MaxInt64)
 	deadline, ok := ctx.Deadline()
@@ -362,6 +374,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			err = ctx.Err()
 		}
 	}
+	waitQUIC()
+	s.listeners.CloseAll()
 	s.serving.Wait()
 	s.ups.Close()
 	s.logs.Close()
@@ -383,9 +397,11 @@ func (s *Server) Stop() {
 	}
 	s.stopped = true
 	s.mu.Unlock()
-	s.listeners.CloseAll()
+	s.listeners.CloseWhere(func(l *listen.Listener) bool { return !isPacket(l) })
 	s.drain()
 	s.tunnels.Shutdown(ctx, ws.CloseGoingAway, 0)
+	s.stopQUIC(ctx, false)
+	s.listeners.CloseAll()
 	s.closeConns()
 	s.waitConns(time.Second)
 	s.serving.Wait()

@@ -6,6 +6,7 @@ import (
 
 	"wsgate/internal/config"
 	"wsgate/internal/h2"
+	"wsgate/internal/h3"
 	"wsgate/internal/http1"
 )
 
@@ -48,6 +49,11 @@ type Listen struct {
 	// may carry a WebSocket, RFC 8441). Logger and Stats are the
 	// server's to set on a copy.
 	H2 h2.Config
+	// QUIC is set for a "listen ... quic" address (Addr starts with
+	// config.QUICPrefix): a UDP socket serving HTTP/3 with H3, the
+	// default server's settings, and TLS.
+	QUIC bool
+	H3   h3.Config
 }
 
 // buildListens compiles every listening address of s, in the order the
@@ -111,6 +117,22 @@ func buildListens(s *Snapshot, env *Env, errs *config.ErrorList) {
 				Limits:               cfg.Limits,
 				ServerName:           cfg.ServerName,
 				ExtendedConnect:      proxied[l.Addr],
+			}
+			if l.HTTP3 {
+				if !cs.HTTP3.On {
+					// "http3 off" on the address's default server: no
+					// socket is opened for it.
+					continue
+				}
+				ln.QUIC = true
+				ln.H3 = h3.Config{
+					Head:                 cfg.Head,
+					MaxConcurrentStreams: int64(cs.HTTP3.MaxConcurrentStreams),
+					StreamBufferSize:     int(cs.HTTP3.StreamBufferSize),
+					Retry:                cs.HTTP3.Retry,
+					Limits:               cfg.Limits,
+					ServerName:           cfg.ServerName,
+				}
 			}
 			s.listenAt[l.Addr] = ln
 			s.Listens = append(s.Listens, ln)

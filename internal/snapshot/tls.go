@@ -28,11 +28,12 @@ func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*list
 	failed := map[*config.Server]bool{} // reported once, at the first listen
 	prefix := confPrefix(snap.Spec)
 	// An address is ssl when any of its listens says so; every server on
-	// it is then picked by SNI, "ssl" or not (ngx_http_add_addresses).
+	// it is then picked by SNI, "ssl" or not (ngx_http_add_addresses). A
+	// quic address is always.
 	sslAddr, h2Addr := map[string]bool{}, map[string]bool{}
 	for _, srv := range snap.Spec.HTTP.Servers {
 		for _, l := range srv.Listens {
-			if l.SSL {
+			if l.SSL || l.HTTP3 {
 				sslAddr[l.Addr] = true
 			}
 			if l.HTTP2 {

@@ -114,6 +114,7 @@ const (
 	kTCPInfoSndCwnd
 	kTCPInfoRcvSpace
 	kHTTP2
+	kHTTP3
 	kDocumentRoot
 	kRealpathRoot
 	kRequestFilename
@@ -224,6 +225,7 @@ var builtin = map[string]kind{
 	"tcpinfo_snd_cwnd":             kTCPInfoSndCwnd,
 	"tcpinfo_rcv_space":            kTCPInfoRcvSpace,
 	"http2":                        kHTTP2,
+	"http3":                        kHTTP3,
 	"document_root":                kDocumentRoot,
 	"realpath_root":                kRealpathRoot,
 	"request_filename":             kRequestFilename,

@@ -59,6 +59,13 @@ func (cp *Compiler) appendExtra(dst []byte, c *Ctx, p *part) ([]byte, bool) {
 			return append(dst, "h2c"...), true
 		}
 		return dst, true
+	case kHTTP3:
+		// ngx_http_v3_variable: "h3" over HTTP/3, empty (found) for
+		// other protocols.
+		if c.Proto == "HTTP/3.0" {
+			return append(dst, "h3"...), true
+		}
+		return dst, true
 	case kDocumentRoot, kRealpathRoot, kRequestFilename:
 		if c.Paths == nil {
 			return dst, false

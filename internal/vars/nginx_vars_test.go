@@ -50,6 +50,7 @@ var nginxVariables = map[string][]string{
 		"connections_active", "connections_reading", "connections_writing", "connections_waiting",
 	},
 	"ngx_http_v2_module.c": {"http2"},
+	"ngx_http_v3_module.c": {"http3"},
 }
 
 // TestNginxVariablesKnown fails when a variable nginx has in the modules

@@ -11,8 +11,16 @@
 //	e     handshakes: -conns workers repeat connect, upgrade, Close, close
 //	f     HTTP: -conns keep-alive connections repeat GET /
 //	g     HTTP through an upstream keepalive pool: as f, for GET /keepalive/
+//	m     TLS handshakes: -conns workers repeat connect, a full TLS 1.3
+//	      handshake (X25519, no session resumption), close
+//	n     wss over HTTP/1.1: as a, on TLS connections
+//	o     wss over HTTP/2 (RFC 8441): as a, each WebSocket an extended
+//	      CONNECT on an HTTP/2 connection of its own
+//	p     wss over HTTP/3 (RFC 9220): as a, each WebSocket an extended
+//	      CONNECT on a QUIC connection of its own
 //
-// With -pid, the proxy's CPU time (utime+stime, all threads) is read from
+// With -pid, the proxy's CPU time (utime+stime, all threads, and its child
+// processes': nginx's workers under a master) is read from
 // /proc just before and after the measured window, after a warm-up, so that
 // connection setup and teardown are not counted except where they are the
 // operation (e).
@@ -41,6 +49,7 @@ import (
 
 type config struct {
 	addr, host     string
+	tlsMode        string // "": plain; "h1": TLS, HTTP/1.1; "h2": TLS, HTTP/2; "h3": QUIC
 	pid, echoPID   int
 	dur, warm      time.Duration
 	conns, size    int
@@ -96,6 +105,7 @@ func main() {
 	defaults := map[string][2]int{ // conns, size
 		"a": {64, 128}, "b": {64, 16 << 10}, "c": {1000, 128},
 		"d": {9500, 128}, "e": {32, 0}, "f": {64, 0}, "g": {64, 0}, "h": {64, 0}, "i": {64, 0}, "j": {64, 0}, "k": {64, 0}, "l": {64, 0},
+		"m": {32, 0}, "n": {64, 128}, "o": {64, 128}, "p": {64, 128},
 	}
 	d, ok := defaults[*c]
 	if !ok {
@@ -138,6 +148,18 @@ func main() {
 		err = l.httpGets(&res, "/cached/1k.bin")
 	case "l":
 		err = l.httpGets(&res, "/cached/1m.bin")
+	case "m":
+		l.cfg.tlsMode = "h1"
+		err = l.tlsHandshakes(&res)
+	case "n":
+		l.cfg.tlsMode = "h1"
+		err = l.closedLoop(&res, wsframe.OpText)
+	case "o":
+		l.cfg.tlsMode = "h2"
+		err = l.closedLoop(&res, wsframe.OpText)
+	case "p":
+		l.cfg.tlsMode = "h3"
+		err = l.closedLoop(&res, wsframe.OpText)
 	}
 	if err != nil {
 		l.fail(err)
@@ -186,9 +208,20 @@ type wsConn struct {
 }
 
 func (l *loader) wsDial(bufSize int) (*wsConn, error) {
+	if l.cfg.tlsMode == "h3" {
+		return l.h3Dial(bufSize)
+	}
 	c, err := l.dial()
 	if err != nil {
 		return nil, fmt.Errorf("dialing %s: %w", l.cfg.addr, err)
+	}
+	switch l.cfg.tlsMode {
+	case "h1":
+		if c, err = tlsHandshake(c, "http/1.1"); err != nil {
+			return nil, err
+		}
+	case "h2":
+		return l.h2Dial(c, bufSize)
 	}
 	if _, err := c.Write(l.cfg.handshakeBytes); err != nil {
 		c.Close()
@@ -344,7 +377,7 @@ func (l *loader) sys(pid int) time.Duration {
 	if pid <= 0 {
 		return 0
 	}
-	_, s, err := procstat.CPUSplit(pid)
+	_, s, err := procstat.TreeCPUSplit(pid)
 	if err != nil {
 		l.fail(err)
 	}
@@ -355,11 +388,11 @@ func (l *loader) cpu(pid int) time.Duration {
 	if pid <= 0 {
 		return 0
 	}
-	d, err := procstat.CPU(pid)
+	u, s, err := procstat.TreeCPUSplit(pid)
 	if err != nil {
 		l.fail(err)
 	}
-	return d
+	return u + s
 }
 
 // closedLoop is cases a and b: each connection sends one message and waits

@@ -3,8 +3,15 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -114,6 +121,37 @@ http {
 }
 `
 
+// tlsServer is the TLS server of cases m, n and o, added to nginxConf:
+// /ws/ as the tutorial's on "listen ... ssl http2", with a self-signed
+// ECDSA P-256 certificate the runner writes beside the file, and / a
+// fixed answer. The wsgate-h3 target's copy listens with quic on the
+// same port too (case p, RFC 9220). TLS 1.3 is named: nginx 1.22's default protocols end at
+// TLS 1.2. nginx carries WebSockets over HTTP/1.1 only (case n);
+// wsgate over HTTP/2 too (case o, RFC 8441).
+const tlsServer = `
+    server {
+        listen 127.0.0.1:%d ssl http2;
+        server_name example.com;
+        ssl_certificate bench.crt;
+        ssl_certificate_key bench.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+
+        location /ws/ {
+            proxy_pass http://127.0.0.1:%d;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_set_header Host $host;
+            proxy_read_timeout 86400;%s
+        }
+
+        location / {
+            return 200 "ok";
+        }
+    }
+}
+`
+
 // tunedBuffers are the tuned nginx's extra lines: 64 KiB buffers in both
 // directions of an upgraded connection (ngx_http_upstream_upgrade uses
 // proxy_buffer_size for each).
@@ -175,7 +213,7 @@ func (r *runner) writeConfigs() error {
 	// clients before 9,500 tunnels are open. Connections are limited by the
 	// fd limit anyway.
 	conns := 3*r.o.idle + 1000
-	for _, v := range []struct{ name, extra, server string }{{"nginx", "", ""}, {"nginx-tuned", tunedBuffers, ""}, {"wsgate-metrics", "", metricsLocation}, {"wsgate-ws", wsNativeLines, ""}} {
+	for _, v := range []struct{ name, extra, server string }{{"nginx", "", ""}, {"nginx-tuned", tunedBuffers, ""}, {"wsgate-metrics", "", metricsLocation}, {"wsgate-ws", wsNativeLines, ""}, {"wsgate-h3", "", ""}} {
 		dir := filepath.Join(r.prefix(v.name), "conf")
 		if err := os.MkdirAll(filepath.Join(r.prefix(v.name), "logs"), 0o755); err != nil {
 			return err
@@ -184,7 +222,21 @@ func (r *runner) writeConfigs() error {
 			return err
 		}
 		conf := fmt.Sprintf(nginxConf, conns, r.ports.app, r.ports.proxy, r.ports.ws, v.extra, r.ports.app, v.server)
+		if r.o.cores > 1 {
+			conf = strings.Replace(conf, "worker_processes 1;", fmt.Sprintf("worker_processes %d;", r.o.cores), 1)
+		}
+		// The TLS server goes in the http block, before its closing brace.
+		tls := fmt.Sprintf(tlsServer, r.ports.tls, r.ports.ws, v.extra)
+		if v.name == "wsgate-h3" {
+			// Only wsgate reads this file: nginx 1.22 has no quic.
+			at := fmt.Sprintf("listen 127.0.0.1:%d ssl http2;", r.ports.tls)
+			tls = strings.Replace(tls, at, at+fmt.Sprintf("\n        listen 127.0.0.1:%d quic;", r.ports.tls), 1)
+		}
+		conf = strings.TrimSuffix(conf, "}\n") + tls
 		if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+			return err
+		}
+		if err := writeCert(dir); err != nil {
 			return err
 		}
 		static := filepath.Join(r.prefix(v.name), "html", "static")
@@ -218,7 +270,33 @@ func (r *runner) writeConfigs() error {
 		maxconn = min(maxconn, (r.nofile-100)/2)
 	}
 	conf := fmt.Sprintf(haproxyConf, maxconn, r.ports.haproxy, r.ports.ws, r.ports.app)
+	if r.o.cores > 1 {
+		conf = strings.Replace(conf, "nbthread 1", fmt.Sprintf("nbthread %d", r.o.cores), 1)
+	}
 	return os.WriteFile(filepath.Join(r.work, "haproxy.cfg"), []byte(conf), 0o644)
+}
+
+// writeCert writes a self-signed ECDSA P-256 certificate for
+// example.com and its key as bench.crt and bench.key in dir.
+func writeCert(dir string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "example.com"},
+		DNSNames: []string{"example.com"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bench.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "bench.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
 }
 
 func freePort() int {

@@ -63,6 +63,10 @@ var caseTitles = map[string]string{
 	"j": "(j) GET a 100 KiB HTML file gzip'ed (level 1) over keep-alive: CPU µs per request",
 	"k": "(k) GET a 1 KiB proxy_cache hit over keep-alive: CPU µs per request",
 	"l": "(l) GET a 1 MiB proxy_cache hit over keep-alive: CPU µs per request",
+	"m": "(m) TLS 1.3 handshakes (ECDSA P-256, X25519, no resumption): CPU µs per handshake",
+	"n": "(n) wss over HTTP/1.1, 64 conns × 128 B text, closed loop: CPU µs per round trip",
+	"o": "(o) wss over HTTP/2 (RFC 8441), 64 conns × 128 B text, closed loop: CPU µs per round trip",
+	"p": "(p) wss over HTTP/3 (RFC 9220), 64 QUIC conns × 128 B text, closed loop: CPU µs per round trip",
 }
 
 // primary is the number a case is judged by, and whether more is better.
@@ -154,7 +158,7 @@ func (r *runner) report(started time.Time, machine string, runs []Result) error 
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s (%s: %d× interleaved, %v windows)\n\n", stamp, mode, r.o.reps, r.o.dur)
-	fmt.Fprintf(&b, "Machine: %s. Proxy on core 0, load generator and echo backend on core 1: %v. Nice: %d.\n\n", machine, r.pin, r.o.nice)
+	fmt.Fprintf(&b, "Machine: %s. Proxy on core 0, load generator and echo backend on core 1: %v. Nice: %d. Workers per proxy (-cores): %d.\n\n", machine, r.pin, r.o.nice, r.o.cores)
 	b.WriteString("| case | target | ops/s | MB/s | p50 µs | p99 µs | p99.9 µs | p99 +direct µs | proxy CPU µs/op | KiB/idle conn | load core | errors | vs nginx | vs HAProxy |\n")
 	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, s := range sums {

@@ -1,0 +1,115 @@
+package h3
+
+import (
+	"bytes"
+	"io"
+	"time"
+
+	"wsgate/internal/exchange"
+)
+
+// This file is what a response's body goes through on its way to DATA
+// frames: the location's body filters (sub_filter) and limit_rate, as
+// internal/http1 runs them.
+
+// SetBodyFilter sets the body filter of this request's response (nil:
+// none); the pipeline sets it with the head filter.
+func (w *ResponseWriter) SetBodyFilter(f exchange.BodyFilter) { w.bfilter = f }
+
+// startBody offers the head (b[0:], HTTP/1.1 form) to the body filter.
+// When a stage takes the body its length is unknown from now on, unless
+// the stage keeps it (exchange.KeepsLength): Content-Length goes
+// (ngx_http_clear_content_length); HTTP/3 frames the
+// body itself.
+func (w *ResponseWriter) startBody(b []byte, status int) []byte {
+	if w.bfilter == nil || status == 101 {
+		return b
+	}
+	b, st := w.bfilter.Start(b, 0, status, w.clen)
+	if st == nil {
+		return b
+	}
+	if !w.noBody {
+		w.stage = st
+	}
+	if w.clen >= 0 && !exchange.KeepsLength(st) {
+		w.clen = -1
+		b = dropLine(b, "Content-Length: ")
+	}
+	return b
+}
+
+// dropLine removes the first head line that starts with prefix.
+func dropLine(b []byte, prefix string) []byte {
+	i := bytes.Index(b, []byte("\r\n"+prefix))
+	if i < 0 {
+		return b
+	}
+	e := bytes.Index(b[i+2:], []byte("\r\n"))
+	if e < 0 {
+		return b
+	}
+	return append(b[:i+2], b[i+2+e+2:]...)
+}
+
+// rawBody writes body bytes past the body filter: the stages' output.
+type rawBody struct{ w *ResponseWriter }
+
+func (r rawBody) Write(p []byte) (int, error) { return r.w.writeBody(p) }
+
+// endBody ends the body filter's stage once, so that what it holds goes
+// out: when the response is finished, or earlier when the log phase asks
+// for $body_bytes_sent or $bytes_sent. A cut response's stage is ended
+// into io.Discard, so that it lets go of what it holds.
+func (w *ResponseWriter) endBody() {
+	st := w.stage
+	if st == nil {
+		return
+	}
+	w.stage = nil
+	var next io.Writer = rawBody{w}
+	if w.broken || w.aborted {
+		next = io.Discard
+	}
+	if err := st.End(next); err != nil {
+		w.broken = true
+	}
+}
+
+// SentHead returns the head as it went out, in HTTP/1.1 form after the
+// head filter, and the trailers sent ($sent_http_NAME,
+// $sent_trailer_NAME).
+func (w *ResponseWriter) SentHead() (head, trailers []byte) {
+	if w.finished && !w.broken && !w.aborted {
+		trailers = w.trailers
+	}
+	return w.sentHead, trailers
+}
+
+// SetRate sets limit_rate (bytes a second, 0: none) once after bytes
+// went out (limit_rate_after; < 0 keeps the earlier), counted from the
+// request's start, as ngx_http_write_filter paces a response:
+// rate * (seconds since start + 1) - (sent - after) may go out.
+func (w *ResponseWriter) SetRate(rate, after int64, start time.Time) {
+	if after >= 0 {
+		w.pace.after = after
+	}
+	w.pace.rate, w.pace.startSec = rate, start.Unix()
+}
+
+// pacer is limit_rate's state for one response.
+type pacer struct {
+	rate, after, startSec int64
+}
+
+// allow waits until some of n bytes may go out, sent having gone
+// already, and returns how many.
+func (p *pacer) allow(n, sent int64) int64 {
+	for {
+		limit := p.rate*(time.Now().Unix()-p.startSec+1) - (sent - p.after)
+		if limit > 0 {
+			return min(n, limit)
+		}
+		time.Sleep(time.Duration(-limit*1000/p.rate+1) * time.Millisecond)
+	}
+}
