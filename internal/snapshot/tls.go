@@ -113,6 +113,18 @@ func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*list
 			}
 		}
 	}
+	// nginx loads the certificates of every server that has them, on an
+	// ssl address or not (ngx_http_ssl_merge_srv_conf): a key that does
+	// not load fails the configuration there too, and its password file
+	// (a named pipe's writer waits for the read) is read.
+	for _, srv := range snap.Spec.HTTP.Servers {
+		if srv.TLS == nil || len(srv.TLS.Certificates) == 0 || confs[srv] != nil || failed[srv] {
+			continue
+		}
+		if _, _, err := serverTLS(srv.TLS, prefix, nil); err != nil {
+			errs.Add(srv.Pos, "%v", err)
+		}
+	}
 	if len(h2Addr) > 0 {
 		for srv, c := range confs {
 			c = c.Clone()

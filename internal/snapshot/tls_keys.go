@@ -17,7 +17,12 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
+	"io/fs"
+	"os"
 	"strings"
+	"syscall"
+	"time"
 
 	"wsgate/internal/config"
 )
@@ -39,7 +44,7 @@ func loadKeyPairPass(certFile, keyFile, passFile string) (tls.Certificate, error
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	pf, err := config.ReadFile(passFile, 1<<20)
+	pf, err := readPasswordFile(passFile)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("reading the password file: %w", err)
 	}
@@ -54,6 +59,59 @@ func loadKeyPairPass(certFile, keyFile, passFile string) (tls.Certificate, error
 		return tls.Certificate{}, err
 	}
 	return tls.X509KeyPair(cert, plain)
+}
+
+// passFIFOWait bounds the wait for a writer and its passphrases when the
+// password file is a named pipe.
+const passFIFOWait = 5 * time.Second
+
+// readPasswordFile reads ssl_password_file: a regular file
+// (config.ReadFile), or a named pipe, which nginx reads too so that
+// passphrases need not rest on disk (a secrets agent writes them once
+// per read). A pipe is read until its writer closes it, at most 1 MiB;
+// a pipe without a writer, or one that does not close, fails after
+// passFIFOWait instead of holding the start or reload forever.
+func readPasswordFile(path string) ([]byte, error) {
+	if st, err := os.Stat(path); err != nil || st.Mode()&fs.ModeNamedPipe == 0 {
+		return config.ReadFile(path, 1<<20)
+	}
+	// O_NONBLOCK: the open does not wait for a writer, and the pipe is
+	// read through the runtime poller, under a deadline.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	deadline := time.Now().Add(passFIFOWait)
+	if err := f.SetReadDeadline(deadline); err != nil {
+		return nil, err
+	}
+	var b []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := f.Read(buf)
+		b = append(b, buf[:n]...)
+		if len(b) > 1<<20 {
+			return nil, &config.TooLargeError{Path: path, Limit: 1 << 20}
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF):
+			if len(b) > 0 {
+				return b, nil
+			}
+			// No writer yet (a pipe without one reads as ended): wait
+			// for one.
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("no writer on the named pipe %q within %v", path, passFIFOWait)
+			}
+			time.Sleep(10 * time.Millisecond)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, fmt.Errorf("the named pipe %q was not closed within %v", path, passFIFOWait)
+		default:
+			return nil, err
+		}
+	}
 }
 
 // decryptKeyPEM returns keyPEM with its private key decrypted by the
