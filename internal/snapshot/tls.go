@@ -95,9 +95,12 @@ func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*list
 						}
 						if s := pick(hello.ServerName); s != nil {
 							if s.TLS.RejectHandshake {
-								// ssl_reject_handshake (nginx sends the
-								// unrecognized_name alert; Go an internal_error).
-								return nil, fmt.Errorf("handshake for %q rejected (\"ssl_reject_handshake\")", hello.ServerName)
+								// ssl_reject_handshake: nginx ends the
+								// handshake with the unrecognized_name alert
+								// (RFC 6066 §3), which crypto/tls sends when
+								// a configuration has no certificate to pick;
+								// an error here would send internal_error.
+								return rejectConf, nil
 							}
 							return alpn(s), nil
 						}
@@ -134,6 +137,11 @@ func buildTLS(snap *Snapshot, env *Env, errs *config.ErrorList) map[string]*list
 	}
 	return out
 }
+
+// rejectConf answers a handshake that ssl_reject_handshake refuses: no
+// certificate, so crypto/tls ends it with the unrecognized_name alert, and
+// no session resumption, which would need none.
+var rejectConf = &tls.Config{SessionTicketsDisabled: true}
 
 // HelloRecorder is a connection that keeps what its client offered in the
 // ClientHello ($ssl_ciphers, $ssl_curves): a listener's handshake calls
