@@ -99,7 +99,9 @@ func Compile(h *config.HeadersConf, compile CompileFunc) (*Filter, error) {
 		if sr, ok := v.(sentReader); ok && sr.ReadsSent() {
 			f.readsSent = true
 		}
-		if n := strings.Count(raw, "\r") + strings.Count(raw, "\n"); n > 0 {
+		// (folds are not counted: safeValue passes them)
+		if n := strings.Count(raw, "\r") + strings.Count(raw, "\n") -
+			strings.Count(raw, "\n ") - strings.Count(raw, "\n\t"); n > 0 {
 			v = literalBreaks{Value: v, n: n}
 		}
 		return v, nil
@@ -219,7 +221,7 @@ type literalBreaks struct {
 
 // safeValue reports whether b, v's value, may be written into the head:
 // it holds no NUL, and no CR or LF besides those of v's own configuration
-// text. A CR or LF that a variable brings ($uri is decoded, so "%0d%0a"
+// text and the LFs of line folds (LF then SP or HTAB). A CR or LF that a variable brings ($uri is decoded, so "%0d%0a"
 // in a request's path is one) would split the head: the line is dropped.
 // The value's CR and LF bytes are those of its literal text plus those of
 // its variables, each part evaluated once, so a count above the text's
@@ -229,11 +231,20 @@ func safeValue(v Value, b []byte) bool {
 	if lb, ok := v.(literalBreaks); ok {
 		n = lb.n
 	}
-	for _, c := range b {
+	for i, c := range b {
 		switch c {
 		case 0:
 			return false
-		case '\r', '\n':
+		case '\n':
+			if i+1 < len(b) && (b[i+1] == ' ' || b[i+1] == '\t') {
+				// A fold (RFC 9112 §5.2) continues the field and starts
+				// none: nginx's $ssl_client_cert is made of them.
+				continue
+			}
+			if n--; n < 0 {
+				return false
+			}
+		case '\r':
 			if n--; n < 0 {
 				return false
 			}

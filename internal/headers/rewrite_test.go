@@ -223,7 +223,8 @@ func TestRewriteAllocs(t *testing.T) {
 // TestRewriteLineBreaks: a CR or LF written in the configuration ("\n" in
 // a quoted add_header value, as nginx-tests' map.t has) is sent as nginx
 // sends it; one that a variable brings ($uri is decoded: "%0d%0a") drops
-// the line, in heads and in trailers.
+// the line, in heads and in trailers, unless it folds the line (an LF
+// then a space or tab, as nginx's $ssl_client_cert has).
 func TestRewriteLineBreaks(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -237,6 +238,11 @@ func TestRewriteLineBreaks(t *testing.T) {
 		{"variable LF dropped", "u:$uri", "/a\nb", ""},
 		{"variable CR LF dropped beside a literal LF", "u:$uri\n", "/a\r\nX: 1", ""},
 		{"variable NUL dropped", "u:$uri\n", "/a\x00", ""},
+		// A line fold (RFC 9112 §5.2: LF then SP or HTAB) continues the
+		// field and starts none: $ssl_client_cert is one, for a header.
+		{"variable fold kept", "u:$uri", "/a\n\tb", "X-A: u:/a\n\tb"},
+		{"variable fold after CR dropped", "u:$uri", "/a\r\n\tb", ""},
+		{"variable LF at the end dropped", "u:$uri", "/a\n", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
