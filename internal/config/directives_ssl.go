@@ -165,7 +165,9 @@ func setPreferServerCiphers(c *checker, f *frame, d *Directive, _ bool) {
 
 // setSessionCache is ssl_session_cache: off | none | [builtin[:size]]
 // [shared:name:size]. Go resumes sessions by tickets only (RFC 5077 and
-// TLS 1.3 PSKs), so a cache of session IDs is accepted with a notice.
+// TLS 1.3 PSKs): with tickets off the cache is kept and its sessions
+// resume by identity tickets (snapshot's tls_sessions.go); TLS 1.2
+// session IDs resume nothing, said in a notice.
 func setSessionCache(c *checker, f *frame, d *Directive, _ bool) {
 	var parts []string
 	for _, a := range d.Args {
@@ -200,7 +202,7 @@ func setSessionCache(c *checker, f *frame, d *Directive, _ bool) {
 	}
 	v := strings.Join(parts, " ")
 	if v != "off" && v != "none" {
-		c.notice(d.Pos, "\"ssl_session_cache\": Go resumes sessions by session tickets only (\"ssl_session_tickets\", \"ssl_session_timeout\"), not by session IDs; no cache is kept")
+		c.notice(d.Pos, "\"ssl_session_cache\": Go resumes sessions by tickets only: with \"ssl_session_tickets off\" the cache's sessions resume by a ticket that holds only their identity (TLS 1.3, and TLS 1.2 clients that offer tickets), never by a TLS 1.2 session ID")
 	}
 	f.lvl.tls = append(f.lvl.tls, func(t *TLSConf) { t.SessionCache = v })
 }

@@ -24,7 +24,7 @@ func TestSSLDirectives(t *testing.T) {
 		{desc: "no protocol left", server: cert + "ssl_protocols TLSv1 TLSv1.1;", err: `allows no protocol wsgate serves`},
 		{desc: "bad protocol", server: cert + "ssl_protocols TLSv1.4;", err: `invalid value "TLSv1.4"`},
 		{desc: "prefer server ciphers", server: cert + "ssl_prefer_server_ciphers on;", notice: `Go orders the allowed suites itself`},
-		{desc: "session cache", server: cert + "ssl_session_cache shared:SSL:10m;", notice: `session tickets only`},
+		{desc: "session cache", server: cert + "ssl_session_cache shared:SSL:10m;", notice: `never by a TLS 1.2 session ID`},
 		{desc: "bad session cache", server: cert + "ssl_session_cache shared:SSL;", err: `invalid session cache "shared:SSL"`},
 		{desc: "curves", server: cert + "ssl_ecdh_curve X25519:prime256v1:X448;", notice: `X448 not offered`},
 		{desc: "unknown curve", server: cert + "ssl_ecdh_curve prime257v1;", err: `unknown curve "prime257v1"`},

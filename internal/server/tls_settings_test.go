@@ -61,6 +61,7 @@ func TestTLSSettingsPerServer(t *testing.T) {
 	certB, keyB := writeCert(t, dir, "b.test")
 	certC, keyC := writeCert(t, dir, "c.test")
 	certD, keyD := writeCert(t, dir, "d.test")
+	certE, keyE := writeCert(t, dir, "e.test")
 	body := `return 200 "$ssl_protocol $ssl_cipher $ssl_server_name $ssl_session_reused $ssl_alpn_protocol";`
 	conf := "events {}\nhttp {\n    access_log off;\n" +
 		"    server { listen " + a + " ssl; server_name a.test; ssl_certificate " + certA + "; ssl_certificate_key " + keyA + ";\n" +
@@ -69,6 +70,8 @@ func TestTLSSettingsPerServer(t *testing.T) {
 		"    server { listen " + a + " ssl; server_name b.test; ssl_certificate " + certB + "; ssl_certificate_key " + keyB + "; ssl_protocols TLSv1.3; " + body + " }\n" +
 		"    server { listen " + a + " ssl; server_name c.test; ssl_certificate " + certC + "; ssl_certificate_key " + keyC + "; ssl_session_tickets off; " + body + " }\n" +
 		"    server { listen " + a + " ssl; server_name d.test; ssl_certificate " + certD + "; ssl_certificate_key " + keyD + "; ssl_session_timeout 0; " + body + " }\n" +
+		"    server { listen " + a + " ssl; server_name e.test; ssl_certificate " + certE + "; ssl_certificate_key " + keyE + "; ssl_session_tickets off; ssl_session_cache shared:S:1m; " + body + " }\n" +
+		"    server { listen " + a + " ssl; server_name f.test; ssl_certificate " + certE + "; ssl_certificate_key " + keyE + "; ssl_session_tickets off; ssl_session_cache builtin:10; ssl_protocols TLSv1.2; " + body + " }\n" +
 		"}\n"
 	start(t, conf, Options{})
 
@@ -141,6 +144,8 @@ func TestTLSSettingsPerServer(t *testing.T) {
 		{"b.test", true},  // TLS 1.3 ticket
 		{"c.test", false}, // ssl_session_tickets off
 		{"d.test", false}, // ssl_session_timeout 0
+		{"e.test", true},  // tickets off, a shared cache: TLS 1.3
+		{"f.test", true},  // tickets off, a builtin cache: TLS 1.2
 	}
 	for _, tc := range resumption {
 		t.Run("resume "+tc.sni, func(t *testing.T) {

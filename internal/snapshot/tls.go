@@ -207,6 +207,8 @@ func serverTLS(t *config.TLSConf, prefix string, staples *ocsp.Stapler) (*tls.Co
 	}
 	if t.SessionTickets {
 		sessionTimeout(cfg, t.SessionTimeout)
+	} else if c := sessionCacheFor(t); c != nil {
+		c.install(cfg, t.SessionTimeout)
 	}
 	v, err := clientAuth(cfg, t, abs)
 	if err != nil {
