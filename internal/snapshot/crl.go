@@ -103,7 +103,11 @@ func readCRLs(file string) (crls, error) {
 
 // check returns OpenSSL's reason when chain (leaf first, trust anchor
 // last) fails the lists, "" when it passes.
+// Every certificate is checked and the last error found is the one
+// reported: nginx's verify callback (ngx_ssl_verify_callback) lets
+// OpenSSL go on after each, and X509_STORE_CTX keeps the last.
 func (l crls) check(chain []*x509.Certificate, now time.Time) string {
+	last := ""
 	for i := 0; i+1 < len(chain); i++ {
 		cert, issuer := chain[i], chain[i+1]
 		var list *crl
@@ -114,18 +118,20 @@ func (l crls) check(chain []*x509.Certificate, now time.Time) string {
 			}
 		}
 		if list == nil {
-			return "unable to get certificate CRL"
+			last = "unable to get certificate CRL"
+			continue
 		}
 		if !list.next.IsZero() && now.After(list.next) {
-			return "CRL has expired"
+			last = "CRL has expired"
 		}
 		for _, r := range list.revoked {
 			if r.Cmp(cert.SerialNumber) == 0 {
-				return "certificate revoked"
+				last = "certificate revoked"
+				break
 			}
 		}
 	}
-	return ""
+	return last
 }
 
 // crlError wraps a failed CRL check of an upstream's chain.

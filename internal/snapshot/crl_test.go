@@ -33,12 +33,14 @@ func testCert(t *testing.T, cn string, serial int64, parent *x509.Certificate, p
 
 // TestCRLCheck holds ssl_crl and proxy_ssl_crl to OpenSSL's CRL_CHECK_ALL:
 // a listed serial is revoked, a certificate whose issuer has no CRL
-// fails, an expired CRL fails.
+// fails, an expired CRL fails; of several errors in a chain the one
+// nearest the anchor is reported.
 func TestCRLCheck(t *testing.T) {
 	ca, caKey := testCert(t, "CA", 1, nil, nil)
 	other, _ := testCert(t, "Other CA", 1, nil, nil)
 	good, _ := testCert(t, "good", 10, ca, caKey)
-	bad, _ := testCert(t, "bad", 11, ca, caKey)
+	bad, badKey := testCert(t, "bad", 11, ca, caKey)
+	underBad, _ := testCert(t, "under bad", 20, bad, badKey)
 	now := time.Now()
 	list := func(next time.Time, serials ...int64) *crl {
 		tmpl := &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour), NextUpdate: next}
@@ -68,6 +70,11 @@ func TestCRLCheck(t *testing.T) {
 		{"no CRL of the issuer", current, []*x509.Certificate{other, other}, "unable to get certificate CRL"},
 		{"expired", crls{list(now.Add(-time.Minute))}, []*x509.Certificate{good, ca}, "CRL has expired"},
 		{"anchor alone", current, []*x509.Certificate{ca}, ""},
+		// nginx's verify callback goes on after an error, so OpenSSL's
+		// last one is reported: the revoked intermediate, not the
+		// leaf's missing list.
+		{"revoked intermediate, leaf's CRL missing", current, []*x509.Certificate{underBad, bad, ca}, "certificate revoked"},
+		{"leaf's CRL missing", current, []*x509.Certificate{underBad, good, ca}, "unable to get certificate CRL"},
 	}
 	for _, tc := range tests {
 		if got := tc.lists.check(tc.chain, now); got != tc.want {
