@@ -1,8 +1,10 @@
 package snapshot
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,9 +19,14 @@ import (
 // certificate: it asks for one, and the request phase answers a missing
 // or failed one (ClientVerify's result) with 400.
 type clientVerifier struct {
-	roots *x509.CertPool // client and trusted CAs
-	depth int
-	crls  crls // ssl_crl; nil: none checked
+	// roots are the self-signed client and trusted CAs, inter the others:
+	// OpenSSL without X509_V_FLAG_PARTIAL_CHAIN (nginx sets none) takes a
+	// chain only when it ends in a self-signed trusted certificate, so a
+	// trusted intermediate is a link that counts toward
+	// ssl_verify_depth, not an end.
+	roots, inter *x509.CertPool
+	depth        int
+	crls         crls // ssl_crl; nil: none checked
 }
 
 // clientAuth sets cfg up to ask for client certificates when t says so
@@ -28,20 +35,20 @@ func clientAuth(cfg *tls.Config, t *config.TLSConf, abs func(string) string) (*c
 	if t.VerifyClient == "off" || t.VerifyClient == "" {
 		return nil, nil
 	}
-	v := &clientVerifier{roots: x509.NewCertPool(), depth: t.VerifyDepth}
+	v := &clientVerifier{roots: x509.NewCertPool(), inter: x509.NewCertPool(), depth: t.VerifyDepth}
 	// RequestClientCert: crypto/tls asks, checks nothing, and lists
 	// ClientCAs' names in the CertificateRequest, as nginx lists
 	// ssl_client_certificate's (SSL_CTX_set_client_CA_list).
 	cfg.ClientAuth = tls.RequestClientCert
 	if t.ClientCertificate != "" {
-		names, err := addPEM(v.roots, abs(t.ClientCertificate))
+		names, err := v.addPEM(abs(t.ClientCertificate))
 		if err != nil {
 			return nil, fmt.Errorf("reading \"ssl_client_certificate\" %q: %w", t.ClientCertificate, err)
 		}
 		cfg.ClientCAs = names
 	}
 	if t.TrustedCertificate != "" {
-		if _, err := addPEM(v.roots, abs(t.TrustedCertificate)); err != nil {
+		if _, err := v.addPEM(abs(t.TrustedCertificate)); err != nil {
 			return nil, fmt.Errorf("reading \"ssl_trusted_certificate\" %q: %w", t.TrustedCertificate, err)
 		}
 	}
@@ -54,9 +61,9 @@ func clientAuth(cfg *tls.Config, t *config.TLSConf, abs func(string) string) (*c
 	return v, nil
 }
 
-// addPEM adds the certificates of a PEM file to pool and returns them as
-// a pool of their own.
-func addPEM(pool *x509.CertPool, file string) (*x509.CertPool, error) {
+// addPEM adds the certificates of a PEM file to v's roots (self-signed)
+// or intermediates (others) and returns them as a pool of their own.
+func (v *clientVerifier) addPEM(file string) (*x509.CertPool, error) {
 	b, err := config.ReadFile(file, maxPEMSize)
 	if err != nil {
 		return nil, err
@@ -65,7 +72,21 @@ func addPEM(pool *x509.CertPool, file string) (*x509.CertPool, error) {
 	if !own.AppendCertsFromPEM(b) {
 		return nil, errors.New("no PEM certificate in it")
 	}
-	pool.AppendCertsFromPEM(b)
+	for rest := b; ; {
+		var blk *pem.Block
+		if blk, rest = pem.Decode(rest); blk == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if blk.Type != "CERTIFICATE" || err != nil {
+			continue
+		}
+		if bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil {
+			v.roots.AddCert(c)
+		} else {
+			v.inter.AddCert(c)
+		}
+	}
 	return own, nil
 }
 
@@ -83,7 +104,7 @@ func (v *clientVerifier) verify(certs []*x509.Certificate, now time.Time) string
 		return ClientVerifyNone
 	}
 	leaf := certs[0]
-	inter := x509.NewCertPool()
+	inter := v.inter.Clone()
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
