@@ -1,15 +1,16 @@
 package ocsp
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -170,7 +171,10 @@ func expired(der []byte, now time.Time) bool {
 	return err != nil || (!r.NextUpdate.IsZero() && now.After(r.NextUpdate))
 }
 
-// ask makes one OCSP request (RFC 6960 A.1, POST) and checks the answer.
+// ask makes one OCSP request and checks the answer. The request is a GET
+// (RFC 6960 A.1: the responder's URL, "/", the DER request in base64,
+// URL-encoded), as nginx always sends it (ngx_ssl_ocsp_create_request);
+// some responders answer GET only.
 func (s *Stapler) ask(src Source) ([]byte, *xocsp.Response, error) {
 	req, err := xocsp.CreateRequest(src.Leaf, src.Issuer, nil)
 	if err != nil {
@@ -178,11 +182,10 @@ func (s *Stapler) ask(src Source) ([]byte, *xocsp.Response, error) {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, fetchTimeout)
 	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, src.Responder, bytes.NewReader(req))
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, getURL(src.Responder, req), nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	hr.Header.Set("Content-Type", "application/ocsp-request")
 	res, err := s.client.Do(hr)
 	if err != nil {
 		return nil, nil, err
@@ -205,10 +208,15 @@ func (s *Stapler) ask(src Source) ([]byte, *xocsp.Response, error) {
 	return der, resp, nil
 }
 
-// Check parses an OCSP response for leaf and checks it: signed by issuer
-// (or by a responder certificate the issuer signed, which roots must
-// anchor when set), status good, and not expired.
+// Check parses an OCSP response for leaf and checks it: status good, not
+// expired, and, when roots is set (ssl_stapling_verify), signed by issuer
+// or by a responder certificate the issuer signed, which roots anchor.
 func Check(der []byte, leaf, issuer *x509.Certificate, roots *x509.CertPool, now time.Time) (*xocsp.Response, error) {
+	if roots == nil {
+		// ssl_stapling_verify off: nginx checks no signer
+		// (OCSP_NOVERIFY), only the status of this certificate.
+		issuer = nil
+	}
 	resp, err := xocsp.ParseResponseForCert(der, leaf, issuer)
 	if err != nil {
 		return nil, fmt.Errorf("parsing the response: %w", err)
@@ -234,4 +242,15 @@ func Check(der []byte, leaf, issuer *x509.Certificate, roots *x509.CertPool, now
 		return nil, errors.New("OCSP response has expired")
 	}
 	return resp, nil
+}
+
+// getURL is the URL of an OCSP GET request (RFC 6960 A.1) to responder:
+// its path, a "/" unless the path ends in one, and req in base64 with
+// "+", "/" and "=" percent-encoded (ngx_escape_uri's component escaping
+// leaves the other base64 characters alone).
+func getURL(responder string, req []byte) string {
+	if !strings.HasSuffix(responder, "/") {
+		responder += "/"
+	}
+	return responder + strings.NewReplacer("+", "%2B", "/", "%2F", "=", "%3D").Replace(base64.StdEncoding.EncodeToString(req))
 }

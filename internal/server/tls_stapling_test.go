@@ -8,14 +8,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,7 +45,17 @@ func TestTLSStapling(t *testing.T) {
 		return der
 	}
 	responder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
+		// GET only, as nginx asks (RFC 6960 A.1) and as nginx-tests'
+		// responder answers.
+		if r.Method != http.MethodGet {
+			http.Error(w, "GET only", http.StatusMethodNotAllowed)
+			return
+		}
+		body, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(r.URL.Path, "/"))
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
 		req, err := xocsp.ParseRequest(body)
 		if err != nil {
 			http.Error(w, err.Error(), 400)
