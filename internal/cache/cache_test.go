@@ -64,9 +64,7 @@ func TestZone(t *testing.T) {
 	if l.Status != Hit || l.Entry.Meta.BodyLen != 5 || string(l.Entry.Meta.Headers[0].Value) != "text/plain" {
 		t.Fatalf("fresh: %v %+v; want a hit", l.Status, l.Entry)
 	}
-	body := make([]byte, 5)
-	l.Entry.File.ReadAt(body, l.Entry.BodyOff)
-	if string(body) != "hello" {
+	if body := entryBody(l.Entry); string(body) != "hello" {
 		t.Errorf("body %q; want hello", body)
 	}
 	l.Entry.Close()
@@ -216,4 +214,14 @@ func TestDecide(t *testing.T) {
 			}
 		})
 	}
+}
+
+// entryBody is e's body, from memory or its file.
+func entryBody(e *Entry) []byte {
+	if e.File == nil {
+		return e.Body
+	}
+	body := make([]byte, e.Meta.BodyLen)
+	e.File.ReadAt(body, e.BodyOff)
+	return body
 }

@@ -265,7 +265,12 @@ func (c *clientConn) serveEntry(w exchange.ResponseWriter, req *exchange.Request
 	err := w.WriteComposedHeader(c.up.Status, n, c.composeFn)
 	c.plan = nil
 	if err == nil && n > 0 && !req.IsHEAD() {
-		_, err = w.WriteFile(e.File, e.BodyOff, m.BodyLen)
+		if e.File == nil {
+			// A small entry kept in memory (internal/cache's small.go).
+			_, err = w.Write(e.Body)
+		} else {
+			_, err = w.WriteFile(e.File, e.BodyOff, m.BodyLen)
+		}
 	}
 	if err != nil {
 		w.Abort()
