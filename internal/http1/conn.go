@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,9 +29,26 @@ type connReader struct {
 	// first read that sets none of its own clears it. A request that
 	// never reads its body thus costs no deadline change.
 	stale bool
+	// idle is set while Serve waits for a request's first byte on a
+	// socket (rc): the read is tried once without waiting, and
+	// errWouldWait tells Serve to wait without its buffers (waitIdle).
+	idle bool
+	rc   syscall.RawConn // nil when conn is not a socket (TLS)
+	now  netpoll.Now
 }
 
+// errWouldWait is connReader's answer to an idle read that found nothing.
+var errWouldWait = errors.New("http1: nothing to read yet")
+
 func (c *connReader) Read(p []byte) (int, error) {
+	if c.idle {
+		c.idle = false
+		n, err := c.now.Read(c.rc, p)
+		if err == netpoll.ErrAgain {
+			return 0, errWouldWait
+		}
+		return n, err
+	}
 	if c.perRead > 0 {
 		c.stale = false
 		if err := c.conn.SetReadDeadline(time.Now().Add(c.perRead)); err != nil {
@@ -54,6 +73,9 @@ type connWriter struct {
 	now      netpoll.Now
 	// pace is the request's limit_rate (rate.go).
 	pace pacer
+	// writes counts the writes to the socket since the request's head
+	// was read.
+	writes int
 }
 
 func (c *connWriter) Write(p []byte) (int, error) {
@@ -79,6 +101,7 @@ func (c *connWriter) Write(p []byte) (int, error) {
 
 // write is Write without the pacing.
 func (c *connWriter) write(p []byte) (int, error) {
+	c.writes++
 	if c.perWrite <= 0 {
 		return c.conn.Write(p)
 	}
@@ -114,6 +137,78 @@ type serverConn struct {
 	// gives them back when the handler has returned.
 	spareBR *bufio.Reader
 	spareBW *bufio.Writer
+	// woken is waitIdle's callback, made once per connection; waited
+	// says whether its wait has begun.
+	woken  func(fd uintptr) bool
+	waited bool
+	peeked [1]byte
+}
+
+// peekFirst reads the first byte of the next request head into c.br,
+// waiting under the read deadline set. A plain socket that has nothing
+// yet is waited for without the connection's buffers: they go back to
+// their pools until bytes arrive, so that an idle connection (before its
+// first request, or kept alive between two) holds 8 KiB less, as nginx
+// frees a keep-alive connection's buffer (ngx_http_set_keepalive) and
+// reads a fresh one only once it is readable (ngx_http_wait_request_handler).
+// The read that finds the bytes there costs what it did.
+func (c *serverConn) peekFirst() error {
+	if c.br.Buffered() > 0 {
+		return nil
+	}
+	c.cr.idle = c.cr.rc != nil && c.bw.Buffered() == 0
+	_, err := c.br.Peek(1)
+	c.cr.idle = false
+	if err != errWouldWait {
+		return err
+	}
+	if err := c.waitIdle(); err != nil {
+		return err
+	}
+	_, err = c.br.Peek(1)
+	return err
+}
+
+// idleHook, tests: called by waitIdle once the buffers are back in their
+// pools, before the wait.
+var idleHook atomic.Pointer[func(*serverConn)]
+
+// wake is the callback of waitIdle's wait. Its first call looks whether
+// bytes came since the read that found none (MSG_PEEK, nothing consumed):
+// the wait's start forgets a readiness the poller saw meanwhile. The
+// next call is the poller's wake-up, after which the request's read is
+// tried (on a spurious wake-up it waits in the poller as any read does).
+func (c *serverConn) wake(fd uintptr) bool {
+	if c.waited {
+		return true
+	}
+	c.waited = true
+	_, err := netpoll.PeekInto(fd, c.peeked[:])
+	return err != syscall.EAGAIN
+}
+
+// waitIdle puts c's empty buffers back in their pools, waits until the
+// socket is readable (or the read deadline passes, or the connection is
+// closed), and takes buffers again.
+func (c *serverConn) waitIdle() error {
+	c.br.Reset(nil)
+	readerPool.Put(c.br)
+	c.bw.Reset(nil)
+	writerPool.Put(c.bw)
+	c.br, c.bw = nil, nil
+	if h := idleHook.Load(); h != nil {
+		(*h)(c)
+	}
+	if c.woken == nil {
+		c.woken = c.wake
+	}
+	c.waited = false
+	err := c.cr.rc.Read(c.woken)
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.br.Reset(&c.cr)
+	c.bw = writerPool.Get().(*bufio.Writer)
+	c.bw.Reset(&c.cw)
+	return err
 }
 
 func (c *serverConn) logf(msg string, args ...any) {
@@ -148,18 +243,31 @@ func (c *serverConn) serve(h Handler) {
 			// A request exists once its first byte arrived
 			// (ngx_http_wait_request_handler): until then the
 			// connection is waiting.
-			if _, err := c.br.Peek(1); err != nil {
+			if err := c.peekFirst(); err != nil {
 				c.headError(err, h)
 				return
 			}
 		} else {
+			// A response finish wrote whole has only just gone out: a
+			// read now would most often find the socket empty (EAGAIN)
+			// and then wait for the next request. Yielding first lets
+			// the other connections' ready work run meanwhile, and the
+			// read after it usually finds the request there, as nginx
+			// reads a keep-alive connection only once its event loop,
+			// having handled the other ready events, says it is
+			// readable (ngx_http_set_keepalive). A response that was
+			// written before its end (streamed, flushed by a proxy) has
+			// waited already and reads at once.
+			if !pipelined && c.w.atOnce {
+				runtime.Gosched()
+			}
 			// ngx_http_set_keepalive: keepalive_timeout until the first
 			// byte, then client_header_timeout for the head.
 			c.setReadDeadline(c.w.limits.KeepaliveTimeout)
 			if c.stopping() && !headBuffered(c.br) {
 				return
 			}
-			if _, err := c.br.Peek(1); err != nil {
+			if err := c.peekFirst(); err != nil {
 				return
 			}
 			// A head already whole in the buffer needs no more reads,
@@ -271,6 +379,7 @@ func (c *serverConn) serveRequest(h Handler) bool {
 	c.cr.stale = true
 	c.cr.perRead = c.cfg.Limits.ClientBodyTimeout
 	c.cw.perWrite = c.cfg.Limits.SendTimeout
+	c.cw.writes = 0
 
 	h.ServeHTTP1(&c.w, req)
 	if c.hijacked {

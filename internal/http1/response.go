@@ -53,6 +53,9 @@ type ResponseWriter struct {
 	sent100     bool
 	finished    bool // finish ran
 	broken      bool
+	// atOnce: the whole response went out in finish's one write; nothing
+	// was written to the socket before (serverConn.serve yields then).
+	atOnce bool
 }
 
 func (w *ResponseWriter) reset(req *Request, l RequestLimits) {
@@ -561,6 +564,7 @@ func (w *ResponseWriter) finish() error {
 	if w.req.ProtoMajor == 0 {
 		w.keepalive = false
 	}
+	w.atOnce = w.c.cw.writes == 0
 	if err := bw.Flush(); err != nil {
 		return err
 	}

@@ -120,6 +120,7 @@ func Serve(conn net.Conn, cfg *ConnConfig, h Handler) {
 	c.cr.conn, c.cw.conn = conn, conn
 	if sc, ok := conn.(syscall.Conn); ok {
 		c.cw.rc, _ = sc.SyscallConn()
+		c.cr.rc = c.cw.rc
 	}
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(&c.cr)

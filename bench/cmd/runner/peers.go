@@ -222,6 +222,9 @@ func (r *runner) writeConfigs() error {
 			return err
 		}
 		conf := fmt.Sprintf(nginxConf, conns, r.ports.app, r.ports.proxy, r.ports.ws, v.extra, r.ports.app, v.server)
+		if r.o.cores > 1 {
+			conf = strings.Replace(conf, "worker_processes 1;", fmt.Sprintf("worker_processes %d;", r.o.cores), 1)
+		}
 		// The TLS server goes in the http block, before its closing brace.
 		tls := fmt.Sprintf(tlsServer, r.ports.tls, r.ports.ws, v.extra)
 		if v.name == "wsgate-h3" {
@@ -267,6 +270,9 @@ func (r *runner) writeConfigs() error {
 		maxconn = min(maxconn, (r.nofile-100)/2)
 	}
 	conf := fmt.Sprintf(haproxyConf, maxconn, r.ports.haproxy, r.ports.ws, r.ports.app)
+	if r.o.cores > 1 {
+		conf = strings.Replace(conf, "nbthread 1", fmt.Sprintf("nbthread %d", r.o.cores), 1)
+	}
 	return os.WriteFile(filepath.Join(r.work, "haproxy.cfg"), []byte(conf), 0o644)
 }
 

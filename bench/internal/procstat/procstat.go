@@ -47,6 +47,47 @@ func CPUSplit(pid int) (user, sys time.Duration, err error) {
 	return time.Duration(ut) * clockTick, time.Duration(st) * clockTick, nil
 }
 
+// TreeCPUSplit is CPUSplit of pid plus that of its child processes (found
+// by their parent in /proc/*/stat): nginx's master and its workers when it
+// runs with worker_processes above 1. Children that exited are not
+// counted.
+func TreeCPUSplit(pid int) (user, sys time.Duration, err error) {
+	user, sys, err = CPUSplit(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		child, cerr := strconv.Atoi(e.Name())
+		if cerr != nil || child == pid || parent(child) != pid {
+			continue
+		}
+		if u, s, cerr := CPUSplit(child); cerr == nil {
+			user, sys = user+u, sys+s
+		}
+	}
+	return user, sys, nil
+}
+
+// parent returns the parent PID of pid (field 4 of /proc/PID/stat), 0
+// when it cannot be read.
+func parent(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
+}
+
 // RSSKiB returns VmRSS of process pid in KiB, from /proc/PID/status.
 func RSSKiB(pid int) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
