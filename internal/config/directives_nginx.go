@@ -59,8 +59,6 @@ func nginxRest(t map[string]*directive) {
 	note(ctxSrvAll, "Go's crypto/tls sizes TLS records itself: small ones while a connection starts, then up to 16 KiB", "ssl_buffer_size")
 
 	unsupported(`set TLS up with "ssl_protocols" and "ssl_ciphers"`, "ssl_conf_command", "proxy_ssl_conf_command")
-	unsupported(`check client certificates against "ssl_crl" (revocation lists), or in the backend`, "ssl_ocsp",
-		"ssl_ocsp_responder", "ssl_ocsp_cache")
 	note(ctxSrvAll, "quic-go keeps the number of connection IDs a client may hold itself", "quic_active_connection_id_limit")
 	unsupported("wsgate runs one process, which owns its QUIC connections: remove it", "quic_bpf")
 	unsupported("wsgate's QUIC keys are made at start: a reload keeps them (connections survive it), a restart does not; remove it", "quic_host_key")

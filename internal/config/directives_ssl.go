@@ -35,6 +35,9 @@ func sslDirectives() map[string]*directive {
 		"ssl_stapling_verify":       {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(flagArg, func(t *TLSConf) *bool { return &t.StaplingVerify })},
 		"ssl_password_file":         {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(stringArg, func(t *TLSConf) *string { return &t.PasswordFile })},
 		"ssl_crl":                   {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(stringArg, func(t *TLSConf) *string { return &t.CRL })},
+		"ssl_ocsp":                  {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(enumArg("on", "off", "leaf"), func(t *TLSConf) *string { return &t.OCSP })},
+		"ssl_ocsp_responder":        {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(stringArg, func(t *TLSConf) *string { return &t.OCSPResponder })},
+		"ssl_ocsp_cache":            {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: setOCSPCache},
 		"ssl_reject_handshake":      {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: onTLS(flagArg, func(t *TLSConf) *bool { return &t.RejectHandshake })},
 		"ssl":                       {ctx: ctxSrvAll, min: 1, max: 1, once: true, set: setSSL},
 	}
@@ -45,7 +48,7 @@ func sslDirectives() map[string]*directive {
 // 3.0 it runs on refuses at its default security level, so that both
 // serve TLSv1.2 and TLSv1.3.
 func defaultTLSConf() TLSConf {
-	t := TLSConf{Protocols: []string{"TLSv1.2", "TLSv1.3"}, Ciphers: "HIGH:!aNULL:!MD5", SessionCache: "none",
+	t := TLSConf{Protocols: []string{"TLSv1.2", "TLSv1.3"}, Ciphers: "HIGH:!aNULL:!MD5", SessionCache: "none", OCSP: "off", OCSPCache: "off",
 		SessionTimeout: 5 * time.Minute, SessionTickets: true, VerifyClient: "off", VerifyDepth: 1,
 		MinVersion: openssl.VersionTLS12, MaxVersion: openssl.VersionTLS13}
 	c, _ := openssl.ParseCiphers(t.Ciphers)
@@ -240,6 +243,20 @@ func setVerifyClient(c *checker, f *frame, d *Directive, _ bool) {
 	}
 	pos := d.Pos
 	f.lvl.tls = append(f.lvl.tls, func(t *TLSConf) { t.VerifyClient, t.VerifyClientPos = v, pos })
+}
+
+// setOCSPCache is ssl_ocsp_cache off | [shared:]name:size.
+func setOCSPCache(c *checker, f *frame, d *Directive, _ bool) {
+	v := d.Args[0].Text
+	if v != "off" {
+		name, size, ok := strings.Cut(strings.TrimPrefix(v, "shared:"), ":")
+		if _, sok := ParseSize(size); !ok || name == "" || !sok {
+			c.errorf(d.Args[0].Pos, "invalid \"ssl_ocsp_cache\" %q", v)
+			return
+		}
+		v = "shared:" + name + ":" + size
+	}
+	f.lvl.tls = append(f.lvl.tls, func(t *TLSConf) { t.OCSPCache = v })
 }
 
 // setStapling is ssl_stapling on|off.

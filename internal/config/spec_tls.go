@@ -63,6 +63,14 @@ type TLSConf struct {
 	// CRL is ssl_crl: revocation lists client certificates are checked
 	// against.
 	CRL string
+	// OCSP is ssl_ocsp: "off" (default), "on" (every certificate of a
+	// client's chain but the anchor) or "leaf", checked with an OCSP
+	// request to OCSPResponder (ssl_ocsp_responder) or the certificate's
+	// own responder; OCSPCache is ssl_ocsp_cache ("off" or
+	// "shared:NAME:SIZE").
+	OCSP          string
+	OCSPResponder string
+	OCSPCache     string
 
 	// Stapling is ssl_stapling (StaplingPos its position); StaplingFile
 	// is ssl_stapling_file, a DER OCSP response stapled as it is;

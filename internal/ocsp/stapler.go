@@ -1,6 +1,7 @@
 package ocsp
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
@@ -171,35 +172,13 @@ func expired(der []byte, now time.Time) bool {
 	return err != nil || (!r.NextUpdate.IsZero() && now.After(r.NextUpdate))
 }
 
-// ask makes one OCSP request and checks the answer. The request is a GET
-// (RFC 6960 A.1: the responder's URL, "/", the DER request in base64,
-// URL-encoded), as nginx always sends it (ngx_ssl_ocsp_create_request);
-// some responders answer GET only.
+// ask makes one OCSP request and checks the answer.
 func (s *Stapler) ask(src Source) ([]byte, *xocsp.Response, error) {
-	req, err := xocsp.CreateRequest(src.Leaf, src.Issuer, nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("making the request: %w", err)
-	}
 	ctx, cancel := context.WithTimeout(s.ctx, fetchTimeout)
 	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, getURL(src.Responder, req), nil)
+	der, err := Query(ctx, s.client, src.Responder, src.Leaf, src.Issuer)
 	if err != nil {
 		return nil, nil, err
-	}
-	res, err := s.client.Do(hr)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("responder answered %s", res.Status)
-	}
-	der, err := io.ReadAll(io.LimitReader(res.Body, maxResponse+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading the response: %w", err)
-	}
-	if len(der) > maxResponse {
-		return nil, nil, errors.New("response too large")
 	}
 	resp, err := Check(der, src.Leaf, src.Issuer, src.Roots, s.now())
 	if err != nil {
@@ -207,6 +186,40 @@ func (s *Stapler) ask(src Source) ([]byte, *xocsp.Response, error) {
 	}
 	return der, resp, nil
 }
+
+// Query asks responder about leaf and returns the DER response, not
+// checked. The request is a GET (RFC 6960 A.1: the responder's URL, "/",
+// the DER request in base64, URL-encoded), as nginx always sends it
+// (ngx_ssl_ocsp_create_request); some responders answer GET only.
+func Query(ctx context.Context, client *http.Client, responder string, leaf, issuer *x509.Certificate) ([]byte, error) {
+	req, err := xocsp.CreateRequest(leaf, issuer, nil)
+	if err != nil {
+		return nil, fmt.Errorf("making the request: %w", err)
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, getURL(responder, req), nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := client.Do(hr)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("responder answered %s", res.Status)
+	}
+	der, err := io.ReadAll(io.LimitReader(res.Body, maxResponse+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the response: %w", err)
+	}
+	if len(der) > maxResponse {
+		return nil, errors.New("response too large")
+	}
+	return der, nil
+}
+
+// ErrRevoked is Check's error for a response that says "revoked".
+var ErrRevoked = errors.New(`certificate status "revoked" in the OCSP response`)
 
 // Check parses an OCSP response for leaf and checks it: status good, not
 // expired, and, when roots is set (ssl_stapling_verify), signed by issuer
@@ -217,7 +230,14 @@ func Check(der []byte, leaf, issuer *x509.Certificate, roots *x509.CertPool, now
 		// (OCSP_NOVERIFY), only the status of this certificate.
 		issuer = nil
 	}
-	resp, err := xocsp.ParseResponseForCert(der, leaf, issuer)
+	resp, err := xocsp.ParseResponseForCert(der, leaf, nil)
+	if err == nil && issuer != nil && (resp.Certificate == nil || !bytes.Equal(resp.Certificate.Raw, issuer.Raw)) {
+		// Signed by the issuer, or by a responder the issuer signed.
+		// (x/crypto would take an issuer that embeds itself, as OpenSSL
+		// writes its responses, for a delegate, and refuse it; parsed
+		// without the issuer it is checked against itself above.)
+		resp, err = xocsp.ParseResponseForCert(der, leaf, issuer)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("parsing the response: %w", err)
 	}
@@ -234,7 +254,7 @@ func Check(der []byte, leaf, issuer *x509.Certificate, roots *x509.CertPool, now
 	switch resp.Status {
 	case xocsp.Good:
 	case xocsp.Revoked:
-		return nil, errors.New(`certificate status "revoked" in the OCSP response`)
+		return nil, ErrRevoked
 	default:
 		return nil, errors.New(`certificate status "unknown" in the OCSP response`)
 	}

@@ -26,7 +26,8 @@ type clientVerifier struct {
 	// ssl_verify_depth, not an end.
 	roots, inter *x509.CertPool
 	depth        int
-	crls         crls // ssl_crl; nil: none checked
+	ocsp         *clientOCSP // ssl_ocsp; nil: off
+	crls         crls        // ssl_crl; nil: none checked
 }
 
 // clientAuth sets cfg up to ask for client certificates when t says so
@@ -35,7 +36,7 @@ func clientAuth(cfg *tls.Config, t *config.TLSConf, abs func(string) string) (*c
 	if t.VerifyClient == "off" || t.VerifyClient == "" {
 		return nil, nil
 	}
-	v := &clientVerifier{roots: x509.NewCertPool(), inter: x509.NewCertPool(), depth: t.VerifyDepth}
+	v := &clientVerifier{roots: x509.NewCertPool(), inter: x509.NewCertPool(), depth: t.VerifyDepth, ocsp: newClientOCSP(t)}
 	// RequestClientCert: crypto/tls asks, checks nothing, and lists
 	// ClientCAs' names in the CertificateRequest, as nginx lists
 	// ssl_client_certificate's (SSL_CTX_set_client_CA_list).
@@ -117,6 +118,11 @@ func (v *clientVerifier) verify(certs []*x509.Certificate, now time.Time) string
 		if len(ch) <= v.depth+2 {
 			if v.crls != nil {
 				if r := v.crls.check(ch, now); r != "" {
+					return "FAILED:" + r
+				}
+			}
+			if v.ocsp != nil {
+				if r := v.ocsp.check(ch, v.roots, now); r != "" {
 					return "FAILED:" + r
 				}
 			}
