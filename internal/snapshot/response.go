@@ -74,7 +74,6 @@ func NewResponsePlan(lc *config.LocConf, locPath string, locIsRegex bool, versio
 	p := &ResponsePlan{
 		server:  ServerInfo{Version: version, Tokens: lc.ServerTokens},
 		rewrite: !lc.ProxyRedirectOff,
-		charset: files.NewCharset(lc.Files.Charset, lc.Files.CharsetTypes),
 		expires: lc.Files.Expires,
 
 		absRedirect:    lc.AbsoluteRedirect,
@@ -103,6 +102,9 @@ func NewResponsePlan(lc *config.LocConf, locPath string, locIsRegex bool, versio
 	}
 
 	var err error
+	if p.charset, err = files.NewCharsetValue(lc.Files.Charset, lc.Files.CharsetTypes, func(raw string) (files.Template, error) { return compile(raw) }); err != nil {
+		return nil, fmt.Errorf("charset: %w", err)
+	}
 	if p.cookies, err = newCookiePlan(&lc.ProxyCookies, compile); err != nil {
 		return nil, err
 	}
@@ -400,7 +402,7 @@ func (p *ResponsePlan) AppendResponse(dst []byte, up *UpstreamResponse, c *Clien
 		dst = append(dst, "Content-Type: "...)
 		dst = append(dst, ctype...)
 		if p.charset.On() {
-			if cs := p.charset.For(up.Status, string(ctype)); cs != "" {
+			if cs := p.charset.Resolve(c.Vars).For(up.Status, string(ctype)); cs != "" {
 				dst = append(dst, "; charset="...)
 				dst = append(dst, cs...)
 			}
