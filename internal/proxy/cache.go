@@ -259,13 +259,26 @@ func (c *clientConn) serveEntry(w exchange.ResponseWriter, req *exchange.Request
 	c.headAt = time.Now()
 	c.plan = plan
 	n := m.BodyLen
+	var cr cacheRange
 	if m.Status == 200 && c.notModified(req, plan) {
 		n = -1
+	} else if m.Status == 200 {
+		switch c.hitRanges(req, plan, n, &cr) {
+		case 416:
+			c.plan = nil
+			return c.rangeNotSatisfiable(w, plan, n)
+		case 206:
+			n = cr.length()
+		}
 	}
 	err := w.WriteComposedHeader(c.up.Status, n, c.composeFn)
 	c.plan = nil
 	if err == nil && n > 0 && !req.IsHEAD() {
-		_, err = w.WriteFile(e.File, e.BodyOff, m.BodyLen)
+		if cr.rs != nil {
+			err = cr.write(w, e)
+		} else {
+			_, err = w.WriteFile(e.File, e.BodyOff, m.BodyLen)
+		}
 	}
 	if err != nil {
 		w.Abort()
