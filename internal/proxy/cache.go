@@ -260,6 +260,12 @@ func (c *clientConn) serveEntry(w exchange.ResponseWriter, req *exchange.Request
 	c.plan = plan
 	n := m.BodyLen
 	var cr cacheRange
+	if m.Status == 200 && c.preconditionFailed(req, plan) {
+		// nginx closes the connection after it, as after a file's 412.
+		c.plan = nil
+		w.CloseAfter()
+		return c.writeError(w, req, plan, 412)
+	}
 	if m.Status == 200 && c.notModified(req, plan) {
 		n = -1
 	} else if m.Status == 200 {
@@ -293,7 +299,7 @@ func (c *clientConn) serveEntry(w exchange.ResponseWriter, req *exchange.Request
 // disables it only for responses it does not cache): when the client's
 // If-None-Match or If-Modified-Since says its copy is current, c.up
 // becomes a 304 without Content-Type, and it reports true (no body).
-// If-Match and If-Unmodified-Since that fail are left alone.
+// If-Match and If-Unmodified-Since that fail are preconditionFailed's.
 func (c *clientConn) notModified(req *exchange.Request, plan *snapshot.Loc) bool {
 	var etag []byte
 	lm := int64(-1)
@@ -320,6 +326,27 @@ func (c *clientConn) notModified(req *exchange.Request, plan *snapshot.Loc) bool
 }
 
 var statusNotModified = []byte("304 Not Modified")
+
+// preconditionFailed is the not-modified filter's 412 for the cached 200
+// in c.respHL: an If-Unmodified-Since older than its Last-Modified, or an
+// If-Match that none of its ETag matches (ngx_http_test_if_unmodified,
+// ngx_http_test_if_match).
+func (c *clientConn) preconditionFailed(req *exchange.Request, plan *snapshot.Loc) bool {
+	if req.Header("If-Unmodified-Since") == nil && req.Header("If-Match") == nil {
+		return false
+	}
+	var etag []byte
+	lm := int64(-1)
+	for _, h := range c.respHL {
+		switch {
+		case exchange.EqualFold(h.Name, "ETag"):
+			etag = h.Value
+		case exchange.EqualFold(h.Name, "Last-Modified"):
+			lm = files.ParseHTTPTime(h.Value)
+		}
+	}
+	return files.NotModified(req.Header, etag, lm, plan.Conf.Files.IfModifiedSince) == 412
+}
 
 // cacheWriter starts storing resp when it is cacheable; nil otherwise.
 func (c *clientConn) cacheWriter(req *exchange.Request, resp *http1.Response) *cache.Writer {
