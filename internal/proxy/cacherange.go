@@ -93,12 +93,21 @@ func (c *clientConn) hitRanges(req *exchange.Request, plan *snapshot.Loc, size i
 		// the charset the charset filter gave it; the response's is the
 		// multipart one.
 		pt := append([]byte(nil), ctype...)
-		if cs := plan.Charset.Resolve(c.vc).For(200, string(ctype)); cs != "" {
+		recoded := false
+		if ot, ok := plan.Body.OverrideType(ctype, overrideCharset(plan, &c.respHL), len(enc) > 0); ok {
+			pt, recoded = ot, true
+		} else if cs := plan.Charset.Resolve(c.vc).For(200, string(ctype)); cs != "" {
 			pt = append(append(pt, "; charset="...), cs...)
 		}
 		cr.partType = pt
 		cr.boundary = files.NextBoundary(nil)
 		mt := append(append([]byte(nil), multipartPrefix...), cr.boundary...)
+		if _, src, ok := bytes.Cut(bytes.ToLower(ctype), []byte("charset=")); ok && recoded {
+			// The body filter's charset stage recodes the whole body
+			// from the stored charset: it reads it here, and drops it
+			// from the line.
+			mt = append(append(mt, "; charset="...), bytes.Trim(src, `"`)...)
+		}
 		if ctype == nil {
 			hl = append(hl, http1.Header{Name: contentTypeHdr, Value: mt})
 		}

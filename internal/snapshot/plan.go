@@ -171,6 +171,9 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		loc.ReadTimeout = lc.ProxyReadTimeout
 		loc.SendTimeout = lc.ProxySendTimeout
 		loc.AbsoluteRedirect, loc.PortInRedirect, loc.ServerNameInRedirect = lc.AbsoluteRedirect, lc.PortInRedirect, lc.ServerNameInRedirect
+		if loc.Body.RecodesXAccelCharset() {
+			loc.Response.LeaveOverriddenCharset()
+		}
 		if loc.Body.LabelsCharset() {
 			// The body filter's charset stage labels and recodes what
 			// the other handlers send, knowing the charset each

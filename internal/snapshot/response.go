@@ -39,6 +39,9 @@ type ResponsePlan struct {
 	// charset is added to a Content-Type that names none (charset
 	// directive, ngx_http_charset_header_filter).
 	charset files.Charset
+	// xaStage: a response with an X-Accel-Charset is the charset
+	// stage's to label (LeaveOverriddenCharset).
+	xaStage bool
 	// expires sets Expires and Cache-Control (ngx_http_headers_filter);
 	// expiresValue is its value with variables, nil without.
 	expires      config.Expires
@@ -147,6 +150,12 @@ func NewResponsePlan(lc *config.LocConf, locPath string, locIsRegex bool, versio
 // LeaveCharset makes the plan leave the Content-Type's charset as the
 // upstream sent it: the body filter's charset stage labels it.
 func (p *ResponsePlan) LeaveCharset() { p.charset = files.Charset{} }
+
+// LeaveOverriddenCharset makes the plan leave the Content-Type of a
+// response with an X-Accel-Charset (EvalCtx.OverrideCharset) as the
+// upstream sent it: the body filter's charset stage labels it with that
+// charset.
+func (p *ResponsePlan) LeaveOverriddenCharset() { p.xaStage = true }
 
 func compileRedirect(r config.Redirect, compile CompileFunc) (redirect, error) {
 	var rd redirect
@@ -401,7 +410,7 @@ func (p *ResponsePlan) AppendResponse(dst []byte, up *UpstreamResponse, c *Clien
 	if len(ctype) > 0 {
 		dst = append(dst, "Content-Type: "...)
 		dst = append(dst, ctype...)
-		if p.charset.On() {
+		if p.charset.On() && !(p.xaStage && c.Vars != nil && c.Vars.OverrideCharset != "") {
 			if cs := p.charset.Resolve(c.Vars).For(up.Status, string(ctype)); cs != "" {
 				dst = append(dst, "; charset="...)
 				dst = append(dst, cs...)
