@@ -217,3 +217,119 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+// TestVaryReplaces: a response to a request that looked up a variant's
+// key goes to the main key when it has no Vary, or a Vary other than the
+// main entry's (ngx_http_file_cache_update_variant), so later requests
+// are looked up by the new response (nginx-tests proxy_cache_vary.t, "all
+// replaced" and "change second").
+func TestVaryReplaces(t *testing.T) {
+	type req struct {
+		hdr   map[string]string
+		want  Status
+		found string // the body found, for a Hit or Expired
+		vary  string // the response stored: its Vary ("-": none stored)
+		body  string // and its body; its lifetime is 60 s, or -1 s when expired
+		stale bool
+	}
+	ae := func(v string) map[string]string { return map[string]string{"accept-encoding": v} }
+	tests := []struct {
+		name string
+		reqs []req
+	}{
+		{"a response without Vary replaces every variant", []req{
+			{hdr: ae("gzip"), want: Miss, vary: "Accept-Encoding", body: "gzip", stale: true},
+			{hdr: ae("deflate"), want: Miss, vary: "Accept-Encoding", body: "deflate", stale: true},
+			{hdr: ae("deflate"), want: Expired, found: "deflate", vary: "", body: "only"},
+			{hdr: ae("gzip"), want: Hit, found: "only", vary: "-"},
+			{hdr: ae("deflate"), want: Hit, found: "only", vary: "-"},
+		}},
+		{"a response with another Vary replaces the main entry", []req{
+			{hdr: map[string]string{"z": "1"}, want: Miss, vary: "z", body: "z:1"},
+			{hdr: map[string]string{"x": "1"}, want: Miss, vary: "x,y", body: "x:1"},
+			{hdr: map[string]string{"x": "1"}, want: Hit, found: "x:1", vary: "-"},
+			{hdr: map[string]string{"x": "2"}, want: Miss, vary: "-"},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			z := New(Config{Name: "z", Path: t.TempDir(), KeysSize: 1 << 20}, nil)
+			z.Start()
+			defer z.Stop()
+			for i, r := range tc.reqs {
+				header := func(name []byte) []byte { return []byte(r.hdr[string(lower(name))]) }
+				l := z.Lookup([]byte("k"), &Options{Header: header}, time.Now())
+				if l.Status != r.want {
+					t.Fatalf("request %d: %v; want %v", i, l.Status, r.want)
+				}
+				if l.Entry != nil {
+					b := make([]byte, l.Entry.Meta.BodyLen)
+					l.Entry.File.ReadAt(b, l.Entry.BodyOff)
+					l.Entry.Close()
+					if string(b) != r.found {
+						t.Errorf("request %d: found %q; want %q", i, b, r.found)
+					}
+				}
+				if r.vary != "-" {
+					m := &Meta{Valid: time.Now().Unix() + 60, Status: 200, Key: []byte("k")}
+					if r.stale {
+						m.Valid = time.Now().Unix() - 1
+					}
+					if r.vary != "" {
+						m.Vary = []byte(r.vary)
+						m.Variant = Variant(m.Vary, header)
+					}
+					w, err := l.Fill.Writer(m)
+					if err != nil {
+						t.Fatal(err)
+					}
+					w.Write([]byte(r.body))
+					w.Commit(-1)
+				}
+				l.Fill.Release()
+			}
+		})
+	}
+}
+
+// TestStoreError: a kept error answers the key until it expires, then
+// the key is looked up anew; a response stored later replaces it.
+func TestStoreError(t *testing.T) {
+	z := New(Config{Name: "z", Path: t.TempDir(), KeysSize: 1 << 20}, nil)
+	z.Start()
+	defer z.Stop()
+	now := time.Now()
+	tests := []struct {
+		key   string
+		valid int64
+		store bool // a response stored after the error
+		want  Status
+		err   int
+	}{
+		{"fresh", now.Unix() + 60, false, Hit, 404},
+		{"expired", now.Unix() - 1, false, Miss, 0},
+		{"replaced", now.Unix() + 60, true, Hit, 0},
+	}
+	for _, tc := range tests {
+		l := z.Lookup([]byte(tc.key), &Options{}, now)
+		l.Fill.StoreError(404, tc.valid)
+		l.Fill.Release()
+		if tc.store {
+			// as proxy_cache_bypass stores, without a lookup
+			w, err := z.Fill([]byte(tc.key)).Writer(&Meta{Valid: now.Unix() + 60, Status: 200, Key: []byte(tc.key), LastModified: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write([]byte("body"))
+			w.Commit(-1)
+		}
+		l = z.Lookup([]byte(tc.key), &Options{}, now)
+		if l.Status != tc.want || l.ErrorStatus != tc.err {
+			t.Errorf("%s: %v %d; want %v %d", tc.key, l.Status, l.ErrorStatus, tc.want, tc.err)
+		}
+		if l.Entry != nil {
+			l.Entry.Close()
+		}
+		l.Fill.Release()
+	}
+}

@@ -64,6 +64,9 @@ type Lookup struct {
 	// proxy_cache_use_stale and proxy_cache_revalidate) or Miss.
 	Status Status
 	Entry  *Entry
+	// ErrorStatus, for a Hit without an Entry, is the status of an
+	// intercepted error the key answers with (Fill.StoreError).
+	ErrorStatus int
 	// StaleUpdating is set for Updating when the entry's own
 	// stale-while-revalidate still covers now.
 	StaleUpdating bool
@@ -132,6 +135,16 @@ func (z *Zone) lookupOnce(k, main Key, key []byte, o *Options, now time.Time, se
 	}
 	n.access = now
 	z.touch(n)
+	if n.errStatus != 0 {
+		// A kept error answers until it expires, then the key is
+		// looked up anew (ngx_http_file_cache_exists).
+		if n.errValid >= now.Unix() {
+			st := n.errStatus
+			z.mu.Unlock()
+			return Lookup{Status: Hit, ErrorStatus: st}, retryNone
+		}
+		n.errStatus, n.errValid = 0, 0
+	}
 	minUses := o.MinUses
 	if minUses < 1 {
 		minUses = 1
@@ -247,6 +260,18 @@ func (z *Zone) open(k Key) (*Entry, error) {
 		return nil, err
 	}
 	return &Entry{File: f, Meta: m, BodyOff: off, key: k}, nil
+}
+
+// StoreError keeps status as the key's answer until valid (a unix
+// second): an error proxy_intercept_errors answered, which nginx keeps in
+// the key's node and not on disk (ngx_http_upstream_intercept_errors,
+// ngx_http_file_cache_free). A response stored later replaces it.
+func (f *Fill) StoreError(status int, valid int64) {
+	z := f.z
+	z.mu.Lock()
+	n := z.node(f.key, time.Now())
+	n.errStatus, n.errValid = status, valid
+	z.mu.Unlock()
 }
 
 // Release ends f's claim: the key's updating mark is cleared and those

@@ -15,6 +15,7 @@ import (
 // error is remembered and the entry is not committed.
 type Writer struct {
 	fill *Fill
+	key  Key // where the entry goes: f's key, or its main key (Fill.Writer)
 	f    *os.File
 	tmp  string
 	meta *Meta
@@ -24,10 +25,18 @@ type Writer struct {
 }
 
 // Writer starts storing a response described by m (its BodyLen is set
-// at Commit) under f's key.
+// at Commit) under f's key. A response to a request that looked up a
+// variant's key (the main entry varies) goes to the main key instead
+// when it has no Vary, or a Vary that puts it under another variant
+// (ngx_http_file_cache_update_variant): it then replaces the main entry,
+// whose Vary every later request is looked up by.
 func (f *Fill) Writer(m *Meta) (*Writer, error) {
 	z := f.z
-	dst := z.path(f.key)
+	k := f.key
+	if k != f.main && (len(m.Vary) == 0 || variantKey(f.main, m.Variant) != k) {
+		k = f.main
+	}
+	dst := z.path(k)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return nil, err
 	}
@@ -48,7 +57,7 @@ func (f *Fill) Writer(m *Meta) (*Writer, error) {
 		os.Remove(tmp)
 		return nil, err
 	}
-	return &Writer{fill: f, f: file, tmp: tmp, meta: m, hdr: int64(len(h))}, nil
+	return &Writer{fill: f, key: k, f: file, tmp: tmp, meta: m, hdr: int64(len(h))}, nil
 }
 
 // Write appends p to the body.
@@ -75,7 +84,7 @@ func (w *Writer) Commit(want int64) bool {
 		return false
 	}
 	w.f.Close()
-	z, k := w.fill.z, w.fill.key
+	z, k := w.fill.z, w.key
 	if err := os.Rename(w.tmp, z.path(k)); err != nil {
 		z.log.Error("renaming cache file", "zone", z.cfg.Name, "err", err)
 		os.Remove(w.tmp)
@@ -88,6 +97,7 @@ func (w *Writer) Commit(want int64) bool {
 		z.size -= n.size
 	}
 	n.exists, n.size = true, size
+	n.errStatus, n.errValid = 0, 0
 	z.size += size
 	over := z.cfg.MaxSize > 0 && z.size > z.cfg.MaxSize
 	z.mu.Unlock()

@@ -75,6 +75,11 @@ type node struct {
 	updating  bool
 	done      chan struct{}
 	lockUntil time.Time
+	// errStatus is an error that proxy_intercept_errors answered, the
+	// key's answer until errValid (a unix second), kept here and not on
+	// disk (ngx_http_file_cache_node_t's error and valid_sec).
+	errStatus int
+	errValid  int64
 }
 
 // New returns the zone cfg describes, not yet started: nothing on disk

@@ -124,11 +124,12 @@ func nginxRest(t map[string]*directive) {
 	unsupported("responses are relayed as the backend sends them; change them there", "max_ranges")
 	note(ctxHTTPAll, ssiNote, "ssi_silent_errors", "ssi_ignore_recycled_buffers", "ssi_min_file_chunk",
 		"ssi_value_length", "ssi_types", "ssi_last_modified")
-	unsupported("wsgate does not transform response bodies; change them in the backend", "add_before_body",
-		"add_after_body", "addition_types", "xml_entities", "xslt_stylesheet", "xslt_param", "xslt_string_param",
+	unsupported("add_before_body and add_after_body put the answer of a subrequest in the body, which wsgate's body filters (sub_filter, charset, gzip) do not do; have the backend add it", "add_before_body",
+		"add_after_body", "addition_types")
+	unsupported("wsgate has no XSLT or image filter; transform the response in the backend", "xml_entities", "xslt_stylesheet", "xslt_param", "xslt_string_param",
 		"xslt_types", "xslt_last_modified", "image_filter", "image_filter_jpeg_quality",
 		"image_filter_webp_quality", "image_filter_sharpen", "image_filter_transparency",
-		"image_filter_interlace", "image_filter_buffer", "charset_types")
+		"image_filter_interlace", "image_filter_buffer")
 	unsupported("proxy_pass to a server that streams or picks the file", "flv", "mp4", "mp4_buffer_size",
 		"mp4_max_buffer_size", "mp4_start_key_frame", "random_index")
 	unsupported("wsgate implements no WebDAV methods: proxy_pass to a WebDAV server", "dav_methods",

@@ -37,8 +37,10 @@
 //     trailers are evaluated when the body ends.
 //
 // Values may hold variables; they are evaluated with the request's
-// vars.Ctx, $status being the response's. A value with CR, LF or NUL is
-// dropped rather than allowed to split the head.
+// vars.Ctx, $status being the response's. A value whose variables bring
+// CR, LF or NUL is dropped rather than allowed to split the head; a CR or
+// LF written in the configuration ("\n" in a quoted string) is sent as it
+// is, as nginx sends it.
 //
 // The package leaves to others what nginx's headers module also does:
 // expires belongs to the static files family, which applies it where

@@ -99,6 +99,9 @@ func Compile(h *config.HeadersConf, compile CompileFunc) (*Filter, error) {
 		if sr, ok := v.(sentReader); ok && sr.ReadsSent() {
 			f.readsSent = true
 		}
+		if n := strings.Count(raw, "\r") + strings.Count(raw, "\n"); n > 0 {
+			v = literalBreaks{Value: v, n: n}
+		}
 		return v, nil
 	}
 	for _, a := range h.Add {
@@ -194,7 +197,7 @@ func (f *Filter) AppendTrailers(dst []byte, status int, c *vars.Ctx) []byte {
 		dst = append(dst, ": "...)
 		start := len(dst)
 		dst = t.value.Append(dst, c)
-		if len(dst) == start || !safeValue(dst[start:]) {
+		if len(dst) == start || !safeValue(t.value, dst[start:]) {
 			dst = dst[:mark]
 			continue
 		}
@@ -206,10 +209,34 @@ func (f *Filter) AppendTrailers(dst []byte, status int, c *vars.Ctx) []byte {
 	return dst
 }
 
-func safeValue(b []byte) bool {
+// literalBreaks is a Value whose configuration text itself holds n CR or
+// LF bytes (a quoted "\n" or "\r"): nginx writes those as they are, so
+// they are kept, however they end the line.
+type literalBreaks struct {
+	Value
+	n int
+}
+
+// safeValue reports whether b, v's value, may be written into the head:
+// it holds no NUL, and no CR or LF besides those of v's own configuration
+// text. A CR or LF that a variable brings ($uri is decoded, so "%0d%0a"
+// in a request's path is one) would split the head: the line is dropped.
+// The value's CR and LF bytes are those of its literal text plus those of
+// its variables, each part evaluated once, so a count above the text's
+// means a variable brought some.
+func safeValue(v Value, b []byte) bool {
+	n := 0
+	if lb, ok := v.(literalBreaks); ok {
+		n = lb.n
+	}
 	for _, c := range b {
-		if c == '\r' || c == '\n' || c == 0 {
+		switch c {
+		case 0:
 			return false
+		case '\r', '\n':
+			if n--; n < 0 {
+				return false
+			}
 		}
 	}
 	return true
@@ -271,7 +298,7 @@ func (f *Filter) Replaces(dst []byte, lower string, status int, c *vars.Ctx) (ou
 		if a.value != nil {
 			dst = a.value.Append(dst, c)
 		}
-		if !safeValue(dst[mark:]) {
+		if !safeValue(a.value, dst[mark:]) {
 			dst = dst[:mark]
 			continue
 		}

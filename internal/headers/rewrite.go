@@ -141,15 +141,16 @@ func (f *Filter) addsFor(status int) bool {
 	return false
 }
 
-// eval appends v's value to buf; ok is false for a value that would split
-// the head (CR, LF or NUL), which then is not used at all.
+// eval appends v's value to buf; ok is false for a value whose variables
+// would split the head (CR, LF or NUL: safeValue), which then is not used
+// at all.
 func eval(buf []byte, v Value, c *vars.Ctx) ([]byte, span, bool) {
 	if v == nil {
 		return buf, span{len(buf), 0}, true
 	}
 	mark := len(buf)
 	buf = v.Append(buf, c)
-	if !safeValue(buf[mark:]) {
+	if !safeValue(v, buf[mark:]) {
 		return buf[:mark], span{}, false
 	}
 	return buf, span{mark, len(buf) - mark}, true

@@ -219,3 +219,47 @@ func TestRewriteAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestRewriteLineBreaks: a CR or LF written in the configuration ("\n" in
+// a quoted add_header value, as nginx-tests' map.t has) is sent as nginx
+// sends it; one that a variable brings ($uri is decoded: "%0d%0a") drops
+// the line, in heads and in trailers.
+func TestRewriteLineBreaks(t *testing.T) {
+	tests := []struct {
+		name  string
+		value string
+		uri   string
+		want  string // the added line, "" for none
+	}{
+		{"literal LF kept", "x:1\n", "/", "X-A: x:1\n"},
+		{"literal CR LF kept", "a\r\nb", "/", "X-A: a\r\nb"},
+		{"literal LF with a variable", "u:$uri\n", "/p", "X-A: u:/p\n"},
+		{"variable LF dropped", "u:$uri", "/a\nb", ""},
+		{"variable CR LF dropped beside a literal LF", "u:$uri\n", "/a\r\nX: 1", ""},
+		{"variable NUL dropped", "u:$uri\n", "/a\x00", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := compileTest(t, config.HeadersConf{
+				Add:      []config.AddHeader{{Name: "X-A", Value: tc.value}},
+				Trailers: []config.AddHeader{{Name: "X-A", Value: tc.value}},
+			})
+			c := &vars.Ctx{URI: tc.uri}
+			in := head("HTTP/1.1 200 OK", "Connection: close")
+			want := in
+			if tc.want != "" {
+				want = head("HTTP/1.1 200 OK", "Connection: close", tc.want)
+			}
+			if got := string(f.Rewrite([]byte(in), 0, -1, 200, c)); got != want {
+				t.Errorf("head: got %q, want %q", got, want)
+			}
+			wantT := ""
+			if tc.want != "" {
+				wantT = tc.want + "\r\n"
+			}
+			if got := string(f.AppendTrailers(nil, 200, c)); got != wantT {
+				t.Errorf("trailers: got %q, want %q", got, wantT)
+			}
+		})
+	}
+}

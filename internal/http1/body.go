@@ -159,6 +159,20 @@ func (b *Body) begin() error {
 	return nil
 }
 
+// Buffered is how many body bytes a Read returns now without waiting
+// for the peer: those of a Content-Length body, or of the chunk being
+// read, already in the connection's buffer (0 before a chunk's size line
+// is read).
+func (b *Body) Buffered() int {
+	if b.err != nil || b.br == nil {
+		return 0
+	}
+	if b.kind == bodyLength || b.kind == bodyChunked && b.state == chunkData {
+		return int(min(int64(b.br.Buffered()), b.remaining))
+	}
+	return 0
+}
+
 // Read implements io.Reader. Framing errors are *StatusError values (400
 // for bad chunked syntax, 413 above the size limit); a peer closing early is
 // io.ErrUnexpectedEOF. Errors are sticky.

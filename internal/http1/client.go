@@ -84,11 +84,12 @@ func (r *Response) ReadHead(br *bufio.Reader, max int) error {
 			// byte-by-byte parsers find it (502), not after
 			// proxy_read_timeout waiting for an LF (see readLine in
 			// headline.go).
-			if cut := waitLine(br, r.buf[start:], kind); cut > 0 {
+			cut, werr := waitLine(br, r.buf[start:], kind)
+			if cut > 0 {
 				r.buf = takeCut(br, r.buf, len(r.buf)-start, cut)
 				return r.buf[start:], nil
 			}
-			chunk, err := br.ReadSlice('\n')
+			chunk, err := readSlice(br, werr)
 			r.buf = append(r.buf, chunk...)
 			total += len(chunk)
 			if total > max {

@@ -29,14 +29,15 @@ const (
 func readLine(br *bufio.Reader, req *Request, lim *headLimiter, status int, msg string, started bool, kind int) ([]byte, error) {
 	start := len(req.buf)
 	for {
-		if cut := waitLine(br, req.buf[start:], kind); cut > 0 {
+		cut, werr := waitLine(br, req.buf[start:], kind)
+		if cut > 0 {
 			req.buf = takeCut(br, req.buf, len(req.buf)-start, cut)
 			if !lim.place(len(req.buf)-start, true) {
 				return nil, statusErr(status, msg)
 			}
 			return req.buf[start:], nil
 		}
-		chunk, err := br.ReadSlice('\n')
+		chunk, err := readSlice(br, werr)
 		req.buf = append(req.buf, chunk...)
 		n := len(req.buf) - start
 		switch {
@@ -60,23 +61,41 @@ func readLine(br *bufio.Reader, req *Request, lim *headLimiter, status int, msg 
 	}
 }
 
-// waitLine waits until br's buffer holds an LF, is full, or a read fails
-// (ReadSlice then returns at once), or until the line so far (read, what
-// was already taken from br, then br's buffer) holds a bare CR (see
-// readLine). It returns where the line is to be cut after a bare CR, or 0.
-func waitLine(br *bufio.Reader, read []byte, kind int) int {
+// waitLine waits until br's buffer holds an LF, is full, or a read fails,
+// or until the line so far (read, what was already taken from br, then
+// br's buffer) holds a bare CR (see readLine). It returns where the line
+// is to be cut after a bare CR, or 0; and the error of a read that
+// failed, which br has handed over and does not keep: pass it to
+// readSlice.
+func waitLine(br *bufio.Reader, read []byte, kind int) (int, error) {
 	for {
 		b, _ := br.Peek(br.Buffered())
 		if len(b) == br.Size() || bytes.IndexByte(b, '\n') >= 0 {
-			return 0
+			return 0, nil
 		}
 		if cut := bareCR(read, b, kind); cut > 0 {
-			return cut
+			return cut, nil
 		}
 		if _, err := br.Peek(len(b) + 1); err != nil {
-			return 0
+			return 0, err
 		}
 	}
+}
+
+// readSlice is br.ReadSlice('\n') after waitLine, whose failed read's
+// error werr is returned here with the bytes buffered, as ReadSlice
+// returns an error, instead of reading again: a read that timed out
+// (client_header_timeout, proxy_read_timeout) would wait its time twice.
+func readSlice(br *bufio.Reader, werr error) ([]byte, error) {
+	if werr == nil {
+		return br.ReadSlice('\n')
+	}
+	b, _ := br.Peek(br.Buffered())
+	if bytes.IndexByte(b, '\n') >= 0 {
+		return br.ReadSlice('\n')
+	}
+	br.Discard(len(b))
+	return b, werr
 }
 
 // takeCut appends to buf the rest of a line that waitLine cut after a bare

@@ -89,6 +89,12 @@ func (c *clientConn) cacheStart(w exchange.ResponseWriter, req *exchange.Request
 	cs.fill, cs.store = l.Fill, l.Cacheable
 	switch l.Status {
 	case cache.Hit:
+		if l.ErrorStatus != 0 {
+			// A kept intercepted error: answered again as the error
+			// it was (the location's error_page), logged HIT.
+			c.vc.CacheStatus = cache.Hit.String()
+			return c.writeError(w, req, plan, l.ErrorStatus), true
+		}
 		return c.serveEntry(w, req, plan, l.Entry, cache.Hit), true
 	case cache.Updating:
 		if cp.UseStale&config.StaleUpdating != 0 || l.StaleUpdating {
@@ -103,7 +109,14 @@ func (c *clientConn) cacheStart(w exchange.ResponseWriter, req *exchange.Request
 			// refresh after it (ngx_http_upstream_cache_background_update;
 			// the connection's next request waits for it, as nginx's
 			// main request waits for its background subrequest).
-			st := c.serveEntry(w, req, plan, l.Entry, cache.Stale)
+			// The refresh is the request a stale entry makes: with
+			// proxy_cache_revalidate it carries the entry's validators,
+			// and a 304 refreshes the entry (nginx's background
+			// subrequest finds the entry being updated and goes on
+			// with it as EXPIRED).
+			st := c.sendEntry(w, req, plan, l.Entry, cache.Stale)
+			cs.stale = l.Entry
+			cs.revalidating = cp.Revalidate && (len(m.ETag) > 0 || m.LastModified > 0)
 			cs.background = true
 			return st, true
 		}
@@ -213,8 +226,11 @@ func (c *clientConn) staleFor(kind ErrorKind, status int) bool {
 	if cs.plan.UseStale&want != 0 {
 		return true
 	}
-	// stale-if-error covers errors and 500, 502, 503, 504 (nginx 1.11.10).
-	if want&(config.StaleHTTP403|config.StaleHTTP404|config.StaleHTTP429) == 0 {
+	// The entry's stale-if-error covers a failed try only: nginx reads
+	// it in ngx_http_upstream_next, and answers of any status, 5xx too,
+	// only by proxy_cache_use_stale (ngx_http_upstream_test_next; "stale
+	// 5xx response is ignored" since 1.19.3).
+	if kind != 0 {
 		return cs.stale.Meta.Valid+cs.stale.Meta.Error >= time.Now().Unix()
 	}
 	return false
@@ -228,14 +244,31 @@ func (c *clientConn) serveStale(w exchange.ResponseWriter, req *exchange.Request
 }
 
 // revalidated answers a 304 to a revalidation: the entry is fresh again
-// for as long as the 304's headers or proxy_cache_valid say, and served.
+// and served. Its lifetime is the one the 304's headers give; without
+// one, the one the entry's own headers give again, counted from now;
+// without that, proxy_cache_valid's for the entry's status
+// (ngx_http_upstream_process_headers' NGX_HTTP_NOT_MODIFIED branch of
+// ngx_http_upstream_test_next). Without any, it stays expired.
 func (c *clientConn) revalidated(w exchange.ResponseWriter, req *exchange.Request, plan *snapshot.Loc, resp *http1.Response) int {
 	e := c.cs.stale
 	c.cs.stale = nil
 	now := time.Now()
+	ignore := c.cs.plan.Ignore
 	c.respHL = respHeaders(resp.Headers)
-	f := cache.Decide(e.Meta.Status, &c.respHL, c.cs.plan.Ignore, c.cs.plan.Valid, now, files.ParseHTTPTime)
-	if f.Cacheable && c.cs.store {
+	f := cache.Decide(e.Meta.Status, &c.respHL, ignore, nil, now, files.ParseHTTPTime)
+	if f.Valid == 0 {
+		own := make(respHeaders, len(e.Meta.Headers))
+		for i, h := range e.Meta.Headers {
+			own[i] = http1.Header{Name: h.Name, Value: h.Value}
+		}
+		f = cache.Decide(e.Meta.Status, &own, ignore, nil, now, files.ParseHTTPTime)
+	}
+	if f.Valid == 0 {
+		if d, ok := cache.ValidFor(c.cs.plan.Valid, e.Meta.Status); ok && d > 0 {
+			f.Valid = now.Unix() + int64(d/time.Second)
+		}
+	}
+	if f.Valid != 0 && c.cs.store {
 		if err := c.cs.zone.Refresh(e, f.Valid, f.Updating, f.Error, now.Unix()); err != nil {
 			c.h.Log.Error("refreshing cache entry", "err", err)
 		}
@@ -248,6 +281,11 @@ func (c *clientConn) revalidated(w exchange.ResponseWriter, req *exchange.Reques
 // allows it; the body filters apply as to a file).
 func (c *clientConn) serveEntry(w exchange.ResponseWriter, req *exchange.Request, plan *snapshot.Loc, e *cache.Entry, st cache.Status) int {
 	defer e.Close()
+	return c.sendEntry(w, req, plan, e, st)
+}
+
+// sendEntry is serveEntry leaving e open.
+func (c *clientConn) sendEntry(w exchange.ResponseWriter, req *exchange.Request, plan *snapshot.Loc, e *cache.Entry, st cache.Status) int {
 	c.vc.CacheStatus = st.String()
 	m := e.Meta
 	hl := make(respHeaders, len(m.Headers))
@@ -346,6 +384,22 @@ func (c *clientConn) preconditionFailed(req *exchange.Request, plan *snapshot.Lo
 		}
 	}
 	return files.NotModified(req.Header, etag, lm, plan.Conf.Files.IfModifiedSince) == 412
+}
+
+// cacheIntercepted keeps an error that proxy_intercept_errors answers
+// as the key's answer when resp may be stored and has a lifetime, its
+// headers' or proxy_cache_valid's for its status, as
+// ngx_http_upstream_intercept_errors does.
+func (c *clientConn) cacheIntercepted(resp *http1.Response) {
+	cs := &c.cs
+	if cs.fill == nil || !cs.store || c.predicate(cs.plan.NoCache) {
+		return
+	}
+	c.respHL = respHeaders(resp.Headers)
+	f := cache.Decide(resp.Status, &c.respHL, cs.plan.Ignore, cs.plan.Valid, time.Now(), files.ParseHTTPTime)
+	if f.Cacheable {
+		cs.fill.StoreError(resp.Status, f.Valid)
+	}
 }
 
 // cacheWriter starts storing resp when it is cacheable; nil otherwise.

@@ -359,3 +359,242 @@ server {
 		}
 	}
 }
+
+// TestCacheRevalidateLifetimeGate: a 304 that answers a revalidation
+// with no lifetime of its own makes the entry fresh again for the
+// lifetime of the entry's own headers, as nginx does
+// (nginx-tests proxy_cache_use_stale.t, "s-w-r - revalidated"): a HIT
+// follows. A 304 with its own max-age sets it.
+func TestCacheRevalidateLifetimeGate(t *testing.T) {
+	tests := []struct {
+		name      string
+		own, n304 string // Cache-Control of the 200 and of the 304
+	}{
+		{"the entry's own max-age", "max-age=1", ""},
+		{"the 304's max-age", "max-age=1", "Cache-Control: max-age=60\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := proxytest.NewFunc(t, func(c net.Conn, br *bufio.Reader) {
+				defer c.Close()
+				for {
+					req, err := proxytest.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					if headerOf(req, "If-Modified-Since") != "" {
+						fmt.Fprintf(c, "HTTP/1.1 304 Not Modified\r\n%s\r\n", tc.n304)
+						continue
+					}
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCache-Control: %s\r\nLast-Modified: Mon, 07 Dec 2026 06:00:00 GMT\r\n\r\nok", tc.own)
+				}
+			})
+			g := startGate(t, `proxy_cache_path `+t.TempDir()+` keys_zone=z:1m;
+server {
+    listen {{listen}};
+    location / {
+        proxy_pass http://{{b}};
+        proxy_cache z;
+        proxy_cache_revalidate on;
+        add_header X-Cache $upstream_cache_status always;
+    }
+}`, map[string]string{"b": b.Addr})
+			g.get("/k")
+			seen := map[string]bool{}
+			// Without a refresh every request after the first expiry is
+			// REVALIDATED; with one, a HIT follows a revalidation.
+			proxytest.Eventually(t, 10*time.Second, func() bool {
+				r := g.get("/k")
+				got, _ := r.Get("X-Cache")
+				seen[got] = true
+				return seen["REVALIDATED"] && got == "HIT"
+			}, "no HIT after a revalidation (seen %v)", seen)
+		})
+	}
+}
+
+// TestCacheStaleIfErrorGate: an expired entry's own stale-if-error
+// answers a failed try (the upstream closed without an answer) but not
+// an upstream's 500, which goes to the client as nginx 1.19.3+ sends it
+// (nginx-tests proxy_cache_use_stale.t, "s-i-e - stale 5xx ignore");
+// proxy_cache_use_stale http_500 still answers that with the entry.
+func TestCacheStaleIfErrorGate(t *testing.T) {
+	tests := []struct {
+		name, useStale, fail string
+		status               int
+		cache                string
+	}{
+		{"500 is sent", "", "500", 500, "EXPIRED"},
+		{"a failed try is answered stale", "", "close", 200, "STALE"},
+		{"500 under proxy_cache_use_stale http_500", "proxy_cache_use_stale http_500;", "500", 200, "STALE"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var failing atomic.Bool
+			b := proxytest.NewFunc(t, func(c net.Conn, br *bufio.Reader) {
+				defer c.Close()
+				for {
+					if _, err := proxytest.ReadRequest(br); err != nil {
+						return
+					}
+					switch {
+					case !failing.Load():
+						fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCache-Control: max-age=1, stale-if-error=600\r\n\r\nok")
+					case tc.fail == "500":
+						fmt.Fprint(c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 3\r\n\r\nerr")
+					default:
+						return
+					}
+				}
+			})
+			g := startGate(t, `proxy_cache_path `+t.TempDir()+` keys_zone=z:1m;
+server {
+    listen {{listen}};
+    location / {
+        proxy_pass http://{{b}};
+        proxy_cache z;
+        `+tc.useStale+`
+        add_header X-Cache $upstream_cache_status always;
+    }
+}`, map[string]string{"b": b.Addr})
+			g.get("/k")
+			failing.Store(true)
+			var r *proxytest.Response
+			if !proxytest.Poll(5*time.Second, func() bool {
+				r = g.get("/k")
+				got, _ := r.Get("X-Cache")
+				return got != "HIT"
+			}) {
+				t.Fatal("the entry never expired")
+			}
+			if got, _ := r.Get("X-Cache"); r.Status != tc.status || got != tc.cache {
+				t.Errorf("got %d %s; want %d %s", r.Status, got, tc.status, tc.cache)
+			}
+		})
+	}
+}
+
+// TestCacheBackgroundRevalidateGate: under proxy_cache_revalidate the
+// background refresh of a stale entry carries its validators, and the
+// 304 refreshes the entry (nginx-tests proxy_cache_use_stale.t,
+// "s-w-r - revalidated"): a HIT of the first body follows, and the
+// upstream sent one 200.
+func TestCacheBackgroundRevalidateGate(t *testing.T) {
+	var full, cond atomic.Int64
+	b := proxytest.NewFunc(t, func(c net.Conn, br *bufio.Reader) {
+		defer c.Close()
+		for {
+			req, err := proxytest.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if headerOf(req, "If-Modified-Since") != "" {
+				cond.Add(1)
+				fmt.Fprint(c, "HTTP/1.1 304 Not Modified\r\n\r\n")
+				continue
+			}
+			body := fmt.Sprintf("n=%d", full.Add(1))
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nCache-Control: max-age=1, stale-while-revalidate=60\r\nLast-Modified: Mon, 07 Dec 2026 06:00:00 GMT\r\n\r\n%s", len(body), body)
+		}
+	})
+	g := startGate(t, `proxy_cache_path `+t.TempDir()+` keys_zone=z:1m;
+server {
+    listen {{listen}};
+    location / {
+        proxy_pass http://{{b}};
+        proxy_cache z;
+        proxy_cache_revalidate on;
+        proxy_cache_background_update on;
+        add_header X-Cache $upstream_cache_status always;
+    }
+}`, map[string]string{"b": b.Addr})
+	g.get("/k")
+	seen := map[string]bool{}
+	proxytest.Eventually(t, 10*time.Second, func() bool {
+		r := g.get("/k")
+		got, _ := r.Get("X-Cache")
+		if got == "HIT" && string(r.Body) != "n=1" {
+			t.Fatalf("HIT of %q; want the first body, refreshed", r.Body)
+		}
+		seen[got] = true
+		return seen["STALE"] && got == "HIT"
+	}, "no HIT after a background refresh (seen %v)", seen)
+	if full.Load() != 1 || cond.Load() == 0 {
+		t.Errorf("upstream sent %d 200s and %d 304s; want one 200, then 304s", full.Load(), cond.Load())
+	}
+}
+
+// TestCacheInterceptedErrorGate: an error that proxy_intercept_errors
+// answers is kept as the key's answer for its lifetime (the response's
+// own, else proxy_cache_valid's) and answered again through the error
+// page without the upstream; a bypass stores what it gets instead
+// (nginx-tests proxy_cache_bypass.t "error cached", proxy_cache_valid.t
+// "error cached from max-age"). Without a lifetime nothing is kept.
+func TestCacheInterceptedErrorGate(t *testing.T) {
+	tests := []struct {
+		name, valid, cc string
+		kept            bool
+	}{
+		{"proxy_cache_valid any", "proxy_cache_valid any 1m;", "", true},
+		{"the response's max-age", "", "Cache-Control: max-age=60\r\n", true},
+		{"no lifetime", "", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ok atomic.Bool
+			var n atomic.Int64
+			b := proxytest.NewFunc(t, func(c net.Conn, br *bufio.Reader) {
+				defer c.Close()
+				for {
+					if _, err := proxytest.ReadRequest(br); err != nil {
+						return
+					}
+					n.Add(1)
+					if ok.Load() {
+						fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nCache-Control: max-age=60\r\n\r\nNOOP")
+						continue
+					}
+					fmt.Fprintf(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n%s\r\nnf", tc.cc)
+				}
+			})
+			g := startGate(t, `proxy_cache_path `+t.TempDir()+` keys_zone=z:1m;
+server {
+    listen {{listen}};
+    location / {
+        proxy_pass http://{{b}};
+        proxy_cache z;
+        proxy_cache_key $uri;
+        proxy_cache_bypass $arg_bypass;
+        `+tc.valid+`
+        proxy_intercept_errors on;
+        error_page 404 = @fallback;
+        add_header X-Cache $upstream_cache_status always;
+    }
+    location @fallback {
+        add_header X-Cache $upstream_cache_status always;
+        return 403;
+    }
+}`, map[string]string{"b": b.Addr})
+			if r := g.get("/t"); r.Status != 403 {
+				t.Fatalf("first: %d; want 403", r.Status)
+			}
+			ok.Store(true)
+			r := g.get("/t")
+			if got, _ := r.Get("X-Cache"); tc.kept && (r.Status != 403 || got != "HIT" || n.Load() != 1) {
+				t.Errorf("again: %d %s after %d fetches; want 403 HIT after 1", r.Status, got, n.Load())
+			} else if !tc.kept && r.Status != 200 {
+				t.Errorf("again: %d; want 200 (nothing kept)", r.Status)
+			}
+			if !tc.kept {
+				return
+			}
+			if r := g.get("/t?bypass=1"); r.Status != 200 {
+				t.Errorf("bypass: %d; want 200", r.Status)
+			}
+			r = g.get("/t")
+			if got, _ := r.Get("X-Cache"); r.Status != 200 || got != "HIT" || string(r.Body) != "NOOP" {
+				t.Errorf("after the bypass: %d %s %q; want 200 HIT NOOP", r.Status, got, r.Body)
+			}
+		})
+	}
+}

@@ -54,6 +54,9 @@ const (
 	// client_max_body_size, client_body_timeout, cut short): not the
 	// upstream's fault, so never a reason to try the next one.
 	KindClientBody
+	// KindSSLCertificate: the files of a proxy_ssl_certificate with
+	// variables could not be loaded: 500, as nginx answers.
+	KindSSLCertificate
 )
 
 var kindNames = [...]string{
@@ -69,6 +72,7 @@ var kindNames = [...]string{
 	KindBadURL:         "invalid upstream URL",
 	KindClientGone:     "client closed connection",
 	KindClientBody:     "reading client request body failed",
+	KindSSLCertificate: "loading upstream SSL certificate failed",
 }
 
 func (k ErrorKind) String() string {
@@ -97,9 +101,11 @@ func (k ErrorKind) Status() int {
 		// is answered with that, a client_body_timeout closes with 408
 		// logged.
 		return 400
-	case KindBadURL:
+	case KindBadURL, KindSSLCertificate:
 		// ngx_http_proxy_eval/create_request return NGX_ERROR before any
-		// upstream is involved: a configuration problem, 500.
+		// upstream is involved: a configuration problem, 500; so does
+		// ngx_http_upstream_ssl_init_connection for a certificate it
+		// cannot load.
 		return 500
 	default:
 		// FT_ERROR (refused, reset, premature close), FT_INVALID_HEADER,

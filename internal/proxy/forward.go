@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -91,6 +92,12 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 			tg.pool = upstream.ResolvedUnix(string(pu.Unix), c.h.Log)
 		} else if p := snap.Upstreams.Pool(upstream.UpstreamKey(tg.host)); p != nil && len(pu.PortText) == 0 {
 			tg.pool = p
+		} else if p := snap.Upstreams.Pool(upstream.ImplicitKey(&config.ProxyPass{Host: tg.host, Port: strconv.Itoa(pu.Port)})); p != nil {
+			// The upstream that a proxy_pass without variables to the
+			// same host and port defined: ngx_http_upstream_init_request
+			// looks the host up among all upstreams, implicit ones
+			// matching by port.
+			tg.pool = p
 		} else {
 			p, err := resolvePass(tg.host, pu.Port, loc, lc.ResolverTimeout, c.h)
 			if err != nil {
@@ -131,7 +138,11 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	if plan.Cache != nil && !upgrade {
 		if st, done := c.cacheStart(w, req, plan); done {
 			if c.cs.background {
+				// The client's request is logged with the status it
+				// was answered with (STALE), not the refresh's.
+				cst := c.vc.CacheStatus
 				c.forward(backgroundWriter{w}, req, snap, plan, lc)
+				c.vc.CacheStatus = cst
 				c.unanswered = 0
 				c.cacheEnd()
 			}
@@ -333,6 +344,9 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		c.record(at, resp.Status, start)
 		at.conn.Close()
 		at.done(upstream.Success)
+		if c.cs.fill != nil {
+			c.cacheIntercepted(resp)
+		}
 		if resp.Status == 401 {
 			// The challenge goes with the error page's answer.
 			for _, h := range resp.Headers {
@@ -402,15 +416,34 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 				return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
 			}
 			if tg.tls {
-				tc := tls.Client(conn, tg.tlsConf.Config(tg.host, c.vc))
+				cfg := tg.tlsConf.Config(tg.host, c.vc)
+				cert, err := tg.tlsConf.Certificate(c.vc)
+				if err != nil {
+					conn.Close()
+					c.h.Log.Error(err.Error(), "upstream", a.peer.Name, "client", c.remoteAddr)
+					c.recordFailed(a, KindSSLCertificate, false)
+					a.done(upstream.Success)
+					return nil, KindSSLCertificate, &UpstreamError{Kind: KindSSLCertificate, Peer: a.peer.Name, Err: err}
+				}
+				if cert != nil {
+					cfg.Certificates = []tls.Certificate{*cert}
+				}
+				tc := tls.Client(conn, cfg)
 				if lc.ProxyConnectTimeout > 0 {
 					tc.SetDeadline(time.Now().Add(lc.ProxyConnectTimeout))
 				}
 				if err := tc.Handshake(); err != nil {
 					conn.Close()
-					c.recordFailed(a, KindConnect, false)
-					a.done(upstream.FailError)
-					return nil, KindConnect, &UpstreamError{Kind: KindConnect, Peer: a.peer.Name, Err: err}
+					// A handshake that outlasts proxy_connect_timeout
+					// is a timeout (504), as nginx's
+					// ngx_http_upstream_ssl_handshake makes it.
+					kind := KindConnect
+					if isTimeout(err) {
+						kind = KindConnectTimeout
+					}
+					c.recordFailed(a, kind, false)
+					a.done(outcomeOf(kind))
+					return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
 				}
 				tc.SetDeadline(time.Time{})
 				conn = tc

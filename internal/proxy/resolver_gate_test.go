@@ -120,3 +120,35 @@ server { listen {{listen}}; server_name noresolver;
 		}
 	})
 }
+
+// TestGateImplicitUpstreamByVariable: a proxy_pass with variables whose
+// host and port are those of a proxy_pass without variables uses the
+// upstream that one defined, with no resolver (nginx-tests
+// proxy_implicit.t, "implicit upstream by variable"); another port, or
+// another host, still needs one (502).
+func TestGateImplicitUpstreamByVariable(t *testing.T) {
+	b := proxytest.NewRecording(t, "")
+	_, port, _ := strings.Cut(b.Addr, ":")
+	conf := strings.NewReplacer("{{port}}", port).Replace(`
+access_log off;
+server { listen {{listen}};
+  location / { proxy_pass http://localhost:{{port}}/; }
+  location /var { proxy_pass http://$arg_b/; }
+}`)
+	g := gatetest.Start(t, gatetest.HTTP(conf), gatetest.Options{})
+	gt := &gate{t: t, addr: g.Addr}
+	tests := []struct {
+		host string
+		want int
+	}{
+		{"localhost:" + port, 200},
+		{"LOCALHOST:" + port, 200},
+		{"localhost:1", 502},
+		{"example.invalid:" + port, 502},
+	}
+	for _, tc := range tests {
+		if r := gt.get("/var?b=" + tc.host); r.Status != tc.want {
+			t.Errorf("proxy_pass http://%s/: %d; want %d", tc.host, r.Status, tc.want)
+		}
+	}
+}

@@ -59,10 +59,17 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exch
 	bp := copyPool.Get().(*[]byte)
 	defer copyPool.Put(bp)
 	buf := *bp
-	n, err := conn.Write(head)
-	a.sent += int64(n)
-	if err != nil {
-		return err
+	// The head goes with the body bytes that came with it (nginx's
+	// preread: ngx_http_upstream_send_request writes them in one chain),
+	// in one write; alone and at once when none are there yet.
+	pending := head
+	if bb, ok := req.Body.(interface{ Buffered() int }); spool != nil || !ok || bb.Buffered() == 0 {
+		n, err := conn.Write(head)
+		a.sent += int64(n)
+		if err != nil {
+			return err
+		}
+		pending = nil
 	}
 	if spool != nil {
 		a.sentBody = true
@@ -86,14 +93,32 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exch
 				}
 			}
 			var err error
-			if req.Chunked {
+			switch {
+			case pending != nil:
+				// One write, whatever the connection (net.Buffers
+				// makes one per buffer where there is no writev).
+				out := make([]byte, 0, len(pending)+len(sizeLine)+m+2)
+				out = append(out, pending...)
+				if req.Chunked {
+					out = strconv.AppendInt(out, int64(m), 16)
+					out = append(out, '\r', '\n')
+				}
+				out = append(out, buf[:m]...)
+				if req.Chunked {
+					out = append(out, crlfBytes...)
+				}
+				var k int
+				k, err = conn.Write(out)
+				a.sent += int64(k)
+				pending = nil
+			case req.Chunked:
 				line := strconv.AppendInt(sizeLine[:0], int64(m), 16)
 				line = append(line, '\r', '\n')
 				bufs := net.Buffers{line, buf[:m], crlfBytes}
 				var k int64
 				k, err = bufs.WriteTo(conn)
 				a.sent += k
-			} else {
+			default:
 				var k int
 				k, err = conn.Write(buf[:m])
 				a.sent += int64(k)
@@ -109,8 +134,15 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exch
 			if keep {
 				c.vc.RequestBody, c.vc.HasRequestBody = string(c.bodyKept), true
 			}
-			if req.Chunked {
-				k, err := conn.Write(lastChunk)
+			last := pending
+			switch {
+			case req.Chunked && pending != nil:
+				last = append(pending[:len(pending):len(pending)], lastChunk...)
+			case req.Chunked:
+				last = lastChunk
+			}
+			if last != nil {
+				k, err := conn.Write(last)
 				a.sent += int64(k)
 				return err
 			}

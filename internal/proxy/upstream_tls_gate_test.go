@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"wsgate/internal/proxytest"
 )
 
 // testCA is a CA the test makes, and the leaf it signs for a backend.
@@ -150,5 +153,82 @@ server { listen {{listen}};
 				t.Errorf("backend saw SNI %q, client certificate %v; want %q, %v", lastSNI, lastClientCert, tc.sni, tc.clientCert)
 			}
 		})
+	}
+}
+
+// TestGateUpstreamTLSHandshakeTimeout: an https backend that accepts
+// and never answers the handshake is a timeout after
+// proxy_connect_timeout, 504, as nginx answers (nginx-tests proxy_ssl.t,
+// "proxy handshake timeout"); one that closes at once is 502.
+func TestGateUpstreamTLSHandshakeTimeout(t *testing.T) {
+	silent := proxytest.NewSilent(t)
+	closing := proxytest.NewFunc(t, func(c net.Conn, _ *bufio.Reader) { c.Close() })
+	g := startGate(t, `
+server { listen {{listen}};
+  proxy_connect_timeout 200ms;
+  location /silent/ { proxy_pass https://`+silent.Addr+`; }
+  location /closing/ { proxy_pass https://`+closing.Addr+`; }
+}`, nil)
+	for path, want := range map[string]int{"/silent/": 504, "/closing/": 502} {
+		if r := g.get(path); r.Status != want {
+			t.Errorf("%s: %d; want %d", path, r.Status, want)
+		}
+	}
+}
+
+// TestGateUpstreamTLSCertificateVariables: proxy_ssl_certificate and
+// _key with variables name the client certificate of each connection
+// (nginx 1.21.0; nginx-tests proxy_ssl_certificate_vars.t): the files
+// the request names are sent, the backend sees which, an empty value
+// sends none, and files that do not load are 500. Sessions are not
+// reused: a resumed one keeps the certificate it began with, in nginx
+// too.
+func TestGateUpstreamTLSCertificateVariables(t *testing.T) {
+	ca := newTestCA(t, "test CA")
+	dir := t.TempDir()
+	writePEM(t, dir, "one", ca.leaf(t, "one", true))
+	writePEM(t, dir, "two", ca.leaf(t, "two", true))
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.cert)
+	b := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := "none"
+		if len(r.TLS.PeerCertificates) > 0 {
+			name = r.TLS.PeerCertificates[0].Subject.CommonName
+		}
+		w.Write([]byte(name))
+	}))
+	b.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, "backend.test", false)},
+		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool}
+	b.StartTLS()
+	t.Cleanup(b.Close)
+	g := startGate(t, `
+server { listen {{listen}};
+  proxy_ssl_session_reuse off;
+  location / {
+    proxy_ssl_certificate `+dir+`/$arg_cert.crt;
+    proxy_ssl_certificate_key `+dir+`/$arg_cert.key;
+    proxy_pass https://`+b.Listener.Addr().String()+`;
+  }
+  location /none/ {
+    proxy_ssl_certificate $arg_cert;
+    proxy_ssl_certificate_key $arg_cert;
+    proxy_pass https://`+b.Listener.Addr().String()+`;
+  }
+}`, nil)
+	tests := []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/?cert=one", 200, "one"},
+		{"/?cert=two", 200, "two"},
+		{"/none/", 200, "none"},
+		{"/?cert=missing", 500, ""},
+	}
+	for _, tc := range tests {
+		r := g.get(tc.path)
+		if r.Status != tc.status || tc.status == 200 && string(r.Body) != tc.body {
+			t.Errorf("%s: %d %q; want %d %q", tc.path, r.Status, r.Body, tc.status, tc.body)
+		}
 	}
 }

@@ -24,6 +24,12 @@ type UpstreamTLS struct {
 	depth    int      // proxy_ssl_verify_depth
 	roots    *x509.CertPool
 	crls     crls // proxy_ssl_crl
+	// cert and key are proxy_ssl_certificate and _key when they have
+	// variables (nginx 1.21.0): the files they name are loaded for each
+	// connection (Certificate), passFile being proxy_ssl_password_file.
+	cert, key Template
+	passFile  string
+	abs       func(string) string
 }
 
 // newUpstreamTLS compiles p; prefix is the directory relative paths are
@@ -71,6 +77,20 @@ func newUpstreamTLS(p *config.ProxySSL, prefix string, compile func(string) (Tem
 		}
 	}
 	if p.Certificate != "" {
+		ct, err := compile(p.Certificate)
+		if err != nil {
+			return nil, fmt.Errorf("\"proxy_ssl_certificate\": %w", err)
+		}
+		kt, err := compile(p.CertificateKey)
+		if err != nil {
+			return nil, fmt.Errorf("\"proxy_ssl_certificate_key\": %w", err)
+		}
+		if !ct.IsConst() || !kt.IsConst() {
+			u.cert, u.key, u.passFile, u.abs = ct, kt, absIf(abs, p.PasswordFile), abs
+			return u, nil
+		}
+	}
+	if p.Certificate != "" {
 		cert, err := loadKeyPairPass(abs(p.Certificate), abs(p.CertificateKey), absIf(abs, p.PasswordFile))
 		if err != nil {
 			return nil, fmt.Errorf("loading \"proxy_ssl_certificate\" %q: %w", p.Certificate, err)
@@ -100,6 +120,28 @@ func (u *UpstreamTLS) Config(host string, vc *vars.Ctx) *tls.Config {
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error { return u.verifyPeer(cs, name) }
 	}
 	return cfg
+}
+
+// Certificate is the client certificate of one connection when
+// proxy_ssl_certificate or _key has variables: the files their values
+// name (relative to the configuration's directory) are read now, as
+// ngx_http_upstream_ssl_certificate reads them for each connection; nil
+// when there are no variables (Config has the certificate) or the
+// certificate's value is empty (none is sent).
+func (u *UpstreamTLS) Certificate(vc *vars.Ctx) (*tls.Certificate, error) {
+	if u.cert == nil {
+		return nil, nil
+	}
+	cf := string(u.cert.Append(nil, vc))
+	if cf == "" {
+		return nil, nil
+	}
+	kf := string(u.key.Append(nil, vc))
+	cert, err := loadKeyPairPass(u.abs(cf), u.abs(kf), u.passFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading \"proxy_ssl_certificate\" %q: %w", cf, err)
+	}
+	return &cert, nil
 }
 
 // errVerify is the prefix of nginx's log line for a failed check.

@@ -18,6 +18,9 @@
 //	      CONNECT on an HTTP/2 connection of its own
 //	p     wss over HTTP/3 (RFC 9220): as a, each WebSocket an extended
 //	      CONNECT on a QUIC connection of its own
+//	q     idle wss over HTTP/1.1: as d, on TLS connections
+//	r     idle wss over HTTP/2 (RFC 8441): as d, -streams extended CONNECTs
+//	      on each HTTP/2 connection
 //
 // With -pid, the proxy's CPU time (utime+stime, all threads, and its child
 // processes': nginx's workers under a master) is read from
@@ -49,10 +52,11 @@ import (
 
 type config struct {
 	addr, host     string
-	tlsMode        string // "": plain; "h1": TLS, HTTP/1.1; "h2": TLS, HTTP/2; "h3": QUIC
+	tlsMode        string // "": plain; "h1": TLS, HTTP/1.1; "h2": TLS, HTTP/2; "h2mux": TLS, HTTP/2, -streams per connection; "h3": QUIC
 	pid, echoPID   int
 	dur, warm      time.Duration
 	conns, size    int
+	streams        int
 	rate           float64
 	srcs           int
 	settle         time.Duration
@@ -73,6 +77,7 @@ type loader struct {
 	measuring atomic.Bool
 	stop      atomic.Bool
 	nextSrc   atomic.Uint32
+	h2pool    h2Pool // case r's shared HTTP/2 connections
 }
 
 // wsKey is the fixed Sec-WebSocket-Key; the proxies under test never look
@@ -81,7 +86,7 @@ const wsKey = "dGhlIHNhbXBsZSBub25jZQ=="
 
 func main() {
 	var cfg config
-	c := flag.String("case", "a", "case to run: a to i (see the README)")
+	c := flag.String("case", "a", "case to run: a to r (see the README)")
 	target := flag.String("target", "", "target name, copied into the result")
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:8000", "address of the proxy (or the backend, for direct)")
 	flag.StringVar(&cfg.host, "host", "example.com", "Host header")
@@ -93,7 +98,8 @@ func main() {
 	flag.IntVar(&cfg.size, "size", 0, "message payload bytes (0: the case's default)")
 	flag.Float64Var(&cfg.rate, "rate", 10, "messages per second per connection (case c)")
 	flag.IntVar(&cfg.srcs, "srcs", 64, "source addresses used, from 127.0.0.2 upward")
-	flag.DurationVar(&cfg.settle, "settle", 2*time.Second, "idle time before reading RSS (case d)")
+	flag.DurationVar(&cfg.settle, "settle", 2*time.Second, "idle time before reading RSS (cases d, q, r)")
+	flag.IntVar(&cfg.streams, "streams", 100, "WebSockets per HTTP/2 connection (case r)")
 	flag.Parse()
 	raiseNoFile()
 	cfg.dialTimeout = 5 * time.Second
@@ -106,6 +112,7 @@ func main() {
 		"a": {64, 128}, "b": {64, 16 << 10}, "c": {1000, 128},
 		"d": {9500, 128}, "e": {32, 0}, "f": {64, 0}, "g": {64, 0}, "h": {64, 0}, "i": {64, 0}, "j": {64, 0}, "k": {64, 0}, "l": {64, 0},
 		"m": {32, 0}, "n": {64, 128}, "o": {64, 128}, "p": {64, 128},
+		"q": {9500, 128}, "r": {9500, 128},
 	}
 	d, ok := defaults[*c]
 	if !ok {
@@ -160,6 +167,12 @@ func main() {
 	case "p":
 		l.cfg.tlsMode = "h3"
 		err = l.closedLoop(&res, wsframe.OpText)
+	case "q":
+		l.cfg.tlsMode = "h1"
+		err = l.idle(&res)
+	case "r":
+		l.cfg.tlsMode = "h2mux"
+		err = l.idle(&res)
 	}
 	if err != nil {
 		l.fail(err)
@@ -208,8 +221,11 @@ type wsConn struct {
 }
 
 func (l *loader) wsDial(bufSize int) (*wsConn, error) {
-	if l.cfg.tlsMode == "h3" {
+	switch l.cfg.tlsMode {
+	case "h3":
 		return l.h3Dial(bufSize)
+	case "h2mux":
+		return l.h2MuxDial(bufSize)
 	}
 	c, err := l.dial()
 	if err != nil {
@@ -523,48 +539,6 @@ func (l *loader) openLoop(res *result.Load) error {
 	for _, w := range conns {
 		w.c.Close()
 	}
-	return nil
-}
-
-// idle is case d: the proxy's VmRSS is read before the connections open and
-// again after they have sat idle for -settle.
-func (l *loader) idle(res *result.Load) error {
-	if l.cfg.pid <= 0 {
-		return nil
-	}
-	msg := make([]byte, l.cfg.size)
-	frame := wsframe.AppendFrame(nil, wsframe.OpText, msg, &l.cfg.clientMask)
-	once := func(w *wsConn) error {
-		if _, err := w.c.Write(frame); err != nil {
-			return fmt.Errorf("writing message: %w", err)
-		}
-		if _, _, err := w.readFrame(); err != nil {
-			return fmt.Errorf("reading echo: %w", err)
-		}
-		w.buf = nil
-		return nil
-	}
-	// Warm the proxy's pools and lazily built state first.
-	l.closeAll(l.dialAll(64, 512, once))
-	time.Sleep(300 * time.Millisecond)
-	var err error
-	if res.RSSBefore, err = procstat.RSSKiB(l.cfg.pid); err != nil {
-		return err
-	}
-	t0 := time.Now()
-	conns := l.dialAll(l.cfg.conns, 512, once)
-	res.IdleConns = len(conns)
-	res.Seconds = time.Since(t0).Seconds() // setup time
-
-	time.Sleep(l.cfg.settle)
-	if res.RSSAfter, err = procstat.RSSKiB(l.cfg.pid); err != nil {
-		return err
-	}
-	if len(conns) > 0 {
-		res.KiBPerConn = float64(res.RSSAfter-res.RSSBefore) / float64(len(conns))
-	}
-	l.stop.Store(true)
-	l.closeAll(conns)
 	return nil
 }
 

@@ -1,4 +1,4 @@
-// Command runner runs wsgate's benchmark: cases a–p (see bench/cmd/load)
+// Command runner runs wsgate's benchmark: cases a–r (see bench/cmd/load)
 // against direct (no proxy), nginx, nginx with 64 KiB proxy buffers (case b
 // only), HAProxy and wsgate, interleaved and repeated, with the proxy pinned
 // to core 0 and the load generator and echo backend to core 1. It prints a
@@ -53,7 +53,7 @@ func main() {
 	flag.IntVar(&o.reps, "reps", 3, "interleaved repetitions")
 	flag.DurationVar(&o.dur, "dur", 5*time.Second, "measured window per run")
 	flag.DurationVar(&o.warm, "warm", 500*time.Millisecond, "warm-up per run")
-	flag.IntVar(&o.idle, "idle", 9500, "idle WebSockets held in case d (capped by the fd limit)")
+	flag.IntVar(&o.idle, "idle", 9500, "idle WebSockets held in cases d, q and r (capped by the fd limit)")
 	flag.IntVar(&o.nice, "nice", 0, "run proxy, load generator and echo backend under nice -n N (negative needs root; lessens noise on a shared machine)")
 	flag.BoolVar(&o.quick, "quick", false, "smoke run: 1 repetition, 1 s windows, 2,000 idle WebSockets")
 	flag.IntVar(&o.cores, "cores", 1, "above 1: nothing pinned, every process free on all cores; nginx runs a master and this many workers (worker_processes), HAProxy this many threads (nbthread), wsgate and the Go programs GOMAXPROCS this")
@@ -308,15 +308,15 @@ func (r *runner) run() error {
 // has no proxy whose memory could be read, and neither the backend nor
 // HAProxy serves files (cases h and j) nor reads nginx's allow, limit_req
 // and add_header (case i) nor its proxy_cache (cases k and l). The TLS
-// cases (m, n, o) are nginx's and wsgate's, whose shared file has the TLS
-// server; only wsgate carries WebSockets over HTTP/2 (o), and HTTP/3 (p)
-// is the wsgate-h3 target's alone, whose copy of the file listens with
-// quic.
+// cases (m, n, o, q, r) are nginx's and wsgate's, whose shared file has the
+// TLS server (HAProxy's configuration has no TLS front end); only wsgate
+// carries WebSockets over HTTP/2 (o, r), and HTTP/3 (p) is the wsgate-h3
+// target's alone, whose copy of the file listens with quic.
 func targetsFor(c string, targets []string) []string {
 	var out []string
 	for _, t := range targets {
-		if t == "nginx-tuned" && c != "b" || t == "wsgate-metrics" && c != "a" && c != "b" && c != "c" || t == "direct" && strings.Contains("dhijklmno", c) || t == "haproxy" && strings.Contains("hijklmno", c) ||
-			t == "wsgate-ws" && !strings.Contains("abcd", c) || t == "nginx" && c == "o" ||
+		if t == "nginx-tuned" && c != "b" || t == "wsgate-metrics" && c != "a" && c != "b" && c != "c" || t == "direct" && strings.Contains("dhijklmnoqr", c) || t == "haproxy" && strings.Contains("hijklmnoqr", c) ||
+			t == "wsgate-ws" && !strings.Contains("abcd", c) || t == "nginx" && (c == "o" || c == "r") ||
 			(t == "wsgate-h3") != (c == "p") {
 			continue
 		}
@@ -325,8 +325,10 @@ func targetsFor(c string, targets []string) []string {
 	return out
 }
 
-// idleLimit caps case d at what the proxy's fd limit allows: two sockets per
-// proxied WebSocket plus listeners, logs and slack.
+// idleLimit caps cases d, q and r at what the proxy's fd limit allows: two
+// sockets per proxied WebSocket plus listeners, logs and slack (r needs
+// fewer, its WebSockets sharing client connections, and is held to the
+// same count).
 func (r *runner) idleLimit() {
 	var l syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) != nil {
@@ -464,13 +466,13 @@ func (r *runner) runOne(c, t string, rep int) Result {
 		pid = p.cmd.Process.Pid
 		defer p.stop()
 	}
-	if strings.Contains("mnop", c) {
+	if strings.Contains("mnopqr", c) {
 		addr = fmt.Sprintf("127.0.0.1:%d", r.ports.tls)
 	}
 	args := []string{filepath.Join(r.o.bin, "load"), "-case", c, "-target", t, "-addr", addr,
 		"-pid", fmt.Sprint(pid), "-echopid", fmt.Sprint(r.echo.cmd.Process.Pid),
 		"-dur", r.o.dur.String(), "-warm", r.o.warm.String()}
-	if c == "d" {
+	if idleCase(c) {
 		args = append(args, "-conns", fmt.Sprint(r.o.idle))
 	}
 	args = r.wrap(1, args)

@@ -67,14 +67,20 @@ var caseTitles = map[string]string{
 	"n": "(n) wss over HTTP/1.1, 64 conns × 128 B text, closed loop: CPU µs per round trip",
 	"o": "(o) wss over HTTP/2 (RFC 8441), 64 conns × 128 B text, closed loop: CPU µs per round trip",
 	"p": "(p) wss over HTTP/3 (RFC 9220), 64 QUIC conns × 128 B text, closed loop: CPU µs per round trip",
+	"q": "(q) idle wss over HTTP/1.1: proxy RSS KiB per WebSocket",
+	"r": "(r) idle wss over HTTP/2 (RFC 8441), 100 WebSockets per connection: proxy RSS KiB per WebSocket",
 }
+
+// idleCase says whether case c holds idle WebSockets and is judged by
+// memory per WebSocket, not CPU.
+func idleCase(c string) bool { return c == "d" || c == "q" || c == "r" }
 
 // primary is the number a case is judged by, and whether more is better.
 func primary(c string, s Summary) (float64, bool) {
-	switch c {
-	case "b":
+	switch {
+	case c == "b":
 		return s.MBPerCPUSec, true
-	case "d":
+	case idleCase(c):
 		return s.KiBPerConn, false
 	default:
 		return s.CPUPerOp, false
@@ -167,10 +173,10 @@ func (r *runner) report(started time.Time, machine string, runs []Result) error 
 			continue
 		}
 		cpu, kib, p99d := "—", "—", ""
-		if s.Target != "direct" && s.Case != "d" {
+		if s.Target != "direct" && !idleCase(s.Case) {
 			cpu = fmt.Sprintf("%.1f", s.CPUPerOp)
 		}
-		if s.Case == "d" {
+		if idleCase(s.Case) {
 			kib = fmt.Sprintf("%.1f (%d conns)", s.KiBPerConn, int(s.IdleConns))
 		}
 		if s.P99OverDir != 0 {
@@ -185,7 +191,7 @@ func (r *runner) report(started time.Time, machine string, runs []Result) error 
 			vsN += " (tuned " + ratioCell(s.VsNginxTune) + ")"
 		}
 		lat := func(v float64) string {
-			if s.Case == "d" {
+			if idleCase(s.Case) {
 				return ""
 			}
 			return fmt.Sprintf("%.0f", v)
@@ -197,11 +203,11 @@ func (r *runner) report(started time.Time, machine string, runs []Result) error 
 				mbs += fmt.Sprintf(" (%.0f per core)", s.MBPerCPUSec)
 			}
 		}
-		if s.Case == "d" {
+		if idleCase(s.Case) {
 			ops = ""
 		}
 		util := fmt.Sprintf("%.0f%%", 100*s.Core1Util)
-		if s.Case == "d" {
+		if idleCase(s.Case) {
 			util = ""
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
@@ -216,7 +222,7 @@ func (r *runner) report(started time.Time, machine string, runs []Result) error 
 		b.WriteString(caseTitles[c])
 	}
 	b.WriteString(".\nCPU is utime+stime of the proxy process (all threads) from /proc/PID/stat over the measured window; for loopback traffic it includes the kernel's work on the packets the proxy sends")
-	b.WriteString(".\nRatios compare the case's deciding number (for b MB/s per proxy core, i.e. MB echoed per second of proxy CPU time; KiB for d; CPU µs per op otherwise) with the peer's; ")
+	b.WriteString(".\nRatios compare the case's deciding number (for b MB/s per proxy core, i.e. MB echoed per second of proxy CPU time; KiB for d, q and r; CPU µs per op otherwise) with the peer's; ")
 	b.WriteString("\"load core\" is the load generator's and echo backend's CPU use of core 1 during the window (near 100 % means core 1, not the proxy, set the pace).\n")
 	b.WriteString(targetLines(byKey))
 	b.WriteString("\n")
