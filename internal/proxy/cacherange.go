@@ -133,9 +133,7 @@ func (cr *cacheRange) length() int64 {
 // write sends the ranges of the entry's body.
 func (cr *cacheRange) write(w exchange.ResponseWriter, e *cache.Entry) error {
 	if len(cr.rs) == 1 {
-		r := cr.rs[0]
-		_, err := w.WriteFile(e.File, e.BodyOff+r.Start, r.End-r.Start)
-		return err
+		return writeEntryPart(w, e, cr.rs[0])
 	}
 	var buf []byte
 	for _, r := range cr.rs {
@@ -143,7 +141,7 @@ func (cr *cacheRange) write(w exchange.ResponseWriter, e *cache.Entry) error {
 		if _, err := w.Write(buf); err != nil {
 			return err
 		}
-		if _, err := w.WriteFile(e.File, e.BodyOff+r.Start, r.End-r.Start); err != nil {
+		if err := writeEntryPart(w, e, r); err != nil {
 			return err
 		}
 	}
@@ -169,4 +167,15 @@ func (c *clientConn) rangeNotSatisfiable(w exchange.ResponseWriter, plan *snapsh
 	}
 	w.WriteErrorWith(416, cs, extra)
 	return 416
+}
+
+// writeEntryPart sends r of the entry's body: from memory for a small
+// entry, else from its file.
+func writeEntryPart(w exchange.ResponseWriter, e *cache.Entry, r files.Range) error {
+	if e.File == nil {
+		_, err := w.Write(e.Body[r.Start:r.End])
+		return err
+	}
+	_, err := w.WriteFile(e.File, e.BodyOff+r.Start, r.End-r.Start)
+	return err
 }
