@@ -41,17 +41,10 @@ func h2Conn(t *testing.T, addr string) *http2.ClientConn {
 	return cc
 }
 
-// h2WS is a WebSocket over one HTTP/2 stream (RFC 8441): the client's
-// frames go through the request body pipe, the server's come on the
-// response body.
-type h2WS struct {
-	resp *http.Response
-	out  *io.PipeWriter
-	br   *bufio.Reader
-}
-
-// dialWS opens a WebSocket on cc with an extended CONNECT to path.
-func dialWS(t *testing.T, cc *http2.ClientConn, path string) *h2WS {
+// dialWS opens a WebSocket over one HTTP/2 stream of cc (RFC 8441)
+// with an extended CONNECT to path: the client's frames go through the
+// request body pipe, the server's come on the response body.
+func dialWS(t *testing.T, cc *http2.ClientConn, path string) *streamWS {
 	t.Helper()
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("CONNECT", "https://a.test"+path, pr)
@@ -65,45 +58,8 @@ func dialWS(t *testing.T, cc *http2.ClientConn, path string) *h2WS {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("extended CONNECT: status %d %q; want 200", resp.StatusCode, b)
 	}
-	w := &h2WS{resp: resp, out: pw, br: bufio.NewReader(resp.Body)}
 	t.Cleanup(func() { pw.Close(); resp.Body.Close() })
-	return w
-}
-
-// send writes one masked frame.
-func (w *h2WS) send(op ws.Opcode, p []byte) error {
-	h := ws.Header{Fin: true, Opcode: op, Masked: true, MaskKey: [4]byte{1, 2, 3, 4}, Length: uint64(len(p))}
-	b := ws.AppendHeader(nil, h)
-	start := len(b)
-	b = append(b, p...)
-	ws.Mask(b[start:], h.MaskKey, 0)
-	_, err := w.out.Write(b)
-	return err
-}
-
-// recv reads one unmasked frame.
-func (w *h2WS) recv() (ws.Opcode, []byte, error) {
-	var hb [14]byte
-	if _, err := io.ReadFull(w.br, hb[:2]); err != nil {
-		return 0, nil, err
-	}
-	n := 2
-	switch hb[1] & 0x7f {
-	case 126:
-		n = 4
-	case 127:
-		n = 10
-	}
-	if _, err := io.ReadFull(w.br, hb[2:n]); err != nil {
-		return 0, nil, err
-	}
-	h, _, err := ws.ParseHeader(hb[:n])
-	if err != nil {
-		return 0, nil, err
-	}
-	p := make([]byte, h.Length)
-	_, err = io.ReadFull(w.br, p)
-	return h.Opcode, p, err
+	return &streamWS{out: pw, br: bufio.NewReader(resp.Body)}
 }
 
 // h2WSConf is a TLS http2 address proxying /ws/ to back, with
@@ -129,7 +85,7 @@ func TestH2WebSocket(t *testing.T) {
 	cc := h2Conn(t, a)
 
 	const n = 20
-	socks := make([]*h2WS, n)
+	socks := make([]*streamWS, n)
 	for i := range socks {
 		socks[i] = dialWS(t, cc, fmt.Sprintf("/ws/%d", i))
 	}
