@@ -169,7 +169,7 @@ func (sc *serverConn) runStream(st *stream, fields []hpack.HeaderField, truncate
 			w.WriteError(status)
 		}
 	} else {
-		release = sc.h.ServeH2(w, &st.req.Request)
+		release = sc.h.ServeStream(w, &st.req.Request)
 	}
 	sc.mu.Lock()
 	upgraded := st.upgraded

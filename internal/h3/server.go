@@ -241,7 +241,7 @@ func (s *Server) serveHTTP(hw http.ResponseWriter, r *http.Request) {
 			w.WriteError(status)
 		}
 	} else {
-		release = cs.h.ServeH3(w, &st.req.Request)
+		release = cs.h.ServeStream(w, &st.req.Request)
 	}
 	complete := true
 	if !st.upgraded {
