@@ -128,30 +128,11 @@ func TestH2WebSocket(t *testing.T) {
 	if len(rs) != n {
 		t.Fatalf("backend saw %d handshakes; want %d", len(rs), n)
 	}
-	keys := map[string]bool{}
-	for _, r := range rs {
-		k, _ := r.Get("Sec-WebSocket-Key")
-		up, _ := r.Get("Upgrade")
-		if k == "" || keys[k] || up != "websocket" {
-			t.Errorf("backend handshake %q: Upgrade %q, key %q (repeated: %v); want websocket and a fresh key", r.Line, up, k, keys[k])
-		}
-		keys[k] = true
-	}
+	checkHandshakes(t, rs)
 
 	// Close: the client's Close frame reaches the backend, whose Close
 	// comes back, and the stream ends.
-	s := socks[0]
-	if err := s.send(ws.OpClose, []byte{0x03, 0xe8}); err != nil {
-		t.Fatal(err)
-	}
-	op, p, err := s.recv()
-	if err != nil || op != ws.OpClose || len(p) < 2 || int(p[0])<<8|int(p[1]) != 1000 {
-		t.Fatalf("after Close: got %v %v %v; want Close 1000", op, p, err)
-	}
-	s.out.Close()
-	if _, err := s.br.ReadByte(); err != io.EOF {
-		t.Errorf("after the closing handshake: read %v; want EOF (END_STREAM)", err)
-	}
+	socks[0].closeNormally(t, "END_STREAM")
 }
 
 // TestH2WebSocketReload: a reload that leaves the WebSocket's route as it

@@ -146,14 +146,7 @@ func TestH3(t *testing.T) {
 	for _, s := range socks {
 		s.echo(t, "before")
 	}
-	keys := map[string]bool{}
-	for _, r := range wsBack.Requests() {
-		k, _ := r.Get("Sec-WebSocket-Key")
-		if k == "" || keys[k] {
-			t.Errorf("backend handshake key %q; want a fresh one each", k)
-		}
-		keys[k] = true
-	}
+	checkHandshakes(t, wsBack.Requests())
 
 	// A reload that leaves /ws/ alone keeps the tunnels.
 	ts.write(h3Conf(t, a, wsBack.Addr, back.Addr, " keepalive_timeout 70s;"))
@@ -165,18 +158,7 @@ func TestH3(t *testing.T) {
 	}
 	dialH3WS(t, cc, "/ws/3").echo(t, "new")
 
-	s := socks[0]
-	if err := s.send(ws.OpClose, []byte{0x03, 0xe8}); err != nil {
-		t.Fatal(err)
-	}
-	op, p, err := s.recv()
-	if err != nil || op != ws.OpClose || len(p) < 2 || int(p[0])<<8|int(p[1]) != 1000 {
-		t.Fatalf("after Close: %v %v %v; want Close 1000", op, p, err)
-	}
-	s.out.Close()
-	if _, err := s.br.ReadByte(); err != io.EOF {
-		t.Errorf("after the closing handshake: %v; want EOF (FIN)", err)
-	}
+	socks[0].closeNormally(t, "FIN")
 }
 
 // TestH3Shutdown: a graceful stop sends Close 1001 on a WebSocket over

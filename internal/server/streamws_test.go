@@ -5,6 +5,7 @@ import (
 	"io"
 	"testing"
 
+	"wsgate/internal/proxytest"
 	"wsgate/internal/ws"
 )
 
@@ -60,5 +61,39 @@ func (w *streamWS) echo(t *testing.T, msg string) {
 	}
 	if op, p, err := w.recv(); err != nil || op != ws.OpText || string(p) != msg {
 		t.Fatalf("echo: %v %q %v; want text %q", op, p, err, msg)
+	}
+}
+
+// closeNormally runs the closing handshake from the client: its Close
+// 1000 reaches the backend, whose Close 1000 comes back, and once the
+// client ends its half the stream ends (end names how: END_STREAM, FIN).
+func (w *streamWS) closeNormally(t *testing.T, end string) {
+	t.Helper()
+	if err := w.send(ws.OpClose, []byte{0x03, 0xe8}); err != nil {
+		t.Fatal(err)
+	}
+	op, p, err := w.recv()
+	if err != nil || op != ws.OpClose || len(p) < 2 || int(p[0])<<8|int(p[1]) != 1000 {
+		t.Fatalf("after Close: got %v %v %v; want Close 1000", op, p, err)
+	}
+	w.out.Close()
+	if _, err := w.br.ReadByte(); err != io.EOF {
+		t.Errorf("after the closing handshake: read %v; want EOF (%s)", err, end)
+	}
+}
+
+// checkHandshakes wants each handshake the backend saw to be an
+// HTTP/1.1 Upgrade to websocket with a fresh Sec-WebSocket-Key: an
+// extended CONNECT has no key of its own (RFC 8441 section 5).
+func checkHandshakes(t *testing.T, rs []proxytest.Request) {
+	t.Helper()
+	keys := map[string]bool{}
+	for _, r := range rs {
+		k, _ := r.Get("Sec-WebSocket-Key")
+		up, _ := r.Get("Upgrade")
+		if k == "" || keys[k] || up != "websocket" {
+			t.Errorf("backend handshake %q: Upgrade %q, key %q (repeated: %v); want websocket and a fresh key", r.Line, up, k, keys[k])
+		}
+		keys[k] = true
 	}
 }
