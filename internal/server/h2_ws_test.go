@@ -3,7 +3,6 @@ package server
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -264,25 +263,8 @@ func TestH2Shutdown(t *testing.T) {
 	ts := start(t, h2WSConf(t, a, back.Addr, "60s"), Options{})
 	cc := h2Conn(t, a)
 	s := dialWS(t, cc, "/ws/x")
-	if err := s.send(ws.OpText, []byte("hi")); err != nil {
-		t.Fatal(err)
-	}
-	if _, p, err := s.recv(); err != nil || string(p) != "hi" {
-		t.Fatalf("echo: %q %v", p, err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		done <- ts.s.Shutdown(ctx)
-	}()
-	op, p, err := s.recv()
-	if err != nil || op != ws.OpClose || len(p) < 2 || int(p[0])<<8|int(p[1]) != 1001 {
-		t.Fatalf("at shutdown: got %v %v %v; want Close 1001", op, p, err)
-	}
-	s.send(ws.OpClose, p[:2])
-	s.out.Close()
-	if err := <-done; err != nil {
+	s.echo(t, "hi")
+	if err := <-s.answerShutdown(t, ts.s); err != nil {
 		t.Errorf("Shutdown: %v; want a clean stop", err)
 	}
 	// GOAWAY: the client's connection takes no new requests.

@@ -173,18 +173,7 @@ func TestH3Shutdown(t *testing.T) {
 	cc := h3Dial(t, a)
 	s := dialH3WS(t, cc, "/ws/x")
 	s.echo(t, "hi")
-	done := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		done <- ts.s.Shutdown(ctx)
-	}()
-	op, p, err := s.recv()
-	if err != nil || op != ws.OpClose || len(p) < 2 || int(p[0])<<8|int(p[1]) != 1001 {
-		t.Fatalf("at shutdown: %v %v %v; want Close 1001", op, p, err)
-	}
-	s.send(ws.OpClose, p[:2])
-	s.out.Close()
+	done := s.answerShutdown(t, ts.s)
 	select {
 	case err := <-done:
 		if err != nil {

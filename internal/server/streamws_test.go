@@ -2,8 +2,10 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"testing"
+	"time"
 
 	"wsgate/internal/proxytest"
 	"wsgate/internal/ws"
@@ -96,4 +98,24 @@ func checkHandshakes(t *testing.T, rs []proxytest.Request) {
 		}
 		keys[k] = true
 	}
+}
+
+// answerShutdown starts a graceful stop of srv, wants Close 1001 on w
+// (at a frame boundary), answers it and ends the client's half; the
+// channel gets what Shutdown returned.
+func (w *streamWS) answerShutdown(t *testing.T, srv *Server) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		done <- srv.Shutdown(ctx)
+	}()
+	op, p, err := w.recv()
+	if err != nil || op != ws.OpClose || len(p) < 2 || int(p[0])<<8|int(p[1]) != 1001 {
+		t.Fatalf("at shutdown: got %v %v %v; want Close 1001", op, p, err)
+	}
+	w.send(ws.OpClose, p[:2])
+	w.out.Close()
+	return done
 }
