@@ -48,3 +48,18 @@ type Handler interface {
 	// reject with status (400, 414, 494 ...), through error_page.
 	ServeHeadError(w exchange.ResponseWriter, req *exchange.Request, status int) (release func())
 }
+
+// Serve hands a stream's request to h: ServeStream, or ServeHeadError
+// for a head error (status not 0), answered with nginx's page for status
+// when the handler neither answered nor took the stream over (an
+// upgraded stream has its head written).
+func Serve(h Handler, w exchange.ResponseWriter, req *exchange.Request, status int) (release func()) {
+	if status == 0 {
+		return h.ServeStream(w, req)
+	}
+	release = h.ServeHeadError(w, req, status)
+	if !w.Written() {
+		w.WriteError(status)
+	}
+	return release
+}

@@ -162,15 +162,7 @@ func (sc *serverConn) runStream(st *stream, fields []hpack.HeaderField, truncate
 	w := &st.w
 	w.reset(&st.req.Request, sc.cfg.Limits)
 	st.setDeadline(time.Time{}, false)
-	var release func()
-	if status != 0 {
-		release = sc.h.ServeHeadError(w, &st.req.Request, status)
-		if !w.WroteHeader() && !st.upgraded {
-			w.WriteError(status)
-		}
-	} else {
-		release = sc.h.ServeStream(w, &st.req.Request)
-	}
+	release := framed.Serve(sc.h, w, &st.req.Request, status)
 	sc.mu.Lock()
 	upgraded := st.upgraded
 	sc.mu.Unlock()

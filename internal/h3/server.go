@@ -11,6 +11,8 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
+
+	"wsgate/internal/framed"
 )
 
 // Server serves HTTP/3 on one UDP socket. Its configuration, TLS
@@ -234,15 +236,7 @@ func (s *Server) serveHTTP(hw http.ResponseWriter, r *http.Request) {
 	}
 	w := &st.w
 	w.reset(&st.req.Request, cs.cfg.Limits)
-	var release func()
-	if status != 0 {
-		release = cs.h.ServeHeadError(w, &st.req.Request, status)
-		if !w.WroteHeader() && !st.upgraded {
-			w.WriteError(status)
-		}
-	} else {
-		release = cs.h.ServeStream(w, &st.req.Request)
-	}
+	release := framed.Serve(cs.h, w, &st.req.Request, status)
 	complete := true
 	if !st.upgraded {
 		complete = w.finish()
