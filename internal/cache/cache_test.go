@@ -64,9 +64,7 @@ func TestZone(t *testing.T) {
 	if l.Status != Hit || l.Entry.Meta.BodyLen != 5 || string(l.Entry.Meta.Headers[0].Value) != "text/plain" {
 		t.Fatalf("fresh: %v %+v; want a hit", l.Status, l.Entry)
 	}
-	body := make([]byte, 5)
-	l.Entry.File.ReadAt(body, l.Entry.BodyOff)
-	if string(body) != "hello" {
+	if body := entryBody(l.Entry); string(body) != "hello" {
 		t.Errorf("body %q; want hello", body)
 	}
 	l.Entry.Close()
@@ -263,8 +261,7 @@ func TestVaryReplaces(t *testing.T) {
 					t.Fatalf("request %d: %v; want %v", i, l.Status, r.want)
 				}
 				if l.Entry != nil {
-					b := make([]byte, l.Entry.Meta.BodyLen)
-					l.Entry.File.ReadAt(b, l.Entry.BodyOff)
+					b := entryBody(l.Entry)
 					l.Entry.Close()
 					if string(b) != r.found {
 						t.Errorf("request %d: found %q; want %q", i, b, r.found)
@@ -332,4 +329,14 @@ func TestStoreError(t *testing.T) {
 		}
 		l.Fill.Release()
 	}
+}
+
+// entryBody is e's body, from memory or its file.
+func entryBody(e *Entry) []byte {
+	if e.File == nil {
+		return e.Body
+	}
+	body := make([]byte, e.Meta.BodyLen)
+	e.File.ReadAt(body, e.BodyOff)
+	return body
 }

@@ -118,41 +118,62 @@ func readMeta(f *os.File) (*Meta, int64, error) {
 	if _, err := io.ReadFull(f, fixed[:]); err != nil {
 		return nil, 0, errFormat
 	}
-	be := binary.BigEndian
-	if string(fixed[:8]) != magic || be.Uint32(fixed[8:]) != formatVersion {
-		return nil, 0, errFormat
+	hl, err := headerLen(fixed[:])
+	if err != nil {
+		return nil, 0, err
 	}
-	hl := int64(be.Uint32(fixed[12:]))
-	if hl < fixedLen || hl > maxHeader {
-		return nil, 0, errFormat
-	}
-	rest := make([]byte, hl-fixedLen)
-	if _, err := io.ReadFull(f, rest); err != nil {
+	b := make([]byte, hl)
+	copy(b, fixed[:])
+	if _, err := io.ReadFull(f, b[fixedLen:]); err != nil {
 		return nil, 0, errFormat
 	}
 	m := &Meta{}
+	if err := m.decode(b); err != nil {
+		return nil, 0, err
+	}
+	return m, hl, nil
+}
+
+// headerLen checks the start of a header (at least fixedLen bytes) and
+// returns the header's length.
+func headerLen(b []byte) (int64, error) {
+	be := binary.BigEndian
+	if string(b[:8]) != magic || be.Uint32(b[8:]) != formatVersion {
+		return 0, errFormat
+	}
+	hl := int64(be.Uint32(b[12:]))
+	if hl < fixedLen || hl > maxHeader {
+		return 0, errFormat
+	}
+	return hl, nil
+}
+
+// decode fills m from b, a whole header; m's byte slices are parts of b.
+func (m *Meta) decode(b []byte) error {
+	be := binary.BigEndian
 	o := 16
 	vals := []*int64{&m.Valid, &m.Updating, &m.Error, &m.Date, &m.LastModified, &m.BodyLen}
 	for _, p := range vals {
-		*p = int64(be.Uint64(fixed[o:]))
+		*p = int64(be.Uint64(b[o:]))
 		o += 8
 	}
-	m.Status = int(be.Uint16(fixed[o:]))
-	copy(m.Variant[:], fixed[o+2:])
+	m.Status = int(be.Uint16(b[o:]))
+	copy(m.Variant[:], b[o+2:])
+	rest := b[fixedLen:]
 	r := reader{b: rest}
 	m.Key, m.ETag, m.Vary, m.StatusLine = r.bytes(), r.bytes(), r.bytes(), r.bytes()
 	n := r.uvarint()
 	if n > uint64(len(rest)) {
-		return nil, 0, errFormat
+		return errFormat
 	}
 	m.Headers = make([]Header, 0, n)
 	for i := uint64(0); i < n && !r.bad; i++ {
 		m.Headers = append(m.Headers, Header{Name: r.bytes(), Value: r.bytes()})
 	}
 	if r.bad || m.BodyLen < 0 {
-		return nil, 0, errFormat
+		return errFormat
 	}
-	return m, hl, nil
+	return nil
 }
 
 // reader decodes the variable part of a header; bad is set on
@@ -187,14 +208,24 @@ func (r *reader) bytes() []byte {
 // (ngx_create_hashed_filename: each level takes that many hex digits
 // from the end of the name, the last first).
 func path(dir string, levels []int, k Key) string {
-	name := k.Hex()
-	parts := make([]string, 0, len(levels)+2)
-	parts = append(parts, dir)
+	return string(appendPath(nil, dir, levels, k))
+}
+
+// appendPath appends path's result to b.
+func appendPath(b []byte, dir string, levels []int, k Key) []byte {
+	var name [32]byte
+	hex.Encode(name[:], k[:])
+	if dir != "" {
+		b = append(b, filepath.Clean(dir)...)
+		if b[len(b)-1] != filepath.Separator {
+			b = append(b, filepath.Separator)
+		}
+	}
 	end := len(name)
 	for _, l := range levels {
-		parts = append(parts, name[end-l:end])
+		b = append(b, name[end-l:end]...)
+		b = append(b, filepath.Separator)
 		end -= l
 	}
-	parts = append(parts, name)
-	return filepath.Join(parts...)
+	return append(b, name[:]...)
 }

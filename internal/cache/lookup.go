@@ -28,12 +28,17 @@ var statusText = [...]string{"", "MISS", "BYPASS", "EXPIRED", "STALE", "UPDATING
 
 func (s Status) String() string { return statusText[s] }
 
-// Entry is an open entry: its file, header and where its body starts.
+// Entry is an open entry: its file, header and where its body starts,
+// or, for a small entry, its body in memory (Body; File is nil).
 type Entry struct {
 	File    *os.File
 	Meta    *Meta
 	BodyOff int64
-	key     Key
+	// Body is the body of an entry kept in memory (see small.go); it is
+	// shared and must not be modified.
+	Body []byte
+	key  Key
+	meta Meta // Meta's storage for a small entry
 }
 
 // Close closes the entry's file.
@@ -250,6 +255,9 @@ func (z *Zone) wait(k Key, deadline time.Time) bool {
 
 // open opens k's file and reads its header.
 func (z *Zone) open(k Key) (*Entry, error) {
+	if e, done, err := z.openSmall(k); done {
+		return e, err
+	}
 	f, err := os.Open(z.path(k))
 	if err != nil {
 		return nil, err

@@ -27,8 +27,9 @@ type Cache struct {
 }
 
 type cachedFile struct {
-	id   fileID
-	data []byte
+	id     fileID
+	data   []byte
+	parsed any // ReadSmall's parse of data
 }
 
 // fileID is what statx(2) says of a file that makes two looks at a path
@@ -57,13 +58,61 @@ func NewCache() *Cache { return &Cache{m: map[string]*cachedFile{}} }
 // get returns the contents kept for the path name when they are those of
 // the file id.
 func (c *Cache) get(name []byte, id fileID) ([]byte, bool) {
+	e := c.entry(name, id)
+	if e == nil {
+		return nil, false
+	}
+	return e.data, true
+}
+
+func (c *Cache) entry(name []byte, id fileID) *cachedFile {
 	c.mu.RLock()
 	e := c.m[string(name)]
 	c.mu.RUnlock()
 	if e == nil || e.id != id {
-		return nil, false
+		return nil
 	}
-	return e.data, true
+	return e
+}
+
+// ReadSmall is the Cache for files other than a location's root (the
+// files of proxy_cache): the contents of the regular file at name, a path
+// followed by a NUL byte, when it has at most cacheMaxFile bytes, with
+// parse's result for them. They come from c when the file there is the
+// one kept, unchanged (one statx(2)); else the file is read, parsed and,
+// unless parse returns nil or the file changed within racyWindow, kept.
+// The contents and the parse are shared: callers must not modify them.
+// ok is false when the caller must open the file itself (larger, not a
+// regular file, changed while read, or no statx(2) on this platform);
+// err is the error when the file is missing or cannot be opened.
+func (c *Cache) ReadSmall(name []byte, parse func(data []byte) any) (data []byte, parsed any, ok bool, err error) {
+	id, fill, missing := statPath(name)
+	if missing != nil {
+		return nil, nil, false, missing
+	}
+	if !fill || id.size > cacheMaxFile {
+		return nil, nil, false, nil
+	}
+	if e := c.entry(name, id); e != nil && e.parsed != nil {
+		return e.data, e.parsed, true, nil
+	}
+	fh, err := openPath(name, false)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	defer fh.close()
+	if fh.id != id {
+		return nil, nil, false, nil
+	}
+	data = make([]byte, fh.size)
+	if err := fh.readAt(data, 0); err != nil {
+		return nil, nil, false, nil
+	}
+	parsed = parse(data)
+	if parsed != nil && cacheable(id, now()) {
+		c.putParsed(name, id, data, parsed)
+	}
+	return data, parsed, true, nil
 }
 
 // cacheable reports whether a file with id may be kept now.
@@ -73,7 +122,9 @@ func cacheable(id fileID, now time.Time) bool {
 
 // put keeps data, the contents of the file id at the path name, making
 // room by dropping other entries.
-func (c *Cache) put(name []byte, id fileID, data []byte) {
+func (c *Cache) put(name []byte, id fileID, data []byte) { c.putParsed(name, id, data, nil) }
+
+func (c *Cache) putParsed(name []byte, id fileID, data []byte, parsed any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old := c.m[string(name)]; old != nil {
@@ -87,6 +138,6 @@ func (c *Cache) put(name []byte, id fileID, data []byte) {
 		c.bytes -= int64(len(e.data))
 		delete(c.m, k)
 	}
-	c.m[string(name)] = &cachedFile{id: id, data: data}
+	c.m[string(name)] = &cachedFile{id: id, data: data, parsed: parsed}
 	c.bytes += int64(len(data))
 }

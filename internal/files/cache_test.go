@@ -1,6 +1,8 @@
 package files
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -206,5 +208,75 @@ func TestCacheSameAnswers(t *testing.T) {
 				t.Errorf("%s: with the cache got\n%s\nwant\n%s", rq.desc, got, want)
 			}
 		}
+	}
+}
+
+// TestReadSmall: ReadSmall answers from memory, with the kept parse,
+// only while the file is the one kept, unchanged; a file parse refuses,
+// a large one and a missing one are not kept.
+func TestReadSmall(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the cache is used on Linux only")
+	}
+	later := time.Now().Add(time.Hour)
+	clk := func() time.Time { return later }
+	clock.Store(&clk)
+	t.Cleanup(func() { clock.Store(nil) })
+	dir := t.TempDir()
+	name := filepath.Join(dir, "e")
+	key := []byte(name + "\x00")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(name, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parses := 0
+	parse := func(data []byte) any {
+		parses++
+		if string(data) == "bad" {
+			return nil
+		}
+		return "parsed " + string(data)
+	}
+	c := NewCache()
+	write("one")
+	fi, _ := os.Stat(name)
+	tests := []struct {
+		desc   string
+		change func()
+		want   string // data and parse, "" for !ok
+		parses int    // parse calls so far
+	}{
+		{"first read", func() {}, "one/parsed one", 1},
+		{"kept", func() {}, "one/parsed one", 1},
+		{"written in place, mtime put back", func() {
+			write("two")
+			os.Chtimes(name, fi.ModTime(), fi.ModTime())
+		}, "two/parsed two", 2},
+		{"kept again", func() {}, "two/parsed two", 2},
+		{"renamed over", func() {
+			tmp := filepath.Join(dir, "tmp")
+			os.WriteFile(tmp, []byte("333"), 0o644)
+			os.Rename(tmp, name)
+		}, "333/parsed 333", 3},
+		{"refused by parse, not kept", func() { write("bad") }, "bad/<nil>", 4},
+		{"refused again", func() {}, "bad/<nil>", 5},
+		{"large", func() { write(strings.Repeat("b", cacheMaxFile+1)) }, "", 5},
+	}
+	for _, tt := range tests {
+		tt.change()
+		data, parsed, ok, err := c.ReadSmall(key, parse)
+		got := ""
+		if ok {
+			got = string(data) + "/" + fmt.Sprint(parsed)
+		}
+		if err != nil || got != tt.want || parses != tt.parses {
+			t.Errorf("%s: got %q, %d parses, %v; want %q, %d parses", tt.desc, got, parses, err, tt.want, tt.parses)
+		}
+	}
+	os.Remove(name)
+	if _, _, ok, err := c.ReadSmall(key, parse); ok || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("removed: ok %v, err %v; want a not-exist error", ok, err)
 	}
 }

@@ -3,10 +3,13 @@ package proxy_test
 import (
 	"bufio"
 	"bytes"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 
 	"wsgate/internal/proxytest"
 )
@@ -73,6 +76,11 @@ func BenchmarkGateFile(b *testing.B) {
 // addr, each answered with a head and a body of bodyLen bytes, after 100
 // to warm the connection and the server's pools up.
 func benchGets(b *testing.B, addr, path string, bodyLen int) {
+	benchGetsAfter(b, addr, path, bodyLen, func() {})
+}
+
+// benchGetsAfter is benchGets with warm called after the warm-up GETs.
+func benchGetsAfter(b *testing.B, addr, path string, bodyLen int, warm func()) {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		b.Fatal(err)
@@ -100,9 +108,43 @@ func benchGets(b *testing.B, addr, path string, bodyLen int) {
 	for range 100 {
 		get()
 	}
+	warm()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
 		get()
+	}
+}
+
+// BenchmarkGateCacheHit is one keep-alive GET answered from proxy_cache
+// (the bench suite's case k): 1 KiB, and 1 MiB (case l). The entry is
+// stored first, then the loop waits until its file is older than the
+// small-entry memory's racy window, so that every request is the hit a
+// long-lived entry gets.
+func BenchmarkGateCacheHit(b *testing.B) {
+	for _, size := range []int{1 << 10, 1 << 20} {
+		b.Run(strconv.Itoa(size>>10)+"k", func(b *testing.B) {
+			body := bytes.Repeat([]byte("x"), size)
+			be := proxytest.NewFixed(b, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: "+
+				strconv.Itoa(size)+"\r\n\r\n"+string(body)).Addr
+			dir := b.TempDir()
+			addr := startBenchGate(b, `
+proxy_cache_path `+dir+` levels=1:2 keys_zone=bench_cache:1m;
+server { listen {{listen}}; keepalive_requests 100000000;
+    location / { proxy_pass http://{{b}}; proxy_cache bench_cache; proxy_cache_valid 200 1d; } }`, be)
+			benchGetsAfter(b, addr, "/c", size, func() {
+				var stored time.Time
+				filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+					if fi, err := d.Info(); err == nil && fi.Mode().IsRegular() {
+						stored = fi.ModTime()
+					}
+					return nil
+				})
+				if stored.IsZero() {
+					b.Fatal("the response was not stored")
+				}
+				time.Sleep(time.Until(stored.Add(2100 * time.Millisecond)))
+			})
+		})
 	}
 }

@@ -76,7 +76,8 @@ func (c *clientConn) cacheStart(w exchange.ResponseWriter, req *exchange.Request
 	}
 	cs := &c.cs
 	cs.plan, cs.zone = cp, z
-	cs.key = cp.Key.Append(nil, c.vc)
+	c.cacheKey = cp.Key.Append(c.cacheKey[:0], c.vc)
+	cs.key = c.cacheKey
 	cs.getForHead = req.IsHEAD() && cp.ConvertHead
 	if c.predicate(cp.Bypass) {
 		c.vc.CacheStatus = cache.Bypass.String()
@@ -288,11 +289,11 @@ func (c *clientConn) serveEntry(w exchange.ResponseWriter, req *exchange.Request
 func (c *clientConn) sendEntry(w exchange.ResponseWriter, req *exchange.Request, plan *snapshot.Loc, e *cache.Entry, st cache.Status) int {
 	c.vc.CacheStatus = st.String()
 	m := e.Meta
-	hl := make(respHeaders, len(m.Headers))
-	for i, h := range m.Headers {
-		hl[i] = http1.Header{Name: h.Name, Value: h.Value}
+	hl := c.cacheHL[:0]
+	for _, h := range m.Headers {
+		hl = append(hl, http1.Header{Name: h.Name, Value: h.Value})
 	}
-	c.respHL = hl
+	c.cacheHL, c.respHL = hl, hl
 	c.up = snapshot.UpstreamResponse{Status: m.Status, StatusLine: m.StatusLine, Headers: &c.respHL}
 	c.headAt = time.Now()
 	c.plan = plan
@@ -303,7 +304,12 @@ func (c *clientConn) sendEntry(w exchange.ResponseWriter, req *exchange.Request,
 	err := w.WriteComposedHeader(c.up.Status, n, c.composeFn)
 	c.plan = nil
 	if err == nil && n > 0 && !req.IsHEAD() {
-		_, err = w.WriteFile(e.File, e.BodyOff, m.BodyLen)
+		if e.File == nil {
+			// A small entry kept in memory (internal/cache's small.go).
+			_, err = w.Write(e.Body)
+		} else {
+			_, err = w.WriteFile(e.File, e.BodyOff, m.BodyLen)
+		}
 	}
 	if err != nil {
 		w.Abort()
@@ -320,6 +326,9 @@ func (c *clientConn) sendEntry(w exchange.ResponseWriter, req *exchange.Request,
 // becomes a 304 without Content-Type, and it reports true (no body).
 // If-Match and If-Unmodified-Since that fail are left alone.
 func (c *clientConn) notModified(req *exchange.Request, plan *snapshot.Loc) bool {
+	if req.Header("If-None-Match") == nil && req.Header("If-Modified-Since") == nil {
+		return false
+	}
 	var etag []byte
 	lm := int64(-1)
 	for _, h := range c.respHL {

@@ -82,8 +82,12 @@ type clientConn struct {
 	tunneled bool
 	// respScratch is AppendResponse's room (snapshot.ClientResponse.Scratch).
 	respScratch []byte
-	// cs is the request's use of its location's proxy_cache.
-	cs cacheState
+	// cs is the request's use of its location's proxy_cache; cacheKey
+	// and cacheHL are the room of its key and of a cached response's
+	// header lines, kept between requests.
+	cs       cacheState
+	cacheKey []byte
+	cacheHL  respHeaders
 	// unanswered is an error status left to the pipeline (writeError,
 	// proxy_intercept_errors); 0 when the proxy answered.
 	unanswered int
