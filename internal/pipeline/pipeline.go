@@ -378,6 +378,17 @@ func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 	if !ok {
 		return loc, res, search
 	}
+	// A limit_except block with a proxy_pass of its own is the
+	// configuration of the methods it limits from here on, its access
+	// rules and content handler included, as nginx's find-config makes
+	// it r->loc_conf (ngx_http_update_location_config). Such a location
+	// has no rewrite module directives, so the rewrite phase above was
+	// the location's either way.
+	if lc := loc.LimitContent; lc != nil && loc.Limit.Applies(r.Method) {
+		loc = lc
+		pc.loc = loc
+		pc.headerFilter(w, loc)
+	}
 	// The end of the rewrite phase: headers-more's input commands.
 	if loc.Input != nil {
 		pc.inputHeaders(r, loc.Input)
