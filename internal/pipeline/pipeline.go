@@ -389,6 +389,14 @@ func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 		pc.loc = loc
 		pc.headerFilter(w, loc)
 	}
+	if pc.rw.IfProxied && loc.Content == snapshot.ContentFiles {
+		// An if block with a proxy_pass matched, then a later one
+		// without: nginx's proxy handler runs with a configuration that
+		// has no upstream and fails the request (an alert since 1.3.10,
+		// a crash before).
+		pc.p.Log.Error("no upstream configuration", "client", pc.c.RemoteAddr, "uri", pc.vc.URI)
+		return loc, exchange.Result{Error: 500}, false
+	}
 	// The end of the rewrite phase: headers-more's input commands.
 	if loc.Input != nil {
 		pc.inputHeaders(r, loc.Input)
