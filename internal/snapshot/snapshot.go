@@ -55,8 +55,9 @@ type Snapshot struct {
 	LogFormats map[string]*vars.Template
 	Upstreams  *upstream.Set
 	// Locs holds, for every effective configuration a request can end up
-	// with (each location's and each server's own), what was compiled for
-	// it. Keyed by the pointer route.Match.Conf returns.
+	// with (each location's and each server's own, an if block's, a
+	// limit_except block's with a proxy_pass), what was compiled for it.
+	// Keyed by the pointer route.Match.Conf returns.
 	Locs map[*config.LocConf]*Loc
 	// Keys is the set of route keys of this snapshot: a tunnel whose key is
 	// not in it was opened on a route that a reload removed or changed.
