@@ -44,23 +44,35 @@ type charsetFilter struct {
 	dst      string // the charset directive
 	src      string // source_charset; "" off
 	override bool
-	types    map[string]bool // charset_types, lower-case; "*" any
-	tables   *files.CharsetTables
-	log      *slog.Logger
+	// xaOnly: the location recodes only for a proxied response's
+	// X-Accel-Charset (vars.Ctx.OverrideCharset); otherwise the
+	// response plan labels its responses.
+	xaOnly bool
+	types  map[string]bool // charset_types, lower-case; "*" any
+	tables *files.CharsetTables
+	log    *slog.Logger
 }
 
 // compileCharset returns the location's charset stage, nil when it
 // recodes nothing that another content handler than the file handler
 // sends.
-func compileCharset(f *config.FilesConf, tables *files.CharsetTables, log *slog.Logger) *charsetFilter {
-	if f.Charset == "" || tables.Len() == 0 {
+//
+// xaccel says the location proxies and heeds X-Accel-Charset: with
+// charset_map tables, it gets a stage for that header alone when it has
+// none otherwise.
+func compileCharset(f *config.FilesConf, tables *files.CharsetTables, xaccel bool, log *slog.Logger) *charsetFilter {
+	if tables.Len() == 0 {
 		return nil
 	}
-	recodes := f.SourceCharset != "" && !strings.EqualFold(f.SourceCharset, f.Charset)
-	if !recodes && !f.OverrideCharset {
-		return nil
+	recodes := f.Charset != "" && f.SourceCharset != "" && !strings.EqualFold(f.SourceCharset, f.Charset)
+	xaOnly := false
+	if f.Charset == "" || !recodes && !f.OverrideCharset || files.IsVariableCharset(f.Charset) {
+		if !xaccel {
+			return nil
+		}
+		xaOnly = true
 	}
-	cf := &charsetFilter{dst: f.Charset, src: f.SourceCharset, override: f.OverrideCharset,
+	cf := &charsetFilter{dst: f.Charset, src: f.SourceCharset, override: f.OverrideCharset, xaOnly: xaOnly,
 		types: make(map[string]bool, len(f.CharsetTypes)), tables: tables, log: log}
 	for _, t := range f.CharsetTypes {
 		cf.types[strings.ToLower(t)] = true
@@ -117,7 +129,14 @@ func (s *charsetStage) KeepsLength() bool { return s.single }
 
 // start is the header filter. It edits the Content-Type line of
 // buf[start:] and returns the stage, nil when the body goes unchanged.
-func (s *charsetStage) start(cf *charsetFilter, buf []byte, start, status int, contentLength int64) ([]byte, *charsetStage) {
+//
+// override is the response's X-Accel-Charset (vars.Ctx.OverrideCharset),
+// which, when it names a known charset, is the destination whatever the
+// location's charset says (ngx_http_destination_charset).
+func (s *charsetStage) start(cf *charsetFilter, buf []byte, start, status int, contentLength int64, override string) ([]byte, *charsetStage) {
+	if cf.xaOnly && override == "" {
+		return buf, nil
+	}
 	from, to, vf, vt, ok := lineAt(buf, start, "Content-Type")
 	if !ok || vf == vt {
 		return buf, nil
@@ -127,25 +146,39 @@ func (s *charsetStage) start(cf *charsetFilter, buf []byte, start, status int, c
 	if own != nil && len(own) == 0 {
 		own = nil
 	}
+	dst := cf.dst
 	// ngx_http_destination_charset
-	if own != nil {
+	switch {
+	case override != "":
+		if !cf.known(override) {
+			if cf.log != nil {
+				cf.log.Error("unknown charset \"" + override + "\" to override")
+			}
+			return buf, nil
+		}
+		dst = override
+	case own != nil:
 		if !cf.override {
 			return buf, nil
 		}
-	} else if !cf.types["*"] && !cf.types[strings.ToLower(string(v))] {
+	case !cf.types["*"] && !cf.types[strings.ToLower(string(v))]:
 		return buf, nil
 	}
-	dst := cf.dst
 	// ngx_http_source_charset
 	src := cf.src
 	if own != nil {
 		src = string(own)
 	}
+	// A cached response cut into ranges (the proxy's range filter, which
+	// in nginx runs after this one) comes as multipart/byteranges with
+	// the charset of its parts as a parameter: the parts name the
+	// destination already, the response's own type takes none.
+	multipart := len(typ) >= 20 && asciiEqualFold(typ[:20], "multipart/byteranges")
 	label := func() []byte {
 		var line []byte
 		line = append(line, "Content-Type: "...)
 		line = append(line, typ...)
-		if status != 301 && status != 302 {
+		if status != 301 && status != 302 && !multipart {
 			line = append(line, "; charset="...)
 			line = append(line, dst...)
 		}

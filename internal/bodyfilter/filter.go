@@ -48,7 +48,8 @@ type Options struct {
 // (and no error) when there are none.
 func Compile(lc *config.LocConf, compile CompileFunc, opts Options) (*Filter, error) {
 	gzipOK := lc.Gzip.On || lc.Gzip.Gunzip || lc.Gzip.Static != config.GzipStaticOff
-	cs := compileCharset(&lc.Files, opts.Charsets, opts.Log)
+	xaccel := lc.ProxyPass != nil && lc.Proxy.IgnoreHeaders&config.IgnoreXAccelCharset == 0
+	cs := compileCharset(&lc.Files, opts.Charsets, xaccel, opts.Log)
 	if len(lc.Sub.Pairs) == 0 && !gzipOK && cs == nil {
 		return nil, nil
 	}
@@ -74,7 +75,24 @@ func Compile(lc *config.LocConf, compile CompileFunc, opts Options) (*Filter, er
 // Content-Type of the location's responses with their charset: the
 // proxy's response plan and return then leave it to the stage, which
 // knows the charset the response came with.
-func (f *Filter) LabelsCharset() bool { return f != nil && f.cs != nil }
+func (f *Filter) LabelsCharset() bool { return f != nil && f.cs != nil && !f.cs.xaOnly }
+
+// RecodesXAccelCharset reports whether the charset stage acts only on a
+// proxied response's X-Accel-Charset: the response plan labels the
+// others, and leaves a response with one to the stage.
+func (f *Filter) RecodesXAccelCharset() bool { return f != nil && f.cs != nil && f.cs.xaOnly }
+
+// OverrideType is the Content-Type the charset stage gives a response of
+// type ctype whose X-Accel-Charset is override: the type labeled with
+// it, false when the stage leaves it alone (no stage, an unknown
+// charset, or a Content-Encoding, given as encoded).
+func (f *Filter) OverrideType(ctype []byte, override string, encoded bool) ([]byte, bool) {
+	if f == nil || f.cs == nil || override == "" || len(ctype) == 0 || !f.cs.known(override) || encoded {
+		return nil, false
+	}
+	typ, _ := splitCharset(ctype)
+	return append(append(append([]byte(nil), typ...), "; charset="...), override...), true
+}
 
 // Changes reports whether the 200 of a static file of ctype (the
 // Content-Type value) and length would go through a stage for the bound
@@ -191,7 +209,11 @@ func (b *Bound) Start(buf []byte, start, status int, contentLength int64) ([]byt
 	}
 	if b.f.cs != nil {
 		var cst *charsetStage
-		if buf, cst = b.cs.start(b.f.cs, buf, start, status, contentLength); cst != nil {
+		override := ""
+		if b.vars != nil {
+			override = b.vars.OverrideCharset
+		}
+		if buf, cst = b.cs.start(b.f.cs, buf, start, status, contentLength, override); cst != nil {
 			b.active[b.n] = cst
 			b.n++
 			if !cst.single {

@@ -284,12 +284,25 @@ func setTypes(c *checker, f *frame, d *Directive, _ bool) {
 	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.Files.Types = types })
 }
 
+// isVarName reports whether s is a variable name (letters, digits, "_").
+func isVarName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_') {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // setCharset is the charset directive: "off" or a name, which labels
 // responses and, with source_charset, is what they are recoded into.
 func setCharset(c *checker, f *frame, d *Directive, _ bool) {
 	v := d.Args[0].Text
-	if strings.Contains(v, "$") {
-		c.errorf(d.Args[0].Pos, "variables in \"charset\" are not supported by wsgate")
+	// ngx_http_charset_set_slot: "$name" is a variable, whose value is
+	// each request's charset; any other value is a charset name.
+	if strings.HasPrefix(v, "$") && !isVarName(v[1:]) {
+		c.errorf(d.Args[0].Pos, "\"charset\" takes one variable, as \"$name\", in %q", v)
 		return
 	}
 	if v == "off" {

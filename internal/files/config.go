@@ -187,7 +187,6 @@ func New(c Config, compile CompileFunc) (*Handler, error) {
 		localtime:   c.AutoindexLocaltime,
 		types:       c.Types,
 		defaultType: c.DefaultType,
-		charset:     NewCharset(c.Charset, c.CharsetTypes),
 		recode:      c.Recode,
 		expires:     c.Expires,
 		etag:        c.ETag,
@@ -197,6 +196,9 @@ func New(c Config, compile CompileFunc) (*Handler, error) {
 		cache:       c.Cache,
 	}
 	var err error
+	if h.charset, err = NewCharsetValue(c.Charset, c.CharsetTypes, compile); err != nil {
+		return nil, fmt.Errorf("charset %q: %w", c.Charset, err)
+	}
 	if c.Alias && !c.Regex {
 		h.aliasLen = len(c.Location)
 	}

@@ -225,7 +225,7 @@ func (s *state) aliasRewritten() Result {
 
 // fail is an Error result with the page's charset.
 func (s *state) fail(status int) Result {
-	return Result{Action: Error, Status: status, Charset: s.h.charset.Page(status)}
+	return Result{Action: Error, Status: status, Charset: s.h.charset.Resolve(s.vc).Page(status)}
 }
 
 // tryFiles is ngx_http_try_files_handler: the first argument that names an

@@ -91,7 +91,7 @@ func (s *state) dirRedirect() Result {
 
 // pageCharset is the charset nginx's charset filter adds to a built-in
 // page (text/html is in charset_types unless the list was changed).
-func (s *state) pageCharset() string { return s.h.charset.Page(200) }
+func (s *state) pageCharset() string { return s.h.charset.Resolve(s.vc).Page(200) }
 
 // fileInfo is what the header filters know of the response.
 type fileInfo struct {
@@ -140,7 +140,7 @@ func (s *state) send(b *body) Result {
 		status = 304
 	}
 
-	charset := h.charset.For(status, fi.ctype)
+	charset := h.charset.Resolve(s.vc).For(status, fi.ctype)
 	// The charset filter recodes what takes the charset; to or from
 	// UTF-8 the length is unknown, so nginx drops Content-Length and the
 	// range filter leaves the response whole.

@@ -1,6 +1,10 @@
 package files
 
-import "strings"
+import (
+	"strings"
+
+	"wsgate/internal/vars"
+)
 
 // builtinTypes is nginx's table when no types block is in effect
 // (ngx_http_core_default_types).
@@ -36,12 +40,19 @@ func ContentType(types map[string]string, defaultType, uri string) string {
 // type is in the charset_types list and that names no charset gets
 // "; charset=NAME", except on 301 and 302 (ngx_http_set_charset). The
 // zero value (charset off) adds nothing.
+//
+// A charset given as a variable ("charset $arg_c", nginx's
+// NGX_HTTP_CHARSET_VAR) is taken per request: Resolve gives the Charset
+// of one request, and For answers "" until it is resolved.
 type Charset struct {
 	name  string
 	types map[string]bool
+	// value is the variable of "charset $name", nil for a constant.
+	value Template
 }
 
 // NewCharset compiles the charset and charset_types settings; name "" is off.
+// name is taken literally: NewCharsetValue compiles "charset $name".
 func NewCharset(name string, types []string) Charset {
 	if name == "" {
 		return Charset{}
@@ -53,8 +64,50 @@ func NewCharset(name string, types []string) Charset {
 	return c
 }
 
-// On reports whether a charset is set.
-func (c Charset) On() bool { return c.name != "" }
+// NewCharsetValue is NewCharset with nginx's reading of the value
+// (ngx_http_charset_set_slot): one starting with "$" names a variable,
+// whose value is the charset of each request; any other is a name.
+func NewCharsetValue(name string, types []string, compile CompileFunc) (Charset, error) {
+	if !strings.HasPrefix(name, "$") {
+		return NewCharset(name, types), nil
+	}
+	v, err := compile(name)
+	if err != nil {
+		return Charset{}, err
+	}
+	c := NewCharset(name, types)
+	c.name, c.value = "", v
+	return c, nil
+}
+
+// IsVariableCharset reports whether a charset directive's value names a
+// variable.
+func IsVariableCharset(name string) bool { return strings.HasPrefix(name, "$") }
+
+// On reports whether a charset is set (for a variable, before Resolve:
+// that one may be).
+func (c Charset) On() bool { return c.name != "" || c.value != nil }
+
+// Resolve returns the charset of the request vc describes: c itself for
+// a constant, else the variable's value as a constant Charset (off when
+// the value is empty or holds control bytes, which no header line may;
+// nginx fails the request when the variable is not found, wsgate labels
+// nothing).
+func (c Charset) Resolve(vc *vars.Ctx) Charset {
+	if c.value == nil {
+		return c
+	}
+	v := c.value.Append(nil, vc)
+	if len(v) == 0 {
+		return Charset{}
+	}
+	for _, b := range v {
+		if b < 0x20 || b == 0x7f {
+			return Charset{}
+		}
+	}
+	return Charset{name: string(v), types: c.types}
+}
 
 // For returns the charset a response with this status and Content-Type
 // gets, "" for none. ctype is the whole header value: one that already

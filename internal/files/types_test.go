@@ -1,6 +1,10 @@
 package files
 
-import "testing"
+import (
+	"testing"
+
+	"wsgate/internal/vars"
+)
 
 // TestContentTypeAndCharset pins ngx_http_set_content_type's extension
 // rules and the charset filter's choice.
@@ -74,5 +78,48 @@ func TestParseHTTPTime(t *testing.T) {
 	v := []byte("Tue, 02 Jan 2024 03:04:05 GMT")
 	if n := testing.AllocsPerRun(100, func() { ParseHTTPTime(v) }); n != 0 {
 		t.Errorf("%v allocations reading an IMF-fixdate", n)
+	}
+}
+
+// TestCharsetVariable pins "charset $name": a name is taken literally, a
+// variable per request, and a value that is empty or could break the
+// header line labels nothing.
+func TestCharsetVariable(t *testing.T) {
+	lit, err := NewCharsetValue("koi8-r", DefaultCharsetTypes(), compileFunc(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lit.Resolve(&vars.Ctx{}).For(200, "text/html"); got != "koi8-r" {
+		t.Errorf("literal charset: got %q", got)
+	}
+	cs, err := NewCharsetValue("$arg_c", DefaultCharsetTypes(), compileFunc(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cs.On() {
+		t.Error("charset $arg_c is not on")
+	}
+	if got := cs.For(200, "text/html"); got != "" {
+		t.Errorf("unresolved variable charset labels %q", got)
+	}
+	for _, tc := range []struct {
+		args  string
+		ctype string
+		want  string
+	}{
+		{"c=utf-8", "text/html", "utf-8"},
+		{"c=Windows-1251", "text/plain", "Windows-1251"},
+		{"c=utf-8", "text/css", ""}, // not in charset_types
+		{"c=", "text/html", ""},
+		{"x=1", "text/html", ""}, // not found
+		{"c=a\x01b", "text/html", ""},
+	} {
+		vc := &vars.Ctx{Args: tc.args, HasArgs: true}
+		if got := cs.Resolve(vc).For(200, tc.ctype); got != tc.want {
+			t.Errorf("?%s %s: got %q; want %q", tc.args, tc.ctype, got, tc.want)
+		}
+	}
+	if _, err := NewCharsetValue("$no_such_variable", nil, compileFunc(t)); err == nil {
+		t.Error("an unknown variable was accepted")
 	}
 }

@@ -500,7 +500,7 @@ func (pc *Conn) fail(w exchange.ResponseWriter, status int) exchange.Result {
 	if w.Written() {
 		w.CloseAfter()
 	} else if pc.loc != nil {
-		w.WriteErrorWith(status, pc.loc.Charset.Page(status), nil)
+		w.WriteErrorWith(status, pc.loc.Charset.Resolve(&pc.vc).Page(status), nil)
 	} else {
 		w.WriteError(status)
 	}

@@ -73,7 +73,7 @@ func (pc *Conn) serveReturn(w exchange.ResponseWriter, r *exchange.Request, loc 
 	// ngx_http_set_content_type by $uri's extension, then the charset
 	// filter.
 	ct := files.ContentType(loc.Types, loc.DefaultType, pc.vc.URI)
-	if cs := loc.Charset.For(code, ct); cs != "" {
+	if cs := loc.Charset.Resolve(&pc.vc).For(code, ct); cs != "" {
 		ct += "; charset=" + cs
 	}
 	w.AddHeader("Content-Type", ct)
@@ -104,7 +104,7 @@ func (pc *Conn) redirectOrPage(w exchange.ResponseWriter, r *exchange.Request, l
 // header filter does, with the lines the location's expires and charset
 // add to the page.
 func (pc *Conn) redirectTo(w exchange.ResponseWriter, r *exchange.Request, loc *snapshot.Loc, status int, target []byte) exchange.Result {
-	return pc.redirectWith(w, r, loc, status, target, pc.expiresLines(loc, status), loc.Charset.Page(status))
+	return pc.redirectWith(w, r, loc, status, target, pc.expiresLines(loc, status), loc.Charset.Resolve(&pc.vc).Page(status))
 }
 
 // redirectWith is redirectTo with the page's extra header lines (after

@@ -27,7 +27,7 @@ func (h stubStatus) ServeContent(w exchange.ResponseWriter, r *exchange.Request,
 	pc.buf = text
 	w.AddServerDate()
 	ct := "text/plain"
-	if cs := loc.Charset.For(200, ct); cs != "" {
+	if cs := loc.Charset.Resolve(&pc.vc).For(200, ct); cs != "" {
 		// The charset filter labels text/plain as any other text.
 		ct += "; charset=" + cs
 	}

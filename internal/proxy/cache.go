@@ -298,16 +298,34 @@ func (c *clientConn) sendEntry(w exchange.ResponseWriter, req *exchange.Request,
 	c.headAt = time.Now()
 	c.plan = plan
 	n := m.BodyLen
+	var cr cacheRange
+	if m.Status == 200 && c.preconditionFailed(req, plan) {
+		// nginx closes the connection after it, as after a file's 412.
+		c.plan = nil
+		w.CloseAfter()
+		return c.writeError(w, req, plan, 412)
+	}
 	if m.Status == 200 && c.notModified(req, plan) {
 		n = -1
+	} else if m.Status == 200 {
+		switch c.hitRanges(req, plan, n, &cr) {
+		case 416:
+			c.plan = nil
+			return c.rangeNotSatisfiable(w, plan, n)
+		case 206:
+			n = cr.length()
+		}
 	}
 	err := w.WriteComposedHeader(c.up.Status, n, c.composeFn)
 	c.plan = nil
 	if err == nil && n > 0 && !req.IsHEAD() {
-		if e.File == nil {
+		switch {
+		case cr.rs != nil:
+			err = cr.write(w, e)
+		case e.File == nil:
 			// A small entry kept in memory (internal/cache's small.go).
 			_, err = w.Write(e.Body)
-		} else {
+		default:
 			_, err = w.WriteFile(e.File, e.BodyOff, m.BodyLen)
 		}
 	}
@@ -324,7 +342,7 @@ func (c *clientConn) sendEntry(w exchange.ResponseWriter, req *exchange.Request,
 // disables it only for responses it does not cache): when the client's
 // If-None-Match or If-Modified-Since says its copy is current, c.up
 // becomes a 304 without Content-Type, and it reports true (no body).
-// If-Match and If-Unmodified-Since that fail are left alone.
+// If-Match and If-Unmodified-Since that fail are preconditionFailed's.
 func (c *clientConn) notModified(req *exchange.Request, plan *snapshot.Loc) bool {
 	if req.Header("If-None-Match") == nil && req.Header("If-Modified-Since") == nil {
 		return false
@@ -354,6 +372,27 @@ func (c *clientConn) notModified(req *exchange.Request, plan *snapshot.Loc) bool
 }
 
 var statusNotModified = []byte("304 Not Modified")
+
+// preconditionFailed is the not-modified filter's 412 for the cached 200
+// in c.respHL: an If-Unmodified-Since older than its Last-Modified, or an
+// If-Match that none of its ETag matches (ngx_http_test_if_unmodified,
+// ngx_http_test_if_match).
+func (c *clientConn) preconditionFailed(req *exchange.Request, plan *snapshot.Loc) bool {
+	if req.Header("If-Unmodified-Since") == nil && req.Header("If-Match") == nil {
+		return false
+	}
+	var etag []byte
+	lm := int64(-1)
+	for _, h := range c.respHL {
+		switch {
+		case exchange.EqualFold(h.Name, "ETag"):
+			etag = h.Value
+		case exchange.EqualFold(h.Name, "Last-Modified"):
+			lm = files.ParseHTTPTime(h.Value)
+		}
+	}
+	return files.NotModified(req.Header, etag, lm, plan.Conf.Files.IfModifiedSince) == 412
+}
 
 // cacheIntercepted keeps an error that proxy_intercept_errors answers
 // as the key's answer when resp may be stored and has a lifetime, its

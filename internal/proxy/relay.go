@@ -177,6 +177,7 @@ func (c *clientConn) compose(dst []byte, f exchange.Framing) []byte {
 		cr.Conn = snapshot.ConnKeepAlive
 	}
 	cr.Scratch = c.respScratch
+	c.vc.OverrideCharset = overrideCharset(c.plan, c.up.Headers)
 	dst = c.plan.Response.AppendResponse(dst, &c.up, &cr)
 	c.respScratch = cr.Scratch
 	return dst
@@ -288,4 +289,22 @@ func copyLimited(dst exchange.ResponseWriter, src io.Reader, buf []byte, rate in
 			return err
 		}
 	}
+}
+
+// overrideCharset is ngx_http_upstream_process_charset: the response's
+// X-Accel-Charset, the charset the charset filter recodes it into,
+// unless proxy_ignore_headers names it; "" for none.
+func overrideCharset(plan *snapshot.Loc, hs interface {
+	Len() int
+	At(int) ([]byte, []byte)
+}) string {
+	if hs == nil || plan.Conf.Proxy.IgnoreHeaders&config.IgnoreXAccelCharset != 0 || !plan.Body.RecodesXAccelCharset() && !plan.Body.LabelsCharset() {
+		return ""
+	}
+	for i := 0; i < hs.Len(); i++ {
+		if name, v := hs.At(i); len(v) > 0 && exchange.EqualFold(name, "X-Accel-Charset") {
+			return string(v)
+		}
+	}
+	return ""
 }

@@ -13,7 +13,8 @@ import (
 // TestCharsetRecodeChecks: a location that recodes needs a charset_map
 // between its two charsets (nginx's "no charset_map" at start); proxied
 // and returned responses are recoded as static files are (the body
-// filter's charset stage), also under override_charset.
+// filter's charset stage), also under override_charset. A variable
+// charset only labels: with recoding it is refused.
 func TestCharsetRecodeChecks(t *testing.T) {
 	tests := []struct {
 		name, body, want string
@@ -26,6 +27,10 @@ func TestCharsetRecodeChecks(t *testing.T) {
 		{"returned", `charset_map a b { 41 42; } server { location /r { charset b; source_charset a; return 200 x; } }`, ""},
 		{"override proxied", `charset_map a b { 41 42; } server { location /p { charset b; override_charset on; proxy_pass http://127.0.0.1:9; } }`, ""},
 		{"override without maps", `server { location /p { charset b; override_charset on; proxy_pass http://127.0.0.1:9; } }`, ""},
+		{"variable", `charset_map a b { 41 42; } server { charset $arg_c; location /p { proxy_pass http://127.0.0.1:9; } location /r { return 200 x; } }`, ""},
+		{"unknown variable", `server { charset $no_such_thing; }`, `unknown`},
+		{"variable with source_charset", `charset_map a b { 41 42; } server { charset $arg_c; source_charset a; }`, `a variable in "charset" together with source_charset`},
+		{"variable with override_charset", `charset_map a b { 41 42; } server { location /p { charset $arg_c; override_charset on; proxy_pass http://127.0.0.1:9; } }`, `a variable in "charset" together with source_charset`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

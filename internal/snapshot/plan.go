@@ -120,6 +120,10 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		if !ok {
 			continue
 		}
+		if loc.Charset, err = files.NewCharsetValue(lc.Files.Charset, lc.Files.CharsetTypes, func(raw string) (files.Template, error) { return compile(raw) }); err != nil {
+			errs.Add(lc.Files.CharsetPos, "charset: %v", err)
+			continue
+		}
 		if loc.Headers, err = NewHeaderPlan(lc, compile); err != nil {
 			addErr(loc.pos(), "proxy_set_header", err)
 			continue
@@ -167,7 +171,9 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 		loc.ReadTimeout = lc.ProxyReadTimeout
 		loc.SendTimeout = lc.ProxySendTimeout
 		loc.AbsoluteRedirect, loc.PortInRedirect, loc.ServerNameInRedirect = lc.AbsoluteRedirect, lc.PortInRedirect, lc.ServerNameInRedirect
-		loc.Charset = files.NewCharset(lc.Files.Charset, lc.Files.CharsetTypes)
+		if loc.Body.RecodesXAccelCharset() {
+			loc.Response.LeaveOverriddenCharset()
+		}
 		if loc.Body.LabelsCharset() {
 			// The body filter's charset stage labels and recodes what
 			// the other handlers send, knowing the charset each
@@ -290,6 +296,10 @@ func charsetRecode(lc *config.LocConf, tables *files.CharsetTables, errs *config
 	f := &lc.Files
 	if f.Charset == "" {
 		return nil, true
+	}
+	if files.IsVariableCharset(f.Charset) && (f.SourceCharset != "" || f.OverrideCharset) {
+		errs.Add(f.CharsetPos, "a variable in \"charset\" together with source_charset or override_charset is not supported by wsgate; name the charset")
+		return nil, false
 	}
 	if f.SourceCharset == "" || strings.EqualFold(f.SourceCharset, f.Charset) {
 		return nil, true

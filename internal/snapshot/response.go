@@ -39,6 +39,9 @@ type ResponsePlan struct {
 	// charset is added to a Content-Type that names none (charset
 	// directive, ngx_http_charset_header_filter).
 	charset files.Charset
+	// xaStage: a response with an X-Accel-Charset is the charset
+	// stage's to label (LeaveOverriddenCharset).
+	xaStage bool
 	// expires sets Expires and Cache-Control (ngx_http_headers_filter);
 	// expiresValue is its value with variables, nil without.
 	expires      config.Expires
@@ -74,7 +77,6 @@ func NewResponsePlan(lc *config.LocConf, locPath string, locIsRegex bool, versio
 	p := &ResponsePlan{
 		server:  ServerInfo{Version: version, Tokens: lc.ServerTokens},
 		rewrite: !lc.ProxyRedirectOff,
-		charset: files.NewCharset(lc.Files.Charset, lc.Files.CharsetTypes),
 		expires: lc.Files.Expires,
 
 		absRedirect:    lc.AbsoluteRedirect,
@@ -103,6 +105,9 @@ func NewResponsePlan(lc *config.LocConf, locPath string, locIsRegex bool, versio
 	}
 
 	var err error
+	if p.charset, err = files.NewCharsetValue(lc.Files.Charset, lc.Files.CharsetTypes, func(raw string) (files.Template, error) { return compile(raw) }); err != nil {
+		return nil, fmt.Errorf("charset: %w", err)
+	}
 	if p.cookies, err = newCookiePlan(&lc.ProxyCookies, compile); err != nil {
 		return nil, err
 	}
@@ -145,6 +150,12 @@ func NewResponsePlan(lc *config.LocConf, locPath string, locIsRegex bool, versio
 // LeaveCharset makes the plan leave the Content-Type's charset as the
 // upstream sent it: the body filter's charset stage labels it.
 func (p *ResponsePlan) LeaveCharset() { p.charset = files.Charset{} }
+
+// LeaveOverriddenCharset makes the plan leave the Content-Type of a
+// response with an X-Accel-Charset (EvalCtx.OverrideCharset) as the
+// upstream sent it: the body filter's charset stage labels it with that
+// charset.
+func (p *ResponsePlan) LeaveOverriddenCharset() { p.xaStage = true }
 
 func compileRedirect(r config.Redirect, compile CompileFunc) (redirect, error) {
 	var rd redirect
@@ -399,8 +410,8 @@ func (p *ResponsePlan) AppendResponse(dst []byte, up *UpstreamResponse, c *Clien
 	if len(ctype) > 0 {
 		dst = append(dst, "Content-Type: "...)
 		dst = append(dst, ctype...)
-		if p.charset.On() {
-			if cs := p.charset.For(up.Status, string(ctype)); cs != "" {
+		if p.charset.On() && !(p.xaStage && c.Vars != nil && c.Vars.OverrideCharset != "") {
+			if cs := p.charset.Resolve(c.Vars).For(up.Status, string(ctype)); cs != "" {
 				dst = append(dst, "; charset="...)
 				dst = append(dst, cs...)
 			}

@@ -167,6 +167,10 @@ type Ctx struct {
 	// fills them only when a template reads such a variable
 	// (Compiler.UsesUpstreamHeaders).
 	UpstreamHeaders []Header
+	// OverrideCharset is r->headers_out.override_charset: the proxied
+	// response's X-Accel-Charset (unless proxy_ignore_headers names it),
+	// the charset the charset filter recodes it into; "" for none.
+	OverrideCharset string
 
 	// LimitReqStatus and LimitConnStatus are $limit_req_status and
 	// $limit_conn_status ("PASSED", "DELAYED", "REJECTED", ... as

@@ -102,7 +102,7 @@ func (f *Frozen) Freeze(c *Ctx) {
 	for _, s := range [...]string{c.Method, c.RequestURI, c.URI, c.Args, c.RequestLine, c.Host,
 		c.Proto, c.RemoteAddr, c.RemotePort, c.ServerAddr, c.ServerPort, c.ServerName, c.RemoteUser,
 		c.Captures.Subject, c.ProxyHost, c.ProxyPort, c.WSClosedBy, c.RequestBody, c.ClientVerify,
-		c.LimitReqStatus, c.LimitConnStatus, c.SentHead, c.SentTrailers} {
+		c.LimitReqStatus, c.LimitConnStatus, c.SentHead, c.SentTrailers, c.OverrideCharset} {
 		b = appendString(b, s)
 	}
 	b = appendString(appendString(b, c.RealIPAddr), c.RealIPPort)
@@ -203,7 +203,7 @@ func (f *Frozen) Thaw(c *Ctx) {
 	for _, p := range [...]*string{&c.Method, &c.RequestURI, &c.URI, &c.Args, &c.RequestLine, &c.Host,
 		&c.Proto, &c.RemoteAddr, &c.RemotePort, &c.ServerAddr, &c.ServerPort, &c.ServerName, &c.RemoteUser,
 		&c.Captures.Subject, &c.ProxyHost, &c.ProxyPort, &c.WSClosedBy, &c.RequestBody, &c.ClientVerify,
-		&c.LimitReqStatus, &c.LimitConnStatus, &c.SentHead, &c.SentTrailers} {
+		&c.LimitReqStatus, &c.LimitConnStatus, &c.SentHead, &c.SentTrailers, &c.OverrideCharset} {
 		*p = d.str()
 	}
 	c.RealIPAddr, c.RealIPPort = d.str(), d.str()
