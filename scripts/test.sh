@@ -158,9 +158,9 @@ if command -v node >/dev/null && [ -x "$chromium_bin" ] && [ -d e2e/node_modules
 	# The live status page (ws_status); screenshots in e2e/out.
 	step "e2e chromium status page (ws_status)" node e2e/browser/status.test.mjs e2e/out
 	# The tutorial's page and its WebSocket over HTTP/2 (RFC 8441).
-	step "e2e chromium page and WebSocket over h2" ./e2e/browser/h2.sh
+	step "e2e chromium page and WebSocket over h2" ./e2e/browser/proto.sh h2
 	# The page over HTTP/3 ("listen ... quic"; the WebSocket over TCP).
-	step "e2e chromium page over h3" ./e2e/browser/h3.sh
+	step "e2e chromium page over h3" ./e2e/browser/proto.sh h3
 fi
 
 total=$(($(date +%s) - t_start))

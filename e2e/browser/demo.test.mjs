@@ -5,10 +5,9 @@
 //
 // Usage: node e2e/browser/demo.test.mjs URL [SCREENSHOT.png]
 // Environment: CHROMIUM (default /usr/bin/chromium).
-import { chromium } from "playwright-core";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { check, finish, launch } from "./chromium.mjs";
 
 const url = process.argv[2];
 const shot = process.argv[3] || join(dirname(new URL(import.meta.url).pathname), "..", "out", "demo.png");
@@ -17,23 +16,7 @@ if (!url) {
   process.exit(2);
 }
 
-const failures = [];
-function check(ok, what, got) {
-  console.log(`${ok ? "ok  " : "FAIL"} ${what}${ok ? "" : ": got " + JSON.stringify(got)}`);
-  if (!ok) failures.push(what);
-}
-
-const profile = mkdtempSync(join(tmpdir(), "wsgate-chromium-"));
-// A fresh profile directory (Chromium's --user-data-dir, which Playwright
-// takes as launchPersistentContext's first argument).
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  viewport: { width: 1280, height: 1000 },
-  timeout: 30000,
-});
+const browser = await launch(["--disable-quic"], { viewport: { width: 1280, height: 1000 } });
 try {
   const page = browser.pages()[0] || await browser.newPage();
   const sockets = [];
@@ -121,11 +104,6 @@ try {
   await page.screenshot({ path: shot, fullPage: true });
   console.log(`screenshot: ${shot}`);
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser.closeAll();
 }
-if (failures.length > 0) {
-  console.error(`${failures.length} check(s) failed`);
-  process.exit(1);
-}
-console.log("browser test passed");
+finish("browser test passed");

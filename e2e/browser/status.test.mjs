@@ -8,22 +8,17 @@
 // Usage: node e2e/browser/status.test.mjs [SCREENSHOT_DIR]
 // Environment: WSGATE_BIN (else built here with go), CHROMIUM (default
 // /usr/bin/chromium).
-import { chromium } from "playwright-core";
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { WebSocketServer, WebSocket } from "ws";
+import { check, finish, launch } from "./chromium.mjs";
 
 const here = dirname(new URL(import.meta.url).pathname);
 const root = join(here, "..", "..");
 const outDir = process.argv[2] || join(root, "e2e", "out");
-const failures = [];
-function check(ok, what, got) {
-  console.log(`${ok ? "ok  " : "FAIL"} ${what}${ok ? "" : ": got " + JSON.stringify(got)}`);
-  if (!ok) failures.push(what);
-}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -72,18 +67,10 @@ const gate = spawn(wsgateBin, ["-c", join(dir, "nginx.conf")], { stdio: ["ignore
 gate.stderrText = "";
 gate.stderr.on("data", (d) => { gate.stderrText += d; });
 
-const profile = mkdtempSync(join(tmpdir(), "wsgate-chromium-"));
 let browser;
 try {
   await waitForPort(port, gate);
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    viewport: { width: 1280, height: 800 },
-    timeout: 30000,
-  });
+  browser = await launch(["--disable-quic"], { viewport: { width: 1280, height: 800 } });
   const page = browser.pages()[0] || await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
@@ -144,17 +131,12 @@ try {
 } catch (e) {
   check(false, "test ran", String(e));
 } finally {
-  await browser?.close();
+  await browser?.closeAll();
   if (gate.exitCode === null) {
     gate.kill("SIGTERM");
     await new Promise((r) => gate.once("exit", r));
   }
   backend.close();
-  rmSync(profile, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
 }
-if (failures.length > 0) {
-  console.error(`${failures.length} check(s) failed`);
-  process.exit(1);
-}
-console.log("status page browser test passed");
+finish("status page browser test passed");

@@ -199,9 +199,9 @@ func (c *checker) directive(f *frame, d *Directive) {
 		return
 	}
 	if t.ctx&f.ctx == 0 {
-		if f.ctx == ctxLimit && (d.Name == "proxy_pass" || d.Name == "access_log") {
-			// nginx takes them there; wsgate's limit_except holds
-			// access checks only.
+		if f.ctx == ctxLimit && d.Name == "access_log" {
+			// nginx takes it there; wsgate's limit_except holds access
+			// checks and proxy_pass only.
 			c.errorf(d.Pos, "%q directive inside \"limit_except\" is not supported by wsgate; set it in the enclosing location", d.Name)
 			return
 		}
@@ -449,6 +449,13 @@ func (c *checker) mergeLocation(parent LocConf, ll *locLevel) {
 			c.errorf(ll.limit.le.Pos, "\"limit_except\" in a location with rewrite module directives (rewrite, return, set, if) is not supported by wsgate: nginx does not run them for the methods the block limits; move them to a location of their own")
 		}
 		conf := inherit(l.Conf, &ll.limit.level)
+		if conf.ProxyPass != nil {
+			// The block's own proxy_pass answers the methods it limits
+			// (the block's configuration is r->loc_conf for them).
+			c.linkUpstream(conf.ProxyPass)
+			c.checkProxySSL(&conf)
+			expandRedirects(&conf, l.Path)
+		}
 		ll.limit.le.Conf = &conf
 		l.LimitExcept = ll.limit.le
 	}

@@ -98,7 +98,10 @@ func TestLimitExcept(t *testing.T) {
 // with a message that says so.
 func TestLimitExceptRefused(t *testing.T) {
 	tests := []struct{ name, loc, want string }{
-		{"proxy_pass", `limit_except GET { proxy_pass http://127.0.0.1:1; }`, `"proxy_pass" directive inside "limit_except" is not supported by wsgate; set it in the enclosing location`},
+		{"proxy_pass_uri", `limit_except GET { proxy_pass http://127.0.0.1:1/u; }`, `"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block`},
+		{"proxy_pass_unix_uri", `limit_except GET { proxy_pass http://unix:/s:/u; }`, `"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block`},
+		{"proxy_pass_twice", `limit_except GET { proxy_pass http://127.0.0.1:1; proxy_pass http://127.0.0.1:2; }`, `"proxy_pass" directive is duplicate`},
+		{"proxy_set_header", `limit_except GET { proxy_set_header A b; }`, `"proxy_set_header" directive is not allowed here`},
 		{"access_log", `limit_except GET { access_log off; }`, `"access_log" directive inside "limit_except" is not supported by wsgate; set it in the enclosing location`},
 		{"return", `return 200; limit_except GET { deny all; }`, `"limit_except" in a location with rewrite module directives (rewrite, return, set, if) is not supported by wsgate: nginx does not run them for the methods the block limits; move them to a location of their own`},
 	}
@@ -113,5 +116,39 @@ func TestLimitExceptRefused(t *testing.T) {
 				t.Errorf("got errors %q; want exactly %q", errs.Error(), tt.want)
 			}
 		})
+	}
+}
+
+// TestLimitExceptProxyPass pins proxy_pass inside limit_except: the
+// block's configuration gets its own, linked to an upstream{} of that
+// name and with proxy_redirect default made from it when the location
+// has none; the location's proxy_pass and redirects stay its own, and
+// the block without a proxy_pass has none (the location's answers).
+func TestLimitExceptProxyPass(t *testing.T) {
+	s := checkText(t, "events {}\nhttp { upstream back { server 127.0.0.1:2; }\n"+
+		"server { location /a/ { proxy_pass http://127.0.0.1:1/r/; limit_except POST { proxy_pass http://back; } }\n"+
+		"location /b/ { limit_except GET { proxy_pass http://127.0.0.1:3; } }\n"+
+		"location /c/ { proxy_pass http://127.0.0.1:1; limit_except GET { deny all; } } } }\n")
+	locs := s.HTTP.Servers[0].Locations
+	a := locs[0]
+	if pp := a.LimitExcept.Conf.ProxyPass; pp == nil || pp.Upstream != "back" || pp.HasURI {
+		t.Errorf("/a/ block proxy_pass %+v; want http://back linked to its upstream", pp)
+	}
+	if pp := a.Conf.ProxyPass; pp == nil || pp.Raw != "http://127.0.0.1:1/r/" {
+		t.Errorf("/a/ location proxy_pass %+v; want its own", pp)
+	}
+	// nginx's lmt configuration copies the location's redirects array.
+	if r := a.LimitExcept.Conf.ProxyRedirect; len(r) != 1 || r[0].From != "http://127.0.0.1:1/r/" || r[0].To != "/a/" {
+		t.Errorf("/a/ block redirects %+v; want the location's", r)
+	}
+	b := locs[1]
+	if b.Conf.ProxyPass != nil {
+		t.Errorf("/b/ location proxy_pass %+v; want none", b.Conf.ProxyPass)
+	}
+	if r := b.LimitExcept.Conf.ProxyRedirect; len(r) != 1 || r[0].From != "http://127.0.0.1:3/" || r[0].To != "/" {
+		t.Errorf("/b/ block redirects %+v; want its default", r)
+	}
+	if pp := locs[2].LimitExcept.Conf.ProxyPass; pp != nil {
+		t.Errorf("/c/ block proxy_pass %+v; want none (the location answers)", pp)
 	}
 }

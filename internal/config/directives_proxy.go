@@ -11,7 +11,7 @@ import (
 // proxyDirectives are ngx_http_proxy_module's.
 func proxyDirectives() map[string]*directive {
 	return map[string]*directive{
-		"proxy_pass":                  {ctx: ctxLocation | ctxLocIf, min: 1, max: 1, once: true, set: setProxyPass},
+		"proxy_pass":                  {ctx: ctxLocation | ctxLocIf | ctxLimit, min: 1, max: 1, once: true, set: setProxyPass},
 		"proxy_http_version":          {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(enumArg("1.0", "1.1"), func(l *LocConf) *string { return &l.ProxyHTTPVersion })},
 		"proxy_set_header":            {ctx: ctxHTTPAll, min: 2, max: 2, set: setProxySetHeader},
 		"proxy_hide_header":           {ctx: ctxHTTPAll, min: 1, max: 1, set: setHeaderNames(func(l *LocConf) *[]string { return &l.ProxyHideHeaders })},
@@ -83,7 +83,7 @@ func setProxyPass(c *checker, f *frame, d *Directive, _ bool) {
 			return
 		}
 		pp.Unix, pp.Host = path, "localhost"
-		if pp.HasURI && (f.ctx == ctxLocIf || f.loc != nil && (f.loc.l.Match == MatchRegex || f.loc.l.Match == MatchRegexNoCase || f.loc.l.Match == MatchNamed)) {
+		if pp.HasURI && (f.ctx&(ctxLocIf|ctxLimit) != 0 || f.loc != nil && (f.loc.l.Match == MatchRegex || f.loc.l.Match == MatchRegexNoCase || f.loc.l.Match == MatchNamed)) {
 			c.errorf(d.Pos, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block")
 			return
 		}
@@ -109,7 +109,7 @@ func setProxyPass(c *checker, f *frame, d *Directive, _ bool) {
 		}
 	}
 	pp.Host, pp.Port = host, port
-	if pp.HasURI && (f.ctx == ctxLocIf || f.loc != nil && (f.loc.l.Match == MatchRegex || f.loc.l.Match == MatchRegexNoCase || f.loc.l.Match == MatchNamed)) {
+	if pp.HasURI && (f.ctx&(ctxLocIf|ctxLimit) != 0 || f.loc != nil && (f.loc.l.Match == MatchRegex || f.loc.l.Match == MatchRegexNoCase || f.loc.l.Match == MatchNamed)) {
 		c.errorf(d.Pos, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block")
 		return
 	}

@@ -223,15 +223,17 @@ type Location struct {
 
 // LimitExcept is a limit_except block (ngx_http_core_module): requests
 // whose method is not in Methods are checked in the access phase with
-// Conf instead of the location's configuration. Nested locations do not
-// inherit it.
+// Conf instead of the location's configuration, and answered by Conf's
+// proxy_pass when the block has one (else by the location's content
+// handler). Nested locations do not inherit it.
 type LimitExcept struct {
 	Pos Pos
 	// Methods are the methods that keep the location's configuration,
 	// upper-case; HEAD is there when GET is.
 	Methods []string
 	// Conf is the location's effective configuration with the block's
-	// allow, deny, auth_basic and auth_basic_user_file on top.
+	// allow, deny, auth_basic, auth_basic_user_file and proxy_pass on
+	// top (Conf.ProxyPass is the block's own, nil without one).
 	Conf *LocConf
 }
 

@@ -119,7 +119,7 @@ func Serve(nc net.Conn, prefix []byte, cfg *Config, h Handler, sd *Shutdown) {
 	// The decoded header list is bounded at twice what the head may
 	// take, so that http1's parser gives nginx's 494 for a head over the
 	// limit and an HPACK bomb never grows past it (MetaHeadersFrame.Truncated).
-	_, large, num := headSizes(&cfg.Head)
+	_, large, num := cfg.Head.Sizes()
 	sc.fr.MaxHeaderListSize = uint32(2 * large * num)
 	sc.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	if sd != nil {

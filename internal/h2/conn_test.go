@@ -25,7 +25,7 @@ type testHandler struct {
 	big     []byte
 }
 
-func (h *testHandler) ServeH2(w exchange.ResponseWriter, req *exchange.Request) func() {
+func (h *testHandler) ServeStream(w exchange.ResponseWriter, req *exchange.Request) func() {
 	h.serve(w, req)
 	return nil
 }

@@ -47,6 +47,7 @@
 //
 // What it leaves to others: TLS and ALPN (internal/server), the phases
 // (internal/pipeline), the tunnel that relays a WebSocket stream
-// (internal/tunnel). Server push and priorities are not implemented
+// (internal/tunnel), the request head and the response writer above the
+// frames, which HTTP/3 shares (internal/framed). Server push and priorities are not implemented
 // (nginx 1.25.1 removed push; priorities do not change what is sent).
 package h2

@@ -1,31 +1,18 @@
 package h2
 
 import (
-	"bufio"
-	"bytes"
-	"crypto/rand"
-	"encoding/base64"
 	"strings"
-	"sync"
 
 	"golang.org/x/net/http2/hpack"
 
+	"wsgate/internal/framed"
 	"wsgate/internal/http1"
 )
 
 // buildRequest makes st's request from its header fields as nginx's
-// HTTP/2 module does (ngx_http_v2_state_process_header,
-// ngx_http_v2_construct_request_line, ngx_http_v2_construct_cookie_header):
-// the request line from :method and :path, a Host line from :authority
-// first, the fields in their order, the cookie fields last as one line
-// joined with "; ". The head is then read by internal/http1's parser, so
-// that it is checked as an HTTP/1.1 head is (header names, Host, the URI,
-// large_client_header_buffers).
-//
-// An extended CONNECT for a WebSocket (RFC 8441 section 4) becomes the
-// HTTP/1.1 handshake it stands for (section 5): GET, "Upgrade:
-// websocket", "Connection: upgrade" and a fresh Sec-WebSocket-Key, with
-// the client's Sec-WebSocket-Version, -Protocol and -Extensions.
+// HTTP/2 module does (framed.ParseRequest). An extended CONNECT for a
+// WebSocket (RFC 8441 section 4) becomes the HTTP/1.1 handshake it
+// stands for (section 5).
 //
 // ok is false for a malformed request (RFC 9113 8.1.1), which gets
 // RST_STREAM PROTOCOL_ERROR; status, when not 0, is the error the
@@ -89,66 +76,18 @@ func (st *stream) buildRequest(fields []hpack.HeaderField, truncated bool) (stat
 		return http1.StatusRequestHeaderTooLarge, true
 	}
 
-	b := headPool.Get().(*bytes.Buffer)
-	defer headPool.Put(b)
-	b.Reset()
-	b.WriteString(method)
-	b.WriteByte(' ')
-	b.WriteString(path)
-	b.WriteString(" HTTP/1.1\r\n")
-	if authority != "" {
-		writeLine(b, "host", authority)
-	}
-	if st.extConnect {
-		var key [16]byte
-		rand.Read(key[:])
-		b.WriteString("upgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-key: ")
-		b.WriteString(base64.StdEncoding.EncodeToString(key[:]))
-		b.WriteString("\r\n")
-	}
-	cookies := 0
-	for _, f := range regular {
-		if f.Name == "cookie" {
-			cookies++
-			continue
-		}
-		if st.extConnect && f.Name == "sec-websocket-key" {
-			continue
-		}
-		writeLine(b, f.Name, f.Value)
-	}
-	if cookies > 0 {
-		b.WriteString("cookie: ")
-		n := 0
-		for _, f := range regular {
-			if f.Name == "cookie" {
-				if n > 0 {
-					b.WriteString("; ")
+	h := framed.RequestHead{Method: method, Path: path, Authority: authority, ExtConnect: st.extConnect,
+		Fields: func(yield func(string, string) bool) {
+			for _, f := range regular {
+				if !yield(f.Name, f.Value) {
+					return
 				}
-				b.WriteString(f.Value)
-				n++
 			}
-		}
-		b.WriteString("\r\n")
-	}
-	b.WriteString("\r\n")
-	head := b.Bytes()
-
-	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(bytes.NewReader(head))
-	err := http1.ParseRequestHead(br, &st.sc.cfg.Head, &st.req)
-	br.Reset(nil)
-	readerPool.Put(br)
-	r := &st.req.Request
-	r.ProtoMajor, r.ProtoMinor = 2, 0
-	r.Body = &st.body
-	if err != nil {
-		if status = http1.StatusOf(err); status == 0 {
-			status = 400
-		}
+		}}
+	if status = framed.ParseRequest(&h, &st.sc.cfg.Head, &st.req, 2, &st.body); status != 0 {
 		return status, true
 	}
-	r.HeadLength = len(head)
+	r := &st.req.Request
 	// A body without a declared length is framed by its DATA frames;
 	// an extended CONNECT has none: its DATA is the tunnel's.
 	r.Chunked = !st.bodyless && !st.extConnect && r.ContentLength < 0
@@ -161,37 +100,5 @@ func (st *stream) buildRequest(fields []hpack.HeaderField, truncated bool) (stat
 // setMinimalRequest gives a request refused before its head was read the
 // method and target nginx's log shows.
 func (st *stream) setMinimalRequest(method, target string) {
-	r := &st.req.Request
-	r.Method, r.URI, r.Path, r.NormalizedPath = []byte(method), []byte(target), []byte(target), []byte(target)
-	r.ProtoMajor, r.ProtoMinor = 2, 0
-	r.ContentLength = -1
-	r.Body = &st.body
+	framed.SetMinimalRequest(&st.req.Request, method, target, 2, &st.body)
 }
-
-func writeLine(b *bytes.Buffer, name, value string) {
-	b.WriteString(name)
-	b.WriteString(": ")
-	b.WriteString(value)
-	b.WriteString("\r\n")
-}
-
-// headSizes is large_client_header_buffers with nginx's defaults for
-// zero values.
-func headSizes(c *http1.HeadConfig) (small, large, num int) {
-	small, large, num = c.HeaderBufferSize, c.LargeBufferSize, c.LargeBufferCount
-	if small <= 0 {
-		small = 1024
-	}
-	if large <= 0 {
-		large = 8192
-	}
-	if num <= 0 {
-		num = 4
-	}
-	return small, large, num
-}
-
-var (
-	headPool   = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
-)

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
-	"wsgate/internal/exchange"
+	"wsgate/internal/framed"
 	"wsgate/internal/http1"
 )
 
@@ -32,7 +32,7 @@ type stream struct {
 	chunk int
 
 	req  http1.Request
-	body body
+	body framed.Body
 	w    ResponseWriter
 
 	// guarded by sc.mu
@@ -58,8 +58,8 @@ func (sc *serverConn) newStream(id uint32, bodyless bool) *stream {
 	st := &stream{sc: sc, id: id, bodyless: bodyless, remoteClosed: bodyless,
 		recvWin: int64(sc.cfg.BodyPrereadSize), sendWin: int64(sc.peerWin)}
 	st.cond.L = &sc.mu
-	st.body.st = st
-	st.w.st = st
+	st.body.Reset(st, &st.req.Request, sc.cfg.Limits.ClientMaxBodySize, sc.cfg.Limits.ClientBodyTimeout)
+	st.w.out.st = st
 	return st
 }
 
@@ -161,17 +161,8 @@ func (sc *serverConn) runStream(st *stream, fields []hpack.HeaderField, truncate
 	}
 	w := &st.w
 	w.reset(&st.req.Request, sc.cfg.Limits)
-	st.body.max = sc.cfg.Limits.ClientMaxBodySize
 	st.setDeadline(time.Time{}, false)
-	var release func()
-	if status != 0 {
-		release = sc.h.ServeHeadError(w, &st.req.Request, status)
-		if !w.wroteHeader && !st.upgraded {
-			w.WriteError(status)
-		}
-	} else {
-		release = sc.h.ServeH2(w, &st.req.Request)
-	}
+	release := framed.Serve(sc.h, w, &st.req.Request, status)
 	sc.mu.Lock()
 	upgraded := st.upgraded
 	sc.mu.Unlock()
@@ -227,78 +218,19 @@ func (st *stream) end() {
 	sc.streamEnded(st)
 }
 
-// body is a stream's request body as the handlers read it
-// (exchange.Body): client_max_body_size, client_body_timeout between
-// reads, and the declared Content-Length checked against the DATA.
-type body struct {
-	st      *stream
-	max     int64
-	read    int64
-	begun   bool
-	timeout time.Duration
-	last    error // the last error Read returned other than io.EOF
-}
+// BodyEmpty: the HEADERS frame ended the stream, or the DATA of an
+// extended CONNECT is the tunnel's (framed.BodySource).
+func (st *stream) BodyEmpty() bool { return st.bodyless || st.extConnect }
 
-// err is the error the body's reads met, nil for none or io.EOF.
-func (b *body) err() error { return b.last }
-
-var (
-	errBodyTooLarge = &http1.StatusError{Status: 413, Msg: "client intended to send too large body"}
-	errBodyLength   = &http1.StatusError{Status: 400, Msg: "client prematurely closed stream: only some of the declared body was sent"}
-	errBodyExtra    = &http1.StatusError{Status: 400, Msg: "client sent more data than specified in \"Content-Length\" header"}
-)
-
-// setMax sets client_max_body_size (0: none); a declared length above
-// it is a 413 at once.
-func (b *body) setMax(n int64) error {
-	b.max = n
-	if cl := b.st.req.ContentLength; n > 0 && cl > n {
-		return errBodyTooLarge
-	}
-	return nil
-}
-
-func (b *body) Begin() error {
-	if b.begun {
-		return nil
-	}
-	b.begun = true
-	if cl := b.st.req.ContentLength; b.max > 0 && cl > b.max {
-		return errBodyTooLarge
-	}
-	return nil
-}
-
-func (b *body) Empty() bool { return b.st.bodyless || b.st.extConnect }
-
-func (b *body) BytesRead() int64 { return b.read }
-
-func (b *body) Read(p []byte) (int, error) {
-	if err := b.Begin(); err != nil {
-		b.last = err
-		return 0, err
-	}
-	if b.st.extConnect {
+// ReadBody reads the request body's DATA, within timeout when not 0.
+func (st *stream) ReadBody(p []byte, timeout time.Duration) (int, error) {
+	if st.extConnect {
 		return 0, io.EOF
 	}
-	if b.timeout > 0 {
-		b.st.setDeadline(time.Now().Add(b.timeout), false)
+	if timeout > 0 {
+		st.setDeadline(time.Now().Add(timeout), false)
 	}
-	n, err := b.st.read(p)
-	b.read += int64(n)
-	cl := b.st.req.ContentLength
-	switch {
-	case cl >= 0 && b.read > cl:
-		err = errBodyExtra
-	case b.max > 0 && b.read > b.max:
-		err = errBodyTooLarge
-	case err == io.EOF && cl >= 0 && b.read < cl:
-		err = errBodyLength
-	}
-	if err != nil && err != io.EOF {
-		b.last = err
-	}
-	return n, err
+	return st.read(p)
 }
 
 // streamConn is a stream a tunnel took over (ResponseWriter.Upgrade):
@@ -354,6 +286,6 @@ func (c *streamConn) SetReadDeadline(t time.Time) error  { c.st.setDeadline(t, f
 func (c *streamConn) SetWriteDeadline(t time.Time) error { c.st.setDeadline(t, true); return nil }
 
 var (
-	_ exchange.Body = (*body)(nil)
-	_ net.Conn      = (*streamConn)(nil)
+	_ framed.BodySource = (*stream)(nil)
+	_ net.Conn          = (*streamConn)(nil)
 )

@@ -10,85 +10,24 @@ import (
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 
-	"wsgate/internal/exchange"
-	"wsgate/internal/http1"
+	"wsgate/internal/framed"
 )
 
-// body is a stream's request body as the handlers read it
-// (exchange.Body): client_max_body_size, client_body_timeout between
-// reads, and the declared Content-Length checked against the DATA
-// (quic-go checks it too, RFC 9114 4.1.2). Flow control is QUIC's: the
-// stream's window is given back as the body is read.
-type body struct {
-	st      *stream
-	max     int64
-	read    int64
-	begun   bool
-	timeout time.Duration
-	last    error // the last error Read returned other than io.EOF
-}
+// BodyEmpty: the request has no body by its method and framing
+// (framed.BodySource).
+func (st *stream) BodyEmpty() bool { return st.bodyless }
 
-// err is the error the body's reads met, nil for none or io.EOF.
-func (b *body) err() error { return b.last }
-
-var (
-	errBodyTooLarge = &http1.StatusError{Status: 413, Msg: "client intended to send too large body"}
-	errBodyLength   = &http1.StatusError{Status: 400, Msg: "client prematurely closed stream: only some of the declared body was sent"}
-	errBodyExtra    = &http1.StatusError{Status: 400, Msg: "client sent more data than specified in \"Content-Length\" header"}
-)
-
-// setMax sets client_max_body_size (0: none); a declared length above
-// it is a 413 at once.
-func (b *body) setMax(n int64) error {
-	b.max = n
-	if cl := b.st.req.ContentLength; n > 0 && cl > n {
-		return errBodyTooLarge
-	}
-	return nil
-}
-
-func (b *body) Begin() error {
-	if b.begun {
-		return nil
-	}
-	b.begun = true
-	if cl := b.st.req.ContentLength; b.max > 0 && cl > b.max {
-		return errBodyTooLarge
-	}
-	return nil
-}
-
-func (b *body) Empty() bool { return b.st.bodyless }
-
-func (b *body) BytesRead() int64 { return b.read }
-
-func (b *body) Read(p []byte) (int, error) {
-	if err := b.Begin(); err != nil {
-		b.last = err
-		return 0, err
-	}
-	if b.st.bodyless {
+// ReadBody reads the request body, within timeout when not 0. quic-go
+// checks the declared Content-Length too (RFC 9114 4.1.2); flow control
+// is QUIC's: the stream's window is given back as the body is read.
+func (st *stream) ReadBody(p []byte, timeout time.Duration) (int, error) {
+	if st.bodyless {
 		return 0, io.EOF
 	}
-	rc := http.NewResponseController(b.st.hw)
-	if b.timeout > 0 {
-		rc.SetReadDeadline(time.Now().Add(b.timeout))
+	if timeout > 0 {
+		http.NewResponseController(st.hw).SetReadDeadline(time.Now().Add(timeout))
 	}
-	n, err := b.st.hr.Body.Read(p)
-	b.read += int64(n)
-	cl := b.st.req.ContentLength
-	switch {
-	case cl >= 0 && b.read > cl:
-		err = errBodyExtra
-	case b.max > 0 && b.read > b.max:
-		err = errBodyTooLarge
-	case err == io.EOF && cl >= 0 && b.read < cl:
-		err = errBodyLength
-	}
-	if err != nil && err != io.EOF {
-		b.last = err
-	}
-	return n, err
+	return st.hr.Body.Read(p)
 }
 
 // streamConn is a stream a tunnel took over (ResponseWriter.Upgrade):
@@ -128,6 +67,6 @@ func (c *streamConn) SetReadDeadline(t time.Time) error  { return c.str.SetReadD
 func (c *streamConn) SetWriteDeadline(t time.Time) error { return c.str.SetWriteDeadline(t) }
 
 var (
-	_ exchange.Body = (*body)(nil)
-	_ net.Conn      = (*streamConn)(nil)
+	_ framed.BodySource = (*stream)(nil)
+	_ net.Conn          = (*streamConn)(nil)
 )

@@ -45,5 +45,6 @@
 //
 // What it leaves to others: the UDP socket and its TLS configuration
 // (internal/server), the phases (internal/pipeline), the tunnel that
-// relays a WebSocket stream (internal/tunnel).
+// relays a WebSocket stream (internal/tunnel), the request head and the
+// response writer above the frames, which HTTP/2 shares (internal/framed).
 package h3

@@ -1,15 +1,11 @@
 package h3
 
 import (
-	"bufio"
-	"bytes"
-	"crypto/rand"
-	"encoding/base64"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 
+	"wsgate/internal/framed"
 	"wsgate/internal/http1"
 )
 
@@ -30,20 +26,16 @@ type stream struct {
 	upgraded bool
 
 	req  http1.Request
-	body body
+	body framed.Body
 	w    ResponseWriter
 }
 
 // buildRequest makes st's request from what quic-go parsed, as nginx's
-// HTTP/3 module makes it: the request line from :method and :path, a
-// Host line from :authority first, the fields, the cookies last as one
-// line joined with "; ". quic-go has checked the pseudo-header fields
-// and refused connection-specific fields (RFC 9114 4.2, 4.3.1). The head
-// is then read by internal/http1's parser, as on HTTP/1.1 and HTTP/2.
-//
-// An extended CONNECT for a WebSocket (RFC 9220, RFC 8441 section 4)
-// becomes the HTTP/1.1 handshake it stands for (section 5). The status,
-// when not 0, is the error the request is answered with.
+// HTTP/3 module makes it (framed.ParseRequest). quic-go has checked the
+// pseudo-header fields and refused connection-specific fields (RFC 9114
+// 4.2, 4.3.1). An extended CONNECT for a WebSocket (RFC 9220, RFC 8441
+// section 4) becomes the HTTP/1.1 handshake it stands for (section 5).
+// The status, when not 0, is the error the request is answered with.
 func (st *stream) buildRequest(r *http.Request) (status int) {
 	method, path := r.Method, r.RequestURI
 	switch {
@@ -62,63 +54,26 @@ func (st *stream) buildRequest(r *http.Request) (status int) {
 	st.bodyless = st.extConnect || r.ContentLength == 0 ||
 		r.ContentLength < 0 && (method == http.MethodGet || method == http.MethodHead)
 
-	b := headPool.Get().(*bytes.Buffer)
-	defer headPool.Put(b)
-	b.Reset()
-	b.WriteString(method)
-	b.WriteByte(' ')
-	b.WriteString(path)
-	b.WriteString(" HTTP/1.1\r\n")
-	if r.Host != "" {
-		writeLine(b, "host", r.Host)
-	}
-	if st.extConnect {
-		var key [16]byte
-		rand.Read(key[:])
-		b.WriteString("upgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-key: ")
-		b.WriteString(base64.StdEncoding.EncodeToString(key[:]))
-		b.WriteString("\r\n")
-	}
-	names := make([]string, 0, len(r.Header))
-	for name := range r.Header {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	var cookie []string
-	for _, name := range names {
-		lname := strings.ToLower(name)
-		switch {
-		case lname == "cookie":
-			cookie = r.Header[name]
-			continue
-		case st.extConnect && lname == "sec-websocket-key":
-			continue
-		}
-		for _, v := range r.Header[name] {
-			writeLine(b, lname, v)
-		}
-	}
-	if len(cookie) > 0 {
-		writeLine(b, "cookie", strings.Join(cookie, "; "))
-	}
-	b.WriteString("\r\n")
-	head := b.Bytes()
-
-	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(bytes.NewReader(head))
-	err := http1.ParseRequestHead(br, &st.cfg.Head, &st.req)
-	br.Reset(nil)
-	readerPool.Put(br)
-	req := &st.req.Request
-	req.ProtoMajor, req.ProtoMinor = 3, 0
-	req.Body = &st.body
-	if err != nil {
-		if status = http1.StatusOf(err); status == 0 {
-			status = 400
-		}
+	h := framed.RequestHead{Method: method, Path: path, Authority: r.Host, ExtConnect: st.extConnect,
+		Fields: func(yield func(string, string) bool) {
+			names := make([]string, 0, len(r.Header))
+			for name := range r.Header {
+				names = append(names, name)
+			}
+			slices.Sort(names)
+			for _, name := range names {
+				lname := strings.ToLower(name)
+				for _, v := range r.Header[name] {
+					if !yield(lname, v) {
+						return
+					}
+				}
+			}
+		}}
+	if status = framed.ParseRequest(&h, &st.cfg.Head, &st.req, 3, &st.body); status != 0 {
 		return status
 	}
-	req.HeadLength = len(head)
+	req := &st.req.Request
 	// A body without a declared length is framed by DATA frames; an
 	// extended CONNECT has none: its DATA is the tunnel's.
 	req.Chunked = !st.bodyless && req.ContentLength < 0
@@ -128,38 +83,6 @@ func (st *stream) buildRequest(r *http.Request) (status int) {
 // setMinimalRequest gives a request refused before its head was read the
 // method and target nginx's log shows.
 func (st *stream) setMinimalRequest(method, target string) {
-	r := &st.req.Request
-	r.Method, r.URI, r.Path, r.NormalizedPath = []byte(method), []byte(target), []byte(target), []byte(target)
-	r.ProtoMajor, r.ProtoMinor = 3, 0
-	r.ContentLength = -1
-	r.Body = &st.body
+	framed.SetMinimalRequest(&st.req.Request, method, target, 3, &st.body)
 	st.bodyless = true
 }
-
-func writeLine(b *bytes.Buffer, name, value string) {
-	b.WriteString(name)
-	b.WriteString(": ")
-	b.WriteString(value)
-	b.WriteString("\r\n")
-}
-
-// headSizes is large_client_header_buffers with nginx's defaults for
-// zero values.
-func headSizes(c *http1.HeadConfig) (small, large, num int) {
-	small, large, num = c.HeaderBufferSize, c.LargeBufferSize, c.LargeBufferCount
-	if small <= 0 {
-		small = 1024
-	}
-	if large <= 0 {
-		large = 8192
-	}
-	if num <= 0 {
-		num = 4
-	}
-	return small, large, num
-}
-
-var (
-	headPool   = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
-)

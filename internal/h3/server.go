@@ -11,6 +11,8 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
+
+	"wsgate/internal/framed"
 )
 
 // Server serves HTTP/3 on one UDP socket. Its configuration, TLS
@@ -42,7 +44,7 @@ type current struct {
 func NewServer(cfg *Config, tlsConf *tls.Config, h Handler) *Server {
 	s := &Server{}
 	s.Update(cfg, tlsConf, h)
-	_, large, num := headSizes(&cfg.Head)
+	_, large, num := cfg.Head.Sizes()
 	s.hs = http3.Server{
 		Handler:        http.HandlerFunc(s.serveHTTP),
 		MaxHeaderBytes: 2 * large * num,
@@ -222,8 +224,8 @@ func (s *Server) serveHTTP(hw http.ResponseWriter, r *http.Request) {
 	}
 	cs.begin()
 	st := &stream{cfg: cs.cfg, hw: hw, hr: r, conn: cs}
-	st.body.st = st
-	st.w.st = st
+	st.body.Reset(st, &st.req.Request, cs.cfg.Limits.ClientMaxBodySize, cs.cfg.Limits.ClientBodyTimeout)
+	st.w.out.st = st
 	stats := cs.cfg.Stats
 	if stats != nil {
 		stats.Reading()
@@ -234,18 +236,10 @@ func (s *Server) serveHTTP(hw http.ResponseWriter, r *http.Request) {
 	}
 	w := &st.w
 	w.reset(&st.req.Request, cs.cfg.Limits)
-	st.body.max = cs.cfg.Limits.ClientMaxBodySize
-	var release func()
-	if status != 0 {
-		release = cs.h.ServeHeadError(w, &st.req.Request, status)
-		if !w.wroteHeader && !st.upgraded {
-			w.WriteError(status)
-		}
-	} else {
-		release = cs.h.ServeH3(w, &st.req.Request)
-	}
+	release := framed.Serve(cs.h, w, &st.req.Request, status)
+	complete := true
 	if !st.upgraded {
-		w.finish()
+		complete = w.finish()
 	}
 	if release != nil {
 		release()
@@ -262,7 +256,7 @@ func (s *Server) serveHTTP(hw http.ResponseWriter, r *http.Request) {
 	if stats != nil {
 		stats.WriteDone()
 	}
-	if w.aborted || w.broken || (!w.noBody && w.clen >= 0 && w.written != w.clen) {
+	if !complete {
 		// The stream is reset rather than ended: the client sees the
 		// response cut off.
 		panic(http.ErrAbortHandler)

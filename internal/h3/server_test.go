@@ -31,7 +31,7 @@ type testHandler struct{}
 
 func (h testHandler) Open(net.Addr, net.Addr, *tls.ConnectionState) ConnHandler { return h }
 
-func (testHandler) ServeH3(w exchange.ResponseWriter, req *exchange.Request) func() {
+func (testHandler) ServeStream(w exchange.ResponseWriter, req *exchange.Request) func() {
 	switch {
 	case req.Upgrade != nil:
 		c, _, err := w.Upgrade(func(dst []byte, _ exchange.Framing) []byte {

@@ -22,10 +22,7 @@ func (w *ResponseWriter) SetBodyFilter(f exchange.BodyFilter) { w.bfilter = f }
 // (ngx_http_clear_content_length, then ngx_http_chunked_header_filter
 // and ngx_http_header_filter's keep-alive rule).
 func (w *ResponseWriter) startBody(b []byte, status int) []byte {
-	if w.bfilter == nil || status == 101 {
-		return b
-	}
-	b, st := w.bfilter.Start(b, 0, status, w.clen)
+	b, st, dropped := StartBodyFilter(w.bfilter, b, status, w.clen)
 	if st == nil {
 		return b
 	}
@@ -36,11 +33,10 @@ func (w *ResponseWriter) startBody(b []byte, status int) []byte {
 		w.stage = st
 		w.raw.w = w
 	}
-	if w.clen < 0 || exchange.KeepsLength(st) {
+	if !dropped {
 		return b
 	}
 	w.clen = -1
-	b = dropLine(b, "Content-Length: ")
 	if w.noBody {
 		return b
 	}
@@ -64,8 +60,26 @@ func (w *ResponseWriter) startBody(b []byte, status int) []byte {
 	return b
 }
 
-// dropLine removes the first head line that starts with prefix.
-func dropLine(b []byte, prefix string) []byte {
+// StartBodyFilter offers a composed head (b[0:], status line to empty
+// line, HTTP/1.1 form) to the body filter f (nil: none; a 101 has no
+// body to filter). st is the stage that takes the body, nil for none.
+// When the stage makes the body's length unknown (clen >= 0 and not
+// exchange.KeepsLength), Content-Length leaves the head and dropped is
+// true (ngx_http_clear_content_length); the caller frames the body
+// without it. HTTP/1.x, HTTP/2 and HTTP/3 writers share it.
+func StartBodyFilter(f exchange.BodyFilter, b []byte, status int, clen int64) (head []byte, st exchange.BodyStage, dropped bool) {
+	if f == nil || status == 101 {
+		return b, nil, false
+	}
+	b, st = f.Start(b, 0, status, clen)
+	if st == nil || clen < 0 || exchange.KeepsLength(st) {
+		return b, st, false
+	}
+	return DropLine(b, "Content-Length: "), st, true
+}
+
+// DropLine removes the first head line that starts with prefix.
+func DropLine(b []byte, prefix string) []byte {
 	i := bytes.Index(b, []byte("\r\n"+prefix))
 	if i < 0 {
 		return b

@@ -40,7 +40,7 @@ func (w *ResponseWriter) WriteComposedHeader(status int, contentLength int64, co
 	}
 	w.scratch = compose(w.scratch[:0], f)
 	if override {
-		w.scratch = replaceStatusLine(w.scratch, status)
+		w.scratch = ReplaceStatusLine(w.scratch, status)
 	}
 	if len(w.errHdr) > 0 && len(w.scratch) >= 2 {
 		// Before the blank line that ends the head.
@@ -59,9 +59,9 @@ func (w *ResponseWriter) WriteComposedHeader(status int, contentLength int64, co
 	return err
 }
 
-// replaceStatusLine puts "HTTP/1.1 status reason" in place of head's
+// ReplaceStatusLine puts "HTTP/1.1 status reason" in place of head's
 // first line (SetErrorStatus over a composed head).
-func replaceStatusLine(head []byte, status int) []byte {
+func ReplaceStatusLine(head []byte, status int) []byte {
 	end := bytes.Index(head, []byte("\r\n"))
 	if end < 0 {
 		return head

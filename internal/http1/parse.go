@@ -1,5 +1,7 @@
 package http1
 
+import "bytes"
+
 // reqLine holds offsets into one request line (which ends with '\n'),
 // as ngx_http_parse_request_line records them.
 type reqLine struct {
@@ -341,16 +343,25 @@ func (r *Request) setRequestLine(rl *reqLine, ls int, cfg *HeadConfig) error {
 	if rl.argsStart < 0 {
 		// After "/." "//" "%" or "#" nginx stops looking for '?' in the
 		// request line and ngx_http_parse_complex_uri finds it.
+		// A '#' before any '?' ends the URI: no arguments.
 		for i := uriS; i < uriE; i++ {
-			if r.buf[ls+i] == '?' {
+			if c := r.buf[ls+i]; c == '?' {
 				rl.argsStart = i + 1
+				break
+			} else if c == '#' {
 				break
 			}
 		}
 	}
 	if rl.argsStart >= 0 {
 		pathE = rl.argsStart - 1
-		r.rl.query = sp(rl.argsStart, uriE)
+		// The arguments end at a '#' (ngx_http_parse_complex_uri's args
+		// state); $request_uri keeps the fragment.
+		argsE := uriE
+		if i := bytes.IndexByte(r.buf[ls+rl.argsStart:ls+uriE], '#'); i >= 0 {
+			argsE = rl.argsStart + i
+		}
+		r.rl.query = sp(rl.argsStart, argsE)
 		r.HasQuery = true
 	}
 	r.rl.path = sp(uriS, pathE)

@@ -47,7 +47,9 @@ func DefaultHeadConfig() HeadConfig {
 	}
 }
 
-func (c *HeadConfig) sizes() (small, large, num int) {
+// Sizes returns large_client_header_buffers' sizes (and
+// client_header_buffer_size), with nginx's defaults for zero values.
+func (c *HeadConfig) Sizes() (small, large, num int) {
 	small, large, num = c.HeaderBufferSize, c.LargeBufferSize, c.LargeBufferCount
 	if small <= 0 {
 		small = 1024
@@ -198,7 +200,7 @@ func ParseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 
 func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 	req.reset()
-	small, large, num := cfg.sizes()
+	small, large, num := cfg.Sizes()
 	lim := headLimiter{cap: small, large: large, num: num}
 
 	// nginx rejects a request line at the first byte that cannot belong

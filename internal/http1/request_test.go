@@ -346,3 +346,26 @@ func TestBareCRCutRejected(t *testing.T) {
 		}
 	}
 }
+
+// TestParseRequestQueryFragment: a fragment after the query is not part
+// of $args, as ngx_http_parse_complex_uri ends the arguments at '#' (a
+// '#' in the request line makes the URI complex); $request_uri keeps it.
+func TestParseRequestQueryFragment(t *testing.T) {
+	for _, tt := range []struct{ target, query, uri string }{
+		{"/x?args#frag", "args", "/x?args#frag"},
+		{"/?args#frag", "args", "/?args#frag"},
+		{"http://localhost?args#frag", "args", "?args#frag"},
+		{"http://localhost:8080?args#frag", "args", "?args#frag"},
+		{"/x?a=1#f#g", "a=1", "/x?a=1#f#g"},
+		{"/x?args", "args", "/x?args"},
+		{"/x#f?a", "", "/x#f?a"},
+	} {
+		req, err := parse(t, "GET "+tt.target+" HTTP/1.1\r\nHost: h\r\n\r\n", DefaultHeadConfig())
+		if err != nil {
+			t.Fatalf("%s: %v", tt.target, err)
+		}
+		if string(req.Query) != tt.query || string(req.URI) != tt.uri {
+			t.Errorf("%s: got query %q, URI %q; want %q, %q", tt.target, req.Query, req.URI, tt.query, tt.uri)
+		}
+	}
+}

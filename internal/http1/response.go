@@ -92,15 +92,7 @@ func (w *ResponseWriter) AddHeader(name, value string) {
 }
 
 // AddHeaderBytes is AddHeader for byte slices (no allocation).
-func (w *ResponseWriter) AddHeaderBytes(name, value []byte) {
-	if !safeFieldBytes(name) || !safeFieldBytes(value) {
-		return
-	}
-	w.hdr = append(w.hdr, name...)
-	w.hdr = append(w.hdr, ": "...)
-	w.hdr = append(w.hdr, value...)
-	w.hdr = append(w.hdr, "\r\n"...)
-}
+func (w *ResponseWriter) AddHeaderBytes(name, value []byte) { w.hdr = AppendLine(w.hdr, name, value) }
 
 // SetLocation sets the Location line of a redirect the server makes
 // itself. ngx_http_header_filter writes it after Content-Length and before
@@ -108,25 +100,16 @@ func (w *ResponseWriter) AddHeaderBytes(name, value []byte) {
 // with CR, LF or NUL is dropped; nil removes the line.
 func (w *ResponseWriter) SetLocation(value []byte) {
 	w.location = w.location[:0]
-	if value == nil || !safeFieldBytes(value) {
-		return
+	if value != nil {
+		w.location = AppendLine(w.location, []byte("Location"), value)
 	}
-	w.location = append(w.location, "Location: "...)
-	w.location = append(w.location, value...)
-	w.location = append(w.location, "\r\n"...)
 }
 
 // SetLastModified sets the Last-Modified line, which
 // ngx_http_header_filter writes after Content-Length and before Location,
 // wherever MarkFraming put those. A value with CR, LF or NUL is dropped.
 func (w *ResponseWriter) SetLastModified(value []byte) {
-	w.lastMod = w.lastMod[:0]
-	if !safeFieldBytes(value) {
-		return
-	}
-	w.lastMod = append(w.lastMod, "Last-Modified: "...)
-	w.lastMod = append(w.lastMod, value...)
-	w.lastMod = append(w.lastMod, "\r\n"...)
+	w.lastMod = AppendLine(w.lastMod[:0], []byte("Last-Modified"), value)
 }
 
 // SetHeadFilter sets the filter for this request's response (nil: none);
@@ -243,6 +226,45 @@ func (w *ResponseWriter) filterTrailers() {
 	}
 }
 
+// AppendHeadTail ends a head whose status line and framing lines are in
+// b: the error lines (AddErrorHeader), hdr's lines from at on, the empty
+// line; then the head filter (nil: none) sees it, lateAt being where in
+// hdr the late lines (MarkLateLines) start, -1 for none. HTTP/1.x,
+// HTTP/2 and HTTP/3 writers share it.
+func AppendHeadTail(b, errHdr, hdr []byte, at, lateAt int, filter exchange.HeadFilter, status int) []byte {
+	// AddErrorHeader's lines were pushed to nginx's list of headers
+	// before whatever answers pushed its own: they lead it.
+	b = append(b, errHdr...)
+	late := -1
+	if lateAt >= at && lateAt < len(hdr) {
+		late = len(b) + lateAt - at
+	}
+	b = append(b, hdr[at:]...)
+	b = append(b, "\r\n"...)
+	if filter != nil {
+		// A 206 with late lines is the range filter's: the headers
+		// filter, before it, saw the 200 ($status in add_header).
+		fs := status
+		if fs == 206 && lateAt >= 0 {
+			fs = 200
+		}
+		b = filter.FilterHead(b, 0, late, fs)
+	}
+	return b
+}
+
+// AppendLine appends "name: value\r\n" to dst; a line with CR, LF or
+// NUL in it is dropped, as the writers drop it.
+func AppendLine(dst, name, value []byte) []byte {
+	if !safeFieldBytes(name) || !safeFieldBytes(value) {
+		return dst
+	}
+	dst = append(dst, name...)
+	dst = append(dst, ": "...)
+	dst = append(dst, value...)
+	return append(dst, "\r\n"...)
+}
+
 func safeField(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c == '\r' || c == '\n' || c == 0 {
@@ -328,24 +350,7 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	default:
 		b = append(b, "Connection: close\r\n"...)
 	}
-	// AddErrorHeader's lines were pushed to nginx's list of headers
-	// before whatever answers pushed its own: they lead it.
-	b = append(b, w.errHdr...)
-	late := -1
-	if w.lateAt >= at && w.lateAt < len(w.hdr) {
-		late = len(b) + w.lateAt - at
-	}
-	b = append(b, w.hdr[at:]...)
-	b = append(b, "\r\n"...)
-	if w.filter != nil {
-		// A 206 with late lines is the range filter's: the headers
-		// filter, before it, saw the 200 ($status in add_header).
-		fs := status
-		if fs == 206 && w.lateAt >= 0 {
-			fs = 200
-		}
-		b = w.filter.FilterHead(b, 0, late, fs)
-	}
+	b = AppendHeadTail(b, w.errHdr, w.hdr, at, w.lateAt, w.filter, status)
 	b = w.startBody(b, status)
 	w.scratch = b
 	w.sentHead = append(w.sentHead[:0], b...)

@@ -378,6 +378,25 @@ func (pc *Conn) location(w exchange.ResponseWriter, r *exchange.Request, loc *sn
 	if !ok {
 		return loc, res, search
 	}
+	// A limit_except block with a proxy_pass of its own is the
+	// configuration of the methods it limits from here on, its access
+	// rules and content handler included, as nginx's find-config makes
+	// it r->loc_conf (ngx_http_update_location_config). Such a location
+	// has no rewrite module directives, so the rewrite phase above was
+	// the location's either way.
+	if lc := loc.LimitContent; lc != nil && loc.Limit.Applies(r.Method) {
+		loc = lc
+		pc.loc = loc
+		pc.headerFilter(w, loc)
+	}
+	if pc.rw.IfProxied && loc.Content == snapshot.ContentFiles {
+		// An if block with a proxy_pass matched, then a later one
+		// without: nginx's proxy handler runs with a configuration that
+		// has no upstream and fails the request (an alert since 1.3.10,
+		// a crash before).
+		pc.p.Log.Error("no upstream configuration", "client", pc.c.RemoteAddr, "uri", pc.vc.URI)
+		return loc, exchange.Result{Error: 500}, false
+	}
 	// The end of the rewrite phase: headers-more's input commands.
 	if loc.Input != nil {
 		pc.inputHeaders(r, loc.Input)

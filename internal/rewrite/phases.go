@@ -72,7 +72,7 @@ func (s *Set) Server(vc *vars.Ctx, st *State, srv *config.Server) Outcome {
 // the server's directives ran already (ngx_http_rewrite_handler's "server
 // null location").
 func (s *Set) Location(vc *vars.Ctx, st *State, m route.Match) Outcome {
-	st.changed = false
+	st.changed, st.IfProxied = false, false
 	st.Conf = m.Conf
 	var p *Program
 	if m.Location != nil {

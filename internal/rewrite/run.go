@@ -48,6 +48,11 @@ type State struct {
 	// the whole URI instead of in place of the location's name (nginx's
 	// r->valid_location = 0).
 	NoLocationCut bool
+	// IfProxied is set once an if block with a proxy_pass matched in
+	// the location's rewrite phase: nginx's content handler stays the
+	// proxy module's (r->content_handler) even when a later matching
+	// block, whose configuration the request goes on with, has none.
+	IfProxied bool
 
 	changed bool // r->uri_changed
 	quote   bool // e->quote: captures in values are escaped (with Escape)
@@ -117,6 +122,9 @@ func (p *Program) run(vc *vars.Ctx, st *State) result {
 			}
 			if in.conf != nil {
 				st.Conf = in.conf
+				if in.conf.ProxyPass != nil {
+					st.IfProxied = true
+				}
 			}
 		}
 		i++

@@ -96,7 +96,8 @@ func (sharedConn) SetDeadline(time.Time) error      { return nil }
 func (sharedConn) SetReadDeadline(time.Time) error  { return nil }
 func (sharedConn) SetWriteDeadline(time.Time) error { return nil }
 
-// h2Handler serves the streams of one HTTP/2 connection.
+// h2Handler serves the streams of one HTTP/2 connection, or the
+// requests of one HTTP/3 connection.
 type h2Handler struct {
 	s  *Server
 	xc *exchange.Conn
@@ -120,14 +121,16 @@ func (h *h2Handler) open() *h2Stream {
 	return st
 }
 
-// close is what ServeH2 returns: the stream's pipeline connection is let
+// close is what ServeStream returns: the stream's pipeline connection is let
 // go once its response is finished.
 func (st *h2Stream) close() {
 	st.pc.Close()
 	h2Streams.Put(st)
 }
 
-func (h *h2Handler) ServeH2(w exchange.ResponseWriter, req *exchange.Request) func() {
+// ServeStream serves one request of an HTTP/2 or HTTP/3 stream
+// (framed.Handler) through a pipeline connection of its own.
+func (h *h2Handler) ServeStream(w exchange.ResponseWriter, req *exchange.Request) func() {
 	st := h.open()
 	st.pc.ServeRequest(w, req)
 	return st.close

@@ -3,7 +3,6 @@ package server
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -41,17 +40,10 @@ func h2Conn(t *testing.T, addr string) *http2.ClientConn {
 	return cc
 }
 
-// h2WS is a WebSocket over one HTTP/2 stream (RFC 8441): the client's
-// frames go through the request body pipe, the server's come on the
-// response body.
-type h2WS struct {
-	resp *http.Response
-	out  *io.PipeWriter
-	br   *bufio.Reader
-}
-
-// dialWS opens a WebSocket on cc with an extended CONNECT to path.
-func dialWS(t *testing.T, cc *http2.ClientConn, path string) *h2WS {
+// dialWS opens a WebSocket over one HTTP/2 stream of cc (RFC 8441)
+// with an extended CONNECT to path: the client's frames go through the
+// request body pipe, the server's come on the response body.
+func dialWS(t *testing.T, cc *http2.ClientConn, path string) *streamWS {
 	t.Helper()
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("CONNECT", "https://a.test"+path, pr)
@@ -65,45 +57,8 @@ func dialWS(t *testing.T, cc *http2.ClientConn, path string) *h2WS {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("extended CONNECT: status %d %q; want 200", resp.StatusCode, b)
 	}
-	w := &h2WS{resp: resp, out: pw, br: bufio.NewReader(resp.Body)}
 	t.Cleanup(func() { pw.Close(); resp.Body.Close() })
-	return w
-}
-
-// send writes one masked frame.
-func (w *h2WS) send(op ws.Opcode, p []byte) error {
-	h := ws.Header{Fin: true, Opcode: op, Masked: true, MaskKey: [4]byte{1, 2, 3, 4}, Length: uint64(len(p))}
-	b := ws.AppendHeader(nil, h)
-	start := len(b)
-	b = append(b, p...)
-	ws.Mask(b[start:], h.MaskKey, 0)
-	_, err := w.out.Write(b)
-	return err
-}
-
-// recv reads one unmasked frame.
-func (w *h2WS) recv() (ws.Opcode, []byte, error) {
-	var hb [14]byte
-	if _, err := io.ReadFull(w.br, hb[:2]); err != nil {
-		return 0, nil, err
-	}
-	n := 2
-	switch hb[1] & 0x7f {
-	case 126:
-		n = 4
-	case 127:
-		n = 10
-	}
-	if _, err := io.ReadFull(w.br, hb[2:n]); err != nil {
-		return 0, nil, err
-	}
-	h, _, err := ws.ParseHeader(hb[:n])
-	if err != nil {
-		return 0, nil, err
-	}
-	p := make([]byte, h.Length)
-	_, err = io.ReadFull(w.br, p)
-	return h.Opcode, p, err
+	return &streamWS{out: pw, br: bufio.NewReader(resp.Body)}
 }
 
 // h2WSConf is a TLS http2 address proxying /ws/ to back, with
@@ -129,7 +84,7 @@ func TestH2WebSocket(t *testing.T) {
 	cc := h2Conn(t, a)
 
 	const n = 20
-	socks := make([]*h2WS, n)
+	socks := make([]*streamWS, n)
 	for i := range socks {
 		socks[i] = dialWS(t, cc, fmt.Sprintf("/ws/%d", i))
 	}
@@ -172,30 +127,11 @@ func TestH2WebSocket(t *testing.T) {
 	if len(rs) != n {
 		t.Fatalf("backend saw %d handshakes; want %d", len(rs), n)
 	}
-	keys := map[string]bool{}
-	for _, r := range rs {
-		k, _ := r.Get("Sec-WebSocket-Key")
-		up, _ := r.Get("Upgrade")
-		if k == "" || keys[k] || up != "websocket" {
-			t.Errorf("backend handshake %q: Upgrade %q, key %q (repeated: %v); want websocket and a fresh key", r.Line, up, k, keys[k])
-		}
-		keys[k] = true
-	}
+	checkHandshakes(t, rs)
 
 	// Close: the client's Close frame reaches the backend, whose Close
 	// comes back, and the stream ends.
-	s := socks[0]
-	if err := s.send(ws.OpClose, []byte{0x03, 0xe8}); err != nil {
-		t.Fatal(err)
-	}
-	op, p, err := s.recv()
-	if err != nil || op != ws.OpClose || len(p) < 2 || int(p[0])<<8|int(p[1]) != 1000 {
-		t.Fatalf("after Close: got %v %v %v; want Close 1000", op, p, err)
-	}
-	s.out.Close()
-	if _, err := s.br.ReadByte(); err != io.EOF {
-		t.Errorf("after the closing handshake: read %v; want EOF (END_STREAM)", err)
-	}
+	socks[0].closeNormally(t, "END_STREAM")
 }
 
 // TestH2WebSocketReload: a reload that leaves the WebSocket's route as it
@@ -327,25 +263,8 @@ func TestH2Shutdown(t *testing.T) {
 	ts := start(t, h2WSConf(t, a, back.Addr, "60s"), Options{})
 	cc := h2Conn(t, a)
 	s := dialWS(t, cc, "/ws/x")
-	if err := s.send(ws.OpText, []byte("hi")); err != nil {
-		t.Fatal(err)
-	}
-	if _, p, err := s.recv(); err != nil || string(p) != "hi" {
-		t.Fatalf("echo: %q %v", p, err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		done <- ts.s.Shutdown(ctx)
-	}()
-	op, p, err := s.recv()
-	if err != nil || op != ws.OpClose || len(p) < 2 || int(p[0])<<8|int(p[1]) != 1001 {
-		t.Fatalf("at shutdown: got %v %v %v; want Close 1001", op, p, err)
-	}
-	s.send(ws.OpClose, p[:2])
-	s.out.Close()
-	if err := <-done; err != nil {
+	s.echo(t, "hi")
+	if err := <-s.answerShutdown(t, ts.s); err != nil {
 		t.Errorf("Shutdown: %v; want a clean stop", err)
 	}
 	// GOAWAY: the client's connection takes no new requests.

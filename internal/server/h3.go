@@ -131,11 +131,6 @@ func (h *h3Handler) Open(local, remote net.Addr, cs *tls.ConnectionState) h3.Con
 	return &h2Handler{s: s, xc: xc}
 }
 
-// ServeH3 serves one HTTP/3 request as ServeH2 serves a stream.
-func (h *h2Handler) ServeH3(w exchange.ResponseWriter, req *exchange.Request) func() {
-	return h.ServeH2(w, req)
-}
-
 // quicConn is a QUIC connection as its requests' handlers see it
 // (exchange.Conn.NetConn): its addresses, no bytes and no deadlines, so
 // that nothing watches a socket that carries every connection of the

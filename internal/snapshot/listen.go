@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"wsgate/internal/config"
+	"wsgate/internal/framed"
 	"wsgate/internal/h2"
 	"wsgate/internal/h3"
 	"wsgate/internal/http1"
@@ -107,15 +108,14 @@ func buildListens(s *Snapshot, env *Env, errs *config.ErrorList) {
 			}
 			cfg.ServerName = ServerInfo{Version: env.Version, Tokens: lc.ServerTokens}.Name()
 			ln.HTTP2 = h2Addr[l.Addr]
+			stream := framed.ConnConfig{Head: cfg.Head, Limits: cfg.Limits, ServerName: cfg.ServerName}
 			ln.H2 = h2.Config{
-				Head:                 cfg.Head,
+				ConnConfig:           stream,
 				MaxConcurrentStreams: uint32(cs.HTTP2.MaxConcurrentStreams),
 				BodyPrereadSize:      uint32(cs.HTTP2.BodyPrereadSize),
 				ChunkSize:            int(lc.HTTP2ChunkSize),
 				RecvBufferSize:       int(cs.HTTP2.RecvBufferSize),
 				ClientHeaderTimeout:  cfg.ClientHeaderTimeout,
-				Limits:               cfg.Limits,
-				ServerName:           cfg.ServerName,
 				ExtendedConnect:      proxied[l.Addr],
 			}
 			if l.HTTP3 {
@@ -126,12 +126,10 @@ func buildListens(s *Snapshot, env *Env, errs *config.ErrorList) {
 				}
 				ln.QUIC = true
 				ln.H3 = h3.Config{
-					Head:                 cfg.Head,
+					ConnConfig:           stream,
 					MaxConcurrentStreams: int64(cs.HTTP3.MaxConcurrentStreams),
 					StreamBufferSize:     int(cs.HTTP3.StreamBufferSize),
 					Retry:                cs.HTTP3.Retry,
-					Limits:               cfg.Limits,
-					ServerName:           cfg.ServerName,
 				}
 			}
 			s.listenAt[l.Addr] = ln

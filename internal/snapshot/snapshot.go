@@ -55,8 +55,9 @@ type Snapshot struct {
 	LogFormats map[string]*vars.Template
 	Upstreams  *upstream.Set
 	// Locs holds, for every effective configuration a request can end up
-	// with (each location's and each server's own), what was compiled for
-	// it. Keyed by the pointer route.Match.Conf returns.
+	// with (each location's and each server's own, an if block's, a
+	// limit_except block's with a proxy_pass), what was compiled for it.
+	// Keyed by the pointer route.Match.Conf returns.
 	Locs map[*config.LocConf]*Loc
 	// Keys is the set of route keys of this snapshot: a tunnel whose key is
 	// not in it was opened on a route that a reload removed or changed.
@@ -120,6 +121,12 @@ type Loc struct {
 	Basic *access.Basic
 	// Limit is the location's limit_except; nil when it has none.
 	Limit *access.Limit
+	// LimitContent is the limit_except block's configuration compiled
+	// as a location of its own, which answers the methods Limit applies
+	// to (ngx_http_update_location_config makes it r->loc_conf); nil
+	// when the block has no proxy_pass of its own, and the location's
+	// content handler answers every method.
+	LimitContent *Loc
 	// RealIP is the level's realip settings; nil when it trusts nobody.
 	// A server's runs in the post-read phase, a location's in preaccess.
 	RealIP *access.RealIP
@@ -416,6 +423,10 @@ func buildRoutes(ctx context.Context, spec *config.Spec, ups *upstream.Registry,
 	}
 	visit = func(srv *config.Server, l *config.Location) {
 		add(srv, l, &l.Conf, "")
+		if le := l.LimitExcept; le != nil && le.Conf.ProxyPass != nil {
+			add(srv, l, le.Conf, " (limit_except)")
+			s.Locs[&l.Conf].LimitContent = s.Locs[le.Conf]
+		}
 		// A matching if block serves with its own configuration, under
 		// its location's name (nginx's unnamed location).
 		for _, op := range l.Rewrite {

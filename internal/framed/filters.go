@@ -1,11 +1,11 @@
-package h2
+package framed
 
 import (
-	"bytes"
 	"io"
 	"time"
 
 	"wsgate/internal/exchange"
+	"wsgate/internal/http1"
 )
 
 // This file is what a response's body goes through on its way to DATA
@@ -14,45 +14,25 @@ import (
 
 // SetBodyFilter sets the body filter of this request's response (nil:
 // none); the pipeline sets it with the head filter.
-func (w *ResponseWriter) SetBodyFilter(f exchange.BodyFilter) { w.bfilter = f }
+func (w *Writer) SetBodyFilter(f exchange.BodyFilter) { w.bfilter = f }
 
 // startBody offers the head (b[0:], HTTP/1.1 form) to the body filter.
-// When a stage takes the body its length is unknown from now on:
-// Content-Length goes (ngx_http_clear_content_length); HTTP/2 frames the
-// body itself.
-func (w *ResponseWriter) startBody(b []byte, status int) []byte {
-	if w.bfilter == nil || status == 101 {
-		return b
-	}
-	b, st := w.bfilter.Start(b, 0, status, w.clen)
-	if st == nil {
-		return b
-	}
-	if !w.noBody {
+// When a stage takes the body its length is unknown from now on, unless
+// the stage keeps it (exchange.KeepsLength): Content-Length goes
+// (ngx_http_clear_content_length); the stream frames the body itself.
+func (w *Writer) startBody(b []byte, status int) []byte {
+	b, st, dropped := http1.StartBodyFilter(w.bfilter, b, status, w.clen)
+	if st != nil && !w.noBody {
 		w.stage = st
 	}
-	if w.clen >= 0 && !exchange.KeepsLength(st) {
+	if dropped {
 		w.clen = -1
-		b = dropLine(b, "Content-Length: ")
 	}
 	return b
 }
 
-// dropLine removes the first head line that starts with prefix.
-func dropLine(b []byte, prefix string) []byte {
-	i := bytes.Index(b, []byte("\r\n"+prefix))
-	if i < 0 {
-		return b
-	}
-	e := bytes.Index(b[i+2:], []byte("\r\n"))
-	if e < 0 {
-		return b
-	}
-	return append(b[:i+2], b[i+2+e+2:]...)
-}
-
 // rawBody writes body bytes past the body filter: the stages' output.
-type rawBody struct{ w *ResponseWriter }
+type rawBody struct{ w *Writer }
 
 func (r rawBody) Write(p []byte) (int, error) { return r.w.writeBody(p) }
 
@@ -60,7 +40,7 @@ func (r rawBody) Write(p []byte) (int, error) { return r.w.writeBody(p) }
 // out: when the response is finished, or earlier when the log phase asks
 // for $body_bytes_sent or $bytes_sent. A cut response's stage is ended
 // into io.Discard, so that it lets go of what it holds.
-func (w *ResponseWriter) endBody() {
+func (w *Writer) endBody() {
 	st := w.stage
 	if st == nil {
 		return
@@ -78,7 +58,7 @@ func (w *ResponseWriter) endBody() {
 // SentHead returns the head as it went out, in HTTP/1.1 form after the
 // head filter, and the trailers sent ($sent_http_NAME,
 // $sent_trailer_NAME).
-func (w *ResponseWriter) SentHead() (head, trailers []byte) {
+func (w *Writer) SentHead() (head, trailers []byte) {
 	if w.finished && !w.broken && !w.aborted {
 		trailers = w.trailers
 	}
@@ -89,7 +69,7 @@ func (w *ResponseWriter) SentHead() (head, trailers []byte) {
 // went out (limit_rate_after; < 0 keeps the earlier), counted from the
 // request's start, as ngx_http_write_filter paces a response:
 // rate * (seconds since start + 1) - (sent - after) may go out.
-func (w *ResponseWriter) SetRate(rate, after int64, start time.Time) {
+func (w *Writer) SetRate(rate, after int64, start time.Time) {
 	if after >= 0 {
 		w.pace.after = after
 	}

@@ -1,14 +1,31 @@
 #!/bin/sh
-# The tutorial's configuration with "listen ... ssl http2" in front of the
-# demo's backends, loaded by headless Chromium over HTTP/2: the page must
-# arrive over h2 (its nextHopProtocol) and its WebSocket must open on the
-# same HTTP/2 connection (RFC 8441), which wsgate's access log shows
-# ($connection and $server_protocol of the page and of the WebSocket).
+# The tutorial's configuration over TLS in front of the demo's backends,
+# loaded by headless Chromium over the protocol PROTO names:
+#   h2: "listen ... ssl http2". The page must arrive over h2 (its
+#       nextHopProtocol) and its WebSocket must open on the same HTTP/2
+#       connection (RFC 8441), which wsgate's access log shows
+#       ($connection and $server_protocol of the page and of the WebSocket).
+#   h3: "listen ... ssl" and "listen ... quic" on one port. The page must
+#       arrive over h3 (its nextHopProtocol, and HTTP/3.0 in wsgate's access
+#       log) and its WebSocket must work, which Chromium opens over TCP (it
+#       does not speak RFC 9220; wsgate's own tests cover WebSockets over
+#       HTTP/3 with quic-go's client).
+# Usage: e2e/browser/proto.sh h2|h3
 # The certificate is signed by a test CA made here; Chromium trusts it by
 # its key (--ignore-certificate-errors-spki-list). Needs go, node,
 # e2e/node_modules (npm ci in e2e/), openssl and chromium (CHROMIUM
 # overrides /usr/bin/chromium).
 set -eu
+
+proto=${1:-}
+case $proto in
+h2) version=HTTP/2.0 ;;
+h3) version=HTTP/3.0 ;;
+*)
+	echo "usage: $0 h2|h3" >&2
+	exit 2
+	;;
+esac
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -44,6 +61,12 @@ ss = [socket.socket() for _ in range(3)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
 port=$1 wsport=$2 appport=$3
+if [ "$proto" = h2 ]; then
+	listen="listen 127.0.0.1:$port ssl http2;"
+else
+	listen="listen 127.0.0.1:$port ssl;
+listen 127.0.0.1:$port quic;"
+fi
 
 # The demo's backends (its own proxy listens on a port of its choosing).
 "$work/wsgate" demo -listen 127.0.0.1:0 -ws-backend "127.0.0.1:$wsport" -app "127.0.0.1:$appport" \
@@ -61,15 +84,16 @@ openssl x509 -req -in localhost.csr -CA ca.crt -CAkey ca.key -CAcreateserial -da
 	-out localhost.crt 2>/dev/null
 spki=$(openssl x509 -in localhost.crt -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
 
-# The tutorial's server block, with "listen 443 ssl http2" on a free port.
+# The tutorial's server block, with the protocol's listen lines on a free
+# port.
 mkdir -p logs
 cat >nginx.conf <<CONF
 events {}
 http {
-log_format h2 '\$connection \$server_protocol \$status \$request_uri';
-access_log $work/access.log h2;
+log_format proto '\$connection \$server_protocol \$status \$request_uri';
+access_log $work/access.log proto;
 server {
-listen 127.0.0.1:$port ssl http2;
+$listen
 server_name localhost;
 ssl_certificate $work/localhost.crt;
 ssl_certificate_key $work/localhost.key;
@@ -101,20 +125,22 @@ until python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $por
 done
 
 status=0
-(cd "$root/e2e" && node browser/h2.test.mjs "https://localhost:$port/" "$spki") || status=$?
+(cd "$root/e2e" && node browser/proto.test.mjs "https://localhost:$port/" "$spki" "$proto") || status=$?
 
-# The page and its WebSocket on one HTTP/2 connection: the same
-# $connection, HTTP/2.0, and a 101 for the WebSocket.
-page=$(awk '$2 == "HTTP/2.0" && $4 == "/" {print $1; exit}' "$work/access.log" || true)
+page=$(awk -v v="$version" '$2 == v && $4 == "/" {print $1; exit}' "$work/access.log" || true)
 if [ -z "$page" ]; then
-	echo "FAIL page served over HTTP/2 (access log):" >&2
+	echo "FAIL page served over $version (access log):" >&2
 	cat "$work/access.log" >&2
 	status=1
+elif [ "$proto" = h3 ]; then
+	echo "ok   page served over $version (access log)"
 else
-	echo "ok   page served over HTTP/2 on connection $page"
-	# A tunnel's line is written when it ends: the browser has closed.
+	echo "ok   page served over $version on connection $page"
+	# The page and its WebSocket on one HTTP/2 connection: the same
+	# $connection, HTTP/2.0, and a 101 for the WebSocket. A tunnel's line
+	# is written when it ends: the browser has closed.
 	i=0
-	while ! awk -v c="$page" '$1 == c && $2 == "HTTP/2.0" && $3 == "101" && $4 ~ /^\/ws\/echo/ {f=1} END {exit !f}' "$work/access.log"; do
+	while ! awk -v c="$page" -v v="$version" '$1 == c && $2 == v && $3 == "101" && $4 ~ /^\/ws\/echo/ {f=1} END {exit !f}' "$work/access.log"; do
 		i=$((i + 1))
 		if [ $i -ge 100 ]; then
 			echo "FAIL WebSocket /ws/echo over the page's HTTP/2 connection (access log):" >&2
