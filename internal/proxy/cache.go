@@ -347,17 +347,7 @@ func (c *clientConn) notModified(req *exchange.Request, plan *snapshot.Loc) bool
 	if req.Header("If-None-Match") == nil && req.Header("If-Modified-Since") == nil {
 		return false
 	}
-	var etag []byte
-	lm := int64(-1)
-	for _, h := range c.respHL {
-		switch {
-		case exchange.EqualFold(h.Name, "ETag"):
-			etag = h.Value
-		case exchange.EqualFold(h.Name, "Last-Modified"):
-			lm = files.ParseHTTPTime(h.Value)
-		}
-	}
-	if files.NotModified(req.Header, etag, lm, plan.Conf.Files.IfModifiedSince) != 304 {
+	if c.cachedPreconditions(req, plan) != 304 {
 		return false
 	}
 	hl := make(respHeaders, 0, len(c.respHL))
@@ -381,6 +371,12 @@ func (c *clientConn) preconditionFailed(req *exchange.Request, plan *snapshot.Lo
 	if req.Header("If-Unmodified-Since") == nil && req.Header("If-Match") == nil {
 		return false
 	}
+	return c.cachedPreconditions(req, plan) == 412
+}
+
+// cachedPreconditions is files.NotModified's answer for the cached 200 in
+// c.respHL, by its ETag and Last-Modified lines.
+func (c *clientConn) cachedPreconditions(req *exchange.Request, plan *snapshot.Loc) int {
 	var etag []byte
 	lm := int64(-1)
 	for _, h := range c.respHL {
@@ -391,7 +387,7 @@ func (c *clientConn) preconditionFailed(req *exchange.Request, plan *snapshot.Lo
 			lm = files.ParseHTTPTime(h.Value)
 		}
 	}
-	return files.NotModified(req.Header, etag, lm, plan.Conf.Files.IfModifiedSince) == 412
+	return files.NotModified(req.Header, etag, lm, plan.Conf.Files.IfModifiedSince)
 }
 
 // cacheIntercepted keeps an error that proxy_intercept_errors answers
