@@ -60,8 +60,11 @@ func TestCache(t *testing.T) {
 		t.Fatal("the file was not kept")
 	}
 	// The next GET answers from the entry: prove it by changing what
-	// the entry holds (same length).
+	// the entry holds (same length), under the lock the server's reads
+	// take, so that they see the write.
+	c.mu.Lock()
 	e.data = []byte("ONE")
+	c.mu.Unlock()
 	if got := body("/a.txt"); got != "200 ONE" {
 		t.Fatalf("second GET: got %q; want the kept contents", got)
 	}
