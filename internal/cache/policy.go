@@ -3,6 +3,8 @@ package cache
 import (
 	"bytes"
 	"time"
+
+	"wsgate/internal/exchange"
 )
 
 // This file decides whether an upstream response is stored and until
@@ -75,7 +77,7 @@ func Decide(status int, h HeaderList, ignore Ignore, valid []Valid, now time.Tim
 			if abs {
 				v = v[1:]
 			}
-			n := atoi(v)
+			n := exchange.Atoi(v)
 			switch {
 			case n < 0:
 				continue
@@ -179,21 +181,7 @@ func directive(v []byte, name string) (int64, bool) {
 	if j == 0 || (j < len(rest) && rest[j] != ',' && rest[j] != ' ' && rest[j] != ';' && rest[j] != '\t') {
 		return 0, false
 	}
-	return atoi(rest[:j]), true
-}
-
-func atoi(b []byte) int64 {
-	if len(b) == 0 || len(b) > 18 {
-		return -1
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n
+	return exchange.Atoi(rest[:j]), true
 }
 
 func equalFold(b []byte, s string) bool { return bytes.EqualFold(b, []byte(s)) }

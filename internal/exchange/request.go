@@ -182,6 +182,22 @@ func TrimOWS(b []byte) []byte {
 	return b
 }
 
+// Atoi is ngx_atoi over a header value: a decimal number of digits only,
+// at most 18 of them; -1 for anything else.
+func Atoi(b []byte) int64 {
+	if len(b) == 0 || len(b) > 18 {
+		return -1
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
 // EqualFold reports whether b and s are equal with ASCII letters compared
 // case-insensitively; other bytes must match exactly.
 func EqualFold(b []byte, s string) bool {

@@ -228,28 +228,12 @@ func (c *clientConn) accelLimitRate(resp *http1.Response, po *config.ProxyOption
 	if v == nil || po.IgnoreHeaders&config.IgnoreXAccelLimitRate != 0 {
 		return 0, false
 	}
-	n := atoi(v)
+	n := exchange.Atoi(v)
 	if n < 0 {
 		return 0, false
 	}
 	c.vc.LimitRate, c.vc.LimitRateSet = n, true
 	return n, true
-}
-
-// atoi is ngx_atoi: a decimal number of digits only; -1 for anything
-// else.
-func atoi(b []byte) int64 {
-	if len(b) == 0 || len(b) > 18 {
-		return -1
-	}
-	var n int64
-	for _, ch := range b {
-		if ch < '0' || ch > '9' {
-			return -1
-		}
-		n = n*10 + int64(ch-'0')
-	}
-	return n
 }
 
 // copyLimited copies src to dst at no more than rate bytes per second
