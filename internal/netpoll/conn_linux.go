@@ -33,8 +33,9 @@ import (
 // closes the descriptor, once.
 type Conn struct {
 	fd    int
-	name  string // the peer, for errors: "read 127.0.0.1:3000: ..."
+	name  string // the peer, for errors: "read 127.0.0.1:3000: ..."; "": raddr's
 	raddr netip.AddrPort
+	laddr netip.AddrPort // known without asking (Acceptor); else zero
 	w     *Waiter
 	pl    *Poller
 	own   Waiter // w for a Conn with its own Waiter (Dial, Accept)
@@ -276,7 +277,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 
 // pathError is err as an *os.File's: "read 127.0.0.1:3000: ...".
 func (c *Conn) pathError(op string, err error) error {
-	return &os.PathError{Op: op, Path: c.name, Err: err}
+	name := c.name
+	if name == "" {
+		name = c.raddr.String()
+	}
+	return &os.PathError{Op: op, Path: name, Err: err}
 }
 
 // WriteNow writes as much of p as the socket takes at once and returns
@@ -383,16 +388,20 @@ func unixNano(t time.Time) int64 {
 
 func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.raddr) }
 
-// LocalAddr asks the socket (getsockname), as nothing on the request
-// path needs it.
+// LocalAddr is the listener's address for a connection accepted on a
+// specific one; otherwise the socket is asked (getsockname), when called,
+// as nginx's ngx_connection_local_sockaddr does.
 func (c *Conn) LocalAddr() net.Addr {
+	if c.laddr.IsValid() {
+		return net.TCPAddrFromAddrPort(c.laddr)
+	}
 	if c.incref() {
 		defer c.decref()
-		switch sa, _ := unix.Getsockname(c.fd); sa := sa.(type) {
-		case *unix.SockaddrInet4:
-			return &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
-		case *unix.SockaddrInet6:
-			return &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+		var sa unix.RawSockaddrAny
+		n := uint32(unsafe.Sizeof(sa))
+		_, _, e := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(c.fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&n)))
+		if ap := sockaddrPort(&sa); e == 0 && ap.IsValid() {
+			return net.TCPAddrFromAddrPort(ap)
 		}
 	}
 	return &net.TCPAddr{}

@@ -3,6 +3,7 @@
 package netpoll
 
 import (
+	"io"
 	"net"
 	"os"
 	"syscall"
@@ -57,15 +58,16 @@ func DialTCP(*Conn, *Waiter, string, time.Time) (ok bool, err error) { return fa
 // Dial reports ok false: net's dialer takes over.
 func Dial(string, time.Time) (c *Conn, ok bool, err error) { return nil, false, nil }
 
-func (c *Conn) Read([]byte) (int, error)  { return 0, os.ErrClosed }
-func (c *Conn) Write([]byte) (int, error) { return 0, os.ErrClosed }
-func (c *Conn) WriteNow([]byte) int       { return 0 }
-func (c *Conn) Close() error              { return os.ErrClosed }
-func (c *Conn) Shutdown()                 {}
-func (c *Conn) Unregister()               {}
-func (c *Conn) CloseWrite() error         { return os.ErrClosed }
-func (c *Conn) SetNoDelay(bool) error     { return os.ErrClosed }
-func (c *Conn) SetKeepAlive(bool) error   { return os.ErrClosed }
+func (c *Conn) Read([]byte) (int, error)          { return 0, os.ErrClosed }
+func (c *Conn) Write([]byte) (int, error)         { return 0, os.ErrClosed }
+func (c *Conn) WriteNow([]byte) int               { return 0 }
+func (c *Conn) Close() error                      { return os.ErrClosed }
+func (c *Conn) Shutdown()                         {}
+func (c *Conn) Unregister()                       {}
+func (c *Conn) CloseWrite() error                 { return os.ErrClosed }
+func (c *Conn) SetNoDelay(bool) error             { return os.ErrClosed }
+func (c *Conn) SetKeepAlive(bool) error           { return os.ErrClosed }
+func (c *Conn) ReadFrom(io.Reader) (int64, error) { return 0, os.ErrClosed }
 func (c *Conn) SyscallConn() (syscall.RawConn, error) {
 	return nil, ErrUnsupported
 }
@@ -76,3 +78,12 @@ func (c *Conn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
 func (c *Conn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
 
 var _ net.Conn = (*Conn)(nil)
+
+// Acceptor is never made here: listeners accept through net.
+type Acceptor struct{}
+
+// NewAcceptor returns ErrUnsupported: the caller accepts through net.
+func NewAcceptor(*net.TCPListener) (*Acceptor, error) { return nil, ErrUnsupported }
+
+func (a *Acceptor) Accept() (*Conn, error) { return nil, ErrUnsupported }
+func (a *Acceptor) Close() error           { return nil }

@@ -77,6 +77,10 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 		nc.SetNoDelay(true)
 		nc.Unregister()
 	}
+	if nc, ok := cc.(*netpoll.Conn); ok {
+		// The client's socket likewise (TCP_NODELAY is set at accept).
+		nc.Unregister()
+	}
 	client := c.remoteAddr + ":" + c.remotePort
 	handle := c.h.Tunnels.Add(tunnel.Info{
 		Route:       plan.Key,
