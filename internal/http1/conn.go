@@ -142,7 +142,15 @@ type serverConn struct {
 	woken  func(fd uintptr) bool
 	waited bool
 	peeked [1]byte
+	// deadline is the read deadline set last (setReadDeadline); resumeBy
+	// the one a resumed connection waits under first (State.Deadline).
+	deadline, resumeBy time.Time
+	// parked: serve returned to park the connection (ConnConfig.Park).
+	parked bool
 }
+
+// errPark is peekFirst's answer when the connection is to be parked.
+var errPark = errors.New("http1: connection parked")
 
 // peekFirst reads the first byte of the next request head into c.br,
 // waiting under the read deadline set. A plain socket that has nothing
@@ -161,6 +169,26 @@ func (c *serverConn) peekFirst() error {
 	c.cr.idle = false
 	if err != errWouldWait {
 		return err
+	}
+	if c.cfg.Park {
+		if c.requests == 0 {
+			return errPark
+		}
+		// A keep-alive connection waits KeepaliveGrace here first: a
+		// next request that comes soon costs no park and resume.
+		if grace := time.Now().Add(c.cfg.KeepaliveGrace); c.deadline.IsZero() || grace.Before(c.deadline) {
+			c.conn.SetReadDeadline(grace)
+			err := c.waitIdle()
+			c.conn.SetReadDeadline(c.deadline)
+			if isTimeout(err) {
+				return errPark
+			}
+			if err != nil {
+				return err
+			}
+			_, err = c.br.Peek(1)
+			return err
+		}
 	}
 	if err := c.waitIdle(); err != nil {
 		return err
@@ -224,7 +252,7 @@ func (c *serverConn) stopping() bool {
 
 func (c *serverConn) serve(h Handler) {
 	defer func() {
-		if !c.hijacked {
+		if !c.hijacked && !c.parked {
 			// The connection is counted out before its socket closes,
 			// as ngx_http_close_connection does: a client that sees
 			// the close and connects again finds it gone.
@@ -244,6 +272,10 @@ func (c *serverConn) serve(h Handler) {
 			// (ngx_http_wait_request_handler): until then the
 			// connection is waiting.
 			if err := c.peekFirst(); err != nil {
+				if err == errPark {
+					c.parked = true
+					return
+				}
 				c.headError(err, h)
 				return
 			}
@@ -268,6 +300,7 @@ func (c *serverConn) serve(h Handler) {
 				return
 			}
 			if err := c.peekFirst(); err != nil {
+				c.parked = err == errPark
 				return
 			}
 			// A head already whole in the buffer needs no more reads,
@@ -311,9 +344,13 @@ var (
 
 func (c *serverConn) setReadDeadline(d time.Duration) {
 	var t time.Time
-	if d > 0 {
+	if !c.resumeBy.IsZero() {
+		// A resumed connection's wait goes on under its deadline.
+		t, c.resumeBy = c.resumeBy, time.Time{}
+	} else if d > 0 {
 		t = time.Now().Add(d)
 	}
+	c.deadline = t
 	c.conn.SetReadDeadline(t)
 }
 

@@ -48,6 +48,8 @@ type Conn struct {
 
 	rd, wd atomic.Int64 // deadlines, Unix nanoseconds; 0: none
 
+	parkFn atomic.Pointer[func()] // Park's request
+
 	mu   sync.Mutex // guards the registration
 	loop *Loop      // nil until the first wait
 	tok  Token      // the registration in loop; guarded by loop's lock too
@@ -69,6 +71,7 @@ func (c *Conn) setup(fd int, raddr netip.AddrPort, name string, w *Waiter, pl *P
 	*c = Conn{fd: fd, name: name, raddr: raddr, w: w, pl: pl}
 	if w == nil {
 		c.w = &c.own
+		c.own.c = c
 	}
 	c.w.init()
 }
@@ -113,6 +116,7 @@ func (c *Conn) wait(op int, p []byte) (n int, err error) {
 		ch, tp, dl = c.w.wch, &c.w.wt, &c.wd
 	}
 	for {
+		drain(ch)
 		n, errn, done := c.try(op, p)
 		if done {
 			if errn != 0 {
@@ -182,6 +186,43 @@ func (c *Conn) Unregister() {
 	c.loop.Unwatch(c.fd, &c.tok)
 	c.loop, c.out = nil, false
 }
+
+// Park asks for *fn to be called once, in a loop's goroutine, when the
+// socket becomes readable (bytes, end of input, an error), for a
+// connection no goroutine waits for (an idle HTTP connection): the
+// caller's read found nothing. The socket's registration is made or
+// re-armed (one epoll_ctl), which reports a readiness that came since
+// that read too. Unpark takes the request back; *fn must not block. Only
+// for a Conn with its own Waiter (Dial, Acceptor).
+func (c *Conn) Park(fn *func()) error {
+	if !c.incref() {
+		return net.ErrClosed
+	}
+	defer c.decref()
+	if c.w == &c.own {
+		// No goroutine waits while parked: the deadline timers go, to
+		// be made again by the next wait under a deadline.
+		c.own.rt, c.own.wt = nil, nil
+	}
+	c.parkFn.Store(fn)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loop == nil {
+		c.loop = c.pl.Pick()
+	}
+	if err := c.loop.WatchFD(c.fd, c.w, c.out, &c.tok); err != nil {
+		c.parkFn.Store(nil)
+		if c.tok == 0 {
+			c.loop = nil
+		}
+		return err
+	}
+	return nil
+}
+
+// Unpark takes Park's request back and reports whether it was still
+// pending: true means its function has not been called and will not be.
+func (c *Conn) Unpark() bool { return c.parkFn.Swap(nil) != nil }
 
 // try does op once; done is false when the socket is not ready yet.
 func (c *Conn) try(op int, p []byte) (n int, errn unix.Errno, done bool) {

@@ -57,7 +57,7 @@ func (c *Conn) rawWait(op int, name string, f func(fd uintptr) bool) error {
 	if err := c.waitable(dl); err != nil {
 		return c.opError(name, err)
 	}
-	for !f(uintptr(c.fd)) {
+	for drain(ch); !f(uintptr(c.fd)); drain(ch) {
 		if err := c.register(op); err != nil {
 			return c.opError(name, err)
 		}

@@ -21,6 +21,9 @@ import (
 type Waiter struct {
 	rch, wch chan struct{}
 	rt, wt   *time.Timer
+	// c is the Conn whose own Waiter this is: its Park request, when
+	// set, takes a readiness event instead of the channels.
+	c *Conn
 }
 
 // init makes w's channels; before its first registration.
@@ -33,6 +36,12 @@ func (w *Waiter) init() {
 
 // Ready wakes the goroutines waiting in w, or the next ones to wait.
 func (w *Waiter) Ready(*Loop, Event) {
+	if w.c != nil {
+		if fn := w.c.parkFn.Swap(nil); fn != nil {
+			(*fn)()
+			return
+		}
+	}
 	wake(w.rch)
 	wake(w.wch)
 }
@@ -41,6 +50,17 @@ func (w *Waiter) Ready(*Loop, Event) {
 func wake(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// drain takes a wake-up left in ch, before the attempt that a wait would
+// follow: a readiness that came before it is seen by the attempt itself,
+// and one after it leaves a new wake-up. So a wait is never woken by an
+// event (or a deadline change) older than the attempt it follows.
+func drain(ch chan struct{}) {
+	select {
+	case <-ch:
 	default:
 	}
 }
