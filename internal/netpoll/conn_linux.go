@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -108,6 +109,19 @@ func expired(d int64) bool { return d != 0 && time.Now().UnixNano() >= d }
 // direction's deadline passes. The caller holds a reference. n is what a
 // read or write moved.
 func (c *Conn) wait(op int, p []byte) (n int, err error) {
+	if op == opRead && c.unregistered() {
+		// A first read that would wait (an upstream's answer) yields
+		// once first: the other goroutines' ready work runs meanwhile,
+		// and a peer that answers within it costs no registration, no
+		// event and no wake-up through the loop.
+		if n, errn, done := c.try(op, p); done {
+			if errn != 0 {
+				return n, errn
+			}
+			return n, nil
+		}
+		runtime.Gosched()
+	}
 	if err := c.register(op); err != nil {
 		return 0, err
 	}
@@ -132,6 +146,13 @@ func (c *Conn) wait(op int, p []byte) (n int, err error) {
 			return 0, err
 		}
 	}
+}
+
+// unregistered reports whether c's socket is in no loop yet.
+func (c *Conn) unregistered() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.loop == nil
 }
 
 // waitable returns why a wait under the deadline in dl must end: c is
