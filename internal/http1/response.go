@@ -395,7 +395,7 @@ func (w *ResponseWriter) decideKeepalive() bool {
 	req := w.req
 	if !req.KeepAlive || w.closeAfter || w.limits.KeepaliveTimeout <= 0 ||
 		w.c.requests >= w.limits.KeepaliveRequests || w.status == 101 ||
-		w.limits.KeepaliveTime > 0 && time.Since(w.c.start) > w.limits.KeepaliveTime {
+		w.limits.KeepaliveTime > 0 && w.req.Start.Sub(w.c.start) > w.limits.KeepaliveTime {
 		return false
 	}
 	b := &w.c.body
