@@ -333,7 +333,8 @@ func (c *serverConn) serve(h Handler) {
 // line after the request line. The parser then reads no more.
 func headBuffered(br *bufio.Reader) bool {
 	b, _ := br.Peek(br.Buffered())
-	return bytes.Contains(b, crlfcrlf) || bytes.Contains(b, lflf)
+	// Most often the buffer holds one head, ending where the read did.
+	return bytes.HasSuffix(b, crlfcrlf) || bytes.Contains(b, crlfcrlf) || bytes.Contains(b, lflf)
 }
 
 var (
