@@ -146,7 +146,7 @@ type State struct {
 // ServeFrom is Serve from st, which it updates: it returns true when the
 // connection was parked (ConnConfig.Park) and is to be resumed with st.
 func ServeFrom(conn net.Conn, cfg *ConnConfig, h Handler, st *State) (parked bool) {
-	c := &serverConn{conn: conn, cfg: cfg, start: st.Start, requests: st.Requests, resumeBy: st.Deadline}
+	c := &serverConn{conn: conn, cfg: cfg, start: st.Start, requests: st.Requests, resumeBy: st.Deadline, resumed: !st.Start.IsZero()}
 	if c.start.IsZero() {
 		c.start = time.Now()
 	}
