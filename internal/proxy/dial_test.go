@@ -54,7 +54,7 @@ func TestDialTimeout(t *testing.T) {
 		name    string
 		timeout time.Duration
 		oneShot bool
-		wsDial  bool
+		rawDial bool
 	}{
 		{"short", 300 * time.Millisecond, false, false},
 		{"longer", 700 * time.Millisecond, false, false},
@@ -65,7 +65,7 @@ func TestDialTimeout(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := new(Local)
 			defer ws.Close()
-			c := clientConn{oneShot: tc.oneShot, wsDial: tc.wsDial, work: ws}
+			c := clientConn{oneShot: tc.oneShot, rawDial: tc.rawDial, work: ws}
 			start := time.Now()
 			conn, err := c.dial("tcp", addr, tc.timeout, start)
 			took := time.Since(start)
@@ -96,18 +96,18 @@ func TestDialConnects(t *testing.T) {
 	for _, tc := range []struct {
 		timeout time.Duration
 		oneShot bool
-		wsDial  bool
+		rawDial bool
 	}{{0, false, false}, {100 * time.Millisecond, false, false}, {0, true, false}, {100 * time.Millisecond, true, false}, {100 * time.Millisecond, false, true}} {
 		timeout := tc.timeout
 		ws := new(Local)
 		defer ws.Close()
-		c := clientConn{oneShot: tc.oneShot, wsDial: tc.wsDial, work: ws}
+		c := clientConn{oneShot: tc.oneShot, rawDial: tc.rawDial, work: ws}
 		conn, err := c.dial("tcp", ln.Addr().String(), timeout, time.Now())
 		if err != nil {
 			t.Fatalf("timeout %v: got %v; want a connection", timeout, err)
 		}
-		if _, raw := conn.(*netpoll.Conn); raw != (tc.oneShot || tc.wsDial) {
-			t.Errorf("timeout %v, one-shot %v, websocket %v: got a %T", timeout, tc.oneShot, tc.wsDial, conn)
+		if _, raw := conn.(*netpoll.Conn); raw != (tc.oneShot || tc.rawDial) {
+			t.Errorf("timeout %v, one-shot %v, raw %v: got a %T", timeout, tc.oneShot, tc.rawDial, conn)
 		}
 		if got := conn.RemoteAddr().String(); got != ln.Addr().String() {
 			t.Errorf("timeout %v: got remote %s; want %s", timeout, got, ln.Addr())

@@ -251,8 +251,15 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	c.oneShot = !hasBody && !upgrade && !tg.tls && !plan.Headers.HTTP11(variant) && !c.dopt.any()
 	// A WebSocket's upstream socket, once a tunnel, is relayed by the
 	// tunnel's event loop: it need never enter Go's poller. (Another
-	// upgrade keeps net's socket, which the tunnel may splice.)
-	c.wsDial = isWS && !tg.tls && !c.dopt.local.IsValid()
+	// upgrade keeps net's socket, which the tunnel may splice.) A plain
+	// HTTP request's upstream socket, kept alive or not, waits in the
+	// event loops too, beside the client's raw socket: with the client's
+	// readiness taken from a loop and the upstream's from Go's poller,
+	// new requests were let in ahead of answers already there, more
+	// requests were at the upstream at once, and with "keepalive 32" and
+	// 64 clients 24 % of requests dialled (14 % with both in Go's
+	// poller, as before raw client sockets; 17 % with both in the loops).
+	c.rawDial = (isWS || !upgrade) && !tg.tls && !c.dopt.local.IsValid()
 
 	// Attempts, with proxy_next_upstream.
 	tried := &c.tried
@@ -515,11 +522,14 @@ func (c *clientConn) dial(network, addr string, timeout time.Duration, start tim
 			return &c.shot, nil
 		}
 	}
-	if c.wsDial && network == "tcp" {
+	if c.rawDial && network == "tcp" {
 		if conn, ok, err := netpoll.Dial(addr, deadline); ok {
 			if err != nil {
 				return nil, err
 			}
+			// As net's dialer: a head and a body written apart are not
+			// held back for the first one's acknowledgement.
+			conn.SetNoDelay(true)
 			if c.dopt.keepalive {
 				conn.SetKeepAlive(true)
 			}

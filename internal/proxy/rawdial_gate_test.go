@@ -104,3 +104,82 @@ server { listen {{listen}};
 		t.Errorf("after the tunnels ended: %d sockets; want at most %d, as before", got, baseSockets)
 	}
 }
+
+// TestKeepaliveUpstreamWaitsInLoops: a plain HTTP request's upstream
+// socket, kept alive in the upstream's cache, is dialled raw and waits
+// for the answer in the Default poller's loops beside the client's raw
+// socket, not in Go's poller: with the two apart, new requests went
+// ahead of answers already there and the cache of "keepalive 32" dialled
+// for a quarter of the requests under 64 clients.
+func TestKeepaliveUpstreamWaitsInLoops(t *testing.T) {
+	pl, err := netpoll.Default()
+	if err != nil {
+		t.Skip("no event loop on this system")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	release := make(chan struct{})
+	got := make(chan struct{}, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadSlice('\n')
+			if err != nil {
+				return
+			}
+			if len(line) == 2 {
+				break
+			}
+		}
+		got <- struct{}{}
+		<-release
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		io.Copy(io.Discard, c)
+	}()
+	g := startGate(t, `
+upstream u { server {{b}}; keepalive 4; }
+server { listen {{listen}};
+  location / {
+    proxy_pass http://u;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+  }
+}`, map[string]string{"b": ln.Addr().String()})
+	base := pl.Registered()
+	c, err := net.Dial("tcp", g.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	// A fresh connection with nothing to read is parked in a loop.
+	if !proxytest.Poll(10*time.Second, func() bool { return pl.Registered() >= base+1 }) {
+		t.Fatalf("the idle client connection is not parked in a loop")
+	}
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	select {
+	case <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the upstream got no request")
+	}
+	// The client's socket stays in its loop; the upstream's waits for
+	// the answer in one too.
+	ok := proxytest.Poll(5*time.Second, func() bool { return pl.Registered() >= base+2 })
+	n := pl.Registered()
+	close(release)
+	resp, err := bufio.NewReader(c).ReadString('k')
+	if err != nil || !strings.HasPrefix(resp, "HTTP/1.1 200 ") {
+		t.Fatalf("got %q, %v; want a 200", resp, err)
+	}
+	if !ok {
+		t.Errorf("while the upstream's answer was awaited the Default poller held %d registrations, %d before the client's; want the client's and the upstream's", n, base)
+	}
+}
