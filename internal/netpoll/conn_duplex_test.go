@@ -127,6 +127,42 @@ func TestConnDeadlines(t *testing.T) {
 				t.Fatalf("read with the deadline cleared: %v", err)
 			}
 		}},
+		{"a deadline moved earlier ends a waiting read then", func(t *testing.T, c *Conn, peer *net.TCPConn) {
+			c.SetReadDeadline(time.Now().Add(time.Hour))
+			done := make(chan struct{})
+			var err error
+			go func() { _, err = c.Read(make([]byte, 1)); close(done) }()
+			waitRegistered(t, c)
+			c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+			within(t, done, "read after its deadline was moved earlier")
+			if !isTimeout(err) {
+				t.Fatalf("got %v; want a timeout", err)
+			}
+		}},
+		{"a timer armed for an earlier deadline is kept and does not end a later wait", func(t *testing.T, c *Conn, peer *net.TCPConn) {
+			first := time.Now().Add(200 * time.Millisecond)
+			c.SetReadDeadline(first)
+			writeWhenWaiting(c, peer, "a")
+			if _, err := c.Read(make([]byte, 1)); err != nil {
+				t.Fatalf("first read: %v", err)
+			}
+			// A later deadline keeps the armed timer: the next wait is
+			// woken by it, finds its own deadline not passed, and waits
+			// on, re-armed.
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if at := c.own.rt.at; at != first.UnixNano() {
+				t.Errorf("the timer was moved to %v; want it left at %v", time.Unix(0, at), first)
+			}
+			go func() {
+				for time.Now().Before(first.Add(100 * time.Millisecond)) {
+					time.Sleep(10 * time.Millisecond)
+				}
+				peer.Write([]byte("b"))
+			}()
+			if _, err := c.Read(make([]byte, 1)); err != nil {
+				t.Fatalf("read under the later deadline: %v", err)
+			}
+		}},
 		{"write deadline passes while the peer reads nothing, reads go on", func(t *testing.T, c *Conn, peer *net.TCPConn) {
 			c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
 			if n, err := c.Write(make([]byte, 64<<20)); !isTimeout(err) {

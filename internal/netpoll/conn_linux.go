@@ -223,7 +223,8 @@ func (c *Conn) Park(fn *func()) error {
 	if c.w == &c.own {
 		// No goroutine waits while parked: the deadline timers go, to
 		// be made again by the next wait under a deadline.
-		c.own.rt, c.own.wt = nil, nil
+		c.own.rt.stop()
+		c.own.wt.stop()
 	}
 	c.parkFn.Store(fn)
 	c.mu.Lock()
@@ -383,6 +384,11 @@ func (c *Conn) Close() error {
 	wake(c.w.wch)
 	c.closing.Lock() // until the last operation has ended
 	c.closing.Unlock()
+	if c.w == &c.own {
+		// Its armed deadline timers would keep c until they fire.
+		c.own.rt.stop()
+		c.own.wt.stop()
+	}
 	c.mu.Lock()
 	if c.loop != nil {
 		c.loop.Forget(&c.tok)

@@ -8,7 +8,11 @@ import (
 
 // Waiter is where goroutines wait for a Conn's socket: a wake-up channel
 // per direction, which the socket's loop fills, and a timer per
-// direction for the deadline, each made once. Every readiness event
+// direction for the deadline, each made once. A deadline's timer stays
+// armed from one wait to the next and is moved only when a wait's
+// deadline comes before it (or it has fired), as Go's poller keeps a
+// deadline's timer between reads: a connection whose deadline is moved
+// lazily (keepalive_timeout) costs no timer work per wait. Every readiness event
 // wakes both directions (a wake-up that finds the socket still not ready
 // only costs the system call that says so), so that a read and a write
 // may wait at the same time from two goroutines.
@@ -20,7 +24,7 @@ import (
 // and waits again). A Conn made by Dial or Accept has its own.
 type Waiter struct {
 	rch, wch chan struct{}
-	rt, wt   *time.Timer
+	rt, wt   deadlineTimer
 	// c is the Conn whose own Waiter this is: its Park request, when
 	// set, takes a readiness event instead of the channels.
 	c *Conn
@@ -65,28 +69,40 @@ func drain(ch chan struct{}) {
 	}
 }
 
-// park waits on the channel and timer of one direction for a wake-up, or
-// until deadline (Unix nanoseconds; 0: none). It returns on either: the
-// caller checks what happened (closed, deadline passed, ready).
-func park(ch chan struct{}, tp **time.Timer, deadline int64) {
-	if deadline == 0 {
-		<-ch
-		return
+// deadlineTimer wakes one direction's channel when a deadline passes.
+type deadlineTimer struct {
+	t  *time.Timer
+	at int64 // when t fires, Unix nanoseconds; 0: not armed
+}
+
+// stop disarms the timer and lets it go.
+func (dt *deadlineTimer) stop() {
+	if dt.t != nil {
+		dt.t.Stop()
 	}
-	d := time.Until(time.Unix(0, deadline))
-	if d <= 0 {
-		return
+	*dt = deadlineTimer{}
+}
+
+// park waits on the channel of one direction for a wake-up, or until
+// deadline (Unix nanoseconds; 0: none), which dt wakes it at. It returns
+// on either: the caller checks what happened (closed, deadline passed,
+// ready). dt is left armed: a timer that fires before a later wait's
+// deadline only wakes that wait to be armed again.
+func park(ch chan struct{}, dt *deadlineTimer, deadline int64) {
+	if deadline != 0 {
+		now := time.Now().UnixNano()
+		if deadline <= now {
+			return
+		}
+		if dt.at == 0 || dt.at > deadline || dt.at <= now {
+			d := time.Duration(deadline - now)
+			if dt.t == nil {
+				dt.t = time.AfterFunc(d, func() { wake(ch) })
+			} else {
+				dt.t.Reset(d)
+			}
+			dt.at = deadline
+		}
 	}
-	t := *tp
-	if t == nil {
-		t = time.NewTimer(d)
-		*tp = t
-	} else {
-		t.Reset(d)
-	}
-	select {
-	case <-ch:
-		t.Stop()
-	case <-t.C:
-	}
+	<-ch
 }
