@@ -176,7 +176,7 @@ func (c *copier) atWriteBoundary() bool {
 func (c *copier) gatePass(p []byte) (pre, out, rest []byte) {
 	g := c.g
 	w := 0
-	now := func() time.Duration { return time.Since(c.t.start) }
+	now := func() time.Duration { return c.t.since() }
 	if g.pongs && c.t.ping != nil {
 		// Anything from a pinged side answers for it (pinger.alive).
 		c.t.ping.alive(c.dir)
@@ -316,7 +316,7 @@ func (c *copier) rejected(rest []byte) (copierEnd, bool) {
 	if !t.closing && !t.finished {
 		t.closing = true
 		t.armDeadline()
-		c.other.request(reqClose, g.reject, why)
+		c.other().request(reqClose, g.reject, why)
 	}
 	t.mu.Unlock()
 	if _, seen, _ := c.tr.CloseSeen(); !seen && !c.sentClose {

@@ -53,6 +53,9 @@ type shard struct {
 	now    time.Time
 	srcFn  func(fd uintptr)
 	dstFn  func(fd uintptr)
+	// dl schedules the idle timers of the shard's tunnels; unlike the
+	// rest, it is used from any goroutine (its own lock).
+	dl deadlines
 }
 
 // errParkerClosed is returned by Parker.park after Close.
@@ -120,7 +123,7 @@ func (p *Parker) Parked() int {
 // must end at once: the next readiness or a call to unpark starts
 // c.resume in a new goroutine.
 func (p *Parker) park(c *copier) error {
-	if c.srcRC == nil {
+	if c.srcRC() == nil {
 		return errNotParkable
 	}
 	l := c.t.shard
@@ -131,7 +134,7 @@ func (p *Parker) park(c *copier) error {
 	if c.t.loop {
 		mode = netpoll.Claim
 	}
-	return l.Add(c.srcRC, c, mode, &c.parkTok)
+	return l.Add(c.srcRC(), c, mode, &c.parkTok)
 }
 
 // unpark takes c out of its loop and resumes it in a new goroutine. It
@@ -200,7 +203,7 @@ func (s *shard) serve(c *copier, hup bool, now time.Time) bool {
 		s.buf = make([]byte, loopBufferSize)
 	}
 	s.c, s.hup, s.now, s.stay, s.passed = c, hup, now, false, false
-	err := c.srcRC.Control(s.srcFn)
+	err := c.srcRC().Control(s.srcFn)
 	s.c = nil
 	if err != nil {
 		// src is closed: its goroutine sees the same.
@@ -218,7 +221,7 @@ func (s *shard) serve(c *copier, hup bool, now time.Time) bool {
 func (s *shard) onSrc(fd uintptr) {
 	s.sfd = int(fd)
 	// dst closed: nothing was read; the goroutine finds out itself.
-	s.c.dstRC.Control(s.dstFn)
+	s.c.dstRC().Control(s.dstFn)
 }
 
 func (s *shard) onDst(fd uintptr) {
