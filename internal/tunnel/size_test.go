@@ -14,3 +14,11 @@ func TestTunnelSize(t *testing.T) {
 		t.Fatalf("tunnel takes %d bytes, more than the 760 that fit the 768-byte size class", n)
 	}
 }
+
+// TestGateSize keeps a gate (one per pinged or limited side) in the
+// 112-byte size class.
+func TestGateSize(t *testing.T) {
+	if n := unsafe.Sizeof(gate{}); n > 112 {
+		t.Fatalf("gate takes %d bytes, more than the 112-byte size class", n)
+	}
+}
