@@ -22,3 +22,10 @@ func TestGateSize(t *testing.T) {
 		t.Fatalf("gate takes %d bytes, more than the 112-byte size class", n)
 	}
 }
+
+// TestHandleSize keeps a Registry entry in the 160-byte size class.
+func TestHandleSize(t *testing.T) {
+	if n := unsafe.Sizeof(Handle{}); n > 160 {
+		t.Fatalf("Handle takes %d bytes, more than the 160-byte size class", n)
+	}
+}
