@@ -3,6 +3,7 @@ package tunnel
 import (
 	"errors"
 	"sync"
+	"syscall"
 	"time"
 
 	"wsgate/internal/netpoll"
@@ -154,7 +155,17 @@ func (p *Parker) unpark(c *copier) bool {
 // direction.
 func (p *Parker) take(c *copier) bool {
 	l := c.t.shard
-	return l != nil && l.Take(&c.parkTok, c, !c.t.forced.Load())
+	return l != nil && l.Take(&c.parkTok, c, c.leaving(true))
+}
+
+// leaving returns the socket to take out of the loop's set when c's
+// registration ends: src's, when del and the sockets are not being closed
+// (forced), nil when the registration is left to close(2).
+func (c *copier) leaving(del bool) syscall.RawConn {
+	if !del || c.t.forced.Load() {
+		return nil
+	}
+	return c.srcRC()
 }
 
 // Ready is c's readiness event, in its loop's goroutine: a parked copier
@@ -191,7 +202,7 @@ func (p *Parker) rearm(l *netpoll.Loop, c *copier, tok netpoll.Token) {
 // hang-up), which its goroutine then reads to the end without parking,
 // or the sockets are being closed: close(2) takes it out then.
 func (p *Parker) handoff(l *netpoll.Loop, c *copier, tok netpoll.Token, ended bool) {
-	l.Release(tok, !ended && !c.t.forced.Load())
+	l.Release(tok, c.leaving(!ended))
 	go c.resume()
 }
 

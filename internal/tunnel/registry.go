@@ -155,8 +155,8 @@ func (h *Handle) Remove() {
 // end instead). Safe for concurrent use.
 type Registry struct {
 	mu       sync.Mutex
-	live     *Handle // the live tunnels' list, newest first
-	n        int     // its length
+	live     *Handle       // the live tunnels' list, newest first
+	n        int           // its length
 	shutdown *closeRequest // set by Shutdown; later Adds are closed at once
 	park     *Parker       // made at the first tunnel that may park
 }
