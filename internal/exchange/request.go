@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"strconv"
+	"time"
 )
 
 // Header is one request or response header line: the name with its
@@ -66,6 +67,11 @@ type Request struct {
 	Chunked bool
 	// Upgrade is the first Upgrade header's value, nil when none.
 	Upgrade []byte
+	// Start is when the request's first byte was read, from the clock
+	// reading its protocol's connection made for it (nginx's
+	// r->start_sec and start_msec come from its cached time); zero when
+	// the protocol made none, and the pipeline reads the clock.
+	Start time.Time
 	// HeadLength is the number of bytes the head took on the wire
 	// ($request_length before the body).
 	HeadLength int

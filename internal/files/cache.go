@@ -30,6 +30,10 @@ type cachedFile struct {
 	id     fileID
 	data   []byte
 	parsed any // ReadSmall's parse of data
+	// etag and lastMod are the file's ETag value and Last-Modified date
+	// (ngx_http_set_etag, ngx_http_time), formatted once when a location's
+	// file is kept; nil for ReadSmall's files.
+	etag, lastMod []byte
 }
 
 // fileID is what statx(2) says of a file that makes two looks at a path
@@ -39,6 +43,16 @@ type fileID struct {
 	size             int64
 	mtimeNs, ctimeNs int64
 	mode             uint32
+}
+
+// mtimeSec is the file's modification time in whole seconds, as
+// fstat's st_mtim.tv_sec (rounded down, also before 1970).
+func (id fileID) mtimeSec() int64 {
+	sec := id.mtimeNs / 1e9
+	if id.mtimeNs%1e9 < 0 {
+		sec--
+	}
+	return sec
 }
 
 const (
@@ -55,16 +69,8 @@ const (
 // NewCache returns an empty cache.
 func NewCache() *Cache { return &Cache{m: map[string]*cachedFile{}} }
 
-// get returns the contents kept for the path name when they are those of
-// the file id.
-func (c *Cache) get(name []byte, id fileID) ([]byte, bool) {
-	e := c.entry(name, id)
-	if e == nil {
-		return nil, false
-	}
-	return e.data, true
-}
-
+// entry returns what is kept for the path name when it is the file id,
+// nil otherwise. The entry is shared and never changes.
 func (c *Cache) entry(name []byte, id fileID) *cachedFile {
 	c.mu.RLock()
 	e := c.m[string(name)]
@@ -121,10 +127,22 @@ func cacheable(id fileID, now time.Time) bool {
 }
 
 // put keeps data, the contents of the file id at the path name, making
-// room by dropping other entries.
-func (c *Cache) put(name []byte, id fileID, data []byte) { c.putParsed(name, id, data, nil) }
+// room by dropping other entries. Its ETag and Last-Modified values are
+// formatted now, once for every request that the entry answers.
+func (c *Cache) put(name []byte, id fileID, data []byte) {
+	sec := id.mtimeSec()
+	etag := appendETag(nil, sec, id.size)
+	lm := appendHTTPTime(nil, time.Unix(sec, 0))
+	// Full slices: an append to a shared value must copy it.
+	c.putEntry(name, &cachedFile{id: id, data: data, etag: etag[:len(etag):len(etag)], lastMod: lm[:len(lm):len(lm)]})
+}
 
 func (c *Cache) putParsed(name []byte, id fileID, data []byte, parsed any) {
+	c.putEntry(name, &cachedFile{id: id, data: data, parsed: parsed})
+}
+
+func (c *Cache) putEntry(name []byte, e *cachedFile) {
+	data := e.data
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old := c.m[string(name)]; old != nil {
@@ -138,6 +156,6 @@ func (c *Cache) putParsed(name []byte, id fileID, data []byte, parsed any) {
 		c.bytes -= int64(len(e.data))
 		delete(c.m, k)
 	}
-	c.m[string(name)] = &cachedFile{id: id, data: data, parsed: parsed}
+	c.m[string(name)] = e
 	c.bytes += int64(len(data))
 }

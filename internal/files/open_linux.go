@@ -87,7 +87,7 @@ func statPath(p []byte) (id fileID, ok bool, missing error) {
 // cachedHandle is the handle of a file served from the Cache: no
 // descriptor.
 func cachedHandle(id fileID) handle {
-	return handle{fd: -1, size: id.size, mtime: id.mtimeNs / 1e9, mode: id.mode, id: id}
+	return handle{fd: -1, size: id.size, mtime: id.mtimeSec(), mode: id.mode, id: id}
 }
 
 func (h *handle) isDir() bool     { return h.mode&unix.S_IFMT == unix.S_IFDIR }

@@ -30,8 +30,8 @@ func (s *state) static(w ResponseWriter) Result {
 	fill := false
 	if c := h.cache; c != nil && s.r.Method != "POST" {
 		if id, fill, missing = statPath(name); fill && id.size <= cacheMaxFile {
-			if data, ok := c.get(name, id); ok {
-				b := body{w: w, fh: cachedHandle(id), name: name, data: data}
+			if e := c.entry(name, id); e != nil {
+				b := body{w: w, fh: cachedHandle(id), name: name, data: e.data, etag: e.etag, lastMod: e.lastMod}
 				return s.send(&b)
 			}
 		}
@@ -108,17 +108,14 @@ func (s *state) send(b *body) Result {
 	h, w, fh := s.h, b.w, &b.fh
 	size := fh.size
 	fi := fileInfo{size: size, mtime: time.Unix(fh.mtime, 0), ctype: h.contentType(s.uri)}
-	hdr := s.sc.hdr[:0]
-	if h.etag {
-		// ngx_http_set_etag: "mtime-size" in lower-case hex.
-		hdr = append(hdr, '"')
-		hdr = strconv.AppendInt(hdr, fi.mtime.Unix(), 16)
-		hdr = append(hdr, '-')
-		hdr = strconv.AppendInt(hdr, size, 16)
-		hdr = append(hdr, '"')
-		fi.etag = hdr
+	switch {
+	case !h.etag:
+	case b.etag != nil:
+		fi.etag = b.etag
+	default:
+		s.sc.hdr = appendETag(s.sc.hdr[:0], fh.mtime, size)
+		fi.etag = s.sc.hdr
 	}
-	s.sc.hdr = hdr
 
 	status := 200
 	if s.r.ErrStatus != 0 {
@@ -203,10 +200,14 @@ func (s *state) send(b *body) Result {
 		}
 	}
 	w.MarkFraming()
-	s.sc.date = appendHTTPTime(s.sc.date[:0], fi.mtime)
 	if status == 200 || status == 206 || status == 304 {
 		// ngx_http_header_filter drops Last-Modified from other statuses.
-		w.SetLastModified(s.sc.date)
+		lm := b.lastMod
+		if lm == nil {
+			s.sc.date = appendHTTPTime(s.sc.date[:0], fi.mtime)
+			lm = s.sc.date
+		}
+		w.SetLastModified(lm)
 	}
 	if fi.etag != nil {
 		w.AddHeaderBytes(etagName, fi.etag)
@@ -272,6 +273,19 @@ type body struct {
 	rc   *Recoder // the charset filter's recoding; nil: none
 	// data is the whole file, from the Cache: read from it, not from fh.
 	data []byte
+	// etag and lastMod are the Cache's ETag and Last-Modified values for
+	// the file, nil when it did not answer.
+	etag, lastMod []byte
+}
+
+// appendETag appends ngx_http_set_etag's value for a file: "mtime-size"
+// in lower-case hex, quoted.
+func appendETag(dst []byte, mtime, size int64) []byte {
+	dst = append(dst, '"')
+	dst = strconv.AppendInt(dst, mtime, 16)
+	dst = append(dst, '-')
+	dst = strconv.AppendInt(dst, size, 16)
+	return append(dst, '"')
 }
 
 // readAt fills buf from offset off of the file.

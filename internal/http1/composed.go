@@ -38,20 +38,21 @@ func (w *ResponseWriter) WriteComposedHeader(status int, contentLength int64, co
 	if status == 204 || (status >= 100 && status < 200) {
 		f.ContentLength = -1
 	}
-	w.scratch = compose(w.scratch[:0], f)
+	// The head is composed where SentHead keeps it: no copy.
+	b := compose(w.sentHead[:0], f)
 	if override {
-		w.scratch = ReplaceStatusLine(w.scratch, status)
+		b = ReplaceStatusLine(b, status)
 	}
-	if len(w.errHdr) > 0 && len(w.scratch) >= 2 {
+	if len(w.errHdr) > 0 && len(b) >= 2 {
 		// Before the blank line that ends the head.
-		w.scratch = slices.Insert(w.scratch, len(w.scratch)-2, w.errHdr...)
+		b = slices.Insert(b, len(b)-2, w.errHdr...)
 	}
 	if w.filter != nil {
-		w.scratch = w.filter.FilterHead(w.scratch, 0, -1, status)
+		b = w.filter.FilterHead(b, 0, -1, status)
 	}
-	w.scratch = w.startBody(w.scratch, status)
-	w.sentHead = append(w.sentHead[:0], w.scratch...)
-	n, err := w.c.bw.Write(w.scratch)
+	b = w.startBody(b, status)
+	w.sentHead = b
+	n, err := w.c.bw.Write(b)
 	w.framing += int64(n)
 	if err != nil {
 		w.broken = true

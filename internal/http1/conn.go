@@ -29,6 +29,9 @@ type connReader struct {
 	// first read that sets none of its own clears it. A request that
 	// never reads its body thus costs no deadline change.
 	stale bool
+	// moved is set when Read changed the read deadline: the one
+	// serverConn.setReadDeadline armed is gone.
+	moved bool
 	// idle is set while Serve waits for a request's first byte on a
 	// socket (rc): the read is tried once without waiting, and
 	// errWouldWait tells Serve to wait without its buffers (waitIdle).
@@ -50,12 +53,12 @@ func (c *connReader) Read(p []byte) (int, error) {
 		return n, err
 	}
 	if c.perRead > 0 {
-		c.stale = false
+		c.stale, c.moved = false, true
 		if err := c.conn.SetReadDeadline(time.Now().Add(c.perRead)); err != nil {
 			return 0, err
 		}
 	} else if c.stale {
-		c.stale = false
+		c.stale, c.moved = false, true
 		if err := c.conn.SetReadDeadline(time.Time{}); err != nil {
 			return 0, err
 		}
@@ -142,6 +145,13 @@ type serverConn struct {
 	woken  func(fd uintptr) bool
 	waited bool
 	peeked [1]byte
+	// armed is the read deadline setReadDeadline set last, valid while
+	// armedOK: nothing else changed it since.
+	armed   time.Time
+	armedOK bool
+	// slept is set by waitIdle: the wait for a request's first byte went
+	// through the poller, so the clock read before it is stale.
+	slept bool
 }
 
 // peekFirst reads the first byte of the next request head into c.br,
@@ -162,6 +172,7 @@ func (c *serverConn) peekFirst() error {
 	if err != errWouldWait {
 		return err
 	}
+	c.slept = true
 	if err := c.waitIdle(); err != nil {
 		return err
 	}
@@ -234,9 +245,22 @@ func (c *serverConn) serve(h Handler) {
 	}()
 	for {
 		c.cr.perRead, c.cr.stale = 0, false
+		if c.cr.moved || c.cw.pace.rate > 0 {
+			// A body read or limit_rate's watch (watchFor) set a read
+			// deadline of its own.
+			c.cr.moved, c.armedOK = false, false
+		}
 		pipelined := c.requests > 0 && c.br.Buffered() > 0
+		// One clock reading serves the request's deadlines, its start
+		// (exchange.Request.Start) and keepalive_time, as nginx reads
+		// the time once per turn of its event loop (ngx_time_update)
+		// and its timers and r->start_msec use that reading. It is
+		// read again only when the wait for the first byte slept.
+		var now time.Time
+		c.slept = false
 		if c.requests == 0 {
-			c.setReadDeadline(c.cfg.ClientHeaderTimeout)
+			now = c.start
+			c.setReadDeadline(c.cfg.ClientHeaderTimeout, now)
 			if c.stopping() {
 				return
 			}
@@ -246,6 +270,9 @@ func (c *serverConn) serve(h Handler) {
 			if err := c.peekFirst(); err != nil {
 				c.headError(err, h)
 				return
+			}
+			if c.slept || c.cr.rc == nil {
+				now = time.Now()
 			}
 		} else {
 			// A response finish wrote whole has only just gone out: a
@@ -263,17 +290,21 @@ func (c *serverConn) serve(h Handler) {
 			}
 			// ngx_http_set_keepalive: keepalive_timeout until the first
 			// byte, then client_header_timeout for the head.
-			c.setReadDeadline(c.w.limits.KeepaliveTimeout)
+			now = time.Now()
+			c.setReadDeadline(c.w.limits.KeepaliveTimeout, now)
 			if c.stopping() && !headBuffered(c.br) {
 				return
 			}
 			if err := c.peekFirst(); err != nil {
 				return
 			}
+			if c.slept || c.cr.rc == nil {
+				now = time.Now()
+			}
 			// A head already whole in the buffer needs no more reads,
 			// nor client_header_timeout for them.
 			if !headBuffered(c.br) {
-				c.setReadDeadline(c.cfg.ClientHeaderTimeout)
+				c.setReadDeadline(c.cfg.ClientHeaderTimeout, now)
 			}
 		}
 		stats := c.cfg.Stats
@@ -286,6 +317,7 @@ func (c *serverConn) serve(h Handler) {
 		}
 		c.requests++
 		c.req.Pipelined = pipelined
+		c.req.Start = now
 		stats.Writing()
 		ok := c.serveRequest(h)
 		if !c.hijacked {
@@ -301,7 +333,8 @@ func (c *serverConn) serve(h Handler) {
 // line after the request line. The parser then reads no more.
 func headBuffered(br *bufio.Reader) bool {
 	b, _ := br.Peek(br.Buffered())
-	return bytes.Contains(b, crlfcrlf) || bytes.Contains(b, lflf)
+	// Most often the buffer holds one head, ending where the read did.
+	return bytes.HasSuffix(b, crlfcrlf) || bytes.Contains(b, crlfcrlf) || bytes.Contains(b, lflf)
 }
 
 var (
@@ -309,13 +342,27 @@ var (
 	lflf     = []byte("\n\n")
 )
 
-func (c *serverConn) setReadDeadline(d time.Duration) {
+// setReadDeadline arms the read deadline d after now (none for d 0),
+// unless the one armed is within timerLazyDelay of it: nginx moves a
+// timer only when the new time is at least NGX_TIMER_LAZY_DELAY away
+// (ngx_event_add_timer), so that a keep-alive connection's requests do
+// not each move its timer.
+func (c *serverConn) setReadDeadline(d time.Duration, now time.Time) {
 	var t time.Time
 	if d > 0 {
-		t = time.Now().Add(d)
+		t = now.Add(d)
 	}
+	if c.armedOK && t.IsZero() == c.armed.IsZero() {
+		if diff := t.Sub(c.armed); diff > -timerLazyDelay && diff < timerLazyDelay {
+			return
+		}
+	}
+	c.armed, c.armedOK = t, true
 	c.conn.SetReadDeadline(t)
 }
+
+// timerLazyDelay is nginx's NGX_TIMER_LAZY_DELAY.
+const timerLazyDelay = 300 * time.Millisecond
 
 func isTimeout(err error) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded)

@@ -121,3 +121,28 @@ func TestServeSendTimeout(t *testing.T) {
 		t.Fatal("handler still writing after 10s; want send_timeout to end it")
 	}
 }
+
+// TestServeKeepaliveMoves checks that keepalive_timeout counts from the
+// end of the connection's latest response, although a response moves the
+// read deadline only when it is timerLazyDelay away from the armed one:
+// requests spaced well within the timeout keep the connection open for
+// longer than the timeout.
+func TestServeKeepaliveMoves(t *testing.T) {
+	cfg := DefaultConnConfig()
+	cfg.Limits.KeepaliveTimeout = time.Second
+	addr, _ := startServer(t, cfg, echoHandler)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(c)
+	for end := time.Now().Add(2500 * time.Millisecond); time.Now().Before(end); {
+		io.WriteString(c, "GET /k HTTP/1.1\r\nHost: a\r\n\r\n")
+		if st, _ := readResponse(t, br); st != 200 {
+			t.Fatalf("got status %d (0: closed); want 200", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

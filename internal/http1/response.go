@@ -20,7 +20,7 @@ type ResponseWriter struct {
 	limits RequestLimits
 
 	hdr       []byte // serialized "Name: Value\r\n" lines
-	sentHead  []byte // a copy of the head as written (SentHead)
+	sentHead  []byte // the head as written (SentHead)
 	framingAt int    // byte offset in hdr where framing lines go; -1: end
 	lateAt    int    // byte offset in hdr of the first late line (MarkLateLines); -1: none
 	trailers  []byte
@@ -317,7 +317,8 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	}
 
 	bw := w.c.bw
-	b := w.scratch[:0]
+	// The head is composed where SentHead keeps it: no copy.
+	b := w.sentHead[:0]
 	b = append(b, "HTTP/1.1 "...)
 	if own {
 		b = AppendStatusLine(b, status)
@@ -352,8 +353,7 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	}
 	b = AppendHeadTail(b, w.errHdr, w.hdr, at, w.lateAt, w.filter, status)
 	b = w.startBody(b, status)
-	w.scratch = b
-	w.sentHead = append(w.sentHead[:0], b...)
+	w.sentHead = b
 	n, err := bw.Write(b)
 	w.framing += int64(n)
 	if err != nil {
@@ -395,7 +395,7 @@ func (w *ResponseWriter) decideKeepalive() bool {
 	req := w.req
 	if !req.KeepAlive || w.closeAfter || w.limits.KeepaliveTimeout <= 0 ||
 		w.c.requests >= w.limits.KeepaliveRequests || w.status == 101 ||
-		w.limits.KeepaliveTime > 0 && time.Since(w.c.start) > w.limits.KeepaliveTime {
+		w.limits.KeepaliveTime > 0 && w.req.Start.Sub(w.c.start) > w.limits.KeepaliveTime {
 		return false
 	}
 	b := &w.c.body

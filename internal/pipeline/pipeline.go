@@ -473,7 +473,7 @@ func (pc *Conn) fillVars(r *exchange.Request, srv *route.Server, caps route.Capt
 		ServerPort:         c.LocalPort,
 		ServerName:         srv.Name,
 		Captures:           caps,
-		Start:              time.Now(),
+		Start:              r.Start,
 		Connection:         c.Serial,
 		ConnectionRequests: pc.requests,
 		RequestLength:      int64(r.HeadLength),
@@ -482,6 +482,9 @@ func (pc *Conn) fillVars(r *exchange.Request, srv *route.Server, caps route.Capt
 		Conns:              pc.p.Stats,
 		ConnStart:          c.Accepted,
 		TCPInfo:            pc.tcpInfoFn,
+	}
+	if r.Start.IsZero() {
+		pc.vc.Start = time.Now()
 	}
 }
 

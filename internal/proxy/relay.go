@@ -4,7 +4,6 @@ import (
 	"io"
 	"time"
 
-	"wsgate/internal/cache"
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
 	"wsgate/internal/http1"
@@ -74,7 +73,7 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 			}
 			cerr = copyLimited(w, src, *bp, rate)
 		} else {
-			cerr = copyBody(w, body, a, *bp, c.cs.w)
+			cerr = copyBody(w, body, a, *bp, &c.cs, cl, chunked)
 		}
 		copyPool.Put(bp)
 		if cerr != nil {
@@ -84,19 +83,8 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 			c.h.Log.Error("relaying upstream response", "upstream", a.peer.Name, "err", cerr, "client", c.remoteAddr)
 		}
 	}
-	if cw := c.cs.w; cw != nil {
-		// The entry is stored only whole (ngx_http_upstream_process_request
-		// checks the length the upstream declared).
-		c.cs.w = nil
-		want := int64(-1)
-		if !chunked {
-			want = cl
-		}
-		if ok && body.Done() {
-			cw.Commit(want)
-		} else {
-			cw.Abort()
-		}
+	if c.cs.w != nil {
+		c.cs.finishStore(ok && body.Done(), cl, chunked)
 	}
 	try := &c.vc.Upstream[len(c.vc.Upstream)-1]
 	try.ResponseLength = body.BytesRead()
@@ -133,12 +121,21 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 // what it has read: a streamed response (server-sent events, a body a
 // filter holds part of) reaches the client as the upstream sends it. A
 // body read whole in one go is flushed once, by relay.
-func copyBody(w exchange.ResponseWriter, body *http1.Body, a *attempt, buf []byte, tee *cache.Writer) error {
+//
+// A response being stored (cs.w) is committed as soon as its last byte
+// is read, before that byte goes to the client: a client that sends its
+// next request the moment it has the response finds the entry, as it
+// does in nginx, whose worker stores the file in the same event as it
+// writes the last buffer. cl and chunked are the body's framing.
+func copyBody(w exchange.ResponseWriter, body *http1.Body, a *attempt, buf []byte, cs *cacheState, cl int64, chunked bool) error {
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {
-			if tee != nil {
-				tee.Write(buf[:n])
+			if cs.w != nil {
+				cs.w.Write(buf[:n])
+				if body.Done() {
+					cs.finishStore(true, cl, chunked)
+				}
 			}
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return werr
@@ -291,4 +288,21 @@ func overrideCharset(plan *snapshot.Loc, hs interface {
 		}
 	}
 	return ""
+}
+
+// finishStore commits the response being stored when whole is true and
+// the body is the length the upstream declared
+// (ngx_http_upstream_process_request checks it), or drops it.
+func (cs *cacheState) finishStore(whole bool, cl int64, chunked bool) {
+	cw := cs.w
+	cs.w = nil
+	want := int64(-1)
+	if !chunked {
+		want = cl
+	}
+	if whole {
+		cw.Commit(want)
+	} else {
+		cw.Abort()
+	}
 }
