@@ -145,6 +145,11 @@ type serverConn struct {
 	woken  func(fd uintptr) bool
 	waited bool
 	peeked [1]byte
+	// deadline is the read deadline set last (setReadDeadline); resumeBy
+	// the one a resumed connection waits under first (State.Deadline).
+	deadline, resumeBy time.Time
+	// parked: serve returned to park the connection (ConnConfig.Park).
+	parked bool
 	// armed is the read deadline setReadDeadline set last, valid while
 	// armedOK: nothing else changed it since.
 	armed   time.Time
@@ -152,7 +157,13 @@ type serverConn struct {
 	// slept is set by waitIdle: the wait for a request's first byte went
 	// through the poller, so the clock read before it is stale.
 	slept bool
+	// resumed: ServeFrom resumed a parked connection, whose wait for the
+	// first byte slept in an event loop.
+	resumed bool
 }
+
+// errPark is peekFirst's answer when the connection is to be parked.
+var errPark = errors.New("http1: connection parked")
 
 // peekFirst reads the first byte of the next request head into c.br,
 // waiting under the read deadline set. A plain socket that has nothing
@@ -171,6 +182,28 @@ func (c *serverConn) peekFirst() error {
 	c.cr.idle = false
 	if err != errWouldWait {
 		return err
+	}
+	if c.cfg.Park {
+		if c.requests == 0 {
+			return errPark
+		}
+		// A keep-alive connection waits KeepaliveGrace here first: a
+		// next request that comes soon costs no park and resume.
+		if grace := time.Now().Add(c.cfg.KeepaliveGrace); c.deadline.IsZero() || grace.Before(c.deadline) {
+			c.conn.SetReadDeadline(grace)
+			c.slept = true
+			err := c.waitIdle()
+			c.conn.SetReadDeadline(c.deadline)
+			c.armed, c.armedOK = c.deadline, true
+			if isTimeout(err) {
+				return errPark
+			}
+			if err != nil {
+				return err
+			}
+			_, err = c.br.Peek(1)
+			return err
+		}
 	}
 	c.slept = true
 	if err := c.waitIdle(); err != nil {
@@ -235,7 +268,7 @@ func (c *serverConn) stopping() bool {
 
 func (c *serverConn) serve(h Handler) {
 	defer func() {
-		if !c.hijacked {
+		if !c.hijacked && !c.parked {
 			// The connection is counted out before its socket closes,
 			// as ngx_http_close_connection does: a client that sees
 			// the close and connects again finds it gone.
@@ -257,7 +290,7 @@ func (c *serverConn) serve(h Handler) {
 		// and its timers and r->start_msec use that reading. It is
 		// read again only when the wait for the first byte slept.
 		var now time.Time
-		c.slept = false
+		c.slept, c.resumed = c.resumed, false
 		if c.requests == 0 {
 			now = c.start
 			c.setReadDeadline(c.cfg.ClientHeaderTimeout, now)
@@ -268,6 +301,10 @@ func (c *serverConn) serve(h Handler) {
 			// (ngx_http_wait_request_handler): until then the
 			// connection is waiting.
 			if err := c.peekFirst(); err != nil {
+				if err == errPark {
+					c.parked = true
+					return
+				}
 				c.headError(err, h)
 				return
 			}
@@ -296,6 +333,7 @@ func (c *serverConn) serve(h Handler) {
 				return
 			}
 			if err := c.peekFirst(); err != nil {
+				c.parked = err == errPark
 				return
 			}
 			if c.slept || c.cr.rc == nil {
@@ -349,9 +387,13 @@ var (
 // not each move its timer.
 func (c *serverConn) setReadDeadline(d time.Duration, now time.Time) {
 	var t time.Time
-	if d > 0 {
+	if !c.resumeBy.IsZero() {
+		// A resumed connection's wait goes on under its deadline.
+		t, c.resumeBy = c.resumeBy, time.Time{}
+	} else if d > 0 {
 		t = now.Add(d)
 	}
+	c.deadline = t
 	if c.armedOK && t.IsZero() == c.armed.IsZero() {
 		if diff := t.Sub(c.armed); diff > -timerLazyDelay && diff < timerLazyDelay {
 			return

@@ -56,6 +56,15 @@ type ConnConfig struct {
 	// sets a read deadline in the past always ends the wait: either Serve
 	// sees true, or the stopper's deadline comes after Serve's.
 	Stopping *atomic.Bool
+	// Park, when set, lets Serve give an idle plain connection back
+	// instead of waiting for it in its goroutine: a fresh one whose first
+	// read finds nothing, and a keep-alive one still empty after
+	// KeepaliveGrace. ServeFrom then returns true with st holding what
+	// resuming needs; the connection is neither closed nor counted
+	// closed, and the caller waits for it to become readable (or for
+	// st.Deadline) by other means, then calls ServeFrom again.
+	Park           bool
+	KeepaliveGrace time.Duration
 	// Stats, when set, counts the connection's requests as nginx's
 	// stub_status does: reading from a head's first byte, writing once
 	// it is read until the response is done, and the connection's end
@@ -116,7 +125,31 @@ func (f HandlerFunc) ServeHTTP1(w *ResponseWriter, req *Request) { f(w, req) }
 // already buffered is served next. Serve closes conn unless it was
 // hijacked.
 func Serve(conn net.Conn, cfg *ConnConfig, h Handler) {
-	c := &serverConn{conn: conn, cfg: cfg, start: time.Now()}
+	var st State
+	ServeFrom(conn, cfg, h, &st)
+}
+
+// State is where a parked connection stands (ConnConfig.Park): what
+// ServeFrom resumes from. The zero value is a fresh connection.
+type State struct {
+	// Requests is the number of requests served so far (keepalive_requests).
+	Requests int
+	// Start is when the connection's serving began (keepalive_time).
+	Start time.Time
+	// Deadline is when the wait for the next head's first byte ends
+	// (client_header_timeout for the first, keepalive_timeout for a later
+	// one); zero: none. The connection is then closed without a
+	// response, as nginx does.
+	Deadline time.Time
+}
+
+// ServeFrom is Serve from st, which it updates: it returns true when the
+// connection was parked (ConnConfig.Park) and is to be resumed with st.
+func ServeFrom(conn net.Conn, cfg *ConnConfig, h Handler, st *State) (parked bool) {
+	c := &serverConn{conn: conn, cfg: cfg, start: st.Start, requests: st.Requests, resumeBy: st.Deadline, resumed: !st.Start.IsZero()}
+	if c.start.IsZero() {
+		c.start = time.Now()
+	}
 	c.cr.conn, c.cw.conn = conn, conn
 	if sc, ok := conn.(syscall.Conn); ok {
 		c.cw.rc, _ = sc.SyscallConn()
@@ -130,6 +163,9 @@ func Serve(conn net.Conn, cfg *ConnConfig, h Handler) {
 	c.req.Body = &c.body
 	c.w.c = c
 	c.serve(h)
+	if c.parked {
+		*st = State{Requests: c.requests, Start: c.start, Deadline: c.deadline}
+	}
 	// The handler has returned: nothing reads the request's bytes, which
 	// live in the reader's buffer, any more.
 	br, bw := c.br, c.bw
@@ -144,6 +180,7 @@ func Serve(conn net.Conn, cfg *ConnConfig, h Handler) {
 		bw.Reset(nil)
 		writerPool.Put(bw)
 	}
+	return c.parked
 }
 
 // readerPool and writerPool hold the 4 KiB connection buffers of Serve.

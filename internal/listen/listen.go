@@ -196,7 +196,12 @@ func Open(w Want) (*Listener, error) {
 	if err != nil {
 		return nil, bindError(w, err)
 	}
-	return relisten(l, w)
+	rl, err := relisten(l, w)
+	if err != nil {
+		return nil, err
+	}
+	rl.Listener = rawTCP(l)
+	return rl, nil
 }
 
 // bindError words a failed listen as nginx does.

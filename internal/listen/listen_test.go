@@ -1,12 +1,17 @@
 package listen
 
 import (
+	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"wsgate/internal/netpoll"
 )
 
 func TestReconcileKeepsSocketsByAddress(t *testing.T) {
@@ -120,18 +125,79 @@ func TestAcceptedConnsHaveNoKeepalive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ac.Close()
-	rc, err := ac.(*net.TCPConn).SyscallConn()
+	rc, err := ac.(syscall.Conn).SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v int
+	var v, nd int
 	var gerr error
-	rc.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE) })
+	rc.Control(func(fd uintptr) {
+		v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)
+		nd, _ = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY)
+	})
 	if gerr != nil {
 		t.Fatal(gerr)
 	}
 	if v != 0 {
 		t.Fatalf("got SO_KEEPALIVE %d on an accepted connection; want 0 (nginx's so_keepalive off)", v)
+	}
+	if nd == 0 {
+		t.Fatalf("got TCP_NODELAY 0 on an accepted connection; want it set, as net's")
+	}
+}
+
+// TestRawAccept: where there are event loops, a TCP listener's
+// connections are raw sockets (netpoll.Conn, outside Go's poller) that
+// carry bytes and name both ends, and a Close of the listener ends an
+// Accept that waits.
+func TestRawAccept(t *testing.T) {
+	if !netpoll.Supported {
+		t.Skip("no event loop on this system: connections come from net")
+	}
+	l, err := Open(Want{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ac, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ac.Close()
+	if _, ok := ac.(*netpoll.Conn); !ok {
+		t.Fatalf("accepted a %T; want a *netpoll.Conn", ac)
+	}
+	if got, want := ac.RemoteAddr().String(), c.LocalAddr().String(); got != want {
+		t.Errorf("remote %s; want %s", got, want)
+	}
+	if got, want := ac.LocalAddr().String(), l.Addr().String(); got != want {
+		t.Errorf("local %s; want %s", got, want)
+	}
+	c.Write([]byte("hi"))
+	ac.SetReadDeadline(time.Now().Add(20 * time.Second))
+	b := make([]byte, 2)
+	if _, err := io.ReadFull(ac, b); err != nil || string(b) != "hi" {
+		t.Fatalf("got %q, %v; want \"hi\"", b, err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := l.Accept(); done <- err }()
+	l.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("accept after close: got %v; want net.ErrClosed", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("accept still waits after the listener's Close")
+	}
+	// The socket is closed: nothing accepts any more.
+	if c2, err := net.DialTimeout("tcp", l.Addr().String(), 5*time.Second); err == nil {
+		c2.Close()
+		t.Errorf("a connect to the closed listener's address succeeded")
 	}
 }
 

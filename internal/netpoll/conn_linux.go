@@ -3,11 +3,13 @@
 package netpoll
 
 import (
-	"encoding/binary"
 	"io"
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -15,72 +17,47 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Waiter is where a goroutine waits for its Conn's socket: a wake-up
-// channel that the socket's loop fills and a timer for the deadline, both
-// made once. Keep one per goroutine that dials (a connection worker) and
-// reuse it for its connections, one at a time: a Waiter is a Handler of
-// the Default poller and must outlive the registrations it was given; a
-// wake-up left from an earlier connection is harmless (the operation is
-// tried again and waits again).
-type Waiter struct {
-	ch    chan struct{}
-	timer *time.Timer
-}
-
-// Ready wakes the goroutine waiting in w, or the next one to wait.
-func (w *Waiter) Ready(*Loop, Event) {
-	select {
-	case w.ch <- struct{}{}:
-	default:
-	}
-}
-
-// park waits for a wake-up until deadline (zero: none).
-func (w *Waiter) park(deadline time.Time) error {
-	if deadline.IsZero() {
-		<-w.ch
-		return nil
-	}
-	d := time.Until(deadline)
-	if d <= 0 {
-		return os.ErrDeadlineExceeded
-	}
-	if w.timer == nil {
-		w.timer = time.NewTimer(d)
-	} else {
-		w.timer.Reset(d)
-	}
-	select {
-	case <-w.ch:
-		w.timer.Stop()
-		return nil
-	case <-w.timer.C:
-		return os.ErrDeadlineExceeded
-	}
-}
-
-// Conn is a connected TCP socket made by DialTCP, for a connection that
-// carries one request head and is then read to its end and closed: reads
-// and writes are direct system calls, and only one that finds the socket
-// not ready waits, through its Waiter, under the deadline set for it. A
-// deadline costs nothing until then; the socket costs no *os.File and no
-// registration with Go's poller. The socket goes into a loop of the
-// Default poller at its first wait (edge-triggered readability;
-// writability only once a write or connect has had to wait) and leaves it
-// at Close. Methods are for the goroutine that owns the Conn; Shutdown may
-// come from another.
+// Conn is a connected TCP socket that never enters Go's poller: reads and
+// writes are direct system calls, and only one that finds the socket not
+// ready waits, through its Waiter, under the deadline set for its
+// direction. A deadline costs nothing until then; the socket costs no
+// *os.File and no registration with Go's poller. The socket goes into a
+// loop of the Default poller at its first wait (edge-triggered
+// readability; writability only once a write or connect has had to wait)
+// and leaves it at Close, or at Unregister.
+//
+// A Conn is full duplex, as a *net.TCPConn: a Read and a Write may run
+// (and wait) at the same time in two goroutines; deadlines, Close,
+// CloseWrite and Shutdown may come from any goroutine. Close wakes every
+// wait, which fails with net.ErrClosed, and waits for the operations
+// under way (and the callbacks of SyscallConn) to return before it
+// closes the descriptor, once.
 type Conn struct {
-	fd    int // -1 once closed
-	name  string
+	fd    int
+	name  string // the peer, for errors: "read 127.0.0.1:3000: ..."; "": raddr's
 	raddr netip.AddrPort
+	laddr netip.AddrPort // known without asking (Acceptor); else zero
 	w     *Waiter
 	pl    *Poller
-	loop  *Loop // nil until the first wait
-	tok   Token // the registration in loop; guarded by loop's lock
-	out   bool  // registered for writability too
-	rd    time.Time
-	wd    time.Time
+	own   Waiter // w for a Conn with its own Waiter (Dial, Accept)
+
+	// state counts the operations under way (the low bits) and holds
+	// closedBit once Close has begun; closing is locked by Close while
+	// it waits and unlocked by whoever ends the last operation.
+	state   atomic.Int64
+	closing sync.Mutex
+
+	rd, wd atomic.Int64 // deadlines, Unix nanoseconds; 0: none
+
+	parkFn atomic.Pointer[func()] // Park's request
+
+	mu   sync.Mutex // guards the registration
+	loop *Loop      // nil until the first wait
+	tok  Token      // the registration in loop; guarded by loop's lock too
+	out  bool       // registered for writability too
 }
+
+const closedBit = 1 << 62
 
 // Operations a Conn waits for.
 const (
@@ -89,83 +66,71 @@ const (
 	opConnect
 )
 
-// DialTCP connects c to addr, an IP literal with a port. It does without
-// net's dialer: on loopback the connect has finished when the call
-// returns, and then it costs no wait for writability, no local address
-// lookup and no TCP_NODELAY (nginx sets none on such a connection either:
-// one write, then only reads). socket, connect and getpeername are made
-// directly (none of them blocks on a non-blocking socket), with the
-// address on the stack. ok is false when addr is not an IP literal or
-// there is no event loop, for net's dialer to take over. deadline bounds
-// the connect (proxy_connect_timeout); zero means none. w is where c
-// waits.
-func DialTCP(c *Conn, w *Waiter, addr string, deadline time.Time) (ok bool, err error) {
-	ap, perr := netip.ParseAddrPort(addr)
-	if perr != nil || ap.Addr().Zone() != "" {
-		return false, nil
+// setup makes c the Conn of fd, connected to raddr, waiting through w
+// (nil: c's own Waiter).
+func (c *Conn) setup(fd int, raddr netip.AddrPort, name string, w *Waiter, pl *Poller) {
+	*c = Conn{fd: fd, name: name, raddr: raddr, w: w, pl: pl}
+	if w == nil {
+		c.w = &c.own
+		c.own.c = c
 	}
-	pl, perr := Default()
-	if perr != nil {
-		return false, nil
-	}
-	if w.ch == nil {
-		w.ch = make(chan struct{}, 1)
-	}
-	ip := ap.Addr().Unmap()
-	opErr := func(err error) error {
-		return &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(ap), Err: err}
-	}
-	var sa4 unix.RawSockaddrInet4
-	var sa6 unix.RawSockaddrInet6
-	family, sa, salen := unix.AF_INET, unsafe.Pointer(&sa4), unsafe.Sizeof(sa4)
-	port := ap.Port()
-	if ip.Is6() {
-		family, sa, salen = unix.AF_INET6, unsafe.Pointer(&sa6), unsafe.Sizeof(sa6)
-		sa6.Family = unix.AF_INET6
-		sa6.Addr = ip.As16()
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa6.Port))[:], port)
-	} else {
-		sa4.Family = unix.AF_INET
-		sa4.Addr = ip.As4()
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa4.Port))[:], port)
-	}
-	r, _, e := unix.RawSyscall(unix.SYS_SOCKET, uintptr(family), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if e != 0 {
-		return true, opErr(os.NewSyscallError("socket", e))
-	}
-	fd := int(r)
-	_, _, e = unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(sa), salen)
-	connected := false
-	switch e {
-	case 0, unix.EISCONN:
-		connected = true
-	case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
-		// Connected already (loopback) when the peer's name is known.
-		var peer unix.RawSockaddrAny
-		n := uint32(unsafe.Sizeof(peer))
-		_, _, pe := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&peer)), uintptr(unsafe.Pointer(&n)))
-		connected = pe == 0
-	default:
-		unix.Close(fd)
-		return true, opErr(os.NewSyscallError("connect", e))
-	}
-	*c = Conn{fd: fd, name: addr, raddr: ap, w: w, pl: pl}
-	if !connected {
-		if err := c.waitConnected(deadline); err != nil {
-			c.Close()
-			return true, opErr(err)
-		}
-	}
-	return true, nil
+	c.w.init()
 }
 
-// wait does op on c with p until it is done, fails, or deadline (zero:
-// none) passes, trying it first. n is what a read or write moved.
-func (c *Conn) wait(op int, p []byte, deadline time.Time) (n int, err error) {
+// incref begins an operation; false once c is closing.
+func (c *Conn) incref() bool {
+	for {
+		s := c.state.Load()
+		if s&closedBit != 0 {
+			return false
+		}
+		if c.state.CompareAndSwap(s, s+1) {
+			return true
+		}
+	}
+}
+
+// decref ends an operation; the last one after Close began lets Close
+// go on.
+func (c *Conn) decref() {
+	if c.state.Add(-1) == closedBit {
+		c.closing.Unlock()
+	}
+}
+
+// closed reports whether Close has begun.
+func (c *Conn) closed() bool { return c.state.Load()&closedBit != 0 }
+
+// expired reports whether the deadline d (Unix nanoseconds; 0: none) has
+// passed.
+func expired(d int64) bool { return d != 0 && time.Now().UnixNano() >= d }
+
+// wait does op on c with p until it is done, fails, c is closed, or the
+// direction's deadline passes. The caller holds a reference. n is what a
+// read or write moved.
+func (c *Conn) wait(op int, p []byte) (n int, err error) {
+	if op == opRead && c.unregistered() {
+		// A first read that would wait (an upstream's answer) yields
+		// once first: the other goroutines' ready work runs meanwhile,
+		// and a peer that answers within it costs no registration, no
+		// event and no wake-up through the loop.
+		if n, errn, done := c.try(op, p); done {
+			if errn != 0 {
+				return n, errn
+			}
+			return n, nil
+		}
+		runtime.Gosched()
+	}
 	if err := c.register(op); err != nil {
 		return 0, err
 	}
+	ch, tp, dl := c.w.rch, &c.w.rt, &c.rd
+	if op != opRead {
+		ch, tp, dl = c.w.wch, &c.w.wt, &c.wd
+	}
 	for {
+		drain(ch)
 		n, errn, done := c.try(op, p)
 		if done {
 			if errn != 0 {
@@ -173,10 +138,33 @@ func (c *Conn) wait(op int, p []byte, deadline time.Time) (n int, err error) {
 			}
 			return n, nil
 		}
-		if err := c.w.park(deadline); err != nil {
+		if err := c.waitable(dl); err != nil {
+			return 0, err
+		}
+		park(ch, tp, dl.Load())
+		if err := c.waitable(dl); err != nil {
 			return 0, err
 		}
 	}
+}
+
+// unregistered reports whether c's socket is in no loop yet.
+func (c *Conn) unregistered() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.loop == nil
+}
+
+// waitable returns why a wait under the deadline in dl must end: c is
+// closing, or the deadline passed.
+func (c *Conn) waitable(dl *atomic.Int64) error {
+	if c.closed() {
+		return net.ErrClosed
+	}
+	if expired(dl.Load()) {
+		return os.ErrDeadlineExceeded
+	}
+	return nil
 }
 
 // register puts c's socket in a loop for what op waits for: readability,
@@ -186,6 +174,8 @@ func (c *Conn) wait(op int, p []byte, deadline time.Time) (n int, err error) {
 // registration wake the Waiter once each, and what is there at
 // registration wakes it too.
 func (c *Conn) register(op int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	out := op != opRead || c.out
 	if c.loop != nil && c.out == out {
 		return nil
@@ -199,6 +189,61 @@ func (c *Conn) register(op int) error {
 	c.out = out
 	return nil
 }
+
+// Unregister takes c's socket out of its loop's set (one epoll_ctl) when
+// a wait put it there, for a caller that now waits for the socket by
+// other means (a tunnel's event loop): its events then wake nothing
+// here. A later wait registers it again.
+func (c *Conn) Unregister() {
+	if !c.incref() {
+		return
+	}
+	defer c.decref()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loop == nil {
+		return
+	}
+	c.loop.Unwatch(c.fd, &c.tok)
+	c.loop, c.out = nil, false
+}
+
+// Park asks for *fn to be called once, in a loop's goroutine, when the
+// socket becomes readable (bytes, end of input, an error), for a
+// connection no goroutine waits for (an idle HTTP connection): the
+// caller's read found nothing. The socket's registration is made or
+// re-armed (one epoll_ctl), which reports a readiness that came since
+// that read too. Unpark takes the request back; *fn must not block. Only
+// for a Conn with its own Waiter (Dial, Acceptor).
+func (c *Conn) Park(fn *func()) error {
+	if !c.incref() {
+		return net.ErrClosed
+	}
+	defer c.decref()
+	if c.w == &c.own {
+		// No goroutine waits while parked: the deadline timers go, to
+		// be made again by the next wait under a deadline.
+		c.own.rt, c.own.wt = nil, nil
+	}
+	c.parkFn.Store(fn)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loop == nil {
+		c.loop = c.pl.Pick()
+	}
+	if err := c.loop.WatchFD(c.fd, c.w, c.out, &c.tok); err != nil {
+		c.parkFn.Store(nil)
+		if c.tok == 0 {
+			c.loop = nil
+		}
+		return err
+	}
+	return nil
+}
+
+// Unpark takes Park's request back and reports whether it was still
+// pending: true means its function has not been called and will not be.
+func (c *Conn) Unpark() bool { return c.parkFn.Swap(nil) != nil }
 
 // try does op once; done is false when the socket is not ready yet.
 func (c *Conn) try(op int, p []byte) (n int, errn unix.Errno, done bool) {
@@ -238,18 +283,23 @@ func (c *Conn) try(op int, p []byte) (n int, errn unix.Errno, done bool) {
 	}
 }
 
-// Read reads through the loop: the socket goes into it at the first read,
-// which on the request path almost always waits for the upstream's
-// answer, so that the wait costs no read that finds nothing before the
-// registration.
+// Read reads through the loop: the socket goes into it at the first read
+// that waits, which on the request path almost always waits for the
+// upstream's answer, so that the wait costs no read that finds nothing
+// before the registration. A read deadline that has passed fails the read
+// before it is tried, as net's does.
 func (c *Conn) Read(p []byte) (int, error) {
-	if c.fd < 0 {
-		return 0, &os.PathError{Op: "read", Path: c.name, Err: os.ErrClosed}
+	if !c.incref() {
+		return 0, c.pathError("read", net.ErrClosed)
+	}
+	defer c.decref()
+	if expired(c.rd.Load()) {
+		return 0, c.pathError("read", os.ErrDeadlineExceeded)
 	}
 	if len(p) == 0 {
 		return 0, nil
 	}
-	n, err := c.wait(opRead, p, c.rd)
+	n, err := c.wait(opRead, p)
 	if err != nil {
 		return 0, c.pathError("read", err)
 	}
@@ -262,8 +312,12 @@ func (c *Conn) Read(p []byte) (int, error) {
 // Write writes p, waiting under the write deadline while the socket takes
 // no more.
 func (c *Conn) Write(p []byte) (int, error) {
-	if c.fd < 0 {
-		return 0, &os.PathError{Op: "write", Path: c.name, Err: os.ErrClosed}
+	if !c.incref() {
+		return 0, c.pathError("write", net.ErrClosed)
+	}
+	defer c.decref()
+	if expired(c.wd.Load()) {
+		return 0, c.pathError("write", os.ErrDeadlineExceeded)
 	}
 	n := 0
 	for n < len(p) {
@@ -273,7 +327,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			return n, c.pathError("write", err.(*os.SyscallError).Err)
 		}
 		if n < len(p) {
-			m, err := c.wait(opWrite, p[n:], c.wd)
+			m, err := c.wait(opWrite, p[n:])
 			if err != nil {
 				return n, c.pathError("write", err)
 			}
@@ -285,55 +339,131 @@ func (c *Conn) Write(p []byte) (int, error) {
 
 // pathError is err as an *os.File's: "read 127.0.0.1:3000: ...".
 func (c *Conn) pathError(op string, err error) error {
-	return &os.PathError{Op: op, Path: c.name, Err: err}
+	name := c.name
+	if name == "" {
+		name = c.raddr.String()
+	}
+	return &os.PathError{Op: op, Path: name, Err: err}
 }
 
 // WriteNow writes as much of p as the socket takes at once and returns
 // how much that was.
 func (c *Conn) WriteNow(p []byte) int {
+	if !c.incref() {
+		return 0
+	}
 	n, _ := Write(c.fd, p)
+	c.decref()
 	return n
 }
 
-// Close closes the socket, which takes it out of its loop's set.
+// Close wakes every wait on c, waits for the operations under way to
+// return, takes the socket out of its loop and closes it. Only the
+// first Close closes; later ones fail with net.ErrClosed.
 func (c *Conn) Close() error {
-	if c.fd < 0 {
-		return &os.PathError{Op: "close", Path: c.name, Err: os.ErrClosed}
+	if c.closed() {
+		return c.pathError("close", net.ErrClosed)
 	}
-	fd := c.fd
-	c.fd = -1
+	c.closing.Lock()
+	for {
+		s := c.state.Load()
+		if s&closedBit != 0 {
+			// Another Close won meanwhile and has finished.
+			c.closing.Unlock()
+			return c.pathError("close", net.ErrClosed)
+		}
+		if c.state.CompareAndSwap(s, s|closedBit) {
+			if s == 0 {
+				c.closing.Unlock()
+			}
+			break
+		}
+	}
+	wake(c.w.rch)
+	wake(c.w.wch)
+	c.closing.Lock() // until the last operation has ended
+	c.closing.Unlock()
+	c.mu.Lock()
 	if c.loop != nil {
 		c.loop.Forget(&c.tok)
 		c.loop = nil
 	}
-	if err := unix.Close(fd); err != nil {
+	c.mu.Unlock()
+	if err := unix.Close(c.fd); err != nil {
 		return c.pathError("close", err)
 	}
 	return nil
 }
 
-// Shutdown ends both directions of the socket, from any goroutine while
-// the owner has not closed it: a read waiting in the loop wakes to the
-// end of input.
+// Shutdown ends both directions of the socket, from any goroutine: a read
+// waiting in the loop wakes to the end of input.
 func (c *Conn) Shutdown() {
-	unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	if c.incref() {
+		unix.Shutdown(c.fd, unix.SHUT_RDWR)
+		c.decref()
+	}
 }
 
-func (c *Conn) SetDeadline(t time.Time) error      { c.rd, c.wd = t, t; return nil }
-func (c *Conn) SetReadDeadline(t time.Time) error  { c.rd = t; return nil }
-func (c *Conn) SetWriteDeadline(t time.Time) error { c.wd = t; return nil }
+// CloseWrite shuts the sending half (FIN), as (*net.TCPConn).CloseWrite.
+func (c *Conn) CloseWrite() error {
+	if !c.incref() {
+		return c.pathError("close", net.ErrClosed)
+	}
+	defer c.decref()
+	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+		return c.pathError("shutdown", err)
+	}
+	return nil
+}
+
+// SetDeadline sets both directions' deadlines; a wait under way wakes to
+// the new one (a deadline in the past ends it), as net's.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	return c.SetWriteDeadline(t)
+}
+
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.rd.Store(unixNano(t))
+	wake(c.w.rch)
+	return nil
+}
+
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.wd.Store(unixNano(t))
+	wake(c.w.wch)
+	return nil
+}
+
+// unixNano is t in Unix nanoseconds, 0 for the zero time (no deadline);
+// any time before 1970 counts as passed.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	n := t.UnixNano()
+	if n <= 0 {
+		n = 1
+	}
+	return n
+}
 
 func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.raddr) }
 
-// LocalAddr asks the socket (getsockname), as nothing on the request
-// path needs it.
+// LocalAddr is the listener's address for a connection accepted on a
+// specific one; otherwise the socket is asked (getsockname), when called,
+// as nginx's ngx_connection_local_sockaddr does.
 func (c *Conn) LocalAddr() net.Addr {
-	if c.fd >= 0 {
-		switch sa, _ := unix.Getsockname(c.fd); sa := sa.(type) {
-		case *unix.SockaddrInet4:
-			return &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
-		case *unix.SockaddrInet6:
-			return &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+	if c.laddr.IsValid() {
+		return net.TCPAddrFromAddrPort(c.laddr)
+	}
+	if c.incref() {
+		defer c.decref()
+		var sa unix.RawSockaddrAny
+		n := uint32(unsafe.Sizeof(sa))
+		_, _, e := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(c.fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&n)))
+		if ap := sockaddrPort(&sa); e == 0 && ap.IsValid() {
+			return net.TCPAddrFromAddrPort(ap)
 		}
 	}
 	return &net.TCPAddr{}
@@ -343,7 +473,13 @@ func (c *Conn) LocalAddr() net.Addr {
 // (zero: none), and returns its error (as net's connect does: SO_ERROR,
 // then getpeername against spurious wake-ups).
 func (c *Conn) waitConnected(deadline time.Time) error {
-	_, err := c.wait(opConnect, nil, deadline)
+	c.wd.Store(unixNano(deadline))
+	defer c.wd.Store(0)
+	if !c.incref() {
+		return net.ErrClosed
+	}
+	defer c.decref()
+	_, err := c.wait(opConnect, nil)
 	if errno, ok := err.(syscall.Errno); ok {
 		return os.NewSyscallError("connect", errno)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -156,7 +155,7 @@ func TestConnWaits(t *testing.T) {
 	}
 	<-shut // as the proxy waits for its client watch before the close
 	conn.Close()
-	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, os.ErrClosed) {
-		t.Errorf("read after close: got %v; want os.ErrClosed", err)
+	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("read after close: got %v; want net.ErrClosed", err)
 	}
 }

@@ -14,10 +14,11 @@
 // writes only under its lock: whoever takes a registration (Take) and the
 // loop's event (which claims it) cannot both win.
 //
-// Conn is a net.Conn over a raw socket made by DialTCP, for a connection
-// that carries one request: reads and writes are direct system calls, and
+// Conn is a net.Conn over a raw TCP socket that never enters Go's poller
+// (made by DialTCP, Dial): reads and writes are direct system calls, and
 // only one that finds the socket not ready waits, through a Waiter woken
-// by one of the Default poller's loops.
+// by one of the Default poller's loops. It is full duplex, and gives its
+// descriptor to event loops through SyscallConn without duplicating it.
 //
 // Read, Write, Now and Peek are the raw I/O helpers shared by the tunnel
 // relay, the HTTP/1 server's first write and the upstream keepalive probe.

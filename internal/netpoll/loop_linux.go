@@ -291,6 +291,20 @@ func (l *Loop) Forget(tok *Token) {
 	*tok = 0
 }
 
+// Unwatch ends the Watch registration in *tok, which becomes 0, and
+// takes fd, which the caller keeps open, out of the set.
+func (l *Loop) Unwatch(fd int, tok *Token) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s := l.slot(*tok); s != nil {
+		l.freeSlot(uint32(*tok))
+	}
+	*tok = 0
+	if !l.closed {
+		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	}
+}
+
 // delRC takes rc's socket out of the set. l.mu is held: after close the
 // set's fd number may belong to another file. Through Control: a socket
 // closed meanwhile has left the set with its last close, and its fd

@@ -3,6 +3,7 @@
 package netpoll
 
 import (
+	"io"
 	"net"
 	"os"
 	"syscall"
@@ -54,11 +55,24 @@ type Conn struct{}
 // DialTCP reports ok false: net's dialer takes over.
 func DialTCP(*Conn, *Waiter, string, time.Time) (ok bool, err error) { return false, nil }
 
-func (c *Conn) Read([]byte) (int, error)         { return 0, os.ErrClosed }
-func (c *Conn) Write([]byte) (int, error)        { return 0, os.ErrClosed }
-func (c *Conn) WriteNow([]byte) int              { return 0 }
-func (c *Conn) Close() error                     { return os.ErrClosed }
-func (c *Conn) Shutdown()                        {}
+// Dial reports ok false: net's dialer takes over.
+func Dial(string, time.Time) (c *Conn, ok bool, err error) { return nil, false, nil }
+
+func (c *Conn) Read([]byte) (int, error)          { return 0, os.ErrClosed }
+func (c *Conn) Write([]byte) (int, error)         { return 0, os.ErrClosed }
+func (c *Conn) WriteNow([]byte) int               { return 0 }
+func (c *Conn) Close() error                      { return os.ErrClosed }
+func (c *Conn) Shutdown()                         {}
+func (c *Conn) Unregister()                       {}
+func (c *Conn) Park(*func()) error                { return ErrUnsupported }
+func (c *Conn) Unpark() bool                      { return false }
+func (c *Conn) CloseWrite() error                 { return os.ErrClosed }
+func (c *Conn) SetNoDelay(bool) error             { return os.ErrClosed }
+func (c *Conn) SetKeepAlive(bool) error           { return os.ErrClosed }
+func (c *Conn) ReadFrom(io.Reader) (int64, error) { return 0, os.ErrClosed }
+func (c *Conn) SyscallConn() (syscall.RawConn, error) {
+	return nil, ErrUnsupported
+}
 func (c *Conn) SetDeadline(time.Time) error      { return nil }
 func (c *Conn) SetReadDeadline(time.Time) error  { return nil }
 func (c *Conn) SetWriteDeadline(time.Time) error { return nil }
@@ -66,3 +80,12 @@ func (c *Conn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
 func (c *Conn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
 
 var _ net.Conn = (*Conn)(nil)
+
+// Acceptor is never made here: listeners accept through net.
+type Acceptor struct{}
+
+// NewAcceptor returns ErrUnsupported: the caller accepts through net.
+func NewAcceptor(*net.TCPListener) (*Acceptor, error) { return nil, ErrUnsupported }
+
+func (a *Acceptor) Accept() (*Conn, error) { return nil, ErrUnsupported }
+func (a *Acceptor) Close() error           { return nil }

@@ -152,6 +152,11 @@ func (p *Pipeline) Open(pc *Conn, c *exchange.Conn) {
 	pc.content[snapshot.ContentStubStatus] = stubStatus{pc}
 }
 
+// SetRequests sets the number of requests the connection has served
+// ($connection_requests counts on from it), for a connection whose
+// serving resumes after it was parked idle.
+func (pc *Conn) SetRequests(n int) { pc.requests = n }
+
 // SetContent makes h the connection's content handler for the locations
 // whose snapshot chose kind k.
 func (pc *Conn) SetContent(k snapshot.Content, h Content) { pc.content[k] = h }

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"wsgate/internal/netpoll"
 )
 
 // blackhole returns the address of a loopback listener that never accepts
@@ -52,16 +54,18 @@ func TestDialTimeout(t *testing.T) {
 		name    string
 		timeout time.Duration
 		oneShot bool
+		wsDial  bool
 	}{
-		{"short", 300 * time.Millisecond, false},
-		{"longer", 700 * time.Millisecond, false},
-		{"one-shot short", 300 * time.Millisecond, true},
-		{"one-shot longer", 700 * time.Millisecond, true},
+		{"short", 300 * time.Millisecond, false, false},
+		{"longer", 700 * time.Millisecond, false, false},
+		{"one-shot short", 300 * time.Millisecond, true, false},
+		{"one-shot longer", 700 * time.Millisecond, true, false},
+		{"websocket short", 300 * time.Millisecond, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := new(Local)
 			defer ws.Close()
-			c := clientConn{oneShot: tc.oneShot, work: ws}
+			c := clientConn{oneShot: tc.oneShot, wsDial: tc.wsDial, work: ws}
 			start := time.Now()
 			conn, err := c.dial("tcp", addr, tc.timeout, start)
 			took := time.Since(start)
@@ -92,14 +96,18 @@ func TestDialConnects(t *testing.T) {
 	for _, tc := range []struct {
 		timeout time.Duration
 		oneShot bool
-	}{{0, false}, {100 * time.Millisecond, false}, {0, true}, {100 * time.Millisecond, true}} {
+		wsDial  bool
+	}{{0, false, false}, {100 * time.Millisecond, false, false}, {0, true, false}, {100 * time.Millisecond, true, false}, {100 * time.Millisecond, false, true}} {
 		timeout := tc.timeout
 		ws := new(Local)
 		defer ws.Close()
-		c := clientConn{oneShot: tc.oneShot, work: ws}
+		c := clientConn{oneShot: tc.oneShot, wsDial: tc.wsDial, work: ws}
 		conn, err := c.dial("tcp", ln.Addr().String(), timeout, time.Now())
 		if err != nil {
 			t.Fatalf("timeout %v: got %v; want a connection", timeout, err)
+		}
+		if _, raw := conn.(*netpoll.Conn); raw != (tc.oneShot || tc.wsDial) {
+			t.Errorf("timeout %v, one-shot %v, websocket %v: got a %T", timeout, tc.oneShot, tc.wsDial, conn)
 		}
 		if got := conn.RemoteAddr().String(); got != ln.Addr().String() {
 			t.Errorf("timeout %v: got remote %s; want %s", timeout, got, ln.Addr())

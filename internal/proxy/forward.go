@@ -249,6 +249,10 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	// One head written once, to an HTTP/1.0 upstream (never kept alive,
 	// never a tunnel): such a connection can skip net's dialer.
 	c.oneShot = !hasBody && !upgrade && !tg.tls && !plan.Headers.HTTP11(variant) && !c.dopt.any()
+	// A WebSocket's upstream socket, once a tunnel, is relayed by the
+	// tunnel's event loop: it need never enter Go's poller. (Another
+	// upgrade keeps net's socket, which the tunnel may splice.)
+	c.wsDial = isWS && !tg.tls && !c.dopt.local.IsValid()
 
 	// Attempts, with proxy_next_upstream.
 	// A tunnel moves its lease out of the Tried (upgrade): the
@@ -506,6 +510,17 @@ func (c *clientConn) dial(network, addr string, timeout time.Duration, start tim
 				return nil, err
 			}
 			return &c.shot, nil
+		}
+	}
+	if c.wsDial && network == "tcp" {
+		if conn, ok, err := netpoll.Dial(addr, deadline); ok {
+			if err != nil {
+				return nil, err
+			}
+			if c.dopt.keepalive {
+				conn.SetKeepAlive(true)
+			}
+			return conn, nil
 		}
 	}
 	d := c.dialer(network)

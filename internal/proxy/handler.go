@@ -47,6 +47,7 @@ type clientConn struct {
 	att     attempt
 	dialCtx deadlineCtx
 	oneShot bool     // the request's upstream connection may use netpoll.DialTCP
+	wsDial  bool     // a WebSocket handshake's upstream connection may use netpoll.Dial
 	newRun  bool     // the next try is the first of a later upstream run (appendTry)
 	dopt    dialOpts // the request's proxy_bind and proxy_socket_keepalive
 	// ignoreAbort is proxy_ignore_client_abort: the client is not watched

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"syscall"
 	"wsgate/internal/connstats"
 
 	"wsgate/internal/exchange"
@@ -81,8 +82,15 @@ func (h *Handler) Conn(cn *exchange.Conn, local *Local) ContentHandler {
 	if c.work == nil {
 		c.work = new(Local)
 	}
-	if tc, ok := c.nc.(*net.TCPConn); ok {
-		if rc, err := tc.SyscallConn(); err == nil {
+	var sc syscall.Conn
+	switch nc := c.nc.(type) {
+	case *net.TCPConn:
+		sc = nc
+	case *netpoll.Conn:
+		sc = nc
+	}
+	if sc != nil {
+		if rc, err := sc.SyscallConn(); err == nil {
 			c.rawConn, c.watchDone = rc, make(chan bool, 1)
 			c.watchFn, c.peekFn = c.watch, c.peek
 		}

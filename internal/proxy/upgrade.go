@@ -9,6 +9,7 @@ import (
 	"wsgate/internal/config"
 	"wsgate/internal/exchange"
 	"wsgate/internal/http1"
+	"wsgate/internal/netpoll"
 	"wsgate/internal/snapshot"
 	"wsgate/internal/tunnel"
 	"wsgate/internal/upstream"
@@ -67,6 +68,19 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 	readerPool.Put(a.br)
 	a.br = nil
 	a.conn.SetDeadline(time.Time{})
+	if nc, ok := a.conn.(*netpoll.Conn); ok {
+		// nginx sets TCP_NODELAY on both sockets of an upgraded
+		// connection (tcp_nodelay, ngx_http_upstream_upgrade); net's
+		// sockets have it from their dial. The tunnel's event loop waits
+		// for the socket from now on: it leaves the Default poller's set,
+		// where each of its events would wake a loop for nothing.
+		nc.SetNoDelay(true)
+		nc.Unregister()
+	}
+	if nc, ok := cc.(*netpoll.Conn); ok {
+		// The client's socket likewise (TCP_NODELAY is set at accept).
+		nc.Unregister()
+	}
 	client := c.remoteAddr + ":" + c.remotePort
 	handle := c.h.Tunnels.Add(tunnel.Info{
 		Route:       plan.Key,

@@ -63,8 +63,11 @@ type connJob struct {
 	nc         net.Conn
 	listenAddr string
 	serial     uint64 // $connection
-	// started is told when a worker starts on the connection.
+	// started is told when a worker starts on the connection; nil for a
+	// parked one resumed (park.go).
 	started chan<- struct{}
+	// resume is the parked connection being resumed; nil for a new one.
+	resume *parkedConn
 }
 
 // Connection workers: a goroutine that has served a connection waits up
@@ -95,8 +98,10 @@ func (s *Server) worker(j connJob) {
 	// set of one-shot dials is made after the worker starts.
 	defer w.local.Close()
 	for {
-		j.started <- struct{}{}
-		s.serveConn(j.nc, j.listenAddr, j.serial, w)
+		if j.started != nil {
+			j.started <- struct{}{}
+		}
+		s.serveConn(j.nc, j.listenAddr, j.serial, j.resume, w)
 		j = connJob{}
 		if s.idleWorkers.Add(1) > maxIdleWorkers {
 			s.idleWorkers.Add(-1)
@@ -161,6 +166,7 @@ func (s *Server) drain() {
 		}
 	}
 	s.conns.mu.Unlock()
+	s.closeParked()
 }
 
 // waitConns blocks until every client connection has ended, or timeout
@@ -184,4 +190,5 @@ func (s *Server) closeConns() {
 		c.nc.Close()
 	}
 	s.conns.mu.Unlock()
+	s.closeParked()
 }

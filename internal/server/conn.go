@@ -13,6 +13,7 @@ import (
 	"wsgate/internal/h2"
 	"wsgate/internal/http1"
 	"wsgate/internal/metrics"
+	"wsgate/internal/netpoll"
 	"wsgate/internal/pipeline"
 	"wsgate/internal/proxy"
 	"wsgate/internal/proxyproto"
@@ -80,13 +81,22 @@ func (c *conn) ServeHeadError(w *http1.ResponseWriter, req *http1.Request, statu
 // an ssl address, then the HTTP/1.x loop with the content handler.
 // serial is its $connection, counted at accept as nginx's
 // ngx_connection_counter, whether or not it gets to a request.
-func (s *Server) serveConn(nc net.Conn, listenAddr string, serial uint64, w *worker) {
+// resume, when set, is the parked connection nc was (park.go): serving
+// goes on from where it stopped, after its PROXY protocol header.
+func (s *Server) serveConn(nc net.Conn, listenAddr string, serial uint64, resume *parkedConn, w *worker) {
 	accepted := time.Now()
+	if resume != nil {
+		accepted = resume.accepted
+	}
 	snap := s.current.Load()
 	c := &w.c
 	*c = conn{s: s, nc: nc}
 	s.conns.add(c)
 	defer s.conns.remove(c)
+	if resume != nil {
+		// Counted as served now (park added it to the count).
+		s.conns.wg.Done()
+	}
 	// The connection is active from its accept (acceptLoop counts it) to
 	// its close, which the HTTP/1.x loop counts once it has it, and a
 	// tunnel that took it over instead.
@@ -106,7 +116,9 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, serial uint64, w *wor
 		return
 	}
 	var pp *proxyproto.Header
-	if ln.ProxyProtocol {
+	if resume != nil {
+		pp = resume.pp
+	} else if ln.ProxyProtocol {
 		var ok bool
 		if pp, ok = s.readProxyProtocol(nc, ln.HandshakeTimeout); !ok {
 			return
@@ -115,7 +127,7 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, serial uint64, w *wor
 	var state *tls.ConnectionState
 	var hello *exchange.ClientHello
 	var plain, h2c bool
-	if ln.TLS != nil {
+	if ln.TLS != nil && resume == nil {
 		tc, h, plainConn, ok := s.handshake(nc, ln.TLS, ln.HandshakeTimeout)
 		hello = h
 		switch {
@@ -136,7 +148,7 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, serial uint64, w *wor
 			state = &cs
 		}
 	}
-	if ln.HTTP2 && ln.TLS == nil && !plain {
+	if ln.HTTP2 && ln.TLS == nil && !plain && resume == nil {
 		// h2c with prior knowledge, or HTTP/1.x.
 		nc2, isH2, ok := sniffH2c(c.nc, ln.HandshakeTimeout)
 		if !ok {
@@ -170,11 +182,23 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, serial uint64, w *wor
 	w.cfg.Logger = s.log
 	w.cfg.Stopping = &s.draining
 	w.cfg.Stats = &s.stats
+	// Only a plain socket served as itself parks: a TLS connection or
+	// one with sniffed bytes in front is another net.Conn.
+	raw, parkable := c.nc.(*netpoll.Conn)
+	w.cfg.Park, w.cfg.KeepaliveGrace = parkable && ln.TLS == nil, parkGrace
+	var st http1.State
+	if resume != nil {
+		st = resume.st
+		w.pc.SetRequests(st.Requests)
+	}
 	served = true
-	http1.Serve(c.nc, &w.cfg, c)
+	parked := http1.ServeFrom(c.nc, &w.cfg, c, &st)
 	w.pc.Close()
 	*xc = exchange.Conn{}
 	c.pc = nil
+	if parked {
+		s.park(raw, listenAddr, serial, accepted, pp, st)
+	}
 }
 
 // readProxyProtocol takes the PROXY protocol header from the start of

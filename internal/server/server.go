@@ -103,6 +103,7 @@ type Server struct {
 	// every snapshot.
 	stats    connstats.Counters
 	conns    connSet
+	parked   parkedSet // idle connections without a goroutine (park.go)
 	draining atomic.Bool
 	// work hands accepted connections to idle workers (accept.go).
 	work        chan connJob

@@ -1,0 +1,106 @@
+//go:build linux
+
+package proxy_test
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"wsgate/internal/netpoll"
+	"wsgate/internal/proxytest"
+)
+
+// sockets counts this process's open sockets (/proc/self/fd links that
+// read socket:[...]).
+func sockets(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot list descriptors: %v", err)
+	}
+	n := 0
+	for _, e := range ents {
+		if target, _ := os.Readlink("/proc/self/fd/" + e.Name()); strings.HasPrefix(target, "socket:") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestWebSocketUpstreamLeavesDefaultPoller: a WebSocket's upstream socket
+// is dialled raw (netpoll.Dial) and, once the tunnel's event loop relays
+// it, is no longer in the process's Default poller, where each message
+// would wake a loop for nothing. When the tunnels end, every socket they
+// held is closed (the tunnel closed the one descriptor the dial made).
+func TestWebSocketUpstreamLeavesDefaultPoller(t *testing.T) {
+	pl, err := netpoll.Default()
+	if err != nil {
+		t.Skip("no event loop on this system")
+	}
+	be := proxytest.NewWSEcho(t, proxytest.WSOptions{})
+	g := startGate(t, `
+server { listen {{listen}};
+  location / {
+    proxy_pass http://{{b}};
+    proxy_http_version 1.1;
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection "upgrade";
+  }
+}`, map[string]string{"b": be.Addr})
+	open := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", g.addr)
+		if err != nil {
+			t.Fatalf("dialing wsgate: %v", err)
+		}
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: "+benchKey+"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+		br := bufio.NewReader(c)
+		line, err := br.ReadSlice('\n')
+		if err != nil || !bytes.HasPrefix(line, []byte("HTTP/1.1 101 ")) {
+			t.Fatalf("got %q, %v; want a 101", line, err)
+		}
+		for len(line) != 2 {
+			if line, err = br.ReadSlice('\n'); err != nil {
+				t.Fatalf("reading 101 head: %v", err)
+			}
+		}
+		if _, err := c.Write([]byte{0x81, 0x81, 1, 2, 3, 4, 'a' ^ 1}); err != nil {
+			t.Fatalf("writing message: %v", err)
+		}
+		var f [3]byte
+		if _, err := io.ReadFull(br, f[:]); err != nil || f != [3]byte{0x81, 1, 'a'} {
+			t.Fatalf("got % x, %v; want 81 01 61", f, err)
+		}
+		return c
+	}
+	open().Close() // the gate's workers, listeners and loops are there
+	proxytest.Poll(10*time.Second, func() bool { return g.srv.Tunnels().Len() == 0 })
+	base, baseSockets := pl.Registered(), sockets(t)
+	const n = 4
+	var cs []net.Conn
+	for range n {
+		cs = append(cs, open())
+	}
+	if got := pl.Registered(); got > base {
+		t.Errorf("with %d tunnels open, the Default poller holds %d registrations; want at most %d, as before", n, got, base)
+	}
+	for _, c := range cs {
+		c.Close()
+	}
+	var got int
+	proxytest.Poll(15*time.Second, func() bool {
+		got = sockets(t)
+		return got <= baseSockets && g.srv.Tunnels().Len() == 0
+	})
+	if got > baseSockets {
+		t.Errorf("after the tunnels ended: %d sockets; want at most %d, as before", got, baseSockets)
+	}
+}

@@ -1,0 +1,123 @@
+package server
+
+import (
+	"sync"
+	"time"
+
+	"wsgate/internal/http1"
+	"wsgate/internal/netpoll"
+	"wsgate/internal/proxyproto"
+)
+
+// Idle HTTP/1.x connections wait without a goroutine: a fresh one whose
+// first read found nothing, and a keep-alive one still empty after
+// parkGrace, are parked (http1.ConnConfig.Park) as a registration in an
+// event loop of netpoll's Default poller and a timer for their deadline
+// (client_header_timeout, keepalive_timeout). When the socket becomes
+// readable a worker is taken or started and serving resumes where it
+// stopped (http1.State); at the deadline, or when the server drains or
+// stops, the connection is closed without an answer, as nginx closes an
+// idle one (ngx_http_keepalive_handler, ngx_close_idle_connections).
+// An idle connection then costs its socket, its netpoll.Conn and this
+// record, not a goroutine's stack and a worker's state, as nginx's costs
+// its ngx_connection_t.
+
+// parkGrace is how long a keep-alive connection waits in its goroutine
+// for the next request before it is parked: a client that sends its next
+// request at once (a page's resources, a benchmark's closed loop) costs
+// no park and resume.
+const parkGrace = 100 * time.Millisecond
+
+// parkedConn is one parked connection.
+type parkedConn struct {
+	s          *Server
+	nc         *netpoll.Conn
+	listenAddr string
+	serial     uint64
+	accepted   time.Time
+	pp         *proxyproto.Header
+	st         http1.State
+	timer      *time.Timer
+	readyFn    func()
+}
+
+// parkedSet holds the parked connections, for drain and stop.
+type parkedSet struct {
+	mu sync.Mutex
+	m  map[*parkedConn]struct{}
+}
+
+// park parks nc, whose serving stopped at st. The connection stays in
+// the server's count of connections (waitConns) until it is resumed and
+// served again, or closed.
+func (s *Server) park(nc *netpoll.Conn, listenAddr string, serial uint64, accepted time.Time, pp *proxyproto.Header, st http1.State) {
+	p := &parkedConn{s: s, nc: nc, listenAddr: listenAddr, serial: serial, accepted: accepted, pp: pp, st: st}
+	p.readyFn = p.ready
+	s.parked.mu.Lock()
+	if s.parked.m == nil {
+		s.parked.m = make(map[*parkedConn]struct{})
+	}
+	s.parked.m[p] = struct{}{}
+	s.conns.wg.Add(1)
+	s.parked.mu.Unlock()
+	if !st.Deadline.IsZero() {
+		p.timer = time.AfterFunc(time.Until(st.Deadline), p.expire)
+	}
+	if err := nc.Park(&p.readyFn); err != nil {
+		p.close()
+		return
+	}
+	if s.draining.Load() {
+		// drain went over the set before p was in it.
+		p.expire()
+	}
+}
+
+// ready is the Park request's function, in the event loop's goroutine:
+// the socket is readable; a worker resumes serving it (serveConn, which
+// takes it out of the count once it has counted it as served).
+func (p *parkedConn) ready() {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	p.s.parked.mu.Lock()
+	delete(p.s.parked.m, p)
+	p.s.parked.mu.Unlock()
+	p.s.dispatch(connJob{nc: p.nc, listenAddr: p.listenAddr, serial: p.serial, resume: p})
+}
+
+// expire closes p unless it was resumed meanwhile: its deadline passed,
+// or the server drains or stops.
+func (p *parkedConn) expire() {
+	if p.nc.Unpark() {
+		p.close()
+	}
+}
+
+// close closes p's connection, counted closed as the HTTP/1.x loop counts
+// its own (before the socket closes).
+func (p *parkedConn) close() {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	s := p.s
+	s.parked.mu.Lock()
+	delete(s.parked.m, p)
+	s.parked.mu.Unlock()
+	s.stats.Closed()
+	p.nc.Close()
+	s.conns.wg.Done()
+}
+
+// closeParked closes every parked connection (drain, fast stop).
+func (s *Server) closeParked() {
+	s.parked.mu.Lock()
+	ps := make([]*parkedConn, 0, len(s.parked.m))
+	for p := range s.parked.m {
+		ps = append(ps, p)
+	}
+	s.parked.mu.Unlock()
+	for _, p := range ps {
+		p.expire()
+	}
+}
