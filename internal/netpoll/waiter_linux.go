@@ -38,6 +38,14 @@ func (w *Waiter) init() {
 	}
 }
 
+// release lets w's deadline timers go, for a Waiter no goroutine waits
+// in (Conn.Unregister); a later wait under a deadline makes them again.
+// The channels stay: a loop's event under way may still fill them.
+func (w *Waiter) release() {
+	w.rt.stop()
+	w.wt.stop()
+}
+
 // Ready wakes the goroutines waiting in w, or the next ones to wait.
 func (w *Waiter) Ready(*Loop, Event) {
 	if w.c != nil {

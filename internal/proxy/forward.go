@@ -259,7 +259,7 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	// requests were at the upstream at once, and with "keepalive 32" and
 	// 64 clients 24 % of requests dialled (14 % with both in Go's
 	// poller, as before raw client sockets; 17 % with both in the loops).
-	c.rawDial = (isWS || !upgrade) && !tg.tls && !c.dopt.local.IsValid()
+	c.rawDial = (isWS || !upgrade) && !tg.tls && !c.dopt.transparent
 
 	// Attempts, with proxy_next_upstream.
 	// A tunnel moves its lease out of the Tried (upgrade): the
@@ -520,7 +520,7 @@ func (c *clientConn) dial(network, addr string, timeout time.Duration, start tim
 		}
 	}
 	if c.rawDial && network == "tcp" {
-		if conn, ok, err := netpoll.Dial(addr, deadline); ok {
+		if conn, ok, err := netpoll.Dial(addr, c.dopt.local, deadline); ok {
 			if err != nil {
 				return nil, err
 			}
