@@ -188,12 +188,8 @@ func (c *serverConn) peekFirst() error {
 			return errPark
 		}
 		// A keep-alive connection waits KeepaliveGrace here first: a
-		// next request that comes soon costs no park and resume. The
-		// grace ends on a multiple of itself, between one and two of
-		// it from now, so that the waits of a busy connection share
-		// one end and its read deadline's timer is not moved for each.
-		g := c.cfg.KeepaliveGrace
-		if grace := time.Now().Add(2 * g).Truncate(g); c.deadline.IsZero() || grace.Before(c.deadline) {
+		// next request that comes soon costs no park and resume.
+		if grace := time.Now().Add(c.cfg.KeepaliveGrace); c.deadline.IsZero() || grace.Before(c.deadline) {
 			c.conn.SetReadDeadline(grace)
 			c.slept = true
 			err := c.waitIdle()

@@ -59,8 +59,7 @@ type ConnConfig struct {
 	// Park, when set, lets Serve give an idle plain connection back
 	// instead of waiting for it in its goroutine: a fresh one whose first
 	// read finds nothing, and a keep-alive one still empty after
-	// KeepaliveGrace (up to twice that: the grace ends on a multiple of
-	// it). ServeFrom then returns true with st holding what
+	// KeepaliveGrace. ServeFrom then returns true with st holding what
 	// resuming needs; the connection is neither closed nor counted
 	// closed, and the caller waits for it to become readable (or for
 	// st.Deadline) by other means, then calls ServeFrom again.

@@ -23,8 +23,7 @@ import (
 // its ngx_connection_t.
 
 // parkGrace is how long a keep-alive connection waits in its goroutine
-// for the next request before it is parked (up to twice that: the grace
-// ends on a multiple of it, see http1.ConnConfig.Park): a client that sends its next
+// for the next request before it is parked: a client that sends its next
 // request at once (a page's resources, a benchmark's closed loop) costs
 // no park and resume.
 const parkGrace = 100 * time.Millisecond
