@@ -56,11 +56,12 @@ type Loop struct {
 	now     time.Time
 }
 
-// slot is one registration of a Loop.
+// slot is one registration of a Loop: 32 bytes, two per parked tunnel.
+// It keeps no socket: the owner hands it to Take and Release when the
+// socket is to leave the set.
 type slot struct {
 	h     Handler
-	rc    syscall.RawConn // the socket, for the DEL of OneShot and Take; nil for AddFD
-	tok   *Token          // the owner's copy of the token
+	tok   *Token // the owner's copy of the token
 	gen   uint32
 	mode  Mode
 	taken bool
@@ -114,7 +115,7 @@ func (l *Loop) slot(tok Token) *slot {
 }
 
 // newSlot takes a free slot, with a new generation. l.mu is held.
-func (l *Loop) newSlot(h Handler, rc syscall.RawConn, m Mode, tok *Token) uint32 {
+func (l *Loop) newSlot(h Handler, m Mode, tok *Token) uint32 {
 	var i uint32
 	if n := len(l.free); n > 0 {
 		i = l.free[n-1]
@@ -128,7 +129,7 @@ func (l *Loop) newSlot(h Handler, rc syscall.RawConn, m Mode, tok *Token) uint32
 	if s.gen == 0 {
 		s.gen = 1 // a token is never 0
 	}
-	s.h, s.rc, s.tok, s.mode, s.taken = h, rc, tok, m, true
+	s.h, s.tok, s.mode, s.taken = h, tok, m, true
 	l.count++
 	return i
 }
@@ -209,7 +210,7 @@ func events(m Mode, out bool) uint32 {
 
 // add is the registration of Add and WatchFD. l.mu is held.
 func (l *Loop) add(fd uintptr) {
-	i := l.newSlot(l.addH, l.addRC, l.addM, l.addTok)
+	i := l.newSlot(l.addH, l.addM, l.addTok)
 	tok := l.token(i)
 	ev := unix.EpollEvent{Events: events(l.addM, l.addOut), Fd: int32(uint32(tok)), Pad: int32(uint32(tok >> 32))}
 	err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
@@ -229,22 +230,21 @@ func (l *Loop) add(fd uintptr) {
 // Take ends the registration in *tok if it is h's and not claimed, and
 // reports whether it was; only one caller wins for each registration,
 // against each other and against the registration's event. *tok becomes
-// 0. With del the socket leaves the set, which it must still be open
-// for; without, the registration is left to close(2): the caller is about
-// to close the socket (close(2) of a socket's last descriptor takes it
-// out of every epoll set), and its events are dropped meanwhile.
-func (l *Loop) Take(tok *Token, h Handler, del bool) bool {
+// 0. With del, the registration's socket (still open), the socket leaves
+// the set; with nil, the registration is left to close(2): the caller is
+// about to close the socket (close(2) of a socket's last descriptor takes
+// it out of every epoll set), and its events are dropped meanwhile.
+func (l *Loop) Take(tok *Token, h Handler, del syscall.RawConn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := l.slot(*tok)
 	if s == nil || s.h != h {
 		return false
 	}
-	rc := s.rc
 	l.freeSlot(uint32(*tok))
 	*tok = 0
-	if del {
-		l.delRC(rc)
+	if del != nil {
+		l.delRC(del)
 	}
 	return true
 }
@@ -266,17 +266,16 @@ func (l *Loop) Rearm(tok Token, h Handler) bool {
 	return true
 }
 
-// Release ends a claimed registration; with del the socket leaves the set
-// (see Take).
-func (l *Loop) Release(tok Token, del bool) {
+// Release ends a claimed registration; with del, its socket, the socket
+// leaves the set (see Take).
+func (l *Loop) Release(tok Token, del syscall.RawConn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return
 	}
-	s := &l.slots[uint32(tok)]
-	if del {
-		l.delRC(s.rc)
+	if del != nil {
+		l.delRC(del)
 	}
 	l.freeSlot(uint32(tok))
 }
@@ -352,9 +351,10 @@ func (l *Loop) close(each func(Handler)) {
 }
 
 // claim returns the Handler of an event's token: a OneShot registration
-// ends (its socket leaves the set), a Claim registration is claimed, a
-// Watch one stays. nil: the registration is gone (taken meanwhile, or one
-// left to close(2)).
+// ends (its socket stays in the set, disabled by EPOLLONESHOT, until it is
+// closed or added again), a Claim registration is claimed, a Watch one
+// stays. nil: the registration is gone (taken meanwhile, or one left to
+// close(2)).
 func (l *Loop) claim(tok Token) Handler {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -366,9 +366,7 @@ func (l *Loop) claim(tok Token) Handler {
 	switch s.mode {
 	case OneShot:
 		*s.tok = 0
-		rc := s.rc
 		l.freeSlot(uint32(tok))
-		l.delRC(rc)
 	case Claim:
 		*s.tok = 0
 		s.h = nil

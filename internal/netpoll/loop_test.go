@@ -4,6 +4,7 @@ package netpoll
 
 import (
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,7 +80,11 @@ func TestTakeLeavesRegistration(t *testing.T) {
 		if n := l.Registered(); n != 1 || l.load(&tok) == 0 {
 			t.Fatalf("add %d: %d registered, token %x; want 1 and a token", i, n, tok)
 		}
-		if !l.Take(&tok, h, del) {
+		var leave syscall.RawConn
+		if del {
+			leave = rc
+		}
+		if !l.Take(&tok, h, leave) {
 			t.Fatalf("take %d: not registered", i)
 		}
 		if tok != 0 || l.Registered() != 0 {
@@ -113,13 +118,13 @@ func TestClaimGenerations(t *testing.T) {
 		t.Errorf("claimed: token %x; want 0", tok)
 	}
 	held := first
-	if l.Take(&held, h, true) {
+	if l.Take(&held, h, rc) {
 		t.Fatal("took a claimed registration")
 	}
 	if !l.Rearm(ev.Tok, h) || l.load(&tok) != first {
 		t.Fatalf("rearm: token %x; want %x", tok, first)
 	}
-	if !l.Take(&tok, h, true) {
+	if !l.Take(&tok, h, rc) {
 		t.Fatal("take after rearm failed")
 	}
 	// The slot is reused with a new generation: the old token is stale.
@@ -136,7 +141,7 @@ func TestClaimGenerations(t *testing.T) {
 		t.Fatalf("re-add: token %x; want slot %d with a new generation", tok, uint32(first))
 	}
 	stale := first
-	if l.Take(&stale, h, true) {
+	if l.Take(&stale, h, rc) {
 		t.Fatal("a stale token took the new registration")
 	}
 	peer.Write([]byte("y"))
@@ -144,7 +149,7 @@ func TestClaimGenerations(t *testing.T) {
 	if ev.Tok != second {
 		t.Fatalf("got event %x; want %x", ev.Tok, second)
 	}
-	l.Release(ev.Tok, true)
+	l.Release(ev.Tok, rc)
 	if n := l.Registered(); n != 0 {
 		t.Errorf("after release: %d registered; want 0", n)
 	}

@@ -20,9 +20,9 @@ type Loop struct {
 func (l *Loop) Registered() int                                  { return 0 }
 func (l *Loop) Add(syscall.RawConn, Handler, Mode, *Token) error { return ErrUnsupported }
 func (l *Loop) WatchFD(int, Handler, bool, *Token) error         { return ErrUnsupported }
-func (l *Loop) Take(*Token, Handler, bool) bool                  { return false }
+func (l *Loop) Take(*Token, Handler, syscall.RawConn) bool       { return false }
 func (l *Loop) Rearm(Token, Handler) bool                        { return false }
-func (l *Loop) Release(Token, bool)                              {}
+func (l *Loop) Release(Token, syscall.RawConn)                   {}
 func (l *Loop) Forget(tok *Token)                                { *tok = 0 }
 func (l *Loop) Now() time.Time                                   { return time.Now() }
 

@@ -31,7 +31,9 @@ type Mode uint8
 
 const (
 	// OneShot: reported once (EPOLLONESHOT, readability); at its event
-	// the registration ends and the socket leaves the set.
+	// the registration ends, and the socket stays in the set, disabled,
+	// until it is closed or added again (which takes the disabled
+	// registration over).
 	OneShot Mode = iota
 	// Claim: edge-triggered readability; an event claims the
 	// registration for its Handler (Take fails) until Rearm puts it back

@@ -255,12 +255,9 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	c.wsDial = isWS && !tg.tls && !c.dopt.local.IsValid()
 
 	// Attempts, with proxy_next_upstream.
+	// A tunnel moves its lease out of the Tried (upgrade): the
+	// connection's own serves every request.
 	tried := &c.tried
-	if allowTunnel {
-		// The lease keeps its Tried as long as a tunnel lasts: a tunnel
-		// gets its own, so that it does not keep the connection's state.
-		tried = new(upstream.Tried)
-	}
 	tried.Reset()
 	// The request's start is the first try's: nginx's times come from one
 	// clock reading per event.

@@ -89,9 +89,14 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 		Start:       now,
 		DrainWindow: plan.Conf.WS.DrainWindow,
 	})
+	// The tunnel keeps its lease in its own state (tunnelEnd), not in
+	// the connection's Tried, which the connection's next request resets.
+	end := &tunnelEnd{h: c.h, plan: plan, connected: a.connected}
 	if a.lease != nil {
+		a.lease.MoveTo(&end.leaseStore)
+		a.lease, end.lease = &end.leaseStore, &end.leaseStore
 		// ws_drain_removed and ws_rebalance close it through its lease.
-		a.lease.Tunnel(func(code uint16, reason string) { handle.Close(tunnel.CauseReload, code, reason) })
+		end.lease.Tunnel(func(code uint16, reason string) { handle.Close(tunnel.CauseReload, code, reason) })
 	}
 	c.vc.WS = true
 	c.vc.BytesSent = w.BytesSent() // the 101's head; the tunnel's bytes are added at its end
@@ -102,7 +107,6 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 	// variables packed into one allocation; a location with no access log
 	// (and no observer) keeps none. An idle tunnel then costs its two
 	// sockets and what tunnel keeps, nothing more.
-	end := &tunnelEnd{h: c.h, plan: plan, lease: a.lease, connected: a.connected}
 	if req.Held != nil {
 		// limit_conn counts the request until the tunnel ends.
 		end.release = req.Held.Detach()
@@ -153,13 +157,16 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 type tunnelEnd struct {
 	h         *Handler
 	plan      *snapshot.Loc
-	lease     *upstream.Lease
+	lease     *upstream.Lease // &leaseStore, or nil
 	connected time.Time
 	vars      *vars.Frozen // the request's variables with WS set; nil: no log line, no observer
 	tun       *Tunnel      // what the Observer was told at TunnelStart; nil: no observer
 	// release gives back what the request held (limit_conn's counts),
 	// after its log line, as nginx frees the request's pool; nil: nothing.
 	release func()
+	// leaseStore is the tunnel's upstream lease, moved out of the
+	// connection's Tried (Lease.MoveTo).
+	leaseStore upstream.Lease
 }
 
 func (e *tunnelEnd) done(res tunnel.Result) {

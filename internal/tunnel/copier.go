@@ -26,15 +26,21 @@ var longAgo = time.Unix(1, 0)
 // goroutine is the only writer to dst, so a Close frame it sends can never
 // tear a frame apart. The tunnel's event handlers talk to it through req.
 type copier struct {
-	t        *tunnel
-	dir      direction
-	src, dst net.Conn
-	other    *copier
-	pending  []byte        // bytes read past the handshake, sent first
-	counter  *atomic.Int64 // the Handle's live byte count for this direction
-	mask     bool          // dst is the upstream: frames we send are masked (RFC 6455 5.3)
-	goneCode uint16        // Close code sent to dst when src goes away without Close
-	g        *gate         // src's frame policy (pongs, limits); nil: none
+	t   *tunnel
+	dir direction
+
+	// Owned by the copier goroutine (one at a time: a resumed copier runs
+	// in a new goroutine).
+	state      copierState
+	sentClose  bool
+	noted      bool // the Close of src was reported to the tunnel
+	parkedOnce bool // the copier has parked: a resume clears the interrupt first
+
+	ended bool // guarded by tunnel.mu
+	// outRaw says out holds the bytes read past the handshake, not yet
+	// processed (tracked, gated); otherwise out is what the event loop
+	// processed and dst did not take.
+	outRaw bool
 
 	req    atomic.Uint32
 	reason atomic.Pointer[string]
@@ -45,32 +51,63 @@ type copier struct {
 	// relayed or read while draining.
 	srcClosed atomic.Bool
 
-	// Owned by the copier goroutine (one at a time: a resumed copier runs
-	// in a new goroutine).
-	state      int
-	tr         ws.Tracker
-	sentClose  bool
-	noted      bool    // the Close of src was reported to the tunnel
-	parkedOnce bool    // the copier has parked: a resume clears the interrupt first
-	small      *[]byte // smallBufferSize bytes from smallPool; nil while parked
-	big        *[]byte // from Options.Pool while reads fill more than small
-	own        []byte  // large buffer when Options.Pool is nil
+	g *gate // src's frame policy (pongs, limits); nil: none
+	// out is bytes for dst before src is read again: at the start the
+	// bytes read past the handshake (outRaw), sent first; after the event
+	// loop handed the direction to a goroutine, the bytes it read and
+	// processed that dst did not take without blocking. Never both: the
+	// loop takes a direction only once its first bytes are gone.
+	out []byte
 
-	// The sockets of src and dst (nil for a conn without one): src's for
-	// the Parker and the loop's reads, dst's for the non-blocking first
-	// write (writeN).
-	srcRC syscall.RawConn
-	dstRC syscall.RawConn
-	now   netpoll.Now // rawRead and writeN's first write
+	// Owned by the copier goroutine.
+	tr    ws.Tracker
+	small *[]byte      // smallBufferSize bytes from smallPool; nil while parked
+	big   *[]byte      // DefaultBufferSize bytes (Options.Pool's, or its own) while reads fill more than small
+	now   *netpoll.Now // rawRead and writeN's first write, from nowPool; nil while parked
 
 	// Left by the event loop for the copier's goroutine (Options.Loop):
-	// bytes read and processed that dst did not take without blocking,
-	// and how the last read ended (io.EOF or an error) when it ended src.
-	unwritten []byte
-	stash     error
-	parkTok   netpoll.Token // registration in t.shard while parked, 0 otherwise; guarded by the loop
+	// how the last read ended (io.EOF or an error) when it ended src.
+	stash   error
+	parkTok netpoll.Token // registration in t.shard while parked, 0 otherwise; guarded by the loop
+}
 
-	ended bool // guarded by tunnel.mu
+// The sides of a copier, all derived from its direction: a copier keeps
+// no conn, socket or counter of its own (the tunnel holds the two conns
+// and their sockets once), which keeps the tunnel within its size class.
+
+// src is the conn the copier reads; dst the one it writes.
+func (c *copier) src() net.Conn { return c.t.conns[c.dir] }
+func (c *copier) dst() net.Conn { return c.t.conns[1-c.dir] }
+
+// srcRC and dstRC are the sockets of src and dst (rawConn), nil for a
+// conn without one: src's for the Parker and the loop's reads, dst's for
+// the non-blocking first write (writeN).
+func (c *copier) srcRC() syscall.RawConn { return c.t.rcs[c.dir] }
+func (c *copier) dstRC() syscall.RawConn { return c.t.rcs[1-c.dir] }
+
+// other is the copier of the opposite direction.
+func (c *copier) other() *copier { return &c.t.copiers[1-c.dir] }
+
+// counter is the Handle's live byte count for this direction.
+func (c *copier) counter() *atomic.Int64 {
+	if c.dir == clientToUpstream {
+		return &c.t.h.fromClient
+	}
+	return &c.t.h.fromUpstream
+}
+
+// mask reports whether dst is the upstream: frames wsgate sends it are
+// masked (RFC 6455 5.3).
+func (c *copier) mask() bool { return c.dir == clientToUpstream }
+
+// goneCode is the Close code sent to dst when src goes away without a
+// Close: 1001 to the upstream for a client gone, 1014 to the client for an
+// upstream gone.
+func (c *copier) goneCode() uint16 {
+	if c.dir == clientToUpstream {
+		return ws.CloseGoingAway
+	}
+	return ws.CloseBadGateway
 }
 
 // rawConn returns the socket of a conn that exposes one through
@@ -83,13 +120,6 @@ func rawConn(conn net.Conn) syscall.RawConn {
 		}
 	}
 	return nil
-}
-
-// setup prepares the raw socket access of the non-blocking write path and
-// of parking before the copier starts: srcRC and dstRC are the sockets of
-// src and dst (rawConn), nil for conns without one.
-func (c *copier) setup(srcRC, dstRC syscall.RawConn) {
-	c.srcRC, c.dstRC = srcRC, dstRC
 }
 
 // request asks the copier to close (reqClose with code) or drain, and
@@ -109,7 +139,7 @@ func (c *copier) request(kind uint32, code uint16, reason string) {
 			break
 		}
 	}
-	c.src.SetReadDeadline(longAgo)
+	c.src().SetReadDeadline(longAgo)
 	if kind != reqPark && c.t.parker != nil {
 		c.t.parker.unpark(c)
 	}

@@ -7,11 +7,14 @@ import (
 	"wsgate/internal/ws"
 )
 
-// copier states (frame-aware mode).
+// copierState is where a copier is in ending its direction (frame-aware
+// mode).
+type copierState uint8
+
 const (
-	stateRelay   = iota // forward everything
-	stateClosing        // forward up to the next frame boundary, then send our Close
-	stateDrain          // our Close was sent (or dst is gone): read and discard until src's Close
+	stateRelay   copierState = iota // forward everything
+	stateClosing                    // forward up to the next frame boundary, then send our Close
+	stateDrain                      // our Close was sent (or dst is gone): read and discard until src's Close
 )
 
 // applyRequest moves the state machine on according to req.
@@ -155,7 +158,7 @@ func (c *copier) sendClose() error {
 func (c *copier) sendCloseCode(code uint16, reason string) error {
 	c.sentClose = true
 	c.t.noteClose(code, CauseNone, reason)
-	f := ws.AppendClose(make([]byte, 0, ws.MaxHeaderLen+ws.MaxControlPayload), code, reason, c.mask)
+	f := ws.AppendClose(make([]byte, 0, ws.MaxHeaderLen+ws.MaxControlPayload), code, reason, c.mask())
 	if err := c.writeRaw(f); err != nil {
 		return err
 	}
@@ -174,7 +177,7 @@ func (c *copier) sourceEnded(err error) copierEnd {
 	eof := err == io.EOF
 	if !c.t.opts.FrameAware {
 		if eof {
-			return copierEnd{dir: c.dir, kind: endEOF, halfClosed: closeWrite(c.dst)}
+			return copierEnd{dir: c.dir, kind: endEOF, halfClosed: closeWrite(c.dst())}
 		}
 		return c.end(endReadError, err)
 	}
@@ -188,7 +191,7 @@ func (c *copier) sourceEnded(err error) copierEnd {
 				// sockets now, no FIN to pass on.
 				return copierEnd{dir: c.dir, kind: endEOF}
 			}
-			return copierEnd{dir: c.dir, kind: endEOF, halfClosed: closeWrite(c.dst)}
+			return copierEnd{dir: c.dir, kind: endEOF, halfClosed: closeWrite(c.dst())}
 		}
 		// src's Close passed whole (a failed write would have ended the
 		// copier): src failed after it.
@@ -208,7 +211,7 @@ func (c *copier) sourceEnded(err error) copierEnd {
 		if c.dir == clientToUpstream {
 			reason = "client went away"
 		}
-		e.sentClose = c.sendCloseCode(c.goneCode, reason) == nil
+		e.sentClose = c.sendCloseCode(c.goneCode(), reason) == nil
 	}
 	return e
 }

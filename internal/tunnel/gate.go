@@ -39,20 +39,16 @@ func (l Limits) on() bool { return l.MaxFrame > 0 || l.MaxMessage > 0 || l.Rate 
 // wsgate drops or refuses never reaches dst in part, and what dst has been
 // written always ends at a frame boundary while a frame is withheld.
 type gate struct {
-	pongs bool // src is pinged (Options.Ping)
-	lim   Limits
+	lim Limits
 
-	// The current frame: undecided while its bytes are withheld (its
-	// header is incomplete, or it is a Pong that may be ours and is
-	// withheld to its end); drop while its remaining bytes are dropped.
-	undecided bool
-	drop      bool
-	held      []byte // withheld bytes of the current frame from earlier chunks
+	held []byte // withheld bytes of the current frame from earlier chunks
 
-	msg     uint64 // payload bytes of the data message in progress, announced so far
-	dropMsg bool   // the data message in progress is dropped (Limits.Drop)
-	tokens  float64
-	refill  time.Duration // when tokens was last refilled, since the tunnel's start
+	msg    uint64 // payload bytes of the data message in progress, announced so far
+	tokens float64
+	refill time.Duration // when tokens was last refilled, since the tunnel's start
+
+	dropped uint64 // data messages dropped (Limits.Drop)
+	relayed uint64 // with stopped: the data messages relayed before src broke a limit
 
 	// reject is the Close code for src once it broke a limit (1008 or
 	// 1009), why the limit (reasons); the copier then ends the tunnel
@@ -62,9 +58,16 @@ type gate struct {
 	reject uint16
 	why    uint8
 
-	dropped uint64 // data messages dropped (Limits.Drop)
-	relayed uint64 // with stopped: the data messages relayed before src broke a limit
-	stopped bool
+	pongs bool // src is pinged (Options.Ping)
+	// The current frame: undecided while its bytes are withheld (its
+	// header is incomplete, or it is a Pong that may be ours and is
+	// withheld to its end); drop while its remaining bytes are dropped.
+	undecided bool
+	drop      bool
+	dropMsg   bool // the data message in progress is dropped (Limits.Drop)
+	stopped   bool
+	// (The small fields last: 112 bytes, the 112-byte size class; in
+	// declaration order with padding between them, 144.)
 }
 
 // verdict is what the gate does with a frame whose header it has read.
@@ -176,7 +179,7 @@ func (c *copier) atWriteBoundary() bool {
 func (c *copier) gatePass(p []byte) (pre, out, rest []byte) {
 	g := c.g
 	w := 0
-	now := func() time.Duration { return time.Since(c.t.start) }
+	now := func() time.Duration { return c.t.since() }
 	if g.pongs && c.t.ping != nil {
 		// Anything from a pinged side answers for it (pinger.alive).
 		c.t.ping.alive(c.dir)
@@ -316,7 +319,7 @@ func (c *copier) rejected(rest []byte) (copierEnd, bool) {
 	if !t.closing && !t.finished {
 		t.closing = true
 		t.armDeadline()
-		c.other.request(reqClose, g.reject, why)
+		c.other().request(reqClose, g.reject, why)
 	}
 	t.mu.Unlock()
 	if _, seen, _ := c.tr.CloseSeen(); !seen && !c.sentClose {

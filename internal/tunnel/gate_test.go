@@ -328,7 +328,7 @@ func FuzzGatePassThrough(f *testing.F) {
 	f.Add(append(frame(ws.OpBinary, false, true, patterned(300)), frame(ws.OpContinuation, true, true, nil)...), []byte{7})
 	f.Add([]byte{0x81, 0xff, 0xff}, []byte{1})
 	f.Fuzz(func(t *testing.T, in, cuts []byte) {
-		tn := &tunnel{h: &Handle{}, start: time.Now()}
+		tn := &tunnel{h: &Handle{}, start: clock()}
 		tn.ping = newPinger(&Options{FrameAware: true, Ping: PingOptions{Interval: time.Hour, Client: true}})
 		c := &tn.copiers[clientToUpstream]
 		c.t, c.dir, c.g = tn, clientToUpstream, newGate(true, Limits{})

@@ -16,7 +16,7 @@ import (
 // the direction at its first would-block read; so does it when the
 // Parker is closed.
 func (c *copier) startLoop() {
-	if len(c.pending) == 0 {
+	if len(c.out) == 0 {
 		p := c.t.parker
 		c.parkedOnce = true // set before registering: a resume may start at once
 		if p.park(c) == nil {
@@ -69,7 +69,7 @@ func (c *copier) loopStep(sfd, dfd int, buf []byte, hup bool, now time.Time) (st
 			c.stash = io.EOF
 			return false, false
 		}
-		c.t.last.Store(int64(now.Sub(c.t.start)))
+		c.t.last.Store(int64(now.Sub(epoch)) - c.t.start)
 		p := buf[:n]
 		if c.g != nil {
 			pre, out, rest := c.gatePass(p)
@@ -78,7 +78,7 @@ func (c *copier) loopStep(sfd, dfd int, buf []byte, hup bool, now time.Time) (st
 			if pre != nil || c.g.reject != 0 {
 				// Rare: withheld bytes go first, or src broke a
 				// limit; the goroutine writes and acts.
-				c.unwritten = append(pre, out...)
+				c.out = append(pre, out...)
 				if c.g.reject != 0 {
 					c.g.held = append(c.g.held[:0], rest...)
 				}
@@ -94,12 +94,12 @@ func (c *copier) loopStep(sfd, dfd int, buf []byte, hup bool, now time.Time) (st
 		var werr error
 		if len(p) > 0 {
 			wn, werr = netpoll.Write(dfd, p)
-			c.counter.Add(int64(wn))
+			c.counter().Add(int64(wn))
 		}
 		if werr != nil || wn < len(p) {
 			// A write error: the copier's goroutine sees the same error
 			// when it writes the rest.
-			c.unwritten = append([]byte(nil), p[wn:]...)
+			c.out = append([]byte(nil), p[wn:]...)
 			return false, false
 		}
 		if c.noted && !c.closePassed.Load() {

@@ -3,6 +3,7 @@ package tunnel
 import (
 	"errors"
 	"sync"
+	"syscall"
 	"time"
 
 	"wsgate/internal/netpoll"
@@ -53,6 +54,9 @@ type shard struct {
 	now    time.Time
 	srcFn  func(fd uintptr)
 	dstFn  func(fd uintptr)
+	// dl schedules the idle timers of the shard's tunnels; unlike the
+	// rest, it is used from any goroutine (its own lock).
+	dl deadlines
 }
 
 // errParkerClosed is returned by Parker.park after Close.
@@ -120,7 +124,7 @@ func (p *Parker) Parked() int {
 // must end at once: the next readiness or a call to unpark starts
 // c.resume in a new goroutine.
 func (p *Parker) park(c *copier) error {
-	if c.srcRC == nil {
+	if c.srcRC() == nil {
 		return errNotParkable
 	}
 	l := c.t.shard
@@ -131,7 +135,7 @@ func (p *Parker) park(c *copier) error {
 	if c.t.loop {
 		mode = netpoll.Claim
 	}
-	return l.Add(c.srcRC, c, mode, &c.parkTok)
+	return l.Add(c.srcRC(), c, mode, &c.parkTok)
 }
 
 // unpark takes c out of its loop and resumes it in a new goroutine. It
@@ -151,7 +155,17 @@ func (p *Parker) unpark(c *copier) bool {
 // direction.
 func (p *Parker) take(c *copier) bool {
 	l := c.t.shard
-	return l != nil && l.Take(&c.parkTok, c, !c.t.forced.Load())
+	return l != nil && l.Take(&c.parkTok, c, c.leaving(true))
+}
+
+// leaving returns the socket to take out of the loop's set when c's
+// registration ends: src's, when del and the sockets are not being closed
+// (forced), nil when the registration is left to close(2).
+func (c *copier) leaving(del bool) syscall.RawConn {
+	if !del || c.t.forced.Load() {
+		return nil
+	}
+	return c.srcRC()
 }
 
 // Ready is c's readiness event, in its loop's goroutine: a parked copier
@@ -188,7 +202,7 @@ func (p *Parker) rearm(l *netpoll.Loop, c *copier, tok netpoll.Token) {
 // hang-up), which its goroutine then reads to the end without parking,
 // or the sockets are being closed: close(2) takes it out then.
 func (p *Parker) handoff(l *netpoll.Loop, c *copier, tok netpoll.Token, ended bool) {
-	l.Release(tok, !ended && !c.t.forced.Load())
+	l.Release(tok, c.leaving(!ended))
 	go c.resume()
 }
 
@@ -200,7 +214,7 @@ func (s *shard) serve(c *copier, hup bool, now time.Time) bool {
 		s.buf = make([]byte, loopBufferSize)
 	}
 	s.c, s.hup, s.now, s.stay, s.passed = c, hup, now, false, false
-	err := c.srcRC.Control(s.srcFn)
+	err := c.srcRC().Control(s.srcFn)
 	s.c = nil
 	if err != nil {
 		// src is closed: its goroutine sees the same.
@@ -218,7 +232,7 @@ func (s *shard) serve(c *copier, hup bool, now time.Time) bool {
 func (s *shard) onSrc(fd uintptr) {
 	s.sfd = int(fd)
 	// dst closed: nothing was read; the goroutine finds out itself.
-	s.c.dstRC.Control(s.dstFn)
+	s.c.dstRC().Control(s.dstFn)
 }
 
 func (s *shard) onDst(fd uintptr) {

@@ -211,9 +211,9 @@ func (t *tunnel) pingTick(now time.Duration, due *[2]*copier) (dead bool, wait t
 	if now >= p.next {
 		for d := range p.on {
 			// A side whose stream ended (a half-close) is not pinged.
-			if p.on[d] && !t.copiers[d].ended && !t.copiers[d].other.ended {
+			if p.on[d] && !t.copiers[d].ended && !t.copiers[d].other().ended {
 				p.await[d].CompareAndSwap(0, -int64(max(now, 1)))
-				due[d] = t.copiers[d].other
+				due[d] = t.copiers[d].other()
 			}
 		}
 		p.next = now + p.interval
@@ -255,7 +255,7 @@ func (t *tunnel) sendPings(due *[2]*copier) {
 		}
 		if t.parker == nil || !t.parker.take(c) {
 			// Running in its goroutine: interrupt its read.
-			c.src.SetReadDeadline(longAgo)
+			c.src().SetReadDeadline(longAgo)
 			continue
 		}
 		if run != nil {
@@ -283,8 +283,8 @@ func (t *tunnel) closeDead(d direction) {
 	c := &t.copiers[d]
 	c.request(reqDead, 0, "")
 	c.request(reqClose, ws.CloseGoingAway, "peer did not answer ping")
-	if !c.other.ended {
-		c.other.request(reqDrain, 0, "")
+	if !c.other().ended {
+		c.other().request(reqDrain, 0, "")
 	}
 }
 
@@ -299,7 +299,7 @@ func (c *copier) endDead() (copierEnd, bool) {
 			e.sentClose = c.sendClose() == nil
 		}
 	}
-	c.src.Close()
+	c.src().Close()
 	e.kind = kind
 	if c.t.forced.Load() {
 		e.kind = endAborted
@@ -312,24 +312,24 @@ func (c *copier) endDead() (copierEnd, bool) {
 func (c *copier) sendPing() error {
 	c.clearReq(reqPing)
 	var b [ws.MaxHeaderLen + pingPayloadLen]byte
-	h := ws.Header{Fin: true, Opcode: ws.OpPing, Masked: c.mask, Length: pingPayloadLen}
-	if c.mask {
+	h := ws.Header{Fin: true, Opcode: ws.OpPing, Masked: c.mask(), Length: pingPayloadLen}
+	if c.mask() {
 		rand.Read(h.MaskKey[:])
 	}
 	f := ws.AppendHeader(b[:0], h)
 	start := len(f)
 	f = append(f, pingMagic[:]...)
 	f = append(f, pingKey[:]...)
-	now := max(time.Since(c.t.start), 1)
+	now := max(c.t.since(), 1)
 	f = binary.BigEndian.AppendUint64(f, uint64(now))
-	if c.mask {
+	if c.mask() {
 		ws.Mask(f[start:], h.MaskKey, 0)
 	}
 	if err := c.writeRaw(f); err != nil {
 		return err
 	}
 	// The side this direction writes to answers on the other direction.
-	c.t.ping.written(c.other.dir, now)
+	c.t.ping.written(c.other().dir, now)
 	return nil
 }
 

@@ -38,10 +38,11 @@ type closeRequest struct {
 // obeys its close requests and removes it when the tunnel ends.
 type Handle struct {
 	reg *Registry
-	// The fixed part of Info, without its counters, and the frame hook:
-	// a Handle takes 160 bytes, the allocator's 160-byte size class.
+	// The fixed part of Info, without its counters (start in Unix
+	// nanoseconds), the frame hook and the registry's links: a Handle
+	// takes 160 bytes, the allocator's 160-byte size class.
 	route, upstream, client string
-	start                   time.Time
+	start                   int64
 	drain                   time.Duration
 	// frames is Options.Frames' Frame, set by Start before the copiers
 	// run; nil when no one asked for frames. It lives here rather than in
@@ -59,8 +60,13 @@ type Handle struct {
 	reqCode   uint16
 	pending   bool
 	removed   bool
+	linked    bool // in reg's live list; guarded by reg.mu
 	reqReason string
 	done      chan struct{} // made by the first Done call; closed at Remove
+
+	// The registry's list of live tunnels, guarded by reg.mu: a list
+	// rather than a map costs a live tunnel no map entry.
+	prev, next *Handle
 }
 
 // attach connects the handle to its running tunnel and applies a request
@@ -87,7 +93,7 @@ func (h *Handle) takeRequest() (closeRequest, bool) {
 func (h *Handle) Info() Info {
 	crtt, urtt := h.PingRTT()
 	return Info{
-		Route: h.route, Upstream: h.upstream, Client: h.client, Start: h.start, DrainWindow: h.drain,
+		Route: h.route, Upstream: h.upstream, Client: h.client, Start: time.Unix(0, h.start), DrainWindow: h.drain,
 		FromClient: h.fromClient.Load(), FromUpstream: h.fromUpstream.Load(),
 		ClientRTT: crtt, UpstreamRTT: urtt,
 	}
@@ -129,7 +135,7 @@ func (h *Handle) Done() <-chan struct{} {
 func (h *Handle) Remove() {
 	if h.reg != nil {
 		h.reg.mu.Lock()
-		delete(h.reg.live, h)
+		h.reg.unlink(h)
 		h.reg.mu.Unlock()
 	}
 	h.mu.Lock()
@@ -149,7 +155,8 @@ func (h *Handle) Remove() {
 // end instead). Safe for concurrent use.
 type Registry struct {
 	mu       sync.Mutex
-	live     map[*Handle]struct{}
+	live     *Handle       // the live tunnels' list, newest first
+	n        int           // its length
 	shutdown *closeRequest // set by Shutdown; later Adds are closed at once
 	park     *Parker       // made at the first tunnel that may park
 }
@@ -181,14 +188,41 @@ func (r *Registry) Parked() int {
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{live: make(map[*Handle]struct{})}
+	return &Registry{}
+}
+
+// link adds h to the live list. r.mu is held.
+func (r *Registry) link(h *Handle) {
+	h.prev, h.next, h.linked = nil, r.live, true
+	if r.live != nil {
+		r.live.prev = h
+	}
+	r.live = h
+	r.n++
+}
+
+// unlink takes h out of the live list, if it is in it. r.mu is held.
+func (r *Registry) unlink(h *Handle) {
+	if !h.linked {
+		return
+	}
+	if h.prev != nil {
+		h.prev.next = h.next
+	} else {
+		r.live = h.next
+	}
+	if h.next != nil {
+		h.next.prev = h.prev
+	}
+	h.prev, h.next, h.linked = nil, nil, false
+	r.n--
 }
 
 func newHandle(r *Registry, info Info) *Handle {
 	if info.Start.IsZero() {
 		info.Start = time.Now()
 	}
-	return &Handle{reg: r, route: info.Route, upstream: info.Upstream, client: info.Client, start: info.Start, drain: info.DrainWindow}
+	return &Handle{reg: r, route: info.Route, upstream: info.Upstream, client: info.Client, start: info.Start.UnixNano(), drain: info.DrainWindow}
 }
 
 // Add registers a tunnel and returns its handle, to be passed to Run in
@@ -196,7 +230,7 @@ func newHandle(r *Registry, info Info) *Handle {
 func (r *Registry) Add(info Info) *Handle {
 	h := newHandle(r, info)
 	r.mu.Lock()
-	r.live[h] = struct{}{}
+	r.link(h)
 	sd := r.shutdown
 	r.mu.Unlock()
 	if sd != nil {
@@ -209,14 +243,14 @@ func (r *Registry) Add(info Info) *Handle {
 func (r *Registry) Len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.live)
+	return r.n
 }
 
 func (r *Registry) handles() []*Handle {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	hs := make([]*Handle, 0, len(r.live))
-	for h := range r.live {
+	hs := make([]*Handle, 0, r.n)
+	for h := r.live; h != nil; h = h.next {
 		hs = append(hs, h)
 	}
 	return hs

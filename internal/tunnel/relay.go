@@ -35,27 +35,39 @@ func (c *copier) run() {
 	c.t.onEnd(e)
 }
 
-// releaseBuffers gives the read buffers back to their pools.
+// nowPool holds the netpoll.Now of running copiers: a parked copier
+// keeps none.
+var nowPool = sync.Pool{New: func() any { return new(netpoll.Now) }}
+
+// releaseBuffers gives the read buffers and the Now back to their pools.
 func (c *copier) releaseBuffers() {
 	if c.small != nil {
 		smallPool.Put(c.small)
 		c.small = nil
 	}
+	c.dropBig()
+	if c.now != nil {
+		nowPool.Put(c.now)
+		c.now = nil
+	}
+}
+
+// dropBig gives the large buffer back (to Options.Pool when it came from
+// there).
+func (c *copier) dropBig() {
 	if c.big != nil {
-		c.t.opts.Pool.Put(c.big)
+		if pool := c.t.opts.Pool; pool != nil {
+			pool.Put(c.big)
+		}
 		c.big = nil
 	}
-	c.own = nil
 }
 
 // readBuffer returns the buffer for the next read: a large one while reads
 // fill more than the small one, the small one otherwise.
 func (c *copier) readBuffer() []byte {
-	switch {
-	case c.big != nil:
+	if c.big != nil {
 		return *c.big
-	case c.own != nil:
-		return c.own
 	}
 	if c.small == nil {
 		c.small = smallPool.Get().(*[]byte)
@@ -68,21 +80,25 @@ func (c *copier) readBuffer() []byte {
 // reads bring more than the small one holds (a stream) and given back at
 // the first read that does not.
 func (c *copier) sized(n int, buf []byte) {
-	large := c.big != nil || c.own != nil
 	switch {
-	case !large && n == len(buf):
+	case c.big == nil && n == len(buf):
 		if pool := c.t.opts.Pool; pool != nil {
 			c.big = pool.Get()
 		} else {
-			c.own = make([]byte, DefaultBufferSize)
+			b := make([]byte, DefaultBufferSize)
+			c.big = &b
 		}
-	case large && n <= smallBufferSize:
-		if c.big != nil {
-			c.t.opts.Pool.Put(c.big)
-			c.big = nil
-		}
-		c.own = nil
+	case c.big != nil && n <= smallBufferSize:
+		c.dropBig()
 	}
+}
+
+// nowFor returns the copier's Now, taken from nowPool at the first need.
+func (c *copier) nowFor() *netpoll.Now {
+	if c.now == nil {
+		c.now = nowPool.Get().(*netpoll.Now)
+	}
+	return c.now
 }
 
 // copy relays with userspace buffers (see readBuffer and sized), until the
@@ -90,9 +106,9 @@ func (c *copier) sized(n int, buf []byte) {
 // It starts over after a park: a request that woke the copier is handled
 // first.
 func (c *copier) copy() (e copierEnd, parked bool) {
-	if c.unwritten != nil {
-		p := c.unwritten
-		c.unwritten = nil
+	if c.out != nil && !c.outRaw {
+		p := c.out
+		c.out = nil
 		if err := c.write(p); err != nil {
 			return c.end(endWriteError, err), false
 		}
@@ -112,9 +128,9 @@ func (c *copier) copy() (e copierEnd, parked bool) {
 		c.stash = nil
 		return c.sourceEnded(err), false
 	}
-	if len(c.pending) > 0 {
-		p := c.pending
-		c.pending = nil
+	if c.outRaw {
+		p := c.out
+		c.out, c.outRaw = nil, false
 		c.t.touch()
 		if e, done := c.process(p); done {
 			return e, false
@@ -147,10 +163,10 @@ func (c *copier) copy() (e copierEnd, parked bool) {
 				// The Parker is closed: wait here, with a buffer taken
 				// again (park gave the last one back).
 				buf = c.readBuffer()
-				n, err = c.src.Read(buf)
+				n, err = c.src().Read(buf)
 			}
 		} else {
-			n, err = c.src.Read(buf)
+			n, err = c.src().Read(buf)
 		}
 		if n > 0 {
 			c.t.touch()
@@ -172,7 +188,7 @@ func (c *copier) copy() (e copierEnd, parked bool) {
 			if h := c.t.opts.staleHook; h != nil {
 				h()
 			}
-			c.src.SetReadDeadline(time.Time{})
+			c.src().SetReadDeadline(time.Time{})
 			if c.req.Load() == 0 && !c.t.forced.Load() {
 				continue
 			}
@@ -196,7 +212,7 @@ func (c *copier) copy() (e copierEnd, parked bool) {
 // interrupt, then acts on every request bit set so far. A park request
 // left is dropped: the copier is busy again.
 func (c *copier) onRequest() (copierEnd, bool) {
-	c.src.SetReadDeadline(time.Time{})
+	c.src().SetReadDeadline(time.Time{})
 	for {
 		old := c.req.Load()
 		if old&reqPark == 0 || c.req.CompareAndSwap(old, old&^reqPark) {
@@ -212,7 +228,7 @@ func (c *copier) write(p []byte) error {
 		return nil
 	}
 	n, err := c.writeN(p)
-	c.counter.Add(int64(n))
+	c.counter().Add(int64(n))
 	return err
 }
 
@@ -231,9 +247,9 @@ func (c *copier) writeN(p []byte) (int, error) {
 	c.t.writing.Add(1)
 	defer c.t.writing.Add(-1)
 	done := 0
-	if c.dstRC != nil {
+	if c.dstRC() != nil {
 		var err error
-		done, err = c.now.Write(c.dstRC, p)
+		done, err = c.nowFor().Write(c.dstRC(), p)
 		if err != nil {
 			return done, err
 		}
@@ -242,14 +258,14 @@ func (c *copier) writeN(p []byte) (int, error) {
 		}
 	}
 	if st := c.t.opts.SendTimeout; st > 0 {
-		c.dst.SetWriteDeadline(time.Now().Add(st))
+		c.dst().SetWriteDeadline(time.Now().Add(st))
 	}
-	n, err := c.dst.Write(p[done:])
+	n, err := c.dst().Write(p[done:])
 	return done + n, err
 }
 
 // rawRead reads src once without waiting: netpoll.ErrAgain when nothing
 // is there, io.EOF at its end.
 func (c *copier) rawRead(buf []byte) (int, error) {
-	return c.now.Read(c.srcRC, buf)
+	return c.nowFor().Read(c.srcRC(), buf)
 }

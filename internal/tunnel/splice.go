@@ -19,15 +19,15 @@ func (c *copier) spliceUpstreamToClient() { c.t.onEnd(c.splice()) }
 // write blocked longer than ReadTimeout counts as idle. SendTimeout is
 // armed per interval on dst.
 func (c *copier) splice() copierEnd {
-	if len(c.pending) > 0 {
-		p := c.pending
-		c.pending = nil
+	if c.outRaw {
+		p := c.out
+		c.out, c.outRaw = nil, false
 		c.t.touch()
 		if err := c.write(p); err != nil {
 			return c.end(endWriteError, err)
 		}
 	}
-	dst := c.dst.(*net.TCPConn)
+	dst := c.dst().(*net.TCPConn)
 	iv := c.t.opts.ReadTimeout / 4
 	if iv <= 0 {
 		iv = c.t.opts.SendTimeout / 4
@@ -36,20 +36,20 @@ func (c *copier) splice() copierEnd {
 	for {
 		if iv > 0 {
 			now := time.Now()
-			c.src.SetReadDeadline(now.Add(iv))
+			c.src().SetReadDeadline(now.Add(iv))
 			if st := c.t.opts.SendTimeout; st > 0 {
 				writeDeadline = now.Add(iv + st)
 				dst.SetWriteDeadline(writeDeadline)
 			}
 		}
-		n, err := dst.ReadFrom(c.src)
+		n, err := dst.ReadFrom(c.src())
 		if n > 0 {
 			c.t.touch()
-			c.counter.Add(n)
+			c.counter().Add(n)
 		}
 		switch {
 		case err == nil: // EOF
-			return copierEnd{dir: c.dir, kind: endEOF, halfClosed: closeWrite(c.dst)}
+			return copierEnd{dir: c.dir, kind: endEOF, halfClosed: closeWrite(c.dst())}
 		case iv > 0 && errors.Is(err, os.ErrDeadlineExceeded) && !c.t.forced.Load():
 			if !writeDeadline.IsZero() && !time.Now().Before(writeDeadline) {
 				return c.end(endWriteError, err)

@@ -7,9 +7,9 @@ import (
 	"wsgate/internal/ws"
 )
 
-// This file is the tunnel's timers: its one AfterFunc timer for
-// ReadTimeout, the Pings and the Progress reports (onIdle), and the park
-// timer.
+// This file is the tunnel's timers: its one timer for ReadTimeout, the
+// Pings and the Progress reports (onIdle, scheduled in its deadlines), and
+// the park timer.
 
 // onIdle is the tunnel's one timer: the ReadTimeout check, which re-arms
 // itself while bytes move or a write is blocked and closes the tunnel once
@@ -36,7 +36,7 @@ func (t *tunnel) tick(due *[2]*copier) (pr Progress, report bool) {
 	}
 	var wait time.Duration // 0: nothing to wait for
 	if t.ping != nil {
-		now := time.Since(t.start)
+		now := t.since()
 		dead, w := t.pingTick(now, due)
 		if dead {
 			return pr, false
@@ -63,7 +63,7 @@ func (t *tunnel) tick(due *[2]*copier) (pr Progress, report bool) {
 		}
 	}
 	if wait > 0 {
-		t.idle.Reset(wait)
+		t.deadlines().schedule(t, wait)
 	}
 	return pr, report
 }
@@ -94,11 +94,11 @@ func (t *tunnel) readTimeoutLeft() (time.Duration, bool) {
 func (t *tunnel) inputWaiting() bool {
 	for i := range t.copiers {
 		cp := &t.copiers[i]
-		if cp.srcRC == nil || cp.ended {
+		if cp.srcRC() == nil || cp.ended {
 			// An ended direction's socket stays readable at EOF.
 			continue
 		}
-		if netpoll.Readable(cp.srcRC) {
+		if netpoll.Readable(cp.srcRC()) {
 			return true
 		}
 	}

@@ -27,6 +27,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"wsgate/internal/netpoll"
@@ -137,15 +138,21 @@ type copierEnd struct {
 // through AfterFunc callbacks, so that an idle, parked tunnel has no
 // goroutine at all.
 type tunnel struct {
-	opts        tunnelOpts
-	h           *Handle
+	opts tunnelOpts
+	h    *Handle
+	// conns are the client (index clientToUpstream, the source of that
+	// direction) and the upstream; rcs their sockets (rawConn), nil for a
+	// conn without one.
+	conns       [2]net.Conn
+	rcs         [2]syscall.RawConn
 	parker      *Parker
 	shard       *netpoll.Loop // the Parker's loop of this tunnel; nil when it never parks
-	start       time.Time
-	last        atomic.Int64 // nanoseconds since start of the latest read
+	start       int64         // clock() at Start
+	last        atomic.Int64  // nanoseconds since start of the latest read
 	done        func(Result)
 	firstErr    error
-	idle        *time.Timer // ReadTimeout check (AfterFunc)
+	when        int64       // onIdle's due time (clock), 0: none; guarded by deadlines().mu
+	slot        int32       // index in deadlines().heap while when != 0; guarded by its mu
 	park        *time.Timer // park check (AfterFunc); nil when parking is off
 	deadline    *time.Timer // CloseTimeout (AfterFunc)
 	stopCtx     func() bool
@@ -166,13 +173,15 @@ type tunnel struct {
 	parkArmed bool
 
 	// The two directions, indexed by direction: the tunnel and its
-	// copiers live and die together, in one allocation. copiers[0].src is
-	// the client, copiers[0].dst the upstream. (The fields above take
-	// 224 bytes and a copier 456: with the allocator's 8-byte header of
-	// objects with pointers, 1,144 bytes, in the 1,152-byte size class;
-	// 16 more would take it to 1,280. Pings, reports and limits live
-	// behind the ping and g pointers, a Close's reason behind the
-	// Trackers', allocated only for tunnels that use them.)
+	// copiers live and die together, in one allocation. copiers[0].src() is
+	// the client, copiers[0].dst() the upstream. (The fields above take
+	// 280 bytes and a copier 240: with the allocator's 8-byte header of
+	// objects with pointers, 768 bytes, the 768-byte size class to the
+	// byte (TestTunnelSize); 8 more would take it to 896. That is why a
+	// copier derives its conns, sockets, counter and Close codes from its
+	// direction, and its Now and buffers are pooled. Pings, reports and
+	// limits live behind the ping and g pointers, a Close's reason behind
+	// the Trackers', allocated only for tunnels that use them.)
 	copiers [2]copier
 }
 
@@ -184,11 +193,23 @@ type tunnelOpts struct {
 	staleHook                                         func() // Options.staleHook
 }
 
-func (t *tunnel) touch() { t.last.Store(int64(time.Since(t.start))) }
+// deadlines returns where the tunnel's onIdle is scheduled: with the
+// other tunnels of its shard, or in looseDeadlines when it has none.
+func (t *tunnel) deadlines() *deadlines {
+	if t.shard != nil {
+		return &t.shard.Ctx.(*shard).dl
+	}
+	return &looseDeadlines
+}
+
+// since returns the time since the tunnel's start.
+func (t *tunnel) since() time.Duration { return time.Duration(clock() - t.start) }
+
+func (t *tunnel) touch() { t.last.Store(int64(t.since())) }
 
 // idleFor returns how long no byte has been read either way.
 func (t *tunnel) idleFor() time.Duration {
-	return time.Since(t.start) - time.Duration(t.last.Load())
+	return t.since() - time.Duration(t.last.Load())
 }
 
 func (t *tunnel) setCause(c Cause) { t.cause.CompareAndSwap(0, uint32(c)) }
@@ -225,8 +246,8 @@ func (t *tunnel) forceCloseTaking(taken *[2]*copier) {
 			}
 		}
 	}
-	t.copiers[clientToUpstream].src.Close()
-	t.copiers[clientToUpstream].dst.Close()
+	t.conns[0].Close()
+	t.conns[1].Close()
 }
 
 // endTaken ends the copiers forceCloseTaking took out of the Parker, in
@@ -299,19 +320,21 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 			staleHook:    opts.staleHook,
 		},
 		h:     h,
-		start: time.Now(),
+		start: clock(),
 		done:  done,
 		live:  2,
 	}
+	t.conns = [2]net.Conn{client, upstream}
+	t.rcs = [2]syscall.RawConn{rawConn(client), rawConn(upstream)}
 	up, down := &t.copiers[clientToUpstream], &t.copiers[upstreamToClient]
-	*up = copier{t: t, dir: clientToUpstream, src: client, dst: upstream, pending: clientBuf,
-		counter: &h.fromClient, mask: true, goneCode: ws.CloseGoingAway}
-	*down = copier{t: t, dir: upstreamToClient, src: upstream, dst: client, pending: upstreamBuf,
-		counter: &h.fromUpstream, goneCode: ws.CloseBadGateway}
-	up.other, down.other = down, up
-	clientRC, upstreamRC := rawConn(client), rawConn(upstream)
-	up.setup(clientRC, upstreamRC)
-	down.setup(upstreamRC, clientRC)
+	*up = copier{t: t, dir: clientToUpstream}
+	*down = copier{t: t, dir: upstreamToClient}
+	if len(clientBuf) > 0 {
+		up.out, up.outRaw = clientBuf, true
+	}
+	if len(upstreamBuf) > 0 {
+		down.out, down.outRaw = upstreamBuf, true
+	}
 	t.ping = newPinger(&opts)
 	if opts.FrameAware {
 		if opts.Ping.on() && opts.Ping.Client || opts.ClientLimits.on() {
@@ -326,7 +349,7 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 	_, utcp := upstream.(*net.TCPConn)
 	t.spliced = opts.Splice && !opts.FrameAware && ctcp && utcp
 	// Only sockets park (a TLS conn has its own buffered state).
-	if !t.spliced && opts.ParkAfter >= 0 && up.srcRC != nil && down.srcRC != nil {
+	if !t.spliced && opts.ParkAfter >= 0 && t.rcs[0] != nil && t.rcs[1] != nil {
 		t.parker = opts.Parker
 		if t.parker == nil && h.reg != nil {
 			t.parker = h.reg.parker()
@@ -340,15 +363,15 @@ func Start(ctx context.Context, client, upstream net.Conn, clientBuf, upstreamBu
 		}
 	}
 
-	t.loop = opts.Loop && t.parker != nil && up.dstRC != nil && down.dstRC != nil
+	t.loop = opts.Loop && t.parker != nil
 	t.mu.Lock()
 	// One timer serves ReadTimeout, the Pings and the Progress reports
-	// (onIdle).
+	// (onIdle), scheduled with the other tunnels of the shard.
 	switch {
 	case t.ping != nil && (opts.ReadTimeout <= 0 || t.ping.firstWait() < opts.ReadTimeout):
-		t.idle = time.AfterFunc(t.ping.firstWait(), t.onIdle)
+		t.deadlines().schedule(t, t.ping.firstWait())
 	case opts.ReadTimeout > 0:
-		t.idle = time.AfterFunc(opts.ReadTimeout, t.onIdle)
+		t.deadlines().schedule(t, opts.ReadTimeout)
 	}
 	if t.parker != nil && !t.loop {
 		t.park = time.AfterFunc(t.parkAfter(), t.onParkCheck)
@@ -441,7 +464,7 @@ func (t *tunnel) onEnd(e copierEnd) {
 	if t.firstErr == nil && e.err != nil && !t.forced.Load() {
 		t.firstErr = e.err
 	}
-	other := t.copiers[e.dir].other
+	other := t.copiers[e.dir].other()
 	switch e.kind {
 	case endEOF:
 		t.setCause(sideOf(e.dir))
@@ -459,7 +482,7 @@ func (t *tunnel) onEnd(e copierEnd) {
 			// The destination is gone: the other copier reads from it
 			// and sends its Close to the survivor.
 			t.armDeadline()
-			other.request(reqClose, other.goneCode, "peer went away")
+			other.request(reqClose, other.goneCode(), "peer went away")
 		} else {
 			t.forceCloseTaking(&taken)
 		}
@@ -500,7 +523,8 @@ func (t *tunnel) onEnd(e copierEnd) {
 		return
 	}
 	t.finished = true
-	for _, tm := range []*time.Timer{t.idle, t.park, t.deadline} {
+	t.deadlines().cancel(t)
+	for _, tm := range []*time.Timer{t.park, t.deadline} {
 		if tm != nil {
 			tm.Stop()
 		}
@@ -525,7 +549,7 @@ func (t *tunnel) onEnd(e copierEnd) {
 		Spliced:              t.spliced,
 		ClientRTT:            t.ping.RTT(clientToUpstream),
 		UpstreamRTT:          t.ping.RTT(upstreamToClient),
-		Duration:             time.Since(t.start),
+		Duration:             t.since(),
 		Err:                  firstErr,
 	}
 	h.Remove()

@@ -470,6 +470,21 @@ func (l *Lease) Tunnel(closeFn func(code uint16, reason string)) {
 	st.tunnels[l] = closeFn
 }
 
+// MoveTo moves the lease into d, storage of the caller's that outlives
+// the request (a tunnel's), and ends l without counting anything: d is
+// the lease from then on, and l's Tried may be reset and reused at once
+// instead of being kept for as long as d lasts. d's Done no longer counts
+// down the Tried's attempts left (nothing is tried after a tunnel). Call
+// it before Tunnel.
+func (l *Lease) MoveTo(d *Lease) {
+	ps := l.pool.ps
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	*d = *l
+	d.t = nil
+	l.active = false
+}
+
 // Peer returns the leased peer. The pointer stays valid after Done.
 func (l *Lease) Peer() *Peer { return &l.m.info }
 
@@ -503,7 +518,9 @@ func (l *Lease) Done(o Outcome) {
 	delete(st.tunnels, l)
 	disabled := false
 	if l.list.single {
-		l.t.left = 0
+		if l.t != nil {
+			l.t.left = 0
+		}
 	} else {
 		if o.Failed() {
 			// The clock is read only here: a success needs no time.
@@ -522,7 +539,7 @@ func (l *Lease) Done(o Outcome) {
 			// "mark peer live if check passed"
 			st.fails = 0
 		}
-		if l.t.left > 0 {
+		if l.t != nil && l.t.left > 0 {
 			l.t.left--
 		}
 	}

@@ -9,7 +9,8 @@
 //	ws              -conns WebSockets through /ws/, one 128 B echo each,
 //	                then idle; with -ping wsgate sends its own Pings to the
 //	                backend side of every tunnel (ws_ping_interval TIME
-//	                upstream) and the CPU of -rounds rounds is measured
+//	                upstream) and the CPU of -rounds rounds is measured;
+//	                -directives adds wsgate directives to /ws/ (limits)
 //	http-fresh      -conns connections that send nothing (before a first
 //	                request: a slowloris-style flood)
 //	http-keepalive  -conns connections that sit idle after one GET
@@ -97,6 +98,7 @@ type Result struct {
 
 type options struct {
 	proxy, mode, wsgate, nginx, echo, work string
+	directives                             string
 	conns, srcs, rounds, parallel          int
 	ping, settle                           time.Duration
 }
@@ -113,6 +115,7 @@ func main() {
 	flag.IntVar(&o.srcs, "srcs", 64, "client source addresses, from 127.0.0.2 upward")
 	flag.IntVar(&o.parallel, "parallel", 64, "connections opened at once")
 	flag.DurationVar(&o.ping, "ping", 0, "wsgate's ws_ping_interval to the upstream side (ws mode; 0: no Pings)")
+	flag.StringVar(&o.directives, "directives", "", "more wsgate directives for location /ws/, e.g. \"ws_max_message_size 1m both; ws_max_frame_size 64k both;\" (ws mode)")
 	flag.IntVar(&o.rounds, "rounds", 3, "ping rounds measured (or, without -ping, idle seconds measured)")
 	flag.DurationVar(&o.settle, "settle", 2*time.Second, "idle time before reading RSS")
 	flag.Parse()
@@ -196,6 +199,12 @@ func run(o options) (*Result, error) {
 			return nil, fmt.Errorf("-ping applies to wsgate in ws mode only")
 		}
 		extra = fmt.Sprintf("\n            ws_ping_interval %dms upstream;\n            ws_pong_timeout 60s;", o.ping.Milliseconds())
+	}
+	if o.directives != "" {
+		if o.proxy != "wsgate" || o.mode != "ws" {
+			return nil, fmt.Errorf("-directives applies to wsgate in ws mode only")
+		}
+		extra += "\n            " + o.directives
 	}
 	text := fmt.Sprintf(conf, 2*o.conns+1024, proxyPort, wsPort, extra)
 	if err := os.WriteFile(filepath.Join(o.work, "conf", "nginx.conf"), []byte(text), 0o644); err != nil {
