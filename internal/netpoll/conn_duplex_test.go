@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func dialPair(t *testing.T) (*Conn, *net.TCPConn) {
 		}
 		accepted <- c
 	}()
-	c, ok, err := Dial(ln.Addr().String(), time.Now().Add(5*time.Second))
+	c, ok, err := Dial(ln.Addr().String(), netip.AddrPort{}, time.Now().Add(5*time.Second))
 	if !ok || err != nil {
 		t.Fatalf("got ok %v, %v; want a connection", ok, err)
 	}
@@ -322,5 +323,44 @@ func TestConnUnregister(t *testing.T) {
 	b := make([]byte, 1)
 	if _, err := c.Read(b); err != nil || b[0] != 'b' {
 		t.Fatalf("read after Unregister: got %q, %v; want \"b\"", b, err)
+	}
+}
+
+// TestDialBind: a Conn dialled with a local address (proxy_bind) comes
+// from it, with the port the kernel picked at the connect, or the one
+// asked for; a local address of the other family is left to net's dialer.
+func TestDialBind(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, local := range []string{"127.0.0.2:0", "127.0.0.3:0"} {
+		c, ok, err := Dial(ln.Addr().String(), netip.MustParseAddrPort(local), time.Now().Add(5*time.Second))
+		if !ok || err != nil {
+			t.Fatalf("%s: got ok %v, %v; want a connection", local, ok, err)
+		}
+		p, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		from := p.RemoteAddr().(*net.TCPAddr).AddrPort()
+		if want := netip.MustParseAddrPort(local).Addr(); from.Addr() != want || from.Port() == 0 {
+			t.Errorf("%s: the peer sees %v; want %v with a port", local, from, want)
+		}
+		p.Close()
+		c.Close()
+	}
+	if _, ok, _ := Dial(ln.Addr().String(), netip.MustParseAddrPort("[::1]:0"), time.Time{}); ok {
+		t.Error("an IPv6 local address for an IPv4 peer was dialled raw; want net's dialer to report it")
+	}
+	// A local address in use: the bind's error, the socket closed.
+	busy, err := net.Listen("tcp", "127.0.0.4:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if _, ok, err := Dial(ln.Addr().String(), busy.Addr().(*net.TCPAddr).AddrPort(), time.Time{}); !ok || !errors.Is(err, unix.EADDRINUSE) {
+		t.Errorf("binding a listening address: ok %v, %v; want EADDRINUSE", ok, err)
 	}
 }

@@ -193,7 +193,10 @@ func (c *Conn) register(op int) error {
 // Unregister takes c's socket out of its loop's set (one epoll_ctl) when
 // a wait put it there, for a caller that now waits for the socket by
 // other means (a tunnel's event loop): its events then wake nothing
-// here. A later wait registers it again.
+// here. A later wait registers it again. No goroutine may be waiting
+// on c meanwhile: a Conn with its own Waiter lets its deadline timers
+// go too (a long-lived tunnel would keep them for nothing), to be made
+// again by a later wait under a deadline.
 func (c *Conn) Unregister() {
 	if !c.incref() {
 		return
@@ -201,6 +204,9 @@ func (c *Conn) Unregister() {
 	defer c.decref()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.w == &c.own {
+		c.own.release()
+	}
 	if c.loop == nil {
 		return
 	}

@@ -27,24 +27,32 @@ import (
 // to take over. deadline bounds the connect (proxy_connect_timeout); zero
 // means none.
 func DialTCP(c *Conn, w *Waiter, addr string, deadline time.Time) (ok bool, err error) {
-	return dial(c, w, addr, deadline)
+	return dial(c, w, addr, netip.AddrPort{}, deadline)
 }
 
 // Dial connects to addr as DialTCP does, for a connection of its own: the
 // Conn has its own Waiter, and it is full duplex (a tunnel reads and
 // writes it from two goroutines, or takes its descriptor through
-// SyscallConn).
-func Dial(addr string, deadline time.Time) (c *Conn, ok bool, err error) {
+// SyscallConn). local, when valid, is the address the socket binds
+// before it connects (proxy_bind); with port 0 the kernel picks the port
+// at the connect (IP_BIND_ADDRESS_NO_PORT, as nginx sets it), so that one
+// local address serves more than 64K connections to distinct peers. A
+// local address of the other family than addr's leaves the dial to net's
+// dialer (ok false), which reports the mismatch.
+func Dial(addr string, local netip.AddrPort, deadline time.Time) (c *Conn, ok bool, err error) {
 	c = new(Conn)
-	if ok, err = dial(c, nil, addr, deadline); !ok || err != nil {
+	if ok, err = dial(c, nil, addr, local, deadline); !ok || err != nil {
 		return nil, ok, err
 	}
 	return c, true, nil
 }
 
-func dial(c *Conn, w *Waiter, addr string, deadline time.Time) (ok bool, err error) {
+func dial(c *Conn, w *Waiter, addr string, local netip.AddrPort, deadline time.Time) (ok bool, err error) {
 	ap, perr := netip.ParseAddrPort(addr)
 	if perr != nil || ap.Addr().Zone() != "" {
+		return false, nil
+	}
+	if local.IsValid() && (local.Addr().Unmap().Is4() != ap.Addr().Unmap().Is4() || local.Addr().Zone() != "") {
 		return false, nil
 	}
 	pl, perr := Default()
@@ -74,6 +82,12 @@ func dial(c *Conn, w *Waiter, addr string, deadline time.Time) (ok bool, err err
 		return true, opErr(os.NewSyscallError("socket", e))
 	}
 	fd := int(r)
+	if local.IsValid() {
+		if err := bindLocal(fd, local); err != nil {
+			unix.Close(fd)
+			return true, opErr(err)
+		}
+	}
 	_, _, e = unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(sa), salen)
 	connected := false
 	switch e {
@@ -97,4 +111,25 @@ func dial(c *Conn, w *Waiter, addr string, deadline time.Time) (ok bool, err err
 		}
 	}
 	return true, nil
+}
+
+// bindLocal binds the socket fd to local before its connect
+// (ngx_event_connect_peer with a local address).
+func bindLocal(fd int, local netip.AddrPort) error {
+	if local.Port() == 0 {
+		// The port is chosen at the connect, per destination.
+		if err := unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1); err != nil {
+			return os.NewSyscallError("setsockopt(IP_BIND_ADDRESS_NO_PORT)", err)
+		}
+	}
+	var sa unix.Sockaddr
+	if ip := local.Addr().Unmap(); ip.Is4() {
+		sa = &unix.SockaddrInet4{Port: int(local.Port()), Addr: ip.As4()}
+	} else {
+		sa = &unix.SockaddrInet6{Port: int(local.Port()), Addr: ip.As16()}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return os.NewSyscallError("bind", err)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ package netpoll
 import (
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"syscall"
 	"time"
@@ -56,7 +57,7 @@ type Conn struct{}
 func DialTCP(*Conn, *Waiter, string, time.Time) (ok bool, err error) { return false, nil }
 
 // Dial reports ok false: net's dialer takes over.
-func Dial(string, time.Time) (c *Conn, ok bool, err error) { return nil, false, nil }
+func Dial(string, netip.AddrPort, time.Time) (c *Conn, ok bool, err error) { return nil, false, nil }
 
 func (c *Conn) Read([]byte) (int, error)          { return 0, os.ErrClosed }
 func (c *Conn) Write([]byte) (int, error)         { return 0, os.ErrClosed }

@@ -34,6 +34,18 @@ func (w *Waiter) init() {
 	}
 }
 
+// release lets w's deadline timers go, for a Waiter no goroutine waits
+// in (Conn.Unregister); a later wait under a deadline makes them again.
+// The channels stay: a loop's event under way may still fill them.
+func (w *Waiter) release() {
+	for _, t := range [...]*time.Timer{w.rt, w.wt} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	w.rt, w.wt = nil, nil
+}
+
 // Ready wakes the goroutines waiting in w, or the next ones to wait.
 func (w *Waiter) Ready(*Loop, Event) {
 	if w.c != nil {

@@ -252,7 +252,7 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	// A WebSocket's upstream socket, once a tunnel, is relayed by the
 	// tunnel's event loop: it need never enter Go's poller. (Another
 	// upgrade keeps net's socket, which the tunnel may splice.)
-	c.wsDial = isWS && !tg.tls && !c.dopt.local.IsValid()
+	c.wsDial = isWS && !tg.tls && !c.dopt.transparent
 
 	// Attempts, with proxy_next_upstream.
 	// A tunnel moves its lease out of the Tried (upgrade): the
@@ -513,7 +513,7 @@ func (c *clientConn) dial(network, addr string, timeout time.Duration, start tim
 		}
 	}
 	if c.wsDial && network == "tcp" {
-		if conn, ok, err := netpoll.Dial(addr, deadline); ok {
+		if conn, ok, err := netpoll.Dial(addr, c.dopt.local, deadline); ok {
 			if err != nil {
 				return nil, err
 			}

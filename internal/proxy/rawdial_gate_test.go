@@ -104,3 +104,76 @@ server { listen {{listen}};
 		t.Errorf("after the tunnels ended: %d sockets; want at most %d, as before", got, baseSockets)
 	}
 }
+
+// TestWebSocketUpstreamBind: with proxy_bind, a WebSocket's upstream
+// socket (dialled raw) comes from the address it names, as nginx's does.
+func TestWebSocketUpstreamBind(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	peers := make(chan string, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+			peers <- host
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadSlice('\n')
+					if err != nil {
+						return
+					}
+					if len(line) <= 2 {
+						break
+					}
+				}
+				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+				io.Copy(c, br)
+			}()
+		}
+	}()
+	g := startGate(t, `
+server { listen {{listen}};
+  location / {
+    proxy_bind 127.0.0.2;
+    proxy_pass http://{{b}};
+    proxy_http_version 1.1;
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection "upgrade";
+  }
+}`, map[string]string{"b": ln.Addr().String()})
+	c, err := net.Dial("tcp", g.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: "+benchKey+"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReader(c)
+	line, err := br.ReadSlice('\n')
+	if err != nil || !bytes.HasPrefix(line, []byte("HTTP/1.1 101 ")) {
+		t.Fatalf("got %q, %v; want a 101", line, err)
+	}
+	for len(line) != 2 {
+		if line, err = br.ReadSlice('\n'); err != nil {
+			t.Fatalf("reading 101 head: %v", err)
+		}
+	}
+	if from := <-peers; from != "127.0.0.2" {
+		t.Errorf("the upstream saw the tunnel come from %s; want 127.0.0.2 (proxy_bind)", from)
+	}
+	frame := []byte{0x81, 0x81, 1, 2, 3, 4, 'a' ^ 1}
+	c.Write(frame)
+	got := make([]byte, len(frame))
+	if _, err := io.ReadFull(br, got); err != nil || !bytes.Equal(got, frame) {
+		t.Fatalf("relayed % x, %v; want % x back", got, err, frame)
+	}
+}
