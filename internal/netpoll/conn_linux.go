@@ -247,6 +247,21 @@ func (c *Conn) Park(fn *func()) error {
 	return nil
 }
 
+// Empty reports whether nothing waits to be read on c's socket yet: one
+// recv(2) with MSG_PEEK|MSG_DONTWAIT that finds nothing. Bytes, the
+// input's end, an error or a closed c are not empty. It lets the accept
+// loop park a fresh connection that has sent nothing (Park) without a
+// goroutine reading it first.
+func (c *Conn) Empty() bool {
+	if !c.incref() {
+		return false
+	}
+	defer c.decref()
+	var b [1]byte
+	_, err := PeekInto(uintptr(c.fd), b[:])
+	return err == unix.EAGAIN
+}
+
 // Unpark takes Park's request back and reports whether it was still
 // pending: true means its function has not been called and will not be.
 func (c *Conn) Unpark() bool { return c.parkFn.Swap(nil) != nil }

@@ -47,7 +47,11 @@ func (s *Server) acceptLoop(l *listen.Listener) error {
 		// close. $connection numbers connections in that order too
 		// (ngx_connection_counter).
 		s.stats.Accepted()
-		s.dispatch(connJob{nc: nc, listenAddr: l.Want.Addr, serial: s.serial.Add(1), started: started})
+		serial := s.serial.Add(1)
+		if raw, ok := nc.(*netpoll.Conn); ok && s.parkAtAccept(raw, l.Want.Addr, serial) {
+			continue
+		}
+		s.dispatch(connJob{nc: nc, listenAddr: l.Want.Addr, serial: serial, started: started})
 		// The next accept waits for the worker to start: it then goes on
 		// with the connection until it first blocks, which serves the
 		// connections in the order they came, as one nginx worker

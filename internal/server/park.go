@@ -73,6 +73,33 @@ func (s *Server) park(nc *netpoll.Conn, listenAddr string, serial uint64, accept
 	}
 }
 
+// parkAtAccept parks a fresh connection from the accept loop, without a
+// worker, when nothing has arrived on it yet and its listener parks
+// (plain HTTP/1.x: no TLS handshake, PROXY protocol header or h2c
+// preface to read first), as nginx gives a new connection a read event
+// and its client_header_timeout timer without reading it
+// (ngx_http_init_connection). A burst of connections (clients
+// reconnecting after a restart) is then taken at the cost of accept4, a
+// peek and an epoll_ctl each, and the listen queue (backlog=, 511) does
+// not overflow into the clients' SYN retransmissions while workers serve
+// each connection in turn. It reports whether nc was parked.
+func (s *Server) parkAtAccept(nc *netpoll.Conn, listenAddr string, serial uint64) bool {
+	if s.draining.Load() {
+		return false
+	}
+	ln := s.current.Load().Listen(listenAddr)
+	if ln == nil || ln.TLS != nil || ln.ProxyProtocol || ln.HTTP2 || !nc.Empty() {
+		return false
+	}
+	now := time.Now()
+	st := http1.State{Start: now}
+	if d := ln.Conn.ClientHeaderTimeout; d > 0 {
+		st.Deadline = now.Add(d)
+	}
+	s.park(nc, listenAddr, serial, now, nil, st)
+	return true
+}
+
 // ready is the Park request's function, in the event loop's goroutine:
 // the socket is readable; a worker resumes serving it (serveConn, which
 // takes it out of the count once it has counted it as served).

@@ -144,3 +144,46 @@ http {
 		})
 	}
 }
+
+// TestFreshConnsParkAtAccept: a burst of fresh connections that send
+// nothing is parked by the accept loop itself, with no worker serving
+// (or waiting after) any of them, and each is served once its request
+// comes.
+func TestFreshConnsParkAtAccept(t *testing.T) {
+	addr := proxytest.FreeAddr(t)
+	ts := start(t, `events {}
+http {
+    access_log off;
+    server {
+        listen `+addr+`;
+        location / { return 200 "ok"; }
+    }
+}
+`, Options{})
+	const n = 20
+	cs := make([]net.Conn, n)
+	for i := range cs {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		cs[i] = c
+	}
+	if !proxytest.Poll(20*time.Second, func() bool { return ts.s.parkedCount() == n }) {
+		t.Fatalf("got %d parked connections; want %d", ts.s.parkedCount(), n)
+	}
+	// A worker that had parked one would now wait for the next
+	// connection (workerIdle).
+	if w := ts.s.idleWorkers.Load(); w != 0 {
+		t.Errorf("%d idle workers after %d fresh connections; want none started", w, n)
+	}
+	for i, c := range cs {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+		r, err := proxytest.ReadResponse(bufio.NewReader(c), "GET")
+		if err != nil || string(r.Body) != "ok" {
+			t.Fatalf("connection %d: %v, %v; want 200 ok", i, r, err)
+		}
+	}
+}
