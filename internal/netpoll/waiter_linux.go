@@ -12,10 +12,10 @@ import (
 // armed from one wait to the next and is moved only when a wait's
 // deadline comes before it (or it has fired), as Go's poller keeps a
 // deadline's timer between reads: a connection whose deadline is moved
-// lazily (keepalive_timeout) costs no timer work per wait. Every readiness event
-// wakes both directions (a wake-up that finds the socket still not ready
-// only costs the system call that says so), so that a read and a write
-// may wait at the same time from two goroutines.
+// lazily (keepalive_timeout) costs no timer work per wait. Every
+// readiness event wakes both directions (a wake-up that finds the socket
+// still not ready only costs the system call that says so), so that a
+// read and a write may wait at the same time from two goroutines.
 //
 // A connection worker keeps one and lends it to the one-shot Conns it
 // dials, one at a time (DialTCP): a Waiter is a Handler of the Default
