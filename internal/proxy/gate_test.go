@@ -152,3 +152,24 @@ func waitOne(t *testing.T, b *proxytest.Backend) proxytest.Request {
 	}
 	return reqs[len(reqs)-1]
 }
+
+// upgradeWS sends a WebSocket handshake for /ws on c and reads wsgate's
+// 101 head, failing the test on anything else; the reader holds what
+// follows the head.
+func upgradeWS(t *testing.T, c net.Conn) *bufio.Reader {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: "+benchKey+"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReader(c)
+	line, err := br.ReadSlice('\n')
+	if err != nil || !strings.HasPrefix(string(line), "HTTP/1.1 101 ") {
+		t.Fatalf("got %q, %v; want a 101", line, err)
+	}
+	for len(line) != 2 {
+		if line, err = br.ReadSlice('\n'); err != nil {
+			t.Fatalf("reading 101 head: %v", err)
+		}
+	}
+	return br
+}

@@ -59,19 +59,7 @@ server { listen {{listen}};
 		if err != nil {
 			t.Fatalf("dialing wsgate: %v", err)
 		}
-		c.SetDeadline(time.Now().Add(20 * time.Second))
-		io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-			"Sec-WebSocket-Key: "+benchKey+"\r\nSec-WebSocket-Version: 13\r\n\r\n")
-		br := bufio.NewReader(c)
-		line, err := br.ReadSlice('\n')
-		if err != nil || !bytes.HasPrefix(line, []byte("HTTP/1.1 101 ")) {
-			t.Fatalf("got %q, %v; want a 101", line, err)
-		}
-		for len(line) != 2 {
-			if line, err = br.ReadSlice('\n'); err != nil {
-				t.Fatalf("reading 101 head: %v", err)
-			}
-		}
+		br := upgradeWS(t, c)
 		if _, err := c.Write([]byte{0x81, 0x81, 1, 2, 3, 4, 'a' ^ 1}); err != nil {
 			t.Fatalf("writing message: %v", err)
 		}
@@ -154,19 +142,7 @@ server { listen {{listen}};
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: "+benchKey+"\r\nSec-WebSocket-Version: 13\r\n\r\n")
-	br := bufio.NewReader(c)
-	line, err := br.ReadSlice('\n')
-	if err != nil || !bytes.HasPrefix(line, []byte("HTTP/1.1 101 ")) {
-		t.Fatalf("got %q, %v; want a 101", line, err)
-	}
-	for len(line) != 2 {
-		if line, err = br.ReadSlice('\n'); err != nil {
-			t.Fatalf("reading 101 head: %v", err)
-		}
-	}
+	br := upgradeWS(t, c)
 	if from := <-peers; from != "127.0.0.2" {
 		t.Errorf("the upstream saw the tunnel come from %s; want 127.0.0.2 (proxy_bind)", from)
 	}

@@ -2,7 +2,6 @@ package proxy_test
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"net"
 	"os"
@@ -160,19 +159,7 @@ server { listen {{listen}}; listen unix:{{front}};
 		t.Fatalf("dialing wsgate's unix socket: %v", err)
 	}
 	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: "+benchKey+"\r\nSec-WebSocket-Version: 13\r\n\r\n")
-	br := bufio.NewReader(c)
-	line, err := br.ReadSlice('\n')
-	if err != nil || !bytes.HasPrefix(line, []byte("HTTP/1.1 101 ")) {
-		t.Fatalf("got %q, %v; want a 101", line, err)
-	}
-	for len(line) != 2 {
-		if line, err = br.ReadSlice('\n'); err != nil {
-			t.Fatalf("reading 101 head: %v", err)
-		}
-	}
+	br := upgradeWS(t, c)
 	echo := func(payload byte) {
 		t.Helper()
 		if _, err := c.Write([]byte{0x81, 0x81, 1, 2, 3, 4, payload ^ 1}); err != nil {
