@@ -57,11 +57,18 @@ func openPath(p []byte, pathOnly bool) (handle, error) {
 // when it fails or names something other than a regular file. missing is
 // the error when the path names nothing (ENOENT, ENOTDIR), which open(2)
 // would return too: the caller need not try.
+//
+// It is a raw system call (no entersyscall): the lookup of a path whose
+// inode is cached never sleeps, and entering the scheduler's syscall
+// state on every request wakes the runtime's monitor thread (sysmon)
+// whenever the process had gone idle between two requests, which cost
+// more CPU than the lookup itself. A lookup that does wait for the disk
+// holds its P meanwhile, as nginx's worker blocks in stat(2) without aio.
 func statPath(p []byte) (id fileID, ok bool, missing error) {
 	var stx unix.Statx_t
 	atCWD := unix.AT_FDCWD
 	for {
-		_, _, errno := unix.Syscall6(unix.SYS_STATX, uintptr(atCWD), uintptr(unsafe.Pointer(&p[0])),
+		_, _, errno := unix.RawSyscall6(unix.SYS_STATX, uintptr(atCWD), uintptr(unsafe.Pointer(&p[0])),
 			uintptr(unix.AT_STATX_SYNC_AS_STAT), uintptr(unix.STATX_BASIC_STATS), uintptr(unsafe.Pointer(&stx)), 0)
 		if errno == unix.EINTR {
 			continue
