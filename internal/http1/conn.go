@@ -172,8 +172,10 @@ var errPark = errors.New("http1: connection parked")
 // first request, or kept alive between two) holds 8 KiB less, as nginx
 // frees a keep-alive connection's buffer (ngx_http_set_keepalive) and
 // reads a fresh one only once it is readable (ngx_http_wait_request_handler).
-// The read that finds the bytes there costs what it did.
-func (c *serverConn) peekFirst() error {
+// The read that finds the bytes there costs what it did. now is the
+// clock reading the read deadline was set from: a keep-alive wait's
+// KeepaliveGrace runs from it too, with no reading of its own.
+func (c *serverConn) peekFirst(now time.Time) error {
 	if c.br.Buffered() > 0 {
 		return nil
 	}
@@ -189,7 +191,7 @@ func (c *serverConn) peekFirst() error {
 		}
 		// A keep-alive connection waits KeepaliveGrace here first: a
 		// next request that comes soon costs no park and resume.
-		if grace := time.Now().Add(c.cfg.KeepaliveGrace); c.deadline.IsZero() || grace.Before(c.deadline) {
+		if grace := now.Add(c.cfg.KeepaliveGrace); c.deadline.IsZero() || grace.Before(c.deadline) {
 			c.conn.SetReadDeadline(grace)
 			c.slept = true
 			err := c.waitIdle()
@@ -300,7 +302,7 @@ func (c *serverConn) serve(h Handler) {
 			// A request exists once its first byte arrived
 			// (ngx_http_wait_request_handler): until then the
 			// connection is waiting.
-			if err := c.peekFirst(); err != nil {
+			if err := c.peekFirst(now); err != nil {
 				if err == errPark {
 					c.parked = true
 					return
@@ -332,7 +334,7 @@ func (c *serverConn) serve(h Handler) {
 			if c.stopping() && !headBuffered(c.br) {
 				return
 			}
-			if err := c.peekFirst(); err != nil {
+			if err := c.peekFirst(now); err != nil {
 				c.parked = err == errPark
 				return
 			}

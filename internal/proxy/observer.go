@@ -222,9 +222,15 @@ func (h *Handler) ObserveRequest(plan *snapshot.Loc, vc *vars.Ctx) {
 	if obs == nil {
 		return
 	}
+	// A request whose location logs nothing ends without an end time
+	// read (pipeline's log phase): it ends now.
+	end := vc.End
+	if end.IsZero() {
+		end = time.Now()
+	}
 	r := Request{
 		Server: vc.ServerName, Location: plan.Name, Tries: len(vc.Upstream), Status: vc.Status, Tunnel: vc.WS,
-		Start: vc.Start, Duration: vc.End.Sub(vc.Start), RequestLength: vc.RequestLength, BytesSent: vc.BytesSent,
+		Start: vc.Start, Duration: end.Sub(vc.Start), RequestLength: vc.RequestLength, BytesSent: vc.BytesSent,
 		Handshake: wsHandshake(vc.Headers),
 	}
 	if n := len(vc.Upstream); n > 0 {
