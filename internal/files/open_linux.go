@@ -58,17 +58,18 @@ func openPath(p []byte, pathOnly bool) (handle, error) {
 // the error when the path names nothing (ENOENT, ENOTDIR), which open(2)
 // would return too: the caller need not try.
 //
-// It is a raw system call (no entersyscall): the lookup of a path whose
-// inode is cached never sleeps, and entering the scheduler's syscall
-// state on every request wakes the runtime's monitor thread (sysmon)
-// whenever the process had gone idle between two requests, which cost
-// more CPU than the lookup itself. A lookup that does wait for the disk
-// holds its P meanwhile, as nginx's worker blocks in stat(2) without aio.
+// It is a system call through the scheduler (Syscall, not RawSyscall),
+// although entering its syscall state wakes the runtime's monitor thread
+// when the process had gone idle between requests (about 8 % of the
+// proxy's CPU in bench case h): a raw call would hold its P while a
+// lookup waits for a disk or a network filesystem, and a garbage
+// collection's stop-the-world would then wait for it too, stalling the
+// whole process where nginx stalls one worker.
 func statPath(p []byte) (id fileID, ok bool, missing error) {
 	var stx unix.Statx_t
 	atCWD := unix.AT_FDCWD
 	for {
-		_, _, errno := unix.RawSyscall6(unix.SYS_STATX, uintptr(atCWD), uintptr(unsafe.Pointer(&p[0])),
+		_, _, errno := unix.Syscall6(unix.SYS_STATX, uintptr(atCWD), uintptr(unsafe.Pointer(&p[0])),
 			uintptr(unix.AT_STATX_SYNC_AS_STAT), uintptr(unix.STATX_BASIC_STATS), uintptr(unsafe.Pointer(&stx)), 0)
 		if errno == unix.EINTR {
 			continue
