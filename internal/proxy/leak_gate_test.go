@@ -17,13 +17,20 @@ import (
 // /proc/self/fd that read anon_inode:[eventpoll].
 func epollSets(t *testing.T) int {
 	t.Helper()
+	return openFDs(t, func(target string) bool { return target == "anon_inode:[eventpoll]" })
+}
+
+// openFDs counts this process's descriptors whose /proc/self/fd link
+// target matches; the test is skipped where they cannot be listed.
+func openFDs(t *testing.T, match func(target string) bool) int {
+	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Skipf("cannot list descriptors: %v", err)
 	}
 	n := 0
 	for _, e := range ents {
-		if target, _ := os.Readlink("/proc/self/fd/" + e.Name()); target == "anon_inode:[eventpoll]" {
+		if target, _ := os.Readlink("/proc/self/fd/" + e.Name()); match(target) {
 			n++
 		}
 	}

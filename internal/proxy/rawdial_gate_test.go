@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,17 +19,7 @@ import (
 // read socket:[...]).
 func sockets(t *testing.T) int {
 	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("cannot list descriptors: %v", err)
-	}
-	n := 0
-	for _, e := range ents {
-		if target, _ := os.Readlink("/proc/self/fd/" + e.Name()); strings.HasPrefix(target, "socket:") {
-			n++
-		}
-	}
-	return n
+	return openFDs(t, func(target string) bool { return strings.HasPrefix(target, "socket:") })
 }
 
 // TestWebSocketUpstreamLeavesDefaultPoller: a WebSocket's upstream socket
