@@ -185,30 +185,27 @@ func (c *serverConn) peekFirst(now time.Time) error {
 	if err != errWouldWait {
 		return err
 	}
-	if c.cfg.Park {
-		if c.requests == 0 {
-			return errPark
-		}
-		// A keep-alive connection waits KeepaliveGrace here first: a
-		// next request that comes soon costs no park and resume.
-		if grace := now.Add(c.cfg.KeepaliveGrace); c.deadline.IsZero() || grace.Before(c.deadline) {
-			c.conn.SetReadDeadline(grace)
-			c.slept = true
-			err := c.waitIdle()
-			c.conn.SetReadDeadline(c.deadline)
-			c.armed, c.armedOK = c.deadline, true
-			if isTimeout(err) {
-				return errPark
-			}
-			if err != nil {
-				return err
-			}
-			_, err = c.br.Peek(1)
-			return err
-		}
+	if c.cfg.Park && c.requests == 0 {
+		return errPark
+	}
+	// A parkable keep-alive connection waits KeepaliveGrace here first,
+	// and is parked when nothing came by then: a next request that comes
+	// soon costs no park and resume.
+	graced := false
+	if grace := now.Add(c.cfg.KeepaliveGrace); c.cfg.Park && (c.deadline.IsZero() || grace.Before(c.deadline)) {
+		c.conn.SetReadDeadline(grace)
+		graced = true
 	}
 	c.slept = true
-	if err := c.waitIdle(); err != nil {
+	err = c.waitIdle()
+	if graced {
+		c.conn.SetReadDeadline(c.deadline)
+		c.armed, c.armedOK = c.deadline, true
+		if isTimeout(err) {
+			return errPark
+		}
+	}
+	if err != nil {
 		return err
 	}
 	_, err = c.br.Peek(1)
