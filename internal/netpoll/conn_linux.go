@@ -475,23 +475,35 @@ func unixNano(t time.Time) int64 {
 
 func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.raddr) }
 
+// RemoteAddrPort is RemoteAddr without a net.Addr to allocate.
+func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.raddr }
+
 // LocalAddr is the listener's address for a connection accepted on a
 // specific one; otherwise the socket is asked (getsockname), when called,
 // as nginx's ngx_connection_local_sockaddr does.
 func (c *Conn) LocalAddr() net.Addr {
+	if ap := c.LocalAddrPort(); ap.IsValid() {
+		return net.TCPAddrFromAddrPort(ap)
+	}
+	return &net.TCPAddr{}
+}
+
+// LocalAddrPort is LocalAddr without a net.Addr to allocate; the zero
+// AddrPort when the socket is closed.
+func (c *Conn) LocalAddrPort() netip.AddrPort {
 	if c.laddr.IsValid() {
-		return net.TCPAddrFromAddrPort(c.laddr)
+		return c.laddr
 	}
 	if c.incref() {
 		defer c.decref()
 		var sa unix.RawSockaddrAny
 		n := uint32(unsafe.Sizeof(sa))
 		_, _, e := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(c.fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&n)))
-		if ap := sockaddrPort(&sa); e == 0 && ap.IsValid() {
-			return net.TCPAddrFromAddrPort(ap)
+		if ap := sockaddrPort(&sa); e == 0 {
+			return ap
 		}
 	}
-	return &net.TCPAddr{}
+	return netip.AddrPort{}
 }
 
 // waitConnected waits for a connect in progress to finish, until deadline
