@@ -87,7 +87,7 @@ func (h *Handler) Conn(cn *exchange.Conn, local *Local) ContentHandler {
 	if c == nil {
 		c = new(clientConn)
 		c.watchDone = make(chan bool, 1)
-		c.watchFn, c.peekFn, c.composeFn = c.watch, c.peek, c.compose
+		c.watchFn, c.peekFn, c.composeFn, c.composeUpFn = c.watch, c.peek, c.compose, c.composeUp
 		local.conn = c
 	}
 	// What a connection sets; the per-request state is reset where each
