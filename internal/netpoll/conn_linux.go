@@ -71,10 +71,42 @@ const (
 func (c *Conn) setup(fd int, raddr netip.AddrPort, name string, w *Waiter, pl *Poller) {
 	*c = Conn{fd: fd, name: name, raddr: raddr, w: w, pl: pl}
 	if w == nil {
+		// Its channels are made at its first registration for a wait
+		// (register): a connection whose bytes are there when read (a
+		// request that came with the handshake's ACK) or that is only
+		// parked never needs them.
 		c.w = &c.own
 		c.own.c = c
+		return
 	}
 	c.w.init()
+}
+
+// chans returns the wake-up channels of c's Waiter, nil before its first
+// registration for a wait; read under c.mu, which register makes them
+// under, so that a wake from another goroutine (Close, a deadline) finds
+// them or finds that no wait can have begun.
+func (c *Conn) chans() (r, w chan struct{}) {
+	c.mu.Lock()
+	r, w = c.w.rch, c.w.wch
+	c.mu.Unlock()
+	return r, w
+}
+
+// waitChan is the channel a wait for op parks on (chans).
+func (c *Conn) waitChan(op int) chan struct{} {
+	r, w := c.chans()
+	if op == opRead {
+		return r
+	}
+	return w
+}
+
+// wakeAll wakes the waits of both directions.
+func (c *Conn) wakeAll() {
+	r, w := c.chans()
+	wake(r)
+	wake(w)
 }
 
 // incref begins an operation; false once c is closing.
@@ -176,6 +208,7 @@ func (c *Conn) waitable(dl *atomic.Int64) error {
 func (c *Conn) register(op int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.w.init()
 	out := op != opRead || c.out
 	if c.loop != nil && c.out == out {
 		return nil
@@ -400,8 +433,7 @@ func (c *Conn) Close() error {
 			break
 		}
 	}
-	wake(c.w.rch)
-	wake(c.w.wch)
+	c.wakeAll()
 	c.closing.Lock() // until the last operation has ended
 	c.closing.Unlock()
 	if c.w == &c.own {
@@ -450,13 +482,15 @@ func (c *Conn) SetDeadline(t time.Time) error {
 
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.rd.Store(unixNano(t))
-	wake(c.w.rch)
+	r, _ := c.chans()
+	wake(r)
 	return nil
 }
 
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.wd.Store(unixNano(t))
-	wake(c.w.wch)
+	_, w := c.chans()
+	wake(w)
 	return nil
 }
 

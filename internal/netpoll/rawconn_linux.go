@@ -50,17 +50,21 @@ func (c *Conn) rawWait(op int, name string, f func(fd uintptr) bool) error {
 		return c.opError(name, net.ErrClosed)
 	}
 	defer c.decref()
-	ch, tp, dl := c.w.rch, &c.w.rt, &c.rd
+	tp, dl := &c.w.rt, &c.rd
 	if op != opRead {
-		ch, tp, dl = c.w.wch, &c.w.wt, &c.wd
+		tp, dl = &c.w.wt, &c.wd
 	}
 	if err := c.waitable(dl); err != nil {
 		return c.opError(name, err)
 	}
+	// ch is nil until the first registration (Conn.chans): no wake-up
+	// can be waiting in it then.
+	ch := c.waitChan(op)
 	for drain(ch); !f(uintptr(c.fd)); drain(ch) {
 		if err := c.register(op); err != nil {
 			return c.opError(name, err)
 		}
+		ch = c.waitChan(op)
 		park(ch, tp, dl.Load())
 		if err := c.waitable(dl); err != nil {
 			return c.opError(name, err)
