@@ -55,6 +55,24 @@ type Conn struct {
 	loop *Loop      // nil until the first wait
 	tok  Token      // the registration in loop; guarded by loop's lock too
 	out  bool       // registered for writability too
+
+	// dialed is set for a socket Dial or DialTCP connected: its first
+	// read waits for the answer to what its owner writes first.
+	dialed bool
+	// drained is set when a read of the registered socket came back
+	// short: its receive queue was empty then (a TCP read takes all
+	// there is, up to the room given), and whatever arrives since is an
+	// edge its loop reports. The next read then waits for that edge
+	// without first trying the read that would find nothing, as nginx's
+	// ngx_unix_recv clears rev->ready after a short read. Only for a
+	// Conn with its own Waiter, which notes the end of input (hup): a
+	// short read does not take an end of input queued behind its bytes,
+	// whose edge came before it.
+	drained atomic.Bool
+	// hup is set by the own Waiter once the loop reported the end of
+	// input or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR), before it
+	// wakes the reads: nginx's rev->pending_eof.
+	hup atomic.Bool
 }
 
 const closedBit = 1 << 62
@@ -109,18 +127,31 @@ func expired(d int64) bool { return d != 0 && time.Now().UnixNano() >= d }
 // direction's deadline passes. The caller holds a reference. n is what a
 // read or write moved.
 func (c *Conn) wait(op int, p []byte) (n int, err error) {
-	if op == opRead && c.unregistered() {
-		// A first read that would wait (an upstream's answer) yields
-		// once first: the other goroutines' ready work runs meanwhile,
-		// and a peer that answers within it costs no registration, no
-		// event and no wake-up through the loop.
-		if n, errn, done := c.try(op, p); done {
-			if errn != 0 {
-				return n, errn
+	skip := false
+	if op == opRead {
+		if c.unregistered() {
+			// A first read that would wait (an upstream's answer) yields
+			// once first: the other goroutines' ready work runs meanwhile,
+			// and a peer that answers within it costs no registration, no
+			// event and no wake-up through the loop, and its close no
+			// removal from the loop's set. A dialled socket's first read
+			// follows its owner's first write, so it is not tried before
+			// the yield: the answer is not there yet.
+			if !c.dialed {
+				if n, errn, done := c.try(op, p); done {
+					return n, errnErr(errn)
+				}
 			}
-			return n, nil
+			runtime.Gosched()
+			if n, errn, done := c.try(op, p); done {
+				return n, errnErr(errn)
+			}
+		} else if c.drained.Swap(false) && !c.hup.Load() {
+			// Nothing has come since the last read, or its edge is on
+			// the way: wait for it without a read that would find
+			// nothing, and without draining a wake-up that may be its.
+			skip = true
 		}
-		runtime.Gosched()
 	}
 	if err := c.register(op); err != nil {
 		return 0, err
@@ -130,14 +161,17 @@ func (c *Conn) wait(op int, p []byte) (n int, err error) {
 		ch, tp, dl = c.w.wch, &c.w.wt, &c.wd
 	}
 	for {
-		drain(ch)
-		n, errn, done := c.try(op, p)
-		if done {
-			if errn != 0 {
-				return n, errn
+		if !skip {
+			drain(ch)
+			n, errn, done := c.try(op, p)
+			if done {
+				if op == opRead && errn == 0 && n > 0 && n < len(p) && c.w == &c.own {
+					c.drained.Store(true)
+				}
+				return n, errnErr(errn)
 			}
-			return n, nil
 		}
+		skip = false
 		if err := c.waitable(dl); err != nil {
 			return 0, err
 		}
@@ -146,6 +180,14 @@ func (c *Conn) wait(op int, p []byte) (n int, err error) {
 			return 0, err
 		}
 	}
+}
+
+// errnErr is errn as an error: nil for 0.
+func errnErr(errn unix.Errno) error {
+	if errn != 0 {
+		return errn
+	}
+	return nil
 }
 
 // unregistered reports whether c's socket is in no loop yet.
@@ -207,6 +249,8 @@ func (c *Conn) Unregister() {
 	if c.w == &c.own {
 		c.own.release()
 	}
+	// Its loop no longer reports what arrives.
+	c.drained.Store(false)
 	if c.loop == nil {
 		return
 	}
@@ -231,6 +275,8 @@ func (c *Conn) Park(fn *func()) error {
 		// be made again by the next wait under a deadline.
 		c.own.release()
 	}
+	// The readiness goes to *fn, not to a read's wait.
+	c.drained.Store(false)
 	c.parkFn.Store(fn)
 	c.mu.Lock()
 	defer c.mu.Unlock()

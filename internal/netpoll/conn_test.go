@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"syscall"
 	"testing"
 	"time"
@@ -157,5 +158,59 @@ func TestConnWaits(t *testing.T) {
 	conn.Close()
 	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("read after close: got %v; want net.ErrClosed", err)
+	}
+}
+
+// TestConnShortReadThenEOF checks that a read after a short one still
+// sees the end of input that came with its bytes: a registered Conn
+// waits for the next edge after a short read (drained), but a short read
+// does not take the end of input queued behind its bytes, whose edge the
+// loop reported before it.
+func TestConnShortReadThenEOF(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peer := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(peer)
+			return
+		}
+		peer <- c
+	}()
+	conn, ok, err := Dial(ln.Addr().String(), netip.AddrPort{}, time.Now().Add(5*time.Second))
+	if !ok || err != nil {
+		t.Fatalf("got ok %v, %v; want a connection", ok, err)
+	}
+	defer conn.Close()
+	pc := <-peer
+	if pc == nil {
+		t.Fatal("accept failed")
+	}
+	// A read that times out puts the socket in its loop.
+	buf := make([]byte, 64)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	if _, err := conn.Read(buf); !isTimeout(err) {
+		t.Fatalf("got %v; want a timeout", err)
+	}
+	// The bytes and the end of input, both reported before the reads.
+	pc.Write([]byte("ping!"))
+	pc.Close()
+	for deadline := time.Now().Add(5 * time.Second); !conn.hup.Load(); {
+		if time.Now().After(deadline) {
+			t.Fatal("the loop reported no end of input")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := conn.Read(buf)
+	if string(buf[:n]) != "ping!" || err != nil {
+		t.Fatalf("got %q, %v; want \"ping!\"", buf[:n], err)
+	}
+	if n, err := conn.Read(buf); n != 0 || err != io.EOF {
+		t.Errorf("got %d, %v; want EOF", n, err)
 	}
 }
