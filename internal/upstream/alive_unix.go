@@ -18,6 +18,7 @@ import (
 // nothing. A probe is used by one goroutine at a time: whoever removed its
 // connection from the cache.
 type probe struct {
+	conn    net.Conn        // the connection it checks
 	rc      syscall.RawConn // nil: no file descriptor, assumed alive
 	bad     bool            // SyscallConn failed: never alive
 	wrapped bool            // rc is the socket under a wrapping conn (TLS)
@@ -28,7 +29,7 @@ type probe struct {
 // newProbe returns the probe of c, unwrapping NetConn layers (tls.Conn)
 // down to the socket.
 func newProbe(c net.Conn) *probe {
-	pr := &probe{}
+	pr := &probe{conn: c}
 	for {
 		u, ok := c.(interface{ NetConn() net.Conn })
 		if !ok {
