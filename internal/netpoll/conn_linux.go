@@ -65,9 +65,11 @@ type Conn struct {
 	// edge its loop reports. The next read then waits for that edge
 	// without first trying the read that would find nothing, as nginx's
 	// ngx_unix_recv clears rev->ready after a short read. Only for a
-	// Conn with its own Waiter, which notes the end of input (hup): a
-	// short read does not take an end of input queued behind its bytes,
-	// whose edge came before it.
+	// dialled Conn with its own Waiter (Dial), which notes the end of
+	// input (hup): a short read does not take an end of input queued
+	// behind its bytes, whose edge came before it. Any other read of the
+	// socket (SyscallConn's, Unregister's new owner) clears it: it may
+	// leave bytes behind.
 	drained atomic.Bool
 	// hup is set by the own Waiter once the loop reported the end of
 	// input or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR), before it
@@ -165,7 +167,7 @@ func (c *Conn) wait(op int, p []byte) (n int, err error) {
 			drain(ch)
 			n, errn, done := c.try(op, p)
 			if done {
-				if op == opRead && errn == 0 && n > 0 && n < len(p) && c.w == &c.own {
+				if op == opRead && errn == 0 && n > 0 && n < len(p) && c.dialed && c.w == &c.own {
 					c.drained.Store(true)
 				}
 				return n, errnErr(errn)

@@ -53,6 +53,9 @@ func (c *Conn) rawWait(op int, name string, f func(fd uintptr) bool) error {
 	ch, tp, dl := c.w.rch, &c.w.rt, &c.rd
 	if op != opRead {
 		ch, tp, dl = c.w.wch, &c.w.wt, &c.wd
+	} else {
+		// f may read some of what is there and leave the rest.
+		c.drained.Store(false)
 	}
 	if err := c.waitable(dl); err != nil {
 		return c.opError(name, err)
