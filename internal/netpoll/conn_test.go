@@ -214,3 +214,78 @@ func TestConnShortReadThenEOF(t *testing.T) {
 		t.Errorf("got %d, %v; want EOF", n, err)
 	}
 }
+
+// TestConnShortReadUnregistered checks the reads after a short one on a
+// dialled socket that no wait has put in a loop yet: the next read
+// registers it without trying first, and the registration reports what
+// came meanwhile (more bytes, the end of input) as well as what comes
+// later.
+func TestConnShortReadUnregistered(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peer := make(chan net.Conn, 1)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(peer)
+				return
+			}
+			peer <- c
+		}
+	}()
+	for _, tc := range []struct {
+		name string
+		// then is what the peer does after the first read.
+		then func(pc net.Conn)
+		want string // the second read's bytes; "": EOF
+	}{
+		{"bytes before the next read", func(pc net.Conn) { pc.Write([]byte("more")) }, "more"},
+		{"end of input before the next read", func(pc net.Conn) { pc.Close() }, ""},
+		{"bytes during the next read", func(pc net.Conn) {
+			go func() {
+				time.Sleep(20 * time.Millisecond)
+				pc.Write([]byte("late"))
+			}()
+		}, "late"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, ok, err := Dial(ln.Addr().String(), netip.AddrPort{}, time.Now().Add(5*time.Second))
+			if !ok || err != nil {
+				t.Fatalf("got ok %v, %v; want a connection", ok, err)
+			}
+			defer conn.Close()
+			pc := <-peer
+			if pc == nil {
+				t.Fatal("accept failed")
+			}
+			defer pc.Close()
+			pc.Write([]byte("ping!"))
+			buf := make([]byte, 64)
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			// The bytes may come in more than one read; the last is short.
+			got := ""
+			for len(got) < 5 {
+				n, err := conn.Read(buf)
+				if err != nil {
+					t.Fatalf("got %q, %v; want \"ping!\"", got, err)
+				}
+				got += string(buf[:n])
+			}
+			tc.then(pc)
+			n, err := conn.Read(buf)
+			if tc.want == "" {
+				if n != 0 || err != io.EOF {
+					t.Errorf("got %q, %v; want EOF", buf[:n], err)
+				}
+				return
+			}
+			if string(buf[:n]) != tc.want || err != nil {
+				t.Errorf("got %q, %v; want %q", buf[:n], err, tc.want)
+			}
+		})
+	}
+}
