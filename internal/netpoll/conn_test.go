@@ -289,3 +289,95 @@ func TestConnShortReadUnregistered(t *testing.T) {
 		})
 	}
 }
+
+// TestConnDeadlineWakes checks which deadline changes wake a waiting
+// read: one that comes sooner ends the wait at once, one moved later
+// keeps it waiting until the later one (its timer wakes it at the old one
+// to wait again), and one set while no read waits leaves no wake-up for
+// the next read.
+func TestConnDeadlineWakes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	dial := func(t *testing.T) *Conn {
+		t.Helper()
+		conn, ok, err := Dial(ln.Addr().String(), netip.AddrPort{}, time.Now().Add(5*time.Second))
+		if !ok || err != nil {
+			t.Fatalf("got ok %v, %v; want a connection", ok, err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	// parked polls until a read waits on conn.
+	parked := func(t *testing.T, conn *Conn) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); conn.rw.Load() == 0; {
+			if time.Now().After(deadline) {
+				t.Fatal("no read waits")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+
+	t.Run("sooner", func(t *testing.T) {
+		conn := dial(t)
+		conn.SetReadDeadline(time.Now().Add(time.Hour))
+		done := make(chan error, 1)
+		go func() {
+			_, err := conn.Read(make([]byte, 8))
+			done <- err
+		}()
+		parked(t, conn)
+		conn.SetReadDeadline(time.Now())
+		select {
+		case err := <-done:
+			if !isTimeout(err) {
+				t.Errorf("got %v; want a timeout", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the read did not end at the sooner deadline")
+		}
+	})
+	t.Run("later", func(t *testing.T) {
+		conn := dial(t)
+		start := time.Now()
+		conn.SetReadDeadline(start.Add(20 * time.Millisecond))
+		done := make(chan error, 1)
+		go func() {
+			_, err := conn.Read(make([]byte, 8))
+			done <- err
+		}()
+		parked(t, conn)
+		conn.SetReadDeadline(start.Add(200 * time.Millisecond))
+		select {
+		case err := <-done:
+			if !isTimeout(err) {
+				t.Errorf("got %v; want a timeout", err)
+			}
+			if took := time.Since(start); took < 200*time.Millisecond {
+				t.Errorf("timed out after %v; want the later deadline, 200ms", took)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the read did not end at the later deadline")
+		}
+	})
+	t.Run("nobody waits", func(t *testing.T) {
+		conn := dial(t)
+		conn.SetReadDeadline(time.Now().Add(time.Hour))
+		conn.SetReadDeadline(time.Now().Add(time.Minute))
+		if n := len(conn.w.rch); n != 0 {
+			t.Errorf("got %d wake-ups left; want none", n)
+		}
+	})
+}
