@@ -50,9 +50,12 @@ func (c *Conn) rawWait(op int, name string, f func(fd uintptr) bool) error {
 		return c.opError(name, net.ErrClosed)
 	}
 	defer c.decref()
-	tp, dl := &c.w.rt, &c.rd
+	tp, dl, ws := &c.w.rt, &c.rd, &c.rw
 	if op != opRead {
-		tp, dl = &c.w.wt, &c.wd
+		tp, dl, ws = &c.w.wt, &c.wd, &c.ww
+	} else {
+		// f may read some of what is there and leave the rest.
+		c.drained.Store(false)
 	}
 	if err := c.waitable(dl); err != nil {
 		return c.opError(name, err)
@@ -65,7 +68,7 @@ func (c *Conn) rawWait(op int, name string, f func(fd uintptr) bool) error {
 			return c.opError(name, err)
 		}
 		ch = c.waitChan(op)
-		park(ch, tp, dl.Load())
+		parkCounted(ch, tp, dl, ws)
 		if err := c.waitable(dl); err != nil {
 			return c.opError(name, err)
 		}
