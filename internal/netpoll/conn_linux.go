@@ -367,6 +367,33 @@ func (c *Conn) pathError(op string, err error) error {
 	return &os.PathError{Op: op, Path: name, Err: err}
 }
 
+// ReadNow reads c once without waiting, as Now.Read does through
+// SyscallConn, for a caller that has just read the clock: now (Unix
+// nanoseconds) is checked against the read deadline, so the read reads
+// the clock no more. ErrAgain when nothing is there yet, io.EOF at its
+// end; other errors are *os.SyscallError "read", or a closed c's or a
+// passed deadline's as Read's.
+func (c *Conn) ReadNow(p []byte, now int64) (int, error) {
+	if !c.incref() {
+		return 0, c.pathError("read", net.ErrClosed)
+	}
+	if d := c.rd.Load(); d != 0 && now >= d {
+		c.decref()
+		return 0, c.pathError("read", os.ErrDeadlineExceeded)
+	}
+	n, err := Read(c.fd, p)
+	c.decref()
+	switch {
+	case err == unix.EAGAIN:
+		return 0, ErrAgain
+	case err != nil:
+		return 0, os.NewSyscallError("read", err)
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
 // WriteNow writes as much of p as the socket takes at once and returns
 // how much that was.
 func (c *Conn) WriteNow(p []byte) int {
