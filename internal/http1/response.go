@@ -319,10 +319,14 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	bw := w.c.bw
 	// The head is composed where SentHead keeps it: no copy.
 	b := w.sentHead[:0]
-	b = append(b, "HTTP/1.1 "...)
-	if own {
+	switch {
+	case own && status == 200:
+		b = append(b, "HTTP/1.1 200 OK"...)
+	case own:
+		b = append(b, "HTTP/1.1 "...)
 		b = AppendStatusLine(b, status)
-	} else {
+	default:
+		b = append(b, "HTTP/1.1 "...)
 		b = strconv.AppendInt(b, int64(status), 10)
 		b = append(b, ' ')
 		b = append(b, reason...)
