@@ -117,12 +117,13 @@ func (w *ResponseWriter) SetLastModified(value []byte) {
 func (w *ResponseWriter) SetHeadFilter(f exchange.HeadFilter) { w.filter = f }
 
 // AddServerDate queues "Server: <ServerName>" and "Date: <now>", the two
-// lines nginx's header filter starts every response with.
+// lines nginx's header filter starts every response with; now is the
+// Date clock's (dateClock), at most a few ticks behind.
 func (w *ResponseWriter) AddServerDate() {
 	w.hdr = append(w.hdr, "Server: "...)
 	w.hdr = append(w.hdr, w.c.serverName()...)
 	w.hdr = append(w.hdr, "\r\nDate: "...)
-	w.hdr = append(w.hdr, Date(time.Now())...)
+	w.hdr = append(w.hdr, Date(dateNow())...)
 	w.hdr = append(w.hdr, "\r\n"...)
 }
 
