@@ -129,6 +129,10 @@ func (c *Conn) wait(op int, p []byte) (n int, err error) {
 	if op != opRead {
 		ch, tp, dl = c.w.wch, &c.w.wt, &c.wd
 	}
+	// now is the clock reading of the latest deadline check, which the
+	// next park arms its timer from: one reading per wait.
+	var now int64
+	checked := false
 	for {
 		drain(ch)
 		n, errn, done := c.try(op, p)
@@ -138,13 +142,20 @@ func (c *Conn) wait(op int, p []byte) (n int, err error) {
 			}
 			return n, nil
 		}
-		if err := c.waitable(dl); err != nil {
+		if !checked {
+			var err error
+			if now, err = c.waitableAt(dl); err != nil {
+				return 0, err
+			}
+		} else if c.closed() {
+			return 0, net.ErrClosed
+		}
+		park(ch, tp, dl.Load(), now)
+		var err error
+		if now, err = c.waitableAt(dl); err != nil {
 			return 0, err
 		}
-		park(ch, tp, dl.Load())
-		if err := c.waitable(dl); err != nil {
-			return 0, err
-		}
+		checked = true
 	}
 }
 
@@ -155,16 +166,20 @@ func (c *Conn) unregistered() bool {
 	return c.loop == nil
 }
 
-// waitable returns why a wait under the deadline in dl must end: c is
-// closing, or the deadline passed.
-func (c *Conn) waitable(dl *atomic.Int64) error {
+// waitableAt returns why a wait under the deadline in dl must end: c is
+// closing, or the deadline passed; now is the clock reading it checked
+// the deadline with (Unix nanoseconds; 0 when there is none).
+func (c *Conn) waitableAt(dl *atomic.Int64) (now int64, err error) {
 	if c.closed() {
-		return net.ErrClosed
+		return 0, net.ErrClosed
 	}
-	if expired(dl.Load()) {
-		return os.ErrDeadlineExceeded
+	if d := dl.Load(); d != 0 {
+		now = time.Now().UnixNano()
+		if now >= d {
+			return now, os.ErrDeadlineExceeded
+		}
 	}
-	return nil
+	return now, nil
 }
 
 // register puts c's socket in a loop for what op waits for: readability,

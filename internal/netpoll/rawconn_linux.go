@@ -54,15 +54,22 @@ func (c *Conn) rawWait(op int, name string, f func(fd uintptr) bool) error {
 	if op != opRead {
 		ch, tp, dl = c.w.wch, &c.w.wt, &c.wd
 	}
-	if err := c.waitable(dl); err != nil {
+	// One clock reading per wait: the deadline check's, which the park
+	// after it arms its timer from.
+	now, err := c.waitableAt(dl)
+	if err != nil {
 		return c.opError(name, err)
 	}
 	for drain(ch); !f(uintptr(c.fd)); drain(ch) {
 		if err := c.register(op); err != nil {
 			return c.opError(name, err)
 		}
-		park(ch, tp, dl.Load())
-		if err := c.waitable(dl); err != nil {
+		if c.closed() {
+			// Close's wake-up may have been drained above.
+			return c.opError(name, net.ErrClosed)
+		}
+		park(ch, tp, dl.Load(), now)
+		if now, err = c.waitableAt(dl); err != nil {
 			return c.opError(name, err)
 		}
 	}
