@@ -50,9 +50,12 @@ func (c *Conn) rawWait(op int, name string, f func(fd uintptr) bool) error {
 		return c.opError(name, net.ErrClosed)
 	}
 	defer c.decref()
-	ch, tp, dl := c.w.rch, &c.w.rt, &c.rd
+	ch, tp, dl, ws := c.w.rch, &c.w.rt, &c.rd, &c.rw
 	if op != opRead {
-		ch, tp, dl = c.w.wch, &c.w.wt, &c.wd
+		ch, tp, dl, ws = c.w.wch, &c.w.wt, &c.wd, &c.ww
+	} else {
+		// f may read some of what is there and leave the rest.
+		c.drained.Store(false)
 	}
 	// One clock reading per wait: the deadline check's, which the park
 	// after it arms its timer from.
@@ -68,7 +71,7 @@ func (c *Conn) rawWait(op int, name string, f func(fd uintptr) bool) error {
 			// Close's wake-up may have been drained above.
 			return c.opError(name, net.ErrClosed)
 		}
-		park(ch, tp, dl.Load(), now)
+		parkCounted(ch, tp, dl, ws, now)
 		if now, err = c.waitableAt(dl); err != nil {
 			return c.opError(name, err)
 		}
