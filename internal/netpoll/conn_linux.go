@@ -48,6 +48,10 @@ type Conn struct {
 	closing sync.Mutex
 
 	rd, wd atomic.Int64 // deadlines, Unix nanoseconds; 0: none
+	// rw and ww count the waits parked (or about to park) on the read and
+	// write channels: a deadline set while none is wakes nothing
+	// (setDeadline).
+	rw, ww atomic.Int32
 
 	parkFn atomic.Pointer[func()] // Park's request
 
@@ -55,6 +59,27 @@ type Conn struct {
 	loop *Loop      // nil until the first wait
 	tok  Token      // the registration in loop; guarded by loop's lock too
 	out  bool       // registered for writability too
+
+	// dialed is set for a socket Dial or DialTCP connected: its first
+	// read waits for the answer to what its owner writes first.
+	dialed bool
+	// drained is set when a read of the socket came back short: its
+	// receive queue was empty then (a TCP read takes all there is, up to
+	// the room given), and whatever arrives since is an edge its loop
+	// reports (or its registration, for a socket not in a loop yet).
+	// The next read then waits for that edge without first trying the
+	// read that would find nothing, as nginx's ngx_unix_recv clears
+	// rev->ready after a short read. Only for a
+	// dialled Conn with its own Waiter (Dial), which notes the end of
+	// input (hup): a short read does not take an end of input queued
+	// behind its bytes, whose edge came before it. Any other read of the
+	// socket (SyscallConn's, Unregister's new owner) clears it: it may
+	// leave bytes behind.
+	drained atomic.Bool
+	// hup is set by the own Waiter once the loop reported the end of
+	// input or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR), before it
+	// wakes the reads: nginx's rev->pending_eof.
+	hup atomic.Bool
 }
 
 const closedBit = 1 << 62
@@ -109,43 +134,78 @@ func expired(d int64) bool { return d != 0 && time.Now().UnixNano() >= d }
 // direction's deadline passes. The caller holds a reference. n is what a
 // read or write moved.
 func (c *Conn) wait(op int, p []byte) (n int, err error) {
-	if op == opRead && c.unregistered() {
-		// A first read that would wait (an upstream's answer) yields
-		// once first: the other goroutines' ready work runs meanwhile,
-		// and a peer that answers within it costs no registration, no
-		// event and no wake-up through the loop.
-		if n, errn, done := c.try(op, p); done {
-			if errn != 0 {
-				return n, errn
+	skip := false
+	if op == opRead {
+		if c.drained.Swap(false) && !c.hup.Load() {
+			// Nothing has come since the last read, or its edge is on
+			// the way: wait for it without a read that would find
+			// nothing, and without draining a wake-up that may be its.
+			// A socket not in a loop yet goes in now, and the
+			// registration reports what came since.
+			skip = true
+		} else if c.unregistered() {
+			// A first read that would wait (an upstream's answer) yields
+			// once first: the other goroutines' ready work runs meanwhile,
+			// and a peer that answers within it costs no registration, no
+			// event and no wake-up through the loop, and its close no
+			// removal from the loop's set. A dialled socket's first read
+			// follows its owner's first write, so it is not tried before
+			// the yield: the answer is not there yet.
+			if !c.dialed {
+				if n, errn, done := c.try(op, p); done {
+					return n, errnErr(errn)
+				}
 			}
-			return n, nil
+			runtime.Gosched()
+			if n, errn, done := c.try(op, p); done {
+				c.noteShort(n, errn, len(p))
+				return n, errnErr(errn)
+			}
 		}
-		runtime.Gosched()
 	}
 	if err := c.register(op); err != nil {
 		return 0, err
 	}
-	ch, tp, dl := c.w.rch, &c.w.rt, &c.rd
+	ch, tp, dl, ws := c.w.rch, &c.w.rt, &c.rd, &c.rw
 	if op != opRead {
-		ch, tp, dl = c.w.wch, &c.w.wt, &c.wd
+		ch, tp, dl, ws = c.w.wch, &c.w.wt, &c.wd, &c.ww
 	}
 	for {
-		drain(ch)
-		n, errn, done := c.try(op, p)
-		if done {
-			if errn != 0 {
-				return n, errn
+		if !skip {
+			drain(ch)
+			n, errn, done := c.try(op, p)
+			if done {
+				if op == opRead {
+					c.noteShort(n, errn, len(p))
+				}
+				return n, errnErr(errn)
 			}
-			return n, nil
 		}
+		skip = false
 		if err := c.waitable(dl); err != nil {
 			return 0, err
 		}
-		park(ch, tp, dl.Load())
+		parkCounted(ch, tp, dl, ws)
 		if err := c.waitable(dl); err != nil {
 			return 0, err
 		}
 	}
+}
+
+// noteShort sets drained after a read of n bytes into room bytes that
+// came back short, for a dialled Conn with its own Waiter.
+func (c *Conn) noteShort(n int, errn unix.Errno, room int) {
+	if errn == 0 && n > 0 && n < room && c.dialed && c.w == &c.own {
+		c.drained.Store(true)
+	}
+}
+
+// errnErr is errn as an error: nil for 0.
+func errnErr(errn unix.Errno) error {
+	if errn != 0 {
+		return errn
+	}
+	return nil
 }
 
 // unregistered reports whether c's socket is in no loop yet.
@@ -207,6 +267,8 @@ func (c *Conn) Unregister() {
 	if c.w == &c.own {
 		c.own.release()
 	}
+	// Its loop no longer reports what arrives.
+	c.drained.Store(false)
 	if c.loop == nil {
 		return
 	}
@@ -231,6 +293,8 @@ func (c *Conn) Park(fn *func()) error {
 		// be made again by the next wait under a deadline.
 		c.own.release()
 	}
+	// The readiness goes to *fn, not to a read's wait.
+	c.drained.Store(false)
 	c.parkFn.Store(fn)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -441,23 +505,45 @@ func (c *Conn) CloseWrite() error {
 	return nil
 }
 
-// SetDeadline sets both directions' deadlines; a wait under way wakes to
-// the new one (a deadline in the past ends it), as net's.
+// SetDeadline sets both directions' deadlines; a wait under way ends by
+// the new one (a deadline in the past ends it at once), as net's.
 func (c *Conn) SetDeadline(t time.Time) error {
 	c.SetReadDeadline(t)
 	return c.SetWriteDeadline(t)
 }
 
 func (c *Conn) SetReadDeadline(t time.Time) error {
-	c.rd.Store(unixNano(t))
-	wake(c.w.rch)
+	setDeadline(&c.rd, unixNano(t), c.w.rch, &c.rw)
 	return nil
 }
 
 func (c *Conn) SetWriteDeadline(t time.Time) error {
-	c.wd.Store(unixNano(t))
-	wake(c.w.wch)
+	setDeadline(&c.wd, unixNano(t), c.w.wch, &c.ww)
 	return nil
+}
+
+// setDeadline stores the deadline d in dl and wakes the waits on ch (ws
+// counts them) when they must end sooner than they would. A wait is
+// woken by its deadline's timer no later than the old deadline, and then
+// waits again under the new one (park), so a deadline moved later or
+// cleared needs no wake-up; nor does any deadline when no wait is
+// parked. A wake-up for nobody would be left in ch for the next wait,
+// which would then try its operation once for nothing (and a read after
+// a short one would not wait for the edge: Conn.drained). A wait counts
+// itself before it loads the deadline it parks under (parkCounted), so
+// either it parks under d or ws shows it here.
+func setDeadline(dl *atomic.Int64, d int64, ch chan struct{}, ws *atomic.Int32) {
+	if old := dl.Swap(d); d != 0 && (old == 0 || d < old) && ws.Load() != 0 {
+		wake(ch)
+	}
+}
+
+// parkCounted is park under the deadline in dl, counted in ws for
+// setDeadline.
+func parkCounted(ch chan struct{}, dt *deadlineTimer, dl *atomic.Int64, ws *atomic.Int32) {
+	ws.Add(1)
+	park(ch, dt, dl.Load())
+	ws.Add(-1)
 }
 
 // unixNano is t in Unix nanoseconds, 0 for the zero time (no deadline);

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"syscall"
 	"testing"
 	"time"
@@ -158,4 +159,225 @@ func TestConnWaits(t *testing.T) {
 	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("read after close: got %v; want net.ErrClosed", err)
 	}
+}
+
+// TestConnShortReadThenEOF checks that a read after a short one still
+// sees the end of input that came with its bytes: a registered Conn
+// waits for the next edge after a short read (drained), but a short read
+// does not take the end of input queued behind its bytes, whose edge the
+// loop reported before it.
+func TestConnShortReadThenEOF(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peer := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(peer)
+			return
+		}
+		peer <- c
+	}()
+	conn, ok, err := Dial(ln.Addr().String(), netip.AddrPort{}, time.Now().Add(5*time.Second))
+	if !ok || err != nil {
+		t.Fatalf("got ok %v, %v; want a connection", ok, err)
+	}
+	defer conn.Close()
+	pc := <-peer
+	if pc == nil {
+		t.Fatal("accept failed")
+	}
+	// A read that times out puts the socket in its loop.
+	buf := make([]byte, 64)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	if _, err := conn.Read(buf); !isTimeout(err) {
+		t.Fatalf("got %v; want a timeout", err)
+	}
+	// The bytes and the end of input, both reported before the reads.
+	pc.Write([]byte("ping!"))
+	pc.Close()
+	for deadline := time.Now().Add(5 * time.Second); !conn.hup.Load(); {
+		if time.Now().After(deadline) {
+			t.Fatal("the loop reported no end of input")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := conn.Read(buf)
+	if string(buf[:n]) != "ping!" || err != nil {
+		t.Fatalf("got %q, %v; want \"ping!\"", buf[:n], err)
+	}
+	if n, err := conn.Read(buf); n != 0 || err != io.EOF {
+		t.Errorf("got %d, %v; want EOF", n, err)
+	}
+}
+
+// TestConnShortReadUnregistered checks the reads after a short one on a
+// dialled socket that no wait has put in a loop yet: the next read
+// registers it without trying first, and the registration reports what
+// came meanwhile (more bytes, the end of input) as well as what comes
+// later.
+func TestConnShortReadUnregistered(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peer := make(chan net.Conn, 1)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(peer)
+				return
+			}
+			peer <- c
+		}
+	}()
+	for _, tc := range []struct {
+		name string
+		// then is what the peer does after the first read.
+		then func(pc net.Conn)
+		want string // the second read's bytes; "": EOF
+	}{
+		{"bytes before the next read", func(pc net.Conn) { pc.Write([]byte("more")) }, "more"},
+		{"end of input before the next read", func(pc net.Conn) { pc.Close() }, ""},
+		{"bytes during the next read", func(pc net.Conn) {
+			go func() {
+				time.Sleep(20 * time.Millisecond)
+				pc.Write([]byte("late"))
+			}()
+		}, "late"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, ok, err := Dial(ln.Addr().String(), netip.AddrPort{}, time.Now().Add(5*time.Second))
+			if !ok || err != nil {
+				t.Fatalf("got ok %v, %v; want a connection", ok, err)
+			}
+			defer conn.Close()
+			pc := <-peer
+			if pc == nil {
+				t.Fatal("accept failed")
+			}
+			defer pc.Close()
+			pc.Write([]byte("ping!"))
+			buf := make([]byte, 64)
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			// The bytes may come in more than one read; the last is short.
+			got := ""
+			for len(got) < 5 {
+				n, err := conn.Read(buf)
+				if err != nil {
+					t.Fatalf("got %q, %v; want \"ping!\"", got, err)
+				}
+				got += string(buf[:n])
+			}
+			tc.then(pc)
+			n, err := conn.Read(buf)
+			if tc.want == "" {
+				if n != 0 || err != io.EOF {
+					t.Errorf("got %q, %v; want EOF", buf[:n], err)
+				}
+				return
+			}
+			if string(buf[:n]) != tc.want || err != nil {
+				t.Errorf("got %q, %v; want %q", buf[:n], err, tc.want)
+			}
+		})
+	}
+}
+
+// TestConnDeadlineWakes checks which deadline changes wake a waiting
+// read: one that comes sooner ends the wait at once, one moved later
+// keeps it waiting until the later one (its timer wakes it at the old one
+// to wait again), and one set while no read waits leaves no wake-up for
+// the next read.
+func TestConnDeadlineWakes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	dial := func(t *testing.T) *Conn {
+		t.Helper()
+		conn, ok, err := Dial(ln.Addr().String(), netip.AddrPort{}, time.Now().Add(5*time.Second))
+		if !ok || err != nil {
+			t.Fatalf("got ok %v, %v; want a connection", ok, err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	// parked polls until a read waits on conn.
+	parked := func(t *testing.T, conn *Conn) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); conn.rw.Load() == 0; {
+			if time.Now().After(deadline) {
+				t.Fatal("no read waits")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+
+	t.Run("sooner", func(t *testing.T) {
+		conn := dial(t)
+		conn.SetReadDeadline(time.Now().Add(time.Hour))
+		done := make(chan error, 1)
+		go func() {
+			_, err := conn.Read(make([]byte, 8))
+			done <- err
+		}()
+		parked(t, conn)
+		conn.SetReadDeadline(time.Now())
+		select {
+		case err := <-done:
+			if !isTimeout(err) {
+				t.Errorf("got %v; want a timeout", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the read did not end at the sooner deadline")
+		}
+	})
+	t.Run("later", func(t *testing.T) {
+		conn := dial(t)
+		start := time.Now()
+		conn.SetReadDeadline(start.Add(20 * time.Millisecond))
+		done := make(chan error, 1)
+		go func() {
+			_, err := conn.Read(make([]byte, 8))
+			done <- err
+		}()
+		parked(t, conn)
+		conn.SetReadDeadline(start.Add(200 * time.Millisecond))
+		select {
+		case err := <-done:
+			if !isTimeout(err) {
+				t.Errorf("got %v; want a timeout", err)
+			}
+			if took := time.Since(start); took < 200*time.Millisecond {
+				t.Errorf("timed out after %v; want the later deadline, 200ms", took)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the read did not end at the later deadline")
+		}
+	})
+	t.Run("nobody waits", func(t *testing.T) {
+		conn := dial(t)
+		conn.SetReadDeadline(time.Now().Add(time.Hour))
+		conn.SetReadDeadline(time.Now().Add(time.Minute))
+		if n := len(conn.w.rch); n != 0 {
+			t.Errorf("got %d wake-ups left; want none", n)
+		}
+	})
 }

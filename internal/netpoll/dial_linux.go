@@ -104,6 +104,7 @@ func dial(c *Conn, w *Waiter, addr string, local netip.AddrPort, deadline time.T
 		return true, opErr(os.NewSyscallError("connect", e))
 	}
 	c.setup(fd, ap, addr, w, pl)
+	c.dialed = true
 	if !connected {
 		if err := c.waitConnected(deadline); err != nil {
 			c.Close()

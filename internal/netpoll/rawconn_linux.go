@@ -50,9 +50,12 @@ func (c *Conn) rawWait(op int, name string, f func(fd uintptr) bool) error {
 		return c.opError(name, net.ErrClosed)
 	}
 	defer c.decref()
-	ch, tp, dl := c.w.rch, &c.w.rt, &c.rd
+	ch, tp, dl, ws := c.w.rch, &c.w.rt, &c.rd, &c.rw
 	if op != opRead {
-		ch, tp, dl = c.w.wch, &c.w.wt, &c.wd
+		ch, tp, dl, ws = c.w.wch, &c.w.wt, &c.wd, &c.ww
+	} else {
+		// f may read some of what is there and leave the rest.
+		c.drained.Store(false)
 	}
 	if err := c.waitable(dl); err != nil {
 		return c.opError(name, err)
@@ -61,7 +64,7 @@ func (c *Conn) rawWait(op int, name string, f func(fd uintptr) bool) error {
 		if err := c.register(op); err != nil {
 			return c.opError(name, err)
 		}
-		park(ch, tp, dl.Load())
+		parkCounted(ch, tp, dl, ws)
 		if err := c.waitable(dl); err != nil {
 			return c.opError(name, err)
 		}

@@ -47,8 +47,13 @@ func (w *Waiter) release() {
 }
 
 // Ready wakes the goroutines waiting in w, or the next ones to wait.
-func (w *Waiter) Ready(*Loop, Event) {
+func (w *Waiter) Ready(_ *Loop, ev Event) {
 	if w.c != nil {
+		if ev.Hup {
+			// Before the wake-up: a read that takes it sees hup set
+			// (Conn.drained).
+			w.c.hup.Store(true)
+		}
 		if fn := w.c.parkFn.Swap(nil); fn != nil {
 			(*fn)()
 			return

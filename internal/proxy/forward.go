@@ -24,8 +24,12 @@ import (
 // attempt is one try at one peer: the lease, the connection and its
 // reader.
 type attempt struct {
-	lease  *upstream.Lease
-	peer   upstream.Peer
+	lease *upstream.Lease
+	peer  upstream.Peer
+	// idle is the cached connection this try took (TakeIdle), offered
+	// back to the cache after the response (PutIdle); zero for a dialled
+	// one.
+	idle   upstream.IdleConn
 	conn   net.Conn
 	raw    syscall.RawConn // conn's socket once known (send); nil before
 	br     *bufio.Reader
@@ -408,6 +412,7 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 	for {
 		if a.lease != nil {
 			if ic, ok := a.lease.TakeIdle(); ok {
+				a.idle = ic
 				a.conn, a.raw, a.reused, a.reqs, a.dialed = ic.Conn, ic.Raw, true, ic.Requests, ic.Dialed
 			}
 		}
@@ -466,7 +471,7 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 			return a, 0, nil
 		}
 		a.conn.Close()
-		a.conn, a.raw = nil, nil
+		a.conn, a.raw, a.idle = nil, nil, upstream.IdleConn{}
 		var cbe *clientBodyError
 		if errors.As(err, &cbe) {
 			// The client's body was bad, too slow (client_body_timeout) or

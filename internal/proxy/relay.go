@@ -104,7 +104,9 @@ func (c *clientConn) relay(w exchange.ResponseWriter, req *exchange.Request, pla
 	// proxy_http_version 1.1 for keepalive too).
 	if ok && body.Done() && !resp.ConnectionClose && a.lease != nil && a.br.Buffered() == 0 && plan.Headers.HTTP11(false) {
 		a.conn.SetReadDeadline(time.Time{})
-		a.lease.PutIdle(upstream.IdleConn{Conn: a.conn, Requests: a.reqs + 1, Dialed: a.dialed})
+		ic := a.idle
+		ic.Conn, ic.Requests, ic.Dialed = a.conn, a.reqs+1, a.dialed
+		a.lease.PutIdle(ic)
 	} else {
 		a.conn.Close()
 	}

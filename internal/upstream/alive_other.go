@@ -10,9 +10,11 @@ import (
 // probe cannot peek at a socket here; a dead connection shows up as an
 // error on the first write or read, which the proxy treats as an upstream
 // error.
-type probe struct{}
+type probe struct {
+	conn net.Conn // the connection it checks
+}
 
-func newProbe(net.Conn) *probe { return &probe{} }
+func newProbe(c net.Conn) *probe { return &probe{conn: c} }
 
 func (*probe) alive() bool { return true }
 

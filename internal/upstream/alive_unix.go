@@ -18,6 +18,8 @@ import (
 // nothing. A probe is used by one goroutine at a time: whoever removed its
 // connection from the cache.
 type probe struct {
+	conn    net.Conn        // the connection it checks
+	nc      *netpoll.Conn   // conn itself when it is one: Empty peeks
 	rc      syscall.RawConn // nil: no file descriptor, assumed alive
 	bad     bool            // SyscallConn failed: never alive
 	wrapped bool            // rc is the socket under a wrapping conn (TLS)
@@ -28,7 +30,7 @@ type probe struct {
 // newProbe returns the probe of c, unwrapping NetConn layers (tls.Conn)
 // down to the socket.
 func newProbe(c net.Conn) *probe {
-	pr := &probe{}
+	pr := &probe{conn: c}
 	for {
 		u, ok := c.(interface{ NetConn() net.Conn })
 		if !ok {
@@ -48,6 +50,9 @@ func newProbe(c net.Conn) *probe {
 	}
 	pr.rc = rc
 	pr.peek = pr.peekFD
+	if nc, ok := c.(*netpoll.Conn); ok && !pr.wrapped {
+		pr.nc = nc
+	}
 	return pr
 }
 
@@ -63,6 +68,11 @@ func (pr *probe) alive() bool {
 	}
 	if pr.rc == nil {
 		return true
+	}
+	if pr.nc != nil {
+		// The same peek, without a wait's machinery around it, and
+		// without telling the socket's reads that something else read it.
+		return pr.nc.Empty()
 	}
 	pr.live = false
 	err := pr.rc.Read(pr.peek)

@@ -137,8 +137,9 @@ func BenchmarkKeepaliveRequest(b *testing.B) {
 		if !ok {
 			b.Fatal("no idle connection")
 		}
-		// As the proxy does: a fresh IdleConn around the same connection.
-		if !l.PutIdle(IdleConn{Conn: ic.Conn, Requests: ic.Requests + 1, Dialed: ic.Dialed}) {
+		// As the proxy does: the IdleConn it took, one request more.
+		ic.Requests++
+		if !l.PutIdle(ic) {
 			b.Fatal("PutIdle refused")
 		}
 		l.Done(Success)

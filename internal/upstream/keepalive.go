@@ -36,13 +36,18 @@ type IdleConn struct {
 	// TakeIdle, so that the taker need not ask Conn for it again (which
 	// allocates); nil otherwise. PutIdle ignores it.
 	Raw syscall.RawConn
+
+	// probe is the connection's liveness check, made by its first
+	// TakeIdle: it travels with the connection to the taker and back, for
+	// a caller that offers the IdleConn it took (with Conn, Requests and
+	// Dialed updated) to PutIdle again.
+	probe *probe
 }
 
 // idleEntry is one cached connection.
 type idleEntry struct {
 	st      *peerState // the peer whose lease cached it (Stats, retirement)
 	ic      IdleConn
-	probe   *probe    // the connection's liveness check, made by its first TakeIdle; nil before
 	expires time.Time // by the Registry clock: cached time plus keepalive_timeout
 }
 
@@ -57,23 +62,15 @@ type idleEntry struct {
 // the first time: entries are values in a slice that keeps its capacity,
 // one timer per pool closes expired connections, and a connection's probe
 // (its syscall.RawConn and peek callback), made when the connection is
-// first taken, travels from the entry to loaned when TakeIdle hands the
-// connection out and back into an entry when PutIdle gets it again.
+// first taken, travels in its IdleConn from TakeIdle to the caller and
+// back to PutIdle.
 type idleCache struct {
 	entries []idleEntry
-	// loaned holds the probes of connections TakeIdle handed out, until
-	// PutIdle gets them back. Connections the caller closes instead leave
-	// their probe behind; the map is cleared when it reaches loanedLimit,
-	// which costs a probe for each connection then in flight.
-	loaned map[net.Conn]*probe
 	// timer runs sweep; armed is the deadline it is set for, zero when
 	// stopped or fired.
 	timer *time.Timer
 	armed time.Time
 }
-
-// loanedLimit bounds idleCache.loaned for a pool with keepalive max.
-func loanedLimit(max int) int { return 2*max + 64 }
 
 // remove takes entry i out of the cache, keeping the order of the rest.
 func (c *idleCache) remove(i int) idleEntry {
@@ -114,28 +111,10 @@ func (c *idleCache) closeAll() {
 	}
 	clear(c.entries)
 	c.entries = c.entries[:0]
-	clear(c.loaned)
 	if c.timer != nil {
 		c.timer.Stop()
 		c.armed = time.Time{}
 	}
-}
-
-// lend records the probe of c, handed out by TakeIdle, for PutIdle to find
-// again. It reports false when c cannot key a map (a net.Conn that is not
-// a pointer and holds an uncomparable value): then PutIdle makes a new
-// probe.
-func (c *idleCache) lend(conn net.Conn, pr *probe, max int) bool {
-	if !reflect.TypeOf(conn).Comparable() {
-		return false
-	}
-	if c.loaned == nil {
-		c.loaned = make(map[net.Conn]*probe)
-	} else if len(c.loaned) >= loanedLimit(max) {
-		clear(c.loaned)
-	}
-	c.loaned[conn] = pr
-	return true
 }
 
 // arm makes sure the pool's timer fires no later than deadline, now being
@@ -204,22 +183,15 @@ func (l *Lease) TakeIdle() (ic IdleConn, ok bool) {
 			return IdleConn{}, false
 		}
 		e := ps.idle.remove(i)
-		if e.probe == nil {
-			e.probe = newProbe(e.ic.Conn)
-		}
-		// Lent before the check, so that the usual path locks once.
-		loaned := ps.idle.lend(e.ic.Conn, e.probe, p.ka.max)
 		ps.mu.Unlock()
-		if !now.Before(e.expires) || !e.probe.alive() {
-			if loaned {
-				ps.mu.Lock()
-				delete(ps.idle.loaned, e.ic.Conn)
-				ps.mu.Unlock()
-			}
+		if e.ic.probe == nil {
+			e.ic.probe = newProbe(e.ic.Conn)
+		}
+		if !now.Before(e.expires) || !e.ic.probe.alive() {
 			e.ic.Conn.Close()
 			continue
 		}
-		e.ic.Raw = e.probe.raw()
+		e.ic.Raw = e.ic.probe.raw()
 		return e.ic, true
 	}
 }
@@ -230,7 +202,9 @@ func (l *Lease) TakeIdle() (ic IdleConn, ok bool) {
 // when the pool has no "keepalive N", the connection reached
 // keepalive_requests or keepalive_time, or the peer was retired. A full
 // cache closes its least recently used connection. A cached connection is
-// closed after keepalive_timeout idle. Call PutIdle before Done.
+// closed after keepalive_timeout idle. Call PutIdle before Done. A
+// connection TakeIdle handed out goes back in the IdleConn it came in
+// (its probe with it), or its next TakeIdle makes a new probe.
 func (l *Lease) PutIdle(ic IdleConn) bool {
 	p := l.pool
 	ka := p.ka
@@ -247,17 +221,16 @@ func (l *Lease) PutIdle(ic IdleConn) bool {
 		ic.Conn.Close()
 		return false
 	}
-	var pr *probe
-	if len(ps.idle.loaned) > 0 && reflect.TypeOf(ic.Conn).Comparable() {
-		if pr = ps.idle.loaned[ic.Conn]; pr != nil {
-			delete(ps.idle.loaned, ic.Conn)
-		}
+	if ic.probe != nil && (!reflect.TypeOf(ic.Conn).Comparable() || ic.probe.conn != ic.Conn) {
+		// Not the connection the probe was made for.
+		ic.probe = nil
 	}
+	ic.Raw = nil
 	for len(ps.idle.entries) >= ka.max {
 		ps.idle.remove(0).ic.Conn.Close()
 	}
 	exp := now.Add(ka.timeout)
-	ps.idle.entries = append(ps.idle.entries, idleEntry{st: l.m.st, ic: ic, probe: pr, expires: exp})
+	ps.idle.entries = append(ps.idle.entries, idleEntry{st: l.m.st, ic: ic, expires: exp})
 	ps.arm(exp, now)
 	ps.mu.Unlock()
 	return true

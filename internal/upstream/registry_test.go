@@ -593,7 +593,9 @@ func TestKeepaliveAllocs(t *testing.T) {
 			l.Done(Success)
 			return
 		}
-		l.PutIdle(IdleConn{Conn: ic.Conn, Requests: ic.Requests + 1, Dialed: ic.Dialed})
+		// As the proxy does: the IdleConn it took, one request more.
+		ic.Requests++
+		l.PutIdle(ic)
 		l.Done(Success)
 	})
 	if failed != "" {
