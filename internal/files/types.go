@@ -15,8 +15,9 @@ var builtinTypes = map[string]string{
 }
 
 // ContentType is ngx_http_set_content_type for uri: the type of its
-// extension (matched case-insensitively) in types, nginx's built-in table
-// when types is nil, else defaultType. Every response nginx builds with a
+// extension (matched case-insensitively) in types, whose keys are
+// lower-case as the types block makes them, nginx's built-in table when
+// types is nil, else defaultType. Every response nginx builds with a
 // body of its own (a file, return's text) is typed this way.
 func ContentType(types map[string]string, defaultType, uri string) string {
 	if types == nil {
@@ -29,10 +30,23 @@ func ContentType(types map[string]string, defaultType, uri string) string {
 	if t, ok := types[ext]; ok {
 		return t
 	}
+	if !hasUpper(ext) {
+		// The keys are lower-case: a lower-case ext found nothing.
+		return defaultType
+	}
 	if t, ok := types[strings.ToLower(ext)]; ok {
 		return t
 	}
 	return defaultType
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 // Charset is the charset directive without charset_map, as the charset

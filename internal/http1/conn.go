@@ -38,6 +38,11 @@ type connReader struct {
 	idle bool
 	rc   syscall.RawConn // nil when conn is not a socket (TLS)
 	now  netpoll.Now
+	// nc is conn when it is a raw socket: an idle read goes to it
+	// straight, its read deadline checked against at (Unix
+	// nanoseconds), the clock reading the deadline was set from.
+	nc *netpoll.Conn
+	at int64
 }
 
 // errWouldWait is connReader's answer to an idle read that found nothing.
@@ -46,7 +51,13 @@ var errWouldWait = errors.New("http1: nothing to read yet")
 func (c *connReader) Read(p []byte) (int, error) {
 	if c.idle {
 		c.idle = false
-		n, err := c.now.Read(c.rc, p)
+		var n int
+		var err error
+		if c.nc != nil {
+			n, err = c.nc.ReadNow(p, c.at)
+		} else {
+			n, err = c.now.Read(c.rc, p)
+		}
 		if err == netpoll.ErrAgain {
 			return 0, errWouldWait
 		}
@@ -74,6 +85,7 @@ type connWriter struct {
 	perWrite time.Duration
 	rc       syscall.RawConn // nil when conn is not a socket (TLS)
 	now      netpoll.Now
+	nc       *netpoll.Conn // conn when it is a raw socket
 	// pace is the request's limit_rate (rate.go).
 	pace pacer
 	// writes counts the writes to the socket since the request's head
@@ -109,7 +121,12 @@ func (c *connWriter) write(p []byte) (int, error) {
 		return c.conn.Write(p)
 	}
 	n := 0
-	if c.rc != nil {
+	switch {
+	case c.nc != nil:
+		if n = c.nc.WriteNow(p); n == len(p) {
+			return n, nil
+		}
+	case c.rc != nil:
 		if n, _ = c.now.Write(c.rc, p); n == len(p) {
 			return n, nil
 		}
@@ -180,6 +197,7 @@ func (c *serverConn) peekFirst(now time.Time) error {
 		return nil
 	}
 	c.cr.idle = c.cr.rc != nil && c.bw.Buffered() == 0
+	c.cr.at = now.UnixNano()
 	_, err := c.br.Peek(1)
 	c.cr.idle = false
 	if err != errWouldWait {

@@ -36,3 +36,50 @@ func Date(now time.Time) []byte {
 	lastDate.Store(d)
 	return d.text
 }
+
+// dateTick is how often the Date clock is read while responses are
+// written (dateNow).
+const dateTick = 10 * time.Millisecond
+
+// dateClock is the time the Date lines of the server's own responses
+// are written with (AddServerDate): the clock reading of its latest
+// tick, as nginx writes the time its event loop last woke
+// (ngx_time_update) and not a reading per response. Ticks run only
+// while responses are written: a tick that finds none written since the
+// one before stops them, and the next response reads the clock itself
+// and starts them again. A Date is thus at most two ticks (and the
+// scheduler's delay of a timer) behind the clock, however long the
+// request waited before, and an idle process keeps no timer.
+var dateClock struct {
+	now     atomic.Int64 // Unix nanoseconds
+	used    atomic.Bool  // a Date was taken since the latest tick
+	running atomic.Bool  // dateTicker runs
+}
+
+// dateNow is the time for a Date line (dateClock).
+func dateNow() time.Time {
+	if !dateClock.used.Load() {
+		dateClock.used.Store(true)
+	}
+	if !dateClock.running.Load() && dateClock.running.CompareAndSwap(false, true) {
+		now := time.Now()
+		dateClock.now.Store(now.UnixNano())
+		go dateTicker()
+		return now
+	}
+	return time.Unix(0, dateClock.now.Load())
+}
+
+// dateTicker reads the clock for dateClock every dateTick while Dates
+// are taken.
+func dateTicker() {
+	t := time.NewTicker(dateTick)
+	defer t.Stop()
+	for range t.C {
+		if !dateClock.used.Swap(false) {
+			dateClock.running.Store(false)
+			return
+		}
+		dateClock.now.Store(time.Now().UnixNano())
+	}
+}

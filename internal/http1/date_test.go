@@ -38,3 +38,26 @@ func TestDate(t *testing.T) {
 		t.Errorf("got %v allocations per call in the same second; want 0", n)
 	}
 }
+
+// TestDateClock checks the Date clock's contract: it never runs ahead of
+// the clock, its ticks stop once no Date is taken, and the Date taken
+// after that is a fresh reading, however long the wait before it was.
+func TestDateClock(t *testing.T) {
+	if got, after := dateNow(), time.Now(); got.After(after) {
+		t.Fatalf("got %v, after %v; want no time ahead of the clock", got, after)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for dateClock.running.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the Date clock still ticks with no Date taken")
+		}
+		time.Sleep(dateTick)
+	}
+	before := time.Now()
+	if got := dateNow(); got.Before(before) {
+		t.Errorf("first Date after the ticks stopped: got %v; want a reading at or after %v", got, before)
+	}
+	if !dateClock.running.Load() {
+		t.Errorf("the Date clock does not tick after a Date was taken")
+	}
+}

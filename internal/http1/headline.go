@@ -28,6 +28,18 @@ const (
 // follows it, with an LF added: parsing it fails there, as nginx's does.
 func readLine(br *bufio.Reader, req *Request, lim *headLimiter, status int, msg string, started bool, kind int) ([]byte, error) {
 	start := len(req.buf)
+	// Most often the line's LF is buffered already: waitLine would
+	// return at once and ReadSlice take the line.
+	if b, _ := br.Peek(br.Buffered()); len(b) > 0 {
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			req.buf = append(req.buf, b[:i+1]...)
+			br.Discard(i + 1)
+			if !lim.place(i+1, true) {
+				return nil, statusErr(status, msg)
+			}
+			return req.buf[start:], nil
+		}
+	}
 	for {
 		cut, werr := waitLine(br, req.buf[start:], kind)
 		if cut > 0 {

@@ -30,6 +30,14 @@ var (
 // parseRequestLine is ngx_http_parse_request_line (nginx 1.22) over one
 // complete line including its '\n'.
 func parseRequestLine(line []byte) (reqLine, error) {
+	if rl, ok := requestLineFast(line); ok {
+		return rl, nil
+	}
+	return parseRequestLineSlow(line)
+}
+
+// parseRequestLineSlow is parseRequestLine byte by byte, for every line.
+func parseRequestLineSlow(line []byte) (reqLine, error) {
 	const (
 		swStart = iota
 		swMethod
@@ -417,6 +425,14 @@ var valueStop = [256]bool{' ': true, '\r': true, '\n': true, 0: true}
 // complete line including its '\n'. upstream enables the "HTTP/" line
 // skipping nginx does for upstream responses.
 func parseHeaderLine(line []byte, allowUnderscores, upstream bool) (hdrLine, error) {
+	if h, ok := headerLineFast(line); ok {
+		return h, nil
+	}
+	return parseHeaderLineSlow(line, allowUnderscores, upstream)
+}
+
+// parseHeaderLineSlow is parseHeaderLine byte by byte, for every line.
+func parseHeaderLineSlow(line []byte, allowUnderscores, upstream bool) (hdrLine, error) {
 	const (
 		swStart = iota
 		swName

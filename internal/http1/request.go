@@ -281,14 +281,15 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 		req.spans = append(req.spans, span{int32(ls + h.ns), int32(ls + h.ne)}, span{int32(ls + h.vs), int32(ls + h.ve)})
 
 		// ngx_http_headers_in handlers.
-		if bit := uniqueBit(name); bit != 0 {
+		kind, bit := knownHeader(name)
+		if bit != 0 {
 			if seen&bit != 0 {
 				return statusErr(400, "client sent duplicate header line")
 			}
 			seen |= bit
 		}
-		switch {
-		case EqualFold(name, "Host"):
+		switch kind {
+		case hdrHost:
 			if hostSpan.s >= 0 {
 				return statusErr(400, "client sent duplicate host header")
 			}
@@ -301,15 +302,15 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 				hostSpan.e = hostSpan.s + int32(hl)
 				req.hostSeen = hostSpan
 			}
-		case EqualFold(name, "Connection"):
+		case hdrConnection:
 			if containsFold(value, "close") {
 				connType = connClose
 			} else if containsFold(value, "keep-alive") {
 				connType = connKeepAlive
 			}
-		case EqualFold(name, "Upgrade"):
+		case hdrUpgrade:
 			req.hasUpgrade = true
-		case EqualFold(name, "Content-Length"):
+		case hdrContentLength:
 			n, ok := parseContentLength(value)
 			if !ok {
 				// Checked after the head (ngx_http_process_request_header);
@@ -318,9 +319,9 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 			} else {
 				req.ContentLength = n
 			}
-		case EqualFold(name, "Transfer-Encoding"):
+		case hdrTransferEncoding:
 			req.Chunked = true // refined below
-		case EqualFold(name, "Expect"):
+		case hdrExpect:
 			req.Expect100 = EqualFold(value, "100-continue")
 		}
 	}
@@ -444,20 +445,63 @@ func onlyCRLF(b []byte) bool {
 	return true
 }
 
-// uniqueBit is the bit for headers nginx allows once
-// (ngx_http_process_unique_header_line), 0 for others.
-func uniqueBit(name []byte) uint16 {
-	for i, n := range uniqueHeaders {
-		if EqualFold(name, n) {
-			return 1 << i
-		}
-	}
-	return 0
+// Header names the head parser acts on (ngx_http_headers_in).
+const (
+	hdrOther = iota
+	hdrHost
+	hdrConnection
+	hdrUpgrade
+	hdrContentLength
+	hdrTransferEncoding
+	hdrExpect
+)
+
+// knownHeaders are the names of ngx_http_headers_in that the parser
+// acts on or that nginx allows once (ngx_http_process_unique_header_line).
+var knownHeaders = [...]struct {
+	name   string
+	kind   int
+	unique bool
+}{
+	{"Host", hdrHost, false},
+	{"Connection", hdrConnection, false},
+	{"Upgrade", hdrUpgrade, false},
+	{"Content-Length", hdrContentLength, true},
+	{"Content-Range", hdrOther, true},
+	{"Transfer-Encoding", hdrTransferEncoding, true},
+	{"Expect", hdrExpect, true},
+	{"Authorization", hdrOther, true},
+	{"If-Modified-Since", hdrOther, true},
+	{"If-Unmodified-Since", hdrOther, true},
+	{"If-Match", hdrOther, true},
+	{"If-None-Match", hdrOther, true},
+	{"If-Range", hdrOther, true},
 }
 
-var uniqueHeaders = [...]string{
-	"Content-Length", "Content-Range", "Transfer-Encoding", "Expect", "Authorization",
-	"If-Modified-Since", "If-Unmodified-Since", "If-Match", "If-None-Match", "If-Range",
+// knownByLen lists the indexes in knownHeaders by the name's length, so
+// that a name is compared with those of its length only.
+var knownByLen = func() (t [20][]uint8) {
+	for i, h := range knownHeaders {
+		t[len(h.name)] = append(t[len(h.name)], uint8(i))
+	}
+	return t
+}()
+
+// knownHeader returns which of knownHeaders name is (hdrOther for none)
+// and, for a header nginx allows once, its bit (0 for others).
+func knownHeader(name []byte) (kind int, bit uint16) {
+	if len(name) >= len(knownByLen) {
+		return hdrOther, 0
+	}
+	for _, i := range knownByLen[len(name)] {
+		if h := &knownHeaders[i]; EqualFold(name, h.name) {
+			if h.unique {
+				bit = 1 << i
+			}
+			return h.kind, bit
+		}
+	}
+	return hdrOther, 0
 }
 
 // parseContentLength is ngx_atoof: one or more decimal digits, no sign or

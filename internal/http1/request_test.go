@@ -239,8 +239,12 @@ func benchParse(b *testing.B, raw string) {
 	}
 }
 
+// staticGET is the bench suite's request in case h.
+const staticGET = "GET /static/1k.bin HTTP/1.1\r\nHost: example.com\r\nAccept-Encoding: gzip, deflate\r\n\r\n"
+
 func BenchmarkParseHandshake(b *testing.B) { benchParse(b, seedHandshake) }
 func BenchmarkParsePlainGET(b *testing.B)  { benchParse(b, plainGET) }
+func BenchmarkParseStaticGET(b *testing.B) { benchParse(b, staticGET) }
 
 func TestTokenIn(t *testing.T) {
 	tests := []struct {

@@ -117,12 +117,13 @@ func (w *ResponseWriter) SetLastModified(value []byte) {
 func (w *ResponseWriter) SetHeadFilter(f exchange.HeadFilter) { w.filter = f }
 
 // AddServerDate queues "Server: <ServerName>" and "Date: <now>", the two
-// lines nginx's header filter starts every response with.
+// lines nginx's header filter starts every response with; now is the
+// Date clock's (dateClock), at most a few ticks behind.
 func (w *ResponseWriter) AddServerDate() {
 	w.hdr = append(w.hdr, "Server: "...)
 	w.hdr = append(w.hdr, w.c.serverName()...)
 	w.hdr = append(w.hdr, "\r\nDate: "...)
-	w.hdr = append(w.hdr, Date(time.Now())...)
+	w.hdr = append(w.hdr, Date(dateNow())...)
 	w.hdr = append(w.hdr, "\r\n"...)
 }
 
@@ -319,10 +320,14 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	bw := w.c.bw
 	// The head is composed where SentHead keeps it: no copy.
 	b := w.sentHead[:0]
-	b = append(b, "HTTP/1.1 "...)
-	if own {
+	switch {
+	case own && status == 200:
+		b = append(b, "HTTP/1.1 200 OK"...)
+	case own:
+		b = append(b, "HTTP/1.1 "...)
 		b = AppendStatusLine(b, status)
-	} else {
+	default:
+		b = append(b, "HTTP/1.1 "...)
 		b = strconv.AppendInt(b, int64(status), 10)
 		b = append(b, ' ')
 		b = append(b, reason...)

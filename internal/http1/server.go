@@ -11,6 +11,7 @@ import (
 	"wsgate/internal/connstats"
 
 	"wsgate/internal/exchange"
+	"wsgate/internal/netpoll"
 )
 
 // This file is the server's API: what a connection is configured with,
@@ -155,6 +156,8 @@ func ServeFrom(conn net.Conn, cfg *ConnConfig, h Handler, st *State) (parked boo
 		c.cw.rc, _ = sc.SyscallConn()
 		c.cr.rc = c.cw.rc
 	}
+	c.cr.nc, _ = conn.(*netpoll.Conn)
+	c.cw.nc = c.cr.nc
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(&c.cr)
 	c.bw = writerPool.Get().(*bufio.Writer)

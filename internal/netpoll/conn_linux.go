@@ -73,8 +73,8 @@ type Conn struct {
 	// dialled Conn with its own Waiter (Dial), which notes the end of
 	// input (hup): a short read does not take an end of input queued
 	// behind its bytes, whose edge came before it. Any other read of the
-	// socket (SyscallConn's, Unregister's new owner) clears it: it may
-	// leave bytes behind.
+	// socket (SyscallConn's, ReadNow, Unregister's new owner) clears it:
+	// it may leave bytes behind.
 	drained atomic.Bool
 	// hup is set by the own Waiter once the loop reported the end of
 	// input or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR), before it
@@ -170,6 +170,10 @@ func (c *Conn) wait(op int, p []byte) (n int, err error) {
 	if op != opRead {
 		ch, tp, dl, ws = c.w.wch, &c.w.wt, &c.wd, &c.ww
 	}
+	// now is the clock reading of the latest deadline check, which the
+	// next park arms its timer from: one reading per wait.
+	var now int64
+	checked := false
 	for {
 		if !skip {
 			drain(ch)
@@ -182,13 +186,20 @@ func (c *Conn) wait(op int, p []byte) (n int, err error) {
 			}
 		}
 		skip = false
-		if err := c.waitable(dl); err != nil {
+		if !checked {
+			var err error
+			if now, err = c.waitableAt(dl); err != nil {
+				return 0, err
+			}
+		} else if c.closed() {
+			return 0, net.ErrClosed
+		}
+		parkCounted(ch, tp, dl, ws, now)
+		var err error
+		if now, err = c.waitableAt(dl); err != nil {
 			return 0, err
 		}
-		parkCounted(ch, tp, dl, ws)
-		if err := c.waitable(dl); err != nil {
-			return 0, err
-		}
+		checked = true
 	}
 }
 
@@ -215,16 +226,20 @@ func (c *Conn) unregistered() bool {
 	return c.loop == nil
 }
 
-// waitable returns why a wait under the deadline in dl must end: c is
-// closing, or the deadline passed.
-func (c *Conn) waitable(dl *atomic.Int64) error {
+// waitableAt returns why a wait under the deadline in dl must end: c is
+// closing, or the deadline passed; now is the clock reading it checked
+// the deadline with (Unix nanoseconds; 0 when there is none).
+func (c *Conn) waitableAt(dl *atomic.Int64) (now int64, err error) {
 	if c.closed() {
-		return net.ErrClosed
+		return 0, net.ErrClosed
 	}
-	if expired(dl.Load()) {
-		return os.ErrDeadlineExceeded
+	if d := dl.Load(); d != 0 {
+		now = time.Now().UnixNano()
+		if now >= d {
+			return now, os.ErrDeadlineExceeded
+		}
 	}
-	return nil
+	return now, nil
 }
 
 // register puts c's socket in a loop for what op waits for: readability,
@@ -431,6 +446,37 @@ func (c *Conn) pathError(op string, err error) error {
 	return &os.PathError{Op: op, Path: name, Err: err}
 }
 
+// ReadNow reads c once without waiting, as Now.Read does through
+// SyscallConn, for a caller that has just read the clock: now (Unix
+// nanoseconds) is checked against the read deadline, so the read reads
+// the clock no more. ErrAgain when nothing is there yet, io.EOF at its
+// end; other errors are *os.SyscallError "read", or a closed c's or a
+// passed deadline's as Read's.
+func (c *Conn) ReadNow(p []byte, now int64) (int, error) {
+	if !c.incref() {
+		return 0, c.pathError("read", net.ErrClosed)
+	}
+	if d := c.rd.Load(); d != 0 && now >= d {
+		c.decref()
+		return 0, c.pathError("read", os.ErrDeadlineExceeded)
+	}
+	if c.dialed {
+		// It may leave bytes behind.
+		c.drained.Store(false)
+	}
+	n, err := Read(c.fd, p)
+	c.decref()
+	switch {
+	case err == unix.EAGAIN:
+		return 0, ErrAgain
+	case err != nil:
+		return 0, os.NewSyscallError("read", err)
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
 // WriteNow writes as much of p as the socket takes at once and returns
 // how much that was.
 func (c *Conn) WriteNow(p []byte) int {
@@ -539,10 +585,10 @@ func setDeadline(dl *atomic.Int64, d int64, ch chan struct{}, ws *atomic.Int32) 
 }
 
 // parkCounted is park under the deadline in dl, counted in ws for
-// setDeadline.
-func parkCounted(ch chan struct{}, dt *deadlineTimer, dl *atomic.Int64, ws *atomic.Int32) {
+// setDeadline; now is the caller's clock reading (see park).
+func parkCounted(ch chan struct{}, dt *deadlineTimer, dl *atomic.Int64, ws *atomic.Int32, now int64) {
 	ws.Add(1)
-	park(ch, dt, dl.Load())
+	park(ch, dt, dl.Load(), now)
 	ws.Add(-1)
 }
 

@@ -381,3 +381,72 @@ func TestConnDeadlineWakes(t *testing.T) {
 		}
 	})
 }
+
+// TestReadNow checks ReadNow's answers: nothing yet, the bytes there, a
+// read deadline passed by the clock reading given (and not by an earlier
+// one), the input's end, and a closed Conn.
+func TestReadNow(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peer := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(peer)
+			return
+		}
+		peer <- c
+	}()
+	conn := new(Conn)
+	ok, err := DialTCP(conn, new(Waiter), ln.Addr().String(), time.Now().Add(5*time.Second))
+	if !ok || err != nil {
+		t.Fatalf("got ok %v, %v; want a connection", ok, err)
+	}
+	defer conn.Close()
+	pc, ok := <-peer
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	buf := make([]byte, 8)
+	now := time.Now().UnixNano()
+	if n, err := conn.ReadNow(buf, now); n != 0 || err != ErrAgain {
+		t.Fatalf("empty socket: got %d, %v; want 0, ErrAgain", n, err)
+	}
+	if _, err := pc.Write([]byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Hour)
+	conn.SetReadDeadline(deadline)
+	// The bytes arrive through loopback at once; poll for them.
+	var n int
+	for {
+		if n, err = conn.ReadNow(buf, now); err != ErrAgain {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if string(buf[:n]) != "hi" || err != nil {
+		t.Fatalf("got %q, %v; want \"hi\"", buf[:n], err)
+	}
+	if _, err := conn.ReadNow(buf, deadline.UnixNano()); !isTimeout(err) {
+		t.Errorf("at the deadline: got %v; want a timeout", err)
+	}
+	conn.SetReadDeadline(time.Time{})
+	pc.Close()
+	for {
+		if n, err = conn.ReadNow(buf, now); err != ErrAgain {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n != 0 || err != io.EOF {
+		t.Errorf("after the peer's close: got %d, %v; want 0, io.EOF", n, err)
+	}
+	conn.Close()
+	if _, err := conn.ReadNow(buf, now); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("closed: got %v; want net.ErrClosed", err)
+	}
+}

@@ -75,6 +75,9 @@ func (c *Conn) ReadFrom(io.Reader) (int64, error) { return 0, os.ErrClosed }
 func (c *Conn) SyscallConn() (syscall.RawConn, error) {
 	return nil, ErrUnsupported
 }
+
+func (c *Conn) ReadNow([]byte, int64) (int, error) { return 0, os.ErrClosed }
+
 func (c *Conn) SetDeadline(time.Time) error      { return nil }
 func (c *Conn) SetReadDeadline(time.Time) error  { return nil }
 func (c *Conn) SetWriteDeadline(time.Time) error { return nil }

@@ -57,15 +57,22 @@ func (c *Conn) rawWait(op int, name string, f func(fd uintptr) bool) error {
 		// f may read some of what is there and leave the rest.
 		c.drained.Store(false)
 	}
-	if err := c.waitable(dl); err != nil {
+	// One clock reading per wait: the deadline check's, which the park
+	// after it arms its timer from.
+	now, err := c.waitableAt(dl)
+	if err != nil {
 		return c.opError(name, err)
 	}
 	for drain(ch); !f(uintptr(c.fd)); drain(ch) {
 		if err := c.register(op); err != nil {
 			return c.opError(name, err)
 		}
-		parkCounted(ch, tp, dl, ws)
-		if err := c.waitable(dl); err != nil {
+		if c.closed() {
+			// Close's wake-up may have been drained above.
+			return c.opError(name, net.ErrClosed)
+		}
+		parkCounted(ch, tp, dl, ws, now)
+		if now, err = c.waitableAt(dl); err != nil {
 			return c.opError(name, err)
 		}
 	}

@@ -97,13 +97,16 @@ func (dt *deadlineTimer) stop() {
 }
 
 // park waits on the channel of one direction for a wake-up, or until
-// deadline (Unix nanoseconds; 0: none), which dt wakes it at. It returns
+// deadline (Unix nanoseconds; 0: none), which dt wakes it at, armed
+// from now, the caller's clock reading (0: read it here). It returns
 // on either: the caller checks what happened (closed, deadline passed,
 // ready). dt is left armed: a timer that fires before a later wait's
 // deadline only wakes that wait to be armed again.
-func park(ch chan struct{}, dt *deadlineTimer, deadline int64) {
+func park(ch chan struct{}, dt *deadlineTimer, deadline, now int64) {
 	if deadline != 0 {
-		now := time.Now().UnixNano()
+		if now == 0 {
+			now = time.Now().UnixNano()
+		}
 		if deadline <= now {
 			return
 		}

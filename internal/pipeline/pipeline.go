@@ -454,40 +454,43 @@ func (pc *Conn) fillVars(r *exchange.Request, srv *route.Server, caps route.Capt
 	if v := r.Header("Authorization"); v != nil {
 		pc.basic.User, pc.basic.Password, pc.authBuf, pc.basic.HasCredentials = access.ParseBasic(v, pc.authBuf[:0])
 	}
-	pc.vc = vars.Ctx{
-		Upstream:           pc.vc.Upstream[:0],
-		Method:             bstr(r.Method),
-		RequestURI:         bstr(r.URI),
-		URI:                bstr(r.NormalizedPath),
-		Args:               bstr(r.Query),
-		HasArgs:            r.HasQuery,
-		Host:               bstr(r.Host),
-		TLS:                c.TLS,
-		TLSState:           c.TLSState,
-		TLSHello:           c.Hello,
-		ClientVerify:       c.ClientVerify,
-		Proto:              r.Proto(),
-		Headers:            hdrs,
-		RemoteUser:         bstr(pc.basic.User),
-		RemoteAddr:         c.RemoteAddr,
-		RemotePort:         c.RemotePort,
-		RealIPAddr:         c.RemoteAddr,
-		RealIPPort:         c.RemotePort,
-		ProxyProtocol:      c.ProxyProtocol,
-		ServerAddr:         c.LocalAddr,
-		ServerPort:         c.LocalPort,
-		ServerName:         srv.Name,
-		Captures:           caps,
-		Start:              r.Start,
-		Connection:         c.Serial,
-		ConnectionRequests: pc.requests,
-		RequestLength:      int64(r.HeadLength),
-		Pipelined:          r.Pipelined,
-		Uninitialized:      pc.warnFn,
-		Conns:              pc.p.Stats,
-		ConnStart:          c.Accepted,
-		TCPInfo:            pc.tcpInfoFn,
-	}
+	// Reset in place and set field by field: a composite literal that
+	// reads pc.vc would be built aside and copied over (1 KiB twice).
+	v := &pc.vc
+	up := v.Upstream[:0]
+	*v = vars.Ctx{}
+	v.Upstream = up
+	v.Method = bstr(r.Method)
+	v.RequestURI = bstr(r.URI)
+	v.URI = bstr(r.NormalizedPath)
+	v.Args = bstr(r.Query)
+	v.HasArgs = r.HasQuery
+	v.Host = bstr(r.Host)
+	v.TLS = c.TLS
+	v.TLSState = c.TLSState
+	v.TLSHello = c.Hello
+	v.ClientVerify = c.ClientVerify
+	v.Proto = r.Proto()
+	v.Headers = hdrs
+	v.RemoteUser = bstr(pc.basic.User)
+	v.RemoteAddr = c.RemoteAddr
+	v.RemotePort = c.RemotePort
+	v.RealIPAddr = c.RemoteAddr
+	v.RealIPPort = c.RemotePort
+	v.ProxyProtocol = c.ProxyProtocol
+	v.ServerAddr = c.LocalAddr
+	v.ServerPort = c.LocalPort
+	v.ServerName = srv.Name
+	v.Captures = caps
+	v.Start = r.Start
+	v.Connection = c.Serial
+	v.ConnectionRequests = pc.requests
+	v.RequestLength = int64(r.HeadLength)
+	v.Pipelined = r.Pipelined
+	v.Uninitialized = pc.warnFn
+	v.Conns = pc.p.Stats
+	v.ConnStart = c.Accepted
+	v.TCPInfo = pc.tcpInfoFn
 	if r.Start.IsZero() {
 		pc.vc.Start = time.Now()
 	}
