@@ -384,10 +384,12 @@ func (c *Conn) try(op int, p []byte) (n int, errn unix.Errno, done bool) {
 		var r uintptr
 		var e unix.Errno
 		switch op {
+		// A Conn is always a socket (accepted or dialled): recvfrom and
+		// sendto as Read and Write, nginx's recv and send.
 		case opRead:
-			r, _, e = unix.RawSyscall(unix.SYS_READ, uintptr(c.fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+			r, _, e = unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(c.fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
 		case opWrite:
-			r, _, e = unix.RawSyscall(unix.SYS_WRITE, uintptr(c.fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+			r, _, e = unix.RawSyscall6(unix.SYS_SENDTO, uintptr(c.fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), unix.MSG_NOSIGNAL, 0, 0)
 		default:
 			v, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
 			if err != nil {
