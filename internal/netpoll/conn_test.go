@@ -167,29 +167,7 @@ func TestConnWaits(t *testing.T) {
 // does not take the end of input queued behind its bytes, whose edge the
 // loop reported before it.
 func TestConnShortReadThenEOF(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			close(peer)
-			return
-		}
-		peer <- c
-	}()
-	conn, ok, err := Dial(ln.Addr().String(), netip.AddrPort{}, time.Now().Add(5*time.Second))
-	if !ok || err != nil {
-		t.Fatalf("got ok %v, %v; want a connection", ok, err)
-	}
-	defer conn.Close()
-	pc := <-peer
-	if pc == nil {
-		t.Fatal("accept failed")
-	}
+	conn, pc := dialPair(t)
 	// A read that times out puts the socket in its loop.
 	buf := make([]byte, 64)
 	conn.SetReadDeadline(time.Now().Add(10 * time.Millisecond))

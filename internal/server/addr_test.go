@@ -6,23 +6,29 @@ import (
 	"testing"
 )
 
+// addrCases are the client addresses the split tests read: the same
+// address twice (the texts reused), another port, another host, IPv6
+// with and without a zone, and IPv4 in IPv6 followed by plain IPv4.
+var addrCases = []struct {
+	name string
+	addr *net.TCPAddr
+}{
+	{"v4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 40000}},
+	{"v4 same", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 40000}},
+	{"v4 other port", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 80}},
+	{"v4 other host", &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 80}},
+	{"v6", &net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 443}},
+	{"v6 zone", &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 443, Zone: "eth0"}},
+	{"v6 other zone", &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 443, Zone: "eth1"}},
+	{"v4 in v6", &net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.1"), Port: 8080}},
+	{"v4 after v4 in v6", &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 8080}},
+}
+
 // TestAddrNameSplit checks that addrName gives what net.SplitHostPort
 // makes of the address's text, also when it reuses the previous texts.
 func TestAddrNameSplit(t *testing.T) {
 	var n addrName
-	for _, tc := range []struct {
-		name string
-		addr *net.TCPAddr
-	}{
-		{"v4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 40000}},
-		{"v4 same", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 40000}},
-		{"v4 other port", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 80}},
-		{"v4 other host", &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 80}},
-		{"v6", &net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 443}},
-		{"v6 zone", &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 443, Zone: "eth0"}},
-		{"v6 other zone", &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 443, Zone: "eth1"}},
-		{"v4 in v6", &net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.1"), Port: 8080}},
-	} {
+	for _, tc := range addrCases {
 		wantHost, wantPort, err := net.SplitHostPort(tc.addr.String())
 		if err != nil {
 			t.Fatal(err)
@@ -51,19 +57,7 @@ func TestAddrNameReuses(t *testing.T) {
 // a closed socket's empty address reads as split's of an empty TCPAddr.
 func TestAddrNameSplitAddrPort(t *testing.T) {
 	var n addrName
-	for _, tc := range []struct {
-		name string
-		addr *net.TCPAddr
-	}{
-		{"v4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 40000}},
-		{"v4 same", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 40000}},
-		{"v4 other port", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 80}},
-		{"v4 other host", &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 80}},
-		{"v6", &net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 443}},
-		{"v6 zone", &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 443, Zone: "eth0"}},
-		{"v4 in v6", &net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.1"), Port: 8080}},
-		{"v4 after v4 in v6", &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 8080}},
-	} {
+	for _, tc := range addrCases {
 		var ref addrName
 		wantHost, wantPort := ref.split(tc.addr)
 		ip, _ := netip.AddrFromSlice(tc.addr.IP)
