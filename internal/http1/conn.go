@@ -264,7 +264,13 @@ func (c *serverConn) waitIdle() error {
 		c.woken = c.wake
 	}
 	c.waited = false
-	err := c.cr.rc.Read(c.woken)
+	var err error
+	if c.cr.nc != nil {
+		// The idle read was ReadNow's, which left no stale wake-up.
+		err = c.cr.nc.WaitReadable()
+	} else {
+		err = c.cr.rc.Read(c.woken)
+	}
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(&c.cr)
 	c.bw = writerPool.Get().(*bufio.Writer)

@@ -499,6 +499,11 @@ func (c *Conn) ReadNow(p []byte, now int64) (int, error) {
 		// It may leave bytes behind.
 		c.drained.Store(false)
 	}
+	if c.w == &c.own {
+		// A wake-up waiting now is for bytes this read sees: any edge
+		// after it is new, and WaitReadable waits for that one.
+		drain(c.waitChan(opRead))
+	}
 	n, err := Read(c.fd, p)
 	c.decref()
 	switch {
@@ -510,6 +515,36 @@ func (c *Conn) ReadNow(p []byte, now int64) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// WaitReadable waits, after a ReadNow that found nothing, until c's loop
+// reports an edge since that read (the socket goes into a loop now if it
+// is in none, and the registration reports what came meanwhile), the read
+// deadline passes, or c is closed. It reads nothing: the caller reads
+// next, and the read may still find nothing. It spares the look (a
+// MSG_PEEK) a wait through SyscallConn's Read makes before it waits, as
+// nginx waits for a keep-alive connection's next event without a read.
+// Only for a Conn with its own Waiter (accepted, or Dial's).
+func (c *Conn) WaitReadable() error {
+	if !c.incref() {
+		return c.opError("raw-read", net.ErrClosed)
+	}
+	defer c.decref()
+	now, err := c.waitableAt(&c.rd)
+	if err != nil {
+		return c.opError("raw-read", err)
+	}
+	if err := c.register(opRead); err != nil {
+		return c.opError("raw-read", err)
+	}
+	if c.closed() {
+		return c.opError("raw-read", net.ErrClosed)
+	}
+	parkCounted(c.waitChan(opRead), &c.w.rt, &c.rd, &c.rw, now)
+	if _, err := c.waitableAt(&c.rd); err != nil {
+		return c.opError("raw-read", err)
+	}
+	return nil
 }
 
 // WriteNow writes as much of p as the socket takes at once and returns

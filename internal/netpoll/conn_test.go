@@ -428,3 +428,63 @@ func TestReadNow(t *testing.T) {
 		t.Errorf("closed: got %v; want net.ErrClosed", err)
 	}
 }
+
+// TestWaitReadable checks the wait after a ReadNow that found nothing:
+// it ends at the peer's next bytes, it does not end for bytes a ReadNow
+// has read already (their wake-up is spent), and it ends at the read
+// deadline and at Close.
+func TestWaitReadable(t *testing.T) {
+	conn, pc := dialPair(t)
+	buf := make([]byte, 8)
+	if _, err := conn.ReadNow(buf, time.Now().UnixNano()); err != ErrAgain {
+		t.Fatalf("empty socket: got %v; want ErrAgain", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- conn.WaitReadable() }()
+	for deadline := time.Now().Add(5 * time.Second); conn.rw.Load() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("WaitReadable does not wait")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	pc.Write([]byte("a"))
+	if err := <-done; err != nil {
+		t.Fatalf("bytes came: got %v; want nil", err)
+	}
+	if n, err := conn.ReadNow(buf, time.Now().UnixNano()); string(buf[:n]) != "a" || err != nil {
+		t.Fatalf("got %q, %v; want \"a\"", buf[:n], err)
+	}
+
+	// Bytes whose edge the loop has reported, read by ReadNow: the
+	// wake-up they left is not a reason to end the next wait.
+	pc.Write([]byte("b"))
+	for deadline := time.Now().Add(5 * time.Second); len(conn.waitChan(opRead)) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the loop reported no edge")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n, err := conn.ReadNow(buf, time.Now().UnixNano()); string(buf[:n]) != "b" || err != nil {
+		t.Fatalf("got %q, %v; want \"b\"", buf[:n], err)
+	}
+	if _, err := conn.ReadNow(buf, time.Now().UnixNano()); err != ErrAgain {
+		t.Fatalf("drained socket: got %v; want ErrAgain", err)
+	}
+	conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if err := conn.WaitReadable(); !isTimeout(err) {
+		t.Fatalf("nothing new came: got %v; want a timeout", err)
+	}
+
+	conn.SetReadDeadline(time.Time{})
+	go func() { done <- conn.WaitReadable() }()
+	for deadline := time.Now().Add(5 * time.Second); conn.rw.Load() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("WaitReadable does not wait")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	conn.Close()
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("closed: got %v; want net.ErrClosed", err)
+	}
+}

@@ -78,6 +78,8 @@ func (c *Conn) SyscallConn() (syscall.RawConn, error) {
 
 func (c *Conn) ReadNow([]byte, int64) (int, error) { return 0, os.ErrClosed }
 
+func (c *Conn) WaitReadable() error { return os.ErrClosed }
+
 func (c *Conn) SetDeadline(time.Time) error      { return nil }
 func (c *Conn) SetReadDeadline(time.Time) error  { return nil }
 func (c *Conn) SetWriteDeadline(time.Time) error { return nil }
