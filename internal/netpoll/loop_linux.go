@@ -50,8 +50,6 @@ type Loop struct {
 
 	// The loop goroutine's own.
 	events  []unix.EpollEvent
-	n       int
-	werr    error
 	readyFn func(fd uintptr) bool
 	now     time.Time
 }
@@ -69,6 +67,10 @@ type slot struct {
 
 // eventBatch is how many events one wait takes.
 const eventBatch = 128
+
+// quietBatch is the largest batch after which the loop waits in Go's
+// poller without asking epoll again (see wait).
+const quietBatch = 2
 
 func newLoop(ctx func(*Loop) any) (*Loop, error) {
 	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
@@ -392,32 +394,62 @@ func epollWait(epfd int, events []unix.EpollEvent) (int, error) {
 	return int(n), nil
 }
 
-// wait is the set's RawConn.Read callback: it takes a batch of events and
-// reports whether there was one.
+// wait is the set's RawConn.Read callback, and the loop itself: it takes
+// a batch of events and calls their Handlers, again and again until a
+// wait finds nothing or a small batch (quietBatch) was served; then it
+// reports false, and the goroutine waits in Go's poller for the set to be
+// readable. It reports true only when the loop must end (an epoll_wait
+// failure).
+//
+// After a small batch, the wait that would confirm that nothing came
+// meanwhile is skipped: an event that comes after a wait was taken makes
+// the set readable to Go's poller, and that readiness stands until the
+// goroutine waits (RawConn.Read clears it only once, before its first
+// call of wait), so nothing is lost and a quiet loop (most wake-ups
+// bring one or two events) makes one epoll_wait per wake-up, as an nginx
+// worker does, instead of two. After a larger batch more events have
+// likely come while it was served, and a second wait takes them at once
+// rather than through a round trip in Go's scheduler.
 func (l *Loop) wait(fd uintptr) bool {
-	l.n, l.werr = epollWait(int(fd), l.events)
-	return l.n > 0 || (l.werr != nil && l.werr != unix.EINTR)
-}
-
-// run calls the Handlers of the registrations whose sockets became ready,
-// until the set is closed.
-func (l *Loop) run() {
 	for {
-		if err := l.epRC.Read(l.readyFn); err != nil || l.werr != nil {
+		n, err := epollWait(int(fd), l.events)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
 			// epoll_wait fails only on a bad epoll fd or buffer, which
 			// cannot happen here; end rather than spin.
-			return
+			return true
 		}
-		l.now = time.Now()
-		for i := range l.n {
-			ev := &l.events[i]
-			tok := Token(uint32(ev.Fd)) | Token(uint32(ev.Pad))<<32
-			h := l.claim(tok)
-			if h == nil {
-				continue
-			}
-			hup := ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
-			h.Ready(l, Event{Tok: tok, Hup: hup})
+		if n == 0 {
+			return false
+		}
+		l.dispatch(n)
+		if n <= quietBatch {
+			return false
 		}
 	}
+}
+
+// dispatch calls the Handlers of the first n events taken.
+func (l *Loop) dispatch(n int) {
+	l.now = time.Now()
+	for i := range n {
+		ev := &l.events[i]
+		tok := Token(uint32(ev.Fd)) | Token(uint32(ev.Pad))<<32
+		h := l.claim(tok)
+		if h == nil {
+			continue
+		}
+		hup := ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
+		h.Ready(l, Event{Tok: tok, Hup: hup})
+	}
+}
+
+// run calls the Handlers of the registrations whose sockets became ready
+// (wait), until the set is closed. Handlers run inside the set's
+// RawConn.Read, which holds its descriptor: a Handler must not close the
+// Loop (close waits for the Read to return).
+func (l *Loop) run() {
+	l.epRC.Read(l.readyFn)
 }

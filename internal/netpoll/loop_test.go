@@ -4,6 +4,7 @@ package netpoll
 
 import (
 	"net"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -208,5 +209,77 @@ func TestPollerShards(t *testing.T) {
 	var tok Token
 	if err := p.Pick().Add(rawConn(t, c), newEvents(), OneShot, &tok); err != ErrClosed {
 		t.Errorf("add after Close: got %v; want ErrClosed", err)
+	}
+}
+
+// relayer is a Claim Handler that passes a token between sockets: each
+// event reads its byte, re-arms, and writes a byte to the next socket's
+// peer, which makes that socket readable while the Loop is still
+// handling this event's batch.
+type relayer struct {
+	c     net.Conn // the registered socket
+	next  net.Conn // the peer of the next relayer's socket
+	tok   Token
+	left  *int // passes still to make, shared; the loop's goroutine only
+	done  chan struct{}
+	errCh chan error
+}
+
+func (r *relayer) Ready(l *Loop, ev Event) {
+	var b [1]byte
+	if _, err := r.c.Read(b[:]); err != nil {
+		r.errCh <- err
+		return
+	}
+	if !l.Rearm(ev.Tok, r) {
+		r.errCh <- ErrClosed
+		return
+	}
+	*r.left--
+	if *r.left <= 0 {
+		if *r.left == 0 {
+			close(r.done)
+		}
+		return
+	}
+	if _, err := r.next.Write(b[:]); err != nil {
+		r.errCh <- err
+	}
+}
+
+// TestEventDuringBatch: an event that comes while the Loop runs the
+// Handlers of a batch is delivered, with one loop goroutine on one P:
+// the Loop waits for its set in Go's poller after a small batch without asking
+// epoll again, and the readiness of an event that came meanwhile must
+// wake it. A lost event stalls the token passing between the sockets.
+func TestEventDuringBatch(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const socks, passes = 4, 2000
+	l := newTestPoller(t, 1).Pick()
+	left := passes
+	done := make(chan struct{})
+	errCh := make(chan error, socks)
+	rs := make([]*relayer, socks)
+	peers := make([]net.Conn, socks)
+	for i := range rs {
+		c, peer := pair(t)
+		peers[i] = peer
+		rs[i] = &relayer{c: c, left: &left, done: done, errCh: errCh}
+	}
+	for i, r := range rs {
+		r.next = peers[(i+1)%socks]
+		if err := l.Add(rawConn(t, r.c), r, Claim, &r.tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two tokens in flight: one is passed while the other's event waits.
+	peers[0].Write([]byte("x"))
+	peers[socks/2].Write([]byte("y"))
+	select {
+	case <-done:
+	case err := <-errCh:
+		t.Fatal(err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("token passing stalled: an event was lost")
 	}
 }

@@ -9,32 +9,48 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Read is one read(2) of a non-blocking socket: 0 bytes and no error is
+// Read is one read of a non-blocking socket: 0 bytes and no error is
 // its end, ErrAgain (unix.EAGAIN) that nothing is there yet; any other
 // error is the bare errno. A raw system call: on a non-blocking socket it
-// never waits, so the runtime need not prepare a hand-off of its P.
+// never waits, so the runtime need not prepare a hand-off of its P. It is
+// recvfrom(2) with no flags and no address, as nginx's recv: the socket
+// call skips read(2)'s file layers (the position lock, the permission and
+// notification hooks); a descriptor that is not a socket is read(2).
 func Read(fd int, p []byte) (int, error) {
+	nr := uintptr(unix.SYS_RECVFROM)
 	for {
-		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-		if e == unix.EINTR {
+		n, _, e := unix.RawSyscall6(nr, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
+		switch e {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
 			continue
+		case unix.ENOTSOCK:
+			if nr != unix.SYS_READ {
+				nr = unix.SYS_READ
+				continue
+			}
 		}
-		if e != 0 {
-			return 0, e
-		}
-		return int(n), nil
+		return 0, e
 	}
 }
 
 // Write writes p to a non-blocking socket until it is written or the
 // socket takes no more (EAGAIN: fewer bytes and no error). Errors are
-// *os.SyscallError "write". A raw system call, as Read.
+// *os.SyscallError "write". A raw system call, as Read: sendto(2) with
+// MSG_NOSIGNAL and no address, as nginx's send (a peer gone is EPIPE
+// without a SIGPIPE to deliver); a descriptor that is not a socket is
+// write(2).
 func Write(fd int, p []byte) (int, error) {
 	done := 0
+	nr, flags := uintptr(unix.SYS_SENDTO), uintptr(unix.MSG_NOSIGNAL)
 	for done < len(p) {
-		n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[done])), uintptr(len(p)-done))
+		n, _, e := unix.RawSyscall6(nr, uintptr(fd), uintptr(unsafe.Pointer(&p[done])), uintptr(len(p)-done), flags, 0, 0)
 		switch {
 		case e == unix.EINTR:
+			continue
+		case e == unix.ENOTSOCK && nr != unix.SYS_WRITE:
+			nr, flags = unix.SYS_WRITE, 0
 			continue
 		case e == unix.EAGAIN:
 			return done, nil
