@@ -96,10 +96,42 @@ const (
 func (c *Conn) setup(fd int, raddr netip.AddrPort, name string, w *Waiter, pl *Poller) {
 	*c = Conn{fd: fd, name: name, raddr: raddr, w: w, pl: pl}
 	if w == nil {
+		// Its channels are made at its first registration for a wait
+		// (register): a connection whose bytes are there when read (a
+		// request that came with the handshake's ACK) or that is only
+		// parked never needs them.
 		c.w = &c.own
 		c.own.c = c
+		return
 	}
 	c.w.init()
+}
+
+// chans returns the wake-up channels of c's Waiter, nil before its first
+// registration for a wait; read under c.mu, which register makes them
+// under, so that a wake from another goroutine (Close, a deadline) finds
+// them or finds that no wait can have begun.
+func (c *Conn) chans() (r, w chan struct{}) {
+	c.mu.Lock()
+	r, w = c.w.rch, c.w.wch
+	c.mu.Unlock()
+	return r, w
+}
+
+// waitChan is the channel a wait for op parks on (chans).
+func (c *Conn) waitChan(op int) chan struct{} {
+	r, w := c.chans()
+	if op == opRead {
+		return r
+	}
+	return w
+}
+
+// wakeAll wakes the waits of both directions.
+func (c *Conn) wakeAll() {
+	r, w := c.chans()
+	wake(r)
+	wake(w)
 }
 
 // incref begins an operation; false once c is closing.
@@ -251,6 +283,7 @@ func (c *Conn) waitableAt(dl *atomic.Int64) (now int64, err error) {
 func (c *Conn) register(op int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.w.init()
 	out := op != opRead || c.out
 	if c.loop != nil && c.out == out {
 		return nil
@@ -510,8 +543,7 @@ func (c *Conn) Close() error {
 			break
 		}
 	}
-	wake(c.w.rch)
-	wake(c.w.wch)
+	c.wakeAll()
 	c.closing.Lock() // until the last operation has ended
 	c.closing.Unlock()
 	if c.w == &c.own {
@@ -559,12 +591,12 @@ func (c *Conn) SetDeadline(t time.Time) error {
 }
 
 func (c *Conn) SetReadDeadline(t time.Time) error {
-	setDeadline(&c.rd, unixNano(t), c.w.rch, &c.rw)
+	setDeadline(&c.rd, unixNano(t), &c.w.rch, &c.rw)
 	return nil
 }
 
 func (c *Conn) SetWriteDeadline(t time.Time) error {
-	setDeadline(&c.wd, unixNano(t), c.w.wch, &c.ww)
+	setDeadline(&c.wd, unixNano(t), &c.w.wch, &c.ww)
 	return nil
 }
 
@@ -578,9 +610,13 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 // a short one would not wait for the edge: Conn.drained). A wait counts
 // itself before it loads the deadline it parks under (parkCounted), so
 // either it parks under d or ws shows it here.
-func setDeadline(dl *atomic.Int64, d int64, ch chan struct{}, ws *atomic.Int32) {
+//
+// ch is read only once a wait is counted: a Conn's own channels are made
+// by its first registration (Conn.chans), which comes before the count,
+// so the count orders that read after their making.
+func setDeadline(dl *atomic.Int64, d int64, ch *chan struct{}, ws *atomic.Int32) {
 	if old := dl.Swap(d); d != 0 && (old == 0 || d < old) && ws.Load() != 0 {
-		wake(ch)
+		wake(*ch)
 	}
 }
 
@@ -607,23 +643,35 @@ func unixNano(t time.Time) int64 {
 
 func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.raddr) }
 
+// RemoteAddrPort is RemoteAddr without a net.Addr to allocate.
+func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.raddr }
+
 // LocalAddr is the listener's address for a connection accepted on a
 // specific one; otherwise the socket is asked (getsockname), when called,
 // as nginx's ngx_connection_local_sockaddr does.
 func (c *Conn) LocalAddr() net.Addr {
+	if ap := c.LocalAddrPort(); ap.IsValid() {
+		return net.TCPAddrFromAddrPort(ap)
+	}
+	return &net.TCPAddr{}
+}
+
+// LocalAddrPort is LocalAddr without a net.Addr to allocate; the zero
+// AddrPort when the socket is closed.
+func (c *Conn) LocalAddrPort() netip.AddrPort {
 	if c.laddr.IsValid() {
-		return net.TCPAddrFromAddrPort(c.laddr)
+		return c.laddr
 	}
 	if c.incref() {
 		defer c.decref()
 		var sa unix.RawSockaddrAny
 		n := uint32(unsafe.Sizeof(sa))
 		_, _, e := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(c.fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&n)))
-		if ap := sockaddrPort(&sa); e == 0 && ap.IsValid() {
-			return net.TCPAddrFromAddrPort(ap)
+		if ap := sockaddrPort(&sa); e == 0 {
+			return ap
 		}
 	}
-	return &net.TCPAddr{}
+	return netip.AddrPort{}
 }
 
 // waitConnected waits for a connect in progress to finish, until deadline

@@ -83,6 +83,8 @@ func (c *Conn) SetReadDeadline(time.Time) error  { return nil }
 func (c *Conn) SetWriteDeadline(time.Time) error { return nil }
 func (c *Conn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
 func (c *Conn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (c *Conn) RemoteAddrPort() netip.AddrPort   { return netip.AddrPort{} }
+func (c *Conn) LocalAddrPort() netip.AddrPort    { return netip.AddrPort{} }
 
 var _ net.Conn = (*Conn)(nil)
 

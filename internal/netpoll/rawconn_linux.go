@@ -50,9 +50,9 @@ func (c *Conn) rawWait(op int, name string, f func(fd uintptr) bool) error {
 		return c.opError(name, net.ErrClosed)
 	}
 	defer c.decref()
-	ch, tp, dl, ws := c.w.rch, &c.w.rt, &c.rd, &c.rw
+	tp, dl, ws := &c.w.rt, &c.rd, &c.rw
 	if op != opRead {
-		ch, tp, dl, ws = c.w.wch, &c.w.wt, &c.wd, &c.ww
+		tp, dl, ws = &c.w.wt, &c.wd, &c.ww
 	} else {
 		// f may read some of what is there and leave the rest.
 		c.drained.Store(false)
@@ -63,6 +63,9 @@ func (c *Conn) rawWait(op int, name string, f func(fd uintptr) bool) error {
 	if err != nil {
 		return c.opError(name, err)
 	}
+	// ch is nil until the first registration (Conn.chans): no wake-up
+	// can be waiting in it then.
+	ch := c.waitChan(op)
 	for drain(ch); !f(uintptr(c.fd)); drain(ch) {
 		if err := c.register(op); err != nil {
 			return c.opError(name, err)
@@ -71,6 +74,7 @@ func (c *Conn) rawWait(op int, name string, f func(fd uintptr) bool) error {
 			// Close's wake-up may have been drained above.
 			return c.opError(name, net.ErrClosed)
 		}
+		ch = c.waitChan(op)
 		parkCounted(ch, tp, dl, ws, now)
 		if now, err = c.waitableAt(dl); err != nil {
 			return c.opError(name, err)

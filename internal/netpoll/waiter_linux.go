@@ -30,7 +30,8 @@ type Waiter struct {
 	c *Conn
 }
 
-// init makes w's channels; before its first registration.
+// init makes w's channels; before its first registration for a wait
+// (a Conn's own Waiter: under the Conn's mu).
 func (w *Waiter) init() {
 	if w.rch == nil {
 		w.rch = make(chan struct{}, 1)
@@ -58,6 +59,9 @@ func (w *Waiter) Ready(_ *Loop, ev Event) {
 			(*fn)()
 			return
 		}
+		// A Conn's own channels are made by its first wait (Conn.chans).
+		w.c.wakeAll()
+		return
 	}
 	wake(w.rch)
 	wake(w.wch)

@@ -75,9 +75,11 @@ type clientConn struct {
 	up        snapshot.UpstreamResponse
 	plan      *snapshot.Loc // during WriteComposedHeader
 	composeFn func(dst []byte, f exchange.Framing) []byte
-	port      int // local port for absolute redirects; 0 for 80/443
-	host      []byte
-	headAt    time.Time // when the response head was composed (Date)
+	// composeUpFn is composeUp, the 101's head of an upgrade.
+	composeUpFn func(dst []byte, f exchange.Framing) []byte
+	port        int // local port for absolute redirects; 0 for 80/443
+	host        []byte
+	headAt      time.Time // when the response head was composed (Date)
 	// tunneled is set when a tunnel took the connection over: the tunnel
 	// writes the request's access log line when it ends, finish does not.
 	tunneled bool

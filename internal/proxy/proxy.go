@@ -53,6 +53,11 @@ type Finisher interface {
 // what it holds, when the goroutine ends.
 type Local struct {
 	waiter netpoll.Waiter
+	// conn is the proxy's state of the last connection served here,
+	// reused by the next (Conn): a fresh connection (a WebSocket's
+	// handshake, a dial per request) then costs neither its allocation
+	// nor its buffers' growth, as the next request of a keep-alive one.
+	conn *clientConn
 }
 
 // Close releases what l holds: nothing that outlives the goroutine, as a
@@ -75,13 +80,21 @@ type ContentHandler interface {
 // serving goroutine's, kept from one connection to the next; nil means
 // none is kept.
 func (h *Handler) Conn(cn *exchange.Conn, local *Local) ContentHandler {
-	c := &clientConn{
-		h: h, nc: cn.NetConn, tls: cn.TLS, work: local,
-		remoteAddr: cn.RemoteAddr, remotePort: cn.RemotePort, localAddr: cn.LocalAddr, localPort: cn.LocalPort,
+	if local == nil {
+		local = new(Local)
 	}
-	if c.work == nil {
-		c.work = new(Local)
+	c := local.conn
+	if c == nil {
+		c = new(clientConn)
+		c.watchDone = make(chan bool, 1)
+		c.watchFn, c.peekFn, c.composeFn, c.composeUpFn = c.watch, c.peek, c.compose, c.composeUp
+		local.conn = c
 	}
+	// What a connection sets; the per-request state is reset where each
+	// request begins, as on a keep-alive connection's next request.
+	c.h, c.nc, c.tls, c.work = h, cn.NetConn, cn.TLS, local
+	c.remoteAddr, c.remotePort, c.localAddr, c.localPort = cn.RemoteAddr, cn.RemotePort, cn.LocalAddr, cn.LocalPort
+	c.rawConn, c.watchUp, c.watchHeld, c.gone = nil, nil, nil, false
 	var sc syscall.Conn
 	switch nc := c.nc.(type) {
 	case *net.TCPConn:
@@ -91,11 +104,9 @@ func (h *Handler) Conn(cn *exchange.Conn, local *Local) ContentHandler {
 	}
 	if sc != nil {
 		if rc, err := sc.SyscallConn(); err == nil {
-			c.rawConn, c.watchDone = rc, make(chan bool, 1)
-			c.watchFn, c.peekFn = c.watch, c.peek
+			c.rawConn = rc
 		}
 	}
-	c.composeFn = c.compose
 	c.port, _ = strconv.Atoi(c.localPort)
 	if (c.tls && c.port == 443) || (!c.tls && c.port == 80) {
 		c.port = 0

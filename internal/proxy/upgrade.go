@@ -42,15 +42,14 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 		a.done(upstream.FailInvalidHeader)
 		return c.writeError(w, req, plan, KindInvalidHeader.Status())
 	}
-	rh := respHeaders(resp.Headers)
-	up := snapshot.UpstreamResponse{Status: 101, StatusLine: resp.StatusLine, Headers: &rh}
+	c.respHL = respHeaders(resp.Headers)
+	c.up = snapshot.UpstreamResponse{Status: 101, StatusLine: resp.StatusLine, Headers: &c.respHL}
 	now := time.Now()
 	// The client's stream: on HTTP/1.x the connection itself, after the
 	// 101 head.
-	cc, clientBuf, err := w.Upgrade(func(dst []byte, f exchange.Framing) []byte {
-		cr := snapshot.ClientResponse{Date: http1.Date(now), ContentLength: -1, Vars: c.vc}
-		return plan.Response.AppendResponse(dst, &up, &cr)
-	})
+	c.plan, c.headAt = plan, now
+	cc, clientBuf, err := w.Upgrade(c.composeUpFn)
+	c.plan = nil
 	if err != nil {
 		a.conn.Close()
 		a.done(upstream.Success)
@@ -150,6 +149,18 @@ func (c *clientConn) upgrade(w exchange.ResponseWriter, req *exchange.Request, p
 	}
 	tunnel.Start(context.Background(), cc, a.conn, clientBuf, upstreamBuf, opts, end.done)
 	return 101
+}
+
+// composeUp is the 101's head (WriteComposedHeader) of the plan in
+// c.plan, dated c.headAt; bound once per connection (composeUpFn). A
+// fresh connection's head has no room yet: it gets enough for a usual
+// 101 at once rather than growing to it.
+func (c *clientConn) composeUp(dst []byte, f exchange.Framing) []byte {
+	if cap(dst) == 0 {
+		dst = make([]byte, 0, 256)
+	}
+	cr := snapshot.ClientResponse{Date: http1.Date(c.headAt), ContentLength: -1, Vars: c.vc}
+	return c.plan.Response.AppendResponse(dst, &c.up, &cr)
 }
 
 // tunnelEnd is what a running tunnel keeps for its end: the access log

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"net/netip"
 	"strconv"
 )
 
@@ -13,6 +14,7 @@ type addrNames struct{ remote, local addrName }
 // addrName is the host and port text of the last address split.
 type addrName struct {
 	ip         net.IP
+	ap         netip.Addr // the address of the last splitAddrPort
 	zone       string
 	port       int
 	host, text string // host; port as text
@@ -30,7 +32,7 @@ func (n *addrName) split(a net.Addr) (host, port string) {
 		return splitHostPort(a)
 	}
 	if n.host == "" || !ta.IP.Equal(n.ip) || ta.Zone != n.zone {
-		n.ip, n.zone = ta.IP, ta.Zone
+		n.ip, n.zone, n.ap = ta.IP, ta.Zone, netip.Addr{}
 		n.host = ta.IP.String()
 		if ta.Zone != "" {
 			n.host += "%" + ta.Zone
@@ -39,6 +41,25 @@ func (n *addrName) split(a net.Addr) (host, port string) {
 	}
 	if ta.Port != n.port {
 		n.port, n.text = ta.Port, strconv.Itoa(ta.Port)
+	}
+	return n.host, n.text
+}
+
+// splitAddrPort is split for the address of a raw socket
+// (netpoll.Conn), which needs no net.Addr: the host as net.IP's String
+// writes it (an IPv4-mapped address as IPv4).
+func (n *addrName) splitAddrPort(ap netip.AddrPort) (host, port string) {
+	ip := ap.Addr().Unmap()
+	if !ip.IsValid() {
+		return "", "0" // as split of a closed socket's empty address
+	}
+	if n.host == "" || n.ap != ip {
+		n.ip, n.zone, n.ap = nil, "", ip
+		n.host = ip.String()
+		n.port, n.text = -1, ""
+	}
+	if p := int(ap.Port()); p != n.port {
+		n.port, n.text = p, strconv.Itoa(p)
 	}
 	return n.host, n.text
 }

@@ -165,8 +165,13 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, serial uint64, resume
 	if state != nil {
 		xc.ClientVerify = ln.ClientVerify(state)
 	}
-	xc.RemoteAddr, xc.RemotePort = w.names.remote.split(nc.RemoteAddr())
-	xc.LocalAddr, xc.LocalPort = w.names.local.split(nc.LocalAddr())
+	if raw, ok := nc.(*netpoll.Conn); ok {
+		xc.RemoteAddr, xc.RemotePort = w.names.remote.splitAddrPort(raw.RemoteAddrPort())
+		xc.LocalAddr, xc.LocalPort = w.names.local.splitAddrPort(raw.LocalAddrPort())
+	} else {
+		xc.RemoteAddr, xc.RemotePort = w.names.remote.split(nc.RemoteAddr())
+		xc.LocalAddr, xc.LocalPort = w.names.local.split(nc.LocalAddr())
+	}
 	xc.ProxyProtocol = pp
 	if h2c || ln.HTTP2 && state != nil && state.NegotiatedProtocol == "h2" {
 		s.serveH2(c, w, ln)

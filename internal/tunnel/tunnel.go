@@ -219,7 +219,9 @@ func (t *tunnel) setCause(c Cause) { t.cause.CompareAndSwap(0, uint32(c)) }
 // reason; from is also the tunnel's cause, when it has none yet.
 func (t *tunnel) noteClose(code uint16, from Cause, reason string) {
 	if t.closeCode.CompareAndSwap(0, uint32(code)|uint32(from)<<16) && reason != "" {
-		t.closeReason.Store(&reason)
+		// A copy, so that only a Close with a reason moves one to the heap.
+		r := reason
+		t.closeReason.Store(&r)
 	}
 	t.setCause(from)
 }
