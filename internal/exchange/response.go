@@ -35,6 +35,10 @@ type ResponseWriter interface {
 	AddServerDate()
 	AddHeader(name, value string)
 	AddHeaderBytes(name, value []byte)
+	// AddLines queues serialized "Name: Value\r\n" lines as they are,
+	// for a caller that composed and checked them once (no CR, LF or
+	// NUL inside a name or a value) and sends them many times.
+	AddLines(lines []byte)
 	// SetLocation sets the Location header nginx writes in its own
 	// place; nil removes it.
 	SetLocation(value []byte)

@@ -1,7 +1,9 @@
 package files
 
 import (
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,7 +36,43 @@ type cachedFile struct {
 	// (ngx_http_set_etag, ngx_http_time), formatted once when a location's
 	// file is kept; nil for ReadSmall's files.
 	etag, lastMod []byte
+	// lines is the head lines of the location that served the file
+	// last, composed once for the requests that follow (keptLines).
+	lines atomic.Pointer[keptLines]
 }
+
+// keptLines are the lines of a kept file's head that depend only on the
+// file, the location's configuration (h) and the URI it is served for:
+// its Content-Type (ngx_http_set_content_type) and ETag lines, composed
+// and checked once. They go with the entry, so a changed file, a new
+// entry, gets new ones; a reload's new Handler, or another location
+// serving the same file, composes its own in their place.
+type keptLines struct {
+	h      *Handler
+	uri    string
+	ctype  string
+	ctLine []byte // "Content-Type: ...\r\n", nil when the type could split the head
+	etag   []byte // "ETag: ...\r\n"
+}
+
+// headLines returns the entry's lines for a request to uri served by h,
+// composing them when the kept ones are another's.
+func (e *cachedFile) headLines(h *Handler, uri string) *keptLines {
+	if k := e.lines.Load(); k != nil && k.h == h && k.uri == uri {
+		return k
+	}
+	k := &keptLines{h: h, uri: strings.Clone(uri), ctype: h.contentType(uri)}
+	if safeValue(k.ctype) {
+		k.ctLine = append(append(append([]byte(nil), "Content-Type: "...), k.ctype...), "\r\n"...)
+	}
+	k.etag = append(append(append([]byte(nil), "ETag: "...), e.etag...), "\r\n"...)
+	e.lines.Store(k)
+	return k
+}
+
+// safeValue reports whether v may go in a head line as it is: no CR, LF
+// or NUL, which the writers drop a line for.
+func safeValue(v string) bool { return !strings.ContainsAny(v, "\r\n\x00") }
 
 // fileID is what statx(2) says of a file that makes two looks at a path
 // the same file with the same contents.

@@ -283,3 +283,56 @@ func TestReadSmall(t *testing.T) {
 		t.Errorf("removed: ok %v, err %v; want a not-exist error", ok, err)
 	}
 }
+
+// TestCacheLinesPerLocation: the head lines kept with a file are those of
+// the location that serves it. Two locations share one Cache and one file
+// under different types, with and without ETag, served in turn; then the
+// file changes. Each answer is the one the location gives without the
+// cache.
+func TestCacheLinesPerLocation(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the cache is used on Linux only")
+	}
+	later := time.Now().Add(time.Hour)
+	clk := func() time.Time { return later }
+	clock.Store(&clk)
+	t.Cleanup(func() { clock.Store(nil) })
+	dir := t.TempDir()
+	name := filepath.Join(dir, "b.txt")
+	writeTree(t, dir, map[string]string{"b.txt": "one"})
+
+	confs := []func(*Config){
+		func(c *Config) {},
+		func(c *Config) { c.Types, c.ETag = map[string]string{"txt": "application/x-other"}, false },
+		func(c *Config) { c.Types, c.MaxRanges = map[string]string{"txt": "text/x-third"}, 0 },
+	}
+	shared := NewCache()
+	var plain, cached []string
+	for _, set := range confs {
+		conf := DefaultConfig(dir)
+		conf.Root = dir
+		set(&conf)
+		plain = append(plain, serveHandler(t, newHandler(t, conf)))
+		conf.Cache = shared
+		cached = append(cached, serveHandler(t, newHandler(t, conf)))
+	}
+	answer := func(addr string) string {
+		r := get(t, addr, "GET", "/b.txt")
+		return headText(r) + "\n\n" + string(r.Body)
+	}
+	for _, content := range []string{"one", "a longer one"} {
+		if content != "one" {
+			if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for round := range 3 {
+			for i := range confs {
+				want := answer(plain[i])
+				if got := answer(cached[i]); got != want {
+					t.Errorf("%q, round %d, location %d: with the cache got\n%s\nwant\n%s", content, round, i, got, want)
+				}
+			}
+		}
+	}
+}

@@ -20,6 +20,9 @@ type ResponseWriter interface {
 	AddServerDate()
 	AddHeader(name, value string)
 	AddHeaderBytes(name, value []byte)
+	// AddLines queues "Name: Value\r\n" lines composed and checked
+	// once (see exchange.ResponseWriter).
+	AddLines(lines []byte)
 	// MarkFraming places Content-Length (and Last-Modified, then
 	// Connection) after the headers queued so far.
 	MarkFraming()

@@ -31,7 +31,7 @@ func (s *state) static(w ResponseWriter) Result {
 	if c := h.cache; c != nil && s.r.Method != "POST" {
 		if id, fill, missing = statPath(name); fill && id.size <= cacheMaxFile {
 			if e := c.entry(name, id); e != nil {
-				b := body{w: w, fh: cachedHandle(id), name: name, data: e.data, etag: e.etag, lastMod: e.lastMod}
+				b := body{w: w, fh: cachedHandle(id), name: name, data: e.data, etag: e.etag, lastMod: e.lastMod, kept: e.headLines(h, s.uri)}
 				return s.send(&b)
 			}
 		}
@@ -107,7 +107,12 @@ type fileInfo struct {
 func (s *state) send(b *body) Result {
 	h, w, fh := s.h, b.w, &b.fh
 	size := fh.size
-	fi := fileInfo{size: size, mtime: time.Unix(fh.mtime, 0), ctype: h.contentType(s.uri)}
+	fi := fileInfo{size: size, mtime: time.Unix(fh.mtime, 0)}
+	if b.kept != nil {
+		fi.ctype = b.kept.ctype
+	} else {
+		fi.ctype = h.contentType(s.uri)
+	}
 	switch {
 	case !h.etag:
 	case b.etag != nil:
@@ -190,9 +195,12 @@ func (s *state) send(b *body) Result {
 		w.AddHeaderBytes(contentTypeName, ct)
 		length = rs.multipartLength(boundary, fi.ctype, charset, size)
 	default:
-		if charset != "" {
+		switch {
+		case charset != "":
 			w.AddHeader("Content-Type", fi.ctype+"; charset="+charset)
-		} else {
+		case b.kept != nil:
+			w.AddLines(b.kept.ctLine)
+		default:
 			w.AddHeader("Content-Type", fi.ctype)
 		}
 		if status == 206 {
@@ -209,7 +217,11 @@ func (s *state) send(b *body) Result {
 		}
 		w.SetLastModified(lm)
 	}
-	if fi.etag != nil {
+	switch {
+	case fi.etag == nil:
+	case b.kept != nil:
+		w.AddLines(b.kept.etag)
+	default:
 		w.AddHeaderBytes(etagName, fi.etag)
 	}
 	if s.gzipped {
@@ -236,7 +248,7 @@ func (s *state) send(b *body) Result {
 		cr = strconv.AppendInt(cr, size, 10)
 		w.AddHeaderBytes(contentRangeName, cr)
 	case status == 200 && ranges:
-		w.AddHeader("Accept-Ranges", "bytes")
+		w.AddLines(acceptRangesLine)
 	}
 	if wholeOnly {
 		length = -1
@@ -276,6 +288,9 @@ type body struct {
 	// etag and lastMod are the Cache's ETag and Last-Modified values for
 	// the file, nil when it did not answer.
 	etag, lastMod []byte
+	// kept is the Cache's head lines for the file as this location
+	// serves it, nil when it did not answer.
+	kept *keptLines
 }
 
 // appendETag appends ngx_http_set_etag's value for a file: "mtime-size"
@@ -370,6 +385,7 @@ var (
 	contentTypeName  = []byte("Content-Type")
 	etagName         = []byte("ETag")
 	contentRangeName = []byte("Content-Range")
+	acceptRangesLine = []byte("Accept-Ranges: bytes\r\n")
 )
 
 // addLines queues serialized "Name: Value\r\n" lines.

@@ -95,6 +95,8 @@ func (w *Writer) AddHeader(name, value string) {
 
 func (w *Writer) AddHeaderBytes(name, value []byte) { w.hdr = http1.AppendLine(w.hdr, name, value) }
 
+func (w *Writer) AddLines(lines []byte) { w.hdr = append(w.hdr, lines...) }
+
 func (w *Writer) SetLocation(value []byte) {
 	w.location = w.location[:0]
 	if value != nil {

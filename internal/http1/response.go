@@ -94,6 +94,10 @@ func (w *ResponseWriter) AddHeader(name, value string) {
 // AddHeaderBytes is AddHeader for byte slices (no allocation).
 func (w *ResponseWriter) AddHeaderBytes(name, value []byte) { w.hdr = AppendLine(w.hdr, name, value) }
 
+// AddLines queues serialized "Name: Value\r\n" lines as they are: the
+// caller composed them with AppendLine (or checked them as it does).
+func (w *ResponseWriter) AddLines(lines []byte) { w.hdr = append(w.hdr, lines...) }
+
 // SetLocation sets the Location line of a redirect the server makes
 // itself. ngx_http_header_filter writes it after Content-Length and before
 // Transfer-Encoding and Connection, wherever MarkFraming put those. A value

@@ -208,6 +208,7 @@ func (w *subWriter) AddHeader(name, value string)        { w.hdr = appendLine(w.
 func (w *subWriter) AddHeaderBytes(name, value []byte) {
 	w.hdr = appendLine(w.hdr, bstr(name), bstr(value))
 }
+func (w *subWriter) AddLines(lines []byte) { w.hdr = append(w.hdr, lines...) }
 func (w *subWriter) SetLocation(value []byte) {
 	if value != nil {
 		w.hdr = appendLine(w.hdr, "Location", bstr(value))

@@ -55,6 +55,10 @@ type Outcome struct {
 // variables and is changed in place; st must be Reset first.
 func (s *Set) Server(vc *vars.Ctx, st *State, srv *config.Server) Outcome {
 	st.Conf = &srv.Conf
+	if len(srv.Rewrite) == 0 {
+		// Nothing to run: Compile made no Program (no map lookup).
+		return Outcome{Action: Continue, Conf: st.Conf}
+	}
 	p := s.srv[srv]
 	if p == nil {
 		return Outcome{Action: Continue, Conf: st.Conf}
@@ -75,7 +79,8 @@ func (s *Set) Location(vc *vars.Ctx, st *State, m route.Match) Outcome {
 	st.changed, st.IfProxied = false, false
 	st.Conf = m.Conf
 	var p *Program
-	if m.Location != nil {
+	if m.Location != nil && len(m.Location.Rewrite) > 0 {
+		// A location without directives has no Program: no lookup.
 		p = s.locs[m.Location]
 	}
 	if p == nil {
