@@ -22,10 +22,7 @@ func TestCache(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the cache is used on Linux only")
 	}
-	later := time.Now().Add(time.Hour) // every file looks old enough
-	clk := func() time.Time { return later }
-	clock.Store(&clk)
-	t.Cleanup(func() { clock.Store(nil) })
+	clockAnHourOn(t) // every file looks old enough
 
 	dir := t.TempDir()
 	name := filepath.Join(dir, "a.txt")
@@ -117,7 +114,7 @@ func TestCache(t *testing.T) {
 		t.Error("a file changed within the racy window was kept")
 	}
 	// A file above cacheMaxFile is not kept.
-	clock.Store(&clk)
+	clockAnHourOn(t)
 	big := strings.Repeat("b", cacheMaxFile+1)
 	write(filepath.Join(dir, "big.txt"), big)
 	if got := body("/big.txt"); got != "200 "+big {
@@ -152,10 +149,7 @@ func TestCacheSameAnswers(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the cache is used on Linux only")
 	}
-	later := time.Now().Add(time.Hour)
-	clk := func() time.Time { return later }
-	clock.Store(&clk)
-	t.Cleanup(func() { clock.Store(nil) })
+	later := clockAnHourOn(t)
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{
 		"a.html": "<p>\xc1\xc2\xd7 0123456789</p>\n",
@@ -221,10 +215,7 @@ func TestReadSmall(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the cache is used on Linux only")
 	}
-	later := time.Now().Add(time.Hour)
-	clk := func() time.Time { return later }
-	clock.Store(&clk)
-	t.Cleanup(func() { clock.Store(nil) })
+	clockAnHourOn(t)
 	dir := t.TempDir()
 	name := filepath.Join(dir, "e")
 	key := []byte(name + "\x00")
@@ -293,10 +284,7 @@ func TestCacheLinesPerLocation(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the cache is used on Linux only")
 	}
-	later := time.Now().Add(time.Hour)
-	clk := func() time.Time { return later }
-	clock.Store(&clk)
-	t.Cleanup(func() { clock.Store(nil) })
+	clockAnHourOn(t)
 	dir := t.TempDir()
 	name := filepath.Join(dir, "b.txt")
 	writeTree(t, dir, map[string]string{"b.txt": "one"})
@@ -335,4 +323,15 @@ func TestCacheLinesPerLocation(t *testing.T) {
 			}
 		}
 	}
+}
+
+// clockAnHourOn sets the cache's clock an hour ahead for the test, so
+// that every file looks old enough to keep, and returns that time.
+func clockAnHourOn(t *testing.T) time.Time {
+	t.Helper()
+	later := time.Now().Add(time.Hour)
+	clk := func() time.Time { return later }
+	clock.Store(&clk)
+	t.Cleanup(func() { clock.Store(nil) })
+	return later
 }

@@ -364,30 +364,7 @@ func TestConnDeadlineWakes(t *testing.T) {
 // read deadline passed by the clock reading given (and not by an earlier
 // one), the input's end, and a closed Conn.
 func TestReadNow(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			close(peer)
-			return
-		}
-		peer <- c
-	}()
-	conn := new(Conn)
-	ok, err := DialTCP(conn, new(Waiter), ln.Addr().String(), time.Now().Add(5*time.Second))
-	if !ok || err != nil {
-		t.Fatalf("got ok %v, %v; want a connection", ok, err)
-	}
-	defer conn.Close()
-	pc, ok := <-peer
-	if !ok {
-		t.Fatal("accept failed")
-	}
+	conn, pc := dialPair(t)
 	buf := make([]byte, 8)
 	now := time.Now().UnixNano()
 	if n, err := conn.ReadNow(buf, now); n != 0 || err != ErrAgain {
@@ -400,6 +377,7 @@ func TestReadNow(t *testing.T) {
 	conn.SetReadDeadline(deadline)
 	// The bytes arrive through loopback at once; poll for them.
 	var n int
+	var err error
 	for {
 		if n, err = conn.ReadNow(buf, now); err != ErrAgain {
 			break
