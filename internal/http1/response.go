@@ -400,9 +400,13 @@ func (w *ResponseWriter) decideFraming(status int, contentLength int64) {
 // decideKeepalive follows ngx_http_handler / ngx_http_update_location_config
 // and ngx_http_finalize_connection: the client's wish, keepalive_timeout,
 // keepalive_requests, keepalive_time, and whether the request body can still be skipped.
+// A response whose head is written once a stop began says "Connection:
+// close", as ngx_http_header_filter clears r->keepalive when the worker is
+// exiting: the client learns the connection ends rather than finding it
+// closed under its next request.
 func (w *ResponseWriter) decideKeepalive() bool {
 	req := w.req
-	if !req.KeepAlive || w.closeAfter || w.limits.KeepaliveTimeout <= 0 ||
+	if !req.KeepAlive || w.closeAfter || w.limits.KeepaliveTimeout <= 0 || w.c.stopping() ||
 		w.c.requests >= w.limits.KeepaliveRequests || w.status == 101 ||
 		w.limits.KeepaliveTime > 0 && w.req.Start.Sub(w.c.start) > w.limits.KeepaliveTime {
 		return false

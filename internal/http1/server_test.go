@@ -374,6 +374,46 @@ func TestServeHijack(t *testing.T) {
 	}
 }
 
+// TestServeStoppingSaysClose: a response whose head is written after a
+// stop began says "Connection: close" and the connection ends after it,
+// as nginx's header filter answers while its worker exits
+// (http_keepalive_shutdown.t); the response before the stop kept the
+// connection alive.
+func TestServeStoppingSaysClose(t *testing.T) {
+	var stopping atomic.Bool
+	cfg := DefaultConnConfig()
+	cfg.Limits.KeepaliveTimeout = time.Hour
+	cfg.Stopping = &stopping
+	addr, calls := startServer(t, cfg, func(w *ResponseWriter, r *Request) {
+		if string(r.RawTarget) == "/second" {
+			stopping.Store(true)
+		}
+		w.WriteHeader(200, "", 2)
+		io.WriteString(w, "ok")
+	})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /first HTTP/1.1\r\nHost: a\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n")
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("reading until the connection ends: %v (got %q)", err, b)
+	}
+	first, second, ok := strings.Cut(string(b), "\r\n\r\nok")
+	if !ok || !strings.Contains(first+"\r\n", "\r\nConnection: keep-alive\r\n") {
+		t.Fatalf("first response: got %q; want keep-alive", first)
+	}
+	if !strings.Contains(second, "\r\nConnection: close\r\n") || !strings.HasSuffix(second, "\r\n\r\nok") {
+		t.Errorf("second response: got %q; want Connection: close and body ok", second)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("handler called %d times; want 2", n)
+	}
+}
+
 // TestServeStoppingEndsKeepalive: a stop that begins while a request is
 // served ends the connection after the response instead of waiting
 // keepalive_timeout for a next request, even though the response already
