@@ -82,6 +82,9 @@ func TestGoClient(t *testing.T) {
 		c.Close(websocket.StatusNormalClosure, "")
 	})
 	t.Run("client close code", func(t *testing.T) {
+		// The earlier subtests' tunnels report their ends before they
+		// count out: once none is open, every end of theirs is queued.
+		waitFor(t, "earlier tunnels to end", func() bool { return be.openConns() == 0 })
 		for len(be.ends) > 0 {
 			<-be.ends
 		}
