@@ -41,9 +41,9 @@ http {
 }
 `, "APP", app.Addr)
 	ph := &proxy.Handler{Tunnels: tunnel.NewRegistry(), Buffers: tunnel.NewBufferPool(0), Log: slog.New(slog.DiscardHandler)}
-	l := new(proxy.Local)
-	t.Cleanup(l.Close)
-	addr, _ := serveWith(t, conf, func(xc *exchange.Conn) pipeline.Content { return ph.Conn(xc, l) })
+	// Each connection is served on a goroutine of its own: no Local is
+	// kept from one to the next (nil).
+	addr, _ := serveWith(t, conf, func(xc *exchange.Conn) pipeline.Content { return ph.Conn(xc, nil) })
 	tests := []struct{ desc, target, want string }{
 		{"location", "/x", "GET /x HTTP/1.0|X-Host: other.example|X-User: []|Host: " + app.Addr + "|Connection: close|X-A: 1|X-Outer: o|X-From: 1"},
 		{"if block", "/x?if=1", "GET /x?if=1 HTTP/1.0|X-Host: other.example|X-User: []|Host: " + app.Addr + "|Connection: close|X-A: 1|X-Outer: o|X-From: 1|X-If: yes"},
