@@ -115,16 +115,7 @@ func TestAcceptedConnsHaveNoKeepalive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ac, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ac.Close()
+	_, ac := connect(t, l)
 	rc, err := ac.(syscall.Conn).SyscallConn()
 	if err != nil {
 		t.Fatal(err)
@@ -158,16 +149,7 @@ func TestRawAccept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ac, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ac.Close()
+	c, ac := connect(t, l)
 	if _, ok := ac.(*netpoll.Conn); !ok {
 		t.Fatalf("accepted a %T; want a *netpoll.Conn", ac)
 	}
@@ -234,4 +216,21 @@ func TestOpenUnixAndHostName(t *testing.T) {
 	if ip := h.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
 		t.Errorf("got address %v for localhost; want a loopback one", ip)
 	}
+}
+
+// connect dials l and accepts the connection: the client's end and the
+// accepted one, both closed at the test's end.
+func connect(t *testing.T, l net.Listener) (c, ac net.Conn) {
+	t.Helper()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ac, err = l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ac.Close() })
+	return c, ac
 }

@@ -27,7 +27,7 @@ func (w *nopWriter) SetRate(int64, int64, time.Time) {}
 func (w *nopWriter) AddServerDate()                  {}
 func (w *nopWriter) AddHeader(string, string)        {}
 func (w *nopWriter) AddHeaderBytes([]byte, []byte)   {}
-func (w *nopWriter) AddLines([]byte)                  {}
+func (w *nopWriter) AddLines([]byte)                 {}
 func (w *nopWriter) SetLocation([]byte)              {}
 func (w *nopWriter) MarkFraming()                    {}
 func (w *nopWriter) MarkLateLines()                  {}

@@ -39,11 +39,9 @@ func wsLifeBackend(b *testing.B) string {
 
 const benchKey = "dGhlIHNhbXBsZSBub25jZQ=="
 
-// BenchmarkGateHandshake is one WebSocket's whole life through the proxy:
-// connect, handshake, Close from the client, Close back, close.
-func BenchmarkGateHandshake(b *testing.B) {
-	be := wsLifeBackend(b)
-	addr := startBenchGate(b, `
+// wsUpgradeConf is the tutorial's WebSocket location at the root, the
+// upstream at {{b}}.
+const wsUpgradeConf = `
 server { listen {{listen}};
   location / {
     proxy_pass http://{{b}};
@@ -51,7 +49,13 @@ server { listen {{listen}};
     proxy_set_header Upgrade $http_upgrade;
     proxy_set_header Connection "upgrade";
   }
-}`, be)
+}`
+
+// BenchmarkGateHandshake is one WebSocket's whole life through the proxy:
+// connect, handshake, Close from the client, Close back, close.
+func BenchmarkGateHandshake(b *testing.B) {
+	be := wsLifeBackend(b)
+	addr := startBenchGate(b, wsUpgradeConf, be)
 	req := []byte("GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: " + benchKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n")
 	closeFrame := []byte{0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2}

@@ -21,15 +21,7 @@ func TestIdleTunnelsPark(t *testing.T) {
 		t.Skip("no event loop on this system: tunnels keep their goroutines")
 	}
 	be := proxytest.NewWSEcho(t, proxytest.WSOptions{})
-	g := startGate(t, `
-server { listen {{listen}};
-  location / {
-    proxy_pass http://{{b}};
-    proxy_http_version 1.1;
-    proxy_set_header Upgrade $http_upgrade;
-    proxy_set_header Connection "upgrade";
-  }
-}`, map[string]string{"b": be.Addr})
+	g := startGate(t, wsUpgradeConf, map[string]string{"b": be.Addr})
 	const n = 3
 	type wsClient struct {
 		c  net.Conn

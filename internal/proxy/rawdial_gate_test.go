@@ -33,15 +33,7 @@ func TestWebSocketUpstreamLeavesDefaultPoller(t *testing.T) {
 		t.Skip("no event loop on this system")
 	}
 	be := proxytest.NewWSEcho(t, proxytest.WSOptions{})
-	g := startGate(t, `
-server { listen {{listen}};
-  location / {
-    proxy_pass http://{{b}};
-    proxy_http_version 1.1;
-    proxy_set_header Upgrade $http_upgrade;
-    proxy_set_header Connection "upgrade";
-  }
-}`, map[string]string{"b": be.Addr})
+	g := startGate(t, wsUpgradeConf, map[string]string{"b": be.Addr})
 	open := func() net.Conn {
 		t.Helper()
 		c, err := net.Dial("tcp", g.addr)
