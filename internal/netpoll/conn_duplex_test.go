@@ -298,6 +298,30 @@ func TestConnSyscallConn(t *testing.T) {
 	}
 }
 
+// TestNoDelayOnce: turning TCP_NODELAY on where the Conn already did makes
+// no setsockopt (a dialled upstream upgraded to a tunnel is set once): a
+// flag cleared behind the Conn's back stays cleared, and turning it off
+// and on again reaches the socket.
+func TestNoDelayOnce(t *testing.T) {
+	c, _ := dialPair(t)
+	rc, _ := c.SyscallConn()
+	get := func() (v int) {
+		rc.Control(func(fd uintptr) { v, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_NODELAY) })
+		return v
+	}
+	if err := c.SetNoDelay(true); err != nil || get() == 0 {
+		t.Fatalf("SetNoDelay(true): %v, TCP_NODELAY %d; want it set", err, get())
+	}
+	rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_NODELAY, 0) })
+	if err := c.SetNoDelay(true); err != nil || get() != 0 {
+		t.Errorf("second SetNoDelay(true): %v, TCP_NODELAY %d; want no system call (0)", err, get())
+	}
+	c.SetNoDelay(false)
+	if err := c.SetNoDelay(true); err != nil || get() == 0 {
+		t.Errorf("SetNoDelay(true) after false: %v, TCP_NODELAY %d; want it set", err, get())
+	}
+}
+
 // TestConnOptions: CloseWrite half-closes (the peer reads its end and can
 // still answer), and the TCP options land on the socket.
 func TestConnOptions(t *testing.T) {

@@ -80,6 +80,10 @@ type Conn struct {
 	// input or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR), before it
 	// wakes the reads: nginx's rev->pending_eof.
 	hup atomic.Bool
+	// noDelay is set once SetNoDelay(true) succeeded: a second call
+	// (a dialled upstream socket upgraded to a tunnel) makes no system
+	// call, as nginx's c->tcp_nodelay state spares it.
+	noDelay atomic.Bool
 }
 
 const closedBit = 1 << 62

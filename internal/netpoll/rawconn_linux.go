@@ -89,9 +89,17 @@ func (c *Conn) opError(op string, err error) error {
 
 // SetNoDelay sets TCP_NODELAY, as (*net.TCPConn).SetNoDelay; nginx sets
 // it on both sockets of an upgraded connection (tcp_nodelay, on by
-// default).
+// default). Turning it on where this Conn already did makes no system
+// call (nginx's NGX_TCP_NODELAY_SET).
 func (c *Conn) SetNoDelay(on bool) error {
-	return c.setsockopt(unix.IPPROTO_TCP, unix.TCP_NODELAY, on, "TCP_NODELAY")
+	if on && c.noDelay.Load() {
+		return nil
+	}
+	err := c.setsockopt(unix.IPPROTO_TCP, unix.TCP_NODELAY, on, "TCP_NODELAY")
+	if err == nil {
+		c.noDelay.Store(on)
+	}
+	return err
 }
 
 // SetKeepAlive sets SO_KEEPALIVE with the system's probe timings, as
