@@ -157,11 +157,16 @@ type serverConn struct {
 	// gives them back when the handler has returned.
 	spareBR *bufio.Reader
 	spareBW *bufio.Writer
-	// woken is waitIdle's callback, made once per connection; waited
-	// says whether its wait has begun.
-	woken  func(fd uintptr) bool
-	waited bool
-	peeked [1]byte
+	// woken is waitIdle's callback and send100Fn Body.beforeRead's, each
+	// bound once per pooled serverConn (connPool); waited says whether
+	// waitIdle's wait has begun.
+	woken     func(fd uintptr) bool
+	send100Fn func() error
+	// discard is the writer a hijacked connection's late response writes
+	// go to, made once per pooled serverConn.
+	discard *bufio.Writer
+	waited  bool
+	peeked  [1]byte
 	// deadline is the read deadline set last (setReadDeadline); resumeBy
 	// the one a resumed connection waits under first (State.Deadline).
 	deadline, resumeBy time.Time
@@ -533,7 +538,7 @@ func (c *serverConn) serveRequest(h Handler) bool {
 		}
 		c.body.beforeRead = nil
 		n, err := io.CopyN(io.Discard, &c.body, limit+1)
-		c.body.beforeRead = c.send100
+		c.body.beforeRead = c.send100Fn
 		if err != io.EOF || n > limit || !c.body.Done() {
 			c.lingeringClose()
 			return false

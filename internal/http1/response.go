@@ -617,7 +617,11 @@ func (w *ResponseWriter) Hijack() (net.Conn, *bufio.Reader, error) {
 	c.br = nil
 	c.body.Reset(nil, 0, false)
 	c.spareBW = c.bw
-	c.bw = bufio.NewWriterSize(io.Discard, 16)
+	if c.discard == nil {
+		c.discard = bufio.NewWriterSize(io.Discard, 16)
+	}
+	c.discard.Reset(io.Discard)
+	c.bw = c.discard
 	return c.conn, br, nil
 }
 

@@ -147,7 +147,8 @@ type State struct {
 // ServeFrom is Serve from st, which it updates: it returns true when the
 // connection was parked (ConnConfig.Park) and is to be resumed with st.
 func ServeFrom(conn net.Conn, cfg *ConnConfig, h Handler, st *State) (parked bool) {
-	c := &serverConn{conn: conn, cfg: cfg, start: st.Start, requests: st.Requests, resumeBy: st.Deadline, resumed: !st.Start.IsZero()}
+	c := getServerConn()
+	c.conn, c.cfg, c.start, c.requests, c.resumeBy, c.resumed = conn, cfg, st.Start, st.Requests, st.Deadline, !st.Start.IsZero()
 	if c.start.IsZero() {
 		c.start = time.Now()
 	}
@@ -162,7 +163,10 @@ func ServeFrom(conn net.Conn, cfg *ConnConfig, h Handler, st *State) (parked boo
 	c.br.Reset(&c.cr)
 	c.bw = writerPool.Get().(*bufio.Writer)
 	c.bw.Reset(&c.cw)
-	c.body.beforeRead = c.send100
+	if c.send100Fn == nil {
+		c.send100Fn = c.send100
+	}
+	c.body.beforeRead = c.send100Fn
 	c.req.Body = &c.body
 	c.w.c = c
 	c.serve(h)
@@ -183,7 +187,52 @@ func ServeFrom(conn net.Conn, cfg *ConnConfig, h Handler, st *State) (parked boo
 		bw.Reset(nil)
 		writerPool.Put(bw)
 	}
-	return c.parked
+	parked = c.parked
+	putServerConn(c)
+	return parked
+}
+
+// connPool holds serverConns between connections. A connection's request
+// storage (the head's bytes, its header spans and lines) starts at the
+// size the last one grew it to instead of from nothing, as a keep-alive
+// connection's next request reuses it: a WebSocket lifecycle (case (e))
+// made 66 allocations, 14 of them here.
+var connPool = sync.Pool{New: func() any { return new(serverConn) }}
+
+// Scratch storage past these sizes (a head grown towards
+// large_client_header_buffers) is dropped rather than pooled.
+const (
+	maxPooledHead    = 8 << 10
+	maxPooledHeaders = 64
+)
+
+// getServerConn returns a serverConn from connPool, zero but for its
+// request's and response's scratch storage (kept as from one request of
+// a keep-alive connection to the next, Request.reset and
+// ResponseWriter.reset) and the functions bound to it once.
+func getServerConn() *serverConn {
+	c := connPool.Get().(*serverConn)
+	buf, spans, hs := c.req.buf[:0], c.req.spans[:0], c.req.Headers[:0]
+	send100Fn, woken, discard := c.send100Fn, c.woken, c.discard
+	w := ResponseWriter{hdr: c.w.hdr[:0], sentHead: c.w.sentHead[:0], trailers: c.w.trailers[:0], scratch: c.w.scratch[:0],
+		location: c.w.location[:0], lastMod: c.w.lastMod[:0], errHdr: c.w.errHdr[:0]}
+	*c = serverConn{send100Fn: send100Fn, woken: woken, discard: discard, w: w}
+	c.req.buf, c.req.spans, c.req.Headers = buf, spans, hs
+	return c
+}
+
+// putServerConn gives c back once ServeFrom is done with it: the
+// connection's request and writer are not used through c after this
+// (getServerConn clears them for the next connection).
+func putServerConn(c *serverConn) {
+	if cap(c.req.buf) > maxPooledHead || cap(c.req.Headers) > maxPooledHeaders {
+		c.req.buf, c.req.spans, c.req.Headers = nil, nil, nil
+	}
+	if cap(c.w.sentHead)+cap(c.w.hdr)+cap(c.w.scratch) > maxPooledHead {
+		c.w = ResponseWriter{}
+	}
+	c.conn, c.cr.conn, c.cw.conn = nil, nil, nil
+	connPool.Put(c)
 }
 
 // readerPool and writerPool hold the 4 KiB connection buffers of Serve.

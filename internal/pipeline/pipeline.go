@@ -91,7 +91,7 @@ type Conn struct {
 	abortAfter bool
 
 	// rw is the request's state in the rewrite phases; warnFn is
-	// warnUninitialized, made once per Open.
+	// warnUninitialized, made at the first Open of pc.
 	rw     rewrite.State
 	warnFn func(string)
 	// basic is the request's Basic credentials (access.ParseBasic), in
@@ -118,7 +118,7 @@ type Conn struct {
 	limitKey []byte
 	// locRate is the location's limit_rate the response was paced by.
 	locRate int64
-	// tcpInfoFn is tcpInfo, made once per Open ($tcpinfo_*).
+	// tcpInfoFn is tcpInfo, made at the first Open of pc ($tcpinfo_*).
 	tcpInfoFn func() (vars.TCPInfo, bool)
 	// snap and srv are the request's snapshot and server, for its
 	// subrequests; sub is a subrequest's state (subrequest.go).
@@ -142,9 +142,14 @@ func (p *Pipeline) Open(pc *Conn, c *exchange.Conn) {
 		vc: vars.Ctx{Upstream: pc.vc.Upstream[:0]}, fileScratch: pc.fileScratch, extra: pc.extra[:0],
 		rw: pc.rw, limitReq: pc.limitReq, held: pc.held, limitKey: pc.limitKey[:0],
 		sub: pc.sub, inHdrs: pc.inHdrs[:0], inBuf: pc.inBuf[:0],
+		warnFn: pc.warnFn, tcpInfoFn: pc.tcpInfoFn,
 	}
-	pc.warnFn = pc.warnUninitialized
-	pc.tcpInfoFn = pc.tcpInfo
+	if pc.warnFn == nil {
+		// Bound to pc, which a worker reuses from one connection to the
+		// next (server): made once, not at every Open.
+		pc.warnFn = pc.warnUninitialized
+		pc.tcpInfoFn = pc.tcpInfo
+	}
 	for k := range pc.content {
 		pc.content[k] = notFound{pc}
 	}

@@ -181,7 +181,7 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, serial uint64, resume
 	s.pipe.Open(&w.pc, xc)
 	w.pc.SetContent(snapshot.ContentProxy, s.proxy.Conn(xc, &w.local))
 	w.pc.SetContent(snapshot.ContentMetrics, metrics.Handler{M: s.metrics})
-	w.pc.SetContent(snapshot.ContentStatus, s.status)
+	w.pc.SetContent(snapshot.ContentStatus, &s.status) // a pointer: no copy to the heap per connection
 	c.pc = &w.pc
 	w.cfg = ln.Conn
 	w.cfg.Logger = s.log

@@ -117,7 +117,7 @@ func (h *h2Handler) open() *h2Stream {
 	h.s.pipe.Open(&st.pc, h.xc)
 	st.pc.SetContent(snapshot.ContentProxy, h.s.proxy.Conn(h.xc, &st.local))
 	st.pc.SetContent(snapshot.ContentMetrics, metrics.Handler{M: h.s.metrics})
-	st.pc.SetContent(snapshot.ContentStatus, h.s.status)
+	st.pc.SetContent(snapshot.ContentStatus, &h.s.status)
 	return st
 }
 
