@@ -43,12 +43,28 @@ type connReader struct {
 	// nanoseconds), the clock reading the deadline was set from.
 	nc *netpoll.Conn
 	at int64
+	// ahead and aheadErr are State.Ahead and State.AheadErr, not yet
+	// served: the first reads take them instead of reading conn.
+	ahead    []byte
+	aheadErr error
 }
 
 // errWouldWait is connReader's answer to an idle read that found nothing.
 var errWouldWait = errors.New("http1: nothing to read yet")
 
 func (c *connReader) Read(p []byte) (int, error) {
+	if len(c.ahead) > 0 {
+		c.idle = false
+		n := copy(p, c.ahead)
+		c.ahead = c.ahead[n:]
+		return n, nil
+	}
+	if c.aheadErr != nil {
+		c.idle = false
+		err := c.aheadErr
+		c.aheadErr = nil
+		return 0, err
+	}
 	if c.idle {
 		c.idle = false
 		var n int

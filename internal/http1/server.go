@@ -142,6 +142,13 @@ type State struct {
 	// one); zero: none. The connection is then closed without a
 	// response, as nginx does.
 	Deadline time.Time
+	// Ahead is what a read of a fresh connection found before ServeFrom
+	// was called (the accept loop's, server.parkAtAccept), served before
+	// the connection is read again; AheadErr is how that read ended when
+	// it found no bytes (io.EOF, a reset), returned in their place.
+	// The caller may reuse Ahead once ServeFrom has returned.
+	Ahead    []byte
+	AheadErr error
 }
 
 // ServeFrom is Serve from st, which it updates: it returns true when the
@@ -153,6 +160,7 @@ func ServeFrom(conn net.Conn, cfg *ConnConfig, h Handler, st *State) (parked boo
 		c.start = time.Now()
 	}
 	c.cr.conn, c.cw.conn = conn, conn
+	c.cr.ahead, c.cr.aheadErr = st.Ahead, st.AheadErr
 	if sc, ok := conn.(syscall.Conn); ok {
 		c.cw.rc, _ = sc.SyscallConn()
 		c.cr.rc = c.cw.rc
@@ -231,7 +239,7 @@ func putServerConn(c *serverConn) {
 	if cap(c.w.sentHead)+cap(c.w.hdr)+cap(c.w.scratch) > maxPooledHead {
 		c.w = ResponseWriter{}
 	}
-	c.conn, c.cr.conn, c.cw.conn = nil, nil, nil
+	c.conn, c.cr.conn, c.cw.conn, c.cr.ahead = nil, nil, nil, nil
 	connPool.Put(c)
 }
 

@@ -48,10 +48,11 @@ func (s *Server) acceptLoop(l *listen.Listener) error {
 		// (ngx_connection_counter).
 		s.stats.Accepted()
 		serial := s.serial.Add(1)
-		if raw, ok := nc.(*netpoll.Conn); ok && s.parkAtAccept(raw, l.Want.Addr, serial) {
+		var ahead readAhead
+		if raw, ok := nc.(*netpoll.Conn); ok && s.parkAtAccept(raw, l.Want.Addr, serial, &ahead) {
 			continue
 		}
-		s.dispatch(connJob{nc: nc, listenAddr: l.Want.Addr, serial: serial, started: started})
+		s.dispatch(connJob{nc: nc, listenAddr: l.Want.Addr, serial: serial, started: started, ahead: ahead})
 		// The next accept waits for the worker to start: it then goes on
 		// with the connection until it first blocks, which serves the
 		// connections in the order they came, as one nginx worker
@@ -72,6 +73,8 @@ type connJob struct {
 	started chan<- struct{}
 	// resume is the parked connection being resumed; nil for a new one.
 	resume *parkedConn
+	// ahead is what the accept loop read from a new connection.
+	ahead readAhead
 }
 
 // Connection workers: a goroutine that has served a connection waits up
@@ -105,7 +108,7 @@ func (s *Server) worker(j connJob) {
 		if j.started != nil {
 			j.started <- struct{}{}
 		}
-		s.serveConn(j.nc, j.listenAddr, j.serial, j.resume, w)
+		s.serveConn(j.nc, j.listenAddr, j.serial, j.resume, j.ahead, w)
 		j = connJob{}
 		if s.idleWorkers.Add(1) > maxIdleWorkers {
 			s.idleWorkers.Add(-1)

@@ -82,8 +82,10 @@ func (c *conn) ServeHeadError(w *http1.ResponseWriter, req *http1.Request, statu
 // serial is its $connection, counted at accept as nginx's
 // ngx_connection_counter, whether or not it gets to a request.
 // resume, when set, is the parked connection nc was (park.go): serving
-// goes on from where it stopped, after its PROXY protocol header.
-func (s *Server) serveConn(nc net.Conn, listenAddr string, serial uint64, resume *parkedConn, w *worker) {
+// goes on from where it stopped, after its PROXY protocol header. ahead
+// is what the accept loop read from nc (parkAtAccept), served first.
+func (s *Server) serveConn(nc net.Conn, listenAddr string, serial uint64, resume *parkedConn, ahead readAhead, w *worker) {
+	defer ahead.release()
 	accepted := time.Now()
 	if resume != nil {
 		accepted = resume.accepted
@@ -196,6 +198,7 @@ func (s *Server) serveConn(nc net.Conn, listenAddr string, serial uint64, resume
 		st = resume.st
 		w.pc.SetRequests(st.Requests)
 	}
+	st.Ahead, st.AheadErr = ahead.bytes(), ahead.err
 	served = true
 	parked := http1.ServeFrom(c.nc, &w.cfg, c, &st)
 	w.pc.Close()

@@ -80,15 +80,22 @@ func (s *Server) park(nc *netpoll.Conn, listenAddr string, serial uint64, accept
 // and its client_header_timeout timer without reading it
 // (ngx_http_init_connection). A burst of connections (clients
 // reconnecting after a restart) is then taken at the cost of accept4, a
-// peek and an epoll_ctl each, and the listen queue (backlog=, 511) does
+// read and an epoll_ctl each, and the listen queue (backlog=, 511) does
 // not overflow into the clients' SYN retransmissions while workers serve
-// each connection in turn. It reports whether nc was parked.
-func (s *Server) parkAtAccept(nc *netpoll.Conn, listenAddr string, serial uint64) bool {
+// each connection in turn. It reports whether nc was parked; if not,
+// ahead holds what the read found, for the worker to serve first (the
+// read is the one the worker would make: a request sent with the
+// handshake's ACK costs no read more than it did before the accept loop
+// looked, where a peek did).
+func (s *Server) parkAtAccept(nc *netpoll.Conn, listenAddr string, serial uint64, ahead *readAhead) bool {
 	if s.draining.Load() {
 		return false
 	}
 	ln := s.current.Load().Listen(listenAddr)
-	if ln == nil || ln.TLS != nil || ln.ProxyProtocol || ln.HTTP2 || !nc.Empty() {
+	if ln == nil || ln.TLS != nil || ln.ProxyProtocol || ln.HTTP2 {
+		return false
+	}
+	if !ahead.read(nc) {
 		return false
 	}
 	now := time.Now()
@@ -146,5 +153,52 @@ func (s *Server) closeParked() {
 	s.parked.mu.Unlock()
 	for _, p := range ps {
 		p.expire()
+	}
+}
+
+// readAhead is the accept loop's read of a fresh connection, handed to
+// its worker (http1.State.Ahead); buf is from aheadPool, nil when no
+// bytes were read.
+type readAhead struct {
+	buf *[]byte
+	n   int
+	err error // how the read ended when it found no bytes; nil: none
+}
+
+// aheadPool holds the accept loop's read buffers, as large as the
+// HTTP/1.x reader's (4 KiB): a request head that fits is read whole.
+var aheadPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+
+// read reads what nc has without waiting; it reports whether nc is
+// empty (nothing read, no end or error met).
+func (a *readAhead) read(nc *netpoll.Conn) bool {
+	buf := aheadPool.Get().(*[]byte)
+	n, err := nc.ReadNow(*buf, 0)
+	switch {
+	case err == netpoll.ErrAgain:
+		aheadPool.Put(buf)
+		return true
+	case n == 0:
+		aheadPool.Put(buf)
+		a.err = err
+		return false
+	}
+	a.buf, a.n = buf, n
+	return false
+}
+
+// bytes returns what was read, nil when nothing.
+func (a *readAhead) bytes() []byte {
+	if a.buf == nil {
+		return nil
+	}
+	return (*a.buf)[:a.n]
+}
+
+// release gives the buffer back once the worker's serving has returned.
+func (a *readAhead) release() {
+	if a.buf != nil {
+		aheadPool.Put(a.buf)
+		a.buf = nil
 	}
 }

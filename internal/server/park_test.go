@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,5 +186,72 @@ http {
 		if err != nil || string(r.Body) != "ok" {
 			t.Fatalf("connection %d: %v, %v; want 200 ok", i, r, err)
 		}
+	}
+}
+
+// TestAcceptReadAhead: what the accept loop reads from a new connection
+// (parkAtAccept) is served first by its worker: a request sent with the
+// connect, one larger than the read, two pipelined, and a client gone
+// before its first byte, which is closed without an answer and not
+// parked. Each runs on several connections at once, so that most bytes
+// are there when the connection is accepted.
+func TestAcceptReadAhead(t *testing.T) {
+	addr := proxytest.FreeAddr(t)
+	ts := start(t, `events {}
+http {
+    access_log off;
+    large_client_header_buffers 4 16k;
+    server {
+        listen `+addr+`;
+        location / { return 200 "ok"; }
+        location /two { return 200 "two"; }
+    }
+}
+`, Options{})
+	big := strings.Repeat("b", 6000)
+	tests := []struct {
+		desc string
+		send string
+		want []string // bodies, in order; none: the connection closes
+	}{
+		{desc: "request with the connect", send: "GET / HTTP/1.1\r\nHost: h\r\n\r\n", want: []string{"ok"}},
+		{desc: "head larger than the read", send: "GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + big + "\r\n\r\n", want: []string{"ok"}},
+		{desc: "two pipelined", send: "GET / HTTP/1.1\r\nHost: h\r\n\r\nGET /two HTTP/1.1\r\nHost: h\r\n\r\n", want: []string{"ok", "two"}},
+		{desc: "gone before its first byte"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			const n = 8
+			cs := make([]net.Conn, n)
+			for i := range cs {
+				c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				c.SetDeadline(time.Now().Add(30 * time.Second))
+				if tc.send != "" {
+					io.WriteString(c, tc.send)
+				} else {
+					c.Close()
+				}
+				cs[i] = c
+			}
+			if tc.want == nil {
+				if !proxytest.Poll(20*time.Second, func() bool { return ts.s.parkedCount() == 0 && ts.s.stats.Load().Active == 0 }) {
+					t.Errorf("got %d parked, %d active connections; want none", ts.s.parkedCount(), ts.s.stats.Load().Active)
+				}
+				return
+			}
+			for i, c := range cs {
+				br := bufio.NewReader(c)
+				for _, want := range tc.want {
+					r, err := proxytest.ReadResponse(br, "GET")
+					if err != nil || r.Status != 200 || string(r.Body) != want {
+						t.Fatalf("connection %d: %v, %v; want 200 %q", i, r, err, want)
+					}
+				}
+			}
+		})
 	}
 }
