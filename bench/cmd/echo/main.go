@@ -3,10 +3,16 @@
 // other request with 200 and a 3-byte body. Both listeners serve both kinds
 // of request; they are separate only so that a proxy configuration can route
 // /ws/ and / to different upstreams, as the seed tutorial does.
+//
+// With -reuseport its listeners set SO_REUSEPORT, so that several echo
+// processes share the two ports and the kernel spreads the connections over
+// them: one process holds at most the hard RLIMIT_NOFILE of sockets, and
+// the scale measurement needs more backend sockets than that.
 package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,11 +33,16 @@ const maxFrame = 16 << 20
 func main() {
 	wsAddr := flag.String("ws", "127.0.0.1:8080", "WebSocket echo listen address")
 	httpAddr := flag.String("http", "127.0.0.1:3000", "HTTP responder listen address")
+	reusePort := flag.Bool("reuseport", false, "set SO_REUSEPORT on the listeners, so that several echo processes share their ports")
 	flag.Parse()
 	raiseNoFile()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	var lc net.ListenConfig
+	if *reusePort {
+		lc.Control = setReusePort
+	}
 	for _, a := range []string{*wsAddr, *httpAddr} {
-		ln, err := net.Listen("tcp", a)
+		ln, err := lc.Listen(context.Background(), "tcp", a)
 		if err != nil {
 			log.Error("listening", "addr", a, "err", err)
 			os.Exit(1)
@@ -52,6 +63,24 @@ func raiseNoFile() {
 		l.Cur = l.Max
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
+}
+
+// soReusePort is SO_REUSEPORT on Linux, which package syscall does not name.
+const soReusePort = 0xf
+
+// setReusePort sets SO_REUSEPORT on a listening socket before its bind
+// (net.ListenConfig.Control runs between socket and bind).
+func setReusePort(_, _ string, rc syscall.RawConn) error {
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, soReusePort, 1)
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("setsockopt(SO_REUSEPORT): %w", serr)
+	}
+	return nil
 }
 
 func serve(ln net.Listener) {
