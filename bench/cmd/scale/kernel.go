@@ -3,23 +3,57 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
 
 // hostMem is what the kernel holds for sockets, machine-wide: the slab
-// caches (Slab in /proc/meminfo: the TCP socket, its inode, file, dentry
-// and epoll entry) and the TCP buffers' pages (/proc/net/sockstat "TCP:
-// ... mem", in pages). Neither is in any process's VmRSS. On loopback
-// every connection's two ends are on this machine, so the figures cover
-// the clients' and the backend's sockets as well as the proxy's.
+// caches (Slab in /proc/meminfo), the ones a socket takes objects from
+// (/proc/slabinfo, readable by root only), and the TCP buffers' pages
+// (/proc/net/sockstat "TCP: ... mem", in pages). None of it is in any
+// process's VmRSS. On loopback every connection's two ends are on this
+// machine, so the figures cover the clients' and the backend's sockets as
+// well as the proxy's; Slab also counts whatever else the machine
+// allocated meanwhile.
 type hostMem struct {
 	slabKiB   int64
 	tcpMemKiB int64
+	caches    map[string]int64 // bytes in use in each of socketCaches; nil without /proc/slabinfo
+}
+
+// socketCaches are the slab caches an open TCP socket takes an object
+// from: the socket (TCP), its inode and dentry in sockfs, its struct file,
+// and its entry in an epoll set.
+var socketCaches = []string{"TCP", "sock_inode_cache", "dentry", "filp", "eventpoll_epi"}
+
+// readSlabinfo returns the bytes in use (active objects × object size) of
+// each of socketCaches.
+func readSlabinfo() (map[string]int64, error) {
+	b, err := os.ReadFile("/proc/slabinfo")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(socketCaches))
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		// name <active_objs> <num_objs> <objsize> ...
+		if len(f) < 4 || !slices.Contains(socketCaches, f[0]) {
+			continue
+		}
+		active, err1 := strconv.ParseInt(f[1], 10, 64)
+		size, err2 := strconv.ParseInt(f[3], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("/proc/slabinfo: %q", line)
+		}
+		out[f[0]] = active * size
+	}
+	return out, nil
 }
 
 func readHostMem() (hostMem, error) {
 	var m hostMem
+	m.caches, _ = readSlabinfo() // root only; the rest stands without it
 	b, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
 		return m, err

@@ -100,13 +100,17 @@ type Result struct {
 	KiBPerConn       float64
 	SlabKiBPerConn   float64 // the kernel's slab growth per connection, machine-wide (every socket of it on loopback)
 	TCPMemKiBPerConn float64 // the kernel's TCP buffer pages per connection, machine-wide
-	PingInterval     string  `json:",omitempty"`
-	Rounds           int     `json:",omitempty"`
-	CPUSecondsRound  float64 `json:",omitempty"` // proxy CPU (user+sys) per ping round over all tunnels
-	UsPerPing        float64 `json:",omitempty"` // the same per tunnel
-	IdleCPUPerSec    float64 // proxy CPU seconds per second while idle (no Pings), or with Pings
-	Errors           int64
-	FirstError       string `json:",omitempty"`
+	// SlabCacheKiBPerConn is the growth per connection of each slab cache a
+	// socket takes an object from, machine-wide: dentry may include entries
+	// made meanwhile by whatever reads /proc.
+	SlabCacheKiBPerConn map[string]float64 `json:",omitempty"`
+	PingInterval        string             `json:",omitempty"`
+	Rounds              int                `json:",omitempty"`
+	CPUSecondsRound     float64            `json:",omitempty"` // proxy CPU (user+sys) per ping round over all tunnels
+	UsPerPing           float64            `json:",omitempty"` // the same per tunnel
+	IdleCPUPerSec       float64            // proxy CPU seconds per second while idle (no Pings), or with Pings
+	Errors              int64
+	FirstError          string `json:",omitempty"`
 }
 
 type options struct {
@@ -328,6 +332,12 @@ func run(o options) (*Result, error) {
 		res.KiBPerConn = float64(res.RSSAfterKiB-res.RSSBeforeKiB) / n
 		res.SlabKiBPerConn = float64(host1.slabKiB-host0.slabKiB) / n
 		res.TCPMemKiBPerConn = float64(host1.tcpMemKiB-host0.tcpMemKiB) / n
+		if host0.caches != nil && host1.caches != nil {
+			res.SlabCacheKiBPerConn = make(map[string]float64)
+			for name, b := range host1.caches {
+				res.SlabCacheKiBPerConn[name] = float64(b-host0.caches[name]) / 1024 / n
+			}
+		}
 	}
 	// CPU while the connections sit: -rounds ping rounds (every tunnel
 	// pings once per interval, whatever its phase), or -rounds seconds.

@@ -32,8 +32,8 @@ func TestCapacity(t *testing.T) {
 	}{
 		{1, 20000, 2, 9900},
 		{1, 20000, 1, 19800},
-		{11, 20000, 2, 98010}, // 11 × 9,900 × 0.9: the kernel spreads unevenly
-		{12, 20000, 2, 106920},
+		{11, 20000, 2, 103455}, // 11 × 9,900 × 0.95: the kernel spreads unevenly
+		{3, 20000, 1, 56430},
 		{1, 100, 2, 0},
 	}
 	for _, tt := range tests {
