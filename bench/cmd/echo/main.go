@@ -8,6 +8,9 @@
 // processes share the two ports and the kernel spreads the connections over
 // them: one process holds at most the hard RLIMIT_NOFILE of sockets, and
 // the scale measurement needs more backend sockets than that.
+//
+// On SIGUSR1 it prints "pings N", the Pings it has answered so far: scale
+// checks with it that a proxy's ws_ping_interval rounds ran on time.
 package main
 
 import (
@@ -22,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"wsgate/bench/internal/wsframe"
@@ -50,10 +54,20 @@ func main() {
 		go serve(ln)
 	}
 	fmt.Println("ready")
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for range usr1 {
+			fmt.Printf("pings %d\n", pings.Load())
+		}
+	}()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 }
+
+// pings counts the Pings answered, on every connection.
+var pings atomic.Int64
 
 // raiseNoFile lifts the soft RLIMIT_NOFILE to the hard limit: the idle case
 // holds one backend socket per proxied WebSocket.
@@ -156,6 +170,7 @@ func echo(c net.Conn, r *bufio.Reader) {
 		}
 		op := h.Opcode
 		if op == wsframe.OpPing {
+			pings.Add(1)
 			op = wsframe.OpPong
 		} else if op == wsframe.OpPong {
 			continue

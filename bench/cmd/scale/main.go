@@ -108,6 +108,8 @@ type Result struct {
 	Rounds              int                `json:",omitempty"`
 	CPUSecondsRound     float64            `json:",omitempty"` // proxy CPU (user+sys) per ping round over all tunnels
 	UsPerPing           float64            `json:",omitempty"` // the same per tunnel
+	Pings               int64              `json:",omitempty"` // Pings the echo backend answered meanwhile
+	PingsPerRound       float64            `json:",omitempty"` // the same per tunnel and round: about 1 when the rounds ran on time
 	IdleCPUPerSec       float64            // proxy CPU seconds per second while idle (no Pings), or with Pings
 	Errors              int64
 	FirstError          string `json:",omitempty"`
@@ -234,20 +236,20 @@ func run(o options) (*Result, error) {
 	defer ps.stop()
 	ps.stopOnSignal(func() { os.RemoveAll(o.work) })
 	wsAddr, httpAddr := fmt.Sprintf("127.0.0.1:%d", wsPort), fmt.Sprintf("127.0.0.1:%d", httpPort)
-	if pl.echoes == 1 {
-		if _, err := ps.start(o.work, "echo", o.echo, "-ws", wsAddr, "-http", httpAddr); err != nil {
+	var echoes []named
+	for i := range pl.echoes {
+		name, argv := "echo", []string{o.echo, "-ws", wsAddr, "-http", httpAddr}
+		if pl.echoes > 1 {
+			name, argv = fmt.Sprintf("echo.%d", i), append(argv, "-reuseport")
+		}
+		e, err := ps.start(o.work, name, argv...)
+		if err != nil {
 			return nil, err
 		}
-	} else {
-		for i := range pl.echoes {
-			name := fmt.Sprintf("echo.%d", i)
-			if _, err := ps.start(o.work, name, o.echo, "-reuseport", "-ws", wsAddr, "-http", httpAddr); err != nil {
-				return nil, err
-			}
-			if err := waitOutput(o.work, name, "ready", 10*time.Second); err != nil {
-				return nil, err
-			}
+		if err := waitOutput(o.work, name, "ready", 10*time.Second); err != nil {
+			return nil, err
 		}
+		echoes = append(echoes, named{e, name})
 	}
 	var pids []int
 	switch {
@@ -346,6 +348,12 @@ func run(o options) (*Result, error) {
 		window = time.Duration(o.rounds) * o.ping
 		res.PingInterval, res.Rounds = o.ping.String(), o.rounds
 	}
+	var pings0, pings1 int64
+	if o.ping > 0 {
+		if pings0, err = echoPings(o.work, echoes); err != nil {
+			return nil, err
+		}
+	}
 	cpu0, err := sumCPU(pids)
 	if err != nil {
 		return nil, err
@@ -355,10 +363,17 @@ func run(o options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.ping > 0 {
+		if pings1, err = echoPings(o.work, echoes); err != nil {
+			return nil, err
+		}
+		res.Pings = pings1 - pings0
+	}
 	res.IdleCPUPerSec = (cpu1 - cpu0).Seconds() / window.Seconds()
 	if o.ping > 0 && res.Open > 0 {
 		res.CPUSecondsRound = (cpu1 - cpu0).Seconds() / float64(o.rounds)
 		res.UsPerPing = res.CPUSecondsRound * 1e6 / float64(res.Open)
+		res.PingsPerRound = float64(res.Pings) / float64(o.rounds) / float64(res.Open)
 	}
 	closeAll(conns)
 	return res, nil

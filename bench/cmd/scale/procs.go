@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -132,4 +133,43 @@ func lastLines(b []byte) string {
 		b = b[len(b)-400:]
 	}
 	return string(bytes.TrimSpace(b))
+}
+
+// named is a started process and the name of its output file.
+type named struct {
+	cmd  *exec.Cmd
+	name string
+}
+
+// echoPings asks each echo process how many Pings it has answered
+// (SIGUSR1: it prints "pings N") and returns the sum.
+func echoPings(work string, echoes []named) (int64, error) {
+	var sum int64
+	for _, e := range echoes {
+		path := filepath.Join(work, e.name+".stderr")
+		b, _ := os.ReadFile(path)
+		seen := bytes.Count(b, []byte("pings "))
+		if err := e.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+			return 0, err
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			b, _ = os.ReadFile(path)
+			if bytes.Count(b, []byte("pings ")) > seen && bytes.HasSuffix(b, []byte("\n")) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return 0, fmt.Errorf("%s did not say its pings", e.name)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		line := b[bytes.LastIndex(b, []byte("pings "))+len("pings "):]
+		line = line[:bytes.IndexByte(line, '\n')]
+		n, err := strconv.ParseInt(string(line), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %q: %w", e.name, line, err)
+		}
+		sum += n
+	}
+	return sum, nil
 }
