@@ -187,6 +187,9 @@ func run(o options) (*Result, error) {
 		fmt.Fprintf(os.Stderr, "scale: RLIMIT_NOFILE %d (the hard limit, not raisable without CAP_SYS_RESOURCE) caps the connections of %d proxy processes at %d\n", limit, max(o.procs, 1), most)
 		o.conns = most
 	}
+	if err := checkMemory(o.conns); err != nil {
+		return nil, err
+	}
 	pl := makePlan(o.conns, o.procs, limit, o.clientMax)
 	if pl.proxies > 1 {
 		res.Procs, res.EchoProcs = pl.proxies, pl.echoes

@@ -19,6 +19,7 @@ import (
 // interrupted. Each child also gets SIGKILL if scale dies without either
 // (PR_SET_PDEATHSIG).
 type procs struct {
+	once  sync.Once
 	mu    sync.Mutex
 	list  []*exec.Cmd
 	pipes []io.Closer // client processes' standard input, closed by stop
@@ -65,8 +66,10 @@ func (p *procs) run(cmd *exec.Cmd) error {
 
 // stop sends SIGTERM to every process started, the last started first
 // (clients, then proxies, then the backend), and SIGKILL to those still
-// running 10 s later.
-func (p *procs) stop() {
+// running 10 s later. Only its first call does anything.
+func (p *procs) stop() { p.once.Do(p.stopAll) }
+
+func (p *procs) stopAll() {
 	p.mu.Lock()
 	list, pipes := p.list, p.pipes
 	p.done = true
