@@ -7,38 +7,40 @@ import (
 
 func TestSplit(t *testing.T) {
 	tests := []struct {
+		desc     string
 		n, parts int
 		want     []int
 	}{
-		{100000, 7, []int{14286, 14286, 14286, 14286, 14286, 14285, 14285}},
-		{10, 3, []int{4, 3, 3}},
-		{9, 3, []int{3, 3, 3}},
-		{2, 3, []int{1, 1, 0}},
-		{5, 0, []int{5}},
+		{"100,000 over 7 client processes", 100000, 7, []int{14286, 14286, 14286, 14286, 14286, 14285, 14285}},
+		{"the remainder goes first", 10, 3, []int{4, 3, 3}},
+		{"even", 9, 3, []int{3, 3, 3}},
+		{"fewer than parts", 2, 3, []int{1, 1, 0}},
+		{"no parts is one", 5, 0, []int{5}},
 	}
 	for _, tt := range tests {
 		if got := split(tt.n, tt.parts); !slices.Equal(got, tt.want) {
-			t.Errorf("split(%d, %d) = %v; want %v", tt.n, tt.parts, got, tt.want)
+			t.Errorf("%s: split(%d, %d) = %v; want %v", tt.desc, tt.n, tt.parts, got, tt.want)
 		}
 	}
 }
 
 func TestCapacity(t *testing.T) {
 	tests := []struct {
+		desc  string
 		procs int
 		limit uint64
 		per   int
 		want  int
 	}{
-		{1, 20000, 2, 9900},
-		{1, 20000, 1, 19800},
-		{11, 20000, 2, 103455}, // 11 × 9,900 × 0.95: the kernel spreads unevenly
-		{3, 20000, 1, 56430},
-		{1, 100, 2, 0},
+		{"one process, two sockets a tunnel", 1, 20000, 2, 9900},
+		{"one process, one socket a connection", 1, 20000, 1, 19800},
+		{"11 processes: 11 × 9,900 × 0.95, the kernel spreads unevenly", 11, 20000, 2, 103455},
+		{"3 processes, one socket a connection", 3, 20000, 1, 56430},
+		{"a limit below the reserve", 1, 100, 2, 0},
 	}
 	for _, tt := range tests {
 		if got := capacity(tt.procs, tt.limit, tt.per); got != tt.want {
-			t.Errorf("capacity(%d, %d, %d) = %d; want %d", tt.procs, tt.limit, tt.per, got, tt.want)
+			t.Errorf("%s: capacity(%d, %d, %d) = %d; want %d", tt.desc, tt.procs, tt.limit, tt.per, got, tt.want)
 		}
 	}
 }
