@@ -200,13 +200,14 @@ func run(o options) (*Result, error) {
 	if len(pl.clients) > 1 {
 		res.ClientProcs = len(pl.clients)
 	}
+	temp := "" // the work directory when scale made it, removed at the end
 	if o.work == "" {
 		w, err := os.MkdirTemp("", "wsgate-scale-")
 		if err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(w)
-		o.work = w
+		o.work, temp = w, w
 	}
 	for _, d := range []string{"conf", "logs"} {
 		if err := os.MkdirAll(filepath.Join(o.work, d), 0o755); err != nil {
@@ -237,7 +238,11 @@ func run(o options) (*Result, error) {
 	}
 	ps := &procs{}
 	defer ps.stop()
-	ps.stopOnSignal(func() { os.RemoveAll(o.work) })
+	ps.stopOnSignal(func() {
+		if temp != "" {
+			os.RemoveAll(temp)
+		}
+	})
 	wsAddr, httpAddr := fmt.Sprintf("127.0.0.1:%d", wsPort), fmt.Sprintf("127.0.0.1:%d", httpPort)
 	var echoes []named
 	for i := range pl.echoes {
