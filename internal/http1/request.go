@@ -3,6 +3,7 @@ package http1
 import (
 	"bufio"
 	"math"
+	"strings"
 
 	"wsgate/internal/exchange"
 )
@@ -540,6 +541,9 @@ func ValidateHost(h []byte) (n int, ok bool) {
 	state := usual
 	dotPos, hostLen := -2, len(h)
 	for i, ch := range h {
+		if hostPlain[ch] {
+			continue
+		}
 		switch ch {
 		case '.':
 			if dotPos == i-1 {
@@ -561,9 +565,8 @@ func ValidateHost(h []byte) (n int, ok bool) {
 				state = rest
 			}
 		default:
-			if ch == '/' || ch <= 0x20 || ch == 0x7f {
-				return 0, false
-			}
+			// '/', a byte <= 0x20, 0x7f.
+			return 0, false
 		}
 	}
 	if dotPos == hostLen-1 {
@@ -575,14 +578,24 @@ func ValidateHost(h []byte) (n int, ok bool) {
 	return hostLen, true
 }
 
+// hostPlain marks the bytes ValidateHost passes over without a look:
+// all but '.', ':', '[', ']', '/', those <= 0x20 and 0x7f.
+var hostPlain = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c > 0x20 && c != 0x7f && !strings.ContainsRune(".:[]/", rune(c))
+	}
+	return t
+}()
+
 // appendLower appends src to dst with A-Z lower-cased, as ngx_strlow does;
 // other bytes are kept. src may alias dst's backing array.
 func appendLower(dst, src []byte) []byte {
-	for _, c := range src {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
+	n := len(dst)
+	dst = append(dst, src...)
+	for i := n; i < len(dst); i++ {
+		if c := dst[i]; c-'A' < 26 {
+			dst[i] = c + 'a' - 'A'
 		}
-		dst = append(dst, c)
 	}
 	return dst
 }

@@ -2,6 +2,7 @@ package http1
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -113,7 +114,13 @@ func (w *ResponseWriter) SetLocation(value []byte) {
 // ngx_http_header_filter writes after Content-Length and before Location,
 // wherever MarkFraming put those. A value with CR, LF or NUL is dropped.
 func (w *ResponseWriter) SetLastModified(value []byte) {
-	w.lastMod = AppendLine(w.lastMod[:0], []byte("Last-Modified"), value)
+	w.lastMod = w.lastMod[:0]
+	if bytes.IndexByte(value, '\r') >= 0 || bytes.IndexByte(value, '\n') >= 0 || bytes.IndexByte(value, 0) >= 0 {
+		return
+	}
+	w.lastMod = append(w.lastMod, "Last-Modified: "...)
+	w.lastMod = append(w.lastMod, value...)
+	w.lastMod = append(w.lastMod, "\r\n"...)
 }
 
 // SetHeadFilter sets the filter for this request's response (nil: none);
