@@ -109,7 +109,9 @@ type span struct{ s, e int32 }
 func (r *Request) reset() {
 	buf, spans, hs, body := r.buf[:0], r.spans[:0], r.Headers[:0], r.Body
 	// Until a request line parses, the version is 1.0 (ngx_http_alloc_request).
-	*r = Request{Request: exchange.Request{Headers: hs, Body: body, ContentLength: -1, ProtoMajor: 1}, buf: buf, spans: spans}
+	*r = Request{}
+	r.Headers, r.Body, r.ContentLength, r.ProtoMajor = hs, body, -1, 1
+	r.buf, r.spans = buf, spans
 	none := span{-1, -1}
 	r.rl = rlOffsets{none, none, none, none, none, none, none}
 	r.hostSeen = none

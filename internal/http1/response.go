@@ -61,11 +61,15 @@ type ResponseWriter struct {
 
 func (w *ResponseWriter) reset(req *Request, l RequestLimits) {
 	w.c.cw.pace = pacer{}
-	*w = ResponseWriter{
-		c: w.c, req: req, limits: l,
-		hdr: w.hdr[:0], sentHead: w.sentHead[:0], trailers: w.trailers[:0], scratch: w.scratch[:0],
-		location: w.location[:0], lastMod: w.lastMod[:0], errHdr: w.errHdr[:0], framingAt: -1, lateAt: -1, clen: -1,
-	}
+	// Cleared in place and set field by field: a composite literal that
+	// reads *w would be built aside and copied over.
+	c, hdr, sentHead, trailers, scratch := w.c, w.hdr[:0], w.sentHead[:0], w.trailers[:0], w.scratch[:0]
+	location, lastMod, errHdr := w.location[:0], w.lastMod[:0], w.errHdr[:0]
+	*w = ResponseWriter{}
+	w.c, w.req, w.limits = c, req, l
+	w.hdr, w.sentHead, w.trailers, w.scratch = hdr, sentHead, trailers, scratch
+	w.location, w.lastMod, w.errHdr = location, lastMod, errHdr
+	w.framingAt, w.lateAt, w.clen = -1, -1, -1
 }
 
 // SetLimits replaces the request's location-level limits; call it before

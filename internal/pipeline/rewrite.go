@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -106,8 +107,12 @@ func (pc *Conn) warnUninitialized(name string) {
 // pathEscaped reports whether the path of a raw request-target holds a
 // '%' (r->quoted_uri, snapshot.PathQuoted) or a '+' (r->plus_in_uri),
 // either of which makes the rewrite module escape the captures it
-// copies. It reads the path once, through a table.
+// copies. Two vector scans answer for the most common target, with
+// neither byte anywhere; others are read up to the query through a table.
 func pathEscaped(requestURI []byte) bool {
+	if bytes.IndexByte(requestURI, '%') < 0 && bytes.IndexByte(requestURI, '+') < 0 {
+		return false
+	}
 	for _, c := range requestURI {
 		switch pathMarks[c] {
 		case markEscape:
