@@ -558,6 +558,19 @@ func (c *Conn) WriteNow(p []byte) int {
 	return n
 }
 
+// WriteNow2 writes as much of a then b as the socket takes at once, in
+// one system call (Write2), and returns how much that was; 0 also for a
+// socket that is not a stream socket or failed: the caller's write
+// through Write then says why.
+func (c *Conn) WriteNow2(a, b []byte) int {
+	if !c.incref() {
+		return 0
+	}
+	n, _ := Write2(c.fd, a, b)
+	c.decref()
+	return n
+}
+
 // Close wakes every wait on c, waits for the operations under way to
 // return, takes the socket out of its loop and closes it. Only the
 // first Close closes; later ones fail with net.ErrClosed.

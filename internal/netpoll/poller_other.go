@@ -62,6 +62,7 @@ func Dial(string, netip.AddrPort, time.Time) (c *Conn, ok bool, err error) { ret
 func (c *Conn) Read([]byte) (int, error)          { return 0, os.ErrClosed }
 func (c *Conn) Write([]byte) (int, error)         { return 0, os.ErrClosed }
 func (c *Conn) WriteNow([]byte) int               { return 0 }
+func (c *Conn) WriteNow2(a, b []byte) int         { return 0 }
 func (c *Conn) Close() error                      { return os.ErrClosed }
 func (c *Conn) Shutdown()                         {}
 func (c *Conn) Unregister()                       {}
