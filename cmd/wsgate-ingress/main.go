@@ -199,6 +199,10 @@ func dump(o *options, states func() (*ingress.State, []error), stdout, stderr io
 // started, when set, is called once the server listens (the cluster mode
 // starts its informers' rebuild loop there).
 func serve(o *options, ctl *ingress.Controller, started func(*server.Server) func(), log *slog.Logger) int {
+	// Registered before the listeners open: a HUP as soon as they do
+	// waits here rather than ending the process.
+	ch := server.Notify()
+	defer signal.Stop(ch)
 	if err := ingress.EnsureDefaultCert(o.translate.SSLDir); err != nil {
 		log.Error("writing the default certificate", "err", err)
 		return 1
@@ -225,9 +229,6 @@ func serve(o *options, ctl *ingress.Controller, started func(*server.Server) fun
 	if o.healthListen != "" {
 		go health(o.healthListen, srv, log)
 	}
-	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
-	defer signal.Stop(ch)
 	for sig := range ch {
 		switch sig {
 		case syscall.SIGHUP:

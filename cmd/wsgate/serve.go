@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,6 +28,8 @@ const shutdownTimeout = 30 * time.Second
 
 // serve runs wsgate in the foreground until a stop signal.
 func serve(o *options, confPath, prefix string, stderr io.Writer) int {
+	sigs := server.Notify()
+	defer signal.Stop(sigs)
 	spec, errs := loadConfig(o, confPath, prefix)
 	if len(errs) > 0 {
 		printErrors(stderr, errs)
@@ -65,7 +68,7 @@ func serve(o *options, confPath, prefix string, stderr io.Writer) int {
 	}
 	go trimMemory()
 	log.Info("wsgate started", "version", version, "config", confPath, "listen", strings.Join(addrs, " "), "pid", os.Getpid())
-	srv.Run(shutdownTimeout)
+	srv.Run(sigs, shutdownTimeout)
 	log.Info("wsgate stopped")
 	return 0
 }

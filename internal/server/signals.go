@@ -13,11 +13,21 @@ import (
 // stop, USR1 reopen logs.
 var Signals = []os.Signal{syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1}
 
-// Run serves until a stop signal, handling nginx's signals. shutdownTimeout
-// bounds the graceful stop.
-func (s *Server) Run(shutdownTimeout time.Duration) {
+// Notify starts delivering nginx's signals to the channel it returns, for
+// Run. A process registers before it opens its listeners and writes its
+// pid file: a signal sent as soon as either shows (`wsgate -s reload`
+// right after a start) then waits for Run instead of ending the process,
+// which is Go's default for a HUP nobody asked for.
+func Notify() chan os.Signal {
 	ch := make(chan os.Signal, 4)
 	signal.Notify(ch, Signals...)
+	return ch
+}
+
+// Run serves until a stop signal arrives on ch (Notify's), handling
+// nginx's signals, and then stops ch's delivery. shutdownTimeout bounds
+// the graceful stop.
+func (s *Server) Run(ch chan os.Signal, shutdownTimeout time.Duration) {
 	defer signal.Stop(ch)
 	s.handleSignals(ch, shutdownTimeout)
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -89,32 +88,26 @@ func TestHandleSignals(t *testing.T) {
 	}
 }
 
-// TestRunSignals sends real signals to the test process while Run serves:
-// HUP reloads, TERM ends Run. The test holds its own registration for
-// both, so that a signal sent before Run has registered cannot end the
-// process.
+// TestRunSignals sends real signals to the test process: a HUP sent
+// after Notify but before Run has started waits for Run and reloads, TERM
+// ends Run.
 func TestRunSignals(t *testing.T) {
-	guard := make(chan os.Signal, 8)
-	signal.Notify(guard, syscall.SIGHUP, syscall.SIGTERM)
-	defer signal.Stop(guard)
-
+	sigs := Notify()
 	a := proxytest.FreeAddr(t)
 	ts := start(t, confFor("one", a), Options{})
+	ts.write(confFor("two", a))
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
 	returned := make(chan struct{})
 	go func() {
-		ts.s.Run(5 * time.Second)
+		ts.s.Run(sigs, 5*time.Second)
 		close(returned)
 	}()
-	ts.write(confFor("two", a))
-	// Until Run has registered, a HUP reaches only the guard: send again
-	// until the reload shows.
 	reloaded := proxytest.Poll(10*time.Second, func() bool {
-		syscall.Kill(os.Getpid(), syscall.SIGHUP)
 		b, _ := get(a)
 		return b == "two"
 	})
 	if !reloaded {
-		t.Fatal("HUP to the process did not reload")
+		t.Fatal("a HUP sent before Run did not reload")
 	}
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	select {

@@ -3,10 +3,19 @@
 // other request with 200 and a 3-byte body. Both listeners serve both kinds
 // of request; they are separate only so that a proxy configuration can route
 // /ws/ and / to different upstreams, as the seed tutorial does.
+//
+// With -reuseport its listeners set SO_REUSEPORT, so that several echo
+// processes share the two ports and the kernel spreads the connections over
+// them: one process holds at most the hard RLIMIT_NOFILE of sockets, and
+// the scale measurement needs more backend sockets than that.
+//
+// On SIGUSR1 it prints "pings N", the Pings it has answered so far: scale
+// checks with it that a proxy's ws_ping_interval rounds ran on time.
 package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"wsgate/bench/internal/wsframe"
@@ -27,11 +37,16 @@ const maxFrame = 16 << 20
 func main() {
 	wsAddr := flag.String("ws", "127.0.0.1:8080", "WebSocket echo listen address")
 	httpAddr := flag.String("http", "127.0.0.1:3000", "HTTP responder listen address")
+	reusePort := flag.Bool("reuseport", false, "set SO_REUSEPORT on the listeners, so that several echo processes share their ports")
 	flag.Parse()
 	raiseNoFile()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	var lc net.ListenConfig
+	if *reusePort {
+		lc.Control = setReusePort
+	}
 	for _, a := range []string{*wsAddr, *httpAddr} {
-		ln, err := net.Listen("tcp", a)
+		ln, err := lc.Listen(context.Background(), "tcp", a)
 		if err != nil {
 			log.Error("listening", "addr", a, "err", err)
 			os.Exit(1)
@@ -39,10 +54,20 @@ func main() {
 		go serve(ln)
 	}
 	fmt.Println("ready")
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for range usr1 {
+			fmt.Printf("pings %d\n", pings.Load())
+		}
+	}()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 }
+
+// pings counts the Pings answered, on every connection.
+var pings atomic.Int64
 
 // raiseNoFile lifts the soft RLIMIT_NOFILE to the hard limit: the idle case
 // holds one backend socket per proxied WebSocket.
@@ -52,6 +77,24 @@ func raiseNoFile() {
 		l.Cur = l.Max
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
+}
+
+// soReusePort is SO_REUSEPORT on Linux, which package syscall does not name.
+const soReusePort = 0xf
+
+// setReusePort sets SO_REUSEPORT on a listening socket before its bind
+// (net.ListenConfig.Control runs between socket and bind).
+func setReusePort(_, _ string, rc syscall.RawConn) error {
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, soReusePort, 1)
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("setsockopt(SO_REUSEPORT): %w", serr)
+	}
+	return nil
 }
 
 func serve(ln net.Listener) {
@@ -127,6 +170,7 @@ func echo(c net.Conn, r *bufio.Reader) {
 		}
 		op := h.Opcode
 		if op == wsframe.OpPing {
+			pings.Add(1)
 			op = wsframe.OpPong
 		} else if op == wsframe.OpPong {
 			continue

@@ -2,7 +2,7 @@
 // and for wsgate the CPU of its own Pings over all of them: the figures
 // behind "100,000 idle WebSockets" and "idle HTTP connections" in the
 // README's performance section. It is a measurement, not a test: it starts
-// the echo backend and one proxy by PID, opens the connections, reads the
+// the echo backend and the proxy by PID, opens the connections, reads the
 // proxy's VmRSS and CPU from /proc, prints one JSON line and stops what it
 // started.
 //
@@ -20,27 +20,33 @@
 // address too (proxy_bind $remote_addr), for the same reason. The fd limit
 // is raised, as far as fs.nr_open allows, to what the connections need.
 // Needs root (or CAP_SYS_RESOURCE) above the hard limit.
+//
+// The hard limit is per process. With -procs N (wsgate only) scale holds
+// more connections than one process may, as nginx does with several worker
+// processes each under its own limit: N wsgate processes read the same
+// configuration with "listen ... reuseport" and the kernel spreads the
+// connections over them; the echo backend runs as several processes sharing
+// its ports the same way, and the clients as several processes (scale
+// re-executed with -client-worker), opened one after another at -rate
+// connections a second. The proxy figures are summed over its processes,
+// and the kernel's socket memory (slab and TCP buffer pages, machine-wide:
+// on loopback every socket of a connection is on this machine) is read
+// before and after.
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"wsgate/bench/internal/procstat"
-	"wsgate/bench/internal/wsframe"
 )
 
 // conf is the configuration both proxies read: /ws/ as the seed tutorial
@@ -57,7 +63,7 @@ http {
     client_header_timeout 600s;
 
     server {
-        listen 127.0.0.1:%d;
+        listen 127.0.0.1:%d%s;
         server_name example.com;
 
         location /ws/ {
@@ -79,28 +85,47 @@ http {
 
 // Result is the JSON line scale prints.
 type Result struct {
-	Proxy, Mode     string
-	Conns           int     // connections asked for
-	NoFile          uint64  // RLIMIT_NOFILE the proxy ran with
-	Open            int     // connections open when RSS was read
-	SetupSeconds    float64 // time to open them
-	RSSBeforeKiB    int64
-	RSSAfterKiB     int64
-	KiBPerConn      float64
-	PingInterval    string  `json:",omitempty"`
-	Rounds          int     `json:",omitempty"`
-	CPUSecondsRound float64 `json:",omitempty"` // proxy CPU (user+sys) per ping round over all tunnels
-	UsPerPing       float64 `json:",omitempty"` // the same per tunnel
-	IdleCPUPerSec   float64 // proxy CPU seconds per second while idle (no Pings), or with Pings
-	Errors          int64
-	FirstError      string `json:",omitempty"`
+	Proxy, Mode      string
+	Conns            int     // connections asked for
+	NoFile           uint64  // RLIMIT_NOFILE each process ran with
+	Procs            int     `json:",omitempty"` // proxy processes, when more than one
+	EchoProcs        int     `json:",omitempty"` // echo backend processes, when more than one
+	ClientProcs      int     `json:",omitempty"` // client processes, when more than one
+	Open             int     // connections open when RSS was read
+	ProxyFDsMin      int     `json:",omitempty"` // descriptors of the least and the most loaded proxy process then
+	ProxyFDsMax      int     `json:",omitempty"`
+	SetupSeconds     float64 // time to open them
+	RSSBeforeKiB     int64   // summed over the proxy's processes
+	RSSAfterKiB      int64
+	KiBPerConn       float64
+	SlabKiBPerConn   float64 // the kernel's slab growth per connection, machine-wide (every socket of it on loopback)
+	TCPMemKiBPerConn float64 // the kernel's TCP buffer pages per connection, machine-wide
+	// SlabCacheKiBPerConn is the growth per connection of each slab cache a
+	// socket takes an object from, machine-wide: dentry may include entries
+	// made meanwhile by whatever reads /proc.
+	SlabCacheKiBPerConn map[string]float64 `json:",omitempty"`
+	PingInterval        string             `json:",omitempty"`
+	Rounds              int                `json:",omitempty"`
+	CPUSecondsRound     float64            `json:",omitempty"` // proxy CPU (user+sys) per ping round over all tunnels
+	UsPerPing           float64            `json:",omitempty"` // the same per tunnel
+	Pings               int64              `json:",omitempty"` // Pings the echo backend answered meanwhile
+	PingsPerRound       float64            `json:",omitempty"` // the same per tunnel and round: about 1 when the rounds ran on time
+	IdleCPUPerSec       float64            // proxy CPU seconds per second while idle (no Pings), or with Pings
+	Errors              int64
+	FirstError          string `json:",omitempty"`
 }
 
 type options struct {
 	proxy, mode, wsgate, nginx, echo, work string
 	directives                             string
 	conns, srcs, rounds, parallel          int
+	procs, clientMax, rate                 int
 	ping, settle                           time.Duration
+
+	// -client-worker: scale as one client process of a run with -procs.
+	clientWorker bool
+	addr         string
+	srcOffset    int
 }
 
 func main() {
@@ -114,11 +139,24 @@ func main() {
 	flag.IntVar(&o.conns, "conns", 100000, "connections to hold")
 	flag.IntVar(&o.srcs, "srcs", 64, "client source addresses, from 127.0.0.2 upward")
 	flag.IntVar(&o.parallel, "parallel", 64, "connections opened at once")
+	flag.IntVar(&o.procs, "procs", 1, "wsgate processes sharing the listening port (listen ... reuseport); above 1 the echo backend and the clients run as several processes too")
+	flag.IntVar(&o.clientMax, "client-conns", 16000, "connections per client process (with -procs above 1)")
+	flag.IntVar(&o.rate, "rate", 0, "connections opened a second at most (0: 5,000 with -procs above 1, else bounded by -parallel only)")
 	flag.DurationVar(&o.ping, "ping", 0, "wsgate's ws_ping_interval to the upstream side (ws mode; 0: no Pings)")
 	flag.StringVar(&o.directives, "directives", "", "more wsgate directives for location /ws/, e.g. \"ws_max_message_size 1m both; ws_max_frame_size 64k both;\" (ws mode)")
 	flag.IntVar(&o.rounds, "rounds", 3, "ping rounds measured (or, without -ping, idle seconds measured)")
 	flag.DurationVar(&o.settle, "settle", 2*time.Second, "idle time before reading RSS")
+	flag.BoolVar(&o.clientWorker, "client-worker", false, "run as a client process of a run with -procs (scale starts these itself)")
+	flag.StringVar(&o.addr, "addr", "", "the proxy's address (-client-worker)")
+	flag.IntVar(&o.srcOffset, "src-offset", 0, "the first connection's place in the round of source addresses (-client-worker)")
 	flag.Parse()
+	if o.clientWorker {
+		if err := clientWorker(o); err != nil {
+			fmt.Fprintf(os.Stderr, "scale client: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	res, err := run(o)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "scale: %v\n", err)
@@ -127,65 +165,49 @@ func main() {
 	json.NewEncoder(os.Stdout).Encode(res)
 }
 
-// procs are the processes scale started, stopped by PID at the end.
-type procs struct{ list []*exec.Cmd }
-
-func (p *procs) start(work, name string, argv ...string) (*exec.Cmd, error) {
-	f, err := os.Create(filepath.Join(work, name+".stderr"))
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("starting %s: %w", name, err)
-	}
-	p.list = append(p.list, cmd)
-	return cmd, nil
-}
-
-// stop sends SIGTERM to each process started, then SIGKILL after 10 s.
-func (p *procs) stop() {
-	for _, cmd := range p.list {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}
-}
-
 func run(o options) (*Result, error) {
+	if o.procs > 1 && o.proxy != "wsgate" {
+		return nil, fmt.Errorf("-procs applies to wsgate only")
+	}
 	if err := lockMachine(); err != nil {
 		return nil, err
+	}
+	// The proxy holds two sockets per WebSocket (one per HTTP connection)
+	// and a few more for its listeners and logs.
+	per := 1
+	if o.mode == "ws" {
+		per = 2
 	}
 	limit, err := raiseNoFile(uint64(2*o.conns + 4096))
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{Proxy: o.proxy, Mode: o.mode, Conns: o.conns, NoFile: limit}
-	// The proxy holds two sockets per WebSocket (one per HTTP connection)
-	// and a few more for its listeners and logs.
-	per := uint64(1)
-	if o.mode == "ws" {
-		per = 2
+	if most := capacity(max(o.procs, 1), limit, per); o.conns > most {
+		fmt.Fprintf(os.Stderr, "scale: RLIMIT_NOFILE %d (the hard limit, not raisable without CAP_SYS_RESOURCE) caps the connections of %d proxy processes at %d\n", limit, max(o.procs, 1), most)
+		o.conns = most
 	}
-	if max := int((limit - 200) / per); o.conns > max {
-		fmt.Fprintf(os.Stderr, "scale: RLIMIT_NOFILE %d (the hard limit, not raisable without CAP_SYS_RESOURCE) caps the connections at %d\n", limit, max)
-		o.conns = max
+	if err := checkMemory(o.conns); err != nil {
+		return nil, err
 	}
+	pl := makePlan(o.conns, o.procs, limit, o.clientMax)
+	if pl.proxies > 1 {
+		res.Procs, res.EchoProcs = pl.proxies, pl.echoes
+		if o.rate == 0 {
+			o.rate = 5000
+		}
+	}
+	if len(pl.clients) > 1 {
+		res.ClientProcs = len(pl.clients)
+	}
+	temp := "" // the work directory when scale made it, removed at the end
 	if o.work == "" {
 		w, err := os.MkdirTemp("", "wsgate-scale-")
 		if err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(w)
-		o.work = w
+		o.work, temp = w, w
 	}
 	for _, d := range []string{"conf", "logs"} {
 		if err := os.MkdirAll(filepath.Join(o.work, d), 0o755); err != nil {
@@ -206,51 +228,126 @@ func run(o options) (*Result, error) {
 		}
 		extra += "\n            " + o.directives
 	}
-	text := fmt.Sprintf(conf, 2*o.conns+1024, proxyPort, wsPort, extra)
+	reuse := ""
+	if pl.proxies > 1 {
+		reuse = " reuseport"
+	}
+	text := fmt.Sprintf(conf, 2*o.conns+1024, proxyPort, reuse, wsPort, extra)
 	if err := os.WriteFile(filepath.Join(o.work, "conf", "nginx.conf"), []byte(text), 0o644); err != nil {
 		return nil, err
 	}
-	var ps procs
+	ps := &procs{}
 	defer ps.stop()
-	if _, err := ps.start(o.work, "echo", o.echo, "-ws", fmt.Sprintf("127.0.0.1:%d", wsPort), "-http", fmt.Sprintf("127.0.0.1:%d", httpPort)); err != nil {
-		return nil, err
+	ps.stopOnSignal(func() {
+		if temp != "" {
+			os.RemoveAll(temp)
+		}
+	})
+	wsAddr, httpAddr := fmt.Sprintf("127.0.0.1:%d", wsPort), fmt.Sprintf("127.0.0.1:%d", httpPort)
+	var echoes []named
+	for i := range pl.echoes {
+		name, argv := "echo", []string{o.echo, "-ws", wsAddr, "-http", httpAddr}
+		if pl.echoes > 1 {
+			name, argv = fmt.Sprintf("echo.%d", i), append(argv, "-reuseport")
+		}
+		e, err := ps.start(o.work, name, argv...)
+		if err != nil {
+			return nil, err
+		}
+		if err := waitOutput(o.work, name, "ready", 10*time.Second); err != nil {
+			return nil, err
+		}
+		echoes = append(echoes, named{e, name})
 	}
-	var proxy *exec.Cmd
-	switch o.proxy {
-	case "wsgate":
-		proxy, err = ps.start(o.work, "wsgate", o.wsgate, "-p", o.work, "-c", "conf/nginx.conf")
-	case "nginx":
-		proxy, err = ps.start(o.work, "nginx", o.nginx, "-p", o.work, "-c", "conf/nginx.conf", "-e", "stderr",
+	var pids []int
+	switch {
+	case o.proxy == "wsgate" && pl.proxies > 1:
+		// One configuration, as nginx's workers share theirs; each process
+		// its own pid file.
+		for i := range pl.proxies {
+			name := fmt.Sprintf("wsgate.%d", i)
+			p, err := ps.start(o.work, name, o.wsgate, "-p", o.work, "-c", "conf/nginx.conf", "-g", fmt.Sprintf("pid logs/%s.pid;", name))
+			if err != nil {
+				return nil, err
+			}
+			if err := waitOutput(o.work, name, "wsgate started", 10*time.Second); err != nil {
+				return nil, err
+			}
+			pids = append(pids, p.Process.Pid)
+		}
+	case o.proxy == "wsgate":
+		p, err := ps.start(o.work, "wsgate", o.wsgate, "-p", o.work, "-c", "conf/nginx.conf")
+		if err != nil {
+			return nil, err
+		}
+		pids = append(pids, p.Process.Pid)
+	case o.proxy == "nginx":
+		p, err := ps.start(o.work, "nginx", o.nginx, "-p", o.work, "-c", "conf/nginx.conf", "-e", "stderr",
 			"-g", "daemon off; master_process off; pid "+filepath.Join(o.work, "nginx.pid")+";")
+		if err != nil {
+			return nil, err
+		}
+		pids = append(pids, p.Process.Pid)
 	default:
 		return nil, fmt.Errorf("unknown -proxy %q", o.proxy)
-	}
-	if err != nil {
-		return nil, err
 	}
 	for _, port := range []int{wsPort, proxyPort} {
 		if err := waitPort(port, 10*time.Second); err != nil {
 			return nil, fmt.Errorf("port %d: %w", port, err)
 		}
 	}
-	pid := proxy.Process.Pid
-	c := &client{addr: fmt.Sprintf("127.0.0.1:%d", proxyPort), srcs: o.srcs, mode: o.mode}
-	// Warm the proxy's pools and lazily built state first.
-	closeAll(c.openAll(64, o.parallel))
+	addr := fmt.Sprintf("127.0.0.1:%d", proxyPort)
+	c := &client{addr: addr, srcs: o.srcs, mode: o.mode}
+	// Warm the proxy's pools and lazily built state first, in every
+	// process.
+	closeAll(c.openAll(64*pl.proxies, o.parallel, 0))
 	time.Sleep(300 * time.Millisecond)
-	if res.RSSBeforeKiB, err = procstat.RSSKiB(pid); err != nil {
+	if res.RSSBeforeKiB, err = sumRSS(pids); err != nil {
+		return nil, err
+	}
+	host0, err := readHostMem()
+	if err != nil {
 		return nil, err
 	}
 	t0 := time.Now()
-	conns := c.openAll(o.conns, o.parallel)
+	var conns []net.Conn
+	if len(pl.clients) == 1 {
+		conns = c.openAll(o.conns, o.parallel, o.rate)
+		res.Open = len(conns)
+		res.Errors = c.errs.Load()
+		if s, ok := c.firstErr.Load().(string); ok {
+			res.FirstError = s
+		}
+	} else {
+		rep, err := openInChildren(ps, o, addr, pl.clients)
+		if err != nil {
+			return nil, err
+		}
+		res.Open, res.Errors, res.FirstError = rep.Open, rep.Errors, rep.FirstError
+	}
 	res.SetupSeconds = time.Since(t0).Seconds()
-	res.Open = len(conns)
 	time.Sleep(o.settle)
-	if res.RSSAfterKiB, err = procstat.RSSKiB(pid); err != nil {
+	if res.RSSAfterKiB, err = sumRSS(pids); err != nil {
 		return nil, err
 	}
+	host1, err := readHostMem()
+	if err != nil {
+		return nil, err
+	}
+	if pl.proxies > 1 {
+		res.ProxyFDsMin, res.ProxyFDsMax = fdRange(pids)
+	}
 	if res.Open > 0 {
-		res.KiBPerConn = float64(res.RSSAfterKiB-res.RSSBeforeKiB) / float64(res.Open)
+		n := float64(res.Open)
+		res.KiBPerConn = float64(res.RSSAfterKiB-res.RSSBeforeKiB) / n
+		res.SlabKiBPerConn = float64(host1.slabKiB-host0.slabKiB) / n
+		res.TCPMemKiBPerConn = float64(host1.tcpMemKiB-host0.tcpMemKiB) / n
+		if host0.caches != nil && host1.caches != nil {
+			res.SlabCacheKiBPerConn = make(map[string]float64)
+			for name, b := range host1.caches {
+				res.SlabCacheKiBPerConn[name] = float64(b-host0.caches[name]) / 1024 / n
+			}
+		}
 	}
 	// CPU while the connections sit: -rounds ping rounds (every tunnel
 	// pings once per interval, whatever its phase), or -rounds seconds.
@@ -259,26 +356,73 @@ func run(o options) (*Result, error) {
 		window = time.Duration(o.rounds) * o.ping
 		res.PingInterval, res.Rounds = o.ping.String(), o.rounds
 	}
-	cpu0, err := procstat.CPU(pid)
+	var pings0, pings1 int64
+	if o.ping > 0 {
+		if pings0, err = echoPings(o.work, echoes); err != nil {
+			return nil, err
+		}
+	}
+	cpu0, err := sumCPU(pids)
 	if err != nil {
 		return nil, err
 	}
 	time.Sleep(window)
-	cpu1, err := procstat.CPU(pid)
+	cpu1, err := sumCPU(pids)
 	if err != nil {
 		return nil, err
+	}
+	if o.ping > 0 {
+		if pings1, err = echoPings(o.work, echoes); err != nil {
+			return nil, err
+		}
+		res.Pings = pings1 - pings0
 	}
 	res.IdleCPUPerSec = (cpu1 - cpu0).Seconds() / window.Seconds()
 	if o.ping > 0 && res.Open > 0 {
 		res.CPUSecondsRound = (cpu1 - cpu0).Seconds() / float64(o.rounds)
 		res.UsPerPing = res.CPUSecondsRound * 1e6 / float64(res.Open)
-	}
-	res.Errors = c.errs.Load()
-	if s, ok := c.firstErr.Load().(string); ok {
-		res.FirstError = s
+		res.PingsPerRound = float64(res.Pings) / float64(o.rounds) / float64(res.Open)
 	}
 	closeAll(conns)
 	return res, nil
+}
+
+// sumRSS is the VmRSS of the processes pids, summed.
+func sumRSS(pids []int) (int64, error) {
+	var sum int64
+	for _, pid := range pids {
+		kib, err := procstat.RSSKiB(pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += kib
+	}
+	return sum, nil
+}
+
+// sumCPU is the CPU time (user and system) of the processes pids, summed.
+func sumCPU(pids []int) (time.Duration, error) {
+	var sum time.Duration
+	for _, pid := range pids {
+		d, err := procstat.CPU(pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
+}
+
+// fdRange is the fewest and the most descriptors any of pids has open.
+func fdRange(pids []int) (lo, hi int) {
+	for i, pid := range pids {
+		n := fdCount(pid)
+		if i == 0 || n < lo {
+			lo = n
+		}
+		hi = max(hi, n)
+	}
+	return lo, hi
 }
 
 // lockMachine takes the benchmark runner's machine lock (released when the
@@ -322,122 +466,6 @@ func raiseNoFile(want uint64) (uint64, error) {
 		return 0, fmt.Errorf("raising RLIMIT_NOFILE to %d: %w", l.Cur, err)
 	}
 	return l.Cur, nil
-}
-
-// client opens the idle connections of one mode.
-type client struct {
-	addr     string
-	srcs     int
-	mode     string
-	next     atomic.Uint32
-	errs     atomic.Int64
-	firstErr atomic.Value // string
-}
-
-var (
-	clientMask = [4]byte{0x37, 0xfa, 0x21, 0x3d}
-	handshake  = "GET /ws/ HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	getRequest = "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"
-)
-
-func (c *client) fail(err error) {
-	c.errs.Add(1)
-	c.firstErr.CompareAndSwap(nil, err.Error())
-}
-
-// open makes one idle connection of c's mode.
-func (c *client) open() (net.Conn, error) {
-	n := c.next.Add(1) % uint32(c.srcs)
-	d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+n))}}
-	conn, err := d.Dial("tcp", c.addr)
-	if err != nil {
-		return nil, err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			conn.Close()
-		}
-	}()
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	br := bufio.NewReaderSize(conn, 512)
-	switch c.mode {
-	case "http-fresh":
-	case "http-keepalive":
-		if _, err := io.WriteString(conn, getRequest); err != nil {
-			return nil, err
-		}
-		resp, err := wsframe.ReadResponseHead(br)
-		if err != nil {
-			return nil, fmt.Errorf("reading response: %w", err)
-		}
-		if resp.Status != 204 || resp.Close {
-			return nil, fmt.Errorf("GET / answered %d (close %v); want 204, kept alive", resp.Status, resp.Close)
-		}
-	case "ws":
-		if _, err := io.WriteString(conn, handshake); err != nil {
-			return nil, err
-		}
-		resp, err := wsframe.ReadResponseHead(br)
-		if err != nil {
-			return nil, fmt.Errorf("reading handshake response: %w", err)
-		}
-		if resp.Status != 101 {
-			return nil, fmt.Errorf("handshake answered %d; want 101", resp.Status)
-		}
-		msg := make([]byte, 128)
-		if _, err := conn.Write(wsframe.AppendFrame(nil, wsframe.OpText, msg, &clientMask)); err != nil {
-			return nil, err
-		}
-		h, err := wsframe.ReadHeader(br)
-		if err == nil {
-			_, err = br.Discard(int(h.Length))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading echo: %w", err)
-		}
-	default:
-		return nil, fmt.Errorf("unknown -mode %q", c.mode)
-	}
-	conn.SetDeadline(time.Time{})
-	ok = true
-	return conn, nil
-}
-
-// openAll opens n connections, parallel at a time; the ones that failed
-// are counted and left out.
-func (c *client) openAll(n, parallel int) []net.Conn {
-	conns := make([]net.Conn, n)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, parallel)
-	for i := range conns {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			conn, err := c.open()
-			if err != nil {
-				c.fail(err)
-				return
-			}
-			conns[i] = conn
-		}()
-	}
-	wg.Wait()
-	out := conns[:0]
-	for _, conn := range conns {
-		if conn != nil {
-			out = append(out, conn)
-		}
-	}
-	return out
-}
-
-func closeAll(conns []net.Conn) {
-	for _, conn := range conns {
-		conn.Close()
-	}
 }
 
 func freePort() int {
