@@ -12,8 +12,8 @@ package netpoll
 // tell (the socket is in no loop, its last read filled its buffer, or a
 // wake-up came since, which may be stale): the caller looks (Empty). An
 // arrival that its loop has not reported yet is missed, as it is by
-// nginx: the caller's read then finds it. Only for a dialled Conn with
-// its own Waiter (Dial), whose reads note a drained queue; c must not be
+// nginx: the caller's read then finds it. Only for a Conn with its own
+// Waiter (Dial, Accept), whose reads note a drained queue; c must not be
 // in use by another goroutine.
 func (c *Conn) Quiet() bool {
 	if !c.drained.Load() || c.hup.Load() {

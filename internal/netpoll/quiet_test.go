@@ -103,3 +103,77 @@ func inLoop(c *Conn) bool {
 	defer c.mu.Unlock()
 	return c.loop != nil
 }
+
+// TestQuietKeepAlive follows an accepted connection between requests, as
+// http1 reads it: a ReadNow that takes a request leaves Quiet unable to
+// tell while the socket is in no loop; once its wait put it in one, the
+// read of the next request makes it quiet until the request after it.
+func TestQuietKeepAlive(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	a, err := NewAcceptor(ln.(*net.TCPListener))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	c, err := a.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 64)
+	readNow := func(want string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			n, err := c.ReadNow(buf, time.Now().UnixNano())
+			if err == ErrAgain && time.Now().Before(deadline) {
+				continue
+			}
+			if string(buf[:n]) != want || err != nil {
+				t.Fatalf("got %q, %v; want %q", buf[:n], err, want)
+			}
+			return
+		}
+	}
+	peer.Write([]byte("one"))
+	readNow("one")
+	if c.Quiet() {
+		t.Fatal("quiet for a socket in no loop")
+	}
+	if _, err := c.ReadNow(buf, time.Now().UnixNano()); err != ErrAgain {
+		t.Fatalf("got %v; want ErrAgain", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.WaitReadable() }()
+	if !pollRegistered(c) {
+		t.Fatal("the wait never registered")
+	}
+	peer.Write([]byte("two"))
+	if err := <-done; err != nil {
+		t.Fatalf("WaitReadable: %v", err)
+	}
+	if c.Quiet() {
+		t.Fatal("quiet after a wake-up, before the read")
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(buf); string(buf[:n]) != "two" || err != nil {
+		t.Fatalf("got %q, %v; want \"two\"", buf[:n], err)
+	}
+	if !c.Quiet() {
+		t.Fatal("not quiet after the request's short read")
+	}
+	peer.Write([]byte("three"))
+	for deadline := time.Now().Add(5 * time.Second); c.Quiet(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("still quiet after the next request came")
+		}
+	}
+	readNow("three")
+}
