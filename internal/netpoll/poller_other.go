@@ -69,6 +69,7 @@ func (c *Conn) Unregister()                       {}
 func (c *Conn) Park(*func()) error                { return ErrUnsupported }
 func (c *Conn) Unpark() bool                      { return false }
 func (c *Conn) Empty() bool                       { return false }
+func (c *Conn) Quiet() bool                       { return false }
 func (c *Conn) CloseWrite() error                 { return os.ErrClosed }
 func (c *Conn) SetNoDelay(bool) error             { return os.ErrClosed }
 func (c *Conn) SetKeepAlive(bool) error           { return os.ErrClosed }
