@@ -84,27 +84,32 @@ func within(name []byte, base string) bool {
 }
 
 // needsClean reports whether p holds "//", "/./" or "/../" (or ends in
-// "/." or "/..").
+// "/." or "/.."). Most names hold neither "//" nor "/.": two vector
+// scans answer for them; a name with "/." (a dot file) is looked at
+// segment by segment.
 func needsClean(p []byte) bool {
-	for i := 0; i < len(p); i++ {
-		if p[i] != '/' || i+1 == len(p) {
-			continue
-		}
-		switch rest := p[i+1:]; {
-		case rest[0] == '/':
-			return true
-		case string(rest) == "." || bytes.HasPrefix(rest, dotSlash):
-			return true
-		case string(rest) == ".." || bytes.HasPrefix(rest, dotDotSlash):
-			return true
-		}
+	if bytes.Contains(p, slashSlash) {
+		return true
 	}
-	return false
+	for {
+		i := bytes.Index(p, slashDot)
+		if i < 0 {
+			return false
+		}
+		rest := p[i+2:] // after "/."
+		if len(rest) == 0 || rest[0] == '/' {
+			return true // "/." or "/./"
+		}
+		if rest[0] == '.' && (len(rest) == 1 || rest[1] == '/') {
+			return true // "/.." or "/../"
+		}
+		p = rest
+	}
 }
 
 var (
-	dotSlash    = []byte("./")
-	dotDotSlash = []byte("../")
+	slashSlash = []byte("//")
+	slashDot   = []byte("/.")
 )
 
 // errShrunk is a file that ended before the length fstat gave.

@@ -213,13 +213,28 @@ var errPark = errors.New("http1: connection parked")
 // The read that finds the bytes there costs what it did. now is the
 // clock reading the read deadline was set from: a keep-alive wait's
 // KeepaliveGrace runs from it too, with no reading of its own.
-func (c *serverConn) peekFirst(now time.Time) error {
+//
+// With waitIfQuiet, a socket its loop reports nothing on since the last
+// read left it empty (netpoll.Conn.Quiet) is waited for without a read
+// first: right after a response that was relayed as it came (a proxied
+// one), the client has had no time to send its next request.
+func (c *serverConn) peekFirst(now time.Time, waitIfQuiet bool) error {
 	if c.br.Buffered() > 0 {
 		return nil
 	}
 	c.cr.idle = c.cr.rc != nil && c.bw.Buffered() == 0
 	c.cr.at = now.UnixNano()
-	_, err := c.br.Peek(1)
+	var err error
+	if waitIfQuiet && c.cr.idle && c.cr.nc != nil && c.cr.nc.Quiet() {
+		// Nothing came since the last read left the socket empty: it
+		// waits for the next edge without a read that would find
+		// nothing, as nginx after a short read (ngx_unix_recv clears
+		// rev->ready; ngx_http_set_keepalive then reads only once an
+		// event comes).
+		err = errWouldWait
+	} else {
+		_, err = c.br.Peek(1)
+	}
 	c.cr.idle = false
 	if err != errWouldWait {
 		return err
@@ -344,7 +359,7 @@ func (c *serverConn) serve(h Handler) {
 			// A request exists once its first byte arrived
 			// (ngx_http_wait_request_handler): until then the
 			// connection is waiting.
-			if err := c.peekFirst(now); err != nil {
+			if err := c.peekFirst(now, false); err != nil {
 				if err == errPark {
 					c.parked = true
 					return
@@ -366,7 +381,10 @@ func (c *serverConn) serve(h Handler) {
 			// readable (ngx_http_set_keepalive). A response that was
 			// written before its end (streamed, flushed by a proxy) has
 			// waited already and reads at once.
-			if !pipelined && c.w.atOnce {
+			// After a response relayed as it came there is no yield:
+			// the read is skipped instead when nothing came (peekFirst).
+			yield := !pipelined && c.w.atOnce
+			if yield {
 				runtime.Gosched()
 			}
 			// ngx_http_set_keepalive: keepalive_timeout until the first
@@ -376,7 +394,7 @@ func (c *serverConn) serve(h Handler) {
 			if c.stopping() && !headBuffered(c.br) {
 				return
 			}
-			if err := c.peekFirst(now); err != nil {
+			if err := c.peekFirst(now, !yield); err != nil {
 				c.parked = err == errPark
 				return
 			}

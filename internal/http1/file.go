@@ -126,6 +126,8 @@ func (w *ResponseWriter) BodyBuffer(n int) []byte {
 	if bw.Available() < n {
 		return nil
 	}
+	// The body is then written from bw's own memory: not sendWhole's.
+	w.headHeld = false
 	return bw.AvailableBuffer()[:n]
 }
 

@@ -1,5 +1,7 @@
 package http1
 
+import "bytes"
+
 // Fast paths of the head parsers for the lines most requests are made of:
 // "GET /path?args HTTP/1.1" and "Name: value". Each gives exactly what the
 // byte-by-byte state machine (ngx_http_parse_request_line,
@@ -111,15 +113,15 @@ func headerLineFast(line []byte) (h hdrLine, ok bool) {
 		return h, false // an empty value
 	}
 	h.vs = p
-	// The value ends after its last byte other than a space.
-	for ; p < end; p++ {
-		switch line[p] {
-		case ' ':
-		case '\r', '\n', 0:
-			return h, false
-		default:
-			h.ve = p + 1
-		}
+	if v := line[p:end]; bytes.IndexByte(v, '\r') >= 0 || bytes.IndexByte(v, '\n') >= 0 || bytes.IndexByte(v, 0) >= 0 {
+		return h, false
 	}
+	// The value ends after its last byte other than a space; line[p] is
+	// one.
+	ve := end
+	for line[ve-1] == ' ' {
+		ve--
+	}
+	h.ve = ve
 	return h, true
 }

@@ -2,7 +2,9 @@ package http1
 
 import (
 	"bufio"
+	"bytes"
 	"math"
+	"strings"
 
 	"wsgate/internal/exchange"
 )
@@ -90,6 +92,16 @@ type Request struct {
 	rl         rlOffsets
 	hostSeen   span // the Host header's validated value, kept for a head error
 	hasUpgrade bool
+	held       heldHead
+}
+
+// heldHead is what the reader's buffer held of a head when its parse
+// began (see heldBytes), copied into buf at once: lines are taken from
+// buf (next to end), and what they used of the reader is discarded after
+// the parse, in one call.
+type heldHead struct {
+	on              bool
+	base, next, end int
 }
 
 type span struct{ s, e int32 }
@@ -97,7 +109,9 @@ type span struct{ s, e int32 }
 func (r *Request) reset() {
 	buf, spans, hs, body := r.buf[:0], r.spans[:0], r.Headers[:0], r.Body
 	// Until a request line parses, the version is 1.0 (ngx_http_alloc_request).
-	*r = Request{Request: exchange.Request{Headers: hs, Body: body, ContentLength: -1, ProtoMajor: 1}, buf: buf, spans: spans}
+	*r = Request{}
+	r.Headers, r.Body, r.ContentLength, r.ProtoMajor = hs, body, -1, 1
+	r.buf, r.spans = buf, spans
 	none := span{-1, -1}
 	r.rl = rlOffsets{none, none, none, none, none, none, none}
 	r.hostSeen = none
@@ -185,6 +199,10 @@ func (l *headLimiter) place(n int, commit bool) bool {
 // (a User-Agent among them decides the error page's padding).
 func ParseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 	err := parseRequestHead(br, cfg, req)
+	if hh := &req.held; hh.on {
+		br.Discard(hh.next - hh.base)
+		req.held = heldHead{}
+	}
 	if err != nil {
 		// What was read before the error, for the error's answer: the
 		// request line's fields and a Host validated so far.
@@ -209,24 +227,34 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 	if err := checkMethodPrefix(br); err != nil {
 		return err
 	}
+	if b := heldBytes(br, small); b != nil {
+		base := len(req.buf)
+		req.buf = append(req.buf, b...)
+		req.held = heldHead{on: true, base: base, next: base, end: base + len(b)}
+	}
 
 	// Request line; empty lines before it are skipped as nginx's sw_start
 	// skips CR and LF.
 	var line []byte
+	var ls int
 	started := false
 	for {
 		start := len(req.buf)
-		l, err := readLine(br, req, &lim, 414, "client sent too long URI", started, lineRequest)
+		l, at, err := req.nextLine(br, &lim, 414, "client sent too long URI", started, lineRequest)
 		if err != nil {
 			return err
 		}
 		started = true
-		line = l
+		line, ls = l, at
 		if !onlyCRLF(line) {
-			req.buf = req.buf[:start+len(line)]
+			if !req.held.on {
+				req.buf = req.buf[:start+len(line)]
+			}
 			break
 		}
-		req.buf = req.buf[:start]
+		if !req.held.on {
+			req.buf = req.buf[:start]
+		}
 	}
 	headLen := len(line)
 	// sw_start skips CR and LF bytes before the method, also a CR
@@ -234,7 +262,7 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 	for line[0] == '\r' || line[0] == '\n' {
 		line = line[1:]
 	}
-	lineStart := len(req.buf) - len(line)
+	lineStart := ls + headLen - len(line)
 	rl, err := parseRequestLine(line)
 	if err != nil {
 		if err == errInvalid09 {
@@ -258,12 +286,11 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 	hostFromLine := req.rl.host.s >= 0
 	hostSpan := span{-1, -1}
 	for {
-		l, err := readLine(br, req, &lim, StatusRequestHeaderTooLarge, "client sent too long header line", true, lineHeader)
+		l, ls, err := req.nextLine(br, &lim, StatusRequestHeaderTooLarge, "client sent too long header line", true, lineHeader)
 		if err != nil {
 			return err
 		}
 		headLen += len(l)
-		ls := len(req.buf) - len(l)
 		h, err := parseHeaderLine(l, cfg.UnderscoresInHeaders, false)
 		if err != nil {
 			return err
@@ -273,7 +300,9 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 		}
 		if h.invalid && cfg.IgnoreInvalidHeaders {
 			// "client sent invalid header line": dropped.
-			req.buf = req.buf[:ls]
+			if !req.held.on {
+				req.buf = req.buf[:ls]
+			}
 			continue
 		}
 		name := req.buf[ls+h.ns : ls+h.ne]
@@ -372,6 +401,49 @@ func parseRequestHead(br *bufio.Reader, cfg *HeadConfig, req *Request) error {
 		req.rl.host = span{int32(hs), int32(len(req.buf))}
 	}
 	req.materialize()
+	return nil
+}
+
+// holdHeads, tests: false parses every head line by line.
+var holdHeads = true
+
+// nextLine is readLine's next head line and its offset in buf: from the
+// held head when there is one (see heldBytes), else read from br.
+func (req *Request) nextLine(br *bufio.Reader, lim *headLimiter, status int, msg string, started bool, kind int) ([]byte, int, error) {
+	if hh := &req.held; hh.on {
+		if i := bytes.IndexByte(req.buf[hh.next:hh.end], '\n'); i >= 0 {
+			// readLine's line from the buffer, without its copy.
+			at := hh.next
+			hh.next += i + 1
+			if !lim.place(i+1, true) {
+				return nil, at, statusErr(status, msg)
+			}
+			return req.buf[at:hh.next], at, nil
+		}
+		// The held bytes ended before the head: read on from br after
+		// what was used.
+		br.Discard(hh.next - hh.base)
+		req.buf = req.buf[:hh.next]
+		req.held = heldHead{}
+	}
+	l, err := readLine(br, req, lim, status, msg, started, kind)
+	return l, len(req.buf) - len(l), err
+}
+
+// heldBytes is what of br's buffer parseRequestHead copies at once to
+// take its head lines from (nil: none): the buffered bytes, at most
+// client_header_buffer_size (small) of them, when they end a line. Most
+// often they are the whole head; when they hold more (a pipelined
+// request, a body), the parse stops at the head's empty line and uses
+// no more; when they hold less, it reads on line by line.
+func heldBytes(br *bufio.Reader, small int) []byte {
+	n := min(br.Buffered(), small)
+	if n == 0 || !holdHeads {
+		return nil
+	}
+	if b, _ := br.Peek(n); b[n-1] == '\n' {
+		return b
+	}
 	return nil
 }
 
@@ -540,6 +612,9 @@ func ValidateHost(h []byte) (n int, ok bool) {
 	state := usual
 	dotPos, hostLen := -2, len(h)
 	for i, ch := range h {
+		if hostPlain[ch] {
+			continue
+		}
 		switch ch {
 		case '.':
 			if dotPos == i-1 {
@@ -561,9 +636,8 @@ func ValidateHost(h []byte) (n int, ok bool) {
 				state = rest
 			}
 		default:
-			if ch == '/' || ch <= 0x20 || ch == 0x7f {
-				return 0, false
-			}
+			// '/', a byte <= 0x20, 0x7f.
+			return 0, false
 		}
 	}
 	if dotPos == hostLen-1 {
@@ -575,14 +649,24 @@ func ValidateHost(h []byte) (n int, ok bool) {
 	return hostLen, true
 }
 
+// hostPlain marks the bytes ValidateHost passes over without a look:
+// all but '.', ':', '[', ']', '/', those <= 0x20 and 0x7f.
+var hostPlain = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c > 0x20 && c != 0x7f && !strings.ContainsRune(".:[]/", rune(c))
+	}
+	return t
+}()
+
 // appendLower appends src to dst with A-Z lower-cased, as ngx_strlow does;
 // other bytes are kept. src may alias dst's backing array.
 func appendLower(dst, src []byte) []byte {
-	for _, c := range src {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
+	n := len(dst)
+	dst = append(dst, src...)
+	for i := n; i < len(dst); i++ {
+		if c := dst[i]; c-'A' < 26 {
+			dst[i] = c + 'a' - 'A'
 		}
-		dst = append(dst, c)
 	}
 	return dst
 }

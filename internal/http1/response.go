@@ -2,6 +2,7 @@ package http1
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -56,15 +57,22 @@ type ResponseWriter struct {
 	// atOnce: the whole response went out in finish's one write; nothing
 	// was written to the socket before (serverConn.serve yields then).
 	atOnce bool
+	// headHeld: WriteHeader found bw empty, so what bw holds, while it
+	// holds len(sentHead) bytes, is the head (sendWhole).
+	headHeld bool
 }
 
 func (w *ResponseWriter) reset(req *Request, l RequestLimits) {
 	w.c.cw.pace = pacer{}
-	*w = ResponseWriter{
-		c: w.c, req: req, limits: l,
-		hdr: w.hdr[:0], sentHead: w.sentHead[:0], trailers: w.trailers[:0], scratch: w.scratch[:0],
-		location: w.location[:0], lastMod: w.lastMod[:0], errHdr: w.errHdr[:0], framingAt: -1, lateAt: -1, clen: -1,
-	}
+	// Cleared in place and set field by field: a composite literal that
+	// reads *w would be built aside and copied over.
+	c, hdr, sentHead, trailers, scratch := w.c, w.hdr[:0], w.sentHead[:0], w.trailers[:0], w.scratch[:0]
+	location, lastMod, errHdr := w.location[:0], w.lastMod[:0], w.errHdr[:0]
+	*w = ResponseWriter{}
+	w.c, w.req, w.limits = c, req, l
+	w.hdr, w.sentHead, w.trailers, w.scratch = hdr, sentHead, trailers, scratch
+	w.location, w.lastMod, w.errHdr = location, lastMod, errHdr
+	w.framingAt, w.lateAt, w.clen = -1, -1, -1
 }
 
 // SetLimits replaces the request's location-level limits; call it before
@@ -113,7 +121,13 @@ func (w *ResponseWriter) SetLocation(value []byte) {
 // ngx_http_header_filter writes after Content-Length and before Location,
 // wherever MarkFraming put those. A value with CR, LF or NUL is dropped.
 func (w *ResponseWriter) SetLastModified(value []byte) {
-	w.lastMod = AppendLine(w.lastMod[:0], []byte("Last-Modified"), value)
+	w.lastMod = w.lastMod[:0]
+	if bytes.IndexByte(value, '\r') >= 0 || bytes.IndexByte(value, '\n') >= 0 || bytes.IndexByte(value, 0) >= 0 {
+		return
+	}
+	w.lastMod = append(w.lastMod, "Last-Modified: "...)
+	w.lastMod = append(w.lastMod, value...)
+	w.lastMod = append(w.lastMod, "\r\n"...)
 }
 
 // SetHeadFilter sets the filter for this request's response (nil: none);
@@ -363,6 +377,7 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 	b = AppendHeadTail(b, w.errHdr, w.hdr, at, w.lateAt, w.filter, status)
 	b = w.startBody(b, status)
 	w.sentHead = b
+	w.headHeld = bw.Buffered() == 0
 	n, err := bw.Write(b)
 	w.framing += int64(n)
 	if err != nil {
@@ -457,6 +472,52 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 	return w.writeBody(p)
 }
 
+// sendWholeMin is the smallest body sendWhole sends beside the head:
+// copying a smaller one into the buffer costs less than a second iovec.
+const sendWholeMin = 512
+
+// sendWhole sends the head, buffered alone in bw, and p, the whole body,
+// in one sendmsg(2) from where they are, instead of copying p into bw
+// for finish's flush: a kept file's bytes, shared by every request for
+// it, are not copied per request. ok is false, with nothing sent, unless
+// bw holds just the head (headHeld, and nothing was written to the
+// socket since the request's head was read) on a raw socket; what the
+// socket does not take at once is buffered as usual.
+func (w *ResponseWriter) sendWhole(p []byte) (int, bool, error) {
+	c := w.c
+	head := w.sentHead
+	if c.cw.nc == nil || c.cw.writes != 0 || c.cw.pace.rate > 0 || c.hijacked || c.bw.Buffered() != len(head) {
+		return 0, false, nil
+	}
+	n := c.cw.nc.WriteNow2(head, p)
+	// The head leaves the buffer either way: sent, or put back below
+	// for what was not.
+	c.bw.Reset(&c.cw)
+	w.headHeld = false
+	w.written = int64(len(p))
+	if n == len(head)+len(p) {
+		// Not counted in cw.writes: the response went out whole in one
+		// write, as finish's flush would have sent it (atOnce).
+		return len(p), true, nil
+	}
+	c.cw.writes++
+	var err error
+	if n < len(head) {
+		_, err = c.bw.Write(head[n:])
+		n = 0
+	} else {
+		n -= len(head)
+	}
+	if err == nil {
+		_, err = c.bw.Write(p[n:])
+	}
+	if err != nil {
+		w.broken = true
+		return 0, true, err
+	}
+	return len(p), true, nil
+}
+
 // writeBody writes body bytes with the response's framing.
 func (w *ResponseWriter) writeBody(p []byte) (int, error) {
 	if len(p) == 0 {
@@ -467,6 +528,11 @@ func (w *ResponseWriter) writeBody(p []byte) (int, error) {
 		return 0, ErrContentLength
 	}
 	bw := w.c.bw
+	if w.headHeld && w.written == 0 && w.clen == int64(len(p)) && len(p) >= sendWholeMin && !w.chunked {
+		if n, ok, err := w.sendWhole(p); ok {
+			return n, err
+		}
+	}
 	if w.chunked {
 		w.scratch = strconv.AppendInt(w.scratch[:0], int64(len(p)), 16)
 		w.scratch = append(w.scratch, "\r\n"...)

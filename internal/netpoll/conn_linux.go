@@ -67,14 +67,15 @@ type Conn struct {
 	// receive queue was empty then (a TCP read takes all there is, up to
 	// the room given), and whatever arrives since is an edge its loop
 	// reports (or its registration, for a socket not in a loop yet).
-	// The next read then waits for that edge without first trying the
+	// Quiet tells from it that nothing came since. A dialled Conn's next
+	// read then waits for that edge without first trying the
 	// read that would find nothing, as nginx's ngx_unix_recv clears
 	// rev->ready after a short read. Only for a
-	// dialled Conn with its own Waiter (Dial), which notes the end of
+	// Conn with its own Waiter (Dial, Accept), which notes the end of
 	// input (hup): a short read does not take an end of input queued
-	// behind its bytes, whose edge came before it. Any other read of the
-	// socket (SyscallConn's, ReadNow, Unregister's new owner) clears it:
-	// it may leave bytes behind.
+	// behind its bytes, whose edge came before it. ReadNow sets it too
+	// when it found nothing. Any other read of the socket (SyscallConn's,
+	// Unregister's new owner) clears it: it may leave bytes behind.
 	drained atomic.Bool
 	// hup is set by the own Waiter once the loop reported the end of
 	// input or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR), before it
@@ -172,7 +173,7 @@ func expired(d int64) bool { return d != 0 && time.Now().UnixNano() >= d }
 func (c *Conn) wait(op int, p []byte) (n int, err error) {
 	skip := false
 	if op == opRead {
-		if c.drained.Swap(false) && !c.hup.Load() {
+		if c.drained.Swap(false) && c.dialed && !c.hup.Load() {
 			// Nothing has come since the last read, or its edge is on
 			// the way: wait for it without a read that would find
 			// nothing, and without draining a wake-up that may be its.
@@ -240,9 +241,9 @@ func (c *Conn) wait(op int, p []byte) (n int, err error) {
 }
 
 // noteShort sets drained after a read of n bytes into room bytes that
-// came back short, for a dialled Conn with its own Waiter.
+// came back short, for a Conn with its own Waiter.
 func (c *Conn) noteShort(n int, errn unix.Errno, room int) {
-	if errn == 0 && n > 0 && n < room && c.dialed && c.w == &c.own {
+	if errn == 0 && n > 0 && n < room && c.w == &c.own {
 		c.drained.Store(true)
 	}
 }
@@ -499,16 +500,19 @@ func (c *Conn) ReadNow(p []byte, now int64) (int, error) {
 		c.decref()
 		return 0, c.pathError("read", os.ErrDeadlineExceeded)
 	}
-	if c.dialed {
-		// It may leave bytes behind.
-		c.drained.Store(false)
-	}
-	if c.w == &c.own {
+	// It may leave bytes behind.
+	c.drained.Store(false)
+	own := c.w == &c.own
+	if own {
 		// A wake-up waiting now is for bytes this read sees: any edge
 		// after it is new, and WaitReadable waits for that one.
 		drain(c.waitChan(opRead))
 	}
 	n, err := Read(c.fd, p)
+	if own && (err == unix.EAGAIN || err == nil && n > 0 && n < len(p)) {
+		// It found the queue empty, or left it so.
+		c.drained.Store(true)
+	}
 	c.decref()
 	switch {
 	case err == unix.EAGAIN:
@@ -521,8 +525,8 @@ func (c *Conn) ReadNow(p []byte, now int64) (int, error) {
 	return n, nil
 }
 
-// WaitReadable waits, after a ReadNow that found nothing, until c's loop
-// reports an edge since that read (the socket goes into a loop now if it
+// WaitReadable waits, after a ReadNow that found nothing (or with Quiet
+// true), until c's loop reports an edge since that read (the socket goes into a loop now if it
 // is in none, and the registration reports what came meanwhile), the read
 // deadline passes, or c is closed. It reads nothing: the caller reads
 // next, and the read may still find nothing. It spares the look (a
@@ -545,6 +549,8 @@ func (c *Conn) WaitReadable() error {
 		return c.opError("raw-read", net.ErrClosed)
 	}
 	parkCounted(c.waitChan(opRead), &c.w.rt, &c.rd, &c.rw, now)
+	// The wake-up may be the edge of what came since.
+	c.drained.Store(false)
 	if _, err := c.waitableAt(&c.rd); err != nil {
 		return c.opError("raw-read", err)
 	}
@@ -558,6 +564,19 @@ func (c *Conn) WriteNow(p []byte) int {
 		return 0
 	}
 	n, _ := Write(c.fd, p)
+	c.decref()
+	return n
+}
+
+// WriteNow2 writes as much of a then b as the socket takes at once, in
+// one system call (Write2), and returns how much that was; 0 also for a
+// socket that is not a stream socket or failed: the caller's write
+// through Write then says why.
+func (c *Conn) WriteNow2(a, b []byte) int {
+	if !c.incref() {
+		return 0
+	}
+	n, _ := Write2(c.fd, a, b)
 	c.decref()
 	return n
 }

@@ -62,12 +62,14 @@ func Dial(string, netip.AddrPort, time.Time) (c *Conn, ok bool, err error) { ret
 func (c *Conn) Read([]byte) (int, error)          { return 0, os.ErrClosed }
 func (c *Conn) Write([]byte) (int, error)         { return 0, os.ErrClosed }
 func (c *Conn) WriteNow([]byte) int               { return 0 }
+func (c *Conn) WriteNow2(a, b []byte) int         { return 0 }
 func (c *Conn) Close() error                      { return os.ErrClosed }
 func (c *Conn) Shutdown()                         {}
 func (c *Conn) Unregister()                       {}
 func (c *Conn) Park(*func()) error                { return ErrUnsupported }
 func (c *Conn) Unpark() bool                      { return false }
 func (c *Conn) Empty() bool                       { return false }
+func (c *Conn) Quiet() bool                       { return false }
 func (c *Conn) CloseWrite() error                 { return os.ErrClosed }
 func (c *Conn) SetNoDelay(bool) error             { return os.ErrClosed }
 func (c *Conn) SetKeepAlive(bool) error           { return os.ErrClosed }

@@ -64,6 +64,30 @@ func Write(fd int, p []byte) (int, error) {
 	return done, nil
 }
 
+// Write2 is one sendmsg(2) of a then b to a non-blocking socket, with
+// MSG_NOSIGNAL as Write: how much of the two the socket took at once
+// (EAGAIN: 0 and no error). A raw system call, as Write. The caller
+// sends what is left otherwise.
+func Write2(fd int, a, b []byte) (int, error) {
+	iov := [2]unix.Iovec{
+		{Base: unsafe.SliceData(a), Len: uint64(len(a))},
+		{Base: unsafe.SliceData(b), Len: uint64(len(b))},
+	}
+	msg := unix.Msghdr{Iov: &iov[0], Iovlen: 2}
+	for {
+		n, _, e := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_NOSIGNAL)
+		switch e {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, nil
+		}
+		return 0, os.NewSyscallError("sendmsg", e)
+	}
+}
+
 // Peek looks at a socket's input without consuming it and without
 // waiting (recv(2) with MSG_PEEK|MSG_DONTWAIT, as a raw system call with
 // no source address, so that it allocates nothing). Call it inside

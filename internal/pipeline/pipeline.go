@@ -205,7 +205,7 @@ func (pc *Conn) ServeRequest(w exchange.ResponseWriter, r *exchange.Request) {
 	pc.ep.Reset()
 	pc.refused = false
 	pc.abortAfter = false
-	pc.rw.Escape, pc.rw.Log = snapshot.PathQuoted(r.URI) || pathHasPlus(r.URI), pc.p.Log
+	pc.rw.Escape, pc.rw.Log = pathEscaped(r.URI), pc.p.Log
 	r.Held, pc.locRate = nil, 0
 	loc, res := pc.phases(w, r, snap, srv, pc.checkClientCert(srv, r))
 	if res.Status >= statusSSLCertError && res.Status <= statusToHTTPS {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -103,20 +104,33 @@ func (pc *Conn) warnUninitialized(name string) {
 	}
 }
 
-// pathHasPlus reports whether the path of a raw request-target holds a
-// "+" (nginx's r->plus_in_uri), which, like a "%" escape, makes the
-// rewrite module escape the captures it copies.
-func pathHasPlus(requestURI []byte) bool {
+// pathEscaped reports whether the path of a raw request-target holds a
+// '%' (r->quoted_uri, snapshot.PathQuoted) or a '+' (r->plus_in_uri),
+// either of which makes the rewrite module escape the captures it
+// copies. Two vector scans answer for the most common target, with
+// neither byte anywhere; others are read up to the query through a table.
+func pathEscaped(requestURI []byte) bool {
+	if bytes.IndexByte(requestURI, '%') < 0 && bytes.IndexByte(requestURI, '+') < 0 {
+		return false
+	}
 	for _, c := range requestURI {
-		switch c {
-		case '+':
+		switch pathMarks[c] {
+		case markEscape:
 			return true
-		case '?', '#':
+		case markEnd:
 			return false
 		}
 	}
 	return false
 }
+
+const (
+	markNone = iota
+	markEscape
+	markEnd
+)
+
+var pathMarks = [256]uint8{'%': markEscape, '+': markEscape, '?': markEnd, '#': markEnd}
 
 // sbytes views s as bytes without copying, for reading only.
 func sbytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

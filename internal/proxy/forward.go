@@ -29,20 +29,20 @@ type attempt struct {
 	// idle is the cached connection this try took (TakeIdle), offered
 	// back to the cache after the response (PutIdle); zero for a dialled
 	// one.
-	idle   upstream.IdleConn
-	conn   net.Conn
-	raw    syscall.RawConn // conn's socket once known (send); nil before
-	br     *bufio.Reader
+	idle upstream.IdleConn
+	conn net.Conn
+	raw  syscall.RawConn // conn's socket once known (send); nil before
+	br   *bufio.Reader
+	// reused is set for a connection taken from the keepalive cache
+	// (nginx's u->peer.cached): a failure on it is a free try (forward).
 	reused bool
 	reqs   int
 	dialed time.Time
 	// start is when this try began (nginx: u->start_time per
 	// ngx_http_upstream_connect); $upstream_*_time count from it.
 	start time.Time
-	// connected is when the connection was ready; sentBody is set once
-	// a body byte was consumed from the client.
+	// connected is when the connection was ready.
 	connected time.Time
-	sentBody  bool
 	// sent and recv count the bytes written to and read from the peer
 	// in this try ($upstream_bytes_sent, $upstream_bytes_received).
 	sent, recv int64
@@ -279,9 +279,11 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 	}
 	resp := &c.resp
 	var at *attempt
-	for n := 1; ; n++ {
+	// n is this try's number among those proxy_next_upstream_tries
+	// limits: a free one (below) is not among them.
+	for n, first := 1, true; ; first = false {
 		tryStart := start
-		if n > 1 {
+		if !first {
 			tryStart = time.Now()
 		}
 		a, kind, err := c.try(tg, key, tried, lc, head, req, spool, hasBody, tryStart)
@@ -304,6 +306,7 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 					c.record(a, resp.Status, start)
 					a.conn.Close()
 					a.done(statusOutcome(nu))
+					n++
 					continue
 				}
 				at = a
@@ -326,7 +329,21 @@ func (c *clientConn) forward(w exchange.ResponseWriter, req *exchange.Request, s
 		if kind == KindNoLive {
 			c.h.Log.Error("no live upstreams", "upstream", tg.poolName(), "client", c.remoteAddr)
 		}
-		if kind != KindNoLive && kind.NextUpstream()&lc.ProxyNextUpstream != 0 && c.canRetry(tried, lc, n, start, req, hasBody, spool) {
+		counted := n
+		if c.att.reused && kind.NextUpstream() == config.NextError {
+			// A cached connection that failed with an error, written to
+			// or read from (the upstream closed it while it was idle):
+			// its try is given back, so the request goes on under the
+			// same rules with one try more (ngx_http_upstream_next:
+			// u->peer.tries++ for u->peer.cached and
+			// NGX_HTTP_UPSTREAM_FT_ERROR). It still needs "error" in
+			// proxy_next_upstream, a request that may be sent again, and
+			// it counts for the peer's max_fails.
+			tried.Refund()
+			counted--
+		}
+		if kind != KindNoLive && kind.NextUpstream()&lc.ProxyNextUpstream != 0 && c.canRetry(tried, lc, counted, start, req, hasBody, spool) {
+			n = counted + 1
 			continue
 		}
 		if c.staleFor(kind, 0) {
@@ -409,95 +426,88 @@ func (c *clientConn) try(tg target, key upstream.PickKey, tried *upstream.Tried,
 		return nil, KindNoLive, err
 	}
 	a.lease, a.peer = lease, *lease.Peer()
-	for {
-		if a.lease != nil {
-			if ic, ok := a.lease.TakeIdle(); ok {
-				a.idle = ic
-				a.conn, a.raw, a.reused, a.reqs, a.dialed = ic.Conn, ic.Raw, true, ic.Requests, ic.Dialed
+	if ic, ok := lease.TakeIdle(); ok {
+		a.idle = ic
+		a.conn, a.raw, a.reused, a.reqs, a.dialed = ic.Conn, ic.Raw, true, ic.Requests, ic.Dialed
+	}
+	if a.conn == nil {
+		conn, err := c.dial(a.peer.Network, a.peer.Addr, lc.ProxyConnectTimeout, a.start)
+		if err != nil {
+			kind := KindConnect
+			if isTimeout(err) {
+				kind = KindConnectTimeout
 			}
+			c.h.Log.Error("connecting to upstream", "upstream", a.peer.Name, "err", err, "client", c.remoteAddr)
+			c.recordFailed(a, kind, false)
+			a.done(outcomeOf(kind))
+			return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
 		}
-		if a.conn == nil {
-			conn, err := c.dial(a.peer.Network, a.peer.Addr, lc.ProxyConnectTimeout, a.start)
+		if tg.tls {
+			cfg := tg.tlsConf.Config(tg.host, c.vc)
+			cert, err := tg.tlsConf.Certificate(c.vc)
 			if err != nil {
+				conn.Close()
+				c.h.Log.Error(err.Error(), "upstream", a.peer.Name, "client", c.remoteAddr)
+				c.recordFailed(a, KindSSLCertificate, false)
+				a.done(upstream.Success)
+				return nil, KindSSLCertificate, &UpstreamError{Kind: KindSSLCertificate, Peer: a.peer.Name, Err: err}
+			}
+			if cert != nil {
+				cfg.Certificates = []tls.Certificate{*cert}
+			}
+			tc := tls.Client(conn, cfg)
+			if lc.ProxyConnectTimeout > 0 {
+				tc.SetDeadline(time.Now().Add(lc.ProxyConnectTimeout))
+			}
+			if err := tc.Handshake(); err != nil {
+				conn.Close()
+				// A handshake that outlasts proxy_connect_timeout
+				// is a timeout (504), as nginx's
+				// ngx_http_upstream_ssl_handshake makes it.
 				kind := KindConnect
 				if isTimeout(err) {
 					kind = KindConnectTimeout
 				}
-				c.h.Log.Error("connecting to upstream", "upstream", a.peer.Name, "err", err, "client", c.remoteAddr)
 				c.recordFailed(a, kind, false)
 				a.done(outcomeOf(kind))
 				return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
 			}
-			if tg.tls {
-				cfg := tg.tlsConf.Config(tg.host, c.vc)
-				cert, err := tg.tlsConf.Certificate(c.vc)
-				if err != nil {
-					conn.Close()
-					c.h.Log.Error(err.Error(), "upstream", a.peer.Name, "client", c.remoteAddr)
-					c.recordFailed(a, KindSSLCertificate, false)
-					a.done(upstream.Success)
-					return nil, KindSSLCertificate, &UpstreamError{Kind: KindSSLCertificate, Peer: a.peer.Name, Err: err}
-				}
-				if cert != nil {
-					cfg.Certificates = []tls.Certificate{*cert}
-				}
-				tc := tls.Client(conn, cfg)
-				if lc.ProxyConnectTimeout > 0 {
-					tc.SetDeadline(time.Now().Add(lc.ProxyConnectTimeout))
-				}
-				if err := tc.Handshake(); err != nil {
-					conn.Close()
-					// A handshake that outlasts proxy_connect_timeout
-					// is a timeout (504), as nginx's
-					// ngx_http_upstream_ssl_handshake makes it.
-					kind := KindConnect
-					if isTimeout(err) {
-						kind = KindConnectTimeout
-					}
-					c.recordFailed(a, kind, false)
-					a.done(outcomeOf(kind))
-					return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
-				}
-				tc.SetDeadline(time.Time{})
-				conn = tc
-			}
-			a.conn, a.dialed = conn, time.Now()
-			a.connected = a.dialed
-		} else {
-			a.connected = time.Now()
+			tc.SetDeadline(time.Time{})
+			conn = tc
 		}
-		err := c.send(a, lc, head, req, spool, hasBody)
-		if err == nil {
-			return a, 0, nil
-		}
-		a.conn.Close()
-		a.conn, a.raw, a.idle = nil, nil, upstream.IdleConn{}
-		var cbe *clientBodyError
-		if errors.As(err, &cbe) {
-			// The client's body was bad, too slow (client_body_timeout) or
-			// cut short: not the upstream's fault, and no reason to retry.
-			a.done(upstream.Success)
-			return nil, KindClientBody, cbe.err
-		}
-		if a.reused && !a.sentBody {
-			// A cached connection the upstream closed meanwhile: nginx
-			// retries on a fresh one (ngx_http_upstream_next, peer.cached).
-			a.reused = false
-			continue
-		}
-		kind := KindConnect
-		if isTimeout(err) {
-			kind = KindSendTimeout
-		}
-		if exchange.StatusOf(err) != 0 {
-			// The client's body was bad or too slow: not the upstream's fault.
-			a.done(upstream.Success)
-			return nil, KindClientBody, err
-		}
-		c.recordFailed(a, kind, true)
-		a.done(outcomeOf(kind))
-		return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
+		a.conn, a.dialed = conn, time.Now()
+		a.connected = a.dialed
+	} else {
+		a.connected = time.Now()
 	}
+	err = c.send(a, lc, head, req, spool, hasBody)
+	if err == nil {
+		return a, 0, nil
+	}
+	a.conn.Close()
+	a.conn, a.raw, a.idle = nil, nil, upstream.IdleConn{}
+	var cbe *clientBodyError
+	if errors.As(err, &cbe) {
+		// The client's body was bad, too slow (client_body_timeout) or
+		// cut short: not the upstream's fault, and no reason to retry.
+		a.done(upstream.Success)
+		return nil, KindClientBody, cbe.err
+	}
+	kind := KindConnect
+	if isTimeout(err) {
+		kind = KindSendTimeout
+	}
+	if exchange.StatusOf(err) != 0 {
+		// The client's body was bad or too slow: not the upstream's fault.
+		a.done(upstream.Success)
+		return nil, KindClientBody, err
+	}
+	// A cached connection that the upstream closed meanwhile fails
+	// here too: the caller tries again (forward, a.reused).
+	c.h.Log.Error("sending request to upstream", "upstream", a.peer.Name, "err", err, "client", c.remoteAddr)
+	c.recordFailed(a, kind, true)
+	a.done(outcomeOf(kind))
+	return nil, kind, &UpstreamError{Kind: kind, Peer: a.peer.Name, Err: err}
 }
 
 // dial connects to an upstream peer within timeout (proxy_connect_timeout;
@@ -565,32 +575,6 @@ func (x *deadlineCtx) AfterFunc(func()) func() bool { return stopNothing }
 // was never going to run.
 func stopNothing() bool { return true }
 
-// canRetry applies proxy_next_upstream's limits: tries left,
-// proxy_next_upstream_tries and _timeout, and never resending a body that
-// was streamed, nor a non-idempotent request once sent unless
-// "non_idempotent" is listed (ngx_http_upstream_next).
-func (c *clientConn) canRetry(tried *upstream.Tried, lc *config.LocConf, n int, start time.Time, req *exchange.Request, hasBody bool, spool *spooled) bool {
-	if tried.Left() <= 0 {
-		return false
-	}
-	if lc.ProxyNextUpstreamTries > 0 && n >= lc.ProxyNextUpstreamTries {
-		return false
-	}
-	if lc.ProxyNextUpstreamTimeout > 0 && time.Since(start) >= lc.ProxyNextUpstreamTimeout {
-		return false
-	}
-	if hasBody && spool == nil && req.Body.BytesRead() > 0 {
-		return false
-	}
-	if lc.ProxyNextUpstream&config.NextNonIdempotent == 0 {
-		switch string(req.Method) {
-		case "POST", "LOCK", "PATCH":
-			return false
-		}
-	}
-	return true
-}
-
 // record appends this try to $upstream_addr and friends; both times
 // count from the try's start, as nginx's u->state does.
 func (c *clientConn) record(a *attempt, status int, start time.Time) {
@@ -643,48 +627,6 @@ func (a *attempt) done(o upstream.Outcome) {
 	if a.lease != nil {
 		a.lease.Done(o)
 	}
-}
-
-// statusNext maps a response status to its proxy_next_upstream condition.
-func statusNext(status int) config.NextUpstream {
-	switch status {
-	case 500:
-		return config.NextHTTP500
-	case 502:
-		return config.NextHTTP502
-	case 503:
-		return config.NextHTTP503
-	case 504:
-		return config.NextHTTP504
-	case 403:
-		return config.NextHTTP403
-	case 404:
-		return config.NextHTTP404
-	case 429:
-		return config.NextHTTP429
-	}
-	return 0
-}
-
-// statusOutcome is how a try that answered a status named in
-// proxy_next_upstream ends for its peer: http_403 and http_404 are no
-// failure (ngx_http_upstream_next frees the peer with NGX_PEER_NEXT), the
-// others count against max_fails (NGX_PEER_FAILED).
-func statusOutcome(nu config.NextUpstream) upstream.Outcome {
-	if nu == config.NextHTTP403 || nu == config.NextHTTP404 {
-		return upstream.Next
-	}
-	return upstream.FailHTTP
-}
-
-func outcomeOf(k ErrorKind) upstream.Outcome {
-	switch k {
-	case KindConnectTimeout, KindReadTimeout, KindSendTimeout:
-		return upstream.FailTimeout
-	case KindInvalidHeader, KindTooBigHeader:
-		return upstream.FailInvalidHeader
-	}
-	return upstream.FailError
 }
 
 func isTimeout(err error) bool {

@@ -72,7 +72,6 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exch
 		pending = nil
 	}
 	if spool != nil {
-		a.sentBody = true
 		a.sent += spool.size
 		return spool.writeTo(conn, buf)
 	}
@@ -82,7 +81,6 @@ func (c *clientConn) send(a *attempt, lc *config.LocConf, head []byte, req *exch
 	for {
 		m, rerr := req.Body.Read(buf)
 		if m > 0 {
-			a.sentBody = true
 			if keep {
 				// $request_body, for a body nginx would have held in
 				// one client_body_buffer_size buffer.

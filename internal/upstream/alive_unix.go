@@ -10,8 +10,9 @@ import (
 )
 
 // probe checks whether an idle connection may be reused: nothing to read
-// and no EOF, tested with a non-blocking MSG_PEEK so no byte is consumed.
-// nginx closes a cached connection on any read event
+// and no EOF, as its event loop reports it (netpoll.Conn.Quiet) or, when
+// that cannot tell, tested with a non-blocking MSG_PEEK so no byte is
+// consumed. nginx closes a cached connection on any read event
 // (ngx_http_upstream_keepalive_close_handler); this is the same test done
 // lazily, when the connection is taken. A probe is made once per
 // connection (newProbe) and reused for every check, which then allocates
@@ -70,9 +71,15 @@ func (pr *probe) alive() bool {
 		return true
 	}
 	if pr.nc != nil {
-		// The same peek, without a wait's machinery around it, and
-		// without telling the socket's reads that something else read it.
-		return pr.nc.Empty()
+		// Nothing came since its last read, as its loop tells without a
+		// system call (nginx's event loop watches idle connections the
+		// same way); else the same peek, without a wait's machinery
+		// around it, and without telling the socket's reads that
+		// something else read it. An arrival its loop has not reported
+		// yet shows in the request's read instead, which the proxy
+		// retries on a fresh connection (ngx_http_upstream_next, for a
+		// cached connection).
+		return pr.nc.Quiet() || pr.nc.Empty()
 	}
 	pr.live = false
 	err := pr.rc.Read(pr.peek)

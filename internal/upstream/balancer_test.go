@@ -446,3 +446,45 @@ func TestTriedAcrossNextUpstream(t *testing.T) {
 		}
 	}
 }
+
+// TestRefund checks the try a failed cached connection gives back
+// (ngx_http_upstream_next's u->peer.tries++): one more try left, the
+// failed peer still tried and its failure still counted.
+func TestRefund(t *testing.T) {
+	tests := []struct {
+		name     string
+		servers  []config.UpstreamServer
+		wantLeft int // after Done(FailError) and Refund
+		next     string
+		fails    int // the first peer's, after the failure
+	}{
+		{"single peer", []config.UpstreamServer{srv("127.0.0.1:1001")}, 1, "127.0.0.1:1001", 0},
+		{"two peers", []config.UpstreamServer{srv("127.0.0.1:1001"), srv("127.0.0.1:1002")}, 2, "127.0.0.1:1002", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := buildPool(t, NewRegistry(Options{Now: newFakeClock().Now}), &config.Upstream{Servers: tt.servers})
+			var tr Tried
+			l, err := p.Pick(PickKey{}, &tr)
+			if err != nil {
+				t.Fatalf("Pick: %v", err)
+			}
+			l.Done(FailError)
+			tr.Refund()
+			if tr.Left() != tt.wantLeft {
+				t.Errorf("got Left()=%d after Refund; want %d", tr.Left(), tt.wantLeft)
+			}
+			l, err = p.Pick(PickKey{}, &tr)
+			if err != nil {
+				t.Fatalf("Pick after Refund: %v", err)
+			}
+			if l.Peer().Name != tt.next {
+				t.Errorf("got %s after Refund; want %s", l.Peer().Name, tt.next)
+			}
+			l.Done(Success)
+			if s := p.Stats()[0]; s.Fails != tt.fails {
+				t.Errorf("got fails=%d for the failed peer; want %d", s.Fails, tt.fails)
+			}
+		})
+	}
+}

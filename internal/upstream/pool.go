@@ -366,6 +366,15 @@ func (t *Tried) Reset() {
 // retries). proxy_next_upstream_tries, when set, caps it further.
 func (t *Tried) Left() int { return t.left }
 
+// Refund gives back the try that a finished lease took, for an attempt on
+// a cached keepalive connection that failed with an error (not a
+// timeout): nginx does not count it (ngx_http_upstream_next's
+// u->peer.tries++ when u->peer.cached and the failure is
+// NGX_HTTP_UPSTREAM_FT_ERROR). The peer stays tried, and the failure
+// stays counted for max_fails: only the number of tries left grows, by
+// one, also for a single-peer pool. Call it after the lease's Done.
+func (t *Tried) Refund() { t.left++ }
+
 func (t *Tried) bind(p *Pool) {
 	if t.pool == p {
 		return
