@@ -136,7 +136,7 @@ func (f *gzipCore) ok(vc *vars.Ctx, resp respHead) bool {
 		return false
 	}
 	ua, hasUA := requestHeader(vc, "User-Agent")
-	if f.msie6 && hasUA && isMSIE6(ua) {
+	if f.msie6 && hasUA && exchange.MSIE6(ua) {
 		return false
 	}
 	if protoVersion(vc.Proto) < f.httpVersion {
@@ -319,26 +319,6 @@ func indexFold(s, sub string) int {
 		}
 	}
 	return -1
-}
-
-// isMSIE6 is ngx_http_process_user_agent's msie6 test: "MSIE 4.", "MSIE
-// 5." or "MSIE 6." without "SV1", not Opera.
-func isMSIE6(ua string) bool {
-	i := strings.Index(ua, "MSIE ")
-	if i < 0 || i+7 >= len(ua) || strings.Contains(ua, "Opera") {
-		return false
-	}
-	m := ua[i:]
-	if m[6] != '.' {
-		return false
-	}
-	switch m[5] {
-	case '4', '5':
-		return true
-	case '6':
-		return !strings.Contains(m[8:], "SV1")
-	}
-	return false
 }
 
 // protoVersion is an HTTP version as 10, 11, 20 ...

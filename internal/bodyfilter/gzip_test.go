@@ -43,27 +43,6 @@ func TestGzipAcceptEncoding(t *testing.T) {
 	}
 }
 
-// TestGzipMSIE6: the User-Agents ngx_http_process_user_agent marks
-// msie6.
-func TestGzipMSIE6(t *testing.T) {
-	tests := []struct {
-		ua   string
-		want bool
-	}{
-		{"Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)", true},
-		{"Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1; SV1)", false},
-		{"Mozilla/4.0 (compatible; MSIE 5.5; Windows 98)", true},
-		{"Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.0)", false},
-		{"Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1) Opera 8.0", false},
-		{"curl/8.0", false},
-	}
-	for _, tt := range tests {
-		if got := isMSIE6(tt.ua); got != tt.want {
-			t.Errorf("%q: got %v; want %v", tt.ua, got, tt.want)
-		}
-	}
-}
-
 func gzipFilterFor(t *testing.T, gc config.GzipConf) *Filter {
 	t.Helper()
 	gc.On = true

@@ -302,6 +302,7 @@ func defaultLocConf() LocConf {
 		KeepaliveTimeout:          75 * time.Second,
 		KeepaliveRequests:         1000,
 		KeepaliveTime:             time.Hour,
+		KeepaliveDisable:          KeepaliveDisable{MSIE6: true},
 		ServerTokens:              true,
 		HTTP2ChunkSize:            8 << 10,
 		ResolverTimeout:           30 * time.Second,

@@ -36,6 +36,7 @@ func TestCheckMatchesNginx(t *testing.T) {
 		{"bind parameter", `location / { proxy_bind 127.0.0.1 foo; }`, `invalid parameter "foo"`},
 		{"ignore headers", `location / { proxy_ignore_headers X-Accel-Redirect Foo; }`, `invalid value "Foo"`},
 		{"keepalive_time", `location / { keepalive_time 1x; }`, `"keepalive_time" directive invalid value`},
+		{"keepalive_disable", `location / { keepalive_disable msie7; }`, `invalid value "msie7"`},
 		{"log cache max", `location / { open_log_file_cache max=x; }`, `invalid "open_log_file_cache" parameter "max=x"`},
 		{"log cache valid", `location / { open_log_file_cache max=1 valid=5ms; }`, `invalid "open_log_file_cache" parameter "valid=5ms"`},
 		{"log cache unknown", `location / { open_log_file_cache max=1 size=5; }`, `invalid "open_log_file_cache" parameter "size=5"`},
@@ -170,6 +171,40 @@ events {}`)
 	}
 	if len(p.Conf.ProxyRedirect) != 1 || p.Conf.ProxyRedirect[0].From != "http://App/v1/" || p.Conf.ProxyRedirect[0].To != "/p/" {
 		t.Errorf("proxy_redirect default: got %+v; want http://App/v1/ → /p/", p.Conf.ProxyRedirect)
+	}
+}
+
+// TestKeepaliveInheritance: keepalive_timeout's header value is merged on
+// its own (a one-value keepalive_timeout keeps the outer header), and
+// keepalive_disable defaults to msie6, "none" turning it off, and the
+// lines of one level add up.
+func TestKeepaliveInheritance(t *testing.T) {
+	s := checkText(t, `
+http {
+	keepalive_timeout 60 50;
+	server {
+		location /a/ { keepalive_timeout 30; keepalive_disable none; }
+		location /b/ { keepalive_disable msie6 safari; }
+		location /c/ { }
+		location /d/ { keepalive_disable safari; keepalive_disable none; }
+	}
+}
+events {}`)
+	locs := s.HTTP.Servers[0].Locations
+	for i, want := range []struct {
+		timeout, header time.Duration
+		disable         KeepaliveDisable
+	}{
+		{30 * time.Second, 50 * time.Second, KeepaliveDisable{}},
+		{60 * time.Second, 50 * time.Second, KeepaliveDisable{MSIE6: true, Safari: true}},
+		{60 * time.Second, 50 * time.Second, KeepaliveDisable{MSIE6: true}},
+		{60 * time.Second, 50 * time.Second, KeepaliveDisable{Safari: true}},
+	} {
+		c := locs[i].Conf
+		if c.KeepaliveTimeout != want.timeout || c.KeepaliveHeader != want.header || c.KeepaliveDisable != want.disable {
+			t.Errorf("location %s: got timeout %v header %v disable %+v; want %v %v %+v", locs[i].Path,
+				c.KeepaliveTimeout, c.KeepaliveHeader, c.KeepaliveDisable, want.timeout, want.header, want.disable)
+		}
 	}
 }
 

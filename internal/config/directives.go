@@ -73,7 +73,7 @@ func directiveTable() map[string]*directive {
 		"worker_priority", "worker_shutdown_timeout", "pcre_jit", "thread_pool", "lock_file", "load_module")
 	ignore(ctxEvents, false, "multi_accept", "use", "accept_mutex", "accept_mutex_delay", "worker_aio_requests")
 	ignore(ctxHTTPAll, false, "sendfile", "sendfile_max_chunk", "tcp_nopush", "tcp_nodelay",
-		"gzip_buffers", "keepalive_disable", "types_hash_max_size", "types_hash_bucket_size",
+		"gzip_buffers", "types_hash_max_size", "types_hash_bucket_size",
 		"client_body_buffer_size", "client_body_temp_path", "client_body_in_file_only", "proxy_buffers",
 		"proxy_busy_buffers_size", "proxy_temp_path", "proxy_max_temp_file_size", "proxy_temp_file_write_size",
 		"open_file_cache", "open_file_cache_valid", "open_file_cache_min_uses", "open_file_cache_errors",

@@ -37,6 +37,7 @@ func httpCoreDirectives() map[string]*directive {
 		"send_timeout":                {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(msecArg, func(l *LocConf) *time.Duration { return &l.SendTimeout })},
 		"keepalive_timeout":           {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: 2, once: true, set: setKeepaliveTimeout},
 		"keepalive_time":              {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: 1, once: true, set: setKeepaliveTime},
+		"keepalive_disable":           {ctx: ctxHTTPAll, min: 1, max: unbounded, set: setKeepaliveDisable},
 		"keepalive_requests":          {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: 1, once: true, set: setKeepaliveRequests},
 		"server_tokens":               {ctx: ctxHTTPAll, min: 1, max: 1, once: true, set: onLoc(flagArg, func(l *LocConf) *bool { return &l.ServerTokens })},
 		"resolver":                    {ctx: ctxHTTPAll | ctxUpstream, min: 1, max: unbounded, once: true, set: setResolver},
@@ -410,20 +411,55 @@ func setKeepaliveTimeout(c *checker, f *frame, d *Directive, _ bool) {
 		}
 		return
 	}
-	// ngx_http_core_keepalive: "timeout [header_timeout]"; wsgate sends no
-	// Keep-Alive header, so the second value is noted and dropped.
+	// ngx_http_core_keepalive: "timeout [header_timeout]". The header's
+	// value is set only by the two-value form and otherwise inherited,
+	// as nginx merges keepalive_header on its own.
 	v, ok := msecArg(c, d)
 	if !ok {
 		return
 	}
 	if len(d.Args) == 2 {
-		if _, ok := ParseTime(d.Args[1].Text, true); !ok {
+		h, ok := ParseTime(d.Args[1].Text, true)
+		if !ok {
 			c.errorf(d.Args[1].Pos, "%q directive invalid value", d.Name)
 			return
 		}
-		c.notice(d.Args[1].Pos, "the \"Keep-Alive: timeout=\" header value of \"keepalive_timeout\" is ignored: wsgate sends no Keep-Alive header")
+		f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.KeepaliveHeader = h })
 	}
 	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) { l.KeepaliveTimeout = v })
+}
+
+// KeepaliveDisable is keepalive_disable's browsers.
+type KeepaliveDisable struct {
+	MSIE6  bool // no keep-alive after a POST from MSIE 6 and older
+	Safari bool // no keep-alive for Safari on macOS
+}
+
+// setKeepaliveDisable is keepalive_disable (ngx_conf_set_bitmask_slot
+// over none, msie6 and safari): the values named add up, over all the
+// lines of a level, "none" adding nothing, so "none" alone turns both
+// tests off; a level with any line replaces the outer level's set.
+func setKeepaliveDisable(c *checker, f *frame, d *Directive, first bool) {
+	var kd KeepaliveDisable
+	for _, a := range d.Args {
+		switch a.Text {
+		case "none":
+		case "msie6":
+			kd.MSIE6 = true
+		case "safari":
+			kd.Safari = true
+		default:
+			c.errorf(a.Pos, "invalid value %q", a.Text)
+			return
+		}
+	}
+	f.lvl.loc = append(f.lvl.loc, func(l *LocConf) {
+		if first {
+			l.KeepaliveDisable = KeepaliveDisable{}
+		}
+		l.KeepaliveDisable.MSIE6 = l.KeepaliveDisable.MSIE6 || kd.MSIE6
+		l.KeepaliveDisable.Safari = l.KeepaliveDisable.Safari || kd.Safari
+	})
 }
 
 // setKeepaliveTime is keepalive_time (nginx 1.19.10), for client

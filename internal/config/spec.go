@@ -320,7 +320,16 @@ type LocConf struct {
 	// KeepaliveTime is keepalive_time (default 1h): no request starts on
 	// a keep-alive connection older than this.
 	KeepaliveTime time.Duration `reload:"keep"`
-	ServerTokens  bool          `reload:"keep"` // default on
+	// KeepaliveHeader is keepalive_timeout's second value: a response
+	// that keeps the connection says "Keep-Alive: timeout=N" (seconds);
+	// 0 sends none. Inherited on its own, as nginx merges it apart from
+	// the timeout.
+	KeepaliveHeader time.Duration `reload:"keep"`
+	// KeepaliveDisable is keepalive_disable (default msie6): no
+	// keep-alive after a POST from the browsers nginx marks msie6, or
+	// after any request from those it marks safari.
+	KeepaliveDisable KeepaliveDisable `reload:"keep"`
+	ServerTokens     bool             `reload:"keep"` // default on
 	// HTTP2ChunkSize is http2_chunk_size: the largest DATA frame of a
 	// response on HTTP/2 (a tunnel's stream keeps the size it started with).
 	HTTP2ChunkSize int64 `reload:"keep"` // default 8k

@@ -193,6 +193,12 @@ type Limits struct {
 	KeepaliveTimeout  time.Duration // keepalive_timeout, default 75s; 0 disables keep-alive
 	KeepaliveRequests int           // keepalive_requests, default 1000
 	KeepaliveTime     time.Duration // keepalive_time, default 1h: no keep-alive once the connection is older; 0: no bound
+	// KeepaliveHeader is keepalive_timeout's second value: a kept
+	// connection's response says "Keep-Alive: timeout=N"; 0: no header.
+	KeepaliveHeader time.Duration
+	// KeepaliveDisableMSIE6 and KeepaliveDisableSafari are
+	// keepalive_disable's msie6 (the default) and safari.
+	KeepaliveDisableMSIE6, KeepaliveDisableSafari bool
 	// H2ChunkSize is http2_chunk_size, the largest DATA frame of a
 	// response on HTTP/2 (default 8k; 0: the connection's).
 	H2ChunkSize int

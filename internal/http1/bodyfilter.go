@@ -54,7 +54,14 @@ func (w *ResponseWriter) startBody(b []byte, status int) []byte {
 	if w.keepalive {
 		w.keepalive = false
 		if i := bytes.Index(b, []byte("\r\nConnection: keep-alive\r\n")); i >= 0 {
-			b = append(b[:i+14], append([]byte("close"), b[i+24:]...)...)
+			rest := b[i+24:]
+			// keepalive_timeout's Keep-Alive line goes with it.
+			if bytes.HasPrefix(rest, []byte("\r\nKeep-Alive: ")) {
+				if j := bytes.Index(rest[2:], []byte("\r\n")); j >= 0 {
+					rest = rest[2+j:]
+				}
+			}
+			b = append(b[:i+14], append([]byte("close"), rest...)...)
 		}
 	}
 	return b

@@ -1,79 +1,56 @@
 package http1
 
 import (
-	"bufio"
-	"net"
 	"strings"
 	"testing"
 	"time"
 )
 
-// TestServeAtOnce checks which responses count as written at once, the
-// ones after which the keep-alive loop yields before it reads the next
-// request: a response finish writes whole, and no other. Each case serves
-// two requests on one connection, read one after the other as a
-// non-pipelining client sends them, and both must be answered.
-func TestServeAtOnce(t *testing.T) {
-	big := strings.Repeat("b", 8<<10) // more than the 4 KiB write buffer
+// TestKeepaliveDisableAndHeader: keepalive_disable closes the connection
+// after a POST from MSIE 6 (its default) and after any request from
+// Safari (when named), and keepalive_timeout's second value adds
+// "Keep-Alive: timeout=N" to a response that keeps the connection
+// (nginx-tests http_keepalive.t).
+func TestKeepaliveDisableAndHeader(t *testing.T) {
+	const (
+		msie6  = "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)"
+		safari = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15"
+	)
 	tests := []struct {
-		desc   string
-		h      func(w *ResponseWriter)
-		status int // 0: 200
-		body   string
-		want   bool
+		name           string
+		msie6, safari  bool // keepalive_disable
+		header         time.Duration
+		method, agent  string
+		want, wantNone string
 	}{
-		{desc: "small body", h: func(w *ResponseWriter) {
-			w.WriteHeader(200, "", 2)
-			w.Write([]byte("ok"))
-		}, body: "ok", want: true},
-		{desc: "empty 200 written by Serve", h: func(w *ResponseWriter) {}, want: true},
-		{desc: "no body", h: func(w *ResponseWriter) {
-			w.WriteHeader(204, "", -1)
-		}, status: 204, want: true},
-		{desc: "flushed by the handler", h: func(w *ResponseWriter) {
-			w.WriteHeader(200, "", 2)
-			w.Write([]byte("ok"))
-			w.Flush()
-		}, body: "ok", want: false},
-		{desc: "larger than the write buffer", h: func(w *ResponseWriter) {
-			w.WriteHeader(200, "", int64(len(big)))
-			w.Write([]byte(big))
-		}, body: big, want: false},
+		{"msie6 POST, default", true, false, 0, "POST", msie6, "Connection: close\r\n", ""},
+		{"msie6 GET", true, false, 0, "GET", msie6, "Connection: keep-alive\r\n", "Keep-Alive"},
+		{"msie6 POST, none", false, false, 0, "POST", msie6, "Connection: keep-alive\r\n", ""},
+		{"safari, default", true, false, 0, "GET", safari, "Connection: keep-alive\r\n", ""},
+		{"safari, named", true, true, 0, "GET", safari, "Connection: close\r\n", "Keep-Alive"},
+		{"header", true, false, 50 * time.Second, "GET", "curl/8", "Connection: keep-alive\r\nKeep-Alive: timeout=50\r\n", ""},
+		{"header, closing", true, true, 50 * time.Second, "GET", safari, "Connection: close\r\n", "Keep-Alive"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.desc, func(t *testing.T) {
-			srv, cli := net.Pipe()
-			defer cli.Close()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConnConfig()
-			var last *ResponseWriter
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				Serve(srv, &cfg, HandlerFunc(func(w *ResponseWriter, r *Request) {
-					last = w
-					tc.h(w)
-				}))
-			}()
-			cli.SetDeadline(time.Now().Add(10 * time.Second))
-			br := bufio.NewReader(cli)
-			for i := range 2 {
-				if _, err := cli.Write([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n")); err != nil {
-					t.Fatalf("request %d: %v", i, err)
-				}
-				want := tc.status
-				if want == 0 {
-					want = 200
-				}
-				status, body := readResponse(t, br)
-				if status != want || body != tc.body {
-					t.Fatalf("request %d: got %d with %d body bytes; want %d with %d", i, status, len(body), want, len(tc.body))
-				}
+			cfg.Limits.KeepaliveDisableMSIE6 = tt.msie6
+			cfg.Limits.KeepaliveDisableSafari = tt.safari
+			cfg.Limits.KeepaliveHeader = tt.header
+			addr, _ := startServer(t, cfg, echoHandler)
+			// A second request that closes ends the exchange when the
+			// first kept the connection.
+			out := roundTrip(t, addr, tt.method+" / HTTP/1.1\r\nHost: a\r\nUser-Agent: "+tt.agent+"\r\nContent-Length: 0\r\n\r\n"+
+				"GET /2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", false)
+			first, _, _ := strings.Cut(out, "\r\n\r\n")
+			if !strings.Contains(first+"\r\n", tt.want) {
+				t.Errorf("first head:\n%s\nwant %q", first, tt.want)
 			}
-			cli.Close()
-			<-done
-			// Serve has returned: the writer keeps the last response's.
-			if last.atOnce != tc.want {
-				t.Errorf("got atOnce %v; want %v", last.atOnce, tc.want)
+			if tt.wantNone != "" && strings.Contains(first, tt.wantNone) {
+				t.Errorf("first head:\n%s\nhas %q", first, tt.wantNone)
+			}
+			if n := strings.Count(out, "HTTP/1.1 200"); (n == 2) != strings.Contains(tt.want, "keep-alive") {
+				t.Errorf("%d responses; want the second only on a kept connection:\n%s", n, out)
 			}
 		})
 	}

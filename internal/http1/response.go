@@ -371,6 +371,7 @@ func (w *ResponseWriter) WriteHeader(status int, reason string, contentLength in
 		b = append(b, "Connection: upgrade\r\n"...)
 	case w.keepalive:
 		b = append(b, "Connection: keep-alive\r\n"...)
+		b = AppendKeepAliveHeader(b, w.limits.KeepaliveHeader)
 	default:
 		b = append(b, "Connection: close\r\n"...)
 	}
@@ -414,7 +415,8 @@ func (w *ResponseWriter) decideFraming(status int, contentLength int64) {
 
 // decideKeepalive follows ngx_http_handler / ngx_http_update_location_config
 // and ngx_http_finalize_connection: the client's wish, keepalive_timeout,
-// keepalive_requests, keepalive_time, and whether the request body can still be skipped.
+// keepalive_requests, keepalive_time, keepalive_disable, and whether the
+// request body can still be skipped.
 // A response whose head is written once a stop began says "Connection:
 // close", as ngx_http_header_filter clears r->keepalive when the worker is
 // exiting: the client learns the connection ends rather than finding it
@@ -424,6 +426,10 @@ func (w *ResponseWriter) decideKeepalive() bool {
 	if !req.KeepAlive || w.closeAfter || w.limits.KeepaliveTimeout <= 0 || w.c.stopping() ||
 		w.c.requests >= w.limits.KeepaliveRequests || w.status == 101 ||
 		w.limits.KeepaliveTime > 0 && w.req.Start.Sub(w.c.start) > w.limits.KeepaliveTime {
+		return false
+	}
+	if w.limits.KeepaliveDisableMSIE6 && string(req.Method) == "POST" && exchange.MSIE6(string(req.Header("User-Agent"))) ||
+		w.limits.KeepaliveDisableSafari && exchange.Safari(string(req.Header("User-Agent"))) {
 		return false
 	}
 	b := &w.c.body
@@ -710,4 +716,16 @@ func (w *ResponseWriter) HijackBuffered() (net.Conn, []byte, error) {
 	}
 	w.c.spareBR = br
 	return conn, rest, nil
+}
+
+// AppendKeepAliveHeader appends "Keep-Alive: timeout=N" for
+// keepalive_timeout's second value (whole seconds, as nginx's %T), after
+// a "Connection: keep-alive" line; nothing for 0.
+func AppendKeepAliveHeader(b []byte, timeout time.Duration) []byte {
+	if timeout <= 0 {
+		return b
+	}
+	b = append(b, "Keep-Alive: timeout="...)
+	b = strconv.AppendInt(b, int64(timeout/time.Second), 10)
+	return append(b, "\r\n"...)
 }

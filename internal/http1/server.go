@@ -87,6 +87,8 @@ func DefaultConnConfig() ConnConfig {
 			KeepaliveTimeout:  75 * time.Second,
 			KeepaliveRequests: 1000,
 			KeepaliveTime:     time.Hour,
+			// keepalive_disable's default.
+			KeepaliveDisableMSIE6: true,
 		},
 		ServerName:       "wsgate",
 		DrainLimit:       64 << 10,

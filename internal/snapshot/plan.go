@@ -159,13 +159,16 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 			}
 		}
 		loc.Limits = exchange.Limits{
-			ClientMaxBodySize: lc.ClientMaxBodySize,
-			ClientBodyTimeout: lc.ClientBodyTimeout,
-			SendTimeout:       lc.SendTimeout,
-			KeepaliveTimeout:  lc.KeepaliveTimeout,
-			KeepaliveRequests: lc.KeepaliveRequests,
-			KeepaliveTime:     lc.KeepaliveTime,
-			H2ChunkSize:       int(lc.HTTP2ChunkSize),
+			ClientMaxBodySize:      lc.ClientMaxBodySize,
+			ClientBodyTimeout:      lc.ClientBodyTimeout,
+			SendTimeout:            lc.SendTimeout,
+			KeepaliveTimeout:       lc.KeepaliveTimeout,
+			KeepaliveRequests:      lc.KeepaliveRequests,
+			KeepaliveTime:          lc.KeepaliveTime,
+			KeepaliveHeader:        lc.KeepaliveHeader,
+			KeepaliveDisableMSIE6:  lc.KeepaliveDisable.MSIE6,
+			KeepaliveDisableSafari: lc.KeepaliveDisable.Safari,
+			H2ChunkSize:            int(lc.HTTP2ChunkSize),
 		}
 		loc.ServerInfo = ServerInfo{Version: env.Version, Tokens: lc.ServerTokens}
 		loc.ReadTimeout = lc.ProxyReadTimeout

@@ -50,6 +50,9 @@ type ResponsePlan struct {
 	// that proxy_redirect made relative (absolute_redirect,
 	// port_in_redirect, server_name_in_redirect).
 	absRedirect, portInRedirect, nameInRedirect bool
+	// keepaliveHeader is keepalive_timeout's second value, sent as
+	// "Keep-Alive: timeout=N" after "Connection: keep-alive"; 0: none.
+	keepaliveHeader time.Duration
 }
 
 // redirect is one proxy_redirect rule (ngx_http_proxy_rewrite_t).
@@ -82,6 +85,8 @@ func NewResponsePlan(lc *config.LocConf, locPath string, locIsRegex bool, versio
 		absRedirect:    lc.AbsoluteRedirect,
 		portInRedirect: lc.PortInRedirect,
 		nameInRedirect: lc.ServerNameInRedirect,
+
+		keepaliveHeader: lc.KeepaliveHeader,
 	}
 	if v := lc.Files.Expires.Value; v != "" {
 		t, err := compile(v)
@@ -463,6 +468,7 @@ func (p *ResponsePlan) AppendResponse(dst []byte, up *UpstreamResponse, c *Clien
 		dst = append(dst, "Connection: upgrade\r\n"...)
 	case c.Conn == ConnKeepAlive:
 		dst = append(dst, "Connection: keep-alive\r\n"...)
+		dst = http1.AppendKeepAliveHeader(dst, p.keepaliveHeader)
 	default:
 		dst = append(dst, "Connection: close\r\n"...)
 	}

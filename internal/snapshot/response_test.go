@@ -42,6 +42,16 @@ func TestAppendResponse(t *testing.T) {
 				"\nContent-Type: text/plain\nContent-Length: 6\nConnection: keep-alive\n\n",
 		},
 		{
+			// keepalive_timeout 60 50: nginx's header filter adds its own
+			// Keep-Alive line; the backend's is dropped.
+			name: "keepalive header", lc: func() *config.LocConf { lc := seedRootConf(); lc.KeepaliveHeader = 50 * time.Second; return lc }(),
+			loc: "/", status: 200, statusLine: "200 OK",
+			headers: "Keep-Alive: timeout=5\nContent-Length: 6\n",
+			cl:      6, conn: ConnKeepAlive,
+			want: "HTTP/1.1 200 OK\nServer: wsgate/1.0\nDate: " + testDate +
+				"\nContent-Length: 6\nConnection: keep-alive\nKeep-Alive: timeout=50\n\n",
+		},
+		{
 			// §2.2 [run]: proxy_redirect default makes the seed's absolute
 			// backend Location relative, then the header filter absolute.
 			name: "redirect default", lc: seedRootConf(), loc: "/", status: 302, statusLine: "302 Found",
