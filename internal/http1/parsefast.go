@@ -1,7 +1,5 @@
 package http1
 
-import "bytes"
-
 // Fast paths of the head parsers for the lines most requests are made of:
 // "GET /path?args HTTP/1.1" and "Name: value". Each gives exactly what the
 // byte-by-byte state machine (ngx_http_parse_request_line,
@@ -113,7 +111,7 @@ func headerLineFast(line []byte) (h hdrLine, ok bool) {
 		return h, false // an empty value
 	}
 	h.vs = p
-	if v := line[p:end]; bytes.IndexByte(v, '\r') >= 0 || bytes.IndexByte(v, '\n') >= 0 || bytes.IndexByte(v, 0) >= 0 {
+	if !safeFieldBytes(line[p:end]) {
 		return h, false
 	}
 	// The value ends after its last byte other than a space; line[p] is

@@ -97,18 +97,7 @@ func buildListens(s *Snapshot, env *Env, errs *config.ErrorList) {
 			cfg.Head.IgnoreInvalidHeaders = cs.IgnoreInvalidHeaders
 			cfg.Head.MergeSlashes = cs.MergeSlashes
 			cfg.ClientHeaderTimeout = cs.ClientHeaderTimeout
-			cfg.Limits = http1.RequestLimits{
-				ClientMaxBodySize:      lc.ClientMaxBodySize,
-				ClientBodyTimeout:      lc.ClientBodyTimeout,
-				SendTimeout:            lc.SendTimeout,
-				KeepaliveTimeout:       lc.KeepaliveTimeout,
-				KeepaliveRequests:      lc.KeepaliveRequests,
-				KeepaliveTime:          lc.KeepaliveTime,
-				KeepaliveHeader:        lc.KeepaliveHeader,
-				KeepaliveDisableMSIE6:  lc.KeepaliveDisable.MSIE6,
-				KeepaliveDisableSafari: lc.KeepaliveDisable.Safari,
-				H2ChunkSize:            int(lc.HTTP2ChunkSize),
-			}
+			cfg.Limits = requestLimits(lc)
 			cfg.ServerName = ServerInfo{Version: env.Version, Tokens: lc.ServerTokens}.Name()
 			ln.HTTP2 = h2Addr[l.Addr]
 			stream := framed.ConnConfig{Head: cfg.Head, Limits: cfg.Limits, ServerName: cfg.ServerName}

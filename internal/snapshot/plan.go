@@ -158,18 +158,7 @@ func compilePlans(s *Snapshot, env *Env, errs *config.ErrorList) {
 				continue
 			}
 		}
-		loc.Limits = exchange.Limits{
-			ClientMaxBodySize:      lc.ClientMaxBodySize,
-			ClientBodyTimeout:      lc.ClientBodyTimeout,
-			SendTimeout:            lc.SendTimeout,
-			KeepaliveTimeout:       lc.KeepaliveTimeout,
-			KeepaliveRequests:      lc.KeepaliveRequests,
-			KeepaliveTime:          lc.KeepaliveTime,
-			KeepaliveHeader:        lc.KeepaliveHeader,
-			KeepaliveDisableMSIE6:  lc.KeepaliveDisable.MSIE6,
-			KeepaliveDisableSafari: lc.KeepaliveDisable.Safari,
-			H2ChunkSize:            int(lc.HTTP2ChunkSize),
-		}
+		loc.Limits = requestLimits(lc)
 		loc.ServerInfo = ServerInfo{Version: env.Version, Tokens: lc.ServerTokens}
 		loc.ReadTimeout = lc.ProxyReadTimeout
 		loc.SendTimeout = lc.ProxySendTimeout
@@ -336,5 +325,22 @@ func compileValue(s *Snapshot) headers.CompileFunc {
 			return nil, err
 		}
 		return t, nil
+	}
+}
+
+// requestLimits is a location's request-level settings, as the HTTP/1.x,
+// HTTP/2 and HTTP/3 writers apply them (ngx_http_core_loc_conf_t).
+func requestLimits(lc *config.LocConf) exchange.Limits {
+	return exchange.Limits{
+		ClientMaxBodySize:      lc.ClientMaxBodySize,
+		ClientBodyTimeout:      lc.ClientBodyTimeout,
+		SendTimeout:            lc.SendTimeout,
+		KeepaliveTimeout:       lc.KeepaliveTimeout,
+		KeepaliveRequests:      lc.KeepaliveRequests,
+		KeepaliveTime:          lc.KeepaliveTime,
+		KeepaliveHeader:        lc.KeepaliveHeader,
+		KeepaliveDisableMSIE6:  lc.KeepaliveDisable.MSIE6,
+		KeepaliveDisableSafari: lc.KeepaliveDisable.Safari,
+		H2ChunkSize:            int(lc.HTTP2ChunkSize),
 	}
 }
